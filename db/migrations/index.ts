@@ -1,0 +1,12 @@
+/** The ordered list of migrations. Names sort in execution order; never rename one that shipped. */
+import type { Migration } from 'kysely';
+import type { MigrationContext } from './context.js';
+import { foundation } from './0001-foundation.js';
+
+export type { MigrationContext };
+
+export function migrations(ctx: MigrationContext): Record<string, Migration> {
+  return {
+    '0001-foundation': foundation(ctx),
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * Kysely table types: the shape of every table the application reads or writes.
+ * Migrations in `db/migrations/` create them; keep both in step.
+ */
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+
+export type TenantRole = 'owner' | 'admin' | 'member' | 'guest';
+export type PermissionLevel = 'read' | 'write' | 'admin';
+
+export interface TenantsTable {
+  id: string;
+  name: string;
+  created_at: Generated<Date>;
+}
+
+export interface UsersTable {
+  id: Generated<string>;
+  tenant_id: string;
+  email: string;
+  display_name: string | null;
+  password_hash: string;
+  role: TenantRole;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+  disabled_at: NullableTimestamp;
+}
+
+export interface RefreshTokensTable {
+  id: Generated<string>;
+  tenant_id: string;
+  user_id: string;
+  family_id: string;
+  token_hash: string;
+  created_at: Generated<Date>;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+  ip: string | null;
+}
+
+export interface DocumentsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  title: string;
+  created_by: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+  deleted_at: NullableTimestamp;
+}
+
+export interface DocumentPermissionsTable {
+  tenant_id: string;
+  document_id: string;
+  user_id: string;
+  level: PermissionLevel;
+  granted_by: string | null;
+  updated_at: Generated<Date>;
+}
+
+export interface AuditLogTable {
+  id: Generated<string>;
+  tenant_id: string;
+  actor_id: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  ip: string | null;
+  detail: ColumnType<unknown, string | null | undefined, string | null>;
+  created_at: Generated<Date>;
+}
+
+export interface Database {
+  tenants: TenantsTable;
+  users: UsersTable;
+  refresh_tokens: RefreshTokensTable;
+  documents: DocumentsTable;
+  document_permissions: DocumentPermissionsTable;
+  audit_log: AuditLogTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type DocumentRow = Selectable<DocumentsTable>;
+export type NewAuditRow = Insertable<AuditLogTable>;

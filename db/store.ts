@@ -1,0 +1,132 @@
+/**
+ * Opens the relational store: server Postgres when a URL is configured, otherwise
+ * embedded PGlite in `DATA_DIR`. Either way the caller gets two Kysely instances:
+ * `db`, connected as the application role (row-level security applies), and `owner`,
+ * used only for migrations and maintenance.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
+import pg from 'pg';
+import type { Database } from './schema.js';
+import { migrateToLatest } from './migrate.js';
+import { ident } from './migrations/context.js';
+import { PGliteDialect, PGliteHandle } from './pglite-dialect.js';
+
+export type StoreKind = 'postgres' | 'pglite';
+
+export interface StoreOptions {
+  /** Owner connection (runs migrations). Unset ⇒ PGlite. */
+  url?: string;
+  /** Application-role connection; derived from `url` (user = appRole, no password) when unset. */
+  appUrl?: string;
+  schema: string;
+  appRole: string;
+  poolMax?: number;
+  /** PGlite data directory; unset ⇒ in memory. Ignored with `url`. */
+  dataDir?: string;
+  /** An already open PGlite to share (tests put one schema per test in one database). */
+  pglite?: PGliteHandle;
+  /** Run migrations on open. @default true */
+  migrate?: boolean;
+}
+
+export interface Store {
+  kind: StoreKind;
+  /** Application role: every query runs under row-level security. */
+  db: Kysely<Database>;
+  /** Owner role: migrations and maintenance only. */
+  owner: Kysely<unknown>;
+  schema: string;
+  appRole: string;
+  destroy(): Promise<void>;
+}
+
+// Parse int8 as number where safe is not guaranteed; keep bigint columns as strings.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => v);
+
+export function deriveAppUrl(ownerUrl: string, appRole: string): string {
+  const u = new URL(ownerUrl);
+  u.username = appRole;
+  u.password = '';
+  return u.toString();
+}
+
+/** Opens the embedded database files, creating them on first use. */
+export async function openPGlite(dataDir?: string): Promise<PGliteHandle> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { vector } = await import('@electric-sql/pglite-pgvector');
+  if (dataDir) await fs.mkdir(dataDir, { recursive: true });
+  const pgl = await PGlite.create({ dataDir: dataDir ? path.join(dataDir, 'pg') : undefined, extensions: { vector } });
+  return new PGliteHandle(pgl);
+}
+
+export async function openStore(opts: StoreOptions): Promise<Store> {
+  const ctx = { schema: opts.schema, appRole: opts.appRole };
+  if (opts.url) {
+    const options = `-c search_path=${ident(opts.schema)}`;
+    const ownerPool = new pg.Pool({ connectionString: opts.url, max: 2, options });
+    const appPool = new pg.Pool({
+      connectionString: opts.appUrl ?? deriveAppUrl(opts.url, opts.appRole),
+      max: opts.poolMax ?? 10,
+      options,
+    });
+    const owner = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: ownerPool }) });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: appPool }) });
+    try {
+      if (opts.migrate !== false) await migrateToLatest(owner, ctx);
+    } catch (e) {
+      await Promise.allSettled([owner.destroy(), db.destroy()]);
+      throw e;
+    }
+    return {
+      kind: 'postgres',
+      db,
+      owner,
+      schema: opts.schema,
+      appRole: opts.appRole,
+      async destroy() {
+        await Promise.allSettled([db.destroy(), owner.destroy()]);
+      },
+    };
+  }
+
+  const shared = Boolean(opts.pglite);
+  const handle = opts.pglite ?? (await openPGlite(opts.dataDir));
+  const searchPath = `set search_path to ${ident(opts.schema)}`;
+  const owner = new Kysely<unknown>({ dialect: new PGliteDialect(handle, `reset role; ${searchPath}`) });
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(handle, `set role ${ident(opts.appRole)}; ${searchPath}`) });
+  try {
+    if (opts.migrate !== false) {
+      await sql`create extension if not exists vector`.execute(owner);
+      await migrateToLatest(owner, ctx);
+    }
+  } catch (e) {
+    if (!shared) await handle.pg.close();
+    throw e;
+  }
+  return {
+    kind: 'pglite',
+    db,
+    owner,
+    schema: opts.schema,
+    appRole: opts.appRole,
+    async destroy() {
+      await Promise.allSettled([db.destroy(), owner.destroy()]);
+      if (!shared) await handle.pg.close();
+    },
+  };
+}
+
+export type Tx = Transaction<Database>;
+
+/**
+ * Runs `fn` in a transaction bound to one tenant (`SET LOCAL app.tenant_id`). Row-level
+ * security makes every other tenant's rows invisible and unwritable inside it.
+ */
+export async function withTenant<T>(db: Kysely<Database>, tenantId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return db.transaction().execute(async (tx) => {
+    await sql`select set_config('app.tenant_id', ${tenantId}, true)`.execute(tx);
+    return fn(tx);
+  });
+}

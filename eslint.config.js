@@ -1,0 +1,48 @@
+// Lint rules for the whole package. `npm run lint` runs this, `npm run typecheck` runs tsc.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', 'data/', 'clients/web/dist/', 'test-output/', '.services/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      'no-empty': ['error', { allowEmptyCatch: false }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "MemberExpression[object.name='process'][property.name='env']",
+          message: 'Read configuration through server/config.ts only.',
+        },
+      ],
+    },
+  },
+  {
+    // Config is read once, at the edge; scripts and tests may read the environment.
+    files: ['server/config.ts', 'scripts/**', 'test/**', 'bench/**'],
+    rules: { 'no-restricted-syntax': 'off' },
+  },
+  {
+    // Layering is one-way: clients never import the server side.
+    files: ['clients/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/server/**', '**/sync/**', '**/ml-workers/**', '**/db/**'], message: 'clients/ talks to the server only through the public API.' }] },
+      ],
+    },
+  },
+  {
+    // Workers reach the server only through the event schemas.
+    files: ['ml-workers/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/server/http/**', '**/server/routes/**', '**/sync/**'], message: 'ml-workers/ talks to the server only through events and the store interfaces.' }] },
+      ],
+    },
+  },
+);

@@ -1,0 +1,24 @@
+/**
+ * Access changes that live connections must follow: a document permission changed, a
+ * user's role changed or the user was removed. Commands emit them after commit; the sync
+ * tier's revocation extension listens (and relays them between instances).
+ */
+import { EventEmitter } from 'node:events';
+
+export type AccessEvent =
+  | { type: 'permission'; tenantId: string; documentId: string; userId: string }
+  | { type: 'user'; tenantId: string; userId: string }
+  | { type: 'document-deleted'; tenantId: string; documentId: string };
+
+export class AccessEvents {
+  private readonly emitter = new EventEmitter();
+
+  emit(event: AccessEvent): void {
+    this.emitter.emit('access', event);
+  }
+
+  on(listener: (event: AccessEvent) => void): () => void {
+    this.emitter.on('access', listener);
+    return () => this.emitter.off('access', listener);
+  }
+}

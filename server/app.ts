@@ -1,0 +1,137 @@
+/**
+ * Assembles a Quire process from its configuration: store, keys, services, the HTTP edge
+ * with the roles' routes, and the ordered shutdown. `main.ts` calls it; tests call it too,
+ * with port 0 and their own schema.
+ */
+import { Redis } from 'ioredis';
+import { openStore, type Store } from '../db/store.js';
+import type { PGliteHandle } from '../db/pglite-dialect.js';
+import { AccessEvents } from './access-events.js';
+import { loadSigningKeys, type SigningKeys } from './auth/keys.js';
+import { PasswordHasher } from './auth/passwords.js';
+import { TokenService } from './auth/tokens.js';
+import type { Config } from './config.js';
+import { notFound } from './errors.js';
+import { HttpEdge } from './http/edge.js';
+import { createLogger, type Logger } from './log.js';
+import { Metrics } from './metrics.js';
+import { MemoryRateLimiter } from './rate-limit/memory.js';
+import type { RateLimiter } from './rate-limit/rate-limiter.js';
+import { RedisRateLimiter } from './rate-limit/redis.js';
+import { authRoutes } from './routes/auth.js';
+import { limit, type RouteContext } from './routes/context.js';
+import { documentRoutes } from './routes/documents.js';
+import { healthRoutes } from './routes/health.js';
+import { userRoutes } from './routes/users.js';
+import type { Services } from './services.js';
+import { Shutdown } from './shutdown.js';
+
+export interface StartOptions {
+  config: Config;
+  log?: Logger;
+  /** Share an open PGlite (tests); otherwise one is opened in `config.dataDir`. */
+  pglite?: PGliteHandle;
+  /** Pre-loaded signing keys (tests share one pair per process). */
+  keys?: SigningKeys;
+}
+
+export interface Quire {
+  port: number;
+  config: Config;
+  store: Store;
+  svc: Services;
+  metrics: Metrics;
+  redis: Redis | null;
+  log: Logger;
+  /** Runs the ordered shutdown; safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** Probes and scrapes are never rate limited. */
+const UNLIMITED_ROUTES = new Set(['/health', '/ready', '/metrics']);
+
+export async function startQuire(opts: StartOptions): Promise<Quire> {
+  const { config } = opts;
+  const log = opts.log ?? createLogger(config.logLevel);
+  const shutdown = new Shutdown(log, config.shutdownTimeoutMs);
+  let ready = false;
+  try {
+    const store = await openStore({
+      url: config.database.url,
+      appUrl: config.database.appUrl,
+      schema: config.database.schema,
+      appRole: config.database.appRole,
+      poolMax: config.database.poolMax,
+      dataDir: config.dataDir,
+      pglite: opts.pglite,
+    });
+    shutdown.add('store', () => store.destroy());
+    log.info({ cat: 'db', kind: store.kind, schema: store.schema }, 'store ready');
+
+    const redis = config.redis.url ? new Redis(config.redis.url, { maxRetriesPerRequest: 2, lazyConnect: false }) : null;
+    if (redis) {
+      redis.on('error', (err) => log.warn({ cat: 'app', err: err.message }, 'redis error'));
+      shutdown.add('redis', async () => {
+        await redis.quit().catch(() => redis.disconnect());
+      });
+    }
+    const limiter: RateLimiter = redis ? new RedisRateLimiter(redis, config.redis.prefix) : new MemoryRateLimiter();
+    shutdown.add('rate-limiter', () => limiter.destroy());
+
+    const keys = opts.keys ?? (await loadSigningKeys({ privatePem: config.jwt.privateKeyPem, publicPem: config.jwt.publicKeyPem, dataDir: config.dataDir }));
+    const svc: Services = {
+      store,
+      tokens: new TokenService(keys, { issuer: config.jwt.issuer, audience: config.jwt.audience, accessTtlSeconds: config.jwt.accessTtlSeconds }),
+      passwords: new PasswordHasher(config.passwords.scryptCost),
+      accessEvents: new AccessEvents(),
+      log,
+      refreshTtlSeconds: config.jwt.refreshTtlSeconds,
+    };
+
+    const metrics = new Metrics();
+    let ctx!: RouteContext;
+    const edge = new HttpEdge({
+      log,
+      metrics,
+      corsOrigins: config.http.corsOrigins,
+      trustProxy: config.http.trustProxy,
+      maxBodyBytes: config.http.maxBodyBytes,
+      before: async (req) => {
+        if (!UNLIMITED_ROUTES.has(req.route)) await limit(ctx, `ip:${req.ip}`, config.rateLimits.ip);
+      },
+    });
+    ctx = { edge, svc, config, limiter, metrics };
+
+    healthRoutes(ctx, { ready: () => ready });
+    if (config.roles.includes('api')) {
+      authRoutes(ctx);
+      userRoutes(ctx);
+      documentRoutes(ctx);
+    }
+    edge.fallback(() => {
+      throw notFound('route');
+    });
+
+    const port = await edge.listen(config.host, config.port);
+    shutdown.add('http', () => edge.close(config.shutdownTimeoutMs));
+    ready = true;
+    log.info({ cat: 'app', port, host: config.host, roles: config.roles, store: store.kind, redis: Boolean(redis) }, 'quire listening');
+
+    return {
+      port,
+      config,
+      store,
+      svc,
+      metrics,
+      redis,
+      log,
+      close: async () => {
+        ready = false;
+        await shutdown.run();
+      },
+    };
+  } catch (e) {
+    await shutdown.run();
+    throw e;
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Access tokens: JWT signed RS256, header `typ: at+jwt` (RFC 9068), `iss`, `aud`, `exp`
+ * and `typ` checked on every verify, the algorithm pinned and the key chosen by `kid`.
+ * Refresh tokens are opaque random strings, stored hashed (see commands/auth.ts).
+ */
+import crypto from 'node:crypto';
+import { SignJWT, errors as joseErrors, jwtVerify, type JWTHeaderParameters } from 'jose';
+import { z } from 'zod';
+import type { TenantRole } from '../../db/schema.js';
+import { unauthorized } from '../errors.js';
+import type { SigningKeys } from './keys.js';
+
+export const ACCESS_TOKEN_TYPE = 'at+jwt';
+
+export interface Principal {
+  userId: string;
+  tenantId: string;
+  role: TenantRole;
+}
+
+export interface TokenSettings {
+  issuer: string;
+  audience: string;
+  accessTtlSeconds: number;
+}
+
+const Claims = z.object({
+  sub: z.uuid(),
+  tid: z.uuid(),
+  role: z.enum(['owner', 'admin', 'member', 'guest']),
+});
+
+export class TokenService {
+  constructor(
+    private readonly keys: SigningKeys,
+    private readonly settings: TokenSettings,
+  ) {}
+
+  async signAccess(p: Principal): Promise<string> {
+    const now = Math.floor(Date.now() / 1000);
+    return new SignJWT({ tid: p.tenantId, role: p.role })
+      .setProtectedHeader({ alg: 'RS256', kid: this.keys.kid, typ: ACCESS_TOKEN_TYPE })
+      .setSubject(p.userId)
+      .setIssuer(this.settings.issuer)
+      .setAudience(this.settings.audience)
+      .setIssuedAt(now)
+      .setExpirationTime(now + this.settings.accessTtlSeconds)
+      .setJti(crypto.randomUUID())
+      .sign(this.keys.privateKey);
+  }
+
+  /** Verifies an access token; any failure is a 401 with a reason code, never a 500. */
+  async verifyAccess(token: string): Promise<Principal> {
+    const keyFor = async (header: JWTHeaderParameters) => {
+      if (header.kid !== this.keys.kid) throw unauthorized('Unknown signing key', 'invalid_token');
+      return this.keys.publicKey;
+    };
+    try {
+      const { payload } = await jwtVerify(token, keyFor, {
+        algorithms: ['RS256'],
+        issuer: this.settings.issuer,
+        audience: this.settings.audience,
+        typ: ACCESS_TOKEN_TYPE,
+        requiredClaims: ['sub', 'exp', 'iat', 'iss', 'aud'],
+        clockTolerance: 5,
+      });
+      const claims = Claims.safeParse(payload);
+      if (!claims.success) throw unauthorized('Token claims are malformed', 'invalid_token');
+      return { userId: claims.data.sub, tenantId: claims.data.tid, role: claims.data.role };
+    } catch (e) {
+      if (e instanceof joseErrors.JWTExpired) throw unauthorized('Access token expired', 'token_expired');
+      if (e instanceof Error && e.name === 'AppError') throw e;
+      throw unauthorized('Invalid access token', 'invalid_token');
+    }
+  }
+
+  jwks(): { keys: object[] } {
+    return { keys: [this.keys.publicJwk] };
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * Resolves a verified token's principal to the user as stored now, so a removed user
+ * or a changed role takes effect on the next request, not when the token expires.
+ */
+import type { TenantRole } from '../../db/schema.js';
+import type { Tx } from '../../db/store.js';
+import type { Principal } from '../auth/tokens.js';
+import { unauthorized } from '../errors.js';
+
+export interface Actor {
+  userId: string;
+  tenantId: string;
+  role: TenantRole;
+  email: string;
+  ip: string | null;
+}
+
+export async function loadActor(tx: Tx, principal: Principal, ip: string | null): Promise<Actor> {
+  const user = await tx
+    .selectFrom('users')
+    .select(['id', 'role', 'email', 'disabled_at'])
+    .where('id', '=', principal.userId)
+    .executeTakeFirst();
+  if (!user || user.disabled_at) throw unauthorized('This account is no longer active', 'account_inactive');
+  return { userId: user.id, tenantId: principal.tenantId, role: user.role, email: user.email, ip };
+}
+
+/** Tenant owners and admins manage users and hold admin on every document of the tenant. */
+export function isTenantAdmin(role: TenantRole): boolean {
+  return role === 'owner' || role === 'admin';
+}

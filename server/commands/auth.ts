@@ -1,0 +1,224 @@
+/**
+ * Sign-up, login, refresh-token rotation and logout.
+ *
+ * Refresh tokens are `qrt_<tenantId>.<32 random bytes, base64url>`, stored as a SHA-256
+ * hash. Each login starts a family; each refresh marks the presented token used and issues
+ * the next one in the family. Presenting a used token again means it was stolen or
+ * replayed: the whole family is revoked and the request fails.
+ */
+import crypto from 'node:crypto';
+import { sql } from 'kysely';
+import type { TenantRole } from '../../db/schema.js';
+import { withTenant, type Tx } from '../../db/store.js';
+import { AppError, conflict, unauthorized } from '../errors.js';
+import type { Services } from '../services.js';
+import { audit } from './audit.js';
+
+export interface SessionUser {
+  id: string;
+  email: string;
+  tenantId: string;
+  role: TenantRole;
+}
+
+export interface Session {
+  accessToken: string;
+  refreshToken: string;
+  user: SessionUser;
+}
+
+const REFRESH_PREFIX = 'qrt_';
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function hashToken(token: string): string {
+  return crypto.createHash('sha256').update(token).digest('hex');
+}
+
+function parseRefreshToken(token: string): { tenantId: string } | null {
+  if (!token.startsWith(REFRESH_PREFIX)) return null;
+  const [tenantId, secret] = token.slice(REFRESH_PREFIX.length).split('.');
+  if (!tenantId || !secret || !UUID_RE.test(tenantId) || !/^[A-Za-z0-9_-]{43}$/.test(secret)) return null;
+  return { tenantId };
+}
+
+async function issueRefreshToken(
+  svc: Services,
+  tx: Tx,
+  p: { tenantId: string; userId: string; familyId: string; ip: string | null },
+): Promise<string> {
+  const token = `${REFRESH_PREFIX}${p.tenantId}.${crypto.randomBytes(32).toString('base64url')}`;
+  await tx
+    .insertInto('refresh_tokens')
+    .values({
+      tenant_id: p.tenantId,
+      user_id: p.userId,
+      family_id: p.familyId,
+      token_hash: hashToken(token),
+      expires_at: new Date(Date.now() + svc.refreshTtlSeconds * 1000),
+      ip: p.ip,
+    })
+    .execute();
+  return token;
+}
+
+function isUniqueViolation(e: unknown, constraint?: string): boolean {
+  const err = e as { code?: string; constraint?: string; message?: string };
+  if (err?.code !== '23505') return false;
+  return !constraint || err.constraint === constraint || Boolean(err.message?.includes(constraint));
+}
+
+export async function signup(
+  svc: Services,
+  props: { tenant: string; email: string; password: string; ip: string | null },
+): Promise<Session> {
+  const passwordHash = await svc.passwords.hash(props.password);
+  const tenantId = crypto.randomUUID();
+  const email = props.email.toLowerCase();
+  try {
+    const { user, refreshToken } = await withTenant(svc.store.db, tenantId, async (tx) => {
+      await tx.insertInto('tenants').values({ id: tenantId, name: props.tenant }).execute();
+      const user = await tx
+        .insertInto('users')
+        .values({ tenant_id: tenantId, email, password_hash: passwordHash, role: 'owner', display_name: null })
+        .returning(['id', 'email', 'role'])
+        .executeTakeFirstOrThrow();
+      const refreshToken = await issueRefreshToken(svc, tx, {
+        tenantId,
+        userId: user.id,
+        familyId: crypto.randomUUID(),
+        ip: props.ip,
+      });
+      await audit(tx, { tenantId, actorId: user.id, action: 'auth.signup', targetType: 'tenant', targetId: tenantId, ip: props.ip });
+      return { user, refreshToken };
+    });
+    const sessionUser: SessionUser = { id: user.id, email: user.email, tenantId, role: user.role };
+    const accessToken = await svc.tokens.signAccess({ userId: user.id, tenantId, role: user.role });
+    return { accessToken, refreshToken, user: sessionUser };
+  } catch (e) {
+    if (isUniqueViolation(e, 'users_email_key')) throw conflict('email_taken', 'An account with this email already exists');
+    throw e;
+  }
+}
+
+export async function login(svc: Services, props: { email: string; password: string; ip: string | null }): Promise<Session> {
+  const found = await sql<{ tenant_id: string; user_id: string }>`select * from quire_login_lookup(${props.email})`.execute(
+    svc.store.db,
+  );
+  const ref = found.rows[0];
+  if (!ref) {
+    await svc.passwords.dummyVerify(props.password);
+    throw unauthorized('Email or password is wrong', 'invalid_credentials');
+  }
+  const user = await withTenant(svc.store.db, ref.tenant_id, (tx) =>
+    tx
+      .selectFrom('users')
+      .select(['id', 'email', 'role', 'password_hash', 'disabled_at'])
+      .where('id', '=', ref.user_id)
+      .executeTakeFirst(),
+  );
+  const ok = user && !user.disabled_at ? await svc.passwords.verify(props.password, user.password_hash) : false;
+  if (!user || !ok) {
+    await withTenant(svc.store.db, ref.tenant_id, (tx) =>
+      audit(tx, { tenantId: ref.tenant_id, actorId: null, action: 'auth.login_failed', targetType: 'user', targetId: ref.user_id, ip: props.ip }),
+    );
+    throw unauthorized('Email or password is wrong', 'invalid_credentials');
+  }
+  const refreshToken = await withTenant(svc.store.db, ref.tenant_id, async (tx) => {
+    const token = await issueRefreshToken(svc, tx, {
+      tenantId: ref.tenant_id,
+      userId: user.id,
+      familyId: crypto.randomUUID(),
+      ip: props.ip,
+    });
+    await audit(tx, { tenantId: ref.tenant_id, actorId: user.id, action: 'auth.login', targetType: 'user', targetId: user.id, ip: props.ip });
+    return token;
+  });
+  const accessToken = await svc.tokens.signAccess({ userId: user.id, tenantId: ref.tenant_id, role: user.role });
+  return { accessToken, refreshToken, user: { id: user.id, email: user.email, tenantId: ref.tenant_id, role: user.role } };
+}
+
+type RefreshOutcome = { ok: true; session: Omit<Session, 'accessToken'> } | { ok: false; error: AppError };
+
+export async function refresh(svc: Services, props: { refreshToken: string; ip: string | null }): Promise<Session> {
+  const parsed = parseRefreshToken(props.refreshToken);
+  if (!parsed) throw unauthorized('Invalid refresh token', 'invalid_refresh_token');
+  const { tenantId } = parsed;
+  const tokenHash = hashToken(props.refreshToken);
+  const outcome = await withTenant(svc.store.db, tenantId, async (tx): Promise<RefreshOutcome> => {
+    // Claim the token atomically: of two concurrent refreshes with one token, one wins.
+    const claimed = await tx
+      .updateTable('refresh_tokens')
+      .set({ used_at: sql`now()` })
+      .where('token_hash', '=', tokenHash)
+      .where('used_at', 'is', null)
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', sql<Date>`now()`)
+      .returning(['user_id', 'family_id'])
+      .executeTakeFirst();
+    if (!claimed) {
+      const known = await tx
+        .selectFrom('refresh_tokens')
+        .select(['family_id', 'user_id', 'used_at', 'revoked_at'])
+        .where('token_hash', '=', tokenHash)
+        .executeTakeFirst();
+      if (known?.used_at) {
+        await tx
+          .updateTable('refresh_tokens')
+          .set({ revoked_at: sql`now()` })
+          .where('family_id', '=', known.family_id)
+          .where('revoked_at', 'is', null)
+          .execute();
+        await audit(tx, {
+          tenantId,
+          actorId: known.user_id,
+          action: 'auth.refresh_reuse',
+          targetType: 'token_family',
+          targetId: known.family_id,
+          ip: props.ip,
+        });
+        return { ok: false, error: unauthorized('Refresh token was already used; the session is revoked', 'refresh_token_reused') };
+      }
+      return { ok: false, error: unauthorized('Invalid or expired refresh token', 'invalid_refresh_token') };
+    }
+    const user = await tx
+      .selectFrom('users')
+      .select(['id', 'email', 'role', 'disabled_at'])
+      .where('id', '=', claimed.user_id)
+      .executeTakeFirst();
+    if (!user || user.disabled_at) {
+      return { ok: false, error: unauthorized('This account is no longer active', 'account_inactive') };
+    }
+    const refreshToken = await issueRefreshToken(svc, tx, {
+      tenantId,
+      userId: user.id,
+      familyId: claimed.family_id,
+      ip: props.ip,
+    });
+    return { ok: true, session: { refreshToken, user: { id: user.id, email: user.email, tenantId, role: user.role } } };
+  });
+  if (!outcome.ok) throw outcome.error;
+  const { user } = outcome.session;
+  const accessToken = await svc.tokens.signAccess({ userId: user.id, tenantId, role: user.role });
+  return { accessToken, ...outcome.session };
+}
+
+/** Revokes the presented token's whole family. Idempotent: an unknown token is a no-op. */
+export async function logout(svc: Services, props: { refreshToken: string; ip: string | null }): Promise<void> {
+  const parsed = parseRefreshToken(props.refreshToken);
+  if (!parsed) return;
+  await withTenant(svc.store.db, parsed.tenantId, async (tx) => {
+    const row = await tx
+      .selectFrom('refresh_tokens')
+      .select(['family_id', 'user_id'])
+      .where('token_hash', '=', hashToken(props.refreshToken))
+      .executeTakeFirst();
+    if (!row) return;
+    await tx
+      .updateTable('refresh_tokens')
+      .set({ revoked_at: sql`now()` })
+      .where('family_id', '=', row.family_id)
+      .where('revoked_at', 'is', null)
+      .execute();
+    await audit(tx, { tenantId: parsed.tenantId, actorId: row.user_id, action: 'auth.logout', targetType: 'token_family', targetId: row.family_id, ip: props.ip });
+  });
+}

@@ -1,0 +1,169 @@
+/** Documents: create, list (cursor pagination over readable documents), get, soft delete. */
+import { sql } from 'kysely';
+import type { PermissionLevel } from '../../db/schema.js';
+import { withTenant, type Tx } from '../../db/store.js';
+import { badRequest, notFound } from '../errors.js';
+import type { Principal } from '../auth/tokens.js';
+import type { Services } from '../services.js';
+import { isTenantAdmin, loadActor, type Actor } from './actor.js';
+import { requireLevel } from './access.js';
+import { audit } from './audit.js';
+
+export interface DocumentView {
+  id: string;
+  title: string;
+  createdBy: string | null;
+  createdAt: string;
+  updatedAt: string;
+  /** The caller's own level on this document. */
+  access: PermissionLevel;
+}
+
+interface DocRow {
+  id: string;
+  title: string;
+  created_by: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const present = (d: DocRow, access: PermissionLevel): DocumentView => ({
+  id: d.id,
+  title: d.title,
+  createdBy: d.created_by,
+  createdAt: d.created_at.toISOString(),
+  updatedAt: d.updated_at.toISOString(),
+  access,
+});
+
+/** Pagination limits for `GET /api/v1/documents`. */
+export const LIST_DEFAULT_LIMIT = 50;
+export const LIST_MAX_LIMIT = 200;
+
+export async function createDocument(
+  svc: Services,
+  principal: Principal,
+  ip: string | null,
+  props: { title: string },
+  /** Runs inside the creating transaction (the sync tier seeds initial content here). */
+  within?: (tx: Tx, documentId: string, actor: Actor) => Promise<void>,
+): Promise<DocumentView> {
+  return withTenant(svc.store.db, principal.tenantId, async (tx) => {
+    const actor = await loadActor(tx, principal, ip);
+    if (actor.role === 'guest') throw badRequest('guest_cannot_create', 'Guests cannot create documents');
+    const doc = await tx
+      .insertInto('documents')
+      .values({ tenant_id: actor.tenantId, title: props.title, created_by: actor.userId })
+      .returning(['id', 'title', 'created_by', 'created_at', 'updated_at'])
+      .executeTakeFirstOrThrow();
+    await tx
+      .insertInto('document_permissions')
+      .values({ tenant_id: actor.tenantId, document_id: doc.id, user_id: actor.userId, level: 'admin', granted_by: actor.userId })
+      .execute();
+    if (within) await within(tx, doc.id, actor);
+    await audit(tx, { tenantId: actor.tenantId, actorId: actor.userId, action: 'document.create', targetType: 'document', targetId: doc.id, ip });
+    return present(doc, 'admin');
+  });
+}
+
+interface Cursor {
+  ts: string;
+  id: string;
+}
+
+const CURSOR_TS = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:\d{2})?|Z)?$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function encodeCursor(c: Cursor): string {
+  return Buffer.from(JSON.stringify([c.ts, c.id])).toString('base64url');
+}
+
+export function decodeCursor(raw: string): Cursor {
+  try {
+    const v: unknown = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
+    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string' && CURSOR_TS.test(v[0]) && UUID.test(v[1])) {
+      return { ts: v[0], id: v[1] };
+    }
+  } catch {
+    // fall through to the error below
+  }
+  throw badRequest('invalid_cursor', 'The cursor is not one this server issued');
+}
+
+export async function listDocuments(
+  svc: Services,
+  principal: Principal,
+  ip: string | null,
+  props: { cursor?: string; limit?: number },
+): Promise<{ documents: DocumentView[]; nextCursor: string | null }> {
+  const limit = Math.min(props.limit ?? LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT);
+  const cursor = props.cursor ? decodeCursor(props.cursor) : null;
+  return withTenant(svc.store.db, principal.tenantId, async (tx) => {
+    const actor = await loadActor(tx, principal, ip);
+    const admin = isTenantAdmin(actor.role);
+    let q = tx
+      .selectFrom('documents as d')
+      .leftJoin('document_permissions as p', (j) => j.onRef('p.document_id', '=', 'd.id').on('p.user_id', '=', actor.userId))
+      .select(['d.id', 'd.title', 'd.created_by', 'd.created_at', 'd.updated_at', 'p.level', sql<string>`d.created_at::text`.as('ts')])
+      .where('d.deleted_at', 'is', null);
+    if (!admin) q = q.where('p.level', 'is not', null);
+    if (cursor) {
+      q = q.where(sql<boolean>`(d.created_at, d.id) < (${cursor.ts}::timestamptz, ${cursor.id}::uuid)`);
+    }
+    const rows = await q
+      .orderBy('d.created_at', 'desc')
+      .orderBy('d.id', 'desc')
+      .limit(limit + 1)
+      .execute();
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      documents: page.map((r) => present(r, admin ? 'admin' : (r.level as PermissionLevel))),
+      nextCursor: rows.length > limit && last ? encodeCursor({ ts: last.ts, id: last.id }) : null,
+    };
+  });
+}
+
+export async function getDocument(svc: Services, principal: Principal, ip: string | null, props: { id: string }): Promise<DocumentView> {
+  return withTenant(svc.store.db, principal.tenantId, async (tx) => {
+    const actor = await loadActor(tx, principal, ip);
+    const level = await requireLevel(tx, actor, props.id, 'read');
+    const doc = await tx
+      .selectFrom('documents')
+      .select(['id', 'title', 'created_by', 'created_at', 'updated_at'])
+      .where('id', '=', props.id)
+      .executeTakeFirst();
+    if (!doc) throw notFound('document');
+    return present(doc, level);
+  });
+}
+
+export async function updateDocument(
+  svc: Services,
+  principal: Principal,
+  ip: string | null,
+  props: { id: string; title: string },
+): Promise<DocumentView> {
+  return withTenant(svc.store.db, principal.tenantId, async (tx) => {
+    const actor = await loadActor(tx, principal, ip);
+    const level = await requireLevel(tx, actor, props.id, 'write');
+    const doc = await tx
+      .updateTable('documents')
+      .set({ title: props.title, updated_at: sql`now()` })
+      .where('id', '=', props.id)
+      .returning(['id', 'title', 'created_by', 'created_at', 'updated_at'])
+      .executeTakeFirstOrThrow();
+    await audit(tx, { tenantId: actor.tenantId, actorId: actor.userId, action: 'document.rename', targetType: 'document', targetId: props.id, ip });
+    return present(doc, level);
+  });
+}
+
+export async function deleteDocument(svc: Services, principal: Principal, ip: string | null, props: { id: string }): Promise<void> {
+  await withTenant(svc.store.db, principal.tenantId, async (tx) => {
+    const actor = await loadActor(tx, principal, ip);
+    await requireLevel(tx, actor, props.id, 'admin');
+    await tx.updateTable('documents').set({ deleted_at: sql`now()` }).where('id', '=', props.id).execute();
+    await audit(tx, { tenantId: actor.tenantId, actorId: actor.userId, action: 'document.delete', targetType: 'document', targetId: props.id, ip });
+  });
+  svc.accessEvents.emit({ type: 'document-deleted', tenantId: principal.tenantId, documentId: props.id });
+}

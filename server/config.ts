@@ -1,0 +1,196 @@
+/**
+ * Configuration, read once from the environment into a typed, validated object.
+ * Nothing else in the code base reads `process.env` (a lint rule enforces it).
+ * Every variable is documented in `.env.example`.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Roles a process can run; `npm start` runs all of them in one process. */
+export const ROLES = ['api', 'sync', 'worker'] as const;
+export type Role = (typeof ROLES)[number];
+
+const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number().int().min(min).max(max).default(def);
+const optionalUrl = (protocols: string[]) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((v) => (v === '' ? undefined : v))
+    .refine((v) => v === undefined || protocols.some((p) => v.startsWith(p)), {
+      message: `must start with ${protocols.join(' or ')}`,
+    });
+const bool = (def: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .optional()
+    .transform((v) => (v === undefined ? def : v === 'true' || v === '1' || v === 'yes'));
+const list = z
+  .string()
+  .optional()
+  .transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().default('0.0.0.0'),
+  PORT: int(8080, 0, 65535),
+  DATA_DIR: z.string().default('./data'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  DATABASE_URL: optionalUrl(['postgres://', 'postgresql://']),
+  DATABASE_APP_URL: optionalUrl(['postgres://', 'postgresql://']),
+  DATABASE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier')
+    .default('public'),
+  DATABASE_APP_ROLE: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier')
+    .default('quire_app'),
+  DATABASE_POOL_MAX: int(10, 1, 500),
+
+  REDIS_URL: optionalUrl(['redis://', 'rediss://']),
+  REDIS_PREFIX: z.string().default('quire:'),
+
+  JWT_PRIVATE_KEY: z.string().optional(),
+  JWT_PUBLIC_KEY: z.string().optional(),
+  JWT_ISSUER: z.string().min(1).default('quire'),
+  JWT_AUDIENCE: z.string().min(1).default('quire'),
+  ACCESS_TOKEN_TTL_SECONDS: int(900, 30, 86_400),
+  REFRESH_TOKEN_TTL_SECONDS: int(30 * 86_400, 300, 365 * 86_400),
+
+  CORS_ORIGINS: list,
+  TRUST_PROXY: bool(false),
+  MAX_BODY_BYTES: int(1_048_576, 1024, 64 * 1_048_576),
+
+  RATE_LIMIT_IP_PER_MINUTE: int(600, 1),
+  RATE_LIMIT_IP_BURST: int(120, 1),
+  RATE_LIMIT_USER_PER_MINUTE: int(1200, 1),
+  RATE_LIMIT_USER_BURST: int(240, 1),
+  RATE_LIMIT_AUTH_PER_MINUTE: int(20, 1),
+  RATE_LIMIT_AUTH_BURST: int(10, 1),
+
+  PASSWORD_SCRYPT_COST: int(15, 10, 20),
+  SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 120_000),
+});
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  roles: Role[];
+  host: string;
+  port: number;
+  dataDir: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  database: {
+    /** Owner/migrator connection; unset ⇒ embedded PGlite in `dataDir`. */
+    url?: string;
+    /** Connection of the application role (RLS applies). Derived from `url` when unset. */
+    appUrl?: string;
+    schema: string;
+    appRole: string;
+    poolMax: number;
+  };
+  redis: { url?: string; prefix: string };
+  jwt: {
+    privateKeyPem?: string;
+    publicKeyPem?: string;
+    issuer: string;
+    audience: string;
+    accessTtlSeconds: number;
+    refreshTtlSeconds: number;
+  };
+  http: { corsOrigins: string[]; trustProxy: boolean; maxBodyBytes: number };
+  rateLimits: {
+    ip: { perMinute: number; burst: number };
+    user: { perMinute: number; burst: number };
+    auth: { perMinute: number; burst: number };
+  };
+  passwords: { scryptCost: number };
+  shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function parseRoles(argv: string[], problems: string[]): Role[] {
+  const arg = argv.find((a) => a.startsWith('--roles='));
+  if (!arg) return [...ROLES];
+  const roles = arg
+    .slice('--roles='.length)
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean);
+  const bad = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
+  if (bad.length) problems.push(`--roles: unknown role(s) ${bad.join(', ')}; expected some of ${ROLES.join(', ')}`);
+  if (roles.length === 0) problems.push('--roles: at least one role is required');
+  return roles.filter((r): r is Role => (ROLES as readonly string[]).includes(r));
+}
+
+/**
+ * Parses configuration from an environment map and argv. Throws {@link ConfigError}
+ * listing every problem at once.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env, argv: string[] = process.argv): Config {
+  const problems: string[] = [];
+  const roles = parseRoles(argv, problems);
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      problems.push(`${issue.path.join('.') || '(env)'}: ${issue.message}`);
+    }
+  }
+  if (parsed.success) {
+    const e = parsed.data;
+    if (Boolean(e.JWT_PRIVATE_KEY) !== Boolean(e.JWT_PUBLIC_KEY)) {
+      problems.push('JWT_PRIVATE_KEY and JWT_PUBLIC_KEY must be set together (or both left unset to generate keys in DATA_DIR)');
+    }
+    if (e.DATABASE_APP_URL && !e.DATABASE_URL) {
+      problems.push('DATABASE_APP_URL needs DATABASE_URL (the owner connection that runs migrations)');
+    }
+  }
+  if (problems.length || !parsed.success) throw new ConfigError(problems);
+  const e = parsed.data;
+  const pem = (v?: string) => (v ? v.replace(/\\n/g, '\n') : undefined);
+  return {
+    env: e.NODE_ENV,
+    roles,
+    host: e.HOST,
+    port: e.PORT,
+    dataDir: path.resolve(e.DATA_DIR),
+    logLevel: e.LOG_LEVEL,
+    database: {
+      url: e.DATABASE_URL,
+      appUrl: e.DATABASE_APP_URL,
+      schema: e.DATABASE_SCHEMA,
+      appRole: e.DATABASE_APP_ROLE,
+      poolMax: e.DATABASE_POOL_MAX,
+    },
+    redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
+    jwt: {
+      privateKeyPem: pem(e.JWT_PRIVATE_KEY),
+      publicKeyPem: pem(e.JWT_PUBLIC_KEY),
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+      accessTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
+      refreshTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
+    },
+    http: { corsOrigins: e.CORS_ORIGINS, trustProxy: e.TRUST_PROXY, maxBodyBytes: e.MAX_BODY_BYTES },
+    rateLimits: {
+      ip: { perMinute: e.RATE_LIMIT_IP_PER_MINUTE, burst: e.RATE_LIMIT_IP_BURST },
+      user: { perMinute: e.RATE_LIMIT_USER_PER_MINUTE, burst: e.RATE_LIMIT_USER_BURST },
+      auth: { perMinute: e.RATE_LIMIT_AUTH_PER_MINUTE, burst: e.RATE_LIMIT_AUTH_BURST },
+    },
+    passwords: { scryptCost: e.PASSWORD_SCRYPT_COST },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  };
+}

@@ -1,0 +1,286 @@
+/**
+ * The HTTP edge on uWebSockets.js: a small router over uWS routes, request ids, bounded
+ * JSON bodies (413 past the limit), CORS, JSON errors, metrics by route pattern, and a
+ * drain on shutdown. WebSocket routes are attached to `app` by the sync tier.
+ */
+import crypto from 'node:crypto';
+import uWS from '@trufflesuite/uws-js-unofficial';
+import type { HttpRequest as UwsRequest, HttpResponse as UwsResponse, TemplatedApp, us_listen_socket } from '@trufflesuite/uws-js-unofficial';
+import { AppError, isAppError, payloadTooLarge } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+
+export type Method = 'get' | 'post' | 'put' | 'patch' | 'del';
+
+export interface Req {
+  id: string;
+  method: string;
+  path: string;
+  /** The route pattern that matched, e.g. `/api/v1/documents/:id`. */
+  route: string;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  /** Lower-cased header names. */
+  headers: Record<string, string>;
+  ip: string;
+  body: Buffer | null;
+  log: Logger;
+}
+
+export interface Res {
+  status: number;
+  json?: unknown;
+  text?: string;
+  bytes?: Uint8Array;
+  headers?: Record<string, string>;
+}
+
+export type Handler = (req: Req) => Promise<Res> | Res;
+/** Runs before every routed handler (rate limits); throw an AppError to refuse. */
+export type BeforeHook = (req: Req) => Promise<void>;
+
+export interface EdgeOptions {
+  log: Logger;
+  metrics: Metrics;
+  corsOrigins: string[];
+  trustProxy: boolean;
+  /** Largest accepted request body in bytes. @default 1_048_576 */
+  maxBodyBytes: number;
+  before?: BeforeHook;
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  200: 'OK',
+  201: 'Created',
+  202: 'Accepted',
+  204: 'No Content',
+  304: 'Not Modified',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Entity',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
+const BODY_METHODS = new Set(['post', 'put', 'patch', 'delete']);
+
+export function errorBody(code: string, message: string, details?: unknown): { error: { code: string; message: string; details?: unknown } } {
+  return { error: details === undefined ? { code, message } : { code, message, details } };
+}
+
+export class HttpEdge {
+  readonly app: TemplatedApp = uWS.App();
+  private listenSocket: us_listen_socket | null = null;
+  private inflight = 0;
+  private drained: (() => void) | null = null;
+  private closing = false;
+
+  constructor(private readonly opts: EdgeOptions) {
+    this.app.options('/*', (res, req) => {
+      const origin = req.getHeader('origin');
+      const reqHeaders = req.getHeader('access-control-request-headers');
+      res.cork(() => {
+        res.writeStatus('204 No Content');
+        if (this.corsAllowed(origin)) {
+          res.writeHeader('access-control-allow-origin', origin);
+          res.writeHeader('vary', 'Origin');
+          res.writeHeader('access-control-allow-methods', 'GET, POST, PUT, PATCH, DELETE, OPTIONS');
+          res.writeHeader('access-control-allow-headers', reqHeaders || 'authorization, content-type, x-request-id');
+          res.writeHeader('access-control-max-age', '600');
+        }
+        res.endWithoutBody();
+      });
+    });
+  }
+
+  get port(): number {
+    return this.listenSocket ? uWS.us_socket_local_port(this.listenSocket) : -1;
+  }
+
+  /** Registers a route. `pattern` uses uWS syntax (`/api/v1/documents/:id`). */
+  route(method: Method, pattern: string, handler: Handler): this {
+    const names = pattern
+      .split('/')
+      .filter((s) => s.startsWith(':'))
+      .map((s) => s.slice(1));
+    this.app[method](pattern, (res, req) => this.dispatch(res, req, pattern, names, handler));
+    return this;
+  }
+
+  /** Catch-all for anything no route matched (registered last). */
+  fallback(handler: Handler): this {
+    this.app.any('/*', (res, req) => this.dispatch(res, req, 'unmatched', [], handler));
+    return this;
+  }
+
+  private corsAllowed(origin: string): boolean {
+    return origin !== '' && (this.opts.corsOrigins.includes(origin) || this.opts.corsOrigins.includes('*'));
+  }
+
+  /** The client address: the socket peer, or the first X-Forwarded-For hop behind a trusted proxy. */
+  clientIp(res: UwsResponse, req: UwsRequest): string {
+    if (this.opts.trustProxy) {
+      const xff = req.getHeader('x-forwarded-for');
+      const first = xff.split(',')[0]?.trim();
+      if (first) return first;
+    }
+    return Buffer.from(res.getRemoteAddressAsText()).toString();
+  }
+
+  private dispatch(res: UwsResponse, uReq: UwsRequest, route: string, paramNames: string[], handler: Handler): void {
+    const started = process.hrtime.bigint();
+    const method = uReq.getMethod();
+    const url = uReq.getUrl();
+    const query = new URLSearchParams(uReq.getQuery() ?? '');
+    const headers: Record<string, string> = {};
+    uReq.forEach((k, v) => {
+      headers[k] = v;
+    });
+    const params: Record<string, string> = {};
+    paramNames.forEach((n, i) => {
+      params[n] = decodeURIComponent(uReq.getParameter(i));
+    });
+    const incomingId = headers['x-request-id'];
+    const id = incomingId && REQUEST_ID_RE.test(incomingId) ? incomingId : crypto.randomUUID();
+    const ip = this.clientIp(res, uReq);
+    const log = this.opts.log.child({ cat: 'http', reqId: id });
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    this.inflight++;
+
+    const finish = (r: Res, closeConnection = false) => {
+      const status = r.status;
+      const labels = { method, route, status: String(status) };
+      this.opts.metrics.httpRequests.inc(labels);
+      this.opts.metrics.httpDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+      if (status >= 500) log.error({ method, url, route, status }, 'request failed');
+      else log.debug({ method, url, route, status }, 'request');
+      if (!aborted) {
+        let body: string | Uint8Array | undefined;
+        let type: string | undefined;
+        if (r.json !== undefined) {
+          body = JSON.stringify(r.json);
+          type = 'application/json; charset=utf-8';
+        } else if (r.text !== undefined) {
+          body = r.text;
+          type = 'text/plain; charset=utf-8';
+        } else if (r.bytes !== undefined) {
+          body = r.bytes;
+          type = 'application/octet-stream';
+        }
+        res.cork(() => {
+          res.writeStatus(`${status} ${STATUS_TEXT[status] ?? ''}`.trim());
+          res.writeHeader('x-request-id', id);
+          res.writeHeader('x-content-type-options', 'nosniff');
+          const origin = headers['origin'] ?? '';
+          if (this.corsAllowed(origin)) {
+            res.writeHeader('access-control-allow-origin', origin);
+            res.writeHeader('access-control-expose-headers', 'x-request-id, retry-after');
+            res.writeHeader('vary', 'Origin');
+          }
+          const extra = r.headers ?? {};
+          if (type && !Object.keys(extra).some((k) => k.toLowerCase() === 'content-type')) res.writeHeader('content-type', type);
+          for (const [k, v] of Object.entries(extra)) res.writeHeader(k, v);
+          if (body === undefined) res.endWithoutBody(0, closeConnection);
+          else res.end(body, closeConnection);
+        });
+      }
+      this.inflight--;
+      if (this.inflight === 0 && this.drained) this.drained();
+    };
+
+    const fail = (e: unknown, closeConnection = false) => {
+      if (isAppError(e)) {
+        finish({ status: e.status, json: errorBody(e.code, e.message, e.details), headers: e.headers }, closeConnection);
+      } else {
+        log.error({ err: e, method, url, route }, 'unhandled error');
+        finish({ status: 500, json: errorBody('internal_error', 'Something went wrong on our side', { requestId: id }) });
+      }
+    };
+
+    if (this.closing) {
+      finish({ status: 503, json: errorBody('shutting_down', 'The server is shutting down'), headers: { connection: 'close' } }, true);
+      return;
+    }
+
+    const run = (body: Buffer | null) => {
+      const req: Req = { id, method, path: url, route, params, query, headers, ip, body, log };
+      (async () => {
+        if (this.opts.before) await this.opts.before(req);
+        return handler(req);
+      })().then(
+        (r) => finish(r),
+        (e) => fail(e),
+      );
+    };
+
+    if (!BODY_METHODS.has(method)) {
+      run(null);
+      return;
+    }
+    const limit = this.opts.maxBodyBytes;
+    const declared = Number(headers['content-length'] ?? '0');
+    if (Number.isFinite(declared) && declared > limit) {
+      // Answer at once and close: the rest of the body is never read.
+      fail(payloadTooLarge(limit), true);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    res.onData((chunk, isLast) => {
+      if (done) return;
+      size += chunk.byteLength;
+      if (size > limit) {
+        done = true;
+        fail(payloadTooLarge(limit), true);
+        return;
+      }
+      chunks.push(Buffer.from(chunk.slice(0)));
+      if (isLast) {
+        done = true;
+        run(size === 0 ? null : Buffer.concat(chunks, size));
+      }
+    });
+  }
+
+  async listen(host: string, port: number): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.app.listen(host, port, (s) => {
+        if (!s) reject(new AppError(500, 'listen_failed', `Could not listen on ${host}:${port}`));
+        else {
+          this.listenSocket = s;
+          resolve();
+        }
+      });
+    });
+    return this.port;
+  }
+
+  /** Stops accepting connections, answers new requests with 503, waits for in-flight ones. */
+  async close(timeoutMs: number): Promise<void> {
+    this.closing = true;
+    if (this.listenSocket) {
+      uWS.us_listen_socket_close(this.listenSocket);
+      this.listenSocket = null;
+    }
+    if (this.inflight === 0) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.drained = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}

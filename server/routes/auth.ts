@@ -1,0 +1,44 @@
+/** `/api/v1/auth/*`: signup, login, refresh, logout. Stricter per-IP rate limit. */
+import { z } from 'zod';
+import { login, logout, refresh, signup } from '../commands/auth.js';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../auth/passwords.js';
+import { readJson } from '../http/validate.js';
+import type { Req } from '../http/edge.js';
+import { limit, type RouteContext } from './context.js';
+
+export const Email = z.email({ message: 'must be an email address' }).max(254);
+export const Password = z
+  .string()
+  .min(PASSWORD_MIN_LENGTH, { message: `must be at least ${PASSWORD_MIN_LENGTH} characters` })
+  .max(PASSWORD_MAX_LENGTH);
+
+const Signup = z.strictObject({ tenant: z.string().trim().min(1).max(200), email: Email, password: Password });
+// Login accepts any non-empty password so that the length rule of today does not lock out older accounts.
+const Login = z.strictObject({ email: Email, password: z.string().min(1).max(PASSWORD_MAX_LENGTH) });
+const RefreshBody = z.strictObject({ refreshToken: z.string().min(1).max(512) });
+
+export function authRoutes(ctx: RouteContext): void {
+  const { edge, svc } = ctx;
+  const authLimit = (req: Req) => limit(ctx, `auth:${req.ip}`, ctx.config.rateLimits.auth);
+
+  edge.route('post', '/api/v1/auth/signup', async (req) => {
+    await authLimit(req);
+    const body = readJson(req, Signup);
+    return { status: 201, json: await signup(svc, { ...body, ip: req.ip }) };
+  });
+  edge.route('post', '/api/v1/auth/login', async (req) => {
+    await authLimit(req);
+    const body = readJson(req, Login);
+    return { status: 200, json: await login(svc, { ...body, ip: req.ip }) };
+  });
+  edge.route('post', '/api/v1/auth/refresh', async (req) => {
+    await authLimit(req);
+    const body = readJson(req, RefreshBody);
+    return { status: 200, json: await refresh(svc, { refreshToken: body.refreshToken, ip: req.ip }) };
+  });
+  edge.route('post', '/api/v1/auth/logout', async (req) => {
+    const body = readJson(req, RefreshBody);
+    await logout(svc, { refreshToken: body.refreshToken, ip: req.ip });
+    return { status: 204 };
+  });
+}

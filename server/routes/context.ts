@@ -1,0 +1,42 @@
+/** What route modules share: services, the rate limiter and the auth helper. */
+import type { Config } from '../config.js';
+import type { Principal } from '../auth/tokens.js';
+import { notFound, tooManyRequests, unauthorized } from '../errors.js';
+import type { HttpEdge, Req } from '../http/edge.js';
+import type { Metrics } from '../metrics.js';
+import type { RateLimiter, RateRule } from '../rate-limit/rate-limiter.js';
+import type { Services } from '../services.js';
+
+export interface RouteContext {
+  edge: HttpEdge;
+  svc: Services;
+  config: Config;
+  limiter: RateLimiter;
+  metrics: Metrics;
+}
+
+export async function limit(ctx: RouteContext, key: string, rule: RateRule): Promise<void> {
+  const d = await ctx.limiter.take(key, rule);
+  if (!d.allowed) throw tooManyRequests(d.retryAfterSeconds);
+}
+
+/** Verifies the bearer token and applies the per-user rate limit. */
+export async function authenticate(ctx: RouteContext, req: Req): Promise<Principal> {
+  const h = req.headers['authorization'] ?? '';
+  const m = /^Bearer ([A-Za-z0-9_\-.]{10,4096})$/.exec(h);
+  if (!m?.[1]) throw unauthorized('Send an access token as "Authorization: Bearer <token>"');
+  const principal = await ctx.svc.tokens.verifyAccess(m[1]);
+  await limit(ctx, `user:${principal.userId}`, ctx.config.rateLimits.user);
+  return principal;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** A path id that is not a UUID names nothing: 404, the same as a missing resource. */
+export function pathId(req: Req, name: string, what: string): string {
+  const v = (req.params[name] ?? '').toLowerCase();
+  if (!UUID.test(v)) throw notFound(what);
+  return v;
+}
+
+export const ip = (req: Req): string => req.ip;

@@ -1,0 +1,55 @@
+/** `/api/v1/documents*`: create, list, get, rename, soft delete, permissions. */
+import { z } from 'zod';
+import { createDocument, deleteDocument, getDocument, listDocuments, LIST_MAX_LIMIT, updateDocument } from '../commands/documents.js';
+import { listPermissions, setPermission } from '../commands/permissions.js';
+import { readJson, readQuery } from '../http/validate.js';
+import { authenticate, pathId, type RouteContext } from './context.js';
+
+const Title = z.string().trim().min(1).max(500);
+const CreateDocument = z.strictObject({ title: Title });
+const PatchDocument = z.strictObject({ title: Title });
+const ListQuery = z.strictObject({
+  cursor: z.string().min(1).max(512).optional(),
+  limit: z.coerce.number().int().min(1).max(LIST_MAX_LIMIT).optional(),
+});
+const SetPermission = z.strictObject({ userId: z.uuid(), level: z.enum(['read', 'write', 'admin', 'none']) });
+
+export function documentRoutes(ctx: RouteContext): void {
+  const { edge, svc } = ctx;
+  edge.route('post', '/api/v1/documents', async (req) => {
+    const p = await authenticate(ctx, req);
+    const body = readJson(req, CreateDocument);
+    return { status: 201, json: await createDocument(svc, p, req.ip, body) };
+  });
+  edge.route('get', '/api/v1/documents', async (req) => {
+    const p = await authenticate(ctx, req);
+    const q = readQuery(req, ListQuery);
+    return { status: 200, json: await listDocuments(svc, p, req.ip, q) };
+  });
+  edge.route('get', '/api/v1/documents/:id', async (req) => {
+    const p = await authenticate(ctx, req);
+    return { status: 200, json: await getDocument(svc, p, req.ip, { id: pathId(req, 'id', 'document') }) };
+  });
+  edge.route('patch', '/api/v1/documents/:id', async (req) => {
+    const p = await authenticate(ctx, req);
+    const id = pathId(req, 'id', 'document');
+    const body = readJson(req, PatchDocument);
+    return { status: 200, json: await updateDocument(svc, p, req.ip, { id, title: body.title }) };
+  });
+  edge.route('del', '/api/v1/documents/:id', async (req) => {
+    const p = await authenticate(ctx, req);
+    await deleteDocument(svc, p, req.ip, { id: pathId(req, 'id', 'document') });
+    return { status: 204 };
+  });
+  edge.route('get', '/api/v1/documents/:id/permissions', async (req) => {
+    const p = await authenticate(ctx, req);
+    return { status: 200, json: { permissions: await listPermissions(svc, p, req.ip, { id: pathId(req, 'id', 'document') }) } };
+  });
+  edge.route('put', '/api/v1/documents/:id/permissions', async (req) => {
+    const p = await authenticate(ctx, req);
+    const id = pathId(req, 'id', 'document');
+    const body = readJson(req, SetPermission);
+    const view = await setPermission(svc, p, req.ip, { id, userId: body.userId, level: body.level });
+    return { status: 200, json: view ?? { userId: body.userId, level: 'none' } };
+  });
+}

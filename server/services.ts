@@ -1,0 +1,22 @@
+/** What commands need from the process: store, tokens, hashing, events, settings. */
+import type { Store } from '../db/store.js';
+import type { AccessEvents } from './access-events.js';
+import type { PasswordHasher } from './auth/passwords.js';
+import type { TokenService } from './auth/tokens.js';
+import type { Logger } from './log.js';
+
+export interface Services {
+  store: Store;
+  tokens: TokenService;
+  passwords: PasswordHasher;
+  accessEvents: AccessEvents;
+  log: Logger;
+  refreshTtlSeconds: number;
+}
+
+/** Who is acting and from where; commands receive it with their props. */
+export interface ActorContext {
+  userId: string;
+  tenantId: string;
+  ip: string | null;
+}
