@@ -24,28 +24,44 @@ export async function ensureRoleAndSchema(db: Kysely<unknown>, ctx: MigrationCon
   await sql.raw(`grant usage on schema ${ident(ctx.schema)} to ${role}`).execute(db);
 }
 
-export async function migrateToLatest(db: Kysely<unknown>, ctx: MigrationContext): Promise<MigrationResultSet> {
-  await ensureRoleAndSchema(db, ctx);
-  const migrator = new Migrator({
+/** Runs `fn` on one connection whose search_path is the migration schema, restored after. */
+async function inSchema<T>(db: Kysely<unknown>, ctx: MigrationContext, fn: (conn: Kysely<unknown>) => Promise<T>): Promise<T> {
+  return db.connection().execute(async (conn) => {
+    const prev = (await sql<{ search_path: string }>`show search_path`.execute(conn)).rows[0]?.search_path ?? 'public';
+    await sql.raw(`set search_path to ${ident(ctx.schema)}, public`).execute(conn);
+    try {
+      return await fn(conn);
+    } finally {
+      await sql.raw(`set search_path to ${prev}`).execute(conn);
+    }
+  });
+}
+
+function migrator(db: Kysely<unknown>, ctx: MigrationContext): Migrator {
+  return new Migrator({
     db,
     provider: { getMigrations: async () => migrations(ctx) },
     migrationTableSchema: ctx.schema,
   });
-  const result = await migrator.migrateToLatest();
-  if (result.error) throw result.error instanceof Error ? result.error : new Error(String(result.error));
-  return result;
+}
+
+function check(res: MigrationResultSet): MigrationResultSet {
+  if (res.error) throw res.error instanceof Error ? res.error : new Error(String(res.error));
+  return res;
+}
+
+export async function migrateToLatest(db: Kysely<unknown>, ctx: MigrationContext): Promise<MigrationResultSet> {
+  await ensureRoleAndSchema(db, ctx);
+  return inSchema(db, ctx, async (conn) => check(await migrator(conn, ctx).migrateToLatest()));
 }
 
 /** Rolls every migration back (used by tests of `down`). */
 export async function migrateDownAll(db: Kysely<unknown>, ctx: MigrationContext): Promise<void> {
-  const migrator = new Migrator({
-    db,
-    provider: { getMigrations: async () => migrations(ctx) },
-    migrationTableSchema: ctx.schema,
+  await inSchema(db, ctx, async (conn) => {
+    const m = migrator(conn, ctx);
+    for (;;) {
+      const res = check(await m.migrateDown());
+      if (!res.results || res.results.length === 0) break;
+    }
   });
-  for (;;) {
-    const res = await migrator.migrateDown();
-    if (res.error) throw res.error instanceof Error ? res.error : new Error(String(res.error));
-    if (!res.results || res.results.length === 0) break;
-  }
 }

@@ -45,6 +45,11 @@ export interface Store {
 // Parse int8 as number where safe is not guaranteed; keep bigint columns as strings.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => v);
 
+/** The schema first (tables are created there), then public (where extensions live). */
+function searchPath(schema: string): string {
+  return schema === 'public' ? 'public' : `${ident(schema)},public`;
+}
+
 export function deriveAppUrl(ownerUrl: string, appRole: string): string {
   const u = new URL(ownerUrl);
   u.username = appRole;
@@ -64,7 +69,7 @@ export async function openPGlite(dataDir?: string): Promise<PGliteHandle> {
 export async function openStore(opts: StoreOptions): Promise<Store> {
   const ctx = { schema: opts.schema, appRole: opts.appRole };
   if (opts.url) {
-    const options = `-c search_path=${ident(opts.schema)}`;
+    const options = `-c search_path=${searchPath(opts.schema)}`;
     const ownerPool = new pg.Pool({ connectionString: opts.url, max: 2, options });
     const appPool = new pg.Pool({
       connectionString: opts.appUrl ?? deriveAppUrl(opts.url, opts.appRole),
@@ -93,12 +98,12 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
 
   const shared = Boolean(opts.pglite);
   const handle = opts.pglite ?? (await openPGlite(opts.dataDir));
-  const searchPath = `set search_path to ${ident(opts.schema)}`;
-  const owner = new Kysely<unknown>({ dialect: new PGliteDialect(handle, `reset role; ${searchPath}`) });
-  const db = new Kysely<Database>({ dialect: new PGliteDialect(handle, `set role ${ident(opts.appRole)}; ${searchPath}`) });
+  const setSearchPath = `set search_path to ${searchPath(opts.schema)}`;
+  const owner = new Kysely<unknown>({ dialect: new PGliteDialect(handle, `reset role; ${setSearchPath}`) });
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(handle, `set role ${ident(opts.appRole)}; ${setSearchPath}`) });
   try {
     if (opts.migrate !== false) {
-      await sql`create extension if not exists vector`.execute(owner);
+      await sql`create extension if not exists vector schema public`.execute(owner);
       await migrateToLatest(owner, ctx);
     }
   } catch (e) {

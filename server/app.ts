@@ -43,6 +43,7 @@ export interface Quire {
   metrics: Metrics;
   redis: Redis | null;
   log: Logger;
+  edge: HttpEdge;
   /** Runs the ordered shutdown; safe to call twice. */
   close(): Promise<void>;
 }
@@ -89,7 +90,6 @@ export async function startQuire(opts: StartOptions): Promise<Quire> {
     };
 
     const metrics = new Metrics();
-    let ctx!: RouteContext;
     const edge = new HttpEdge({
       log,
       metrics,
@@ -100,7 +100,7 @@ export async function startQuire(opts: StartOptions): Promise<Quire> {
         if (!UNLIMITED_ROUTES.has(req.route)) await limit(ctx, `ip:${req.ip}`, config.rateLimits.ip);
       },
     });
-    ctx = { edge, svc, config, limiter, metrics };
+    const ctx: RouteContext = { edge, svc, config, limiter, metrics };
 
     healthRoutes(ctx, { ready: () => ready });
     if (config.roles.includes('api')) {
@@ -125,6 +125,7 @@ export async function startQuire(opts: StartOptions): Promise<Quire> {
       metrics,
       redis,
       log,
+      edge,
       close: async () => {
         ready = false;
         await shutdown.run();

@@ -101,6 +101,11 @@ export class HttpEdge {
     });
   }
 
+  /** Requests accepted and not yet answered. */
+  get inflightCount(): number {
+    return this.inflight;
+  }
+
   get port(): number {
     return this.listenSocket ? uWS.us_socket_local_port(this.listenSocket) : -1;
   }

@@ -1,0 +1,119 @@
+/**
+ * The data layer's conformance suite: the same assertions on server Postgres and on
+ * embedded PGlite — migrations, row-level security, the application role, and the
+ * commands that read and write through it.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { sql } from 'kysely';
+import { withTenant } from '../db/store.js';
+import { migrateDownAll, migrateToLatest } from '../db/migrate.js';
+import { login, refresh, signup } from '../server/commands/auth.js';
+import { createDocument, listDocuments } from '../server/commands/documents.js';
+import { setPermission } from '../server/commands/permissions.js';
+import { createUser } from '../server/commands/users.js';
+import { DIALECTS, startServer, uniqueName } from './helpers/server.js';
+
+const TENANT_TABLES = ['users', 'refresh_tokens', 'documents', 'document_permissions', 'audit_log'];
+
+for (const dialect of DIALECTS) {
+  describe(`data layer on ${dialect}`, () => {
+    test('the application role is not a superuser, cannot bypass RLS and owns no table', async (t) => {
+      const { quire } = await startServer(t, { dialect });
+      const r = await sql<{ who: string; rolsuper: boolean; rolbypassrls: boolean; owned: string }>`
+        select current_user as who, r.rolsuper, r.rolbypassrls,
+          (select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace
+            where c.relowner = r.oid and n.nspname = current_schema()) as owned
+        from pg_roles r where r.rolname = current_user`.execute(quire.store.db);
+      const row = r.rows[0]!;
+      assert.equal(row.who, quire.store.appRole);
+      assert.equal(row.rolsuper, false);
+      assert.equal(row.rolbypassrls, false);
+      assert.equal(Number(row.owned), 0);
+    });
+
+    test('with no tenant set every tenant-owned table reads as empty; a tenant sees only its rows', async (t) => {
+      const { quire, api } = await startServer(t, { dialect });
+      const a = await api.signup('A');
+      const b = await api.signup('B');
+      await api.createDocument(a, 'A1');
+      await api.createDocument(b, 'B1');
+      for (const table of ['tenants', ...TENANT_TABLES]) {
+        const none = await sql<{ n: string }>`select count(*) as n from ${sql.table(table)}`.execute(quire.store.db);
+        assert.equal(Number(none.rows[0]?.n), 0, `${table} without tenant`);
+        const all = await sql<{ n: string }>`select count(*) as n from ${sql.table(table)}`.execute(quire.store.owner);
+        assert.ok(Number(all.rows[0]?.n) > 0, `${table} has rows for the owner`);
+      }
+      const docs = await withTenant(quire.store.db, a.user.tenantId, (tx) => tx.selectFrom('documents').select('title').execute());
+      assert.deepEqual(docs.map((d) => d.title), ['A1']);
+      // Writing a row for another tenant is refused by the policy's WITH CHECK.
+      await assert.rejects(
+        withTenant(quire.store.db, a.user.tenantId, (tx) =>
+          tx.insertInto('documents').values({ tenant_id: b.user.tenantId, title: 'smuggled', created_by: null }).execute(),
+        ),
+        /row-level security/,
+      );
+      // Updating another tenant's rows touches nothing.
+      const upd = await withTenant(quire.store.db, a.user.tenantId, (tx) =>
+        tx.updateTable('documents').set({ title: 'hijacked' }).where('tenant_id', '=', b.user.tenantId).executeTakeFirst(),
+      );
+      assert.equal(Number(upd.numUpdatedRows), 0);
+    });
+
+    test('the audit log is append-only for the application', async (t) => {
+      const { quire, api } = await startServer(t, { dialect });
+      const a = await api.signup('A');
+      await assert.rejects(
+        withTenant(quire.store.db, a.user.tenantId, (tx) => tx.deleteFrom('audit_log').execute()),
+        /permission denied/,
+      );
+      await assert.rejects(
+        withTenant(quire.store.db, a.user.tenantId, (tx) => tx.updateTable('audit_log').set({ action: 'x' }).execute()),
+        /permission denied/,
+      );
+    });
+
+    test('commands: signup, login, refresh, users, documents, sharing and pagination', async (t) => {
+      const { quire } = await startServer(t, { dialect });
+      const svc = quire.svc;
+      const s = await signup(svc, { tenant: 'Conf', email: 'Conf@Example.test', password: 'password long enough', ip: '127.0.0.1' });
+      await assert.rejects(signup(svc, { tenant: 'Again', email: 'conf@example.test', password: 'password long enough', ip: null }), /already exists/);
+      const l = await login(svc, { email: 'CONF@example.test', password: 'password long enough', ip: null });
+      assert.equal(l.user.id, s.user.id);
+      const r = await refresh(svc, { refreshToken: l.refreshToken, ip: null });
+      assert.equal(r.user.tenantId, s.user.tenantId);
+      const owner = { userId: s.user.id, tenantId: s.user.tenantId, role: 'owner' as const };
+      const member = await createUser(svc, owner, null, { email: 'm@example.test', password: 'password long enough', role: 'member' });
+      const docs = [];
+      for (let i = 0; i < 5; i++) docs.push(await createDocument(svc, owner, null, { title: `D${i}` }));
+      const m = { userId: member.id, tenantId: s.user.tenantId, role: 'member' as const };
+      assert.equal((await listDocuments(svc, m, null, {})).documents.length, 0);
+      await setPermission(svc, owner, null, { id: docs[1]!.id, userId: member.id, level: 'write' });
+      await setPermission(svc, owner, null, { id: docs[3]!.id, userId: member.id, level: 'read' });
+      const page1 = await listDocuments(svc, m, null, { limit: 1 });
+      assert.deepEqual(page1.documents.map((d) => [d.title, d.access]), [['D3', 'read']]);
+      const page2 = await listDocuments(svc, m, null, { limit: 1, cursor: page1.nextCursor! });
+      assert.deepEqual(page2.documents.map((d) => [d.title, d.access]), [['D1', 'write']]);
+      assert.equal(page2.nextCursor, null);
+      const all = await listDocuments(svc, owner, null, { limit: 2 });
+      assert.equal(all.documents.length, 2);
+      assert.ok(all.nextCursor);
+    });
+
+    test('migrations roll down and up again', async (t) => {
+      const { quire } = await startServer(t, { dialect });
+      const schema = uniqueName('m');
+      const ctx = { schema, appRole: quire.store.appRole };
+      const owner = quire.store.owner;
+      await migrateToLatest(owner, ctx);
+      const tables = async () =>
+        (await sql<{ n: string }>`select count(*) as n from pg_tables where schemaname = ${schema}`.execute(owner)).rows[0]!.n;
+      assert.ok(Number(await tables()) >= 6);
+      await migrateDownAll(owner, ctx);
+      assert.equal(Number(await tables()), 2, 'only kysely’s own bookkeeping tables remain');
+      await migrateToLatest(owner, ctx);
+      assert.ok(Number(await tables()) >= 6);
+      await sql.raw(`drop schema "${schema}" cascade`).execute(owner);
+    });
+  });
+}

@@ -1,0 +1,112 @@
+/**
+ * `startServer(t, opts)`: a real Quire on port 0, in its own namespace (a Postgres schema,
+ * a Redis key prefix), torn down with the test. The same helper serves both dialects.
+ */
+import crypto from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import fs from 'node:fs/promises';
+import type { TestContext } from 'node:test';
+import { sql, type Kysely } from 'kysely';
+import { startQuire, type Quire } from '../../server/app.js';
+import { keysFromPem, generatePemPair, type SigningKeys } from '../../server/auth/keys.js';
+import { loadConfig, type Config } from '../../server/config.js';
+import { openPGlite } from '../../db/store.js';
+import type { PGliteHandle } from '../../db/pglite-dialect.js';
+import { TEST_DATABASE_URL, TEST_REDIS_URL } from './env.js';
+import { ApiClient } from './api.js';
+
+export type Dialect = 'postgres' | 'pglite';
+export const DIALECTS: Dialect[] = ['postgres', 'pglite'];
+
+let keysPromise: Promise<{ keys: SigningKeys; privatePem: string; publicPem: string }> | undefined;
+/** One key pair per test process (RSA generation is the slow part). */
+export function testKeys(): Promise<{ keys: SigningKeys; privatePem: string; publicPem: string }> {
+  keysPromise ??= (async () => {
+    const pair = generatePemPair();
+    return { keys: await keysFromPem(pair.privatePem, pair.publicPem), ...pair };
+  })();
+  return keysPromise;
+}
+
+let pglitePromise: Promise<PGliteHandle> | undefined;
+/** One in-memory PGlite per test process; each test gets its own schema in it. */
+export function sharedPGlite(): Promise<PGliteHandle> {
+  pglitePromise ??= openPGlite();
+  return pglitePromise;
+}
+
+export function uniqueName(prefix = 't'): string {
+  return `${prefix}_${crypto.randomBytes(6).toString('hex')}`;
+}
+
+/** Drops a test schema through a fresh owner connection (the server may be closed already). */
+export async function dropSchema(kind: Dialect, schema: string): Promise<void> {
+  const { Kysely: KyselyCtor, PostgresDialect } = await import('kysely');
+  let db: Kysely<unknown>;
+  if (kind === 'postgres') {
+    const pg = (await import('pg')).default;
+    db = new KyselyCtor<unknown>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 1 }) }) });
+  } else {
+    const { PGliteDialect } = await import('../../db/pglite-dialect.js');
+    db = new KyselyCtor<unknown>({ dialect: new PGliteDialect(await sharedPGlite(), 'reset role; set search_path to public') });
+  }
+  try {
+    await sql.raw(`drop schema if exists "${schema}" cascade`).execute(db);
+  } finally {
+    await db.destroy();
+  }
+}
+
+export interface TestServer {
+  quire: Quire;
+  url: string;
+  api: ApiClient;
+  config: Config;
+  schema: string;
+}
+
+export interface StartServerOptions {
+  dialect?: Dialect;
+  env?: Record<string, string>;
+  redis?: boolean;
+}
+
+export function testConfig(schema: string, opts: StartServerOptions, dataDir: string): Config {
+  const dialect = opts.dialect ?? 'postgres';
+  return loadConfig(
+    {
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      DATA_DIR: dataDir,
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      DATABASE_SCHEMA: schema,
+      PASSWORD_SCRYPT_COST: '10',
+      REDIS_PREFIX: `quire-test:${schema}:`,
+      ...(dialect === 'postgres' ? { DATABASE_URL: TEST_DATABASE_URL } : {}),
+      ...(opts.redis ? { REDIS_URL: TEST_REDIS_URL } : {}),
+      ...opts.env,
+    },
+    ['node', 'main'],
+  );
+}
+
+export async function startServer(t: TestContext, opts: StartServerOptions = {}): Promise<TestServer> {
+  const schema = uniqueName('t');
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'quire-test-'));
+  const config = testConfig(schema, opts, dataDir);
+  const { keys } = await testKeys();
+  const quire = await startQuire({
+    config,
+    keys,
+    pglite: (opts.dialect ?? 'postgres') === 'pglite' ? await sharedPGlite() : undefined,
+  });
+  const url = `http://127.0.0.1:${quire.port}`;
+  t.after(async () => {
+    await quire.close();
+    await dropSchema(quire.store.kind, schema);
+    await fs.rm(dataDir, { recursive: true, force: true });
+  });
+  return { quire, url, api: new ApiClient(url), config, schema };
+}

@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { startServer } from './helpers/server.js';
+import { eventually } from './helpers/wait.js';
+
+test('health, readiness and Prometheus metrics by route and status', async (t) => {
+  const { api } = await startServer(t);
+  assert.deepEqual((await api.get('/health')).body, { status: 'ok' });
+  assert.deepEqual((await api.get('/ready')).body, { status: 'ready' });
+  await api.get('/api/v1/documents');
+  const m = await api.get('/metrics');
+  assert.equal(m.status, 200);
+  assert.match(m.headers.get('content-type') ?? '', /text\/plain/);
+  assert.match(m.text, /quire_http_requests_total\{method="get",route="\/api\/v1\/documents",status="401"\} 1/);
+  assert.match(m.text, /quire_http_request_duration_seconds_bucket\{le="0.005",method="get",route="\/health",status="200"\}/);
+  assert.match(m.text, /quire_process_resident_memory_bytes/);
+});
+
+test('every response carries a request id; a valid incoming one is kept', async (t) => {
+  const { api } = await startServer(t);
+  const a = await api.get('/health');
+  assert.match(a.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
+  const b = await api.request('GET', '/health', { headers: { 'x-request-id': 'trace-abc.123' } });
+  assert.equal(b.headers.get('x-request-id'), 'trace-abc.123');
+  const c = await api.request('GET', '/health', { headers: { 'x-request-id': 'bad id with spaces <script>' } });
+  assert.notEqual(c.headers.get('x-request-id'), 'bad id with spaces <script>');
+  const err = await api.get('/api/v1/documents');
+  assert.equal(err.body.error.code, 'unauthorized');
+});
+
+test('CORS: configured origins get the headers and preflights; others do not', async (t) => {
+  const { url } = await startServer(t, { env: { CORS_ORIGINS: 'https://app.example.test' } });
+  const pre = await fetch(`${url}/api/v1/documents`, {
+    method: 'OPTIONS',
+    headers: { origin: 'https://app.example.test', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+  });
+  assert.equal(pre.status, 204);
+  assert.equal(pre.headers.get('access-control-allow-origin'), 'https://app.example.test');
+  assert.match(pre.headers.get('access-control-allow-methods') ?? '', /POST/);
+  const ok = await fetch(`${url}/health`, { headers: { origin: 'https://app.example.test' } });
+  assert.equal(ok.headers.get('access-control-allow-origin'), 'https://app.example.test');
+  const evil = await fetch(`${url}/health`, { headers: { origin: 'https://evil.example.test' } });
+  assert.equal(evil.headers.get('access-control-allow-origin'), null);
+  const evilPre = await fetch(`${url}/api/v1/documents`, { method: 'OPTIONS', headers: { origin: 'https://evil.example.test' } });
+  assert.equal(evilPre.headers.get('access-control-allow-origin'), null);
+});
+
+test('shutdown lets in-flight requests finish, then refuses new connections', async (t) => {
+  const { api, quire, url } = await startServer(t);
+  const s = await api.signup();
+  // A request whose body is still arriving is in flight while the server closes.
+  let push!: (chunk: string | null) => void;
+  const body = new ReadableStream<Uint8Array>({
+    start(c) {
+      push = (chunk) => (chunk === null ? c.close() : c.enqueue(new TextEncoder().encode(chunk)));
+    },
+  });
+  const inflight = fetch(`${url}/api/v1/documents`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${s.accessToken}` },
+    body,
+    duplex: 'half',
+  } as RequestInit);
+  push('{"title":');
+  await eventually(() => assert.ok(quire.edge.inflightCount > 0));
+  const closing = quire.close();
+  push('"Written during shutdown"}');
+  push(null);
+  const r = await inflight;
+  assert.equal(r.status, 201);
+  assert.equal((await r.json()).title, 'Written during shutdown');
+  await closing;
+  // A new connection is refused; a request on a kept-alive one is answered 503.
+  const http = await import('node:http');
+  await assert.rejects(
+    new Promise((resolve, reject) => http.get(`${url}/health`, { agent: false }, resolve).on('error', reject)),
+    /ECONNREFUSED/,
+  );
+  const late = await fetch(`${url}/health`).catch(() => null);
+  if (late) assert.equal(late.status, 503);
+});
