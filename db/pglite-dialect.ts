@@ -9,7 +9,6 @@ import type { PGlite } from '@electric-sql/pglite';
 import {
   CompiledQuery,
   PostgresAdapter,
-  PostgresIntrospector,
   PostgresQueryCompiler,
   type DatabaseConnection,
   type Dialect,
@@ -18,6 +17,7 @@ import {
   type QueryResult,
   type TransactionSettings,
 } from 'kysely';
+import { SchemaScopedIntrospector } from './introspector.js';
 
 /** One PGlite database shared by every dialect instance that points at it. */
 export class PGliteHandle {
@@ -117,6 +117,6 @@ export class PGliteDialect implements Dialect {
     return new PostgresQueryCompiler();
   }
   createIntrospector(db: Kysely<unknown>) {
-    return new PostgresIntrospector(db);
+    return new SchemaScopedIntrospector(db);
   }
 }

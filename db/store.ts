@@ -6,12 +6,20 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, sql, type DatabaseIntrospector, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
 import { migrateToLatest } from './migrate.js';
 import { ident } from './migrations/context.js';
 import { PGliteDialect, PGliteHandle } from './pglite-dialect.js';
+import { SchemaScopedIntrospector } from './introspector.js';
+
+/** Postgres with the schema-scoped introspector (see introspector.ts). */
+class ScopedPostgresDialect extends PostgresDialect {
+  override createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
+    return new SchemaScopedIntrospector(db);
+  }
+}
 
 export type StoreKind = 'postgres' | 'pglite';
 
@@ -76,7 +84,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
       max: opts.poolMax ?? 10,
       options,
     });
-    const owner = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: ownerPool }) });
+    const owner = new Kysely<unknown>({ dialect: new ScopedPostgresDialect({ pool: ownerPool }) });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: appPool }) });
     try {
       if (opts.migrate !== false) await migrateToLatest(owner, ctx);
