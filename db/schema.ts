@@ -72,6 +72,23 @@ export interface AuditLogTable {
   created_at: Generated<Date>;
 }
 
+export interface DocumentUpdatesTable {
+  seq: Generated<string>;
+  tenant_id: string;
+  document_id: string;
+  data: Uint8Array;
+  user_id: string | null;
+  created_at: Generated<Date>;
+}
+
+export interface DocumentSnapshotsTable {
+  document_id: string;
+  tenant_id: string;
+  state: Uint8Array;
+  last_seq: string;
+  updated_at: Generated<Date>;
+}
+
 export interface Database {
   tenants: TenantsTable;
   users: UsersTable;
@@ -79,6 +96,8 @@ export interface Database {
   documents: DocumentsTable;
   document_permissions: DocumentPermissionsTable;
   audit_log: AuditLogTable;
+  document_updates: DocumentUpdatesTable;
+  document_snapshots: DocumentSnapshotsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -24,6 +24,7 @@ import { documentRoutes } from './routes/documents.js';
 import { healthRoutes } from './routes/health.js';
 import { userRoutes } from './routes/users.js';
 import type { Services } from './services.js';
+import { SyncServer } from '../sync/server.js';
 import { Shutdown } from './shutdown.js';
 
 export interface StartOptions {
@@ -44,6 +45,7 @@ export interface Quire {
   redis: Redis | null;
   log: Logger;
   edge: HttpEdge;
+  sync: SyncServer | null;
   /** Runs the ordered shutdown; safe to call twice. */
   close(): Promise<void>;
 }
@@ -90,6 +92,25 @@ export async function startQuire(opts: StartOptions): Promise<Quire> {
     };
 
     const metrics = new Metrics();
+    // The Hocuspocus core serves the WebSocket route (sync role) and REST content writes (api role).
+    let sync: SyncServer | null = null;
+    if (config.roles.includes('sync') || config.roles.includes('api')) {
+      sync = new SyncServer({
+        store,
+        tokens: svc.tokens,
+        accessEvents: svc.accessEvents,
+        metrics,
+        log,
+        limits: config.sync,
+        redis,
+        redisUrl: config.redis.url,
+        redisPrefix: config.redis.prefix,
+      });
+      await sync.start();
+      const s = sync;
+      shutdown.add('sync', () => s.close());
+      svc.content = sync.content;
+    }
     const edge = new HttpEdge({
       log,
       metrics,
@@ -108,6 +129,7 @@ export async function startQuire(opts: StartOptions): Promise<Quire> {
       userRoutes(ctx);
       documentRoutes(ctx);
     }
+    if (sync && config.roles.includes('sync')) sync.attach(edge);
     edge.fallback(() => {
       throw notFound('route');
     });
@@ -126,6 +148,7 @@ export async function startQuire(opts: StartOptions): Promise<Quire> {
       redis,
       log,
       edge,
+      sync,
       close: async () => {
         ready = false;
         await shutdown.run();

@@ -77,6 +77,19 @@ const EnvSchema = z.object({
   RATE_LIMIT_AUTH_BURST: int(10, 1),
 
   PASSWORD_SCRYPT_COST: int(15, 10, 20),
+
+  SYNC_MAX_FRAME_BYTES: int(4 * 1_048_576, 1024, 256 * 1_048_576),
+  SYNC_MAX_DOCUMENT_BYTES: int(32 * 1_048_576, 1024, 1024 * 1_048_576),
+  SYNC_AUTH_TIMEOUT_MS: int(10_000, 100, 600_000),
+  SYNC_MAX_UNAUTH_BYTES: int(1_048_576, 1024, 64 * 1_048_576),
+  SYNC_MAX_UNAUTH_MESSAGES: int(200, 1, 100_000),
+  SYNC_MAX_PENDING_DOCUMENTS: int(20, 1, 10_000),
+  SYNC_MAX_CONNECTIONS: int(20_000, 1, 1_000_000),
+  SYNC_MAX_CONNECTIONS_PER_IP: int(500, 1, 1_000_000),
+  SYNC_MAX_CONNECTIONS_PER_DOCUMENT: int(1_000, 1, 1_000_000),
+  SYNC_IDLE_TIMEOUT_MS: int(60_000, 1_000, 3_600_000),
+  SYNC_COMPACT_AFTER_UPDATES: int(500, 1, 1_000_000),
+  SYNC_COMPACT_DEBOUNCE_MS: int(5_000, 0, 3_600_000),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 120_000),
 });
 
@@ -113,6 +126,35 @@ export interface Config {
   };
   passwords: { scryptCost: number };
   shutdownTimeoutMs: number;
+  sync: SyncLimits;
+}
+
+/** Limits of the sync tier; crossing one closes only the offending connection. */
+export interface SyncLimits {
+  /** Largest WebSocket frame a client may send. @default 4 MiB */
+  maxFrameBytes: number;
+  /** Largest document (stored state, approximately the encoded Yjs size). @default 32 MiB */
+  maxDocumentBytes: number;
+  /** A socket with no authenticated document after this long is closed (4408). @default 10 s */
+  authTimeoutMs: number;
+  /** Bytes queued before authentication, per socket. @default 1 MiB */
+  maxUnauthBytes: number;
+  /** Messages queued before authentication, per socket. @default 200 */
+  maxUnauthMessages: number;
+  /** Documents awaiting authentication on one socket. @default 20 */
+  maxPendingDocuments: number;
+  /** Open sockets on this instance. @default 20,000 */
+  maxConnections: number;
+  /** Open sockets from one IP on this instance. @default 500 */
+  maxConnectionsPerIp: number;
+  /** Connections to one document on this instance. @default 1,000 */
+  maxConnectionsPerDocument: number;
+  /** A socket that sent nothing for this long is closed. @default 60 s */
+  idleTimeoutMs: number;
+  /** Compact a document's log once this many updates were appended since the last compaction. @default 500 */
+  compactAfterUpdates: number;
+  /** Quiet time before a due compaction runs. @default 5 s */
+  compactDebounceMs: number;
 }
 
 export class ConfigError extends Error {
@@ -192,5 +234,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     passwords: { scryptCost: e.PASSWORD_SCRYPT_COST },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    sync: {
+      maxFrameBytes: e.SYNC_MAX_FRAME_BYTES,
+      maxDocumentBytes: e.SYNC_MAX_DOCUMENT_BYTES,
+      authTimeoutMs: e.SYNC_AUTH_TIMEOUT_MS,
+      maxUnauthBytes: e.SYNC_MAX_UNAUTH_BYTES,
+      maxUnauthMessages: e.SYNC_MAX_UNAUTH_MESSAGES,
+      maxPendingDocuments: e.SYNC_MAX_PENDING_DOCUMENTS,
+      maxConnections: e.SYNC_MAX_CONNECTIONS,
+      maxConnectionsPerIp: e.SYNC_MAX_CONNECTIONS_PER_IP,
+      maxConnectionsPerDocument: e.SYNC_MAX_CONNECTIONS_PER_DOCUMENT,
+      idleTimeoutMs: e.SYNC_IDLE_TIMEOUT_MS,
+      compactAfterUpdates: e.SYNC_COMPACT_AFTER_UPDATES,
+      compactDebounceMs: e.SYNC_COMPACT_DEBOUNCE_MS,
+    },
   };
 }

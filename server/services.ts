@@ -4,6 +4,7 @@ import type { AccessEvents } from './access-events.js';
 import type { PasswordHasher } from './auth/passwords.js';
 import type { TokenService } from './auth/tokens.js';
 import type { Logger } from './log.js';
+import type { ContentService } from '../sync/content-service.js';
 
 export interface Services {
   store: Store;
@@ -12,6 +13,8 @@ export interface Services {
   accessEvents: AccessEvents;
   log: Logger;
   refreshTtlSeconds: number;
+  /** Document content (present when this process runs the api or sync role). */
+  content?: ContentService;
 }
 
 /** Who is acting and from where; commands receive it with their props. */

@@ -2,11 +2,13 @@
 import type { Migration } from 'kysely';
 import type { MigrationContext } from './context.js';
 import { foundation } from './0001-foundation.js';
+import { documentLog } from './0002-document-log.js';
 
 export type { MigrationContext };
 
 export function migrations(ctx: MigrationContext): Record<string, Migration> {
   return {
     '0001-foundation': foundation(ctx),
+    '0002-document-log': documentLog(ctx),
   };
 }

@@ -1,11 +1,12 @@
 /** Documents: create, list (cursor pagination over readable documents), get, soft delete. */
 import { sql } from 'kysely';
 import type { PermissionLevel } from '../../db/schema.js';
-import { withTenant, type Tx } from '../../db/store.js';
+import { withTenant } from '../../db/store.js';
+import { initialUpdateFromText } from '../../sync/content.js';
 import { badRequest, notFound } from '../errors.js';
 import type { Principal } from '../auth/tokens.js';
 import type { Services } from '../services.js';
-import { isTenantAdmin, loadActor, type Actor } from './actor.js';
+import { isTenantAdmin, loadActor } from './actor.js';
 import { requireLevel } from './access.js';
 import { audit } from './audit.js';
 
@@ -44,9 +45,7 @@ export async function createDocument(
   svc: Services,
   principal: Principal,
   ip: string | null,
-  props: { title: string },
-  /** Runs inside the creating transaction (the sync tier seeds initial content here). */
-  within?: (tx: Tx, documentId: string, actor: Actor) => Promise<void>,
+  props: { title: string; text?: string },
 ): Promise<DocumentView> {
   return withTenant(svc.store.db, principal.tenantId, async (tx) => {
     const actor = await loadActor(tx, principal, ip);
@@ -60,7 +59,13 @@ export async function createDocument(
       .insertInto('document_permissions')
       .values({ tenant_id: actor.tenantId, document_id: doc.id, user_id: actor.userId, level: 'admin', granted_by: actor.userId })
       .execute();
-    if (within) await within(tx, doc.id, actor);
+    if (props.text) {
+      // Initial content goes into the log in the same transaction: the document never exists without it.
+      await tx
+        .insertInto('document_updates')
+        .values({ tenant_id: actor.tenantId, document_id: doc.id, data: initialUpdateFromText(props.text), user_id: actor.userId })
+        .execute();
+    }
     await audit(tx, { tenantId: actor.tenantId, actorId: actor.userId, action: 'document.create', targetType: 'document', targetId: doc.id, ip });
     return present(doc, 'admin');
   });

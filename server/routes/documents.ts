@@ -2,11 +2,24 @@
 import { z } from 'zod';
 import { createDocument, deleteDocument, getDocument, listDocuments, LIST_MAX_LIMIT, updateDocument } from '../commands/documents.js';
 import { listPermissions, setPermission } from '../commands/permissions.js';
+import { getContent, putContent } from '../commands/content.js';
+import { badRequest } from '../errors.js';
 import { readJson, readQuery } from '../http/validate.js';
+import { ProseMirrorNode, validateProseMirror } from '../../sync/content.js';
 import { authenticate, pathId, type RouteContext } from './context.js';
 
 const Title = z.string().trim().min(1).max(500);
-const CreateDocument = z.strictObject({ title: Title });
+/** Largest text accepted at creation or in a content write, in characters. */
+export const MAX_TEXT_CHARS = 1_000_000;
+const CreateDocument = z.strictObject({ title: Title, text: z.string().max(MAX_TEXT_CHARS).optional() });
+const ContentQuery = z.strictObject({ format: z.enum(['text', 'json', 'yjs']).default('text') });
+const PutContent = z
+  .strictObject({
+    text: z.string().max(MAX_TEXT_CHARS).optional(),
+    json: ProseMirrorNode.optional(),
+    mode: z.enum(['replace', 'append']).default('replace'),
+  })
+  .refine((b) => (b.text === undefined) !== (b.json === undefined), { message: 'send exactly one of "text" or "json"' });
 const PatchDocument = z.strictObject({ title: Title });
 const ListQuery = z.strictObject({
   cursor: z.string().min(1).max(512).optional(),
@@ -39,6 +52,27 @@ export function documentRoutes(ctx: RouteContext): void {
   edge.route('del', '/api/v1/documents/:id', async (req) => {
     const p = await authenticate(ctx, req);
     await deleteDocument(svc, p, req.ip, { id: pathId(req, 'id', 'document') });
+    return { status: 204 };
+  });
+  edge.route('get', '/api/v1/documents/:id/content', async (req) => {
+    const p = await authenticate(ctx, req);
+    const id = pathId(req, 'id', 'document');
+    const { format } = readQuery(req, ContentQuery);
+    const out = await getContent(svc, p, req.ip, { id, format });
+    if ('text' in out) return { status: 200, text: out.text };
+    if ('json' in out) return { status: 200, json: out.json };
+    return { status: 200, bytes: out.yjs, headers: { 'content-type': 'application/octet-stream' } };
+  });
+  edge.route('put', '/api/v1/documents/:id/content', async (req) => {
+    const p = await authenticate(ctx, req);
+    const id = pathId(req, 'id', 'document');
+    const body = readJson(req, PutContent);
+    if (body.json) {
+      const problem = validateProseMirror(body.json);
+      if (problem) throw badRequest('invalid_document', `The ProseMirror document is not valid: ${problem}`);
+    }
+    const input = body.json ? { json: body.json } : { text: body.text ?? '' };
+    await putContent(svc, p, req.ip, { id, input, mode: body.mode });
     return { status: 204 };
   });
   edge.route('get', '/api/v1/documents/:id/permissions', async (req) => {

@@ -1,0 +1,55 @@
+/** Document content over REST: text, ProseMirror JSON or the Yjs state; replace or append. */
+import * as Y from 'yjs';
+import { withTenant } from '../../db/store.js';
+import { extractText, toProseMirrorJSON, type PMNode } from '../../sync/content.js';
+import type { ContentInput, ContentService } from '../../sync/content-service.js';
+import type { Principal } from '../auth/tokens.js';
+import { AppError } from '../errors.js';
+import type { Services } from '../services.js';
+import { loadActor } from './actor.js';
+import { requireLevel } from './access.js';
+import { audit } from './audit.js';
+
+export type ContentFormat = 'text' | 'json' | 'yjs';
+
+function contentService(svc: Services): ContentService {
+  if (!svc.content) throw new AppError(503, 'sync_unavailable', 'Document content is served by the sync role, which this process does not run');
+  return svc.content;
+}
+
+export async function getContent(
+  svc: Services,
+  principal: Principal,
+  ip: string | null,
+  props: { id: string; format: ContentFormat },
+): Promise<{ text: string } | { json: PMNode } | { yjs: Uint8Array }> {
+  const content = contentService(svc);
+  await withTenant(svc.store.db, principal.tenantId, async (tx) => requireLevel(tx, await loadActor(tx, principal, ip), props.id, 'read'));
+  return content.read(principal.tenantId, props.id, (doc) => {
+    if (props.format === 'text') return { text: extractText(doc) };
+    if (props.format === 'json') return { json: toProseMirrorJSON(doc) };
+    return { yjs: Y.encodeStateAsUpdate(doc) };
+  });
+}
+
+export async function putContent(
+  svc: Services,
+  principal: Principal,
+  ip: string | null,
+  props: { id: string; input: ContentInput; mode: 'replace' | 'append' },
+): Promise<void> {
+  const content = contentService(svc);
+  await withTenant(svc.store.db, principal.tenantId, async (tx) => requireLevel(tx, await loadActor(tx, principal, ip), props.id, 'write'));
+  await content.write({ tenantId: principal.tenantId, userId: principal.userId }, props.id, props.input, props.mode);
+  await withTenant(svc.store.db, principal.tenantId, (tx) =>
+    audit(tx, {
+      tenantId: principal.tenantId,
+      actorId: principal.userId,
+      action: 'document.content_put',
+      targetType: 'document',
+      targetId: props.id,
+      ip,
+      detail: { mode: props.mode, format: props.input.json ? 'json' : 'text' },
+    }),
+  );
+}

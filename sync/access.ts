@@ -1,0 +1,29 @@
+/** The sync tier's view of document access: one query for the caller's current level. */
+import type { Kysely } from 'kysely';
+import type { Database, PermissionLevel } from '../db/schema.js';
+import { withTenant } from '../db/store.js';
+import { isTenantAdmin } from '../server/commands/actor.js';
+import type { SyncUser } from './context.js';
+
+export async function resolveAccess(
+  db: Kysely<Database>,
+  tenantId: string,
+  userId: string,
+  documentId: string,
+): Promise<{ user: SyncUser; level: PermissionLevel } | null> {
+  return withTenant(db, tenantId, async (tx) => {
+    const user = await tx.selectFrom('users').select(['id', 'role', 'email', 'disabled_at']).where('id', '=', userId).executeTakeFirst();
+    if (!user || user.disabled_at) return null;
+    const row = await tx
+      .selectFrom('documents as d')
+      .leftJoin('document_permissions as p', (j) => j.onRef('p.document_id', '=', 'd.id').on('p.user_id', '=', userId))
+      .select(['d.id', 'p.level'])
+      .where('d.id', '=', documentId)
+      .where('d.deleted_at', 'is', null)
+      .executeTakeFirst();
+    if (!row) return null;
+    const level: PermissionLevel | null = isTenantAdmin(user.role) ? 'admin' : (row.level ?? null);
+    if (!level) return null;
+    return { user: { id: user.id, tenantId, role: user.role, email: user.email }, level };
+  });
+}

@@ -1,0 +1,46 @@
+/**
+ * Document content for the REST API: read from the live in-memory document when this
+ * instance has it, else from the store (which holds every acknowledged update); write
+ * through a direct connection so live clients see the change at once, and answer only
+ * after the change is committed to the log.
+ */
+import type { Hocuspocus } from '@hocuspocus/server';
+import type * as Y from 'yjs';
+import { writeContent, type ProseMirrorNode } from './content.js';
+import type { SyncContext } from './context.js';
+import type { DocumentStore } from './document-store.js';
+import type { Persistence } from './extensions/persistence.js';
+import type { z } from 'zod';
+
+export type ContentInput = { text: string; json?: undefined } | { json: z.infer<typeof ProseMirrorNode>; text?: undefined };
+
+export class ContentService {
+  constructor(
+    private readonly hocuspocus: Hocuspocus,
+    private readonly persistence: Persistence,
+    private readonly store: DocumentStore,
+  ) {}
+
+  async read<T>(tenantId: string, documentId: string, fn: (doc: Y.Doc) => T): Promise<T> {
+    const live = this.hocuspocus.documents.get(documentId);
+    if (live && !live.isLoading && !live.isDestroyed) return fn(live);
+    const { doc } = await this.store.loadInto(tenantId, documentId);
+    try {
+      return fn(doc);
+    } finally {
+      doc.destroy();
+    }
+  }
+
+  async write(actor: { tenantId: string; userId: string }, documentId: string, input: ContentInput, mode: 'replace' | 'append'): Promise<void> {
+    const context: SyncContext = { tenantId: actor.tenantId, userId: actor.userId };
+    const dc = await this.hocuspocus.openDirectConnection(documentId, context);
+    try {
+      await dc.transact((doc) => writeContent(doc, input, mode));
+      await this.persistence.flushDocument(documentId);
+    } finally {
+      // Unloading may wait on fan-out housekeeping; the write is already durable.
+      void dc.disconnect().catch(() => undefined);
+    }
+  }
+}

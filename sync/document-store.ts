@@ -1,0 +1,176 @@
+/**
+ * The document store: Yjs updates appended to `document_updates` (the write path's
+ * commit point) and a compacted snapshot per document in `document_snapshots`.
+ *
+ * Loading = snapshot + every log row still present. Compaction folds the snapshot and
+ * the rows it read into a new snapshot through a Y.Doc, then deletes exactly the rows it
+ * read — never "all rows ≤ seq", because a row with a lower seq may commit after a
+ * higher one and would otherwise be lost.
+ */
+import { sql, type Kysely } from 'kysely';
+import * as Y from 'yjs';
+import type { Database } from '../db/schema.js';
+import { withTenant } from '../db/store.js';
+
+export interface AppendItem {
+  tenantId: string;
+  documentId: string;
+  data: Uint8Array;
+  userId: string | null;
+}
+
+export interface StoredDocument {
+  snapshot: Uint8Array | null;
+  updates: Uint8Array[];
+  /** Bytes of snapshot + log rows: the document's approximate stored size. */
+  bytes: number;
+}
+
+export class DocumentLoadError extends Error {
+  constructor(
+    readonly documentId: string,
+    cause: unknown,
+  ) {
+    super(`Document ${documentId} could not be loaded: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'DocumentLoadError';
+  }
+}
+
+export class DocumentStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async load(tenantId: string, documentId: string): Promise<StoredDocument> {
+    return withTenant(this.db, tenantId, async (tx) => {
+      const snap = await tx.selectFrom('document_snapshots').select(['state']).where('document_id', '=', documentId).executeTakeFirst();
+      const rows = await tx.selectFrom('document_updates').select(['data']).where('document_id', '=', documentId).orderBy('seq').execute();
+      const updates = rows.map((r) => r.data);
+      const bytes = (snap?.state.byteLength ?? 0) + updates.reduce((n, u) => n + u.byteLength, 0);
+      return { snapshot: snap?.state ?? null, updates, bytes };
+    });
+  }
+
+  /** Loads into `doc` (a fresh one by default). Any failure is a DocumentLoadError. */
+  async loadInto(tenantId: string, documentId: string, doc: Y.Doc = new Y.Doc()): Promise<{ doc: Y.Doc; bytes: number }> {
+    let stored: StoredDocument;
+    try {
+      stored = await this.load(tenantId, documentId);
+      doc.transact(() => {
+        if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot);
+        for (const u of stored.updates) Y.applyUpdate(doc, u);
+      }, 'quire-load');
+    } catch (e) {
+      throw new DocumentLoadError(documentId, e);
+    }
+    return { doc, bytes: stored.bytes };
+  }
+
+  /** Appends a batch in one transaction (grouped by tenant so RLS applies to each row). */
+  async appendBatch(items: AppendItem[]): Promise<void> {
+    if (items.length === 0) return;
+    const byTenant = new Map<string, AppendItem[]>();
+    for (const it of items) {
+      const list = byTenant.get(it.tenantId) ?? [];
+      list.push(it);
+      byTenant.set(it.tenantId, list);
+    }
+    await this.db.transaction().execute(async (tx) => {
+      for (const [tenantId, list] of byTenant) {
+        await sql`select set_config('app.tenant_id', ${tenantId}, true)`.execute(tx);
+        await tx
+          .insertInto('document_updates')
+          .values(list.map((i) => ({ tenant_id: tenantId, document_id: i.documentId, data: i.data, user_id: i.userId })))
+          .execute();
+      }
+    });
+  }
+
+  /**
+   * Folds the log into the snapshot. Runs at most once at a time per document across all
+   * instances (a transaction-scoped advisory lock); returns null when another holds it.
+   * `maxSeq` bounds which rows may be folded (rows the change feed has not passed stay).
+   */
+  async compact(tenantId: string, documentId: string, opts: { maxSeq?: string } = {}): Promise<{ folded: number; bytes: number } | null> {
+    return withTenant(this.db, tenantId, async (tx) => {
+      const lock = await sql<{ ok: boolean }>`select pg_try_advisory_xact_lock(hashtextextended(${`quire:compact:${documentId}`}, 0)) as ok`.execute(tx);
+      if (!lock.rows[0]?.ok) return null;
+      const snap = await tx.selectFrom('document_snapshots').select(['state', 'last_seq']).where('document_id', '=', documentId).executeTakeFirst();
+      let q = tx.selectFrom('document_updates').select(['seq', 'data']).where('document_id', '=', documentId);
+      if (opts.maxSeq !== undefined) q = q.where('seq', '<=', opts.maxSeq);
+      const rows = await q.orderBy('seq').execute();
+      if (rows.length === 0) return { folded: 0, bytes: snap?.state.byteLength ?? 0 };
+      const doc = new Y.Doc({ gc: true });
+      doc.transact(() => {
+        if (snap) Y.applyUpdate(doc, snap.state);
+        for (const r of rows) Y.applyUpdate(doc, r.data);
+      });
+      const state = Y.encodeStateAsUpdate(doc);
+      doc.destroy();
+      const maxRead = rows.reduce((m, r) => (BigInt(r.seq) > BigInt(m) ? r.seq : m), snap?.last_seq ?? '0');
+      await tx
+        .insertInto('document_snapshots')
+        .values({ document_id: documentId, tenant_id: tenantId, state, last_seq: maxRead })
+        .onConflict((oc) => oc.column('document_id').doUpdateSet({ state, last_seq: maxRead, updated_at: sql`now()` }))
+        .execute();
+      await tx
+        .deleteFrom('document_updates')
+        .where('document_id', '=', documentId)
+        .where(
+          'seq',
+          'in',
+          rows.map((r) => r.seq),
+        )
+        .execute();
+      return { folded: rows.length, bytes: state.byteLength };
+    });
+  }
+}
+
+interface Pending {
+  item: AppendItem;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * Group commit without a fixed wait: while one commit is in flight, appends queue up; when
+ * it returns, the whole queue commits as the next batch. A single writer pays one commit
+ * per update; many writers share commits.
+ */
+export class GroupCommitter {
+  private queue: Pending[] = [];
+  private running: Promise<void> | null = null;
+
+  constructor(
+    private readonly store: DocumentStore,
+    private readonly onBatch?: (size: number, seconds: number, ok: boolean) => void,
+  ) {}
+
+  append(item: AppendItem): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      this.running ??= this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue;
+      this.queue = [];
+      const t0 = process.hrtime.bigint();
+      try {
+        await this.store.appendBatch(batch.map((p) => p.item));
+        this.onBatch?.(batch.length, Number(process.hrtime.bigint() - t0) / 1e9, true);
+        for (const p of batch) p.resolve();
+      } catch (e) {
+        this.onBatch?.(batch.length, Number(process.hrtime.bigint() - t0) / 1e9, false);
+        for (const p of batch) p.reject(e);
+      }
+    }
+    this.running = null;
+  }
+
+  /** Resolves when everything appended so far has been committed (or failed). */
+  async flush(): Promise<void> {
+    while (this.running) await this.running;
+  }
+}

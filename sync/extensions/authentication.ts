@@ -1,0 +1,136 @@
+/**
+ * Authentication: the access token must verify (RS256, pinned), the document must exist
+ * in the caller's tenant and be readable by them. `read` ⇒ a read-only connection whose
+ * document updates, awareness and stateless messages are all refused (and told so).
+ * Tokens can be refreshed on an open socket (`onTokenSync`); the sweep asks clients with
+ * an expired token for a fresh one and closes those that do not answer.
+ */
+import type {
+  beforeHandleAwarenessPayload,
+  Extension,
+  Hocuspocus,
+  onAuthenticatePayload,
+  onConfigurePayload,
+  onStatelessPayload,
+  onTokenSyncPayload,
+} from '@hocuspocus/server';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/schema.js';
+import type { TokenService } from '../../server/auth/tokens.js';
+import type { Logger } from '../../server/log.js';
+import { resolveAccess } from '../access.js';
+import { CLOSE, denied, refusal, type SyncContext } from '../context.js';
+import type { UwsSocket } from '../uws-socket.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export interface AuthenticationConfiguration {
+  tokens: TokenService;
+  db: Kysely<Database>;
+  log: Logger;
+  /** How long a connection may run on an expired token after being asked for a new one. @default 60_000 */
+  expiredTokenGraceMs: number;
+  /** How often expired tokens are looked for. @default 15_000 */
+  sweepIntervalMs: number;
+}
+
+function expOf(token: string): number | undefined {
+  try {
+    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { exp?: unknown };
+    return typeof payload.exp === 'number' ? payload.exp : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export class Authentication implements Extension {
+  extensionName = 'Authentication';
+  private readonly config: AuthenticationConfiguration;
+  private instance: Hocuspocus | null = null;
+  private sweep: NodeJS.Timeout | null = null;
+
+  constructor(config: Partial<AuthenticationConfiguration> & Pick<AuthenticationConfiguration, 'tokens' | 'db' | 'log'>) {
+    this.config = { expiredTokenGraceMs: 60_000, sweepIntervalMs: 15_000, ...config };
+  }
+
+  async onConfigure({ instance }: onConfigurePayload): Promise<void> {
+    this.instance = instance;
+    this.sweep ??= setInterval(() => this.sweepExpired(), this.config.sweepIntervalMs);
+    this.sweep.unref();
+  }
+
+  async onAuthenticate(data: onAuthenticatePayload<SyncContext>): Promise<Partial<SyncContext>> {
+    const { token, documentName, connectionConfig } = data;
+    if (!UUID.test(documentName)) throw denied('forbidden');
+    let principal;
+    try {
+      principal = await this.config.tokens.verifyAccess(token);
+    } catch (e) {
+      throw denied((e as { code?: string }).code === 'token_expired' ? 'token-expired' : 'invalid-token');
+    }
+    const access = await resolveAccess(this.config.db, principal.tenantId, principal.userId, documentName);
+    // Missing and forbidden look the same: existence is not leaked.
+    if (!access) throw denied('forbidden');
+    connectionConfig.readOnly = access.level === 'read';
+    return { user: access.user, level: access.level, tokenExp: expOf(token) };
+  }
+
+  async onTokenSync(data: onTokenSyncPayload<SyncContext>): Promise<void> {
+    const { connection, token, documentName } = data;
+    const ctx = connection.context;
+    let principal;
+    try {
+      principal = await this.config.tokens.verifyAccess(token);
+    } catch {
+      throw Object.assign(new Error('invalid token'), { code: 4401, reason: 'invalid token' });
+    }
+    if (!ctx.user || principal.userId !== ctx.user.id) {
+      throw Object.assign(new Error('token is for another user'), { code: 4401, reason: 'token is for another user' });
+    }
+    const access = await resolveAccess(this.config.db, principal.tenantId, principal.userId, documentName);
+    if (!access) {
+      (connection.webSocket as UwsSocket).close(CLOSE.accessRevoked.code, CLOSE.accessRevoked.reason);
+      return;
+    }
+    // Mutate in place: Hocuspocus keeps the original context object on the connection.
+    ctx.tokenExp = expOf(token);
+    ctx.level = access.level;
+    ctx.user = access.user;
+    connection.readOnly = access.level === 'read';
+  }
+
+  async beforeHandleAwareness(data: beforeHandleAwarenessPayload<SyncContext>): Promise<void> {
+    const conn = data.connection;
+    if (conn?.readOnly && data.states.size > 0) {
+      data.states.clear();
+      conn.sendStateless(refusal('awareness', 'read-only'));
+    }
+  }
+
+  async onStateless({ connection }: onStatelessPayload): Promise<void> {
+    // Quire defines no client-to-server stateless messages; read-only senders are told no.
+    if (connection.readOnly) connection.sendStateless(refusal('stateless', 'read-only'));
+  }
+
+  private sweepExpired(): void {
+    const hp = this.instance;
+    if (!hp) return;
+    const now = Date.now() / 1000;
+    for (const doc of hp.documents.values()) {
+      for (const conn of doc.getConnections()) {
+        const ctx = conn.context as SyncContext;
+        if (!ctx.tokenExp || ctx.tokenExp > now) continue;
+        if ((now - ctx.tokenExp) * 1000 > this.config.expiredTokenGraceMs) {
+          (conn.webSocket as UwsSocket).close(CLOSE.tokenExpired.code, CLOSE.tokenExpired.reason);
+        } else {
+          conn.requestToken();
+        }
+      }
+    }
+  }
+
+  async onDestroy(): Promise<void> {
+    if (this.sweep) clearInterval(this.sweep);
+    this.sweep = null;
+  }
+}

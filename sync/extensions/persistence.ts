@@ -1,0 +1,176 @@
+/**
+ * Persistence: the write path's durability guarantee.
+ *
+ * - `onLoadDocument` loads snapshot + log tail; a load error refuses the connection and
+ *   nothing is ever written over stored content.
+ * - `beforeSync` validates each incoming SyncStep2/Update, appends it to the log through
+ *   the group committer, and tells the socket to hold that frame's SyncStatus ack until
+ *   the commit returns. The update itself applies and fans out at once.
+ * - Server-side writes (direct connections) are appended from `onChange`; callers await
+ *   `flushDocument`.
+ * - Compaction runs after enough appends (debounced) and when a document unloads.
+ */
+import {
+  isTransactionOrigin,
+  type afterUnloadDocumentPayload,
+  type beforeSyncPayload,
+  type Extension,
+  type onChangePayload,
+  type onLoadDocumentPayload,
+} from '@hocuspocus/server';
+import * as Y from 'yjs';
+import type { Logger } from '../../server/log.js';
+import { CLOSE, tenantOf, type SyncContext } from '../context.js';
+import type { DocumentStore, GroupCommitter } from '../document-store.js';
+import type { UwsSocket } from '../uws-socket.js';
+
+export interface PersistenceConfiguration {
+  store: DocumentStore;
+  committer: GroupCommitter;
+  log: Logger;
+  maxDocumentBytes: number;
+  compactAfterUpdates: number;
+  compactDebounceMs: number;
+  /** Upper bound for rows compaction may fold (the change feed's cursor), if any. */
+  compactionHorizon?: () => Promise<string | undefined>;
+  onAppend?: (bytes: number) => void;
+}
+
+interface DocState {
+  tenantId: string;
+  bytes: number;
+  sinceCompaction: number;
+  timer?: NodeJS.Timeout;
+  localWrites: Set<Promise<void>>;
+}
+
+/** An empty Yjs update (no structs, empty delete set) needs no storage. */
+function isEmptyUpdate(u: Uint8Array): boolean {
+  return u.length <= 2 && u.every((b) => b === 0);
+}
+
+export class Persistence implements Extension {
+  extensionName = 'Persistence';
+  private readonly docs = new Map<string, DocState>();
+  private readonly compactions = new Set<Promise<unknown>>();
+
+  constructor(private readonly config: PersistenceConfiguration) {}
+
+  async onLoadDocument({ documentName, context, document }: onLoadDocumentPayload<SyncContext>): Promise<void> {
+    const tenantId = tenantOf(context);
+    if (!tenantId) throw Object.assign(new Error('no tenant for document load'), { reason: 'forbidden' });
+    try {
+      const { bytes } = await this.config.store.loadInto(tenantId, documentName, document);
+      this.docs.set(documentName, { tenantId, bytes, sinceCompaction: 0, localWrites: new Set() });
+    } catch (e) {
+      this.config.log.error({ cat: 'sync', doc: documentName, err: e }, 'document load failed; connection refused');
+      throw Object.assign(new Error('load failed'), { reason: 'load-failed' });
+    }
+  }
+
+  async beforeSync({ type, payload, connection, documentName }: beforeSyncPayload<SyncContext>): Promise<void> {
+    if (type === 0 || connection.readOnly) return;
+    const socket = connection.webSocket as UwsSocket;
+    const state = this.docs.get(documentName);
+    const ctx = connection.context;
+    const tenantId = tenantOf(ctx);
+    if (!state || !tenantId) throw Object.assign(new Error('document not loaded'), { code: 1011, reason: 'document not loaded' });
+    if (isEmptyUpdate(payload)) return;
+    try {
+      Y.decodeUpdate(payload);
+    } catch {
+      socket.close(CLOSE.invalidMessage.code, 'malformed update');
+      throw Object.assign(new Error('malformed update'), { code: CLOSE.invalidMessage.code, reason: 'malformed update' });
+    }
+    if (state.bytes + payload.byteLength > this.config.maxDocumentBytes) {
+      socket.close(CLOSE.documentTooLarge.code, `${CLOSE.documentTooLarge.reason} (limit ${this.config.maxDocumentBytes} bytes)`);
+      throw Object.assign(new Error('document too large'), { code: CLOSE.documentTooLarge.code, reason: CLOSE.documentTooLarge.reason });
+    }
+    const commit = this.append(documentName, state, payload.slice(), ctx.user?.id ?? null);
+    socket.holdNextAck(connection.messageAddress, commit);
+  }
+
+  async onChange({ documentName, transactionOrigin, context, update }: onChangePayload<SyncContext>): Promise<void> {
+    // Connection updates were appended in beforeSync; peer instances store their own.
+    if (isTransactionOrigin(transactionOrigin) && transactionOrigin.source !== 'local') return;
+    const state = this.docs.get(documentName);
+    if (!state) {
+      this.config.log.error({ cat: 'sync', doc: documentName }, 'local change on a document that was not loaded; not stored');
+      return;
+    }
+    const origin = transactionOrigin as { context?: SyncContext } | undefined;
+    const userId = origin?.context?.userId ?? context?.user?.id ?? null;
+    const p = this.append(documentName, state, update, userId).catch((e: unknown) => {
+      this.config.log.error({ cat: 'sync', doc: documentName, err: e }, 'server-side change could not be stored');
+      throw e;
+    });
+    state.localWrites.add(p);
+    p.then(
+      () => state.localWrites.delete(p),
+      () => state.localWrites.delete(p),
+    );
+  }
+
+  private append(documentName: string, state: DocState, data: Uint8Array, userId: string | null): Promise<void> {
+    state.bytes += data.byteLength;
+    state.sinceCompaction++;
+    this.config.onAppend?.(data.byteLength);
+    const commit = this.config.committer.append({ tenantId: state.tenantId, documentId: documentName, data, userId });
+    // The ack path or flushDocument observes failures; never leave a rejection unhandled.
+    commit.catch(() => undefined);
+    if (state.sinceCompaction >= this.config.compactAfterUpdates) this.scheduleCompaction(documentName, state);
+    return commit;
+  }
+
+  /** Resolves when every server-side write to the document so far is committed; rejects if one failed. */
+  async flushDocument(documentName: string): Promise<void> {
+    const state = this.docs.get(documentName);
+    if (state) await Promise.all([...state.localWrites]);
+  }
+
+  private scheduleCompaction(documentName: string, state: DocState): void {
+    if (state.timer) clearTimeout(state.timer);
+    state.timer = setTimeout(() => {
+      state.timer = undefined;
+      this.compact(documentName, state.tenantId);
+    }, this.config.compactDebounceMs);
+    state.timer.unref();
+  }
+
+  /** Compacts a document's log (after pending appends commit). Safe on any instance. */
+  compact(documentName: string, tenantId: string): Promise<unknown> {
+    const run = (async () => {
+      const before = this.docs.get(documentName)?.bytes ?? 0;
+      await this.config.committer.flush();
+      const maxSeq = await this.config.compactionHorizon?.();
+      const res = await this.config.store.compact(tenantId, documentName, { maxSeq });
+      const state = this.docs.get(documentName);
+      if (res && state) {
+        state.sinceCompaction = 0;
+        // The new snapshot replaces what was stored; appends made meanwhile still count.
+        state.bytes = res.bytes + Math.max(0, state.bytes - before);
+      }
+      if (res) this.config.log.debug({ cat: 'sync', doc: documentName, folded: res.folded, bytes: res.bytes }, 'compacted');
+      return res;
+    })().catch((e: unknown) => this.config.log.error({ cat: 'sync', doc: documentName, err: e }, 'compaction failed'));
+    this.compactions.add(run);
+    void run.then(() => this.compactions.delete(run));
+    return run;
+  }
+
+  async afterUnloadDocument({ documentName }: afterUnloadDocumentPayload): Promise<void> {
+    const state = this.docs.get(documentName);
+    if (!state) return;
+    this.docs.delete(documentName);
+    if (state.timer) clearTimeout(state.timer);
+    if (state.sinceCompaction > 0) this.compact(documentName, state.tenantId);
+  }
+
+  /** Waits for every queued append and running compaction (shutdown). */
+  async flush(): Promise<void> {
+    await this.config.committer.flush();
+    for (const s of this.docs.values()) if (s.timer) clearTimeout(s.timer);
+    while (this.compactions.size > 0) await Promise.all([...this.compactions]);
+    await this.config.committer.flush();
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * The sync tier: one Hocuspocus core with Quire's extensions, in order, and its
+ * WebSocket route `/sync` on the uWebSockets.js edge (same port as REST).
+ *
+ * Extensions (Redis first by its own priority):
+ *   Redis fan-out (scaled profile) → Metrics → Limits → Authentication → Persistence → Revocation
+ */
+import crypto from 'node:crypto';
+import { Hocuspocus, type Extension } from '@hocuspocus/server';
+import { Redis as RedisExtension } from '@hocuspocus/extension-redis';
+import type { HttpResponse, HttpRequest, us_socket_context_t, WebSocket } from '@trufflesuite/uws-js-unofficial';
+import type { Redis } from 'ioredis';
+import type { Store } from '../db/store.js';
+import type { AccessEvents } from '../server/access-events.js';
+import type { TokenService } from '../server/auth/tokens.js';
+import type { SyncLimits } from '../server/config.js';
+import type { HttpEdge } from '../server/http/edge.js';
+import type { Logger } from '../server/log.js';
+import type { Metrics } from '../server/metrics.js';
+import { ContentService } from './content-service.js';
+import { CLOSE } from './context.js';
+import { DocumentStore, GroupCommitter } from './document-store.js';
+import { Authentication } from './extensions/authentication.js';
+import { Limits } from './extensions/limits.js';
+import { SyncMetrics } from './extensions/metrics.js';
+import { Persistence } from './extensions/persistence.js';
+import { Revocation } from './extensions/revocation.js';
+import { UwsSocket, type SocketData } from './uws-socket.js';
+
+export interface SyncServerOptions {
+  store: Store;
+  tokens: TokenService;
+  accessEvents: AccessEvents;
+  metrics: Metrics;
+  log: Logger;
+  limits: SyncLimits;
+  redis: Redis | null;
+  redisUrl?: string;
+  redisPrefix: string;
+  /** Bound on the log rows compaction may fold (the change feed's cursor). */
+  compactionHorizon?: () => Promise<string | undefined>;
+}
+
+interface ClientHandle {
+  handleMessage(data: Uint8Array): void;
+  handleClose(event?: { code: number; reason: string }): void;
+}
+
+type SyncSocketData = SocketData & { url: string; headers: [string, string][]; client?: ClientHandle; authTimer?: NodeJS.Timeout };
+
+function redisExtension(url: string, prefix: string): Extension {
+  const u = new URL(url);
+  return new RedisExtension({
+    host: u.hostname,
+    port: Number(u.port || 6379),
+    options: {
+      username: u.username ? decodeURIComponent(u.username) : undefined,
+      password: u.password ? decodeURIComponent(u.password) : undefined,
+      db: u.pathname.length > 1 ? Number(u.pathname.slice(1)) : undefined,
+      tls: u.protocol === 'rediss:' ? {} : undefined,
+    },
+    prefix: `${prefix}hp`,
+    identifier: `quire-${crypto.randomUUID()}`,
+    // Stores are no-ops here (every update is already in the log), so the lock is short.
+    lockTimeout: 5_000,
+  });
+}
+
+export class SyncServer {
+  readonly hocuspocus: Hocuspocus;
+  readonly persistence: Persistence;
+  readonly documents: DocumentStore;
+  readonly content: ContentService;
+  private readonly revocation: Revocation;
+  private readonly syncMetrics: SyncMetrics;
+  private readonly sockets = new Set<UwsSocket>();
+  private readonly perIp = new Map<string, number>();
+  private closing = false;
+
+  constructor(private readonly opts: SyncServerOptions) {
+    const { limits, log } = opts;
+    this.documents = new DocumentStore(opts.store.db);
+    this.syncMetrics = new SyncMetrics(opts.metrics, () => this.sockets.size);
+    const committer = new GroupCommitter(this.documents, (size, seconds, ok) => this.syncMetrics.onBatch(size, seconds, ok));
+    this.persistence = new Persistence({
+      store: this.documents,
+      committer,
+      log,
+      maxDocumentBytes: limits.maxDocumentBytes,
+      compactAfterUpdates: limits.compactAfterUpdates,
+      compactDebounceMs: limits.compactDebounceMs,
+      compactionHorizon: opts.compactionHorizon,
+      onAppend: (bytes) => this.syncMetrics.onAppend(bytes),
+    });
+    this.revocation = new Revocation({
+      db: opts.store.db,
+      events: opts.accessEvents,
+      log,
+      redis: opts.redis,
+      channel: `${opts.redisPrefix}access`,
+    });
+    const extensions: Extension[] = [
+      this.syncMetrics,
+      new Limits({ maxConnectionsPerDocument: limits.maxConnectionsPerDocument }),
+      new Authentication({ tokens: opts.tokens, db: opts.store.db, log }),
+      this.persistence,
+      this.revocation,
+    ];
+    if (opts.redisUrl) extensions.unshift(redisExtension(opts.redisUrl, opts.redisPrefix));
+    this.hocuspocus = new Hocuspocus({
+      name: `quire-${process.pid}`,
+      quiet: true,
+      timeout: limits.idleTimeoutMs,
+      maxUnauthenticatedQueueSize: limits.maxUnauthBytes,
+      maxUnauthenticatedQueueMessages: limits.maxUnauthMessages,
+      maxPendingDocuments: limits.maxPendingDocuments,
+      extensions,
+    });
+    this.content = new ContentService(this.hocuspocus, this.persistence, this.documents);
+  }
+
+  async start(): Promise<void> {
+    await this.revocation.start();
+  }
+
+  get socketCount(): number {
+    return this.sockets.size;
+  }
+
+  /** Mounts `/sync` on the edge. Limits checked at upgrade: total and per-IP sockets. */
+  attach(edge: HttpEdge): void {
+    const { limits, log } = this.opts;
+    edge.app.ws<SyncSocketData>('/sync', {
+      maxPayloadLength: limits.maxFrameBytes,
+      idleTimeout: 120,
+      sendPingsAutomatically: true,
+      maxBackpressure: 64 * 1024 * 1024,
+      // A reader that cannot keep up is closed (it reconnects and resyncs) rather than silently skipped.
+      closeOnBackpressureLimit: 1,
+      upgrade: (res: HttpResponse, req: HttpRequest, context: us_socket_context_t) => {
+        const key = req.getHeader('sec-websocket-key');
+        const protocol = req.getHeader('sec-websocket-protocol');
+        const extensions = req.getHeader('sec-websocket-extensions');
+        const url = req.getUrl() + (req.getQuery() ? `?${req.getQuery()}` : '');
+        const headers: [string, string][] = [];
+        req.forEach((k, v) => headers.push([k, v]));
+        const ip = edge.clientIp(res, req);
+        const refuse = (status: string, reason: string) => {
+          this.syncMetrics.refusedSockets.inc({ reason });
+          res.cork(() => res.writeStatus(status).writeHeader('content-type', 'application/json').end(JSON.stringify({ error: { code: reason, message: reason } }), true));
+        };
+        if (this.closing) return refuse('503 Service Unavailable', 'shutting_down');
+        if (this.sockets.size >= limits.maxConnections) return refuse('503 Service Unavailable', 'too_many_connections');
+        if ((this.perIp.get(ip) ?? 0) >= limits.maxConnectionsPerIp) return refuse('429 Too Many Requests', 'too_many_connections_from_ip');
+        this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
+        res.upgrade<SyncSocketData>({ ip, url, headers }, key, protocol, extensions, context);
+      },
+      open: (ws: WebSocket<SyncSocketData>) => {
+        const data = ws.getUserData();
+        const socket = new UwsSocket(ws, (s, err) => {
+          log.error({ cat: 'sync', err }, 'update commit failed; closing the socket so the client resends');
+          s.close(CLOSE.persistFailed.code, CLOSE.persistFailed.reason);
+        });
+        data.socket = socket;
+        this.sockets.add(socket);
+        const request = new Request(`http://quire.internal${data.url}`, { headers: data.headers.filter(([k]) => !k.startsWith(':')) });
+        data.client = this.hocuspocus.handleConnection(socket, request, { ip: data.ip, socket });
+        data.authTimer = setTimeout(() => {
+          if (socket.authenticatedDocuments === 0) {
+            this.syncMetrics.refusedSockets.inc({ reason: 'auth_timeout' });
+            socket.close(CLOSE.authTimeout.code, CLOSE.authTimeout.reason);
+          }
+        }, limits.authTimeoutMs);
+      },
+      message: (ws: WebSocket<SyncSocketData>, message: ArrayBuffer) => {
+        const data = ws.getUserData();
+        try {
+          // uWS reuses the buffer after this callback; Hocuspocus queues what it is given.
+          data.client?.handleMessage(new Uint8Array(message.slice(0)));
+        } catch (err) {
+          log.warn({ cat: 'sync', err: (err as Error).message, ip: data.ip }, 'malformed message; closing socket');
+          data.socket?.close(CLOSE.invalidMessage.code, CLOSE.invalidMessage.reason);
+        }
+      },
+      close: (ws: WebSocket<SyncSocketData>, code: number, message: ArrayBuffer) => {
+        const data = ws.getUserData();
+        if (data.authTimer) clearTimeout(data.authTimer);
+        const socket = data.socket;
+        if (socket) {
+          socket.markClosed();
+          this.sockets.delete(socket);
+        }
+        const n = (this.perIp.get(data.ip) ?? 1) - 1;
+        if (n <= 0) this.perIp.delete(data.ip);
+        else this.perIp.set(data.ip, n);
+        try {
+          data.client?.handleClose({ code, reason: Buffer.from(message).toString() });
+        } catch (err) {
+          log.warn({ cat: 'sync', err }, 'error while closing a connection');
+        }
+      },
+    });
+  }
+
+  /**
+   * Shutdown: refuse new sockets, close open ones (clients reconnect elsewhere), wait for
+   * every queued append and compaction, then let extensions release their resources.
+   */
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const s of [...this.sockets]) s.close(CLOSE.shuttingDown.code, CLOSE.shuttingDown.reason);
+    await this.persistence.flush();
+    await this.hocuspocus.hooks('onDestroy', { instance: this.hocuspocus });
+  }
+}
