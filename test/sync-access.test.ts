@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { acked, connect, paragraphText, synced } from './helpers/provider.js';
+import { startServer } from './helpers/server.js';
+import { eventually } from './helpers/wait.js';
+
+test('a read-only user syncs, but their updates, awareness and stateless messages are refused', async (t) => {
+  const { api, url } = await startServer(t);
+  const owner = await api.signup();
+  const reader = await api.addUser(owner, 'member');
+  const doc = await api.post('/api/v1/documents', { title: 'RO', text: 'original' }, owner.accessToken);
+  const id = doc.body.id;
+  await api.put(`/api/v1/documents/${id}/permissions`, { userId: reader.user.id, level: 'read' }, owner.accessToken);
+
+  const w = connect(t, url, id, owner.accessToken);
+  const r = connect(t, url, id, reader.accessToken);
+  await Promise.all([synced(w), synced(r)]);
+  assert.equal(r.provider.authorizedScope, 'readonly');
+  await eventually(() => assert.equal(r.doc.getXmlFragment('default').length, 1));
+
+  paragraphText(r.doc).insert(0, 'HACKED ');
+  r.provider.setAwarenessField('user', { name: 'reader' });
+  r.provider.sendStateless('hello?');
+  await eventually(() => {
+    const whats = r.notices.filter((n) => n?.type === 'quire.refused').map((n) => n.what);
+    assert.ok(whats.includes('awareness') && whats.includes('stateless'), JSON.stringify(r.notices));
+  });
+  // Refused: the update is never acknowledged.
+  assert.equal(r.provider.hasUnsyncedChanges, true);
+  // The writer sees no change and no reader awareness.
+  paragraphText(w.doc).insert(0, 'ok ');
+  await acked(w);
+  const text = (await api.get(`/api/v1/documents/${id}/content`, owner.accessToken)).text;
+  assert.equal(text, 'ok original');
+  const readerClient = r.doc.clientID;
+  assert.equal(w.provider.awareness!.getStates().has(readerClient), false);
+  assert.doesNotMatch(w.doc.getXmlFragment('default').toString(), /HACKED/);
+});
+
+test('no access, a bad token or a missing document: refused with a clear reason, nothing leaks', async (t) => {
+  const { api, url } = await startServer(t);
+  const a = await api.signup('A');
+  const b = await api.signup('B');
+  const doc = await api.post('/api/v1/documents', { title: 'secret', text: 'top secret' }, a.accessToken);
+  const cross = connect(t, url, doc.body.id, b.accessToken);
+  const bogus = connect(t, url, doc.body.id, 'not-a-token');
+  const missing = connect(t, url, crypto.randomUUID(), a.accessToken);
+  const badName = connect(t, url, '../../etc/passwd', a.accessToken);
+  await eventually(() => {
+    assert.deepEqual(cross.authFailures, ['forbidden']);
+    assert.deepEqual(bogus.authFailures, ['invalid-token']);
+    assert.deepEqual(missing.authFailures, ['forbidden']);
+    assert.deepEqual(badName.authFailures, ['forbidden']);
+  });
+  assert.equal(cross.doc.getXmlFragment('default').length, 0, 'no content leaked');
+});
+
+test('revocation: downgrade to read, then removal, reach the live socket within seconds', async (t) => {
+  const { api, url } = await startServer(t);
+  const owner = await api.signup();
+  const member = await api.addUser(owner, 'member');
+  const doc = await api.createDocument(owner, 'Shared');
+  await api.put(`/api/v1/documents/${doc.id}/permissions`, { userId: member.user.id, level: 'write' }, owner.accessToken);
+  const m = connect(t, url, doc.id, member.accessToken, { reconnect: false });
+  await synced(m);
+  paragraphText(m.doc).insert(0, 'allowed ');
+  await acked(m);
+
+  await api.put(`/api/v1/documents/${doc.id}/permissions`, { userId: member.user.id, level: 'read' }, owner.accessToken);
+  await eventually(() => assert.ok(m.notices.some((n) => n?.type === 'quire.access' && n.level === 'read')), { timeoutMs: 5000 });
+  paragraphText(m.doc).insert(0, 'refused ');
+  const o = connect(t, url, doc.id, owner.accessToken);
+  await synced(o);
+  await eventually(() => assert.match(o.doc.getXmlFragment('default').toString(), /allowed/));
+  assert.doesNotMatch(o.doc.getXmlFragment('default').toString(), /refused/);
+
+  await api.put(`/api/v1/documents/${doc.id}/permissions`, { userId: member.user.id, level: 'none' }, owner.accessToken);
+  await eventually(() => assert.deepEqual(m.closes.map((c) => c.code), [4403]), { timeoutMs: 5000 });
+});
+
+test('removing a user and deleting a document close their sockets', async (t) => {
+  const { api, url } = await startServer(t);
+  const owner = await api.signup();
+  const member = await api.addUser(owner, 'member');
+  const doc1 = await api.createDocument(owner, 'One');
+  const doc2 = await api.createDocument(owner, 'Two');
+  await api.put(`/api/v1/documents/${doc1.id}/permissions`, { userId: member.user.id, level: 'write' }, owner.accessToken);
+  const m = connect(t, url, doc1.id, member.accessToken, { reconnect: false });
+  const o = connect(t, url, doc2.id, owner.accessToken, { reconnect: false });
+  await Promise.all([synced(m), synced(o)]);
+  await api.del(`/api/v1/users/${member.user.id}`, owner.accessToken);
+  await eventually(() => assert.deepEqual(m.closes.map((c) => [c.code, c.reason]), [[4401, 'account inactive']]), { timeoutMs: 5000 });
+  await api.del(`/api/v1/documents/${doc2.id}`, owner.accessToken);
+  await eventually(() => assert.deepEqual(o.closes.map((c) => [c.code, c.reason]), [[4404, 'document deleted']]), { timeoutMs: 5000 });
+});
+
+test('token refresh on an open socket keeps the connection; a token for someone else is refused', async (t) => {
+  const { api, url } = await startServer(t);
+  const owner = await api.signup();
+  const doc = await api.createDocument(owner, 'Tok');
+  let token = owner.accessToken;
+  const c = connect(t, url, doc.id, () => token, { reconnect: false });
+  await synced(c);
+  const refreshed = await api.post('/api/v1/auth/refresh', { refreshToken: owner.refreshToken });
+  token = refreshed.body.accessToken;
+  await c.provider.sendToken();
+  paragraphText(c.doc).insert(0, 'still here');
+  await acked(c);
+  assert.equal(c.closes.length, 0);
+  const other = await api.addUser(owner, 'admin');
+  token = other.accessToken;
+  await c.provider.sendToken();
+  await eventually(() => assert.equal(c.provider.isSynced, false), { timeoutMs: 5000 });
+});
