@@ -12,6 +12,9 @@ import * as Y from 'yjs';
 import type { Database } from '../db/schema.js';
 import { withTenant } from '../db/store.js';
 
+/** Rows per INSERT statement when a group commit is large. */
+const APPEND_CHUNK_ROWS = 1_000;
+
 export interface AppendItem {
   tenantId: string;
   documentId: string;
@@ -76,10 +79,13 @@ export class DocumentStore {
     await this.db.transaction().execute(async (tx) => {
       for (const [tenantId, list] of byTenant) {
         await sql`select set_config('app.tenant_id', ${tenantId}, true)`.execute(tx);
-        await tx
-          .insertInto('document_updates')
-          .values(list.map((i) => ({ tenant_id: tenantId, document_id: i.documentId, data: i.data, user_id: i.userId })))
-          .execute();
+        // Stay far below Postgres' 65,535 bind parameters per statement.
+        for (let i = 0; i < list.length; i += APPEND_CHUNK_ROWS) {
+          await tx
+            .insertInto('document_updates')
+            .values(list.slice(i, i + APPEND_CHUNK_ROWS).map((it) => ({ tenant_id: tenantId, document_id: it.documentId, data: it.data, user_id: it.userId })))
+            .execute();
+        }
       }
     });
   }
@@ -114,15 +120,19 @@ export class DocumentStore {
       await tx
         .deleteFrom('document_updates')
         .where('document_id', '=', documentId)
-        .where(
-          'seq',
-          'in',
-          rows.map((r) => r.seq),
-        )
+        .where('seq', '=', sql<string>`any(${rows.map((r) => r.seq)}::bigint[])`)
         .execute();
       return { folded: rows.length, bytes: state.byteLength };
     });
   }
+}
+
+const RETRY_DELAYS_MS = [50, 250, 1_000];
+
+/** Constraint and data errors will not go away by retrying (e.g. the document was deleted). */
+function isPermanent(e: unknown): boolean {
+  const code = (e as { code?: string }).code ?? '';
+  return code.startsWith('23') || code.startsWith('22') || code === '42501';
 }
 
 interface Pending {
@@ -158,7 +168,7 @@ export class GroupCommitter {
       this.queue = [];
       const t0 = process.hrtime.bigint();
       try {
-        await this.store.appendBatch(batch.map((p) => p.item));
+        await this.withRetries(() => this.store.appendBatch(batch.map((p) => p.item)));
         this.onBatch?.(batch.length, Number(process.hrtime.bigint() - t0) / 1e9, true);
         for (const p of batch) p.resolve();
       } catch (e) {
@@ -167,6 +177,18 @@ export class GroupCommitter {
       }
     }
     this.running = null;
+  }
+
+  /** Transient failures (a dropped connection, a failover) get a few quick retries. */
+  private async withRetries(fn: () => Promise<void>): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (attempt >= RETRY_DELAYS_MS.length || isPermanent(e)) throw e;
+        await new Promise((r) => setTimeout(r, RETRY_DELAYS_MS[attempt]));
+      }
+    }
   }
 
   /** Resolves when everything appended so far has been committed (or failed). */

@@ -15,7 +15,9 @@ import {
   type afterUnloadDocumentPayload,
   type beforeSyncPayload,
   type Extension,
+  type Hocuspocus,
   type onChangePayload,
+  type onConfigurePayload,
   type onLoadDocumentPayload,
 } from '@hocuspocus/server';
 import * as Y from 'yjs';
@@ -54,7 +56,13 @@ export class Persistence implements Extension {
   private readonly docs = new Map<string, DocState>();
   private readonly compactions = new Set<Promise<unknown>>();
 
+  private instance: Hocuspocus | null = null;
+
   constructor(private readonly config: PersistenceConfiguration) {}
+
+  async onConfigure({ instance }: onConfigurePayload): Promise<void> {
+    this.instance = instance;
+  }
 
   async onLoadDocument({ documentName, context, document }: onLoadDocumentPayload<SyncContext>): Promise<void> {
     const tenantId = tenantOf(context);
@@ -116,10 +124,21 @@ export class Persistence implements Extension {
     state.sinceCompaction++;
     this.config.onAppend?.(data.byteLength);
     const commit = this.config.committer.append({ tenantId: state.tenantId, documentId: documentName, data, userId });
-    // The ack path or flushDocument observes failures; never leave a rejection unhandled.
-    commit.catch(() => undefined);
+    commit.catch((e: unknown) => this.resetDocument(documentName, e));
     if (state.sinceCompaction >= this.config.compactAfterUpdates) this.scheduleCompaction(documentName, state);
     return commit;
+  }
+
+  /**
+   * A failed commit leaves the in-memory document ahead of the store. Every socket on it is
+   * closed so the document unloads; clients reconnect, the server reloads from the store,
+   * and each client's sync step sends back whatever the store is missing. Nothing that
+   * was acknowledged is affected: acks wait for commits.
+   */
+  private resetDocument(documentName: string, error: unknown): void {
+    this.config.log.error({ cat: 'sync', doc: documentName, err: error }, 'append failed; resetting the document so clients resend');
+    const doc = this.instance?.documents.get(documentName);
+    for (const conn of doc?.getConnections() ?? []) (conn.webSocket as UwsSocket).close(CLOSE.persistFailed.code, CLOSE.persistFailed.reason);
   }
 
   /** Resolves when every server-side write to the document so far is committed; rejects if one failed. */

@@ -20,7 +20,7 @@ export function wsUrl(httpUrl: string): string {
   return httpUrl.replace(/^http/, 'ws') + '/sync';
 }
 
-export function connect(t: TestContext | null, httpUrl: string, documentId: string, token: string | (() => string | Promise<string>), opts: { doc?: Y.Doc; reconnect?: boolean } = {}): Client {
+export function connect(t: TestContext | null, httpUrl: string, documentId: string, token: string | (() => string), opts: { doc?: Y.Doc; reconnect?: boolean } = {}): Client {
   const socket = new HocuspocusProviderWebsocket({
     url: wsUrl(httpUrl),
     WebSocketPolyfill: WebSocket as any,

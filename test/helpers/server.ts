@@ -70,6 +70,8 @@ export interface StartServerOptions {
   dialect?: Dialect;
   env?: Record<string, string>;
   redis?: boolean;
+  /** Join an existing namespace (another instance on the same database); it is not dropped by this one. */
+  schema?: string;
 }
 
 export function testConfig(schema: string, opts: StartServerOptions, dataDir: string): Config {
@@ -93,7 +95,8 @@ export function testConfig(schema: string, opts: StartServerOptions, dataDir: st
 }
 
 export async function startServer(t: TestContext, opts: StartServerOptions = {}): Promise<TestServer> {
-  const schema = uniqueName('t');
+  const joining = Boolean(opts.schema);
+  const schema = opts.schema ?? uniqueName('t');
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'quire-test-'));
   const config = testConfig(schema, opts, dataDir);
   const { keys } = await testKeys();
@@ -105,7 +108,7 @@ export async function startServer(t: TestContext, opts: StartServerOptions = {})
   const url = `http://127.0.0.1:${quire.port}`;
   t.after(async () => {
     await quire.close();
-    await dropSchema(quire.store.kind, schema);
+    if (!joining) await dropSchema(quire.store.kind, schema);
     await fs.rm(dataDir, { recursive: true, force: true });
   });
   return { quire, url, api: new ApiClient(url), config, schema };
