@@ -209,6 +209,9 @@ export class SyncServer {
   async close(): Promise<void> {
     this.closing = true;
     for (const s of [...this.sockets]) s.close(CLOSE.shuttingDown.code, CLOSE.shuttingDown.reason);
+    // Let documents unload (fan-out housekeeping, compaction on unload) before flushing.
+    const deadline = Date.now() + 5_000;
+    while (this.hocuspocus.getDocumentsCount() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await this.persistence.flush();
     await this.hocuspocus.hooks('onDestroy', { instance: this.hocuspocus });
   }

@@ -7,13 +7,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { TEST_DATABASE_URL } from './helpers/env.js';
 import { freePort, ready, spawnQuire } from './helpers/process.js';
 import { connect, paragraphText, synced } from './helpers/provider.js';
 import { dropSchema, uniqueName } from './helpers/server.js';
 
-async function setup(t: import('node:test').TestContext) {
+async function setup(t: TestContext) {
   const schema = uniqueName('crash');
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'quire-crash-'));
   t.after(async () => {
@@ -48,7 +48,7 @@ test('SIGKILL at a random moment loses no acknowledged update', async (t) => {
       const ok = await new Promise<boolean>((resolve) => {
         const check = () => {
           if (!c.provider.hasUnsyncedChanges) return resolve(true);
-          if (c.closes.length > 0 || c.provider.status === 'disconnected') return resolve(false);
+          if (c.closes.length > 0 || c.socket.status === 'disconnected') return resolve(false);
           setTimeout(check, 1);
         };
         check();

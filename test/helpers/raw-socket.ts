@@ -1,0 +1,76 @@
+/** A raw WebSocket speaking (or abusing) the Hocuspocus wire protocol, for hostile-input tests. */
+import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
+import WebSocket from 'ws';
+import { wsUrl } from './provider.js';
+
+export interface RawSocket {
+  ws: WebSocket;
+  frames: Uint8Array[];
+  closed: Promise<{ code: number; reason: string }>;
+  opened: Promise<void>;
+  send(data: Uint8Array): void;
+}
+
+export function rawSocket(httpUrl: string): RawSocket {
+  const ws = new WebSocket(wsUrl(httpUrl));
+  ws.binaryType = 'arraybuffer';
+  const frames: Uint8Array[] = [];
+  ws.on('message', (d: ArrayBuffer) => frames.push(new Uint8Array(d)));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => {
+    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
+    ws.on('error', () => undefined);
+  });
+  const opened = new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+    ws.once('error', reject);
+  });
+  return {
+    ws,
+    frames,
+    closed,
+    opened,
+    send: (d) => {
+      if (ws.readyState === WebSocket.OPEN) ws.send(d);
+    },
+  };
+}
+
+/** `[doc][Auth=2][Token=0][token]` */
+export function authFrame(doc: string, token: string): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarString(e, doc);
+  encoding.writeVarUint(e, 2);
+  encoding.writeVarUint(e, 0);
+  encoding.writeVarString(e, token);
+  return encoding.toUint8Array(e);
+}
+
+/** `[doc][Sync=0][Update=2][bytes]` */
+export function updateFrame(doc: string, update: Uint8Array): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarString(e, doc);
+  encoding.writeVarUint(e, 0);
+  encoding.writeVarUint(e, 2);
+  encoding.writeVarUint8Array(e, update);
+  return encoding.toUint8Array(e);
+}
+
+/** `[doc][Awareness=1][bytes]` */
+export function awarenessFrame(doc: string, bytes: Uint8Array): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarString(e, doc);
+  encoding.writeVarUint(e, 1);
+  encoding.writeVarUint8Array(e, bytes);
+  return encoding.toUint8Array(e);
+}
+
+/** Message type of a server frame (after its document address). */
+export function frameType(frame: Uint8Array): { doc: string; type: number; sub?: number } {
+  const d = decoding.createDecoder(frame);
+  const doc = decoding.readVarString(d);
+  const type = decoding.readVarUint(d);
+  const sub = decoding.hasContent(d) ? decoding.readVarUint(d) : undefined;
+  return { doc, type, sub };
+}
