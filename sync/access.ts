@@ -1,4 +1,7 @@
-/** The sync tier's view of document access: one query for the caller's current level. */
+/**
+ * The sync tier's view of document access: the caller's current level on a document,
+ * `null` when they cannot read it, `'inactive'` when the account is gone or disabled.
+ */
 import type { Kysely } from 'kysely';
 import type { Database, PermissionLevel } from '../db/schema.js';
 import { withTenant } from '../db/store.js';
@@ -10,10 +13,10 @@ export async function resolveAccess(
   tenantId: string,
   userId: string,
   documentId: string,
-): Promise<{ user: SyncUser; level: PermissionLevel } | null> {
+): Promise<{ user: SyncUser; level: PermissionLevel } | null | 'inactive'> {
   return withTenant(db, tenantId, async (tx) => {
     const user = await tx.selectFrom('users').select(['id', 'role', 'email', 'disabled_at']).where('id', '=', userId).executeTakeFirst();
-    if (!user || user.disabled_at) return null;
+    if (!user || user.disabled_at) return 'inactive';
     const row = await tx
       .selectFrom('documents as d')
       .leftJoin('document_permissions as p', (j) => j.onRef('p.document_id', '=', 'd.id').on('p.user_id', '=', userId))

@@ -78,6 +78,17 @@ test('revocation: downgrade to read, then removal, reach the live socket within 
   await eventually(() => assert.deepEqual(m.closes.map((c) => c.code), [4403]), { timeoutMs: 5000 });
 });
 
+test('a role change that loses tenant-wide access closes the socket as access revoked', async (t) => {
+  const { api, url } = await startServer(t);
+  const owner = await api.signup();
+  const admin = await api.addUser(owner, 'admin');
+  const doc = await api.createDocument(owner, 'Owner only');
+  const c = connect(t, url, doc.id, admin.accessToken, { reconnect: false });
+  await synced(c);
+  await api.patch(`/api/v1/users/${admin.user.id}`, { role: 'member' }, owner.accessToken);
+  await eventually(() => assert.deepEqual(c.closes.map((x) => [x.code, x.reason]), [[4403, 'access revoked']]), { timeoutMs: 5000 });
+});
+
 test('removing a user and deleting a document close their sockets', async (t) => {
   const { api, url } = await startServer(t);
   const owner = await api.signup();

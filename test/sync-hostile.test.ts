@@ -124,3 +124,21 @@ test('limits: total sockets per instance', async (t) => {
   await assert.rejects(two.opened, /HTTP 503/);
   one.ws.close();
 });
+
+test('limits before authentication: queued bytes and pending documents per socket', async (t) => {
+  const { api, url } = await startServer(t, { env: { SYNC_MAX_UNAUTH_BYTES: '4096', SYNC_MAX_PENDING_DOCUMENTS: '3' } });
+  const s = await api.signup();
+  const doc = await api.createDocument(s, 'x');
+  const bytes = rawSocket(url);
+  await bytes.opened;
+  for (let i = 0; i < 10; i++) bytes.send(updateFrame(doc.id, new Uint8Array(1000)));
+  assert.equal((await bytes.closed).code, 4205);
+  const pending = rawSocket(url);
+  await pending.opened;
+  for (let i = 0; i < 5; i++) pending.send(updateFrame(crypto.randomUUID(), new Uint8Array([0, 0])));
+  assert.equal((await pending.closed).code, 4205);
+  // An honest client is unaffected.
+  const c = connect(t, url, doc.id, s.accessToken);
+  await synced(c);
+  await stillEditing(c, 'ok');
+});

@@ -70,6 +70,7 @@ export class Authentication implements Extension {
     }
     const access = await resolveAccess(this.config.db, principal.tenantId, principal.userId, documentName);
     // Missing and forbidden look the same: existence is not leaked.
+    if (access === 'inactive') throw denied('account-inactive');
     if (!access) throw denied('forbidden');
     connectionConfig.readOnly = access.level === 'read';
     return { user: access.user, level: access.level, tokenExp: expOf(token) };
@@ -88,8 +89,9 @@ export class Authentication implements Extension {
       throw Object.assign(new Error('token is for another user'), { code: 4401, reason: 'token is for another user' });
     }
     const access = await resolveAccess(this.config.db, principal.tenantId, principal.userId, documentName);
-    if (!access) {
-      (connection.webSocket as UwsSocket).close(CLOSE.accessRevoked.code, CLOSE.accessRevoked.reason);
+    if (!access || access === 'inactive') {
+      const why = access === 'inactive' ? CLOSE.accountInactive : CLOSE.accessRevoked;
+      (connection.webSocket as UwsSocket).close(why.code, why.reason);
       return;
     }
     // Mutate in place: Hocuspocus keeps the original context object on the connection.

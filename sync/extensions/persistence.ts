@@ -72,6 +72,9 @@ export class Persistence implements Extension {
       this.docs.set(documentName, { tenantId, bytes, sinceCompaction: 0, localWrites: new Set() });
     } catch (e) {
       this.config.log.error({ cat: 'sync', doc: documentName, err: e }, 'document load failed; connection refused');
+      // Hocuspocus drops a document whose load failed without destroying it; its awareness
+      // timer would otherwise live forever.
+      document.destroy();
       throw Object.assign(new Error('load failed'), { reason: 'load-failed' });
     }
   }

@@ -92,8 +92,8 @@ export class Revocation implements Extension {
         }
         if (ctx.user.id !== event.userId) continue;
         const access = await resolveAccess(this.config.db, ctx.user.tenantId, ctx.user.id, doc.name);
-        if (!access) {
-          const why = event.type === 'user' ? CLOSE.accountInactive : CLOSE.accessRevoked;
+        if (!access || access === 'inactive') {
+          const why = access === 'inactive' ? CLOSE.accountInactive : CLOSE.accessRevoked;
           socket.close(why.code, why.reason);
           continue;
         }

@@ -1,0 +1,129 @@
+/** The document store's conformance suite on Postgres and PGlite: log, load, compaction. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { sql } from 'kysely';
+import * as Y from 'yjs';
+import { DocumentStore, GroupCommitter } from '../sync/document-store.js';
+import { extractText } from '../sync/content.js';
+import { acked, connect, paragraphText, synced } from './helpers/provider.js';
+import { DIALECTS, startServer } from './helpers/server.js';
+import { eventually } from './helpers/wait.js';
+
+function edits(n: number): Uint8Array[] {
+  const doc = new Y.Doc();
+  const out: Uint8Array[] = [];
+  doc.on('update', (u: Uint8Array) => out.push(u));
+  const p = new Y.XmlElement('paragraph');
+  doc.getXmlFragment('default').insert(0, [p]);
+  const text = new Y.XmlText();
+  p.insert(0, [text]);
+  for (let i = 0; i < n; i++) text.insert(text.length, `${i},`);
+  return out;
+}
+
+for (const dialect of DIALECTS) {
+  describe(`document store on ${dialect}`, () => {
+    test('append (group commit), load, compact, load again; later appends survive compaction', async (t) => {
+      const { api, quire } = await startServer(t, { dialect });
+      const s = await api.signup();
+      const doc = await api.createDocument(s, 'store');
+      const store = new DocumentStore(quire.store.db);
+      const batches: number[] = [];
+      const committer = new GroupCommitter(store, (size) => batches.push(size));
+      const updates = edits(50);
+      await Promise.all(updates.map((data) => committer.append({ tenantId: s.user.tenantId, documentId: doc.id, data, userId: s.user.id })));
+      assert.ok(batches.length < updates.length, `group commit batched ${updates.length} appends into ${batches.length} commits`);
+      const expected = Array.from({ length: 50 }, (_, i) => `${i},`).join('');
+      const loaded = await store.loadInto(s.user.tenantId, doc.id);
+      assert.equal(extractText(loaded.doc), expected);
+
+      const res = await store.compact(s.user.tenantId, doc.id);
+      assert.ok(res && res.folded === updates.length);
+      const rows = await sql<{ n: string }>`select count(*) as n from document_updates where document_id = ${doc.id}`.execute(quire.store.owner);
+      assert.equal(Number(rows.rows[0]!.n), 0);
+      assert.equal(extractText((await store.loadInto(s.user.tenantId, doc.id)).doc), expected);
+
+      // An update appended after compaction is loaded from the log tail.
+      const more = new Y.Doc();
+      Y.applyUpdate(more, Y.encodeStateAsUpdate(loaded.doc));
+      let tail: Uint8Array | null = null;
+      more.on('update', (u: Uint8Array) => (tail = u));
+      ((more.getXmlFragment('default').get(0) as Y.XmlElement).get(0) as Y.XmlText).insert(0, 'head:');
+      await store.appendBatch([{ tenantId: s.user.tenantId, documentId: doc.id, data: tail!, userId: null }]);
+      assert.equal(extractText((await store.loadInto(s.user.tenantId, doc.id)).doc), `head:${expected}`);
+      // Compaction bounded by a horizon leaves later rows alone.
+      const bounded = await store.compact(s.user.tenantId, doc.id, { maxSeq: '0' });
+      assert.equal(bounded?.folded, 0);
+      assert.equal(extractText((await store.loadInto(s.user.tenantId, doc.id)).doc), `head:${expected}`);
+    });
+
+    test('a corrupt log row refuses the load instead of serving an empty document', async (t) => {
+      const { api, quire, url } = await startServer(t, { dialect });
+      const s = await api.signup();
+      const doc = await api.post('/api/v1/documents', { title: 'c', text: 'precious' }, s.accessToken);
+      await sql`insert into document_updates (tenant_id, document_id, data) values (${s.user.tenantId}, ${doc.body.id}, ${new Uint8Array([1, 200, 7])})`.execute(
+        quire.store.owner,
+      );
+      const r = await api.get(`/api/v1/documents/${doc.body.id}/content`, s.accessToken);
+      assert.equal(r.status, 500);
+      const store = new DocumentStore(quire.store.db);
+      await assert.rejects(store.loadInto(s.user.tenantId, doc.body.id), /could not be loaded/);
+      // A live client is refused with a reason, not handed an empty document.
+      const c = connect(t, url, doc.body.id, s.accessToken, { reconnect: false });
+      await eventually(() => assert.deepEqual(c.authFailures, ['load-failed']));
+      assert.equal(c.doc.getXmlFragment('default').length, 0);
+      // Nothing overwrote stored content: the original update is still there.
+      const rows = await sql<{ n: string }>`select count(*) as n from document_updates where document_id = ${doc.body.id}`.execute(quire.store.owner);
+      assert.equal(Number(rows.rows[0]!.n), 2);
+    });
+  });
+}
+
+test('live documents compact in the background and reload intact', async (t) => {
+  const env = { SYNC_COMPACT_AFTER_UPDATES: '20', SYNC_COMPACT_DEBOUNCE_MS: '0' };
+  const first = await startServer(t, { env });
+  const s = await first.api.signup();
+  const doc = await first.api.createDocument(s, 'compact me');
+  const c = connect(t, first.url, doc.id, s.accessToken);
+  await synced(c);
+  const text = paragraphText(c.doc);
+  for (let i = 0; i < 100; i++) {
+    text.insert(text.length, `${i};`);
+    await acked(c);
+  }
+  const count = async (table: string) =>
+    Number((await sql<{ n: string }>`select count(*) as n from ${sql.table(table)} where document_id = ${doc.id}`.execute(first.quire.store.owner)).rows[0]!.n);
+  await eventually(async () => {
+    assert.equal(await count('document_snapshots'), 1);
+    assert.ok((await count('document_updates')) < 100);
+  });
+  const expected = Array.from({ length: 100 }, (_, i) => `${i};`).join('');
+  c.destroy();
+  await first.quire.close();
+  const second = await startServer(t, { env, schema: first.schema });
+  assert.equal((await second.api.get(`/api/v1/documents/${doc.id}/content`, s.accessToken)).text, expected);
+  const m = await second.api.get('/metrics');
+  assert.match(m.text, /quire_sync_sockets 0/);
+});
+
+test('a reconnecting offline client sends its edits and they are stored', async (t) => {
+  const { api, url } = await startServer(t);
+  const s = await api.signup();
+  const doc = await api.createDocument(s, 'offline');
+  const ydoc = new Y.Doc();
+  const first = connect(null, url, doc.id, s.accessToken, { doc: ydoc });
+  await synced(first);
+  paragraphText(ydoc).insert(0, 'online;');
+  await acked(first);
+  first.destroy();
+  // Edits made while disconnected...
+  paragraphText(ydoc).insert(paragraphText(ydoc).length, 'offline;');
+  // ...reach the server on reconnect and are acknowledged only once stored.
+  const again = connect(t, url, doc.id, s.accessToken, { doc: ydoc });
+  await synced(again);
+  await acked(again);
+  assert.equal((await api.get(`/api/v1/documents/${doc.id}/content`, s.accessToken)).text, 'online;offline;');
+  const m = await api.get('/metrics');
+  assert.match(m.text, /quire_sync_updates_total [1-9]/);
+  assert.match(m.text, /quire_sync_commit_seconds_count [1-9]/);
+});
