@@ -53,7 +53,14 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/server/http/**', '**/server/routes/**', '**/sync/**'], message: 'ml-workers/ talks to the server only through events and the store interfaces.' }] },
+        {
+          patterns: [
+            {
+              group: ['**/server/http/**', '**/server/routes/**', '**/server/app*', '**/sync/server*', '**/sync/extensions/**'],
+              message: 'ml-workers/ talks to the server only through events and the store interfaces.',
+            },
+          ],
+        },
       ],
     },
   },

@@ -81,6 +81,42 @@ export interface DocumentUpdatesTable {
   created_at: Generated<Date>;
 }
 
+export type FeedEventType = 'document.created' | 'document.changed' | 'document.deleted' | 'document.permissions';
+
+export interface DocumentEventsTable {
+  seq: Generated<string>;
+  txid: Generated<string>;
+  tenant_id: string;
+  document_id: string;
+  type: FeedEventType;
+  created_at: Generated<Date>;
+}
+
+export interface FeedCursorsTable {
+  name: string;
+  txid: string;
+  seq: string;
+  updated_at: Generated<Date>;
+}
+
+export interface SearchDocumentsTable {
+  document_id: string;
+  tenant_id: string;
+  title: string;
+  body: string;
+  labels: string[];
+  updated_at: Generated<Date>;
+}
+
+export interface IndexStateTable {
+  document_id: string;
+  tenant_id: string;
+  index_name: string;
+  horizon: string;
+  content_hash: string | null;
+  updated_at: Generated<Date>;
+}
+
 export interface DocumentSnapshotsTable {
   document_id: string;
   tenant_id: string;
@@ -98,6 +134,10 @@ export interface Database {
   audit_log: AuditLogTable;
   document_updates: DocumentUpdatesTable;
   document_snapshots: DocumentSnapshotsTable;
+  document_events: DocumentEventsTable;
+  feed_cursors: FeedCursorsTable;
+  search_documents: SearchDocumentsTable;
+  index_state: IndexStateTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

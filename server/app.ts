@@ -25,6 +25,16 @@ import { healthRoutes } from './routes/health.js';
 import { userRoutes } from './routes/users.js';
 import type { Services } from './services.js';
 import { SyncServer } from '../sync/server.js';
+import { sql } from 'kysely';
+import type { EventBus } from '../ml-workers/bus/bus.js';
+import { PoisonMessageError } from '../ml-workers/bus/bus.js';
+import { MemoryBus } from '../ml-workers/bus/memory.js';
+import { decodeEvent } from '../ml-workers/events.js';
+import { Indexer } from '../ml-workers/indexer.js';
+import type { FullTextIndex } from '../ml-workers/search/fulltext.js';
+import { PostgresFullText } from '../ml-workers/search/postgres-fulltext.js';
+import { Relay } from './feed/relay.js';
+import { searchRoutes } from './routes/search.js';
 import { Shutdown } from './shutdown.js';
 
 export interface StartOptions {
@@ -46,6 +56,7 @@ export interface Quire {
   log: Logger;
   edge: HttpEdge;
   sync: SyncServer | null;
+  bus: EventBus | null;
   /** Runs the ordered shutdown; safe to call twice. */
   close(): Promise<void>;
 }
@@ -105,6 +116,9 @@ export async function startQuire(opts: StartOptions): Promise<Quire> {
         redis,
         redisUrl: config.redis.url,
         redisPrefix: config.redis.prefix,
+        // Compaction never folds log rows the change feed has not published yet.
+        compactionHorizon: async () =>
+          (await sql<{ txid: string }>`select txid::text as txid from feed_cursors where name = 'changes'`.execute(store.db)).rows[0]?.txid ?? '0',
       });
       await sync.start();
       const s = sync;
@@ -128,8 +142,49 @@ export async function startQuire(opts: StartOptions): Promise<Quire> {
       authRoutes(ctx);
       userRoutes(ctx);
       documentRoutes(ctx);
+      searchRoutes(ctx);
     }
     if (sync && config.roles.includes('sync')) sync.attach(edge);
+
+    // Full-text index: used by search (api) and kept current by the indexer (worker).
+    let fulltext: FullTextIndex | null = null;
+    if (config.roles.includes('api') || config.roles.includes('worker')) {
+      if (config.search.meiliUrl) {
+        const { MeilisearchFullText } = await import('../ml-workers/search/meilisearch-fulltext.js');
+        fulltext = await MeilisearchFullText.open({ url: config.search.meiliUrl, apiKey: config.search.meiliKey, indexName: config.search.meiliIndex });
+      } else {
+        fulltext = new PostgresFullText(store.db);
+      }
+      svc.fulltext = fulltext;
+    }
+
+    // Worker role: the relay (outbox → bus) and the indexing consumer.
+    let bus: EventBus | null = null;
+    if (config.roles.includes('worker') && fulltext) {
+      if (config.feed.natsUrl) {
+        const { NatsBus } = await import('../ml-workers/bus/nats.js');
+        bus = await NatsBus.connect({ url: config.feed.natsUrl, stream: config.feed.stream, prefix: config.feed.subjectPrefix });
+      } else {
+        bus = new MemoryBus();
+      }
+      const theBus = bus;
+      shutdown.add('bus', () => theBus.close());
+      const { DocumentStore } = await import('../sync/document-store.js');
+      const indexer = new Indexer({ db: store.db, store: new DocumentStore(store.db), fulltext, log });
+      const consumer = await bus.consume({ durable: 'indexer' }, async (msg) => {
+        let ev;
+        try {
+          ev = decodeEvent(msg.data);
+        } catch (e) {
+          throw new PoisonMessageError(`undecodable event on ${msg.subject}`, { cause: e });
+        }
+        await indexer.handle(ev);
+      });
+      shutdown.add('indexer', () => consumer.stop());
+      const relay = new Relay({ db: store.db, bus, subjectPrefix: config.feed.subjectPrefix, log, intervalMs: config.feed.pollMs });
+      relay.start();
+      shutdown.add('relay', () => relay.stop());
+    }
     edge.fallback(() => {
       throw notFound('route');
     });
@@ -149,6 +204,7 @@ export async function startQuire(opts: StartOptions): Promise<Quire> {
       log,
       edge,
       sync,
+      bus,
       close: async () => {
         ready = false;
         await shutdown.run();

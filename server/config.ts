@@ -78,6 +78,14 @@ const EnvSchema = z.object({
 
   PASSWORD_SCRYPT_COST: int(15, 10, 20),
 
+  NATS_URL: optionalUrl(['nats://', 'tls://']),
+  NATS_STREAM: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only').default('QUIRE'),
+  NATS_SUBJECT_PREFIX: z.string().regex(/^[a-z0-9_-]{1,64}$/, 'lower-case letters, digits, _ and - only').default('quire'),
+  MEILI_URL: optionalUrl(['http://', 'https://']),
+  MEILI_KEY: z.string().optional(),
+  MEILI_INDEX: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('quire-documents'),
+  FEED_POLL_MS: int(100, 10, 60_000),
+
   SYNC_MAX_FRAME_BYTES: int(4 * 1_048_576, 1024, 256 * 1_048_576),
   SYNC_MAX_DOCUMENT_BYTES: int(32 * 1_048_576, 1024, 1024 * 1_048_576),
   SYNC_AUTH_TIMEOUT_MS: int(10_000, 100, 600_000),
@@ -127,6 +135,14 @@ export interface Config {
   passwords: { scryptCost: number };
   shutdownTimeoutMs: number;
   sync: SyncLimits;
+  feed: {
+    /** NATS JetStream when set, else the in-process bus. */
+    natsUrl?: string;
+    stream: string;
+    subjectPrefix: string;
+    pollMs: number;
+  };
+  search: { meiliUrl?: string; meiliKey?: string; meiliIndex: string };
 }
 
 /** Limits of the sync tier; crossing one closes only the offending connection. */
@@ -234,6 +250,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     passwords: { scryptCost: e.PASSWORD_SCRYPT_COST },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    feed: { natsUrl: e.NATS_URL, stream: e.NATS_STREAM, subjectPrefix: e.NATS_SUBJECT_PREFIX, pollMs: e.FEED_POLL_MS },
+    search: { meiliUrl: e.MEILI_URL, meiliKey: e.MEILI_KEY, meiliIndex: e.MEILI_INDEX },
     sync: {
       maxFrameBytes: e.SYNC_MAX_FRAME_BYTES,
       maxDocumentBytes: e.SYNC_MAX_DOCUMENT_BYTES,

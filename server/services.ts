@@ -5,6 +5,7 @@ import type { PasswordHasher } from './auth/passwords.js';
 import type { TokenService } from './auth/tokens.js';
 import type { Logger } from './log.js';
 import type { ContentService } from '../sync/content-service.js';
+import type { FullTextIndex } from '../ml-workers/search/fulltext.js';
 
 export interface Services {
   store: Store;
@@ -15,6 +16,8 @@ export interface Services {
   refreshTtlSeconds: number;
   /** Document content (present when this process runs the api or sync role). */
   content?: ContentService;
+  /** Full-text index (Meilisearch when configured, else Postgres). */
+  fulltext?: FullTextIndex;
 }
 
 /** Who is acting and from where; commands receive it with their props. */

@@ -93,15 +93,15 @@ export class DocumentStore {
   /**
    * Folds the log into the snapshot. Runs at most once at a time per document across all
    * instances (a transaction-scoped advisory lock); returns null when another holds it.
-   * `maxSeq` bounds which rows may be folded (rows the change feed has not passed stay).
+   * `beforeTxid` bounds which rows may be folded: rows the change feed has not passed stay.
    */
-  async compact(tenantId: string, documentId: string, opts: { maxSeq?: string } = {}): Promise<{ folded: number; bytes: number } | null> {
+  async compact(tenantId: string, documentId: string, opts: { beforeTxid?: string } = {}): Promise<{ folded: number; bytes: number } | null> {
     return withTenant(this.db, tenantId, async (tx) => {
       const lock = await sql<{ ok: boolean }>`select pg_try_advisory_xact_lock(hashtextextended(${`quire:compact:${documentId}`}, 0)) as ok`.execute(tx);
       if (!lock.rows[0]?.ok) return null;
       const snap = await tx.selectFrom('document_snapshots').select(['state', 'last_seq']).where('document_id', '=', documentId).executeTakeFirst();
       let q = tx.selectFrom('document_updates').select(['seq', 'data']).where('document_id', '=', documentId);
-      if (opts.maxSeq !== undefined) q = q.where('seq', '<=', opts.maxSeq);
+      if (opts.beforeTxid !== undefined) q = q.where(sql<boolean>`txid < ${opts.beforeTxid}::xid8`);
       const rows = await q.orderBy('seq').execute();
       if (rows.length === 0) return { folded: 0, bytes: snap?.state.byteLength ?? 0 };
       const doc = new Y.Doc({ gc: true });

@@ -52,7 +52,7 @@ for (const dialect of DIALECTS) {
       await store.appendBatch([{ tenantId: s.user.tenantId, documentId: doc.id, data: tail!, userId: null }]);
       assert.equal(extractText((await store.loadInto(s.user.tenantId, doc.id)).doc), `head:${expected}`);
       // Compaction bounded by a horizon leaves later rows alone.
-      const bounded = await store.compact(s.user.tenantId, doc.id, { maxSeq: '0' });
+      const bounded = await store.compact(s.user.tenantId, doc.id, { beforeTxid: '0' });
       assert.equal(bounded?.folded, 0);
       assert.equal(extractText((await store.loadInto(s.user.tenantId, doc.id)).doc), `head:${expected}`);
     });

@@ -3,6 +3,7 @@ import type { Migration } from 'kysely';
 import type { MigrationContext } from './context.js';
 import { foundation } from './0001-foundation.js';
 import { documentLog } from './0002-document-log.js';
+import { changeFeed } from './0003-change-feed.js';
 
 export type { MigrationContext };
 
@@ -10,5 +11,6 @@ export function migrations(ctx: MigrationContext): Record<string, Migration> {
   return {
     '0001-foundation': foundation(ctx),
     '0002-document-log': documentLog(ctx),
+    '0003-change-feed': changeFeed(ctx),
   };
 }

@@ -9,6 +9,7 @@ import type { Services } from '../services.js';
 import { isTenantAdmin, loadActor } from './actor.js';
 import { requireLevel } from './access.js';
 import { audit } from './audit.js';
+import { feedEvent } from './feed.js';
 
 export interface DocumentView {
   id: string;
@@ -66,6 +67,7 @@ export async function createDocument(
         .values({ tenant_id: actor.tenantId, document_id: doc.id, data: initialUpdateFromText(props.text), user_id: actor.userId })
         .execute();
     }
+    await feedEvent(tx, actor.tenantId, doc.id, 'document.created');
     await audit(tx, { tenantId: actor.tenantId, actorId: actor.userId, action: 'document.create', targetType: 'document', targetId: doc.id, ip });
     return present(doc, 'admin');
   });
@@ -158,6 +160,7 @@ export async function updateDocument(
       .where('id', '=', props.id)
       .returning(['id', 'title', 'created_by', 'created_at', 'updated_at'])
       .executeTakeFirstOrThrow();
+    await feedEvent(tx, actor.tenantId, props.id, 'document.changed');
     await audit(tx, { tenantId: actor.tenantId, actorId: actor.userId, action: 'document.rename', targetType: 'document', targetId: props.id, ip });
     return present(doc, level);
   });
@@ -168,6 +171,7 @@ export async function deleteDocument(svc: Services, principal: Principal, ip: st
     const actor = await loadActor(tx, principal, ip);
     await requireLevel(tx, actor, props.id, 'admin');
     await tx.updateTable('documents').set({ deleted_at: sql`now()` }).where('id', '=', props.id).execute();
+    await feedEvent(tx, actor.tenantId, props.id, 'document.deleted');
     await audit(tx, { tenantId: actor.tenantId, actorId: actor.userId, action: 'document.delete', targetType: 'document', targetId: props.id, ip });
   });
   svc.accessEvents.emit({ type: 'document-deleted', tenantId: principal.tenantId, documentId: props.id });

@@ -8,6 +8,7 @@ import type { Services } from '../services.js';
 import { loadActor } from './actor.js';
 import { requireLevel } from './access.js';
 import { audit } from './audit.js';
+import { feedEvent } from './feed.js';
 
 export interface PermissionView {
   userId: string;
@@ -63,6 +64,7 @@ export async function setPermission(
         .execute();
       view = { userId: target.id, email: target.email, level: props.level };
     }
+    await feedEvent(tx, actor.tenantId, props.id, 'document.permissions');
     await audit(tx, {
       tenantId: actor.tenantId,
       actorId: actor.userId,

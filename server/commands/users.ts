@@ -7,6 +7,7 @@ import type { Principal } from '../auth/tokens.js';
 import type { Services } from '../services.js';
 import { isTenantAdmin, loadActor, type Actor } from './actor.js';
 import { audit } from './audit.js';
+import { feedEvent } from './feed.js';
 
 export interface UserView {
   id: string;
@@ -174,7 +175,9 @@ export async function removeUser(svc: Services, principal: Principal, ip: string
       .where('user_id', '=', props.userId)
       .where('revoked_at', 'is', null)
       .execute();
-    await tx.deleteFrom('document_permissions').where('user_id', '=', props.userId).execute();
+    const granted = await tx.deleteFrom('document_permissions').where('user_id', '=', props.userId).returning('document_id').execute();
+    // Indexes that store readers drop this user from those documents.
+    for (const g of granted) await feedEvent(tx, actor.tenantId, g.document_id, 'document.permissions');
     await audit(tx, { tenantId: actor.tenantId, actorId: actor.userId, action: 'user.remove', targetType: 'user', targetId: props.userId, ip });
   });
   svc.accessEvents.emit({ type: 'user', tenantId: principal.tenantId, userId: props.userId });

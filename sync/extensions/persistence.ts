@@ -33,7 +33,7 @@ export interface PersistenceConfiguration {
   maxDocumentBytes: number;
   compactAfterUpdates: number;
   compactDebounceMs: number;
-  /** Upper bound for rows compaction may fold (the change feed's cursor), if any. */
+  /** Rows written by transactions at or after this id are not folded (the change feed's cursor). */
   compactionHorizon?: () => Promise<string | undefined>;
   onAppend?: (bytes: number) => void;
 }
@@ -164,8 +164,8 @@ export class Persistence implements Extension {
     const run = (async () => {
       const before = this.docs.get(documentName)?.bytes ?? 0;
       await this.config.committer.flush();
-      const maxSeq = await this.config.compactionHorizon?.();
-      const res = await this.config.store.compact(tenantId, documentName, { maxSeq });
+      const beforeTxid = await this.config.compactionHorizon?.();
+      const res = await this.config.store.compact(tenantId, documentName, { beforeTxid });
       const state = this.docs.get(documentName);
       if (res && state) {
         state.sinceCompaction = 0;

@@ -2,3 +2,5 @@
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const TEST_NATS_URL = process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
+export const TEST_MEILI_URL = process.env.TEST_MEILI_URL ?? 'http://127.0.0.1:7700';
+export const TEST_QDRANT_URL = process.env.TEST_QDRANT_URL ?? 'http://127.0.0.1:6333';

@@ -13,7 +13,7 @@ import { keysFromPem, generatePemPair, type SigningKeys } from '../../server/aut
 import { loadConfig, type Config } from '../../server/config.js';
 import { openPGlite } from '../../db/store.js';
 import type { PGliteHandle } from '../../db/pglite-dialect.js';
-import { TEST_DATABASE_URL, TEST_REDIS_URL } from './env.js';
+import { TEST_DATABASE_URL, TEST_MEILI_URL, TEST_NATS_URL, TEST_REDIS_URL } from './env.js';
 import { ApiClient } from './api.js';
 
 export type Dialect = 'postgres' | 'pglite';
@@ -58,6 +58,17 @@ export async function dropSchema(kind: Dialect, schema: string): Promise<void> {
   }
 }
 
+export async function dropStream(stream: string): Promise<void> {
+  const { connect } = await import('@nats-io/transport-node');
+  const { jetstreamManager } = await import('@nats-io/jetstream');
+  const nc = await connect({ servers: TEST_NATS_URL });
+  try {
+    await (await jetstreamManager(nc)).streams.delete(stream).catch(() => undefined);
+  } finally {
+    await nc.close();
+  }
+}
+
 export interface TestServer {
   quire: Quire;
   url: string;
@@ -72,6 +83,10 @@ export interface StartServerOptions {
   redis?: boolean;
   /** Join an existing namespace (another instance on the same database); it is not dropped by this one. */
   schema?: string;
+  /** Change feed on NATS JetStream (a stream and subject prefix of its own). */
+  nats?: boolean;
+  /** Full-text search on Meilisearch (an index of its own). */
+  meili?: boolean;
 }
 
 export function testConfig(schema: string, opts: StartServerOptions, dataDir: string): Config {
@@ -88,6 +103,8 @@ export function testConfig(schema: string, opts: StartServerOptions, dataDir: st
       REDIS_PREFIX: `quire-test:${schema}:`,
       ...(dialect === 'postgres' ? { DATABASE_URL: TEST_DATABASE_URL } : {}),
       ...(opts.redis ? { REDIS_URL: TEST_REDIS_URL } : {}),
+      ...(opts.nats ? { NATS_URL: TEST_NATS_URL, NATS_STREAM: `QT_${schema}`, NATS_SUBJECT_PREFIX: schema.replace(/_/g, '-') } : {}),
+      ...(opts.meili ? { MEILI_URL: TEST_MEILI_URL, MEILI_INDEX: `qt-${schema}` } : {}),
       ...opts.env,
     },
     ['node', 'main'],
@@ -109,6 +126,8 @@ export async function startServer(t: TestContext, opts: StartServerOptions = {})
   t.after(async () => {
     await quire.close();
     if (!joining) await dropSchema(quire.store.kind, schema);
+    if (!joining && opts.nats) await dropStream(config.feed.stream);
+    if (!joining && opts.meili) await fetch(`${TEST_MEILI_URL}/indexes/${config.search.meiliIndex}`, { method: 'DELETE' }).catch(() => undefined);
     await fs.rm(dataDir, { recursive: true, force: true });
   });
   return { quire, url, api: new ApiClient(url), config, schema };

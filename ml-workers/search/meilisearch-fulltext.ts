@@ -1,0 +1,73 @@
+/**
+ * Meilisearch full-text index: one document per Quire document with its tenant and
+ * readers; searches carry `tenantId = … AND readers IN [caller, *admin?]` as an engine
+ * filter. Typo-tolerant. Writes wait for their task, so a worker acks only what is indexed.
+ */
+import { Meilisearch, type Index } from 'meilisearch';
+import { ADMIN_READER, markSnippet, type FullTextDocument, type FullTextIndex, type SearchHit, type SearchRequest } from './fulltext.js';
+
+interface MeiliDoc {
+  id: string;
+  tenantId: string;
+  title: string;
+  text: string;
+  labels: string[];
+  readers: string[];
+}
+
+const UUID = /^[0-9a-f-]{36}$/;
+
+export class MeilisearchFullText implements FullTextIndex {
+  readonly name = 'meilisearch';
+  private constructor(private readonly index: Index<MeiliDoc>) {}
+
+  static async open(opts: { url: string; apiKey?: string; indexName: string }): Promise<MeilisearchFullText> {
+    const client = new Meilisearch({ host: opts.url, apiKey: opts.apiKey });
+    await client.createIndex(opts.indexName, { primaryKey: 'id' }).waitTask();
+    const index = client.index<MeiliDoc>(opts.indexName);
+    await index
+      .updateSettings({
+        searchableAttributes: ['title', 'text', 'labels'],
+        filterableAttributes: ['tenantId', 'readers', 'labels'],
+        displayedAttributes: ['id', 'title', 'text', 'labels'],
+      })
+      .waitTask();
+    return new MeilisearchFullText(index);
+  }
+
+  async upsert(doc: FullTextDocument): Promise<void> {
+    const task = await this.index
+      .addDocuments([{ id: doc.documentId, tenantId: doc.tenantId, title: doc.title, text: doc.text, labels: doc.labels, readers: [...doc.readers, ADMIN_READER] }])
+      .waitTask();
+    if (task.status !== 'succeeded') throw new Error(`meilisearch indexing failed: ${task.error?.message ?? task.status}`);
+  }
+
+  async remove(_tenantId: string, documentId: string): Promise<void> {
+    const task = await this.index.deleteDocument(documentId).waitTask();
+    if (task.status !== 'succeeded') throw new Error(`meilisearch delete failed: ${task.error?.message ?? task.status}`);
+  }
+
+  async search(req: SearchRequest): Promise<SearchHit[]> {
+    // Ids are UUIDs (validated upstream); quoting is a second guard for the filter syntax.
+    if (!UUID.test(req.tenantId) || !UUID.test(req.userId)) return [];
+    const readers = [JSON.stringify(req.userId), ...(req.tenantAdmin ? [JSON.stringify(ADMIN_READER)] : [])];
+    const res = await this.index.search(req.q, {
+      filter: `tenantId = ${JSON.stringify(req.tenantId)} AND readers IN [${readers.join(', ')}]`,
+      limit: req.limit,
+      attributesToCrop: ['text'],
+      cropLength: 30,
+      attributesToHighlight: ['text', 'title'],
+      highlightPreTag: '\u0001',
+      highlightPostTag: '\u0002',
+      showRankingScore: true,
+    });
+    return res.hits.map((h) => ({
+      documentId: h.id,
+      title: h.title,
+      snippet: markSnippet(h._formatted?.text ?? h.text.slice(0, 200)),
+      score: h._rankingScore ?? 0,
+    }));
+  }
+
+  async destroy(): Promise<void> {}
+}

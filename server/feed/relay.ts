@@ -1,0 +1,126 @@
+/**
+ * The relay: turns the outbox (the document update log and `document_events`) into
+ * events on the bus. It reads only rows of finished transactions — those below the oldest
+ * running transaction id (`pg_snapshot_xmin`) — so a row that commits after a later one
+ * is never skipped, and it advances its cursor in the same transaction that published,
+ * so a failed publish (NATS down) rolls the cursor back and the next poll retries.
+ * Changes to one document within a poll coalesce into one `document.changed`. One relay
+ * at a time per schema (transaction-scoped advisory lock); duplicates after a crash are
+ * dropped by the bus' de-duplication window.
+ */
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../../db/schema.js';
+import type { EventBus } from '../../ml-workers/bus/bus.js';
+import { encodeEvent, messageIdFor, subjectFor, type FeedEvent, type FeedEventType } from '../../ml-workers/events.js';
+import type { Logger } from '../log.js';
+
+export interface RelayOptions {
+  db: Kysely<Database>;
+  bus: EventBus;
+  subjectPrefix: string;
+  log: Logger;
+  /** Poll period. @default 100 ms */
+  intervalMs?: number;
+  /** Rows read per source per poll. @default 5_000 */
+  batch?: number;
+}
+
+interface Row {
+  txid: string;
+  seq: string;
+  tenant_id: string;
+  document_id: string;
+  type?: FeedEventType;
+}
+
+type Cursor = { txid: string; seq: string };
+
+export class Relay {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private stopped = false;
+  private failures = 0;
+
+  constructor(private readonly opts: RelayOptions) {}
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  private schedule(delay: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.pollOnce().then(
+        (n) => {
+          this.failures = 0;
+          // Keep draining while there is a backlog.
+          this.schedule(n > 0 ? 0 : (this.opts.intervalMs ?? 100));
+        },
+        (err: unknown) => {
+          this.failures++;
+          const wait = Math.min(5_000, 100 * 2 ** Math.min(this.failures, 6));
+          this.opts.log.warn({ cat: 'feed', err: err instanceof Error ? err.message : String(err), retryInMs: wait }, 'relay poll failed');
+          this.schedule(wait);
+        },
+      );
+    }, delay);
+  }
+
+  /** One poll: publishes what is ready, advances the cursors; returns events published. */
+  async pollOnce(): Promise<number> {
+    const limit = this.opts.batch ?? 5_000;
+    return this.opts.db.transaction().execute(async (tx) => {
+      const lock = await sql<{ ok: boolean }>`select pg_try_advisory_xact_lock(hashtextextended('quire:relay:' || current_schema(), 0)) as ok`.execute(tx);
+      if (!lock.rows[0]?.ok) return 0;
+      const horizon = (await sql<{ h: string }>`select pg_snapshot_xmin(pg_current_snapshot())::text as h`.execute(tx)).rows[0]!.h;
+      let published = 0;
+      for (const source of ['changes', 'events'] as const) {
+        const cursor = await this.cursor(tx, source);
+        const fn = source === 'changes' ? sql`quire_feed_changes` : sql`quire_feed_events`;
+        const rows = (
+          await sql<Row>`select txid::text as txid, seq::text as seq, tenant_id, document_id${source === 'events' ? sql`, type` : sql``}
+            from ${fn}(${cursor.txid}::xid8, ${cursor.seq}::bigint, ${horizon}::xid8, ${limit})`.execute(tx)
+        ).rows;
+        const events = source === 'changes' ? coalesce(rows) : rows.map((r) => toEvent(r, r.type!));
+        for (const e of events) {
+          await this.opts.bus.publish(subjectFor(this.opts.subjectPrefix, e), encodeEvent(e), messageIdFor(e));
+        }
+        published += events.length;
+        const last = rows[rows.length - 1];
+        const next: Cursor = rows.length === limit && last ? { txid: last.txid, seq: last.seq } : { txid: horizon, seq: '0' };
+        await sql`update feed_cursors set txid = ${next.txid}::xid8, seq = ${next.seq}::bigint, updated_at = now() where name = ${source}`.execute(tx);
+      }
+      return published;
+    });
+  }
+
+  private async cursor(tx: Kysely<Database>, name: string): Promise<Cursor> {
+    await sql`insert into feed_cursors (name, txid, seq) values (${name}, '0'::xid8, 0) on conflict (name) do nothing`.execute(tx);
+    const r = await sql<Cursor>`select txid::text as txid, seq::text as seq from feed_cursors where name = ${name}`.execute(tx);
+    return r.rows[0]!;
+  }
+
+  /** The relay's position on the update log: rows below it were published (compaction bound). */
+  async position(): Promise<string | undefined> {
+    const r = await sql<{ txid: string }>`select txid::text as txid from feed_cursors where name = 'changes'`.execute(this.opts.db);
+    return r.rows[0]?.txid;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+}
+
+function toEvent(r: Row, type: FeedEventType): FeedEvent {
+  return { type, tenantId: r.tenant_id, documentId: r.document_id, txid: r.txid, seq: r.seq, at: new Date().toISOString() };
+}
+
+/** One `document.changed` per document: the newest row stands for all of them. */
+function coalesce(rows: Row[]): FeedEvent[] {
+  const byDoc = new Map<string, Row>();
+  for (const r of rows) byDoc.set(r.document_id, r);
+  return [...byDoc.values()].map((r) => toEvent(r, 'document.changed'));
+}
