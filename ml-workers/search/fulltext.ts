@@ -46,7 +46,11 @@ export function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
+/** Match markers engines wrap hits in (control characters never appear in indexed text). */
+export const MARK_START = String.fromCharCode(1);
+export const MARK_END = String.fromCharCode(2);
+
 /** Escapes text that carries match markers \u0001…\u0002, then turns the markers into <mark>. */
 export function markSnippet(raw: string): string {
-  return escapeHtml(raw).replace(/\u0001/g, '<mark>').replace(/\u0002/g, '</mark>');
+  return escapeHtml(raw).split(MARK_START).join('<mark>').split(MARK_END).join('</mark>');
 }

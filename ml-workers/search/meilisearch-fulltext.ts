@@ -4,7 +4,7 @@
  * filter. Typo-tolerant. Writes wait for their task, so a worker acks only what is indexed.
  */
 import { Meilisearch, type Index } from 'meilisearch';
-import { ADMIN_READER, markSnippet, type FullTextDocument, type FullTextIndex, type SearchHit, type SearchRequest } from './fulltext.js';
+import { ADMIN_READER, MARK_END, MARK_START, markSnippet, type FullTextDocument, type FullTextIndex, type SearchHit, type SearchRequest } from './fulltext.js';
 
 interface MeiliDoc {
   id: string;
@@ -57,8 +57,8 @@ export class MeilisearchFullText implements FullTextIndex {
       attributesToCrop: ['text'],
       cropLength: 30,
       attributesToHighlight: ['text', 'title'],
-      highlightPreTag: '\u0001',
-      highlightPostTag: '\u0002',
+      highlightPreTag: MARK_START,
+      highlightPostTag: MARK_END,
       showRankingScore: true,
     });
     return res.hits.map((h) => ({
