@@ -113,7 +113,7 @@ export class NatsBus implements EventBus {
 
   async deadLetters(consumer: string, limit = 100): Promise<DeadLetter[]> {
     const subject = this.dlqSubject(consumer);
-    const oc = await this.js.consumers.get(this.opts.stream, { filter_subjects: [subject] });
+    const oc = await this.js.consumers.get(this.opts.stream, { filter_subjects: subject });
     const out: DeadLetter[] = [];
     const batch = await oc.fetch({ max_messages: limit, expires: 1_000 });
     for await (const m of batch) {
