@@ -87,6 +87,10 @@ export interface StartServerOptions {
   nats?: boolean;
   /** Full-text search on Meilisearch (an index of its own). */
   meili?: boolean;
+  /** Roles to run (default: all). */
+  roles?: ('api' | 'sync' | 'worker')[];
+  /** Name the new schema (default: random). */
+  schemaName?: string;
 }
 
 export function testConfig(schema: string, opts: StartServerOptions, dataDir: string): Config {
@@ -100,6 +104,13 @@ export function testConfig(schema: string, opts: StartServerOptions, dataDir: st
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       DATABASE_SCHEMA: schema,
       PASSWORD_SCRYPT_COST: '10',
+      // Tests poll; rate-limit tests set their own limits.
+      RATE_LIMIT_IP_PER_MINUTE: '1000000',
+      RATE_LIMIT_IP_BURST: '100000',
+      RATE_LIMIT_USER_PER_MINUTE: '1000000',
+      RATE_LIMIT_USER_BURST: '100000',
+      RATE_LIMIT_AUTH_PER_MINUTE: '1000000',
+      RATE_LIMIT_AUTH_BURST: '100000',
       REDIS_PREFIX: `quire-test:${schema}:`,
       ...(dialect === 'postgres' ? { DATABASE_URL: TEST_DATABASE_URL } : {}),
       ...(opts.redis ? { REDIS_URL: TEST_REDIS_URL } : {}),
@@ -107,13 +118,13 @@ export function testConfig(schema: string, opts: StartServerOptions, dataDir: st
       ...(opts.meili ? { MEILI_URL: TEST_MEILI_URL, MEILI_INDEX: `qt-${schema}` } : {}),
       ...opts.env,
     },
-    ['node', 'main'],
+    ['node', 'main', ...(opts.roles ? [`--roles=${opts.roles.join(',')}`] : [])],
   );
 }
 
 export async function startServer(t: TestContext, opts: StartServerOptions = {}): Promise<TestServer> {
   const joining = Boolean(opts.schema);
-  const schema = opts.schema ?? uniqueName('t');
+  const schema = opts.schema ?? opts.schemaName ?? uniqueName('t');
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'quire-test-'));
   const config = testConfig(schema, opts, dataDir);
   const { keys } = await testKeys();
