@@ -117,6 +117,27 @@ export interface IndexStateTable {
   updated_at: Generated<Date>;
 }
 
+export interface DocumentClassificationsTable {
+  document_id: string;
+  tenant_id: string;
+  model: string;
+  label: string;
+  confidence: number;
+  version: string;
+  created_at: Generated<Date>;
+}
+
+/** Only present where pgvector is installed (embedded profile). */
+export interface DocumentChunksTable {
+  document_id: string;
+  tenant_id: string;
+  chunk_index: number;
+  hash: string;
+  text: string;
+  embedding: string;
+  model: string;
+}
+
 export interface DocumentSnapshotsTable {
   document_id: string;
   tenant_id: string;
@@ -138,6 +159,8 @@ export interface Database {
   feed_cursors: FeedCursorsTable;
   search_documents: SearchDocumentsTable;
   index_state: IndexStateTable;
+  document_classifications: DocumentClassificationsTable;
+  document_chunks: DocumentChunksTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

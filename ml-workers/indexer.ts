@@ -13,12 +13,38 @@ import type { DocumentStore } from '../sync/document-store.js';
 import type { Logger } from '../server/log.js';
 import type { FeedEvent } from './events.js';
 import type { FullTextIndex } from './search/fulltext.js';
+import { chunkBlocks, type ChunkVector, type VectorIndex } from './search/vectors.js';
+import type { Embedder } from './embeddings/embedder.js';
+import { predict, type ClassifierModel } from './classifier/model.js';
+
+export interface SemanticOptions {
+  embedder: Embedder;
+  vectors: VectorIndex;
+  /** The default document classifier (labels stored per document version). */
+  classifier?: { model: ClassifierModel; name: string };
+}
 
 export interface IndexerOptions {
   db: Kysely<Database>;
   store: DocumentStore;
   fulltext: FullTextIndex;
   log: Logger;
+  semantic?: SemanticOptions;
+}
+
+const sha256 = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
+
+/** L2-normalised mean of vectors (a document's embedding from its chunks). */
+export function meanVector(vectors: Float32Array[]): Float32Array | null {
+  const first = vectors[0];
+  if (!first) return null;
+  const out = new Float32Array(first.length);
+  for (const v of vectors) for (let i = 0; i < v.length; i++) out[i]! += v[i]!;
+  let norm = 0;
+  for (const x of out) norm += x * x;
+  norm = Math.sqrt(norm) || 1;
+  for (let i = 0; i < out.length; i++) out[i]! /= norm;
+  return out;
 }
 
 export class Indexer {
@@ -43,6 +69,7 @@ export class Indexer {
     if (snapshot.covered) return 'skipped';
     if (!snapshot.doc || snapshot.doc.deleted_at) {
       await fulltext.remove(ev.tenantId, ev.documentId);
+      await this.opts.semantic?.vectors.remove(ev.tenantId, ev.documentId);
       if (snapshot.doc) {
         await withTenant(db, ev.tenantId, (tx) => tx.deleteFrom('index_state').where('document_id', '=', ev.documentId).execute());
       }
@@ -52,10 +79,11 @@ export class Indexer {
     const { doc: ydoc } = await store.loadInto(ev.tenantId, ev.documentId);
     const text = extractText(ydoc);
     ydoc.destroy();
-    const hash = crypto.createHash('sha256').update(JSON.stringify([snapshot.doc.title, text, snapshot.readers])).digest('hex');
+    const hash = sha256(JSON.stringify([snapshot.doc.title, text, snapshot.readers]));
     const changed = snapshot.state?.content_hash !== hash;
     if (changed) {
-      await fulltext.upsert({ tenantId: ev.tenantId, documentId: ev.documentId, title: snapshot.doc.title, text, labels: [], readers: snapshot.readers });
+      const labels = this.opts.semantic ? await this.semantic(ev, snapshot.doc.title, text, snapshot.readers, snapshot.horizon) : [];
+      await fulltext.upsert({ tenantId: ev.tenantId, documentId: ev.documentId, title: snapshot.doc.title, text, labels, readers: snapshot.readers });
     }
     await withTenant(db, ev.tenantId, (tx) =>
       tx
@@ -65,5 +93,33 @@ export class Indexer {
         .execute(),
     );
     return changed ? 'indexed' : 'unchanged';
+  }
+
+  /**
+   * Chunks by block, embeds only chunks whose hash is new, replaces the document's vectors,
+   * and classifies the document from the mean of its chunk vectors. Returns its labels.
+   */
+  private async semantic(ev: FeedEvent, title: string, text: string, readers: string[], version: string): Promise<string[]> {
+    const { embedder, vectors, classifier } = this.opts.semantic!;
+    const chunkTexts = chunkBlocks([title, ...text.split('\n')]);
+    const existing = await vectors.existing(ev.tenantId, ev.documentId);
+    const hashes = chunkTexts.map((c) => sha256(`${embedder.model}\n${c}`));
+    const missing = chunkTexts.map((c, i) => ({ c, i })).filter(({ i }) => !existing.has(hashes[i]!));
+    const fresh = missing.length ? await embedder.embed(missing.map((m) => m.c)) : [];
+    const byIndex = new Map(missing.map((m, k) => [m.i, fresh[k]!]));
+    const chunks: ChunkVector[] = chunkTexts.map((c, i) => ({ index: i, hash: hashes[i]!, text: c, vector: byIndex.get(i) ?? existing.get(hashes[i]!)! }));
+    await vectors.replace(ev.tenantId, ev.documentId, chunks, readers, embedder.model);
+    this.opts.log.debug({ cat: 'worker', doc: ev.documentId, chunks: chunks.length, embedded: missing.length }, 'vectors updated');
+    const docVector = meanVector(chunks.map((c) => c.vector));
+    if (!classifier || !docVector) return [];
+    const p = predict(classifier.model, docVector);
+    await withTenant(this.opts.db, ev.tenantId, (tx) =>
+      tx
+        .insertInto('document_classifications')
+        .values({ document_id: ev.documentId, tenant_id: ev.tenantId, model: classifier.name, label: p.label, confidence: p.confidence, version })
+        .onConflict((oc) => oc.columns(['document_id', 'model']).doUpdateSet({ label: p.label, confidence: p.confidence, version, created_at: sql`now()` }))
+        .execute(),
+    );
+    return [p.label];
   }
 }

@@ -35,6 +35,13 @@ import type { FullTextIndex } from '../ml-workers/search/fulltext.js';
 import { PostgresFullText } from '../ml-workers/search/postgres-fulltext.js';
 import { Relay } from './feed/relay.js';
 import { searchRoutes } from './routes/search.js';
+import type { Embedder } from '../ml-workers/embeddings/embedder.js';
+import type { VectorIndex } from '../ml-workers/search/vectors.js';
+import { PgVectorIndex } from '../ml-workers/search/pgvector.js';
+import { loadClassifierModel } from '../ml-workers/classifier/model.js';
+
+/** The default genre classifier, trained by `npm run train:default` and committed. */
+const DEFAULT_CLASSIFIER_PATH = new URL('../ml-workers/classifier/default-model.json', import.meta.url);
 import { Shutdown } from './shutdown.js';
 
 export interface StartOptions {
@@ -158,6 +165,31 @@ export async function startQuire(opts: StartOptions): Promise<Quire> {
       svc.fulltext = fulltext;
     }
 
+    // Semantic search: a vector index (Qdrant when configured, else pgvector if the store
+    // has it) and the sentence encoder, started on first use.
+    let getEmbedder: (() => Promise<Embedder>) | null = null;
+    if (config.search.semantic && (config.roles.includes('api') || config.roles.includes('worker'))) {
+      let vectors: VectorIndex | null = null;
+      if (config.search.qdrantUrl) {
+        const { QdrantVectorIndex } = await import('../ml-workers/search/qdrant.js');
+        vectors = await QdrantVectorIndex.open({ url: config.search.qdrantUrl, apiKey: config.search.qdrantKey, collection: config.search.qdrantCollection, dimensions: 512 });
+      } else if (await PgVectorIndex.available(store.db)) {
+        vectors = new PgVectorIndex(store.db);
+      }
+      if (vectors) {
+        let embedder: Promise<Embedder> | null = null;
+        const threads = config.search.embeddingThreads;
+        const get = () => (embedder ??= import('../ml-workers/embeddings/use-embedder.js').then((m) => m.createUseEmbedder({ threads })));
+        getEmbedder = get;
+        shutdown.add('embedder', async () => {
+          if (embedder) await (await embedder).destroy();
+        });
+        svc.semantic = { vectors, embedder: get };
+      } else {
+        log.warn({ cat: 'app' }, 'semantic search is off: no vector index (set QDRANT_URL, or use the embedded profile with pgvector)');
+      }
+    }
+
     // Worker role: the relay (outbox → bus) and the indexing consumer.
     let bus: EventBus | null = null;
     if (config.roles.includes('worker') && fulltext) {
@@ -170,7 +202,15 @@ export async function startQuire(opts: StartOptions): Promise<Quire> {
       const theBus = bus;
       shutdown.add('bus', () => theBus.close());
       const { DocumentStore } = await import('../sync/document-store.js');
-      const indexer = new Indexer({ db: store.db, store: new DocumentStore(store.db), fulltext, log });
+      const semantic =
+        svc.semantic && getEmbedder
+          ? {
+              embedder: await getEmbedder(),
+              vectors: svc.semantic.vectors,
+              classifier: { name: 'default', model: await loadClassifierModel(DEFAULT_CLASSIFIER_PATH) },
+            }
+          : undefined;
+      const indexer = new Indexer({ db: store.db, store: new DocumentStore(store.db), fulltext, log, semantic });
       const consumer = await bus.consume({ durable: 'indexer' }, async (msg) => {
         let ev;
         try {

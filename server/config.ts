@@ -85,6 +85,11 @@ const EnvSchema = z.object({
   MEILI_KEY: z.string().optional(),
   MEILI_INDEX: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('quire-documents'),
   FEED_POLL_MS: int(100, 10, 60_000),
+  SEMANTIC_SEARCH: bool(true),
+  EMBEDDING_THREADS: int(1, 1, 16),
+  QDRANT_URL: optionalUrl(['http://', 'https://']),
+  QDRANT_KEY: z.string().optional(),
+  QDRANT_COLLECTION: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('quire-chunks'),
 
   SYNC_MAX_FRAME_BYTES: int(4 * 1_048_576, 1024, 256 * 1_048_576),
   SYNC_MAX_DOCUMENT_BYTES: int(32 * 1_048_576, 1024, 1024 * 1_048_576),
@@ -142,7 +147,17 @@ export interface Config {
     subjectPrefix: string;
     pollMs: number;
   };
-  search: { meiliUrl?: string; meiliKey?: string; meiliIndex: string };
+  search: {
+    meiliUrl?: string;
+    meiliKey?: string;
+    meiliIndex: string;
+    /** Embeddings, semantic/hybrid search and classification. */
+    semantic: boolean;
+    embeddingThreads: number;
+    qdrantUrl?: string;
+    qdrantKey?: string;
+    qdrantCollection: string;
+  };
 }
 
 /** Limits of the sync tier; crossing one closes only the offending connection. */
@@ -251,7 +266,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     passwords: { scryptCost: e.PASSWORD_SCRYPT_COST },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     feed: { natsUrl: e.NATS_URL, stream: e.NATS_STREAM, subjectPrefix: e.NATS_SUBJECT_PREFIX, pollMs: e.FEED_POLL_MS },
-    search: { meiliUrl: e.MEILI_URL, meiliKey: e.MEILI_KEY, meiliIndex: e.MEILI_INDEX },
+    search: {
+      meiliUrl: e.MEILI_URL,
+      meiliKey: e.MEILI_KEY,
+      meiliIndex: e.MEILI_INDEX,
+      semantic: e.SEMANTIC_SEARCH,
+      embeddingThreads: e.EMBEDDING_THREADS,
+      qdrantUrl: e.QDRANT_URL,
+      qdrantKey: e.QDRANT_KEY,
+      qdrantCollection: e.QDRANT_COLLECTION,
+    },
     sync: {
       maxFrameBytes: e.SYNC_MAX_FRAME_BYTES,
       maxDocumentBytes: e.SYNC_MAX_DOCUMENT_BYTES,

@@ -6,6 +6,8 @@ import type { TokenService } from './auth/tokens.js';
 import type { Logger } from './log.js';
 import type { ContentService } from '../sync/content-service.js';
 import type { FullTextIndex } from '../ml-workers/search/fulltext.js';
+import type { VectorIndex } from '../ml-workers/search/vectors.js';
+import type { Embedder } from '../ml-workers/embeddings/embedder.js';
 
 export interface Services {
   store: Store;
@@ -18,6 +20,8 @@ export interface Services {
   content?: ContentService;
   /** Full-text index (Meilisearch when configured, else Postgres). */
   fulltext?: FullTextIndex;
+  /** Semantic search: the vector index and the (lazily started) query embedder. */
+  semantic?: { vectors: VectorIndex; embedder: () => Promise<Embedder> };
 }
 
 /** Who is acting and from where; commands receive it with their props. */

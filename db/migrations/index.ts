@@ -4,6 +4,7 @@ import type { MigrationContext } from './context.js';
 import { foundation } from './0001-foundation.js';
 import { documentLog } from './0002-document-log.js';
 import { changeFeed } from './0003-change-feed.js';
+import { ml } from './0004-ml.js';
 
 export type { MigrationContext };
 
@@ -12,5 +13,6 @@ export function migrations(ctx: MigrationContext): Record<string, Migration> {
     '0001-foundation': foundation(ctx),
     '0002-document-log': documentLog(ctx),
     '0003-change-feed': changeFeed(ctx),
+    '0004-ml': ml(ctx),
   };
 }

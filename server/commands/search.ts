@@ -1,6 +1,7 @@
 /** Search across the documents the caller may read, in the caller's tenant. */
 import { withTenant } from '../../db/store.js';
-import type { SearchHit } from '../../ml-workers/search/fulltext.js';
+import { escapeHtml, type SearchHit } from '../../ml-workers/search/fulltext.js';
+import type { VectorHit } from '../../ml-workers/search/vectors.js';
 import type { Principal } from '../auth/tokens.js';
 import { AppError, badRequest } from '../errors.js';
 import type { Services } from '../services.js';
@@ -15,14 +16,49 @@ export async function search(
   props: { q: string; mode: SearchMode; limit: number },
 ): Promise<{ hits: SearchHit[]; mode: SearchMode }> {
   if (!svc.fulltext) throw new AppError(503, 'search_unavailable', 'Search is not configured on this server');
-  if (props.mode !== 'fulltext') throw badRequest('mode_unavailable', `Search mode "${props.mode}" is not enabled on this server; use mode=fulltext`);
+  if (props.mode !== 'fulltext' && !svc.semantic) {
+    throw badRequest('mode_unavailable', `Search mode "${props.mode}" needs semantic search, which is off on this server; use mode=fulltext`);
+  }
   const actor = await withTenant(svc.store.db, principal.tenantId, (tx) => loadActor(tx, principal, ip));
-  const hits = await svc.fulltext.search({
-    tenantId: actor.tenantId,
-    userId: actor.userId,
-    tenantAdmin: isTenantAdmin(actor.role),
-    q: props.q,
-    limit: props.limit,
-  });
-  return { hits, mode: props.mode };
+  const base = { tenantId: actor.tenantId, userId: actor.userId, tenantAdmin: isTenantAdmin(actor.role) };
+  const fulltext = props.mode === 'semantic' ? [] : await svc.fulltext.search({ ...base, q: props.q, limit: props.limit * 2 });
+  if (props.mode === 'fulltext') return { hits: fulltext.slice(0, props.limit), mode: props.mode };
+  const { vectors, embedder } = svc.semantic!;
+  const [vector] = await (await embedder()).embed([props.q]);
+  const chunkHits = await vectors.search({ ...base, vector: vector!, limit: props.limit * 4 });
+  const semantic = bestChunkPerDocument(chunkHits);
+  if (props.mode === 'semantic') return { hits: (await withTitles(svc, actor.tenantId, semantic)).slice(0, props.limit), mode: props.mode };
+  return { hits: reciprocalRankFusion([fulltext, await withTitles(svc, actor.tenantId, semantic)]).slice(0, props.limit), mode: props.mode };
+}
+
+/** Semantic hits arrive per chunk; a document ranks by its best chunk. */
+function bestChunkPerDocument(hits: VectorHit[]): VectorHit[] {
+  const best = new Map<string, VectorHit>();
+  for (const h of hits) if (!best.has(h.documentId) || best.get(h.documentId)!.score < h.score) best.set(h.documentId, h);
+  return [...best.values()].sort((a, b) => b.score - a.score);
+}
+
+async function withTitles(svc: Services, tenantId: string, hits: VectorHit[]): Promise<SearchHit[]> {
+  if (hits.length === 0) return [];
+  const rows = await withTenant(svc.store.db, tenantId, (tx) =>
+    tx.selectFrom('documents').select(['id', 'title']).where('id', 'in', hits.map((h) => h.documentId)).where('deleted_at', 'is', null).execute(),
+  );
+  const titles = new Map(rows.map((r) => [r.id, r.title]));
+  return hits
+    .filter((h) => titles.has(h.documentId))
+    .map((h) => ({ documentId: h.documentId, title: titles.get(h.documentId)!, snippet: escapeHtml(h.text.slice(0, 240)), score: h.score }));
+}
+
+/** Reciprocal-rank fusion (k = 60): a document's score is the sum of 1/(k + rank) over the lists. */
+export function reciprocalRankFusion(lists: SearchHit[][], k = 60): SearchHit[] {
+  const fused = new Map<string, SearchHit>();
+  for (const list of lists) {
+    list.forEach((hit, rank) => {
+      const prev = fused.get(hit.documentId);
+      const add = 1 / (k + rank + 1);
+      // Keep the first snippet seen (full-text snippets carry highlights).
+      fused.set(hit.documentId, prev ? { ...prev, score: prev.score + add } : { ...hit, score: add });
+    });
+  }
+  return [...fused.values()].sort((a, b) => b.score - a.score);
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { createDocument, deleteDocument, getDocument, listDocuments, LIST_MAX_LIMIT, updateDocument } from '../commands/documents.js';
 import { listPermissions, setPermission } from '../commands/permissions.js';
 import { getContent, putContent } from '../commands/content.js';
+import { getClassification } from '../commands/classification.js';
 import { badRequest } from '../errors.js';
 import { readJson, readQuery } from '../http/validate.js';
 import { ProseMirrorNode, validateProseMirror } from '../../sync/content.js';
@@ -74,6 +75,10 @@ export function documentRoutes(ctx: RouteContext): void {
     const input = body.json ? { json: body.json } : { text: body.text ?? '' };
     await putContent(svc, p, req.ip, { id, input, mode: body.mode });
     return { status: 204 };
+  });
+  edge.route('get', '/api/v1/documents/:id/classification', async (req) => {
+    const p = await authenticate(ctx, req);
+    return { status: 200, json: await getClassification(svc, p, req.ip, { id: pathId(req, 'id', 'document') }) };
   });
   edge.route('get', '/api/v1/documents/:id/permissions', async (req) => {
     const p = await authenticate(ctx, req);

@@ -104,6 +104,8 @@ export function testConfig(schema: string, opts: StartServerOptions, dataDir: st
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       DATABASE_SCHEMA: schema,
       PASSWORD_SCRYPT_COST: '10',
+      // The sentence encoder costs CPU; tests of semantic search turn it on.
+      SEMANTIC_SEARCH: 'false',
       // Tests poll; rate-limit tests set their own limits.
       RATE_LIMIT_IP_PER_MINUTE: '1000000',
       RATE_LIMIT_IP_BURST: '100000',
