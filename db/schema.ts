@@ -138,6 +138,25 @@ export interface DocumentChunksTable {
   model: string;
 }
 
+export type ClassifierStatus = 'queued' | 'training' | 'ready' | 'rejected' | 'failed';
+
+export interface ClassifiersTable {
+  id: Generated<string>;
+  tenant_id: string;
+  name: string;
+  version: number;
+  status: ClassifierStatus;
+  active: Generated<boolean>;
+  labels: Generated<string[]>;
+  examples: ColumnType<{ text: string; label: string }[], string, string>;
+  metrics: ColumnType<{ accuracy: number; macroF1: number; heldOut: number; trainedOn: number } | null, string | null, string | null>;
+  model: ColumnType<unknown, string | null, string | null>;
+  error: string | null;
+  created_by: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
 export interface DocumentSnapshotsTable {
   document_id: string;
   tenant_id: string;
@@ -161,6 +180,7 @@ export interface Database {
   index_state: IndexStateTable;
   document_classifications: DocumentClassificationsTable;
   document_chunks: DocumentChunksTable;
+  classifiers: ClassifiersTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

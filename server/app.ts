@@ -35,6 +35,8 @@ import type { FullTextIndex } from '../ml-workers/search/fulltext.js';
 import { PostgresFullText } from '../ml-workers/search/postgres-fulltext.js';
 import { Relay } from './feed/relay.js';
 import { searchRoutes } from './routes/search.js';
+import { mlRoutes } from './routes/ml.js';
+import { Trainer } from '../ml-workers/trainer.js';
 import type { Embedder } from '../ml-workers/embeddings/embedder.js';
 import type { VectorIndex } from '../ml-workers/search/vectors.js';
 import { PgVectorIndex } from '../ml-workers/search/pgvector.js';
@@ -150,6 +152,7 @@ export async function startQuire(opts: StartOptions): Promise<Quire> {
       userRoutes(ctx);
       documentRoutes(ctx);
       searchRoutes(ctx);
+      mlRoutes(ctx);
     }
     if (sync && config.roles.includes('sync')) sync.attach(edge);
 
@@ -221,6 +224,11 @@ export async function startQuire(opts: StartOptions): Promise<Quire> {
         await indexer.handle(ev);
       });
       shutdown.add('indexer', () => consumer.stop());
+      if (getEmbedder) {
+        const trainer = new Trainer({ db: store.db, embedder: getEmbedder, log });
+        trainer.start();
+        shutdown.add('trainer', () => trainer.stop());
+      }
       const relay = new Relay({ db: store.db, bus, subjectPrefix: config.feed.subjectPrefix, log, intervalMs: config.feed.pollMs });
       relay.start();
       shutdown.add('relay', () => relay.stop());

@@ -19,7 +19,7 @@ import { accuracy, confusion, macroF1, majorityBaseline, majorityLabel, perLabel
 import type { ClassifierModel } from '../ml-workers/classifier/model.js';
 import { loadClassifierModel, parseClassifierModel, predict, roundSignificant, serializeClassifierModel } from '../ml-workers/classifier/model.js';
 import type { HeldOutEvaluation, TrainingExample } from '../ml-workers/classifier/train.js';
-import { createRng, splitHeldOut, trainClassifier } from '../ml-workers/classifier/train.js';
+import { createRng, selectL2, splitHeldOut, trainClassifier } from '../ml-workers/classifier/train.js';
 
 const DEFAULT_MODEL = fileURLToPath(new URL('../ml-workers/classifier/default-model.json', import.meta.url));
 
@@ -148,6 +148,20 @@ describe('trainClassifier on synthetic clusters', () => {
     const splitC = splitHeldOut(examples, { seed: 43 });
     assert.deepEqual(splitA, splitHeldOut(examples, { seed: 42 }));
     assert.notDeepEqual(splitA.heldOut, splitC.heldOut);
+  });
+
+  it('selectL2 scores every candidate on the training side of the split only', () => {
+    const examples = clusters({ labels: 3, perLabel: 30, dims: 8, spread: 1.2, seed: 8, groupSize: 3 });
+    const selection = selectL2(examples, { seed: 3, grid: [0.01, 1, 100] });
+    assert.deepEqual(
+      selection.candidates.map((c) => c.l2),
+      [0.01, 1, 100],
+    );
+    const best = Math.max(...selection.candidates.map((c) => c.macroF1));
+    assert.equal(selection.candidates.find((c) => c.l2 === selection.l2)?.macroF1, best);
+    // Huge penalty → near-constant scores → clearly worse than a sensible one.
+    assert.ok((selection.candidates[2]?.macroF1 as number) < best);
+    assert.throws(() => selectL2(examples, { grid: [] }), /empty grid/);
   });
 
   it('survives a JSON round trip with rounded weights and still validates', () => {

@@ -5,6 +5,7 @@ import { foundation } from './0001-foundation.js';
 import { documentLog } from './0002-document-log.js';
 import { changeFeed } from './0003-change-feed.js';
 import { ml } from './0004-ml.js';
+import { classifiers } from './0005-classifiers.js';
 
 export type { MigrationContext };
 
@@ -14,5 +15,6 @@ export function migrations(ctx: MigrationContext): Record<string, Migration> {
     '0002-document-log': documentLog(ctx),
     '0003-change-feed': changeFeed(ctx),
     '0004-ml': ml(ctx),
+    '0005-classifiers': classifiers(ctx),
   };
 }
