@@ -15,7 +15,7 @@ import type { FeedEvent } from './events.js';
 import type { FullTextIndex } from './search/fulltext.js';
 import { chunkBlocks, type ChunkVector, type VectorIndex } from './search/vectors.js';
 import type { Embedder } from './embeddings/embedder.js';
-import { predict, type ClassifierModel } from './classifier/model.js';
+import { parseClassifierModel, predict, type ClassifierModel } from './classifier/model.js';
 
 export interface SemanticOptions {
   embedder: Embedder;
@@ -111,15 +111,28 @@ export class Indexer {
     await vectors.replace(ev.tenantId, ev.documentId, chunks, readers, embedder.model);
     this.opts.log.debug({ cat: 'worker', doc: ev.documentId, chunks: chunks.length, embedded: missing.length }, 'vectors updated');
     const docVector = meanVector(chunks.map((c) => c.vector));
-    if (!classifier || !docVector) return [];
-    const p = predict(classifier.model, docVector);
-    await withTenant(this.opts.db, ev.tenantId, (tx) =>
-      tx
-        .insertInto('document_classifications')
-        .values({ document_id: ev.documentId, tenant_id: ev.tenantId, model: classifier.name, label: p.label, confidence: p.confidence, version })
-        .onConflict((oc) => oc.columns(['document_id', 'model']).doUpdateSet({ label: p.label, confidence: p.confidence, version, created_at: sql`now()` }))
-        .execute(),
+    if (!docVector) return [];
+    // The default model, then every active classifier the tenant trained.
+    const models: { name: string; model: ClassifierModel }[] = classifier ? [classifier] : [];
+    const tenantModels = await withTenant(this.opts.db, ev.tenantId, (tx) =>
+      tx.selectFrom('classifiers').select(['name', 'model']).where('active', '=', true).execute(),
     );
-    return [p.label];
+    for (const m of tenantModels) {
+      const parsed = parseClassifierModel(m.model);
+      if (parsed.embedderModel === embedder.model) models.push({ name: `tenant:${m.name}`, model: parsed });
+    }
+    const labels: string[] = [];
+    await withTenant(this.opts.db, ev.tenantId, async (tx) => {
+      for (const { name, model } of models) {
+        const p = predict(model, docVector);
+        labels.push(p.label);
+        await tx
+          .insertInto('document_classifications')
+          .values({ document_id: ev.documentId, tenant_id: ev.tenantId, model: name, label: p.label, confidence: p.confidence, version })
+          .onConflict((oc) => oc.columns(['document_id', 'model']).doUpdateSet({ label: p.label, confidence: p.confidence, version, created_at: sql`now()` }))
+          .execute();
+      }
+    });
+    return [...new Set(labels)];
   }
 }

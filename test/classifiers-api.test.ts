@@ -67,6 +67,19 @@ test('train a tenant classifier, read its metrics, predict, and promote only a b
     assert.equal(v2.status, 'rejected');
     assert.equal((await api.get(`/api/v1/ml/classifiers/${created.body.id}`, owner.accessToken)).body.active, true);
   }
+  // Documents get labelled by the tenant's active classifier.
+  const doc = await api.post('/api/v1/documents', { title: 'Sermon', text: 'The church gathered to pray, and the minister spoke of faith, grace and the Lord.' }, owner.accessToken);
+  const cls = await eventually(
+    async () => {
+      const r = await api.get(`/api/v1/documents/${doc.body.id}/classification`, owner.accessToken);
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.body.model, 'tenant:genre', r.text);
+      return r.body;
+    },
+    { timeoutMs: 60_000, intervalMs: 200 },
+  );
+  assert.ok(['fiction', 'press', 'religion'].includes(cls.label));
+  assert.deepEqual(cls.all.map((c: { model: string }) => c.model).sort(), ['default', 'tenant:genre']);
   // Another tenant cannot see either version.
   const other = await api.signup('Other');
   assert.equal((await api.get(`/api/v1/ml/classifiers/${created.body.id}`, other.accessToken)).status, 404);

@@ -1,4 +1,5 @@
 /** The stored classification of a document's latest indexed version. */
+import { sql } from 'kysely';
 import { withTenant } from '../../db/store.js';
 import type { Principal } from '../auth/tokens.js';
 import { notFound } from '../errors.js';
@@ -15,16 +16,32 @@ export interface ClassificationView {
   classifiedAt: string;
 }
 
-export async function getClassification(svc: Services, principal: Principal, ip: string | null, props: { id: string }): Promise<ClassificationView> {
+/**
+ * The document's label: from the tenant's own classifier when one is active (the most
+ * recently trained), else from the default genre model. `all` lists every model's label.
+ */
+export async function getClassification(
+  svc: Services,
+  principal: Principal,
+  ip: string | null,
+  props: { id: string },
+): Promise<ClassificationView & { all: ClassificationView[] }> {
   return withTenant(svc.store.db, principal.tenantId, async (tx) => {
     await requireLevel(tx, await loadActor(tx, principal, ip), props.id, 'read');
-    const row = await tx
+    const rows = await tx
       .selectFrom('document_classifications')
-      .select(['label', 'confidence', 'model', 'version', 'created_at'])
+      .select(['label', 'confidence', 'model', sql<string>`version::text`.as('version'), 'created_at'])
       .where('document_id', '=', props.id)
-      .where('model', '=', 'default')
-      .executeTakeFirst();
-    if (!row) throw notFound('classification');
-    return { label: row.label, confidence: row.confidence, model: row.model, version: String(row.version), classifiedAt: row.created_at.toISOString() };
+      .orderBy('created_at', 'desc')
+      .execute();
+    const active = new Set(
+      (await tx.selectFrom('classifiers').select('name').where('active', '=', true).execute()).map((r) => `tenant:${r.name}`),
+    );
+    const views = rows
+      .filter((r) => r.model === 'default' || active.has(r.model))
+      .map((r) => ({ label: r.label, confidence: r.confidence, model: r.model, version: r.version, classifiedAt: r.created_at.toISOString() }));
+    const best = views.find((v) => v.model !== 'default') ?? views.find((v) => v.model === 'default');
+    if (!best) throw notFound('classification');
+    return { ...best, all: views };
   });
 }
