@@ -1,0 +1,113 @@
+/**
+ * One conformance suite per search port, over every implementation against the real
+ * servers: full-text (Postgres, Meilisearch) and vectors (pgvector in PGlite, Qdrant).
+ * Documents and grants are real rows (the Postgres implementations join them live);
+ * the readers handed to the index match those grants.
+ */
+import assert from 'node:assert/strict';
+import { describe, test, type TestContext } from 'node:test';
+import type { FullTextIndex } from '../ml-workers/search/fulltext.js';
+import { MeilisearchFullText } from '../ml-workers/search/meilisearch-fulltext.js';
+import { PostgresFullText } from '../ml-workers/search/postgres-fulltext.js';
+import { PgVectorIndex } from '../ml-workers/search/pgvector.js';
+import { QdrantVectorIndex } from '../ml-workers/search/qdrant.js';
+import type { VectorIndex } from '../ml-workers/search/vectors.js';
+import { TEST_MEILI_URL, TEST_QDRANT_URL } from './helpers/env.js';
+import { startServer, uniqueName, type Dialect } from './helpers/server.js';
+
+async function world(t: TestContext, dialect: Dialect) {
+  const srv = await startServer(t, { dialect });
+  const owner = await srv.api.signup('A');
+  const member = await srv.api.addUser(owner, 'member');
+  const stranger = await srv.api.signup('B');
+  const shared = await srv.api.createDocument(owner, 'Shared plan');
+  const secret = await srv.api.createDocument(owner, 'Secret plan');
+  await srv.api.put(`/api/v1/documents/${shared.id}/permissions`, { userId: member.user.id, level: 'read' }, owner.accessToken);
+  return { srv, owner, member, stranger, shared, secret };
+}
+
+const FULLTEXT: Record<string, (t: TestContext, w: Awaited<ReturnType<typeof world>>) => Promise<FullTextIndex>> = {
+  postgres: async (_t, w) => new PostgresFullText(w.srv.quire.store.db),
+  meilisearch: async (t) => {
+    const indexName = uniqueName('qc');
+    t.after(() => fetch(`${TEST_MEILI_URL}/indexes/${indexName}`, { method: 'DELETE' }).then(() => undefined));
+    return MeilisearchFullText.open({ url: TEST_MEILI_URL, indexName });
+  },
+};
+
+for (const [name, make] of Object.entries(FULLTEXT)) {
+  describe(`full-text index conformance: ${name}`, () => {
+    test('upsert, search with tenant and reader filters, highlight, update, remove', async (t) => {
+      const w = await world(t, 'postgres');
+      const idx = await make(t, w);
+      const tenantId = w.owner.user.tenantId;
+      await idx.upsert({ tenantId, documentId: w.shared.id, title: 'Shared plan', text: 'We migrate the billing database in March', labels: [], readers: [w.owner.user.id, w.member.user.id] });
+      await idx.upsert({ tenantId, documentId: w.secret.id, title: 'Secret plan', text: 'The billing database will be replaced entirely', labels: [], readers: [w.owner.user.id] });
+      const as = (s: typeof w.owner, admin: boolean) => ({ tenantId: s.user.tenantId, userId: s.user.id, tenantAdmin: admin, limit: 10 });
+      const ownerHits = await idx.search({ ...as(w.owner, true), q: 'billing database' });
+      assert.deepEqual(ownerHits.map((h) => h.documentId).sort(), [w.shared.id, w.secret.id].sort());
+      assert.ok(ownerHits.every((h) => /<mark>/.test(h.snippet)), JSON.stringify(ownerHits));
+      assert.deepEqual((await idx.search({ ...as(w.member, false), q: 'billing database' })).map((h) => h.documentId), [w.shared.id]);
+      assert.deepEqual(await idx.search({ ...as(w.stranger, true), q: 'billing database' }), []);
+      assert.deepEqual(await idx.search({ ...as(w.owner, true), q: 'xylophone' }), []);
+      await idx.upsert({ tenantId, documentId: w.shared.id, title: 'Shared plan', text: 'Now about the xylophone order: <script>alert(1)</script> & 1 < 2', labels: [], readers: [w.owner.user.id, w.member.user.id] });
+      const x = await idx.search({ ...as(w.member, false), q: 'xylophone' });
+      assert.deepEqual(x.map((h) => h.documentId), [w.shared.id]);
+      assert.match(x[0]!.snippet, /<mark>xylophone<\/mark>/);
+      assert.doesNotMatch(x[0]!.snippet.replace(/<\/?mark>/g, ''), /<|>/, 'markup in text never reaches a snippet unescaped');
+      await idx.remove(tenantId, w.shared.id);
+      assert.deepEqual(await idx.search({ ...as(w.owner, true), q: 'xylophone' }), []);
+    });
+  });
+}
+
+function unit(dim: number, hot: number): Float32Array {
+  const v = new Float32Array(512);
+  v[dim] = 1;
+  v[hot] = 0.2;
+  const n = Math.hypot(...v);
+  return v.map((x) => x / n);
+}
+
+const VECTORS: Record<string, { dialect: Dialect; make: (t: TestContext, w: Awaited<ReturnType<typeof world>>) => Promise<VectorIndex> }> = {
+  pgvector: { dialect: 'pglite', make: async (_t, w) => new PgVectorIndex(w.srv.quire.store.db) },
+  qdrant: {
+    dialect: 'postgres',
+    make: async (t) => {
+      const collection = uniqueName('qc');
+      t.after(() => fetch(`${TEST_QDRANT_URL}/collections/${collection}`, { method: 'DELETE' }).then(() => undefined));
+      return QdrantVectorIndex.open({ url: TEST_QDRANT_URL, collection, dimensions: 512 });
+    },
+  },
+};
+
+for (const [name, { dialect, make }] of Object.entries(VECTORS)) {
+  describe(`vector index conformance: ${name}`, () => {
+    test('replace, nearest neighbours with tenant and reader filters, existing hashes, shrink, remove', async (t) => {
+      const w = await world(t, dialect);
+      const idx = await make(t, w);
+      const tenantId = w.owner.user.tenantId;
+      const chunks = (base: number, n: number) => Array.from({ length: n }, (_, i) => ({ index: i, hash: `h${base}-${i}`, text: `chunk ${base}-${i}`, vector: unit(base + i, 100) }));
+      await idx.replace(tenantId, w.shared.id, chunks(0, 3), [w.owner.user.id, w.member.user.id], 'm');
+      await idx.replace(tenantId, w.secret.id, chunks(10, 2), [w.owner.user.id], 'm');
+      const as = (s: typeof w.owner, admin: boolean) => ({ tenantId: s.user.tenantId, userId: s.user.id, tenantAdmin: admin, limit: 3 });
+      const near = await idx.search({ ...as(w.owner, true), vector: unit(11, 100) });
+      assert.equal(near[0]?.documentId, w.secret.id);
+      assert.equal(near[0]?.chunkIndex, 1);
+      assert.ok(near[0]!.score > 0.9);
+      const memberHits = await idx.search({ ...as(w.member, false), vector: unit(11, 100), limit: 10 });
+      assert.ok(memberHits.every((h) => h.documentId === w.shared.id), 'never the unshared document');
+      assert.deepEqual(await idx.search({ ...as(w.stranger, true), vector: unit(11, 100) }), []);
+      const existing = await idx.existing(tenantId, w.shared.id);
+      assert.deepEqual([...existing.keys()].sort(), ['h0-0', 'h0-1', 'h0-2']);
+      assert.ok(Math.abs(existing.get('h0-1')![1]! - unit(1, 100)[1]!) < 1e-5);
+      // Shrinking to one chunk drops the other two; re-running is idempotent (no duplicates).
+      await idx.replace(tenantId, w.shared.id, chunks(0, 1), [w.owner.user.id, w.member.user.id], 'm');
+      await idx.replace(tenantId, w.shared.id, chunks(0, 1), [w.owner.user.id, w.member.user.id], 'm');
+      const all = await idx.search({ ...as(w.owner, true), vector: unit(0, 100), limit: 20 });
+      assert.equal(all.filter((h) => h.documentId === w.shared.id).length, 1);
+      await idx.remove(tenantId, w.secret.id);
+      assert.ok((await idx.search({ ...as(w.owner, true), vector: unit(11, 100), limit: 20 })).every((h) => h.documentId !== w.secret.id));
+    });
+  });
+}
