@@ -48,9 +48,27 @@ export function meanVector(vectors: Float32Array[]): Float32Array | null {
 }
 
 export class Indexer {
+  /** Per-document queue: events for one document are handled one after another. */
+  private readonly queues = new Map<string, Promise<unknown>>();
+
   constructor(private readonly opts: IndexerOptions) {}
 
+  /**
+   * Handles one event. Events about the same document are serialised in this process so
+   * an older view never overwrites a newer one (the horizon check then skips the older).
+   */
   async handle(ev: FeedEvent): Promise<'indexed' | 'removed' | 'unchanged' | 'skipped'> {
+    const prev = this.queues.get(ev.documentId) ?? Promise.resolve();
+    const run = prev.catch(() => undefined).then(() => this.handleNow(ev));
+    this.queues.set(ev.documentId, run);
+    try {
+      return await run;
+    } finally {
+      if (this.queues.get(ev.documentId) === run) this.queues.delete(ev.documentId);
+    }
+  }
+
+  private async handleNow(ev: FeedEvent): Promise<'indexed' | 'removed' | 'unchanged' | 'skipped'> {
     const { db, store, fulltext } = this.opts;
     const indexName = `fulltext:${fulltext.name}`;
     const snapshot = await withTenant(db, ev.tenantId, async (tx) => {
