@@ -11,7 +11,7 @@ import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { connect as natsConnect } from '@nats-io/transport-node';
 import { sql } from 'kysely';
-import { TEST_DATABASE_URL } from './helpers/env.js';
+import { TEST_DATABASE_URL, TEST_QDRANT_URL } from './helpers/env.js';
 import { freePort, ready, spawnQuire } from './helpers/process.js';
 import { startServer } from './helpers/server.js';
 import { eventually } from './helpers/wait.js';
@@ -77,12 +77,15 @@ test('NATS down while documents are written: after it returns, everything is ind
   assert.match(dead[0]!.reason, /undecodable/);
 });
 
-test('a worker killed mid-stream: its replacement indexes every document', async (t) => {
+test('a worker killed mid-stream: its replacement indexes every document, with no duplicate vectors', async (t) => {
   const nats = await privateNats(t);
   const schema = `kill_${Date.now().toString(36)}`;
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'quire-kill-'));
   // The API instance runs in-process (no worker role); workers run as child processes.
-  const web = await startServer(t, { env: { NATS_URL: nats.url, NATS_STREAM: 'QT_KILL', NATS_SUBJECT_PREFIX: 'kill', DATA_DIR: dataDir }, roles: ['api', 'sync'], schemaName: schema });
+  const collection = `qc_${schema}`;
+  t.after(() => fetch(`${TEST_QDRANT_URL}/collections/${collection}`, { method: 'DELETE' }).then(() => undefined));
+  const semantic = { SEMANTIC_SEARCH: 'true', QDRANT_URL: TEST_QDRANT_URL, QDRANT_COLLECTION: collection };
+  const web = await startServer(t, { env: { NATS_URL: nats.url, NATS_STREAM: 'QT_KILL', NATS_SUBJECT_PREFIX: 'kill', DATA_DIR: dataDir, ...semantic }, roles: ['api', 'sync'], schemaName: schema });
   const s = await web.api.signup();
   const env = {
     DATABASE_URL: TEST_DATABASE_URL,
@@ -92,6 +95,7 @@ test('a worker killed mid-stream: its replacement indexes every document', async
     NATS_STREAM: 'QT_KILL',
     NATS_SUBJECT_PREFIX: 'kill',
     LOG_LEVEL: 'warn',
+    ...semantic,
   };
   const w1 = spawnQuire(env, await freePort(), ['--roles=worker']);
   t.after(() => w1.kill());
@@ -104,5 +108,17 @@ test('a worker killed mid-stream: its replacement indexes every document', async
   const w2 = spawnQuire(env, await freePort(), ['--roles=worker']);
   t.after(() => w2.kill());
   await ready(w2);
-  await eventually(async () => assert.equal(await searchCount(web.api, s.accessToken, 'narwhal'), N), { timeoutMs: 60_000 });
+  await eventually(async () => assert.equal(await searchCount(web.api, s.accessToken, 'narwhal'), N), { timeoutMs: 90_000 });
+  // Every document has exactly its one chunk vector: redelivered events overwrote, never duplicated.
+  await eventually(
+    async () => {
+      const r = await fetch(`${TEST_QDRANT_URL}/collections/${collection}/points/count`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ exact: true }),
+      });
+      assert.equal((await r.json()).result.count, N);
+    },
+    { timeoutMs: 60_000 },
+  );
 });

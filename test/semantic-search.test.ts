@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { TEST_QDRANT_URL } from './helpers/env.js';
+import { acked, connect, paragraphText, synced } from './helpers/provider.js';
 import { startServer, uniqueName, type StartServerOptions } from './helpers/server.js';
 import { eventually as eventuallyDefault } from './helpers/wait.js';
 
@@ -24,7 +25,7 @@ for (const [name, profile] of Object.entries(PROFILES)) {
   describe(`semantic search: ${name}`, () => {
     test('finds documents by meaning, fuses with full-text in hybrid mode, labels them, and enforces access', async (t) => {
       const opts = profile();
-      const { api } = await startServer(t, opts);
+      const { api, url } = await startServer(t, opts);
       if (opts.env?.QDRANT_COLLECTION) {
         t.after(() => fetch(`${TEST_QDRANT_URL}/collections/${opts.env!.QDRANT_COLLECTION}`, { method: 'DELETE' }).then(() => undefined));
       }
@@ -59,6 +60,25 @@ for (const [name, profile] of Object.entries(PROFILES)) {
       await eventually(async () => {
         const r = await find(member.accessToken, 'Wall Street equities dropped', 'semantic');
         assert.deepEqual(r.body.hits.map((h: { documentId: string }) => h.documentId), [money.body.id]);
+      });
+
+      // Revoked again: gone from every mode.
+      await api.put(`/api/v1/documents/${money.body.id}/permissions`, { userId: member.user.id, level: 'none' }, owner.accessToken);
+      await eventually(async () => {
+        for (const mode of ['semantic', 'hybrid', 'fulltext']) {
+          assert.deepEqual((await find(member.accessToken, 'Wall Street equities dropped', mode)).body.hits, [], mode);
+        }
+      });
+
+      // A live edit through a provider is found by meaning too.
+      const live = await api.createDocument(owner, 'Garden');
+      const c = connect(t, url, live.id, owner.accessToken);
+      await synced(c);
+      paragraphText(c.doc).insert(0, 'Tomatoes and basil grow well in the sunny vegetable patch behind the house.');
+      await acked(c);
+      await eventually(async () => {
+        const r = await find(owner.accessToken, 'growing herbs and vegetables outdoors', 'semantic');
+        assert.equal(r.body.hits[0]?.documentId, live.id, JSON.stringify(r.body));
       });
 
       // Classification with the default model.

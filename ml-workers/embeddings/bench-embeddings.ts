@@ -69,12 +69,20 @@ function windowChunks(paragraphs: string[], tokenizer: UseTokenizer, n: number):
   return { chunks, meanTokens: tokens / chunks.length };
 }
 
-async function timeRun(embed: (texts: string[]) => Promise<Float32Array[]>, chunks: string[], perCall: number): Promise<number> {
+/** Throughput (chunks per wall-clock second) and process CPU time (all threads) per chunk. */
+async function timeRun(
+  embed: (texts: string[]) => Promise<Float32Array[]>,
+  chunks: string[],
+  perCall: number,
+): Promise<{ rate: number; cpuMs: number }> {
   const calls: string[][] = [];
   for (let i = 0; i < chunks.length; i += perCall) calls.push(chunks.slice(i, i + perCall));
+  const cpu = process.cpuUsage();
   const started = performance.now();
   await Promise.all(calls.map((c) => embed(c)));
-  return chunks.length / ((performance.now() - started) / 1000);
+  const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  return { rate: chunks.length / seconds, cpuMs: (used.user + used.system) / 1000 / chunks.length };
 }
 
 const paragraphs = sotuParagraphs();
@@ -89,8 +97,10 @@ console.log(
 );
 console.log(`short chunks: ${shorts.length} sentences, mean ${shortTokens.toFixed(1)} tokens, ${SHORT_PER_CALL} per embed() call`);
 console.log(`window chunks: ${windows.chunks.length} texts, mean ${windows.meanTokens.toFixed(1)} tokens, ${WINDOWS_PER_CALL} per call\n`);
-console.log('| threads | startup (s) | RSS added (MB) | short chunks/s | 128-token windows/s | max main-loop delay (ms) |');
-console.log('|---|---|---|---|---|---|');
+console.log(
+  '| threads | startup (s) | RSS added (MB) | short chunks/s | CPU ms per short chunk | 128-token windows/s | CPU ms per window | max main-loop delay (ms) |',
+);
+console.log('|---|---|---|---|---|---|---|---|');
 
 for (const threads of threadCounts) {
   const rssBefore = process.memoryUsage().rss;
@@ -103,11 +113,12 @@ for (const threads of threadCounts) {
     const rss = (process.memoryUsage().rss - rssBefore) / 1e6;
     const loop = monitorEventLoopDelay({ resolution: 10 });
     loop.enable();
-    const shortRate = await timeRun((t) => embedder.embed(t), shorts, SHORT_PER_CALL);
-    const windowRate = await timeRun((t) => embedder.embed(t), windows.chunks, WINDOWS_PER_CALL);
+    const short = await timeRun((t) => embedder.embed(t), shorts, SHORT_PER_CALL);
+    const window = await timeRun((t) => embedder.embed(t), windows.chunks, WINDOWS_PER_CALL);
     loop.disable();
     console.log(
-      `| ${threads} | ${startup.toFixed(1)} | ${rss.toFixed(0)} | ${shortRate.toFixed(0)} | ${windowRate.toFixed(1)} | ${(loop.max / 1e6).toFixed(0)} |`,
+      `| ${threads} | ${startup.toFixed(1)} | ${rss.toFixed(0)} | ${short.rate.toFixed(0)} | ${short.cpuMs.toFixed(1)} | ` +
+        `${window.rate.toFixed(1)} | ${window.cpuMs.toFixed(0)} | ${(loop.max / 1e6).toFixed(0)} |`,
     );
   } finally {
     await embedder.destroy();
