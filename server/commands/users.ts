@@ -101,6 +101,14 @@ export async function getMe(svc: Services, principal: Principal, ip: string | nu
   });
 }
 
+/** Locks an active user of the tenant for a role change or removal; only owners touch owners. */
+async function lockManagedUser(tx: Tx, actor: Actor, userId: string, verb: 'change' | 'remove'): Promise<{ id: string; role: TenantRole }> {
+  const target = await tx.selectFrom('users').select(['id', 'role']).where('id', '=', userId).where('disabled_at', 'is', null).forUpdate().executeTakeFirst();
+  if (!target) throw notFound('user');
+  if (target.role === 'owner' && actor.role !== 'owner') throw forbidden(`Only an owner can ${verb} an owner`);
+  return target;
+}
+
 async function ownerCount(tx: Tx): Promise<number> {
   const r = await tx
     .selectFrom('users')
@@ -120,15 +128,7 @@ export async function updateUserRole(
   const view = await withTenant(svc.store.db, principal.tenantId, async (tx) => {
     const actor = await loadActor(tx, principal, ip);
     assertMayAssign(actor, props.role);
-    const target = await tx
-      .selectFrom('users')
-      .select(['id', 'role'])
-      .where('id', '=', props.userId)
-      .where('disabled_at', 'is', null)
-      .forUpdate()
-      .executeTakeFirst();
-    if (!target) throw notFound('user');
-    if (target.role === 'owner' && actor.role !== 'owner') throw forbidden('Only an owner can change an owner');
+    const target = await lockManagedUser(tx, actor, props.userId, 'change');
     if (target.role === 'owner' && props.role !== 'owner' && (await ownerCount(tx)) <= 1) {
       throw badRequest('last_owner', 'A workspace needs at least one owner');
     }
@@ -159,15 +159,7 @@ export async function removeUser(svc: Services, principal: Principal, ip: string
     const actor = await loadActor(tx, principal, ip);
     if (!isTenantAdmin(actor.role)) throw forbidden('Only owners and admins manage users');
     if (props.userId === actor.userId) throw badRequest('cannot_remove_self', 'You cannot remove your own account');
-    const target = await tx
-      .selectFrom('users')
-      .select(['id', 'role'])
-      .where('id', '=', props.userId)
-      .where('disabled_at', 'is', null)
-      .forUpdate()
-      .executeTakeFirst();
-    if (!target) throw notFound('user');
-    if (target.role === 'owner' && actor.role !== 'owner') throw forbidden('Only an owner can remove an owner');
+    await lockManagedUser(tx, actor, props.userId, 'remove');
     await tx.updateTable('users').set({ disabled_at: sql`now()`, updated_at: sql`now()` }).where('id', '=', props.userId).execute();
     await tx
       .updateTable('refresh_tokens')
