@@ -59,7 +59,7 @@ export class Indexer {
    */
   async handle(ev: FeedEvent): Promise<'indexed' | 'removed' | 'unchanged' | 'skipped'> {
     const prev = this.queues.get(ev.documentId) ?? Promise.resolve();
-    const run = prev.catch(() => undefined).then(() => this.handleNow(ev));
+    const run = prev.catch(() => undefined).then(() => this.handleNow(ev, false, 0));
     this.queues.set(ev.documentId, run);
     try {
       return await run;
@@ -68,7 +68,7 @@ export class Indexer {
     }
   }
 
-  private async handleNow(ev: FeedEvent): Promise<'indexed' | 'removed' | 'unchanged' | 'skipped'> {
+  private async handleNow(ev: FeedEvent, force: boolean, attempt: number): Promise<'indexed' | 'removed' | 'unchanged' | 'skipped'> {
     const { db, store, fulltext } = this.opts;
     const indexName = `fulltext:${fulltext.name}`;
     const snapshot = await withTenant(db, ev.tenantId, async (tx) => {
@@ -84,7 +84,7 @@ export class Indexer {
       const covered = state ? (await sql<{ c: boolean }>`select ${ev.txid}::xid8 < ${state.horizon}::xid8 as c`.execute(tx)).rows[0]!.c : false;
       return { horizon, doc, readers: readers.map((r) => r.user_id), state, covered };
     });
-    if (snapshot.covered) return 'skipped';
+    if (snapshot.covered && !force) return 'skipped';
     if (!snapshot.doc || snapshot.doc.deleted_at) {
       await fulltext.remove(ev.tenantId, ev.documentId);
       await this.opts.semantic?.vectors.remove(ev.tenantId, ev.documentId);
@@ -98,18 +98,30 @@ export class Indexer {
     const text = extractText(ydoc);
     ydoc.destroy();
     const hash = sha256(JSON.stringify([snapshot.doc.title, text, snapshot.readers]));
-    const changed = snapshot.state?.content_hash !== hash;
+    const changed = force || snapshot.state?.content_hash !== hash;
     if (changed) {
       const labels = this.opts.semantic ? await this.semantic(ev, snapshot.doc.title, text, snapshot.readers, snapshot.horizon) : [];
       await fulltext.upsert({ tenantId: ev.tenantId, documentId: ev.documentId, title: snapshot.doc.title, text, labels, readers: snapshot.readers });
     }
-    await withTenant(db, ev.tenantId, (tx) =>
+    // The state only moves forward. If another worker recorded a newer view meanwhile, our
+    // index writes may have landed after its own: index again from the current state.
+    const recorded = await withTenant(db, ev.tenantId, (tx) =>
       tx
         .insertInto('index_state')
         .values({ document_id: ev.documentId, tenant_id: ev.tenantId, index_name: indexName, horizon: snapshot.horizon, content_hash: hash })
-        .onConflict((oc) => oc.columns(['document_id', 'index_name']).doUpdateSet({ horizon: snapshot.horizon, content_hash: hash, updated_at: sql`now()` }))
-        .execute(),
+        .onConflict((oc) =>
+          oc
+            .columns(['document_id', 'index_name'])
+            .doUpdateSet({ horizon: snapshot.horizon, content_hash: hash, updated_at: sql`now()` })
+            .where(sql<boolean>`index_state.horizon <= excluded.horizon`),
+        )
+        .returning('document_id')
+        .executeTakeFirst(),
     );
+    if (!recorded && changed && attempt < 3) {
+      this.opts.log.debug({ cat: 'worker', doc: ev.documentId }, 'a newer view was indexed concurrently; re-indexing');
+      return this.handleNow(ev, true, attempt + 1);
+    }
     return changed ? 'indexed' : 'unchanged';
   }
 
