@@ -1,0 +1,68 @@
+/**
+ * Load generator for the fan-out scenario (a separate process from every server): one
+ * writer at `hz` and `n` readers on one document; latency is measured writer → reader in
+ * this one process, so there is no clock skew.
+ * Usage: fanout-client.ts <hocuspocus|y-websocket> <wsUrl> <doc> <token|-> <n> <hz> <seconds>
+ */
+import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/provider';
+import WebSocket from 'ws';
+import { WebsocketProvider } from 'y-websocket';
+import * as Y from 'yjs';
+
+const [protocol, url, doc, token, nArg, hzArg, secondsArg] = process.argv.slice(2);
+const n = Number(nArg);
+const hz = Number(hzArg);
+const seconds = Number(secondsArg);
+
+interface Client {
+  doc: Y.Doc;
+  synced: Promise<void>;
+  destroy(): void;
+}
+
+function client(): Client {
+  const ydoc = new Y.Doc();
+  if (protocol === 'y-websocket') {
+    const p = new WebsocketProvider(url!, doc!, ydoc, { WebSocketPolyfill: WebSocket as never, disableBc: true });
+    return { doc: ydoc, synced: new Promise((r) => p.once('sync', () => r())), destroy: () => p.destroy() };
+  }
+  const socket = new HocuspocusProviderWebsocket({ url: url!, WebSocketPolyfill: WebSocket as never });
+  const p = new HocuspocusProvider({ websocketProvider: socket, name: doc!, document: ydoc, token: token === '-' ? 'bench' : token! });
+  p.attach();
+  return {
+    doc: ydoc,
+    synced: new Promise((r) => p.on('synced', () => r())),
+    destroy: () => {
+      p.destroy();
+      socket.destroy();
+    },
+  };
+}
+
+const writer = client();
+const readers = Array.from({ length: n }, () => client());
+await Promise.all([writer.synced, ...readers.map((r) => r.synced)]);
+
+const samples: number[] = [];
+let measuring = false;
+for (const r of readers) {
+  r.doc.getMap('bench').observe((e) => {
+    if (!measuring || !e.keysChanged.has('tick')) return;
+    const v = r.doc.getMap('bench').get('tick') as { t: number };
+    samples.push(performance.now() - v.t);
+  });
+}
+const wmap = writer.doc.getMap('bench');
+let i = 0;
+const timer = setInterval(() => wmap.set('tick', { i: i++, t: performance.now() }), 1000 / hz);
+await new Promise((r) => setTimeout(r, 1000)); // warm-up
+measuring = true;
+await new Promise((r) => setTimeout(r, seconds * 1000));
+measuring = false;
+clearInterval(timer);
+await new Promise((r) => setTimeout(r, 300));
+samples.sort((a, b) => a - b);
+const q = (p: number) => samples[Math.min(samples.length - 1, Math.floor(p * samples.length))] ?? NaN;
+process.stdout.write(`${JSON.stringify({ samples: samples.length, expected: Math.round(seconds * hz * n), p50: q(0.5), p99: q(0.99), max: samples[samples.length - 1] ?? NaN })}\n`);
+for (const c of [writer, ...readers]) c.destroy();
+process.exit(0);
