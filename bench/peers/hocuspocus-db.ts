@@ -8,7 +8,7 @@ import pg from 'pg';
 
 const port = Number(process.argv[2] ?? 0);
 const url = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const table = `bench_hp_${process.pid}`;
+const table = process.env.BENCH_HP_TABLE ?? `bench_hp_${process.pid}`;
 const pool = new pg.Pool({ connectionString: url, max: 4 });
 await pool.query(`create table if not exists ${table} (name text primary key, data bytea not null)`);
 const server = new Server({
@@ -29,7 +29,7 @@ await server.listen();
 process.stdout.write(`READY ${server.address.port}\n`);
 process.on('SIGTERM', async () => {
   await server.destroy();
-  await pool.query(`drop table if exists ${table}`);
+  if (process.env.BENCH_HP_KEEP !== '1') await pool.query(`drop table if exists ${table}`);
   await pool.end();
   process.exit(0);
 });

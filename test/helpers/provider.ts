@@ -5,6 +5,18 @@ import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { eventually } from './wait.js';
 
+/**
+ * `ws` with an error listener always attached: a socket closed while still connecting
+ * (a test tearing down a reconnecting provider) emits 'error', which would otherwise be
+ * an uncaught exception after the test ended.
+ */
+class QuietWebSocket extends WebSocket {
+  constructor(...args: ConstructorParameters<typeof WebSocket>) {
+    super(...args);
+    this.on('error', () => undefined);
+  }
+}
+
 export interface Client {
   provider: HocuspocusProvider;
   socket: HocuspocusProviderWebsocket;
@@ -23,7 +35,7 @@ export function wsUrl(httpUrl: string): string {
 export function connect(t: TestContext | null, httpUrl: string, documentId: string, token: string | (() => string), opts: { doc?: Y.Doc; reconnect?: boolean } = {}): Client {
   const socket = new HocuspocusProviderWebsocket({
     url: wsUrl(httpUrl),
-    WebSocketPolyfill: WebSocket as any,
+    WebSocketPolyfill: QuietWebSocket as any,
     maxAttempts: opts.reconnect === false ? 1 : 0,
     delay: 50,
     minDelay: 50,

@@ -1,0 +1,131 @@
+/** Shared pieces of the benchmark scenarios: starting servers as processes, measuring them. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export const ROOT = path.resolve(import.meta.dirname, '..');
+export const DB = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+export const arg = (name: string, def: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? def;
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+export interface Running {
+  proc: ChildProcess;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export function stopProc(p: ChildProcess): Promise<void> {
+  return new Promise((r) => {
+    if (p.exitCode !== null) return r();
+    p.once('exit', () => r());
+    p.kill('SIGTERM');
+    setTimeout(() => p.kill('SIGKILL'), 10_000).unref();
+  });
+}
+
+/** Starts a TypeScript entry with tsx; resolves once its stdout matches `READY <port>`. */
+export function startPeer(script: string, env: Record<string, string> = {}): Promise<Running> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, ['--import', 'tsx', script, '0'], { cwd: ROOT, env: { ...process.env, BENCH_DATABASE_URL: DB, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d;
+      const m = /READY (\d+)/.exec(out);
+      if (m) resolve({ proc, port: Number(m[1]), stop: () => stopProc(proc) });
+    });
+    proc.stderr!.on('data', (d) => (out += d));
+    proc.once('exit', (code) => reject(new Error(`${script} exited ${code}: ${out.slice(-2000)}`)));
+  });
+}
+
+export interface QuireOptions {
+  schema: string;
+  dataDir: string;
+  roles: string;
+  env?: Record<string, string>;
+}
+
+/** Quire on server Postgres in its own schema; resolves when /ready answers. */
+export async function startQuire(o: QuireOptions): Promise<Running & { base: string }> {
+  const port = 18000 + Math.floor(Math.random() * 2000);
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', `--roles=${o.roles}`], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_URL: DB,
+      DATABASE_SCHEMA: o.schema,
+      DATA_DIR: o.dataDir,
+      LOG_LEVEL: 'warn',
+      RATE_LIMIT_AUTH_BURST: '1000',
+      SYNC_MAX_CONNECTIONS_PER_IP: '100000',
+      ...o.env,
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if (proc.exitCode !== null) throw new Error('quire exited during start');
+    try {
+      if ((await fetch(`${base}/ready`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (i > 900) throw new Error('quire did not start');
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  return { proc, port, base, stop: () => stopProc(proc) };
+}
+
+export function benchDirs(): { schema: string; dataDir: string } {
+  return { schema: `bench_${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`, dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'quire-bench-')) };
+}
+
+export async function signupAndDocument(base: string): Promise<{ token: string; doc: string }> {
+  const s = await (
+    await fetch(`${base}/api/v1/auth/signup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ tenant: 'Bench', email: `b${Date.now()}${Math.random().toString(36).slice(2)}@bench.test`, password: 'benchmark password' }),
+    })
+  ).json();
+  const d = await (
+    await fetch(`${base}/api/v1/documents`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${s.accessToken}` },
+      body: JSON.stringify({ title: 'bench' }),
+    })
+  ).json();
+  return { token: s.accessToken, doc: d.id };
+}
+
+export async function dropSchema(schema: string): Promise<void> {
+  const pg = (await import('pg')).default;
+  const c = new pg.Client({ connectionString: DB });
+  await c.connect();
+  await c.query(`drop schema if exists "${schema}" cascade`);
+  await c.end();
+}
+
+export function cpuMs(pid: number): number {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+}
+
+export function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** Runs a load script in its own process; resolves with its last stdout line parsed as JSON. */
+export async function runClient<T>(script: string, args: string[]): Promise<T> {
+  const client = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  client.stdout.on('data', (d) => (out += d));
+  const code = await new Promise((res) => client.once('exit', res));
+  if (code !== 0) throw new Error(`${script} exited ${code}`);
+  return JSON.parse(out.trim().split('\n').pop()!) as T;
+}

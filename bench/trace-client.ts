@@ -1,0 +1,61 @@
+/**
+ * Load process for the trace scenario: replays a sequential trace through one provider at
+ * full speed and reports edits/s until every update is acknowledged; or ("load" mode)
+ * measures how long a fresh provider takes to be synced with the stored document.
+ * Usage: trace-client.ts replay|load <wsUrl> <doc> <token|-> [trace]
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/provider';
+import WebSocket from 'ws';
+import * as Y from 'yjs';
+
+const [mode, url, doc, token, traceName = 'automerge-paper'] = process.argv.slice(2);
+const socket = new HocuspocusProviderWebsocket({ url: url!, WebSocketPolyfill: WebSocket as never });
+const ydoc = new Y.Doc();
+const t0 = performance.now();
+const provider = new HocuspocusProvider({ websocketProvider: socket, name: doc!, document: ydoc, token: token === '-' ? 'bench' : token! });
+provider.attach();
+await new Promise<void>((r) => provider.on('synced', () => r()));
+const syncedMs = performance.now() - t0;
+
+function text(d: Y.Doc): Y.XmlText {
+  const frag = d.getXmlFragment('default');
+  if (frag.length === 0) {
+    const p = new Y.XmlElement('paragraph');
+    p.insert(0, [new Y.XmlText()]);
+    frag.insert(0, [p]);
+  }
+  return (frag.get(0) as Y.XmlElement).get(0) as Y.XmlText;
+}
+
+if (mode === 'load') {
+  process.stdout.write(`${JSON.stringify({ syncedMs, chars: text(ydoc).length })}\n`);
+} else {
+  const trace = JSON.parse(zlib.gunzipSync(fs.readFileSync(path.resolve(import.meta.dirname, `../../shared/traces/${traceName}.json.gz`))).toString()) as {
+    txns: { patches: [number, number, string][] }[];
+    endContent: string;
+  };
+  const t = text(ydoc);
+  const start = performance.now();
+  for (const txn of trace.txns) {
+    ydoc.transact(() => {
+      for (const [pos, del, ins] of txn.patches) {
+        if (del) t.delete(pos, del);
+        if (ins) t.insert(pos, ins);
+      }
+    });
+  }
+  const applied = performance.now() - start;
+  await new Promise<void>((r) => {
+    const check = () => (provider.hasUnsyncedChanges ? setTimeout(check, 5) : r());
+    check();
+  });
+  const total = performance.now() - start;
+  const ok = t.toString() === trace.endContent;
+  process.stdout.write(`${JSON.stringify({ edits: trace.txns.length, appliedMs: applied, ackedMs: total, editsPerS: trace.txns.length / (total / 1000), ok })}\n`);
+}
+provider.destroy();
+socket.destroy();
+process.exit(0);
