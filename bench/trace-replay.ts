@@ -12,6 +12,7 @@ import { arg, benchDirs, dropSchema, median, ROOT, runClient, signupAndDocument,
 
 const RUNS = Number(arg('runs', '3'));
 const TRACE = arg('trace', 'automerge-paper');
+const SERVERS = arg('servers', 'hocuspocus-memory,hocuspocus-db,quire').split(',');
 
 interface Replay {
   edits: number;
@@ -57,7 +58,7 @@ async function hocuspocus(kind: 'hocuspocus-memory' | 'hocuspocus-db'): Promise<
 }
 
 const rows: { server: string; editsPerS: number; coldSyncMs: number; restYjsMs: number; ok: boolean }[] = [];
-for (const server of ['hocuspocus-memory', 'hocuspocus-db', 'quire'] as const) {
+for (const server of SERVERS as ('hocuspocus-memory' | 'hocuspocus-db' | 'quire')[]) {
   const runs = [];
   for (let k = 0; k < RUNS; k++) runs.push(server === 'quire' ? await quire() : { restYjsMs: NaN, ...(await hocuspocus(server)) });
   const row = {
@@ -71,7 +72,7 @@ for (const server of ['hocuspocus-memory', 'hocuspocus-db', 'quire'] as const) {
   process.stderr.write(`${JSON.stringify(row)}\n`);
 }
 const fmt = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '—');
-const mem = rows.find((r) => r.server === 'hocuspocus-memory')!;
+const mem = rows.find((r) => r.server === 'hocuspocus-memory') ?? { editsPerS: NaN };
 const lines = [
   `| server | edits/s until all acked | ÷ hocuspocus-memory | cold load: provider synced ms | cold load: REST Yjs state ms | text = endContent |`,
   `|---|---|---|---|---|---|`,

@@ -25,7 +25,6 @@ import { healthRoutes } from './routes/health.js';
 import { userRoutes } from './routes/users.js';
 import type { Services } from './services.js';
 import { SyncServer } from '../sync/server.js';
-import { sql } from 'kysely';
 import type { EventBus } from '../ml-workers/bus/bus.js';
 import { PoisonMessageError } from '../ml-workers/bus/bus.js';
 import { MemoryBus } from '../ml-workers/bus/memory.js';
@@ -112,6 +111,12 @@ export async function startQuire(opts: StartOptions): Promise<Quire> {
     };
 
     const metrics = new Metrics();
+    // The relay must outlive the sync tier's shutdown, whose last compactions are bounded
+    // by the relay's cursor: its stop step is registered before (so runs after) the sync step.
+    let stopRelay: (() => Promise<void>) | null = null;
+    shutdown.add('feed', async () => {
+      await stopRelay?.();
+    });
     // The Hocuspocus core serves the WebSocket route (sync role) and REST content writes (api role).
     let sync: SyncServer | null = null;
     if (config.roles.includes('sync') || config.roles.includes('api')) {
@@ -125,9 +130,6 @@ export async function startQuire(opts: StartOptions): Promise<Quire> {
         redis,
         redisUrl: config.redis.url,
         redisPrefix: config.redis.prefix,
-        // Compaction never folds log rows the change feed has not published yet.
-        compactionHorizon: async () =>
-          (await sql<{ txid: string }>`select txid::text as txid from feed_cursors where name = 'changes'`.execute(store.db)).rows[0]?.txid ?? '0',
       });
       await sync.start();
       const s = sync;
@@ -203,7 +205,6 @@ export async function startQuire(opts: StartOptions): Promise<Quire> {
         bus = new MemoryBus();
       }
       const theBus = bus;
-      shutdown.add('bus', () => theBus.close());
       const { DocumentStore } = await import('../sync/document-store.js');
       const semantic =
         svc.semantic && getEmbedder
@@ -223,7 +224,6 @@ export async function startQuire(opts: StartOptions): Promise<Quire> {
         }
         await indexer.handle(ev);
       });
-      shutdown.add('indexer', () => consumer.stop());
       if (getEmbedder) {
         const trainer = new Trainer({ db: store.db, embedder: getEmbedder, log });
         trainer.start();
@@ -231,7 +231,11 @@ export async function startQuire(opts: StartOptions): Promise<Quire> {
       }
       const relay = new Relay({ db: store.db, bus, subjectPrefix: config.feed.subjectPrefix, log, intervalMs: config.feed.pollMs });
       relay.start();
-      shutdown.add('relay', () => relay.stop());
+      stopRelay = async () => {
+        await relay.stop();
+        await consumer.stop();
+        await theBus.close();
+      };
     }
     edge.fallback(() => {
       throw notFound('route');

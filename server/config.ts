@@ -184,7 +184,7 @@ export interface SyncLimits {
   idleTimeoutMs: number;
   /** Compact a document's log once this many updates were appended since the last compaction. @default 500 */
   compactAfterUpdates: number;
-  /** Quiet time before a due compaction runs. @default 5 s */
+  /** Delay before a due compaction runs; at most one is pending per document. @default 5 s */
   compactDebounceMs: number;
 }
 

@@ -93,9 +93,10 @@ export class DocumentStore {
   /**
    * Folds the log into the snapshot. Runs at most once at a time per document across all
    * instances (a transaction-scoped advisory lock); returns null when another holds it.
-   * `beforeTxid` bounds which rows may be folded: rows the change feed has not passed stay.
+   * `beforeTxid` optionally bounds which rows may be folded. Folding rows the relay has not
+   * read yet is safe: the compaction writes a `document.changed` outbox event.
    */
-  async compact(tenantId: string, documentId: string, opts: { beforeTxid?: string } = {}): Promise<{ folded: number; bytes: number } | null> {
+  async compact(tenantId: string, documentId: string, opts: { beforeTxid?: string } = {}): Promise<{ folded: number; bytes: number; remaining: number } | null> {
     return withTenant(this.db, tenantId, async (tx) => {
       const lock = await sql<{ ok: boolean }>`select pg_try_advisory_xact_lock(hashtextextended(${`quire:compact:${documentId}`}, 0)) as ok`.execute(tx);
       if (!lock.rows[0]?.ok) return null;
@@ -103,7 +104,10 @@ export class DocumentStore {
       let q = tx.selectFrom('document_updates').select(['seq', 'data']).where('document_id', '=', documentId);
       if (opts.beforeTxid !== undefined) q = q.where(sql<boolean>`txid < ${opts.beforeTxid}::xid8`);
       const rows = await q.orderBy('seq').execute();
-      if (rows.length === 0) return { folded: 0, bytes: snap?.state.byteLength ?? 0 };
+      const total = Number(
+        (await tx.selectFrom('document_updates').select(sql<string>`count(*)`.as('n')).where('document_id', '=', documentId).executeTakeFirstOrThrow()).n,
+      );
+      if (rows.length === 0) return { folded: 0, bytes: snap?.state.byteLength ?? 0, remaining: total };
       const doc = new Y.Doc({ gc: true });
       doc.transact(() => {
         if (snap) Y.applyUpdate(doc, snap.state);
@@ -122,7 +126,10 @@ export class DocumentStore {
         .where('document_id', '=', documentId)
         .where('seq', '=', sql<string>`any(${rows.map((r) => r.seq)}::bigint[])`)
         .execute();
-      return { folded: rows.length, bytes: state.byteLength };
+      // The folded rows leave the log, maybe before the relay read them: record the change in
+      // the outbox in this transaction, so the change feed still sees it.
+      await tx.insertInto('document_events').values({ tenant_id: tenantId, document_id: documentId, type: 'document.changed' }).execute();
+      return { folded: rows.length, bytes: state.byteLength, remaining: total - rows.length };
     });
   }
 }

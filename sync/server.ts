@@ -37,8 +37,6 @@ export interface SyncServerOptions {
   redis: Redis | null;
   redisUrl?: string;
   redisPrefix: string;
-  /** Bound on the log rows compaction may fold (the change feed's cursor). */
-  compactionHorizon?: () => Promise<string | undefined>;
 }
 
 interface ClientHandle {
@@ -89,7 +87,6 @@ export class SyncServer {
       maxDocumentBytes: limits.maxDocumentBytes,
       compactAfterUpdates: limits.compactAfterUpdates,
       compactDebounceMs: limits.compactDebounceMs,
-      compactionHorizon: opts.compactionHorizon,
       onAppend: (bytes) => this.syncMetrics.onAppend(bytes),
     });
     this.revocation = new Revocation({

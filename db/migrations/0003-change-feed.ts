@@ -21,7 +21,7 @@ export function changeFeed(ctx: MigrationContext) {
   return {
     async up(db: Kysely<unknown>): Promise<void> {
       await sql`alter table document_updates add column txid xid8 not null default pg_current_xact_id()`.execute(db);
-      await sql`create index document_updates_txid_idx on document_updates (txid)`.execute(db);
+      await sql`create index document_updates_txid_idx on document_updates (txid, seq)`.execute(db);
 
       await sql`
         create table document_events (
@@ -32,7 +32,7 @@ export function changeFeed(ctx: MigrationContext) {
           type text not null check (type in ('document.created', 'document.changed', 'document.deleted', 'document.permissions')),
           created_at timestamptz not null default now()
         )`.execute(db);
-      await sql`create index document_events_txid_idx on document_events (txid)`.execute(db);
+      await sql`create index document_events_txid_idx on document_events (txid, seq)`.execute(db);
       await enableTenantRls(db, 'document_events');
       await sql`grant select, insert on document_events to ${app}`.execute(db);
 
@@ -52,7 +52,7 @@ export function changeFeed(ctx: MigrationContext) {
           language sql stable security definer
           set search_path = ${schema}, pg_temp
           as $$ select u.txid, u.seq, u.tenant_id, u.document_id from document_updates u
-                where (u.txid > p_txid or (u.txid = p_txid and u.seq > p_seq)) and u.txid < p_to
+                where (u.txid, u.seq) > (p_txid, p_seq) and u.txid < p_to
                 order by u.txid, u.seq limit p_limit $$`.execute(db);
       await sql`
         create or replace function quire_feed_events(p_txid xid8, p_seq bigint, p_to xid8, p_limit int)
@@ -60,7 +60,7 @@ export function changeFeed(ctx: MigrationContext) {
           language sql stable security definer
           set search_path = ${schema}, pg_temp
           as $$ select e.txid, e.seq, e.tenant_id, e.document_id, e.type from document_events e
-                where (e.txid > p_txid or (e.txid = p_txid and e.seq > p_seq)) and e.txid < p_to
+                where (e.txid, e.seq) > (p_txid, p_seq) and e.txid < p_to
                 order by e.txid, e.seq limit p_limit $$`.execute(db);
       for (const fn of ['quire_feed_changes(xid8, bigint, xid8, int)', 'quire_feed_events(xid8, bigint, xid8, int)']) {
         await sql.raw(`revoke all on function ${fn} from public`).execute(db);

@@ -33,8 +33,6 @@ export interface PersistenceConfiguration {
   maxDocumentBytes: number;
   compactAfterUpdates: number;
   compactDebounceMs: number;
-  /** Rows written by transactions at or after this id are not folded (the change feed's cursor). */
-  compactionHorizon?: () => Promise<string | undefined>;
   onAppend?: (bytes: number) => void;
 }
 
@@ -150,8 +148,12 @@ export class Persistence implements Extension {
     if (state) await Promise.all([...state.localWrites]);
   }
 
+  /**
+   * Throttled, not debounced: under a continuous stream of edits a debounce would never
+   * fire and the log would grow without bound (and so would the next cold load).
+   */
   private scheduleCompaction(documentName: string, state: DocState): void {
-    if (state.timer) clearTimeout(state.timer);
+    if (state.timer) return;
     state.timer = setTimeout(() => {
       state.timer = undefined;
       this.compact(documentName, state.tenantId);
@@ -164,15 +166,16 @@ export class Persistence implements Extension {
     const run = (async () => {
       const before = this.docs.get(documentName)?.bytes ?? 0;
       await this.config.committer.flush();
-      const beforeTxid = await this.config.compactionHorizon?.();
-      const res = await this.config.store.compact(tenantId, documentName, { beforeTxid });
+      const res = await this.config.store.compact(tenantId, documentName);
       const state = this.docs.get(documentName);
       if (res && state) {
         state.sinceCompaction = 0;
         // The new snapshot replaces what was stored; appends made meanwhile still count.
         state.bytes = res.bytes + Math.max(0, state.bytes - before);
       }
-      if (res) this.config.log.debug({ cat: 'sync', doc: documentName, folded: res.folded, bytes: res.bytes }, 'compacted');
+      if (res) this.config.log.debug({ cat: 'sync', doc: documentName, folded: res.folded, bytes: res.bytes, remaining: res.remaining }, 'compacted');
+      // Rows appended while this compaction ran wait for the next one.
+      if (res && res.remaining > 0 && state && !this.closing) this.scheduleCompaction(documentName, state);
       return res;
     })().catch((e: unknown) => this.config.log.error({ cat: 'sync', doc: documentName, err: e }, 'compaction failed'));
     this.compactions.add(run);
@@ -188,8 +191,11 @@ export class Persistence implements Extension {
     if (state.sinceCompaction > 0) this.compact(documentName, state.tenantId);
   }
 
+  private closing = false;
+
   /** Waits for every queued append and running compaction (shutdown). */
   async flush(): Promise<void> {
+    this.closing = true;
     await this.config.committer.flush();
     for (const s of this.docs.values()) if (s.timer) clearTimeout(s.timer);
     while (this.compactions.size > 0) await Promise.all([...this.compactions]);
