@@ -8,7 +8,7 @@ import type { Database } from '../db/schema.js';
 import { withTenant } from '../db/store.js';
 import type { Logger } from '../server/log.js';
 import type { Embedder } from './embeddings/embedder.js';
-import { trainClassifier } from './classifier/train.js';
+import { trainInThread } from './classifier/train-thread.js';
 
 export class Trainer {
   private timer: NodeJS.Timeout | null = null;
@@ -44,7 +44,7 @@ export class Trainer {
       );
       const embedder = await this.opts.embedder();
       const vectors = await embedder.embed(job.examples.map((e) => e.text));
-      const model = trainClassifier(
+      const model = await trainInThread(
         job.examples.map((e, i) => ({ vector: vectors[i]!, label: e.label })),
         { embedderModel: embedder.model, seed: 42 },
       );

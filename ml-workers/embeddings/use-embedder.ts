@@ -17,7 +17,8 @@
  * from the compiled JavaScript in `dist/`.
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../thread.js';
 import type { Embedder } from './embedder.js';
 import { USE_DIMENSIONS, useModelPackageVersion } from './use-assets.js';
 import { deserializeError, type EmbedJobMessage, type SegmentOutcome, type WorkerMessage } from './use-protocol.js';
@@ -71,16 +72,7 @@ function validate(texts: unknown): TypeError | undefined {
 
 /** Starts a worker thread running `use-worker` next to this module. */
 function startWorker(): Worker {
-  if (new URL(import.meta.url).pathname.endsWith('.ts')) {
-    // Running from TypeScript source under tsx. On Node 20 a worker does not inherit the loader
-    // hooks and `--import tsx` in its execArgv is not honoured, so a tiny inline bootstrap loads
-    // the .ts worker through tsx's API.
-    const api = import.meta.resolve('tsx/esm/api');
-    const entry = new URL('./use-worker.ts', import.meta.url).href;
-    const bootstrap = `import(${JSON.stringify(api)}).then((tsx) => tsx.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(import.meta.url)}));`;
-    return new Worker(bootstrap, { eval: true, execArgv: [] });
-  }
-  return new Worker(new URL('./use-worker.js', import.meta.url), { execArgv: [] });
+  return startModuleWorker(import.meta.url, 'use-worker');
 }
 
 class UseEmbedder implements Embedder {
