@@ -5,7 +5,7 @@
 import type { Kysely } from 'kysely';
 import type { Database, PermissionLevel } from '../db/schema.js';
 import { withTenant } from '../db/store.js';
-import { isTenantAdmin } from '../server/commands/actor.js';
+import { effectiveLevel } from '../server/commands/access.js';
 import type { SyncUser } from './context.js';
 
 export async function resolveAccess(
@@ -17,15 +17,7 @@ export async function resolveAccess(
   return withTenant(db, tenantId, async (tx) => {
     const user = await tx.selectFrom('users').select(['id', 'role', 'email', 'disabled_at']).where('id', '=', userId).executeTakeFirst();
     if (!user || user.disabled_at) return 'inactive';
-    const row = await tx
-      .selectFrom('documents as d')
-      .leftJoin('document_permissions as p', (j) => j.onRef('p.document_id', '=', 'd.id').on('p.user_id', '=', userId))
-      .select(['d.id', 'p.level'])
-      .where('d.id', '=', documentId)
-      .where('d.deleted_at', 'is', null)
-      .executeTakeFirst();
-    if (!row) return null;
-    const level: PermissionLevel | null = isTenantAdmin(user.role) ? 'admin' : (row.level ?? null);
+    const level = await effectiveLevel(tx, { userId: user.id, tenantId, role: user.role, email: user.email, ip: null }, documentId);
     if (!level) return null;
     return { user: { id: user.id, tenantId, role: user.role, email: user.email }, level };
   });

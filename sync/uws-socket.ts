@@ -44,7 +44,8 @@ export class UwsSocket {
 
   send(data: string | ArrayBufferLike | Blob | ArrayBufferView): void {
     if (this.readyState !== 1) return;
-    if (!(data instanceof Uint8Array)) {
+    // Hot path: a socket with no held ack (every reader) sends without decoding the frame.
+    if (!(data instanceof Uint8Array) || (this.pendingAcks.size === 0 && this.ackTails.size === 0)) {
       this.rawSend(data as Uint8Array);
       return;
     }
@@ -53,7 +54,9 @@ export class UwsSocket {
       this.rawSend(data);
       return;
     }
-    const commit = this.pendingAcks.get(address)?.shift();
+    const queued = this.pendingAcks.get(address);
+    const commit = queued?.shift();
+    if (queued && queued.length === 0) this.pendingAcks.delete(address);
     const prev = this.ackTails.get(address);
     if (!commit && !prev) {
       this.rawSend(data);

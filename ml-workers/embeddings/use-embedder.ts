@@ -131,15 +131,7 @@ class UseEmbedder implements Embedder {
 
   destroy(): Promise<void> {
     this.destroyed ??= (async () => {
-      const error = new Error('USE embedder is destroyed');
-      this.queue.length = 0;
-      for (const request of this.requests) {
-        if (!request.done) {
-          request.done = true;
-          request.error = error;
-        }
-      }
-      this.settleInOrder();
+      this.failAll(new Error('USE embedder is destroyed'));
       const workers = [...this.slots].map((s) => s.worker);
       this.slots.clear();
       await Promise.all(workers.map((w) => w.terminate()));
