@@ -124,6 +124,9 @@ export function testConfig(schema: string, opts: StartServerOptions, dataDir: st
   );
 }
 
+/** Servers open per namespace; the namespace is dropped when the last of them closes. */
+const openPerSchema = new Map<string, { open: number; cleanup: () => Promise<void> }>();
+
 export async function startServer(t: TestContext, opts: StartServerOptions = {}): Promise<TestServer> {
   const joining = Boolean(opts.schema);
   const schema = opts.schema ?? opts.schemaName ?? uniqueName('t');
@@ -136,12 +139,24 @@ export async function startServer(t: TestContext, opts: StartServerOptions = {})
     pglite: (opts.dialect ?? 'postgres') === 'pglite' ? await sharedPGlite() : undefined,
   });
   const url = `http://127.0.0.1:${quire.port}`;
+  const entry = openPerSchema.get(schema) ?? { open: 0, cleanup: async () => undefined };
+  entry.open++;
+  if (!joining) {
+    entry.cleanup = async () => {
+      await dropSchema(quire.store.kind, schema);
+      if (opts.nats) await dropStream(config.feed.stream);
+      if (opts.meili) await fetch(`${TEST_MEILI_URL}/indexes/${config.search.meiliIndex}`, { method: 'DELETE' }).catch(() => undefined);
+    };
+  }
+  openPerSchema.set(schema, entry);
   t.after(async () => {
     await quire.close();
-    if (!joining) await dropSchema(quire.store.kind, schema);
-    if (!joining && opts.nats) await dropStream(config.feed.stream);
-    if (!joining && opts.meili) await fetch(`${TEST_MEILI_URL}/indexes/${config.search.meiliIndex}`, { method: 'DELETE' }).catch(() => undefined);
     await fs.rm(dataDir, { recursive: true, force: true });
+    // Another instance on the same schema may still be running (and writing): drop last.
+    if (--entry.open === 0) {
+      openPerSchema.delete(schema);
+      await entry.cleanup();
+    }
   });
   return { quire, url, api: new ApiClient(url), config, schema };
 }
