@@ -121,4 +121,6 @@ test('a worker killed mid-stream: its replacement indexes every document, with n
     },
     { timeoutMs: 60_000 },
   );
+  // Stop the worker before teardown drops the schema it writes to.
+  await w2.kill();
 });

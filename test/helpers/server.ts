@@ -52,7 +52,16 @@ export async function dropSchema(kind: Dialect, schema: string): Promise<void> {
     db = new KyselyCtor<unknown>({ dialect: new PGliteDialect(await sharedPGlite(), 'reset role; set search_path to public') });
   }
   try {
-    await sql.raw(`drop schema if exists "${schema}" cascade`).execute(db);
+    // A process that is still winding down (a child worker) can deadlock the drop once.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await sql.raw(`drop schema if exists "${schema}" cascade`).execute(db);
+        break;
+      } catch (e) {
+        if ((e as { code?: string }).code !== '40P01' || attempt >= 4) throw e;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
   } finally {
     await db.destroy();
   }
