@@ -1,0 +1,312 @@
+/**
+ * The typed REST client for the v1 contract. Every call resolves to a `Result`; the client
+ * keeps the session in a `TokenStorage`, refreshes the access token shortly before it
+ * expires (and once more on a 401), and shares one refresh between concurrent calls and,
+ * in browsers, between tabs (Web Locks), so a rotating refresh token is never used twice.
+ */
+import { err, ok, SESSION_ENDING_CODES, type QuireError, type Result } from './errors.js';
+import { memoryTokenStorage, tokenExpiry, type TokenStorage } from './tokens.js';
+import type {
+  ClassifierStatus,
+  DocumentClassification,
+  DocumentMeta,
+  DocumentPage,
+  Me,
+  Permission,
+  PermissionLevel,
+  ProseMirrorJson,
+  SearchMode,
+  SearchResult,
+  Session,
+  SessionUser,
+  TenantRole,
+  User,
+} from './types.js';
+
+export interface QuireClientOptions {
+  /** Server origin, e.g. `https://quire.example.com`; `''` for the page's own origin. */
+  baseUrl: string;
+  tokens?: TokenStorage;
+  fetch?: typeof fetch;
+  /** Refresh this many seconds before the access token expires. @default 30 */
+  refreshLeewaySeconds?: number;
+}
+
+export type SessionListener = (user: SessionUser | null, reason: 'signed-in' | 'refreshed' | 'signed-out' | 'expired' | 'external') => void;
+
+interface RequestOptions {
+  json?: unknown;
+  query?: Record<string, string | number | undefined>;
+  auth?: boolean;
+  /** How to read a 2xx body. @default 'json' */
+  as?: 'json' | 'text' | 'bytes' | 'none';
+}
+
+const REFRESH_LOCK = 'quire.token-refresh';
+
+export class QuireClient {
+  readonly baseUrl: string;
+  private readonly tokens: TokenStorage;
+  private readonly fetchImpl: typeof fetch;
+  private readonly leeway: number;
+  private refreshing: Promise<Result<Session>> | null = null;
+  private readonly listeners = new Set<SessionListener>();
+
+  constructor(opts: QuireClientOptions) {
+    this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
+    this.tokens = opts.tokens ?? memoryTokenStorage();
+    this.fetchImpl = opts.fetch ?? globalThis.fetch.bind(globalThis);
+    this.leeway = opts.refreshLeewaySeconds ?? 30;
+    this.tokens.subscribe?.(() => this.emit(this.tokens.load()?.user ?? null, 'external'));
+  }
+
+  // ---- session -------------------------------------------------------------------------
+
+  /** The signed-in user, or null. */
+  get user(): SessionUser | null {
+    return this.tokens.load()?.user ?? null;
+  }
+
+  onSession(listener: SessionListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(user: SessionUser | null, reason: Parameters<SessionListener>[1]): void {
+    for (const l of this.listeners) l(user, reason);
+  }
+
+  async signup(input: { tenant: string; email: string; password: string }): Promise<Result<Session>> {
+    return this.startSession(await this.request<Session>('POST', '/api/v1/auth/signup', { json: input, auth: false }));
+  }
+
+  async login(input: { email: string; password: string }): Promise<Result<Session>> {
+    return this.startSession(await this.request<Session>('POST', '/api/v1/auth/login', { json: input, auth: false }));
+  }
+
+  private startSession(r: Result<Session>): Result<Session> {
+    if (r.ok) {
+      this.tokens.save(r.value);
+      this.emit(r.value.user, 'signed-in');
+    }
+    return r;
+  }
+
+  /** Revokes the refresh token on the server (best effort) and forgets the session. */
+  async logout(): Promise<Result<void>> {
+    const s = this.tokens.load();
+    this.tokens.clear();
+    this.emit(null, 'signed-out');
+    if (!s) return ok(undefined);
+    return this.request<void>('POST', '/api/v1/auth/logout', { json: { refreshToken: s.refreshToken }, auth: false, as: 'none' });
+  }
+
+  /**
+   * A valid access token, refreshed first when it expires within the leeway. Resolves to
+   * an error result when there is no session or it can no longer be refreshed.
+   */
+  async accessToken(): Promise<Result<string>> {
+    const s = this.tokens.load();
+    if (!s) return err({ code: 'not_signed_in', message: 'Sign in first', status: 0 });
+    if (tokenExpiry(s.accessToken) - this.leeway > Date.now() / 1000) return ok(s.accessToken);
+    const r = await this.refresh(s.refreshToken);
+    return r.ok ? ok(r.value.accessToken) : r;
+  }
+
+  /** Rotates the session's tokens. Concurrent callers (and tabs) share one refresh. */
+  refresh(staleRefreshToken?: string): Promise<Result<Session>> {
+    this.refreshing ??= this.withLock(() => this.doRefresh(staleRefreshToken)).finally(() => {
+      this.refreshing = null;
+    });
+    return this.refreshing;
+  }
+
+  private async withLock<T>(fn: () => Promise<T>): Promise<T> {
+    const locks = (globalThis.navigator as Navigator | undefined)?.locks;
+    if (!locks) return fn();
+    return locks.request(REFRESH_LOCK, fn) as Promise<T>;
+  }
+
+  private async doRefresh(staleRefreshToken?: string): Promise<Result<Session>> {
+    const s = this.tokens.load();
+    if (!s) return err({ code: 'not_signed_in', message: 'Sign in first', status: 0 });
+    // Another tab may have rotated the tokens while we waited for the lock.
+    if (staleRefreshToken && s.refreshToken !== staleRefreshToken && tokenExpiry(s.accessToken) - this.leeway > Date.now() / 1000) {
+      return ok(s);
+    }
+    const r = await this.request<Session>('POST', '/api/v1/auth/refresh', { json: { refreshToken: s.refreshToken }, auth: false });
+    if (r.ok) {
+      this.tokens.save(r.value);
+      this.emit(r.value.user, 'refreshed');
+    } else if (SESSION_ENDING_CODES.has(r.error.code) || r.error.code === 'validation_failed') {
+      this.tokens.clear();
+      this.emit(null, 'expired');
+    }
+    return r;
+  }
+
+  // ---- users ---------------------------------------------------------------------------
+
+  me(): Promise<Result<Me>> {
+    return this.request('GET', '/api/v1/me');
+  }
+
+  async listUsers(): Promise<Result<User[]>> {
+    const r = await this.request<{ users: User[] }>('GET', '/api/v1/users');
+    return r.ok ? ok(r.value.users) : r;
+  }
+
+  createUser(input: { email: string; password: string; role: TenantRole; displayName?: string }): Promise<Result<User>> {
+    return this.request('POST', '/api/v1/users', { json: input });
+  }
+
+  // ---- documents -----------------------------------------------------------------------
+
+  listDocuments(opts: { cursor?: string; limit?: number } = {}): Promise<Result<DocumentPage>> {
+    return this.request('GET', '/api/v1/documents', { query: opts });
+  }
+
+  createDocument(input: { title: string; text?: string }): Promise<Result<DocumentMeta>> {
+    return this.request('POST', '/api/v1/documents', { json: input });
+  }
+
+  getDocument(id: string): Promise<Result<DocumentMeta>> {
+    return this.request('GET', `/api/v1/documents/${encodeURIComponent(id)}`);
+  }
+
+  renameDocument(id: string, title: string): Promise<Result<DocumentMeta>> {
+    return this.request('PATCH', `/api/v1/documents/${encodeURIComponent(id)}`, { json: { title } });
+  }
+
+  deleteDocument(id: string): Promise<Result<void>> {
+    return this.request('DELETE', `/api/v1/documents/${encodeURIComponent(id)}`, { as: 'none' });
+  }
+
+  getText(id: string): Promise<Result<string>> {
+    return this.request('GET', `/api/v1/documents/${encodeURIComponent(id)}/content`, { query: { format: 'text' }, as: 'text' });
+  }
+
+  getJson(id: string): Promise<Result<ProseMirrorJson>> {
+    return this.request('GET', `/api/v1/documents/${encodeURIComponent(id)}/content`, { query: { format: 'json' } });
+  }
+
+  /** The document's Yjs state as one update (apply it with `Y.applyUpdate`). */
+  getYjsState(id: string): Promise<Result<Uint8Array>> {
+    return this.request('GET', `/api/v1/documents/${encodeURIComponent(id)}/content`, { query: { format: 'yjs' }, as: 'bytes' });
+  }
+
+  /** Replaces (or appends to) the content; resolves once the change is durable and live clients have it. */
+  putContent(id: string, input: { text: string } | { json: ProseMirrorJson }, mode: 'replace' | 'append' = 'replace'): Promise<Result<void>> {
+    return this.request('PUT', `/api/v1/documents/${encodeURIComponent(id)}/content`, { json: { ...input, mode }, as: 'none' });
+  }
+
+  async listPermissions(id: string): Promise<Result<Permission[]>> {
+    const r = await this.request<{ permissions: Permission[] }>('GET', `/api/v1/documents/${encodeURIComponent(id)}/permissions`);
+    return r.ok ? ok(r.value.permissions) : r;
+  }
+
+  /** Grants `level` to a user of the tenant; `none` removes their access. */
+  setPermission(id: string, userId: string, level: PermissionLevel | 'none'): Promise<Result<Permission | { userId: string; level: 'none' }>> {
+    return this.request('PUT', `/api/v1/documents/${encodeURIComponent(id)}/permissions`, { json: { userId, level } });
+  }
+
+  getClassification(id: string): Promise<Result<DocumentClassification>> {
+    return this.request('GET', `/api/v1/documents/${encodeURIComponent(id)}/classification`);
+  }
+
+  // ---- search and ML -------------------------------------------------------------------
+
+  search(q: string, opts: { mode?: SearchMode; limit?: number } = {}): Promise<Result<SearchResult>> {
+    return this.request('GET', '/api/v1/search', { query: { q, mode: opts.mode, limit: opts.limit } });
+  }
+
+  createClassifier(input: { name: string; examples: { text: string; label: string }[] }): Promise<Result<{ id: string }>> {
+    return this.request('POST', '/api/v1/ml/classifiers', { json: input });
+  }
+
+  getClassifier(id: string): Promise<Result<ClassifierStatus>> {
+    return this.request('GET', `/api/v1/ml/classifiers/${encodeURIComponent(id)}`);
+  }
+
+  predict(id: string, text: string): Promise<Result<{ label: string; confidence: number }>> {
+    return this.request('POST', `/api/v1/ml/classifiers/${encodeURIComponent(id)}/predict`, { json: { text } });
+  }
+
+  // ---- transport -----------------------------------------------------------------------
+
+  /** The WebSocket URL of the sync endpoint. */
+  get syncUrl(): string {
+    const base = this.baseUrl || (globalThis.location ? globalThis.location.origin : '');
+    return base.replace(/^http/, 'ws') + '/sync';
+  }
+
+  private async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<Result<T>> {
+    const auth = opts.auth ?? true;
+    let token: string | undefined;
+    if (auth) {
+      const t = await this.accessToken();
+      if (!t.ok) return t;
+      token = t.value;
+    }
+    const first = await this.send<T>(method, path, opts, token);
+    if (first.ok || !auth || first.error.status !== 401 || !['token_expired', 'invalid_token'].includes(first.error.code)) return first;
+    // The token was refused (clock skew, key rotation): refresh once and retry.
+    const stale = this.tokens.load()?.refreshToken;
+    const r = await this.refresh(stale);
+    if (!r.ok) return r;
+    return this.send<T>(method, path, opts, r.value.accessToken);
+  }
+
+  private async send<T>(method: string, path: string, opts: RequestOptions, token: string | undefined): Promise<Result<T>> {
+    let url = this.baseUrl + path;
+    if (opts.query) {
+      const q = new URLSearchParams();
+      for (const [k, v] of Object.entries(opts.query)) if (v !== undefined) q.set(k, String(v));
+      const s = q.toString();
+      if (s) url += `?${s}`;
+    }
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (token) headers['authorization'] = `Bearer ${token}`;
+    let body: string | undefined;
+    if (opts.json !== undefined) {
+      body = JSON.stringify(opts.json);
+      headers['content-type'] = 'application/json';
+    }
+    let res: Response;
+    try {
+      res = await this.fetchImpl(url, { method, headers, body });
+    } catch (e) {
+      return err({ code: 'network_error', message: `Could not reach the server: ${(e as Error).message}`, status: 0 });
+    }
+    const requestId = res.headers.get('x-request-id') ?? undefined;
+    if (!res.ok) return err(await readError(res, requestId));
+    try {
+      switch (opts.as ?? 'json') {
+        case 'none':
+          return ok(undefined as T);
+        case 'text':
+          return ok((await res.text()) as T);
+        case 'bytes':
+          return ok(new Uint8Array(await res.arrayBuffer()) as T);
+        default:
+          return ok((await res.json()) as T);
+      }
+    } catch (e) {
+      return err({ code: 'invalid_response', message: `The server's answer could not be read: ${(e as Error).message}`, status: res.status, requestId });
+    }
+  }
+}
+
+async function readError(res: Response, requestId: string | undefined): Promise<QuireError> {
+  const retry = Number(res.headers.get('retry-after'));
+  const base = { status: res.status, requestId, ...(Number.isFinite(retry) && retry > 0 ? { retryAfter: retry } : {}) };
+  try {
+    const body = (await res.json()) as { error?: { code?: unknown; message?: unknown; details?: unknown } };
+    if (body.error && typeof body.error.code === 'string') {
+      return { ...base, code: body.error.code, message: String(body.error.message ?? body.error.code), details: body.error.details };
+    }
+  } catch {
+    // Not our JSON error shape (a proxy's HTML page, say).
+  }
+  return { ...base, code: res.status >= 500 ? 'internal_error' : 'invalid_response', message: `The server answered ${res.status} ${res.statusText}`.trim() };
+}

@@ -1,0 +1,261 @@
+/**
+ * A live document: a Y.Doc kept in sync with the server by a Hocuspocus provider, loaded
+ * from and persisted to an offline store, with one status object a UI can render:
+ * connection, first sync, how many local changes the server has not yet confirmed as
+ * durable, the caller's access, and why the server refused or closed the document.
+ *
+ * "Confirmed" is exact: Quire acknowledges an update only after it is committed to
+ * Postgres, so `pendingChanges === 0` while connected means every local edit is stored.
+ * The count survives a reload (it is kept in the offline store) so an app opened offline
+ * can still say how many changes wait.
+ */
+import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/provider';
+import type { Awareness } from 'y-protocols/awareness';
+import * as Y from 'yjs';
+import type { QuireClient } from './client.js';
+import type { OfflineBinding, OfflineStore } from './offline.js';
+import type { PermissionLevel } from './types.js';
+
+export type ConnectionState = 'connecting' | 'connected' | 'offline' | 'closed';
+
+export interface DocumentStatus {
+  connection: ConnectionState;
+  /** The first exchange with the server finished since the last (re)connect. */
+  synced: boolean;
+  /** Local changes not yet confirmed durable by the server. */
+  pendingChanges: number;
+  /** The caller's level as the server last said; null until known. */
+  access: PermissionLevel | null;
+  /** Why the server refused or closed the document (e.g. `forbidden`, `access revoked`). */
+  error: string | null;
+}
+
+export interface OpenDocumentOptions {
+  /** Offline persistence; none keeps the document in memory only. */
+  store?: OfflineStore;
+  /** A WebSocket implementation where there is no global one (Node 20: the `ws` package). */
+  WebSocket?: unknown;
+  /** Follow the browser's online/offline events. @default true where `window` exists */
+  followNetwork?: boolean;
+  /** Presence shown to other users. */
+  user?: { name: string; color: string };
+  /** Reconnect backoff bounds in ms. @default {min: 250, max: 5000} */
+  reconnectDelay?: { min: number; max: number };
+  /** Pass an existing Y.Doc (e.g. one an editor already created). */
+  doc?: Y.Doc;
+}
+
+type StatusListener = (s: DocumentStatus) => void;
+
+const PENDING_KEY = 'pendingChanges';
+/** Close codes after which reconnecting cannot help. */
+const FINAL_CLOSE_CODES = new Set([4401, 4403, 4404, 4413]);
+
+export class DocumentSession {
+  readonly id: string;
+  readonly doc: Y.Doc;
+  readonly provider: HocuspocusProvider;
+  readonly socket: HocuspocusProviderWebsocket;
+  private binding: OfflineBinding | null;
+  private readonly listeners = new Set<StatusListener>();
+  private state: DocumentStatus;
+  private destroyed = false;
+  private readonly cleanup: (() => void)[] = [];
+
+  /** Use `openDocument`. */
+  constructor(
+    id: string,
+    doc: Y.Doc,
+    provider: HocuspocusProvider,
+    socket: HocuspocusProviderWebsocket,
+    binding: OfflineBinding | null,
+    pending: number,
+  ) {
+    this.id = id;
+    this.doc = doc;
+    this.provider = provider;
+    this.socket = socket;
+    this.binding = binding;
+    this.state = { connection: 'connecting', synced: false, pendingChanges: pending, access: null, error: null };
+  }
+
+  get status(): DocumentStatus {
+    return this.state;
+  }
+
+  get awareness(): Awareness {
+    return this.provider.awareness as Awareness;
+  }
+
+  /** Subscribes to status changes; the listener is called at once with the current status. */
+  onStatus(listener: StatusListener): () => void {
+    this.listeners.add(listener);
+    listener(this.state);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** @internal */
+  update(patch: Partial<DocumentStatus>): void {
+    const next = { ...this.state, ...patch };
+    if (Object.keys(patch).every((k) => this.state[k as keyof DocumentStatus] === next[k as keyof DocumentStatus])) return;
+    const pendingChanged = next.pendingChanges !== this.state.pendingChanges;
+    this.state = next;
+    if (pendingChanged) void this.binding?.setMeta(PENDING_KEY, next.pendingChanges).catch(() => undefined);
+    for (const l of this.listeners) l(this.state);
+  }
+
+  /** Resolves when `predicate(status)` holds (checked on every status change). */
+  waitFor(predicate: (s: DocumentStatus) => boolean): Promise<DocumentStatus> {
+    return new Promise((resolve) => {
+      const off = this.onStatus((s) => {
+        if (predicate(s)) {
+          queueMicrotask(() => off());
+          resolve(s);
+        }
+      });
+    });
+  }
+
+  /** Resolves once connected, synced, and every local change is durable on the server. */
+  whenSaved(): Promise<DocumentStatus> {
+    return this.waitFor((s) => s.connection === 'connected' && s.synced && s.pendingChanges === 0);
+  }
+
+  /** Stops using the network (edits continue locally and are counted as pending). */
+  goOffline(): void {
+    this.socket.disconnect();
+    this.socket.shouldConnect = false;
+    this.update({ connection: 'offline', synced: false });
+  }
+
+  /** Reconnects; pending changes are merged by the sync handshake. */
+  goOnline(): void {
+    if (this.destroyed) return;
+    this.update({ connection: 'connecting', error: null });
+    void this.socket.connect();
+  }
+
+  /** @internal */
+  addCleanup(fn: () => void): void {
+    this.cleanup.push(fn);
+  }
+
+  /** Disconnects and stops persisting; the offline copy stays for next time. */
+  async destroy(): Promise<void> {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    for (const fn of this.cleanup) fn();
+    this.provider.destroy();
+    this.socket.destroy();
+    await this.binding?.destroy();
+    this.binding = null;
+    this.update({ connection: 'closed' });
+    this.listeners.clear();
+  }
+}
+
+function randomColor(seed: string): string {
+  let h = 0;
+  for (const ch of seed) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+  return `hsl(${h % 360} 70% 45%)`;
+}
+
+/**
+ * Opens document `id` for the signed-in user: loads the offline copy first (so it is
+ * usable at once, connected or not), then connects and syncs. The provider asks the
+ * client for a fresh access token whenever it (re)authenticates or the server asks.
+ */
+export async function openDocument(client: QuireClient, id: string, opts: OpenDocumentOptions = {}): Promise<DocumentSession> {
+  const user = client.user;
+  const doc = opts.doc ?? new Y.Doc();
+  // Offline copies are per user: another account on this device never opens them.
+  const binding = opts.store && user ? await opts.store.open(`${user.id}/${id}`, doc) : null;
+  const pending = Number((await binding?.getMeta<number>(PENDING_KEY)) ?? 0) || 0;
+  const delay = opts.reconnectDelay ?? { min: 250, max: 5000 };
+
+  const socket = new HocuspocusProviderWebsocket({
+    url: client.syncUrl,
+    ...(opts.WebSocket ? { WebSocketPolyfill: opts.WebSocket } : {}),
+    delay: delay.min,
+    minDelay: delay.min,
+    maxDelay: delay.max,
+    factor: 2,
+    maxAttempts: 0,
+  });
+  const provider = new HocuspocusProvider({
+    websocketProvider: socket,
+    name: id,
+    document: doc,
+    token: async () => {
+      const t = await client.accessToken();
+      if (!t.ok) throw new Error(t.error.code);
+      return t.value;
+    },
+  });
+  const session = new DocumentSession(id, doc, provider, socket, binding, pending);
+
+  // Local edits: anything not applied by the provider (remote) or the offline store (load).
+  const onUpdate = (_u: Uint8Array, origin: unknown) => {
+    if (origin === provider || (binding !== null && origin === binding)) return;
+    session.update({ pendingChanges: session.status.pendingChanges + 1 });
+  };
+  doc.on('update', onUpdate);
+  session.addCleanup(() => doc.off('update', onUpdate));
+
+  provider.on('unsyncedChanges', ({ number }: { number: number }) => {
+    if (number === 0 && provider.isSynced && session.status.connection === 'connected') session.update({ pendingChanges: 0 });
+  });
+  provider.on('synced', () => {
+    session.update({ synced: true });
+    if (provider.unsyncedChanges === 0) session.update({ pendingChanges: 0 });
+  });
+  provider.on('status', ({ status }: { status: string }) => {
+    const current = session.status.connection;
+    if ((current === 'offline' || current === 'closed') && status !== 'connected') return;
+    session.update({ connection: status === 'connected' ? 'connected' : 'connecting', ...(status === 'connected' ? {} : { synced: false }) });
+  });
+  provider.on('authenticated', ({ scope }: { scope: string }) => {
+    session.update({ access: scope === 'readonly' ? 'read' : (session.status.access ?? 'write'), error: null });
+  });
+  provider.on('authenticationFailed', ({ reason }: { reason: string }) => {
+    session.update({ error: reason || 'forbidden' });
+  });
+  provider.on('close', ({ event }: { event: { code: number; reason: string } }) => {
+    if (FINAL_CLOSE_CODES.has(event.code) && event.reason !== 'token expired') {
+      socket.disconnect();
+      session.update({ error: event.reason || `closed (${event.code})`, connection: 'closed', synced: false });
+    }
+  });
+  provider.on('stateless', ({ payload }: { payload: string }) => {
+    try {
+      const msg = JSON.parse(payload) as { type?: string; level?: PermissionLevel };
+      if (msg.type === 'quire.access' && msg.level) session.update({ access: msg.level });
+    } catch {
+      // Not one of ours.
+    }
+  });
+
+  if (user) {
+    const presence = opts.user ?? { name: user.email, color: randomColor(user.id) };
+    provider.setAwarenessField('user', presence);
+  }
+
+  const follow = opts.followNetwork ?? typeof window !== 'undefined';
+  if (follow && typeof window !== 'undefined') {
+    const offline = () => session.goOffline();
+    const online = () => session.goOnline();
+    window.addEventListener('offline', offline);
+    window.addEventListener('online', online);
+    session.addCleanup(() => {
+      window.removeEventListener('offline', offline);
+      window.removeEventListener('online', online);
+    });
+    if (typeof navigator !== 'undefined' && navigator.onLine === false) {
+      session.goOffline();
+      provider.attach();
+      return session;
+    }
+  }
+  provider.attach();
+  return session;
+}

@@ -1,0 +1,13 @@
+/**
+ * The Quire client SDK (browser, Electron renderer, Node): typed REST client with token
+ * refresh, live documents with offline persistence. Node-only pieces (the file store)
+ * are in `./node.ts`.
+ */
+export { QuireClient, type QuireClientOptions, type SessionListener } from './client.js';
+export { DocumentSession, openDocument, type ConnectionState, type DocumentStatus, type OpenDocumentOptions } from './document.js';
+export { err, ok, unwrap, QuireRequestError, type QuireError, type QuireErrorCode, type Result } from './errors.js';
+export { memoryStore, type OfflineBinding, type OfflineStore } from './offline.js';
+export { indexedDbStore } from './stores/indexeddb.js';
+export { snippetParts, type SnippetPart } from './snippets.js';
+export { localStorageTokenStorage, memoryTokenStorage, tokenExpiry, type TokenStorage } from './tokens.js';
+export type * from './types.js';

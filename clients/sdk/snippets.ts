@@ -1,0 +1,27 @@
+/**
+ * Search snippets arrive HTML-escaped with `<mark>` around matches. `snippetParts` turns
+ * one into plain-text parts so a UI can render highlights without `innerHTML`.
+ */
+export interface SnippetPart {
+  text: string;
+  highlight: boolean;
+}
+
+const ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'", '&#x27;': "'" };
+
+function unescape(s: string): string {
+  return s.replace(/&(?:amp|lt|gt|quot|#39|#x27);/g, (m) => ENTITIES[m] ?? m);
+}
+
+export function snippetParts(snippet: string): SnippetPart[] {
+  const parts: SnippetPart[] = [];
+  const re = /<mark>([\s\S]*?)<\/mark>/g;
+  let last = 0;
+  for (let m = re.exec(snippet); m; m = re.exec(snippet)) {
+    if (m.index > last) parts.push({ text: unescape(snippet.slice(last, m.index)), highlight: false });
+    parts.push({ text: unescape(m[1] ?? ''), highlight: true });
+    last = m.index + m[0].length;
+  }
+  if (last < snippet.length) parts.push({ text: unescape(snippet.slice(last)), highlight: false });
+  return parts;
+}

@@ -1,0 +1,72 @@
+/**
+ * Where a client keeps its session (access + refresh token and the user). The browser
+ * default is localStorage, so every tab shares one session; Node and Electron's main
+ * process can keep it in memory or bring their own (e.g. the OS keychain).
+ */
+import type { Session } from './types.js';
+
+export interface TokenStorage {
+  load(): Session | null;
+  save(session: Session): void;
+  clear(): void;
+  /** Called when another tab or process changed the stored session. Returns an unsubscribe function. */
+  subscribe?(listener: () => void): () => void;
+}
+
+export function memoryTokenStorage(initial: Session | null = null): TokenStorage {
+  let current = initial;
+  return {
+    load: () => current,
+    save: (s) => {
+      current = s;
+    },
+    clear: () => {
+      current = null;
+    },
+  };
+}
+
+function isSession(v: unknown): v is Session {
+  const s = v as Session | null;
+  return !!s && typeof s.accessToken === 'string' && typeof s.refreshToken === 'string' && !!s.user && typeof s.user.id === 'string';
+}
+
+/** Keeps the session in `localStorage` under `key`; other tabs see changes through the `storage` event. */
+export function localStorageTokenStorage(key = 'quire.session'): TokenStorage {
+  return {
+    load() {
+      try {
+        const raw = globalThis.localStorage?.getItem(key);
+        const parsed: unknown = raw ? JSON.parse(raw) : null;
+        return isSession(parsed) ? parsed : null;
+      } catch {
+        return null;
+      }
+    },
+    save(s) {
+      globalThis.localStorage?.setItem(key, JSON.stringify(s));
+    },
+    clear() {
+      globalThis.localStorage?.removeItem(key);
+    },
+    subscribe(listener) {
+      const onStorage = (e: StorageEvent) => {
+        if (e.key === key || e.key === null) listener();
+      };
+      globalThis.addEventListener?.('storage', onStorage);
+      return () => globalThis.removeEventListener?.('storage', onStorage);
+    },
+  };
+}
+
+/** Seconds since the epoch at which a JWT expires, or 0 when it cannot be read. */
+export function tokenExpiry(jwt: string): number {
+  try {
+    const part = jwt.split('.')[1] ?? '';
+    const json = atob(part.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(part.length / 4) * 4, '='));
+    const exp = (JSON.parse(json) as { exp?: unknown }).exp;
+    return typeof exp === 'number' ? exp : 0;
+  } catch {
+    return 0;
+  }
+}

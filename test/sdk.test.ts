@@ -1,0 +1,222 @@
+/** The client SDK against a running server: typed errors, token refresh, live documents, offline merge. */
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import WebSocket from 'ws';
+import * as Y from 'yjs';
+import { fileStore, memoryTokenStorage, openDocument, QuireClient, snippetParts, unwrap, type DocumentSession, type Session } from '../clients/sdk/node.js';
+import { startServer } from './helpers/server.js';
+import { eventually } from './helpers/wait.js';
+
+class QuietWebSocket extends WebSocket {
+  constructor(...args: ConstructorParameters<typeof WebSocket>) {
+    super(...args);
+    this.on('error', () => undefined);
+  }
+}
+
+function paragraph(doc: Y.Doc): Y.XmlText {
+  const frag = doc.getXmlFragment('default');
+  if (frag.length === 0) {
+    const p = new Y.XmlElement('paragraph');
+    p.insert(0, [new Y.XmlText()]);
+    frag.insert(0, [p]);
+  }
+  return (frag.get(0) as Y.XmlElement).get(0) as Y.XmlText;
+}
+
+async function open(t: { after(fn: () => unknown): void }, client: QuireClient, id: string, opts: Parameters<typeof openDocument>[2] = {}): Promise<DocumentSession> {
+  const s = await openDocument(client, id, { WebSocket: QuietWebSocket, followNetwork: false, reconnectDelay: { min: 50, max: 300 }, ...opts });
+  t.after(() => s.destroy());
+  return s;
+}
+
+test('REST calls return typed results; failures are values with the server code', async (t) => {
+  const { url } = await startServer(t);
+  const client = new QuireClient({ baseUrl: url });
+  const email = `sdk-${Math.random().toString(36).slice(2)}@example.test`;
+  const signed = await client.signup({ tenant: 'SDK', email, password: 'correct horse battery' });
+  assert.ok(signed.ok);
+  assert.equal(client.user?.email, email);
+
+  const wrong = await new QuireClient({ baseUrl: url }).login({ email, password: 'nope nope nope' });
+  assert.equal(wrong.ok, false);
+  if (!wrong.ok) {
+    assert.equal(wrong.error.code, 'invalid_credentials');
+    assert.equal(wrong.error.status, 401);
+    assert.ok(wrong.error.requestId);
+  }
+
+  const bad = await client.createDocument({ title: '' });
+  assert.ok(!bad.ok && bad.error.code === 'validation_failed' && bad.error.status === 400);
+  const missing = await client.getDocument(crypto.randomUUID());
+  assert.ok(!missing.ok && missing.error.code === 'document_not_found' && missing.error.status === 404);
+
+  const doc = unwrap(await client.createDocument({ title: 'Plan', text: 'first line' }));
+  assert.equal(doc.access, 'admin');
+  assert.equal(unwrap(await client.getText(doc.id)), 'first line');
+  unwrap(await client.putContent(doc.id, { text: 'second line' }, 'append'));
+  assert.equal(unwrap(await client.getText(doc.id)), 'first line\nsecond line');
+  const state = unwrap(await client.getYjsState(doc.id));
+  const copy = new Y.Doc();
+  Y.applyUpdate(copy, state);
+  assert.equal(copy.getXmlFragment('default').length, 2);
+  const page = unwrap(await client.listDocuments({ limit: 10 }));
+  assert.deepEqual(page.documents.map((d) => d.id), [doc.id]);
+  assert.equal(unwrap(await client.renameDocument(doc.id, 'Plan B')).title, 'Plan B');
+
+  const down = new QuireClient({ baseUrl: 'http://127.0.0.1:9', tokens: memoryTokenStorage(signed.ok ? signed.value : null) });
+  const offline = await down.listDocuments();
+  assert.ok(!offline.ok && offline.error.code === 'network_error' && offline.error.status === 0);
+
+  const anonymous = await new QuireClient({ baseUrl: url }).listDocuments();
+  assert.ok(!anonymous.ok && anonymous.error.code === 'not_signed_in');
+});
+
+test('tokens refresh before expiry; concurrent calls share one rotation; a refused token is refreshed once and retried', async (t) => {
+  const { url } = await startServer(t);
+  let refreshes = 0;
+  const counting: typeof fetch = (input, init) => {
+    if (String(input).endsWith('/api/v1/auth/refresh')) refreshes++;
+    return fetch(input, init);
+  };
+  const storage = memoryTokenStorage();
+  // A leeway longer than the token's life: every call finds the token about to expire.
+  const client = new QuireClient({ baseUrl: url, tokens: storage, fetch: counting, refreshLeewaySeconds: 3600 });
+  unwrap(await client.signup({ tenant: 'R', email: `r-${Math.random().toString(36).slice(2)}@example.test`, password: 'correct horse battery' }));
+  const first = storage.load()!;
+  const results = await Promise.all(Array.from({ length: 8 }, () => client.listDocuments()));
+  assert.ok(results.every((r) => r.ok), JSON.stringify(results.find((r) => !r.ok)));
+  assert.equal(refreshes, 1, 'eight concurrent calls, one refresh');
+  assert.notEqual(storage.load()!.refreshToken, first.refreshToken);
+
+  // A token the server refuses although it looks fresh (e.g. signed by a rotated key).
+  const s = storage.load()!;
+  const [h] = s.accessToken.split('.');
+  const forged = `${h}.${Buffer.from(JSON.stringify({ exp: 4_000_000_000 })).toString('base64url')}.AAAA`;
+  storage.save({ ...s, accessToken: forged });
+  const relaxed = new QuireClient({ baseUrl: url, tokens: storage, fetch: counting });
+  const before = refreshes;
+  assert.ok((await relaxed.listDocuments()).ok);
+  assert.equal(refreshes, before + 1);
+});
+
+test('a reused refresh token ends the session and tells the app', async (t) => {
+  const { url } = await startServer(t);
+  const storage = memoryTokenStorage();
+  const client = new QuireClient({ baseUrl: url, tokens: storage, refreshLeewaySeconds: 3600 });
+  const session = unwrap(await client.signup({ tenant: 'S', email: `s-${Math.random().toString(36).slice(2)}@example.test`, password: 'correct horse battery' }));
+  const events: string[] = [];
+  client.onSession((_u, reason) => events.push(reason));
+  // Someone else (a stolen copy) rotates the refresh token first.
+  const thief = new QuireClient({ baseUrl: url, tokens: memoryTokenStorage(session as Session) });
+  assert.ok((await thief.refresh()).ok);
+  const r = await client.listDocuments();
+  assert.ok(!r.ok && r.error.code === 'refresh_token_reused');
+  assert.equal(client.user, null);
+  assert.deepEqual(events, ['expired']);
+});
+
+test('openDocument: two users co-edit; pendingChanges reaches 0 only once the server stored the edits', async (t) => {
+  const { url, api } = await startServer(t);
+  const owner = await api.signup();
+  const member = await api.addUser(owner, 'member');
+  const doc = await api.createDocument(owner, 'Live');
+  await api.put(`/api/v1/documents/${doc.id}/permissions`, { userId: member.user.id, level: 'write' }, owner.accessToken);
+  const a = new QuireClient({ baseUrl: url, tokens: memoryTokenStorage(owner as Session) });
+  const b = new QuireClient({ baseUrl: url, tokens: memoryTokenStorage(member as Session) });
+  const sa = await open(t, a, doc.id);
+  const sb = await open(t, b, doc.id, { user: { name: 'Bea', color: '#0a0' } });
+  await Promise.all([sa.waitFor((s) => s.synced), sb.waitFor((s) => s.synced)]);
+  assert.equal(sa.status.access, 'write');
+
+  sa.doc.transact(() => paragraph(sa.doc).insert(0, 'hello from A'));
+  assert.equal(sa.status.pendingChanges, 1, 'one local transaction waits for the server');
+  await sa.whenSaved();
+  assert.equal(unwrap(await a.getText(doc.id)), 'hello from A');
+  await eventually(() => assert.equal(paragraph(sb.doc).toString(), 'hello from A'));
+  paragraph(sb.doc).insert(0, 'B: ');
+  await sb.whenSaved();
+  await eventually(() => assert.equal(paragraph(sa.doc).toString(), 'B: hello from A'));
+  // Presence: A sees B's name.
+  await eventually(() => {
+    const names = [...sa.awareness.getStates().values()].map((s) => (s as { user?: { name: string } }).user?.name);
+    assert.ok(names.includes('Bea'), JSON.stringify(names));
+  });
+});
+
+test('offline: edits persist in the file store, the pending count survives a restart, and both sides converge on reconnect', async (t) => {
+  const { url, api } = await startServer(t);
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'quire-sdk-'));
+  t.after(() => fs.rm(dir, { recursive: true, force: true }));
+  const owner = await api.signup();
+  const other = await api.addUser(owner, 'member');
+  const doc = await api.post('/api/v1/documents', { title: 'Trip', text: 'base' }, owner.accessToken);
+  const id = doc.body.id as string;
+  await api.put(`/api/v1/documents/${id}/permissions`, { userId: other.user.id, level: 'write' }, owner.accessToken);
+  const a = new QuireClient({ baseUrl: url, tokens: memoryTokenStorage(owner as Session) });
+  const store = fileStore(dir);
+
+  const first = await open(t, a, id, { store });
+  await first.whenSaved();
+  first.goOffline();
+  assert.equal(first.status.connection, 'offline');
+  for (const word of [' one', ' two', ' three']) paragraph(first.doc).insert(paragraph(first.doc).length, word);
+  assert.equal(first.status.pendingChanges, 3);
+  await first.destroy();
+
+  // Meanwhile a colleague edits online.
+  const b = new QuireClient({ baseUrl: url, tokens: memoryTokenStorage(other as Session) });
+  const sb = await open(t, b, id);
+  await sb.whenSaved();
+  paragraph(sb.doc).insert(0, 'B> ');
+  await sb.whenSaved();
+
+  // The app restarts: the offline copy is there before any network, with its pending count.
+  const again = await open(t, a, id, { store, followNetwork: false });
+  assert.equal(paragraph(again.doc).toString().includes('base one two three'), true);
+  assert.ok(again.status.pendingChanges >= 3, `pending ${again.status.pendingChanges}`);
+  await again.whenSaved();
+  assert.equal(again.status.pendingChanges, 0);
+  const expected = 'B> base one two three';
+  assert.equal(unwrap(await a.getText(id)), expected);
+  await eventually(() => assert.equal(paragraph(again.doc).toString(), expected));
+  await eventually(() => assert.equal(paragraph(sb.doc).toString(), expected));
+  // The stored pending count was reset too.
+  await again.destroy();
+  const third = await open(t, a, id, { store });
+  assert.equal(third.status.pendingChanges, 0);
+});
+
+test('access changes reach the session: read-only is reported, removal ends it with a reason', async (t) => {
+  const { url, api } = await startServer(t);
+  const owner = await api.signup();
+  const reader = await api.addUser(owner, 'member');
+  const doc = await api.post('/api/v1/documents', { title: 'RO', text: 'read me' }, owner.accessToken);
+  const id = doc.body.id as string;
+  await api.put(`/api/v1/documents/${id}/permissions`, { userId: reader.user.id, level: 'read' }, owner.accessToken);
+  const r = new QuireClient({ baseUrl: url, tokens: memoryTokenStorage(reader as Session) });
+  const s = await open(t, r, id);
+  await s.waitFor((x) => x.synced);
+  assert.equal(s.status.access, 'read');
+  assert.equal(paragraph(s.doc).toString(), 'read me');
+  await api.put(`/api/v1/documents/${id}/permissions`, { userId: reader.user.id, level: 'write' }, owner.accessToken);
+  await s.waitFor((x) => x.access === 'write');
+  await api.put(`/api/v1/documents/${id}/permissions`, { userId: reader.user.id, level: 'none' }, owner.accessToken);
+  const ended = await s.waitFor((x) => x.error !== null);
+  assert.equal(ended.error, 'access revoked');
+  // No reconnect loop after a final close.
+  await new Promise((res) => setTimeout(res, 500));
+  assert.notEqual(s.status.connection, 'connected');
+});
+
+test('snippetParts renders server snippets as text parts without HTML', () => {
+  assert.deepEqual(snippetParts('a &lt;b&gt; <mark>x &amp; y</mark> &quot;z&quot;'), [
+    { text: 'a <b> ', highlight: false },
+    { text: 'x & y', highlight: true },
+    { text: ' "z"', highlight: false },
+  ]);
+  assert.deepEqual(snippetParts(''), []);
+});
