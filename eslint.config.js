@@ -33,6 +33,13 @@ export default tseslint.config(
     },
   },
   {
+    // The web app's service worker.
+    files: ['clients/web/public/sw.js'],
+    languageOptions: {
+      globals: { self: 'readonly', caches: 'readonly', fetch: 'readonly', Response: 'readonly', URL: 'readonly' },
+    },
+  },
+  {
     // Tests read dynamic JSON answers.
     files: ['test/**', 'bench/**'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

@@ -13,6 +13,7 @@ import { TokenService } from './auth/tokens.js';
 import type { Config } from './config.js';
 import { notFound } from './errors.js';
 import { HttpEdge } from './http/edge.js';
+import { StaticSite } from './http/static.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { MemoryRateLimiter } from './rate-limit/memory.js';
@@ -70,7 +71,8 @@ export interface Quire {
 }
 
 /** Probes and scrapes are never rate limited. */
-const UNLIMITED_ROUTES = new Set(['/health', '/ready', '/metrics']);
+// Static files are served from memory; they do not count against the per-IP API budget.
+const UNLIMITED_ROUTES = new Set(['/health', '/ready', '/metrics', 'static']);
 
 export async function startQuire(opts: StartOptions): Promise<Quire> {
   const { config } = opts;
@@ -237,9 +239,15 @@ export async function startQuire(opts: StartOptions): Promise<Quire> {
         await theBus.close();
       };
     }
-    edge.fallback(() => {
+    const site = config.roles.includes('api') && config.web.enabled ? await StaticSite.load(config.web.dir) : null;
+    if (config.roles.includes('api') && config.web.enabled && !site) {
+      log.warn({ cat: 'app', dir: config.web.dir }, 'web app not built: run `npm run build:web` to serve it at /');
+    }
+    edge.fallback((req) => {
+      const res = site?.serve(req);
+      if (res) return res;
       throw notFound('route');
-    });
+    }, 'static');
 
     const port = await edge.listen(config.host, config.port);
     shutdown.add('http', () => edge.close(config.shutdownTimeoutMs));

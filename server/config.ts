@@ -66,6 +66,8 @@ const EnvSchema = z.object({
   REFRESH_TOKEN_TTL_SECONDS: int(30 * 86_400, 300, 365 * 86_400),
 
   CORS_ORIGINS: list,
+  WEB_APP: bool(true),
+  WEB_DIR: z.string().default('./clients/web/dist'),
   TRUST_PROXY: bool(false),
   MAX_BODY_BYTES: int(1_048_576, 1024, 64 * 1_048_576),
 
@@ -132,6 +134,8 @@ export interface Config {
     refreshTtlSeconds: number;
   };
   http: { corsOrigins: string[]; trustProxy: boolean; maxBodyBytes: number };
+  /** The web app's production build, served at `/` by API processes. */
+  web: { enabled: boolean; dir: string };
   rateLimits: {
     ip: { perMinute: number; burst: number };
     user: { perMinute: number; burst: number };
@@ -258,6 +262,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       refreshTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
     },
     http: { corsOrigins: e.CORS_ORIGINS, trustProxy: e.TRUST_PROXY, maxBodyBytes: e.MAX_BODY_BYTES },
+    web: { enabled: e.WEB_APP, dir: path.resolve(e.WEB_DIR) },
     rateLimits: {
       ip: { perMinute: e.RATE_LIMIT_IP_PER_MINUTE, burst: e.RATE_LIMIT_IP_BURST },
       user: { perMinute: e.RATE_LIMIT_USER_PER_MINUTE, burst: e.RATE_LIMIT_USER_BURST },

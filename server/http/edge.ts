@@ -120,9 +120,9 @@ export class HttpEdge {
     return this;
   }
 
-  /** Catch-all for anything no route matched (registered last). */
-  fallback(handler: Handler): this {
-    this.app.any('/*', (res, req) => this.dispatch(res, req, 'unmatched', [], handler));
+  /** Catch-all for anything no route matched (registered last); `route` labels it in metrics. */
+  fallback(handler: Handler, route = 'unmatched'): this {
+    this.app.any('/*', (res, req) => this.dispatch(res, req, route, [], handler));
     return this;
   }
 

@@ -1,0 +1,82 @@
+/*
+ * Quire's service worker: keeps the app shell (index.html and the assets it references)
+ * so the app opens without a network. Navigations go to the network first and fall back
+ * to the cached shell; hashed assets are served from the cache. The API and the sync
+ * socket are never cached: documents live in IndexedDB, managed by the app.
+ */
+const BUILD = '__BUILD_ID__';
+const CACHE = 'quire-shell';
+
+async function shellUrls() {
+  const res = await fetch('/', { cache: 'no-cache' });
+  const html = await res.clone().text();
+  const urls = new Set(['/', '/manifest.webmanifest', '/icon.svg', '/icon-192.png']);
+  for (const m of html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)) urls.add(m[1]);
+  return { res, urls };
+}
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(
+    (async () => {
+      const cache = await caches.open(CACHE);
+      const { res, urls } = await shellUrls();
+      await cache.put('/', res);
+      await Promise.all([...urls].filter((u) => u !== '/').map((u) => cache.add(u).catch(() => undefined)));
+      await self.skipWaiting();
+    })(),
+  );
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil(
+    (async () => {
+      // Drop assets of older builds: keep what the current shell references.
+      const cache = await caches.open(CACHE);
+      const shell = await cache.match('/');
+      if (shell) {
+        const html = await shell.text();
+        const keep = new Set([...html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1]));
+        for (const req of await cache.keys()) {
+          const p = new URL(req.url).pathname;
+          if (p.startsWith('/assets/') && !keep.has(p)) await cache.delete(req);
+        }
+      }
+      await self.clients.claim();
+    })(),
+  );
+});
+
+self.addEventListener('fetch', (event) => {
+  const req = event.request;
+  const url = new URL(req.url);
+  if (req.method !== 'GET' || url.origin !== self.location.origin) return;
+  if (/^\/(api|sync|metrics|health|ready)(\/|$)/.test(url.pathname)) return;
+
+  if (req.mode === 'navigate') {
+    event.respondWith(
+      (async () => {
+        try {
+          const res = await fetch(req);
+          if (res.ok) (await caches.open(CACHE)).put('/', res.clone());
+          return res;
+        } catch {
+          return (await caches.match('/')) ?? Response.error();
+        }
+      })(),
+    );
+    return;
+  }
+  event.respondWith(
+    (async () => {
+      const cached = await caches.match(req);
+      if (cached) return cached;
+      const res = await fetch(req);
+      if (res.ok && url.pathname.startsWith('/assets/')) (await caches.open(CACHE)).put(req, res.clone());
+      return res;
+    })(),
+  );
+});
+
+self.addEventListener('message', (event) => {
+  if (event.data === 'version') event.source?.postMessage({ build: BUILD });
+});

@@ -1,0 +1,80 @@
+/** The app's one SDK client (same origin, session in localStorage) and shared helpers. */
+import { indexedDbStore, localStorageTokenStorage, QuireClient, type DocumentMeta, type QuireError } from '../../sdk/index.js';
+
+export const client = new QuireClient({ baseUrl: '', tokens: localStorageTokenStorage() });
+export const offlineStore = indexedDbStore();
+
+const MESSAGES: Record<string, string> = {
+  network_error: 'Cannot reach the server. Check your connection and try again.',
+  invalid_credentials: 'That email and password do not match.',
+  email_taken: 'An account with this email already exists. Sign in instead.',
+  rate_limited: 'Too many attempts. Wait a moment and try again.',
+  document_not_found: 'This document does not exist or you do not have access to it.',
+  forbidden: 'You do not have permission to do that.',
+  search_unavailable: 'Search is not available on this server right now.',
+  ml_unavailable: 'Semantic search is not enabled on this server. Try full-text search.',
+  not_signed_in: 'Your session ended. Sign in again.',
+  refresh_token_reused: 'Your session ended. Sign in again.',
+  invalid_refresh_token: 'Your session ended. Sign in again.',
+};
+
+/** A sentence for the user; validation details become "field: problem". */
+export function describeError(e: QuireError): string {
+  const known = MESSAGES[e.code];
+  if (known) return known;
+  if (e.code === 'validation_failed' && Array.isArray(e.details)) {
+    const parts = (e.details as { path?: string; message?: string }[]).map((d) => `${d.path ? `${d.path}: ` : ''}${d.message ?? ''}`);
+    if (parts.length) return parts.join('; ');
+  }
+  return e.message || 'Something went wrong.';
+}
+
+/** The document list is kept per user so it shows offline. */
+const listKey = (userId: string) => `quire.documents.${userId}`;
+
+export function cachedDocuments(userId: string): DocumentMeta[] {
+  try {
+    return JSON.parse(localStorage.getItem(listKey(userId)) ?? '[]') as DocumentMeta[];
+  } catch {
+    return [];
+  }
+}
+
+export function cacheDocuments(userId: string, docs: DocumentMeta[]): void {
+  localStorage.setItem(listKey(userId), JSON.stringify(docs));
+}
+
+/** Documents whose offline copy is on this device (to remove them on sign-out). */
+const offlineKey = (userId: string) => `quire.offline.${userId}`;
+
+export function rememberOffline(userId: string, documentId: string): void {
+  const ids = new Set(JSON.parse(localStorage.getItem(offlineKey(userId)) ?? '[]') as string[]);
+  ids.add(documentId);
+  localStorage.setItem(offlineKey(userId), JSON.stringify([...ids]));
+}
+
+export function offlineDocuments(userId: string): Set<string> {
+  try {
+    return new Set(JSON.parse(localStorage.getItem(offlineKey(userId)) ?? '[]') as string[]);
+  } catch {
+    return new Set();
+  }
+}
+
+/** Signs out and removes this user's offline copies and cached list from the device. */
+export async function signOut(userId: string): Promise<void> {
+  await Promise.all([...offlineDocuments(userId)].map((id) => offlineStore.remove(`${userId}/${id}`).catch(() => undefined)));
+  localStorage.removeItem(offlineKey(userId));
+  localStorage.removeItem(listKey(userId));
+  await client.logout();
+}
+
+export function colorFor(seed: string): string {
+  let h = 0;
+  for (const ch of seed) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+  return `hsl(${h % 360} 65% 42%)`;
+}
+
+export function displayName(email: string): string {
+  return email.split('@')[0] ?? email;
+}

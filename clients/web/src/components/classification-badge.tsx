@@ -1,0 +1,36 @@
+/** The document's label from the classifier (the tenant's own model first, else the default). */
+import { useEffect, useState } from 'react';
+import type { DocumentClassification } from '../../../sdk/index.js';
+import { client } from '../api.js';
+
+const REFRESH_MS = 30_000;
+
+export function ClassificationBadge({ id, online }: { id: string; online: boolean }) {
+  const [c, setC] = useState<DocumentClassification | null>(null);
+  const [state, setState] = useState<'loading' | 'none' | 'ok'>('loading');
+  useEffect(() => {
+    if (!online) return;
+    let live = true;
+    const load = async () => {
+      const r = await client.getClassification(id);
+      if (!live) return;
+      if (r.ok) {
+        setC(r.value);
+        setState('ok');
+      } else if (r.error.status === 404) setState('none');
+    };
+    void load();
+    const timer = setInterval(load, REFRESH_MS);
+    return () => {
+      live = false;
+      clearInterval(timer);
+    };
+  }, [id, online]);
+  if (state === 'loading') return null;
+  if (state === 'none' || !c) return <span className="pill muted" data-testid="classification">Not classified yet</span>;
+  return (
+    <span className="pill label" data-testid="classification" title={`Model ${c.model}, version ${c.version}`}>
+      {c.label} · {Math.round(c.confidence * 100)}%
+    </span>
+  );
+}

@@ -1,0 +1,189 @@
+/**
+ * One open document: title, status (saved / saving / offline with waiting changes),
+ * presence, classification, sharing, and the collaborative editor. On narrow screens it
+ * is the review view: read first (editing is one tap away when allowed), with who is
+ * editing and previous/next to move through the list.
+ */
+import { useEffect, useMemo, useState } from 'react';
+import { openDocument, type DocumentMeta, type DocumentSession, type DocumentStatus, type QuireError, type SessionUser } from '../../../sdk/index.js';
+import { client, colorFor, describeError, displayName, offlineStore, rememberOffline } from '../api.js';
+import { navigate } from '../router.js';
+import { ClassificationBadge } from './classification-badge.js';
+import { CollabEditor } from './editor.js';
+import { Presence } from './presence.js';
+import { ShareDialog } from './share-dialog.js';
+
+interface Props {
+  id: string;
+  user: SessionUser;
+  docs: DocumentMeta[];
+  narrow: boolean;
+  online: boolean;
+  onRenamed: (meta: DocumentMeta) => void;
+}
+
+export function statusText(s: DocumentStatus | null): string {
+  if (!s) return 'Opening…';
+  const waiting = `${s.pendingChanges} change${s.pendingChanges === 1 ? '' : 's'} waiting`;
+  if (s.error) return s.error === 'access revoked' ? 'You no longer have access' : s.error === 'document deleted' ? 'This document was deleted' : `Unavailable (${s.error})`;
+  if (s.connection === 'offline') return s.pendingChanges ? `Offline · ${waiting}` : 'Offline · saved on this device';
+  if (s.connection !== 'connected') return s.pendingChanges ? `Connecting… · ${waiting}` : 'Connecting…';
+  if (!s.synced) return 'Syncing…';
+  return s.pendingChanges ? 'Saving…' : 'Saved';
+}
+
+export function DocumentView({ id, user, docs, narrow, online, onRenamed }: Props) {
+  const cached = docs.find((d) => d.id === id) ?? null;
+  const [meta, setMeta] = useState<DocumentMeta | null>(cached);
+  const [metaError, setMetaError] = useState<QuireError | null>(null);
+  const [session, setSession] = useState<DocumentSession | null>(null);
+  const [status, setStatus] = useState<DocumentStatus | null>(null);
+  const [title, setTitle] = useState(cached?.title ?? '');
+  const [renameError, setRenameError] = useState<string | null>(null);
+  const [sharing, setSharing] = useState(false);
+  const [editing, setEditing] = useState(false);
+  const me = useMemo(() => ({ name: displayName(user.email), color: colorFor(user.id) }), [user]);
+
+  useEffect(() => {
+    let live = true;
+    void client.getDocument(id).then((r) => {
+      if (!live) return;
+      if (r.ok) {
+        setMeta(r.value);
+        setTitle(r.value.title);
+        setMetaError(null);
+      } else if (r.error.code !== 'network_error') {
+        setMetaError(r.error);
+      }
+    });
+    return () => {
+      live = false;
+    };
+  }, [id, online]);
+
+  useEffect(() => {
+    if (metaError) return;
+    let live = true;
+    let opened: DocumentSession | null = null;
+    let off: (() => void) | null = null;
+    void openDocument(client, id, { store: offlineStore, user: me }).then((s) => {
+      if (!live) {
+        void s.destroy();
+        return;
+      }
+      opened = s;
+      rememberOffline(user.id, id);
+      off = s.onStatus(setStatus);
+      setSession(s);
+    });
+    return () => {
+      live = false;
+      off?.();
+      void opened?.destroy();
+      setSession(null);
+      setStatus(null);
+    };
+  }, [id, me, metaError, user.id]);
+
+  if (metaError) {
+    return (
+      <div className="empty" role="alert">
+        <h2>Cannot open this document</h2>
+        <p>{describeError(metaError)}</p>
+        <button type="button" onClick={() => navigate('/')}>
+          Back to documents
+        </button>
+      </div>
+    );
+  }
+
+  const access = status?.access ?? meta?.access ?? null;
+  const canWrite = access === 'write' || access === 'admin';
+  const isAdmin = meta?.access === 'admin';
+  const editable = canWrite && !status?.error && (!narrow || editing);
+
+  const rename = async () => {
+    const t = title.trim();
+    if (!meta || !t || t === meta.title) {
+      setTitle(meta?.title ?? '');
+      return;
+    }
+    const r = await client.renameDocument(id, t);
+    if (r.ok) {
+      setMeta({ ...meta, title: r.value.title });
+      onRenamed(r.value);
+      setRenameError(null);
+    } else {
+      setRenameError(describeError(r.error));
+      setTitle(meta.title);
+    }
+  };
+
+  const index = docs.findIndex((d) => d.id === id);
+  const prev = index > 0 ? docs[index - 1] : undefined;
+  const next = index >= 0 && index < docs.length - 1 ? docs[index + 1] : undefined;
+
+  return (
+    <article className={`document ${narrow ? 'review' : ''}`} data-testid={narrow ? 'review-view' : 'document-view'} aria-busy={!session}>
+      <div className="doc-header">
+        {narrow && (
+          <button type="button" className="link back" onClick={() => navigate('/')}>
+            ‹ Documents
+          </button>
+        )}
+        {canWrite && !narrow ? (
+          <input
+            className="doc-title"
+            aria-label="Title"
+            value={title}
+            maxLength={500}
+            onChange={(e) => setTitle(e.target.value)}
+            onBlur={rename}
+            onKeyDown={(e) => {
+              if (e.key === 'Enter') (e.target as HTMLInputElement).blur();
+              if (e.key === 'Escape') setTitle(meta?.title ?? '');
+            }}
+          />
+        ) : (
+          <h1 className="doc-title">{meta?.title ?? 'Document'}</h1>
+        )}
+        <div className="doc-tools">
+          <span className="save-status" role="status" aria-live="polite" data-testid="save-status" data-pending={status?.pendingChanges ?? 0} data-connection={status?.connection ?? 'opening'}>
+            {statusText(status)}
+          </span>
+          {access === 'read' && <span className="pill">Read only</span>}
+          <ClassificationBadge id={id} online={online} />
+          {isAdmin && !narrow && (
+            <button type="button" onClick={() => setSharing(true)}>
+              Share
+            </button>
+          )}
+          {narrow && canWrite && (
+            <button type="button" aria-pressed={editing} onClick={() => setEditing((e) => !e)}>
+              {editing ? 'Done' : 'Edit'}
+            </button>
+          )}
+        </div>
+      </div>
+      {renameError && (
+        <p className="error" role="alert">
+          {renameError}
+        </p>
+      )}
+      {session && <Presence session={session} self={me} />}
+      {session ? <CollabEditor key={session.id} session={session} user={me} editable={editable} toolbar={!narrow && canWrite} /> : <p className="muted loading">Loading document…</p>}
+      {narrow && (
+        <nav className="review-nav" aria-label="Move between documents">
+          <button type="button" disabled={!prev} onClick={() => prev && navigate(`/d/${prev.id}`)}>
+            ‹ Previous
+          </button>
+          <span className="muted">{index >= 0 ? `${index + 1} of ${docs.length}` : ''}</span>
+          <button type="button" disabled={!next} onClick={() => next && navigate(`/d/${next.id}`)}>
+            Next ›
+          </button>
+        </nav>
+      )}
+      {sharing && meta && <ShareDialog documentId={id} title={meta.title} selfId={user.id} onClose={() => setSharing(false)} />}
+    </article>
+  );
+}

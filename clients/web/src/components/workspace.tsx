@@ -1,0 +1,139 @@
+/**
+ * The signed-in workspace: header (search, connection, account), the document list and
+ * the main view. On narrow screens the list and the document take turns (review layout).
+ */
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import type { DocumentMeta, SessionUser } from '../../../sdk/index.js';
+import { cacheDocuments, cachedDocuments, client, describeError, displayName, offlineDocuments, signOut } from '../api.js';
+import { navigate, useNarrow, useOnline, useRoute } from '../router.js';
+import { DocumentList } from './document-list.js';
+import { DocumentView } from './document-view.js';
+import { SearchView } from './search-view.js';
+
+export function Workspace({ user }: { user: SessionUser }) {
+  const route = useRoute();
+  const narrow = useNarrow();
+  const online = useOnline();
+  const [docs, setDocs] = useState<DocumentMeta[]>(() => cachedDocuments(user.id));
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [loading, setLoading] = useState(true);
+  const [listError, setListError] = useState<string | null>(null);
+  const [query, setQuery] = useState(route.name === 'search' ? route.q : '');
+
+  const load = useCallback(async () => {
+    setLoading(true);
+    const r = await client.listDocuments({ limit: 100 });
+    setLoading(false);
+    if (r.ok) {
+      setDocs(r.value.documents);
+      setCursor(r.value.nextCursor);
+      setListError(null);
+      cacheDocuments(user.id, r.value.documents);
+    } else {
+      setListError(r.error.code === 'network_error' ? 'Offline: showing the documents saved on this device.' : describeError(r.error));
+    }
+  }, [user.id]);
+
+  useEffect(() => {
+    void load();
+  }, [load, online]);
+
+  const loadMore = async () => {
+    if (!cursor) return;
+    const r = await client.listDocuments({ limit: 100, cursor });
+    if (r.ok) {
+      setDocs((d) => [...d, ...r.value.documents]);
+      setCursor(r.value.nextCursor);
+    }
+  };
+
+  const create = async (): Promise<string | null> => {
+    const r = await client.createDocument({ title: 'Untitled' });
+    if (!r.ok) return describeError(r.error);
+    setDocs((d) => [r.value, ...d]);
+    navigate(`/d/${r.value.id}`);
+    return null;
+  };
+
+  const onRenamed = (meta: DocumentMeta) => setDocs((d) => d.map((x) => (x.id === meta.id ? { ...x, title: meta.title } : x)));
+
+  const search = (e: FormEvent) => {
+    e.preventDefault();
+    const q = query.trim();
+    if (q) navigate(`/search?q=${encodeURIComponent(q)}&mode=${route.name === 'search' ? route.mode : 'hybrid'}`);
+  };
+
+  const [signingOut, setSigningOut] = useState(false);
+  const logout = async () => {
+    setSigningOut(true);
+    await signOut(user.id);
+  };
+
+  const openId = route.name === 'document' ? route.id : null;
+  const showList = !narrow || route.name === 'home';
+  const available = offlineDocuments(user.id);
+
+  return (
+    <div className={`workspace ${narrow ? 'narrow' : 'wide'}`}>
+      <a className="skip" href="#main">
+        Skip to content
+      </a>
+      <header className="topbar">
+        <a
+          className="brand"
+          href="/"
+          onClick={(e) => {
+            e.preventDefault();
+            navigate('/');
+          }}
+        >
+          Quire
+        </a>
+        <form className="search-form" role="search" onSubmit={search}>
+          <label className="visually-hidden" htmlFor="search-input">
+            Search documents
+          </label>
+          <input id="search-input" type="search" placeholder="Search documents" value={query} onChange={(e) => setQuery(e.target.value)} />
+          <button type="submit" aria-label="Search">
+            Search
+          </button>
+        </form>
+        <span className={`net ${online ? 'online' : 'offline'}`} role="status" aria-live="polite" data-testid="network-status">
+          {online ? 'Online' : 'Offline'}
+        </span>
+        <span className="who" title={user.email}>
+          {displayName(user.email)}
+        </span>
+        <button type="button" className="link" onClick={logout} disabled={signingOut}>
+          Sign out
+        </button>
+      </header>
+      <div className="body">
+        {showList && (
+          <DocumentList
+            docs={docs}
+            activeId={openId}
+            loading={loading}
+            error={listError}
+            available={available}
+            hasMore={cursor !== null}
+            onMore={loadMore}
+            onCreate={create}
+          />
+        )}
+        <main id="main" className="main" tabIndex={-1}>
+          {route.name === 'document' && (
+            <DocumentView key={route.id} id={route.id} user={user} docs={docs} narrow={narrow} online={online} onRenamed={onRenamed} />
+          )}
+          {route.name === 'search' && <SearchView key={`${route.q}:${route.mode}`} q={route.q} mode={route.mode} />}
+          {route.name === 'home' && !narrow && (
+            <div className="empty">
+              <h2>Welcome{docs.length ? ' back' : ''}</h2>
+              <p className="muted">{docs.length ? 'Pick a document on the left, or start a new one.' : 'Create your first document to start writing.'}</p>
+            </div>
+          )}
+        </main>
+      </div>
+    </div>
+  );
+}

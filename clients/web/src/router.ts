@@ -1,0 +1,59 @@
+/** A small history-API router: `/`, `/d/<id>`, `/search?q=&mode=`. */
+import { useEffect, useState } from 'react';
+
+export type Route = { name: 'home' } | { name: 'document'; id: string } | { name: 'search'; q: string; mode: 'fulltext' | 'semantic' | 'hybrid' };
+
+export function parseRoute(loc: Location = window.location): Route {
+  const doc = /^\/d\/([0-9a-f-]{36})\/?$/.exec(loc.pathname);
+  if (doc?.[1]) return { name: 'document', id: doc[1] };
+  if (loc.pathname === '/search') {
+    const p = new URLSearchParams(loc.search);
+    const mode = p.get('mode');
+    return { name: 'search', q: p.get('q') ?? '', mode: mode === 'semantic' || mode === 'fulltext' ? mode : 'hybrid' };
+  }
+  return { name: 'home' };
+}
+
+export function navigate(path: string, replace = false): void {
+  if (replace) history.replaceState(null, '', path);
+  else history.pushState(null, '', path);
+  window.dispatchEvent(new PopStateEvent('popstate'));
+}
+
+export function useRoute(): Route {
+  const [route, setRoute] = useState(parseRoute);
+  useEffect(() => {
+    const on = () => setRoute(parseRoute());
+    window.addEventListener('popstate', on);
+    return () => window.removeEventListener('popstate', on);
+  }, []);
+  return route;
+}
+
+/** True on phone-sized screens, where the app shows the review layout. */
+export function useNarrow(maxWidth = 720): boolean {
+  const query = `(max-width: ${maxWidth}px)`;
+  const [narrow, setNarrow] = useState(() => window.matchMedia(query).matches);
+  useEffect(() => {
+    const mq = window.matchMedia(query);
+    const on = () => setNarrow(mq.matches);
+    mq.addEventListener('change', on);
+    return () => mq.removeEventListener('change', on);
+  }, [query]);
+  return narrow;
+}
+
+export function useOnline(): boolean {
+  const [online, setOnline] = useState(() => navigator.onLine);
+  useEffect(() => {
+    const up = () => setOnline(true);
+    const down = () => setOnline(false);
+    window.addEventListener('online', up);
+    window.addEventListener('offline', down);
+    return () => {
+      window.removeEventListener('online', up);
+      window.removeEventListener('offline', down);
+    };
+  }, []);
+  return online;
+}
