@@ -154,10 +154,14 @@ export class DocumentSession {
   }
 }
 
-function randomColor(seed: string): string {
+/** Caret and avatar colours (hex: the Tiptap caret extension accepts only hex), dark enough for white text. */
+export const PRESENCE_COLORS = ['#b3261e', '#8e24aa', '#3949ab', '#00796b', '#2e7d32', '#ad5400', '#6d4c41', '#c2185b', '#1565c0', '#00838f', '#5e35b1', '#546e7a'];
+
+/** A stable colour for a user id. */
+export function colorFor(seed: string): string {
   let h = 0;
   for (const ch of seed) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
-  return `hsl(${h % 360} 70% 45%)`;
+  return PRESENCE_COLORS[h % PRESENCE_COLORS.length]!;
 }
 
 /**
@@ -236,7 +240,7 @@ export async function openDocument(client: QuireClient, id: string, opts: OpenDo
   });
 
   if (user) {
-    const presence = opts.user ?? { name: user.email, color: randomColor(user.id) };
+    const presence = opts.user ?? { name: user.email, color: colorFor(user.id) };
     provider.setAwarenessField('user', presence);
   }
 

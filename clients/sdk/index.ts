@@ -4,7 +4,7 @@
  * are in `./node.ts`.
  */
 export { QuireClient, type QuireClientOptions, type SessionListener } from './client.js';
-export { DocumentSession, openDocument, type ConnectionState, type DocumentStatus, type OpenDocumentOptions } from './document.js';
+export { colorFor, DocumentSession, openDocument, type ConnectionState, type DocumentStatus, type OpenDocumentOptions } from './document.js';
 export { err, ok, unwrap, QuireRequestError, type QuireError, type QuireErrorCode, type Result } from './errors.js';
 export { memoryStore, type OfflineBinding, type OfflineStore } from './offline.js';
 export { indexedDbStore } from './stores/indexeddb.js';

@@ -13,7 +13,9 @@ import type { Req, Res } from './edge.js';
 
 interface StaticFile {
   body: Buffer;
-  gzip: Buffer | null;
+  /** Whether gzip helps (text, over 1 KiB); compressed on first request. */
+  compressible: boolean;
+  gzip?: Buffer;
   type: string;
   etag: string;
   cache: string;
@@ -72,7 +74,7 @@ export class StaticSite {
           const compressible = /^(text\/|application\/(json|manifest)|image\/svg)/.test(type) && body.length > 1024;
           files.set(`/${relPath}`, {
             body,
-            gzip: compressible ? zlib.gzipSync(body, { level: 9 }) : null,
+            compressible,
             type,
             etag: `"${crypto.createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`,
             cache: relPath.startsWith('assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
@@ -114,7 +116,8 @@ export class StaticSite {
       headers['x-frame-options'] = 'DENY';
     }
     if (req.headers['if-none-match'] === file.etag) return { status: 304, headers };
-    if (file.gzip && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) {
+    if (file.compressible && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) {
+      file.gzip ??= zlib.gzipSync(file.body, { level: 9 });
       return { status: 200, bytes: file.gzip, headers: { ...headers, 'content-encoding': 'gzip' } };
     }
     return { status: 200, bytes: file.body, headers };

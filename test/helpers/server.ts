@@ -115,6 +115,8 @@ export function testConfig(schema: string, opts: StartServerOptions, dataDir: st
       PASSWORD_SCRYPT_COST: '10',
       // The sentence encoder costs CPU; tests of semantic search turn it on.
       SEMANTIC_SEARCH: 'false',
+      // The browser tests serve the web app; the rest do not need it.
+      WEB_APP: 'false',
       // Tests poll; rate-limit tests set their own limits.
       RATE_LIMIT_IP_PER_MINUTE: '1000000',
       RATE_LIMIT_IP_BURST: '100000',

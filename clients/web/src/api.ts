@@ -1,5 +1,7 @@
 /** The app's one SDK client (same origin, session in localStorage) and shared helpers. */
-import { indexedDbStore, localStorageTokenStorage, QuireClient, type DocumentMeta, type QuireError } from '../../sdk/index.js';
+import { colorFor, indexedDbStore, localStorageTokenStorage, QuireClient, type DocumentMeta, type QuireError } from '../../sdk/index.js';
+
+export { colorFor };
 
 export const client = new QuireClient({ baseUrl: '', tokens: localStorageTokenStorage() });
 export const offlineStore = indexedDbStore();
@@ -67,12 +69,6 @@ export async function signOut(userId: string): Promise<void> {
   localStorage.removeItem(offlineKey(userId));
   localStorage.removeItem(listKey(userId));
   await client.logout();
-}
-
-export function colorFor(seed: string): string {
-  let h = 0;
-  for (const ch of seed) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
-  return `hsl(${h % 360} 65% 42%)`;
 }
 
 export function displayName(email: string): string {

@@ -4,7 +4,7 @@
  * is the review view: read first (editing is one tap away when allowed), with who is
  * editing and previous/next to move through the list.
  */
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { openDocument, type DocumentMeta, type DocumentSession, type DocumentStatus, type QuireError, type SessionUser } from '../../../sdk/index.js';
 import { client, colorFor, describeError, displayName, offlineStore, rememberOffline } from '../api.js';
 import { navigate } from '../router.js';
@@ -42,6 +42,8 @@ export function DocumentView({ id, user, docs, narrow, online, onRenamed }: Prop
   const [renameError, setRenameError] = useState<string | null>(null);
   const [sharing, setSharing] = useState(false);
   const [editing, setEditing] = useState(false);
+  /** While the title field has focus, the server's copy does not overwrite what is being typed. */
+  const titleFocused = useRef(false);
   const me = useMemo(() => ({ name: displayName(user.email), color: colorFor(user.id) }), [user]);
 
   useEffect(() => {
@@ -50,7 +52,7 @@ export function DocumentView({ id, user, docs, narrow, online, onRenamed }: Prop
       if (!live) return;
       if (r.ok) {
         setMeta(r.value);
-        setTitle(r.value.title);
+        if (!titleFocused.current) setTitle(r.value.title);
         setMetaError(null);
       } else if (r.error.code !== 'network_error') {
         setMetaError(r.error);
@@ -138,7 +140,13 @@ export function DocumentView({ id, user, docs, narrow, online, onRenamed }: Prop
             value={title}
             maxLength={500}
             onChange={(e) => setTitle(e.target.value)}
-            onBlur={rename}
+            onFocus={() => {
+              titleFocused.current = true;
+            }}
+            onBlur={() => {
+              titleFocused.current = false;
+              void rename();
+            }}
             onKeyDown={(e) => {
               if (e.key === 'Enter') (e.target as HTMLInputElement).blur();
               if (e.key === 'Escape') setTitle(meta?.title ?? '');

@@ -13,14 +13,21 @@ const MODES: { value: SearchMode; label: string }[] = [
 export function SearchView({ q, mode }: { q: string; mode: SearchMode }) {
   const [hits, setHits] = useState<SearchHit[] | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [fallback, setFallback] = useState(false);
   useEffect(() => {
     if (!q) return;
     let live = true;
-    void client.search(q, { mode, limit: 20 }).then((r) => {
+    void (async () => {
+      let r = await client.search(q, { mode, limit: 20 });
+      // A server without semantic search answers exact-word searches only.
+      if (!r.ok && r.error.code === 'mode_unavailable' && mode !== 'fulltext') {
+        r = await client.search(q, { mode: 'fulltext', limit: 20 });
+        if (live) setFallback(true);
+      }
       if (!live) return;
       if (r.ok) setHits(r.value.hits);
       else setError(describeError(r.error));
-    });
+    })();
     return () => {
       live = false;
     };
@@ -42,6 +49,7 @@ export function SearchView({ q, mode }: { q: string; mode: SearchMode }) {
           </button>
         ))}
       </div>
+      {fallback && <p className="notice">Search by meaning is off on this server; showing documents with these exact words.</p>}
       {error && (
         <p className="error" role="alert">
           {error}

@@ -66,9 +66,9 @@ export function ShareDialog({ documentId, title, selfId, onClose }: Props) {
           if (userId) void set(userId, level);
         }}
       >
-        <label>
-          Person
-          <select name="user" value={userId} onChange={(e) => setUserId(e.target.value)} required>
+        <div className="field">
+          <label htmlFor="share-user">Person</label>
+          <select id="share-user" name="user" value={userId} onChange={(e) => setUserId(e.target.value)} required>
             <option value="">Choose someone…</option>
             {candidates.map((u) => (
               <option key={u.id} value={u.id}>
@@ -76,17 +76,17 @@ export function ShareDialog({ documentId, title, selfId, onClose }: Props) {
               </option>
             ))}
           </select>
-        </label>
-        <label>
-          Access
-          <select name="level" value={level} onChange={(e) => setLevel(e.target.value as PermissionLevel)}>
+        </div>
+        <div className="field">
+          <label htmlFor="share-level">Access</label>
+          <select id="share-level" name="level" value={level} onChange={(e) => setLevel(e.target.value as PermissionLevel)}>
             {LEVELS.map((l) => (
               <option key={l.value} value={l.value}>
                 {l.label}
               </option>
             ))}
           </select>
-        </label>
+        </div>
         <button type="submit" className="primary" disabled={busy || !userId}>
           Share
         </button>

@@ -1,0 +1,267 @@
+/**
+ * The web app end to end in real headless Chromium against a real server: co-editing with
+ * carets, sharing, read-only, offline editing (also across a reload served by the service
+ * worker), search, and the phone review view.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { ensureWebBuild } from '../scripts/build-web.mjs';
+import type { Session } from './helpers/api.js';
+import { launchChromium, outputPath, signedInContext } from './helpers/browser.js';
+import { startServer } from './helpers/server.js';
+import { eventually } from './helpers/wait.js';
+
+const WAIT = { timeout: 30_000 };
+let browser: Browser;
+
+before(async () => {
+  await ensureWebBuild({ quiet: true });
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser?.close();
+});
+
+const web = { env: { WEB_APP: 'true' } };
+const nameOf = (email: string) => email.split('@')[0]!;
+const editor = (p: Page) => p.getByTestId('editor');
+const status = (p: Page) => p.getByTestId('save-status');
+/** The document's text as the editor shows it, without collaborators' caret labels. */
+const editorText = (p: Page) =>
+  editor(p).evaluate((el) => {
+    const copy = el.cloneNode(true) as HTMLElement;
+    copy.querySelectorAll('.collaboration-carets__label').forEach((n) => n.remove());
+    return [...copy.querySelectorAll('p, h1, h2, h3, li, blockquote')].map((n) => n.textContent ?? '').join('\n');
+  });
+
+/** Waits until the editor shows `expected` (exactly, or containing it). */
+async function editorShows(p: Page, expected: string, mode: 'exact' | 'contains' = 'contains'): Promise<void> {
+  await eventually(
+    async () => {
+      const text = await editorText(p);
+      assert.ok(mode === 'exact' ? text === expected : text.includes(expected), `editor shows ${JSON.stringify(text)}, want ${JSON.stringify(expected)}`);
+    },
+    { timeoutMs: WAIT.timeout, intervalMs: 100 },
+  );
+}
+
+async function typeAtEnd(p: Page, text: string): Promise<void> {
+  await editor(p).click();
+  await p.keyboard.press('Control+End');
+  await p.keyboard.type(text);
+}
+
+test('two users co-edit: sign-up, create, share through the dialog, each sees the other’s text and caret', async (t) => {
+  const { url, api } = await startServer(t, web);
+  const ca = await browser.newContext();
+  t.after(() => ca.close());
+  const pa = await ca.newPage();
+  await pa.goto(url);
+  await pa.getByRole('tab', { name: 'Create workspace' }).click();
+  const ownerEmail = `owner-${Date.now()}@example.test`;
+  await pa.getByLabel('Workspace name').fill('E2E Co');
+  await pa.getByLabel('Email').fill(ownerEmail);
+  await pa.getByLabel('Password').fill('correct horse battery');
+  await pa.getByRole('button', { name: 'Create workspace' }).click();
+  await pa.getByRole('button', { name: 'New document' }).click(WAIT);
+  await pa.waitForURL(/\/d\/[0-9a-f-]{36}$/, WAIT);
+  const id = pa.url().split('/d/')[1]!;
+  await status(pa).filter({ hasText: 'Saved' }).waitFor(WAIT);
+  await pa.getByLabel('Title').fill('Team notes');
+  await pa.getByLabel('Title').press('Enter');
+  await pa.getByRole('navigation', { name: 'Documents' }).getByText('Team notes').waitFor(WAIT);
+
+  const owner = JSON.parse((await pa.evaluate(() => localStorage.getItem('quire.session')))!) as Session;
+  const member = await api.addUser(owner, 'member');
+
+  await pa.getByRole('button', { name: 'Share' }).click();
+  const dialog = pa.getByRole('dialog');
+  await dialog.getByLabel('Person').selectOption({ label: member.user.email }, WAIT);
+  await dialog.getByLabel('Access', { exact: true }).selectOption('write');
+  await dialog.getByRole('button', { name: 'Share' }).click();
+  await dialog.getByRole('listitem').filter({ hasText: member.user.email }).waitFor(WAIT);
+  await dialog.getByRole('button', { name: 'Done' }).click();
+
+  // The colleague signs in through the login form and opens the shared document from the list.
+  const cb = await browser.newContext();
+  t.after(() => cb.close());
+  const pb = await cb.newPage();
+  await pb.goto(url);
+  await pb.getByLabel('Email').fill(member.user.email);
+  await pb.getByLabel('Password').fill('another good password');
+  await pb.getByRole('button', { name: 'Sign in' }).click();
+  await pb.getByRole('link', { name: /Team notes/ }).click(WAIT);
+  await status(pb).filter({ hasText: 'Saved' }).waitFor(WAIT);
+
+  await typeAtEnd(pa, 'Alpha from A.');
+  await editorShows(pb, 'Alpha from A.');
+  await typeAtEnd(pb, ' Beta from B.');
+  await editorShows(pa, 'Beta from B.');
+
+  // Carets with names, and presence.
+  await pa.locator('.collaboration-carets__label', { hasText: nameOf(member.user.email) }).waitFor(WAIT);
+  await pb.locator('.collaboration-carets__label', { hasText: nameOf(ownerEmail) }).waitFor(WAIT);
+  await pb.getByTestId('presence').filter({ hasText: nameOf(ownerEmail) }).waitFor(WAIT);
+
+  await status(pa).filter({ hasText: 'Saved' }).waitFor(WAIT);
+  await status(pb).filter({ hasText: 'Saved' }).waitFor(WAIT);
+  const stored = (await api.get(`/api/v1/documents/${id}/content`, owner.accessToken)).text;
+  assert.equal(stored, 'Alpha from A. Beta from B.');
+  assert.equal(await editorText(pa), await editorText(pb));
+});
+
+test('a user shared read-only sees the text but cannot change it', async (t) => {
+  const { url, api } = await startServer(t, web);
+  const owner = await api.signup();
+  const reader = await api.addUser(owner, 'member');
+  const doc = await api.post('/api/v1/documents', { title: 'Policy', text: 'Locked text' }, owner.accessToken);
+  await api.put(`/api/v1/documents/${doc.body.id}/permissions`, { userId: reader.user.id, level: 'read' }, owner.accessToken);
+
+  const ctx = await signedInContext(browser, reader);
+  t.after(() => ctx.close());
+  const p = await ctx.newPage();
+  await p.goto(`${url}/d/${doc.body.id}`);
+  await editorShows(p, 'Locked text');
+  await p.getByText('Read only', { exact: true }).first().waitFor(WAIT);
+  assert.equal(await editor(p).getAttribute('contenteditable'), 'false');
+  assert.equal(await p.getByLabel('Title').count(), 0, 'no title field to rename');
+  assert.equal(await p.getByRole('button', { name: 'Share' }).count(), 0);
+  await editor(p).click();
+  await p.keyboard.type('HACK');
+  await p.keyboard.press('Backspace');
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(await editorText(p), 'Locked text');
+  assert.equal((await api.get(`/api/v1/documents/${doc.body.id}/content`, owner.accessToken)).text, 'Locked text');
+});
+
+test('offline: edits keep working, the waiting count shows, both sides converge on return, also after a reload served offline', async (t) => {
+  const { url, api } = await startServer(t, web);
+  const owner = await api.signup();
+  const member = await api.addUser(owner, 'member');
+  const doc = await api.post('/api/v1/documents', { title: 'Trip plan', text: 'Start.' }, owner.accessToken);
+  const id = doc.body.id as string;
+  await api.put(`/api/v1/documents/${id}/permissions`, { userId: member.user.id, level: 'write' }, owner.accessToken);
+
+  const ca = await signedInContext(browser, owner);
+  const cb = await signedInContext(browser, member);
+  t.after(() => Promise.all([ca.close(), cb.close()]));
+  const pa = await ca.newPage();
+  const pb = await cb.newPage();
+  await Promise.all([pa.goto(`${url}/d/${id}`), pb.goto(`${url}/d/${id}`)]);
+  await status(pa).filter({ hasText: 'Saved' }).waitFor(WAIT);
+  await status(pb).filter({ hasText: 'Saved' }).waitFor(WAIT);
+  // The service worker has cached the app shell once it is active.
+  await pa.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+
+  await ca.setOffline(true);
+  await pa.getByTestId('network-status').filter({ hasText: 'Offline' }).waitFor(WAIT);
+  await typeAtEnd(pa, ' Offline A.');
+  await status(pa).filter({ hasText: /Offline · \d+ changes? waiting/ }).waitFor(WAIT);
+  assert.ok(Number(await status(pa).getAttribute('data-pending')) > 0);
+  // Meanwhile B edits online.
+  await editor(pb).click();
+  await pb.keyboard.press('Control+Home');
+  await pb.keyboard.type('B first. ');
+  await status(pb).filter({ hasText: 'Saved' }).waitFor(WAIT);
+  assert.doesNotMatch(await editorText(pb), /Offline A/);
+
+  await ca.setOffline(false);
+  await status(pa).filter({ hasText: 'Saved' }).waitFor(WAIT);
+  const expected = 'B first. Start. Offline A.';
+  await editorShows(pa, expected, 'exact');
+  await editorShows(pb, expected, 'exact');
+  assert.equal((await api.get(`/api/v1/documents/${id}/content`, owner.accessToken)).text, expected);
+
+  // Offline again, and the page is reloaded: the shell comes from the service worker, the
+  // document from IndexedDB, and the edit made there still reaches the server.
+  await ca.setOffline(true);
+  await pa.reload();
+  await editorShows(pa, expected);
+  await pa.getByTestId('network-status').filter({ hasText: 'Offline' }).waitFor(WAIT);
+  await typeAtEnd(pa, ' After reload.');
+  await status(pa).filter({ hasText: /waiting/ }).waitFor(WAIT);
+  await ca.setOffline(false);
+  await status(pa).filter({ hasText: 'Saved' }).waitFor(WAIT);
+  await editorShows(pb, `${expected} After reload.`, 'exact');
+  assert.equal((await api.get(`/api/v1/documents/${id}/content`, owner.accessToken)).text, `${expected} After reload.`);
+});
+
+test('search finds a phrase typed a moment ago and opens the hit', async (t) => {
+  const { url, api } = await startServer(t, web);
+  const owner = await api.signup();
+  const doc = await api.post('/api/v1/documents', { title: 'Recipes', text: '' }, owner.accessToken);
+  const ctx = await signedInContext(browser, owner);
+  t.after(() => ctx.close());
+  const p = await ctx.newPage();
+  await p.goto(`${url}/d/${doc.body.id}`);
+  await status(p).filter({ hasText: 'Saved' }).waitFor(WAIT);
+  await typeAtEnd(p, 'Grandma’s zephyr marmalade needs bitter oranges.');
+  await status(p).filter({ hasText: 'Saved' }).waitFor(WAIT);
+
+  // Through the search box, as a user would; indexing follows the edit within moments.
+  await eventually(
+    async () => {
+      await p.getByRole('searchbox', { name: 'Search documents' }).fill('marmalade');
+      await p.getByRole('searchbox', { name: 'Search documents' }).press('Enter');
+      await p.waitForURL(/\/search\?q=marmalade/);
+      await p.reload();
+      await p.getByTestId('search-hits').waitFor({ timeout: 2_000 });
+    },
+    { timeoutMs: 30_000, intervalMs: 300 },
+  );
+  const hit = p.getByTestId('search-hits').getByRole('listitem').first();
+  assert.equal(await hit.locator('mark').first().innerText(), 'marmalade');
+  // This server has no semantic search: the default (hybrid) falls back to exact words and says so.
+  await p.getByText('Search by meaning is off').waitFor(WAIT);
+  await hit.getByRole('link', { name: 'Recipes' }).click();
+  await p.waitForURL(new RegExp(`/d/${doc.body.id}$`));
+  await editorShows(p, 'zephyr marmalade');
+});
+
+test('on a phone (390×844) a document opens in the review view: who is editing, edit on demand, previous/next', async (t) => {
+  const { url, api } = await startServer(t, web);
+  const owner = await api.signup();
+  const editorUser = await api.addUser(owner, 'member');
+  const first = await api.post('/api/v1/documents', { title: 'Quarterly review', text: 'Revenue grew in every region.' }, owner.accessToken);
+  const second = await api.post('/api/v1/documents', { title: 'Hiring plan', text: 'Two engineers in Q3.' }, owner.accessToken);
+  await api.put(`/api/v1/documents/${second.body.id}/permissions`, { userId: editorUser.user.id, level: 'write' }, owner.accessToken);
+
+  // A colleague is editing the newest document on a desktop.
+  const desk = await signedInContext(browser, editorUser);
+  const phone = await signedInContext(browser, owner, { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+  t.after(() => Promise.all([desk.close(), phone.close()]));
+  const pd = await desk.newPage();
+  await pd.goto(`${url}/d/${second.body.id}`);
+  await typeAtEnd(pd, ' Maybe three.');
+
+  const pm = await phone.newPage();
+  await pm.goto(url);
+  // The list first, then a document in the review layout.
+  await pm.getByRole('link', { name: /Hiring plan/ }).click(WAIT);
+  const review = pm.getByTestId('review-view');
+  await review.waitFor(WAIT);
+  await editorShows(pm, 'Maybe three.');
+  await pm.getByTestId('presence').filter({ hasText: nameOf(editorUser.user.email) }).waitFor(WAIT);
+  assert.equal(await editor(pm).getAttribute('contenteditable'), 'false', 'reading first');
+  await pm.screenshot({ path: outputPath('review-view-390x844.png') });
+
+  const overflow = await pm.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 0, `no horizontal scrolling (overflow ${overflow}px)`);
+
+  await pm.getByRole('button', { name: 'Edit' }).tap();
+  assert.equal(await editor(pm).getAttribute('contenteditable'), 'true');
+  await pm.getByRole('button', { name: 'Done' }).tap();
+
+  await pm.getByRole('button', { name: 'Next ›' }).tap();
+  await pm.waitForURL(new RegExp(`/d/${first.body.id}$`));
+  await editorShows(pm, 'Revenue grew');
+  await pm.getByRole('button', { name: '‹ Previous' }).tap();
+  await pm.waitForURL(new RegExp(`/d/${second.body.id}$`));
+
+  // 360 px wide: still no layout break.
+  await pm.setViewportSize({ width: 360, height: 740 });
+  const overflow360 = await pm.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow360 <= 0, `no horizontal scrolling at 360 px (overflow ${overflow360}px)`);
+  await pm.screenshot({ path: outputPath('review-view-360.png') });
+});
