@@ -220,3 +220,26 @@ test('snippetParts renders server snippets as text parts without HTML', () => {
   ]);
   assert.deepEqual(snippetParts(''), []);
 });
+
+test('the provider authenticates every (re)connect with a fresh token from the client', async (t) => {
+  const { url, api } = await startServer(t);
+  const owner = await api.signup();
+  const doc = await api.post('/api/v1/documents', { title: 'T', text: 'x' }, owner.accessToken);
+  let refreshes = 0;
+  const counting: typeof fetch = (input, init) => {
+    if (String(input).endsWith('/api/v1/auth/refresh')) refreshes++;
+    return fetch(input, init);
+  };
+  // Every token looks about to expire, so each authentication refreshes first.
+  const client = new QuireClient({ baseUrl: url, tokens: memoryTokenStorage(owner as Session), fetch: counting, refreshLeewaySeconds: 3600 });
+  const s = await open(t, client, doc.body.id);
+  await s.whenSaved();
+  const afterFirst = refreshes;
+  assert.ok(afterFirst >= 1);
+  s.goOffline();
+  s.goOnline();
+  await s.whenSaved();
+  assert.ok(refreshes > afterFirst, 'the reconnect asked for a new token');
+  // The rotated session still works for REST (no refresh token was used twice).
+  assert.ok((await client.listDocuments()).ok);
+});

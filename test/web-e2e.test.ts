@@ -73,11 +73,23 @@ test('two users co-edit: sign-up, create, share through the dialog, each sees th
   await pa.getByRole('navigation', { name: 'Documents' }).getByText('Team notes').waitFor(WAIT);
 
   const owner = JSON.parse((await pa.evaluate(() => localStorage.getItem('quire.session')))!) as Session;
-  const member = await api.addUser(owner, 'member');
+
+  // The owner adds a colleague on the People page.
+  const memberEmail = `bea-${Date.now()}@example.test`;
+  await pa.getByRole('link', { name: 'People' }).click();
+  await pa.getByLabel('Email').fill(memberEmail);
+  await pa.getByLabel('Name (optional)').fill('Bea');
+  await pa.getByLabel('First password').fill('another good password');
+  await pa.getByLabel('Role').selectOption('member');
+  await pa.getByRole('button', { name: 'Add person' }).click();
+  await pa.getByRole('listitem').filter({ hasText: memberEmail }).waitFor(WAIT);
+  const member = { user: { email: memberEmail } };
+  await pa.goBack();
+  await pa.waitForURL(new RegExp(`/d/${id}$`));
 
   await pa.getByRole('button', { name: 'Share' }).click();
   const dialog = pa.getByRole('dialog');
-  await dialog.getByLabel('Person').selectOption({ label: member.user.email }, WAIT);
+  await dialog.getByLabel('Person').selectOption({ label: `Bea (${memberEmail})` }, WAIT);
   await dialog.getByLabel('Access', { exact: true }).selectOption('write');
   await dialog.getByRole('button', { name: 'Share' }).click();
   await dialog.getByRole('listitem').filter({ hasText: member.user.email }).waitFor(WAIT);
@@ -264,4 +276,30 @@ test('on a phone (390×844) a document opens in the review view: who is editing,
   const overflow360 = await pm.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   assert.ok(overflow360 <= 0, `no horizontal scrolling at 360 px (overflow ${overflow360}px)`);
   await pm.screenshot({ path: outputPath('review-view-360.png') });
+});
+
+test('keyboard only: sign in, reach "New document" with Tab, create and write', async (t) => {
+  const { url, api } = await startServer(t, web);
+  const owner = await api.signup('Keys', `keys-${Date.now()}@example.test`);
+  const ctx = await browser.newContext();
+  t.after(() => ctx.close());
+  const p = await ctx.newPage();
+  await p.goto(url);
+  const focused = () => p.evaluate(() => (document.activeElement as HTMLElement | null)?.getAttribute('name') ?? document.activeElement?.textContent ?? '');
+  // From the top of the page: the two tabs, then the form.
+  for (let i = 0; i < 8 && (await focused()) !== 'email'; i++) await p.keyboard.press('Tab');
+  assert.equal(await focused(), 'email');
+  await p.keyboard.type(owner.user.email);
+  await p.keyboard.press('Tab');
+  await p.keyboard.type('correct horse battery');
+  await p.keyboard.press('Enter');
+  await p.getByRole('button', { name: 'New document' }).waitFor(WAIT);
+  for (let i = 0; i < 15 && (await focused()) !== 'New document'; i++) await p.keyboard.press('Tab');
+  assert.equal(await focused(), 'New document');
+  await p.keyboard.press('Enter');
+  await p.waitForURL(/\/d\/[0-9a-f-]{36}$/, WAIT);
+  await status(p).filter({ hasText: 'Saved' }).waitFor(WAIT);
+  for (let i = 0; i < 20 && (await p.evaluate(() => document.activeElement?.getAttribute('data-testid'))) !== 'editor'; i++) await p.keyboard.press('Tab');
+  await p.keyboard.type('Typed without a mouse.');
+  await editorShows(p, 'Typed without a mouse.', 'exact');
 });

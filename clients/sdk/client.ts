@@ -160,6 +160,14 @@ export class QuireClient {
     return this.request('POST', '/api/v1/users', { json: input });
   }
 
+  updateUserRole(userId: string, role: TenantRole): Promise<Result<User>> {
+    return this.request('PATCH', `/api/v1/users/${encodeURIComponent(userId)}`, { json: { role } });
+  }
+
+  removeUser(userId: string): Promise<Result<void>> {
+    return this.request('DELETE', `/api/v1/users/${encodeURIComponent(userId)}`, { as: 'none' });
+  }
+
   // ---- documents -----------------------------------------------------------------------
 
   listDocuments(opts: { cursor?: string; limit?: number } = {}): Promise<Result<DocumentPage>> {

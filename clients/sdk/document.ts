@@ -132,6 +132,11 @@ export class DocumentSession {
   goOnline(): void {
     if (this.destroyed) return;
     this.update({ connection: 'connecting', error: null });
+    if (this.socket.status === 'connected') {
+      // Still closing from goOffline(): the socket reconnects by itself once the close lands.
+      this.socket.shouldConnect = true;
+      return;
+    }
     void this.socket.connect();
   }
 

@@ -8,6 +8,7 @@ import { cacheDocuments, cachedDocuments, client, describeError, displayName, of
 import { navigate, useNarrow, useOnline, useRoute } from '../router.js';
 import { DocumentList } from './document-list.js';
 import { DocumentView } from './document-view.js';
+import { PeopleView } from './people-view.js';
 import { SearchView } from './search-view.js';
 
 export function Workspace({ user }: { user: SessionUser }) {
@@ -101,6 +102,19 @@ export function Workspace({ user }: { user: SessionUser }) {
         <span className={`net ${online ? 'online' : 'offline'}`} role="status" aria-live="polite" data-testid="network-status">
           {online ? 'Online' : 'Offline'}
         </span>
+        {user.role !== 'guest' && (
+          <a
+            className="nav-link"
+            href="/people"
+            aria-current={route.name === 'people' ? 'page' : undefined}
+            onClick={(e) => {
+              e.preventDefault();
+              navigate('/people');
+            }}
+          >
+            People
+          </a>
+        )}
         <span className="who" title={user.email}>
           {displayName(user.email)}
         </span>
@@ -125,6 +139,7 @@ export function Workspace({ user }: { user: SessionUser }) {
           {route.name === 'document' && (
             <DocumentView key={route.id} id={route.id} user={user} docs={docs} narrow={narrow} online={online} onRenamed={onRenamed} />
           )}
+          {route.name === 'people' && <PeopleView user={user} />}
           {route.name === 'search' && <SearchView key={`${route.q}:${route.mode}`} q={route.q} mode={route.mode} />}
           {route.name === 'home' && !narrow && (
             <div className="empty">
