@@ -16,7 +16,8 @@ import { TEST_MEILI_URL, TEST_QDRANT_URL } from './helpers/env.js';
 import { startServer, uniqueName, type Dialect } from './helpers/server.js';
 
 async function world(t: TestContext, dialect: Dialect) {
-  const srv = await startServer(t, { dialect });
+  // No worker role: the suite owns the index (a live indexer would re-index the same documents).
+  const srv = await startServer(t, { dialect, roles: ['api', 'sync'] });
   const owner = await srv.api.signup('A');
   const member = await srv.api.addUser(owner, 'member');
   const stranger = await srv.api.signup('B');
