@@ -303,3 +303,33 @@ test('keyboard only: sign in, reach "New document" with Tab, create and write', 
   await p.keyboard.type('Typed without a mouse.');
   await editorShows(p, 'Typed without a mouse.', 'exact');
 });
+
+test('embedded profile (PGlite, semantic search on): the badge shows the label, search by meaning finds a paraphrase', async (t) => {
+  const { url, api } = await startServer(t, { dialect: 'pglite', env: { WEB_APP: 'true', SEMANTIC_SEARCH: 'true' } });
+  const owner = await api.signup();
+  const doc = await api.post(
+    '/api/v1/documents',
+    {
+      title: 'Quarterly earnings',
+      text: 'The company reported higher revenue and profit this quarter. Investors bought shares as the stock price rose, and the bank raised its interest rate outlook.',
+    },
+    owner.accessToken,
+  );
+  const ctx = await signedInContext(browser, owner);
+  t.after(() => ctx.close());
+  const p = await ctx.newPage();
+  await p.goto(`${url}/d/${doc.body.id}`);
+  const badge = p.getByTestId('classification');
+  await eventually(async () => assert.match((await badge.innerText()) ?? '', /^[a-z-]+ · \d+%$/i), { timeoutMs: 60_000, intervalMs: 500 });
+
+  await eventually(
+    async () => {
+      await p.goto(`${url}/search?q=${encodeURIComponent('financial results of a business')}&mode=semantic`);
+      await p.getByTestId('search-hits').getByRole('link', { name: 'Quarterly earnings' }).waitFor({ timeout: 3_000 });
+    },
+    { timeoutMs: 60_000, intervalMs: 500 },
+  );
+  await p.getByRole('radio', { name: 'Best match' }).click();
+  await p.getByTestId('search-hits').getByRole('link', { name: 'Quarterly earnings' }).waitFor(WAIT);
+  assert.equal(await p.getByText('Search by meaning is off').count(), 0);
+});

@@ -3,7 +3,9 @@ import { useEffect, useState } from 'react';
 import type { DocumentClassification } from '../../../sdk/index.js';
 import { client } from '../api.js';
 
+/** Labels follow edits by a second or two; look again soon while there is none, then now and then. */
 const REFRESH_MS = 30_000;
+const FIRST_LABEL_POLL_MS = 3_000;
 
 export function ClassificationBadge({ id, online }: { id: string; online: boolean }) {
   const [c, setC] = useState<DocumentClassification | null>(null);
@@ -11,6 +13,7 @@ export function ClassificationBadge({ id, online }: { id: string; online: boolea
   useEffect(() => {
     if (!online) return;
     let live = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const load = async () => {
       const r = await client.getClassification(id);
       if (!live) return;
@@ -18,12 +21,12 @@ export function ClassificationBadge({ id, online }: { id: string; online: boolea
         setC(r.value);
         setState('ok');
       } else if (r.error.status === 404) setState('none');
+      timer = setTimeout(load, r.ok ? REFRESH_MS : FIRST_LABEL_POLL_MS);
     };
     void load();
-    const timer = setInterval(load, REFRESH_MS);
     return () => {
       live = false;
-      clearInterval(timer);
+      clearTimeout(timer);
     };
   }, [id, online]);
   if (state === 'loading') return null;
