@@ -5,6 +5,7 @@
 const SCENARIOS: Record<string, string> = {
   fanout: './fanout.ts',
   trace: './trace-replay.ts',
+  connections: './connections.ts',
 };
 const [name, ...rest] = process.argv.slice(2);
 const chosen = name && !name.startsWith('--') ? [name] : Object.keys(SCENARIOS);

@@ -131,11 +131,17 @@ export function validateProseMirror(root: PMInput): string | null {
 function buildChildren(nodes: PMInput[]): (Y.XmlElement | Y.XmlText)[] {
   const out: (Y.XmlElement | Y.XmlText)[] = [];
   let run: Y.XmlText | null = null;
+  // Not yet in a document, the text cannot report its length (Yjs warns); count it here.
+  let runLength = 0;
   for (const n of nodes) {
     if (n.type === 'text') {
-      run ??= new Y.XmlText();
+      if (!run) {
+        run = new Y.XmlText();
+        runLength = 0;
+      }
       const attrs = Object.fromEntries((n.marks ?? []).map((m) => [m.type, m.attrs ?? {}]));
-      run.insert(run.length, n.text ?? '', Object.keys(attrs).length ? attrs : undefined);
+      run.insert(runLength, n.text ?? '', Object.keys(attrs).length ? attrs : undefined);
+      runLength += (n.text ?? '').length;
       if (!out.includes(run)) out.push(run);
     } else {
       run = null;
