@@ -6,6 +6,8 @@ const SCENARIOS: Record<string, string> = {
   fanout: './fanout.ts',
   trace: './trace-replay.ts',
   connections: './connections.ts',
+  rest: './rest.ts',
+  freshness: './freshness.ts',
 };
 const [name, ...rest] = process.argv.slice(2);
 const chosen = name && !name.startsWith('--') ? [name] : Object.keys(SCENARIOS);

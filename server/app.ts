@@ -110,6 +110,7 @@ export async function startQuire(opts: StartOptions): Promise<Quire> {
       accessEvents: new AccessEvents(),
       log,
       refreshTtlSeconds: config.jwt.refreshTtlSeconds,
+      refreshReuseGraceSeconds: config.jwt.refreshReuseGraceSeconds,
     };
 
     const metrics = new Metrics();

@@ -64,6 +64,7 @@ const EnvSchema = z.object({
   JWT_AUDIENCE: z.string().min(1).default('quire'),
   ACCESS_TOKEN_TTL_SECONDS: int(900, 30, 86_400),
   REFRESH_TOKEN_TTL_SECONDS: int(30 * 86_400, 300, 365 * 86_400),
+  REFRESH_REUSE_GRACE_SECONDS: int(30, 0, 300),
 
   CORS_ORIGINS: list,
   WEB_APP: bool(true),
@@ -132,6 +133,8 @@ export interface Config {
     audience: string;
     accessTtlSeconds: number;
     refreshTtlSeconds: number;
+    /** A refresh token presented again this soon after its rotation gets a new pair instead of revoking the family (lost responses, racing tabs). */
+    refreshReuseGraceSeconds: number;
   };
   http: { corsOrigins: string[]; trustProxy: boolean; maxBodyBytes: number };
   /** The web app's production build, served at `/` by API processes. */
@@ -260,6 +263,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       audience: e.JWT_AUDIENCE,
       accessTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
       refreshTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
+      refreshReuseGraceSeconds: e.REFRESH_REUSE_GRACE_SECONDS,
     },
     http: { corsOrigins: e.CORS_ORIGINS, trustProxy: e.TRUST_PROXY, maxBodyBytes: e.MAX_BODY_BYTES },
     web: { enabled: e.WEB_APP, dir: path.resolve(e.WEB_DIR) },

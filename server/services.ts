@@ -16,6 +16,7 @@ export interface Services {
   accessEvents: AccessEvents;
   log: Logger;
   refreshTtlSeconds: number;
+  refreshReuseGraceSeconds: number;
   /** Document content (present when this process runs the api or sync role). */
   content?: ContentService;
   /** Full-text index (Meilisearch when configured, else Postgres). */

@@ -46,7 +46,7 @@ test('login with the right password answers a session; a wrong one is 401 and au
 });
 
 test('refresh rotates the token; reusing an old refresh token revokes the whole family', async (t) => {
-  const { api, quire } = await startServer(t);
+  const { api, quire } = await startServer(t, { env: { REFRESH_REUSE_GRACE_SECONDS: '0' } });
   const s = await api.signup();
   const r1 = await api.post('/api/v1/auth/refresh', { refreshToken: s.refreshToken });
   assert.equal(r1.status, 200);
@@ -70,11 +70,27 @@ test('refresh rotates the token; reusing an old refresh token revokes the whole 
   assert.equal(Number(reuse.rows[0]?.n), 1);
 });
 
-test('concurrent refreshes with one token: exactly one wins', async (t) => {
-  const { api } = await startServer(t);
+test('concurrent refreshes with one token and no grace window: exactly one wins', async (t) => {
+  const { api } = await startServer(t, { env: { REFRESH_REUSE_GRACE_SECONDS: '0' } });
   const s = await api.signup();
   const results = await Promise.all([1, 2, 3].map(() => api.post('/api/v1/auth/refresh', { refreshToken: s.refreshToken })));
   assert.equal(results.filter((r) => r.status === 200).length, 1);
+});
+
+test('within the reuse grace window a replayed refresh token gets a new pair (lost response, racing tabs); after it, the family is revoked', async (t) => {
+  const { api } = await startServer(t, { env: { REFRESH_REUSE_GRACE_SECONDS: '1' } });
+  const s = await api.signup();
+  const results = await Promise.all([1, 2, 3].map(() => api.post('/api/v1/auth/refresh', { refreshToken: s.refreshToken })));
+  assert.deepEqual(results.map((r) => r.status), [200, 200, 200]);
+  // Every successor works (one of them is used here; the others stay valid).
+  const next = await api.post('/api/v1/auth/refresh', { refreshToken: results[0]!.body.refreshToken });
+  assert.equal(next.status, 200);
+  await new Promise((r) => setTimeout(r, 1500));
+  const late = await api.post('/api/v1/auth/refresh', { refreshToken: s.refreshToken });
+  assert.equal(late.status, 401);
+  assert.equal(late.body.error.code, 'refresh_token_reused');
+  const after = await api.post('/api/v1/auth/refresh', { refreshToken: next.body.refreshToken });
+  assert.equal(after.status, 401, 'the family is revoked');
 });
 
 test('refresh tokens that are malformed, from another tenant or expired are 401', async (t) => {

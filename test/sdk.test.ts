@@ -104,7 +104,7 @@ test('tokens refresh before expiry; concurrent calls share one rotation; a refus
 });
 
 test('a reused refresh token ends the session and tells the app', async (t) => {
-  const { url } = await startServer(t);
+  const { url } = await startServer(t, { env: { REFRESH_REUSE_GRACE_SECONDS: '0' } });
   const storage = memoryTokenStorage();
   const client = new QuireClient({ baseUrl: url, tokens: storage, refreshLeewaySeconds: 3600 });
   const session = unwrap(await client.signup({ tenant: 'S', email: `s-${Math.random().toString(36).slice(2)}@example.test`, password: 'correct horse battery' }));
@@ -242,4 +242,97 @@ test('the provider authenticates every (re)connect with a fresh token from the c
   assert.ok(refreshes > afterFirst, 'the reconnect asked for a new token');
   // The rotated session still works for REST (no refresh token was used twice).
   assert.ok((await client.listDocuments()).ok);
+});
+
+test('signing out while a refresh is on its way does not bring the session back', async (t) => {
+  const { url } = await startServer(t);
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const slow: typeof fetch = async (input, init) => {
+    if (String(input).endsWith('/api/v1/auth/refresh')) await gate;
+    return fetch(input, init);
+  };
+  const storage = memoryTokenStorage();
+  const client = new QuireClient({ baseUrl: url, tokens: storage, fetch: slow, refreshLeewaySeconds: 3600 });
+  unwrap(await client.signup({ tenant: 'L', email: `l-${Math.random().toString(36).slice(2)}@example.test`, password: 'correct horse battery' }));
+  const events: string[] = [];
+  client.onSession((_u, reason) => events.push(reason));
+  const call = client.listDocuments(); // starts a refresh that hangs
+  await new Promise((r) => setTimeout(r, 50));
+  const out = client.logout();
+  release();
+  await Promise.all([call, out]);
+  assert.equal(storage.load(), null, 'still signed out');
+  assert.equal(client.user, null);
+  assert.equal(events.at(-1), 'signed-out');
+  assert.ok(!(await client.listDocuments()).ok);
+});
+
+test('changes made offline before a downgrade to read are reported as rejected, not as waiting forever; the local copy can be discarded', async (t) => {
+  const { url, api } = await startServer(t);
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'quire-sdk-'));
+  t.after(() => fs.rm(dir, { recursive: true, force: true }));
+  const owner = await api.signup();
+  const writer = await api.addUser(owner, 'member');
+  const doc = await api.post('/api/v1/documents', { title: 'D', text: 'base' }, owner.accessToken);
+  const id = doc.body.id as string;
+  await api.put(`/api/v1/documents/${id}/permissions`, { userId: writer.user.id, level: 'write' }, owner.accessToken);
+  const client = new QuireClient({ baseUrl: url, tokens: memoryTokenStorage(writer as Session) });
+  const store = fileStore(dir);
+  const s = await open(t, client, id, { store });
+  await s.whenSaved();
+  s.goOffline();
+  paragraph(s.doc).insert(0, 'offline ');
+  assert.equal(s.status.pendingChanges, 1);
+  await api.put(`/api/v1/documents/${id}/permissions`, { userId: writer.user.id, level: 'read' }, owner.accessToken);
+  s.goOnline();
+  const st = await s.waitFor((x) => x.rejectedChanges > 0);
+  assert.equal(st.access, 'read');
+  assert.equal(st.pendingChanges, 0);
+  assert.equal(unwrap(await client.getText(id)), 'base');
+  await s.discardLocalChanges();
+  const fresh = await open(t, client, id, { store });
+  await fresh.waitFor((x) => x.synced);
+  assert.equal(paragraph(fresh.doc).toString(), 'base');
+  assert.equal(fresh.status.rejectedChanges, 0);
+});
+
+test('after a final close (access revoked) going online again does not reconnect', async (t) => {
+  const { url, api } = await startServer(t);
+  const owner = await api.signup();
+  const member = await api.addUser(owner, 'member');
+  const doc = await api.post('/api/v1/documents', { title: 'F', text: 'x' }, owner.accessToken);
+  const id = doc.body.id as string;
+  await api.put(`/api/v1/documents/${id}/permissions`, { userId: member.user.id, level: 'write' }, owner.accessToken);
+  const s = await open(t, new QuireClient({ baseUrl: url, tokens: memoryTokenStorage(member as Session) }), id);
+  await s.whenSaved();
+  await api.put(`/api/v1/documents/${id}/permissions`, { userId: member.user.id, level: 'none' }, owner.accessToken);
+  await s.waitFor((x) => x.error === 'access revoked');
+  s.goOffline();
+  s.goOnline();
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(s.status.error, 'access revoked');
+  assert.equal(s.status.connection, 'closed');
+});
+
+test('a long offline session (500 edits) merges in one handshake: no pre-auth overflow, "saved" only once all of it is stored', async (t) => {
+  const { url, api } = await startServer(t);
+  const owner = await api.signup();
+  const doc = await api.post('/api/v1/documents', { title: 'Long', text: '' }, owner.accessToken);
+  const id = doc.body.id as string;
+  const client = new QuireClient({ baseUrl: url, tokens: memoryTokenStorage(owner as Session) });
+  const s = await open(t, client, id);
+  const text = paragraph(s.doc);
+  await s.whenSaved();
+  const closes: number[] = [];
+  s.provider.on('close', ({ event }: { event: { code: number } }) => closes.push(event.code));
+  s.goOffline();
+  await s.waitFor((x) => x.connection === 'offline');
+  for (let i = 0; i < 500; i++) text.insert(text.length, `${i % 10}`);
+  assert.equal(s.status.pendingChanges, 500);
+  s.goOnline();
+  await s.whenSaved();
+  // Saved means stored: the server has every one of the 500 characters.
+  assert.equal(unwrap(await client.getText(id)).length, 500);
+  assert.ok(!closes.includes(4205), `closes: ${closes.join(',')}`);
 });

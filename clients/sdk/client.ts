@@ -92,10 +92,17 @@ export class QuireClient {
     return r;
   }
 
-  /** Revokes the refresh token on the server (best effort) and forgets the session. */
+  /**
+   * Revokes the refresh token on the server (best effort) and forgets the session. Waits
+   * for a refresh in flight (here or in another tab) so it cannot bring the session back.
+   */
   async logout(): Promise<Result<void>> {
-    const s = this.tokens.load();
-    this.tokens.clear();
+    await this.refreshing?.catch(() => undefined);
+    const s = await this.withLock(async () => {
+      const current = this.tokens.load();
+      this.tokens.clear();
+      return current;
+    });
     this.emit(null, 'signed-out');
     if (!s) return ok(undefined);
     return this.request<void>('POST', '/api/v1/auth/logout', { json: { refreshToken: s.refreshToken }, auth: false, as: 'none' });
@@ -135,10 +142,19 @@ export class QuireClient {
       return ok(s);
     }
     const r = await this.request<Session>('POST', '/api/v1/auth/refresh', { json: { refreshToken: s.refreshToken }, auth: false });
+    // Only the session we refreshed may be replaced: it may have been signed out, or another
+    // account signed in, while the request was on its way.
+    const still = this.tokens.load()?.refreshToken === s.refreshToken;
     if (r.ok) {
+      if (!still) {
+        // Another tab refreshed (keep its pair) or the user signed out / switched account.
+        const current = this.tokens.load();
+        if (current && current.user.id === s.user.id) return ok(current);
+        return err({ code: 'not_signed_in', message: 'The session changed while it was being refreshed', status: 0 });
+      }
       this.tokens.save(r.value);
       this.emit(r.value.user, 'refreshed');
-    } else if (SESSION_ENDING_CODES.has(r.error.code) || r.error.code === 'validation_failed') {
+    } else if (still && (SESSION_ENDING_CODES.has(r.error.code) || r.error.code === 'validation_failed')) {
       this.tokens.clear();
       this.emit(null, 'expired');
     }

@@ -28,6 +28,11 @@ export interface DocumentStatus {
   access: PermissionLevel | null;
   /** Why the server refused or closed the document (e.g. `forbidden`, `access revoked`). */
   error: string | null;
+  /**
+   * Local changes the server will not accept: made (offline) before the caller lost write
+   * access. They stay in this copy only; `discardLocalChanges()` drops them.
+   */
+  rejectedChanges: number;
 }
 
 export interface OpenDocumentOptions {
@@ -60,6 +65,8 @@ export class DocumentSession {
   private readonly listeners = new Set<StatusListener>();
   private state: DocumentStatus;
   private destroyed = false;
+  /** Set by a close that reconnecting cannot fix (access revoked, document deleted, too large). */
+  private final = false;
   private readonly cleanup: (() => void)[] = [];
 
   /** Use `openDocument`. */
@@ -76,7 +83,7 @@ export class DocumentSession {
     this.provider = provider;
     this.socket = socket;
     this.binding = binding;
-    this.state = { connection: 'connecting', synced: false, pendingChanges: pending, access: null, error: null };
+    this.state = { connection: 'connecting', synced: false, pendingChanges: pending, access: null, error: null, rejectedChanges: 0 };
   }
 
   get status(): DocumentStatus {
@@ -123,6 +130,7 @@ export class DocumentSession {
 
   /** Stops using the network (edits continue locally and are counted as pending). */
   goOffline(): void {
+    if (this.final || this.destroyed) return;
     this.socket.disconnect();
     this.socket.shouldConnect = false;
     this.update({ connection: 'offline', synced: false });
@@ -130,7 +138,7 @@ export class DocumentSession {
 
   /** Reconnects; pending changes are merged by the sync handshake. */
   goOnline(): void {
-    if (this.destroyed) return;
+    if (this.destroyed || this.final) return;
     this.update({ connection: 'connecting', error: null });
     if (this.socket.status === 'connected') {
       // Still closing from goOffline(): the socket reconnects by itself once the close lands.
@@ -138,6 +146,24 @@ export class DocumentSession {
       return;
     }
     void this.socket.connect();
+  }
+
+  /** @internal A close after which reconnecting cannot help. */
+  end(error: string): void {
+    this.final = true;
+    this.socket.disconnect();
+    this.update({ error, connection: 'closed', synced: false });
+  }
+
+  /**
+   * Forgets this device's copy (and any changes only it has), e.g. after they were
+   * rejected. The session is closed; open the document again to load it from the server.
+   */
+  async discardLocalChanges(): Promise<void> {
+    const binding = this.binding;
+    this.binding = null;
+    await this.destroy();
+    await binding?.clear();
   }
 
   /** @internal */
@@ -152,8 +178,9 @@ export class DocumentSession {
     for (const fn of this.cleanup) fn();
     this.provider.destroy();
     this.socket.destroy();
-    await this.binding?.destroy();
+    const binding = this.binding;
     this.binding = null;
+    await binding?.destroy();
     this.update({ connection: 'closed' });
     this.listeners.clear();
   }
@@ -191,6 +218,16 @@ export async function openDocument(client: QuireClient, id: string, opts: OpenDo
     factor: 2,
     maxAttempts: 0,
   });
+  // Frames produced while disconnected are dropped instead of queued: the sync handshake on
+  // reconnect carries every missing change. A queue would be flushed right after the
+  // handshake (before authentication completes; a long offline session overflows the
+  // server's pre-auth limit) and its acks would count against the handshake's.
+  const rawSend = socket.send.bind(socket);
+  socket.send = (message: unknown) => {
+    // OPEN only: a socket that is closing (goOffline) would queue the frame too.
+    if (socket.status !== 'connected' || socket.webSocket?.readyState !== 1) return;
+    rawSend(message);
+  };
   const provider = new HocuspocusProvider({
     websocketProvider: socket,
     name: id,
@@ -203,10 +240,19 @@ export async function openDocument(client: QuireClient, id: string, opts: OpenDo
   });
   const session = new DocumentSession(id, doc, provider, socket, binding, pending);
 
+  // Changes made before a downgrade to read-only can never be stored: say so instead of
+  // showing them as waiting forever.
+  const checkRejected = () => {
+    const st = session.status;
+    if (st.synced && st.access === 'read' && st.pendingChanges > 0) {
+      session.update({ rejectedChanges: st.rejectedChanges + st.pendingChanges, pendingChanges: 0 });
+    }
+  };
   // Local edits: anything not applied by the provider (remote) or the offline store (load).
   const onUpdate = (_u: Uint8Array, origin: unknown) => {
     if (origin === provider || (binding !== null && origin === binding)) return;
     session.update({ pendingChanges: session.status.pendingChanges + 1 });
+    if (session.status.access === 'read') checkRejected();
   };
   doc.on('update', onUpdate);
   session.addCleanup(() => doc.off('update', onUpdate));
@@ -217,6 +263,7 @@ export async function openDocument(client: QuireClient, id: string, opts: OpenDo
   provider.on('synced', () => {
     session.update({ synced: true });
     if (provider.unsyncedChanges === 0) session.update({ pendingChanges: 0 });
+    checkRejected();
   });
   provider.on('status', ({ status }: { status: string }) => {
     const current = session.status.connection;
@@ -224,21 +271,23 @@ export async function openDocument(client: QuireClient, id: string, opts: OpenDo
     session.update({ connection: status === 'connected' ? 'connected' : 'connecting', ...(status === 'connected' ? {} : { synced: false }) });
   });
   provider.on('authenticated', ({ scope }: { scope: string }) => {
-    session.update({ access: scope === 'readonly' ? 'read' : (session.status.access ?? 'write'), error: null });
+    // The socket tells read-only from read-write; admin is only known from REST or a quire.access message.
+    session.update({ access: scope === 'readonly' ? 'read' : session.status.access === 'admin' ? 'admin' : 'write', error: null });
+    checkRejected();
   });
   provider.on('authenticationFailed', ({ reason }: { reason: string }) => {
     session.update({ error: reason || 'forbidden' });
   });
   provider.on('close', ({ event }: { event: { code: number; reason: string } }) => {
-    if (FINAL_CLOSE_CODES.has(event.code) && event.reason !== 'token expired') {
-      socket.disconnect();
-      session.update({ error: event.reason || `closed (${event.code})`, connection: 'closed', synced: false });
-    }
+    if (FINAL_CLOSE_CODES.has(event.code) && event.reason !== 'token expired') session.end(event.reason || `closed (${event.code})`);
   });
   provider.on('stateless', ({ payload }: { payload: string }) => {
     try {
       const msg = JSON.parse(payload) as { type?: string; level?: PermissionLevel };
-      if (msg.type === 'quire.access' && msg.level) session.update({ access: msg.level });
+      if (msg.type === 'quire.access' && msg.level) {
+        session.update({ access: msg.level });
+        checkRejected();
+      }
     } catch {
       // Not one of ours.
     }

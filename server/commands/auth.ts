@@ -146,7 +146,7 @@ export async function refresh(svc: Services, props: { refreshToken: string; ip: 
   const tokenHash = hashToken(props.refreshToken);
   const outcome = await withTenant(svc.store.db, tenantId, async (tx): Promise<RefreshOutcome> => {
     // Claim the token atomically: of two concurrent refreshes with one token, one wins.
-    const claimed = await tx
+    let claimed = await tx
       .updateTable('refresh_tokens')
       .set({ used_at: sql`now()` })
       .where('token_hash', '=', tokenHash)
@@ -155,6 +155,18 @@ export async function refresh(svc: Services, props: { refreshToken: string; ip: 
       .where('expires_at', '>', sql<Date>`now()`)
       .returning(['user_id', 'family_id'])
       .executeTakeFirst();
+    if (!claimed) {
+      const known = await tx
+        .selectFrom('refresh_tokens')
+        .select(['family_id', 'user_id', 'used_at', 'revoked_at', sql<boolean>`used_at > now() - make_interval(secs => ${svc.refreshReuseGraceSeconds})`.as('within_grace')])
+        .where('token_hash', '=', tokenHash)
+        .executeTakeFirst();
+      // Used moments ago and the family is intact: a response that never arrived, or two
+      // tabs racing. Rotate again rather than log the user out everywhere.
+      if (known?.used_at && !known.revoked_at && known.within_grace) {
+        claimed = { user_id: known.user_id, family_id: known.family_id };
+      }
+    }
     if (!claimed) {
       const known = await tx
         .selectFrom('refresh_tokens')
