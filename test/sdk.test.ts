@@ -27,6 +27,13 @@ function paragraph(doc: Y.Doc): Y.XmlText {
   return (frag.get(0) as Y.XmlElement).get(0) as Y.XmlText;
 }
 
+/** The same session with its access token expired a moment ago (as after a laptop sleeps). */
+function expired(session: Session): Session {
+  const now = Math.floor(Date.now() / 1000);
+  const [h] = session.accessToken.split('.');
+  return { ...session, accessToken: `${h}.${Buffer.from(JSON.stringify({ iat: now - 900, exp: now - 1 })).toString('base64url')}.AAAA` };
+}
+
 async function open(t: { after(fn: () => unknown): void }, client: QuireClient, id: string, opts: Parameters<typeof openDocument>[2] = {}): Promise<DocumentSession> {
   const s = await openDocument(client, id, { WebSocket: QuietWebSocket, followNetwork: false, reconnectDelay: { min: 50, max: 300 }, ...opts });
   t.after(() => s.destroy());
@@ -83,9 +90,12 @@ test('tokens refresh before expiry; concurrent calls share one rotation; a refus
     return fetch(input, init);
   };
   const storage = memoryTokenStorage();
-  // A leeway longer than the token's life: every call finds the token about to expire.
-  const client = new QuireClient({ baseUrl: url, tokens: storage, fetch: counting, refreshLeewaySeconds: 3600 });
+  const client = new QuireClient({ baseUrl: url, tokens: storage, fetch: counting });
   unwrap(await client.signup({ tenant: 'R', email: `r-${Math.random().toString(36).slice(2)}@example.test`, password: 'correct horse battery' }));
+  assert.ok((await client.listDocuments()).ok);
+  assert.equal(refreshes, 0, 'a fresh token is used as it is');
+  // The access token expires: eight calls at once share one refresh.
+  storage.save(expired(storage.load()!));
   const first = storage.load()!;
   const results = await Promise.all(Array.from({ length: 8 }, () => client.listDocuments()));
   assert.ok(results.every((r) => r.ok), JSON.stringify(results.find((r) => !r.ok)));
@@ -106,13 +116,14 @@ test('tokens refresh before expiry; concurrent calls share one rotation; a refus
 test('a reused refresh token ends the session and tells the app', async (t) => {
   const { url } = await startServer(t, { env: { REFRESH_REUSE_GRACE_SECONDS: '0' } });
   const storage = memoryTokenStorage();
-  const client = new QuireClient({ baseUrl: url, tokens: storage, refreshLeewaySeconds: 3600 });
+  const client = new QuireClient({ baseUrl: url, tokens: storage });
   const session = unwrap(await client.signup({ tenant: 'S', email: `s-${Math.random().toString(36).slice(2)}@example.test`, password: 'correct horse battery' }));
   const events: string[] = [];
   client.onSession((_u, reason) => events.push(reason));
   // Someone else (a stolen copy) rotates the refresh token first.
   const thief = new QuireClient({ baseUrl: url, tokens: memoryTokenStorage(session as Session) });
   assert.ok((await thief.refresh()).ok);
+  storage.save(expired(storage.load()!));
   const r = await client.listDocuments();
   assert.ok(!r.ok && r.error.code === 'refresh_token_reused');
   assert.equal(client.user, null);
@@ -230,16 +241,22 @@ test('the provider authenticates every (re)connect with a fresh token from the c
     if (String(input).endsWith('/api/v1/auth/refresh')) refreshes++;
     return fetch(input, init);
   };
-  // Every token looks about to expire, so each authentication refreshes first.
-  const client = new QuireClient({ baseUrl: url, tokens: memoryTokenStorage(owner as Session), fetch: counting, refreshLeewaySeconds: 3600 });
+  // The stored access token has expired: connecting refreshes it first.
+  const client = new QuireClient({ baseUrl: url, tokens: memoryTokenStorage(expired(owner as Session)), fetch: counting });
+  let asked = 0;
+  const accessToken = client.accessToken.bind(client);
+  client.accessToken = () => {
+    asked++;
+    return accessToken();
+  };
   const s = await open(t, client, doc.body.id);
   await s.whenSaved();
-  const afterFirst = refreshes;
-  assert.ok(afterFirst >= 1);
+  assert.equal(refreshes, 1);
+  const askedFirst = asked;
   s.goOffline();
   s.goOnline();
   await s.whenSaved();
-  assert.ok(refreshes > afterFirst, 'the reconnect asked for a new token');
+  assert.ok(asked > askedFirst, 'the reconnect asked the client for a token again');
   // The rotated session still works for REST (no refresh token was used twice).
   assert.ok((await client.listDocuments()).ok);
 });
@@ -253,8 +270,9 @@ test('signing out while a refresh is on its way does not bring the session back'
     return fetch(input, init);
   };
   const storage = memoryTokenStorage();
-  const client = new QuireClient({ baseUrl: url, tokens: storage, fetch: slow, refreshLeewaySeconds: 3600 });
+  const client = new QuireClient({ baseUrl: url, tokens: storage, fetch: slow });
   unwrap(await client.signup({ tenant: 'L', email: `l-${Math.random().toString(36).slice(2)}@example.test`, password: 'correct horse battery' }));
+  storage.save(expired(storage.load()!));
   const events: string[] = [];
   client.onSession((_u, reason) => events.push(reason));
   const call = client.listDocuments(); // starts a refresh that hangs
@@ -335,4 +353,18 @@ test('a long offline session (500 edits) merges in one handshake: no pre-auth ov
   // Saved means stored: the server has every one of the 500 characters.
   assert.equal(unwrap(await client.getText(id)).length, 500);
   assert.ok(!closes.includes(4205), `closes: ${closes.join(',')}`);
+});
+
+test('short-lived tokens are refreshed half-way through their life at the earliest, not on every call', async (t) => {
+  const { url } = await startServer(t, { env: { ACCESS_TOKEN_TTL_SECONDS: '30' } });
+  let refreshes = 0;
+  const counting: typeof fetch = (input, init) => {
+    if (String(input).endsWith('/api/v1/auth/refresh')) refreshes++;
+    return fetch(input, init);
+  };
+  // Leeway (30 s by default) equals the token's whole life here.
+  const client = new QuireClient({ baseUrl: url, fetch: counting });
+  unwrap(await client.signup({ tenant: 'Short', email: `sh-${Math.random().toString(36).slice(2)}@example.test`, password: 'correct horse battery' }));
+  for (let i = 0; i < 5; i++) assert.ok((await client.listDocuments()).ok);
+  assert.equal(refreshes, 0);
 });

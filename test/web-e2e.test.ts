@@ -333,3 +333,45 @@ test('embedded profile (PGlite, semantic search on): the badge shows the label, 
   await p.getByTestId('search-hits').getByRole('link', { name: 'Quarterly earnings' }).waitFor(WAIT);
   assert.equal(await p.getByText('Search by meaning is off').count(), 0);
 });
+
+test('the service worker keeps the real app shell: opening a file or JSON in a tab does not replace what loads offline', async (t) => {
+  const { url, api } = await startServer(t, web);
+  const owner = await api.signup();
+  const ctx = await signedInContext(browser, owner);
+  t.after(() => ctx.close());
+  const p = await ctx.newPage();
+  await p.goto(url);
+  await p.getByRole('button', { name: 'New document' }).waitFor(WAIT);
+  await p.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+  await p.goto(`${url}/icon.svg`);
+  await p.goto(`${url}/.well-known/jwks.json`);
+  await ctx.setOffline(true);
+  await p.goto(`${url}/`);
+  await p.getByRole('button', { name: 'New document' }).waitFor(WAIT);
+  await p.getByTestId('network-status').filter({ hasText: 'Offline' }).waitFor(WAIT);
+});
+
+test('a token refresh in another tab does not reopen the document being edited', async (t) => {
+  const { url, api } = await startServer(t, web);
+  const owner = await api.signup();
+  const doc = await api.post('/api/v1/documents', { title: 'Tabs', text: 'one' }, owner.accessToken);
+  const ctx = await signedInContext(browser, owner);
+  t.after(() => ctx.close());
+  const p1 = await ctx.newPage();
+  await p1.goto(`${url}/d/${doc.body.id}`);
+  await status(p1).filter({ hasText: 'Saved' }).waitFor(WAIT);
+  await p1.evaluate(() => {
+    (window as unknown as { editorBefore: Element | null }).editorBefore = document.querySelector('[data-testid=editor]');
+  });
+  // Another tab stores a rotated session for the same user (what its refresh does).
+  const again = await api.post('/api/v1/auth/login', { email: owner.user.email, password: 'correct horse battery' });
+  const p2 = await ctx.newPage();
+  await p2.goto(`${url}/`);
+  await p2.evaluate((s) => localStorage.setItem('quire.session', s), JSON.stringify(again.body));
+  await new Promise((r) => setTimeout(r, 500));
+  const same = await p1.evaluate(() => (window as unknown as { editorBefore: Element | null }).editorBefore === document.querySelector('[data-testid=editor]'));
+  assert.ok(same, 'the editor (and its undo history and focus) survived');
+  await typeAtEnd(p1, ' two');
+  await status(p1).filter({ hasText: 'Saved' }).waitFor(WAIT);
+  assert.equal((await api.get(`/api/v1/documents/${doc.body.id}/content`, owner.accessToken)).text, 'one two');
+});

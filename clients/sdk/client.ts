@@ -5,7 +5,7 @@
  * in browsers, between tabs (Web Locks), so a rotating refresh token is never used twice.
  */
 import { err, ok, SESSION_ENDING_CODES, type QuireError, type Result } from './errors.js';
-import { memoryTokenStorage, tokenExpiry, type TokenStorage } from './tokens.js';
+import { memoryTokenStorage, needsRefresh, type TokenStorage } from './tokens.js';
 import type {
   ClassifierStatus,
   DocumentClassification,
@@ -115,7 +115,7 @@ export class QuireClient {
   async accessToken(): Promise<Result<string>> {
     const s = this.tokens.load();
     if (!s) return err({ code: 'not_signed_in', message: 'Sign in first', status: 0 });
-    if (tokenExpiry(s.accessToken) - this.leeway > Date.now() / 1000) return ok(s.accessToken);
+    if (!needsRefresh(s.accessToken, this.leeway)) return ok(s.accessToken);
     const r = await this.refresh(s.refreshToken);
     return r.ok ? ok(r.value.accessToken) : r;
   }
@@ -138,7 +138,7 @@ export class QuireClient {
     const s = this.tokens.load();
     if (!s) return err({ code: 'not_signed_in', message: 'Sign in first', status: 0 });
     // Another tab may have rotated the tokens while we waited for the lock.
-    if (staleRefreshToken && s.refreshToken !== staleRefreshToken && tokenExpiry(s.accessToken) - this.leeway > Date.now() / 1000) {
+    if (staleRefreshToken && s.refreshToken !== staleRefreshToken && !needsRefresh(s.accessToken, this.leeway)) {
       return ok(s);
     }
     const r = await this.request<Session>('POST', '/api/v1/auth/refresh', { json: { refreshToken: s.refreshToken }, auth: false });

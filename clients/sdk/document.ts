@@ -276,7 +276,29 @@ export async function openDocument(client: QuireClient, id: string, opts: OpenDo
     checkRejected();
   });
   provider.on('authenticationFailed', ({ reason }: { reason: string }) => {
-    session.update({ error: reason || 'forbidden' });
+    const why = reason ?? '';
+    if (why.includes('network_error')) {
+      // No token because the auth server was unreachable: a connectivity problem, not a refusal.
+      socket.disconnect();
+      session.update({ connection: 'connecting', synced: false });
+      const retry = setTimeout(() => session.goOnline(), delay.max);
+      session.addCleanup(() => clearTimeout(retry));
+      return;
+    }
+    if (why.includes('not_signed_in') || why.includes('refresh_token') || why.includes('account_inactive')) {
+      session.end('signed out');
+      return;
+    }
+    if (why === 'token-expired') {
+      // Our clock and the server's disagree: refresh now and authenticate again.
+      void client.refresh().then((r) => {
+        if (!r.ok) return;
+        socket.disconnect();
+        session.goOnline();
+      });
+      return;
+    }
+    session.update({ error: why || 'forbidden' });
   });
   provider.on('close', ({ event }: { event: { code: number; reason: string } }) => {
     if (FINAL_CLOSE_CODES.has(event.code) && event.reason !== 'token expired') session.end(event.reason || `closed (${event.code})`);

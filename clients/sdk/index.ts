@@ -9,5 +9,5 @@ export { err, ok, unwrap, QuireRequestError, type QuireError, type QuireErrorCod
 export { memoryStore, type OfflineBinding, type OfflineStore } from './offline.js';
 export { indexedDbStore } from './stores/indexeddb.js';
 export { snippetParts, type SnippetPart } from './snippets.js';
-export { localStorageTokenStorage, memoryTokenStorage, tokenExpiry, type TokenStorage } from './tokens.js';
+export { localStorageTokenStorage, memoryTokenStorage, needsRefresh, tokenExpiry, tokenTimes, type TokenStorage } from './tokens.js';
 export type * from './types.js';

@@ -59,14 +59,31 @@ export function localStorageTokenStorage(key = 'quire.session'): TokenStorage {
   };
 }
 
-/** Seconds since the epoch at which a JWT expires, or 0 when it cannot be read. */
-export function tokenExpiry(jwt: string): number {
+/** `exp` and `iat` of a JWT (seconds since the epoch); 0 for what cannot be read. */
+export function tokenTimes(jwt: string): { exp: number; iat: number } {
   try {
     const part = jwt.split('.')[1] ?? '';
     const json = atob(part.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(part.length / 4) * 4, '='));
-    const exp = (JSON.parse(json) as { exp?: unknown }).exp;
-    return typeof exp === 'number' ? exp : 0;
+    const claims = JSON.parse(json) as { exp?: unknown; iat?: unknown };
+    return { exp: typeof claims.exp === 'number' ? claims.exp : 0, iat: typeof claims.iat === 'number' ? claims.iat : 0 };
   } catch {
-    return 0;
+    return { exp: 0, iat: 0 };
   }
+}
+
+/** Seconds since the epoch at which a JWT expires, or 0 when it cannot be read. */
+export function tokenExpiry(jwt: string): number {
+  return tokenTimes(jwt).exp;
+}
+
+/**
+ * Whether a token should be refreshed now: within `leeway` seconds of expiry, but never
+ * earlier than half-way through its life (a server with very short tokens would otherwise
+ * see a refresh on every call).
+ */
+export function needsRefresh(jwt: string, leewaySeconds: number, nowSeconds = Date.now() / 1000): boolean {
+  const { exp, iat } = tokenTimes(jwt);
+  const life = exp - iat;
+  const margin = iat > 0 && life > 0 ? Math.min(leewaySeconds, life / 2) : leewaySeconds;
+  return exp - margin <= nowSeconds;
 }

@@ -33,6 +33,8 @@ export interface Res {
   text?: string;
   bytes?: Uint8Array;
   headers?: Record<string, string>;
+  /** Answer a HEAD request: send these headers and this content-length, no body. */
+  headOnlyLength?: number;
 }
 
 export type Handler = (req: Req) => Promise<Res> | Res;
@@ -196,7 +198,8 @@ export class HttpEdge {
           const extra = r.headers ?? {};
           if (type && !Object.keys(extra).some((k) => k.toLowerCase() === 'content-type')) res.writeHeader('content-type', type);
           for (const [k, v] of Object.entries(extra)) res.writeHeader(k, v);
-          if (body === undefined) res.endWithoutBody(0, closeConnection);
+          if (r.headOnlyLength !== undefined) res.endWithoutBody(r.headOnlyLength, closeConnection);
+          else if (body === undefined) res.endWithoutBody(0, closeConnection);
           else res.end(body, closeConnection);
         });
       }

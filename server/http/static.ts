@@ -50,7 +50,7 @@ export const APP_CSP = [
   "script-src 'self'",
   "style-src 'self' 'unsafe-inline'",
   "img-src 'self' data: blob:",
-  "connect-src 'self' ws: wss:",
+  "connect-src 'self'",
   "manifest-src 'self'",
   "worker-src 'self'",
   "base-uri 'none'",
@@ -98,6 +98,7 @@ export class StaticSite {
   /** The answer for a GET, or null when the path is not the app's. */
   serve(req: Req): Res | null {
     if (req.method !== 'get' && req.method !== 'head') return null;
+    const head = req.method === 'head';
     let p: string;
     try {
       p = decodeURIComponent(req.path);
@@ -116,10 +117,13 @@ export class StaticSite {
       headers['x-frame-options'] = 'DENY';
     }
     if (req.headers['if-none-match'] === file.etag) return { status: 304, headers };
+    let body = file.body;
     if (file.compressible && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) {
-      file.gzip ??= zlib.gzipSync(file.body, { level: 9 });
-      return { status: 200, bytes: file.gzip, headers: { ...headers, 'content-encoding': 'gzip' } };
+      body = file.gzip ??= zlib.gzipSync(file.body, { level: 9 });
+      headers['content-encoding'] = 'gzip';
     }
-    return { status: 200, bytes: file.body, headers };
+    // HEAD: the headers a GET would get, no body.
+    if (head) return { status: 200, headers, headOnlyLength: body.length };
+    return { status: 200, bytes: body, headers };
   }
 }

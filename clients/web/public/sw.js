@@ -50,14 +50,19 @@ self.addEventListener('fetch', (event) => {
   const req = event.request;
   const url = new URL(req.url);
   if (req.method !== 'GET' || url.origin !== self.location.origin) return;
-  if (/^\/(api|sync|metrics|health|ready)(\/|$)/.test(url.pathname)) return;
+  if (/^\/(api|sync|metrics|health|ready|\.well-known)(\/|$)/.test(url.pathname)) return;
 
-  if (req.mode === 'navigate') {
+  // App routes (no file extension) are the shell; a navigation to a file (an icon, a
+  // script, a JSON document) is passed through and never cached as the app.
+  if (req.mode === 'navigate' && !/\.[a-z0-9]+$/i.test(url.pathname)) {
     event.respondWith(
       (async () => {
         try {
           const res = await fetch(req);
-          if (res.ok) (await caches.open(CACHE)).put('/', res.clone());
+          const isShell = res.ok && (res.headers.get('content-type') ?? '').startsWith('text/html');
+          if (isShell) (await caches.open(CACHE)).put('/', res.clone());
+          // A server that is restarting (5xx) is no reason to show an error page.
+          if (res.status >= 500) return (await caches.match('/')) ?? res;
           return res;
         } catch {
           return (await caches.match('/')) ?? Response.error();
@@ -66,6 +71,7 @@ self.addEventListener('fetch', (event) => {
     );
     return;
   }
+  if (req.mode === 'navigate') return;
   event.respondWith(
     (async () => {
       const cached = await caches.match(req);

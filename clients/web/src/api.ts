@@ -63,11 +63,39 @@ export function offlineDocuments(userId: string): Set<string> {
   }
 }
 
+/** Local changes not yet stored on the server, per document (to warn before signing out). */
+const pendingKey = (userId: string) => `quire.pending.${userId}`;
+
+export function recordPending(userId: string, documentId: string, pending: number): void {
+  const all = JSON.parse(localStorage.getItem(pendingKey(userId)) ?? '{}') as Record<string, number>;
+  if (pending > 0) all[documentId] = pending;
+  else delete all[documentId];
+  localStorage.setItem(pendingKey(userId), JSON.stringify(all));
+}
+
+export function pendingTotal(userId: string): number {
+  try {
+    return Object.values(JSON.parse(localStorage.getItem(pendingKey(userId)) ?? '{}') as Record<string, number>).reduce((a, b) => a + b, 0);
+  } catch {
+    return 0;
+  }
+}
+
+/** Removes one document's offline copy from this device. */
+export async function forgetOffline(userId: string, documentId: string): Promise<void> {
+  await offlineStore.remove(`${userId}/${documentId}`).catch(() => undefined);
+  const ids = offlineDocuments(userId);
+  ids.delete(documentId);
+  localStorage.setItem(offlineKey(userId), JSON.stringify([...ids]));
+  recordPending(userId, documentId, 0);
+}
+
 /** Signs out and removes this user's offline copies and cached list from the device. */
 export async function signOut(userId: string): Promise<void> {
   await Promise.all([...offlineDocuments(userId)].map((id) => offlineStore.remove(`${userId}/${id}`).catch(() => undefined)));
   localStorage.removeItem(offlineKey(userId));
   localStorage.removeItem(listKey(userId));
+  localStorage.removeItem(pendingKey(userId));
   await client.logout();
 }
 

@@ -11,7 +11,9 @@ export function App() {
   useEffect(
     () =>
       client.onSession((u, reason) => {
-        setUser(u);
+        // A refresh (here or in another tab) rotates tokens, not the person: keep the same
+        // object so open documents are not torn down and reopened.
+        setUser((prev) => (prev && u && prev.id === u.id && prev.email === u.email && prev.role === u.role ? prev : u));
         if (reason === 'expired') setNotice('Your session ended. Sign in again.');
         else if (u) setNotice(null);
       }),

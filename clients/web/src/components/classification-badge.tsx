@@ -21,7 +21,8 @@ export function ClassificationBadge({ id, online }: { id: string; online: boolea
         setC(r.value);
         setState('ok');
       } else if (r.error.status === 404) setState('none');
-      timer = setTimeout(load, r.ok ? REFRESH_MS : FIRST_LABEL_POLL_MS);
+      // Poll quickly only while the label is merely not there yet; errors back off.
+      timer = setTimeout(load, !r.ok && r.error.status === 404 ? FIRST_LABEL_POLL_MS : REFRESH_MS);
     };
     void load();
     return () => {

@@ -6,7 +6,7 @@
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { openDocument, type DocumentMeta, type DocumentSession, type DocumentStatus, type QuireError, type SessionUser } from '../../../sdk/index.js';
-import { client, colorFor, describeError, displayName, offlineStore, rememberOffline } from '../api.js';
+import { client, colorFor, describeError, displayName, forgetOffline, offlineStore, recordPending, rememberOffline } from '../api.js';
 import { navigate } from '../router.js';
 import { ClassificationBadge } from './classification-badge.js';
 import { CollabEditor } from './editor.js';
@@ -22,10 +22,18 @@ interface Props {
   onRenamed: (meta: DocumentMeta) => void;
 }
 
+const ERRORS: Record<string, string> = {
+  'access revoked': 'You no longer have access',
+  'document deleted': 'This document was deleted',
+  'document too large': 'This document is too large to edit',
+  'signed out': 'Signed out',
+  forbidden: 'You do not have access',
+};
+
 export function statusText(s: DocumentStatus | null): string {
   if (!s) return 'Opening…';
   const waiting = `${s.pendingChanges} change${s.pendingChanges === 1 ? '' : 's'} waiting`;
-  if (s.error) return s.error === 'access revoked' ? 'You no longer have access' : s.error === 'document deleted' ? 'This document was deleted' : `Unavailable (${s.error})`;
+  if (s.error) return ERRORS[s.error] ?? 'Unavailable right now';
   if (s.connection === 'offline') return s.pendingChanges ? `Offline · ${waiting}` : 'Offline · saved on this device';
   if (s.connection !== 'connected') return s.pendingChanges ? `Connecting… · ${waiting}` : 'Connecting…';
   if (!s.synced) return 'Syncing…';
@@ -36,6 +44,8 @@ export function DocumentView({ id, user, docs, narrow, online, onRenamed }: Prop
   const cached = docs.find((d) => d.id === id) ?? null;
   const [meta, setMeta] = useState<DocumentMeta | null>(cached);
   const [metaError, setMetaError] = useState<QuireError | null>(null);
+  const [metaNotice, setMetaNotice] = useState<string | null>(null);
+  const [reopen, setReopen] = useState(0);
   const [session, setSession] = useState<DocumentSession | null>(null);
   const [status, setStatus] = useState<DocumentStatus | null>(null);
   const [title, setTitle] = useState(cached?.title ?? '');
@@ -44,7 +54,7 @@ export function DocumentView({ id, user, docs, narrow, online, onRenamed }: Prop
   const [editing, setEditing] = useState(false);
   /** While the title field has focus, the server's copy does not overwrite what is being typed. */
   const titleFocused = useRef(false);
-  const me = useMemo(() => ({ name: displayName(user.email), color: colorFor(user.id) }), [user]);
+  const me = useMemo(() => ({ name: displayName(user.email), color: colorFor(user.id) }), [user.id, user.email]);
 
   useEffect(() => {
     let live = true;
@@ -54,14 +64,19 @@ export function DocumentView({ id, user, docs, narrow, online, onRenamed }: Prop
         setMeta(r.value);
         if (!titleFocused.current) setTitle(r.value.title);
         setMetaError(null);
-      } else if (r.error.code !== 'network_error') {
+        setMetaNotice(null);
+      } else if (r.error.status === 404) {
+        // Gone or never shared: nothing of it may stay on this device.
         setMetaError(r.error);
+        void forgetOffline(user.id, id);
+      } else if (r.error.code !== 'network_error') {
+        setMetaNotice(describeError(r.error));
       }
     });
     return () => {
       live = false;
     };
-  }, [id, online]);
+  }, [id, online, user.id]);
 
   useEffect(() => {
     if (metaError) return;
@@ -75,7 +90,12 @@ export function DocumentView({ id, user, docs, narrow, online, onRenamed }: Prop
       }
       opened = s;
       rememberOffline(user.id, id);
-      off = s.onStatus(setStatus);
+      off = s.onStatus((st) => {
+        setStatus(st);
+        recordPending(user.id, id, st.pendingChanges);
+        // Access is gone for good: remove this device's copy too.
+        if (st.error === 'access revoked' || st.error === 'document deleted') void forgetOffline(user.id, id);
+      });
       setSession(s);
     });
     return () => {
@@ -85,7 +105,20 @@ export function DocumentView({ id, user, docs, narrow, online, onRenamed }: Prop
       setSession(null);
       setStatus(null);
     };
-  }, [id, me, metaError, user.id]);
+  }, [id, me, metaError, user.id, reopen]);
+
+  useEffect(() => {
+    const previous = document.title;
+    document.title = meta ? `${meta.title} · Quire` : 'Quire';
+    return () => {
+      document.title = previous;
+    };
+  }, [meta]);
+
+  const discard = async () => {
+    await session?.discardLocalChanges();
+    setReopen((n) => n + 1);
+  };
 
   if (metaError) {
     return (
@@ -156,7 +189,7 @@ export function DocumentView({ id, user, docs, narrow, online, onRenamed }: Prop
           <h1 className="doc-title">{meta?.title ?? 'Document'}</h1>
         )}
         <div className="doc-tools">
-          <span className="save-status" role="status" aria-live="polite" data-testid="save-status" data-pending={status?.pendingChanges ?? 0} data-connection={status?.connection ?? 'opening'}>
+          <span className="save-status" data-testid="save-status" data-pending={status?.pendingChanges ?? 0} data-connection={status?.connection ?? 'opening'}>
             {statusText(status)}
           </span>
           {access === 'read' && <span className="pill">Read only</span>}
@@ -173,6 +206,16 @@ export function DocumentView({ id, user, docs, narrow, online, onRenamed }: Prop
           )}
         </div>
       </div>
+      <Announcer status={status} />
+      {metaNotice && <p className="notice">{metaNotice}</p>}
+      {status && status.rejectedChanges > 0 && (
+        <div className="notice" role="alert">
+          {status.rejectedChanges} change{status.rejectedChanges === 1 ? '' : 's'} made on this device could not be saved: you can only read this document now.{' '}
+          <button type="button" onClick={discard}>
+            Discard them and reload
+          </button>
+        </div>
+      )}
       {renameError && (
         <p className="error" role="alert">
           {renameError}
@@ -193,5 +236,28 @@ export function DocumentView({ id, user, docs, narrow, online, onRenamed }: Prop
       )}
       {sharing && meta && <ShareDialog documentId={id} title={meta.title} selfId={user.id} onClose={() => setSharing(false)} />}
     </article>
+  );
+}
+
+/**
+ * Tells screen readers what matters (going offline, coming back, everything saved after
+ * being offline, losing access) without announcing every "Saving…/Saved" flip while typing.
+ */
+function Announcer({ status }: { status: DocumentStatus | null }) {
+  const [message, setMessage] = useState('');
+  const last = useRef<{ connection: string; error: string | null } | null>(null);
+  useEffect(() => {
+    if (!status) return;
+    const prev = last.current;
+    last.current = { connection: status.connection, error: status.error };
+    if (!prev) return;
+    if (status.error && status.error !== prev.error) setMessage(statusText(status));
+    else if (status.connection === 'offline' && prev.connection !== 'offline') setMessage('Offline. Your changes are kept on this device.');
+    else if (status.connection === 'connected' && prev.connection !== 'connected' && prev.connection !== 'connecting') setMessage('Back online. Saving your changes.');
+  }, [status]);
+  return (
+    <span className="visually-hidden" role="status" aria-live="polite">
+      {message}
+    </span>
   );
 }

@@ -27,7 +27,7 @@ export function Presence({ session, self }: { session: DocumentSession; self: { 
   }, [session]);
 
   return (
-    <div className="presence" aria-label="People in this document" data-testid="presence">
+    <div className="presence" role="group" aria-label="People in this document" data-testid="presence">
       <span className="avatar self" title={`${self.name} (you)`} aria-hidden="true">
         {self.name.slice(0, 1).toUpperCase()}
       </span>

@@ -2,9 +2,9 @@
  * The signed-in workspace: header (search, connection, account), the document list and
  * the main view. On narrow screens the list and the document take turns (review layout).
  */
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 import type { DocumentMeta, SessionUser } from '../../../sdk/index.js';
-import { cacheDocuments, cachedDocuments, client, describeError, displayName, offlineDocuments, signOut } from '../api.js';
+import { cacheDocuments, cachedDocuments, client, describeError, displayName, offlineDocuments, pendingTotal, signOut } from '../api.js';
 import { navigate, useNarrow, useOnline, useRoute } from '../router.js';
 import { DocumentList } from './document-list.js';
 import { DocumentView } from './document-view.js';
@@ -66,9 +66,22 @@ export function Workspace({ user }: { user: SessionUser }) {
 
   const [signingOut, setSigningOut] = useState(false);
   const logout = async () => {
+    const waiting = pendingTotal(user.id);
+    if (waiting > 0 && !window.confirm(`${waiting} change${waiting === 1 ? ' has' : 's have'} not reached the server yet and will be lost if you sign out now. Sign out anyway?`)) return;
     setSigningOut(true);
     await signOut(user.id);
   };
+
+  // Move focus to the new view so keyboard and screen-reader users land in it.
+  const mainRef = useRef<HTMLElement>(null);
+  const firstRoute = useRef(true);
+  useEffect(() => {
+    if (firstRoute.current) {
+      firstRoute.current = false;
+      return;
+    }
+    if (route.name !== 'document') mainRef.current?.focus();
+  }, [route]);
 
   const openId = route.name === 'document' ? route.id : null;
   const showList = !narrow || route.name === 'home';
@@ -135,7 +148,7 @@ export function Workspace({ user }: { user: SessionUser }) {
             onCreate={create}
           />
         )}
-        <main id="main" className="main" tabIndex={-1}>
+        <main id="main" className="main" tabIndex={-1} ref={mainRef}>
           {route.name === 'document' && (
             <DocumentView key={route.id} id={route.id} user={user} docs={docs} narrow={narrow} online={online} onRenamed={onRenamed} />
           )}
