@@ -108,12 +108,33 @@ export async function listDocuments(
   return withTenant(svc.store.db, principal.tenantId, async (tx) => {
     const actor = await loadActor(tx, principal, ip);
     const admin = isTenantAdmin(actor.role);
-    let q = tx
-      .selectFrom('documents as d')
-      .leftJoin('document_permissions as p', (j) => j.onRef('p.document_id', '=', 'd.id').on('p.user_id', '=', actor.userId))
-      .select(['d.id', 'd.title', 'd.created_by', 'd.created_at', 'd.updated_at', 'p.level', sql<string>`d.created_at::text`.as('ts')])
-      .where('d.deleted_at', 'is', null);
-    if (!admin) q = q.where('p.level', 'is not', null);
+    // Admins read every document: walk the (tenant, created_at, id) index and look their
+    // own grant up by primary key per row. Others read only what is shared with them:
+    // join their grants. (A left join for both let the planner probe the caller's whole
+    // grant list once per listed row.)
+    let q = admin
+      ? tx
+          .selectFrom('documents as d')
+          .select([
+            'd.id',
+            'd.title',
+            'd.created_by',
+            'd.created_at',
+            'd.updated_at',
+            (eb) =>
+              eb
+                .selectFrom('document_permissions as p')
+                .select('p.level')
+                .whereRef('p.document_id', '=', 'd.id')
+                .where('p.user_id', '=', actor.userId)
+                .as('level'),
+            sql<string>`d.created_at::text`.as('ts'),
+          ])
+      : tx
+          .selectFrom('documents as d')
+          .innerJoin('document_permissions as p', (j) => j.onRef('p.document_id', '=', 'd.id').on('p.user_id', '=', actor.userId))
+          .select(['d.id', 'd.title', 'd.created_by', 'd.created_at', 'd.updated_at', 'p.level', sql<string>`d.created_at::text`.as('ts')]);
+    q = q.where('d.deleted_at', 'is', null);
     if (cursor) {
       q = q.where(sql<boolean>`(d.created_at, d.id) < (${cursor.ts}::timestamptz, ${cursor.id}::uuid)`);
     }
