@@ -13,12 +13,15 @@ import { arg, benchDirs, cpuMs, dropSchema, median, ROOT, rssMb, runClient, sign
 
 const RUNS = Number(arg('runs', '3'));
 const SECONDS = Number(arg('seconds', '5'));
-const NS = arg('n', '1,50,200').split(',').map(Number);
+const NS = arg('n', '1,50,200').split(',').filter(Boolean).map(Number);
+/** `--multi=100x20`: also 100 documents × 20 clients (1 writer + 19 readers each). */
+const MULTI = arg('multi', '100x20');
 const HZ = 20;
 
 interface Result {
   server: string;
   n: number;
+  docs: number;
   p50: number;
   p99: number;
   max: number;
@@ -27,16 +30,22 @@ interface Result {
   rssMb: number;
 }
 
-async function runOne(server: string, n: number): Promise<Result> {
+async function runOne(server: string, n: number, docCount = 1): Promise<Result> {
   let r: Running;
   let url: string;
-  let doc = `bench-${Date.now()}`;
+  let doc = Array.from({ length: docCount }, (_, k) => `bench-${Date.now()}-${k}`).join(',');
   let token = '-';
   let cleanup = async () => {};
   if (server === 'quire') {
     const dirs = benchDirs();
     const q = await startQuire({ ...dirs, roles: 'api,sync' });
     ({ token, doc } = await signupAndDocument(q.base));
+    for (let k = 1; k < docCount; k++) {
+      const d = await (
+        await fetch(`${q.base}/api/v1/documents`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ title: `bench ${k}` }) })
+      ).json();
+      doc += `,${d.id}`;
+    }
     r = q;
     url = `ws://127.0.0.1:${q.port}/sync`;
     cleanup = () => dropSchema(dirs.schema);
@@ -62,19 +71,25 @@ async function runOne(server: string, n: number): Promise<Result> {
   const rss = rssMb(pid);
   await r.stop();
   await cleanup();
-  return { server, n, p50: m.p50, p99: m.p99, max: m.max, delivered: m.samples / m.expected, cpuMsPerS: cpu, rssMb: rss };
+  return { server, n, docs: docCount, p50: m.p50, p99: m.p99, max: m.max, delivered: m.samples / m.expected, cpuMsPerS: cpu, rssMb: rss };
 }
 
-const SERVERS = ['hocuspocus-memory', 'hocuspocus-db', 'y-websocket', 'quire'];
+const SERVERS = arg('servers', 'hocuspocus-memory,hocuspocus-db,y-websocket,quire').split(',');
 const rows: Result[] = [];
-for (const n of NS) {
+const cases: [number, number][] = NS.map((n) => [n, 1]);
+if (MULTI) {
+  const [d, c] = MULTI.split('x').map(Number);
+  cases.push([c! - 1, d!]);
+}
+for (const [n, docCount] of cases) {
   for (const server of SERVERS) {
     const runs: Result[] = [];
     // Interleave runs across servers would be fairer on a noisy box; runs are short and repeated.
-    for (let k = 0; k < RUNS; k++) runs.push(await runOne(server, n));
+    for (let k = 0; k < RUNS; k++) runs.push(await runOne(server, n, docCount));
     const agg: Result = {
       server,
       n,
+      docs: docCount,
       p50: median(runs.map((x) => x.p50)),
       p99: median(runs.map((x) => x.p99)),
       max: median(runs.map((x) => x.max)),
@@ -88,13 +103,14 @@ for (const n of NS) {
 }
 const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '—');
 const lines = [
-  `| N readers | server | p50 ms | p99 ms | max ms | delivered | server CPU ms/s | RSS MB | p99 ÷ hocuspocus-memory | p99 ÷ hocuspocus-db |`,
+  `| documents × readers | server | p50 ms | p99 ms | max ms | delivered | server CPU ms/s | RSS MB | p99 ÷ hocuspocus-memory | p99 ÷ hocuspocus-db |`,
   `|---|---|---|---|---|---|---|---|---|---|`,
 ];
 for (const r of rows) {
-  const base = rows.find((x) => x.n === r.n && x.server === 'hocuspocus-memory')!;
-  const db = rows.find((x) => x.n === r.n && x.server === 'hocuspocus-db')!;
-  lines.push(`| ${r.n} | ${r.server} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.max)} | ${(r.delivered * 100).toFixed(1)}% | ${fmt(r.cpuMsPerS)} | ${fmt(r.rssMb)} | ${fmt(r.p99 / base.p99)} | ${fmt(r.p99 / db.p99)} |`);
+  const same = (x: Result) => x.n === r.n && x.docs === r.docs;
+  const base = rows.find((x) => same(x) && x.server === 'hocuspocus-memory') ?? { p99: NaN };
+  const db = rows.find((x) => same(x) && x.server === 'hocuspocus-db') ?? { p99: NaN };
+  lines.push(`| ${r.docs} × ${r.n} | ${r.server} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.max)} | ${(r.delivered * 100).toFixed(1)}% | ${fmt(r.cpuMsPerS)} | ${fmt(r.rssMb)} | ${fmt(r.p99 / base.p99)} | ${fmt(r.p99 / db.p99)} |`);
 }
 fs.mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
 fs.writeFileSync(path.join(ROOT, 'bench/results/fanout.json'), JSON.stringify({ runs: RUNS, seconds: SECONDS, hz: HZ, node: process.version, cores: os.cpus().length, rows }, null, 2));

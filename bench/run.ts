@@ -8,6 +8,8 @@ const SCENARIOS: Record<string, string> = {
   connections: './connections.ts',
   rest: './rest.ts',
   freshness: './freshness.ts',
+  durability: './durability.ts',
+  'search-scale': './search-scale.ts',
 };
 const [name, ...rest] = process.argv.slice(2);
 const chosen = name && !name.startsWith('--') ? [name] : Object.keys(SCENARIOS);
