@@ -16,7 +16,7 @@ const SECONDS = Number(arg('seconds', '5'));
 const NS = arg('n', '1,50,200').split(',').filter(Boolean).map(Number);
 /** `--multi=100x20`: also 100 documents × 20 clients (1 writer + 19 readers each). */
 const MULTI = arg('multi', '100x20');
-const HZ = 20;
+const HZ = Number(arg('hz', '20'));
 
 interface Result {
   server: string;
@@ -113,5 +113,5 @@ for (const r of rows) {
   lines.push(`| ${r.docs} × ${r.n} | ${r.server} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.max)} | ${(r.delivered * 100).toFixed(1)}% | ${fmt(r.cpuMsPerS)} | ${fmt(r.rssMb)} | ${fmt(r.p99 / base.p99)} | ${fmt(r.p99 / db.p99)} |`);
 }
 fs.mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
-fs.writeFileSync(path.join(ROOT, 'bench/results/fanout.json'), JSON.stringify({ runs: RUNS, seconds: SECONDS, hz: HZ, node: process.version, cores: os.cpus().length, rows }, null, 2));
+fs.writeFileSync(path.join(ROOT, `bench/results/${arg('out', 'fanout')}.json`), JSON.stringify({ runs: RUNS, seconds: SECONDS, hz: HZ, node: process.version, cores: os.cpus().length, rows }, null, 2));
 process.stdout.write(`${lines.join('\n')}\n`);
