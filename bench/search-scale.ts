@@ -127,6 +127,15 @@ async function fillTo(n: number): Promise<void> {
     process.stderr.write(`filled ${Math.min(n, start + BATCH)}\n`);
   }
   filled = n;
+  // Let both engines finish in the background (Qdrant builds its HNSW graph after the
+  // upserts) so the measurement does not share the cores with indexing.
+  for (let i = 0; i < 600; i++) {
+    const c = await qdrant.getCollection(collection);
+    const stats = await meili.index(meiliIndex).getStats();
+    if (c.status === 'green' && !stats.isIndexing) break;
+    await new Promise((res) => setTimeout(res, 1000));
+  }
+  await new Promise((res) => setTimeout(res, 2000));
 }
 
 async function measure(mode: 'fulltext' | 'semantic', token: string): Promise<{ p50: number; p95: number; hits: number }> {
