@@ -2,7 +2,7 @@
  * Load process for the trace scenario: replays a sequential trace through one provider at
  * full speed and reports edits/s until every update is acknowledged; or ("load" mode)
  * measures how long a fresh provider takes to be synced with the stored document.
- * Usage: trace-client.ts replay|load <wsUrl> <doc> <token|-> [trace]
+ * Usage: trace-client.ts replay|load <wsUrl> <doc> <token|-> [trace] [warm-up doc]
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,7 +11,17 @@ import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/pro
 import WebSocket from 'ws';
 import * as Y from 'yjs';
 
-const [mode, url, doc, token, traceName = 'automerge-paper'] = process.argv.slice(2);
+const [mode, url, doc, token, traceName = 'automerge-paper', warmDoc] = process.argv.slice(2);
+// "load" with a warm-up document: sync a small document first, so the measured load is a
+// document that is not in memory on a server (and client) that is already running.
+if (mode === 'load' && warmDoc) {
+  const ws = new HocuspocusProviderWebsocket({ url: url!, WebSocketPolyfill: WebSocket as never });
+  const p = new HocuspocusProvider({ websocketProvider: ws, name: warmDoc, document: new Y.Doc(), token: token === '-' ? 'bench' : token! });
+  p.attach();
+  await new Promise<void>((r) => p.on('synced', () => r()));
+  p.destroy();
+  ws.destroy();
+}
 const socket = new HocuspocusProviderWebsocket({ url: url!, WebSocketPolyfill: WebSocket as never });
 const ydoc = new Y.Doc();
 const t0 = performance.now();

@@ -21,27 +21,44 @@ interface Replay {
   ok: boolean;
 }
 
-async function quire(): Promise<{ editsPerS: number; coldSyncMs: number; restYjsMs: number; ok: boolean }> {
+type Measured = { editsPerS: number; coldSyncMs: number; warmSyncMs: number; restYjsMs: number; warmRestYjsMs: number; ok: boolean };
+
+async function quire(): Promise<Measured> {
   const dirs = benchDirs();
   const env = { SEMANTIC_SEARCH: 'false' };
   const a = await startQuire({ ...dirs, roles: 'api,sync,worker', env });
   const { token, doc } = await signupAndDocument(a.base);
+  const warm = await (
+    await fetch(`${a.base}/api/v1/documents`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ title: 'warm-up', text: 'a small document' }) })
+  ).json();
   const replay = await runClient<Replay>('bench/trace-client.ts', ['replay', `ws://127.0.0.1:${a.port}/sync`, doc, token, TRACE]);
   await a.stop();
+  const yjs = async (base: string, id: string) => {
+    const t0 = performance.now();
+    const r = await fetch(`${base}/api/v1/documents/${id}/content?format=yjs`, { headers: { authorization: `Bearer ${token}` } });
+    await r.arrayBuffer();
+    return performance.now() - t0;
+  };
+  // First request after a restart (process, JIT and pool all cold).
   const b = await startQuire({ ...dirs, roles: 'api,sync,worker', env });
-  const t0 = performance.now();
-  const r = await fetch(`${b.base}/api/v1/documents/${doc}/content?format=yjs`, { headers: { authorization: `Bearer ${token}` } });
-  await r.arrayBuffer();
-  const restYjsMs = performance.now() - t0;
+  const restYjsMs = await yjs(b.base, doc);
   await b.stop();
+  // A running server: another document first, then this one (not in memory).
+  const b2 = await startQuire({ ...dirs, roles: 'api,sync,worker', env });
+  await yjs(b2.base, warm.id);
+  const warmRestYjsMs = await yjs(b2.base, doc);
+  await b2.stop();
   const c = await startQuire({ ...dirs, roles: 'api,sync,worker', env });
   const load = await runClient<{ syncedMs: number; chars: number }>('bench/trace-client.ts', ['load', `ws://127.0.0.1:${c.port}/sync`, doc, token]);
   await c.stop();
+  const c2 = await startQuire({ ...dirs, roles: 'api,sync,worker', env });
+  const warmLoad = await runClient<{ syncedMs: number; chars: number }>('bench/trace-client.ts', ['load', `ws://127.0.0.1:${c2.port}/sync`, doc, token, TRACE, warm.id]);
+  await c2.stop();
   await dropSchema(dirs.schema);
-  return { editsPerS: replay.editsPerS, coldSyncMs: load.syncedMs, restYjsMs, ok: replay.ok && load.chars > 0 };
+  return { editsPerS: replay.editsPerS, coldSyncMs: load.syncedMs, warmSyncMs: warmLoad.syncedMs, restYjsMs, warmRestYjsMs, ok: replay.ok && load.chars > 0 && warmLoad.chars > 0 };
 }
 
-async function hocuspocus(kind: 'hocuspocus-memory' | 'hocuspocus-db'): Promise<{ editsPerS: number; coldSyncMs: number; ok: boolean }> {
+async function hocuspocus(kind: 'hocuspocus-memory' | 'hocuspocus-db'): Promise<Measured> {
   const table = `bench_hp_${Date.now().toString(36)}`;
   const env = { BENCH_HP_TABLE: table, BENCH_HP_KEEP: '1' };
   const doc = `trace-${Date.now()}`;
@@ -49,23 +66,32 @@ async function hocuspocus(kind: 'hocuspocus-memory' | 'hocuspocus-db'): Promise<
   const replay = await runClient<Replay>('bench/trace-client.ts', ['replay', `ws://127.0.0.1:${a.port}`, doc, '-', TRACE]);
   await a.stop();
   let coldSyncMs = NaN;
+  let warmSyncMs = NaN;
   if (kind === 'hocuspocus-db') {
-    const b = await startPeer(`bench/peers/${kind}.ts`, { BENCH_HP_TABLE: table });
+    const b = await startPeer(`bench/peers/${kind}.ts`, env);
     coldSyncMs = (await runClient<{ syncedMs: number }>('bench/trace-client.ts', ['load', `ws://127.0.0.1:${b.port}`, doc, '-'])).syncedMs;
     await b.stop();
+    const b2 = await startPeer(`bench/peers/${kind}.ts`, { BENCH_HP_TABLE: table });
+    warmSyncMs = (await runClient<{ syncedMs: number }>('bench/trace-client.ts', ['load', `ws://127.0.0.1:${b2.port}`, doc, '-', TRACE, `warm-${doc}`])).syncedMs;
+    await b2.stop();
   }
-  return { editsPerS: replay.editsPerS, coldSyncMs, ok: replay.ok };
+  return { editsPerS: replay.editsPerS, coldSyncMs, warmSyncMs, restYjsMs: NaN, warmRestYjsMs: NaN, ok: replay.ok };
 }
 
-const rows: { server: string; editsPerS: number; coldSyncMs: number; restYjsMs: number; ok: boolean }[] = [];
+const rows: (Measured & { server: string })[] = [];
 for (const server of SERVERS as ('hocuspocus-memory' | 'hocuspocus-db' | 'quire')[]) {
-  const runs = [];
-  for (let k = 0; k < RUNS; k++) runs.push(server === 'quire' ? await quire() : { restYjsMs: NaN, ...(await hocuspocus(server)) });
+  const runs: Measured[] = [];
+  for (let k = 0; k < RUNS; k++) {
+    runs.push(server === 'quire' ? await quire() : await hocuspocus(server));
+    process.stderr.write(`${server} run ${k}: ${JSON.stringify(runs.at(-1))}\n`);
+  }
   const row = {
     server,
     editsPerS: median(runs.map((r) => r.editsPerS)),
     coldSyncMs: median(runs.map((r) => r.coldSyncMs)),
+    warmSyncMs: median(runs.map((r) => r.warmSyncMs)),
     restYjsMs: median(runs.map((r) => r.restYjsMs)),
+    warmRestYjsMs: median(runs.map((r) => r.warmRestYjsMs)),
     ok: runs.every((r) => r.ok),
   };
   rows.push(row);
@@ -74,9 +100,12 @@ for (const server of SERVERS as ('hocuspocus-memory' | 'hocuspocus-db' | 'quire'
 const fmt = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '—');
 const mem = rows.find((r) => r.server === 'hocuspocus-memory') ?? { editsPerS: NaN };
 const lines = [
-  `| server | edits/s until all acked | ÷ hocuspocus-memory | cold load: provider synced ms | cold load: REST Yjs state ms | text = endContent |`,
-  `|---|---|---|---|---|---|`,
-  ...rows.map((r) => `| ${r.server} | ${fmt(r.editsPerS)} | ${fmt(r.editsPerS / mem.editsPerS, 2)} | ${fmt(r.coldSyncMs, 1)} | ${fmt(r.restYjsMs, 1)} | ${r.ok ? 'yes' : 'NO'} |`),
+  `| server | edits/s until all acked | ÷ hocuspocus-memory | load after restart: provider synced ms | load in a running server: provider synced ms | REST Yjs state after restart ms | REST Yjs state in a running server ms | text = endContent |`,
+  `|---|---|---|---|---|---|---|---|`,
+  ...rows.map(
+    (r) =>
+      `| ${r.server} | ${fmt(r.editsPerS)} | ${fmt(r.editsPerS / mem.editsPerS, 2)} | ${fmt(r.coldSyncMs, 1)} | ${fmt(r.warmSyncMs, 1)} | ${fmt(r.restYjsMs, 1)} | ${fmt(r.warmRestYjsMs, 1)} | ${r.ok ? 'yes' : 'NO'} |`,
+  ),
 ];
 fs.mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
 fs.writeFileSync(path.join(ROOT, 'bench/results/trace.json'), JSON.stringify({ runs: RUNS, trace: TRACE, node: process.version, rows }, null, 2));
