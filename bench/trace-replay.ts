@@ -3,8 +3,10 @@
  * replayed through one provider at full speed; edits/s until every update is acknowledged
  * (Quire acks after the Postgres commit; Hocuspocus acks in memory). Then the server
  * restarts and a fresh provider loads the document: time to synced (Quire and Hocuspocus
- * with extension-database), plus Quire's REST read of the Yjs state.
- * Usage: npm run bench -- trace [--runs=3] [--trace=automerge-paper]
+ * with extension-database), plus Quire's REST read of the Yjs state; once as the first
+ * work of a new process, once in a server that has loaded the document before (it is no
+ * longer in memory, but V8 has compiled Yjs' paths for a document this size).
+ * Usage: npm run bench -- trace [--runs=3] [--trace=automerge-paper] [--servers=…]
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -43,16 +45,22 @@ async function quire(): Promise<Measured> {
   const b = await startQuire({ ...dirs, roles: 'api,sync,worker', env });
   const restYjsMs = await yjs(b.base, doc);
   await b.stop();
-  // A running server: another document first, then this one (not in memory).
+  // A running server that has served large documents before: the REST read does not keep
+  // the document in memory, so a second read loads it from the database again.
   const b2 = await startQuire({ ...dirs, roles: 'api,sync,worker', env });
   await yjs(b2.base, warm.id);
+  await yjs(b2.base, doc);
   const warmRestYjsMs = await yjs(b2.base, doc);
   await b2.stop();
   const c = await startQuire({ ...dirs, roles: 'api,sync,worker', env });
   const load = await runClient<{ syncedMs: number; chars: number }>('bench/trace-client.ts', ['load', `ws://127.0.0.1:${c.port}/sync`, doc, token]);
   await c.stop();
+  // Same for a provider: a first client loads the document and leaves (the server unloads
+  // it), then a new client (a new process: its own Yjs is cold, as in a browser) loads it.
   const c2 = await startQuire({ ...dirs, roles: 'api,sync,worker', env });
-  const warmLoad = await runClient<{ syncedMs: number; chars: number }>('bench/trace-client.ts', ['load', `ws://127.0.0.1:${c2.port}/sync`, doc, token, TRACE, warm.id]);
+  await runClient<{ syncedMs: number; chars: number }>('bench/trace-client.ts', ['load', `ws://127.0.0.1:${c2.port}/sync`, doc, token, TRACE, warm.id]);
+  await new Promise((res) => setTimeout(res, 2000));
+  const warmLoad = await runClient<{ syncedMs: number; chars: number }>('bench/trace-client.ts', ['load', `ws://127.0.0.1:${c2.port}/sync`, doc, token]);
   await c2.stop();
   await dropSchema(dirs.schema);
   return { editsPerS: replay.editsPerS, coldSyncMs: load.syncedMs, warmSyncMs: warmLoad.syncedMs, restYjsMs, warmRestYjsMs, ok: replay.ok && load.chars > 0 && warmLoad.chars > 0 };
@@ -72,7 +80,9 @@ async function hocuspocus(kind: 'hocuspocus-memory' | 'hocuspocus-db'): Promise<
     coldSyncMs = (await runClient<{ syncedMs: number }>('bench/trace-client.ts', ['load', `ws://127.0.0.1:${b.port}`, doc, '-'])).syncedMs;
     await b.stop();
     const b2 = await startPeer(`bench/peers/${kind}.ts`, { BENCH_HP_TABLE: table });
-    warmSyncMs = (await runClient<{ syncedMs: number }>('bench/trace-client.ts', ['load', `ws://127.0.0.1:${b2.port}`, doc, '-', TRACE, `warm-${doc}`])).syncedMs;
+    await runClient<{ syncedMs: number }>('bench/trace-client.ts', ['load', `ws://127.0.0.1:${b2.port}`, doc, '-', TRACE, `warm-${doc}`]);
+    await new Promise((res) => setTimeout(res, 2000));
+    warmSyncMs = (await runClient<{ syncedMs: number }>('bench/trace-client.ts', ['load', `ws://127.0.0.1:${b2.port}`, doc, '-'])).syncedMs;
     await b2.stop();
   }
   return { editsPerS: replay.editsPerS, coldSyncMs, warmSyncMs, restYjsMs: NaN, warmRestYjsMs: NaN, ok: replay.ok };
