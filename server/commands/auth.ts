@@ -155,10 +155,10 @@ export async function refresh(svc: Services, props: { refreshToken: string; ip: 
       .where('expires_at', '>', sql<Date>`now()`)
       .returning(['user_id', 'family_id'])
       .executeTakeFirst();
-    if (!claimed) {
+    if (!claimed && svc.refreshReuseGraceSeconds > 0) {
       const known = await tx
         .selectFrom('refresh_tokens')
-        .select(['family_id', 'user_id', 'used_at', 'revoked_at', sql<boolean>`used_at > now() - make_interval(secs => ${svc.refreshReuseGraceSeconds})`.as('within_grace')])
+        .select(['family_id', 'user_id', 'used_at', 'revoked_at', sql<boolean>`used_at > clock_timestamp() - make_interval(secs => ${svc.refreshReuseGraceSeconds})`.as('within_grace')])
         .where('token_hash', '=', tokenHash)
         .executeTakeFirst();
       // Used moments ago and the family is intact: a response that never arrived, or two
