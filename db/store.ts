@@ -137,8 +137,14 @@ export type Tx = Transaction<Database>;
  * Runs `fn` in a transaction bound to one tenant (`SET LOCAL app.tenant_id`). Row-level
  * security makes every other tenant's rows invisible and unwritable inside it.
  */
-export async function withTenant<T>(db: Kysely<Database>, tenantId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  return db.transaction().execute(async (tx) => {
+export async function withTenant<T>(
+  db: Kysely<Database>,
+  tenantId: string,
+  fn: (tx: Tx) => Promise<T>,
+  opts: { isolation?: 'repeatable read' | 'serializable' } = {},
+): Promise<T> {
+  const begin = opts.isolation ? db.transaction().setIsolationLevel(opts.isolation) : db.transaction();
+  return begin.execute(async (tx) => {
     await sql`select set_config('app.tenant_id', ${tenantId}, true)`.execute(tx);
     return fn(tx);
   });

@@ -42,14 +42,24 @@ export class DocumentLoadError extends Error {
 export class DocumentStore {
   constructor(private readonly db: Kysely<Database>) {}
 
+  /**
+   * Snapshot and log tail from one database snapshot (REPEATABLE READ): read with two
+   * statements under READ COMMITTED, a compaction committing in between would show the
+   * old snapshot and the emptied log — a document that looks empty.
+   */
   async load(tenantId: string, documentId: string): Promise<StoredDocument> {
-    return withTenant(this.db, tenantId, async (tx) => {
-      const snap = await tx.selectFrom('document_snapshots').select(['state']).where('document_id', '=', documentId).executeTakeFirst();
-      const rows = await tx.selectFrom('document_updates').select(['data']).where('document_id', '=', documentId).orderBy('seq').execute();
-      const updates = rows.map((r) => r.data);
-      const bytes = (snap?.state.byteLength ?? 0) + updates.reduce((n, u) => n + u.byteLength, 0);
-      return { snapshot: snap?.state ?? null, updates, bytes };
-    });
+    return withTenant(
+      this.db,
+      tenantId,
+      async (tx) => {
+        const snap = await tx.selectFrom('document_snapshots').select(['state']).where('document_id', '=', documentId).executeTakeFirst();
+        const rows = await tx.selectFrom('document_updates').select(['data']).where('document_id', '=', documentId).orderBy('seq').execute();
+        const updates = rows.map((r) => r.data);
+        const bytes = (snap?.state.byteLength ?? 0) + updates.reduce((n, u) => n + u.byteLength, 0);
+        return { snapshot: snap?.state ?? null, updates, bytes };
+      },
+      { isolation: 'repeatable read' },
+    );
   }
 
   /** Loads into `doc` (a fresh one by default). Any failure is a DocumentLoadError. */

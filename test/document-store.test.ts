@@ -57,6 +57,27 @@ for (const dialect of DIALECTS) {
       assert.equal(extractText((await store.loadInto(s.user.tenantId, doc.id)).doc), `head:${expected}`);
     });
 
+    test('a load racing a compaction sees the whole document, never the old snapshot with the emptied log', async (t) => {
+      const { api, quire } = await startServer(t, { dialect });
+      const s = await api.signup();
+      const store = new DocumentStore(quire.store.db);
+      const expected = Array.from({ length: 20 }, (_, i) => `${i},`).join('');
+      for (let round = 0; round < 15; round++) {
+        const doc = await api.createDocument(s, `race ${round}`);
+        await store.appendBatch(edits(20).map((data) => ({ tenantId: s.user.tenantId, documentId: doc.id, data, userId: null })));
+        // Keep loading, two at a time, for as long as the compaction runs.
+        let done = false;
+        const compaction = store.compact(s.user.tenantId, doc.id).finally(() => (done = true));
+        const texts: string[] = [];
+        const loader = async () => {
+          do texts.push(extractText((await store.loadInto(s.user.tenantId, doc.id)).doc));
+          while (!done);
+        };
+        await Promise.all([compaction, loader(), loader()]);
+        for (const text of texts) assert.equal(text, expected, `round ${round}: ${texts.length} loads`);
+      }
+    });
+
     test('a corrupt log row refuses the load instead of serving an empty document', async (t) => {
       const { api, quire, url } = await startServer(t, { dialect });
       const s = await api.signup();
