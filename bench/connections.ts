@@ -14,7 +14,7 @@ import path from 'node:path';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import WebSocket from 'ws';
-import { arg, benchDirs, cpuMs, dropSchema, median, ROOT, rssMb, startPeer, startQuire, type Running } from './lib.js';
+import { arg, benchDirs, cpuMs, createDocument, dropSchema, median, ROOT, rssMb, signup, startPeer, startQuire, type Running } from './lib.js';
 
 const N = Number(arg('n', '10000'));
 const DOCS = Number(arg('docs', '100'));
@@ -94,25 +94,9 @@ async function runOne(server: string): Promise<Result> {
   if (server === 'quire') {
     const dirs = benchDirs();
     const q = await startQuire({ ...dirs, roles: 'api,sync', env: { SYNC_MAX_CONNECTIONS: String(N + 1000) } });
-    const s = await (
-      await fetch(`${q.base}/api/v1/auth/signup`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ tenant: 'Bench', email: `c${Date.now()}@bench.test`, password: 'benchmark password' }),
-      })
-    ).json();
-    token = s.accessToken;
+    token = (await signup(q.base)).accessToken;
     docs = [];
-    for (let i = 0; i < DOCS; i++) {
-      const d = await (
-        await fetch(`${q.base}/api/v1/documents`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-          body: JSON.stringify({ title: `doc ${i}`, text: `Document ${i}` }),
-        })
-      ).json();
-      docs.push(d.id);
-    }
+    for (let i = 0; i < DOCS; i++) docs.push(await createDocument(q.base, token, `doc ${i}`, `Document ${i}`));
     r = q;
     url = `ws://127.0.0.1:${q.port}/sync`;
     cleanup = () => dropSchema(dirs.schema);

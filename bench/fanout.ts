@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { arg, benchDirs, cpuMs, dropSchema, median, ROOT, rssMb, runClient, signupAndDocument, startPeer, startQuire, type Running } from './lib.js';
+import { arg, benchDirs, cpuMs, createDocument, dropSchema, median, ROOT, rssMb, runClient, signupAndDocument, startPeer, startQuire, type Running } from './lib.js';
 
 const RUNS = Number(arg('runs', '3'));
 const SECONDS = Number(arg('seconds', '5'));
@@ -40,12 +40,7 @@ async function runOne(server: string, n: number, docCount = 1): Promise<Result> 
     const dirs = benchDirs();
     const q = await startQuire({ ...dirs, roles: 'api,sync' });
     ({ token, doc } = await signupAndDocument(q.base));
-    for (let k = 1; k < docCount; k++) {
-      const d = await (
-        await fetch(`${q.base}/api/v1/documents`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ title: `bench ${k}` }) })
-      ).json();
-      doc += `,${d.id}`;
-    }
+    for (let k = 1; k < docCount; k++) doc += `,${await createDocument(q.base, token, `bench ${k}`)}`;
     r = q;
     url = `ws://127.0.0.1:${q.port}/sync`;
     cleanup = () => dropSchema(dirs.schema);

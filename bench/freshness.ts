@@ -16,7 +16,7 @@ import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/pro
 import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { brownCorpusDir, parseBrownDocument } from '../ml-workers/classifier/datasets.js';
-import { arg, benchDirs, dropSchema, ROOT, startQuire, stopProc } from './lib.js';
+import { arg, benchDirs, createDocument, dropSchema, ROOT, signup, startQuire, stopProc } from './lib.js';
 
 const ROUNDS = Number(arg('rounds', '40'));
 const POLL_MS = 20;
@@ -48,19 +48,8 @@ const worker = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', '--
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 
-const s = await (
-  await fetch(`${web.base}/api/v1/auth/signup`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ tenant: 'Fresh', email: `f${Date.now()}@bench.test`, password: 'benchmark password' }),
-  })
-).json();
-const token = s.accessToken as string;
-const api = async (p: string, init: RequestInit = {}) => {
-  const r = await fetch(`${web.base}${p}`, { ...init, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...init.headers } });
-  if (!r.ok) throw new Error(`${p}: ${r.status} ${await r.text()}`);
-  return r.json();
-};
+const s = await signup(web.base, 'Fresh');
+const token = s.accessToken;
 
 // Real sentences of 12–40 words from across the corpus.
 const files = fs.readdirSync(brownCorpusDir()).filter((f) => /^c[a-r]\d\d$/.test(f));
@@ -72,7 +61,7 @@ for (let i = 0; sentences.length < ROUNDS; i++) {
 }
 
 // Warm up the embedding model (first index loads it) before measuring.
-await api('/api/v1/documents', { method: 'POST', body: JSON.stringify({ title: 'warm-up', text: 'A first document to warm up the workers.' }) });
+await createDocument(web.base, token, 'warm-up', 'A first document to warm up the workers.');
 for (let i = 0; i < 600; i++) {
   const r = await fetch(`${web.base}/api/v1/search?q=warm&mode=semantic`, { headers: { authorization: `Bearer ${token}` } });
   if (r.ok && ((await r.json()) as { hits: unknown[] }).hits.length > 0) break;
@@ -93,7 +82,7 @@ const semantic: number[] = [];
 for (let i = 0; i < ROUNDS; i++) {
   const marker = `fresh${i}x${Math.random().toString(36).slice(2, 8)}`;
   const sentence = sentences[i]!;
-  const doc = (await api('/api/v1/documents', { method: 'POST', body: JSON.stringify({ title: `Note ${i}` }) })) as { id: string };
+  const doc = { id: await createDocument(web.base, token, `Note ${i}`) };
   const ydoc = new Y.Doc();
   const socket = new HocuspocusProviderWebsocket({ url: `ws://127.0.0.1:${web.port}/sync`, WebSocketPolyfill: WebSocket as never });
   const provider = new HocuspocusProvider({ websocketProvider: socket, name: doc.id, document: ydoc, token });

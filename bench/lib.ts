@@ -84,22 +84,31 @@ export function benchDirs(): { schema: string; dataDir: string } {
   return { schema: `bench_${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`, dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'quire-bench-')) };
 }
 
+/** Signs up a new tenant on a Quire under test; returns its session (accessToken, user…). */
+export async function signup(base: string, tenant = 'Bench'): Promise<{ accessToken: string; refreshToken: string; user: { id: string; tenantId: string } }> {
+  const r = await fetch(`${base}/api/v1/auth/signup`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ tenant, email: `b${Date.now()}${Math.random().toString(36).slice(2)}@bench.test`, password: 'benchmark password' }),
+  });
+  if (!r.ok) throw new Error(`signup: ${r.status} ${await r.text()}`);
+  return r.json();
+}
+
+/** Creates a document (optionally with text); returns its id. */
+export async function createDocument(base: string, token: string, title: string, text?: string): Promise<string> {
+  const r = await fetch(`${base}/api/v1/documents`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify(text === undefined ? { title } : { title, text }),
+  });
+  if (!r.ok) throw new Error(`create document: ${r.status} ${await r.text()}`);
+  return ((await r.json()) as { id: string }).id;
+}
+
 export async function signupAndDocument(base: string): Promise<{ token: string; doc: string }> {
-  const s = await (
-    await fetch(`${base}/api/v1/auth/signup`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ tenant: 'Bench', email: `b${Date.now()}${Math.random().toString(36).slice(2)}@bench.test`, password: 'benchmark password' }),
-    })
-  ).json();
-  const d = await (
-    await fetch(`${base}/api/v1/documents`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${s.accessToken}` },
-      body: JSON.stringify({ title: 'bench' }),
-    })
-  ).json();
-  return { token: s.accessToken, doc: d.id };
+  const s = await signup(base);
+  return { token: s.accessToken, doc: await createDocument(base, s.accessToken, 'bench') };
 }
 
 export async function dropSchema(schema: string): Promise<void> {

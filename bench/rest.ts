@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { arg, benchDirs, cpuMs, dropSchema, median, ROOT, startQuire } from './lib.js';
+import { arg, benchDirs, cpuMs, createDocument, dropSchema, median, ROOT, signup, startQuire } from './lib.js';
 
 const RUNS = Number(arg('runs', '3'));
 const SECONDS = Number(arg('seconds', '10'));
@@ -63,24 +63,11 @@ for (let run = 0; run < RUNS; run++) {
     roles: 'api,sync',
     env: { RATE_LIMIT_IP_PER_MINUTE: '100000000', RATE_LIMIT_IP_BURST: '10000000', RATE_LIMIT_USER_PER_MINUTE: '100000000', RATE_LIMIT_USER_BURST: '10000000' },
   });
-  const s = await (
-    await fetch(`${q.base}/api/v1/auth/signup`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ tenant: 'Bench', email: `r${Date.now()}@bench.test`, password: 'benchmark password' }),
-    })
-  ).json();
-  const token = s.accessToken as string;
+  const token = (await signup(q.base)).accessToken;
   let docId = '';
   for (let i = 0; i < DOCS; i++) {
-    const d = await (
-      await fetch(`${q.base}/api/v1/documents`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-        body: JSON.stringify({ title: `Document ${i}`, text: `Body of document ${i}` }),
-      })
-    ).json();
-    if (i === Math.floor(DOCS / 2)) docId = d.id;
+    const id = await createDocument(q.base, token, `Document ${i}`, `Body of document ${i}`);
+    if (i === Math.floor(DOCS / 2)) docId = id;
   }
   const endpoints: [string, string, string | null][] = [
     ['GET /health (floor)', `${q.base}/health`, null],

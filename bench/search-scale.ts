@@ -21,7 +21,7 @@ import pg from 'pg';
 import { brownCorpusDir, chunkSentences, parseBrownDocument } from '../ml-workers/classifier/datasets.js';
 import { createUseEmbedder } from '../ml-workers/embeddings/use-embedder.js';
 import { ADMIN_READER } from '../ml-workers/search/fulltext.js';
-import { arg, benchDirs, DB, dropSchema, ROOT, startQuire } from './lib.js';
+import { arg, benchDirs, DB, dropSchema, ROOT, signup, startQuire } from './lib.js';
 
 const SIZES = arg('sizes', '10000,100000').split(',').map(Number);
 const QUERIES = Number(arg('queries', '100'));
@@ -49,7 +49,7 @@ const web = await startQuire({
 });
 const post = async (p: string, body: unknown, token?: string) =>
   (await fetch(`${web.base}${p}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) })).json();
-const owner = await post('/api/v1/auth/signup', { tenant: 'Scale', email: `s${Date.now()}@bench.test`, password: 'benchmark password' });
+const owner = await signup(web.base, 'Scale');
 const memberEmail = `m${Date.now()}@bench.test`;
 await post('/api/v1/users', { email: memberEmail, password: 'benchmark password', role: 'member' }, owner.accessToken);
 const member = await post('/api/v1/auth/login', { email: memberEmail, password: 'benchmark password' });
@@ -163,7 +163,7 @@ const rows: { docs: number; caller: string; mode: string; p50: number; p95: numb
 for (const n of SIZES) {
   await fillTo(n);
   for (const [caller, token] of [
-    ['owner (all documents)', owner.accessToken as string],
+    ['owner (all documents)', owner.accessToken],
     ['member (1 % shared)', member.accessToken as string],
   ] as const) {
     for (const mode of ['fulltext', 'semantic'] as const) {

@@ -10,7 +10,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { arg, benchDirs, dropSchema, median, ROOT, runClient, signupAndDocument, startPeer, startQuire } from './lib.js';
+import { arg, benchDirs, createDocument, dropSchema, median, ROOT, runClient, signupAndDocument, startPeer, startQuire } from './lib.js';
 
 const RUNS = Number(arg('runs', '3'));
 const TRACE = arg('trace', 'automerge-paper');
@@ -30,9 +30,7 @@ async function quire(): Promise<Measured> {
   const env = { SEMANTIC_SEARCH: 'false' };
   const a = await startQuire({ ...dirs, roles: 'api,sync,worker', env });
   const { token, doc } = await signupAndDocument(a.base);
-  const warm = await (
-    await fetch(`${a.base}/api/v1/documents`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ title: 'warm-up', text: 'a small document' }) })
-  ).json();
+  const warm = { id: await createDocument(a.base, token, 'warm-up', 'a small document') };
   const replay = await runClient<Replay>('bench/trace-client.ts', ['replay', `ws://127.0.0.1:${a.port}/sync`, doc, token, TRACE]);
   await a.stop();
   const yjs = async (base: string, id: string) => {
