@@ -4,17 +4,24 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { fileStore, memoryTokenStorage, openDocument, QuireClient, snippetParts, unwrap, type DocumentSession, type Session } from '../clients/sdk/node.js';
+import { QuietWebSocket } from './helpers/provider.js';
 import { startServer } from './helpers/server.js';
 import { eventually } from './helpers/wait.js';
 
-class QuietWebSocket extends WebSocket {
-  constructor(...args: ConstructorParameters<typeof WebSocket>) {
-    super(...args);
-    this.on('error', () => undefined);
-  }
+/** A fetch that counts calls to the refresh endpoint. */
+function refreshCounter(): { fetch: typeof fetch; readonly count: number } {
+  let count = 0;
+  return {
+    fetch: (input, init) => {
+      if (String(input).endsWith('/api/v1/auth/refresh')) count++;
+      return fetch(input, init);
+    },
+    get count() {
+      return count;
+    },
+  };
 }
 
 function paragraph(doc: Y.Doc): Y.XmlText {
@@ -84,22 +91,18 @@ test('REST calls return typed results; failures are values with the server code'
 
 test('tokens refresh before expiry; concurrent calls share one rotation; a refused token is refreshed once and retried', async (t) => {
   const { url } = await startServer(t);
-  let refreshes = 0;
-  const counting: typeof fetch = (input, init) => {
-    if (String(input).endsWith('/api/v1/auth/refresh')) refreshes++;
-    return fetch(input, init);
-  };
+  const refreshes = refreshCounter();
   const storage = memoryTokenStorage();
-  const client = new QuireClient({ baseUrl: url, tokens: storage, fetch: counting });
+  const client = new QuireClient({ baseUrl: url, tokens: storage, fetch: refreshes.fetch });
   unwrap(await client.signup({ tenant: 'R', email: `r-${Math.random().toString(36).slice(2)}@example.test`, password: 'correct horse battery' }));
   assert.ok((await client.listDocuments()).ok);
-  assert.equal(refreshes, 0, 'a fresh token is used as it is');
+  assert.equal(refreshes.count, 0, 'a fresh token is used as it is');
   // The access token expires: eight calls at once share one refresh.
   storage.save(expired(storage.load()!));
   const first = storage.load()!;
   const results = await Promise.all(Array.from({ length: 8 }, () => client.listDocuments()));
   assert.ok(results.every((r) => r.ok), JSON.stringify(results.find((r) => !r.ok)));
-  assert.equal(refreshes, 1, 'eight concurrent calls, one refresh');
+  assert.equal(refreshes.count, 1, 'eight concurrent calls, one refresh');
   assert.notEqual(storage.load()!.refreshToken, first.refreshToken);
 
   // A token the server refuses although it looks fresh (e.g. signed by a rotated key).
@@ -107,10 +110,10 @@ test('tokens refresh before expiry; concurrent calls share one rotation; a refus
   const [h] = s.accessToken.split('.');
   const forged = `${h}.${Buffer.from(JSON.stringify({ exp: 4_000_000_000 })).toString('base64url')}.AAAA`;
   storage.save({ ...s, accessToken: forged });
-  const relaxed = new QuireClient({ baseUrl: url, tokens: storage, fetch: counting });
-  const before = refreshes;
+  const relaxed = new QuireClient({ baseUrl: url, tokens: storage, fetch: refreshes.fetch });
+  const before = refreshes.count;
   assert.ok((await relaxed.listDocuments()).ok);
-  assert.equal(refreshes, before + 1);
+  assert.equal(refreshes.count, before + 1);
 });
 
 test('a reused refresh token ends the session and tells the app', async (t) => {
@@ -236,13 +239,9 @@ test('the provider authenticates every (re)connect with a fresh token from the c
   const { url, api } = await startServer(t);
   const owner = await api.signup();
   const doc = await api.post('/api/v1/documents', { title: 'T', text: 'x' }, owner.accessToken);
-  let refreshes = 0;
-  const counting: typeof fetch = (input, init) => {
-    if (String(input).endsWith('/api/v1/auth/refresh')) refreshes++;
-    return fetch(input, init);
-  };
+  const refreshes = refreshCounter();
   // The stored access token has expired: connecting refreshes it first.
-  const client = new QuireClient({ baseUrl: url, tokens: memoryTokenStorage(expired(owner as Session)), fetch: counting });
+  const client = new QuireClient({ baseUrl: url, tokens: memoryTokenStorage(expired(owner as Session)), fetch: refreshes.fetch });
   let asked = 0;
   const accessToken = client.accessToken.bind(client);
   client.accessToken = () => {
@@ -251,7 +250,7 @@ test('the provider authenticates every (re)connect with a fresh token from the c
   };
   const s = await open(t, client, doc.body.id);
   await s.whenSaved();
-  assert.equal(refreshes, 1);
+  assert.equal(refreshes.count, 1);
   const askedFirst = asked;
   s.goOffline();
   s.goOnline();
@@ -357,14 +356,10 @@ test('a long offline session (500 edits) merges in one handshake: no pre-auth ov
 
 test('short-lived tokens are refreshed half-way through their life at the earliest, not on every call', async (t) => {
   const { url } = await startServer(t, { env: { ACCESS_TOKEN_TTL_SECONDS: '30' } });
-  let refreshes = 0;
-  const counting: typeof fetch = (input, init) => {
-    if (String(input).endsWith('/api/v1/auth/refresh')) refreshes++;
-    return fetch(input, init);
-  };
+  const refreshes = refreshCounter();
   // Leeway (30 s by default) equals the token's whole life here.
-  const client = new QuireClient({ baseUrl: url, fetch: counting });
+  const client = new QuireClient({ baseUrl: url, fetch: refreshes.fetch });
   unwrap(await client.signup({ tenant: 'Short', email: `sh-${Math.random().toString(36).slice(2)}@example.test`, password: 'correct horse battery' }));
   for (let i = 0; i < 5; i++) assert.ok((await client.listDocuments()).ok);
-  assert.equal(refreshes, 0);
+  assert.equal(refreshes.count, 0);
 });

@@ -67,6 +67,8 @@ export class DocumentSession {
   private destroyed = false;
   /** Set by a close that reconnecting cannot fix (access revoked, document deleted, too large). */
   private final = false;
+  private pendingDirty = false;
+  private pendingFlush: Promise<void> | null = null;
   private readonly cleanup: (() => void)[] = [];
 
   /** Use `openDocument`. */
@@ -107,8 +109,24 @@ export class DocumentSession {
     if (Object.keys(patch).every((k) => this.state[k as keyof DocumentStatus] === next[k as keyof DocumentStatus])) return;
     const pendingChanged = next.pendingChanges !== this.state.pendingChanges;
     this.state = next;
-    if (pendingChanged) void this.binding?.setMeta(PENDING_KEY, next.pendingChanges).catch(() => undefined);
+    if (pendingChanged) this.persistPending();
     for (const l of this.listeners) l(this.state);
+  }
+
+  /**
+   * Stores the pending count with the offline copy: one write at a time, always of the
+   * latest value, so fast typing costs a few metadata writes rather than one per keystroke.
+   */
+  private persistPending(): void {
+    if (!this.binding) return;
+    this.pendingDirty = true;
+    this.pendingFlush ??= (async () => {
+      while (this.pendingDirty && this.binding) {
+        this.pendingDirty = false;
+        await this.binding.setMeta(PENDING_KEY, this.state.pendingChanges).catch(() => undefined);
+      }
+      this.pendingFlush = null;
+    })();
   }
 
   /** Resolves when `predicate(status)` holds (checked on every status change). */
@@ -178,6 +196,7 @@ export class DocumentSession {
     for (const fn of this.cleanup) fn();
     this.provider.destroy();
     this.socket.destroy();
+    await this.pendingFlush;
     const binding = this.binding;
     this.binding = null;
     await binding?.destroy();

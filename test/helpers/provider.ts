@@ -10,7 +10,7 @@ import { eventually } from './wait.js';
  * (a test tearing down a reconnecting provider) emits 'error', which would otherwise be
  * an uncaught exception after the test ended.
  */
-class QuietWebSocket extends WebSocket {
+export class QuietWebSocket extends WebSocket {
   constructor(...args: ConstructorParameters<typeof WebSocket>) {
     super(...args);
     this.on('error', () => undefined);
