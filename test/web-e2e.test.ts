@@ -47,6 +47,8 @@ async function editorShows(p: Page, expected: string, mode: 'exact' | 'contains'
 }
 
 async function typeAtEnd(p: Page, text: string): Promise<void> {
+  // The editor opens read-only until the caller's access is known (REST or the socket).
+  await p.locator('[data-testid=editor][contenteditable=true]').waitFor(WAIT);
   await editor(p).click();
   await p.keyboard.press('Control+End');
   await p.keyboard.type(text);
