@@ -5,6 +5,8 @@
  * the readers handed to the index match those grants.
  */
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, test, type TestContext } from 'node:test';
 import type { FullTextIndex } from '../ml-workers/search/fulltext.js';
 import { MeilisearchFullText } from '../ml-workers/search/meilisearch-fulltext.js';
@@ -112,3 +114,56 @@ for (const [name, { dialect, make }] of Object.entries(VECTORS)) {
     });
   });
 }
+
+/**
+ * A forwarding proxy in front of a real engine that records what the client asked for and
+ * what came back. Compressed answers are streamed by the engines in several writes and
+ * stalled ~40 ms on kept-alive connections (Nagle × delayed ACK), so our clients must ask
+ * for identity encoding on every request.
+ */
+async function recordingProxy(t: TestContext, target: string) {
+  const seen: { path: string; acceptEncoding: string | undefined; contentEncoding: string | undefined }[] = [];
+  const server = http.createServer((req, res) => {
+    const up = http.request(new URL(req.url ?? '/', target), { method: req.method, headers: req.headers }, (answer) => {
+      seen.push({ path: req.url ?? '', acceptEncoding: req.headers['accept-encoding'], contentEncoding: answer.headers['content-encoding'] });
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
+}
+
+describe('search engine clients', () => {
+  test('Meilisearch and Qdrant are asked for uncompressed responses on every request', async (t) => {
+    const w = await world(t, 'postgres');
+    const tenantId = w.owner.user.tenantId;
+    const as = { tenantId, userId: w.owner.user.id, tenantAdmin: true, limit: 10 };
+
+    const meili = await recordingProxy(t, TEST_MEILI_URL);
+    const indexName = uniqueName('qe');
+    t.after(() => fetch(`${TEST_MEILI_URL}/indexes/${indexName}`, { method: 'DELETE' }).then(() => undefined));
+    const ft = await MeilisearchFullText.open({ url: meili.url, indexName });
+    // A large document, so the search answer is well past the size the engines compress.
+    await ft.upsert({ tenantId, documentId: w.shared.id, title: 'Shared plan', text: 'billing database migration '.repeat(2000), labels: [], readers: [w.owner.user.id] });
+    assert.equal((await ft.search({ ...as, q: 'billing' })).length, 1);
+
+    const qdrant = await recordingProxy(t, TEST_QDRANT_URL);
+    const collection = uniqueName('qe');
+    t.after(() => fetch(`${TEST_QDRANT_URL}/collections/${collection}`, { method: 'DELETE' }).then(() => undefined));
+    const vx = await QdrantVectorIndex.open({ url: qdrant.url, collection, dimensions: 512 });
+    await vx.replace(tenantId, w.shared.id, [{ index: 0, hash: 'h', text: 'chunk '.repeat(500), vector: unit(1, 100) }], [w.owner.user.id], 'm');
+    assert.equal((await vx.search({ ...as, vector: unit(1, 100) })).length, 1);
+
+    for (const { seen, name } of [{ seen: meili.seen, name: 'meilisearch' }, { seen: qdrant.seen, name: 'qdrant' }]) {
+      assert.ok(seen.some((r) => r.path.includes('search')), `${name}: the search went through the proxy`);
+      for (const r of seen) {
+        assert.equal(r.acceptEncoding, 'identity', `${name} ${r.path}`);
+        assert.equal(r.contentEncoding, undefined, `${name} ${r.path}`);
+      }
+    }
+  });
+});

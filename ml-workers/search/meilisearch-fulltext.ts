@@ -4,6 +4,7 @@
  * filter. Typo-tolerant. Writes wait for their task, so a worker acks only what is indexed.
  */
 import { Meilisearch, type Index } from 'meilisearch';
+import { IDENTITY_ENCODING } from './engine-http.js';
 import { ADMIN_READER, MARK_END, MARK_START, markSnippet, type FullTextDocument, type FullTextIndex, type SearchHit, type SearchRequest } from './fulltext.js';
 
 interface MeiliDoc {
@@ -17,12 +18,13 @@ interface MeiliDoc {
 
 const UUID = /^[0-9a-f-]{36}$/;
 
+
 export class MeilisearchFullText implements FullTextIndex {
   readonly name = 'meilisearch';
   private constructor(private readonly index: Index<MeiliDoc>) {}
 
   static async open(opts: { url: string; apiKey?: string; indexName: string }): Promise<MeilisearchFullText> {
-    const client = new Meilisearch({ host: opts.url, apiKey: opts.apiKey });
+    const client = new Meilisearch({ host: opts.url, apiKey: opts.apiKey, requestInit: { headers: IDENTITY_ENCODING } });
     await client.createIndex(opts.indexName, { primaryKey: 'id' }).waitTask();
     const index = client.index<MeiliDoc>(opts.indexName);
     await index

@@ -5,6 +5,7 @@
  */
 import crypto from 'node:crypto';
 import { QdrantClient } from '@qdrant/js-client-rest';
+import { IDENTITY_ENCODING } from './engine-http.js';
 import { ADMIN_READER } from './fulltext.js';
 import type { ChunkVector, VectorHit, VectorIndex, VectorSearchRequest } from './vectors.js';
 
@@ -31,7 +32,8 @@ export class QdrantVectorIndex implements VectorIndex {
   ) {}
 
   static async open(opts: { url: string; apiKey?: string; collection: string; dimensions: number }): Promise<QdrantVectorIndex> {
-    const client = new QdrantClient({ url: opts.url, apiKey: opts.apiKey, checkCompatibility: false });
+    // Uncompressed responses: see IDENTITY_ENCODING (compressed chunked bodies stall ~40 ms on kept-alive connections).
+    const client = new QdrantClient({ url: opts.url, apiKey: opts.apiKey, checkCompatibility: false, headers: IDENTITY_ENCODING });
     const exists = await client.collectionExists(opts.collection);
     if (!exists.exists) {
       await client.createCollection(opts.collection, { vectors: { size: opts.dimensions, distance: 'Cosine' } });
