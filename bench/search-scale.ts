@@ -20,6 +20,7 @@ import { Meilisearch } from 'meilisearch';
 import pg from 'pg';
 import { brownCorpusDir, chunkSentences, parseBrownDocument } from '../ml-workers/classifier/datasets.js';
 import { createUseEmbedder } from '../ml-workers/embeddings/use-embedder.js';
+import { retryStaleConnection } from '../ml-workers/search/engine-http.js';
 import { ADMIN_READER } from '../ml-workers/search/fulltext.js';
 import { arg, benchDirs, DB, dropSchema, ROOT, signup, startQuire } from './lib.js';
 
@@ -112,17 +113,16 @@ async function fillTo(n: number): Promise<void> {
       .addDocuments(ids.map((id, k) => ({ id, tenantId, title: title(idx[k]!), text: text(idx[k]!), labels: [], readers: readers(k) })))
       .waitTask({ timeout: 600_000 });
     for (let s = 0; s < ids.length; s += 500) {
-      await qdrant.upsert(collection, {
-        wait: true,
-        points: ids.slice(s, s + 500).map((id, j) => {
-          const k = s + j;
-          return {
-            id: crypto.randomUUID(),
-            vector: vectorFor(idx[k]!),
-            payload: { tenantId, documentId: id, chunkIndex: 0, hash: String(idx[k]), text: text(idx[k]!), readers: readers(k), model: 'bench' },
-          };
-        }),
+      const points = ids.slice(s, s + 500).map((id, j) => {
+        const k = s + j;
+        return {
+          id: crypto.randomUUID(),
+          vector: vectorFor(idx[k]!),
+          payload: { tenantId, documentId: id, chunkIndex: 0, hash: String(idx[k]), text: text(idx[k]!), readers: readers(k), model: 'bench' },
+        };
       });
+      // Idempotent (the ids are fixed above): retried when a kept-alive connection went stale while idle.
+      await retryStaleConnection(() => qdrant.upsert(collection, { wait: true, points }));
     }
     process.stderr.write(`filled ${Math.min(n, start + BATCH)}\n`);
   }

@@ -4,6 +4,7 @@
  * with port 0 and their own schema.
  */
 import { Redis } from 'ioredis';
+import { startVacuumTimer } from '../db/maintenance.js';
 import { openStore, type Store } from '../db/store.js';
 import type { PGliteHandle } from '../db/pglite-dialect.js';
 import { AccessEvents } from './access-events.js';
@@ -91,6 +92,12 @@ export async function startQuire(opts: StartOptions): Promise<Quire> {
     });
     shutdown.add('store', () => store.destroy());
     log.info({ cat: 'db', kind: store.kind, schema: store.schema }, 'store ready');
+    const vacuum = await startVacuumTimer(store, config.database.vacuumIntervalSeconds * 1000, (r) =>
+      'error' in r ? log.warn({ cat: 'db', err: r.error }, 'vacuum failed; retried at the next interval') : log.debug({ cat: 'db', ...r }, 'vacuumed'),
+    );
+    if (vacuum.running) log.info({ cat: 'db', everySeconds: config.database.vacuumIntervalSeconds }, `${vacuum.reason}: Quire vacuums its tables itself`);
+    else if (vacuum.reason) log.warn({ cat: 'db' }, `${vacuum.reason} and VACUUM_INTERVAL_SECONDS=0: rows folded out of the document log are never reclaimed, and document loads slow down`);
+    shutdown.add('vacuum', () => vacuum.stop());
 
     const redis = config.redis.url ? new Redis(config.redis.url, { maxRetriesPerRequest: 2, lazyConnect: false }) : null;
     if (redis) {

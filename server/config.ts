@@ -54,6 +54,7 @@ const EnvSchema = z.object({
     .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier')
     .default('quire_app'),
   DATABASE_POOL_MAX: int(10, 1, 500),
+  VACUUM_INTERVAL_SECONDS: int(300, 0, 86_400),
 
   REDIS_URL: optionalUrl(['redis://', 'rediss://']),
   REDIS_PREFIX: z.string().default('quire:'),
@@ -124,6 +125,8 @@ export interface Config {
     schema: string;
     appRole: string;
     poolMax: number;
+    /** Vacuum the churned tables this often when the database has no autovacuum (embedded, or `autovacuum = off`); 0 = never. */
+    vacuumIntervalSeconds: number;
   };
   redis: { url?: string; prefix: string };
   jwt: {
@@ -254,6 +257,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       schema: e.DATABASE_SCHEMA,
       appRole: e.DATABASE_APP_ROLE,
       poolMax: e.DATABASE_POOL_MAX,
+      vacuumIntervalSeconds: e.VACUUM_INTERVAL_SECONDS,
     },
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
     jwt: {

@@ -6,7 +6,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { sql } from 'kysely';
+import { startVacuumTimer, vacuumChurnedTables, vacuumReason } from '../db/maintenance.js';
 import { withTenant } from '../db/store.js';
+import * as Y from 'yjs';
+import { DocumentStore } from '../sync/document-store.js';
 import { migrateDownAll, migrateToLatest } from '../db/migrate.js';
 import { login, refresh, signup } from '../server/commands/auth.js';
 import { createDocument, listDocuments } from '../server/commands/documents.js';
@@ -115,5 +118,47 @@ for (const dialect of DIALECTS) {
       assert.ok(Number(await tables()) >= 6);
       await sql.raw(`drop schema "${schema}" cascade`).execute(owner);
     });
+  });
+}
+
+for (const dialect of DIALECTS) {
+  test(`vacuuming the churned tables when the database does not (${dialect})`, async (t) => {
+    const { quire, api } = await startServer(t, { dialect });
+    const store = quire.store;
+    const setting = dialect === 'pglite' ? null : (await sql<{ autovacuum: string }>`show autovacuum`.execute(store.owner)).rows[0]!.autovacuum;
+    const reason = await vacuumReason(store);
+    if (dialect === 'pglite') assert.match(reason ?? '', /embedded database has no autovacuum/);
+    else if (setting === 'on') assert.equal(reason, null);
+    else assert.match(reason ?? '', /autovacuum is off/);
+
+    // Dead rows: a document's log folded into its snapshot.
+    const owner = await api.signup('V');
+    const doc = await api.createDocument(owner, 'Vacuumed');
+    const docs = new DocumentStore(store.db);
+    const ydoc = new Y.Doc();
+    const updates: Uint8Array[] = [];
+    ydoc.on('update', (u: Uint8Array) => updates.push(u));
+    for (let i = 0; i < 20; i++) ydoc.getText('t').insert(0, `${i}`);
+    await docs.appendBatch(updates.map((data) => ({ tenantId: owner.user.tenantId, documentId: doc.id, data, userId: owner.user.id })));
+    assert.equal((await docs.compact(owner.user.tenantId, doc.id))?.folded, 20);
+    const count = async () =>
+      Number((await sql<{ n: string }>`select pg_stat_get_vacuum_count(to_regclass('document_updates')) as n`.execute(store.owner)).rows[0]!.n);
+    const before = await count();
+    const tables = await vacuumChurnedTables(store);
+    assert.ok(tables.includes('document_updates') && tables.includes('search_documents'), tables.join());
+    assert.equal(await count(), before + 1, 'document_updates was vacuumed once');
+
+    // The timer runs only where the database needs it, and stops cleanly.
+    const runs: unknown[] = [];
+    const timer = await startVacuumTimer(store, 20, (r) => runs.push(r));
+    assert.equal(timer.running, reason !== null);
+    if (timer.running) {
+      for (let i = 0; i < 200 && runs.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(runs.length > 0 && !('error' in (runs[0] as object)), JSON.stringify(runs));
+    }
+    await timer.stop();
+    const off = await startVacuumTimer(store, 0, (r) => runs.push(r));
+    assert.equal(off.running, false);
+    assert.equal(off.reason, reason);
   });
 }

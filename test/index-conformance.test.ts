@@ -9,6 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, test, type TestContext } from 'node:test';
 import type { FullTextIndex } from '../ml-workers/search/fulltext.js';
+import { isStaleConnection, retryStaleConnection } from '../ml-workers/search/engine-http.js';
 import { MeilisearchFullText } from '../ml-workers/search/meilisearch-fulltext.js';
 import { PostgresFullText } from '../ml-workers/search/postgres-fulltext.js';
 import { PgVectorIndex } from '../ml-workers/search/pgvector.js';
@@ -165,5 +166,21 @@ describe('search engine clients', () => {
         assert.equal(r.contentEncoding, undefined, `${name} ${r.path}`);
       }
     }
+  });
+
+  test('a request that failed on a connection the engine had closed is retried once; other failures are not', async () => {
+    const stale = new TypeError('fetch failed', { cause: Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }) });
+    const wrapped = new Error('Request to http://engine has failed', { cause: stale });
+    assert.equal(isStaleConnection(wrapped), true);
+    assert.equal(isStaleConnection(new Error('index not found')), false);
+    let calls = 0;
+    assert.equal(await retryStaleConnection(async () => (++calls === 1 ? Promise.reject(wrapped) : 'answer')), 'answer');
+    assert.equal(calls, 2);
+    calls = 0;
+    await assert.rejects(retryStaleConnection(async () => (++calls, Promise.reject(new Error('bad filter')))), /bad filter/);
+    assert.equal(calls, 1);
+    calls = 0;
+    await assert.rejects(retryStaleConnection(async () => (++calls, Promise.reject(wrapped))), /has failed/);
+    assert.equal(calls, 2, 'once more, not forever');
   });
 });

@@ -4,7 +4,7 @@
  * filter. Typo-tolerant. Writes wait for their task, so a worker acks only what is indexed.
  */
 import { Meilisearch, type Index } from 'meilisearch';
-import { IDENTITY_ENCODING } from './engine-http.js';
+import { IDENTITY_ENCODING, retryStaleConnection } from './engine-http.js';
 import { ADMIN_READER, MARK_END, MARK_START, markSnippet, type FullTextDocument, type FullTextIndex, type SearchHit, type SearchRequest } from './fulltext.js';
 
 interface MeiliDoc {
@@ -53,16 +53,18 @@ export class MeilisearchFullText implements FullTextIndex {
     // Ids are UUIDs (validated upstream); quoting is a second guard for the filter syntax.
     if (!UUID.test(req.tenantId) || !UUID.test(req.userId)) return [];
     const readers = [JSON.stringify(req.userId), ...(req.tenantAdmin ? [JSON.stringify(ADMIN_READER)] : [])];
-    const res = await this.index.search(req.q, {
-      filter: `tenantId = ${JSON.stringify(req.tenantId)} AND readers IN [${readers.join(', ')}]`,
-      limit: req.limit,
-      attributesToCrop: ['text'],
-      cropLength: 30,
-      attributesToHighlight: ['text', 'title'],
-      highlightPreTag: MARK_START,
-      highlightPostTag: MARK_END,
-      showRankingScore: true,
-    });
+    const res = await retryStaleConnection(() =>
+      this.index.search(req.q, {
+        filter: `tenantId = ${JSON.stringify(req.tenantId)} AND readers IN [${readers.join(', ')}]`,
+        limit: req.limit,
+        attributesToCrop: ['text'],
+        cropLength: 30,
+        attributesToHighlight: ['text', 'title'],
+        highlightPreTag: MARK_START,
+        highlightPostTag: MARK_END,
+        showRankingScore: true,
+      }),
+    );
     return res.hits.map((h) => ({
       documentId: h.id,
       title: h.title,

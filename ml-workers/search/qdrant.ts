@@ -5,7 +5,7 @@
  */
 import crypto from 'node:crypto';
 import { QdrantClient } from '@qdrant/js-client-rest';
-import { IDENTITY_ENCODING } from './engine-http.js';
+import { IDENTITY_ENCODING, retryStaleConnection } from './engine-http.js';
 import { ADMIN_READER } from './fulltext.js';
 import type { ChunkVector, VectorHit, VectorIndex, VectorSearchRequest } from './vectors.js';
 
@@ -87,12 +87,14 @@ export class QdrantVectorIndex implements VectorIndex {
 
   async search(req: VectorSearchRequest): Promise<VectorHit[]> {
     const readers = [req.userId, ...(req.tenantAdmin ? [ADMIN_READER] : [])];
-    const res = await this.client.search(this.collection, {
-      vector: Array.from(req.vector),
-      limit: req.limit,
-      with_payload: true,
-      filter: { must: [{ key: 'tenantId', match: { value: req.tenantId } }, { key: 'readers', match: { any: readers } }] },
-    });
+    const res = await retryStaleConnection(() =>
+      this.client.search(this.collection, {
+        vector: Array.from(req.vector),
+        limit: req.limit,
+        with_payload: true,
+        filter: { must: [{ key: 'tenantId', match: { value: req.tenantId } }, { key: 'readers', match: { any: readers } }] },
+      }),
+    );
     return res.map((r) => {
       const p = r.payload as unknown as Payload;
       return { documentId: p.documentId, chunkIndex: p.chunkIndex, text: p.text, score: r.score };
