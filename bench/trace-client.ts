@@ -9,6 +9,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/provider';
 import WebSocket from 'ws';
+import * as decoding from 'lib0/decoding';
 import * as Y from 'yjs';
 
 const [mode, url, doc, token, traceName = 'automerge-paper', warmDoc] = process.argv.slice(2);
@@ -22,13 +23,32 @@ if (mode === 'load' && warmDoc) {
   p.destroy();
   ws.destroy();
 }
-const socket = new HocuspocusProviderWebsocket({ url: url!, WebSocketPolyfill: WebSocket as never });
+// Timeline of a load, all in this process: the server's "authenticated" answer, then the
+// first sync message (the server has loaded the stored document, integrated it and encoded
+// SyncStep2), then synced (the client has applied it).
+let authenticatedAt = NaN;
+let firstSyncAt = NaN;
+class TimedWebSocket extends WebSocket {
+  constructor(address: string, protocols?: string | string[]) {
+    super(address, protocols);
+    this.on('message', (data: Buffer) => {
+      if (Number.isNaN(authenticatedAt) || !Number.isNaN(firstSyncAt)) return;
+      const d = decoding.createDecoder(new Uint8Array(data));
+      decoding.readVarString(d); // document name
+      if (decoding.readVarUint(d) === 0) firstSyncAt = performance.now(); // 0: a sync message
+    });
+  }
+}
+const socket = new HocuspocusProviderWebsocket({ url: url!, WebSocketPolyfill: TimedWebSocket as never });
 const ydoc = new Y.Doc();
 const t0 = performance.now();
 const provider = new HocuspocusProvider({ websocketProvider: socket, name: doc!, document: ydoc, token: token === '-' ? 'bench' : token! });
+provider.on('authenticated', () => (authenticatedAt = performance.now()));
 provider.attach();
 await new Promise<void>((r) => provider.on('synced', () => r()));
 const syncedMs = performance.now() - t0;
+const serverLoadMs = firstSyncAt - authenticatedAt;
+const clientApplyMs = performance.now() - firstSyncAt;
 
 function text(d: Y.Doc): Y.XmlText {
   const frag = d.getXmlFragment('default');
@@ -41,7 +61,7 @@ function text(d: Y.Doc): Y.XmlText {
 }
 
 if (mode === 'load') {
-  process.stdout.write(`${JSON.stringify({ syncedMs, chars: text(ydoc).length })}\n`);
+  process.stdout.write(`${JSON.stringify({ syncedMs, serverLoadMs, clientApplyMs, chars: text(ydoc).length })}\n`);
 } else {
   const trace = JSON.parse(zlib.gunzipSync(fs.readFileSync(path.resolve(import.meta.dirname, `../../shared/traces/${traceName}.json.gz`))).toString()) as {
     txns: { patches: [number, number, string][] }[];

@@ -2,15 +2,17 @@
  * Trace replay throughput and cold load (scenario 3): `automerge-paper` (259,778 edits)
  * replayed through one provider at full speed; edits/s until every update is acknowledged
  * (Quire acks after the Postgres commit; Hocuspocus acks in memory). Then the server
- * restarts and a fresh provider loads the document: time to synced (Quire and Hocuspocus
- * with extension-database), plus Quire's REST read of the Yjs state; once as the first
+ * restarts and a fresh provider loads the document (Quire and Hocuspocus with
+ * extension-database): the server's load (from its "authenticated" answer to the first
+ * sync message: read the stored state, integrate it, encode SyncStep2), the time to synced
+ * (adds the client's own apply), plus Quire's REST read of the Yjs state; once as the first
  * work of a new process, once in a server that has loaded the document before (it is no
  * longer in memory, but V8 has compiled Yjs' paths for a document this size).
  * Usage: npm run bench -- trace [--runs=3] [--trace=automerge-paper] [--servers=…]
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { arg, benchDirs, createDocument, dropSchema, median, ROOT, runClient, signupAndDocument, startPeer, startQuire } from './lib.js';
+import { arg, benchDirs, createDocument, DB, dropSchema, median, ROOT, runClient, signupAndDocument, startPeer, startQuire } from './lib.js';
 
 const RUNS = Number(arg('runs', '3'));
 const TRACE = arg('trace', 'automerge-paper');
@@ -23,7 +25,32 @@ interface Replay {
   ok: boolean;
 }
 
-type Measured = { editsPerS: number; coldSyncMs: number; warmSyncMs: number; restYjsMs: number; warmRestYjsMs: number; ok: boolean };
+type Load = { syncedMs: number; serverLoadMs: number; clientApplyMs: number; chars: number };
+type Measured = {
+  editsPerS: number;
+  coldSyncMs: number;
+  warmSyncMs: number;
+  coldServerMs: number;
+  warmServerMs: number;
+  clientApplyMs: number;
+  restYjsMs: number;
+  warmRestYjsMs: number;
+  ok: boolean;
+};
+
+/**
+ * What autovacuum does on a production Postgres before the document is next loaded (this
+ * machine's Postgres runs with autovacuum off; Quire's own vacuum timer, which covers that
+ * case, first runs after VACUUM_INTERVAL_SECONDS). Without it the restarted servers would
+ * read past the replay's 260k folded log rows (Quire) or dead row versions (Hocuspocus).
+ */
+async function vacuum(tables: string[]): Promise<void> {
+  const pg = (await import('pg')).default;
+  const c = new pg.Client({ connectionString: DB });
+  await c.connect();
+  for (const t of tables) await c.query(`vacuum analyze ${t}`);
+  await c.end();
+}
 
 async function quire(): Promise<Measured> {
   const dirs = benchDirs();
@@ -33,6 +60,7 @@ async function quire(): Promise<Measured> {
   const warm = { id: await createDocument(a.base, token, 'warm-up', 'a small document') };
   const replay = await runClient<Replay>('bench/trace-client.ts', ['replay', `ws://127.0.0.1:${a.port}/sync`, doc, token, TRACE]);
   await a.stop();
+  await vacuum([`"${dirs.schema}".document_updates`, `"${dirs.schema}".document_snapshots`]);
   const yjs = async (base: string, id: string) => {
     const t0 = performance.now();
     const r = await fetch(`${base}/api/v1/documents/${id}/content?format=yjs`, { headers: { authorization: `Bearer ${token}` } });
@@ -51,17 +79,27 @@ async function quire(): Promise<Measured> {
   const warmRestYjsMs = await yjs(b2.base, doc);
   await b2.stop();
   const c = await startQuire({ ...dirs, roles: 'api,sync,worker', env });
-  const load = await runClient<{ syncedMs: number; chars: number }>('bench/trace-client.ts', ['load', `ws://127.0.0.1:${c.port}/sync`, doc, token]);
+  const load = await runClient<Load>('bench/trace-client.ts', ['load', `ws://127.0.0.1:${c.port}/sync`, doc, token]);
   await c.stop();
   // Same for a provider: a first client loads the document and leaves (the server unloads
   // it), then a new client (a new process: its own Yjs is cold, as in a browser) loads it.
   const c2 = await startQuire({ ...dirs, roles: 'api,sync,worker', env });
-  await runClient<{ syncedMs: number; chars: number }>('bench/trace-client.ts', ['load', `ws://127.0.0.1:${c2.port}/sync`, doc, token, TRACE, warm.id]);
+  await runClient<Load>('bench/trace-client.ts', ['load', `ws://127.0.0.1:${c2.port}/sync`, doc, token, TRACE, warm.id]);
   await new Promise((res) => setTimeout(res, 2000));
-  const warmLoad = await runClient<{ syncedMs: number; chars: number }>('bench/trace-client.ts', ['load', `ws://127.0.0.1:${c2.port}/sync`, doc, token]);
+  const warmLoad = await runClient<Load>('bench/trace-client.ts', ['load', `ws://127.0.0.1:${c2.port}/sync`, doc, token]);
   await c2.stop();
   await dropSchema(dirs.schema);
-  return { editsPerS: replay.editsPerS, coldSyncMs: load.syncedMs, warmSyncMs: warmLoad.syncedMs, restYjsMs, warmRestYjsMs, ok: replay.ok && load.chars > 0 && warmLoad.chars > 0 };
+  return {
+    editsPerS: replay.editsPerS,
+    coldSyncMs: load.syncedMs,
+    warmSyncMs: warmLoad.syncedMs,
+    coldServerMs: load.serverLoadMs,
+    warmServerMs: warmLoad.serverLoadMs,
+    clientApplyMs: median([load.clientApplyMs, warmLoad.clientApplyMs]),
+    restYjsMs,
+    warmRestYjsMs,
+    ok: replay.ok && load.chars > 0 && warmLoad.chars > 0,
+  };
 }
 
 async function hocuspocus(kind: 'hocuspocus-memory' | 'hocuspocus-db'): Promise<Measured> {
@@ -71,19 +109,31 @@ async function hocuspocus(kind: 'hocuspocus-memory' | 'hocuspocus-db'): Promise<
   const a = await startPeer(`bench/peers/${kind}.ts`, env);
   const replay = await runClient<Replay>('bench/trace-client.ts', ['replay', `ws://127.0.0.1:${a.port}`, doc, '-', TRACE]);
   await a.stop();
-  let coldSyncMs = NaN;
-  let warmSyncMs = NaN;
+  const none = { syncedMs: NaN, serverLoadMs: NaN, clientApplyMs: NaN, chars: 0 };
+  let cold: Load = none;
+  let warm: Load = none;
   if (kind === 'hocuspocus-db') {
+    await vacuum([table]);
     const b = await startPeer(`bench/peers/${kind}.ts`, env);
-    coldSyncMs = (await runClient<{ syncedMs: number }>('bench/trace-client.ts', ['load', `ws://127.0.0.1:${b.port}`, doc, '-'])).syncedMs;
+    cold = await runClient<Load>('bench/trace-client.ts', ['load', `ws://127.0.0.1:${b.port}`, doc, '-']);
     await b.stop();
     const b2 = await startPeer(`bench/peers/${kind}.ts`, { BENCH_HP_TABLE: table });
-    await runClient<{ syncedMs: number }>('bench/trace-client.ts', ['load', `ws://127.0.0.1:${b2.port}`, doc, '-', TRACE, `warm-${doc}`]);
+    await runClient<Load>('bench/trace-client.ts', ['load', `ws://127.0.0.1:${b2.port}`, doc, '-', TRACE, `warm-${doc}`]);
     await new Promise((res) => setTimeout(res, 2000));
-    warmSyncMs = (await runClient<{ syncedMs: number }>('bench/trace-client.ts', ['load', `ws://127.0.0.1:${b2.port}`, doc, '-'])).syncedMs;
+    warm = await runClient<Load>('bench/trace-client.ts', ['load', `ws://127.0.0.1:${b2.port}`, doc, '-']);
     await b2.stop();
   }
-  return { editsPerS: replay.editsPerS, coldSyncMs, warmSyncMs, restYjsMs: NaN, warmRestYjsMs: NaN, ok: replay.ok };
+  return {
+    editsPerS: replay.editsPerS,
+    coldSyncMs: cold.syncedMs,
+    warmSyncMs: warm.syncedMs,
+    coldServerMs: cold.serverLoadMs,
+    warmServerMs: warm.serverLoadMs,
+    clientApplyMs: median([cold.clientApplyMs, warm.clientApplyMs]),
+    restYjsMs: NaN,
+    warmRestYjsMs: NaN,
+    ok: replay.ok,
+  };
 }
 
 const rows: (Measured & { server: string })[] = [];
@@ -98,6 +148,9 @@ for (const server of SERVERS as ('hocuspocus-memory' | 'hocuspocus-db' | 'quire'
     editsPerS: median(runs.map((r) => r.editsPerS)),
     coldSyncMs: median(runs.map((r) => r.coldSyncMs)),
     warmSyncMs: median(runs.map((r) => r.warmSyncMs)),
+    coldServerMs: median(runs.map((r) => r.coldServerMs)),
+    warmServerMs: median(runs.map((r) => r.warmServerMs)),
+    clientApplyMs: median(runs.map((r) => r.clientApplyMs)),
     restYjsMs: median(runs.map((r) => r.restYjsMs)),
     warmRestYjsMs: median(runs.map((r) => r.warmRestYjsMs)),
     ok: runs.every((r) => r.ok),
@@ -108,11 +161,11 @@ for (const server of SERVERS as ('hocuspocus-memory' | 'hocuspocus-db' | 'quire'
 const fmt = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '—');
 const mem = rows.find((r) => r.server === 'hocuspocus-memory') ?? { editsPerS: NaN };
 const lines = [
-  `| server | edits/s until all acked | ÷ hocuspocus-memory | load after restart: provider synced ms | load in a running server: provider synced ms | REST Yjs state after restart ms | REST Yjs state in a running server ms | text = endContent |`,
-  `|---|---|---|---|---|---|---|---|`,
+  `| server | edits/s until all acked | ÷ hocuspocus-memory | server load after restart ms | server load in a running server ms | provider synced after restart ms | provider synced in a running server ms | of which client apply ms | REST Yjs state after restart ms | REST Yjs state in a running server ms | text = endContent |`,
+  `|---|---|---|---|---|---|---|---|---|---|---|`,
   ...rows.map(
     (r) =>
-      `| ${r.server} | ${fmt(r.editsPerS)} | ${fmt(r.editsPerS / mem.editsPerS, 2)} | ${fmt(r.coldSyncMs, 1)} | ${fmt(r.warmSyncMs, 1)} | ${fmt(r.restYjsMs, 1)} | ${fmt(r.warmRestYjsMs, 1)} | ${r.ok ? 'yes' : 'NO'} |`,
+      `| ${r.server} | ${fmt(r.editsPerS)} | ${fmt(r.editsPerS / mem.editsPerS, 2)} | ${fmt(r.coldServerMs, 1)} | ${fmt(r.warmServerMs, 1)} | ${fmt(r.coldSyncMs, 1)} | ${fmt(r.warmSyncMs, 1)} | ${fmt(r.clientApplyMs, 1)} | ${fmt(r.restYjsMs, 1)} | ${fmt(r.warmRestYjsMs, 1)} | ${r.ok ? 'yes' : 'NO'} |`,
   ),
 ];
 fs.mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });

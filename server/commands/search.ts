@@ -19,13 +19,16 @@ export async function search(
   if (props.mode !== 'fulltext' && !svc.semantic) {
     throw badRequest('mode_unavailable', `Search mode "${props.mode}" needs semantic search, which is off on this server; use mode=fulltext`);
   }
+  // The query embedding (CPU in the embedding thread) does not depend on the caller's
+  // role, so it runs while the caller is checked and the full-text engine answers.
+  const vectorQuery = props.mode === 'fulltext' ? null : svc.semantic!.embedder().then((e) => e.embed([props.q]));
+  vectorQuery?.catch(() => undefined); // awaited below; a failed caller check must not leave it unhandled
   const actor = await withTenant(svc.store.db, principal.tenantId, (tx) => loadActor(tx, principal, ip));
   const base = { tenantId: actor.tenantId, userId: actor.userId, tenantAdmin: isTenantAdmin(actor.role) };
   const fulltext = props.mode === 'semantic' ? [] : await svc.fulltext.search({ ...base, q: props.q, limit: props.limit * 2 });
-  if (props.mode === 'fulltext') return { hits: fulltext.slice(0, props.limit), mode: props.mode };
-  const { vectors, embedder } = svc.semantic!;
-  const [vector] = await (await embedder()).embed([props.q]);
-  const chunkHits = await vectors.search({ ...base, vector: vector!, limit: props.limit * 4 });
+  if (props.mode === 'fulltext' || !vectorQuery) return { hits: fulltext.slice(0, props.limit), mode: props.mode };
+  const [vector] = await vectorQuery;
+  const chunkHits = await svc.semantic!.vectors.search({ ...base, vector: vector!, limit: props.limit * 4 });
   const semantic = bestChunkPerDocument(chunkHits);
   if (props.mode === 'semantic') return { hits: (await withTitles(svc, actor.tenantId, semantic)).slice(0, props.limit), mode: props.mode };
   return { hits: reciprocalRankFusion([fulltext, await withTitles(svc, actor.tenantId, semantic)]).slice(0, props.limit), mode: props.mode };
