@@ -62,11 +62,15 @@ export class DocumentStore {
     );
   }
 
-  /** Loads into `doc` (a fresh one by default). Any failure is a DocumentLoadError. */
-  async loadInto(tenantId: string, documentId: string, doc: Y.Doc = new Y.Doc()): Promise<{ doc: Y.Doc; bytes: number }> {
+  /**
+   * Loads into `doc` (a fresh one by default). `onRead` sees the stored state between the
+   * read and the integration. Any failure is a DocumentLoadError.
+   */
+  async loadInto(tenantId: string, documentId: string, doc: Y.Doc = new Y.Doc(), onRead?: (stored: StoredDocument) => void): Promise<{ doc: Y.Doc; bytes: number }> {
     let stored: StoredDocument;
     try {
       stored = await this.load(tenantId, documentId);
+      onRead?.(stored);
       doc.transact(() => {
         if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot);
         for (const u of stored.updates) Y.applyUpdate(doc, u);

@@ -179,7 +179,9 @@ export class SyncServer {
         const data = ws.getUserData();
         try {
           // uWS reuses the buffer after this callback; Hocuspocus queues what it is given.
-          data.client?.handleMessage(new Uint8Array(message.slice(0)));
+          const frame = new Uint8Array(message.slice(0));
+          data.socket?.noteIncoming(frame);
+          data.client?.handleMessage(frame);
         } catch (err) {
           log.warn({ cat: 'sync', err: (err as Error).message, ip: data.ip }, 'malformed message; closing socket');
           data.socket?.close(CLOSE.invalidMessage.code, CLOSE.invalidMessage.reason);

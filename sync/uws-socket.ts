@@ -4,12 +4,31 @@
  * a `SyncStatus` frame for an update is released only after that update's append has
  * committed, in order, per document address. Everything else (sync replies, broadcasts,
  * awareness) goes out at once.
+ *
+ * It is also where a fresh client's first sync can be answered from storage before the
+ * server has integrated the document (see `Persistence.onLoadDocument`): the socket notes
+ * which document addresses asked for the whole document (a SyncStep1 with an empty state
+ * vector), sends the stored state as it was read, and replaces Hocuspocus' own answer to
+ * that SyncStep1 (the whole document again) by the difference since what was sent.
  */
 import type { WebSocket } from '@trufflesuite/uws-js-unofficial';
 import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
 
-/** Hocuspocus wire message type of the ack frame. */
+/** Hocuspocus wire message types (the ack frame, sync frames) and y-protocols sync steps. */
 export const MESSAGE_SYNC_STATUS = 8;
+const MESSAGE_SYNC = 0;
+const SYNC_STEP1 = 0;
+const SYNC_STEP2 = 1;
+const SYNC_UPDATE = 2;
+
+/** A Yjs update with no structs and an empty delete set. */
+const EMPTY_UPDATE = new Uint8Array([0, 0]);
+
+/** A client's pending request for a whole document; `diff` is set once it was answered early. */
+interface WholeDocumentRequest {
+  diff?: () => Uint8Array;
+}
 
 export interface SocketData {
   ip: string;
@@ -27,6 +46,8 @@ export class UwsSocket {
   authenticatedDocuments = 0;
   private readonly pendingAcks = new Map<string, Promise<void>[]>();
   private readonly ackTails = new Map<string, Promise<void>>();
+  /** By document address, until the server's SyncStep2 goes out; null on most sockets (no cost when sending). */
+  private wholeDocumentRequests: Map<string, WholeDocumentRequest> | null = null;
 
   constructor(
     private readonly ws: WebSocket<SocketData>,
@@ -42,8 +63,73 @@ export class UwsSocket {
     this.pendingAcks.set(address, list);
   }
 
+  /**
+   * Notes a client frame before Hocuspocus handles it: a SyncStep1 with an empty state
+   * vector asks for the whole document at that address; any other SyncStep1 withdraws it.
+   */
+  noteIncoming(frame: Uint8Array): void {
+    try {
+      const d = decoding.createDecoder(frame);
+      const addressLength = decoding.readVarUint(d); // the address is skipped, not decoded, for most frames
+      d.pos += addressLength;
+      if (decoding.readVarUint(d) !== MESSAGE_SYNC || decoding.readVarUint(d) !== SYNC_STEP1) return;
+      const stateVector = decoding.readVarUint8Array(d);
+      const address = decoding.readVarString(decoding.createDecoder(frame));
+      if (stateVector.length === 1 && stateVector[0] === 0) (this.wholeDocumentRequests ??= new Map()).set(address, {});
+      else this.forgetWholeDocumentRequest(address);
+    } catch {
+      // Malformed frames are Hocuspocus' to refuse.
+    }
+  }
+
+  /** The address at which this socket asked for the whole of `documentName` and was not answered yet. */
+  wholeDocumentRequest(documentName: string): string | null {
+    for (const [address, req] of this.wholeDocumentRequests ?? []) {
+      if (!req.diff && (address === documentName || address.startsWith(`${documentName}\0`))) return address;
+    }
+    return null;
+  }
+
+  /**
+   * Answers a whole-document request from storage: the snapshot and the log tail as
+   * updates, in log order (each integrates at once, nothing waits for a missing
+   * dependency), then an empty SyncStep2, on which the client reports synced with all of
+   * it. `diff` later gives what the document gained beyond the stored state; it replaces
+   * the server's own SyncStep2 to this address.
+   */
+  answerFromStorage(address: string, snapshot: Uint8Array, tail: Uint8Array[], diff: () => Uint8Array): void {
+    const req = this.wholeDocumentRequests?.get(address);
+    if (!req || this.readyState !== 1) return;
+    req.diff = diff;
+    this.rawSend(syncFrame(address, SYNC_UPDATE, snapshot));
+    for (const update of tail) this.rawSend(syncFrame(address, SYNC_UPDATE, update));
+    this.rawSend(syncFrame(address, SYNC_STEP2, EMPTY_UPDATE));
+  }
+
+  forgetWholeDocumentRequest(address: string): void {
+    this.wholeDocumentRequests?.delete(address);
+    if (this.wholeDocumentRequests?.size === 0) this.wholeDocumentRequests = null;
+  }
+
+  /** An outgoing SyncStep2 ends the request at its address; if it was answered early, only the difference goes out. */
+  private answerWholeDocument(frame: Uint8Array): Uint8Array {
+    let address: string;
+    try {
+      const d = decoding.createDecoder(frame);
+      address = decoding.readVarString(d);
+      if (decoding.readVarUint(d) !== MESSAGE_SYNC || decoding.readVarUint(d) !== SYNC_STEP2) return frame;
+    } catch {
+      return frame;
+    }
+    const req = this.wholeDocumentRequests?.get(address);
+    if (!req) return frame;
+    this.forgetWholeDocumentRequest(address);
+    return req.diff ? syncFrame(address, SYNC_STEP2, req.diff()) : frame;
+  }
+
   send(data: string | ArrayBufferLike | Blob | ArrayBufferView): void {
     if (this.readyState !== 1) return;
+    if (this.wholeDocumentRequests !== null && data instanceof Uint8Array) data = this.answerWholeDocument(data);
     // Hot path: a socket with no held ack (every reader) sends without decoding the frame.
     if (!(data instanceof Uint8Array) || (this.pendingAcks.size === 0 && this.ackTails.size === 0)) {
       this.rawSend(data as Uint8Array);
@@ -99,7 +185,17 @@ export class UwsSocket {
   markClosed(): void {
     this.readyState = 3;
     this.pendingAcks.clear();
+    this.wholeDocumentRequests = null;
   }
+}
+
+function syncFrame(address: string, step: number, update: Uint8Array): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarString(e, address);
+  encoding.writeVarUint(e, MESSAGE_SYNC);
+  encoding.writeVarUint(e, step);
+  encoding.writeVarUint8Array(e, update);
+  return encoding.toUint8Array(e);
 }
 
 /** The document address of a SyncStatus frame, or null for any other frame. */

@@ -65,10 +65,24 @@ export class Persistence implements Extension {
   async onLoadDocument({ documentName, context, document }: onLoadDocumentPayload<SyncContext>): Promise<void> {
     const tenantId = tenantOf(context);
     if (!tenantId) throw Object.assign(new Error('no tenant for document load'), { reason: 'forbidden' });
+    // A fresh client (empty state vector) that caused this load gets the stored state as
+    // soon as it is read, and integrates it while the server does the same; the server's
+    // own answer to its SyncStep1 then carries only what changed since (see UwsSocket).
+    const socket = context.socket;
+    const address = socket?.wholeDocumentRequest(documentName) ?? null;
+    let answered = false;
+    let storedVector: Uint8Array | null = null;
     try {
-      const { bytes } = await this.config.store.loadInto(tenantId, documentName, document);
+      const { bytes } = await this.config.store.loadInto(tenantId, documentName, document, (stored) => {
+        if (!socket || address === null || !stored.snapshot || document.store.clients.size > 0) return;
+        socket.answerFromStorage(address, stored.snapshot, stored.updates, () => Y.encodeStateAsUpdate(document, storedVector ?? undefined));
+        answered = true;
+      });
+      // The document held nothing before the load, so its state vector now is the stored state's.
+      if (answered) storedVector = Y.encodeStateVector(document);
       this.docs.set(documentName, { tenantId, bytes, sinceCompaction: 0, localWrites: new Set() });
     } catch (e) {
+      if (answered && address !== null) socket?.forgetWholeDocumentRequest(address);
       this.config.log.error({ cat: 'sync', doc: documentName, err: e }, 'document load failed; connection refused');
       // Hocuspocus drops a document whose load failed without destroying it; its awareness
       // timer would otherwise live forever.

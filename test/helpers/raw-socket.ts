@@ -74,3 +74,22 @@ export function frameType(frame: Uint8Array): { doc: string; type: number; sub?:
   const sub = decoding.hasContent(d) ? decoding.readVarUint(d) : undefined;
   return { doc, type, sub };
 }
+
+/** `[doc][Sync=0][SyncStep1=0][state vector]` */
+export function syncStep1Frame(doc: string, stateVector: Uint8Array): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarString(e, doc);
+  encoding.writeVarUint(e, 0);
+  encoding.writeVarUint(e, 0);
+  encoding.writeVarUint8Array(e, stateVector);
+  return encoding.toUint8Array(e);
+}
+
+/** A server sync frame's step (0 SyncStep1, 1 SyncStep2, 2 Update) and payload; null for other frames. */
+export function syncPayload(frame: Uint8Array): { step: number; payload: Uint8Array } | null {
+  const d = decoding.createDecoder(frame);
+  decoding.readVarString(d);
+  if (decoding.readVarUint(d) !== 0) return null;
+  const step = decoding.readVarUint(d);
+  return { step, payload: decoding.readVarUint8Array(d) };
+}
