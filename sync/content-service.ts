@@ -5,7 +5,7 @@
  * after the change is committed to the log.
  */
 import type { Hocuspocus } from '@hocuspocus/server';
-import type * as Y from 'yjs';
+import * as Y from 'yjs';
 import { writeContent, type ProseMirrorNode } from './content.js';
 import type { SyncContext } from './context.js';
 import type { DocumentStore } from './document-store.js';
@@ -30,6 +30,21 @@ export class ContentService {
     } finally {
       doc.destroy();
     }
+  }
+
+  /**
+   * The document's Yjs state as one update. A document that is not in memory is answered
+   * from storage without integrating it: the snapshot as stored when the log tail is
+   * empty (compacted), else snapshot and tail merged (`Y.mergeUpdates` decodes but does
+   * not integrate). Any of these applies to the same document state.
+   */
+  async state(tenantId: string, documentId: string): Promise<Uint8Array> {
+    const live = this.hocuspocus.documents.get(documentId);
+    if (live && !live.isLoading && !live.isDestroyed) return Y.encodeStateAsUpdate(live);
+    const stored = await this.store.load(tenantId, documentId);
+    const parts = stored.snapshot ? [stored.snapshot, ...stored.updates] : stored.updates;
+    if (parts.length === 0) return Y.encodeStateAsUpdate(new Y.Doc());
+    return parts.length === 1 ? parts[0]! : Y.mergeUpdates(parts);
   }
 
   async write(actor: { tenantId: string; userId: string }, documentId: string, input: ContentInput, mode: 'replace' | 'append'): Promise<void> {

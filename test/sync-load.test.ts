@@ -118,3 +118,27 @@ test('the standard sync answers a client with state, a client of a document alre
   const rows = await sql<{ n: string }>`select count(*) as n from document_updates where document_id = ${w.doc.id}`.execute(w.quire.store.owner);
   assert.ok(Number(rows.rows[0]!.n) >= 3, 'nothing was compacted or lost by these loads');
 });
+
+test('the REST Yjs state of a document not in memory comes from storage without integrating it', async (t) => {
+  const w = await storedDocument(t);
+  const get = async () => {
+    const r = await fetch(`${w.url}/api/v1/documents/${w.doc.id}/content?format=yjs`, { headers: { authorization: `Bearer ${w.s.accessToken}` } });
+    assert.equal(r.status, 200);
+    return new Uint8Array(await r.arrayBuffer());
+  };
+  // Snapshot and tail: merged into one update that applies to the stored text.
+  assert.equal(textOf([await get()]), w.text);
+  // Compacted (no tail): the snapshot bytes as stored.
+  const store = new DocumentStore(w.quire.store.db);
+  await store.compact(w.s.user.tenantId, w.doc.id);
+  const compacted = await store.load(w.s.user.tenantId, w.doc.id);
+  assert.equal(compacted.updates.length, 0);
+  const state = await get();
+  assert.deepEqual(Buffer.from(state), Buffer.from(compacted.snapshot!));
+  assert.equal(textOf([state]), w.text);
+  // In memory (a client has it open): the live document's state, with the client's edit.
+  const c = connect(t, w.url, w.doc.id, w.s.accessToken);
+  await synced(c);
+  paragraphText(c.doc).insert(0, 'Live. ');
+  await eventually(async () => assert.equal(textOf([await get()]), `Live. ${w.text}`));
+});

@@ -1,5 +1,4 @@
 /** Document content over REST: text, ProseMirror JSON or the Yjs state; replace or append. */
-import * as Y from 'yjs';
 import { withTenant } from '../../db/store.js';
 import { extractText, toProseMirrorJSON, type PMNode } from '../../sync/content.js';
 import type { ContentInput, ContentService } from '../../sync/content-service.js';
@@ -25,11 +24,8 @@ export async function getContent(
 ): Promise<{ text: string } | { json: PMNode } | { yjs: Uint8Array }> {
   const content = contentService(svc);
   await withTenant(svc.store.db, principal.tenantId, async (tx) => requireLevel(tx, await loadActor(tx, principal, ip), props.id, 'read'));
-  return content.read(principal.tenantId, props.id, (doc) => {
-    if (props.format === 'text') return { text: extractText(doc) };
-    if (props.format === 'json') return { json: toProseMirrorJSON(doc) };
-    return { yjs: Y.encodeStateAsUpdate(doc) };
-  });
+  if (props.format === 'yjs') return { yjs: await content.state(principal.tenantId, props.id) };
+  return content.read(principal.tenantId, props.id, (doc) => (props.format === 'text' ? { text: extractText(doc) } : { json: toProseMirrorJSON(doc) }));
 }
 
 export async function putContent(
