@@ -124,6 +124,11 @@ export class SyncServer {
     return this.sockets.size;
   }
 
+  /** Documents loaded in this instance (unloaded when their last connection closes). */
+  get documentsInMemory(): number {
+    return this.hocuspocus.getDocumentsCount();
+  }
+
   /** Mounts `/sync` on the edge. Limits checked at upgrade: total and per-IP sockets. */
   attach(edge: HttpEdge): void {
     const { limits, log } = this.opts;

@@ -22,6 +22,9 @@ const SYNC_STEP1 = 0;
 const SYNC_STEP2 = 1;
 const SYNC_UPDATE = 2;
 
+/** Unanswered whole-document requests kept per socket; beyond this the standard sync answers. */
+const MAX_WHOLE_DOCUMENT_REQUESTS = 16;
+
 /** A Yjs update with no structs and an empty delete set. */
 const EMPTY_UPDATE = new Uint8Array([0, 0]);
 
@@ -75,19 +78,26 @@ export class UwsSocket {
       if (decoding.readVarUint(d) !== MESSAGE_SYNC || decoding.readVarUint(d) !== SYNC_STEP1) return;
       const stateVector = decoding.readVarUint8Array(d);
       const address = decoding.readVarString(decoding.createDecoder(frame));
-      if (stateVector.length === 1 && stateVector[0] === 0) (this.wholeDocumentRequests ??= new Map()).set(address, {});
-      else this.forgetWholeDocumentRequest(address);
+      if (stateVector.length !== 1 || stateVector[0] !== 0) this.forgetWholeDocumentRequest(address);
+      else if ((this.wholeDocumentRequests?.size ?? 0) < MAX_WHOLE_DOCUMENT_REQUESTS) (this.wholeDocumentRequests ??= new Map()).set(address, {});
     } catch {
       // Malformed frames are Hocuspocus' to refuse.
     }
   }
 
-  /** The address at which this socket asked for the whole of `documentName` and was not answered yet. */
+  /**
+   * The address at which this socket asked for the whole of `documentName` and was not
+   * answered yet; null if none, or if several sessions on this socket did (which of them
+   * caused the load is not known here, so none is answered early).
+   */
   wholeDocumentRequest(documentName: string): string | null {
+    let found: string | null = null;
     for (const [address, req] of this.wholeDocumentRequests ?? []) {
-      if (!req.diff && (address === documentName || address.startsWith(`${documentName}\0`))) return address;
+      if (req.diff || (address !== documentName && !address.startsWith(`${documentName}\0`))) continue;
+      if (found !== null) return null;
+      found = address;
     }
-    return null;
+    return found;
   }
 
   /**

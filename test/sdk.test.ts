@@ -363,3 +363,25 @@ test('short-lived tokens are refreshed half-way through their life at the earlie
   for (let i = 0; i < 5; i++) assert.ok((await client.listDocuments()).ok);
   assert.equal(refreshes.count, 0);
 });
+
+test('an access change made while the session was offline shows once it is back: read → write, and the edit is stored', async (t) => {
+  const { url, api } = await startServer(t);
+  const owner = await api.signup();
+  const member = await api.addUser(owner, 'member');
+  const created = await api.post('/api/v1/documents', { title: 'Upgrade', text: 'hello' }, owner.accessToken);
+  const id = created.body.id as string;
+  await api.put(`/api/v1/documents/${id}/permissions`, { userId: member.user.id, level: 'read' }, owner.accessToken);
+  const client = new QuireClient({ baseUrl: url, tokens: memoryTokenStorage(member as Session) });
+  const s = await open(t, client, id);
+  await s.waitFor((x) => x.synced && x.access === 'read');
+  s.goOffline();
+  await s.waitFor((x) => x.connection === 'offline');
+  await api.put(`/api/v1/documents/${id}/permissions`, { userId: member.user.id, level: 'write' }, owner.accessToken);
+  s.goOnline();
+  const back = await s.waitFor((x) => x.synced && x.access === 'write');
+  assert.equal(back.error, null);
+  paragraph(s.doc).insert(paragraph(s.doc).length, ' and welcome');
+  await s.whenSaved();
+  const text = await api.get(`/api/v1/documents/${id}/content?format=text`, owner.accessToken);
+  assert.equal(text.text, 'hello and welcome');
+});

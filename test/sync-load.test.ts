@@ -142,3 +142,27 @@ test('the REST Yjs state of a document not in memory comes from storage without 
   paragraphText(c.doc).insert(0, 'Live. ');
   await eventually(async () => assert.equal(textOf([await get()]), `Live. ${w.text}`));
 });
+
+test('no early answer when it is unclear who asked: two sessions of one socket, or more requests than a socket may keep', async (t) => {
+  const w = await storedDocument(t);
+  const standard = async (prelude: Uint8Array[], address: string) => {
+    const raw = rawSocket(w.url);
+    t.after(() => raw.ws.terminate());
+    await raw.opened;
+    for (const f of prelude) raw.send(f);
+    raw.send(authFrame(address, w.s.accessToken));
+    raw.send(syncStep1Frame(address, EMPTY_STATE_VECTOR));
+    await eventually(() => assert.ok(syncFrames(raw.frames.filter((f) => frameType(f).doc === address)).some((f) => f.step === 1)));
+    const mine = syncFrames(raw.frames.filter((f) => frameType(f).doc === address));
+    assert.equal(mine.findIndex((f) => f.step === 2), -1, `no early updates at ${JSON.stringify(address)}`);
+    assert.equal(textOf(mine.filter((f) => f.step === 1).map((f) => f.payload)), w.text);
+    raw.ws.terminate();
+    // Let the document unload before the next socket loads it again.
+    await eventually(() => assert.equal(w.quire.sync?.documentsInMemory, 0));
+  };
+  // Another session of the same socket asked for the same document as well.
+  await standard([syncStep1Frame(`${w.doc.id}\0other`, EMPTY_STATE_VECTOR)], `${w.doc.id}\0mine`);
+  // The socket already keeps as many unanswered requests as it may (16).
+  const bogus = Array.from({ length: 16 }, (_, i) => syncStep1Frame(`00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, EMPTY_STATE_VECTOR));
+  await standard(bogus, w.doc.id);
+});

@@ -377,3 +377,56 @@ test('a token refresh in another tab does not reopen the document being edited',
   await status(p1).filter({ hasText: 'Saved' }).waitFor(WAIT);
   assert.equal((await api.get(`/api/v1/documents/${doc.body.id}/content`, owner.accessToken)).text, 'one two');
 });
+
+test('losing access removes the offline copy; signing out with unsaved changes asks first, and declining keeps them', async (t) => {
+  const { url, api } = await startServer(t, web);
+  const owner = await api.signup();
+  const member = await api.addUser(owner, 'member');
+  const shared = await api.post('/api/v1/documents', { title: 'Shared for now', text: 'Soon gone.' }, owner.accessToken);
+  const kept = await api.post('/api/v1/documents', { title: 'Kept', text: 'Draft.' }, owner.accessToken);
+  for (const d of [shared, kept]) await api.put(`/api/v1/documents/${d.body.id}/permissions`, { userId: member.user.id, level: 'write' }, owner.accessToken);
+
+  const ctx = await signedInContext(browser, member);
+  t.after(() => ctx.close());
+  const p = await ctx.newPage();
+  const copies = () => p.evaluate(async () => (await indexedDB.databases()).map((d) => d.name ?? ''));
+  const copyOf = (id: string) => `quire:${member.user.id}/${id}`;
+
+  // Opening a document keeps a copy on the device; losing access removes it.
+  await p.goto(`${url}/d/${shared.body.id}`);
+  await status(p).filter({ hasText: 'Saved' }).waitFor(WAIT);
+  await eventually(async () => assert.ok((await copies()).includes(copyOf(shared.body.id)), 'the copy exists'));
+  await api.put(`/api/v1/documents/${shared.body.id}/permissions`, { userId: member.user.id, level: 'none' }, owner.accessToken);
+  await p.getByText('You no longer have access').first().waitFor(WAIT);
+  await eventually(async () => assert.ok(!(await copies()).includes(copyOf(shared.body.id)), 'the copy is removed'));
+
+  // Offline edits waiting: "Sign out" asks; declining keeps the session and the edits.
+  await p.goto(`${url}/d/${kept.body.id}`);
+  await status(p).filter({ hasText: 'Saved' }).waitFor(WAIT);
+  await ctx.setOffline(true);
+  await p.getByTestId('network-status').filter({ hasText: 'Offline' }).waitFor(WAIT);
+  await typeAtEnd(p, ' Not yet sent.');
+  await status(p).filter({ hasText: /waiting/ }).waitFor(WAIT);
+  const asked: string[] = [];
+  p.once('dialog', (d) => {
+    asked.push(d.message());
+    void d.dismiss();
+  });
+  await p.getByRole('button', { name: 'Sign out' }).click();
+  await eventually(() => assert.equal(asked.length, 1));
+  assert.match(asked[0]!, /not reached the server yet and will be lost/);
+  await editorShows(p, 'Draft. Not yet sent.');
+  assert.ok((await copies()).includes(copyOf(kept.body.id)), 'still signed in, the copy is kept');
+  // Back online the edit is stored; signing out then asks nothing and removes the copy.
+  await ctx.setOffline(false);
+  await status(p).filter({ hasText: 'Saved' }).waitFor(WAIT);
+  assert.equal((await api.get(`/api/v1/documents/${kept.body.id}/content`, owner.accessToken)).text, 'Draft. Not yet sent.');
+  p.once('dialog', (d) => {
+    asked.push(d.message());
+    void d.dismiss();
+  });
+  await p.getByRole('button', { name: 'Sign out' }).click();
+  await p.getByRole('button', { name: 'Sign in' }).waitFor(WAIT);
+  assert.equal(asked.length, 1, 'no question when nothing is waiting');
+  await eventually(async () => assert.ok(!(await copies()).includes(copyOf(kept.body.id)), 'copies are removed at sign-out'));
+});
