@@ -39,6 +39,25 @@ export class DocumentLoadError extends Error {
   }
 }
 
+/**
+ * Runs `fn` (the integration of a stored state) with the document's `update` listeners
+ * detached. Loading is not a change: Hocuspocus' Document listens from its constructor
+ * and would broadcast the whole loaded state to the connections that are about to sync
+ * it anyway (each fresh client received the document twice), and Yjs would encode the
+ * whole state once more just to emit that event.
+ */
+export function withoutUpdateEvents(doc: Y.Doc, fn: () => void): void {
+  // lib0's Observable keeps its listeners in `_observers` (name → set of handlers).
+  const observers = (doc as unknown as { _observers: Map<string, Set<unknown>> })._observers;
+  const update = observers.get('update');
+  observers.delete('update');
+  try {
+    fn();
+  } finally {
+    if (update) observers.set('update', update);
+  }
+}
+
 export class DocumentStore {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -71,10 +90,12 @@ export class DocumentStore {
     try {
       stored = await this.load(tenantId, documentId);
       onRead?.(stored);
-      doc.transact(() => {
-        if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot);
-        for (const u of stored.updates) Y.applyUpdate(doc, u);
-      }, 'quire-load');
+      withoutUpdateEvents(doc, () =>
+        doc.transact(() => {
+          if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot);
+          for (const u of stored.updates) Y.applyUpdate(doc, u);
+        }, 'quire-load'),
+      );
     } catch (e) {
       throw new DocumentLoadError(documentId, e);
     }
