@@ -162,3 +162,25 @@ for (const dialect of DIALECTS) {
     assert.equal(off.reason, reason);
   });
 }
+
+test('withTenant on server Postgres: rolls back on error, leaves nothing on the pooled connection, and takes only a UUID', async (t) => {
+  const { quire, api } = await startServer(t, { dialect: 'postgres' });
+  const a = await api.signup('A');
+  const doc = await api.createDocument(a, 'Original');
+  const db = quire.store.db;
+  await assert.rejects(
+    withTenant(db, a.user.tenantId, async (tx) => {
+      await tx.updateTable('documents').set({ title: 'Changed' }).where('id', '=', doc.id).execute();
+      throw new Error('boom');
+    }),
+    /boom/,
+  );
+  const title = await withTenant(db, a.user.tenantId, (tx) => tx.selectFrom('documents').select('title').where('id', '=', doc.id).executeTakeFirstOrThrow());
+  assert.equal(title.title, 'Original', 'rolled back');
+  // The tenant setting is transaction-local: no connection of the pool keeps it.
+  await Promise.all(Array.from({ length: 12 }, () => withTenant(db, a.user.tenantId, async (tx) => sql`select pg_sleep(0.01)`.execute(tx))));
+  const settings = await Promise.all(Array.from({ length: 12 }, () => sql<{ v: string | null }>`select current_setting('app.tenant_id', true) as v, pg_sleep(0.01)`.execute(db)));
+  assert.ok(settings.every((r) => !r.rows[0]!.v), JSON.stringify(settings.map((r) => r.rows[0]!.v)));
+  assert.equal((await sql<{ n: string }>`select count(*) as n from documents`.execute(db)).rows[0]!.n, '0', 'outside withTenant no row is visible');
+  await assert.rejects(withTenant(db, `${a.user.tenantId}'; drop table documents; --`, async () => 1), /not a UUID/);
+});

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { test } from 'node:test';
 import { SignJWT, generateKeyPair } from 'jose';
+import { TokenService } from '../server/auth/tokens.js';
 import { startServer, testKeys } from './helpers/server.js';
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
@@ -43,4 +44,21 @@ test('every forged or invalid access token is rejected with 401', async (t) => {
   }
   const none = await api.get('/api/v1/documents');
   assert.equal(none.status, 401);
+});
+
+test('a verified token is remembered until its expiry, never past it, and only by its exact text', async () => {
+  const { keys } = await testKeys();
+  let now = Date.parse('2026-01-01T00:00:00Z');
+  const tokens = new TokenService(keys, { issuer: 'quire', audience: 'quire', accessTtlSeconds: 60 }, () => now);
+  const principal = { userId: crypto.randomUUID(), tenantId: crypto.randomUUID(), role: 'member' as const };
+  const token = await tokens.signAccess(principal);
+  assert.deepEqual(await tokens.verifyAccess(token), principal);
+  now += 30_000;
+  assert.deepEqual(await tokens.verifyAccess(token), principal, 'remembered');
+  // One character off in the signature: verified from scratch, and refused.
+  const last = token.at(-2) === 'A' ? 'B' : 'A';
+  await assert.rejects(tokens.verifyAccess(`${token.slice(0, -2)}${last}${token.at(-1)}`), /Invalid access token/);
+  // Past exp plus the 5 s of clock tolerance the memory gives no extra life.
+  now += 36_000;
+  await assert.rejects(tokens.verifyAccess(token), /expired/);
 });
