@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startServer } from './helpers/server.js';
+import { DIALECTS, startServer } from './helpers/server.js';
 
 test('create, get, rename, list and soft delete a document', async (t) => {
   const { api } = await startServer(t);
@@ -131,3 +131,21 @@ test('cross-tenant: every path to another tenant’s document answers 404 and li
   const still = await api.get(`/api/v1/documents/${doc.id}`, a.accessToken);
   assert.equal(still.body.title, 'Secret of A');
 });
+
+for (const dialect of DIALECTS) {
+  test(`the list gives the same ISO timestamps as the document itself (${dialect})`, async (t) => {
+    const { api } = await startServer(t, { dialect });
+    const s = await api.signup();
+    const a = await api.createDocument(s, 'First');
+    await api.patch(`/api/v1/documents/${a.id}`, { title: 'First, renamed' }, s.accessToken);
+    await api.createDocument(s, 'Second');
+    const list = await api.get('/api/v1/documents', s.accessToken);
+    assert.equal(list.status, 200);
+    for (const d of list.body.documents as { id: string; createdAt: string; updatedAt: string }[]) {
+      const one = await api.get(`/api/v1/documents/${d.id}`, s.accessToken);
+      assert.match(d.createdAt, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+      assert.equal(d.createdAt, one.body.createdAt);
+      assert.equal(d.updatedAt, one.body.updatedAt);
+    }
+  });
+}
