@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as Y from 'yjs';
-import { acked, connect, paragraphText, synced, type Client } from './helpers/provider.js';
+import { acked, connect, paragraphText, readParagraph, synced, type Client } from './helpers/provider.js';
 import { startServer } from './helpers/server.js';
 import { applyPatches, concurrentUpdates, loadTrace, traceNames, type ConcurrentTrace, type SequentialTrace } from './helpers/traces.js';
 import { eventually } from './helpers/wait.js';
@@ -40,7 +40,7 @@ for (const name of traceNames()) {
     await Promise.all(clients.map((c) => acked(c, 120_000)));
     t.diagnostic(`${name}: ${trace.txns.length} transactions acknowledged in ${Date.now() - t0} ms`);
     for (const c of clients) {
-      await eventually(() => assert.equal(paragraphText(c.doc).toString(), trace.endContent), { timeoutMs: 60_000, message: 'client converged' });
+      await eventually(() => assert.equal(readParagraph(c.doc), trace.endContent), { timeoutMs: 60_000, message: 'client converged' });
     }
     assert.equal((await first.api.get(`/api/v1/documents/${doc.id}/content`, s.accessToken)).text, trace.endContent);
     for (const c of clients) c.destroy();
@@ -51,6 +51,6 @@ for (const name of traceNames()) {
     assert.equal(cold.text, trace.endContent);
     const fresh = connect(t, second.url, doc.id, s.accessToken);
     await synced(fresh);
-    await eventually(() => assert.equal(paragraphText(fresh.doc).toString(), trace.endContent));
+    await eventually(() => assert.equal(readParagraph(fresh.doc), trace.endContent));
   });
 }

@@ -82,6 +82,17 @@ export async function acked(c: Client, timeoutMs = 15_000): Promise<void> {
   }, { timeoutMs, message: 'acks', intervalMs: 5 });
 }
 
+/**
+ * The first paragraph's text, creating nothing: what a poll must use. (`paragraphText`
+ * creates the paragraph when it is missing — a poll that ran before a peer's paragraph
+ * arrived would add an empty paragraph of its own to the document.)
+ */
+export function readParagraph(doc: Y.Doc): string {
+  const p = doc.getXmlFragment('default').get(0);
+  const text = p instanceof Y.XmlElement ? p.get(0) : undefined;
+  return text instanceof Y.XmlText ? text.toString() : '';
+}
+
 /** The paragraph XmlText a Tiptap-like editor writes to (created on first use). */
 export function paragraphText(doc: Y.Doc): Y.XmlText {
   const frag = doc.getXmlFragment('default');
