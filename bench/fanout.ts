@@ -77,10 +77,12 @@ if (MULTI) {
   cases.push([c! - 1, d!]);
 }
 for (const [n, docCount] of cases) {
+  // Runs interleave across servers (run k of every server, then run k + 1), so a drift of
+  // the shared machine during the case does not land on one server's runs.
+  const byServer = new Map<string, Result[]>(SERVERS.map((s) => [s, []]));
+  for (let k = 0; k < RUNS; k++) for (const server of SERVERS) byServer.get(server)!.push(await runOne(server, n, docCount));
   for (const server of SERVERS) {
-    const runs: Result[] = [];
-    // Interleave runs across servers would be fairer on a noisy box; runs are short and repeated.
-    for (let k = 0; k < RUNS; k++) runs.push(await runOne(server, n, docCount));
+    const runs = byServer.get(server)!;
     const agg: Result = {
       server,
       n,
