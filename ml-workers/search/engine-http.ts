@@ -21,9 +21,10 @@ export function isStaleConnection(e: unknown): boolean {
 }
 
 /**
- * Runs an idempotent engine request (a search, an upsert with fixed ids), once more if it failed on a stale kept-alive connection
- * (the engine closed an idle connection just as the client reused it: EPIPE/ECONNRESET).
- * Seen with Qdrant after ~5 s idle; a search then failed although the engine was healthy.
+ * Runs an idempotent engine request (a search, an upsert with fixed ids), once more if it
+ * failed on a stale kept-alive connection (the engine closed an idle connection just as
+ * the client reused it: EPIPE/ECONNRESET). Seen with Qdrant after ~5 s idle; a search
+ * then failed although the engine was healthy.
  */
 export async function retryStaleConnection<T>(request: () => Promise<T>): Promise<T> {
   try {

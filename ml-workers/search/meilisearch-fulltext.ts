@@ -18,7 +18,6 @@ interface MeiliDoc {
 
 const UUID = /^[0-9a-f-]{36}$/;
 
-
 export class MeilisearchFullText implements FullTextIndex {
   readonly name = 'meilisearch';
   private constructor(private readonly index: Index<MeiliDoc>) {}

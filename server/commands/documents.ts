@@ -49,6 +49,16 @@ const present = (d: DocRow, access: PermissionLevel): DocumentView => ({
 const isoTimestamp = (column: 'd.created_at' | 'd.updated_at') =>
   sql<string>`to_char(${sql.ref(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
+/** The columns of a listed document (`d`), and `ts`, the exact creation time for the cursor. */
+const LIST_COLUMNS = [
+  'd.id',
+  'd.title',
+  'd.created_by',
+  isoTimestamp('d.created_at').as('created_at'),
+  isoTimestamp('d.updated_at').as('updated_at'),
+  sql<string>`d.created_at::text`.as('ts'),
+] as const;
+
 /** Pagination limits for `GET /api/v1/documents`. */
 export const LIST_DEFAULT_LIMIT = 50;
 export const LIST_MAX_LIMIT = 200;
@@ -124,29 +134,11 @@ export async function listDocuments(
     // left join for both let the planner probe the caller's whole grant list once per
     // listed row.)
     let q = admin
-      ? tx
-          .selectFrom('documents as d')
-          .select([
-            'd.id',
-            'd.title',
-            'd.created_by',
-            isoTimestamp('d.created_at').as('created_at'),
-            isoTimestamp('d.updated_at').as('updated_at'),
-            sql<PermissionLevel>`'admin'`.as('level'),
-            sql<string>`d.created_at::text`.as('ts'),
-          ])
+      ? tx.selectFrom('documents as d').select([...LIST_COLUMNS, sql<PermissionLevel>`'admin'`.as('level')])
       : tx
           .selectFrom('documents as d')
           .innerJoin('document_permissions as p', (j) => j.onRef('p.document_id', '=', 'd.id').on('p.user_id', '=', actor.userId))
-          .select([
-            'd.id',
-            'd.title',
-            'd.created_by',
-            isoTimestamp('d.created_at').as('created_at'),
-            isoTimestamp('d.updated_at').as('updated_at'),
-            'p.level',
-            sql<string>`d.created_at::text`.as('ts'),
-          ]);
+          .select([...LIST_COLUMNS, 'p.level']);
     q = q.where('d.deleted_at', 'is', null);
     if (cursor) {
       q = q.where(sql<boolean>`(d.created_at, d.id) < (${cursor.ts}::timestamptz, ${cursor.id}::uuid)`);

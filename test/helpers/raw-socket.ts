@@ -47,14 +47,19 @@ export function authFrame(doc: string, token: string): Uint8Array {
   return encoding.toUint8Array(e);
 }
 
-/** `[doc][Sync=0][Update=2][bytes]` */
-export function updateFrame(doc: string, update: Uint8Array): Uint8Array {
+/** `[doc][Sync=0][step][bytes]` */
+function syncFrame(doc: string, step: number, bytes: Uint8Array): Uint8Array {
   const e = encoding.createEncoder();
   encoding.writeVarString(e, doc);
   encoding.writeVarUint(e, 0);
-  encoding.writeVarUint(e, 2);
-  encoding.writeVarUint8Array(e, update);
+  encoding.writeVarUint(e, step);
+  encoding.writeVarUint8Array(e, bytes);
   return encoding.toUint8Array(e);
+}
+
+/** `[doc][Sync=0][Update=2][bytes]` */
+export function updateFrame(doc: string, update: Uint8Array): Uint8Array {
+  return syncFrame(doc, 2, update);
 }
 
 /** `[doc][Awareness=1][bytes]` */
@@ -77,12 +82,7 @@ export function frameType(frame: Uint8Array): { doc: string; type: number; sub?:
 
 /** `[doc][Sync=0][SyncStep1=0][state vector]` */
 export function syncStep1Frame(doc: string, stateVector: Uint8Array): Uint8Array {
-  const e = encoding.createEncoder();
-  encoding.writeVarString(e, doc);
-  encoding.writeVarUint(e, 0);
-  encoding.writeVarUint(e, 0);
-  encoding.writeVarUint8Array(e, stateVector);
-  return encoding.toUint8Array(e);
+  return syncFrame(doc, 0, stateVector);
 }
 
 /** A server sync frame's step (0 SyncStep1, 1 SyncStep2, 2 Update) and payload; null for other frames. */
