@@ -45,12 +45,14 @@ export interface QuireOptions {
   dataDir: string;
   roles: string;
   env?: Record<string, string>;
+  /** Extra Node flags for the server process, e.g. `--cpu-prof` (not allowed in NODE_OPTIONS). */
+  nodeArgs?: string[];
 }
 
 /** Quire on server Postgres in its own schema; resolves when /ready answers. */
 export async function startQuire(o: QuireOptions): Promise<Running & { base: string }> {
   const port = 18000 + Math.floor(Math.random() * 2000);
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', `--roles=${o.roles}`], {
+  const proc = spawn(process.execPath, [...(o.nodeArgs ?? []), '--import', 'tsx', 'server/main.ts', `--roles=${o.roles}`], {
     cwd: ROOT,
     env: {
       ...process.env,

@@ -6,9 +6,10 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { Kysely, PostgresDialect, sql, type DatabaseIntrospector, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, sql, type Compilable, type DatabaseIntrospector, type RootOperationNode, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
+import { compileWithLiterals } from './literal-compiler.js';
 import { migrateToLatest } from './migrate.js';
 import { ident } from './migrations/context.js';
 import { PGliteDialect, PGliteHandle } from './pglite-dialect.js';
@@ -86,7 +87,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     });
     const owner = new Kysely<unknown>({ dialect: new ScopedPostgresDialect({ pool: ownerPool }) });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: appPool }) });
-    SERVER_POSTGRES.add(db);
+    SERVER_POSTGRES.set(db, appPool);
     try {
       if (opts.migrate !== false) await migrateToLatest(owner, ctx);
     } catch (e) {
@@ -134,8 +135,11 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
 
 export type Tx = Transaction<Database>;
 
-/** Application databases on server Postgres, where withTenant opens its transaction in one round trip. */
-const SERVER_POSTGRES = new WeakSet<Kysely<Database>>();
+/**
+ * Application databases on server Postgres, with their pools: there withTenant opens its
+ * transaction in one round trip, and readAsTenant sends all its reads in one.
+ */
+const SERVER_POSTGRES = new WeakMap<Kysely<Database>, pg.Pool>();
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -178,4 +182,46 @@ export async function withTenant<T>(
     await sql`select set_config('app.tenant_id', ${tenantId}, true)`.execute(tx);
     return fn(tx);
   });
+}
+
+/** A read that readAsTenant can send: a Kysely select (or any compilable query node). */
+export type ReadQuery<O = unknown> = Compilable<O> & { toOperationNode(): RootOperationNode };
+type ReadRows<Q> = Q extends Compilable<infer O> ? O[] : never;
+
+/**
+ * Runs read-only queries for one tenant, under row-level security, in a single round trip
+ * on server Postgres, and resolves to each query's rows in order.
+ *
+ * The hottest REST reads (a document, the document list) cost four round trips through
+ * `withTenant` — BEGIN with the tenant setting, the caller's user row, the read, COMMIT —
+ * and on this kind of host each round trip's socket write and read was the largest part
+ * of the API process' CPU (bench/RESULTS.md, scenario 6). Here the tenant setting and
+ * every query go as one simple-protocol message, which Postgres runs as one implicit
+ * transaction: `set_config(..., true)` holds for exactly that transaction and is gone when
+ * it ends, as with `SET LOCAL`. The simple protocol takes no parameters, so the queries'
+ * values are written as escaped literals (literal-compiler.ts) and the tenant id is
+ * inlined only after it matched the UUID pattern.
+ *
+ * On embedded PGlite (no sockets) the queries run in an ordinary `withTenant` transaction.
+ * Writes do not belong here: a read that must decide before it writes uses `withTenant`.
+ */
+export async function readAsTenant<const Q extends readonly ReadQuery[]>(
+  db: Kysely<Database>,
+  tenantId: string,
+  queries: Q,
+): Promise<{ -readonly [K in keyof Q]: ReadRows<Q[K]> }> {
+  type Out = { -readonly [K in keyof Q]: ReadRows<Q[K]> };
+  const pool = SERVER_POSTGRES.get(db);
+  if (queries.length === 0) return [] as unknown as Out;
+  if (!pool) {
+    return withTenant(db, tenantId, async (tx) => {
+      const out: unknown[] = [];
+      for (const q of queries) out.push((await tx.executeQuery(q.compile())).rows);
+      return out as Out;
+    });
+  }
+  if (!UUID.test(tenantId)) throw new Error('readAsTenant: the tenant id is not a UUID');
+  const text = [`select set_config('app.tenant_id', '${tenantId}', true)`, ...queries.map((q) => compileWithLiterals(q.toOperationNode()).sql)].join(';\n');
+  const results = (await pool.query(text)) as unknown as pg.QueryResult[];
+  return results.slice(1).map((r) => r.rows) as Out;
 }

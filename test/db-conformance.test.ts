@@ -7,14 +7,15 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { startVacuumTimer, vacuumChurnedTables, vacuumReason } from '../db/maintenance.js';
-import { withTenant } from '../db/store.js';
+import { readAsTenant, withTenant } from '../db/store.js';
+import { sqlLiteral } from '../db/literal-compiler.js';
 import * as Y from 'yjs';
 import { DocumentStore } from '../sync/document-store.js';
 import { migrateDownAll, migrateToLatest } from '../db/migrate.js';
 import { login, refresh, signup } from '../server/commands/auth.js';
 import { createDocument, listDocuments } from '../server/commands/documents.js';
 import { setPermission } from '../server/commands/permissions.js';
-import { createUser } from '../server/commands/users.js';
+import { createUser, removeUser, updateUserRole } from '../server/commands/users.js';
 import { DIALECTS, startServer, uniqueName } from './helpers/server.js';
 
 const TENANT_TABLES = ['users', 'refresh_tokens', 'documents', 'document_permissions', 'audit_log'];
@@ -103,6 +104,74 @@ for (const dialect of DIALECTS) {
       assert.ok(all.nextCursor);
     });
 
+    test('readAsTenant: each query’s rows in order, under the tenant’s row-level security; values stay data', async (t) => {
+      const { quire, api } = await startServer(t, { dialect });
+      const db = quire.store.db;
+      const a = await api.signup('A');
+      const b = await api.signup('B');
+      const tricky = `it's "quoted" \\ back\\slash $1 -- not a comment'; drop table documents; --`;
+      await api.createDocument(a, tricky);
+      await api.createDocument(a, 'A2');
+      await api.createDocument(b, 'B1');
+      const [exact, all, none] = await readAsTenant(db, a.user.tenantId, [
+        db.selectFrom('documents').select('title').where('title', '=', tricky),
+        db.selectFrom('documents').select('title').orderBy('title'),
+        db.selectFrom('documents').select('title').where('title', '=', 'B1'),
+      ]);
+      assert.deepEqual(exact, [{ title: tricky }]);
+      assert.deepEqual(all.map((r) => r.title).sort(), ['A2', tricky].sort());
+      assert.deepEqual(none, [], "another tenant's rows are invisible");
+      // Every value means what it means as a parameter: the same query through withTenant
+      // (parameters) and through readAsTenant (literals) gives the same rows.
+      const when = new Date('2026-01-02T03:04:05.678Z');
+      const values: unknown[] = ['', "'", '\\', "\\'", "E'x'", 'ünïcødé ✓ 🚀', '$1', -1, 0, 42, -0.5, 12n, NaN, true, false, null];
+      const select = (q: typeof db) => q.selectNoFrom((eb) => values.map((v, i) => eb.val(v).as(`v${i}`)));
+      const [literal] = await readAsTenant(db, a.user.tenantId, [select(db)]);
+      const parameter = await withTenant(db, a.user.tenantId, (tx) => select(tx).execute());
+      assert.deepEqual(literal, parameter);
+      const typed = await readAsTenant(db, a.user.tenantId, [
+        db.selectNoFrom((eb) => [
+          sql<number>`${-3}::int + ${5}::int`.as('n'),
+          sql<boolean>`${true}::boolean`.as('b'),
+          sql<Date>`${when}::timestamptz`.as('d'),
+          sql<Buffer>`${Buffer.from([1, 2, 255])}::bytea`.as('bytes'),
+          eb.val("'; select 1; --").as('s'),
+        ]),
+      ]);
+      const { bytes, ...rest } = typed[0][0]!;
+      assert.deepEqual(rest, { n: 2, b: true, d: when, s: "'; select 1; --" });
+      assert.deepEqual([...bytes], [1, 2, 255]);
+      // Values without a literal form are refused before anything is sent (on PGlite the
+      // queries go with parameters).
+      for (const bad of ['nul\0byte', { a: 1 }, [1], new Date(NaN)]) {
+        if (dialect === 'postgres') await assert.rejects(readAsTenant(db, a.user.tenantId, [db.selectNoFrom((eb) => eb.val(bad).as('v'))]), /sqlLiteral/);
+        assert.throws(() => sqlLiteral(bad), /sqlLiteral/);
+      }
+      assert.deepEqual(await readAsTenant(db, a.user.tenantId, []), []);
+    });
+
+    test('the document list decides by the stored role, not the role in the token', async (t) => {
+      const { quire } = await startServer(t, { dialect });
+      const svc = quire.svc;
+      const s = await signup(svc, { tenant: 'Roles', email: 'roles@example.test', password: 'password long enough', ip: null });
+      const owner = { userId: s.user.id, tenantId: s.user.tenantId, role: 'owner' as const };
+      const user = await createUser(svc, owner, null, { email: 'u@example.test', password: 'password long enough', role: 'member' });
+      const d1 = await createDocument(svc, owner, null, { title: 'Shared' });
+      await createDocument(svc, owner, null, { title: 'Private' });
+      await setPermission(svc, owner, null, { id: d1.id, userId: user.id, level: 'read' });
+      const titles = async (role: 'member' | 'admin') =>
+        (await listDocuments(svc, { userId: user.id, tenantId: s.user.tenantId, role }, null, {})).documents.map((d) => `${d.title}:${d.access}`);
+      // Issued as admin, demoted since: only what is shared.
+      assert.deepEqual(await titles('admin'), ['Shared:read']);
+      await updateUserRole(svc, owner, null, { userId: user.id, role: 'admin' });
+      // Issued as member, promoted since: everything, at admin level.
+      assert.deepEqual(await titles('member'), ['Private:admin', 'Shared:admin']);
+      assert.deepEqual(await titles('admin'), ['Private:admin', 'Shared:admin']);
+      await removeUser(svc, owner, null, { userId: user.id });
+      await assert.rejects(titles('admin'), /no longer active/);
+      await assert.rejects(titles('member'), /no longer active/);
+    });
+
     test('migrations roll down and up again', async (t) => {
       const { quire } = await startServer(t, { dialect });
       const schema = uniqueName('m');
@@ -183,4 +252,11 @@ test('withTenant on server Postgres: rolls back on error, leaves nothing on the 
   assert.ok(settings.every((r) => !r.rows[0]!.v), JSON.stringify(settings.map((r) => r.rows[0]!.v)));
   assert.equal((await sql<{ n: string }>`select count(*) as n from documents`.execute(db)).rows[0]!.n, '0', 'outside withTenant no row is visible');
   await assert.rejects(withTenant(db, `${a.user.tenantId}'; drop table documents; --`, async () => 1), /not a UUID/);
+  // readAsTenant, one message per call, leaves nothing behind either.
+  await Promise.all(Array.from({ length: 12 }, () => readAsTenant(db, a.user.tenantId, [db.selectFrom('documents').select(sql<string>`pg_sleep(0.01)::text`.as('s'))])));
+  const after = await Promise.all(Array.from({ length: 12 }, () => sql<{ v: string | null }>`select current_setting('app.tenant_id', true) as v, pg_sleep(0.01)`.execute(db)));
+  assert.ok(after.every((r) => !r.rows[0]!.v), JSON.stringify(after.map((r) => r.rows[0]!.v)));
+  await assert.rejects(readAsTenant(db, `${a.user.tenantId}'; drop table documents; --`, [db.selectFrom('documents').select('id')]), /not a UUID/);
+  // A failing statement fails the whole read.
+  await assert.rejects(readAsTenant(db, a.user.tenantId, [db.selectFrom('documents').select('id'), db.selectFrom('documents').select(sql`1 / 0`.as('x'))]), /division by zero/);
 });

@@ -2,7 +2,8 @@
  * Resolves a verified token's principal to the user as stored now, so a removed user
  * or a changed role takes effect on the next request, not when the token expires.
  */
-import type { TenantRole } from '../../db/schema.js';
+import type { Kysely } from 'kysely';
+import type { Database, TenantRole } from '../../db/schema.js';
 import type { Tx } from '../../db/store.js';
 import type { Principal } from '../auth/tokens.js';
 import { unauthorized } from '../errors.js';
@@ -16,11 +17,17 @@ export interface Actor {
 }
 
 export async function loadActor(tx: Tx, principal: Principal, ip: string | null): Promise<Actor> {
-  const user = await tx
-    .selectFrom('users')
-    .select(['id', 'role', 'email', 'disabled_at'])
-    .where('id', '=', principal.userId)
-    .executeTakeFirst();
+  return actorFrom(await actorQuery(tx, principal).execute(), principal, ip);
+}
+
+/** The caller's user row as a query of its own, to send with others (`readAsTenant`). */
+export function actorQuery(db: Kysely<Database>, principal: Principal) {
+  return db.selectFrom('users').select(['id', 'role', 'email', 'disabled_at']).where('id', '=', principal.userId);
+}
+
+/** The actor from `actorQuery`'s rows; refuses a user who is gone or disabled. */
+export function actorFrom(rows: readonly { id: string; role: TenantRole; email: string; disabled_at: Date | null }[], principal: Principal, ip: string | null): Actor {
+  const user = rows[0];
   if (!user || user.disabled_at) throw unauthorized('This account is no longer active', 'account_inactive');
   return { userId: user.id, tenantId: principal.tenantId, role: user.role, email: user.email, ip };
 }

@@ -1,12 +1,12 @@
 /** Documents: create, list (cursor pagination over readable documents), get, soft delete. */
-import { sql } from 'kysely';
-import type { PermissionLevel } from '../../db/schema.js';
-import { withTenant } from '../../db/store.js';
+import { sql, type Kysely } from 'kysely';
+import type { Database, PermissionLevel } from '../../db/schema.js';
+import { readAsTenant, withTenant } from '../../db/store.js';
 import { initialUpdateFromText } from '../../sync/content.js';
 import { badRequest, notFound } from '../errors.js';
 import type { Principal } from '../auth/tokens.js';
 import type { Services } from '../services.js';
-import { isTenantAdmin, loadActor } from './actor.js';
+import { actorFrom, actorQuery, isTenantAdmin, loadActor } from './actor.js';
 import { requireLevel } from './access.js';
 import { audit } from './audit.js';
 import { feedEvent } from './feed.js';
@@ -118,6 +118,26 @@ export function decodeCursor(raw: string): Cursor {
   throw badRequest('invalid_cursor', 'The cursor is not one this server issued');
 }
 
+/**
+ * One page of the documents the caller can read. Admins read every document at admin
+ * level: walk the (tenant, created_at, id) index, no grant needed. Others read only what
+ * is shared with them: join their grants. (A left join for both let the planner probe the
+ * caller's whole grant list once per listed row.)
+ */
+function listQuery(db: Kysely<Database>, userId: string, admin: boolean, cursor: Cursor | null, limit: number) {
+  let q = admin
+    ? db.selectFrom('documents as d').select([...LIST_COLUMNS, sql<PermissionLevel>`'admin'`.as('level')])
+    : db
+        .selectFrom('documents as d')
+        .innerJoin('document_permissions as p', (j) => j.onRef('p.document_id', '=', 'd.id').on('p.user_id', '=', userId))
+        .select([...LIST_COLUMNS, 'p.level']);
+  q = q.where('d.deleted_at', 'is', null);
+  if (cursor) {
+    q = q.where(sql<boolean>`(d.created_at, d.id) < (${cursor.ts}::timestamptz, ${cursor.id}::uuid)`);
+  }
+  return q.orderBy('d.created_at', 'desc').orderBy('d.id', 'desc').limit(limit + 1);
+}
+
 export async function listDocuments(
   svc: Services,
   principal: Principal,
@@ -126,53 +146,48 @@ export async function listDocuments(
 ): Promise<{ documents: DocumentView[]; nextCursor: string | null }> {
   const limit = Math.min(props.limit ?? LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT);
   const cursor = props.cursor ? decodeCursor(props.cursor) : null;
-  return withTenant(svc.store.db, principal.tenantId, async (tx) => {
-    const actor = await loadActor(tx, principal, ip);
-    const admin = isTenantAdmin(actor.role);
-    // Admins read every document at admin level: walk the (tenant, created_at, id) index,
-    // no grant needed. Others read only what is shared with them: join their grants. (A
-    // left join for both let the planner probe the caller's whole grant list once per
-    // listed row.)
-    let q = admin
-      ? tx.selectFrom('documents as d').select([...LIST_COLUMNS, sql<PermissionLevel>`'admin'`.as('level')])
-      : tx
-          .selectFrom('documents as d')
-          .innerJoin('document_permissions as p', (j) => j.onRef('p.document_id', '=', 'd.id').on('p.user_id', '=', actor.userId))
-          .select([...LIST_COLUMNS, 'p.level']);
-    q = q.where('d.deleted_at', 'is', null);
-    if (cursor) {
-      q = q.where(sql<boolean>`(d.created_at, d.id) < (${cursor.ts}::timestamptz, ${cursor.id}::uuid)`);
-    }
-    const rows = await q
-      .orderBy('d.created_at', 'desc')
-      .orderBy('d.id', 'desc')
-      .limit(limit + 1)
-      .execute();
+  const db = svc.store.db;
+  type Row = Awaited<ReturnType<ReturnType<typeof listQuery>['execute']>>[number];
+  const pageOf = (rows: Row[]) => {
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return {
       documents: page.map((r) => present(r, r.level as PermissionLevel)),
       nextCursor: rows.length > limit && last ? encodeCursor({ ts: last.ts, id: last.id }) : null,
     };
+  };
+  // The caller's user row and the page go to the database together (one round trip). Which
+  // page query to send depends on the caller's role as stored now, so it is sent for the
+  // role the token was issued with. Nothing is answered from that guess: when the stored
+  // role says otherwise, the page is read again in a transaction that decides from the row.
+  const guess = isTenantAdmin(principal.role);
+  const [users, rows] = await readAsTenant(db, principal.tenantId, [actorQuery(db, principal), listQuery(db, principal.userId, guess, cursor, limit)]);
+  if (isTenantAdmin(actorFrom(users, principal, ip).role) === guess) return pageOf(rows);
+  return withTenant(db, principal.tenantId, async (tx) => {
+    const actor = await loadActor(tx, principal, ip);
+    return pageOf(await listQuery(tx, actor.userId, isTenantAdmin(actor.role), cursor, limit).execute());
   });
 }
 
 export async function getDocument(svc: Services, principal: Principal, ip: string | null, props: { id: string }): Promise<DocumentView> {
-  return withTenant(svc.store.db, principal.tenantId, async (tx) => {
-    const actor = await loadActor(tx, principal, ip);
-    // The document and the caller's grant in one query (the hottest read of the API).
-    const doc = await tx
+  const db = svc.store.db;
+  // The caller's user row, and the document with the caller's grant, in one round trip
+  // (the hottest read of the API).
+  const [users, docs] = await readAsTenant(db, principal.tenantId, [
+    actorQuery(db, principal),
+    db
       .selectFrom('documents as d')
-      .leftJoin('document_permissions as p', (j) => j.onRef('p.document_id', '=', 'd.id').on('p.user_id', '=', actor.userId))
+      .leftJoin('document_permissions as p', (j) => j.onRef('p.document_id', '=', 'd.id').on('p.user_id', '=', principal.userId))
       .select(['d.id', 'd.title', 'd.created_by', 'd.created_at', 'd.updated_at', 'p.level'])
       .where('d.id', '=', props.id)
-      .where('d.deleted_at', 'is', null)
-      .executeTakeFirst();
-    const level: PermissionLevel | null = doc ? (isTenantAdmin(actor.role) ? 'admin' : (doc.level as PermissionLevel | null)) : null;
-    // Unreadable looks exactly like missing.
-    if (!doc || !level) throw notFound('document');
-    return present(doc, level);
-  });
+      .where('d.deleted_at', 'is', null),
+  ]);
+  const actor = actorFrom(users, principal, ip);
+  const doc = docs[0];
+  const level: PermissionLevel | null = doc ? (isTenantAdmin(actor.role) ? 'admin' : (doc.level as PermissionLevel | null)) : null;
+  // Unreadable looks exactly like missing.
+  if (!doc || !level) throw notFound('document');
+  return present(doc, level);
 }
 
 export async function updateDocument(
