@@ -16,6 +16,17 @@ export interface Running {
   stop(): Promise<void>;
 }
 
+/** Servers this benchmark started: none outlives it, also when it fails. */
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+});
+function track(p: ChildProcess): ChildProcess {
+  children.add(p);
+  p.once('exit', () => children.delete(p));
+  return p;
+}
+
 export function stopProc(p: ChildProcess): Promise<void> {
   return new Promise((r) => {
     if (p.exitCode !== null) return r();
@@ -28,7 +39,7 @@ export function stopProc(p: ChildProcess): Promise<void> {
 /** Starts a TypeScript entry with tsx; resolves once its stdout matches `READY <port>`. */
 export function startPeer(script: string, env: Record<string, string> = {}): Promise<Running> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', script, '0'], { cwd: ROOT, env: { ...process.env, BENCH_DATABASE_URL: DB, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = track(spawn(process.execPath, ['--import', 'tsx', script, '0'], { cwd: ROOT, env: { ...process.env, BENCH_DATABASE_URL: DB, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
     let out = '';
     proc.stdout!.on('data', (d: Buffer) => {
       out += d;
@@ -45,29 +56,35 @@ export interface QuireOptions {
   dataDir: string;
   roles: string;
   env?: Record<string, string>;
-  /** Extra Node flags for the server process, e.g. `--cpu-prof` (not allowed in NODE_OPTIONS). */
+  /**
+   * Extra Node flags for the server process, e.g. `--cpu-prof` (not allowed in
+   * NODE_OPTIONS). Default: BENCH_QUIRE_NODE_ARGS, split on spaces, so any scenario's
+   * server can be profiled: `BENCH_QUIRE_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'`.
+   */
   nodeArgs?: string[];
 }
 
 /** Quire on server Postgres in its own schema; resolves when /ready answers. */
 export async function startQuire(o: QuireOptions): Promise<Running & { base: string }> {
   const port = 18000 + Math.floor(Math.random() * 2000);
-  const proc = spawn(process.execPath, [...(o.nodeArgs ?? []), '--import', 'tsx', 'server/main.ts', `--roles=${o.roles}`], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATABASE_URL: DB,
-      DATABASE_SCHEMA: o.schema,
-      DATA_DIR: o.dataDir,
-      LOG_LEVEL: 'warn',
-      RATE_LIMIT_AUTH_BURST: '1000',
-      SYNC_MAX_CONNECTIONS_PER_IP: '100000',
-      ...o.env,
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const proc = track(
+    spawn(process.execPath, [...(o.nodeArgs ?? (process.env.BENCH_QUIRE_NODE_ARGS ?? '').split(' ').filter(Boolean)), '--import', 'tsx', 'server/main.ts', `--roles=${o.roles}`], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        DATABASE_URL: DB,
+        DATABASE_SCHEMA: o.schema,
+        DATA_DIR: o.dataDir,
+        LOG_LEVEL: 'warn',
+        RATE_LIMIT_AUTH_BURST: '1000',
+        SYNC_MAX_CONNECTIONS_PER_IP: '100000',
+        ...o.env,
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    }),
+  );
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     if (proc.exitCode !== null) throw new Error('quire exited during start');
