@@ -184,44 +184,68 @@ export async function withTenant<T>(
   });
 }
 
-/** A read that readAsTenant can send: a Kysely select (or any compilable query node). */
-export type ReadQuery<O = unknown> = Compilable<O> & { toOperationNode(): RootOperationNode };
-type ReadRows<Q> = Q extends Compilable<infer O> ? O[] : never;
+/** A statement that can go in one trip: a Kysely select or insert (any compilable query node). */
+export type TripQuery<O = unknown> = Compilable<O> & { toOperationNode(): RootOperationNode };
+type TripRows<Q> = Q extends Compilable<infer O> ? O[] : never;
 
 /**
- * Runs read-only queries for one tenant, under row-level security, in a single round trip
- * on server Postgres, and resolves to each query's rows in order.
+ * Runs statements for one or more tenants as one transaction under row-level security —
+ * on server Postgres in a single round trip — and resolves to each statement's rows, in
+ * order, flattened across the groups.
  *
- * The hottest REST reads (a document, the document list) cost four round trips through
- * `withTenant` — BEGIN with the tenant setting, the caller's user row, the read, COMMIT —
- * and on this kind of host each round trip's socket write and read was the largest part
- * of the API process' CPU (bench/RESULTS.md, scenario 6). Here the tenant setting and
- * every query go as one simple-protocol message, which Postgres runs as one implicit
- * transaction: `set_config(..., true)` holds for exactly that transaction and is gone when
- * it ends, as with `SET LOCAL`. The simple protocol takes no parameters, so the queries'
- * values are written as escaped literals (literal-compiler.ts) and the tenant id is
- * inlined only after it matched the UUID pattern.
+ * The hottest paths cost several round trips through `withTenant` (BEGIN with the tenant
+ * setting, each statement, COMMIT), and on this kind of host each round trip's socket
+ * write and read was the largest part of the API process' CPU (bench/RESULTS.md, scenario
+ * 6). Here every group's tenant setting and statements go as one simple-protocol message,
+ * which Postgres runs as one implicit transaction: all or nothing, and
+ * `set_config(..., true)` holds until the next group's setting or the transaction's end,
+ * as with `SET LOCAL`. The simple protocol takes no parameters, so the statements' values
+ * are written as escaped literals (literal-compiler.ts) and tenant ids are inlined only
+ * after they matched the UUID pattern.
  *
- * On embedded PGlite (no sockets) the queries run in an ordinary `withTenant` transaction.
- * Writes do not belong here: a read that must decide before it writes uses `withTenant`.
+ * On embedded PGlite (no sockets) the same runs as an ordinary transaction.
+ * A caller that must decide between statements uses `withTenant` instead.
  */
-export async function readAsTenant<const Q extends readonly ReadQuery[]>(
+export async function inOneTrip(db: Kysely<Database>, groups: readonly { tenantId: string; queries: readonly TripQuery[] }[]): Promise<unknown[][]> {
+  const pool = SERVER_POSTGRES.get(db);
+  for (const g of groups) if (!UUID.test(g.tenantId)) throw new Error('inOneTrip: a tenant id is not a UUID');
+  const setting = (tenantId: string) => sql`select set_config('app.tenant_id', ${tenantId}, true)`;
+  if (!pool) {
+    return db.transaction().execute(async (tx) => {
+      const out: unknown[][] = [];
+      for (const g of groups) {
+        await setting(g.tenantId).execute(tx);
+        for (const q of g.queries) out.push((await tx.executeQuery(q.compile())).rows as unknown[]);
+      }
+      return out;
+    });
+  }
+  const statements: string[] = [];
+  const isQuery: boolean[] = [];
+  for (const g of groups) {
+    statements.push(`select set_config('app.tenant_id', '${g.tenantId}', true)`);
+    isQuery.push(false);
+    for (const q of g.queries) {
+      statements.push(compileWithLiterals(q.toOperationNode()).sql);
+      isQuery.push(true);
+    }
+  }
+  if (statements.length === 0) return [];
+  const raw = (await pool.query(statements.join(';\n'))) as unknown as pg.QueryResult | pg.QueryResult[];
+  const results = Array.isArray(raw) ? raw : [raw];
+  return results.filter((_, i) => isQuery[i]).map((r) => r.rows as unknown[]);
+}
+
+/**
+ * Read-only queries for one tenant in one round trip (see `inOneTrip`); resolves to each
+ * query's rows in order. The hottest REST reads (a document, the document list) use it:
+ * the caller's user row and the read go together instead of in four round trips.
+ */
+export async function readAsTenant<const Q extends readonly TripQuery[]>(
   db: Kysely<Database>,
   tenantId: string,
   queries: Q,
-): Promise<{ -readonly [K in keyof Q]: ReadRows<Q[K]> }> {
-  type Out = { -readonly [K in keyof Q]: ReadRows<Q[K]> };
-  const pool = SERVER_POSTGRES.get(db);
-  if (queries.length === 0) return [] as unknown as Out;
-  if (!pool) {
-    return withTenant(db, tenantId, async (tx) => {
-      const out: unknown[] = [];
-      for (const q of queries) out.push((await tx.executeQuery(q.compile())).rows);
-      return out as Out;
-    });
-  }
-  if (!UUID.test(tenantId)) throw new Error('readAsTenant: the tenant id is not a UUID');
-  const text = [`select set_config('app.tenant_id', '${tenantId}', true)`, ...queries.map((q) => compileWithLiterals(q.toOperationNode()).sql)].join(';\n');
-  const results = (await pool.query(text)) as unknown as pg.QueryResult[];
-  return results.slice(1).map((r) => r.rows) as Out;
+): Promise<{ -readonly [K in keyof Q]: TripRows<Q[K]> }> {
+  if (queries.length === 0) return [] as unknown as { -readonly [K in keyof Q]: TripRows<Q[K]> };
+  return (await inOneTrip(db, [{ tenantId, queries }])) as { -readonly [K in keyof Q]: TripRows<Q[K]> };
 }

@@ -57,6 +57,48 @@ for (const dialect of DIALECTS) {
       assert.equal(extractText((await store.loadInto(s.user.tenantId, doc.id)).doc), `head:${expected}`);
     });
 
+    test('a group commit stores every byte as sent, for several tenants at once, all or nothing, small or large', async (t) => {
+      const { api, quire } = await startServer(t, { dialect });
+      const a = await api.signup('A');
+      const b = await api.signup('B');
+      const da = await api.createDocument(a, 'a');
+      const db = await api.createDocument(b, 'b');
+      const store = new DocumentStore(quire.store.db);
+      const stored = async (docId: string) =>
+        (await sql<{ data: Uint8Array }>`select data from document_updates where document_id = ${docId} order by seq`.execute(quire.store.owner)).rows.map((r) => Buffer.from(r.data).toString('hex'));
+      const before = { a: await stored(da.id), b: await stored(db.id) };
+      // Bytes that mean something in SQL text: quote, backslash, NUL, high bytes.
+      const tricky = [Uint8Array.from([0, 39, 92, 255, 39, 39]), Uint8Array.from([92, 120, 48, 48]), Uint8Array.from(Buffer.from("'); drop table document_updates; --"))];
+      await store.appendBatch([
+        { tenantId: a.user.tenantId, documentId: da.id, data: tricky[0]!, userId: a.user.id },
+        { tenantId: b.user.tenantId, documentId: db.id, data: tricky[1]!, userId: null },
+        { tenantId: a.user.tenantId, documentId: da.id, data: tricky[2]!, userId: a.user.id },
+      ]);
+      const hex = (u: Uint8Array) => Buffer.from(u).toString('hex');
+      assert.deepEqual(await stored(da.id), [...before.a, hex(tricky[0]!), hex(tricky[2]!)]);
+      assert.deepEqual(await stored(db.id), [...before.b, hex(tricky[1]!)]);
+      // A row the database refuses (no such document) fails the whole commit, the valid
+      // rows of both tenants included.
+      await assert.rejects(
+        store.appendBatch([
+          { tenantId: a.user.tenantId, documentId: da.id, data: Uint8Array.from([1]), userId: null },
+          { tenantId: b.user.tenantId, documentId: db.id, data: Uint8Array.from([2]), userId: null },
+          { tenantId: b.user.tenantId, documentId: crypto.randomUUID(), data: Uint8Array.from([3]), userId: null },
+        ]),
+        /foreign key/,
+      );
+      assert.equal((await stored(da.id)).length, before.a.length + 2, 'nothing of the failed commit is stored');
+      assert.equal((await stored(db.id)).length, before.b.length + 1, 'nothing of the failed commit is stored');
+      // Above the one-round-trip size the commit takes the parameter path, with the same result.
+      const big = Uint8Array.from({ length: 300 * 1024 }, (_, i) => (i * 7) % 256);
+      await store.appendBatch([
+        { tenantId: a.user.tenantId, documentId: da.id, data: big, userId: null },
+        { tenantId: b.user.tenantId, documentId: db.id, data: tricky[0]!, userId: null },
+      ]);
+      assert.equal((await stored(da.id)).at(-1), hex(big));
+      assert.equal((await stored(db.id)).at(-1), hex(tricky[0]!));
+    });
+
     test('a load racing a compaction sees the whole document, never the old snapshot with the emptied log', async (t) => {
       const { api, quire } = await startServer(t, { dialect });
       const s = await api.signup();
