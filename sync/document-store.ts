@@ -197,6 +197,19 @@ interface Pending {
 }
 
 /**
+ * Resolves after the current event-loop turn's immediates. An append arrives from
+ * Hocuspocus' `beforeSync`, before the update is applied; Hocuspocus then broadcasts it to
+ * the document's readers from an immediate it schedules after that. Starting the commit
+ * (compiling the INSERT, the write to the database socket) only after that broadcast keeps
+ * it off the readers' latency, and appends from one turn's burst of socket reads share the
+ * commit. An immediate queued from inside an immediate runs in the next turn's check
+ * phase, after the current turn's: hence two.
+ */
+function afterThisTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+}
+
+/**
  * Group commit without a fixed wait: while one commit is in flight, appends queue up; when
  * it returns, the whole queue commits as the next batch. A single writer pays one commit
  * per update; many writers share commits.
@@ -218,6 +231,7 @@ export class GroupCommitter {
   }
 
   private async drain(): Promise<void> {
+    await afterThisTurn();
     while (this.queue.length > 0) {
       const batch = this.queue;
       this.queue = [];
