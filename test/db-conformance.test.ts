@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { startVacuumTimer, vacuumChurnedTables, vacuumReason } from '../db/maintenance.js';
-import { readAsTenant, withTenant } from '../db/store.js';
+import { readAsTenant, withTenant, type Tx } from '../db/store.js';
 import { sqlLiteral } from '../db/literal-compiler.js';
 import * as Y from 'yjs';
 import { DocumentStore } from '../sync/document-store.js';
@@ -62,6 +62,27 @@ for (const dialect of DIALECTS) {
         tx.updateTable('documents').set({ title: 'hijacked' }).where('tenant_id', '=', b.user.tenantId).executeTakeFirst(),
       );
       assert.equal(Number(upd.numUpdatedRows), 0);
+    });
+
+    test('a row keyed by a document carries that document’s tenant', async (t) => {
+      const { quire, api } = await startServer(t, { dialect });
+      const a = await api.signup('A');
+      const b = await api.signup('B');
+      const docB = await api.createDocument(b, 'B1');
+      // Under tenant A, rows that name B's document: row-level security alone would let
+      // them through (their tenant_id is A's); the composite foreign keys refuse them.
+      const attempts = [
+        (tx: Tx) => tx.insertInto('document_updates').values({ tenant_id: a.user.tenantId, document_id: docB.id, data: Uint8Array.from([0, 0]), user_id: null }).execute(),
+        (tx: Tx) => tx.insertInto('document_permissions').values({ tenant_id: a.user.tenantId, document_id: docB.id, user_id: a.user.id, level: 'admin', granted_by: null }).execute(),
+        (tx: Tx) => tx.insertInto('document_snapshots').values({ tenant_id: a.user.tenantId, document_id: docB.id, state: Uint8Array.from([0, 0]), last_seq: '0' }).execute(),
+      ];
+      for (const attempt of attempts) {
+        await assert.rejects(withTenant(quire.store.db, a.user.tenantId, attempt), /foreign key/);
+      }
+      // The same rows under B's own tenant are fine.
+      await withTenant(quire.store.db, b.user.tenantId, (tx) =>
+        tx.insertInto('document_updates').values({ tenant_id: b.user.tenantId, document_id: docB.id, data: Uint8Array.from([0, 0]), user_id: null }).execute(),
+      );
     });
 
     test('the audit log is append-only for the application', async (t) => {

@@ -6,6 +6,7 @@ import { documentLog } from './0002-document-log.js';
 import { changeFeed } from './0003-change-feed.js';
 import { ml } from './0004-ml.js';
 import { classifiers } from './0005-classifiers.js';
+import { documentTenantKeys } from './0006-document-tenant-keys.js';
 
 export type { MigrationContext };
 
@@ -16,5 +17,6 @@ export function migrations(ctx: MigrationContext): Record<string, Migration> {
     '0003-change-feed': changeFeed(ctx),
     '0004-ml': ml(ctx),
     '0005-classifiers': classifiers(ctx),
+    '0006-document-tenant-keys': documentTenantKeys(ctx),
   };
 }
