@@ -166,6 +166,9 @@ async function withTenantOneTrip<T>(db: Kysely<Database>, tenantId: string, fn: 
   });
 }
 
+/** `SET LOCAL app.tenant_id`, as a statement with the id as a parameter. */
+const tenantSetting = (tenantId: string) => sql`select set_config('app.tenant_id', ${tenantId}, true)`;
+
 /**
  * Runs `fn` in a transaction bound to one tenant (`SET LOCAL app.tenant_id`). Row-level
  * security makes every other tenant's rows invisible and unwritable inside it.
@@ -179,7 +182,7 @@ export async function withTenant<T>(
   if (SERVER_POSTGRES.has(db)) return withTenantOneTrip(db, tenantId, fn, opts.isolation);
   const begin = opts.isolation ? db.transaction().setIsolationLevel(opts.isolation) : db.transaction();
   return begin.execute(async (tx) => {
-    await sql`select set_config('app.tenant_id', ${tenantId}, true)`.execute(tx);
+    await tenantSetting(tenantId).execute(tx);
     return fn(tx);
   });
 }
@@ -187,6 +190,11 @@ export async function withTenant<T>(
 /** A statement that can go in one trip: a Kysely select or insert (any compilable query node). */
 export type TripQuery<O = unknown> = Compilable<O> & { toOperationNode(): RootOperationNode };
 type TripRows<Q> = Q extends Compilable<infer O> ? O[] : never;
+/** One tenant's statements, run under that tenant's row-level security. */
+export interface TripGroup {
+  tenantId: string;
+  queries: readonly TripQuery[];
+}
 
 /**
  * Runs statements for one or more tenants as one transaction under row-level security —
@@ -206,23 +214,14 @@ type TripRows<Q> = Q extends Compilable<infer O> ? O[] : never;
  * On embedded PGlite (no sockets) the same runs as an ordinary transaction.
  * A caller that must decide between statements uses `withTenant` instead.
  */
-export async function inOneTrip(db: Kysely<Database>, groups: readonly { tenantId: string; queries: readonly TripQuery[] }[]): Promise<unknown[][]> {
-  const pool = SERVER_POSTGRES.get(db);
+export async function inOneTrip(db: Kysely<Database>, groups: readonly TripGroup[]): Promise<unknown[][]> {
   for (const g of groups) if (!UUID.test(g.tenantId)) throw new Error('inOneTrip: a tenant id is not a UUID');
-  const setting = (tenantId: string) => sql`select set_config('app.tenant_id', ${tenantId}, true)`;
-  if (!pool) {
-    return db.transaction().execute(async (tx) => {
-      const out: unknown[][] = [];
-      for (const g of groups) {
-        await setting(g.tenantId).execute(tx);
-        for (const q of g.queries) out.push((await tx.executeQuery(q.compile())).rows as unknown[]);
-      }
-      return out;
-    });
-  }
+  const pool = SERVER_POSTGRES.get(db);
+  if (!pool) return inOneTransaction(db, groups);
   const statements: string[] = [];
   const isQuery: boolean[] = [];
   for (const g of groups) {
+    if (g.queries.length === 0) continue;
     statements.push(`select set_config('app.tenant_id', '${g.tenantId}', true)`);
     isQuery.push(false);
     for (const q of g.queries) {
@@ -237,6 +236,22 @@ export async function inOneTrip(db: Kysely<Database>, groups: readonly { tenantI
 }
 
 /**
+ * The same as `inOneTrip`, as an ordinary transaction with parameters: a round trip per
+ * statement, values sent as they are (binary for bytea).
+ */
+export async function inOneTransaction(db: Kysely<Database>, groups: readonly TripGroup[]): Promise<unknown[][]> {
+  return db.transaction().execute(async (tx) => {
+    const out: unknown[][] = [];
+    for (const g of groups) {
+      if (g.queries.length === 0) continue;
+      await tenantSetting(g.tenantId).execute(tx);
+      for (const q of g.queries) out.push((await tx.executeQuery(q.compile())).rows as unknown[]);
+    }
+    return out;
+  });
+}
+
+/**
  * Read-only queries for one tenant in one round trip (see `inOneTrip`); resolves to each
  * query's rows in order. The hottest REST reads (a document, the document list) use it:
  * the caller's user row and the read go together instead of in four round trips.
@@ -246,6 +261,5 @@ export async function readAsTenant<const Q extends readonly TripQuery[]>(
   tenantId: string,
   queries: Q,
 ): Promise<{ -readonly [K in keyof Q]: TripRows<Q[K]> }> {
-  if (queries.length === 0) return [] as unknown as { -readonly [K in keyof Q]: TripRows<Q[K]> };
   return (await inOneTrip(db, [{ tenantId, queries }])) as { -readonly [K in keyof Q]: TripRows<Q[K]> };
 }

@@ -10,7 +10,7 @@
 import { sql, type Kysely } from 'kysely';
 import * as Y from 'yjs';
 import type { Database } from '../db/schema.js';
-import { inOneTrip, withTenant } from '../db/store.js';
+import { inOneTransaction, inOneTrip, withTenant } from '../db/store.js';
 
 /** Rows per INSERT statement when a group commit is large. */
 const APPEND_CHUNK_ROWS = 1_000;
@@ -118,24 +118,18 @@ export class DocumentStore {
       list.push(it);
       byTenant.set(it.tenantId, list);
     }
-    const rows = (tenantId: string, list: AppendItem[]) => list.map((it) => ({ tenant_id: tenantId, document_id: it.documentId, data: it.data, user_id: it.userId }));
+    // Stay far below Postgres' 65,535 bind parameters per statement.
     const chunks = <T>(list: T[]) => Array.from({ length: Math.ceil(list.length / APPEND_CHUNK_ROWS) }, (_, i) => list.slice(i * APPEND_CHUNK_ROWS, (i + 1) * APPEND_CHUNK_ROWS));
+    const groups = [...byTenant].map(([tenantId, list]) => ({
+      tenantId,
+      queries: chunks(list.map((it) => ({ tenant_id: tenantId, document_id: it.documentId, data: it.data, user_id: it.userId }))).map((c) =>
+        this.db.insertInto('document_updates').values(c),
+      ),
+    }));
     // Most commits are a few small updates: BEGIN, the setting, the INSERT and COMMIT would
     // be four round trips before the ack, where one does.
-    if (items.reduce((n, it) => n + it.data.byteLength, 0) <= ONE_TRIP_MAX_BYTES) {
-      await inOneTrip(
-        this.db,
-        [...byTenant].map(([tenantId, list]) => ({ tenantId, queries: chunks(rows(tenantId, list)).map((c) => this.db.insertInto('document_updates').values(c)) })),
-      );
-      return;
-    }
-    await this.db.transaction().execute(async (tx) => {
-      for (const [tenantId, list] of byTenant) {
-        await sql`select set_config('app.tenant_id', ${tenantId}, true)`.execute(tx);
-        // Stay far below Postgres' 65,535 bind parameters per statement.
-        for (const c of chunks(rows(tenantId, list))) await tx.insertInto('document_updates').values(c).execute();
-      }
-    });
+    const bytes = items.reduce((n, it) => n + it.data.byteLength, 0);
+    await (bytes <= ONE_TRIP_MAX_BYTES ? inOneTrip(this.db, groups) : inOneTransaction(this.db, groups));
   }
 
   /**
