@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Kysely, PostgresDialect, sql, type Compilable, type DatabaseIntrospector, type RootOperationNode, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
-import { compileWithLiterals } from './literal-compiler.js';
+import { compileWithLiterals, sqlLiteral } from './literal-compiler.js';
 import { migrateToLatest } from './migrate.js';
 import { ident } from './migrations/context.js';
 import { PGliteDialect, PGliteHandle } from './pglite-dialect.js';
@@ -197,6 +197,55 @@ export interface TripGroup {
 }
 
 /**
+ * Statements prepared on one pooled connection, by SQL text (with `$n` placeholders) →
+ * statement name. `reset` is set when a message failed: Postgres keeps a `PREPARE` that ran
+ * before the failing statement (prepared statements are not transactional) and skips the
+ * ones after it, so the next message starts with `DEALLOCATE ALL` and prepares afresh.
+ */
+interface PreparedOnConnection {
+  names: Map<string, string>;
+  reset: boolean;
+}
+const PREPARED = new WeakMap<pg.PoolClient, PreparedOnConnection>();
+/**
+ * Distinct statements prepared per connection. Reads have a handful of shapes; a query
+ * whose text varies with its input (an `in (…)` list, say) would otherwise prepare without
+ * end, so past this many it goes as plain SQL with literals.
+ */
+export const PREPARED_PER_CONNECTION = 64;
+
+/** Options of `inOneTrip`. */
+export interface TripOptions {
+  /**
+   * Send each statement as `EXECUTE` of a statement prepared on that pooled connection
+   * (prepared in the same message the first time): Postgres skips parsing and planning on
+   * every later use. For reads with a fixed set of shapes; a group commit's insert changes
+   * shape with its row count and gains little from a plan.
+   */
+  prepare?: boolean;
+}
+
+/** The SQL of one statement of a trip, and the `PREPARE` it needs first on this connection. */
+function tripStatement(q: TripQuery, on: PreparedOnConnection | null, pending: Map<string, string>): string[] {
+  if (!on) return [compileWithLiterals(q.toOperationNode()).sql];
+  const compiled = q.compile();
+  let name = on.names.get(compiled.sql) ?? pending.get(compiled.sql);
+  const out: string[] = [];
+  if (!name) {
+    const count = on.names.size + pending.size;
+    if (count >= PREPARED_PER_CONNECTION) return [compileWithLiterals(q.toOperationNode()).sql];
+    name = `quire_${count}`;
+    pending.set(compiled.sql, name);
+    out.push(`prepare ${name} as ${compiled.sql}`);
+  }
+  // EXECUTE's arguments are literals like any other (literal-compiler.ts): unknown-typed,
+  // each resolves to its parameter's type as inferred when the statement was prepared —
+  // what it would resolve to as a parameter of the extended protocol.
+  out.push(compiled.parameters.length ? `execute ${name}(${compiled.parameters.map(sqlLiteral).join(', ')})` : `execute ${name}`);
+  return out;
+}
+
+/**
  * Runs statements for one or more tenants as one transaction under row-level security —
  * on server Postgres in a single round trip — and resolves to each statement's rows, in
  * order, flattened across the groups.
@@ -209,28 +258,55 @@ export interface TripGroup {
  * `set_config(..., true)` holds until the next group's setting or the transaction's end,
  * as with `SET LOCAL`. The simple protocol takes no parameters, so the statements' values
  * are written as escaped literals (literal-compiler.ts) and tenant ids are inlined only
- * after they matched the UUID pattern.
+ * after they matched the UUID pattern. With `prepare`, statements are prepared once per
+ * connection and executed by name (see `TripOptions`).
  *
  * On embedded PGlite (no sockets) the same runs as an ordinary transaction.
  * A caller that must decide between statements uses `withTenant` instead.
  */
-export async function inOneTrip(db: Kysely<Database>, groups: readonly TripGroup[]): Promise<unknown[][]> {
+export async function inOneTrip(db: Kysely<Database>, groups: readonly TripGroup[], opts: TripOptions = {}): Promise<unknown[][]> {
   for (const g of groups) if (!UUID.test(g.tenantId)) throw new Error('inOneTrip: a tenant id is not a UUID');
   const pool = SERVER_POSTGRES.get(db);
   if (!pool) return inOneTransaction(db, groups);
+  if (groups.every((g) => g.queries.length === 0)) return [];
+  const client = await pool.connect();
+  let on: PreparedOnConnection | null = null;
+  if (opts.prepare) {
+    on = PREPARED.get(client) ?? { names: new Map(), reset: false };
+    PREPARED.set(client, on);
+  }
   const statements: string[] = [];
   const isQuery: boolean[] = [];
-  for (const g of groups) {
-    if (g.queries.length === 0) continue;
-    statements.push(`select set_config('app.tenant_id', '${g.tenantId}', true)`);
-    isQuery.push(false);
-    for (const q of g.queries) {
-      statements.push(compileWithLiterals(q.toOperationNode()).sql);
-      isQuery.push(true);
-    }
+  const add = (sqlText: string, query: boolean) => {
+    statements.push(sqlText);
+    isQuery.push(query);
+  };
+  if (on?.reset) {
+    add('deallocate all', false);
+    on.names.clear();
+    on.reset = false;
   }
-  if (statements.length === 0) return [];
-  const raw = (await pool.query(statements.join(';\n'))) as unknown as pg.QueryResult | pg.QueryResult[];
+  const pending = new Map<string, string>();
+  let raw: pg.QueryResult | pg.QueryResult[];
+  try {
+    for (const g of groups) {
+      if (g.queries.length === 0) continue;
+      add(`select set_config('app.tenant_id', '${g.tenantId}', true)`, false);
+      for (const q of g.queries) {
+        const sqls = tripStatement(q, on, pending);
+        sqls.forEach((s, i) => add(s, i === sqls.length - 1));
+      }
+    }
+    raw = (await client.query(statements.join(';\n'))) as unknown as pg.QueryResult | pg.QueryResult[];
+  } catch (e) {
+    // Which statements were prepared before the failure is unknown: start over next time.
+    if (on) on.reset = true;
+    // A server's error leaves the connection usable; anything else (a broken socket) ends it.
+    client.release(e instanceof pg.DatabaseError ? undefined : (e as Error));
+    throw e;
+  }
+  client.release();
+  if (on) for (const [text, name] of pending) on.names.set(text, name);
   const results = Array.isArray(raw) ? raw : [raw];
   return results.filter((_, i) => isQuery[i]).map((r) => r.rows as unknown[]);
 }
@@ -254,12 +330,13 @@ export async function inOneTransaction(db: Kysely<Database>, groups: readonly Tr
 /**
  * Read-only queries for one tenant in one round trip (see `inOneTrip`); resolves to each
  * query's rows in order. The hottest REST reads (a document, the document list) use it:
- * the caller's user row and the read go together instead of in four round trips.
+ * the caller's user row and the read go together instead of in four round trips, each
+ * statement prepared once per pooled connection (`TripOptions.prepare`).
  */
 export async function readAsTenant<const Q extends readonly TripQuery[]>(
   db: Kysely<Database>,
   tenantId: string,
   queries: Q,
 ): Promise<{ -readonly [K in keyof Q]: TripRows<Q[K]> }> {
-  return (await inOneTrip(db, [{ tenantId, queries }])) as { -readonly [K in keyof Q]: TripRows<Q[K]> };
+  return (await inOneTrip(db, [{ tenantId, queries }], { prepare: true })) as { -readonly [K in keyof Q]: TripRows<Q[K]> };
 }

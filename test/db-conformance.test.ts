@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { startVacuumTimer, vacuumChurnedTables, vacuumReason } from '../db/maintenance.js';
-import { readAsTenant, withTenant, type Tx } from '../db/store.js';
+import { PREPARED_PER_CONNECTION, readAsTenant, withTenant, type Tx } from '../db/store.js';
 import { sqlLiteral } from '../db/literal-compiler.js';
 import * as Y from 'yjs';
 import { DocumentStore } from '../sync/document-store.js';
@@ -280,4 +280,52 @@ test('withTenant on server Postgres: rolls back on error, leaves nothing on the 
   await assert.rejects(readAsTenant(db, `${a.user.tenantId}'; drop table documents; --`, [db.selectFrom('documents').select('id')]), /not a UUID/);
   // A failing statement fails the whole read.
   await assert.rejects(readAsTenant(db, a.user.tenantId, [db.selectFrom('documents').select('id'), db.selectFrom('documents').select(sql`1 / 0`.as('x'))]), /division by zero/);
+});
+
+test('readAsTenant on server Postgres: each statement prepared once per connection and executed by name, with the same rows, tenants and errors', async (t) => {
+  // One pooled connection, so every call below meets the statements the earlier ones prepared.
+  const { quire, api } = await startServer(t, { dialect: 'postgres', env: { DATABASE_POOL_MAX: '1' } });
+  const db = quire.store.db;
+  const catalog = db as unknown as Kysely<{ pg_prepared_statements: { name: string; statement: string } }>;
+  const preparedNow = async (tenantId: string) =>
+    (await readAsTenant(db, tenantId, [catalog.selectFrom('pg_prepared_statements').select(['name', 'statement']).orderBy('name')]))[0];
+  const a = await api.signup('A');
+  const b = await api.signup('B');
+  const tricky = `it's $1 \\ '); deallocate all; --`;
+  await api.createDocument(a, tricky);
+  await api.createDocument(a, 'A2');
+  await api.createDocument(b, 'B1');
+  const titles = (tenantId: string, not: string) =>
+    readAsTenant(db, tenantId, [db.selectFrom('documents').select('title').where('title', '!=', not).orderBy('title')]);
+
+  // The same statement for two tenants on one connection, past the point where Postgres
+  // switches to a generic plan (5 executions): each tenant only ever sees its own rows,
+  // and a value is only ever data.
+  for (let i = 0; i < 8; i++) {
+    assert.deepEqual((await titles(a.user.tenantId, 'none'))[0].map((r) => r.title), ['A2', tricky].sort());
+    assert.deepEqual((await titles(b.user.tenantId, 'none'))[0].map((r) => r.title), ['B1']);
+    assert.deepEqual((await titles(a.user.tenantId, tricky))[0].map((r) => r.title), ['A2']);
+  }
+  const statements = await preparedNow(a.user.tenantId);
+  const listing = statements.filter((s) => s.statement.includes('"documents"'));
+  assert.equal(listing.length, 1, 'prepared once, executed by name ever after');
+  assert.match(listing[0]!.statement, /\$1/, 'values are not part of the prepared statement');
+  assert.ok(!statements.some((s) => s.statement.includes('deallocate')), JSON.stringify(statements));
+
+  // A failing message: Postgres keeps a PREPARE that ran before the failure and skips the
+  // ones after it. Nothing is lost: the next call starts over and gives the same rows.
+  const failing = db.selectFrom('documents').select(sql<number>`1 / 0`.as('x')).where('title', '=', 'A2');
+  await assert.rejects(readAsTenant(db, a.user.tenantId, [db.selectFrom('users').select('id').where('email', '=', 'nobody'), failing]), /division by zero/);
+  assert.deepEqual((await titles(a.user.tenantId, 'none'))[0].map((r) => r.title), ['A2', tricky].sort());
+  assert.deepEqual((await titles(b.user.tenantId, 'none'))[0].map((r) => r.title), ['B1']);
+  const afterFailure = await preparedNow(a.user.tenantId);
+  assert.ok(afterFailure.length <= 3, `started over: ${afterFailure.map((s) => s.statement).join(' | ')}`);
+
+  // More distinct statements than a connection prepares: the rest go as plain SQL, same rows.
+  for (let i = 0; i < PREPARED_PER_CONNECTION + 10; i++) {
+    const [rows] = await readAsTenant(db, a.user.tenantId, [db.selectFrom('documents').select(sql<number>`${sql.lit(i)}`.as('n')).where('title', '=', 'A2')]);
+    assert.deepEqual(rows, [{ n: i }]);
+  }
+  assert.ok((await preparedNow(a.user.tenantId)).length <= PREPARED_PER_CONNECTION);
+  assert.deepEqual((await titles(b.user.tenantId, 'none'))[0].map((r) => r.title), ['B1']);
 });
