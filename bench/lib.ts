@@ -143,6 +143,34 @@ export function cpuMs(pid: number): number {
   return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
 }
 
+/** CPU time of each process named `postgres` on this machine (the server and its backends), in ms by pid. */
+function postgresCpuByPid(): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const pid of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(' (postgres) ')) out.set(Number(pid), cpuMs(Number(pid)));
+    } catch {
+      // the process ended while being read
+    }
+  }
+  return out;
+}
+
+/**
+ * Starts counting the database's CPU (the benchmarks' Postgres runs on this machine);
+ * the returned function gives the ms used since, by the processes alive at its call
+ * (a backend that ended in between is not counted; one that started is, in full).
+ */
+export function postgresCpuMeter(): () => number {
+  const before = postgresCpuByPid();
+  return () => {
+    let used = 0;
+    for (const [pid, ms] of postgresCpuByPid()) used += ms - (before.get(pid) ?? 0);
+    return used;
+  };
+}
+
 export function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;

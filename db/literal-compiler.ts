@@ -34,12 +34,20 @@ export function sqlLiteral(value: unknown): string {
 }
 
 class LiteralCompiler extends PostgresQueryCompiler {
+  constructor(private readonly resolve: (value: unknown) => unknown) {
+    super();
+  }
+
   protected override appendValue(value: unknown): void {
-    this.append(sqlLiteral(value));
+    this.append(sqlLiteral(this.resolve(value)));
   }
 }
 
-/** Compiles a query with its values inlined as literals; `parameters` is always empty. */
-export function compileWithLiterals(node: RootOperationNode): CompiledQuery {
-  return new LiteralCompiler().compileQuery(node, createQueryId());
+/**
+ * Compiles a query with its values inlined as literals; `parameters` is always empty.
+ * `resolve` maps each value of the query to the one to write (a template's placeholders to
+ * their values: template.ts).
+ */
+export function compileWithLiterals(node: RootOperationNode, resolve: (value: unknown) => unknown = (v) => v): CompiledQuery {
+  return new LiteralCompiler(resolve).compileQuery(node, createQueryId());
 }

@@ -153,7 +153,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 async function withTenantOneTrip<T>(db: Kysely<Database>, tenantId: string, fn: (tx: Tx) => Promise<T>, isolation?: 'repeatable read' | 'serializable'): Promise<T> {
   if (!UUID.test(tenantId)) throw new Error('withTenant: the tenant id is not a UUID');
   return db.connection().execute(async (conn) => {
-    await sql.raw(`begin${isolation ? ` isolation level ${isolation}` : ''}; select set_config('app.tenant_id', '${tenantId}', true)`).execute(conn);
+    await sql.raw(`begin${isolation ? ` isolation level ${isolation}` : ''}; set local app.tenant_id = '${tenantId}'`).execute(conn);
     let result: T;
     try {
       result = await fn(conn as unknown as Tx);
@@ -187,8 +187,9 @@ export async function withTenant<T>(
   });
 }
 
-/** A statement that can go in one trip: a Kysely select or insert (any compilable query node). */
-export type TripQuery<O = unknown> = Compilable<O> & { toOperationNode(): RootOperationNode };
+/** A statement that can go in one trip: a Kysely query (any compilable query node), or a bound query template (template.ts). */
+export type TripQuery<O = unknown> = Compilable<O> & ({ toOperationNode(): RootOperationNode } | { literalSql(): string });
+const literalSql = (q: TripQuery): string => ('literalSql' in q ? q.literalSql() : compileWithLiterals(q.toOperationNode()).sql);
 type TripRows<Q> = Q extends Compilable<infer O> ? O[] : never;
 /** One tenant's statements, run under that tenant's row-level security. */
 export interface TripGroup {
@@ -227,13 +228,13 @@ export interface TripOptions {
 
 /** The SQL of one statement of a trip, and the `PREPARE` it needs first on this connection. */
 function tripStatement(q: TripQuery, on: PreparedOnConnection | null, pending: Map<string, string>): string[] {
-  if (!on) return [compileWithLiterals(q.toOperationNode()).sql];
+  if (!on) return [literalSql(q)];
   const compiled = q.compile();
   let name = on.names.get(compiled.sql) ?? pending.get(compiled.sql);
   const out: string[] = [];
   if (!name) {
     const count = on.names.size + pending.size;
-    if (count >= PREPARED_PER_CONNECTION) return [compileWithLiterals(q.toOperationNode()).sql];
+    if (count >= PREPARED_PER_CONNECTION) return [literalSql(q)];
     name = `quire_${count}`;
     pending.set(compiled.sql, name);
     out.push(`prepare ${name} as ${compiled.sql}`);
@@ -254,11 +255,11 @@ function tripStatement(q: TripQuery, on: PreparedOnConnection | null, pending: M
  * setting, each statement, COMMIT), and on this kind of host each round trip's socket
  * write and read was the largest part of the API process' CPU (bench/RESULTS.md, scenario
  * 6). Here every group's tenant setting and statements go as one simple-protocol message,
- * which Postgres runs as one implicit transaction: all or nothing, and
- * `set_config(..., true)` holds until the next group's setting or the transaction's end,
- * as with `SET LOCAL`. The simple protocol takes no parameters, so the statements' values
- * are written as escaped literals (literal-compiler.ts) and tenant ids are inlined only
- * after they matched the UUID pattern. With `prepare`, statements are prepared once per
+ * which Postgres runs as one implicit transaction: all or nothing, and `SET LOCAL` holds
+ * until the next group's setting or the transaction's end. The simple protocol takes no
+ * parameters, so the statements' values are written as escaped literals
+ * (literal-compiler.ts) and tenant ids are inlined only after they matched the UUID
+ * pattern. With `prepare`, statements are prepared once per
  * connection and executed by name (see `TripOptions`).
  *
  * On embedded PGlite (no sockets) the same runs as an ordinary transaction.
@@ -291,7 +292,10 @@ export async function inOneTrip(db: Kysely<Database>, groups: readonly TripGroup
   try {
     for (const g of groups) {
       if (g.queries.length === 0) continue;
-      add(`select set_config('app.tenant_id', '${g.tenantId}', true)`, false);
+      // SET LOCAL, not set_config(): the same setting, with no row to send back and parse.
+      // It holds in the implicit transaction of a multi-statement message (outside any
+      // transaction it would warn and set nothing: row-level security would show no rows).
+      add(`set local app.tenant_id = '${g.tenantId}'`, false);
       for (const q of g.queries) {
         const sqls = tripStatement(q, on, pending);
         sqls.forEach((s, i) => add(s, i === sqls.length - 1));

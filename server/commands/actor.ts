@@ -2,9 +2,9 @@
  * Resolves a verified token's principal to the user as stored now, so a removed user
  * or a changed role takes effect on the next request, not when the token expires.
  */
-import type { Kysely } from 'kysely';
-import type { Database, TenantRole } from '../../db/schema.js';
+import type { TenantRole } from '../../db/schema.js';
 import type { Tx } from '../../db/store.js';
+import { queryTemplate } from '../../db/template.js';
 import type { Principal } from '../auth/tokens.js';
 import { unauthorized } from '../errors.js';
 
@@ -17,12 +17,14 @@ export interface Actor {
 }
 
 export async function loadActor(tx: Tx, principal: Principal, ip: string | null): Promise<Actor> {
-  return actorFrom(await actorQuery(tx, principal).execute(), principal, ip);
+  return actorFrom(await actorQuery(principal).execute(tx), principal, ip);
 }
 
+const userRow = queryTemplate((db, p: { userId: string }) => db.selectFrom('users').select(['id', 'role', 'email', 'disabled_at']).where('id', '=', p.userId));
+
 /** The caller's user row as a query of its own, to send with others (`readAsTenant`). */
-export function actorQuery(db: Kysely<Database>, principal: Principal) {
-  return db.selectFrom('users').select(['id', 'role', 'email', 'disabled_at']).where('id', '=', principal.userId);
+export function actorQuery(principal: Principal) {
+  return userRow({ userId: principal.userId });
 }
 
 /** The actor from `actorQuery`'s rows; refuses a user who is gone or disabled. */

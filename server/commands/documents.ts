@@ -1,7 +1,8 @@
 /** Documents: create, list (cursor pagination over readable documents), get, soft delete. */
-import { sql, type Kysely } from 'kysely';
-import type { Database, PermissionLevel } from '../../db/schema.js';
+import { sql } from 'kysely';
+import type { PermissionLevel } from '../../db/schema.js';
 import { readAsTenant, withTenant } from '../../db/store.js';
+import { queryTemplate } from '../../db/template.js';
 import { initialUpdateFromText } from '../../sync/content.js';
 import { badRequest, notFound } from '../errors.js';
 import type { Principal } from '../auth/tokens.js';
@@ -118,24 +119,38 @@ export function decodeCursor(raw: string): Cursor {
   throw badRequest('invalid_cursor', 'The cursor is not one this server issued');
 }
 
+interface ListValues {
+  userId: string;
+  /** The cursor's creation time and id (unused without a cursor). */
+  ts: string;
+  id: string;
+  /** One more than the page: whether there is a next page. */
+  rows: number;
+}
+
 /**
  * One page of the documents the caller can read. Admins read every document at admin
  * level: walk the (tenant, created_at, id) index, no grant needed. Others read only what
  * is shared with them: join their grants. (A left join for both let the planner probe the
- * caller's whole grant list once per listed row.)
+ * caller's whole grant list once per listed row.) A template per shape: admin or not, the
+ * first page or one after a cursor.
  */
-function listQuery(db: Kysely<Database>, userId: string, admin: boolean, cursor: Cursor | null, limit: number) {
-  let q = admin
-    ? db.selectFrom('documents as d').select([...LIST_COLUMNS, sql<PermissionLevel>`'admin'`.as('level')])
-    : db
-        .selectFrom('documents as d')
-        .innerJoin('document_permissions as p', (j) => j.onRef('p.document_id', '=', 'd.id').on('p.user_id', '=', userId))
-        .select([...LIST_COLUMNS, 'p.level']);
-  q = q.where('d.deleted_at', 'is', null);
-  if (cursor) {
-    q = q.where(sql<boolean>`(d.created_at, d.id) < (${cursor.ts}::timestamptz, ${cursor.id}::uuid)`);
-  }
-  return q.orderBy('d.created_at', 'desc').orderBy('d.id', 'desc').limit(limit + 1);
+const listTemplate = (admin: boolean, after: boolean) =>
+  queryTemplate((db, p: ListValues) => {
+    let q = admin
+      ? db.selectFrom('documents as d').select([...LIST_COLUMNS, sql<PermissionLevel>`'admin'`.as('level')])
+      : db
+          .selectFrom('documents as d')
+          .innerJoin('document_permissions as p', (j) => j.onRef('p.document_id', '=', 'd.id').on('p.user_id', '=', p.userId))
+          .select([...LIST_COLUMNS, 'p.level']);
+    q = q.where('d.deleted_at', 'is', null);
+    if (after) q = q.where(sql<boolean>`(d.created_at, d.id) < (${p.ts}::timestamptz, ${p.id}::uuid)`);
+    return q.orderBy('d.created_at', 'desc').orderBy('d.id', 'desc').limit(p.rows);
+  });
+const LIST_PAGES = [listTemplate(false, false), listTemplate(false, true), listTemplate(true, false), listTemplate(true, true)];
+
+function listQuery(userId: string, admin: boolean, cursor: Cursor | null, limit: number) {
+  return LIST_PAGES[(admin ? 2 : 0) + (cursor ? 1 : 0)]!({ userId, ts: cursor?.ts ?? '', id: cursor?.id ?? '', rows: limit + 1 });
 }
 
 export async function listDocuments(
@@ -161,27 +176,28 @@ export async function listDocuments(
   // role the token was issued with. Nothing is answered from that guess: when the stored
   // role says otherwise, the page is read again in a transaction that decides from the row.
   const guess = isTenantAdmin(principal.role);
-  const [users, rows] = await readAsTenant(db, principal.tenantId, [actorQuery(db, principal), listQuery(db, principal.userId, guess, cursor, limit)]);
+  const [users, rows] = await readAsTenant(db, principal.tenantId, [actorQuery(principal), listQuery(principal.userId, guess, cursor, limit)]);
   if (isTenantAdmin(actorFrom(users, principal, ip).role) === guess) return pageOf(rows);
   return withTenant(db, principal.tenantId, async (tx) => {
     const actor = await loadActor(tx, principal, ip);
-    return pageOf(await listQuery(tx, actor.userId, isTenantAdmin(actor.role), cursor, limit).execute());
+    return pageOf(await listQuery(actor.userId, isTenantAdmin(actor.role), cursor, limit).execute(tx));
   });
 }
 
+/** A document with the caller's grant on it, if any. */
+const documentWithGrant = queryTemplate((db, p: { id: string; userId: string }) =>
+  db
+    .selectFrom('documents as d')
+    .leftJoin('document_permissions as p', (j) => j.onRef('p.document_id', '=', 'd.id').on('p.user_id', '=', p.userId))
+    .select(['d.id', 'd.title', 'd.created_by', isoTimestamp('d.created_at').as('created_at'), isoTimestamp('d.updated_at').as('updated_at'), 'p.level'])
+    .where('d.id', '=', p.id)
+    .where('d.deleted_at', 'is', null),
+);
+
 export async function getDocument(svc: Services, principal: Principal, ip: string | null, props: { id: string }): Promise<DocumentView> {
-  const db = svc.store.db;
   // The caller's user row, and the document with the caller's grant, in one round trip
   // (the hottest read of the API).
-  const [users, docs] = await readAsTenant(db, principal.tenantId, [
-    actorQuery(db, principal),
-    db
-      .selectFrom('documents as d')
-      .leftJoin('document_permissions as p', (j) => j.onRef('p.document_id', '=', 'd.id').on('p.user_id', '=', principal.userId))
-      .select(['d.id', 'd.title', 'd.created_by', 'd.created_at', 'd.updated_at', 'p.level'])
-      .where('d.id', '=', props.id)
-      .where('d.deleted_at', 'is', null),
-  ]);
+  const [users, docs] = await readAsTenant(svc.store.db, principal.tenantId, [actorQuery(principal), documentWithGrant({ id: props.id, userId: principal.userId })]);
   const actor = actorFrom(users, principal, ip);
   const doc = docs[0];
   const level: PermissionLevel | null = doc ? (isTenantAdmin(actor.role) ? 'admin' : (doc.level as PermissionLevel | null)) : null;
