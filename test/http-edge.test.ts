@@ -79,3 +79,38 @@ test('shutdown lets in-flight requests finish, then refuses new connections', as
   const late = await fetch(`${url}/health`).catch(() => null);
   if (late) assert.equal(late.status, 503);
 });
+
+test('request logs carry the request id: what a handler logs, and every failure', async (t) => {
+  const { Writable } = await import('node:stream');
+  const { HttpEdge } = await import('../server/http/edge.js');
+  const { createLogger } = await import('../server/log.js');
+  const { Metrics } = await import('../server/metrics.js');
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l) as Record<string, unknown>);
+      done();
+    },
+  });
+  const edge = new HttpEdge({ log: createLogger('info', sink), metrics: new Metrics({ defaultMetrics: false }), corsOrigins: [], trustProxy: false, maxBodyBytes: 1024 });
+  edge.route('get', '/quiet', () => ({ status: 200, json: { ok: true } }));
+  edge.route('get', '/noted', (req) => {
+    req.log.info({ step: 'noted' }, 'handler note');
+    return { status: 200, json: { ok: true } };
+  });
+  edge.route('get', '/broken', () => {
+    throw new Error('kaput');
+  });
+  const port = await edge.listen('127.0.0.1', 0);
+  t.after(() => edge.close(1000));
+  const get = async (p: string) => (await fetch(`http://127.0.0.1:${port}${p}`)).headers.get('x-request-id');
+  await get('/quiet');
+  const noted = await get('/noted');
+  const broken = await get('/broken');
+  await eventually(() => assert.equal(lines.length, 3, JSON.stringify(lines)));
+  assert.deepEqual(lines.map((l) => [l.msg, l.reqId, l.cat]), [
+    ['handler note', noted, 'http'],
+    ['unhandled error', broken, 'http'],
+    ['request failed', broken, 'http'],
+  ]);
+});
