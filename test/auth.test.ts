@@ -140,11 +140,16 @@ test('a removed user is cut off at once, even with an unexpired access token', a
   const { api } = await startServer(t);
   const owner = await api.signup();
   const member = await api.addUser(owner, 'member');
+  const doc = await api.createDocument(owner, 'Shared');
+  assert.equal((await api.put(`/api/v1/documents/${doc.id}/permissions`, { userId: member.user.id, level: 'read' }, owner.accessToken)).status, 200);
   assert.equal((await api.get('/api/v1/documents', member.accessToken)).status, 200);
+  assert.equal((await api.get(`/api/v1/documents/${doc.id}`, member.accessToken)).status, 200);
   assert.equal((await api.del(`/api/v1/users/${member.user.id}`, owner.accessToken)).status, 204);
-  const after = await api.get('/api/v1/documents', member.accessToken);
-  assert.equal(after.status, 401);
-  assert.equal(after.body.error.code, 'account_inactive');
+  for (const path of ['/api/v1/documents', `/api/v1/documents/${doc.id}`, '/api/v1/documents/00000000-0000-4000-8000-000000000000']) {
+    const after = await api.get(path, member.accessToken);
+    assert.equal(after.status, 401, path);
+    assert.equal(after.body.error.code, 'account_inactive', path);
+  }
   assert.equal((await api.post('/api/v1/auth/refresh', { refreshToken: member.refreshToken })).status, 401);
   assert.equal((await api.post('/api/v1/auth/login', { email: member.user.email, password: 'another good password' })).status, 401);
 });

@@ -13,7 +13,7 @@ import * as Y from 'yjs';
 import { DocumentStore } from '../sync/document-store.js';
 import { migrateDownAll, migrateToLatest } from '../db/migrate.js';
 import { login, refresh, signup } from '../server/commands/auth.js';
-import { createDocument, listDocuments } from '../server/commands/documents.js';
+import { createDocument, getDocument, listDocuments } from '../server/commands/documents.js';
 import { setPermission } from '../server/commands/permissions.js';
 import { createUser, removeUser, updateUserRole } from '../server/commands/users.js';
 import { DIALECTS, startServer, uniqueName } from './helpers/server.js';
@@ -171,26 +171,38 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(await readAsTenant(db, a.user.tenantId, []), []);
     });
 
-    test('the document list decides by the stored role, not the role in the token', async (t) => {
+    test('the document list and a document decide by the stored role, not the role in the token', async (t) => {
       const { quire } = await startServer(t, { dialect });
       const svc = quire.svc;
       const s = await signup(svc, { tenant: 'Roles', email: 'roles@example.test', password: 'password long enough', ip: null });
       const owner = { userId: s.user.id, tenantId: s.user.tenantId, role: 'owner' as const };
       const user = await createUser(svc, owner, null, { email: 'u@example.test', password: 'password long enough', role: 'member' });
       const d1 = await createDocument(svc, owner, null, { title: 'Shared' });
-      await createDocument(svc, owner, null, { title: 'Private' });
+      const d2 = await createDocument(svc, owner, null, { title: 'Private' });
       await setPermission(svc, owner, null, { id: d1.id, userId: user.id, level: 'read' });
       const titles = async (role: 'member' | 'admin') =>
         (await listDocuments(svc, { userId: user.id, tenantId: s.user.tenantId, role }, null, {})).documents.map((d) => `${d.title}:${d.access}`);
+      // The same for one document: what the caller reads it at, or not found.
+      const as = (role: 'member' | 'admin') => ({ userId: user.id, tenantId: s.user.tenantId, role });
+      const read = async (role: 'member' | 'admin', id: string) =>
+        getDocument(svc, as(role), null, { id }).then(
+          (d) => `${d.title}:${d.access}`,
+          (e: Error) => e.message,
+        );
       // Issued as admin, demoted since: only what is shared.
       assert.deepEqual(await titles('admin'), ['Shared:read']);
+      assert.equal(await read('admin', d1.id), 'Shared:read');
+      assert.match(await read('admin', d2.id), /not found/i);
       await updateUserRole(svc, owner, null, { userId: user.id, role: 'admin' });
       // Issued as member, promoted since: everything, at admin level.
       assert.deepEqual(await titles('member'), ['Private:admin', 'Shared:admin']);
       assert.deepEqual(await titles('admin'), ['Private:admin', 'Shared:admin']);
+      assert.equal(await read('member', d2.id), 'Private:admin');
+      assert.match(await read('member', '00000000-0000-4000-8000-000000000000'), /not found/i);
       await removeUser(svc, owner, null, { userId: user.id });
       await assert.rejects(titles('admin'), /no longer active/);
       await assert.rejects(titles('member'), /no longer active/);
+      assert.match(await read('admin', d2.id), /no longer active/);
     });
 
     test('migrations roll down and up again', async (t) => {

@@ -184,26 +184,43 @@ export async function listDocuments(
   });
 }
 
-/** A document with the caller's grant on it, if any. */
-const documentWithGrant = queryTemplate((db, p: { id: string; userId: string }) =>
+/**
+ * The caller's user row with the document and the caller's grant on it, as one statement:
+ * one row while the user exists (its document columns null when there is no such
+ * document), none once the user is gone. One statement instead of two per read: a
+ * statement costs the database its own execution and the driver its own result set.
+ */
+const documentForCaller = queryTemplate((db, p: { id: string; userId: string }) =>
   db
-    .selectFrom('documents as d')
-    .leftJoin('document_permissions as p', (j) => j.onRef('p.document_id', '=', 'd.id').on('p.user_id', '=', p.userId))
-    .select(['d.id', 'd.title', 'd.created_by', isoTimestamp('d.created_at').as('created_at'), isoTimestamp('d.updated_at').as('updated_at'), 'p.level'])
-    .where('d.id', '=', p.id)
-    .where('d.deleted_at', 'is', null),
+    .selectFrom('users as u')
+    .leftJoin('documents as d', (j) => j.on('d.id', '=', p.id).on('d.deleted_at', 'is', null))
+    .leftJoin('document_permissions as p', (j) => j.onRef('p.document_id', '=', 'd.id').onRef('p.user_id', '=', 'u.id'))
+    .select([
+      'u.id as user_id',
+      'u.role',
+      'u.email',
+      'u.disabled_at',
+      'd.id',
+      'd.title',
+      'd.created_by',
+      isoTimestamp('d.created_at').as('created_at'),
+      isoTimestamp('d.updated_at').as('updated_at'),
+      'p.level',
+    ])
+    .where('u.id', '=', p.userId),
 );
 
 export async function getDocument(svc: Services, principal: Principal, ip: string | null, props: { id: string }): Promise<DocumentView> {
-  // The caller's user row, and the document with the caller's grant, in one round trip
-  // (the hottest read of the API).
-  const [users, docs] = await readAsTenant(svc.store.db, principal.tenantId, [actorQuery(principal), documentWithGrant({ id: props.id, userId: principal.userId })]);
-  const actor = actorFrom(users, principal, ip);
-  const doc = docs[0];
-  const level: PermissionLevel | null = doc ? (isTenantAdmin(actor.role) ? 'admin' : (doc.level as PermissionLevel | null)) : null;
+  // The hottest read of the API: the caller as stored now and the document, in one round
+  // trip and one statement.
+  const [rows] = await readAsTenant(svc.store.db, principal.tenantId, [documentForCaller({ id: props.id, userId: principal.userId })]);
+  const row = rows[0];
+  const actor = actorFrom(row ? [{ id: row.user_id, role: row.role, email: row.email, disabled_at: row.disabled_at }] : [], principal, ip);
+  const level: PermissionLevel | null = row?.id ? (isTenantAdmin(actor.role) ? 'admin' : row.level) : null;
   // Unreadable looks exactly like missing.
-  if (!doc || !level) throw notFound('document');
-  return present(doc, level);
+  if (!row?.id || !level) throw notFound('document');
+  // A document row's columns are not null (the left join makes them nullable in the type).
+  return present({ id: row.id, title: row.title!, created_by: row.created_by, created_at: row.created_at!, updated_at: row.updated_at! }, level);
 }
 
 export async function updateDocument(
