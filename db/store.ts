@@ -215,13 +215,21 @@ const PREPARED = new WeakMap<pg.PoolClient, PreparedOnConnection>();
  */
 export const PREPARED_PER_CONNECTION = 64;
 
+/** SQLSTATE 26000: "prepared statement … does not exist". */
+const INVALID_SQL_STATEMENT_NAME = '26000';
+/** Statements the server lost, per pool; at `PREPARE_MISSES_BEFORE_OFF` the pool stops preparing. */
+const PREPARE_MISSES = new WeakMap<pg.Pool, number>();
+export const PREPARE_MISSES_BEFORE_OFF = 3;
+
 /** Options of `inOneTrip`. */
 export interface TripOptions {
   /**
    * Send each statement as `EXECUTE` of a statement prepared on that pooled connection
    * (prepared in the same message the first time): Postgres skips parsing and planning on
-   * every later use. For reads with a fixed set of shapes; a group commit's insert changes
-   * shape with its row count and gains little from a plan.
+   * every later use. For reads with a fixed set of shapes, and only for reads: a trip
+   * whose prepared statement the server lost (a pooler in transaction mode) is sent again
+   * unprepared. A group commit's insert changes shape with its row count and gains little
+   * from a plan.
    */
   prepare?: boolean;
 }
@@ -272,7 +280,7 @@ export async function inOneTrip(db: Kysely<Database>, groups: readonly TripGroup
   if (groups.every((g) => g.queries.length === 0)) return [];
   const client = await pool.connect();
   let on: PreparedOnConnection | null = null;
-  if (opts.prepare) {
+  if (opts.prepare && (PREPARE_MISSES.get(pool) ?? 0) < PREPARE_MISSES_BEFORE_OFF) {
     on = PREPARED.get(client) ?? { names: new Map(), reset: false };
     PREPARED.set(client, on);
   }
@@ -307,6 +315,17 @@ export async function inOneTrip(db: Kysely<Database>, groups: readonly TripGroup
     if (on) on.reset = true;
     // A server's error leaves the connection usable; anything else (a broken socket) ends it.
     client.release(e instanceof pg.DatabaseError ? undefined : (e as Error));
+    if (on && e instanceof pg.DatabaseError && e.code === INVALID_SQL_STATEMENT_NAME) {
+      // The server lost a statement this connection prepared: a pooler in transaction mode
+      // (PgBouncer) hands each transaction to any server connection. Reads are safe to
+      // send again, as plain SQL; after a few such misses this pool stops preparing.
+      const misses = (PREPARE_MISSES.get(pool) ?? 0) + 1;
+      PREPARE_MISSES.set(pool, misses);
+      if (misses === PREPARE_MISSES_BEFORE_OFF) {
+        process.emitWarning('The database lost prepared statements between transactions (a pooler in transaction mode?): reads now go unprepared', 'QuireDatabaseWarning');
+      }
+      return inOneTrip(db, groups, { ...opts, prepare: false });
+    }
     throw e;
   }
   client.release();

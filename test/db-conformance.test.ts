@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { sql, type Kysely } from 'kysely';
 import { startVacuumTimer, vacuumChurnedTables, vacuumReason } from '../db/maintenance.js';
-import { PREPARED_PER_CONNECTION, readAsTenant, withTenant, type Tx } from '../db/store.js';
+import { PREPARE_MISSES_BEFORE_OFF, PREPARED_PER_CONNECTION, readAsTenant, withTenant, type Tx } from '../db/store.js';
 import { sqlLiteral } from '../db/literal-compiler.js';
 import * as Y from 'yjs';
 import { DocumentStore } from '../sync/document-store.js';
@@ -340,4 +340,21 @@ test('readAsTenant on server Postgres: each statement prepared once per connecti
   }
   assert.ok((await preparedNow(a.user.tenantId)).length <= PREPARED_PER_CONNECTION);
   assert.deepEqual((await titles(b.user.tenantId, 'none'))[0].map((r) => r.title), ['B1']);
+
+  // The server loses the statements, as behind a pooler in transaction mode: every read
+  // still answers (sent again unprepared), and after a few misses the pool stops preparing.
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => void (w.name === 'QuireDatabaseWarning' && warnings.push(w.message));
+  process.on('warning', onWarning);
+  t.after(() => void process.off('warning', onWarning));
+  for (let i = 0; i < PREPARE_MISSES_BEFORE_OFF; i++) {
+    await sql`deallocate all`.execute(db);
+    assert.deepEqual((await titles(a.user.tenantId, 'none'))[0].map((r) => r.title), ['A2', tricky].sort(), 'answered after a miss');
+    assert.deepEqual((await titles(b.user.tenantId, 'none'))[0].map((r) => r.title), ['B1'], 'prepared again');
+  }
+  await sql`deallocate all`.execute(db);
+  for (let i = 0; i < 3; i++) assert.deepEqual((await titles(a.user.tenantId, 'none'))[0].map((r) => r.title), ['A2', tricky].sort());
+  assert.deepEqual(await preparedNow(a.user.tenantId), [], 'no longer prepares');
+  await new Promise((r) => setImmediate(r));
+  assert.equal(warnings.length, 1, 'one warning for the operator');
 });
