@@ -143,6 +143,15 @@ const SERVER_POSTGRES = new WeakMap<Kysely<Database>, pg.Pool>();
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
+ * `SET LOCAL app.tenant_id` with the id inlined, for simple-protocol messages; only for an
+ * id that matched the UUID pattern (nothing to escape). Not `select set_config(…)`: the same
+ * setting with no row to send back and parse. It holds inside a transaction — an explicit
+ * one, or the implicit one of a multi-statement message; outside any it would warn and set
+ * nothing, and row-level security would show no rows.
+ */
+const setLocalTenant = (tenantId: string) => `set local app.tenant_id = '${tenantId}'`;
+
+/**
  * `BEGIN` and the tenant setting as one simple-protocol message (two statements, one round
  * trip), then the caller's queries, then `COMMIT`. Every database write costs a syscall
  * and a trip through the loopback or network stack — 40 % of the API process' CPU under
@@ -153,7 +162,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 async function withTenantOneTrip<T>(db: Kysely<Database>, tenantId: string, fn: (tx: Tx) => Promise<T>, isolation?: 'repeatable read' | 'serializable'): Promise<T> {
   if (!UUID.test(tenantId)) throw new Error('withTenant: the tenant id is not a UUID');
   return db.connection().execute(async (conn) => {
-    await sql.raw(`begin${isolation ? ` isolation level ${isolation}` : ''}; set local app.tenant_id = '${tenantId}'`).execute(conn);
+    await sql.raw(`begin${isolation ? ` isolation level ${isolation}` : ''}; ${setLocalTenant(tenantId)}`).execute(conn);
     let result: T;
     try {
       result = await fn(conn as unknown as Tx);
@@ -267,8 +276,8 @@ function tripStatement(q: TripQuery, on: PreparedOnConnection | null, pending: M
  * until the next group's setting or the transaction's end. The simple protocol takes no
  * parameters, so the statements' values are written as escaped literals
  * (literal-compiler.ts) and tenant ids are inlined only after they matched the UUID
- * pattern. With `prepare`, statements are prepared once per
- * connection and executed by name (see `TripOptions`).
+ * pattern. With `prepare`, statements are prepared once per connection and executed by
+ * name (see `TripOptions`).
  *
  * On embedded PGlite (no sockets) the same runs as an ordinary transaction.
  * A caller that must decide between statements uses `withTenant` instead.
@@ -300,10 +309,7 @@ export async function inOneTrip(db: Kysely<Database>, groups: readonly TripGroup
   try {
     for (const g of groups) {
       if (g.queries.length === 0) continue;
-      // SET LOCAL, not set_config(): the same setting, with no row to send back and parse.
-      // It holds in the implicit transaction of a multi-statement message (outside any
-      // transaction it would warn and set nothing: row-level security would show no rows).
-      add(`set local app.tenant_id = '${g.tenantId}'`, false);
+      add(setLocalTenant(g.tenantId), false);
       for (const q of g.queries) {
         const sqls = tripStatement(q, on, pending);
         sqls.forEach((s, i) => add(s, i === sqls.length - 1));
