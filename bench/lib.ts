@@ -36,10 +36,15 @@ export function stopProc(p: ChildProcess): Promise<void> {
   });
 }
 
-/** Starts a TypeScript entry with tsx; resolves once its stdout matches `READY <port>`. */
+/**
+ * Starts a TypeScript entry with tsx; resolves once its stdout matches `READY <port>`.
+ * BENCH_PEER_NODE_ARGS adds Node flags (e.g. `--cpu-prof`), as BENCH_QUIRE_NODE_ARGS does
+ * for Quire.
+ */
 export function startPeer(script: string, env: Record<string, string> = {}): Promise<Running> {
   return new Promise((resolve, reject) => {
-    const proc = track(spawn(process.execPath, ['--import', 'tsx', script, '0'], { cwd: ROOT, env: { ...process.env, BENCH_DATABASE_URL: DB, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+    const nodeArgs = (process.env.BENCH_PEER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const proc = track(spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script, '0'], { cwd: ROOT, env: { ...process.env, BENCH_DATABASE_URL: DB, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
     let out = '';
     proc.stdout!.on('data', (d: Buffer) => {
       out += d;

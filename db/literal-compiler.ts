@@ -33,10 +33,11 @@ export function sqlLiteral(value: unknown): string {
   return value === null || value === undefined ? 'null' : pg.escapeLiteral(parameterText(value));
 }
 
+const asIs = (value: unknown): unknown => value;
+
 class LiteralCompiler extends PostgresQueryCompiler {
-  constructor(private readonly resolve: (value: unknown) => unknown) {
-    super();
-  }
+  resolve: (value: unknown) => unknown = asIs;
+  busy = false;
 
   protected override appendValue(value: unknown): void {
     this.append(sqlLiteral(this.resolve(value)));
@@ -44,10 +45,26 @@ class LiteralCompiler extends PostgresQueryCompiler {
 }
 
 /**
+ * One compiler serves every call, as kysely's own does per instance: compiling is
+ * synchronous and starts from a clean state, and a compiler's construction (a table of
+ * bound visitor methods) was most of what a compile allocated.
+ */
+const shared = new LiteralCompiler();
+
+/**
  * Compiles a query with its values inlined as literals; `parameters` is always empty.
  * `resolve` maps each value of the query to the one to write (a template's placeholders to
  * their values: template.ts).
  */
-export function compileWithLiterals(node: RootOperationNode, resolve: (value: unknown) => unknown = (v) => v): CompiledQuery {
-  return new LiteralCompiler(resolve).compileQuery(node, createQueryId());
+export function compileWithLiterals(node: RootOperationNode, resolve: (value: unknown) => unknown = asIs): CompiledQuery {
+  // A compile from inside `resolve` gets a compiler of its own.
+  const compiler = shared.busy ? new LiteralCompiler() : shared;
+  compiler.busy = true;
+  compiler.resolve = resolve;
+  try {
+    return compiler.compileQuery(node, createQueryId());
+  } finally {
+    compiler.busy = false;
+    compiler.resolve = asIs;
+  }
 }

@@ -218,8 +218,8 @@ interface PreparedOnConnection {
 }
 const PREPARED = new WeakMap<pg.PoolClient, PreparedOnConnection>();
 /**
- * Distinct statements prepared per connection. Reads have a handful of shapes; a query
- * whose text varies with its input (an `in (…)` list, say) would otherwise prepare without
+ * Distinct statements prepared per connection. The hot reads and small inserts have a
+ * handful of shapes; a query whose text varies with its input (an `in (…)` list, say) would otherwise prepare without
  * end, so past this many it goes as plain SQL with literals.
  */
 export const PREPARED_PER_CONNECTION = 64;
@@ -235,10 +235,11 @@ export interface TripOptions {
   /**
    * Send each statement as `EXECUTE` of a statement prepared on that pooled connection
    * (prepared in the same message the first time): Postgres skips parsing and planning on
-   * every later use. For reads with a fixed set of shapes, and only for reads: a trip
+   * every later use. For statements with a small, fixed set of shapes: the hot reads, and
+   * the group commit's insert of a few rows (its shape changes with the row count). A trip
    * whose prepared statement the server lost (a pooler in transaction mode) is sent again
-   * unprepared. A group commit's insert changes shape with its row count and gains little
-   * from a plan.
+   * unprepared; that is safe for writes too, because the failed message was one implicit
+   * transaction and committed nothing.
    */
   prepare?: boolean;
 }
@@ -323,12 +324,13 @@ export async function inOneTrip(db: Kysely<Database>, groups: readonly TripGroup
     client.release(e instanceof pg.DatabaseError ? undefined : (e as Error));
     if (on && e instanceof pg.DatabaseError && e.code === INVALID_SQL_STATEMENT_NAME) {
       // The server lost a statement this connection prepared: a pooler in transaction mode
-      // (PgBouncer) hands each transaction to any server connection. Reads are safe to
-      // send again, as plain SQL; after a few such misses this pool stops preparing.
+      // (PgBouncer) hands each transaction to any server connection. The message ran as one
+      // implicit transaction and its failure undid all of it, so it is sent again, as plain
+      // SQL; after a few such misses this pool stops preparing.
       const misses = (PREPARE_MISSES.get(pool) ?? 0) + 1;
       PREPARE_MISSES.set(pool, misses);
       if (misses === PREPARE_MISSES_BEFORE_OFF) {
-        process.emitWarning('The database lost prepared statements between transactions (a pooler in transaction mode?): reads now go unprepared', 'QuireDatabaseWarning');
+        process.emitWarning('The database lost prepared statements between transactions (a pooler in transaction mode?): statements now go unprepared', 'QuireDatabaseWarning');
       }
       return inOneTrip(db, groups, { ...opts, prepare: false });
     }

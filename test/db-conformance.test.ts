@@ -85,6 +85,49 @@ for (const dialect of DIALECTS) {
       );
     });
 
+    test('a document-keyed row has one key to its document, and goes with it or its tenant', async (t) => {
+      const { quire, api } = await startServer(t, { dialect });
+      const owner = quire.store.owner;
+      // Every extra foreign key is checked (a lookup and a row lock) on every insert, and
+      // the composite one implies `document_id → documents` and `tenant_id → tenants`.
+      const keys = await sql<{ table: string; columns: string; ref: string }>`
+        select t.relname as "table", ref.relname as ref,
+          (select string_agg(a.attname, ',' order by k.i) from unnest(c.conkey) with ordinality k(n, i)
+            join pg_attribute a on a.attrelid = c.conrelid and a.attnum = k.n) as columns
+        from pg_constraint c
+        join pg_class t on t.oid = c.conrelid
+        join pg_namespace n on n.oid = t.relnamespace
+        join pg_class ref on ref.oid = c.confrelid
+        where c.contype = 'f' and n.nspname = current_schema() and ref.relname in ('tenants', 'documents')
+          and t.relname in ('document_updates', 'document_snapshots', 'document_permissions', 'search_documents', 'index_state', 'document_classifications')
+        order by 1, 2`.execute(owner);
+      for (const table of ['document_updates', 'document_snapshots', 'document_permissions', 'search_documents', 'index_state', 'document_classifications']) {
+        assert.deepEqual(
+          keys.rows.filter((k) => k.table === table).map((k) => `${k.columns} → ${k.ref}`),
+          ['tenant_id,document_id → documents'],
+          table,
+        );
+      }
+      // Deletes still cascade through it: a document takes its rows, a tenant everything.
+      const a = await api.signup('A');
+      const b = await api.signup('B');
+      const [a1, a2] = [await api.createDocument(a, 'A1'), await api.createDocument(a, 'A2')];
+      const b1 = await api.createDocument(b, 'B1');
+      const store = new DocumentStore(quire.store.db);
+      for (const [s, d] of [[a, a1], [a, a2], [b, b1]] as const) {
+        await store.appendBatch([{ tenantId: s.user.tenantId, documentId: d.id, data: Uint8Array.from([0, 0]), userId: null }]);
+      }
+      const rows = async (documentId: string) =>
+        Number((await sql<{ n: string }>`select (select count(*) from document_updates where document_id = ${documentId}) + (select count(*) from document_permissions where document_id = ${documentId}) as n`.execute(owner)).rows[0]!.n);
+      assert.ok((await rows(a1.id)) >= 2);
+      await sql`delete from documents where id = ${a1.id}`.execute(owner);
+      assert.equal(await rows(a1.id), 0);
+      assert.ok((await rows(a2.id)) >= 2);
+      await sql`delete from tenants where id = ${a.user.tenantId}`.execute(owner);
+      assert.equal(await rows(a2.id), 0);
+      assert.ok((await rows(b1.id)) >= 2, 'another tenant keeps its rows');
+    });
+
     test('the audit log is append-only for the application', async (t) => {
       const { quire, api } = await startServer(t, { dialect });
       const a = await api.signup('A');
@@ -357,4 +400,46 @@ test('readAsTenant on server Postgres: each statement prepared once per connecti
   assert.deepEqual(await preparedNow(a.user.tenantId), [], 'no longer prepares');
   await new Promise((r) => setImmediate(r));
   assert.equal(warnings.length, 1, 'one warning for the operator');
+});
+
+test('group commits of a few rows on server Postgres: prepared once per row count, and a commit whose statement the server lost lands exactly once', async (t) => {
+  const { quire, api } = await startServer(t, { dialect: 'postgres', env: { DATABASE_POOL_MAX: '1' } });
+  const db = quire.store.db;
+  const store = new DocumentStore(db);
+  const a = await api.signup('A');
+  const b = await api.signup('B');
+  const da = await api.createDocument(a, 'A1');
+  const dbDoc = await api.createDocument(b, 'B1');
+  const prepared = async () =>
+    (await sql<{ statement: string; types: string }>`select statement, parameter_types::text as types from pg_prepared_statements order by name`.execute(db)).rows.filter((r) =>
+      r.statement.includes('"document_updates"'),
+    );
+  const stored = async () =>
+    (await sql<{ hex: string }>`select encode(data, 'hex') as hex from document_updates where document_id in (${da.id}, ${dbDoc.id}) order by seq`.execute(quire.store.owner)).rows.map((r) => r.hex);
+  const item = (s: typeof a, documentId: string, bytes: number[]) => ({ tenantId: s.user.tenantId, documentId, data: Uint8Array.from(bytes), userId: s.user.id });
+  const before = await stored();
+  // Bytes that mean something in SQL text go through EXECUTE's literals unchanged.
+  await store.appendBatch([item(a, da.id, [39, 92, 0, 255])]);
+  await store.appendBatch([item(a, da.id, [1])]);
+  await store.appendBatch([item(b, dbDoc.id, [2]), item(a, da.id, [3])]);
+  await store.appendBatch([item(a, da.id, [4]), item(a, da.id, [5])]);
+  const statements = await prepared();
+  assert.equal(statements.length, 2, `one statement per row count: ${statements.map((s) => s.statement).join(' | ')}`);
+  // The values are parameters of the statement (the catalog shows the message that
+  // prepared it), typed as the columns they go to.
+  assert.deepEqual(
+    statements.map((s) => s.types),
+    ['{uuid,uuid,bytea,uuid}', '{uuid,uuid,bytea,uuid,uuid,uuid,bytea,uuid}'],
+  );
+  // The server loses the statements (a pooler in transaction mode): the commit is sent
+  // again unprepared, and its rows are stored once, not twice or never.
+  await sql`deallocate all`.execute(db);
+  await store.appendBatch([item(a, da.id, [6])]);
+  // A commit the database refuses leaves nothing behind, and the next one prepares afresh.
+  await assert.rejects(store.appendBatch([item(a, da.id, [7]), item(a, crypto.randomUUID(), [8])]), /foreign key/);
+  await store.appendBatch([item(a, da.id, [9])]);
+  assert.deepEqual((await stored()).slice(before.length), ['275c00ff', '01', '02', '03', '04', '05', '06', '09']);
+  // Another tenant's commit on the same connection and statement stays that tenant's.
+  const visible = await withTenant(db, b.user.tenantId, (tx) => tx.selectFrom('document_updates').select('document_id').execute());
+  assert.ok(visible.length > 0 && visible.every((r) => r.document_id === dbDoc.id));
 });

@@ -7,6 +7,7 @@ import { changeFeed } from './0003-change-feed.js';
 import { ml } from './0004-ml.js';
 import { classifiers } from './0005-classifiers.js';
 import { documentTenantKeys } from './0006-document-tenant-keys.js';
+import { singleDocumentKey } from './0007-single-document-key.js';
 
 export type { MigrationContext };
 
@@ -18,5 +19,6 @@ export function migrations(ctx: MigrationContext): Record<string, Migration> {
     '0004-ml': ml(ctx),
     '0005-classifiers': classifiers(ctx),
     '0006-document-tenant-keys': documentTenantKeys(ctx),
+    '0007-single-document-key': singleDocumentKey(ctx),
   };
 }
