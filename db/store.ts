@@ -219,8 +219,9 @@ interface PreparedOnConnection {
 const PREPARED = new WeakMap<pg.PoolClient, PreparedOnConnection>();
 /**
  * Distinct statements prepared per connection. The hot reads and small inserts have a
- * handful of shapes; a query whose text varies with its input (an `in (…)` list, say) would otherwise prepare without
- * end, so past this many it goes as plain SQL with literals.
+ * handful of shapes; a query whose text varies with its input (an `in (…)` list, say)
+ * would otherwise prepare without end, so past this many it goes as plain SQL with
+ * literals.
  */
 export const PREPARED_PER_CONNECTION = 64;
 

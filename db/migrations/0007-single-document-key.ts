@@ -8,7 +8,7 @@
  * go with the tenant, their rows with the documents. But Postgres checks every key on every
  * insert, each check a lookup that takes a share lock on the referenced row, so the two
  * redundant ones doubled the lock and WAL work of the sync tier's hottest statement: an
- * update's append to `document_updates` (bench/RESULTS.md, durability).
+ * update's append to `document_updates` (bench/RESULTS.md, scenario 1).
  */
 import { sql, type Kysely } from 'kysely';
 import type { MigrationContext } from './context.js';
