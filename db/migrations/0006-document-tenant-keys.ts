@@ -10,7 +10,7 @@ import type { MigrationContext } from './context.js';
 import { ident } from './context.js';
 
 /** Tables keyed by document (`document_chunks` exists only with pgvector). */
-const KEYED_BY_DOCUMENT = [
+export const KEYED_BY_DOCUMENT = [
   'document_permissions',
   'document_updates',
   'document_snapshots',

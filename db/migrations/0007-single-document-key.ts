@@ -11,21 +11,11 @@
  * update's append to `document_updates` (bench/RESULTS.md, scenario 1).
  */
 import { sql, type Kysely } from 'kysely';
+import { KEYED_BY_DOCUMENT } from './0006-document-tenant-keys.js';
 import type { MigrationContext } from './context.js';
 import { ident } from './context.js';
 
-/** The document-keyed tables of 0006 (`document_chunks` exists only with pgvector). */
-const KEYED_BY_DOCUMENT = [
-  'document_permissions',
-  'document_updates',
-  'document_snapshots',
-  'search_documents',
-  'index_state',
-  'document_classifications',
-  'document_chunks',
-];
-
-/** Single-column foreign keys of these tables: `tenant_id → tenants` and `document_id → documents`. */
+/** Single-column foreign keys of the document-keyed tables (those of 0006): `tenant_id → tenants` and `document_id → documents`. */
 async function redundantKeys(db: Kysely<unknown>, schema: string): Promise<{ table: string; name: string }[]> {
   const r = await sql<{ table: string; name: string }>`
     select t.relname as "table", c.conname as name
