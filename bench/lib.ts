@@ -36,6 +36,11 @@ export function stopProc(p: ChildProcess): Promise<void> {
   });
 }
 
+/** Node flags from an environment variable, split on spaces (flags like `--cpu-prof` are not allowed in NODE_OPTIONS). */
+function nodeArgsFrom(variable: string): string[] {
+  return (process.env[variable] ?? '').split(' ').filter(Boolean);
+}
+
 /**
  * Starts a TypeScript entry with tsx; resolves once its stdout matches `READY <port>`.
  * BENCH_PEER_NODE_ARGS adds Node flags (e.g. `--cpu-prof`), as BENCH_QUIRE_NODE_ARGS does
@@ -43,8 +48,7 @@ export function stopProc(p: ChildProcess): Promise<void> {
  */
 export function startPeer(script: string, env: Record<string, string> = {}): Promise<Running> {
   return new Promise((resolve, reject) => {
-    const nodeArgs = (process.env.BENCH_PEER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const proc = track(spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script, '0'], { cwd: ROOT, env: { ...process.env, BENCH_DATABASE_URL: DB, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+    const proc = track(spawn(process.execPath, [...nodeArgsFrom('BENCH_PEER_NODE_ARGS'), '--import', 'tsx', script, '0'], { cwd: ROOT, env: { ...process.env, BENCH_DATABASE_URL: DB, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
     let out = '';
     proc.stdout!.on('data', (d: Buffer) => {
       out += d;
@@ -73,7 +77,7 @@ export interface QuireOptions {
 export async function startQuire(o: QuireOptions): Promise<Running & { base: string }> {
   const port = 18000 + Math.floor(Math.random() * 2000);
   const proc = track(
-    spawn(process.execPath, [...(o.nodeArgs ?? (process.env.BENCH_QUIRE_NODE_ARGS ?? '').split(' ').filter(Boolean)), '--import', 'tsx', 'server/main.ts', `--roles=${o.roles}`], {
+    spawn(process.execPath, [...(o.nodeArgs ?? nodeArgsFrom('BENCH_QUIRE_NODE_ARGS')), '--import', 'tsx', 'server/main.ts', `--roles=${o.roles}`], {
       cwd: ROOT,
       env: {
         ...process.env,

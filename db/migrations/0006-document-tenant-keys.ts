@@ -20,7 +20,8 @@ export const KEYED_BY_DOCUMENT = [
   'document_chunks',
 ];
 
-async function existing(db: Kysely<unknown>, schema: string): Promise<string[]> {
+/** Those of the document-keyed tables that exist in `schema`. */
+export async function existingKeyedTables(db: Kysely<unknown>, schema: string): Promise<string[]> {
   const r = await sql<{ tablename: string }>`select tablename from pg_tables where schemaname = ${schema}`.execute(db);
   const present = new Set(r.rows.map((x) => x.tablename));
   return KEYED_BY_DOCUMENT.filter((t) => present.has(t));
@@ -30,14 +31,14 @@ export function documentTenantKeys(ctx: MigrationContext) {
   return {
     async up(db: Kysely<unknown>): Promise<void> {
       await sql`alter table documents add constraint documents_tenant_id_id_key unique (tenant_id, id)`.execute(db);
-      for (const table of await existing(db, ctx.schema)) {
+      for (const table of await existingKeyedTables(db, ctx.schema)) {
         await sql`
           alter table ${sql.raw(ident(table))} add constraint ${sql.raw(ident(`${table}_document_tenant_fkey`))}
           foreign key (tenant_id, document_id) references documents (tenant_id, id) on delete cascade`.execute(db);
       }
     },
     async down(db: Kysely<unknown>): Promise<void> {
-      for (const table of await existing(db, ctx.schema)) {
+      for (const table of await existingKeyedTables(db, ctx.schema)) {
         await sql`alter table ${sql.raw(ident(table))} drop constraint if exists ${sql.raw(ident(`${table}_document_tenant_fkey`))}`.execute(db);
       }
       await sql`alter table documents drop constraint documents_tenant_id_id_key`.execute(db);

@@ -11,7 +11,7 @@
  * update's append to `document_updates` (bench/RESULTS.md, scenario 1).
  */
 import { sql, type Kysely } from 'kysely';
-import { KEYED_BY_DOCUMENT } from './0006-document-tenant-keys.js';
+import { existingKeyedTables, KEYED_BY_DOCUMENT } from './0006-document-tenant-keys.js';
 import type { MigrationContext } from './context.js';
 import { ident } from './context.js';
 
@@ -39,9 +39,7 @@ export function singleDocumentKey(ctx: MigrationContext) {
       }
     },
     async down(db: Kysely<unknown>): Promise<void> {
-      const present = await sql<{ tablename: string }>`select tablename from pg_tables where schemaname = ${ctx.schema}`.execute(db);
-      const tables = new Set(present.rows.map((x) => x.tablename));
-      for (const table of KEYED_BY_DOCUMENT.filter((t) => tables.has(t))) {
+      for (const table of await existingKeyedTables(db, ctx.schema)) {
         const t = sql.raw(ident(table));
         await sql`alter table ${t} add foreign key (tenant_id) references tenants (id) on delete cascade`.execute(db);
         await sql`alter table ${t} add foreign key (document_id) references documents (id) on delete cascade`.execute(db);
