@@ -63,7 +63,7 @@ function text(d: Y.Doc): Y.XmlText {
 if (mode === 'load') {
   process.stdout.write(`${JSON.stringify({ syncedMs, serverLoadMs, clientApplyMs, chars: text(ydoc).length })}\n`);
 } else {
-  const trace = JSON.parse(zlib.gunzipSync(fs.readFileSync(path.resolve(import.meta.dirname, `../../shared/traces/${traceName}.json.gz`))).toString()) as {
+  const trace = JSON.parse(zlib.gunzipSync(fs.readFileSync(path.resolve(import.meta.dirname, `../test/fixtures/traces/${traceName}.json.gz`))).toString()) as {
     txns: { patches: [number, number, string][] }[];
     endContent: string;
   };

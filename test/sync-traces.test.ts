@@ -1,5 +1,5 @@
 /**
- * Every trace in ../shared/traces replayed through real provider clients against a running
+ * Every trace in test/fixtures/traces replayed through real provider clients against a running
  * server: the text must equal `endContent` on every client, via REST, and again after the
  * server restarts and loads the document cold from Postgres.
  */

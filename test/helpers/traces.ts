@@ -1,10 +1,10 @@
-/** Editing traces from ../shared/traces: loading and replaying them into Yjs documents. */
+/** Editing traces from test/fixtures/traces (public data; licences in its README): loading and replaying them into Yjs documents. */
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import * as Y from 'yjs';
 
-export const TRACES_DIR = process.env.QUIRE_TRACES_DIR ?? path.resolve(import.meta.dirname, '../../../shared/traces');
+export const TRACES_DIR = process.env.QUIRE_TRACES_DIR ?? path.resolve(import.meta.dirname, '../fixtures/traces');
 
 export type Patch = [pos: number, del: number, ins: string];
 export interface SequentialTrace {
