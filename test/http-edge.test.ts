@@ -92,7 +92,7 @@ test('request logs carry the request id: what a handler logs, and every failure'
       done();
     },
   });
-  const edge = new HttpEdge({ log: createLogger('info', sink), metrics: new Metrics({ defaultMetrics: false }), corsOrigins: [], trustProxy: false, maxBodyBytes: 1024 });
+  const edge = new HttpEdge({ log: createLogger('info', sink), metrics: new Metrics({ defaultMetrics: false }), corsOrigins: [], trustProxy: { kind: 'none' }, maxBodyBytes: 1024 });
   edge.route('get', '/quiet', () => ({ status: 200, json: { ok: true } }));
   edge.route('get', '/noted', (req) => {
     req.log.info({ step: 'noted' }, 'handler note');

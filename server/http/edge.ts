@@ -6,8 +6,9 @@
 import crypto from 'node:crypto';
 import uWS from '@trufflesuite/uws-js-unofficial';
 import type { HttpRequest as UwsRequest, HttpResponse as UwsResponse, TemplatedApp, us_listen_socket } from '@trufflesuite/uws-js-unofficial';
-import { AppError, isAppError, payloadTooLarge } from '../errors.js';
+import { AppError, badRequest, isAppError, payloadTooLarge } from '../errors.js';
 import type { Logger } from '../log.js';
+import { clientAddress, type TrustProxy } from './client-ip.js';
 import type { Metrics } from '../metrics.js';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'del';
@@ -45,7 +46,7 @@ export interface EdgeOptions {
   log: Logger;
   metrics: Metrics;
   corsOrigins: string[];
-  trustProxy: boolean;
+  trustProxy: TrustProxy;
   /** Largest accepted request body in bytes. @default 1_048_576 */
   maxBodyBytes: number;
   before?: BeforeHook;
@@ -73,6 +74,27 @@ const STATUS_TEXT: Record<number, string> = {
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
 const BODY_METHODS = new Set(['post', 'put', 'patch', 'delete']);
+
+interface AnswerContext {
+  method: string;
+  url: string;
+  route: string;
+  started: bigint;
+  id: string;
+  origin: string;
+  aborted: () => boolean;
+  log: () => Logger;
+  closeConnection: boolean;
+}
+
+/** `decodeURIComponent`, or null for a malformed escape (`%E0%A4%A`), which it throws on. */
+function safeDecode(s: string): string | null {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return null;
+  }
+}
 
 export function errorBody(code: string, message: string, details?: unknown): { error: { code: string; message: string; details?: unknown } } {
   return { error: details === undefined ? { code, message } : { code, message, details } };
@@ -118,13 +140,13 @@ export class HttpEdge {
       .split('/')
       .filter((s) => s.startsWith(':'))
       .map((s) => s.slice(1));
-    this.app[method](pattern, (res, req) => this.dispatch(res, req, pattern, names, handler));
+    this.app[method](pattern, (res, req) => this.guard(res, req, pattern, names, handler));
     return this;
   }
 
   /** Catch-all for anything no route matched (registered last); `route` labels it in metrics. */
   fallback(handler: Handler, route = 'unmatched'): this {
-    this.app.any('/*', (res, req) => this.dispatch(res, req, route, [], handler));
+    this.app.any('/*', (res, req) => this.guard(res, req, route, [], handler));
     return this;
   }
 
@@ -132,14 +154,34 @@ export class HttpEdge {
     return origin !== '' && (this.opts.corsOrigins.includes(origin) || this.opts.corsOrigins.includes('*'));
   }
 
-  /** The client address: the socket peer, or the first X-Forwarded-For hop behind a trusted proxy. */
+  /** The client address: the socket peer, or the entry our trusted proxies added to X-Forwarded-For. */
   clientIp(res: UwsResponse, req: UwsRequest): string {
-    if (this.opts.trustProxy) {
-      const xff = req.getHeader('x-forwarded-for');
-      const first = xff.split(',')[0]?.trim();
-      if (first) return first;
+    const peer = Buffer.from(res.getRemoteAddressAsText()).toString();
+    if (this.opts.trustProxy.kind === 'none') return peer;
+    return clientAddress(this.opts.trustProxy, peer, req.getHeader('x-forwarded-for'));
+  }
+
+  /**
+   * The last line of defence: an exception that escapes a uWS callback would end the
+   * process, so whatever `dispatch` did not turn into an answer becomes a 500 here (or, if
+   * the response is already gone, a log line).
+   */
+  private guard(res: UwsResponse, uReq: UwsRequest, route: string, paramNames: string[], handler: Handler): void {
+    try {
+      this.dispatch(res, uReq, route, paramNames, handler);
+    } catch (err) {
+      this.opts.log.error({ cat: 'http', err, route }, 'request handler threw outside its error path');
+      try {
+        res.cork(() => {
+          res.writeStatus('500 Internal Server Error');
+          res.writeHeader('content-type', 'application/json; charset=utf-8');
+          res.end(JSON.stringify(errorBody('internal_error', 'Something went wrong on our side')), true);
+        });
+      } catch (e) {
+        // The response was already answered or aborted: nothing left to tell the client.
+        this.opts.log.debug({ cat: 'http', err: e }, 'could not answer after a handler error');
+      }
     }
-    return Buffer.from(res.getRemoteAddressAsText()).toString();
   }
 
   private dispatch(res: UwsResponse, uReq: UwsRequest, route: string, paramNames: string[], handler: Handler): void {
@@ -152,8 +194,12 @@ export class HttpEdge {
       headers[k] = v;
     });
     const params: Record<string, string> = {};
+    let badParam: string | null = null;
     paramNames.forEach((n, i) => {
-      params[n] = decodeURIComponent(uReq.getParameter(i));
+      const raw = uReq.getParameter(i) ?? '';
+      const decoded = safeDecode(raw);
+      if (decoded === null) badParam = n;
+      else params[n] = decoded;
     });
     const incomingId = headers['x-request-id'];
     const id = incomingId && REQUEST_ID_RE.test(incomingId) ? incomingId : crypto.randomUUID();
@@ -169,48 +215,19 @@ export class HttpEdge {
     });
     this.inflight++;
 
+    let finished = false;
     const finish = (r: Res, closeConnection = false) => {
-      const status = r.status;
-      const labels = { method, route, status: String(status) };
-      this.opts.metrics.httpRequests.inc(labels);
-      this.opts.metrics.httpDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
-      if (status >= 500) log().error({ method, url, route, status }, 'request failed');
-      else if (root.isLevelEnabled('debug')) log().debug({ method, url, route, status }, 'request');
-      if (!aborted) {
-        let body: string | Uint8Array | undefined;
-        let type: string | undefined;
-        if (r.json !== undefined) {
-          body = JSON.stringify(r.json);
-          type = 'application/json; charset=utf-8';
-        } else if (r.text !== undefined) {
-          body = r.text;
-          type = 'text/plain; charset=utf-8';
-        } else if (r.bytes !== undefined) {
-          body = r.bytes;
-          type = 'application/octet-stream';
-        }
-        res.cork(() => {
-          res.writeStatus(`${status} ${STATUS_TEXT[status] ?? ''}`.trim());
-          res.writeHeader('x-request-id', id);
-          res.writeHeader('x-content-type-options', 'nosniff');
-          const origin = headers['origin'] ?? '';
-          if (this.corsAllowed(origin)) {
-            res.writeHeader('access-control-allow-origin', origin);
-            res.writeHeader('access-control-expose-headers', 'x-request-id, retry-after');
-            res.writeHeader('vary', 'Origin');
-          }
-          const extra = r.headers ?? {};
-          if (type && !Object.keys(extra).some((k) => k.toLowerCase() === 'content-type')) res.writeHeader('content-type', type);
-          for (const [k, v] of Object.entries(extra)) res.writeHeader(k, v);
-          if (r.headOnlyLength !== undefined) res.endWithoutBody(r.headOnlyLength, closeConnection);
-          else if (body === undefined) res.endWithoutBody(0, closeConnection);
-          else res.end(body, closeConnection);
-        });
+      if (finished) return;
+      finished = true;
+      try {
+        this.answer(res, r, { method, url, route, started, id, origin: headers['origin'] ?? '', aborted: () => aborted, log, closeConnection });
+      } catch (err) {
+        log().error({ err, method, url, route }, 'could not send the response');
+      } finally {
+        this.inflight--;
+        if (this.inflight === 0 && this.drained) this.drained();
       }
-      this.inflight--;
-      if (this.inflight === 0 && this.drained) this.drained();
     };
-
     const fail = (e: unknown, closeConnection = false) => {
       if (isAppError(e)) {
         finish({ status: e.status, json: errorBody(e.code, e.message, e.details), headers: e.headers }, closeConnection);
@@ -220,6 +237,10 @@ export class HttpEdge {
       }
     };
 
+    if (badParam !== null) {
+      fail(badRequest('invalid_path', `The path segment for ${badParam} is not valid percent-encoded UTF-8`));
+      return;
+    }
     if (this.closing) {
       finish({ status: 503, json: errorBody('shutting_down', 'The server is shutting down'), headers: { connection: 'close' } }, true);
       return;
@@ -265,17 +286,69 @@ export class HttpEdge {
     let done = false;
     res.onData((chunk, isLast) => {
       if (done) return;
-      size += chunk.byteLength;
-      if (size > limit) {
+      try {
+        size += chunk.byteLength;
+        if (size > limit) {
+          done = true;
+          fail(payloadTooLarge(limit), true);
+          return;
+        }
+        chunks.push(Buffer.from(chunk.slice(0)));
+        if (isLast) {
+          done = true;
+          run(size === 0 ? null : Buffer.concat(chunks, size));
+        }
+      } catch (e) {
         done = true;
-        fail(payloadTooLarge(limit), true);
-        return;
+        fail(e, true);
       }
-      chunks.push(Buffer.from(chunk.slice(0)));
-      if (isLast) {
-        done = true;
-        run(size === 0 ? null : Buffer.concat(chunks, size));
+    });
+  }
+
+  /** Records the answer's metrics and log line, and writes it unless the client went away. */
+  private answer(res: UwsResponse, r: Res, at: AnswerContext): void {
+    let status = r.status;
+    let body: string | Uint8Array | undefined;
+    let type: string | undefined;
+    let extra = r.headers ?? {};
+    try {
+      if (r.json !== undefined) {
+        body = JSON.stringify(r.json);
+        type = 'application/json; charset=utf-8';
+      } else if (r.text !== undefined) {
+        body = r.text;
+        type = 'text/plain; charset=utf-8';
+      } else if (r.bytes !== undefined) {
+        body = r.bytes;
+        type = 'application/octet-stream';
       }
+    } catch (err) {
+      at.log().error({ err, method: at.method, url: at.url, route: at.route }, 'response could not be serialised');
+      status = 500;
+      body = JSON.stringify(errorBody('internal_error', 'Something went wrong on our side', { requestId: at.id }));
+      type = 'application/json; charset=utf-8';
+      extra = {};
+    }
+    const labels = { method: at.method, route: at.route, status: String(status) };
+    this.opts.metrics.httpRequests.inc(labels);
+    this.opts.metrics.httpDuration.observe(labels, Number(process.hrtime.bigint() - at.started) / 1e9);
+    if (status >= 500) at.log().error({ method: at.method, url: at.url, route: at.route, status }, 'request failed');
+    else if (this.opts.log.isLevelEnabled('debug')) at.log().debug({ method: at.method, url: at.url, route: at.route, status }, 'request');
+    if (at.aborted()) return;
+    res.cork(() => {
+      res.writeStatus(`${status} ${STATUS_TEXT[status] ?? ''}`.trim());
+      res.writeHeader('x-request-id', at.id);
+      res.writeHeader('x-content-type-options', 'nosniff');
+      if (this.corsAllowed(at.origin)) {
+        res.writeHeader('access-control-allow-origin', at.origin);
+        res.writeHeader('access-control-expose-headers', 'x-request-id, retry-after');
+        res.writeHeader('vary', 'Origin');
+      }
+      if (type && !Object.keys(extra).some((k) => k.toLowerCase() === 'content-type')) res.writeHeader('content-type', type);
+      for (const [k, v] of Object.entries(extra)) res.writeHeader(k, v);
+      if (r.headOnlyLength !== undefined && status === r.status) res.endWithoutBody(r.headOnlyLength, at.closeConnection);
+      else if (body === undefined) res.endWithoutBody(0, at.closeConnection);
+      else res.end(body, at.closeConnection);
     });
   }
 

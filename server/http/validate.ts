@@ -7,6 +7,43 @@ function issues(error: z.ZodError): { path: string; message: string }[] {
   return error.issues.map((i) => ({ path: i.path.join('.') || '(root)', message: i.message }));
 }
 
+/**
+ * Deepest nesting of arrays and objects a JSON body may have. Validation and the
+ * ProseMirror → Yjs conversion walk a body recursively, so a 100,000-deep body would
+ * overflow the stack; a real document is a few dozen levels deep (nested lists).
+ * @default 128
+ */
+export const MAX_JSON_DEPTH = 128;
+
+/** The deepest nesting in a JSON text (strings skipped), counted without parsing it. */
+export function jsonDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) max = Math.max(max, ++depth);
+    else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return max;
+}
+
+/** A string holds U+0000, which Postgres text cannot store and no product field needs. */
+function nulPath(value: unknown, path: string[] = []): string | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? path.join('.') || '(root)' : null;
+  if (value === null || typeof value !== 'object') return null;
+  for (const [k, v] of Object.entries(value)) {
+    if (k.includes('\u0000')) return [...path, k].join('.');
+    const found = nulPath(v, [...path, k]);
+    if (found !== null) return found;
+  }
+  return null;
+}
+
 /** Parses a JSON body: 415 for another content type, 400 for malformed JSON or a schema mismatch. */
 export function readJson<S extends z.ZodType>(req: Req, schema: S): z.infer<S> {
   const type = (req.headers['content-type'] ?? '').toLowerCase();
@@ -14,12 +51,16 @@ export function readJson<S extends z.ZodType>(req: Req, schema: S): z.infer<S> {
     throw new AppError(415, 'unsupported_media_type', 'Send the body as application/json');
   }
   if (!req.body || req.body.length === 0) throw badRequest('empty_body', 'A JSON body is required');
+  const text = req.body.toString('utf8');
+  if (jsonDepth(text) > MAX_JSON_DEPTH) throw badRequest('too_deep', `The body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep`);
   let value: unknown;
   try {
-    value = JSON.parse(req.body.toString('utf8'));
+    value = JSON.parse(text);
   } catch (e) {
     throw badRequest('invalid_json', `The body is not valid JSON: ${(e as Error).message}`);
   }
+  const nul = nulPath(value);
+  if (nul !== null) throw badRequest('invalid_characters', `The NUL character (U+0000) is not allowed (at ${nul})`, [{ path: nul, message: 'contains U+0000' }]);
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw badRequest('validation_failed', 'The body does not match the expected shape', issues(parsed.error));
   return parsed.data;
@@ -27,7 +68,10 @@ export function readJson<S extends z.ZodType>(req: Req, schema: S): z.infer<S> {
 
 export function readQuery<S extends z.ZodType>(req: Req, schema: S): z.infer<S> {
   const obj: Record<string, string> = {};
-  for (const [k, v] of req.query) obj[k] = v;
+  for (const [k, v] of req.query) {
+    if (k.includes('\u0000') || v.includes('\u0000')) throw badRequest('invalid_characters', `The NUL character (U+0000) is not allowed (in the query parameter ${k.replace(/\u0000/g, '')})`);
+    obj[k] = v;
+  }
   const parsed = schema.safeParse(obj);
   if (!parsed.success) throw badRequest('invalid_query', 'The query string is not valid', issues(parsed.error));
   return parsed.data;

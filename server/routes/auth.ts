@@ -1,4 +1,5 @@
 /** `/api/v1/auth/*`: signup, login, refresh, logout. Stricter per-IP rate limit. */
+import crypto from 'node:crypto';
 import { z } from 'zod';
 import { login, logout, refresh, signup } from '../commands/auth.js';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../auth/passwords.js';
@@ -29,6 +30,9 @@ export function authRoutes(ctx: RouteContext): void {
   edge.route('post', '/api/v1/auth/login', async (req) => {
     await authLimit(req);
     const body = readJson(req, Login);
+    // Keyed by a digest: the limiter (Redis) never holds an address book of emails.
+    const account = crypto.createHash('sha256').update(body.email.trim().toLowerCase()).digest('base64url').slice(0, 22);
+    await limit(ctx, `login:${account}`, ctx.config.rateLimits.loginAccount);
     return { status: 200, json: await login(svc, { ...body, ip: req.ip }) };
   });
   edge.route('post', '/api/v1/auth/refresh', async (req) => {

@@ -124,6 +124,8 @@ export function testConfig(schema: string, opts: StartServerOptions, dataDir: st
       RATE_LIMIT_USER_BURST: '100000',
       RATE_LIMIT_AUTH_PER_MINUTE: '1000000',
       RATE_LIMIT_AUTH_BURST: '100000',
+      RATE_LIMIT_LOGIN_ACCOUNT_PER_MINUTE: '1000000',
+      RATE_LIMIT_LOGIN_ACCOUNT_BURST: '100000',
       REDIS_PREFIX: `quire-test:${schema}:`,
       ...(dialect === 'postgres' ? { DATABASE_URL: TEST_DATABASE_URL } : {}),
       ...(opts.redis ? { REDIS_URL: TEST_REDIS_URL } : {}),
