@@ -18,6 +18,11 @@ async function main(): Promise<void> {
     throw e;
   }
   const log = createLogger(config.logLevel);
+  // Every request and socket handler turns its failures into an answer or a close code; a
+  // promise that still rejects unobserved is a bug to log, not a reason to drop every
+  // other user's connection. (An uncaught exception still ends the process: its state
+  // may be half-changed, and the supervisor restarts it.)
+  process.on('unhandledRejection', (err) => log.error({ cat: 'app', err }, 'unhandled promise rejection'));
   const quire = await startQuire({ config, log });
   let stopping = false;
   const stop = (signal: string) => {

@@ -7,7 +7,7 @@
  */
 import crypto from 'node:crypto';
 import { Hocuspocus, type Extension } from '@hocuspocus/server';
-import { Redis as RedisExtension } from '@hocuspocus/extension-redis';
+import { RedisFanout } from './redis-fanout.js';
 import type { HttpResponse, HttpRequest, us_socket_context_t, WebSocket } from '@trufflesuite/uws-js-unofficial';
 import type { Redis } from 'ioredis';
 import type { Store } from '../db/store.js';
@@ -37,6 +37,8 @@ export interface SyncServerOptions {
   redis: Redis | null;
   redisUrl?: string;
   redisPrefix: string;
+  /** Bound on each fan-out Redis command. @default 1 s */
+  redisCommandTimeoutMs?: number;
 }
 
 interface ClientHandle {
@@ -54,9 +56,9 @@ type SyncSocketData = SocketData & { url: string; client?: ClientHandle; authTim
  */
 const NO_HEADERS = new Headers();
 
-function redisExtension(url: string, prefix: string): Extension {
+function redisExtension(url: string, prefix: string, commandTimeoutMs: number, log: Logger): Extension {
   const u = new URL(url);
-  return new RedisExtension({
+  return new RedisFanout({
     host: u.hostname,
     port: Number(u.port || 6379),
     options: {
@@ -64,12 +66,14 @@ function redisExtension(url: string, prefix: string): Extension {
       password: u.password ? decodeURIComponent(u.password) : undefined,
       db: u.pathname.length > 1 ? Number(u.pathname.slice(1)) : undefined,
       tls: u.protocol === 'rediss:' ? {} : undefined,
+      // A stalled Redis fails the command instead of holding a document's load (redis-fanout.ts).
+      commandTimeout: commandTimeoutMs,
     },
     prefix: `${prefix}hp`,
     identifier: `quire-${crypto.randomUUID()}`,
     // Stores are no-ops here (every update is already in the log), so the lock is short.
     lockTimeout: 5_000,
-  });
+  }, log);
 }
 
 export class SyncServer {
@@ -111,7 +115,7 @@ export class SyncServer {
       this.persistence,
       this.revocation,
     ];
-    if (opts.redisUrl) extensions.unshift(redisExtension(opts.redisUrl, opts.redisPrefix));
+    if (opts.redisUrl) extensions.unshift(redisExtension(opts.redisUrl, opts.redisPrefix, opts.redisCommandTimeoutMs ?? 1_000, log));
     this.hocuspocus = new Hocuspocus({
       name: `quire-${process.pid}`,
       quiet: true,
@@ -148,42 +152,57 @@ export class SyncServer {
       // A reader that cannot keep up is closed (it reconnects and resyncs) rather than silently skipped.
       closeOnBackpressureLimit: 1,
       upgrade: (res: HttpResponse, req: HttpRequest, context: us_socket_context_t) => {
-        const key = req.getHeader('sec-websocket-key');
-        const protocol = req.getHeader('sec-websocket-protocol');
-        const extensions = req.getHeader('sec-websocket-extensions');
-        const url = req.getUrl() + (req.getQuery() ? `?${req.getQuery()}` : '');
-        const ip = edge.clientIp(res, req);
-        const refuse = (status: string, reason: string) => {
-          this.syncMetrics.refusedSockets.inc({ reason });
-          res.cork(() => res.writeStatus(status).writeHeader('content-type', 'application/json').end(JSON.stringify({ error: { code: reason, message: reason } }), true));
-        };
-        if (this.closing) return refuse('503 Service Unavailable', 'shutting_down');
-        if (this.sockets.size >= limits.maxConnections) return refuse('503 Service Unavailable', 'too_many_connections');
-        if ((this.perIp.get(ip) ?? 0) >= limits.maxConnectionsPerIp) return refuse('429 Too Many Requests', 'too_many_connections_from_ip');
-        this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
-        res.upgrade<SyncSocketData>({ ip, url }, key, protocol, extensions, context);
+        try {
+          const key = req.getHeader('sec-websocket-key');
+          const protocol = req.getHeader('sec-websocket-protocol');
+          const extensions = req.getHeader('sec-websocket-extensions');
+          const url = req.getUrl() + (req.getQuery() ? `?${req.getQuery()}` : '');
+          const ip = edge.clientIp(res, req);
+          const refuse = (status: string, reason: string) => {
+            this.syncMetrics.refusedSockets.inc({ reason });
+            res.cork(() => res.writeStatus(status).writeHeader('content-type', 'application/json').end(JSON.stringify({ error: { code: reason, message: reason } }), true));
+          };
+          if (this.closing) return refuse('503 Service Unavailable', 'shutting_down');
+          if (this.sockets.size >= limits.maxConnections) return refuse('503 Service Unavailable', 'too_many_connections');
+          if ((this.perIp.get(ip) ?? 0) >= limits.maxConnectionsPerIp) return refuse('429 Too Many Requests', 'too_many_connections_from_ip');
+          this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
+          res.upgrade<SyncSocketData>({ ip, url }, key, protocol, extensions, context);
+        } catch (err) {
+          log.error({ cat: 'sync', err }, 'socket upgrade failed');
+          try {
+            res.cork(() => res.writeStatus('500 Internal Server Error').end('', true));
+          } catch (e) {
+            log.debug({ cat: 'sync', err: e }, 'could not answer a failed upgrade');
+          }
+        }
       },
       open: (ws: WebSocket<SyncSocketData>) => {
-        const data = ws.getUserData();
-        const socket = new UwsSocket(ws, (s, err) => {
-          log.error({ cat: 'sync', err }, 'update commit failed; closing the socket so the client resends');
-          s.close(CLOSE.persistFailed.code, CLOSE.persistFailed.reason);
-        });
-        data.socket = socket;
-        this.sockets.add(socket);
-        // Hocuspocus keeps the upgrade request for the socket's lifetime and reads only its
-        // url and headers: a plain object costs a fraction of a WHATWG Request (no body
-        // stream, no AbortSignal) on every one of thousands of idle sockets. The url stays
-        // a path: Hocuspocus parses one without a scheme into query parameters alone, where
-        // an absolute one would keep a whole URL object in every hook payload.
-        const request = { url: data.url, headers: NO_HEADERS } as unknown as Request;
-        data.client = this.hocuspocus.handleConnection(socket, request, { ip: data.ip, socket });
-        data.authTimer = setTimeout(() => {
-          if (socket.authenticatedDocuments === 0) {
-            this.syncMetrics.refusedSockets.inc({ reason: 'auth_timeout' });
-            socket.close(CLOSE.authTimeout.code, CLOSE.authTimeout.reason);
-          }
-        }, limits.authTimeoutMs);
+        try {
+          const data = ws.getUserData();
+          const socket = new UwsSocket(ws, (s, err) => {
+            log.error({ cat: 'sync', err }, 'update commit failed; closing the socket so the client resends');
+            s.close(CLOSE.persistFailed.code, CLOSE.persistFailed.reason);
+          });
+          data.socket = socket;
+          this.sockets.add(socket);
+          // Hocuspocus keeps the upgrade request for the socket's lifetime and reads only its
+          // url and headers: a plain object costs a fraction of a WHATWG Request (no body
+          // stream, no AbortSignal) on every one of thousands of idle sockets. The url stays
+          // a path: Hocuspocus parses one without a scheme into query parameters alone, where
+          // an absolute one would keep a whole URL object in every hook payload.
+          const request = { url: data.url, headers: NO_HEADERS } as unknown as Request;
+          data.client = this.hocuspocus.handleConnection(socket, request, { ip: data.ip, socket });
+          data.authTimer = setTimeout(() => {
+            if (socket.authenticatedDocuments === 0) {
+              this.syncMetrics.refusedSockets.inc({ reason: 'auth_timeout' });
+              socket.close(CLOSE.authTimeout.code, CLOSE.authTimeout.reason);
+            }
+          }, limits.authTimeoutMs);
+        } catch (err) {
+          // A socket that could not be set up is closed; the client reconnects.
+          log.error({ cat: 'sync', err }, 'socket setup failed; closing it');
+          ws.end(CLOSE.persistFailed.code, 'server error');
+        }
       },
       message: (ws: WebSocket<SyncSocketData>, message: ArrayBuffer) => {
         const data = ws.getUserData();

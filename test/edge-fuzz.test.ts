@@ -31,7 +31,6 @@ function raw(port: number, request: string | Buffer): Promise<{ status: number; 
   });
 }
 
-const get = (path: string, extra = '') => `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${extra}\r\n`;
 
 /** A small seeded PRNG (mulberry32): the fuzz is the same on every run. */
 function prng(seed: number): () => number {

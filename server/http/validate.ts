@@ -69,7 +69,7 @@ export function readJson<S extends z.ZodType>(req: Req, schema: S): z.infer<S> {
 export function readQuery<S extends z.ZodType>(req: Req, schema: S): z.infer<S> {
   const obj: Record<string, string> = {};
   for (const [k, v] of req.query) {
-    if (k.includes('\u0000') || v.includes('\u0000')) throw badRequest('invalid_characters', `The NUL character (U+0000) is not allowed (in the query parameter ${k.replace(/\u0000/g, '')})`);
+    if (k.includes('\u0000') || v.includes('\u0000')) throw badRequest('invalid_characters', `The NUL character (U+0000) is not allowed (in the query parameter ${k.split('\u0000').join('')})`);
     obj[k] = v;
   }
   const parsed = schema.safeParse(obj);
