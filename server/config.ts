@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { parseTrustProxy, type TrustProxy } from './http/client-ip.js';
 
 /** Roles a process can run; `npm start` runs all of them in one process. */
 export const ROLES = ['api', 'sync', 'worker'] as const;
@@ -55,9 +56,16 @@ const EnvSchema = z.object({
     .default('quire_app'),
   DATABASE_POOL_MAX: int(10, 1, 500),
   VACUUM_INTERVAL_SECONDS: int(300, 0, 86_400),
+  DATABASE_APPLICATION_NAME: z.string().min(1).max(63).default('quire'),
+  DATABASE_CONNECT_TIMEOUT_MS: int(5_000, 100, 600_000),
+  DATABASE_STATEMENT_TIMEOUT_MS: int(15_000, 0, 3_600_000),
+  DATABASE_QUERY_TIMEOUT_MS: int(20_000, 0, 3_600_000),
 
   REDIS_URL: optionalUrl(['redis://', 'rediss://']),
   REDIS_PREFIX: z.string().default('quire:'),
+  REDIS_COMMAND_TIMEOUT_MS: int(1_000, 50, 60_000),
+  READY_PROBE_INTERVAL_MS: int(2_000, 100, 60_000),
+  READY_PROBE_TIMEOUT_MS: int(1_500, 50, 60_000),
 
   JWT_PRIVATE_KEY: z.string().optional(),
   JWT_PUBLIC_KEY: z.string().optional(),
@@ -70,7 +78,17 @@ const EnvSchema = z.object({
   CORS_ORIGINS: list,
   WEB_APP: bool(true),
   WEB_DIR: z.string().default('./clients/web/dist'),
-  TRUST_PROXY: bool(false),
+  TRUST_PROXY: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const t = parseTrustProxy(v);
+      if ('error' in t) {
+        ctx.addIssue({ code: 'custom', message: `must be false, true, a hop count or a list of proxy addresses/CIDRs: ${t.error}` });
+        return z.NEVER;
+      }
+      return t;
+    }),
   MAX_BODY_BYTES: int(1_048_576, 1024, 64 * 1_048_576),
 
   RATE_LIMIT_IP_PER_MINUTE: int(600, 1),
@@ -79,6 +97,8 @@ const EnvSchema = z.object({
   RATE_LIMIT_USER_BURST: int(240, 1),
   RATE_LIMIT_AUTH_PER_MINUTE: int(20, 1),
   RATE_LIMIT_AUTH_BURST: int(10, 1),
+  RATE_LIMIT_LOGIN_ACCOUNT_PER_MINUTE: int(5, 1),
+  RATE_LIMIT_LOGIN_ACCOUNT_BURST: int(10, 1),
 
   PASSWORD_SCRYPT_COST: int(15, 10, 20),
 
@@ -104,9 +124,12 @@ const EnvSchema = z.object({
   SYNC_MAX_CONNECTIONS: int(20_000, 1, 1_000_000),
   SYNC_MAX_CONNECTIONS_PER_IP: int(500, 1, 1_000_000),
   SYNC_MAX_CONNECTIONS_PER_DOCUMENT: int(1_000, 1, 1_000_000),
+  SYNC_MAX_CONNECTIONS_PER_USER_DOCUMENT: int(20, 1, 1_000_000),
+  SYNC_MAX_DOCUMENTS_PER_SOCKET: int(100, 1, 100_000),
   SYNC_IDLE_TIMEOUT_MS: int(60_000, 1_000, 3_600_000),
   SYNC_COMPACT_AFTER_UPDATES: int(500, 1, 1_000_000),
   SYNC_COMPACT_DEBOUNCE_MS: int(5_000, 0, 3_600_000),
+  ACCESS_RECHECK_SECONDS: int(5, 1, 300),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 120_000),
 });
 
@@ -127,8 +150,49 @@ export interface Config {
     poolMax: number;
     /** Vacuum the churned tables this often when the database has no autovacuum (embedded, or `autovacuum = off`); 0 = never. */
     vacuumIntervalSeconds: number;
+    /** `application_name` of every connection, so operators find Quire's sessions in `pg_stat_activity`. @default 'quire' */
+    applicationName: string;
+    /**
+     * Opening a connection or waiting for a free one; past it the request answers 503.
+     * Connecting on a LAN takes milliseconds; 5 s rides out a brief failover without
+     * holding requests for as long as a load balancer's own timeout. @default 5 s
+     */
+    connectTimeoutMs: number;
+    /**
+     * Postgres' `statement_timeout` for the application role (0 = none). Quire's statements
+     * take milliseconds; the slowest (a compaction of a very long log, a full re-index
+     * read) take a few seconds, so 15 s only stops statements that are stuck. @default 15 s
+     */
+    statementTimeoutMs: number;
+    /**
+     * Client-side bound on any application query's answer (0 = none): covers a database or
+     * network that does not answer at all, which `statement_timeout` cannot. Kept above the
+     * statement timeout so the server's own cancel normally comes first. Migrations and
+     * vacuum (owner role) are not bounded. @default 20 s
+     */
+    queryTimeoutMs: number;
   };
-  redis: { url?: string; prefix: string };
+  redis: {
+    url?: string;
+    prefix: string;
+    /**
+     * Bound on each Redis command. Redis answers in well under a millisecond; a command that
+     * takes a second means a stalled link, and then rate limiting falls back to this
+     * instance's memory and fan-out carries on locally instead of holding requests. @default 1 s
+     */
+    commandTimeoutMs: number;
+  };
+  /**
+   * Readiness (`/ready`): a dependency the instance cannot work without (Postgres) is
+   * probed on this period with a `select 1` bounded by the timeout, on its own connection;
+   * a failed probe makes `/ready` answer 503 until one succeeds.
+   */
+  readiness: {
+    /** @default 2 s: a load balancer stops routing within a few seconds of an outage. */
+    probeIntervalMs: number;
+    /** @default 1.5 s: `select 1` takes a millisecond; longer means unreachable or stalled. */
+    probeTimeoutMs: number;
+  };
   jwt: {
     privateKeyPem?: string;
     publicKeyPem?: string;
@@ -139,13 +203,24 @@ export interface Config {
     /** A refresh token presented again this soon after its rotation gets a new pair instead of revoking the family (lost responses, racing tabs). */
     refreshReuseGraceSeconds: number;
   };
-  http: { corsOrigins: string[]; trustProxy: boolean; maxBodyBytes: number };
+  http: {
+    corsOrigins: string[];
+    /** Which `X-Forwarded-For` entries to believe (see server/http/client-ip.ts). */
+    trustProxy: TrustProxy;
+    maxBodyBytes: number;
+  };
   /** The web app's production build, served at `/` by API processes. */
   web: { enabled: boolean; dir: string };
   rateLimits: {
     ip: { perMinute: number; burst: number };
     user: { perMinute: number; burst: number };
     auth: { perMinute: number; burst: number };
+    /**
+     * Login attempts per account, from any address: password guessing spread over many
+     * addresses still gets `perMinute` guesses. A victim's own login can be slowed to that
+     * rate by someone guessing at their account (the usual price of account throttling).
+     */
+    loginAccount: { perMinute: number; burst: number };
   };
   passwords: { scryptCost: number };
   shutdownTimeoutMs: number;
@@ -188,14 +263,24 @@ export interface SyncLimits {
   maxConnections: number;
   /** Open sockets from one IP on this instance. @default 500 */
   maxConnectionsPerIp: number;
-  /** Connections to one document on this instance. @default 1,000 */
+  /** Connections to one document on this instance; the last 10 % are kept for writers. @default 1,000 */
   maxConnectionsPerDocument: number;
+  /** One user's connections to one document on this instance (tabs, devices). @default 20 */
+  maxConnectionsPerUserDocument: number;
+  /** Document sessions multiplexed over one socket. @default 100 */
+  maxDocumentsPerSocket: number;
   /** A socket that sent nothing for this long is closed. @default 60 s */
   idleTimeoutMs: number;
   /** Compact a document's log once this many updates were appended since the last compaction. @default 500 */
   compactAfterUpdates: number;
   /** Delay before a due compaction runs; at most one is pending per document. @default 5 s */
   compactDebounceMs: number;
+  /**
+   * How often each instance reads the tenants' access versions from Postgres and re-checks
+   * the open connections of tenants whose access changed: the bound on a revocation that
+   * missed its Redis event. Each poll is one query. @default 5 s
+   */
+  accessRecheckMs: number;
 }
 
 export class ConfigError extends Error {
@@ -258,8 +343,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       appRole: e.DATABASE_APP_ROLE,
       poolMax: e.DATABASE_POOL_MAX,
       vacuumIntervalSeconds: e.VACUUM_INTERVAL_SECONDS,
+      applicationName: e.DATABASE_APPLICATION_NAME,
+      connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+      statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+      queryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS,
     },
-    redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
+    redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX, commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS },
+    readiness: { probeIntervalMs: e.READY_PROBE_INTERVAL_MS, probeTimeoutMs: e.READY_PROBE_TIMEOUT_MS },
     jwt: {
       privateKeyPem: pem(e.JWT_PRIVATE_KEY),
       publicKeyPem: pem(e.JWT_PUBLIC_KEY),
@@ -275,6 +365,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ip: { perMinute: e.RATE_LIMIT_IP_PER_MINUTE, burst: e.RATE_LIMIT_IP_BURST },
       user: { perMinute: e.RATE_LIMIT_USER_PER_MINUTE, burst: e.RATE_LIMIT_USER_BURST },
       auth: { perMinute: e.RATE_LIMIT_AUTH_PER_MINUTE, burst: e.RATE_LIMIT_AUTH_BURST },
+      loginAccount: { perMinute: e.RATE_LIMIT_LOGIN_ACCOUNT_PER_MINUTE, burst: e.RATE_LIMIT_LOGIN_ACCOUNT_BURST },
     },
     passwords: { scryptCost: e.PASSWORD_SCRYPT_COST },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
@@ -299,9 +390,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxConnections: e.SYNC_MAX_CONNECTIONS,
       maxConnectionsPerIp: e.SYNC_MAX_CONNECTIONS_PER_IP,
       maxConnectionsPerDocument: e.SYNC_MAX_CONNECTIONS_PER_DOCUMENT,
+      maxConnectionsPerUserDocument: e.SYNC_MAX_CONNECTIONS_PER_USER_DOCUMENT,
+      maxDocumentsPerSocket: e.SYNC_MAX_DOCUMENTS_PER_SOCKET,
       idleTimeoutMs: e.SYNC_IDLE_TIMEOUT_MS,
       compactAfterUpdates: e.SYNC_COMPACT_AFTER_UPDATES,
       compactDebounceMs: e.SYNC_COMPACT_DEBOUNCE_MS,
+      accessRecheckMs: e.ACCESS_RECHECK_SECONDS * 1000,
     },
   };
 }

@@ -7,7 +7,7 @@
  */
 import crypto from 'node:crypto';
 import { Hocuspocus, type Extension } from '@hocuspocus/server';
-import { RedisFanout } from './redis-fanout.js';
+import { DurableFanout, type Durability } from './extensions/durable-fanout.js';
 import type { HttpResponse, HttpRequest, us_socket_context_t, WebSocket } from '@trufflesuite/uws-js-unofficial';
 import type { Redis } from 'ioredis';
 import type { Store } from '../db/store.js';
@@ -56,9 +56,9 @@ type SyncSocketData = SocketData & { url: string; client?: ClientHandle; authTim
  */
 const NO_HEADERS = new Headers();
 
-function redisExtension(url: string, prefix: string, commandTimeoutMs: number, log: Logger): Extension {
+function redisExtension(url: string, prefix: string, commandTimeoutMs: number, durability: Durability, log: Logger): Extension {
   const u = new URL(url);
-  return new RedisFanout({
+  return new DurableFanout({
     host: u.hostname,
     port: Number(u.port || 6379),
     options: {
@@ -73,7 +73,7 @@ function redisExtension(url: string, prefix: string, commandTimeoutMs: number, l
     identifier: `quire-${crypto.randomUUID()}`,
     // Stores are no-ops here (every update is already in the log), so the lock is short.
     lockTimeout: 5_000,
-  }, log);
+  }, durability, log);
 }
 
 export class SyncServer {
@@ -108,14 +108,19 @@ export class SyncServer {
       redis: opts.redis,
       channel: `${opts.redisPrefix}access`,
     });
+    const connectionLimits = new Limits({
+      maxConnectionsPerDocument: limits.maxConnectionsPerDocument,
+      maxConnectionsPerUserDocument: limits.maxConnectionsPerUserDocument,
+      maxDocumentsPerSocket: limits.maxDocumentsPerSocket,
+    });
     const extensions: Extension[] = [
       this.syncMetrics,
-      new Limits({ maxConnectionsPerDocument: limits.maxConnectionsPerDocument }),
-      new Authentication({ tokens: opts.tokens, db: opts.store.db, log }),
+      connectionLimits,
+      new Authentication({ tokens: opts.tokens, db: opts.store.db, log, admit: (a) => connectionLimits.admit(a) }),
       this.persistence,
       this.revocation,
     ];
-    if (opts.redisUrl) extensions.unshift(redisExtension(opts.redisUrl, opts.redisPrefix, opts.redisCommandTimeoutMs ?? 1_000, log));
+    if (opts.redisUrl) extensions.unshift(redisExtension(opts.redisUrl, opts.redisPrefix, opts.redisCommandTimeoutMs ?? 1_000, this.persistence, log));
     this.hocuspocus = new Hocuspocus({
       name: `quire-${process.pid}`,
       quiet: true,

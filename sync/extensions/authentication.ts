@@ -21,6 +21,7 @@ import type { Logger } from '../../server/log.js';
 import { resolveAccess } from '../access.js';
 import { CLOSE, denied, refusal, type SyncContext } from '../context.js';
 import type { UwsSocket } from '../uws-socket.js';
+import type { Admission } from './limits.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -32,6 +33,8 @@ export interface AuthenticationConfiguration {
   expiredTokenGraceMs: number;
   /** How often expired tokens are looked for. @default 15_000 */
   sweepIntervalMs: number;
+  /** Connection limits, asked once the caller and their level are known (Limits.admit); throws to refuse. */
+  admit?: (a: Admission) => void;
 }
 
 function expOf(token: string): number | undefined {
@@ -73,6 +76,7 @@ export class Authentication implements Extension {
     if (access === 'inactive') throw denied('account-inactive');
     if (!access) throw denied('forbidden');
     connectionConfig.readOnly = access.level === 'read';
+    this.config.admit?.({ documentName, userId: access.user.id, socket: data.context.socket, readOnly: connectionConfig.readOnly });
     return { user: access.user, level: access.level, tokenExp: expOf(token) };
   }
 
