@@ -84,6 +84,19 @@ export class QuireClient {
     return this.startSession(await this.request<Session>('POST', '/api/v1/auth/login', { json: input, auth: false }));
   }
 
+  /**
+   * Ends the session on this device because the server says it is over (account removed
+   * or disabled): the tokens are forgotten and listeners hear `expired`, so an app removes
+   * what the user kept offline. `accessToken`, when given, must be the current one: a
+   * refusal of an older session's token does not end a newer one.
+   */
+  endSession(accessToken?: string): void {
+    const current = this.tokens.load();
+    if (!current || (accessToken !== undefined && current.accessToken !== accessToken)) return;
+    this.tokens.clear();
+    this.emit(null, 'expired');
+  }
+
   private startSession(r: Result<Session>): Result<Session> {
     if (r.ok) {
       this.tokens.save(r.value);
@@ -273,6 +286,11 @@ export class QuireClient {
       token = t.value;
     }
     const first = await this.send<T>(method, path, opts, token);
+    if (!first.ok && auth && SESSION_ENDING_CODES.has(first.error.code)) {
+      // The account was removed or disabled: nothing signed in may stay on this device.
+      this.endSession(token);
+      return first;
+    }
     if (first.ok || !auth || first.error.status !== 401 || !['token_expired', 'invalid_token'].includes(first.error.code)) return first;
     // The token was refused (clock skew, key rotation): refresh once and retry.
     const stale = this.tokens.load()?.refreshToken;

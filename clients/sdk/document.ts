@@ -69,6 +69,8 @@ export class DocumentSession {
   private final = false;
   private pendingDirty = false;
   private pendingFlush: Promise<void> | null = null;
+  /** Deleting the offline copy (access lost); `destroy` waits for it. */
+  private forgetting: Promise<void> = Promise.resolve();
   private readonly cleanup: (() => void)[] = [];
 
   /** Use `openDocument`. */
@@ -184,6 +186,21 @@ export class DocumentSession {
     await binding?.clear();
   }
 
+  /**
+   * @internal Deletes this device's copy of the document (access to it is gone). The
+   * session keeps running on memory only until it is destroyed; nothing is written back.
+   */
+  forgetCopy(): Promise<void> {
+    const binding = this.binding;
+    this.binding = null;
+    if (!binding) return this.forgetting;
+    this.forgetting = (async () => {
+      await binding.destroy();
+      await binding.clear();
+    })().catch(() => undefined);
+    return this.forgetting;
+  }
+
   /** @internal */
   addCleanup(fn: () => void): void {
     this.cleanup.push(fn);
@@ -200,6 +217,7 @@ export class DocumentSession {
     const binding = this.binding;
     this.binding = null;
     await binding?.destroy();
+    await this.forgetting;
     this.update({ connection: 'closed' });
     this.listeners.clear();
   }
@@ -304,7 +322,14 @@ export async function openDocument(client: QuireClient, id: string, opts: OpenDo
       session.addCleanup(() => clearTimeout(retry));
       return;
     }
-    if (why.includes('not_signed_in') || why.includes('refresh_token') || why.includes('account_inactive')) {
+    if (why === 'account-inactive' || why.includes('account_inactive')) {
+      // The account is gone: this document's copy goes, and so does the session.
+      void session.forgetCopy();
+      session.end('signed out');
+      client.endSession();
+      return;
+    }
+    if (why.includes('not_signed_in') || why.includes('refresh_token')) {
       session.end('signed out');
       return;
     }
@@ -317,10 +342,19 @@ export async function openDocument(client: QuireClient, id: string, opts: OpenDo
       });
       return;
     }
+    if (why === 'forbidden') {
+      // Not (or no longer) readable by this user, or deleted: keep nothing of it here.
+      void session.forgetCopy();
+      session.end('access revoked');
+      return;
+    }
     session.update({ error: why || 'forbidden' });
   });
   provider.on('close', ({ event }: { event: { code: number; reason: string } }) => {
-    if (FINAL_CLOSE_CODES.has(event.code) && event.reason !== 'token expired') session.end(event.reason || `closed (${event.code})`);
+    if (!FINAL_CLOSE_CODES.has(event.code) || event.reason === 'token expired') return;
+    if (event.code === 4403 || event.code === 4404 || event.reason === 'account inactive') void session.forgetCopy();
+    session.end(event.reason === 'account inactive' ? 'signed out' : event.reason || `closed (${event.code})`);
+    if (event.reason === 'account inactive') client.endSession();
   });
   provider.on('stateless', ({ payload }: { payload: string }) => {
     try {

@@ -90,12 +90,17 @@ export async function forgetOffline(userId: string, documentId: string): Promise
   recordPending(userId, documentId, 0);
 }
 
-/** Signs out and removes this user's offline copies and cached list from the device. */
-export async function signOut(userId: string): Promise<void> {
+/** Removes this user's offline copies and cached document list from the device. */
+export async function forgetDevice(userId: string): Promise<void> {
   await Promise.all([...offlineDocuments(userId)].map((id) => offlineStore.remove(`${userId}/${id}`).catch(() => undefined)));
   localStorage.removeItem(offlineKey(userId));
   localStorage.removeItem(listKey(userId));
   localStorage.removeItem(pendingKey(userId));
+}
+
+/** Signs out and removes this user's offline copies and cached list from the device. */
+export async function signOut(userId: string): Promise<void> {
+  await forgetDevice(userId);
   await client.logout();
 }
 

@@ -1,16 +1,21 @@
 /** The app: sign-in when there is no session, otherwise the workspace. */
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { SessionUser } from '../../sdk/index.js';
-import { client } from './api.js';
+import { client, forgetDevice } from './api.js';
 import { AuthPage } from './components/auth-page.js';
 import { Workspace } from './components/workspace.js';
 
 export function App() {
   const [user, setUser] = useState<SessionUser | null>(() => client.user);
   const [notice, setNotice] = useState<string | null>(null);
+  const last = useRef<SessionUser | null>(client.user);
   useEffect(
     () =>
       client.onSession((u, reason) => {
+        // A session the server ended (account removed or disabled, tokens revoked) takes
+        // what the person kept offline with it, as signing out does.
+        if (reason === 'expired' && last.current) void forgetDevice(last.current.id);
+        last.current = u;
         // A refresh (here or in another tab) rotates tokens, not the person: keep the same
         // object so open documents are not torn down and reopened.
         setUser((prev) => (prev && u && prev.id === u.id && prev.email === u.email && prev.role === u.role ? prev : u));
