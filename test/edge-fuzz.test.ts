@@ -208,3 +208,20 @@ test('TRUST_PROXY=true: a spoofed X-Forwarded-For does not escape the per-IP log
   }
   assert.deepEqual(perAccount, [401, 401, 401, 429, 429]);
 });
+
+test('/metrics is not public: loopback only by default, a bearer token when METRICS_TOKEN is set', async (t) => {
+  const { api } = await startServer(t, { env: { TRUST_PROXY: 'true' } });
+  assert.equal((await api.get('/metrics')).status, 200);
+  // Through the proxy from outside: not this machine.
+  const outside = await api.request('GET', '/metrics', { headers: { 'x-forwarded-for': '203.0.113.5' } });
+  assert.equal(outside.status, 403);
+  assert.equal(outside.body.error.code, 'metrics_forbidden');
+
+  const token = 'scrape-token-0123456789';
+  const { api: withToken } = await startServer(t, { env: { METRICS_TOKEN: token } });
+  assert.equal((await withToken.get('/metrics')).status, 401);
+  assert.equal((await withToken.request('GET', '/metrics', { headers: { authorization: 'Bearer wrong-token-0123456789' } })).status, 401);
+  const ok = await withToken.request('GET', '/metrics', { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(ok.status, 200);
+  assert.match(ok.text, /quire_http_requests_total/);
+});
