@@ -37,6 +37,7 @@ export const CLOSE = {
   authTimeout: { code: 4408, reason: 'authentication timeout' },
   documentTooLarge: { code: 4413, reason: 'document too large' },
   tooManyConnections: { code: 4429, reason: 'too many connections' },
+  sendingTooFast: { code: 4429, reason: 'sending too fast' },
   persistFailed: { code: 1011, reason: 'could not persist update' },
   shuttingDown: { code: 1012, reason: 'server restarting' },
 } as const;

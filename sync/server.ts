@@ -21,7 +21,9 @@ import { ContentService } from './content-service.js';
 import { CLOSE } from './context.js';
 import { DocumentStore, GroupCommitter } from './document-store.js';
 import { Authentication } from './extensions/authentication.js';
+import { AwarenessLimits } from './extensions/awareness-limits.js';
 import { Limits } from './extensions/limits.js';
+import { InboundBudget, type ByteBucket } from './inbound-budget.js';
 import { SyncMetrics } from './extensions/metrics.js';
 import { Persistence } from './extensions/persistence.js';
 import { Revocation } from './extensions/revocation.js';
@@ -46,7 +48,7 @@ interface ClientHandle {
   handleClose(event?: { code: number; reason: string }): void;
 }
 
-type SyncSocketData = SocketData & { url: string; client?: ClientHandle; authTimer?: NodeJS.Timeout };
+type SyncSocketData = SocketData & { url: string; client?: ClientHandle; authTimer?: NodeJS.Timeout; budget?: ByteBucket };
 
 /**
  * The request headers Hocuspocus' hooks see: none. Hocuspocus keeps each socket's upgrade
@@ -85,6 +87,7 @@ export class SyncServer {
   private readonly syncMetrics: SyncMetrics;
   private readonly sockets = new Set<UwsSocket>();
   private readonly perIp = new Map<string, number>();
+  private readonly budget: InboundBudget;
   private closing = false;
 
   constructor(private readonly opts: SyncServerOptions) {
@@ -107,16 +110,24 @@ export class SyncServer {
       log,
       redis: opts.redis,
       channel: `${opts.redisPrefix}access`,
+      recheckMs: limits.accessRecheckMs,
     });
     const connectionLimits = new Limits({
       maxConnectionsPerDocument: limits.maxConnectionsPerDocument,
       maxConnectionsPerUserDocument: limits.maxConnectionsPerUserDocument,
       maxDocumentsPerSocket: limits.maxDocumentsPerSocket,
     });
+    this.budget = new InboundBudget({
+      socketBurstBytes: limits.socketBurstBytes,
+      socketBytesPerSecond: limits.socketBytesPerSecond,
+      tenantBurstBytes: limits.tenantBurstBytes,
+      tenantBytesPerSecond: limits.tenantBytesPerSecond,
+    });
     const extensions: Extension[] = [
       this.syncMetrics,
       connectionLimits,
       new Authentication({ tokens: opts.tokens, db: opts.store.db, log, admit: (a) => connectionLimits.admit(a) }),
+      new AwarenessLimits({ maxClientsPerDocument: limits.maxConnectionsPerDocument }),
       this.persistence,
       this.revocation,
     ];
@@ -189,6 +200,7 @@ export class SyncServer {
             s.close(CLOSE.persistFailed.code, CLOSE.persistFailed.reason);
           });
           data.socket = socket;
+          data.budget = this.budget.socketBucket();
           this.sockets.add(socket);
           // Hocuspocus keeps the upgrade request for the socket's lifetime and reads only its
           // url and headers: a plain object costs a fraction of a WHATWG Request (no body
@@ -211,6 +223,15 @@ export class SyncServer {
       },
       message: (ws: WebSocket<SyncSocketData>, message: ArrayBuffer) => {
         const data = ws.getUserData();
+        if (data.budget && data.socket) {
+          const verdict = this.budget.charge(data.budget, data.socket.tenantId, message.byteLength);
+          if (verdict !== 'ok') {
+            this.syncMetrics.refusedSockets.inc({ reason: `inbound_budget_${verdict}` });
+            log.warn({ cat: 'sync', ip: data.ip, tenant: data.socket.tenantId, budget: verdict }, 'inbound byte budget spent; closing socket');
+            data.socket.close(CLOSE.sendingTooFast.code, `${CLOSE.sendingTooFast.reason} (${verdict} budget)`);
+            return;
+          }
+        }
         try {
           // uWS reuses the buffer after this callback; Hocuspocus queues what it is given.
           const frame = new Uint8Array(message.slice(0));

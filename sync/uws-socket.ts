@@ -47,6 +47,8 @@ export class UwsSocket {
   readonly openedAt = Date.now();
   /** Documents this socket authenticated for (the pre-auth deadline stops at the first). */
   authenticatedDocuments = 0;
+  /** The workspace of the user signed in on this socket (set once a document is open). */
+  tenantId: string | undefined;
   private readonly pendingAcks = new Map<string, Promise<void>[]>();
   private readonly ackTails = new Map<string, Promise<void>>();
   /** By document address, until the server's SyncStep2 goes out; null on most sockets (no cost when sending). */

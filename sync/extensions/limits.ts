@@ -101,7 +101,10 @@ export class Limits implements Extension {
   }
 
   async connected({ context, documentName }: connectedPayload<SyncContext>): Promise<void> {
-    if (context.socket) context.socket.authenticatedDocuments++;
+    if (context.socket) {
+      context.socket.authenticatedDocuments++;
+      context.socket.tenantId ??= context.user?.tenantId;
+    }
     const list = this.pending.get(documentName);
     for (const p of list ?? []) {
       if (p.socket === context.socket && p.userId === context.user?.id) {

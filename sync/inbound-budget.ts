@@ -1,0 +1,96 @@
+/**
+ * How many bytes a socket, and all sockets of one workspace together, may send to this
+ * instance: token buckets that refill continuously. uWebSockets.js reads every frame as
+ * it arrives (its WebSocket has no pause), and Hocuspocus queues what it cannot process
+ * yet, so a client that pipelines frames faster than the server integrates them would grow
+ * the process without bound. Past its budget a socket is closed with 4429 (the client
+ * reconnects after its backoff and resyncs; nothing acknowledged is lost).
+ *
+ * The defaults leave ordinary use far below the limits: typing sends a few hundred bytes
+ * a second, and a paste or an offline session's merge is one frame of at most the frame
+ * limit (4 MiB), well inside a burst.
+ */
+export interface InboundBudgetConfiguration {
+  /** Bytes a socket may send in one go. @default 16 MiB */
+  socketBurstBytes: number;
+  /** Bytes per second a socket's budget refills. @default 2 MiB/s */
+  socketBytesPerSecond: number;
+  /** Bytes all of one workspace's sockets on this instance may send in one go. @default 64 MiB */
+  tenantBurstBytes: number;
+  /** Bytes per second a workspace's budget refills. @default 8 MiB/s */
+  tenantBytesPerSecond: number;
+}
+
+export const DEFAULT_INBOUND_BUDGET: InboundBudgetConfiguration = {
+  socketBurstBytes: 16 * 1_048_576,
+  socketBytesPerSecond: 2 * 1_048_576,
+  tenantBurstBytes: 64 * 1_048_576,
+  tenantBytesPerSecond: 8 * 1_048_576,
+};
+
+/** A token bucket of bytes. */
+export class ByteBucket {
+  private tokens: number;
+  private at: number;
+
+  constructor(
+    private readonly burst: number,
+    private readonly perSecond: number,
+    now = Date.now(),
+  ) {
+    this.tokens = burst;
+    this.at = now;
+  }
+
+  /** Takes `bytes`; false when the bucket had fewer (then nothing is taken). */
+  take(bytes: number, now = Date.now()): boolean {
+    this.refill(now);
+    if (bytes > this.tokens) return false;
+    this.tokens -= bytes;
+    return true;
+  }
+
+  /** True when the bucket is full again (an idle entry that can be dropped). */
+  full(now = Date.now()): boolean {
+    this.refill(now);
+    return this.tokens >= this.burst;
+  }
+
+  private refill(now: number): void {
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.at) / 1000) * this.perSecond);
+    this.at = now;
+  }
+}
+
+export type BudgetVerdict = 'ok' | 'socket' | 'workspace';
+
+export class InboundBudget {
+  private readonly tenants = new Map<string, ByteBucket>();
+  private sweptAt = Date.now();
+
+  constructor(readonly config: InboundBudgetConfiguration = DEFAULT_INBOUND_BUDGET) {}
+
+  /** A bucket for one socket (kept by the socket). */
+  socketBucket(): ByteBucket {
+    return new ByteBucket(this.config.socketBurstBytes, this.config.socketBytesPerSecond);
+  }
+
+  /** Charges a frame to its socket and, once the socket is signed in, to its workspace. */
+  charge(socket: ByteBucket, tenantId: string | undefined, bytes: number): BudgetVerdict {
+    const now = Date.now();
+    if (!socket.take(bytes, now)) return 'socket';
+    if (tenantId !== undefined) {
+      let t = this.tenants.get(tenantId);
+      if (!t) this.tenants.set(tenantId, (t = new ByteBucket(this.config.tenantBurstBytes, this.config.tenantBytesPerSecond, now)));
+      if (!t.take(bytes, now)) return 'workspace';
+    }
+    if (now - this.sweptAt > 60_000) this.sweep(now);
+    return 'ok';
+  }
+
+  /** Forgets workspaces whose budget refilled (they sent nothing for a while). */
+  private sweep(now: number): void {
+    this.sweptAt = now;
+    for (const [id, b] of this.tenants) if (b.full(now)) this.tenants.delete(id);
+  }
+}

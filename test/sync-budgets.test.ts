@@ -1,0 +1,120 @@
+/**
+ * One workspace cannot exhaust an instance: inbound byte budgets per socket and per
+ * workspace, and limits on awareness (presence) states, while other clients keep editing.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Awareness, encodeAwarenessUpdate } from 'y-protocols/awareness';
+import * as Y from 'yjs';
+import { ByteBucket, InboundBudget } from '../sync/inbound-budget.js';
+import { connect, paragraphText, readParagraph, synced, acked } from './helpers/provider.js';
+import { authFrame, awarenessFrame, frameType, rawSocket, updateFrame, type RawSocket } from './helpers/raw-socket.js';
+import { startServer } from './helpers/server.js';
+import { eventually } from './helpers/wait.js';
+
+async function authenticated(url: string, docId: string, token: string): Promise<RawSocket> {
+  const s = rawSocket(url);
+  await s.opened;
+  s.send(authFrame(docId, token));
+  await eventually(() => assert.ok(s.frames.some((f) => frameType(f).type === 2 && frameType(f).sub === 2), 'authenticated'));
+  return s;
+}
+
+/** A valid update that inserts `n` characters into a fresh paragraph. */
+function bigUpdate(n: number, seed: number): Uint8Array {
+  const doc = new Y.Doc();
+  doc.clientID = 1_000 + seed;
+  const p = new Y.XmlElement('paragraph');
+  doc.getXmlFragment('default').insert(0, [p]);
+  p.insert(0, [new Y.XmlText('x'.repeat(n))]);
+  return Y.encodeStateAsUpdate(doc);
+}
+
+test('byte buckets: a burst, then the refill rate', () => {
+  const b = new ByteBucket(1000, 100, 0);
+  assert.equal(b.take(800, 0), true);
+  assert.equal(b.take(300, 0), false);
+  assert.equal(b.take(300, 1000), true); // 200 left + 100 refilled… +100 more after a second
+  const budget = new InboundBudget({ socketBurstBytes: 100, socketBytesPerSecond: 1, tenantBurstBytes: 150, tenantBytesPerSecond: 1 });
+  const s1 = budget.socketBucket();
+  const s2 = budget.socketBucket();
+  assert.equal(budget.charge(s1, 'w', 100), 'ok');
+  assert.equal(budget.charge(s1, 'w', 1), 'socket');
+  assert.equal(budget.charge(s2, 'w', 60), 'workspace');
+  assert.equal(budget.charge(budget.socketBucket(), 'other', 60), 'ok');
+});
+
+test('a client pipelining frames past its budget is closed with 4429; another workspace edits on', async (t) => {
+  const { api, url } = await startServer(t, {
+    env: { SYNC_SOCKET_BURST_BYTES: String(1_048_576), SYNC_SOCKET_BYTES_PER_SECOND: String(64 * 1024) },
+  });
+  const attacker = await api.signup();
+  const victim = await api.signup();
+  const aDoc = await api.createDocument(attacker, 'Flood');
+  const vDoc = await api.createDocument(victim, 'Calm');
+  const good = connect(t, url, vDoc.id, victim.accessToken);
+  await synced(good);
+
+  const flood = await authenticated(url, aDoc.id, attacker.accessToken);
+  for (let i = 0; i < 40; i++) flood.send(updateFrame(aDoc.id, bigUpdate(100_000, i)));
+  const closed = await flood.closed;
+  assert.equal(closed.code, 4429);
+  assert.match(closed.reason, /sending too fast/);
+
+  paragraphText(good.doc).insert(0, 'still editing');
+  await acked(good);
+  assert.equal((await api.get(`/api/v1/documents/${vDoc.id}/content`, victim.accessToken)).text, 'still editing');
+  assert.equal((await api.get('/health')).status, 200);
+});
+
+test('the workspace budget is shared by all of its sockets', async (t) => {
+  const { api, url } = await startServer(t, {
+    env: {
+      SYNC_SOCKET_BURST_BYTES: String(4 * 1_048_576),
+      SYNC_SOCKET_BYTES_PER_SECOND: String(1_048_576),
+      SYNC_TENANT_BURST_BYTES: String(1_048_576),
+      SYNC_TENANT_BYTES_PER_SECOND: String(64 * 1024),
+    },
+  });
+  const s = await api.signup();
+  const docs = [await api.createDocument(s, 'a'), await api.createDocument(s, 'b'), await api.createDocument(s, 'c')];
+  const socks = await Promise.all(docs.map((d) => authenticated(url, d.id, s.accessToken)));
+  // Each socket alone stays inside its own budget (400 KB of 4 MB); together they pass the workspace's 1 MB.
+  for (let i = 0; i < 4; i++) socks.forEach((sock, k) => sock.send(updateFrame(docs[k]!.id, bigUpdate(100_000, i * 3 + k))));
+  const codes = await Promise.race([Promise.any(socks.map((x) => x.closed)), new Promise<null>((r) => setTimeout(() => r(null), 15_000))]);
+  assert.ok(codes, 'a socket was closed');
+  assert.equal(codes.code, 4429);
+  assert.match(codes.reason, /workspace budget/);
+  for (const x of socks) x.ws.close();
+});
+
+test('awareness: oversized states and extra client ids are dropped and refused; newcomers get only the rest', async (t) => {
+  const { api, url } = await startServer(t);
+  const s = await api.signup();
+  const doc = await api.createDocument(s, 'Presence');
+  const hostile = await authenticated(url, doc.id, s.accessToken);
+  // One connection speaks for 12 awareness clients, one of them with a 200 KB state.
+  for (let i = 0; i < 12; i++) {
+    const d = new Y.Doc();
+    d.clientID = 50_000 + i;
+    const a = new Awareness(d);
+    a.setLocalState(i === 0 ? { user: { name: 'x'.repeat(200_000) } } : { user: { name: `ghost ${i}` } });
+    hostile.send(awarenessFrame(doc.id, encodeAwarenessUpdate(a, [d.clientID])));
+    a.destroy();
+  }
+  await eventually(() => assert.ok(hostile.frames.some((f) => new TextDecoder().decode(f).includes('too many awareness clients'))));
+  assert.ok(hostile.frames.some((f) => new TextDecoder().decode(f).includes('awareness state larger than')));
+
+  const newcomer = connect(t, url, doc.id, s.accessToken);
+  await synced(newcomer);
+  await eventually(() => {
+    const ghosts = [...newcomer.provider.awareness!.getStates().entries()].filter(([id]) => id >= 50_000 && id < 50_012);
+    assert.equal(ghosts.length, 4, `ghosts seen: ${ghosts.map(([id, st]) => `${id}:${JSON.stringify(st).length}`).join(",")}`);
+    assert.ok(ghosts.every(([, st]) => JSON.stringify(st).length < 1000));
+  });
+  // Editing is unaffected.
+  paragraphText(newcomer.doc).insert(0, 'hello');
+  await acked(newcomer);
+  assert.equal(readParagraph(newcomer.doc), 'hello');
+  hostile.ws.close();
+});
