@@ -29,6 +29,8 @@ export interface TcpProxy {
   readonly accepted: number;
   /** Links open now. */
   readonly open: number;
+  /** Local ports of the proxy's upstream connections (Postgres' `client_port` of its backends). */
+  upstreamPorts(): number[];
   pause(): void;
   blackhole(): void;
   resume(): void;
@@ -105,6 +107,9 @@ export async function startTcpProxy(t: TestContext | null, target: { host: strin
     },
     get open() {
       return links.size;
+    },
+    upstreamPorts() {
+      return [...links].map((l) => l.upstream?.localPort).filter((p): p is number => typeof p === 'number');
     },
     pause() {
       mode = 'paused';
