@@ -81,6 +81,20 @@ export interface DocumentUpdatesTable {
   created_at: Generated<Date>;
 }
 
+/** A log row that could not be applied, moved out of `document_updates` (migration 0008). */
+export interface DocumentQuarantineTable {
+  seq: string;
+  tenant_id: string;
+  document_id: string;
+  data: Uint8Array;
+  user_id: string | null;
+  created_at: Date;
+  quarantined_at: Generated<Date>;
+  /** Why it could not be applied (an `UpdateProblemCode`). */
+  code: string;
+  detail: string;
+}
+
 export type FeedEventType = 'document.created' | 'document.changed' | 'document.deleted' | 'document.permissions';
 
 export interface DocumentEventsTable {
@@ -174,6 +188,7 @@ export interface Database {
   audit_log: AuditLogTable;
   document_updates: DocumentUpdatesTable;
   document_snapshots: DocumentSnapshotsTable;
+  document_quarantine: DocumentQuarantineTable;
   document_events: DocumentEventsTable;
   feed_cursors: FeedCursorsTable;
   search_documents: SearchDocumentsTable;

@@ -10,6 +10,7 @@ import { writeContent, type ProseMirrorNode } from './content.js';
 import type { SyncContext } from './context.js';
 import type { DocumentStore } from './document-store.js';
 import type { Persistence } from './extensions/persistence.js';
+import { checkUpdate } from './update-validation.js';
 import type { z } from 'zod';
 
 export type ContentInput = { text: string; json?: undefined } | { json: z.infer<typeof ProseMirrorNode>; text?: undefined };
@@ -24,7 +25,9 @@ export class ContentService {
   async read<T>(tenantId: string, documentId: string, fn: (doc: Y.Doc) => T): Promise<T> {
     const live = this.hocuspocus.documents.get(documentId);
     if (live && !live.isLoading && !live.isDestroyed) return fn(live);
-    const { doc } = await this.store.loadInto(tenantId, documentId);
+    const { doc, skipped } = await this.store.loadInto(tenantId, documentId);
+    // The rest is served; compaction moves the rows that failed to quarantine.
+    if (skipped.length > 0) void this.persistence.compact(documentId, tenantId);
     try {
       return fn(doc);
     } finally {
@@ -36,7 +39,9 @@ export class ContentService {
    * The document's Yjs state as one update. A document that is not in memory is answered
    * from storage without integrating it: the snapshot as stored when the log tail is
    * empty (compacted), else snapshot and tail merged (`Y.mergeUpdates` decodes but does
-   * not integrate). Any of these applies to the same document state.
+   * not integrate). Any of these applies to the same document state. A log row that fails
+   * `checkUpdate` would make the merged update fail on the client too: then the document is
+   * loaded (which skips such rows) and encoded instead.
    */
   async state(tenantId: string, documentId: string): Promise<Uint8Array> {
     const live = this.hocuspocus.documents.get(documentId);
@@ -44,6 +49,7 @@ export class ContentService {
     const stored = await this.store.load(tenantId, documentId);
     const parts = stored.snapshot ? [stored.snapshot, ...stored.updates] : stored.updates;
     if (parts.length === 0) return Y.encodeStateAsUpdate(new Y.Doc());
+    if (stored.updates.some((u) => checkUpdate(u) !== null)) return this.read(tenantId, documentId, (doc) => Y.encodeStateAsUpdate(doc));
     return parts.length === 1 ? parts[0]! : Y.mergeUpdates(parts);
   }
 

@@ -6,11 +6,16 @@
  * the rows it read into a new snapshot through a Y.Doc, then deletes exactly the rows it
  * read — never "all rows ≤ seq", because a row with a lower seq may commit after a
  * higher one and would otherwise be lost.
+ *
+ * A stored row that cannot be applied (stored before updates were validated, see
+ * `update-validation.ts`) does not make its document unloadable: a load skips it and reports
+ * it, and compaction moves it, bytes intact, to `document_quarantine`.
  */
 import { sql, type Kysely } from 'kysely';
 import * as Y from 'yjs';
 import type { Database } from '../db/schema.js';
 import { inOneTransaction, inOneTrip, withTenant } from '../db/store.js';
+import { checkUpdate, type UpdateProblem } from './update-validation.js';
 
 /** Rows per INSERT statement when a group commit is large. */
 const APPEND_CHUNK_ROWS = 1_000;
@@ -27,6 +32,14 @@ const ONE_TRIP_MAX_BYTES = 256 * 1024;
  * row at a time, where parsing and planning were a quarter of Postgres' work per commit.
  */
 const PREPARE_MAX_ROWS = 8;
+/**
+ * Log rows folded per compaction transaction. A chunk's transaction commits on its own, so
+ * a process that is killed every few seconds still makes progress through a huge log (a
+ * whole 44k-row log in one transaction never committed under such kills); 2,000 small rows
+ * fold in well under a second on a slow machine, and each chunk re-reads the snapshot, so
+ * much smaller chunks would cost more in total.
+ */
+export const COMPACT_CHUNK_ROWS = 2_000;
 
 export interface AppendItem {
   tenantId: string;
@@ -38,11 +51,32 @@ export interface AppendItem {
 export interface StoredDocument {
   snapshot: Uint8Array | null;
   updates: Uint8Array[];
+  /** The log seq of each of `updates`, in the same order. */
+  seqs: string[];
   /** Bytes of snapshot + log rows: the document's approximate stored size. */
   bytes: number;
 }
 
+/** A log row that could not be applied: skipped by a load, quarantined by compaction. */
+export interface BadRow {
+  seq: string;
+  problem: UpdateProblem;
+}
+
+/** What one compaction transaction did. */
+export interface CompactResult {
+  /** Log rows folded into the snapshot. */
+  folded: number;
+  /** Log rows moved to `document_quarantine` because they could not be applied. */
+  quarantined: BadRow[];
+  /** Bytes of the snapshot plus the log rows still present. */
+  bytes: number;
+  /** Log rows still present (not read by this chunk, or appended meanwhile). */
+  remaining: number;
+}
+
 export class DocumentLoadError extends Error {
+  readonly code = 'document_load_failed';
   constructor(
     readonly documentId: string,
     cause: unknown,
@@ -85,10 +119,10 @@ export class DocumentStore {
       tenantId,
       async (tx) => {
         const snap = await tx.selectFrom('document_snapshots').select(['state']).where('document_id', '=', documentId).executeTakeFirst();
-        const rows = await tx.selectFrom('document_updates').select(['data']).where('document_id', '=', documentId).orderBy('seq').execute();
+        const rows = await tx.selectFrom('document_updates').select(['seq', 'data']).where('document_id', '=', documentId).orderBy('seq').execute();
         const updates = rows.map((r) => r.data);
         const bytes = (snap?.state.byteLength ?? 0) + updates.reduce((n, u) => n + u.byteLength, 0);
-        return { snapshot: snap?.state ?? null, updates, bytes };
+        return { snapshot: snap?.state ?? null, updates, seqs: rows.map((r) => r.seq), bytes };
       },
       { isolation: 'repeatable read' },
     );
@@ -96,23 +130,44 @@ export class DocumentStore {
 
   /**
    * Loads into `doc` (a fresh one by default). `onRead` sees the stored state between the
-   * read and the integration. Any failure is a DocumentLoadError.
+   * read and the integration. A log row that throws is skipped and returned in `skipped`
+   * (Yjs has no rollback, so the document may keep the part of that row applied before the
+   * throw); once one has, the rest are checked with `checkUpdate` first and the failing ones
+   * skipped unapplied, so they cannot leave pending state that makes a good row throw.
+   * Failing to read, or a snapshot that throws, is a DocumentLoadError.
    */
-  async loadInto(tenantId: string, documentId: string, doc: Y.Doc = new Y.Doc(), onRead?: (stored: StoredDocument) => void): Promise<{ doc: Y.Doc; bytes: number }> {
+  async loadInto(
+    tenantId: string,
+    documentId: string,
+    doc: Y.Doc = new Y.Doc(),
+    onRead?: (stored: StoredDocument) => void,
+  ): Promise<{ doc: Y.Doc; bytes: number; skipped: BadRow[] }> {
     let stored: StoredDocument;
+    const skipped: BadRow[] = [];
     try {
       stored = await this.load(tenantId, documentId);
       onRead?.(stored);
       withoutUpdateEvents(doc, () =>
         doc.transact(() => {
           if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot);
-          for (const u of stored.updates) Y.applyUpdate(doc, u);
+          stored.updates.forEach((u, i) => {
+            const seq = stored.seqs[i]!;
+            if (skipped.length > 0) {
+              const problem = checkUpdate(u);
+              if (problem) return void skipped.push({ seq, problem });
+            }
+            try {
+              Y.applyUpdate(doc, u);
+            } catch (e) {
+              skipped.push({ seq, problem: { code: 'conflicts_with_document', detail: e instanceof Error ? e.message : String(e) } });
+            }
+          });
         }, 'quire-load'),
       );
     } catch (e) {
       throw new DocumentLoadError(documentId, e);
     }
-    return { doc, bytes: stored.bytes };
+    return { doc, bytes: stored.bytes, skipped };
   }
 
   /** Appends a batch in one transaction (grouped by tenant so RLS applies to each row). */
@@ -140,30 +195,39 @@ export class DocumentStore {
   }
 
   /**
-   * Folds the log into the snapshot. Runs at most once at a time per document across all
-   * instances (a transaction-scoped advisory lock); returns null when another holds it.
-   * `beforeTxid` optionally bounds which rows may be folded. Folding rows the relay has not
-   * read yet is safe: the compaction writes a `document.changed` outbox event.
+   * Folds (up to `maxRows` of) the log into the snapshot, in one transaction. Runs at most
+   * once at a time per document across all instances (a transaction-scoped advisory lock);
+   * returns null when another holds it. `beforeTxid` optionally bounds which rows may be
+   * folded. Folding rows the relay has not read yet is safe: the compaction writes a
+   * `document.changed` outbox event. Rows that cannot be applied move to
+   * `document_quarantine` in the same transaction (see `foldRows`).
    */
-  async compact(tenantId: string, documentId: string, opts: { beforeTxid?: string } = {}): Promise<{ folded: number; bytes: number; remaining: number } | null> {
+  async compact(tenantId: string, documentId: string, opts: { beforeTxid?: string; maxRows?: number } = {}): Promise<CompactResult | null> {
+    const maxRows = opts.maxRows ?? COMPACT_CHUNK_ROWS;
     return withTenant(this.db, tenantId, async (tx) => {
       const lock = await sql<{ ok: boolean }>`select pg_try_advisory_xact_lock(hashtextextended(${`quire:compact:${documentId}`}, 0)) as ok`.execute(tx);
       if (!lock.rows[0]?.ok) return null;
       const snap = await tx.selectFrom('document_snapshots').select(['state', 'last_seq']).where('document_id', '=', documentId).executeTakeFirst();
       let q = tx.selectFrom('document_updates').select(['seq', 'data']).where('document_id', '=', documentId);
       if (opts.beforeTxid !== undefined) q = q.where(sql<boolean>`txid < ${opts.beforeTxid}::xid8`);
-      const rows = await q.orderBy('seq').execute();
-      const total = Number(
-        (await tx.selectFrom('document_updates').select(sql<string>`count(*)`.as('n')).where('document_id', '=', documentId).executeTakeFirstOrThrow()).n,
-      );
-      if (rows.length === 0) return { folded: 0, bytes: snap?.state.byteLength ?? 0, remaining: total };
-      const doc = new Y.Doc({ gc: true });
-      doc.transact(() => {
-        if (snap) Y.applyUpdate(doc, snap.state);
-        for (const r of rows) Y.applyUpdate(doc, r.data);
-      });
-      const state = Y.encodeStateAsUpdate(doc);
-      doc.destroy();
+      const rows = await q.orderBy('seq').limit(maxRows).execute();
+      const all = await tx
+        .selectFrom('document_updates')
+        .select([sql<string>`count(*)`.as('n'), sql<string>`coalesce(sum(octet_length(data)), 0)`.as('bytes')])
+        .where('document_id', '=', documentId)
+        .executeTakeFirstOrThrow();
+      const total = Number(all.n);
+      const readBytes = rows.reduce((n, r) => n + r.data.byteLength, 0);
+      const logBytes = Number(all.bytes) - readBytes;
+      if (rows.length === 0) return { folded: 0, quarantined: [], bytes: (snap?.state.byteLength ?? 0) + logBytes, remaining: total };
+      const { state, bad } = foldRows(snap?.state ?? null, rows);
+      for (const b of bad) {
+        await sql`
+          insert into document_quarantine (tenant_id, document_id, seq, data, user_id, created_at, code, detail)
+          select tenant_id, document_id, seq, data, user_id, created_at, ${b.problem.code}, ${b.problem.detail.slice(0, 1_000)}
+          from document_updates where document_id = ${documentId} and seq = ${b.seq}
+          on conflict do nothing`.execute(tx);
+      }
       const maxRead = rows.reduce((m, r) => (BigInt(r.seq) > BigInt(m) ? r.seq : m), snap?.last_seq ?? '0');
       await tx
         .insertInto('document_snapshots')
@@ -178,8 +242,88 @@ export class DocumentStore {
       // The folded rows leave the log, maybe before the relay read them: record the change in
       // the outbox in this transaction, so the change feed still sees it.
       await tx.insertInto('document_events').values({ tenant_id: tenantId, document_id: documentId, type: 'document.changed' }).execute();
-      return { folded: rows.length, bytes: state.byteLength, remaining: total - rows.length };
+      return { folded: rows.length - bad.length, quarantined: bad, bytes: state.byteLength + logBytes, remaining: total - rows.length };
     });
+  }
+
+  /**
+   * Compacts chunk by chunk (`compact` with `maxRows`) until the log is folded, nothing
+   * more can be read, or `shouldStop` says so. Each chunk commits on its own, so progress
+   * survives a crash. Returns null when another compaction of the document holds the lock
+   * at the start; a lock lost between chunks ends the loop (the holder carries on).
+   */
+  async compactAll(
+    tenantId: string,
+    documentId: string,
+    opts: { beforeTxid?: string; maxRows?: number; shouldStop?: () => boolean } = {},
+  ): Promise<(CompactResult & { chunks: number }) | null> {
+    const total = { folded: 0, quarantined: [] as BadRow[], bytes: 0, remaining: 0, chunks: 0 };
+    for (;;) {
+      const res = await this.compact(tenantId, documentId, opts);
+      if (!res) return total.chunks > 0 ? total : null;
+      total.folded += res.folded;
+      total.quarantined.push(...res.quarantined);
+      total.bytes = res.bytes;
+      total.remaining = res.remaining;
+      total.chunks++;
+      if (res.remaining === 0 || res.folded + res.quarantined.length === 0 || opts.shouldStop?.()) return total;
+    }
+  }
+
+  /** Rows moved to quarantine for a document, oldest first (without their bytes). */
+  async quarantined(tenantId: string, documentId: string): Promise<{ seq: string; code: string; detail: string; quarantinedAt: Date }[]> {
+    return withTenant(this.db, tenantId, async (tx) => {
+      const rows = await tx
+        .selectFrom('document_quarantine')
+        .select(['seq', 'code', 'detail', 'quarantined_at'])
+        .where('document_id', '=', documentId)
+        .orderBy('seq')
+        .execute();
+      return rows.map((r) => ({ seq: r.seq, code: r.code, detail: r.detail, quarantinedAt: r.quarantined_at }));
+    });
+  }
+}
+
+/**
+ * Folds `rows` into `snapshot` on a scratch document. A row that throws is set aside and the
+ * fold starts over without it (Yjs cannot undo a half-applied update). The first time one
+ * throws, every row is checked with `checkUpdate` and the failing ones set aside too: a row
+ * whose pending items throw when a later, good row supplies their dependencies would
+ * otherwise get the good row blamed. Each pass sets aside at least one row, so this ends.
+ * A snapshot that throws is an error: there is nothing to fold onto.
+ */
+function foldRows(snapshot: Uint8Array | null, rows: { seq: string; data: Uint8Array }[]): { state: Uint8Array; bad: BadRow[] } {
+  const bad = new Map<string, UpdateProblem>();
+  let checked = false;
+  for (;;) {
+    const doc = new Y.Doc({ gc: true });
+    const at: { seq: string | null } = { seq: null };
+    try {
+      doc.transact(() => {
+        if (snapshot) Y.applyUpdate(doc, snapshot);
+        for (const r of rows) {
+          if (bad.has(r.seq)) continue;
+          at.seq = r.seq;
+          Y.applyUpdate(doc, r.data);
+        }
+      });
+    } catch (e) {
+      doc.destroy();
+      if (at.seq === null) throw e;
+      const before = bad.size;
+      if (!checked) {
+        checked = true;
+        for (const r of rows) {
+          const problem = checkUpdate(r.data);
+          if (problem) bad.set(r.seq, problem);
+        }
+      }
+      if (bad.size === before) bad.set(at.seq, { code: 'conflicts_with_document', detail: e instanceof Error ? e.message : String(e) });
+      continue;
+    }
+    const state = Y.encodeStateAsUpdate(doc);
+    doc.destroy();
+    return { state, bad: rows.filter((r) => bad.has(r.seq)).map((r) => ({ seq: r.seq, problem: bad.get(r.seq)! })) };
   }
 }
 
@@ -229,6 +373,21 @@ export class GroupCommitter {
       this.queue.push({ item, resolve, reject });
       this.running ??= this.drain();
     });
+  }
+
+  /**
+   * Takes back an append whose commit has not started (the update turned out unusable after
+   * it was queued: `Persistence.beforeSync` appends before it applies, so the fan-out's
+   * durability wait covers the update). Its promise rejects with `reason`. A batch starts
+   * only after the turn its first append arrived in, so an append withdrawn in the same
+   * turn is always still queued; false if it was not found.
+   */
+  withdraw(data: Uint8Array, reason: unknown): boolean {
+    const i = this.queue.findIndex((p) => p.item.data === data);
+    if (i < 0) return false;
+    const [p] = this.queue.splice(i, 1);
+    p!.reject(reason);
+    return true;
   }
 
   private async drain(): Promise<void> {

@@ -99,9 +99,9 @@ for (const dialect of DIALECTS) {
         join pg_namespace n on n.oid = t.relnamespace
         join pg_class ref on ref.oid = c.confrelid
         where c.contype = 'f' and n.nspname = current_schema() and ref.relname in ('tenants', 'documents')
-          and t.relname in ('document_updates', 'document_snapshots', 'document_permissions', 'search_documents', 'index_state', 'document_classifications')
+          and t.relname in ('document_updates', 'document_snapshots', 'document_permissions', 'search_documents', 'index_state', 'document_classifications', 'document_quarantine')
         order by 1, 2`.execute(owner);
-      for (const table of ['document_updates', 'document_snapshots', 'document_permissions', 'search_documents', 'index_state', 'document_classifications']) {
+      for (const table of ['document_updates', 'document_snapshots', 'document_permissions', 'search_documents', 'index_state', 'document_classifications', 'document_quarantine']) {
         assert.deepEqual(
           keys.rows.filter((k) => k.table === table).map((k) => `${k.columns} → ${k.ref}`),
           ['tenant_id,document_id → documents'],

@@ -120,24 +120,50 @@ for (const dialect of DIALECTS) {
       }
     });
 
-    test('a corrupt log row refuses the load instead of serving an empty document', async (t) => {
+    test('a corrupt log row is skipped and kept aside; a corrupt snapshot refuses the load instead of serving an empty document', async (t) => {
       const { api, quire, url } = await startServer(t, { dialect });
       const s = await api.signup();
       const doc = await api.post('/api/v1/documents', { title: 'c', text: 'precious' }, s.accessToken);
-      await sql`insert into document_updates (tenant_id, document_id, data) values (${s.user.tenantId}, ${doc.body.id}, ${new Uint8Array([1, 200, 7])})`.execute(
+      const corrupt = new Uint8Array([1, 200, 7]);
+      const stored = async () =>
+        Number(
+          (
+            await sql<{ n: string }>`select (select count(*) from document_updates where document_id = ${doc.body.id} and data = ${corrupt}) + (select count(*) from document_quarantine where document_id = ${doc.body.id} and data = ${corrupt}) as n`.execute(
+              quire.store.owner,
+            )
+          ).rows[0]!.n,
+        );
+      await sql`insert into document_updates (tenant_id, document_id, data) values (${s.user.tenantId}, ${doc.body.id}, ${corrupt})`.execute(
         quire.store.owner,
       );
-      const r = await api.get(`/api/v1/documents/${doc.body.id}/content`, s.accessToken);
-      assert.equal(r.status, 500);
+      // The rest of the document is served, and the row that cannot be applied is reported.
       const store = new DocumentStore(quire.store.db);
+      const loaded = await store.loadInto(s.user.tenantId, doc.body.id);
+      assert.equal(extractText(loaded.doc), 'precious');
+      assert.equal(loaded.skipped.length, 1);
+      const r = await api.get(`/api/v1/documents/${doc.body.id}/content`, s.accessToken);
+      assert.equal(r.status, 200);
+      assert.equal(r.text, 'precious');
+      const c = connect(t, url, doc.body.id, s.accessToken, { reconnect: false });
+      await synced(c);
+      assert.equal(extractText(c.doc), 'precious');
+      c.destroy();
+      // Nothing is lost: the load's compaction moves the bytes to quarantine.
+      await eventually(async () => assert.equal((await store.quarantined(s.user.tenantId, doc.body.id)).length, 1));
+      assert.equal(await stored(), 1);
+
+      // A snapshot that cannot be applied has nothing to fold onto: the load is refused.
+      await sql`insert into document_snapshots (tenant_id, document_id, state, last_seq) values (${s.user.tenantId}, ${doc.body.id}, ${new Uint8Array([1, 200, 7])}, 0)
+        on conflict (document_id) do update set state = excluded.state`.execute(quire.store.owner);
+      await eventually(() => assert.equal(quire.sync?.documentsInMemory, 0));
+      const refused = await api.get(`/api/v1/documents/${doc.body.id}/content`, s.accessToken);
+      assert.equal(refused.status, 500);
       await assert.rejects(store.loadInto(s.user.tenantId, doc.body.id), /could not be loaded/);
       // A live client is refused with a reason, not handed an empty document.
-      const c = connect(t, url, doc.body.id, s.accessToken, { reconnect: false });
-      await eventually(() => assert.deepEqual(c.authFailures, ['load-failed']));
-      assert.equal(c.doc.getXmlFragment('default').length, 0);
-      // Nothing overwrote stored content: the original update is still there.
-      const rows = await sql<{ n: string }>`select count(*) as n from document_updates where document_id = ${doc.body.id}`.execute(quire.store.owner);
-      assert.equal(Number(rows.rows[0]!.n), 2);
+      const d = connect(t, url, doc.body.id, s.accessToken, { reconnect: false });
+      await eventually(() => assert.deepEqual(d.authFailures, ['load-failed']));
+      assert.equal(d.doc.getXmlFragment('default').length, 0);
+      assert.equal(await stored(), 1);
     });
   });
 }

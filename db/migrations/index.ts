@@ -8,6 +8,8 @@ import { ml } from './0004-ml.js';
 import { classifiers } from './0005-classifiers.js';
 import { documentTenantKeys } from './0006-document-tenant-keys.js';
 import { singleDocumentKey } from './0007-single-document-key.js';
+import { documentQuarantine } from './0008-document-quarantine.js';
+import { accessVersions } from './0009-access-versions.js';
 
 export type { MigrationContext };
 
@@ -20,5 +22,7 @@ export function migrations(ctx: MigrationContext): Record<string, Migration> {
     '0005-classifiers': classifiers(ctx),
     '0006-document-tenant-keys': documentTenantKeys(ctx),
     '0007-single-document-key': singleDocumentKey(ctx),
+    '0008-document-quarantine': documentQuarantine(ctx),
+    '0009-access-versions': accessVersions(ctx),
   };
 }

@@ -3,9 +3,11 @@
  *
  * - `onLoadDocument` loads snapshot + log tail; a load error refuses the connection and
  *   nothing is ever written over stored content.
- * - `beforeSync` validates each incoming SyncStep2/Update, appends it to the log through
- *   the group committer, and tells the socket to hold that frame's SyncStatus ack until
- *   the commit returns. The update itself applies and fans out at once.
+ * - `beforeSync` validates each incoming SyncStep2/Update (`checkUpdate`, then applying it
+ *   to the live document), appends it to the log through the group committer, and tells
+ *   the socket to hold that frame's SyncStatus ack until the commit returns. The update
+ *   itself applies and fans out at once. An update that cannot be applied is refused
+ *   (4400) before anything is stored: stored, it would fail every later load.
  * - Server-side writes (direct connections) are appended from `onChange`; callers await
  *   `flushDocument`.
  * - Compaction runs after enough appends (debounced) and when a document unloads.
@@ -24,6 +26,7 @@ import * as Y from 'yjs';
 import type { Logger } from '../../server/log.js';
 import { CLOSE, tenantOf, type SyncContext } from '../context.js';
 import type { DocumentStore, GroupCommitter } from '../document-store.js';
+import { applyChecked, checkUpdate, InvalidUpdateError, type UpdateProblem } from '../update-validation.js';
 import type { UwsSocket } from '../uws-socket.js';
 
 export interface PersistenceConfiguration {
@@ -42,6 +45,10 @@ interface DocState {
   sinceCompaction: number;
   timer?: NodeJS.Timeout;
   localWrites: Set<Promise<void>>;
+  /** The commit of the latest append. The committer commits in order, so once it settles every earlier one has. */
+  lastCommit?: Promise<void>;
+  /** An append failed: memory is ahead of the store until the document reloads. */
+  failed?: boolean;
 }
 
 /** An empty Yjs update (no structs, empty delete set) needs no storage. */
@@ -73,7 +80,7 @@ export class Persistence implements Extension {
     let answered = false;
     let storedVector: Uint8Array | null = null;
     try {
-      const { bytes } = await this.config.store.loadInto(tenantId, documentName, document, (stored) => {
+      const { bytes, skipped } = await this.config.store.loadInto(tenantId, documentName, document, (stored) => {
         if (!socket || address === null || !stored.snapshot || document.store.clients.size > 0) return;
         socket.answerFromStorage(address, stored.snapshot, stored.updates, () => Y.encodeStateAsUpdate(document, storedVector ?? undefined));
         answered = true;
@@ -81,6 +88,14 @@ export class Persistence implements Extension {
       // The document held nothing before the load, so its state vector now is the stored state's.
       if (answered) storedVector = Y.encodeStateVector(document);
       this.docs.set(documentName, { tenantId, bytes, sinceCompaction: 0, localWrites: new Set() });
+      if (skipped.length > 0) {
+        // The rest of the document is served; compaction moves the rows to quarantine.
+        this.config.log.error(
+          { cat: 'sync', doc: documentName, code: 'stored_update_skipped', rows: skipped.map((r) => ({ seq: r.seq, ...r.problem })) },
+          'stored updates could not be applied and were skipped; compacting to quarantine them',
+        );
+        this.compact(documentName, tenantId);
+      }
     } catch (e) {
       if (answered && address !== null) socket?.forgetWholeDocumentRequest(address);
       this.config.log.error({ cat: 'sync', doc: documentName, err: e }, 'document load failed; connection refused');
@@ -91,7 +106,7 @@ export class Persistence implements Extension {
     }
   }
 
-  async beforeSync({ type, payload, connection, documentName }: beforeSyncPayload<SyncContext>): Promise<void> {
+  async beforeSync({ type, payload, connection, documentName, document }: beforeSyncPayload<SyncContext>): Promise<void> {
     if (type === 0 || connection.readOnly) return;
     const socket = connection.webSocket as UwsSocket;
     const state = this.docs.get(documentName);
@@ -99,18 +114,35 @@ export class Persistence implements Extension {
     const tenantId = tenantOf(ctx);
     if (!state || !tenantId) throw Object.assign(new Error('document not loaded'), { code: 1011, reason: 'document not loaded' });
     if (isEmptyUpdate(payload)) return;
-    try {
-      Y.decodeUpdate(payload);
-    } catch {
-      socket.close(CLOSE.invalidMessage.code, 'malformed update');
-      throw Object.assign(new Error('malformed update'), { code: CLOSE.invalidMessage.code, reason: 'malformed update' });
-    }
+    const problem = checkUpdate(payload);
+    if (problem) this.refuse(socket, documentName, problem);
     if (state.bytes + payload.byteLength > this.config.maxDocumentBytes) {
       socket.close(CLOSE.documentTooLarge.code, `${CLOSE.documentTooLarge.reason} (limit ${this.config.maxDocumentBytes} bytes)`);
       throw Object.assign(new Error('document too large'), { code: CLOSE.documentTooLarge.code, reason: CLOSE.documentTooLarge.reason });
     }
-    const commit = this.append(documentName, state, payload.slice(), ctx.user?.id ?? null);
+    // Appended before it is applied, so a fan-out waiting for durability covers it; applied
+    // here rather than only by Hocuspocus (which applies it again after this hook, a no-op)
+    // because only here can a throw still keep it out of the store.
+    const data = payload.slice();
+    const commit = this.append(documentName, state, data, ctx.user?.id ?? null);
+    try {
+      applyChecked(document, payload, { source: 'connection', connection });
+    } catch (e) {
+      const problem = e instanceof InvalidUpdateError ? e.problem : { code: 'conflicts_with_document' as const, detail: String(e) };
+      // Yjs may have applied part of it: the commit's rejection resets the document, which
+      // then reloads from the store.
+      if (!this.config.committer.withdraw(data, e)) this.config.log.error({ cat: 'sync', doc: documentName, problem }, 'an update that failed to apply was already committing');
+      this.refuse(socket, documentName, problem);
+    }
     socket.holdNextAck(connection.messageAddress, commit);
+  }
+
+  /** Closes the socket with 4400 and throws: the update is not stored, and nothing of it is acknowledged. */
+  private refuse(socket: UwsSocket, documentName: string, problem: UpdateProblem): never {
+    this.config.log.warn({ cat: 'sync', doc: documentName, code: 'invalid_update', problem }, 'update refused');
+    const reason = `invalid update: ${problem.code}`;
+    socket.close(CLOSE.invalidMessage.code, reason);
+    throw Object.assign(new Error(reason), { code: CLOSE.invalidMessage.code, reason });
   }
 
   async onChange({ documentName, transactionOrigin, context, update }: onChangePayload<SyncContext>): Promise<void> {
@@ -123,7 +155,15 @@ export class Persistence implements Extension {
     }
     const origin = transactionOrigin as { context?: SyncContext } | undefined;
     const userId = origin?.context?.userId ?? context?.user?.id ?? null;
-    const p = this.append(documentName, state, update, userId).catch((e: unknown) => {
+    // Server-side writes are made by Yjs itself, but they are stored the same way as a
+    // client's: checked first, so no path can store what a load cannot apply.
+    const problem = checkUpdate(update);
+    if (problem) {
+      state.failed = true;
+      this.resetDocument(documentName, new InvalidUpdateError(problem));
+    }
+    const stored = problem ? Promise.reject(new InvalidUpdateError(problem)) : this.append(documentName, state, update, userId);
+    const p = stored.catch((e: unknown) => {
       this.config.log.error({ cat: 'sync', doc: documentName, err: e }, 'server-side change could not be stored');
       throw e;
     });
@@ -139,7 +179,11 @@ export class Persistence implements Extension {
     state.sinceCompaction++;
     this.config.onAppend?.(data.byteLength);
     const commit = this.config.committer.append({ tenantId: state.tenantId, documentId: documentName, data, userId });
-    commit.catch((e: unknown) => this.resetDocument(documentName, e));
+    commit.catch((e: unknown) => {
+      state.failed = true;
+      this.resetDocument(documentName, e);
+    });
+    state.lastCommit = commit;
     if (state.sinceCompaction >= this.config.compactAfterUpdates) this.scheduleCompaction(documentName, state);
     return commit;
   }
@@ -151,9 +195,24 @@ export class Persistence implements Extension {
    * was acknowledged is affected: acks wait for commits.
    */
   private resetDocument(documentName: string, error: unknown): void {
-    this.config.log.error({ cat: 'sync', doc: documentName, err: error }, 'append failed; resetting the document so clients resend');
+    this.config.log.error({ cat: 'sync', doc: documentName, err: error }, 'append failed or was refused; resetting the document so clients resend');
     const doc = this.instance?.documents.get(documentName);
     for (const conn of doc?.getConnections() ?? []) (conn.webSocket as UwsSocket).close(CLOSE.persistFailed.code, CLOSE.persistFailed.reason);
+  }
+
+  /**
+   * Resolves true once everything appended to the document so far is committed; false when
+   * an append of this document failed (its memory stays ahead of the store until it
+   * reloads). The Redis fan-out holds document state leaving the instance until then, so
+   * another instance never holds an update the store may lack.
+   */
+  whenDurable(documentName: string): Promise<boolean> {
+    const state = this.docs.get(documentName);
+    if (!state?.lastCommit || state.failed) return Promise.resolve(!state?.failed);
+    return state.lastCommit.then(
+      () => !state.failed,
+      () => false,
+    );
   }
 
   /** Resolves when every server-side write to the document so far is committed; rejects if one failed. */
@@ -175,19 +234,29 @@ export class Persistence implements Extension {
     state.timer.unref();
   }
 
-  /** Compacts a document's log (after pending appends commit). Safe on any instance. */
+  /**
+   * Compacts a document's log (after pending appends commit), in chunks of at most
+   * `COMPACT_CHUNK_ROWS` rows that each commit on their own, so a huge log is folded even
+   * when the process does not live long enough to fold it at once. Safe on any instance.
+   */
   compact(documentName: string, tenantId: string): Promise<unknown> {
     const run = (async () => {
       const before = this.docs.get(documentName)?.bytes ?? 0;
       await this.config.committer.flush();
-      const res = await this.config.store.compact(tenantId, documentName);
+      const res = await this.config.store.compactAll(tenantId, documentName, { shouldStop: () => this.closing });
       const state = this.docs.get(documentName);
       if (res && state) {
         state.sinceCompaction = 0;
-        // The new snapshot replaces what was stored; appends made meanwhile still count.
+        // The new snapshot and the rows left replace what was stored; appends made meanwhile still count.
         state.bytes = res.bytes + Math.max(0, state.bytes - before);
       }
-      if (res) this.config.log.debug({ cat: 'sync', doc: documentName, folded: res.folded, bytes: res.bytes, remaining: res.remaining }, 'compacted');
+      if (res && res.quarantined.length > 0) {
+        this.config.log.error(
+          { cat: 'sync', doc: documentName, code: 'stored_update_quarantined', rows: res.quarantined.map((r) => ({ seq: r.seq, ...r.problem })) },
+          'stored updates that cannot be applied were moved to document_quarantine',
+        );
+      }
+      if (res) this.config.log.debug({ cat: 'sync', doc: documentName, folded: res.folded, chunks: res.chunks, bytes: res.bytes, remaining: res.remaining }, 'compacted');
       // Rows appended while this compaction ran wait for the next one.
       if (res && res.remaining > 0 && state && !this.closing) this.scheduleCompaction(documentName, state);
       return res;
