@@ -24,24 +24,46 @@ const CONTAINERS = new Set([
   'detailsContent',
 ]);
 
-function inlineText(node: Y.XmlElement): string {
+/**
+ * Deepest nesting the readers below walk. Writes refuse content past `MAX_NESTING_DEPTH`
+ * (sync/update-validation.ts); a document stored deeper before that limit existed is
+ * refused by the readers with a clear error instead of overflowing the stack.
+ */
+const MAX_READ_DEPTH = 128;
+
+/** A document nests elements deeper than the readers walk. */
+export class ContentTooDeepError extends Error {
+  readonly code = 'document_too_deep';
+  constructor() {
+    super(`The document nests blocks more than ${MAX_READ_DEPTH} levels deep and cannot be read as text or JSON`);
+    this.name = 'ContentTooDeepError';
+  }
+}
+
+function guardDepth(depth: number): void {
+  if (depth > MAX_READ_DEPTH) throw new ContentTooDeepError();
+}
+
+function inlineText(node: Y.XmlElement, depth: number): string {
+  guardDepth(depth);
   let out = '';
   for (const child of node.toArray()) {
     if (child instanceof Y.XmlText) {
       for (const op of child.toDelta() as { insert: unknown }[]) if (typeof op.insert === 'string') out += op.insert;
     } else if (child instanceof Y.XmlElement) {
-      out += child.nodeName === 'hardBreak' ? '\n' : inlineText(child);
+      out += child.nodeName === 'hardBreak' ? '\n' : inlineText(child, depth + 1);
     }
   }
   return out;
 }
 
-function blockLines(node: Y.XmlElement | Y.XmlText): string[] {
+function blockLines(node: Y.XmlElement | Y.XmlText, depth = 1): string[] {
+  guardDepth(depth);
   if (node instanceof Y.XmlText) return [node.toString()];
   if (CONTAINERS.has(node.nodeName) || node.toArray().some((c) => c instanceof Y.XmlElement && CONTAINERS.has(c.nodeName))) {
-    return node.toArray().flatMap((c) => (c instanceof Y.XmlElement || c instanceof Y.XmlText ? blockLines(c) : []));
+    return node.toArray().flatMap((c) => (c instanceof Y.XmlElement || c instanceof Y.XmlText ? blockLines(c, depth + 1) : []));
   }
-  return [inlineText(node)];
+  return [inlineText(node, depth)];
 }
 
 /** Plain text of the document: one line per block. */
@@ -49,7 +71,7 @@ export function extractText(doc: Y.Doc): string {
   const fragment = doc.getXmlFragment(FRAGMENT);
   return fragment
     .toArray()
-    .flatMap((n) => (n instanceof Y.XmlElement || n instanceof Y.XmlText ? blockLines(n) : []))
+    .flatMap((n) => (n instanceof Y.XmlElement || n instanceof Y.XmlText ? blockLines(n, 1) : []))
     .join('\n');
 }
 
@@ -85,11 +107,12 @@ function textNodes(t: Y.XmlText): PMNode[] {
   return out;
 }
 
-function elementJSON(el: Y.XmlElement): PMNode {
+function elementJSON(el: Y.XmlElement, depth = 1): PMNode {
+  guardDepth(depth);
   const node: PMNode = { type: el.nodeName };
   const attrs = el.getAttributes();
   if (Object.keys(attrs).length > 0) node.attrs = attrs as Record<string, unknown>;
-  const content = el.toArray().flatMap((c) => (c instanceof Y.XmlText ? textNodes(c) : c instanceof Y.XmlElement ? [elementJSON(c)] : []));
+  const content = el.toArray().flatMap((c) => (c instanceof Y.XmlText ? textNodes(c) : c instanceof Y.XmlElement ? [elementJSON(c, depth + 1)] : []));
   if (content.length > 0) node.content = content;
   return node;
 }

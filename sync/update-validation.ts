@@ -26,7 +26,27 @@
 import * as Y from 'yjs';
 
 /** Stable codes of why an update is refused. */
-export type UpdateProblemCode = 'undecodable' | 'empty_delete_range' | 'forward_reference' | 'unapplicable' | 'conflicts_with_document';
+export type UpdateProblemCode = 'undecodable' | 'empty_delete_range' | 'forward_reference' | 'unapplicable' | 'conflicts_with_document' | 'too_deep';
+
+/**
+ * Deepest nesting of elements (blocks in blocks) a document may reach. Everything that
+ * reads a document walks it recursively (text for search, ProseMirror JSON, the editor), so a
+ * 100,000-deep chain would overflow the stack of every reader; real documents (lists in
+ * lists in a table) stay far below.
+ * @default 64
+ */
+export const MAX_NESTING_DEPTH = 64;
+
+/** How deep `type` sits below its root type, counting at most `limit + 1` levels. */
+function nestingDepth(type: { _item: Y.Item | null }, limit: number): number {
+  let depth = 0;
+  let item = type._item;
+  while (item && depth <= limit) {
+    depth++;
+    item = (item.parent as { _item: Y.Item | null })._item;
+  }
+  return depth;
+}
 
 export interface UpdateProblem {
   code: UpdateProblemCode;
@@ -98,9 +118,34 @@ export function validateUpdate(update: Uint8Array): void {
  * part of the update, so the caller must treat its memory as ahead of the store.
  */
 export function applyChecked(doc: Y.Doc, update: Uint8Array, origin?: unknown): void {
+  // Elements this update added (its structs, between the state before and after): none of
+  // them may sit deeper than the limit. Typing adds no element, so the common path only
+  // steps over a few text items.
+  let tooDeep = 0;
+  const check = (tr: Y.Transaction) => {
+    for (const [client, after] of tr.afterState) {
+      const before = tr.beforeState.get(client) ?? 0;
+      if (after <= before) continue;
+      const structs = doc.store.clients.get(client);
+      if (!structs) continue;
+      for (let i = Y.findIndexSS(structs, before); i < structs.length && structs[i]!.id.clock < after; i++) {
+        const s = structs[i];
+        if (!(s instanceof Y.Item) || !(s.content instanceof Y.ContentType) || !(s.content.type instanceof Y.XmlElement)) continue;
+        const depth = nestingDepth(s.content.type, MAX_NESTING_DEPTH);
+        if (depth > MAX_NESTING_DEPTH) {
+          tooDeep = depth;
+          return;
+        }
+      }
+    }
+  };
+  doc.on('afterTransaction', check);
   try {
     Y.applyUpdate(doc, update, origin);
   } catch (e) {
     throw new InvalidUpdateError({ code: 'conflicts_with_document', detail: message(e) });
+  } finally {
+    doc.off('afterTransaction', check);
   }
+  if (tooDeep) throw new InvalidUpdateError({ code: 'too_deep', detail: `elements nested more than ${MAX_NESTING_DEPTH} levels deep` });
 }

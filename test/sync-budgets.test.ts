@@ -118,3 +118,52 @@ test('awareness: oversized states and extra client ids are dropped and refused; 
   assert.equal(readParagraph(newcomer.doc), 'hello');
   hostile.ws.close();
 });
+
+/** An update nesting `depth` blockquotes, with a paragraph at the bottom. */
+function deepUpdate(depth: number): Uint8Array {
+  const doc = new Y.Doc();
+  doc.transact(() => {
+    let parent: Y.XmlFragment | Y.XmlElement = doc.getXmlFragment('default');
+    for (let i = 0; i < depth; i++) {
+      const el = new Y.XmlElement('blockquote');
+      parent.insert(0, [el]);
+      parent = el;
+    }
+    const p = new Y.XmlElement('paragraph');
+    parent.insert(0, [p]);
+    p.insert(0, [new Y.XmlText('bottom')]);
+  });
+  return Y.encodeStateAsUpdate(doc);
+}
+
+test('nesting: an update past the depth limit is refused (4400); a document stored that deep earlier reads as a clear 422', async (t) => {
+  const { api, url, quire } = await startServer(t);
+  const s = await api.signup();
+  const doc = await api.createDocument(s, 'Deep');
+  const sock = await authenticated(url, doc.id, s.accessToken);
+  sock.send(updateFrame(doc.id, deepUpdate(5_000)));
+  const closed = await sock.closed;
+  assert.equal(closed.code, 4400);
+  assert.match(closed.reason, /too_deep/);
+  const text = await api.get(`/api/v1/documents/${doc.id}/content?format=text`, s.accessToken);
+  assert.equal(text.status, 200);
+  assert.equal(text.text, '');
+  // Within the limit the same shape is fine.
+  const ok = connect(t, url, doc.id, s.accessToken);
+  await synced(ok);
+  Y.applyUpdate(ok.doc, deepUpdate(20));
+  await acked(ok);
+  assert.equal((await api.get(`/api/v1/documents/${doc.id}/content?format=text`, s.accessToken)).text, 'bottom');
+  ok.destroy();
+
+  // A document stored 1,000 deep (as before the limit) answers 422, and its Yjs state still reads.
+  const legacy = await api.createDocument(s, 'Legacy');
+  await quire.sync!.documents.appendBatch([{ tenantId: s.user.tenantId, documentId: legacy.id, data: deepUpdate(1_000), userId: s.user.id }]);
+  for (const format of ['text', 'json']) {
+    const r = await api.get(`/api/v1/documents/${legacy.id}/content?format=${format}`, s.accessToken);
+    assert.equal(r.status, 422, `${format}: ${r.text.slice(0, 200)}`);
+    assert.equal(r.body.error.code, 'document_too_deep');
+  }
+  assert.equal((await api.get(`/api/v1/documents/${legacy.id}/content?format=yjs`, s.accessToken)).status, 200);
+  assert.equal((await api.get('/health')).status, 200);
+});

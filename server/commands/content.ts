@@ -1,6 +1,6 @@
 /** Document content over REST: text, ProseMirror JSON or the Yjs state; replace or append. */
 import { withTenant } from '../../db/store.js';
-import { extractText, toProseMirrorJSON, type PMNode } from '../../sync/content.js';
+import { ContentTooDeepError, extractText, toProseMirrorJSON, type PMNode } from '../../sync/content.js';
 import type { ContentInput, ContentService } from '../../sync/content-service.js';
 import type { Principal } from '../auth/tokens.js';
 import { AppError } from '../errors.js';
@@ -25,7 +25,13 @@ export async function getContent(
   const content = contentService(svc);
   await withTenant(svc.store.db, principal.tenantId, async (tx) => requireLevel(tx, await loadActor(tx, principal, ip), props.id, 'read'));
   if (props.format === 'yjs') return { yjs: await content.state(principal.tenantId, props.id) };
-  return content.read(principal.tenantId, props.id, (doc) => (props.format === 'text' ? { text: extractText(doc) } : { json: toProseMirrorJSON(doc) }));
+  try {
+    return await content.read(principal.tenantId, props.id, (doc) => (props.format === 'text' ? { text: extractText(doc) } : { json: toProseMirrorJSON(doc) }));
+  } catch (e) {
+    // Stored before nesting was limited: a clear refusal (the Yjs state still reads).
+    if (e instanceof ContentTooDeepError) throw new AppError(422, e.code, `${e.message}; read it with format=yjs`);
+    throw e;
+  }
 }
 
 export async function putContent(
