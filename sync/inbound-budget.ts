@@ -50,6 +50,13 @@ export class ByteBucket {
     return true;
   }
 
+  /** Takes `amount` even past empty (work already done); false when the bucket is now in debt. */
+  spend(amount: number, now = Date.now()): boolean {
+    this.refill(now);
+    this.tokens -= amount;
+    return this.tokens >= 0;
+  }
+
   /** True when the bucket is full again (an idle entry that can be dropped). */
   full(now = Date.now()): boolean {
     this.refill(now);
@@ -63,6 +70,39 @@ export class ByteBucket {
 }
 
 export type BudgetVerdict = 'ok' | 'socket' | 'workspace';
+
+/**
+ * Milliseconds of update processing (checking and applying) a workspace may use on this
+ * instance: a burst, then a refill per second. Updates can be crafted to cost far more to
+ * integrate than their size suggests (0.8 s for 4 MB); the byte budget alone would let one
+ * workspace keep a core busy. @default 5 s burst, 0.5 s per second
+ */
+export interface WorkBudgetConfiguration {
+  tenantBurstMs: number;
+  tenantMsPerSecond: number;
+}
+
+export const DEFAULT_WORK_BUDGET: WorkBudgetConfiguration = { tenantBurstMs: 5_000, tenantMsPerSecond: 500 };
+
+export class WorkBudget {
+  private readonly tenants = new Map<string, ByteBucket>();
+  private sweptAt = Date.now();
+
+  constructor(readonly config: WorkBudgetConfiguration = DEFAULT_WORK_BUDGET) {}
+
+  /** Charges `ms` to the workspace; false when its budget was already spent. */
+  charge(tenantId: string, ms: number): boolean {
+    const now = Date.now();
+    let t = this.tenants.get(tenantId);
+    if (!t) this.tenants.set(tenantId, (t = new ByteBucket(this.config.tenantBurstMs, this.config.tenantMsPerSecond, now)));
+    if (now - this.sweptAt > 60_000) {
+      this.sweptAt = now;
+      for (const [id, b] of this.tenants) if (id !== tenantId && b.full(now)) this.tenants.delete(id);
+    }
+    // Work already done is always charged: a bucket may go into debt, and refuses until it refills.
+    return t.spend(ms, now);
+  }
+}
 
 export class InboundBudget {
   private readonly tenants = new Map<string, ByteBucket>();

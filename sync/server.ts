@@ -23,7 +23,7 @@ import { DocumentStore, GroupCommitter } from './document-store.js';
 import { Authentication } from './extensions/authentication.js';
 import { AwarenessLimits } from './extensions/awareness-limits.js';
 import { Limits } from './extensions/limits.js';
-import { InboundBudget, type ByteBucket } from './inbound-budget.js';
+import { InboundBudget, WorkBudget, type ByteBucket } from './inbound-budget.js';
 import { SyncMetrics } from './extensions/metrics.js';
 import { Persistence } from './extensions/persistence.js';
 import { Revocation } from './extensions/revocation.js';
@@ -94,6 +94,7 @@ export class SyncServer {
     const { limits, log } = opts;
     this.documents = new DocumentStore(opts.store.db);
     this.syncMetrics = new SyncMetrics(opts.metrics, () => this.sockets.size);
+    const work = new WorkBudget({ tenantBurstMs: limits.tenantWorkBurstMs, tenantMsPerSecond: limits.tenantWorkMsPerSecond });
     const committer = new GroupCommitter(this.documents, (size, seconds, ok) => this.syncMetrics.onBatch(size, seconds, ok));
     this.persistence = new Persistence({
       store: this.documents,
@@ -103,6 +104,7 @@ export class SyncServer {
       compactAfterUpdates: limits.compactAfterUpdates,
       compactDebounceMs: limits.compactDebounceMs,
       onAppend: (bytes) => this.syncMetrics.onAppend(bytes),
+      chargeWork: (tenantId, ms) => work.charge(tenantId, ms),
     });
     this.revocation = new Revocation({
       db: opts.store.db,

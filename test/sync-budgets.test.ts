@@ -167,3 +167,31 @@ test('nesting: an update past the depth limit is refused (4400); a document stor
   assert.equal((await api.get(`/api/v1/documents/${legacy.id}/content?format=yjs`, s.accessToken)).status, 200);
   assert.equal((await api.get('/health')).status, 200);
 });
+
+test('a workspace whose updates cost more processing than its budget is slowed down (4429); others are not', async (t) => {
+  const { api, url } = await startServer(t, { env: { SYNC_TENANT_WORK_BURST_MS: '20', SYNC_TENANT_WORK_MS_PER_SECOND: '1' } });
+  const heavy = await api.signup();
+  const other = await api.signup();
+  const hDoc = await api.createDocument(heavy, 'Heavy');
+  const oDoc = await api.createDocument(other, 'Light');
+  const sock = await authenticated(url, hDoc.id, heavy.accessToken);
+  // Each update inserts 20,000 one-character items (not merged: each its own insertion).
+  const costly = (seed: number) => {
+    const d = new Y.Doc();
+    d.clientID = 7_000 + seed;
+    const text = d.getText('bulk');
+    d.transact(() => {
+      for (let i = 0; i < 20_000; i++) text.insert(i % 2 === 0 ? 0 : text.length, 'x');
+    });
+    return Y.encodeStateAsUpdate(d);
+  };
+  for (let i = 0; i < 30; i++) sock.send(updateFrame(hDoc.id, costly(i)));
+  const closed = await sock.closed;
+  assert.equal(closed.code, 4429);
+  assert.match(closed.reason, /workspace CPU budget/);
+  const c = connect(t, url, oDoc.id, other.accessToken);
+  await synced(c);
+  paragraphText(c.doc).insert(0, 'unaffected');
+  await acked(c);
+  assert.equal((await api.get(`/api/v1/documents/${oDoc.id}/content`, other.accessToken)).text, 'unaffected');
+});

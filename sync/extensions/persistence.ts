@@ -37,6 +37,12 @@ export interface PersistenceConfiguration {
   compactAfterUpdates: number;
   compactDebounceMs: number;
   onAppend?: (bytes: number) => void;
+  /**
+   * Charges the milliseconds spent checking and applying a client's update to its
+   * workspace; false when the workspace's budget is spent (the socket is then closed with
+   * 4429 once this update is through).
+   */
+  chargeWork?: (tenantId: string, ms: number) => boolean;
 }
 
 interface DocState {
@@ -114,6 +120,7 @@ export class Persistence implements Extension {
     const tenantId = tenantOf(ctx);
     if (!state || !tenantId) throw Object.assign(new Error('document not loaded'), { code: 1011, reason: 'document not loaded' });
     if (isEmptyUpdate(payload)) return;
+    const started = performance.now();
     const problem = checkUpdate(payload);
     if (problem) this.refuse(socket, documentName, problem);
     if (state.bytes + payload.byteLength > this.config.maxDocumentBytes) {
@@ -135,6 +142,12 @@ export class Persistence implements Extension {
       this.refuse(socket, documentName, problem);
     }
     socket.holdNextAck(connection.messageAddress, commit);
+    if (this.config.chargeWork && !this.config.chargeWork(tenantId, performance.now() - started)) {
+      // This update stands (it is stored and applied); the socket goes, so the client slows
+      // down: it reconnects after its backoff and resyncs.
+      this.config.log.warn({ cat: 'sync', doc: documentName, tenant: tenantId }, 'workspace CPU budget spent; closing socket');
+      socket.close(CLOSE.sendingTooFast.code, `${CLOSE.sendingTooFast.reason} (workspace CPU budget)`);
+    }
   }
 
   /** Closes the socket with 4400 and throws: the update is not stored, and nothing of it is acknowledged. */
