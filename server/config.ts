@@ -90,6 +90,11 @@ const EnvSchema = z.object({
       return t;
     }),
   MAX_BODY_BYTES: int(1_048_576, 1024, 64 * 1_048_576),
+  METRICS_TOKEN: z
+    .string()
+    .optional()
+    .transform((v) => (v === '' ? undefined : v))
+    .refine((v) => v === undefined || v.length >= 16, { message: 'must be at least 16 characters' }),
 
   RATE_LIMIT_IP_PER_MINUTE: int(600, 1),
   RATE_LIMIT_IP_BURST: int(120, 1),
@@ -126,6 +131,12 @@ const EnvSchema = z.object({
   SYNC_MAX_CONNECTIONS_PER_DOCUMENT: int(1_000, 1, 1_000_000),
   SYNC_MAX_CONNECTIONS_PER_USER_DOCUMENT: int(20, 1, 1_000_000),
   SYNC_MAX_DOCUMENTS_PER_SOCKET: int(100, 1, 100_000),
+  SYNC_SOCKET_BURST_BYTES: int(16 * 1_048_576, 1024, 1024 * 1_048_576),
+  SYNC_SOCKET_BYTES_PER_SECOND: int(2 * 1_048_576, 1024, 1024 * 1_048_576),
+  SYNC_TENANT_BURST_BYTES: int(64 * 1_048_576, 1024, 4096 * 1_048_576),
+  SYNC_TENANT_BYTES_PER_SECOND: int(8 * 1_048_576, 1024, 4096 * 1_048_576),
+  SYNC_TENANT_WORK_BURST_MS: int(5_000, 10, 600_000),
+  SYNC_TENANT_WORK_MS_PER_SECOND: int(500, 1, 100_000),
   SYNC_IDLE_TIMEOUT_MS: int(60_000, 1_000, 3_600_000),
   SYNC_COMPACT_AFTER_UPDATES: int(500, 1, 1_000_000),
   SYNC_COMPACT_DEBOUNCE_MS: int(5_000, 0, 3_600_000),
@@ -208,6 +219,8 @@ export interface Config {
     /** Which `X-Forwarded-For` entries to believe (see server/http/client-ip.ts). */
     trustProxy: TrustProxy;
     maxBodyBytes: number;
+    /** Bearer token for `/metrics`; unset ⇒ `/metrics` answers loopback clients only. */
+    metricsToken?: string;
   };
   /** The web app's production build, served at `/` by API processes. */
   web: { enabled: boolean; dir: string };
@@ -269,6 +282,15 @@ export interface SyncLimits {
   maxConnectionsPerUserDocument: number;
   /** Document sessions multiplexed over one socket. @default 100 */
   maxDocumentsPerSocket: number;
+  /** Bytes one socket may send at once, and its refill per second (see sync/inbound-budget.ts). @default 16 MiB, 2 MiB/s */
+  socketBurstBytes: number;
+  socketBytesPerSecond: number;
+  /** The same for all sockets of one workspace on this instance. @default 64 MiB, 8 MiB/s */
+  tenantBurstBytes: number;
+  tenantBytesPerSecond: number;
+  /** Milliseconds of update processing a workspace may use at once, and per second after. @default 5,000 ms, 500 ms/s */
+  tenantWorkBurstMs: number;
+  tenantWorkMsPerSecond: number;
   /** A socket that sent nothing for this long is closed. @default 60 s */
   idleTimeoutMs: number;
   /** Compact a document's log once this many updates were appended since the last compaction. @default 500 */
@@ -359,7 +381,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       refreshTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
       refreshReuseGraceSeconds: e.REFRESH_REUSE_GRACE_SECONDS,
     },
-    http: { corsOrigins: e.CORS_ORIGINS, trustProxy: e.TRUST_PROXY, maxBodyBytes: e.MAX_BODY_BYTES },
+    http: { corsOrigins: e.CORS_ORIGINS, trustProxy: e.TRUST_PROXY, maxBodyBytes: e.MAX_BODY_BYTES, metricsToken: e.METRICS_TOKEN },
     web: { enabled: e.WEB_APP, dir: path.resolve(e.WEB_DIR) },
     rateLimits: {
       ip: { perMinute: e.RATE_LIMIT_IP_PER_MINUTE, burst: e.RATE_LIMIT_IP_BURST },
@@ -392,6 +414,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxConnectionsPerDocument: e.SYNC_MAX_CONNECTIONS_PER_DOCUMENT,
       maxConnectionsPerUserDocument: e.SYNC_MAX_CONNECTIONS_PER_USER_DOCUMENT,
       maxDocumentsPerSocket: e.SYNC_MAX_DOCUMENTS_PER_SOCKET,
+      socketBurstBytes: e.SYNC_SOCKET_BURST_BYTES,
+      socketBytesPerSecond: e.SYNC_SOCKET_BYTES_PER_SECOND,
+      tenantBurstBytes: e.SYNC_TENANT_BURST_BYTES,
+      tenantBytesPerSecond: e.SYNC_TENANT_BYTES_PER_SECOND,
+      tenantWorkBurstMs: e.SYNC_TENANT_WORK_BURST_MS,
+      tenantWorkMsPerSecond: e.SYNC_TENANT_WORK_MS_PER_SECOND,
       idleTimeoutMs: e.SYNC_IDLE_TIMEOUT_MS,
       compactAfterUpdates: e.SYNC_COMPACT_AFTER_UPDATES,
       compactDebounceMs: e.SYNC_COMPACT_DEBOUNCE_MS,
