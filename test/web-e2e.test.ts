@@ -430,3 +430,29 @@ test('losing access removes the offline copy; signing out with unsaved changes a
   assert.equal(asked.length, 1, 'no question when nothing is waiting');
   await eventually(async () => assert.ok(!(await copies()).includes(copyOf(kept.body.id)), 'copies are removed at sign-out'));
 });
+
+test('a removed account: reloading shows the sign-in page, not the offline copy, and the device keeps nothing', async (t) => {
+  const { url, api } = await startServer(t, web);
+  const owner = await api.signup();
+  const member = await api.addUser(owner, 'member');
+  const doc = await api.post('/api/v1/documents', { title: 'Payroll', text: 'Confidential figures.' }, owner.accessToken);
+  await api.put(`/api/v1/documents/${doc.body.id}/permissions`, { userId: member.user.id, level: 'read' }, owner.accessToken);
+
+  const ctx = await signedInContext(browser, member);
+  t.after(() => ctx.close());
+  const p = await ctx.newPage();
+  const copies = () => p.evaluate(async () => (await indexedDB.databases()).map((d) => d.name ?? '').filter((n) => n.startsWith('quire:')));
+  await p.goto(`${url}/d/${doc.body.id}`);
+  await editorShows(p, 'Confidential figures.');
+  await eventually(async () => assert.equal((await copies()).length, 1, 'the copy exists'));
+
+  const removed = await api.request('DELETE', `/api/v1/users/${member.user.id}`, { token: owner.accessToken });
+  assert.ok(removed.status < 300, removed.text);
+  await p.reload();
+  await p.getByRole('button', { name: 'Sign in' }).waitFor(WAIT);
+  await p.getByText('Your session ended').first().waitFor(WAIT);
+  await p.screenshot({ path: outputPath('removed-account-after-reload.png') });
+  await eventually(async () => assert.deepEqual(await copies(), [], 'offline copies are wiped'));
+  assert.equal(await p.evaluate(() => localStorage.getItem('quire.session')), null);
+  assert.equal(await p.getByText('Confidential figures.').count(), 0);
+});
