@@ -14,6 +14,7 @@ import { migrateToLatest } from './migrate.js';
 import { ident } from './migrations/context.js';
 import { PGliteDialect, PGliteHandle } from './pglite-dialect.js';
 import { SchemaScopedIntrospector } from './introspector.js';
+import { asUnavailable, openResilientPool, type ResilientPool } from './pg-pool.js';
 
 /** Postgres with the schema-scoped introspector (see introspector.ts). */
 class ScopedPostgresDialect extends PostgresDialect {
@@ -38,7 +39,26 @@ export interface StoreOptions {
   pglite?: PGliteHandle;
   /** Run migrations on open. @default true */
   migrate?: boolean;
+  /** Timeouts and naming of server Postgres connections (see `db/pg-pool.ts`); ignored on PGlite. */
+  connections?: ConnectionSettings;
+  /** Told of each server Postgres connection that failed (the process carries on). */
+  onConnectionError?: (err: Error, pool: 'app' | 'owner') => void;
 }
+
+/** How Quire's connections to server Postgres are named and bounded in time. */
+export interface ConnectionSettings {
+  /** `application_name` in `pg_stat_activity`; a connection string's own parameter wins. @default 'quire' */
+  applicationName: string;
+  /** Opening a connection, or waiting for a free one. @default 5 s */
+  connectTimeoutMs: number;
+  /** Postgres' `statement_timeout` on application connections; 0 = none. @default 15 s */
+  statementTimeoutMs: number;
+  /** Client-side bound on an application query's answer; 0 = none. @default 20 s */
+  queryTimeoutMs: number;
+}
+
+/** Defaults of {@link ConnectionSettings} (the reasons are in `server/config.ts`). */
+export const DEFAULT_CONNECTIONS: ConnectionSettings = { applicationName: 'quire', connectTimeoutMs: 5_000, statementTimeoutMs: 15_000, queryTimeoutMs: 20_000 };
 
 export interface Store {
   kind: StoreKind;
@@ -48,6 +68,11 @@ export interface Store {
   owner: Kysely<unknown>;
   schema: string;
   appRole: string;
+  /**
+   * Whether the database answers `select 1` within `timeoutMs`, on a connection of its own
+   * (a busy pool does not make the database look down). Rejects when it does not.
+   */
+  ping(timeoutMs: number): Promise<void>;
   destroy(): Promise<void>;
 }
 
@@ -79,19 +104,60 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   const ctx = { schema: opts.schema, appRole: opts.appRole };
   if (opts.url) {
     const options = `-c search_path=${searchPath(opts.schema)}`;
-    const ownerPool = new pg.Pool({ connectionString: opts.url, max: 2, options });
-    const appPool = new pg.Pool({
-      connectionString: opts.appUrl ?? deriveAppUrl(opts.url, opts.appRole),
+    const conn = opts.connections ?? DEFAULT_CONNECTIONS;
+    const appUrl = opts.appUrl ?? deriveAppUrl(opts.url, opts.appRole);
+    // Migrations and vacuum may legitimately run for minutes: the owner's pool bounds only connecting.
+    const ownerPool = openResilientPool({
+      connectionString: opts.url,
+      max: 2,
+      options,
+      applicationName: conn.applicationName,
+      connectTimeoutMs: conn.connectTimeoutMs,
+      statementTimeoutMs: 0,
+      queryTimeoutMs: 0,
+      onConnectionError: (err) => opts.onConnectionError?.(err, 'owner'),
+    });
+    const appPool = openResilientPool({
+      connectionString: appUrl,
       max: opts.poolMax ?? 10,
       options,
+      applicationName: conn.applicationName,
+      connectTimeoutMs: conn.connectTimeoutMs,
+      statementTimeoutMs: conn.statementTimeoutMs,
+      queryTimeoutMs: conn.queryTimeoutMs,
+      onConnectionError: (err) => opts.onConnectionError?.(err, 'app'),
     });
-    const owner = new Kysely<unknown>({ dialect: new ScopedPostgresDialect({ pool: ownerPool }) });
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: appPool }) });
+    // The readiness probe's own connection, so a saturated pool does not look like a dead database.
+    let probe: ResilientPool | null = null;
+    const ping = async (timeoutMs: number) => {
+      probe ??= openResilientPool({
+        connectionString: appUrl,
+        max: 1,
+        options,
+        applicationName: conn.applicationName,
+        connectTimeoutMs: timeoutMs,
+        statementTimeoutMs: timeoutMs,
+        queryTimeoutMs: timeoutMs,
+      });
+      const client = await probe.checkout();
+      try {
+        await client.query('select 1');
+      } catch (e) {
+        probe.release(client, e);
+        throw asUnavailable(e);
+      }
+      probe.release(client);
+    };
+    const owner = new Kysely<unknown>({ dialect: new ScopedPostgresDialect({ pool: ownerPool.forKysely }) });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: appPool.forKysely }) });
     SERVER_POSTGRES.set(db, appPool);
+    const closeProbe = async () => {
+      await probe?.pool.end();
+    };
     try {
       if (opts.migrate !== false) await migrateToLatest(owner, ctx);
     } catch (e) {
-      await Promise.allSettled([owner.destroy(), db.destroy()]);
+      await Promise.allSettled([owner.destroy(), db.destroy(), closeProbe()]);
       throw e;
     }
     return {
@@ -100,8 +166,9 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
       owner,
       schema: opts.schema,
       appRole: opts.appRole,
+      ping,
       async destroy() {
-        await Promise.allSettled([db.destroy(), owner.destroy()]);
+        await Promise.allSettled([db.destroy(), owner.destroy(), closeProbe()]);
       },
     };
   }
@@ -126,6 +193,18 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     owner,
     schema: opts.schema,
     appRole: opts.appRole,
+    async ping(timeoutMs: number) {
+      // One session: a long transaction holds it, and then the database cannot serve anyone.
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`the embedded database did not answer within ${timeoutMs} ms`)), timeoutMs);
+      });
+      try {
+        await Promise.race([sql`select 1`.execute(db), timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
     async destroy() {
       await Promise.allSettled([db.destroy(), owner.destroy()]);
       if (!shared) await handle.pg.close();
@@ -139,7 +218,7 @@ export type Tx = Transaction<Database>;
  * Application databases on server Postgres, with their pools: there withTenant opens its
  * transaction in one round trip, and readAsTenant sends all its reads in one.
  */
-const SERVER_POSTGRES = new WeakMap<Kysely<Database>, pg.Pool>();
+const SERVER_POSTGRES = new WeakMap<Kysely<Database>, ResilientPool>();
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -228,7 +307,7 @@ export const PREPARED_PER_CONNECTION = 64;
 /** SQLSTATE 26000: "prepared statement … does not exist". */
 const INVALID_SQL_STATEMENT_NAME = '26000';
 /** Statements the server lost, per pool; at `PREPARE_MISSES_BEFORE_OFF` the pool stops preparing. */
-const PREPARE_MISSES = new WeakMap<pg.Pool, number>();
+const PREPARE_MISSES = new WeakMap<ResilientPool, number>();
 export const PREPARE_MISSES_BEFORE_OFF = 3;
 
 /** Options of `inOneTrip`. */
@@ -289,7 +368,7 @@ export async function inOneTrip(db: Kysely<Database>, groups: readonly TripGroup
   const pool = SERVER_POSTGRES.get(db);
   if (!pool) return inOneTransaction(db, groups);
   if (groups.every((g) => g.queries.length === 0)) return [];
-  const client = await pool.connect();
+  const client = await pool.checkout();
   let on: PreparedOnConnection | null = null;
   if (opts.prepare && (PREPARE_MISSES.get(pool) ?? 0) < PREPARE_MISSES_BEFORE_OFF) {
     on = PREPARED.get(client) ?? { names: new Map(), reset: false };
@@ -321,8 +400,9 @@ export async function inOneTrip(db: Kysely<Database>, groups: readonly TripGroup
   } catch (e) {
     // Which statements were prepared before the failure is unknown: start over next time.
     if (on) on.reset = true;
-    // A server's error leaves the connection usable; anything else (a broken socket) ends it.
-    client.release(e instanceof pg.DatabaseError ? undefined : (e as Error));
+    // A server's error leaves the connection usable; a lost connection (a broken socket, a
+    // terminated backend, our read timeout with the answer still in flight) is closed.
+    pool.release(client, e);
     if (on && e instanceof pg.DatabaseError && e.code === INVALID_SQL_STATEMENT_NAME) {
       // The server lost a statement this connection prepared: a pooler in transaction mode
       // (PgBouncer) hands each transaction to any server connection. The message ran as one
@@ -335,9 +415,9 @@ export async function inOneTrip(db: Kysely<Database>, groups: readonly TripGroup
       }
       return inOneTrip(db, groups, { ...opts, prepare: false });
     }
-    throw e;
+    throw asUnavailable(e);
   }
-  client.release();
+  pool.release(client);
   if (on) for (const [text, name] of pending) on.names.set(text, name);
   const results = Array.isArray(raw) ? raw : [raw];
   return results.filter((_, i) => isQuery[i]).map((r) => r.rows as unknown[]);
