@@ -30,6 +30,15 @@ export function messageIdFor(e: Pick<FeedEvent, 'documentId' | 'seq' | 'type'>):
   return e.type === 'document.changed' ? `${e.documentId}:${e.seq}` : `${e.type}:${e.seq}`;
 }
 
+/**
+ * The indexer's coalescing key: every event type about one document is handled by reading
+ * that document's current state, so waiting events for it are interchangeable. Throws for
+ * an undecodable event (which then stands alone and is dead-lettered by its handler).
+ */
+export function documentKeyOf(data: Uint8Array): string {
+  return decodeEvent(data).documentId;
+}
+
 export function decodeEvent(data: Uint8Array): FeedEvent {
   return FeedEventSchema.parse(JSON.parse(new TextDecoder().decode(data)));
 }

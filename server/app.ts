@@ -24,13 +24,14 @@ import { authRoutes } from './routes/auth.js';
 import { limit, type RouteContext } from './routes/context.js';
 import { documentRoutes } from './routes/documents.js';
 import { healthRoutes } from './routes/health.js';
+import { DependencyMonitor } from './dependencies.js';
 import { userRoutes } from './routes/users.js';
 import type { Services } from './services.js';
 import { SyncServer } from '../sync/server.js';
 import type { EventBus } from '../ml-workers/bus/bus.js';
 import { PoisonMessageError } from '../ml-workers/bus/bus.js';
 import { MemoryBus } from '../ml-workers/bus/memory.js';
-import { decodeEvent } from '../ml-workers/events.js';
+import { decodeEvent, documentKeyOf } from '../ml-workers/events.js';
 import { Indexer } from '../ml-workers/indexer.js';
 import type { FullTextIndex } from '../ml-workers/search/fulltext.js';
 import { PostgresFullText } from '../ml-workers/search/postgres-fulltext.js';
@@ -89,6 +90,14 @@ export async function startQuire(opts: StartOptions): Promise<Quire> {
       poolMax: config.database.poolMax,
       dataDir: config.dataDir,
       pglite: opts.pglite,
+      connections: {
+        applicationName: config.database.applicationName,
+        connectTimeoutMs: config.database.connectTimeoutMs,
+        statementTimeoutMs: config.database.statementTimeoutMs,
+        queryTimeoutMs: config.database.queryTimeoutMs,
+      },
+      // A lost connection is closed and replaced; requests on it answer 503, acks are refused.
+      onConnectionError: (err, pool) => log.warn({ cat: 'db', pool, err: err.message }, 'database connection lost; it is replaced on next use'),
     });
     shutdown.add('store', () => store.destroy());
     log.info({ cat: 'db', kind: store.kind, schema: store.schema }, 'store ready');
@@ -99,15 +108,18 @@ export async function startQuire(opts: StartOptions): Promise<Quire> {
     else if (vacuum.reason) log.warn({ cat: 'db' }, `${vacuum.reason} and VACUUM_INTERVAL_SECONDS=0: rows folded out of the document log are never reclaimed, and document loads slow down`);
     shutdown.add('vacuum', () => vacuum.stop());
 
-    const redis = config.redis.url ? new Redis(config.redis.url, { maxRetriesPerRequest: 2, lazyConnect: false }) : null;
+    const redis = config.redis.url ? new Redis(config.redis.url, { maxRetriesPerRequest: 2, lazyConnect: false, commandTimeout: config.redis.commandTimeoutMs }) : null;
     if (redis) {
       redis.on('error', (err) => log.warn({ cat: 'app', err: err.message }, 'redis error'));
       shutdown.add('redis', async () => {
         await redis.quit().catch(() => redis.disconnect());
       });
     }
-    const limiter: RateLimiter = redis ? new RedisRateLimiter(redis, config.redis.prefix) : new MemoryRateLimiter();
+    const limiter: RateLimiter = redis ? new RedisRateLimiter(redis, config.redis.prefix, { log }) : new MemoryRateLimiter();
     shutdown.add('rate-limiter', () => limiter.destroy());
+    const dependencies = new DependencyMonitor({ store, redis, log, intervalMs: config.readiness.probeIntervalMs, timeoutMs: config.readiness.probeTimeoutMs });
+    dependencies.start();
+    shutdown.add('dependencies', () => dependencies.stop());
 
     const keys = opts.keys ?? (await loadSigningKeys({ privatePem: config.jwt.privateKeyPem, publicPem: config.jwt.publicKeyPem, dataDir: config.dataDir }));
     const svc: Services = {
@@ -140,6 +152,7 @@ export async function startQuire(opts: StartOptions): Promise<Quire> {
         redis,
         redisUrl: config.redis.url,
         redisPrefix: config.redis.prefix,
+        redisCommandTimeoutMs: config.redis.commandTimeoutMs,
       });
       await sync.start();
       const s = sync;
@@ -158,7 +171,7 @@ export async function startQuire(opts: StartOptions): Promise<Quire> {
     });
     const ctx: RouteContext = { edge, svc, config, limiter, metrics };
 
-    healthRoutes(ctx, { ready: () => ready });
+    healthRoutes(ctx, { ready: () => ready, dependencies });
     if (config.roles.includes('api')) {
       authRoutes(ctx);
       userRoutes(ctx);
@@ -225,7 +238,9 @@ export async function startQuire(opts: StartOptions): Promise<Quire> {
             }
           : undefined;
       const indexer = new Indexer({ db: store.db, store: new DocumentStore(store.db), fulltext, log, semantic });
-      const consumer = await bus.consume({ durable: 'indexer' }, async (msg) => {
+      // Events for one document fold into one run (the indexer reads current state);
+      // handler slots are shared fairly between tenants (see ml-workers/bus/dispatch.ts).
+      const consumer = await bus.consume({ durable: 'indexer', coalesceKey: (m) => documentKeyOf(m.data) }, async (msg) => {
         let ev;
         try {
           ev = decodeEvent(msg.data);

@@ -1,7 +1,9 @@
 /** The event bus conformance suite, over the in-process bus and NATS JetStream. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { PoisonMessageError, type EventBus } from '../ml-workers/bus/bus.js';
+import { jetstreamManager, AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
+import { connect, nanos } from '@nats-io/transport-node';
+import { PoisonMessageError, type ConsumeOptions, type EventBus } from '../ml-workers/bus/bus.js';
 import { MemoryBus } from '../ml-workers/bus/memory.js';
 import { NatsBus } from '../ml-workers/bus/nats.js';
 import { TEST_NATS_URL } from './helpers/env.js';
@@ -11,28 +13,64 @@ import { eventually } from './helpers/wait.js';
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 
-const implementations: Record<string, () => Promise<{ bus: EventBus; subject: (s: string) => string; close: () => Promise<void> }>> = {
+interface ConsumerState {
+  ackPending: number;
+  redelivered: number;
+  /** Stored and not yet delivered. */
+  undelivered: number;
+}
+
+interface Harness {
+  bus: EventBus;
+  /** `<prefix>.<tenant>.document.<type>` */
+  subject: (s: string, tenant?: string) => string;
+  close: () => Promise<void>;
+  /** The server's view of a durable (NATS only). */
+  consumerState?: (durable: string) => Promise<ConsumerState>;
+  /** Creates a durable as an operator would, before any worker consumes (NATS only). */
+  provision?: (durable: string, opts: { maxAckPending: number; ackWaitMs: number }) => Promise<void>;
+}
+
+const implementations: Record<string, () => Promise<Harness>> = {
   memory: async () => {
     const bus = new MemoryBus();
-    return { bus, subject: (s) => `quire.t.document.${s}`, close: () => bus.close() };
+    return { bus, subject: (s, tenant = 't') => `quire.${tenant}.document.${s}`, close: () => bus.close() };
   },
   nats: async () => {
     const name = uniqueName('bus');
     const prefix = name.replace(/_/g, '-');
     const stream = `QT_${name}`;
     const bus = await NatsBus.connect({ url: TEST_NATS_URL, stream, prefix });
+    const nc = await connect({ servers: TEST_NATS_URL });
+    const jsm = await jetstreamManager(nc);
     return {
       bus,
-      subject: (s) => `${prefix}.t.document.${s}`,
+      subject: (s, tenant = 't') => `${prefix}.${tenant}.document.${s}`,
+      consumerState: async (durable) => {
+        const info = await jsm.consumers.info(stream, durable);
+        return { ackPending: info.num_ack_pending, redelivered: info.num_redelivered, undelivered: info.num_pending };
+      },
+      provision: async (durable, o) => {
+        await jsm.consumers.add(stream, {
+          durable_name: durable,
+          ack_policy: AckPolicy.Explicit,
+          deliver_policy: DeliverPolicy.All,
+          filter_subject: `${prefix}.*.document.*`,
+          ack_wait: nanos(o.ackWaitMs),
+          max_ack_pending: o.maxAckPending,
+        });
+      },
       close: async () => {
         await bus.close();
+        await nc.close();
         await dropStream(stream);
       },
     };
   },
 };
 
-for (const [name, make] of Object.entries(implementations)) {
+// BUS_IMPL=memory|nats runs the suite over one implementation only.
+for (const [name, make] of Object.entries(implementations).filter(([n]) => !process.env.BUS_IMPL || n === process.env.BUS_IMPL)) {
   describe(`event bus conformance: ${name}`, () => {
     test('delivers every message once to a durable consumer; duplicates by id are dropped', async () => {
       const { bus, subject, close } = await make();
@@ -89,6 +127,140 @@ for (const [name, make] of Object.entries(implementations)) {
           assert.equal(dead[0]!.subject, subject('changed'));
         });
         assert.deepEqual(ok, ['fine']);
+        await sub.stop();
+      } finally {
+        await close();
+      }
+    });
+
+    test('a dead-lettered message is recorded once and never comes back, even past the ack deadline', async () => {
+      const { bus, subject, close, consumerState } = await make();
+      try {
+        const calls = new Map<string, number>();
+        const ackWaitMs = 1_000;
+        const sub = await bus.consume({ durable: 'dead-once', backoffMs: [10], maxDeliver: 2, ackWaitMs }, async (m) => {
+          const body = dec(m.data);
+          calls.set(body, (calls.get(body) ?? 0) + 1);
+          if (body.startsWith('poison')) throw new PoisonMessageError('cannot decode');
+          if (body.startsWith('bad')) throw new Error('always fails');
+        });
+        await bus.publish(subject('changed'), enc('poison-1'), 'p1');
+        await bus.publish(subject('changed'), enc('bad-1'), 'b1');
+        await bus.publish(subject('changed'), enc('fine'), 'f');
+        await eventually(async () => assert.equal((await bus.deadLetters('dead-once')).length, 2));
+        if (consumerState) {
+          // Ended on the server: nothing ack-pending, so nothing can come back.
+          await eventually(async () => assert.deepEqual(await consumerState('dead-once'), { ackPending: 0, redelivered: 0, undelivered: 0 }));
+        }
+        // Let the ack deadline pass more than once: a message left pending would be redelivered.
+        await new Promise((r) => setTimeout(r, ackWaitMs * 2.5));
+        assert.deepEqual(Object.fromEntries(calls), { 'poison-1': 1, 'bad-1': 2, fine: 1 });
+        const dead = await bus.deadLetters('dead-once');
+        assert.deepEqual(dead.map((d) => dec(d.data)).sort(), ['bad-1', 'poison-1']);
+        await sub.stop();
+      } finally {
+        await close();
+      }
+    });
+
+    test('a handler running past the ack deadline is not redelivered meanwhile', async () => {
+      const { bus, subject, close, consumerState } = await make();
+      try {
+        let calls = 0;
+        let release!: () => void;
+        const released = new Promise<void>((r) => (release = r));
+        const sub = await bus.consume({ durable: 'slow', ackWaitMs: 1_000 }, async () => {
+          calls++;
+          await released;
+        });
+        await bus.publish(subject('changed'), enc('slow'), 's');
+        await eventually(() => assert.equal(calls, 1));
+        await new Promise((r) => setTimeout(r, 3_000));
+        release();
+        if (consumerState) await eventually(async () => assert.deepEqual(await consumerState('slow'), { ackPending: 0, redelivered: 0, undelivered: 0 }));
+        assert.equal(calls, 1);
+        await sub.stop();
+      } finally {
+        await close();
+      }
+    });
+
+    test('events for one document that wait behind a running one are handled in one run', async () => {
+      const { bus, subject, close, consumerState } = await make();
+      try {
+        const runs: string[] = [];
+        let release!: () => void;
+        const released = new Promise<void>((r) => (release = r));
+        const opts: ConsumeOptions = { durable: 'coalesce', coalesceKey: (m) => dec(m.data).split(':')[0]! };
+        const sub = await bus.consume(opts, async (m) => {
+          runs.push(dec(m.data));
+          if (dec(m.data) === 'd1:1') await released;
+        });
+        await bus.publish(subject('changed'), enc('d1:1'), 'd1-1');
+        await eventually(() => assert.deepEqual(runs, ['d1:1']));
+        for (let i = 2; i <= 6; i++) await bus.publish(subject('changed'), enc(`d1:${i}`), `d1-${i}`);
+        await bus.publish(subject('changed'), enc('d2:1'), 'd2-1');
+        // Another document is not held up by d1.
+        await eventually(() => assert.ok(runs.includes('d2:1'), 'd2 handled'));
+        // Let every d1 event arrive before the running one ends.
+        if (consumerState) await eventually(async () => assert.equal((await consumerState('coalesce')).undelivered, 0));
+        release();
+        await eventually(() => assert.deepEqual(runs.filter((r) => r.startsWith('d1')), ['d1:1', 'd1:6']));
+        if (consumerState) await eventually(async () => assert.equal((await consumerState('coalesce')).ackPending, 0));
+        await sub.stop();
+      } finally {
+        await close();
+      }
+    });
+
+    test("one tenant's poisoned documents and burst of edits do not stop another tenant's events", async () => {
+      const { bus, subject, close, consumerState, provision } = await make();
+      try {
+        // A small ack-pending bound (as configured for this durable) reproduces in seconds
+        // what the production bound of 1,000 does under a longer burst.
+        const cfg = { maxAckPending: 20, ackWaitMs: 60_000 };
+        await provision?.('fair', cfg);
+        const handled: string[] = [];
+        const poisoned = new Set(Array.from({ length: 10 }, (_, i) => `a-doc-${i}`));
+        const opts: ConsumeOptions = {
+          durable: 'fair',
+          concurrency: 2,
+          maxDeliver: 3,
+          backoffMs: [20, 50],
+          coalesceKey: (m) => (JSON.parse(dec(m.data)) as { doc: string }).doc,
+          ...cfg,
+        };
+        const sub = await bus.consume(opts, async (m) => {
+          const { doc } = JSON.parse(dec(m.data)) as { doc: string };
+          if (poisoned.has(doc)) throw new Error(`cannot index ${doc}`);
+          handled.push(doc);
+        });
+        const publish = (tenant: string, doc: string, n: number) =>
+          bus.publish(subject('changed', tenant), enc(JSON.stringify({ doc, n })), `${doc}:${n}`);
+        // Tenant A: ten documents that always fail, edited again and again.
+        for (let round = 0; round < 4; round++) for (const doc of poisoned) await publish('tenant-a', doc, round);
+        await eventually(
+          async () => {
+            const n = (await bus.deadLetters('fair')).length;
+            assert.ok(n >= 10, `${n} dead letters`);
+          },
+          { timeoutMs: 20_000 },
+        );
+        // More edits of A's documents keep coming while tenant B writes.
+        for (let round = 4; round < 8; round++) for (const doc of poisoned) await publish('tenant-a', doc, round);
+        await publish('tenant-b', 'b-doc', 0);
+        for (let round = 8; round < 12; round++) for (const doc of poisoned) await publish('tenant-a', doc, round);
+        await eventually(() => assert.ok(handled.includes('b-doc'), "tenant B's document was handled"), { timeoutMs: 20_000 });
+        // Every poisoned document was dead-lettered, and no message twice.
+        await eventually(
+          async () => {
+            const dead = (await bus.deadLetters('fair', 1_000)).map((d) => dec(d.data));
+            assert.equal(new Set(dead).size, dead.length, 'no duplicate dead letters');
+            assert.deepEqual(new Set(dead.map((d) => (JSON.parse(d) as { doc: string }).doc)), poisoned);
+            if (consumerState) assert.equal((await consumerState('fair')).ackPending, 0);
+          },
+          { timeoutMs: 30_000 },
+        );
         await sub.stop();
       } finally {
         await close();

@@ -8,7 +8,10 @@
 export interface BusMessage {
   subject: string;
   data: Uint8Array;
-  /** 1 on first delivery. */
+  /**
+   * The attempt this is: 1 on first delivery. Counts failed runs of the message (or of its
+   * coalescing key) and the bus's own redeliveries, whichever is higher.
+   */
   deliveryCount: number;
 }
 
@@ -29,6 +32,40 @@ export interface ConsumeOptions {
   backoffMs?: number[];
   /** Messages handled concurrently. @default 4 */
   concurrency?: number;
+  /**
+   * Handler slots one tenant may hold at once, so another tenant's message always finds a
+   * slot while one tenant has a backlog or keeps failing. @default max(1, concurrency - 1)
+   */
+  maxPerTenant?: number;
+  /**
+   * Messages taken from the bus that may be running or ready to run at once. Kept small
+   * because every one of them is ack-pending on the server; parked messages (a key in
+   * backoff, or behind a running message of its key) are outside it. @default concurrency * 4
+   */
+  prefetch?: number;
+  /**
+   * Messages with the same key are interchangeable: the handler reads current state (the
+   * indexer: key = document). One runs at a time per key; later ones waiting for it are
+   * folded into one run. `null` (or a throw) leaves the message on its own.
+   */
+  coalesceKey?: (msg: BusMessage) => string | null;
+  /**
+   * The tenant a message belongs to, for the fair share of handler slots.
+   * @default the subject token after the prefix (`<prefix>.<tenantId>.document.<type>`)
+   */
+  fairnessKey?: (msg: BusMessage) => string;
+  /**
+   * JetStream: how long a delivered message may go without an ack or in-progress signal
+   * before the server redelivers it. Held messages signal progress every third of it, so it
+   * only bounds how soon a crashed worker's messages go to another. @default 30_000
+   */
+  ackWaitMs?: number;
+  /**
+   * JetStream: messages delivered and not yet acked across all workers of the durable
+   * (including those waiting out a backoff); the server stops delivering at this bound.
+   * Applied when the consumer is created or updated. @default 1_000
+   */
+  maxAckPending?: number;
 }
 
 export interface Subscription {
@@ -58,3 +95,6 @@ export interface EventBus {
 
 export const DEFAULT_BACKOFF_MS = [200, 1000, 5000];
 export const DEFAULT_MAX_DELIVER = 5;
+export const DEFAULT_CONCURRENCY = 4;
+export const DEFAULT_ACK_WAIT_MS = 30_000;
+export const DEFAULT_MAX_ACK_PENDING = 1_000;

@@ -4,20 +4,27 @@
  * backoff, dead letters), held in memory. A restart starts empty; the relay's cursor in
  * Postgres is what makes the feed lossless, not the bus.
  */
-import { DEFAULT_BACKOFF_MS, DEFAULT_MAX_DELIVER, PoisonMessageError, type BusMessage, type ConsumeOptions, type DeadLetter, type EventBus, type Subscription } from './bus.js';
+import { type BusMessage, type ConsumeOptions, type DeadLetter, type EventBus, type Subscription } from './bus.js';
+import { dispatchOptions, Dispatcher, type Delivery } from './dispatch.js';
 
 interface Entry {
   subject: string;
   data: Uint8Array;
+  /** Position in the log: the message's identity across redeliveries. */
+  pos: number;
 }
 
 interface Durable {
+  name: string;
   cursor: number;
-  inflight: number;
-  handlers: ((m: BusMessage) => Promise<void>)[];
-  opts: Required<Omit<ConsumeOptions, 'durable'>> & { durable: string };
+  /** One dispatcher per `consume` call on this durable; they share the work. */
+  subs: Dispatcher[];
   next: number;
+  /** Messages handed back and due again, before anything new. */
+  redeliver: { entry: Entry; deliveryCount: number }[];
   retries: Set<NodeJS.Timeout>;
+  pumping: boolean;
+  again: boolean;
 }
 
 export class MemoryBus implements EventBus {
@@ -40,7 +47,7 @@ export class MemoryBus implements EventBus {
     if (prev !== undefined && now - prev < window) return;
     this.seen.set(msgId, now);
     if (this.seen.size > 100_000) for (const [k, t] of this.seen) if (now - t >= window) this.seen.delete(k);
-    this.log.push({ subject, data: data.slice() });
+    this.log.push({ subject, data: data.slice(), pos: this.base + this.log.length });
     this.trim();
     for (const d of this.durables.values()) this.pump(d);
   }
@@ -48,67 +55,90 @@ export class MemoryBus implements EventBus {
   async consume(opts: ConsumeOptions, handler: (msg: BusMessage) => Promise<void>): Promise<Subscription> {
     let d = this.durables.get(opts.durable);
     if (!d) {
-      d = {
-        cursor: this.base,
-        inflight: 0,
-        handlers: [],
-        next: 0,
-        retries: new Set(),
-        opts: {
-          durable: opts.durable,
-          maxDeliver: opts.maxDeliver ?? DEFAULT_MAX_DELIVER,
-          backoffMs: opts.backoffMs ?? DEFAULT_BACKOFF_MS,
-          concurrency: opts.concurrency ?? 4,
-        },
-      };
+      d = { name: opts.durable, cursor: this.base, subs: [], next: 0, redeliver: [], retries: new Set(), pumping: false, again: false };
       this.durables.set(opts.durable, d);
     }
-    d.handlers.push(handler);
     const durable = d;
+    // No ack deadline in process: nothing to keep alive.
+    const sub = new Dispatcher(dispatchOptions(opts, 0), handler, () => this.pump(durable));
+    durable.subs.push(sub);
     this.pump(durable);
     return {
       stop: async () => {
-        durable.handlers = durable.handlers.filter((h) => h !== handler);
+        durable.subs = durable.subs.filter((s) => s !== sub);
+        await sub.stop();
       },
     };
   }
 
+  /** Hands due and new messages to the durable's dispatchers while they have room. */
   private pump(d: Durable): void {
-    while (!this.closed && d.handlers.length > 0 && d.inflight < d.opts.concurrency && d.cursor < this.base + this.log.length) {
-      const entry = this.log[d.cursor - this.base]!;
-      d.cursor++;
-      this.deliver(d, entry, 1);
+    if (d.pumping) {
+      d.again = true;
+      return;
+    }
+    d.pumping = true;
+    try {
+      do {
+        d.again = false;
+        while (!this.closed) {
+          const sub = this.withRoom(d);
+          if (!sub) break;
+          let item = d.redeliver.shift();
+          if (!item && d.cursor < this.base + this.log.length) {
+            item = { entry: this.log[d.cursor - this.base]!, deliveryCount: 1 };
+            d.cursor++;
+          }
+          if (!item) break;
+          sub.add(this.delivery(d, item.entry, item.deliveryCount));
+        }
+      } while (d.again && !this.closed);
+    } finally {
+      d.pumping = false;
     }
   }
 
-  private deliver(d: Durable, entry: Entry, deliveryCount: number): void {
-    const handler = d.handlers[d.next++ % Math.max(1, d.handlers.length)];
-    if (!handler) return;
-    d.inflight++;
-    handler({ subject: entry.subject, data: entry.data, deliveryCount }).then(
-      () => {
-        d.inflight--;
-        this.pump(d);
+  private withRoom(d: Durable): Dispatcher | null {
+    for (let i = 0; i < d.subs.length; i++) {
+      const sub = d.subs[(d.next + i) % d.subs.length]!;
+      if (sub.capacity() > 0) {
+        d.next = (d.next + i + 1) % d.subs.length;
+        return sub;
+      }
+    }
+    return null;
+  }
+
+  private delivery(d: Durable, entry: Entry, deliveryCount: number): Delivery {
+    let done = false;
+    return {
+      subject: entry.subject,
+      data: entry.data,
+      deliveryCount,
+      id: String(entry.pos),
+      ack: () => {
+        done = true;
       },
-      (err: unknown) => {
-        d.inflight--;
-        const poison = err instanceof PoisonMessageError;
-        if (poison || deliveryCount >= d.opts.maxDeliver) {
-          const list = this.dead.get(d.opts.durable) ?? [];
-          list.push({ subject: entry.subject, data: entry.data, reason: err instanceof Error ? err.message : String(err), deliveries: deliveryCount, consumer: d.opts.durable });
-          this.dead.set(d.opts.durable, list.slice(-1000));
-        } else if (!this.closed) {
-          const delay = d.opts.backoffMs[Math.min(deliveryCount - 1, d.opts.backoffMs.length - 1)] ?? 1000;
-          const timer = setTimeout(() => {
-            d.retries.delete(timer);
-            this.deliver(d, entry, deliveryCount + 1);
-          }, delay);
-          timer.unref();
-          d.retries.add(timer);
-        }
-        this.pump(d);
+      working: () => undefined,
+      nak: (delayMs) => {
+        if (done || this.closed) return;
+        done = true;
+        const timer = setTimeout(() => {
+          d.retries.delete(timer);
+          d.redeliver.push({ entry, deliveryCount: deliveryCount + 1 });
+          this.pump(d);
+        }, delayMs);
+        timer.unref();
+        d.retries.add(timer);
       },
-    );
+      deadLetter: async (letter) => {
+        if (done) return;
+        done = true;
+        const list = this.dead.get(d.name) ?? [];
+        list.push({ ...letter, consumer: d.name });
+        this.dead.set(d.name, list.slice(-1000));
+      },
+    };
   }
 
   /** Drops log entries every durable has passed (or the oldest past the retention cap). */

@@ -1,12 +1,32 @@
 /**
  * JetStream event bus (scaled profile): one file-backed stream per subject prefix with a
  * de-duplication window (`Nats-Msg-Id`), durable pull consumers with explicit acks,
- * redelivery with backoff (`nak(delay)`), and a dead-letter subject
- * `<prefix>.dlq.<consumer>` in the same stream after `maxDeliver` attempts.
+ * redelivery with backoff (`nak(delay)`), and dead letters in the same stream
+ * (`<prefix>.dlq.<streamSeq>.<consumer>`, one record per message) after `maxDeliver`
+ * attempts. Pulls are bounded by the shared dispatcher (`dispatch.ts`): fair between
+ * tenants, coalesced per document, in-progress acks for everything held.
  */
 import { connect, headers, nanos, type NatsConnection } from '@nats-io/transport-node';
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, StorageType, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
-import { DEFAULT_BACKOFF_MS, DEFAULT_MAX_DELIVER, PoisonMessageError, type BusMessage, type ConsumeOptions, type DeadLetter, type EventBus, type Subscription } from './bus.js';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  jetstream,
+  JetStreamApiError,
+  jetstreamManager,
+  StorageType,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream';
+import { DEFAULT_ACK_WAIT_MS, DEFAULT_MAX_ACK_PENDING, type BusMessage, type ConsumeOptions, type DeadLetter, type EventBus, type Subscription } from './bus.js';
+import { dispatchOptions, Dispatcher, type Delivery } from './dispatch.js';
+
+/** JetStream API error codes this bus tells apart. */
+const JS_CONSUMER_NOT_FOUND = 10014;
+const JS_WRONG_LAST_SEQUENCE = 10071;
+/** How long one pull waits for messages before the next is sent (also bounds `stop`). */
+const PULL_EXPIRES_MS = 5_000;
 
 export interface NatsBusOptions {
   url: string;
@@ -47,86 +67,128 @@ export class NatsBus implements EventBus {
     await this.js.publish(subject, data, { msgID: msgId, timeout: 5_000 });
   }
 
-  private dlqSubject(consumer: string): string {
-    return `${this.opts.prefix}.dlq.${consumer}`;
+  /**
+   * One subject per dead message, `<prefix>.dlq.<streamSeq>.<consumer>`: the record is
+   * published only if that subject is still empty, so a message is recorded once however
+   * late it comes back (its `Nats-Msg-Id` also de-duplicates within the window).
+   */
+  private dlqSubject(consumer: string, seq: number): string {
+    return `${this.opts.prefix}.dlq.${seq}.${consumer}`;
   }
 
   async consume(opts: ConsumeOptions, handler: (msg: BusMessage) => Promise<void>): Promise<Subscription> {
-    const maxDeliver = opts.maxDeliver ?? DEFAULT_MAX_DELIVER;
-    const backoff = opts.backoffMs ?? DEFAULT_BACKOFF_MS;
-    const concurrency = opts.concurrency ?? 4;
+    const ackWaitMs = opts.ackWaitMs ?? DEFAULT_ACK_WAIT_MS;
+    const maxAckPending = opts.maxAckPending ?? DEFAULT_MAX_ACK_PENDING;
     const filter = `${this.opts.prefix}.*.document.*`;
     try {
-      await this.jsm.consumers.info(this.opts.stream, opts.durable);
-    } catch {
+      const info = await this.jsm.consumers.info(this.opts.stream, opts.durable);
+      if (info.config.ack_wait !== nanos(ackWaitMs) || info.config.max_ack_pending !== maxAckPending) {
+        await this.jsm.consumers.update(this.opts.stream, opts.durable, { ack_wait: nanos(ackWaitMs), max_ack_pending: maxAckPending });
+      }
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError) || err.code !== JS_CONSUMER_NOT_FOUND) throw err;
       await this.jsm.consumers.add(this.opts.stream, {
         durable_name: opts.durable,
         ack_policy: AckPolicy.Explicit,
         deliver_policy: DeliverPolicy.All,
         filter_subject: filter,
-        ack_wait: nanos(60_000),
-        max_ack_pending: 1_000,
+        ack_wait: nanos(ackWaitMs),
+        max_ack_pending: maxAckPending,
       });
     }
     const consumer = await this.js.consumers.get(this.opts.stream, opts.durable);
-    const messages = await consumer.consume({ max_messages: concurrency * 2 });
-    const inflight = new Set<Promise<void>>();
-    const handle = async (m: JsMsg) => {
-      const deliveryCount = m.info.deliveryCount;
-      try {
-        await handler({ subject: m.subject, data: m.data, deliveryCount });
-        m.ack();
-      } catch (err) {
-        const poison = err instanceof PoisonMessageError;
-        if (poison || deliveryCount >= maxDeliver) {
-          const h = headers();
-          h.set('Quire-Reason', (err instanceof Error ? err.message : String(err)).slice(0, 500));
-          h.set('Quire-Subject', m.subject);
-          h.set('Quire-Deliveries', String(deliveryCount));
-          try {
-            await this.js.publish(this.dlqSubject(opts.durable), m.data, { headers: h, msgID: `dlq:${opts.durable}:${m.info.streamSequence}` });
-            m.term(poison ? 'poison' : 'max deliveries');
-          } catch {
-            // Could not record the dead letter: leave it for redelivery rather than lose it.
-            m.nak(backoff[backoff.length - 1]);
-          }
-        } else {
-          m.nak(backoff[Math.min(deliveryCount - 1, backoff.length - 1)]);
+    // Messages in hand signal progress three times per ack deadline.
+    const dispatcher = new Dispatcher(dispatchOptions(opts, Math.max(100, Math.floor(ackWaitMs / 3))), handler);
+    let stopped = false;
+    let batch: ConsumerMessages | null = null;
+    // Bounded pull: ask the server only for as many messages as there is room for, so none
+    // waits here unstarted; a batch ends when full or after `expires`.
+    const loop = (async () => {
+      while (!stopped) {
+        await dispatcher.whenSpace();
+        if (stopped) break;
+        try {
+          batch = await consumer.fetch({ max_messages: dispatcher.capacity(), expires: PULL_EXPIRES_MS });
+          for await (const m of batch) dispatcher.add(this.delivery(opts.durable, m));
+        } catch {
+          // Server gone or consumer being recreated: pull again shortly.
+          if (!stopped) await new Promise((r) => setTimeout(r, 500));
+        } finally {
+          batch = null;
         }
       }
-    };
-    const loop = (async () => {
-      for await (const m of messages) {
-        while (inflight.size >= concurrency) await Promise.race(inflight);
-        const p = handle(m).finally(() => inflight.delete(p));
-        inflight.add(p);
-      }
-      await Promise.all(inflight);
     })();
     return {
       stop: async () => {
-        await messages.close();
+        stopped = true;
+        await (batch as ConsumerMessages | null)?.close();
+        await dispatcher.stop();
         await loop;
       },
     };
   }
 
+  private delivery(consumer: string, m: JsMsg): Delivery {
+    return {
+      subject: m.subject,
+      data: m.data,
+      deliveryCount: m.info.deliveryCount,
+      id: String(m.seq),
+      ack: () => m.ack(),
+      nak: (delayMs) => m.nak(delayMs),
+      working: () => m.working(),
+      deadLetter: async (letter) => {
+        const h = headers();
+        h.set('Quire-Reason', letter.reason.slice(0, 500));
+        h.set('Quire-Subject', letter.subject);
+        h.set('Quire-Deliveries', String(letter.deliveries));
+        try {
+          await this.js.publish(this.dlqSubject(consumer, m.seq), letter.data, {
+            headers: h,
+            msgID: `dlq:${consumer}:${m.seq}`,
+            expect: { lastSubjectSequence: 0 },
+            timeout: 5_000,
+          });
+        } catch (err) {
+          if (!(err instanceof JetStreamApiError) || err.code !== JS_WRONG_LAST_SEQUENCE) throw err;
+          // Recorded by an earlier delivery of this message.
+        }
+        // The record is written: end the message. A TERM with a reason is ignored by
+        // nats-server before 2.10 (the message would stay ack-pending and come back), a
+        // bare TERM ends it on every version.
+        m.term();
+      },
+    };
+  }
+
   async deadLetters(consumer: string, limit = 100): Promise<DeadLetter[]> {
-    const subject = this.dlqSubject(consumer);
-    const oc = await this.js.consumers.get(this.opts.stream, { filter_subjects: subject });
+    const oc = await this.js.consumers.get(this.opts.stream, { filter_subjects: `${this.opts.prefix}.dlq.>` });
     const out: DeadLetter[] = [];
-    const batch = await oc.fetch({ max_messages: limit, expires: 1_000 });
-    for await (const m of batch) {
-      out.push({
-        subject: m.headers?.get('Quire-Subject') ?? m.subject,
-        data: m.data,
-        reason: m.headers?.get('Quire-Reason') ?? '',
-        deliveries: Number(m.headers?.get('Quire-Deliveries') ?? 0),
-        consumer,
-      });
-      if (out.length >= limit) break;
+    try {
+      // Read to the end of the dead-letter subjects: a batch stops at the last message.
+      for (let pending = 1, got = 1; pending > 0 && got > 0; ) {
+        got = 0;
+        const batch = await oc.fetch({ max_messages: 1_000, expires: 1_000 });
+        for await (const m of batch) {
+          got++;
+          pending = m.info.pending;
+          const tokens = m.subject.split('.');
+          if (tokens[tokens.length - 1] === consumer) {
+            out.push({
+              subject: m.headers?.get('Quire-Subject') ?? m.subject,
+              data: m.data,
+              reason: m.headers?.get('Quire-Reason') ?? '',
+              deliveries: Number(m.headers?.get('Quire-Deliveries') ?? 0),
+              consumer,
+            });
+            if (out.length > limit) out.shift();
+          }
+          if (pending === 0) break;
+        }
+      }
+    } finally {
+      await oc.delete().catch(() => false);
     }
-    await oc.delete().catch(() => undefined);
     return out;
   }
 
