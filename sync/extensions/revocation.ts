@@ -4,10 +4,19 @@
  * every instance subscribes to (the publisher included), otherwise handled in process.
  * Each affected connection's level is re-read: none ⇒ the socket is closed (4403 /
  * 4401 / 4404), read ⇒ the connection becomes read-only, write/admin ⇒ writable again.
+ *
+ * Redis pub/sub delivers at most once: an instance whose Redis link is down misses the
+ * event. So every instance also polls the access versions of the tenants it has open
+ * connections for (migration 0009: a per-tenant counter bumped in the transaction of every
+ * change that can take access away) every `recheckMs`, and re-checks all open connections
+ * of a tenant whose version moved — and of a tenant it sees for the first time, whose
+ * connections may have authenticated before a change it never heard of. A revocation
+ * therefore reaches every socket within `recheckMs` plus the re-check's queries, whatever
+ * happened to Redis, as long as the instance reaches Postgres.
  */
-import type { Extension, Hocuspocus, onConfigurePayload } from '@hocuspocus/server';
+import type { Connection, Extension, Hocuspocus, onConfigurePayload } from '@hocuspocus/server';
 import type { Redis } from 'ioredis';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '../../db/schema.js';
 import type { AccessEvent, AccessEvents } from '../../server/access-events.js';
@@ -29,6 +38,8 @@ export interface RevocationConfiguration {
   /** Publisher connection and a factory for the subscriber (scaled profile). */
   redis?: Redis | null;
   channel: string;
+  /** Interval of the access-version poll (the bound on a lost event). */
+  recheckMs: number;
 }
 
 export class Revocation implements Extension {
@@ -36,6 +47,11 @@ export class Revocation implements Extension {
   private instance: Hocuspocus | null = null;
   private subscriber: Redis | null = null;
   private unsubscribeLocal: (() => void) | null = null;
+  /** Access version per tenant with open connections here, as of the last re-check. */
+  private readonly versions = new Map<string, string>();
+  private pollTimer: NodeJS.Timeout | null = null;
+  private polling = false;
+  private pollFailing = false;
 
   constructor(private readonly config: RevocationConfiguration) {}
 
@@ -46,6 +62,9 @@ export class Revocation implements Extension {
   /** Starts listening (local events, and the Redis channel when configured). */
   async start(): Promise<void> {
     const { redis, channel, events, log } = this.config;
+    // First, so revocation stays bounded even if the Redis subscription never comes up.
+    this.pollTimer = setInterval(() => void this.poll(), this.config.recheckMs);
+    this.pollTimer.unref();
     if (redis) {
       this.subscriber = redis.duplicate();
       this.subscriber.on('error', (err) => log.warn({ cat: 'sync', err: err.message }, 'revocation subscriber error'));
@@ -73,6 +92,64 @@ export class Revocation implements Extension {
     }
   }
 
+  /**
+   * One poll: the versions of every tenant with open connections here, in one query; the
+   * connections of tenants whose version moved (or that are new here) are re-checked.
+   */
+  async poll(): Promise<void> {
+    const hp = this.instance;
+    if (!hp || this.polling) return;
+    this.polling = true;
+    try {
+      const tenants = new Set<string>();
+      for (const doc of hp.documents.values()) {
+        for (const conn of doc.getConnections()) {
+          const tenantId = (conn.context as SyncContext).user?.tenantId;
+          if (tenantId) tenants.add(tenantId);
+        }
+      }
+      for (const t of this.versions.keys()) if (!tenants.has(t)) this.versions.delete(t);
+      if (tenants.size === 0) return;
+      const { rows } = await sql<{ tenant_id: string; version: string }>`
+        select tenant_id, version::text as version from quire_access_versions(${[...tenants]}::uuid[])`.execute(this.config.db);
+      if (this.pollFailing) this.config.log.info({ cat: 'sync' }, 'access re-check poll works again');
+      this.pollFailing = false;
+      const current = new Map(rows.map((r) => [r.tenant_id, r.version]));
+      for (const tenantId of tenants) {
+        const version = current.get(tenantId) ?? '0';
+        if (this.versions.get(tenantId) === version) continue;
+        // Recorded before the re-check reads: a change committed after this version was
+        // read moves it again and is caught by the next poll.
+        this.versions.set(tenantId, version);
+        await this.recheckTenant(tenantId);
+      }
+    } catch (err) {
+      if (!this.pollFailing) this.config.log.warn({ cat: 'sync', err }, 'access re-check poll failed; retrying every interval');
+      this.pollFailing = true;
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  /** Re-reads the level of every open connection of a tenant (one query per user and document). */
+  private async recheckTenant(tenantId: string): Promise<void> {
+    const hp = this.instance;
+    if (!hp) return;
+    for (const doc of [...hp.documents.values()]) {
+      const checked = new Map<string, Awaited<ReturnType<typeof resolveAccess>>>();
+      for (const conn of doc.getConnections()) {
+        const ctx = conn.context as SyncContext;
+        if (!ctx.user || ctx.user.tenantId !== tenantId) continue;
+        let access = checked.get(ctx.user.id);
+        if (access === undefined) {
+          access = await resolveAccess(this.config.db, tenantId, ctx.user.id, doc.name);
+          checked.set(ctx.user.id, access);
+        }
+        this.enforce(conn, access);
+      }
+    }
+  }
+
   private handle(event: AccessEvent): void {
     this.apply(event).catch((err: unknown) => this.config.log.error({ cat: 'sync', err, event: event.type }, 'revocation failed'));
   }
@@ -91,24 +168,32 @@ export class Revocation implements Extension {
           continue;
         }
         if (ctx.user.id !== event.userId) continue;
-        const access = await resolveAccess(this.config.db, ctx.user.tenantId, ctx.user.id, doc.name);
-        if (!access || access === 'inactive') {
-          const why = access === 'inactive' ? CLOSE.accountInactive : CLOSE.accessRevoked;
-          socket.close(why.code, why.reason);
-          continue;
-        }
-        const readOnly = access.level === 'read';
-        if (conn.readOnly !== readOnly || ctx.level !== access.level) {
-          conn.readOnly = readOnly;
-          ctx.level = access.level;
-          ctx.user = access.user;
-          conn.sendStateless(JSON.stringify({ type: 'quire.access', level: access.level }));
-        }
+        this.enforce(conn, await resolveAccess(this.config.db, ctx.user.tenantId, ctx.user.id, doc.name));
       }
     }
   }
 
+  /** Applies a connection's current access: closed without one, read-only or writable with one. */
+  private enforce(conn: Connection, access: Awaited<ReturnType<typeof resolveAccess>>): void {
+    const ctx = conn.context as SyncContext;
+    const socket = conn.webSocket as UwsSocket;
+    if (!access || access === 'inactive') {
+      const why = access === 'inactive' ? CLOSE.accountInactive : CLOSE.accessRevoked;
+      socket.close(why.code, why.reason);
+      return;
+    }
+    const readOnly = access.level === 'read';
+    if (conn.readOnly !== readOnly || ctx.level !== access.level) {
+      conn.readOnly = readOnly;
+      ctx.level = access.level;
+      ctx.user = access.user;
+      conn.sendStateless(JSON.stringify({ type: 'quire.access', level: access.level }));
+    }
+  }
+
   async onDestroy(): Promise<void> {
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.pollTimer = null;
     this.unsubscribeLocal?.();
     this.unsubscribeLocal = null;
     if (this.subscriber) {
