@@ -65,7 +65,7 @@ test('shutdown lets in-flight requests finish, then refuses new connections', as
     duplex: 'half',
   } as RequestInit);
   push('{"title":');
-  await eventually(() => assert.ok(quire.edge.inflightCount > 0));
+  await eventually(() => assert.ok(quire.edge.inflightCount > 0, `inflight ${quire.edge.inflightCount}`));
   const closing = quire.close();
   push('"Written during shutdown"}');
   push(null);
