@@ -147,23 +147,26 @@ export class DocumentStore {
     try {
       stored = await this.load(tenantId, documentId);
       onRead?.(stored);
-      withoutUpdateEvents(doc, () =>
-        doc.transact(() => {
-          if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot);
-          stored.updates.forEach((u, i) => {
-            const seq = stored.seqs[i]!;
-            if (skipped.length > 0) {
-              const problem = checkUpdate(u);
-              if (problem) return void skipped.push({ seq, problem });
-            }
-            try {
-              Y.applyUpdate(doc, u);
-            } catch (e) {
-              skipped.push({ seq, problem: { code: 'conflicts_with_document', detail: e instanceof Error ? e.message : String(e) } });
-            }
-          });
-        }, 'quire-load'),
-      );
+      // One transaction per row, as each update had when the live document applied it:
+      // Yjs garbage-collects deleted content when a transaction ends, and a row replayed
+      // inside one long transaction meets structs the live document had already collected
+      // (and merged) differently — the fuzzer found accepted updates that then failed to
+      // load that way.
+      withoutUpdateEvents(doc, () => {
+        if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot, 'quire-load');
+        stored.updates.forEach((u, i) => {
+          const seq = stored.seqs[i]!;
+          if (skipped.length > 0) {
+            const problem = checkUpdate(u);
+            if (problem) return void skipped.push({ seq, problem });
+          }
+          try {
+            Y.applyUpdate(doc, u, 'quire-load');
+          } catch (e) {
+            skipped.push({ seq, problem: { code: 'conflicts_with_document', detail: e instanceof Error ? e.message : String(e) } });
+          }
+        });
+      });
     } catch (e) {
       throw new DocumentLoadError(documentId, e);
     }
@@ -299,14 +302,13 @@ function foldRows(snapshot: Uint8Array | null, rows: { seq: string; data: Uint8A
     const doc = new Y.Doc({ gc: true });
     const at: { seq: string | null } = { seq: null };
     try {
-      doc.transact(() => {
-        if (snapshot) Y.applyUpdate(doc, snapshot);
-        for (const r of rows) {
-          if (bad.has(r.seq)) continue;
-          at.seq = r.seq;
-          Y.applyUpdate(doc, r.data);
-        }
-      });
+      // One transaction per row, as in `loadInto` (and as the live document applied them).
+      if (snapshot) Y.applyUpdate(doc, snapshot);
+      for (const r of rows) {
+        if (bad.has(r.seq)) continue;
+        at.seq = r.seq;
+        Y.applyUpdate(doc, r.data);
+      }
     } catch (e) {
       doc.destroy();
       if (at.seq === null) throw e;

@@ -234,12 +234,7 @@ test('poison updates over the wire are refused with 4400 before anything is stor
 });
 
 test('fuzzer: thousands of mutated real updates are each refused (4400) or applied; everything acknowledged loads', async (t) => {
-  // Compaction runs only where the test asks for it (at the end): when a background one
-  // lands mid-run depends on the machine's speed, and a hostile update accepted after a
-  // compaction may reference structs the compacted snapshot merged into garbage-collected
-  // ranges; such a row is skipped at load and quarantined (docs/ARCHITECTURE.md, "Updates
-  // that cannot be applied"), which this run would report as a difference between runs.
-  const { api, url, quire } = await startServer(t, { env: { SYNC_COMPACT_AFTER_UPDATES: '1000000' } });
+  const { api, url, quire } = await startServer(t);
   const s = await api.signup();
   const doc = await api.createDocument(s, 'fuzz');
   const good = connect(t, url, doc.id, s.accessToken);
