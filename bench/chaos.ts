@@ -171,15 +171,6 @@ function writer(base: string, docId: string, token: string, hz: number): Writer 
   const socket = new HocuspocusProviderWebsocket({ url: base.replace(/^http/, 'ws') + '/sync', WebSocketPolyfill: WebSocket as never, delay: 100, minDelay: 100, maxDelay: 1000, factor: 2, maxAttempts: 0 });
   const provider = new HocuspocusProvider({ websocketProvider: socket, name: docId, document: doc, token });
   provider.attach();
-  if (process.env.CHAOS_DEBUG) {
-    provider.on('status', (e: { status: string }) => process.stderr.write(`writer status ${e.status}\n`));
-    socket.on('status', (e: { status: string }) => process.stderr.write(`socket status ${e.status}\n`));
-    socket.on('close', (e: unknown) => process.stderr.write(`socket close ${JSON.stringify(e)}\n`));
-    socket.on('disconnect', (e: unknown) => process.stderr.write(`socket disconnect ${JSON.stringify(e)}\n`));
-    provider.on('synced', () => process.stderr.write('writer synced\n'));
-    provider.on('authenticationFailed', (e: unknown) => process.stderr.write(`writer auth failed ${JSON.stringify(e)}\n`));
-    provider.on('close', (e: unknown) => process.stderr.write(`writer close ${JSON.stringify(e)}\n`));
-  }
   const w: Writer = { doc, sent: 0, ackedUpTo: 0, latencies: [], stop: () => undefined };
   const sentAt: number[] = [];
   provider.on('unsyncedChanges', ({ number }: { number: number }) => {
@@ -229,6 +220,8 @@ interface Row {
   healthyP50: number;
   healthyP99: number;
   healthyRestErrors: string;
+  restP50: number;
+  restP99: number;
 }
 
 async function runAttack(attack: Attack): Promise<Row> {
@@ -251,7 +244,6 @@ async function runAttack(attack: Attack): Promise<Row> {
   let q: Running & { base: string } = await startQuire({ ...dirs, roles: 'api,sync,worker', env });
   const base = q.base;
   const a = await account(base, 'writer');
-  if (process.env.CHAOS_DEBUG) process.stderr.write(JSON.stringify(a) + '\n');
   const h = await account(base, 'healthy');
   const attacker = await account(base, 'attacker');
   const w = writer(base, a.doc, a.token, 20);
@@ -261,10 +253,13 @@ async function runAttack(attack: Attack): Promise<Row> {
   // The attack, with the healthy client's REST reads alongside.
   const ctl = new AbortController();
   const restErrors = new Map<string, number>();
+  const restMs: number[] = [];
   const healthyLatencyFrom = healthy.latencies.length;
   const reads = (async () => {
     while (!ctl.signal.aborted) {
+      const t0 = Date.now();
       const r = await api(base, 'GET', '/api/v1/documents', h.token).catch(() => ({ status: 0, json: null }));
+      restMs.push(Date.now() - t0);
       if (r.status !== 200) restErrors.set(String(r.status), (restErrors.get(String(r.status)) ?? 0) + 1);
       await sleep(200);
     }
@@ -319,6 +314,8 @@ async function runAttack(attack: Attack): Promise<Row> {
     healthyP50: pct(duringLatency, 50),
     healthyP99: pct(duringLatency, 99),
     healthyRestErrors: [...restErrors].map(([k, v]) => `${v}× ${k}`).join(', ') || 'none',
+    restP50: pct(restMs, 50),
+    restP99: pct(restMs, 99),
   };
 }
 
@@ -327,16 +324,21 @@ for (const attack of ATTACKS.filter((x) => ONLY.length === 0 || ONLY.includes(x.
   process.stderr.write(`chaos: ${attack.name} (${SECONDS} s)…\n`);
   rows.push(await runAttack(attack));
   const r = rows[rows.length - 1]!;
-  process.stderr.write(`  acked ${r.acked}, lost ${r.lost}, exits ${r.exits}, recovered in ${r.recoverMs} ms, healthy ack p50/p99 ${r.healthyP50}/${r.healthyP99} ms, REST errors ${r.healthyRestErrors}\n`);
+  process.stderr.write(
+    `  acked ${r.acked}, lost ${r.lost}, exits ${r.exits}, recovered in ${r.recoverMs} ms, healthy ack p50/p99 ${r.healthyP50}/${r.healthyP99} ms, REST p50/p99 ${r.restP50}/${r.restP99} ms, REST errors ${r.healthyRestErrors}\n`,
+  );
 }
 const fmt = (n: number) => (Number.isNaN(n) ? '—' : String(Math.round(n)));
 process.stdout.write(
   [
     `Fault matrix: ${SECONDS} s per attack; writer at 20 Hz, healthy client of another workspace at 5 Hz + REST list every 200 ms.`,
     '',
-    '| attack | what | acked | lost | process exits | recovery (ms) | healthy ack p50 / p99 (ms) | healthy REST errors |',
-    '|---|---|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.attack} | ${r.what} | ${r.acked} | ${r.lost} | ${r.exits} | ${fmt(r.recoverMs)} | ${fmt(r.healthyP50)} / ${fmt(r.healthyP99)} | ${r.healthyRestErrors} |`),
+    '| attack | what | acked | lost | process exits | recovery (ms) | healthy ack p50 / p99 (ms) | healthy REST p50 / p99 (ms) | healthy REST errors |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...rows.map(
+      (r) =>
+        `| ${r.attack} | ${r.what} | ${r.acked} | ${r.lost} | ${r.exits} | ${fmt(r.recoverMs)} | ${fmt(r.healthyP50)} / ${fmt(r.healthyP99)} | ${fmt(r.restP50)} / ${fmt(r.restP99)} | ${r.healthyRestErrors} |`,
+    ),
     '',
   ].join('\n'),
 );

@@ -131,12 +131,12 @@ const EnvSchema = z.object({
   SYNC_MAX_CONNECTIONS_PER_DOCUMENT: int(1_000, 1, 1_000_000),
   SYNC_MAX_CONNECTIONS_PER_USER_DOCUMENT: int(20, 1, 1_000_000),
   SYNC_MAX_DOCUMENTS_PER_SOCKET: int(100, 1, 100_000),
-  SYNC_SOCKET_BURST_BYTES: int(16 * 1_048_576, 1024, 1024 * 1_048_576),
-  SYNC_SOCKET_BYTES_PER_SECOND: int(2 * 1_048_576, 1024, 1024 * 1_048_576),
-  SYNC_TENANT_BURST_BYTES: int(64 * 1_048_576, 1024, 4096 * 1_048_576),
-  SYNC_TENANT_BYTES_PER_SECOND: int(8 * 1_048_576, 1024, 4096 * 1_048_576),
-  SYNC_TENANT_WORK_BURST_MS: int(5_000, 10, 600_000),
-  SYNC_TENANT_WORK_MS_PER_SECOND: int(500, 1, 100_000),
+  SYNC_SOCKET_BURST_BYTES: int(8 * 1_048_576, 1024, 1024 * 1_048_576),
+  SYNC_SOCKET_BYTES_PER_SECOND: int(1_048_576, 1024, 1024 * 1_048_576),
+  SYNC_TENANT_BURST_BYTES: int(32 * 1_048_576, 1024, 4096 * 1_048_576),
+  SYNC_TENANT_BYTES_PER_SECOND: int(4 * 1_048_576, 1024, 4096 * 1_048_576),
+  SYNC_TENANT_WORK_BURST_MS: int(2_000, 10, 600_000),
+  SYNC_TENANT_WORK_MS_PER_SECOND: int(250, 1, 100_000),
   SYNC_IDLE_TIMEOUT_MS: int(60_000, 1_000, 3_600_000),
   SYNC_COMPACT_AFTER_UPDATES: int(500, 1, 1_000_000),
   SYNC_COMPACT_DEBOUNCE_MS: int(5_000, 0, 3_600_000),
@@ -282,13 +282,13 @@ export interface SyncLimits {
   maxConnectionsPerUserDocument: number;
   /** Document sessions multiplexed over one socket. @default 100 */
   maxDocumentsPerSocket: number;
-  /** Bytes one socket may send at once, and its refill per second (see sync/inbound-budget.ts). @default 16 MiB, 2 MiB/s */
+  /** Bytes one socket may send at once, and its refill per second (see sync/inbound-budget.ts). @default 8 MiB, 1 MiB/s */
   socketBurstBytes: number;
   socketBytesPerSecond: number;
-  /** The same for all sockets of one workspace on this instance. @default 64 MiB, 8 MiB/s */
+  /** The same for all sockets of one workspace on this instance. @default 32 MiB, 4 MiB/s */
   tenantBurstBytes: number;
   tenantBytesPerSecond: number;
-  /** Milliseconds of update processing a workspace may use at once, and per second after. @default 5,000 ms, 500 ms/s */
+  /** Milliseconds of update processing a workspace may use at once, and per second after. @default 2,000 ms, 250 ms/s */
   tenantWorkBurstMs: number;
   tenantWorkMsPerSecond: number;
   /** A socket that sent nothing for this long is closed. @default 60 s */

@@ -11,21 +11,21 @@
  * limit (4 MiB), well inside a burst.
  */
 export interface InboundBudgetConfiguration {
-  /** Bytes a socket may send in one go. @default 16 MiB */
+  /** Bytes a socket may send in one go. @default 8 MiB */
   socketBurstBytes: number;
-  /** Bytes per second a socket's budget refills. @default 2 MiB/s */
+  /** Bytes per second a socket's budget refills. @default 1 MiB/s */
   socketBytesPerSecond: number;
-  /** Bytes all of one workspace's sockets on this instance may send in one go. @default 64 MiB */
+  /** Bytes all of one workspace's sockets on this instance may send in one go. @default 32 MiB */
   tenantBurstBytes: number;
-  /** Bytes per second a workspace's budget refills. @default 8 MiB/s */
+  /** Bytes per second a workspace's budget refills. @default 4 MiB/s */
   tenantBytesPerSecond: number;
 }
 
 export const DEFAULT_INBOUND_BUDGET: InboundBudgetConfiguration = {
-  socketBurstBytes: 16 * 1_048_576,
-  socketBytesPerSecond: 2 * 1_048_576,
-  tenantBurstBytes: 64 * 1_048_576,
-  tenantBytesPerSecond: 8 * 1_048_576,
+  socketBurstBytes: 8 * 1_048_576,
+  socketBytesPerSecond: 1_048_576,
+  tenantBurstBytes: 32 * 1_048_576,
+  tenantBytesPerSecond: 4 * 1_048_576,
 };
 
 /** A token bucket of bytes. */
@@ -75,14 +75,14 @@ export type BudgetVerdict = 'ok' | 'socket' | 'workspace';
  * Milliseconds of update processing (checking and applying) a workspace may use on this
  * instance: a burst, then a refill per second. Updates can be crafted to cost far more to
  * integrate than their size suggests (0.8 s for 4 MB); the byte budget alone would let one
- * workspace keep a core busy. @default 5 s burst, 0.5 s per second
+ * workspace keep a core busy. @default 2 s burst, 0.25 s per second
  */
 export interface WorkBudgetConfiguration {
   tenantBurstMs: number;
   tenantMsPerSecond: number;
 }
 
-export const DEFAULT_WORK_BUDGET: WorkBudgetConfiguration = { tenantBurstMs: 5_000, tenantMsPerSecond: 500 };
+export const DEFAULT_WORK_BUDGET: WorkBudgetConfiguration = { tenantBurstMs: 2_000, tenantMsPerSecond: 250 };
 
 export class WorkBudget {
   private readonly tenants = new Map<string, ByteBucket>();
