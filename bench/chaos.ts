@@ -239,7 +239,7 @@ async function runAttack(attack: Attack): Promise<Row> {
     NATS_SUBJECT_PREFIX: tag.replace(/_/g, '-'),
     SEMANTIC_SEARCH: 'false',
     WEB_APP: 'false',
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: process.env.CHAOS_LOG_LEVEL ?? 'silent',
   };
   let q: Running & { base: string } = await startQuire({ ...dirs, roles: 'api,sync,worker', env });
   const base = q.base;

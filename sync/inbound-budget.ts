@@ -57,6 +57,12 @@ export class ByteBucket {
     return this.tokens >= 0;
   }
 
+  /** True when the bucket holds anything (not in debt). */
+  positive(now = Date.now()): boolean {
+    this.refill(now);
+    return this.tokens > 0;
+  }
+
   /** True when the bucket is full again (an idle entry that can be dropped). */
   full(now = Date.now()): boolean {
     this.refill(now);
@@ -89,6 +95,12 @@ export class WorkBudget {
   private sweptAt = Date.now();
 
   constructor(readonly config: WorkBudgetConfiguration = DEFAULT_WORK_BUDGET) {}
+
+  /** Whether the workspace has budget left (a workspace never charged has). */
+  available(tenantId: string): boolean {
+    const t = this.tenants.get(tenantId);
+    return !t || t.positive();
+  }
 
   /** Charges `ms` to the workspace; false when its budget was already spent. */
   charge(tenantId: string, ms: number): boolean {

@@ -105,6 +105,7 @@ export class SyncServer {
       compactDebounceMs: limits.compactDebounceMs,
       onAppend: (bytes) => this.syncMetrics.onAppend(bytes),
       chargeWork: (tenantId, ms) => work.charge(tenantId, ms),
+      canWork: (tenantId) => work.available(tenantId),
     });
     this.revocation = new Revocation({
       db: opts.store.db,

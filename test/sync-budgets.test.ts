@@ -189,6 +189,17 @@ test('a workspace whose updates cost more processing than its budget is slowed d
   const closed = await sock.closed;
   assert.equal(closed.code, 4429);
   assert.match(closed.reason, /workspace CPU budget/);
+  // While the budget is spent, the workspace's documents do not load (socket or REST write).
+  const other2 = await api.createDocument(heavy, 'Another');
+  const refused = rawSocket(url);
+  await refused.opened;
+  refused.send(authFrame(other2.id, heavy.accessToken));
+  await eventually(() => assert.ok(refused.frames.some((f) => frameType(f).type === 2 && frameType(f).sub === 1), 'permission denied'));
+  assert.ok(refused.frames.some((f) => new TextDecoder().decode(f).includes('too-busy')));
+  refused.ws.close();
+  const put = await api.request('PUT', `/api/v1/documents/${other2.id}/content`, { token: heavy.accessToken, json: { text: 'later' } });
+  assert.equal(put.status, 429, put.text);
+  assert.equal(put.body.error.code, 'workspace_busy');
   const c = connect(t, url, oDoc.id, other.accessToken);
   await synced(c);
   paragraphText(c.doc).insert(0, 'unaffected');

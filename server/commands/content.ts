@@ -30,8 +30,14 @@ export async function getContent(
   } catch (e) {
     // Stored before nesting was limited: a clear refusal (the Yjs state still reads).
     if (e instanceof ContentTooDeepError) throw new AppError(422, e.code, `${e.message}; read it with format=yjs`);
-    throw e;
+    throw busyOr(e);
   }
+}
+
+/** A document the sync tier would not load because the workspace's processing budget is spent: 429. */
+function busyOr(e: unknown): unknown {
+  if ((e as { reason?: unknown } | null)?.reason !== 'too-busy') return e;
+  return new AppError(429, 'workspace_busy', 'This workspace has used its processing budget for now; retry in a moment', undefined, { 'retry-after': '1' });
 }
 
 export async function putContent(
@@ -42,7 +48,9 @@ export async function putContent(
 ): Promise<void> {
   const content = contentService(svc);
   await withTenant(svc.store.db, principal.tenantId, async (tx) => requireLevel(tx, await loadActor(tx, principal, ip), props.id, 'write'));
-  await content.write({ tenantId: principal.tenantId, userId: principal.userId }, props.id, props.input, props.mode);
+  await content.write({ tenantId: principal.tenantId, userId: principal.userId }, props.id, props.input, props.mode).catch((e: unknown) => {
+    throw busyOr(e);
+  });
   await withTenant(svc.store.db, principal.tenantId, (tx) =>
     audit(tx, {
       tenantId: principal.tenantId,

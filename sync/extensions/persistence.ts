@@ -43,6 +43,8 @@ export interface PersistenceConfiguration {
    * 4429 once this update is through).
    */
   chargeWork?: (tenantId: string, ms: number) => boolean;
+  /** False while the workspace's processing budget is spent: its documents do not load. */
+  canWork?: (tenantId: string) => boolean;
 }
 
 interface DocState {
@@ -81,6 +83,15 @@ export class Persistence implements Extension {
     // A fresh client (empty state vector) that caused this load gets the stored state as
     // soon as it is read, and integrates it while the server does the same; the server's
     // own answer to its SyncStep1 then carries only what changed since (see UwsSocket).
+    // Loading a large document is the costliest thing a client can make the server do; a
+    // workspace reconnecting in a loop to its largest documents spends the same budget
+    // as its updates, and waits for it to refill.
+    if (this.config.canWork && !this.config.canWork(tenantId)) {
+      this.config.log.warn({ cat: 'sync', doc: documentName, tenant: tenantId }, 'workspace processing budget spent; document not loaded');
+      document.destroy();
+      throw Object.assign(new Error('too busy'), { reason: 'too-busy' });
+    }
+    const loadStarted = performance.now();
     const socket = context.socket;
     const address = socket?.wholeDocumentRequest(documentName) ?? null;
     let answered = false;
@@ -94,6 +105,7 @@ export class Persistence implements Extension {
       // The document held nothing before the load, so its state vector now is the stored state's.
       if (answered) storedVector = Y.encodeStateVector(document);
       this.docs.set(documentName, { tenantId, bytes, sinceCompaction: 0, localWrites: new Set() });
+      this.config.chargeWork?.(tenantId, performance.now() - loadStarted);
       if (skipped.length > 0) {
         // The rest of the document is served; compaction moves the rows to quarantine.
         this.config.log.error(
@@ -256,7 +268,9 @@ export class Persistence implements Extension {
     const run = (async () => {
       const before = this.docs.get(documentName)?.bytes ?? 0;
       await this.config.committer.flush();
+      const started = performance.now();
       const res = await this.config.store.compactAll(tenantId, documentName, { shouldStop: () => this.closing });
+      this.config.chargeWork?.(tenantId, performance.now() - started);
       const state = this.docs.get(documentName);
       if (res && state) {
         state.sinceCompaction = 0;
