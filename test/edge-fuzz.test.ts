@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
+import { createRng } from '../ml-workers/classifier/train.js';
 import { clientAddress, parseTrustProxy } from '../server/http/client-ip.js';
 import { MAX_JSON_DEPTH } from '../server/http/validate.js';
 import { startServer } from './helpers/server.js';
@@ -32,17 +33,6 @@ function raw(port: number, request: string | Buffer): Promise<{ status: number; 
 }
 
 
-/** A small seeded PRNG (mulberry32): the fuzz is the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ID_ROUTES = [
   ['GET', '/api/v1/documents/:id'],
@@ -80,7 +70,7 @@ test('fuzzing every route: no answer is a 5xx, nothing crashes, a healthy client
   // The healthy client is another workspace; the fuzz also aims at its document.
   const healthyUser = await api.signup();
   const doc = (await api.post('/api/v1/documents', { title: 'Healthy', text: 'still here' }, healthyUser.accessToken)).body;
-  const rnd = prng(14);
+  const rnd = createRng(14); // seeded: the fuzz is the same on every run
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const ROUTES = [
     ...ID_ROUTES.map(([m, p]) => [m, p] as const),

@@ -8,17 +8,11 @@ import { Awareness, encodeAwarenessUpdate } from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import { ByteBucket, InboundBudget } from '../sync/inbound-budget.js';
 import { connect, paragraphText, readParagraph, synced, acked } from './helpers/provider.js';
-import { authFrame, awarenessFrame, frameType, rawSocket, updateFrame, type RawSocket } from './helpers/raw-socket.js';
+import { authenticatedSocket, authFrame, awarenessFrame, frameType, rawSocket, updateFrame } from './helpers/raw-socket.js';
 import { startServer } from './helpers/server.js';
 import { eventually } from './helpers/wait.js';
 
-async function authenticated(url: string, docId: string, token: string): Promise<RawSocket> {
-  const s = rawSocket(url);
-  await s.opened;
-  s.send(authFrame(docId, token));
-  await eventually(() => assert.ok(s.frames.some((f) => frameType(f).type === 2 && frameType(f).sub === 2), 'authenticated'));
-  return s;
-}
+const authenticated = authenticatedSocket;
 
 /** A valid update that inserts `n` characters into a fresh paragraph. */
 function bigUpdate(n: number, seed: number): Uint8Array {

@@ -18,7 +18,7 @@ import { extractText } from '../sync/content.js';
 import { DocumentStore } from '../sync/document-store.js';
 import { applyChecked, checkUpdate, InvalidUpdateError } from '../sync/update-validation.js';
 import { acked, connect, paragraphText, synced, type Client } from './helpers/provider.js';
-import { authFrame, frameType, rawSocket, updateFrame, type RawSocket } from './helpers/raw-socket.js';
+import { authenticatedSocket, frameType, updateFrame, type RawSocket } from './helpers/raw-socket.js';
 import { TEST_DATABASE_URL } from './helpers/env.js';
 import { DIALECTS, startServer } from './helpers/server.js';
 import { eventually } from './helpers/wait.js';
@@ -165,13 +165,7 @@ test('root cause: yjs decodes these updates but throws applying them; checkUpdat
 });
 
 /** An authenticated raw socket on one document. */
-async function writer(url: string, documentId: string, token: string): Promise<RawSocket> {
-  const s = rawSocket(url);
-  await s.opened;
-  s.send(authFrame(documentId, token));
-  await eventually(() => assert.ok(s.frames.some((f) => frameType(f).type === 2 && frameType(f).sub === 2), 'authenticated'));
-  return s;
-}
+const writer = authenticatedSocket;
 
 /** Sends one update and resolves with its fate: acknowledged, or the socket closed (code). */
 function send(s: RawSocket, documentId: string, update: Uint8Array): Promise<'acked' | number> {

@@ -3,6 +3,7 @@ import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import WebSocket from 'ws';
 import { wsUrl } from './provider.js';
+import { eventually } from './wait.js';
 
 export interface RawSocket {
   ws: WebSocket;
@@ -92,4 +93,15 @@ export function syncPayload(frame: Uint8Array): { step: number; payload: Uint8Ar
   if (decoding.readVarUint(d) !== 0) return null;
   const step = decoding.readVarUint(d);
   return { step, payload: decoding.readVarUint8Array(d) };
+}
+
+/** A raw socket authenticated for one document (resolves once the server said so). */
+export async function authenticatedSocket(httpUrl: string, documentId: string, token: string): Promise<RawSocket> {
+  const s = rawSocket(httpUrl);
+  await s.opened;
+  s.send(authFrame(documentId, token));
+  await eventually(() => {
+    if (!s.frames.some((f) => frameType(f).type === 2 && frameType(f).sub === 2)) throw new Error('not authenticated yet');
+  });
+  return s;
 }
