@@ -10,7 +10,7 @@
  * time to recover (from the end of the attack until a new write is acknowledged and
  * `/ready` is 200), and the healthy client's ack latency and REST errors during the attack.
  *
- * Usage: npm run chaos [-- --seconds=8 --only=pg-reset,http-fuzz]
+ * Usage: npm run chaos [-- --seconds=8 --only=pg-reset,http-fuzz] [--graceful]
  * The shared services are never stopped: only this script's links to them are broken.
  */
 import crypto from 'node:crypto';
@@ -20,12 +20,13 @@ import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { authFrame, rawSocket, updateFrame, type RawSocket } from '../test/helpers/raw-socket.js';
 import { startTcpProxy, targetOf, type TcpProxy } from '../test/helpers/tcp-proxy.js';
-import { arg, benchDirs, DB, dropSchema, startQuire, stopProc, type Running } from './lib.js';
+import { arg, benchDirs, DB, dropSchema, rssMb, startQuire, stopProc, type Running } from './lib.js';
 
 const SECONDS = Number(arg('seconds', '8'));
 const ONLY = arg('only', '')
   .split(',')
   .filter(Boolean);
+const GRACEFUL = process.argv.includes('--graceful');
 const REDIS = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const NATS = process.env.BENCH_NATS_URL ?? 'nats://127.0.0.1:4222';
 
@@ -108,8 +109,18 @@ async function poisonUpdates(base: string, a: { token: string; doc: string }, si
   sock?.ws.close();
 }
 
-/** Pipelined large frames from one socket, as fast as it can write them. */
+/**
+ * Pipelined large frames from one socket, as fast as the server reads them. The frames
+ * are made before the attack, and the loop yields after each send: the healthy clients
+ * share this process, and a loop that never yields would measure this script, not Quire.
+ */
 async function frameFlood(base: string, a: { token: string; doc: string }, signal: AbortSignal): Promise<void> {
+  const frames = Array.from({ length: 200 }, (_, n) => {
+    const d = new Y.Doc();
+    d.clientID = 10_000 + n;
+    d.getText('flood').insert(0, 'x'.repeat(200_000));
+    return updateFrame(a.doc, Y.encodeStateAsUpdate(d));
+  });
   let n = 0;
   while (!signal.aborted) {
     const sock = rawSocket(base);
@@ -117,11 +128,8 @@ async function frameFlood(base: string, a: { token: string; doc: string }, signa
     sock.send(authFrame(a.doc, a.token));
     await sleep(50);
     while (!signal.aborted && sock.ws.readyState === WebSocket.OPEN) {
-      const d = new Y.Doc();
-      d.clientID = 10_000 + n++;
-      d.getText('flood').insert(0, 'x'.repeat(200_000));
-      sock.send(updateFrame(a.doc, Y.encodeStateAsUpdate(d)));
-      if (sock.ws.bufferedAmount > 8 * 1_048_576) await sleep(1);
+      sock.send(frames[n++ % frames.length]!);
+      await (sock.ws.bufferedAmount > 8 * 1_048_576 ? sleep(1) : new Promise((r) => setImmediate(r)));
     }
     sock.ws.close();
     await sleep(200);
@@ -222,6 +230,7 @@ interface Row {
   healthyRestErrors: string;
   restP50: number;
   restP99: number;
+  rssPeakMb: number;
 }
 
 async function runAttack(attack: Attack): Promise<Row> {
@@ -264,10 +273,15 @@ async function runAttack(attack: Attack): Promise<Row> {
       await sleep(200);
     }
   })();
+  let rssPeak = rssMb(q.proc.pid!);
+  const rssTimer = setInterval(() => {
+    if (q.proc.exitCode === null) rssPeak = Math.max(rssPeak, rssMb(q.proc.pid!));
+  }, 100);
   const running = attack.run({ pg: pgProxy, redis: redisProxy, nats: natsProxy, base, port: q.port, attacker }, ctl.signal);
   await sleep(SECONDS * 1000);
   ctl.abort();
   await Promise.all([running, reads]);
+  clearInterval(rssTimer);
   const duringLatency = healthy.latencies.slice(healthyLatencyFrom);
 
   // Recovery: a write made now is acknowledged, and the instance says it is ready.
@@ -289,7 +303,9 @@ async function runAttack(attack: Attack): Promise<Row> {
   healthy.stop();
 
   // What was stored: kill the server, start it again straight on Postgres, read the document.
-  q.proc.kill('SIGKILL');
+  // SIGKILL: what was stored is what counts. `--graceful` stops it with SIGTERM instead, so
+  // a profile asked for with BENCH_QUIRE_NODE_ARGS='--cpu-prof …' gets written.
+  q.proc.kill(GRACEFUL ? 'SIGTERM' : 'SIGKILL');
   await stopProc(q.proc);
   q = await startQuire({ ...dirs, roles: 'api,sync', env: { ...env, DATABASE_URL: DB, REDIS_URL: '', NATS_URL: '' } });
   const r = await fetch(`${q.base}/api/v1/documents/${a.doc}/content?format=yjs`, { headers: { authorization: `Bearer ${a.token}` } });
@@ -316,6 +332,7 @@ async function runAttack(attack: Attack): Promise<Row> {
     healthyRestErrors: [...restErrors].map(([k, v]) => `${v}× ${k}`).join(', ') || 'none',
     restP50: pct(restMs, 50),
     restP99: pct(restMs, 99),
+    rssPeakMb: rssPeak,
   };
 }
 
@@ -325,7 +342,7 @@ for (const attack of ATTACKS.filter((x) => ONLY.length === 0 || ONLY.includes(x.
   rows.push(await runAttack(attack));
   const r = rows[rows.length - 1]!;
   process.stderr.write(
-    `  acked ${r.acked}, lost ${r.lost}, exits ${r.exits}, recovered in ${r.recoverMs} ms, healthy ack p50/p99 ${r.healthyP50}/${r.healthyP99} ms, REST p50/p99 ${r.restP50}/${r.restP99} ms, REST errors ${r.healthyRestErrors}\n`,
+    `  acked ${r.acked}, lost ${r.lost}, exits ${r.exits}, recovered in ${r.recoverMs} ms, healthy ack p50/p99 ${r.healthyP50}/${r.healthyP99} ms, REST p50/p99 ${r.restP50}/${r.restP99} ms, REST errors ${r.healthyRestErrors}, server RSS peak ${Math.round(r.rssPeakMb)} MB\n`,
   );
 }
 const fmt = (n: number) => (Number.isNaN(n) ? '—' : String(Math.round(n)));
@@ -333,11 +350,11 @@ process.stdout.write(
   [
     `Fault matrix: ${SECONDS} s per attack; writer at 20 Hz, healthy client of another workspace at 5 Hz + REST list every 200 ms.`,
     '',
-    '| attack | what | acked | lost | process exits | recovery (ms) | healthy ack p50 / p99 (ms) | healthy REST p50 / p99 (ms) | healthy REST errors |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| attack | what | acked | lost | process exits | recovery (ms) | healthy ack p50 / p99 (ms) | healthy REST p50 / p99 (ms) | healthy REST errors | server RSS peak (MB) |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
-        `| ${r.attack} | ${r.what} | ${r.acked} | ${r.lost} | ${r.exits} | ${fmt(r.recoverMs)} | ${fmt(r.healthyP50)} / ${fmt(r.healthyP99)} | ${fmt(r.restP50)} / ${fmt(r.restP99)} | ${r.healthyRestErrors} |`,
+        `| ${r.attack} | ${r.what} | ${r.acked} | ${r.lost} | ${r.exits} | ${fmt(r.recoverMs)} | ${fmt(r.healthyP50)} / ${fmt(r.healthyP99)} | ${fmt(r.restP50)} / ${fmt(r.restP99)} | ${r.healthyRestErrors} | ${fmt(r.rssPeakMb)} |`,
     ),
     '',
   ].join('\n'),

@@ -331,6 +331,13 @@ function foldRows(snapshot: Uint8Array | null, rows: { seq: string; data: Uint8A
 
 const RETRY_DELAYS_MS = [50, 250, 1_000];
 
+/**
+ * Bytes of updates one group commit takes before workspaces start taking turns. Typing
+ * commits are a few hundred bytes; this only shapes batches when someone sends megabytes.
+ * @default 512 KiB
+ */
+const BATCH_MAX_BYTES = 512 * 1024;
+
 /** Constraint and data errors will not go away by retrying (e.g. the document was deleted). */
 function isPermanent(e: unknown): boolean {
   const code = (e as { code?: string }).code ?? '';
@@ -392,11 +399,45 @@ export class GroupCommitter {
     return true;
   }
 
+  /**
+   * The next batch: the queue in arrival order while it stays under `BATCH_MAX_BYTES`;
+   * past that, workspaces take turns (each its oldest appends first), so one workspace's
+   * megabytes of queued updates cannot hold back another's keystroke for several commits
+   * (a frame flood made a healthy client's acks wait seconds). A workspace's own appends —
+   * and so each document's — keep their order.
+   */
+  private takeBatch(): Pending[] {
+    const total = this.queue.reduce((n, p) => n + p.item.data.byteLength, 0);
+    if (total <= BATCH_MAX_BYTES) {
+      const all = this.queue;
+      this.queue = [];
+      return all;
+    }
+    const byTenant = new Map<string, Pending[]>();
+    for (const p of this.queue) {
+      const list = byTenant.get(p.item.tenantId);
+      if (list) list.push(p);
+      else byTenant.set(p.item.tenantId, [p]);
+    }
+    const taken = new Set<Pending>();
+    let bytes = 0;
+    const lists = [...byTenant.values()];
+    for (let round = 0; bytes < BATCH_MAX_BYTES && taken.size < this.queue.length; round++) {
+      for (const list of lists) {
+        const p = list[round];
+        if (!p) continue;
+        taken.add(p);
+        bytes += p.item.data.byteLength;
+      }
+    }
+    this.queue = this.queue.filter((p) => !taken.has(p));
+    return [...taken];
+  }
+
   private async drain(): Promise<void> {
     await afterThisTurn();
     while (this.queue.length > 0) {
-      const batch = this.queue;
-      this.queue = [];
+      const batch = this.takeBatch();
       const t0 = process.hrtime.bigint();
       try {
         await this.withRetries(() => this.store.appendBatch(batch.map((p) => p.item)));
