@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Awareness, encodeAwarenessUpdate } from 'y-protocols/awareness';
 import * as Y from 'yjs';
+import { GroupCommitter } from '../sync/document-store.js';
 import { ByteBucket, InboundBudget } from '../sync/inbound-budget.js';
 import { connect, paragraphText, readParagraph, synced, acked } from './helpers/provider.js';
 import { authenticatedSocket, authFrame, awarenessFrame, frameType, rawSocket, updateFrame } from './helpers/raw-socket.js';
@@ -199,4 +200,24 @@ test('a workspace whose updates cost more processing than its budget is slowed d
   paragraphText(c.doc).insert(0, 'unaffected');
   await acked(c);
   assert.equal((await api.get(`/api/v1/documents/${oDoc.id}/content`, other.accessToken)).text, 'unaffected');
+});
+
+test('group commit: a workspace with megabytes queued does not hold back another workspace’s small update', async (t) => {
+  const { api, quire } = await startServer(t);
+  const a = await api.signup();
+  const b = await api.signup();
+  const aDoc = await api.createDocument(a, 'Bulk');
+  const bDoc = await api.createDocument(b, 'Small');
+  const committer = new GroupCommitter(quire.sync!.documents);
+  const order: string[] = [];
+  const bulk = Array.from({ length: 10 }, (_, i) =>
+    committer.append({ tenantId: a.user.tenantId, documentId: aDoc.id, data: bigUpdate(200_000, i), userId: a.user.id }).then(() => order.push(`a${i}`)),
+  );
+  // The small update arrives while the first batch is being committed.
+  await new Promise((r) => setImmediate(() => setImmediate(() => setImmediate(r))));
+  const small = committer.append({ tenantId: b.user.tenantId, documentId: bDoc.id, data: bigUpdate(10, 99), userId: b.user.id }).then(() => order.push('b'));
+  await Promise.all([...bulk, small]);
+  assert.ok(order.indexOf('b') < order.indexOf('a9'), `commit order: ${order.join(' ')}`);
+  // Each workspace's own updates keep their order.
+  assert.deepEqual(order.filter((x) => x !== 'b'), Array.from({ length: 10 }, (_, i) => `a${i}`));
 });
