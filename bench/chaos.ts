@@ -250,7 +250,7 @@ async function runAttack(attack: Attack): Promise<Row> {
     WEB_APP: 'false',
     LOG_LEVEL: process.env.CHAOS_LOG_LEVEL ?? 'silent',
   };
-  let q: Running & { base: string } = await startQuire({ ...dirs, roles: 'api,sync,worker', env });
+  let q: Running & { base: string } = await startQuire({ ...dirs, roles: 'api,sync,worker', env, productionLimits: true });
   const base = q.base;
   const a = await account(base, 'writer');
   const h = await account(base, 'healthy');

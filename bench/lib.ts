@@ -71,7 +71,24 @@ export interface QuireOptions {
    * server can be profiled: `BENCH_QUIRE_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'`.
    */
   nodeArgs?: string[];
+  /**
+   * Keep the production per-person, per-socket and per-workspace limits (the fault matrix
+   * measures them); otherwise they are lifted like the per-IP cap. @default false
+   */
+  productionLimits?: boolean;
 }
+
+/** What the load generators would trip over: one account for every client, replays at full speed. */
+const LOAD_GENERATOR_LIMITS: Record<string, string> = {
+  SYNC_MAX_CONNECTIONS_PER_USER_DOCUMENT: '1000000',
+  SYNC_MAX_DOCUMENTS_PER_SOCKET: '100000',
+  SYNC_SOCKET_BURST_BYTES: String(1024 * 1_048_576),
+  SYNC_SOCKET_BYTES_PER_SECOND: String(1024 * 1_048_576),
+  SYNC_TENANT_BURST_BYTES: String(4096 * 1_048_576),
+  SYNC_TENANT_BYTES_PER_SECOND: String(4096 * 1_048_576),
+  SYNC_TENANT_WORK_BURST_MS: '600000',
+  SYNC_TENANT_WORK_MS_PER_SECOND: '100000',
+};
 
 /** Quire on server Postgres in its own schema; resolves when /ready answers. */
 export async function startQuire(o: QuireOptions): Promise<Running & { base: string }> {
@@ -89,6 +106,8 @@ export async function startQuire(o: QuireOptions): Promise<Running & { base: str
         LOG_LEVEL: 'warn',
         RATE_LIMIT_AUTH_BURST: '1000',
         SYNC_MAX_CONNECTIONS_PER_IP: '100000',
+        // The peers have none of these limits: a ratio measures the servers, not the limits.
+        ...(o.productionLimits ? {} : LOAD_GENERATOR_LIMITS),
         ...o.env,
       },
       stdio: ['ignore', 'inherit', 'inherit'],
