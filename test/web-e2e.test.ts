@@ -452,7 +452,7 @@ test('a removed account: reloading shows the sign-in page, not the offline copy,
   await p.getByRole('button', { name: 'Sign in' }).waitFor(WAIT);
   await p.getByText('Your session ended').first().waitFor(WAIT);
   await p.screenshot({ path: outputPath('removed-account-after-reload.png') });
-  await eventually(async () => assert.deepEqual(await copies(), [], 'offline copies are wiped'));
+  await eventually(async () => assert.deepEqual(await copies(), [], 'offline copies are wiped'), { timeoutMs: 30_000 });
   assert.equal(await p.evaluate(() => localStorage.getItem('quire.session')), null);
   assert.equal(await p.getByText('Confidential figures.').count(), 0);
 });

@@ -242,7 +242,14 @@ export async function openDocument(client: QuireClient, id: string, opts: OpenDo
   const user = client.user;
   const doc = opts.doc ?? new Y.Doc();
   // Offline copies are per user: another account on this device never opens them.
-  const binding = opts.store && user ? await opts.store.open(`${user.id}/${id}`, doc) : null;
+  let binding = opts.store && user ? await opts.store.open(`${user.id}/${id}`, doc) : null;
+  if (binding && client.user?.id !== user?.id) {
+    // The session ended (signed out, or the account is gone) while the copy was opening:
+    // nothing of it may stay on the device, even if it was removed before it was opened.
+    await binding.destroy();
+    await binding.clear();
+    binding = null;
+  }
   const pending = Number((await binding?.getMeta<number>(PENDING_KEY)) ?? 0) || 0;
   const delay = opts.reconnectDelay ?? { min: 250, max: 5000 };
 
