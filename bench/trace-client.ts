@@ -4,13 +4,11 @@
  * measures how long a fresh provider takes to be synced with the stored document.
  * Usage: trace-client.ts replay|load <wsUrl> <doc> <token|-> [trace] [warm-up doc]
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import zlib from 'node:zlib';
 import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/provider';
 import WebSocket from 'ws';
 import * as decoding from 'lib0/decoding';
 import * as Y from 'yjs';
+import { loadTrace, type SequentialTrace } from '../test/helpers/traces.js';
 
 const [mode, url, doc, token, traceName = 'automerge-paper', warmDoc] = process.argv.slice(2);
 // "load" with a warm-up document: sync a small document first, so the measured load is a
@@ -63,10 +61,7 @@ function text(d: Y.Doc): Y.XmlText {
 if (mode === 'load') {
   process.stdout.write(`${JSON.stringify({ syncedMs, serverLoadMs, clientApplyMs, chars: text(ydoc).length })}\n`);
 } else {
-  const trace = JSON.parse(zlib.gunzipSync(fs.readFileSync(path.resolve(import.meta.dirname, `../test/fixtures/traces/${traceName}.json.gz`))).toString()) as {
-    txns: { patches: [number, number, string][] }[];
-    endContent: string;
-  };
+  const trace = loadTrace<SequentialTrace>(traceName);
   const t = text(ydoc);
   const start = performance.now();
   for (const txn of trace.txns) {

@@ -14,18 +14,10 @@ import pg from 'pg';
 import { TEST_DATABASE_URL } from './helpers/env.js';
 import { freePort, ready, spawnQuire } from './helpers/process.js';
 import { acked, connect, paragraphText, synced } from './helpers/provider.js';
-import { dropSchema, startServer, uniqueName } from './helpers/server.js';
+import { dropSchema, startServer, uniqueName, UNLIMITED_RATE_LIMITS } from './helpers/server.js';
 import { startTcpProxy, targetOf } from './helpers/tcp-proxy.js';
 import { eventually } from './helpers/wait.js';
 
-const UNLIMITED = {
-  RATE_LIMIT_IP_PER_MINUTE: '1000000',
-  RATE_LIMIT_IP_BURST: '100000',
-  RATE_LIMIT_USER_PER_MINUTE: '1000000',
-  RATE_LIMIT_USER_BURST: '100000',
-  RATE_LIMIT_AUTH_PER_MINUTE: '1000000',
-  RATE_LIMIT_AUTH_BURST: '100000',
-};
 
 /** A request that gives up after `ms` (so a hang fails the test instead of stalling it). */
 async function timedGet(url: string, token: string | undefined, ms: number): Promise<{ status: number; body: any; elapsedMs: number }> {
@@ -48,7 +40,7 @@ test('terminated backends and TCP resets: the process stays up, acks wait for co
   await admin.connect();
   t.after(() => admin.end());
   const env = {
-    ...UNLIMITED,
+    ...UNLIMITED_RATE_LIMITS,
     DATABASE_URL: proxy.url(TEST_DATABASE_URL),
     DATABASE_SCHEMA: schema,
     DATABASE_APPLICATION_NAME: appName,

@@ -102,6 +102,18 @@ export interface StartServerOptions {
   schemaName?: string;
 }
 
+/** Rate limits no polling test reaches (servers started as child processes take these too). */
+export const UNLIMITED_RATE_LIMITS: Record<string, string> = {
+  RATE_LIMIT_IP_PER_MINUTE: '1000000',
+  RATE_LIMIT_IP_BURST: '100000',
+  RATE_LIMIT_USER_PER_MINUTE: '1000000',
+  RATE_LIMIT_USER_BURST: '100000',
+  RATE_LIMIT_AUTH_PER_MINUTE: '1000000',
+  RATE_LIMIT_AUTH_BURST: '100000',
+  RATE_LIMIT_LOGIN_ACCOUNT_PER_MINUTE: '1000000',
+  RATE_LIMIT_LOGIN_ACCOUNT_BURST: '100000',
+};
+
 export function testConfig(schema: string, opts: StartServerOptions, dataDir: string): Config {
   const dialect = opts.dialect ?? 'postgres';
   return loadConfig(
@@ -118,14 +130,7 @@ export function testConfig(schema: string, opts: StartServerOptions, dataDir: st
       // The browser tests serve the web app; the rest do not need it.
       WEB_APP: 'false',
       // Tests poll; rate-limit tests set their own limits.
-      RATE_LIMIT_IP_PER_MINUTE: '1000000',
-      RATE_LIMIT_IP_BURST: '100000',
-      RATE_LIMIT_USER_PER_MINUTE: '1000000',
-      RATE_LIMIT_USER_BURST: '100000',
-      RATE_LIMIT_AUTH_PER_MINUTE: '1000000',
-      RATE_LIMIT_AUTH_BURST: '100000',
-      RATE_LIMIT_LOGIN_ACCOUNT_PER_MINUTE: '1000000',
-      RATE_LIMIT_LOGIN_ACCOUNT_BURST: '100000',
+      ...UNLIMITED_RATE_LIMITS,
       REDIS_PREFIX: `quire-test:${schema}:`,
       ...(dialect === 'postgres' ? { DATABASE_URL: TEST_DATABASE_URL } : {}),
       ...(opts.redis ? { REDIS_URL: TEST_REDIS_URL } : {}),

@@ -4,7 +4,8 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import * as Y from 'yjs';
 
-export const TRACES_DIR = process.env.QUIRE_TRACES_DIR ?? path.resolve(import.meta.dirname, '../fixtures/traces');
+/** `test/fixtures/traces`, inside the repository. */
+export const TRACES_DIR = path.join(import.meta.dirname, '..', 'fixtures', 'traces');
 
 export type Patch = [pos: number, del: number, ins: string];
 export interface SequentialTrace {
