@@ -1,7 +1,7 @@
 /** The event bus conformance suite, over the in-process bus and NATS JetStream. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { jetstreamManager, AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import { connect, nanos } from '@nats-io/transport-node';
 import { PoisonMessageError, type ConsumeOptions, type EventBus } from '../ml-workers/bus/bus.js';
 import { MemoryBus } from '../ml-workers/bus/memory.js';
@@ -25,10 +25,17 @@ interface Harness {
   /** `<prefix>.<tenant>.document.<type>` */
   subject: (s: string, tenant?: string) => string;
   close: () => Promise<void>;
-  /** The server's view of a durable (NATS only). */
+  /** The server's view of a durable, summed over its tenant lanes (NATS only). */
   consumerState?: (durable: string) => Promise<ConsumerState>;
-  /** Creates a durable as an operator would, before any worker consumes (NATS only). */
+  /**
+   * Creates the durable as one consumer shared by every tenant, as earlier versions did,
+   * before any worker consumes (NATS only).
+   */
   provision?: (durable: string, opts: { maxAckPending: number; ackWaitMs: number }) => Promise<void>;
+  /** Takes `n` messages through the shared consumer and acks them, as an earlier worker would (NATS only). */
+  ackShared?: (durable: string, n: number) => Promise<string[]>;
+  /** Whether the shared consumer still exists (NATS only). */
+  sharedExists?: (durable: string) => Promise<boolean>;
 }
 
 const implementations: Record<string, () => Promise<Harness>> = {
@@ -47,8 +54,31 @@ const implementations: Record<string, () => Promise<Harness>> = {
       bus,
       subject: (s, tenant = 't') => `${prefix}.${tenant}.document.${s}`,
       consumerState: async (durable) => {
-        const info = await jsm.consumers.info(stream, durable);
-        return { ackPending: info.num_ack_pending, redelivered: info.num_redelivered, undelivered: info.num_pending };
+        const lanes = await bus.backlog(durable);
+        return {
+          ackPending: lanes.reduce((n, l) => n + l.ackPending, 0),
+          redelivered: lanes.reduce((n, l) => n + l.redelivered, 0),
+          undelivered: lanes.reduce((n, l) => n + l.undelivered, 0),
+        };
+      },
+      ackShared: async (durable, n) => {
+        const js = jetstream(nc);
+        const consumer = await js.consumers.get(stream, durable);
+        const got: string[] = [];
+        const batch = await consumer.fetch({ max_messages: n, expires: 2_000 });
+        for await (const m of batch) {
+          got.push(dec(m.data));
+          await m.ackAck();
+        }
+        return got;
+      },
+      sharedExists: async (durable) => {
+        try {
+          await jsm.consumers.info(stream, durable);
+          return true;
+        } catch {
+          return false;
+        }
       },
       provision: async (durable, o) => {
         await jsm.consumers.add(stream, {
@@ -266,5 +296,52 @@ for (const [name, make] of Object.entries(implementations).filter(([n]) => !proc
         await close();
       }
     });
+
+    test("a tenant's long backlog of distinct documents does not delay another tenant's next message", async () => {
+      const { bus, subject, close } = await make();
+      try {
+        const handled: string[] = [];
+        const opts: ConsumeOptions = { durable: 'backlog', concurrency: 2, coalesceKey: (m) => dec(m.data) };
+        const sub = await bus.consume(opts, async (m) => {
+          const doc = dec(m.data);
+          if (doc.startsWith('a-')) await new Promise((r) => setTimeout(r, 20));
+          handled.push(doc);
+        });
+        // Tenant A imports 300 documents: a backlog far longer than any worker takes in hand.
+        const backlog = 300;
+        for (let i = 0; i < backlog; i++) await bus.publish(subject('created', 'tenant-a'), enc(`a-${i}`), `a-${i}`);
+        await eventually(() => assert.ok(handled.length >= 4, 'tenant A is being worked through'));
+        await bus.publish(subject('created', 'tenant-b'), enc('b-doc'), 'b-doc');
+        await eventually(() => assert.ok(handled.includes('b-doc'), "tenant B's document was handled"), { timeoutMs: 30_000 });
+        const before = handled.indexOf('b-doc');
+        assert.ok(before < backlog / 3, `tenant B waited behind ${before} of tenant A's ${backlog} documents`);
+        await eventually(() => assert.equal(handled.length, backlog + 1), { timeoutMs: 60_000 });
+        await sub.stop();
+      } finally {
+        await close();
+      }
+    });
+
+    if (name === 'nats') {
+      test('a durable shared by every tenant moves to lanes: nothing acknowledged comes back, nothing is lost', async () => {
+        const { bus, subject, close, provision, ackShared, sharedExists, consumerState } = await make();
+        try {
+          await provision!('moved', { maxAckPending: 1_000, ackWaitMs: 30_000 });
+          for (let i = 0; i < 6; i++) await bus.publish(subject('changed', i % 2 ? 'tenant-a' : 'tenant-b'), enc(`m-${i}`), `m-${i}`);
+          // An earlier worker handled the first three.
+          assert.deepEqual(await ackShared!('moved', 3), ['m-0', 'm-1', 'm-2']);
+          const got: string[] = [];
+          const sub = await bus.consume({ durable: 'moved' }, async (m) => void got.push(dec(m.data)));
+          await bus.publish(subject('changed', 'tenant-c'), enc('m-6'), 'm-6');
+          await eventually(() => assert.deepEqual([...got].sort(), ['m-3', 'm-4', 'm-5', 'm-6']));
+          assert.equal(await sharedExists!('moved'), false, 'the shared consumer is retired');
+          await eventually(async () => assert.deepEqual(await consumerState!('moved'), { ackPending: 0, redelivered: 0, undelivered: 0 }));
+          assert.deepEqual((await bus.backlog('moved')).map((l) => l.tenant).sort(), ['tenant-a', 'tenant-b', 'tenant-c']);
+          await sub.stop();
+        } finally {
+          await close();
+        }
+      });
+    }
   });
 }

@@ -1,7 +1,9 @@
 /**
  * The event bus between the relay and the workers: at-least-once delivery to durable
  * consumers, de-duplication by message id, redelivery with backoff, and a dead-letter
- * subject after `maxDeliver` attempts (or at once for an undecodable message).
+ * subject after `maxDeliver` attempts (or at once for an undecodable message). A durable
+ * consumer reads each tenant's messages (`<prefix>.<tenantId>.document.<type>`) through a
+ * lane of its own, so one tenant's backlog never queues in front of another's.
  * Implementations: NATS JetStream (scaled) and in-process memory (embedded); both pass
  * the same conformance suite.
  */
@@ -40,9 +42,12 @@ export interface ConsumeOptions {
   /**
    * Messages taken from the bus that may be running or ready to run at once. Kept small
    * because every one of them is ack-pending on the server; parked messages (a key in
-   * backoff, or behind a running message of its key) are outside it. @default concurrency * 4
+   * backoff, or behind a running message of its key) are outside it. A tenant with nothing
+   * in hand may take one past it. @default concurrency * 4
    */
   prefetch?: number;
+  /** The same bound for one tenant's messages. @default maxPerTenant * 2 */
+  tenantPrefetch?: number;
   /**
    * Messages with the same key are interchangeable: the handler reads current state (the
    * indexer: key = document). One runs at a time per key; later ones waiting for it are
@@ -50,22 +55,28 @@ export interface ConsumeOptions {
    */
   coalesceKey?: (msg: BusMessage) => string | null;
   /**
-   * The tenant a message belongs to, for the fair share of handler slots.
-   * @default the subject token after the prefix (`<prefix>.<tenantId>.document.<type>`)
-   */
-  fairnessKey?: (msg: BusMessage) => string;
-  /**
    * JetStream: how long a delivered message may go without an ack or in-progress signal
    * before the server redelivers it. Held messages signal progress every third of it, so it
    * only bounds how soon a crashed worker's messages go to another. @default 30_000
    */
   ackWaitMs?: number;
   /**
-   * JetStream: messages delivered and not yet acked across all workers of the durable
-   * (including those waiting out a backoff); the server stops delivering at this bound.
-   * Applied when the consumer is created or updated. @default 1_000
+   * JetStream: one tenant's messages delivered and not yet acked across all workers of the
+   * durable (including those waiting out a backoff); the server stops delivering that
+   * tenant's lane at this bound. Applied when a lane is created or updated. @default 1_000
    */
   maxAckPending?: number;
+}
+
+/** One tenant's lane of a durable consumer, as the bus sees it. */
+export interface LaneBacklog {
+  tenant: string;
+  /** Stored and not yet delivered. */
+  undelivered: number;
+  /** Delivered and not yet acked (running, waiting or backing off). */
+  ackPending: number;
+  /** Messages delivered more than once so far. */
+  redelivered: number;
 }
 
 export interface Subscription {
@@ -88,6 +99,8 @@ export interface EventBus {
    * throw `PoisonMessageError` ⇒ dead-lettered at once.
    */
   consume(opts: ConsumeOptions, handler: (msg: BusMessage) => Promise<void>): Promise<Subscription>;
+  /** Each tenant lane's backlog for a durable consumer, for operators and tests. */
+  backlog(durable: string): Promise<LaneBacklog[]>;
   /** Dead letters recorded for a consumer (newest last), for operators and tests. */
   deadLetters(consumer: string, limit?: number): Promise<DeadLetter[]>;
   close(): Promise<void>;

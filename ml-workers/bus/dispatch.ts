@@ -2,10 +2,14 @@
  * The consumer-side scheduler both buses share: it holds the messages a consumer has
  * taken from its bus and decides which run, when, and how each one ends.
  *
- * - **Bounded in hand.** At most `prefetch` messages are running or ready to run; the bus
- *   takes no more than `capacity()` from the server, so nothing piles up unstarted while
- *   its ack deadline runs. Everything held (running or parked) is kept alive with
- *   in-progress acks every `heartbeatMs`.
+ * - **Bounded in hand, per tenant.** The bus keeps one lane per tenant (a JetStream
+ *   consumer each, or a queue in process) and takes from a lane only `capacityFor(tenant)`
+ *   messages: at most `tenantPrefetch` of that tenant's messages are running or ready to
+ *   run, and at most `prefetch` in all — except that a tenant with nothing in hand may
+ *   always take one, so a tenant's backlog, however long, never stands in front of another
+ *   tenant's next message. Nothing piles up unstarted while its ack deadline runs, and
+ *   everything held (running or parked) is kept alive with in-progress acks every
+ *   `heartbeatMs`.
  * - **Coalesced per key.** Messages with one `coalesceKey` (the indexer's: the document)
  *   are interchangeable, because the handler reads current state. One runs at a time per
  *   key; a message that arrives while another for its key waits unstarted replaces it, and
@@ -42,12 +46,12 @@ export interface DispatchOptions {
   concurrency: number;
   maxPerTenant: number;
   prefetch: number;
+  tenantPrefetch: number;
   maxDeliver: number;
   backoffMs: number[];
   /** 0 turns heartbeats off (the in-process bus has no ack deadline). */
   heartbeatMs: number;
   coalesceKey?: (msg: BusMessage) => string | null;
-  fairnessKey: (msg: BusMessage) => string;
 }
 
 interface KeyState {
@@ -71,7 +75,10 @@ interface KeyState {
  */
 const MAX_IDLE_KEYS = 10_000;
 
-/** The subject token after the prefix: `<prefix>.<tenantId>.document.<type>` → tenant id. */
+/**
+ * The lane a message travels in: the subject token after the prefix,
+ * `<prefix>.<tenantId>.document.<type>` → tenant id.
+ */
 export function tenantOfSubject(subject: string): string {
   return subject.split('.')[1] ?? '';
 }
@@ -79,29 +86,34 @@ export function tenantOfSubject(subject: string): string {
 /** `ConsumeOptions` with their defaults applied. */
 export function dispatchOptions(opts: ConsumeOptions, heartbeatMs: number): DispatchOptions {
   const concurrency = Math.max(1, opts.concurrency ?? DEFAULT_CONCURRENCY);
+  const maxPerTenant = Math.max(1, opts.maxPerTenant ?? concurrency - 1);
+  const prefetch = Math.max(concurrency, opts.prefetch ?? concurrency * 4);
   return {
     concurrency,
-    maxPerTenant: Math.max(1, opts.maxPerTenant ?? concurrency - 1),
-    prefetch: Math.max(concurrency, opts.prefetch ?? concurrency * 4),
+    maxPerTenant,
+    prefetch,
+    tenantPrefetch: Math.min(prefetch, Math.max(maxPerTenant, opts.tenantPrefetch ?? maxPerTenant * 2)),
     maxDeliver: opts.maxDeliver ?? DEFAULT_MAX_DELIVER,
     backoffMs: opts.backoffMs?.length ? opts.backoffMs : DEFAULT_BACKOFF_MS,
     heartbeatMs,
     coalesceKey: opts.coalesceKey,
-    fairnessKey: opts.fairnessKey ?? ((m) => tenantOfSubject(m.subject)),
   };
 }
 
 export class Dispatcher {
   private readonly keys = new Map<string, KeyState>();
   private readonly ready = new Map<string, KeyState[]>();
+  /** Handler slots in use per tenant. */
   private readonly perTenant = new Map<string, number>();
+  /** Messages running or ready to run, per tenant (what `capacityFor` bounds). */
+  private readonly held = new Map<string, number>();
   private tenantOrder: string[] = [];
   private turn = 0;
   private running = 0;
   private queued = 0;
   private stopped = false;
   private readonly idle = new Set<() => void>();
-  private readonly space = new Set<() => void>();
+  private readonly space = new Map<string, Set<() => void>>();
   private readonly heartbeat: NodeJS.Timeout | null;
 
   constructor(
@@ -122,15 +134,23 @@ export class Dispatcher {
     this.heartbeat?.unref();
   }
 
-  /** How many more messages the bus may hand over now. */
-  capacity(): number {
-    return this.stopped ? 0 : Math.max(0, this.opts.prefetch - this.running - this.queued);
+  /** How many more of `tenant`'s messages the bus may hand over now. */
+  capacityFor(tenant: string): number {
+    if (this.stopped) return 0;
+    const held = this.held.get(tenant) ?? 0;
+    const room = Math.min(this.opts.tenantPrefetch - held, this.opts.prefetch - this.running - this.queued);
+    // A tenant with nothing in hand may always take one: no backlog stands in its way.
+    return held === 0 ? Math.max(1, room) : Math.max(0, room);
   }
 
-  /** Resolves once `capacity()` is above zero (or the dispatcher stopped). */
-  whenSpace(): Promise<void> {
-    if (this.capacity() > 0 || this.stopped) return Promise.resolve();
-    return new Promise((resolve) => this.space.add(resolve));
+  /** Resolves once `capacityFor(tenant)` is above zero (or the dispatcher stopped). */
+  whenSpaceFor(tenant: string): Promise<void> {
+    if (this.capacityFor(tenant) > 0 || this.stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      let waiting = this.space.get(tenant);
+      if (!waiting) this.space.set(tenant, (waiting = new Set()));
+      waiting.add(resolve);
+    });
   }
 
   add(d: Delivery): void {
@@ -142,7 +162,7 @@ export class Dispatcher {
     const key = this.keyOf(msg, d);
     let st = this.keys.get(key);
     if (!st) {
-      st = { key, tenant: this.opts.fairnessKey(msg), running: null, waiting: null, waitingCount: 0, failures: 0, coolUntil: 0, timer: null, queued: false };
+      st = { key, tenant: tenantOfSubject(d.subject), running: null, waiting: null, waitingCount: 0, failures: 0, coolUntil: 0, timer: null, queued: false };
       this.keys.set(key, st);
     }
     const prev = st.waiting;
@@ -188,6 +208,7 @@ export class Dispatcher {
     q.push(st);
     st.queued = true;
     this.queued++;
+    this.held.set(st.tenant, (this.held.get(st.tenant) ?? 0) + 1);
   }
 
   /** Round-robin over tenants with ready work and a free slot under their cap. */
@@ -225,11 +246,14 @@ export class Dispatcher {
       this.perTenant.set(st.tenant, (this.perTenant.get(st.tenant) ?? 0) + 1);
       void this.run(st, d, attempt);
     }
-    if (this.capacity() > 0) {
-      for (const resolve of this.space) resolve();
-      this.space.clear();
-      this.onSpace();
+    let freed = false;
+    for (const [tenant, waiting] of this.space) {
+      if (this.capacityFor(tenant) === 0) continue;
+      this.space.delete(tenant);
+      for (const resolve of waiting) resolve();
+      freed = true;
     }
+    if (freed || this.running + this.queued < this.opts.prefetch) this.onSpace();
     if (this.running === 0) {
       for (const resolve of this.idle) resolve();
       this.idle.clear();
@@ -247,9 +271,8 @@ export class Dispatcher {
     } finally {
       st.running = null;
       this.running--;
-      const left = (this.perTenant.get(st.tenant) ?? 1) - 1;
-      if (left > 0) this.perTenant.set(st.tenant, left);
-      else this.perTenant.delete(st.tenant);
+      decrement(this.perTenant, st.tenant);
+      decrement(this.held, st.tenant);
       this.makeReady(st);
       this.forgetIfIdle(st);
       this.schedule();
@@ -300,7 +323,7 @@ export class Dispatcher {
    */
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const resolve of this.space) resolve();
+    for (const waiting of this.space.values()) for (const resolve of waiting) resolve();
     this.space.clear();
     if (this.running > 0) await new Promise<void>((resolve) => this.idle.add(resolve));
     if (this.heartbeat) clearInterval(this.heartbeat);
@@ -311,7 +334,14 @@ export class Dispatcher {
     }
     this.keys.clear();
     this.ready.clear();
+    this.held.clear();
     this.tenantOrder = [];
     this.queued = 0;
   }
+}
+
+function decrement(counts: Map<string, number>, key: string): void {
+  const left = (counts.get(key) ?? 1) - 1;
+  if (left > 0) counts.set(key, left);
+  else counts.delete(key);
 }

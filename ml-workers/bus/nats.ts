@@ -1,11 +1,12 @@
 /**
  * JetStream event bus (scaled profile): one file-backed stream per subject prefix with a
- * de-duplication window (`Nats-Msg-Id`), durable pull consumers with explicit acks,
+ * de-duplication window (`Nats-Msg-Id`), a durable pull consumer per tenant lane with explicit acks,
  * redelivery with backoff (`nak(delay)`), and dead letters in the same stream
  * (`<prefix>.dlq.<streamSeq>.<consumer>`, one record per message) after `maxDeliver`
  * attempts. Pulls are bounded by the shared dispatcher (`dispatch.ts`): fair between
  * tenants, coalesced per document, in-progress acks for everything held.
  */
+import { createHash } from 'node:crypto';
 import { connect, headers, nanos, type NatsConnection } from '@nats-io/transport-node';
 import {
   AckPolicy,
@@ -19,14 +20,26 @@ import {
   type JetStreamManager,
   type JsMsg,
 } from '@nats-io/jetstream';
-import { DEFAULT_ACK_WAIT_MS, DEFAULT_MAX_ACK_PENDING, type BusMessage, type ConsumeOptions, type DeadLetter, type EventBus, type Subscription } from './bus.js';
-import { dispatchOptions, Dispatcher, type Delivery } from './dispatch.js';
+import { DEFAULT_ACK_WAIT_MS, DEFAULT_MAX_ACK_PENDING, type BusMessage, type ConsumeOptions, type DeadLetter, type EventBus, type LaneBacklog, type Subscription } from './bus.js';
+import { dispatchOptions, Dispatcher, tenantOfSubject, type Delivery } from './dispatch.js';
 
 /** JetStream API error codes this bus tells apart. */
 const JS_CONSUMER_NOT_FOUND = 10014;
 const JS_WRONG_LAST_SEQUENCE = 10071;
-/** How long one pull waits for messages before the next is sent (also bounds `stop`). */
+/** How long one pull waits for messages before the next is sent. */
 const PULL_EXPIRES_MS = 5_000;
+/** How often a worker looks for tenants without a lane (a message seen opens one at once). */
+const LANE_SWEEP_MS = 5_000;
+/** Between a durable's name and a lane's id in the lane consumer's name. */
+const LANE_SEPARATOR = '__';
+
+/** A tenant's lane consumer: `<durable>__<tenant>` (a digest when the id is not name-safe). */
+function laneName(durable: string, tenant: string): string {
+  const id = /^[A-Za-z0-9-]{1,64}$/.test(tenant) ? tenant : `h${createHash('sha256').update(tenant).digest('hex').slice(0, 32)}`;
+  return `${durable}${LANE_SEPARATOR}${id}`;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface NatsBusOptions {
   url: string;
@@ -76,56 +89,154 @@ export class NatsBus implements EventBus {
     return `${this.opts.prefix}.dlq.${seq}.${consumer}`;
   }
 
+  /**
+   * Reads the durable through one JetStream consumer per tenant (`<durable>__<tenant>`,
+   * filtered on `<prefix>.<tenant>.document.*`), so every tenant's next message is one pull
+   * away whatever another tenant has queued; the dispatcher then shares handler slots
+   * round-robin. Lanes open for every tenant the stream holds messages for: at once when
+   * a message for a tenant without a lane is seen, and by a sweep every few seconds.
+   */
   async consume(opts: ConsumeOptions, handler: (msg: BusMessage) => Promise<void>): Promise<Subscription> {
-    const ackWaitMs = opts.ackWaitMs ?? DEFAULT_ACK_WAIT_MS;
-    const maxAckPending = opts.maxAckPending ?? DEFAULT_MAX_ACK_PENDING;
-    const filter = `${this.opts.prefix}.*.document.*`;
-    try {
-      const info = await this.jsm.consumers.info(this.opts.stream, opts.durable);
-      if (info.config.ack_wait !== nanos(ackWaitMs) || info.config.max_ack_pending !== maxAckPending) {
-        await this.jsm.consumers.update(this.opts.stream, opts.durable, { ack_wait: nanos(ackWaitMs), max_ack_pending: maxAckPending });
-      }
-    } catch (err) {
-      if (!(err instanceof JetStreamApiError) || err.code !== JS_CONSUMER_NOT_FOUND) throw err;
-      await this.jsm.consumers.add(this.opts.stream, {
-        durable_name: opts.durable,
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
-        filter_subject: filter,
-        ack_wait: nanos(ackWaitMs),
-        max_ack_pending: maxAckPending,
-      });
-    }
-    const consumer = await this.js.consumers.get(this.opts.stream, opts.durable);
+    if (opts.durable.includes(LANE_SEPARATOR)) throw new Error(`durable name must not contain "${LANE_SEPARATOR}"`);
+    const lane = {
+      durable: opts.durable,
+      ackWait: nanos(opts.ackWaitMs ?? DEFAULT_ACK_WAIT_MS),
+      maxAckPending: opts.maxAckPending ?? DEFAULT_MAX_ACK_PENDING,
+      startSeq: await this.sharedConsumerFloor(opts.durable),
+    };
     // Messages in hand signal progress three times per ack deadline.
-    const dispatcher = new Dispatcher(dispatchOptions(opts, Math.max(100, Math.floor(ackWaitMs / 3))), handler);
+    const dispatcher = new Dispatcher(dispatchOptions(opts, Math.max(100, Math.floor((opts.ackWaitMs ?? DEFAULT_ACK_WAIT_MS) / 3))), handler);
+    const lanes = new Map<string, { batch: ConsumerMessages | null; done: Promise<void> }>();
     let stopped = false;
-    let batch: ConsumerMessages | null = null;
-    // Bounded pull: ask the server only for as many messages as there is room for, so none
-    // waits here unstarted; a batch ends when full or after `expires`.
-    const loop = (async () => {
+    let sweeping: Promise<void> | null = null;
+
+    // Bounded pull per lane: ask the server only for as many of the tenant's messages as
+    // there is room for, so none waits here unstarted; a batch ends when full or after
+    // `expires`.
+    const pull = async (tenant: string, state: { batch: ConsumerMessages | null }) => {
       while (!stopped) {
-        await dispatcher.whenSpace();
+        await dispatcher.whenSpaceFor(tenant);
         if (stopped) break;
         try {
-          batch = await consumer.fetch({ max_messages: dispatcher.capacity(), expires: PULL_EXPIRES_MS });
-          for await (const m of batch) dispatcher.add(this.delivery(opts.durable, m));
+          const consumer = await this.js.consumers.get(this.opts.stream, laneName(opts.durable, tenant));
+          state.batch = await consumer.fetch({ max_messages: dispatcher.capacityFor(tenant), expires: PULL_EXPIRES_MS });
+          for await (const m of state.batch) dispatcher.add(this.delivery(opts.durable, m));
         } catch {
-          // Server gone or consumer being recreated: pull again shortly.
-          if (!stopped) await new Promise((r) => setTimeout(r, 500));
+          // Server gone or lane being recreated: pull again shortly.
+          if (!stopped) await sleep(500);
         } finally {
-          batch = null;
+          state.batch = null;
         }
       }
-    })();
+    };
+    const open = async (tenant: string) => {
+      if (lanes.has(tenant) || stopped) return;
+      await this.ensureLane(lane, tenant);
+      if (lanes.has(tenant) || stopped) return;
+      const state: { batch: ConsumerMessages | null; done: Promise<void> } = { batch: null, done: Promise.resolve() };
+      state.done = pull(tenant, state);
+      lanes.set(tenant, state);
+    };
+    const sweep = async () => {
+      for (const tenant of await this.tenantsWithMessages()) await open(tenant);
+    };
+    const sweepSoon = () => {
+      sweeping ??= sweep()
+        .catch(() => undefined)
+        .finally(() => (sweeping = null));
+    };
+
+    await sweep();
+    // Every worker has lanes for what the stream held: the shared consumer has handed over.
+    if (lane.startSeq !== undefined) await this.jsm.consumers.delete(this.opts.stream, opts.durable).catch(() => false);
+    // A message for a tenant without a lane opens one at once; the sweep catches any
+    // missed while disconnected.
+    const hints = this.nc.subscribe(`${this.opts.prefix}.*.document.*`, {
+      callback: (_err, msg) => {
+        if (!lanes.has(tenantOfSubject(msg.subject))) sweepSoon();
+      },
+    });
+    const timer = setInterval(sweepSoon, LANE_SWEEP_MS);
+    timer.unref();
     return {
       stop: async () => {
         stopped = true;
-        await (batch as ConsumerMessages | null)?.close();
+        clearInterval(timer);
+        hints.unsubscribe();
+        await sweeping;
+        await Promise.all([...lanes.values()].map((l) => l.batch?.close()));
         await dispatcher.stop();
-        await loop;
+        await Promise.all([...lanes.values()].map((l) => l.done));
       },
     };
+  }
+
+  /** Tenants the stream holds document messages for. */
+  private async tenantsWithMessages(): Promise<string[]> {
+    const info = await this.jsm.streams.info(this.opts.stream, { subjects_filter: `${this.opts.prefix}.*.document.*` });
+    return [...new Set(Object.keys(info.state.subjects ?? {}).map(tenantOfSubject))];
+  }
+
+  /**
+   * Creates (or brings up to date) a tenant's lane. A new lane starts at the first message
+   * the stream holds for the tenant, or, while a deployment moves from one shared consumer
+   * to lanes, after what the shared consumer had acknowledged.
+   */
+  private async ensureLane(lane: { durable: string; ackWait: number; maxAckPending: number; startSeq: number | undefined }, tenant: string): Promise<void> {
+    const name = laneName(lane.durable, tenant);
+    try {
+      const info = await this.jsm.consumers.info(this.opts.stream, name);
+      if (info.config.ack_wait !== lane.ackWait || info.config.max_ack_pending !== lane.maxAckPending) {
+        await this.jsm.consumers.update(this.opts.stream, name, { ack_wait: lane.ackWait, max_ack_pending: lane.maxAckPending });
+      }
+      return;
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError) || err.code !== JS_CONSUMER_NOT_FOUND) throw err;
+    }
+    try {
+      await this.jsm.consumers.add(this.opts.stream, {
+        durable_name: name,
+        ack_policy: AckPolicy.Explicit,
+        ...(lane.startSeq === undefined ? { deliver_policy: DeliverPolicy.All } : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: lane.startSeq }),
+        filter_subject: `${this.opts.prefix}.${tenant}.document.*`,
+        ack_wait: lane.ackWait,
+        max_ack_pending: lane.maxAckPending,
+      });
+    } catch (err) {
+      // Another worker created it first (with another start): theirs stands.
+      if (!(err instanceof JetStreamApiError)) throw err;
+      await this.jsm.consumers.info(this.opts.stream, name);
+    }
+  }
+
+  /**
+   * Where lanes start when the durable is still one shared consumer over every tenant
+   * (how earlier versions consumed): after its acknowledged floor. `undefined` when there
+   * is none.
+   */
+  private async sharedConsumerFloor(durable: string): Promise<number | undefined> {
+    try {
+      const info = await this.jsm.consumers.info(this.opts.stream, durable);
+      if (info.config.filter_subject !== `${this.opts.prefix}.*.document.*`) return undefined;
+      return info.ack_floor.stream_seq + 1;
+    } catch (err) {
+      if (err instanceof JetStreamApiError && err.code === JS_CONSUMER_NOT_FOUND) return undefined;
+      throw err;
+    }
+  }
+
+  async backlog(durable: string): Promise<LaneBacklog[]> {
+    const out: LaneBacklog[] = [];
+    for await (const info of this.jsm.consumers.list(this.opts.stream)) {
+      if (!info.name.startsWith(`${durable}${LANE_SEPARATOR}`)) continue;
+      out.push({
+        tenant: tenantOfSubject(info.config.filter_subject ?? ''),
+        undelivered: info.num_pending,
+        ackPending: info.num_ack_pending,
+        redelivered: info.num_redelivered,
+      });
+    }
+    return out;
   }
 
   private delivery(consumer: string, m: JsMsg): Delivery {
