@@ -8,6 +8,7 @@ const SCENARIOS: Record<string, string> = {
   connections: './connections.ts',
   rest: './rest.ts',
   freshness: './freshness.ts',
+  'feed-fairness': './feed-fairness.ts',
   durability: './durability.ts',
   'search-scale': './search-scale.ts',
 };
