@@ -18,7 +18,7 @@ import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/pro
 import pg from 'pg';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
-import { authFrame, rawSocket, updateFrame, type RawSocket } from '../test/helpers/raw-socket.js';
+import { authFrame, frameType, rawSocket, updateFrame, type RawSocket } from '../test/helpers/raw-socket.js';
 import { startTcpProxy, targetOf, type TcpProxy } from '../test/helpers/tcp-proxy.js';
 import { arg, benchDirs, DB, dropSchema, rssMb, startQuire, stopProc, type Running } from './lib.js';
 
@@ -43,8 +43,8 @@ interface Links {
 interface Attack {
   name: string;
   what: string;
-  /** Runs until `signal` aborts; the faults end when it returns. */
-  run(l: Links, signal: AbortSignal): Promise<void>;
+  /** Runs until `signal` aborts; the faults end when it returns (with a note on how the attacker fared, if any). */
+  run(l: Links, signal: AbortSignal): Promise<void | string>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -109,12 +109,15 @@ async function poisonUpdates(base: string, a: { token: string; doc: string }, si
   sock?.ws.close();
 }
 
+/** Acknowledgements (SyncStatus frames) a raw socket received: updates the server stored. */
+const acks = (s: RawSocket) => s.frames.filter((f) => frameType(f).type === 8).length;
+
 /**
  * Pipelined large frames from one socket, as fast as the server reads them. The frames
  * are made before the attack, and the loop yields after each send: the healthy clients
  * share this process, and a loop that never yields would measure this script, not Quire.
  */
-async function frameFlood(base: string, a: { token: string; doc: string }, signal: AbortSignal): Promise<void> {
+async function frameFlood(base: string, a: { token: string; doc: string }, signal: AbortSignal): Promise<string> {
   const frames = Array.from({ length: 200 }, (_, n) => {
     const d = new Y.Doc();
     d.clientID = 10_000 + n;
@@ -122,18 +125,27 @@ async function frameFlood(base: string, a: { token: string; doc: string }, signa
     return updateFrame(a.doc, Y.encodeStateAsUpdate(d));
   });
   let n = 0;
+  let acked = 0;
+  const closes = new Map<number, number>();
   while (!signal.aborted) {
     const sock = rawSocket(base);
     await sock.opened.catch(() => undefined);
+    void sock.closed.then(({ code }) => closes.set(code, (closes.get(code) ?? 0) + 1));
     sock.send(authFrame(a.doc, a.token));
-    await sleep(50);
+    // Flood once the document is open: until then frames are only queued, up to the pre-auth
+    // limit (1 MiB, then the socket is reset). The first acknowledgement says it is.
+    sock.send(frames[n++ % frames.length]!);
+    for (let waited = 0; waited < 10_000 && acks(sock) === 0 && sock.ws.readyState === WebSocket.OPEN; waited += 5) await sleep(5);
     while (!signal.aborted && sock.ws.readyState === WebSocket.OPEN) {
       sock.send(frames[n++ % frames.length]!);
       await (sock.ws.bufferedAmount > 8 * 1_048_576 ? sleep(1) : new Promise((r) => setImmediate(r)));
     }
+    acked += acks(sock);
     sock.ws.close();
     await sleep(200);
   }
+  const codes = [...closes].map(([code, k]) => `${k}× ${code}`).join(', ');
+  return `attacker: ${n} frames sent (${Math.round((n * frames[0]!.byteLength) / 1_048_576)} MB), ${acked} acknowledged (${Math.round((acked * frames[0]!.byteLength) / 1_048_576)} MB); closes ${codes || 'none'}`;
 }
 
 const ATTACKS: Attack[] = [
@@ -169,7 +181,9 @@ interface Writer {
   doc: Y.Doc;
   sent: number;
   ackedUpTo: number;
-  latencies: number[];
+  /** When update i was made, and when the server had confirmed it as stored. */
+  sentAt: number[];
+  ackedAt: number[];
   stop(): void;
 }
 
@@ -179,16 +193,15 @@ function writer(base: string, docId: string, token: string, hz: number): Writer 
   const socket = new HocuspocusProviderWebsocket({ url: base.replace(/^http/, 'ws') + '/sync', WebSocketPolyfill: WebSocket as never, delay: 100, minDelay: 100, maxDelay: 1000, factor: 2, maxAttempts: 0 });
   const provider = new HocuspocusProvider({ websocketProvider: socket, name: docId, document: doc, token });
   provider.attach();
-  const w: Writer = { doc, sent: 0, ackedUpTo: 0, latencies: [], stop: () => undefined };
-  const sentAt: number[] = [];
+  const w: Writer = { doc, sent: 0, ackedUpTo: 0, sentAt: [], ackedAt: [], stop: () => undefined };
   provider.on('unsyncedChanges', ({ number }: { number: number }) => {
     if (number !== 0 || !provider.isSynced) return;
     const now = Date.now();
-    for (let i = w.ackedUpTo; i < w.sent; i++) w.latencies.push(now - sentAt[i]!);
+    for (let i = w.ackedUpTo; i < w.sent; i++) w.ackedAt[i] = now;
     w.ackedUpTo = w.sent;
   });
   const timer = setInterval(() => {
-    sentAt[w.sent] = Date.now();
+    w.sentAt[w.sent] = Date.now();
     doc.getMap('keys').set(`k${w.sent}`, w.sent);
     w.sent++;
   }, 1000 / hz);
@@ -198,6 +211,15 @@ function writer(base: string, docId: string, token: string, hz: number): Writer 
     socket.destroy();
   };
   return w;
+}
+
+/**
+ * Ack latencies of the updates made in [from, to): every one of them, also those confirmed
+ * only after the attack (an update still waiting when the attack ends counts with its whole
+ * wait; one never confirmed counts as infinite).
+ */
+function latencies(w: Writer, from: number, to: number): number[] {
+  return Array.from({ length: to - from }, (_, k) => (w.ackedAt[from + k] ?? Infinity) - w.sentAt[from + k]!);
 }
 
 const pct = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]! : NaN);
@@ -231,6 +253,8 @@ interface Row {
   restP50: number;
   restP99: number;
   rssPeakMb: number;
+  /** How the attacker fared, when the attack reports it. */
+  note: string;
 }
 
 async function runAttack(attack: Attack): Promise<Row> {
@@ -263,7 +287,7 @@ async function runAttack(attack: Attack): Promise<Row> {
   const ctl = new AbortController();
   const restErrors = new Map<string, number>();
   const restMs: number[] = [];
-  const healthyLatencyFrom = healthy.latencies.length;
+  const healthyFrom = healthy.sent;
   const reads = (async () => {
     while (!ctl.signal.aborted) {
       const t0 = Date.now();
@@ -280,9 +304,9 @@ async function runAttack(attack: Attack): Promise<Row> {
   const running = attack.run({ pg: pgProxy, redis: redisProxy, nats: natsProxy, base, port: q.port, attacker }, ctl.signal);
   await sleep(SECONDS * 1000);
   ctl.abort();
-  await Promise.all([running, reads]);
+  const [note] = await Promise.all([running, reads]);
   clearInterval(rssTimer);
-  const duringLatency = healthy.latencies.slice(healthyLatencyFrom);
+  const healthyTo = healthy.sent;
 
   // Recovery: a write made now is acknowledged, and the instance says it is ready.
   const endedAt = Date.now();
@@ -296,6 +320,9 @@ async function runAttack(attack: Attack): Promise<Row> {
     }
     await sleep(50);
   }
+  // The healthy client's updates of the attack window count with their whole wait.
+  while (healthy.ackedUpTo < healthyTo && Date.now() - endedAt < 60_000) await sleep(50);
+  const duringLatency = latencies(healthy, healthyFrom, healthyTo);
   await sleep(1_000);
   const exits = q.proc.exitCode !== null || q.proc.signalCode !== null ? 1 : 0;
   const acked = w.ackedUpTo;
@@ -317,6 +344,11 @@ async function runAttack(attack: Attack): Promise<Row> {
     lost = 0;
     for (let i = 0; i < acked; i++) if (!keys.has(`k${i}`)) lost++;
   }
+  // How much of the attacker's writing was stored (its document, as the server serves it).
+  const attackerState = await fetch(`${q.base}/api/v1/documents/${attacker.doc}/content?format=yjs`, { headers: { authorization: `Bearer ${attacker.token}` } })
+    .then((res) => (res.ok ? res.arrayBuffer() : new ArrayBuffer(0)))
+    .catch(() => new ArrayBuffer(0));
+  const attackerNote = attackerState.byteLength > 1_048_576 ? `attacker's document holds ${Math.round(attackerState.byteLength / 1_048_576)} MB` : '';
   await q.stop();
   await Promise.all([pgProxy.close(), redisProxy.close(), natsProxy.close()]);
   await dropSchema(dirs.schema).catch(() => undefined);
@@ -333,6 +365,7 @@ async function runAttack(attack: Attack): Promise<Row> {
     restP50: pct(restMs, 50),
     restP99: pct(restMs, 99),
     rssPeakMb: rssPeak,
+    note: [note, attackerNote].filter(Boolean).join('; '),
   };
 }
 
@@ -342,10 +375,10 @@ for (const attack of ATTACKS.filter((x) => ONLY.length === 0 || ONLY.includes(x.
   rows.push(await runAttack(attack));
   const r = rows[rows.length - 1]!;
   process.stderr.write(
-    `  acked ${r.acked}, lost ${r.lost}, exits ${r.exits}, recovered in ${r.recoverMs} ms, healthy ack p50/p99 ${r.healthyP50}/${r.healthyP99} ms, REST p50/p99 ${r.restP50}/${r.restP99} ms, REST errors ${r.healthyRestErrors}, server RSS peak ${Math.round(r.rssPeakMb)} MB\n`,
+    `  acked ${r.acked}, lost ${r.lost}, exits ${r.exits}, recovered in ${r.recoverMs} ms, healthy ack p50/p99 ${r.healthyP50}/${r.healthyP99} ms, REST p50/p99 ${r.restP50}/${r.restP99} ms, REST errors ${r.healthyRestErrors}, server RSS peak ${Math.round(r.rssPeakMb)} MB${r.note ? `; ${r.note}` : ''}\n`,
   );
 }
-const fmt = (n: number) => (Number.isNaN(n) ? '—' : String(Math.round(n)));
+const fmt = (n: number) => (Number.isNaN(n) ? '—' : n === Infinity ? 'never' : String(Math.round(n)));
 process.stdout.write(
   [
     `Fault matrix: ${SECONDS} s per attack; writer at 20 Hz, healthy client of another workspace at 5 Hz + REST list every 200 ms.`,
@@ -356,6 +389,8 @@ process.stdout.write(
       (r) =>
         `| ${r.attack} | ${r.what} | ${r.acked} | ${r.lost} | ${r.exits} | ${fmt(r.recoverMs)} | ${fmt(r.healthyP50)} / ${fmt(r.healthyP99)} | ${fmt(r.restP50)} / ${fmt(r.restP99)} | ${r.healthyRestErrors} | ${fmt(r.rssPeakMb)} |`,
     ),
+    '',
+    ...rows.filter((r) => r.note).map((r) => `- ${r.attack}: ${r.note}`),
     '',
   ].join('\n'),
 );

@@ -122,6 +122,33 @@ export interface SearchDocumentsTable {
   updated_at: Generated<Date>;
 }
 
+/** A tenant's indexed words, for typo-tolerant full-text search (migration 0010). */
+export interface SearchVocabularyTable {
+  tenant_id: string;
+  word: string;
+}
+
+/** One logged search (migration 0010); the query is normalised (trimmed, lower case, single spaces). */
+export interface SearchQueriesTable {
+  id: Generated<string>;
+  tenant_id: string;
+  user_id: string;
+  query: string;
+  mode: 'fulltext' | 'semantic' | 'hybrid';
+  results: number;
+  took_ms: number;
+  created_at: Generated<Date>;
+}
+
+/** A result opened from a logged search (migration 0010). */
+export interface SearchClicksTable {
+  search_id: string;
+  tenant_id: string;
+  document_id: string;
+  position: number;
+  created_at: Generated<Date>;
+}
+
 export interface IndexStateTable {
   document_id: string;
   tenant_id: string;
@@ -139,6 +166,9 @@ export interface DocumentClassificationsTable {
   confidence: number;
   version: string;
   created_at: Generated<Date>;
+  /** The label shown to people (migration 0011): null below the text or confidence floor. */
+  shown_label: string | null;
+  reason: 'too_little_text' | 'low_confidence' | null;
 }
 
 /** Only present where pgvector is installed (embedded profile). */
@@ -169,6 +199,34 @@ export interface ClassifiersTable {
   created_by: string | null;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
+  /** Migration 0011: training stages, candidates, registry and lease. */
+  stage: Generated<'quick' | 'final'>;
+  source: Generated<'examples' | 'documents'>;
+  example_count: Generated<number>;
+  candidates: ColumnType<unknown, string | null, string | null>;
+  selected: string | null;
+  pinned: Generated<boolean>;
+  activated_at: Date | null;
+  lease_owner: string | null;
+  lease_expires_at: Date | null;
+  attempts: Generated<number>;
+}
+
+/** A document's label for training one of the workspace's classifiers (migration 0011). */
+export interface DocumentLabelsTable {
+  document_id: string;
+  tenant_id: string;
+  classifier: string;
+  label: string;
+  labelled_by: string | null;
+  updated_at: Generated<Date>;
+}
+
+/** Per-workspace ML settings (migration 0011). */
+export interface MlSettingsTable {
+  tenant_id: string;
+  default_classifier: string | null;
+  updated_at: Generated<Date>;
 }
 
 export interface DocumentSnapshotsTable {
@@ -192,10 +250,15 @@ export interface Database {
   document_events: DocumentEventsTable;
   feed_cursors: FeedCursorsTable;
   search_documents: SearchDocumentsTable;
+  search_vocabulary: SearchVocabularyTable;
+  search_queries: SearchQueriesTable;
+  search_clicks: SearchClicksTable;
   index_state: IndexStateTable;
   document_classifications: DocumentClassificationsTable;
   document_chunks: DocumentChunksTable;
   classifiers: ClassifiersTable;
+  document_labels: DocumentLabelsTable;
+  ml_settings: MlSettingsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -95,8 +95,10 @@ export function deriveAppUrl(ownerUrl: string, appRole: string): string {
 export async function openPGlite(dataDir?: string): Promise<PGliteHandle> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { vector } = await import('@electric-sql/pglite-pgvector');
+  // Trigram similarity for typo-tolerant full-text search (migration 0010 creates it).
+  const { pg_trgm } = await import('@electric-sql/pglite/contrib/pg_trgm');
   if (dataDir) await fs.mkdir(dataDir, { recursive: true });
-  const pgl = await PGlite.create({ dataDir: dataDir ? path.join(dataDir, 'pg') : undefined, extensions: { vector } });
+  const pgl = await PGlite.create({ dataDir: dataDir ? path.join(dataDir, 'pg') : undefined, extensions: { vector, pg_trgm } });
   return new PGliteHandle(pgl);
 }
 

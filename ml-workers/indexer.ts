@@ -15,7 +15,9 @@ import type { FeedEvent } from './events.js';
 import type { FullTextIndex } from './search/fulltext.js';
 import { chunkBlocks, type ChunkVector, type VectorIndex } from './search/vectors.js';
 import type { Embedder } from './embeddings/embedder.js';
-import { parseClassifierModel, predict, type ClassifierModel } from './classifier/model.js';
+import type { ClassifierModel } from './classifier/model.js';
+import { labelDocument } from './classifier/document-labels.js';
+import { ModelCache } from './classifier/model-cache.js';
 
 export interface SemanticOptions {
   embedder: Embedder;
@@ -50,6 +52,8 @@ export function meanVector(vectors: Float32Array[]): Float32Array | null {
 export class Indexer {
   /** Per-document queue: events for one document are handled one after another. */
   private readonly queues = new Map<string, Promise<unknown>>();
+  /** Parsed workspace classifier models, for document labels. */
+  private readonly models = new ModelCache();
 
   constructor(private readonly opts: IndexerOptions) {}
 
@@ -140,29 +144,18 @@ export class Indexer {
     const chunks: ChunkVector[] = chunkTexts.map((c, i) => ({ index: i, hash: hashes[i]!, text: c, vector: byIndex.get(i) ?? existing.get(hashes[i]!)! }));
     await vectors.replace(ev.tenantId, ev.documentId, chunks, readers, embedder.model);
     this.opts.log.debug({ cat: 'worker', doc: ev.documentId, chunks: chunks.length, embedded: missing.length }, 'vectors updated');
-    const docVector = meanVector(chunks.map((c) => c.vector));
-    if (!docVector) return [];
-    // The default model, then every active classifier the tenant trained.
-    const models: { name: string; model: ClassifierModel }[] = classifier ? [classifier] : [];
-    const tenantModels = await withTenant(this.opts.db, ev.tenantId, (tx) =>
-      tx.selectFrom('classifiers').select(['name', 'model']).where('active', '=', true).execute(),
-    );
-    for (const m of tenantModels) {
-      const parsed = parseClassifierModel(m.model);
-      if (parsed.embedderModel === embedder.model) models.push({ name: `tenant:${m.name}`, model: parsed });
-    }
-    const labels: string[] = [];
-    await withTenant(this.opts.db, ev.tenantId, async (tx) => {
-      for (const { name, model } of models) {
-        const p = predict(model, docVector);
-        labels.push(p.label);
-        await tx
-          .insertInto('document_classifications')
-          .values({ document_id: ev.documentId, tenant_id: ev.tenantId, model: name, label: p.label, confidence: p.confidence, version })
-          .onConflict((oc) => oc.columns(['document_id', 'model']).doUpdateSet({ label: p.label, confidence: p.confidence, version, created_at: sql`now()` }))
-          .execute();
-      }
+    // Document labels: the built-in model and the workspace's classifiers (see document-labels.ts).
+    return labelDocument({
+      db: this.opts.db,
+      tenantId: ev.tenantId,
+      documentId: ev.documentId,
+      title,
+      text,
+      vector: meanVector(chunks.map((c) => c.vector)),
+      embedderModel: embedder.model,
+      version,
+      builtIn: classifier,
+      cache: this.models,
     });
-    return [...new Set(labels)];
   }
 }

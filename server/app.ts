@@ -249,11 +249,10 @@ export async function startQuire(opts: StartOptions): Promise<Quire> {
         }
         await indexer.handle(ev);
       });
-      if (getEmbedder) {
-        const trainer = new Trainer({ db: store.db, embedder: getEmbedder, log });
-        trainer.start();
-        shutdown.add('trainer', () => trainer.stop());
-      }
+      // Without the sentence encoder, classifiers train the n-gram candidate only.
+      const trainer = new Trainer({ db: store.db, embedder: getEmbedder ?? undefined, log });
+      trainer.start();
+      shutdown.add('trainer', () => trainer.stop());
       const relay = new Relay({ db: store.db, bus, subjectPrefix: config.feed.subjectPrefix, log, intervalMs: config.feed.pollMs });
       relay.start();
       stopRelay = async () => {

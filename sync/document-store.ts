@@ -17,15 +17,19 @@ import type { Database } from '../db/schema.js';
 import { inOneTransaction, inOneTrip, withTenant } from '../db/store.js';
 import { checkUpdate, type UpdateProblem } from './update-validation.js';
 
+export { GroupCommitter } from './group-commit.js';
+
 /** Rows per INSERT statement when a group commit is large. */
 const APPEND_CHUNK_ROWS = 1_000;
 /**
  * Group commits up to this many bytes of updates go to the database in one round trip, the
  * updates written into the statement as hex literals (`inOneTrip`); larger ones go as
- * binary parameters in a transaction, where the doubled size of hex would cost more than
- * the round trips it saves.
+ * binary parameters in a transaction, where the doubled size of hex, encoded here and
+ * decoded by Postgres, costs more than the round trips it saves: a 200 KB update took
+ * 20–30 ms in one trip against 6–10 ms as a parameter in a transaction (loopback, busy
+ * machine); at 64 KB the two were even.
  */
-const ONE_TRIP_MAX_BYTES = 256 * 1024;
+const ONE_TRIP_MAX_BYTES = 64 * 1024;
 /**
  * Inserts of up to this many rows go as prepared statements (`TripOptions.prepare`): one
  * statement per row count, so a connection holds a few of them. A single writer commits one
@@ -326,145 +330,5 @@ function foldRows(snapshot: Uint8Array | null, rows: { seq: string; data: Uint8A
     const state = Y.encodeStateAsUpdate(doc);
     doc.destroy();
     return { state, bad: rows.filter((r) => bad.has(r.seq)).map((r) => ({ seq: r.seq, problem: bad.get(r.seq)! })) };
-  }
-}
-
-const RETRY_DELAYS_MS = [50, 250, 1_000];
-
-/**
- * Bytes of updates one group commit takes before workspaces start taking turns. Typing
- * commits are a few hundred bytes; this only shapes batches when someone sends megabytes.
- * @default 512 KiB
- */
-const BATCH_MAX_BYTES = 512 * 1024;
-
-/** Constraint and data errors will not go away by retrying (e.g. the document was deleted). */
-function isPermanent(e: unknown): boolean {
-  const code = (e as { code?: string }).code ?? '';
-  return code.startsWith('23') || code.startsWith('22') || code === '42501';
-}
-
-interface Pending {
-  item: AppendItem;
-  resolve: () => void;
-  reject: (e: unknown) => void;
-}
-
-/**
- * Resolves after the current event-loop turn's immediates. An append arrives from
- * Hocuspocus' `beforeSync`, before the update is applied; Hocuspocus then broadcasts it to
- * the document's readers from an immediate it schedules after that. Starting the commit
- * (compiling the INSERT, the write to the database socket) only after that broadcast keeps
- * it off the readers' latency, and appends from one turn's burst of socket reads share the
- * commit. An immediate queued from inside an immediate runs in the next turn's check
- * phase, after the current turn's: hence two.
- */
-function afterThisTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
-}
-
-/**
- * Group commit without a fixed wait: while one commit is in flight, appends queue up; when
- * it returns, the whole queue commits as the next batch. A single writer pays one commit
- * per update; many writers share commits.
- */
-export class GroupCommitter {
-  private queue: Pending[] = [];
-  private running: Promise<void> | null = null;
-
-  constructor(
-    private readonly store: DocumentStore,
-    private readonly onBatch?: (size: number, seconds: number, ok: boolean) => void,
-  ) {}
-
-  append(item: AppendItem): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
-      this.running ??= this.drain();
-    });
-  }
-
-  /**
-   * Takes back an append whose commit has not started (the update turned out unusable after
-   * it was queued: `Persistence.beforeSync` appends before it applies, so the fan-out's
-   * durability wait covers the update). Its promise rejects with `reason`. A batch starts
-   * only after the turn its first append arrived in, so an append withdrawn in the same
-   * turn is always still queued; false if it was not found.
-   */
-  withdraw(data: Uint8Array, reason: unknown): boolean {
-    const i = this.queue.findIndex((p) => p.item.data === data);
-    if (i < 0) return false;
-    const [p] = this.queue.splice(i, 1);
-    p!.reject(reason);
-    return true;
-  }
-
-  /**
-   * The next batch: the queue in arrival order while it stays under `BATCH_MAX_BYTES`;
-   * past that, workspaces take turns (each its oldest appends first), so one workspace's
-   * megabytes of queued updates cannot hold back another's keystroke for several commits
-   * (a frame flood made a healthy client's acks wait seconds). A workspace's own appends —
-   * and so each document's — keep their order.
-   */
-  private takeBatch(): Pending[] {
-    const total = this.queue.reduce((n, p) => n + p.item.data.byteLength, 0);
-    if (total <= BATCH_MAX_BYTES) {
-      const all = this.queue;
-      this.queue = [];
-      return all;
-    }
-    const byTenant = new Map<string, Pending[]>();
-    for (const p of this.queue) {
-      const list = byTenant.get(p.item.tenantId);
-      if (list) list.push(p);
-      else byTenant.set(p.item.tenantId, [p]);
-    }
-    const taken = new Set<Pending>();
-    let bytes = 0;
-    const lists = [...byTenant.values()];
-    for (let round = 0; bytes < BATCH_MAX_BYTES && taken.size < this.queue.length; round++) {
-      for (const list of lists) {
-        const p = list[round];
-        if (!p) continue;
-        taken.add(p);
-        bytes += p.item.data.byteLength;
-      }
-    }
-    this.queue = this.queue.filter((p) => !taken.has(p));
-    return [...taken];
-  }
-
-  private async drain(): Promise<void> {
-    await afterThisTurn();
-    while (this.queue.length > 0) {
-      const batch = this.takeBatch();
-      const t0 = process.hrtime.bigint();
-      try {
-        await this.withRetries(() => this.store.appendBatch(batch.map((p) => p.item)));
-        this.onBatch?.(batch.length, Number(process.hrtime.bigint() - t0) / 1e9, true);
-        for (const p of batch) p.resolve();
-      } catch (e) {
-        this.onBatch?.(batch.length, Number(process.hrtime.bigint() - t0) / 1e9, false);
-        for (const p of batch) p.reject(e);
-      }
-    }
-    this.running = null;
-  }
-
-  /** Transient failures (a dropped connection, a failover) get a few quick retries. */
-  private async withRetries(fn: () => Promise<void>): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await fn();
-      } catch (e) {
-        if (attempt >= RETRY_DELAYS_MS.length || isPermanent(e)) throw e;
-        await new Promise((r) => setTimeout(r, RETRY_DELAYS_MS[attempt]));
-      }
-    }
-  }
-
-  /** Resolves when everything appended so far has been committed (or failed). */
-  async flush(): Promise<void> {
-    while (this.running) await this.running;
   }
 }

@@ -63,6 +63,12 @@ export class ByteBucket {
     return this.tokens > 0;
   }
 
+  /** Milliseconds until the bucket holds anything again (0 when it does). */
+  msUntilPositive(now = Date.now()): number {
+    this.refill(now);
+    return this.tokens > 0 ? 0 : Math.ceil((-this.tokens / this.perSecond) * 1000) + 1;
+  }
+
   /** True when the bucket is full again (an idle entry that can be dropped). */
   full(now = Date.now()): boolean {
     this.refill(now);

@@ -19,11 +19,13 @@ import type { Logger } from '../server/log.js';
 import type { Metrics } from '../server/metrics.js';
 import { ContentService } from './content-service.js';
 import { CLOSE } from './context.js';
-import { DocumentStore, GroupCommitter } from './document-store.js';
+import { DocumentStore } from './document-store.js';
+import { GroupCommitter } from './group-commit.js';
 import { Authentication } from './extensions/authentication.js';
 import { AwarenessLimits } from './extensions/awareness-limits.js';
 import { Limits } from './extensions/limits.js';
 import { InboundBudget, WorkBudget, type ByteBucket } from './inbound-budget.js';
+import { DEFAULT_INBOUND_SCHEDULER, InboundScheduler } from './inbound-scheduler.js';
 import { SyncMetrics } from './extensions/metrics.js';
 import { Persistence } from './extensions/persistence.js';
 import { Revocation } from './extensions/revocation.js';
@@ -88,6 +90,9 @@ export class SyncServer {
   private readonly sockets = new Set<UwsSocket>();
   private readonly perIp = new Map<string, number>();
   private readonly budget: InboundBudget;
+  /** Frames on their way from the sockets to Hocuspocus, in turns (see InboundScheduler). */
+  private readonly inbound: InboundScheduler<UwsSocket>;
+  private readonly clients = new WeakMap<UwsSocket, SyncSocketData>();
   private closing = false;
 
   constructor(private readonly opts: SyncServerOptions) {
@@ -126,6 +131,11 @@ export class SyncServer {
       tenantBurstBytes: limits.tenantBurstBytes,
       tenantBytesPerSecond: limits.tenantBytesPerSecond,
     });
+    this.inbound = new InboundScheduler<UwsSocket>((socket, frame) => this.deliver(socket, frame), {
+      ...DEFAULT_INBOUND_SCHEDULER,
+      // A workspace's burst is processed at the rate its byte budget refills.
+      workspaceBytesPerSecond: limits.tenantBytesPerSecond,
+    });
     const extensions: Extension[] = [
       this.syncMetrics,
       connectionLimits,
@@ -158,6 +168,19 @@ export class SyncServer {
   /** Documents loaded in this instance (unloaded when their last connection closes). */
   get documentsInMemory(): number {
     return this.hocuspocus.getDocumentsCount();
+  }
+
+  /** Hands a frame whose turn came to Hocuspocus; a socket closed meanwhile gets nothing more processed. */
+  private deliver(socket: UwsSocket, frame: Uint8Array): void {
+    const data = this.clients.get(socket);
+    if (!data || socket.readyState !== 1) return;
+    try {
+      socket.noteIncoming(frame);
+      data.client?.handleMessage(frame);
+    } catch (err) {
+      this.opts.log.warn({ cat: 'sync', err: (err as Error).message, ip: data.ip }, 'malformed message; closing socket');
+      socket.close(CLOSE.invalidMessage.code, CLOSE.invalidMessage.reason);
+    }
   }
 
   /** Mounts `/sync` on the edge. Limits checked at upgrade: total and per-IP sockets. */
@@ -204,6 +227,7 @@ export class SyncServer {
           });
           data.socket = socket;
           data.budget = this.budget.socketBucket();
+          this.clients.set(socket, data);
           this.sockets.add(socket);
           // Hocuspocus keeps the upgrade request for the socket's lifetime and reads only its
           // url and headers: a plain object costs a fraction of a WHATWG Request (no body
@@ -235,15 +259,9 @@ export class SyncServer {
             return;
           }
         }
-        try {
-          // uWS reuses the buffer after this callback; Hocuspocus queues what it is given.
-          const frame = new Uint8Array(message.slice(0));
-          data.socket?.noteIncoming(frame);
-          data.client?.handleMessage(frame);
-        } catch (err) {
-          log.warn({ cat: 'sync', err: (err as Error).message, ip: data.ip }, 'malformed message; closing socket');
-          data.socket?.close(CLOSE.invalidMessage.code, CLOSE.invalidMessage.reason);
-        }
+        if (!data.socket) return;
+        // uWS reuses the buffer after this callback; the frame may wait for its turn.
+        this.inbound.push(data.socket, data.socket.tenantId ?? `ip:${data.ip}`, new Uint8Array(message.slice(0)));
       },
       close: (ws: WebSocket<SyncSocketData>, code: number, message: ArrayBuffer) => {
         const data = ws.getUserData();
@@ -252,6 +270,7 @@ export class SyncServer {
         if (socket) {
           socket.markClosed();
           this.sockets.delete(socket);
+          this.inbound.forget(socket);
         }
         const n = (this.perIp.get(data.ip) ?? 1) - 1;
         if (n <= 0) this.perIp.delete(data.ip);

@@ -1,7 +1,8 @@
 /**
  * Tenant classifiers through the API on the embedded profile: train from labelled Brown
- * Corpus passages (real text, real embeddings), read held-out metrics, predict; a worse
- * version is kept but not promoted; bad input and non-admins are refused.
+ * Corpus passages (real text, real embeddings: every candidate), read held-out metrics,
+ * predict; a worse version is kept but not promoted; bad input and non-admins are refused;
+ * documents show the workspace's classifier once it is chosen as the default.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -37,6 +38,7 @@ test('train a tenant classifier, read its metrics, predict, and promote only a b
     async () => {
       const r = await api.get(`/api/v1/ml/classifiers/${created.body.id}`, owner.accessToken);
       assert.equal(r.body.status, 'ready', r.text);
+      assert.equal(r.body.stage, 'final', r.text);
       return r.body;
     },
     { timeoutMs: 90_000, intervalMs: 200 },
@@ -45,6 +47,9 @@ test('train a tenant classifier, read its metrics, predict, and promote only a b
   assert.deepEqual(v1.labels, ['fiction', 'press', 'religion']);
   assert.ok(v1.metrics.accuracy > 1 / 3, `held-out accuracy ${v1.metrics.accuracy} beats chance`);
   assert.ok(v1.metrics.macroF1 > 0 && v1.metrics.macroF1 <= 1);
+  // With the sentence encoder, all three candidates were trained and one was kept.
+  assert.deepEqual(v1.candidates.map((c: { name: string }) => c.name).sort(), ['combined', 'embedding', 'ngrams']);
+  assert.ok(['combined', 'embedding', 'ngrams'].includes(v1.selected));
 
   const p = await api.post(`/api/v1/ml/classifiers/${created.body.id}/predict`, { text: 'The senator told reporters on Tuesday that the bill would pass the legislature.' }, member.accessToken);
   assert.equal(p.status, 200, p.text);
@@ -58,7 +63,7 @@ test('train a tenant classifier, read its metrics, predict, and promote only a b
   const v2 = await eventually(
     async () => {
       const r = await api.get(`/api/v1/ml/classifiers/${v2req.body.id}`, owner.accessToken);
-      assert.ok(['ready', 'rejected'].includes(r.body.status), r.text);
+      assert.ok(['ready', 'rejected'].includes(r.body.status) && r.body.stage === 'final', r.text);
       return r.body;
     },
     { timeoutMs: 90_000, intervalMs: 200 },
@@ -67,7 +72,12 @@ test('train a tenant classifier, read its metrics, predict, and promote only a b
     assert.equal(v2.status, 'rejected');
     assert.equal((await api.get(`/api/v1/ml/classifiers/${created.body.id}`, owner.accessToken)).body.active, true);
   }
-  // Documents get labelled by the tenant's active classifier.
+  // Documents show the workspace's classifier once it is the workspace default.
+  assert.equal((await api.put('/api/v1/ml/settings', { defaultClassifier: 'genre' }, member.accessToken)).status, 403);
+  assert.equal((await api.put('/api/v1/ml/settings', { defaultClassifier: 'nonexistent' }, owner.accessToken)).status, 404);
+  const chosen = await api.put('/api/v1/ml/settings', { defaultClassifier: 'genre' }, owner.accessToken);
+  assert.equal(chosen.status, 200, chosen.text);
+  assert.equal((await api.get('/api/v1/ml/settings', member.accessToken)).body.defaultClassifier, 'genre');
   const doc = await api.post('/api/v1/documents', { title: 'Sermon', text: 'The church gathered to pray, and the minister spoke of faith, grace and the Lord.' }, owner.accessToken);
   const cls = await eventually(
     async () => {
@@ -78,10 +88,13 @@ test('train a tenant classifier, read its metrics, predict, and promote only a b
     },
     { timeoutMs: 60_000, intervalMs: 200 },
   );
-  assert.ok(['fiction', 'press', 'religion'].includes(cls.label));
+  assert.ok(['fiction', 'press', 'religion'].includes(cls.predicted));
+  assert.ok(cls.label === null || cls.label === cls.predicted);
   assert.deepEqual(cls.all.map((c: { model: string }) => c.model).sort(), ['default', 'tenant:genre']);
   // Another tenant cannot see either version.
   const other = await api.signup('Other');
   assert.equal((await api.get(`/api/v1/ml/classifiers/${created.body.id}`, other.accessToken)).status, 404);
   assert.equal((await api.post(`/api/v1/ml/classifiers/${created.body.id}/predict`, { text: 'hello' }, other.accessToken)).status, 404);
+  assert.equal((await api.get('/api/v1/ml/settings', other.accessToken)).body.defaultClassifier, null);
+  assert.equal((await api.put('/api/v1/ml/settings', { defaultClassifier: 'genre' }, other.accessToken)).status, 404);
 });

@@ -1,8 +1,8 @@
 /**
  * One conformance suite per search port, over every implementation against the real
- * servers: full-text (Postgres, Meilisearch) and vectors (pgvector in PGlite, Qdrant).
- * Documents and grants are real rows (the Postgres implementations join them live);
- * the readers handed to the index match those grants.
+ * servers: full-text (Postgres on server Postgres and in PGlite, Meilisearch) and vectors
+ * (pgvector in PGlite, Qdrant). Documents and grants are real rows (the Postgres
+ * implementations join them live); the readers handed to the index match those grants.
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -16,6 +16,7 @@ import { PgVectorIndex } from '../ml-workers/search/pgvector.js';
 import { QdrantVectorIndex } from '../ml-workers/search/qdrant.js';
 import type { VectorIndex } from '../ml-workers/search/vectors.js';
 import { TEST_MEILI_URL, TEST_QDRANT_URL } from './helpers/env.js';
+import { relevanceSet } from './helpers/relevance-set.js';
 import { startServer, uniqueName, type Dialect } from './helpers/server.js';
 
 async function world(t: TestContext, dialect: Dialect) {
@@ -30,19 +31,36 @@ async function world(t: TestContext, dialect: Dialect) {
   return { srv, owner, member, stranger, shared, secret };
 }
 
-const FULLTEXT: Record<string, (t: TestContext, w: Awaited<ReturnType<typeof world>>) => Promise<FullTextIndex>> = {
-  postgres: async (_t, w) => new PostgresFullText(w.srv.quire.store.db),
-  meilisearch: async (t) => {
-    const indexName = uniqueName('qc');
-    t.after(() => fetch(`${TEST_MEILI_URL}/indexes/${indexName}`, { method: 'DELETE' }).then(() => undefined));
-    return MeilisearchFullText.open({ url: TEST_MEILI_URL, indexName });
+type World = Awaited<ReturnType<typeof world>>;
+
+const FULLTEXT: Record<string, { dialect: Dialect; make: (t: TestContext, w: World) => Promise<FullTextIndex> }> = {
+  postgres: { dialect: 'postgres', make: async (_t, w) => new PostgresFullText(w.srv.quire.store.db) },
+  'postgres (PGlite)': { dialect: 'pglite', make: async (_t, w) => new PostgresFullText(w.srv.quire.store.db) },
+  meilisearch: {
+    dialect: 'postgres',
+    make: async (t) => {
+      const indexName = uniqueName('qc');
+      t.after(() => fetch(`${TEST_MEILI_URL}/indexes/${indexName}`, { method: 'DELETE' }).then(() => undefined));
+      return MeilisearchFullText.open({ url: TEST_MEILI_URL, indexName });
+    },
   },
 };
 
-for (const [name, make] of Object.entries(FULLTEXT)) {
+/** The labelled set's documents as real rows of the owner's tenant, indexed; fixture id → document id. */
+async function indexRelevanceSet(w: World, idx: FullTextIndex): Promise<Map<string, string>> {
+  const ids = new Map<string, string>();
+  for (const d of relevanceSet().documents) {
+    const doc = await w.srv.api.createDocument(w.owner, d.title);
+    ids.set(d.id, doc.id);
+    await idx.upsert({ tenantId: w.owner.user.tenantId, documentId: doc.id, title: d.title, text: d.text, labels: [], readers: [w.owner.user.id] });
+  }
+  return ids;
+}
+
+for (const [name, { dialect, make }] of Object.entries(FULLTEXT)) {
   describe(`full-text index conformance: ${name}`, () => {
     test('upsert, search with tenant and reader filters, highlight, update, remove', async (t) => {
-      const w = await world(t, 'postgres');
+      const w = await world(t, dialect);
       const idx = await make(t, w);
       const tenantId = w.owner.user.tenantId;
       await idx.upsert({ tenantId, documentId: w.shared.id, title: 'Shared plan', text: 'We migrate the billing database in March', labels: [], readers: [w.owner.user.id, w.member.user.id] });
@@ -61,6 +79,47 @@ for (const [name, make] of Object.entries(FULLTEXT)) {
       assert.doesNotMatch(x[0]!.snippet.replace(/<\/?mark>/g, ''), /<|>/, 'markup in text never reaches a snippet unescaped');
       await idx.remove(tenantId, w.shared.id);
       assert.deepEqual(await idx.search({ ...as(w.owner, true), q: 'xylophone' }), []);
+    });
+
+    test('misspelled words find their documents; each hit says how and where it matched', async (t) => {
+      const w = await world(t, dialect);
+      const idx = await make(t, w);
+      const ids = await indexRelevanceSet(w, idx);
+      const find = (q: string) => idx.search({ tenantId: w.owner.user.tenantId, userId: w.owner.user.id, tenantAdmin: true, q, limit: 5 });
+      for (const [q, answer, words] of [
+        ['kubernets autoscalng', 'k8s-autoscaling', ['kubernetes', 'autoscaling']],
+        ['quartely revnue', 'q3-results', ['quarterly', 'revenue']],
+        ['pasword manger', 'security-policy', ['password', 'manager']],
+      ] as const) {
+        const hits = await find(q);
+        assert.equal(hits[0]?.documentId, ids.get(answer), `${q}: ${JSON.stringify(hits.map((h) => h.title))}`);
+        assert.equal(hits[0]!.match.kind, 'typo', q);
+        for (const word of words) assert.ok(hits[0]!.match.terms.includes(word), `${q}: ${word} in ${JSON.stringify(hits[0]!.match)}`);
+        assert.match(hits[0]!.snippet, /<mark>/);
+      }
+      const exact = await find('kubernetes autoscaling');
+      assert.equal(exact[0]?.documentId, ids.get('k8s-autoscaling'));
+      assert.equal(exact[0]!.match.kind, 'exact');
+      assert.deepEqual(exact[0]!.match.fields, ['title', 'text']);
+      for (const word of ['autoscaling', 'kubernetes']) assert.ok(exact[0]!.match.terms.includes(word), JSON.stringify(exact[0]!.match));
+      const body = await find('hospital');
+      assert.deepEqual(body.map((h) => h.documentId), [ids.get('sales-pipeline')]);
+      assert.deepEqual(body[0]!.match, { kind: 'exact', fields: ['text'], terms: ['hospital'] });
+      assert.deepEqual(await find('zzzqqqxx'), []);
+    });
+
+    test('pages of hits continue where the previous one ended', async (t) => {
+      const w = await world(t, dialect);
+      const idx = await make(t, w);
+      const tenantId = w.owner.user.tenantId;
+      const docs = [w.shared, w.secret, ...(await Promise.all([1, 2, 3].map((i) => w.srv.api.createDocument(w.owner, `Zoo ${i}`))))];
+      for (const [i, d] of docs.entries()) {
+        await idx.upsert({ tenantId, documentId: d.id, title: `Zoo ${i}`, text: `The aardvark enclosure, visit ${i}`, labels: [], readers: [w.owner.user.id] });
+      }
+      const page = (offset: number) => idx.search({ tenantId, userId: w.owner.user.id, tenantAdmin: true, q: 'aardvark', limit: 2, offset });
+      const pages = [await page(0), await page(2), await page(4)];
+      assert.deepEqual(pages.map((p) => p.length), [2, 2, 1]);
+      assert.deepEqual(pages.flat().map((h) => h.documentId).sort(), docs.map((d) => d.id).sort());
     });
   });
 }
@@ -112,6 +171,28 @@ for (const [name, { dialect, make }] of Object.entries(VECTORS)) {
       assert.equal(all.filter((h) => h.documentId === w.shared.id).length, 1);
       await idx.remove(tenantId, w.secret.id);
       assert.ok((await idx.search({ ...as(w.owner, true), vector: unit(11, 100), limit: 20 })).every((h) => h.documentId !== w.secret.id));
+    });
+
+    test('pages by offset, and leaves out chunks below a minimum similarity', async (t) => {
+      const w = await world(t, dialect);
+      const idx = await make(t, w);
+      const tenantId = w.owner.user.tenantId;
+      // Five chunks at decreasing similarity to the query vector (all on dimension 7, less and less).
+      const near = (k: number) => {
+        const v = new Float32Array(512);
+        v[7] = 1;
+        v[50 + k] = 0.3 * k;
+        const n = Math.hypot(...v);
+        return v.map((x) => x / n);
+      };
+      await idx.replace(tenantId, w.shared.id, [0, 1, 2, 3, 4].map((k) => ({ index: k, hash: `n${k}`, text: `near ${k}`, vector: near(k) })), [w.owner.user.id], 'm');
+      const as = { tenantId, userId: w.owner.user.id, tenantAdmin: true, vector: unit(7, 7) };
+      const pages = [await idx.search({ ...as, limit: 2 }), await idx.search({ ...as, limit: 2, offset: 2 }), await idx.search({ ...as, limit: 2, offset: 4 })];
+      assert.deepEqual(pages.map((p) => p.map((h) => h.chunkIndex)), [[0, 1], [2, 3], [4]]);
+      // near(2) has cosine 1/√1.36 ≈ 0.857 with the query, near(3) ≈ 0.743.
+      const floored = await idx.search({ ...as, limit: 10, minScore: 0.8 });
+      assert.deepEqual(floored.map((h) => h.chunkIndex), [0, 1, 2]);
+      assert.ok(floored.every((h) => h.score >= 0.8));
     });
   });
 }

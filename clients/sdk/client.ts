@@ -7,14 +7,18 @@
 import { err, ok, SESSION_ENDING_CODES, type QuireError, type Result } from './errors.js';
 import { memoryTokenStorage, needsRefresh, type TokenStorage } from './tokens.js';
 import type {
+  ClassifierPrediction,
   ClassifierStatus,
+  ClassifierSummary,
   DocumentClassification,
+  DocumentLabel,
   DocumentMeta,
   DocumentPage,
   Me,
   Permission,
   PermissionLevel,
   ProseMirrorJson,
+  SearchAnalytics,
   SearchMode,
   SearchResult,
   Session,
@@ -257,7 +261,20 @@ export class QuireClient {
     return this.request('GET', '/api/v1/search', { query: { q, mode: opts.mode, limit: opts.limit } });
   }
 
-  createClassifier(input: { name: string; examples: { text: string; label: string }[] }): Promise<Result<{ id: string }>> {
+  /** Records that the hit at 1-based `position` of search `searchId` was opened (for the workspace's search analytics). */
+  recordSearchClick(searchId: string, documentId: string, position: number): Promise<Result<void>> {
+    return this.request('POST', '/api/v1/search/clicks', { json: { searchId, documentId, position }, as: 'none' });
+  }
+
+  /** Top queries and queries without results over the last `days` days (owners and admins). */
+  searchAnalytics(opts: { days?: number; limit?: number } = {}): Promise<Result<SearchAnalytics>> {
+    return this.request('GET', '/api/v1/search/analytics', { query: { days: opts.days, limit: opts.limit } });
+  }
+
+  /** Trains a new version from examples, or (`source: 'documents'`) from the documents labelled for `name`. */
+  createClassifier(
+    input: { name: string; examples: { text: string; label: string }[] } | { name: string; source: 'documents' },
+  ): Promise<Result<{ id: string; version: number }>> {
     return this.request('POST', '/api/v1/ml/classifiers', { json: input });
   }
 
@@ -265,8 +282,56 @@ export class QuireClient {
     return this.request('GET', `/api/v1/ml/classifiers/${encodeURIComponent(id)}`);
   }
 
-  predict(id: string, text: string): Promise<Result<{ label: string; confidence: number }>> {
+  /** The workspace's classifiers with every version and its metrics. */
+  async listClassifiers(): Promise<Result<ClassifierSummary[]>> {
+    const r = await this.request<{ classifiers: ClassifierSummary[] }>('GET', '/api/v1/ml/classifiers');
+    return r.ok ? ok(r.value.classifiers) : r;
+  }
+
+  /** Makes version `id` the active one and keeps it there until unpinned. */
+  pinClassifier(id: string): Promise<Result<ClassifierStatus>> {
+    return this.request('POST', `/api/v1/ml/classifiers/${encodeURIComponent(id)}/pin`);
+  }
+
+  unpinClassifier(id: string): Promise<Result<ClassifierStatus>> {
+    return this.request('DELETE', `/api/v1/ml/classifiers/${encodeURIComponent(id)}/pin`);
+  }
+
+  /** Goes back to the version active before the current one (of the classifier of version `id`). */
+  rollbackClassifier(id: string): Promise<Result<ClassifierStatus>> {
+    return this.request('POST', `/api/v1/ml/classifiers/${encodeURIComponent(id)}/rollback`);
+  }
+
+  /** Deletes one version (not the active one), or with `scope: 'classifier'` every version of its classifier. */
+  deleteClassifier(id: string, scope: 'version' | 'classifier' = 'version'): Promise<Result<{ deleted: number }>> {
+    return this.request('DELETE', `/api/v1/ml/classifiers/${encodeURIComponent(id)}`, { query: { scope } });
+  }
+
+  predict(id: string, text: string): Promise<Result<ClassifierPrediction>> {
     return this.request('POST', `/api/v1/ml/classifiers/${encodeURIComponent(id)}/predict`, { json: { text } });
+  }
+
+  /** The workspace's default classifier for document labels (null: the built-in model). */
+  getMlSettings(): Promise<Result<{ defaultClassifier: string | null }>> {
+    return this.request('GET', '/api/v1/ml/settings');
+  }
+
+  setDefaultClassifier(name: string | null): Promise<Result<{ defaultClassifier: string | null }>> {
+    return this.request('PUT', '/api/v1/ml/settings', { json: { defaultClassifier: name } });
+  }
+
+  async listDocumentLabels(documentId: string): Promise<Result<DocumentLabel[]>> {
+    const r = await this.request<{ labels: DocumentLabel[] }>('GET', `/api/v1/documents/${encodeURIComponent(documentId)}/labels`);
+    return r.ok ? ok(r.value.labels) : r;
+  }
+
+  /** Labels a document for training classifier `classifier` (write access). */
+  setDocumentLabel(documentId: string, classifier: string, label: string): Promise<Result<DocumentLabel>> {
+    return this.request('PUT', `/api/v1/documents/${encodeURIComponent(documentId)}/labels/${encodeURIComponent(classifier)}`, { json: { label } });
+  }
+
+  clearDocumentLabel(documentId: string, classifier: string): Promise<Result<void>> {
+    return this.request('DELETE', `/api/v1/documents/${encodeURIComponent(documentId)}/labels/${encodeURIComponent(classifier)}`, { as: 'none' });
   }
 
   // ---- transport -----------------------------------------------------------------------

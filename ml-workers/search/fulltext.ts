@@ -1,8 +1,10 @@
 /**
  * Full-text search port. Implementations: Postgres full-text (embedded profile, joins the
- * live permission table) and Meilisearch (scaled, typo-tolerant; readers stored on each
- * document). Every search is filtered by tenant and by the caller's read access inside
- * the engine query — never after.
+ * live permission table; typo-tolerant through the tenant's vocabulary and pg_trgm) and
+ * Meilisearch (scaled, typo-tolerant; readers stored on each document). Every search is
+ * filtered by tenant and by the caller's read access inside the engine query; the search
+ * command then checks each hit against live access once more (stored readers lag a
+ * permission change by the feed's latency).
  */
 export interface FullTextDocument {
   tenantId: string;
@@ -21,6 +23,27 @@ export interface SearchRequest {
   tenantAdmin: boolean;
   q: string;
   limit: number;
+  /** Hits to skip (the next page of candidates). @default 0 */
+  offset?: number;
+  /**
+   * Only documents with every query word (as written or within a typo). Postgres always
+   * requires them; Meilisearch otherwise lets the last words go unmatched. @default false
+   */
+  allWords?: boolean;
+}
+
+/** How a hit matched: the query's words as written, words within a typo of them, or meaning. */
+export type MatchKind = 'exact' | 'typo' | 'semantic';
+export type MatchField = 'title' | 'text';
+
+/** Why a hit matched: the kind of match, the fields it matched in and the words that matched. */
+export interface SearchMatch {
+  kind: MatchKind;
+  fields: MatchField[];
+  /** The document's words that matched (lower case, at most 10). */
+  terms: string[];
+  /** Cosine similarity of the best passage to the query, when meaning contributed. */
+  similarity?: number;
 }
 
 export interface SearchHit {
@@ -29,6 +52,7 @@ export interface SearchHit {
   /** Plain text, HTML-escaped, with matches wrapped in `<mark>…</mark>`. */
   snippet: string;
   score: number;
+  match: SearchMatch;
 }
 
 export interface FullTextIndex {
@@ -50,7 +74,17 @@ export function escapeHtml(s: string): string {
 export const MARK_START = String.fromCharCode(1);
 export const MARK_END = String.fromCharCode(2);
 
+const MARK_INSIDE_WORD = new RegExp(`${MARK_END}([\\p{L}\\p{N}]+)`, 'gu');
+
+/**
+ * Moves each end marker to the end of its word: an engine may mark only the part of a word
+ * the query matched (Meilisearch marks "autoscalin" of "autoscaling" for "autoscalng").
+ */
+export function wholeWordMarks(raw: string): string {
+  return raw.replace(MARK_INSIDE_WORD, `$1${MARK_END}`);
+}
+
 /** Escapes text that carries match markers \u0001…\u0002, then turns the markers into <mark>. */
 export function markSnippet(raw: string): string {
-  return escapeHtml(raw).split(MARK_START).join('<mark>').split(MARK_END).join('</mark>');
+  return escapeHtml(wholeWordMarks(raw)).split(MARK_START).join('<mark>').split(MARK_END).join('</mark>');
 }

@@ -47,9 +47,10 @@ export class PgVectorIndex implements VectorIndex {
         from document_chunks c
         join documents d on d.id = c.document_id and d.deleted_at is null
         left join document_permissions p on p.document_id = c.document_id and p.user_id = ${req.userId}
-        where ${req.tenantAdmin} or p.level is not null
+        where (${req.tenantAdmin} or p.level is not null)
+          and (c.embedding <=> ${literal(req.vector)}::vector) <= ${1 - (req.minScore ?? -1)}
         order by c.embedding <=> ${literal(req.vector)}::vector
-        limit ${req.limit}`.execute(tx);
+        limit ${req.limit} offset ${req.offset ?? 0}`.execute(tx);
       return r.rows.map((x) => ({ documentId: x.document_id, chunkIndex: x.chunk_index, text: x.text, score: Number(x.score) }));
     });
   }

@@ -91,6 +91,8 @@ export class QdrantVectorIndex implements VectorIndex {
       this.client.search(this.collection, {
         vector: Array.from(req.vector),
         limit: req.limit,
+        offset: req.offset ?? 0,
+        ...(req.minScore !== undefined ? { score_threshold: req.minScore } : {}),
         with_payload: true,
         filter: { must: [{ key: 'tenantId', match: { value: req.tenantId } }, { key: 'readers', match: { any: readers } }] },
       }),

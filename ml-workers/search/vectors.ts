@@ -17,6 +17,10 @@ export interface VectorSearchRequest {
   tenantAdmin: boolean;
   vector: Float32Array;
   limit: number;
+  /** Chunks to skip (the next page of candidates). @default 0 */
+  offset?: number;
+  /** Chunks less similar than this (cosine) are left out. @default none */
+  minScore?: number;
 }
 
 export interface VectorHit {

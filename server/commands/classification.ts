@@ -1,6 +1,7 @@
-/** The stored classification of a document's latest indexed version. */
+/** The label a document shows, from the classification of its latest indexed version. */
 import { sql } from 'kysely';
 import { withTenant } from '../../db/store.js';
+import { labelName } from '../../ml-workers/classifier/label-policy.js';
 import type { Principal } from '../auth/tokens.js';
 import { notFound } from '../errors.js';
 import type { Services } from '../services.js';
@@ -8,8 +9,16 @@ import { loadActor } from './actor.js';
 import { requireLevel } from './access.js';
 
 export interface ClassificationView {
-  label: string;
+  /** The label shown (a stable key), or null when the text is too short or the model unsure. */
+  label: string | null;
+  /** The label as people read it (`News & commentary` for the built-in `press`). */
+  name: string | null;
+  /** Why no label is shown. */
+  reason: 'too_little_text' | 'low_confidence' | null;
+  /** The model's own top label and its probability, shown or not. */
+  predicted: string;
   confidence: number;
+  /** `default` (built-in) or `tenant:<classifier name>`. */
   model: string;
   /** The document version (feed position) the label was computed for. */
   version: string;
@@ -17,8 +26,10 @@ export interface ClassificationView {
 }
 
 /**
- * The document's label: from the tenant's own classifier when one is active (the most
- * recently trained), else from the default genre model. `all` lists every model's label.
+ * The document's label: from the workspace's default classifier when one is chosen (see
+ * `PUT /api/v1/ml/settings`), else from the built-in model. `all` lists every active model's
+ * view (the built-in one until the chosen model has classified the document). 404
+ * `classification_not_found` until the document was classified at all.
  */
 export async function getClassification(
   svc: Services,
@@ -30,17 +41,29 @@ export async function getClassification(
     await requireLevel(tx, await loadActor(tx, principal, ip), props.id, 'read');
     const rows = await tx
       .selectFrom('document_classifications')
-      .select(['label', 'confidence', 'model', sql<string>`version::text`.as('version'), 'created_at'])
+      .select(['label', 'confidence', 'model', 'shown_label', 'reason', sql<string>`version::text`.as('version'), 'created_at'])
       .where('document_id', '=', props.id)
-      .orderBy('created_at', 'desc')
+      .orderBy('model')
       .execute();
     const active = new Set(
       (await tx.selectFrom('classifiers').select('name').where('active', '=', true).execute()).map((r) => `tenant:${r.name}`),
     );
-    const views = rows
+    const chosen = (await tx.selectFrom('ml_settings').select('default_classifier').executeTakeFirst())?.default_classifier ?? null;
+    const views: ClassificationView[] = rows
       .filter((r) => r.model === 'default' || active.has(r.model))
-      .map((r) => ({ label: r.label, confidence: r.confidence, model: r.model, version: r.version, classifiedAt: r.created_at.toISOString() }));
-    const best = views.find((v) => v.model !== 'default') ?? views.find((v) => v.model === 'default');
+      .map((r) => ({
+        label: r.shown_label,
+        name: r.shown_label === null ? null : labelName(r.model, r.shown_label),
+        reason: r.reason,
+        predicted: r.label,
+        confidence: r.confidence,
+        model: r.model,
+        version: r.version,
+        classifiedAt: r.created_at.toISOString(),
+      }));
+    // A document indexed before the chosen classifier had a version shows the built-in label until its next change.
+    const want = chosen !== null && active.has(`tenant:${chosen}`) ? `tenant:${chosen}` : 'default';
+    const best = views.find((v) => v.model === want) ?? views.find((v) => v.model === 'default');
     if (!best) throw notFound('classification');
     return { ...best, all: views };
   });

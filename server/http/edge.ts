@@ -134,19 +134,23 @@ export class HttpEdge {
     return this.listenSocket ? uWS.us_socket_local_port(this.listenSocket) : -1;
   }
 
-  /** Registers a route. `pattern` uses uWS syntax (`/api/v1/documents/:id`). */
-  route(method: Method, pattern: string, handler: Handler): this {
+  /**
+   * Registers a route. `pattern` uses uWS syntax (`/api/v1/documents/:id`). `maxBodyBytes`
+   * overrides the edge's body limit for this route alone (a bulk upload).
+   */
+  route(method: Method, pattern: string, handler: Handler, opts: { maxBodyBytes?: number } = {}): this {
     const names = pattern
       .split('/')
       .filter((s) => s.startsWith(':'))
       .map((s) => s.slice(1));
-    this.app[method](pattern, (res, req) => this.guard(res, req, pattern, names, handler));
+    const limit = opts.maxBodyBytes ?? this.opts.maxBodyBytes;
+    this.app[method](pattern, (res, req) => this.guard(res, req, pattern, names, handler, limit));
     return this;
   }
 
   /** Catch-all for anything no route matched (registered last); `route` labels it in metrics. */
   fallback(handler: Handler, route = 'unmatched'): this {
-    this.app.any('/*', (res, req) => this.guard(res, req, route, [], handler));
+    this.app.any('/*', (res, req) => this.guard(res, req, route, [], handler, this.opts.maxBodyBytes));
     return this;
   }
 
@@ -166,9 +170,9 @@ export class HttpEdge {
    * process, so whatever `dispatch` did not turn into an answer becomes a 500 here (or, if
    * the response is already gone, a log line).
    */
-  private guard(res: UwsResponse, uReq: UwsRequest, route: string, paramNames: string[], handler: Handler): void {
+  private guard(res: UwsResponse, uReq: UwsRequest, route: string, paramNames: string[], handler: Handler, maxBodyBytes: number): void {
     try {
-      this.dispatch(res, uReq, route, paramNames, handler);
+      this.dispatch(res, uReq, route, paramNames, handler, maxBodyBytes);
     } catch (err) {
       this.opts.log.error({ cat: 'http', err, route }, 'request handler threw outside its error path');
       try {
@@ -184,7 +188,7 @@ export class HttpEdge {
     }
   }
 
-  private dispatch(res: UwsResponse, uReq: UwsRequest, route: string, paramNames: string[], handler: Handler): void {
+  private dispatch(res: UwsResponse, uReq: UwsRequest, route: string, paramNames: string[], handler: Handler, maxBodyBytes: number): void {
     const started = process.hrtime.bigint();
     const method = uReq.getMethod();
     const url = uReq.getUrl();
@@ -274,7 +278,7 @@ export class HttpEdge {
       run(null);
       return;
     }
-    const limit = this.opts.maxBodyBytes;
+    const limit = maxBodyBytes;
     const declared = Number(headers['content-length'] ?? '0');
     if (Number.isFinite(declared) && declared > limit) {
       // Answer at once and close: the rest of the body is never read.

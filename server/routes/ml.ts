@@ -1,33 +1,120 @@
-/** `/api/v1/ml/classifiers`: train (202, runs in the workers), status and metrics, predict. */
+/**
+ * `/api/v1/ml/*`: train (202, runs in the workers), the classifier registry (list, read,
+ * pin, roll back, delete), predict, the workspace's default classifier; and the training
+ * labels of documents (`/api/v1/documents/:id/labels`).
+ */
 import { z } from 'zod';
-import { getClassifier, MAX_EXAMPLE_CHARS, MAX_EXAMPLES, predictWith, requestTraining } from '../commands/classifiers.js';
-import { readJson } from '../http/validate.js';
+import {
+  deleteClassifier,
+  getClassifier,
+  listClassifiers,
+  MAX_EXAMPLE_CHARS,
+  MAX_EXAMPLES,
+  MAX_PREDICT_CHARS,
+  pinVersion,
+  predictWith,
+  requestTraining,
+  rollbackClassifier,
+  TRAIN_MAX_BODY_BYTES,
+  unpinClassifier,
+} from '../commands/classifiers.js';
+import { clearDocumentLabel, getMlSettings, listDocumentLabels, setDocumentLabel, setMlSettings } from '../commands/document-labels.js';
+import { badRequest } from '../errors.js';
+import type { Req } from '../http/edge.js';
+import { readJson, readQuery } from '../http/validate.js';
 import { authenticate, pathId, type RouteContext } from './context.js';
 
+const name = z.string().trim().min(1).max(100);
+const label = z.string().trim().min(1).max(100);
+
 const Train = z.strictObject({
-  name: z.string().trim().min(1).max(100),
+  name,
   examples: z
-    .array(z.strictObject({ text: z.string().trim().min(1).max(MAX_EXAMPLE_CHARS), label: z.string().trim().min(1).max(100) }))
+    .array(z.strictObject({ text: z.string().trim().min(1).max(MAX_EXAMPLE_CHARS), label }))
     .min(4)
-    .max(MAX_EXAMPLES),
+    .max(MAX_EXAMPLES)
+    .optional(),
+  source: z.enum(['examples', 'documents']).default('examples'),
 });
-const Predict = z.strictObject({ text: z.string().trim().min(1).max(MAX_EXAMPLE_CHARS) });
+const Predict = z.strictObject({ text: z.string().trim().min(1).max(MAX_PREDICT_CHARS) });
+const SetLabel = z.strictObject({ label });
+const Settings = z.strictObject({ defaultClassifier: name.nullable() });
+const DeleteQuery = z.strictObject({ scope: z.enum(['version', 'classifier']).default('version') });
+
+/** The classifier name in a path: 1–100 characters once trimmed. */
+function pathName(req: Req): string {
+  const parsed = name.safeParse(req.params['name'] ?? '');
+  if (!parsed.success) throw badRequest('invalid_path', 'A classifier name has 1–100 characters');
+  return parsed.data;
+}
 
 export function mlRoutes(ctx: RouteContext): void {
   const { edge, svc } = ctx;
-  edge.route('post', '/api/v1/ml/classifiers', async (req) => {
+  edge.route(
+    'post',
+    '/api/v1/ml/classifiers',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      const body = readJson(req, Train);
+      return { status: 202, json: await requestTraining(svc, p, req.ip, body) };
+    },
+    { maxBodyBytes: TRAIN_MAX_BODY_BYTES },
+  );
+  edge.route('get', '/api/v1/ml/classifiers', async (req) => {
     const p = await authenticate(ctx, req);
-    const body = readJson(req, Train);
-    return { status: 202, json: await requestTraining(svc, p, req.ip, body) };
+    return { status: 200, json: await listClassifiers(svc, p, req.ip) };
   });
   edge.route('get', '/api/v1/ml/classifiers/:id', async (req) => {
     const p = await authenticate(ctx, req);
     return { status: 200, json: await getClassifier(svc, p, req.ip, { id: pathId(req, 'id', 'classifier') }) };
+  });
+  edge.route('del', '/api/v1/ml/classifiers/:id', async (req) => {
+    const p = await authenticate(ctx, req);
+    const id = pathId(req, 'id', 'classifier');
+    const { scope } = readQuery(req, DeleteQuery);
+    return { status: 200, json: await deleteClassifier(svc, p, req.ip, { id, scope }) };
+  });
+  edge.route('post', '/api/v1/ml/classifiers/:id/pin', async (req) => {
+    const p = await authenticate(ctx, req);
+    return { status: 200, json: await pinVersion(svc, p, req.ip, { id: pathId(req, 'id', 'classifier') }) };
+  });
+  edge.route('del', '/api/v1/ml/classifiers/:id/pin', async (req) => {
+    const p = await authenticate(ctx, req);
+    return { status: 200, json: await unpinClassifier(svc, p, req.ip, { id: pathId(req, 'id', 'classifier') }) };
+  });
+  edge.route('post', '/api/v1/ml/classifiers/:id/rollback', async (req) => {
+    const p = await authenticate(ctx, req);
+    return { status: 200, json: await rollbackClassifier(svc, p, req.ip, { id: pathId(req, 'id', 'classifier') }) };
   });
   edge.route('post', '/api/v1/ml/classifiers/:id/predict', async (req) => {
     const p = await authenticate(ctx, req);
     const id = pathId(req, 'id', 'classifier');
     const body = readJson(req, Predict);
     return { status: 200, json: await predictWith(svc, p, req.ip, { id, text: body.text }) };
+  });
+  edge.route('get', '/api/v1/ml/settings', async (req) => {
+    const p = await authenticate(ctx, req);
+    return { status: 200, json: await getMlSettings(svc, p, req.ip) };
+  });
+  edge.route('put', '/api/v1/ml/settings', async (req) => {
+    const p = await authenticate(ctx, req);
+    const body = readJson(req, Settings);
+    return { status: 200, json: await setMlSettings(svc, p, req.ip, body) };
+  });
+  edge.route('get', '/api/v1/documents/:id/labels', async (req) => {
+    const p = await authenticate(ctx, req);
+    return { status: 200, json: await listDocumentLabels(svc, p, req.ip, { documentId: pathId(req, 'id', 'document') }) };
+  });
+  edge.route('put', '/api/v1/documents/:id/labels/:name', async (req) => {
+    const p = await authenticate(ctx, req);
+    const documentId = pathId(req, 'id', 'document');
+    const classifier = pathName(req);
+    const body = readJson(req, SetLabel);
+    return { status: 200, json: await setDocumentLabel(svc, p, req.ip, { documentId, classifier, label: body.label }) };
+  });
+  edge.route('del', '/api/v1/documents/:id/labels/:name', async (req) => {
+    const p = await authenticate(ctx, req);
+    await clearDocumentLabel(svc, p, req.ip, { documentId: pathId(req, 'id', 'document'), classifier: pathName(req) });
+    return { status: 204 };
   });
 }

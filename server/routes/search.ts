@@ -1,15 +1,31 @@
-/** `GET /api/v1/search?q=&mode=fulltext|semantic|hybrid&limit=` */
+/**
+ * `GET /api/v1/search?q=&mode=fulltext|semantic|hybrid&limit=`,
+ * `POST /api/v1/search/clicks`, `GET /api/v1/search/analytics?days=&limit=` (owners and admins).
+ */
 import { z } from 'zod';
 import { search } from '../commands/search.js';
-import { readQuery } from '../http/validate.js';
+import { recordClick, SEARCH_LOG_RETENTION_DAYS, searchAnalytics } from '../commands/search-analytics.js';
+import { readJson, readQuery } from '../http/validate.js';
 import { authenticate, type RouteContext } from './context.js';
 
 /** Longest accepted query, in characters. */
 export const MAX_QUERY_CHARS = 500;
+/** Most hits per search. @default 50 */
+export const MAX_SEARCH_LIMIT = 50;
 const SearchQuery = z.strictObject({
   q: z.string().trim().min(1).max(MAX_QUERY_CHARS),
   mode: z.enum(['fulltext', 'semantic', 'hybrid']).default('fulltext'),
-  limit: z.coerce.number().int().min(1).max(50).default(10),
+  limit: z.coerce.number().int().min(1).max(MAX_SEARCH_LIMIT).default(10),
+});
+const Click = z.strictObject({
+  searchId: z.uuid(),
+  documentId: z.uuid(),
+  /** 1-based rank of the opened hit in the answer. */
+  position: z.number().int().min(1).max(MAX_SEARCH_LIMIT),
+});
+const AnalyticsQuery = z.strictObject({
+  days: z.coerce.number().int().min(1).max(SEARCH_LOG_RETENTION_DAYS).default(30),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
 });
 
 export function searchRoutes(ctx: RouteContext): void {
@@ -17,5 +33,16 @@ export function searchRoutes(ctx: RouteContext): void {
     const p = await authenticate(ctx, req);
     const q = readQuery(req, SearchQuery);
     return { status: 200, json: await search(ctx.svc, p, req.ip, q) };
+  });
+  ctx.edge.route('post', '/api/v1/search/clicks', async (req) => {
+    const p = await authenticate(ctx, req);
+    const body = readJson(req, Click);
+    await recordClick(ctx.svc, p, req.ip, { ...body, documentId: body.documentId.toLowerCase(), searchId: body.searchId.toLowerCase() });
+    return { status: 204 };
+  });
+  ctx.edge.route('get', '/api/v1/search/analytics', async (req) => {
+    const p = await authenticate(ctx, req);
+    const q = readQuery(req, AnalyticsQuery);
+    return { status: 200, json: await searchAnalytics(ctx.svc, p, req.ip, q) };
   });
 }

@@ -25,7 +25,8 @@ import {
 import * as Y from 'yjs';
 import type { Logger } from '../../server/log.js';
 import { CLOSE, tenantOf, type SyncContext } from '../context.js';
-import type { DocumentStore, GroupCommitter } from '../document-store.js';
+import type { DocumentStore } from '../document-store.js';
+import type { GroupCommitter } from '../group-commit.js';
 import { applyChecked, checkUpdate, InvalidUpdateError, type UpdateProblem } from '../update-validation.js';
 import type { UwsSocket } from '../uws-socket.js';
 
@@ -53,7 +54,7 @@ interface DocState {
   sinceCompaction: number;
   timer?: NodeJS.Timeout;
   localWrites: Set<Promise<void>>;
-  /** The commit of the latest append. The committer commits in order, so once it settles every earlier one has. */
+  /** The commit of the latest append. The committer commits each document's appends in order, so once it settles every earlier one has. */
   lastCommit?: Promise<void>;
   /** An append failed: memory is ahead of the store until the document reloads. */
   failed?: boolean;
@@ -91,13 +92,16 @@ export class Persistence implements Extension {
       document.destroy();
       throw Object.assign(new Error('too busy'), { reason: 'too-busy' });
     }
-    const loadStarted = performance.now();
+    // Charged from the end of the read: integrating is the work; waiting for a busy database
+    // (another workspace's flood, say) is not this workspace's doing.
+    let integrationStarted = performance.now();
     const socket = context.socket;
     const address = socket?.wholeDocumentRequest(documentName) ?? null;
     let answered = false;
     let storedVector: Uint8Array | null = null;
     try {
       const { bytes, skipped } = await this.config.store.loadInto(tenantId, documentName, document, (stored) => {
+        integrationStarted = performance.now();
         if (!socket || address === null || !stored.snapshot || document.store.clients.size > 0) return;
         socket.answerFromStorage(address, stored.snapshot, stored.updates, () => Y.encodeStateAsUpdate(document, storedVector ?? undefined));
         answered = true;
@@ -105,7 +109,7 @@ export class Persistence implements Extension {
       // The document held nothing before the load, so its state vector now is the stored state's.
       if (answered) storedVector = Y.encodeStateVector(document);
       this.docs.set(documentName, { tenantId, bytes, sinceCompaction: 0, localWrites: new Set() });
-      this.config.chargeWork?.(tenantId, performance.now() - loadStarted);
+      this.config.chargeWork?.(tenantId, performance.now() - integrationStarted);
       if (skipped.length > 0) {
         // The rest of the document is served; compaction moves the rows to quarantine.
         this.config.log.error(
@@ -132,13 +136,14 @@ export class Persistence implements Extension {
     const tenantId = tenantOf(ctx);
     if (!state || !tenantId) throw Object.assign(new Error('document not loaded'), { code: 1011, reason: 'document not loaded' });
     if (isEmptyUpdate(payload)) return;
-    const started = performance.now();
-    const problem = checkUpdate(payload);
-    if (problem) this.refuse(socket, documentName, problem);
+    // The size limit first: refusing costs nothing, checking a large update does.
     if (state.bytes + payload.byteLength > this.config.maxDocumentBytes) {
       socket.close(CLOSE.documentTooLarge.code, `${CLOSE.documentTooLarge.reason} (limit ${this.config.maxDocumentBytes} bytes)`);
       throw Object.assign(new Error('document too large'), { code: CLOSE.documentTooLarge.code, reason: CLOSE.documentTooLarge.reason });
     }
+    const started = performance.now();
+    const problem = checkUpdate(payload);
+    if (problem) this.refuse(socket, documentName, problem);
     // Appended before it is applied, so a fan-out waiting for durability covers it; applied
     // here rather than only by Hocuspocus (which applies it again after this hook, a no-op)
     // because only here can a throw still keep it out of the store.

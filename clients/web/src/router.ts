@@ -1,12 +1,18 @@
-/** A small history-API router: `/`, `/d/<id>`, `/search?q=&mode=`. */
+/** A small history-API router: `/`, `/d/<id>`, `/search?q=&mode=`, `/people`, `/admin/search`. */
 import { useEffect, useState } from 'react';
 
-export type Route = { name: 'home' } | { name: 'people' } | { name: 'document'; id: string } | { name: 'search'; q: string; mode: 'fulltext' | 'semantic' | 'hybrid' };
+export type Route =
+  | { name: 'home' }
+  | { name: 'people' }
+  | { name: 'search-analytics' }
+  | { name: 'document'; id: string }
+  | { name: 'search'; q: string; mode: 'fulltext' | 'semantic' | 'hybrid' };
 
 export function parseRoute(loc: Location = window.location): Route {
   const doc = /^\/d\/([0-9a-f-]{36})\/?$/.exec(loc.pathname);
   if (doc?.[1]) return { name: 'document', id: doc[1] };
   if (loc.pathname === '/people') return { name: 'people' };
+  if (loc.pathname === '/admin/search') return { name: 'search-analytics' };
   if (loc.pathname === '/search') {
     const p = new URLSearchParams(loc.search);
     const mode = p.get('mode');

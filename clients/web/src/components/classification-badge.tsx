@@ -1,4 +1,7 @@
-/** The document's label from the classifier (the tenant's own model first, else the default). */
+/**
+ * The document's label: the workspace's default classifier, else the built-in model, shown by
+ * its readable name. Short documents and unsure models show no label (the server decides).
+ */
 import { useEffect, useState } from 'react';
 import type { DocumentClassification } from '../../../sdk/index.js';
 import { client } from '../api.js';
@@ -32,9 +35,17 @@ export function ClassificationBadge({ id, online }: { id: string; online: boolea
   }, [id, online]);
   if (state === 'loading') return null;
   if (state === 'none' || !c) return <span className="pill muted" data-testid="classification">Not classified yet</span>;
+  if (c.label === null) {
+    const why = c.reason === 'too_little_text' ? 'Too short to label' : 'No clear label';
+    return (
+      <span className="pill muted" data-testid="classification" title={`Best guess: ${c.predicted} (${Math.round(c.confidence * 100)}% sure)`}>
+        {why}
+      </span>
+    );
+  }
   return (
-    <span className="pill label" data-testid="classification" title={`Model ${c.model}, version ${c.version}`}>
-      {c.label} · {Math.round(c.confidence * 100)}%
+    <span className="pill label" data-testid="classification" title={`${Math.round(c.confidence * 100)}% sure · model ${c.model}`}>
+      {c.name ?? c.label}
     </span>
   );
 }

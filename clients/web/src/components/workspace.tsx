@@ -9,6 +9,7 @@ import { navigate, useNarrow, useOnline, useRoute } from '../router.js';
 import { DocumentList } from './document-list.js';
 import { DocumentView } from './document-view.js';
 import { PeopleView } from './people-view.js';
+import { SearchAnalyticsView } from './search-analytics-view.js';
 import { SearchView } from './search-view.js';
 
 export function Workspace({ user }: { user: SessionUser }) {
@@ -128,6 +129,19 @@ export function Workspace({ user }: { user: SessionUser }) {
             People
           </a>
         )}
+        {(user.role === 'owner' || user.role === 'admin') && (
+          <a
+            className="nav-link"
+            href="/admin/search"
+            aria-current={route.name === 'search-analytics' ? 'page' : undefined}
+            onClick={(e) => {
+              e.preventDefault();
+              navigate('/admin/search');
+            }}
+          >
+            Search analytics
+          </a>
+        )}
         <span className="who" title={user.email}>
           {displayName(user.email)}
         </span>
@@ -153,6 +167,7 @@ export function Workspace({ user }: { user: SessionUser }) {
             <DocumentView key={route.id} id={route.id} user={user} docs={docs} narrow={narrow} online={online} onRenamed={onRenamed} />
           )}
           {route.name === 'people' && <PeopleView user={user} />}
+          {route.name === 'search-analytics' && <SearchAnalyticsView />}
           {route.name === 'search' && <SearchView key={`${route.q}:${route.mode}`} q={route.q} mode={route.mode} />}
           {route.name === 'home' && !narrow && (
             <div className="empty">
