@@ -10,7 +10,9 @@
  * time to recover (from the end of the attack until a new write is acknowledged and
  * `/ready` is 200), and the healthy client's ack latency and REST errors during the attack.
  *
- * Usage: npm run chaos [-- --seconds=8 --only=pg-reset,http-fuzz] [--graceful]
+ * Usage: npm run chaos [-- --seconds=8 --only=pg-reset,http-fuzz] [--graceful] [--worker-process]
+ * `--worker-process` runs the worker role (change feed, indexing) in a process of its own,
+ * as the scaled profile's Procfile does, so the instance measured is the web role alone.
  * The shared services are never stopped: only this script's links to them are broken.
  */
 import crypto from 'node:crypto';
@@ -27,6 +29,7 @@ const ONLY = arg('only', '')
   .split(',')
   .filter(Boolean);
 const GRACEFUL = process.argv.includes('--graceful');
+const WORKER_PROCESS = process.argv.includes('--worker-process');
 const REDIS = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const NATS = process.env.BENCH_NATS_URL ?? 'nats://127.0.0.1:4222';
 
@@ -274,7 +277,8 @@ async function runAttack(attack: Attack): Promise<Row> {
     WEB_APP: 'false',
     LOG_LEVEL: process.env.CHAOS_LOG_LEVEL ?? 'silent',
   };
-  let q: Running & { base: string } = await startQuire({ ...dirs, roles: 'api,sync,worker', env, productionLimits: true });
+  let q: Running & { base: string } = await startQuire({ ...dirs, roles: WORKER_PROCESS ? 'api,sync' : 'api,sync,worker', env, productionLimits: true });
+  const worker = WORKER_PROCESS ? await startQuire({ ...dirs, roles: 'worker', env, productionLimits: true }) : null;
   const base = q.base;
   const a = await account(base, 'writer');
   const h = await account(base, 'healthy');
@@ -324,7 +328,7 @@ async function runAttack(attack: Attack): Promise<Row> {
   while (healthy.ackedUpTo < healthyTo && Date.now() - endedAt < 60_000) await sleep(50);
   const duringLatency = latencies(healthy, healthyFrom, healthyTo);
   await sleep(1_000);
-  const exits = q.proc.exitCode !== null || q.proc.signalCode !== null ? 1 : 0;
+  const exits = [q, worker].filter((x) => x && (x.proc.exitCode !== null || x.proc.signalCode !== null)).length;
   const acked = w.ackedUpTo;
   w.stop();
   healthy.stop();
@@ -334,6 +338,7 @@ async function runAttack(attack: Attack): Promise<Row> {
   // a profile asked for with BENCH_QUIRE_NODE_ARGS='--cpu-prof …' gets written.
   q.proc.kill(GRACEFUL ? 'SIGTERM' : 'SIGKILL');
   await stopProc(q.proc);
+  if (worker) await worker.stop();
   q = await startQuire({ ...dirs, roles: 'api,sync', env: { ...env, DATABASE_URL: DB, REDIS_URL: '', NATS_URL: '' } });
   const r = await fetch(`${q.base}/api/v1/documents/${a.doc}/content?format=yjs`, { headers: { authorization: `Bearer ${a.token}` } });
   let lost = acked;
@@ -381,7 +386,7 @@ for (const attack of ATTACKS.filter((x) => ONLY.length === 0 || ONLY.includes(x.
 const fmt = (n: number) => (Number.isNaN(n) ? '—' : n === Infinity ? 'never' : String(Math.round(n)));
 process.stdout.write(
   [
-    `Fault matrix: ${SECONDS} s per attack; writer at 20 Hz, healthy client of another workspace at 5 Hz + REST list every 200 ms.`,
+    `Fault matrix: ${SECONDS} s per attack; writer at 20 Hz, healthy client of another workspace at 5 Hz + REST list every 200 ms${WORKER_PROCESS ? '; worker role in its own process' : ''}.`,
     '',
     '| attack | what | acked | lost | process exits | recovery (ms) | healthy ack p50 / p99 (ms) | healthy REST p50 / p99 (ms) | healthy REST errors | server RSS peak (MB) |',
     '|---|---|---|---|---|---|---|---|---|---|',

