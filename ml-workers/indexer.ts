@@ -79,6 +79,8 @@ export class Indexer {
       const horizon = (await sql<{ h: string }>`select pg_snapshot_xmin(pg_current_snapshot())::text as h`.execute(tx)).rows[0]!.h;
       const doc = await tx.selectFrom('documents').select(['title', 'deleted_at']).where('id', '=', ev.documentId).executeTakeFirst();
       const readers = await tx.selectFrom('document_permissions').select('user_id').where('document_id', '=', ev.documentId).orderBy('user_id').execute();
+      // The workspace's label models are part of what was indexed: a new version relabels.
+      const labelModels = await tx.selectFrom('classifiers').select(['id', 'updated_at']).where('active', '=', true).where('model', 'is not', null).orderBy('id').execute();
       const state = await tx
         .selectFrom('index_state')
         .select([sql<string>`horizon::text`.as('horizon'), 'content_hash'])
@@ -86,7 +88,7 @@ export class Indexer {
         .where('index_name', '=', indexName)
         .executeTakeFirst();
       const covered = state ? (await sql<{ c: boolean }>`select ${ev.txid}::xid8 < ${state.horizon}::xid8 as c`.execute(tx)).rows[0]!.c : false;
-      return { horizon, doc, readers: readers.map((r) => r.user_id), state, covered };
+      return { horizon, doc, readers: readers.map((r) => r.user_id), labelModels: labelModels.map((m) => `${m.id}@${m.updated_at.toISOString()}`), state, covered };
     });
     if (snapshot.covered && !force) return 'skipped';
     if (!snapshot.doc || snapshot.doc.deleted_at) {
@@ -101,10 +103,12 @@ export class Indexer {
     const { doc: ydoc } = await store.loadInto(ev.tenantId, ev.documentId);
     const text = extractText(ydoc);
     ydoc.destroy();
-    const hash = sha256(JSON.stringify([snapshot.doc.title, text, snapshot.readers]));
+    const hash = sha256(JSON.stringify([snapshot.doc.title, text, snapshot.readers, snapshot.labelModels]));
     const changed = force || snapshot.state?.content_hash !== hash;
     if (changed) {
-      const labels = this.opts.semantic ? await this.semantic(ev, snapshot.doc.title, text, snapshot.readers, snapshot.horizon) : [];
+      const labels = this.opts.semantic
+        ? await this.semantic(ev, snapshot.doc.title, text, snapshot.readers, snapshot.horizon)
+        : await labelDocument({ db, tenantId: ev.tenantId, documentId: ev.documentId, title: snapshot.doc.title, text, vector: null, embedderModel: null, version: snapshot.horizon, cache: this.models });
       await fulltext.upsert({ tenantId: ev.tenantId, documentId: ev.documentId, title: snapshot.doc.title, text, labels, readers: snapshot.readers });
     }
     // The state only moves forward. If another worker recorded a newer view meanwhile, our

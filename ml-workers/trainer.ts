@@ -23,6 +23,7 @@ import type { Embedder } from './embeddings/embedder.js';
 import type { CandidateInput, CandidateResult } from './classifier/candidates.js';
 import { embeddingText } from './classifier/tenant-model.js';
 import { trainCandidatesInThread } from './classifier/train-thread.js';
+import { requestRelabel } from './classifier/document-labels.js';
 
 /**
  * Above this many examples only the n-gram candidate is trained: embedding costs ~70 ms of
@@ -244,6 +245,8 @@ export class Trainer {
         if (active) await tx.updateTable('classifiers').set({ active: false, pinned: false }).where('id', '=', active.id).execute();
         await tx.updateTable('classifiers').set({ active: true, activated_at: sql`now()` }).where('id', '=', claim.id).execute();
       }
+      // The model that labels the workspace's documents changed: label them again.
+      if (promote || self) await requestRelabel(tx, claim.tenant_id);
       this.opts.log.info({ cat: 'worker', classifier: claim.id, stage, selected: result.selected, promoted: promote, macroF1: metrics.macroF1 }, 'classifier trained');
     });
   }

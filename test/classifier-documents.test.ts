@@ -87,6 +87,21 @@ test('labels on documents train a classifier; labelling needs write access', asy
   assert.equal(p.status, 200, p.text);
   assert.ok(['press', 'religion'].includes(p.body.label));
 
+  // Documents indexed before the classifier existed are labelled by it once it is active,
+  // unedited; and with the sentence encoder off (as here) the n-gram model still labels.
+  const labelled = docs[1]!;
+  await eventually(
+    async () => {
+      const c = await api.get(`/api/v1/documents/${labelled.id}/classification`, owner.accessToken);
+      assert.equal(c.status, 200, c.text);
+      assert.ok(
+        (c.body.all as { model: string }[]).some((v) => v.model === 'tenant:topic'),
+        `labelled by the workspace's classifier: ${c.text}`,
+      );
+    },
+    { timeoutMs: 30_000, intervalMs: 200 },
+  );
+
   // The other workspace cannot train from this one's labels.
   const theirs = await api.post('/api/v1/ml/classifiers', { name: 'topic', source: 'documents' }, other.accessToken);
   assert.equal(theirs.status, 400);

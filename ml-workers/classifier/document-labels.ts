@@ -2,7 +2,8 @@
  * Labels a document with the built-in model and every active classifier of its workspace,
  * and records per model both the raw prediction and the label people see (`shown_label`,
  * decided by `label-policy.ts` from the label shown before). Called by the indexer with the
- * document's text and the mean of its chunk embeddings.
+ * document's text and the mean of its chunk embeddings (without them when the sentence
+ * encoder is off: workspace models on n-grams alone still label).
  */
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../db/schema.js';
@@ -19,10 +20,13 @@ export interface DocumentLabelInput {
   title: string;
   /** Body text (blocks joined by newlines). */
   text: string;
-  /** Mean of the document's chunk embeddings; null for a document without chunks. */
+  /**
+   * Mean of the document's chunk embeddings; null for a document without chunks, or when
+   * the sentence encoder is off (then only models on text features run).
+   */
   vector: Float32Array | null;
-  /** `Embedder.model` of `vector`. */
-  embedderModel: string;
+  /** `Embedder.model` of `vector`; null when the sentence encoder is off. */
+  embedderModel: string | null;
   /** Feed position the labels are computed for. */
   version: string;
   /** The built-in model (`default`). */
@@ -71,4 +75,15 @@ export async function labelDocument(input: DocumentLabelInput): Promise<string[]
     }
   });
   return [...new Set(shown)];
+}
+
+/**
+ * Asks the indexer to label every document of the workspace again (a `document.changed` per
+ * live document, inside the caller's transaction): after a classifier version becomes
+ * active, is rolled back or deleted, or the workspace default changes. The indexer's content
+ * hash includes the active models, so each event relabels once.
+ */
+export async function requestRelabel(tx: Kysely<Database>, tenantId: string): Promise<void> {
+  await sql`insert into document_events (tenant_id, document_id, type)
+            select ${tenantId}, id, 'document.changed' from documents where tenant_id = ${tenantId} and deleted_at is null`.execute(tx);
 }

@@ -63,7 +63,8 @@ export async function getClassification(
       }));
     // A document indexed before the chosen classifier had a version shows the built-in label until its next change.
     const want = chosen !== null && active.has(`tenant:${chosen}`) ? `tenant:${chosen}` : 'default';
-    const best = views.find((v) => v.model === want) ?? views.find((v) => v.model === 'default');
+    // Without the sentence encoder the built-in model does not run: a workspace model's view stands in.
+    const best = views.find((v) => v.model === want) ?? views.find((v) => v.model === 'default') ?? views[0];
     if (!best) throw notFound('classification');
     return { ...best, all: views };
   });

@@ -14,6 +14,7 @@ import { AppError, badRequest, conflict, forbidden, notFound } from '../errors.j
 import type { Services } from '../services.js';
 import { isTenantAdmin, loadActor, type Actor } from './actor.js';
 import { audit } from './audit.js';
+import { requestRelabel } from '../../ml-workers/classifier/document-labels.js';
 
 /** Accuracy and macro-F1 on one side of a split. */
 export interface SplitMetricsView {
@@ -318,6 +319,7 @@ async function versionRow(tx: Tx, id: string) {
 async function activate(tx: Tx, name: string, id: string): Promise<void> {
   await tx.updateTable('classifiers').set({ active: false, pinned: false }).where('name', '=', name).where('active', '=', true).where('id', '!=', id).execute();
   await tx.updateTable('classifiers').set({ active: true, pinned: true, activated_at: sql`now()` }).where('id', '=', id).execute();
+  await requestRelabel(tx, (await tx.selectFrom('classifiers').select('tenant_id').where('id', '=', id).executeTakeFirstOrThrow()).tenant_id);
 }
 
 /** Makes version `id` the active one of its classifier and keeps it there (automatic promotion stops until unpinned). */
@@ -394,6 +396,8 @@ export async function deleteClassifier(svc: Services, principal: Principal, ip: 
       deleted = Number((await tx.deleteFrom('classifiers').where('name', '=', v.name).executeTakeFirst()).numDeletedRows);
       await tx.deleteFrom('document_classifications').where('model', '=', `tenant:${v.name}`).execute();
       await tx.updateTable('ml_settings').set({ default_classifier: null, updated_at: sql`now()` }).where('default_classifier', '=', v.name).execute();
+      // Its labels leave the search index too.
+      await requestRelabel(tx, actor.tenantId);
     }
     await audit(tx, { tenantId: actor.tenantId, actorId: actor.userId, action: 'classifier.delete', targetType: 'classifier', targetId: v.id, ip, detail: { name: v.name, version: v.version, scope: props.scope, deleted } });
     return { deleted };
