@@ -104,6 +104,7 @@ export class HttpEdge {
   readonly app: TemplatedApp = uWS.App();
   private listenSocket: us_listen_socket | null = null;
   private inflight = 0;
+  private readonly registered: { method: Method; pattern: string }[] = [];
   private drained: (() => void) | null = null;
   private closing = false;
 
@@ -125,6 +126,11 @@ export class HttpEdge {
     });
   }
 
+  /** Every route registered so far (method and uWS pattern), for tests and docs. */
+  routes(): readonly { method: Method; pattern: string }[] {
+    return this.registered;
+  }
+
   /** Requests accepted and not yet answered. */
   get inflightCount(): number {
     return this.inflight;
@@ -139,6 +145,7 @@ export class HttpEdge {
    * overrides the edge's body limit for this route alone (a bulk upload).
    */
   route(method: Method, pattern: string, handler: Handler, opts: { maxBodyBytes?: number } = {}): this {
+    this.registered.push({ method, pattern });
     const names = pattern
       .split('/')
       .filter((s) => s.startsWith(':'))
