@@ -15,7 +15,9 @@
  * as the scaled profile's Procfile does, so the instance measured is the web role alone.
  * The shared services are never stopped: only this script's links to them are broken.
  */
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/provider';
 import pg from 'pg';
 import WebSocket from 'ws';
@@ -116,9 +118,9 @@ async function poisonUpdates(base: string, a: { token: string; doc: string }, si
 const acks = (s: RawSocket) => s.frames.filter((f) => frameType(f).type === 8).length;
 
 /**
- * Pipelined large frames from one socket, as fast as the server reads them. The frames
- * are made before the attack, and the loop yields after each send: the healthy clients
- * share this process, and a loop that never yields would measure this script, not Quire.
+ * Pipelined large frames from one socket, as fast as the server reads them, reconnecting
+ * whenever the server closes it. The frames are made before the attack, and the loop
+ * yields after each send. Runs in a process of its own (`frameFloodProcess`).
  */
 async function frameFlood(base: string, a: { token: string; doc: string }, signal: AbortSignal): Promise<string> {
   const frames = Array.from({ length: 200 }, (_, n) => {
@@ -151,6 +153,22 @@ async function frameFlood(base: string, a: { token: string; doc: string }, signa
   return `attacker: ${n} frames sent (${Math.round((n * frames[0]!.byteLength) / 1_048_576)} MB), ${acked} acknowledged (${Math.round((acked * frames[0]!.byteLength) / 1_048_576)} MB); closes ${codes || 'none'}`;
 }
 
+/**
+ * `frameFlood` in a process of its own: sending and receiving megabytes costs the attacker
+ * CPU, and in this process it would delay the healthy clients and show up as Quire's latency.
+ */
+async function frameFloodProcess(base: string, a: { token: string; doc: string }, signal: AbortSignal): Promise<string> {
+  // Its stdin is a pipe that closes if this process dies, which stops it too.
+  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), `--frame-flood-client=${base},${a.token},${a.doc}`], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  if (signal.aborted) child.kill('SIGTERM');
+  else signal.addEventListener('abort', () => child.kill('SIGTERM'), { once: true });
+  await exited;
+  return out.trim() || 'attacker: no report';
+}
+
 const ATTACKS: Attack[] = [
   { name: 'none', what: 'no fault (baseline)', run: async (_l, s) => every(200, s, () => undefined) },
   { name: 'pg-terminate', what: 'pg_terminate_backend on every server backend, every 500 ms', run: (l, s) => every(500, s, () => terminateBackends(l.pg)) },
@@ -177,7 +195,7 @@ const ATTACKS: Attack[] = [
   { name: 'nats-reset', what: 'TCP reset of the NATS link, every 1 s', run: (l, s) => every(1_000, s, () => l.nats.reset()) },
   { name: 'http-fuzz', what: 'malformed paths, bodies, NUL, 100k-deep JSON', run: (l, s) => httpFuzz(l.base, l.attacker.token, s) },
   { name: 'poison-updates', what: 'unapplicable and mutated Yjs updates from a writer', run: (l, s) => poisonUpdates(l.base, l.attacker, s) },
-  { name: 'frame-flood', what: 'pipelined 200 KB update frames from one socket', run: (l, s) => frameFlood(l.base, l.attacker, s) },
+  { name: 'frame-flood', what: 'pipelined 200 KB update frames from one socket', run: (l, s) => frameFloodProcess(l.base, l.attacker, s) },
 ];
 
 interface Writer {
@@ -374,33 +392,48 @@ async function runAttack(attack: Attack): Promise<Row> {
   };
 }
 
-const rows: Row[] = [];
-for (const attack of ATTACKS.filter((x) => ONLY.length === 0 || ONLY.includes(x.name))) {
-  process.stderr.write(`chaos: ${attack.name} (${SECONDS} s)…\n`);
-  rows.push(await runAttack(attack));
-  const r = rows[rows.length - 1]!;
-  process.stderr.write(
-    `  acked ${r.acked}, lost ${r.lost}, exits ${r.exits}, recovered in ${r.recoverMs} ms, healthy ack p50/p99 ${r.healthyP50}/${r.healthyP99} ms, REST p50/p99 ${r.restP50}/${r.restP99} ms, REST errors ${r.healthyRestErrors}, server RSS peak ${Math.round(r.rssPeakMb)} MB${r.note ? `; ${r.note}` : ''}\n`,
+async function main(): Promise<void> {
+  const rows: Row[] = [];
+  for (const attack of ATTACKS.filter((x) => ONLY.length === 0 || ONLY.includes(x.name))) {
+    process.stderr.write(`chaos: ${attack.name} (${SECONDS} s)…\n`);
+    rows.push(await runAttack(attack));
+    const r = rows[rows.length - 1]!;
+    process.stderr.write(
+      `  acked ${r.acked}, lost ${r.lost}, exits ${r.exits}, recovered in ${r.recoverMs} ms, healthy ack p50/p99 ${r.healthyP50}/${r.healthyP99} ms, REST p50/p99 ${r.restP50}/${r.restP99} ms, REST errors ${r.healthyRestErrors}, server RSS peak ${Math.round(r.rssPeakMb)} MB${r.note ? `; ${r.note}` : ''}\n`,
+    );
+  }
+  const fmt = (n: number) => (Number.isNaN(n) ? '—' : n === Infinity ? 'never' : String(Math.round(n)));
+  process.stdout.write(
+    [
+      `Fault matrix: ${SECONDS} s per attack; writer at 20 Hz, healthy client of another workspace at 5 Hz + REST list every 200 ms${WORKER_PROCESS ? '; worker role in its own process' : ''}.`,
+      '',
+      '| attack | what | acked | lost | process exits | recovery (ms) | healthy ack p50 / p99 (ms) | healthy REST p50 / p99 (ms) | healthy REST errors | server RSS peak (MB) |',
+      '|---|---|---|---|---|---|---|---|---|---|',
+      ...rows.map(
+        (r) =>
+          `| ${r.attack} | ${r.what} | ${r.acked} | ${r.lost} | ${r.exits} | ${fmt(r.recoverMs)} | ${fmt(r.healthyP50)} / ${fmt(r.healthyP99)} | ${fmt(r.restP50)} / ${fmt(r.restP99)} | ${r.healthyRestErrors} | ${fmt(r.rssPeakMb)} |`,
+      ),
+      '',
+      ...rows.filter((r) => r.note).map((r) => `- ${r.attack}: ${r.note}`),
+      '',
+    ].join('\n'),
   );
+  const failed = rows.filter((r) => r.lost > 0 || r.exits > 0 || Number.isNaN(r.recoverMs));
+  if (failed.length) {
+    process.stderr.write(`chaos: FAILED for ${failed.map((r) => r.attack).join(', ')}\n`);
+    process.exitCode = 1;
+  }
 }
-const fmt = (n: number) => (Number.isNaN(n) ? '—' : n === Infinity ? 'never' : String(Math.round(n)));
-process.stdout.write(
-  [
-    `Fault matrix: ${SECONDS} s per attack; writer at 20 Hz, healthy client of another workspace at 5 Hz + REST list every 200 ms${WORKER_PROCESS ? '; worker role in its own process' : ''}.`,
-    '',
-    '| attack | what | acked | lost | process exits | recovery (ms) | healthy ack p50 / p99 (ms) | healthy REST p50 / p99 (ms) | healthy REST errors | server RSS peak (MB) |',
-    '|---|---|---|---|---|---|---|---|---|---|',
-    ...rows.map(
-      (r) =>
-        `| ${r.attack} | ${r.what} | ${r.acked} | ${r.lost} | ${r.exits} | ${fmt(r.recoverMs)} | ${fmt(r.healthyP50)} / ${fmt(r.healthyP99)} | ${fmt(r.restP50)} / ${fmt(r.restP99)} | ${r.healthyRestErrors} | ${fmt(r.rssPeakMb)} |`,
-    ),
-    '',
-    ...rows.filter((r) => r.note).map((r) => `- ${r.attack}: ${r.note}`),
-    '',
-  ].join('\n'),
-);
-const failed = rows.filter((r) => r.lost > 0 || r.exits > 0 || Number.isNaN(r.recoverMs));
-if (failed.length) {
-  process.stderr.write(`chaos: FAILED for ${failed.map((r) => r.attack).join(', ')}\n`);
-  process.exitCode = 1;
+
+/** The frame-flood attacker, run as its own process (`--frame-flood-client=<base>,<token>,<doc>`) until SIGTERM. */
+async function floodClient(spec: string): Promise<void> {
+  const [base, token, doc] = spec.split(',') as [string, string, string];
+  const ctl = new AbortController();
+  process.once('SIGTERM', () => ctl.abort());
+  process.stdin.once('end', () => ctl.abort()).resume();
+  process.stdout.write(`${await frameFlood(base, { token, doc }, ctl.signal)}\n`);
+  process.exit(0);
 }
+
+const FLOOD_CLIENT = arg('frame-flood-client', '');
+await (FLOOD_CLIENT ? floodClient(FLOOD_CLIENT) : main());

@@ -77,6 +77,9 @@ export class Authentication implements Extension {
     if (!access) throw denied('forbidden');
     connectionConfig.readOnly = access.level === 'read';
     this.config.admit?.({ documentName, userId: access.user.id, socket: data.context.socket, readOnly: connectionConfig.readOnly });
+    // The workspace's inbound budget and turn apply from here: frames sent while the
+    // document loads count too.
+    if (data.context.socket) data.context.socket.tenantId ??= access.user.tenantId;
     return { user: access.user, level: access.level, tokenExp: expOf(token) };
   }
 
