@@ -11,40 +11,15 @@
  * for a free handler slot.
  * Usage: npm run bench -- feed-fairness [--docs=400]
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { arg, benchDirs, createDocument, dropSchema, ROOT, signup, startQuire, stopProc } from './lib.js';
+import { arg, createDocument, ROOT, signup, startScaledDeployment } from './lib.js';
 
 const DOCS = Number(arg('docs', '400'));
 const POLL_MS = 20;
-const NATS = process.env.BENCH_NATS_URL ?? 'nats://127.0.0.1:4222';
-const MEILI = process.env.BENCH_MEILI_URL ?? 'http://127.0.0.1:7700';
-const QDRANT = process.env.BENCH_QDRANT_URL ?? 'http://127.0.0.1:6333';
 
-const dirs = benchDirs();
-const env = {
-  NATS_URL: NATS,
-  NATS_STREAM: `BFF_${dirs.schema}`,
-  NATS_SUBJECT_PREFIX: dirs.schema.replace(/_/g, '-'),
-  MEILI_URL: MEILI,
-  MEILI_INDEX: `bff-${dirs.schema}`,
-  QDRANT_URL: QDRANT,
-  QDRANT_COLLECTION: `bff-${dirs.schema}`,
-  SEMANTIC_SEARCH: 'true',
-  RATE_LIMIT_USER_PER_MINUTE: '1000000',
-  RATE_LIMIT_USER_BURST: '100000',
-  RATE_LIMIT_IP_PER_MINUTE: '1000000',
-  RATE_LIMIT_IP_BURST: '100000',
-};
-const web = await startQuire({ ...dirs, roles: 'api,sync', env });
-const workerDir = fs.mkdtempSync(path.join(os.tmpdir(), 'quire-bench-worker-'));
-const worker = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', '--roles=worker'], {
-  cwd: ROOT,
-  env: { ...process.env, ...env, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test', DATABASE_SCHEMA: dirs.schema, DATA_DIR: workerDir, LOG_LEVEL: 'warn' },
-  stdio: ['ignore', 'inherit', 'inherit'],
-});
+const { web, stop } = await startScaledDeployment('bff');
 
 const a = (await signup(web.base, 'Importer')).accessToken;
 const b = (await signup(web.base, 'Neighbour')).accessToken;
@@ -92,19 +67,7 @@ while (lo < hi) {
 const aWaiting = aIds.length - lo;
 const drainMs = await until(a, `impmark${DOCS - 1}`, aIds[DOCS - 1]!, t0, 1_800_000);
 
-await web.stop();
-await stopProc(worker);
-await dropSchema(dirs.schema);
-await fetch(`${MEILI}/indexes/${env.MEILI_INDEX}`, { method: 'DELETE' }).catch(() => undefined);
-await fetch(`${QDRANT}/collections/${env.QDRANT_COLLECTION}`, { method: 'DELETE' }).catch(() => undefined);
-{
-  const { connect } = await import('@nats-io/transport-node');
-  const { jetstreamManager } = await import('@nats-io/jetstream');
-  const nc = await connect({ servers: NATS });
-  await (await jetstreamManager(nc)).streams.delete(env.NATS_STREAM).catch(() => undefined);
-  await nc.close();
-}
-fs.rmSync(workerDir, { recursive: true, force: true });
+await stop();
 const result = { docs: DOCS, importMs, neighbourSearchableMs: bMs, importerStillWaiting: aWaiting, importerDrainMs: drainMs, node: process.version, cores: os.cpus().length };
 fs.mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
 fs.writeFileSync(path.join(ROOT, 'bench/results/feed-fairness.json'), JSON.stringify(result, null, 2));

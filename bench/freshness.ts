@@ -8,7 +8,6 @@
  * is a hit: full text by the marker, semantic by the sentence.
  * Usage: npm run bench -- freshness [--rounds=40]
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,37 +15,12 @@ import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/pro
 import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { brownCorpusDir, parseBrownDocument } from '../ml-workers/classifier/datasets.js';
-import { arg, benchDirs, createDocument, dropSchema, ROOT, signup, startQuire, stopProc } from './lib.js';
+import { arg, createDocument, ROOT, signup, startScaledDeployment } from './lib.js';
 
 const ROUNDS = Number(arg('rounds', '40'));
 const POLL_MS = 20;
-const NATS = process.env.BENCH_NATS_URL ?? 'nats://127.0.0.1:4222';
-const MEILI = process.env.BENCH_MEILI_URL ?? 'http://127.0.0.1:7700';
-const QDRANT = process.env.BENCH_QDRANT_URL ?? 'http://127.0.0.1:6333';
 
-const dirs = benchDirs();
-const env = {
-  NATS_URL: NATS,
-  NATS_STREAM: `BF_${dirs.schema}`,
-  NATS_SUBJECT_PREFIX: dirs.schema.replace(/_/g, '-'),
-  MEILI_URL: MEILI,
-  MEILI_INDEX: `bf-${dirs.schema}`,
-  QDRANT_URL: QDRANT,
-  QDRANT_COLLECTION: `bf-${dirs.schema}`,
-  SEMANTIC_SEARCH: 'true',
-  RATE_LIMIT_USER_PER_MINUTE: '1000000',
-  RATE_LIMIT_USER_BURST: '100000',
-  RATE_LIMIT_IP_PER_MINUTE: '1000000',
-  RATE_LIMIT_IP_BURST: '100000',
-};
-const web = await startQuire({ ...dirs, roles: 'api,sync', env });
-const workerDir = fs.mkdtempSync(path.join(os.tmpdir(), 'quire-bench-worker-'));
-// Same signing keys: the worker process does not verify tokens, but shares DATA_DIR-less config.
-const worker = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', '--roles=worker'], {
-  cwd: ROOT,
-  env: { ...process.env, ...env, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test', DATABASE_SCHEMA: dirs.schema, DATA_DIR: workerDir, LOG_LEVEL: 'warn' },
-  stdio: ['ignore', 'inherit', 'inherit'],
-});
+const { web, stop } = await startScaledDeployment('bf');
 
 const s = await signup(web.base, 'Fresh');
 const token = s.accessToken;
@@ -120,19 +94,7 @@ const rows = [
   { mode: 'fulltext (Meilisearch)', p50: pct(fulltext, 0.5), p95: pct(fulltext, 0.95), max: Math.max(...fulltext), missed: fulltext.filter((x) => !Number.isFinite(x)).length },
   { mode: 'semantic (Qdrant)', p50: pct(semantic, 0.5), p95: pct(semantic, 0.95), max: Math.max(...semantic), missed: semantic.filter((x) => !Number.isFinite(x)).length },
 ];
-await web.stop();
-await stopProc(worker);
-await dropSchema(dirs.schema);
-await fetch(`${MEILI}/indexes/${env.MEILI_INDEX}`, { method: 'DELETE' }).catch(() => undefined);
-await fetch(`${QDRANT}/collections/${env.QDRANT_COLLECTION}`, { method: 'DELETE' }).catch(() => undefined);
-{
-  const { connect } = await import('@nats-io/transport-node');
-  const { jetstreamManager } = await import('@nats-io/jetstream');
-  const nc = await connect({ servers: NATS });
-  await (await jetstreamManager(nc)).streams.delete(env.NATS_STREAM).catch(() => undefined);
-  await nc.close();
-}
-fs.rmSync(workerDir, { recursive: true, force: true });
+await stop();
 fs.mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
 fs.writeFileSync(path.join(ROOT, 'bench/results/freshness.json'), JSON.stringify({ rounds: ROUNDS, pollMs: POLL_MS, node: process.version, cores: os.cpus().length, rows, fulltext, semantic }, null, 2));
 const f = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '—');

@@ -213,3 +213,53 @@ export async function runClient<T>(script: string, args: string[]): Promise<T> {
   if (code !== 0) throw new Error(`${script} exited ${code}`);
   return JSON.parse(out.trim().split('\n').pop()!) as T;
 }
+
+/**
+ * The scaled deployment as two processes, like the Procfile: web (api, sync) and worker
+ * (relay, indexer, embeddings) on Postgres, NATS JetStream, Meilisearch and Qdrant, each
+ * with names of its own. `stop` ends both and removes the schema, stream, index and
+ * collection.
+ */
+export async function startScaledDeployment(tag: string): Promise<{ web: Running & { base: string; port: number }; stop: () => Promise<void> }> {
+  const nats = process.env.BENCH_NATS_URL ?? 'nats://127.0.0.1:4222';
+  const meili = process.env.BENCH_MEILI_URL ?? 'http://127.0.0.1:7700';
+  const qdrant = process.env.BENCH_QDRANT_URL ?? 'http://127.0.0.1:6333';
+  const dirs = benchDirs();
+  const env = {
+    NATS_URL: nats,
+    NATS_STREAM: `${tag.toUpperCase()}_${dirs.schema}`,
+    NATS_SUBJECT_PREFIX: dirs.schema.replace(/_/g, '-'),
+    MEILI_URL: meili,
+    MEILI_INDEX: `${tag}-${dirs.schema}`,
+    QDRANT_URL: qdrant,
+    QDRANT_COLLECTION: `${tag}-${dirs.schema}`,
+    SEMANTIC_SEARCH: 'true',
+    RATE_LIMIT_USER_PER_MINUTE: '1000000',
+    RATE_LIMIT_USER_BURST: '100000',
+    RATE_LIMIT_IP_PER_MINUTE: '1000000',
+    RATE_LIMIT_IP_BURST: '100000',
+  };
+  const web = await startQuire({ ...dirs, roles: 'api,sync', env });
+  const workerDir = fs.mkdtempSync(path.join(os.tmpdir(), 'quire-bench-worker-'));
+  const worker = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', '--roles=worker'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test', DATABASE_SCHEMA: dirs.schema, DATA_DIR: workerDir, LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  return {
+    web,
+    stop: async () => {
+      await web.stop();
+      await stopProc(worker);
+      await dropSchema(dirs.schema);
+      await fetch(`${meili}/indexes/${env.MEILI_INDEX}`, { method: 'DELETE' }).catch(() => undefined);
+      await fetch(`${qdrant}/collections/${env.QDRANT_COLLECTION}`, { method: 'DELETE' }).catch(() => undefined);
+      const { connect } = await import('@nats-io/transport-node');
+      const { jetstreamManager } = await import('@nats-io/jetstream');
+      const nc = await connect({ servers: nats });
+      await (await jetstreamManager(nc)).streams.delete(env.NATS_STREAM).catch(() => undefined);
+      await nc.close();
+      fs.rmSync(workerDir, { recursive: true, force: true });
+    },
+  };
+}
