@@ -5,24 +5,16 @@
  * test-output/search-analytics.png.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { sql } from 'kysely';
 import type { Browser } from 'playwright-core';
-import { ensureWebBuild } from '../scripts/build-web.mjs';
-import { launchChromium, outputPath, signedInContext } from './helpers/browser.js';
+import { outputPath, signedInContext, useWebBrowser } from './helpers/browser.js';
 import { startServer } from './helpers/server.js';
 import { eventually } from './helpers/wait.js';
 
 const WAIT = { timeout: 30_000 };
 let browser: Browser;
-
-before(async () => {
-  await ensureWebBuild({ quiet: true });
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-});
+useWebBrowser((b) => (browser = b));
 
 test('an admin reads top queries and searches that found nothing; a member may not', async (t) => {
   const { url, api, quire } = await startServer(t, { dialect: 'pglite', env: { WEB_APP: 'true' } });

@@ -4,24 +4,16 @@
  * worker), search, and the phone review view.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { ensureWebBuild } from '../scripts/build-web.mjs';
 import type { Session } from './helpers/api.js';
-import { launchChromium, outputPath, signedInContext } from './helpers/browser.js';
+import { outputPath, signedInContext, useWebBrowser } from './helpers/browser.js';
 import { startServer } from './helpers/server.js';
 import { eventually } from './helpers/wait.js';
 
 const WAIT = { timeout: 30_000 };
 let browser: Browser;
-
-before(async () => {
-  await ensureWebBuild({ quiet: true });
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-});
+useWebBrowser((b) => (browser = b));
 
 const web = { env: { WEB_APP: 'true' } };
 const nameOf = (email: string) => email.split('@')[0]!;

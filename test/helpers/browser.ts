@@ -1,7 +1,9 @@
 /** Real headless Chromium (Debian's `chromium`) driven by playwright-core, for the web app's end-to-end tests. */
 import fs from 'node:fs';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions } from 'playwright-core';
+import { ensureWebBuild } from '../../scripts/build-web.mjs';
 import type { Session } from './api.js';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -39,4 +41,20 @@ export async function signedInContext(browser: Browser, session: Session, opts: 
 export function outputPath(name: string): string {
   fs.mkdirSync(TEST_OUTPUT, { recursive: true });
   return path.join(TEST_OUTPUT, name);
+}
+
+/**
+ * For a test file of the web app: builds the app if needed and launches Chromium before its
+ * tests (handing the browser to `use`), and closes it after them.
+ */
+export function useWebBrowser(use: (browser: Browser) => void): void {
+  let browser: Browser | undefined;
+  before(async () => {
+    await ensureWebBuild({ quiet: true });
+    browser = await launchChromium();
+    use(browser);
+  });
+  after(async () => {
+    await browser?.close();
+  });
 }
