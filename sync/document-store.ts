@@ -15,8 +15,9 @@ import { sql, type Kysely } from 'kysely';
 import * as Y from 'yjs';
 import type { Database } from '../db/schema.js';
 import { inOneTransaction, inOneTrip, withTenant } from '../db/store.js';
-import { checkUpdate, type UpdateProblem } from './update-validation.js';
+import { foldStored, type BadRow } from './fold.js';
 
+export type { BadRow } from './fold.js';
 export { GroupCommitter } from './group-commit.js';
 
 /** Rows per INSERT statement when a group commit is large. */
@@ -61,11 +62,6 @@ export interface StoredDocument {
   bytes: number;
 }
 
-/** A log row that could not be applied: skipped by a load, quarantined by compaction. */
-export interface BadRow {
-  seq: string;
-  problem: UpdateProblem;
-}
 
 /** What one compaction transaction did. */
 export interface CompactResult {
@@ -134,10 +130,9 @@ export class DocumentStore {
 
   /**
    * Loads into `doc` (a fresh one by default). `onRead` sees the stored state between the
-   * read and the integration. A log row that throws is skipped and returned in `skipped`
-   * (Yjs has no rollback, so the document may keep the part of that row applied before the
-   * throw); once one has, the rest are checked with `checkUpdate` first and the failing ones
-   * skipped unapplied, so they cannot leave pending state that makes a good row throw.
+   * read and the integration. The snapshot and log rows are folded on the folding thread
+   * (`fold.ts`) and `doc` integrates the fold, so what the rows cost to integrate is not
+   * paid on the event loop. A log row that throws is left out and returned in `skipped`.
    * Failing to read, or a snapshot that throws, is a DocumentLoadError.
    */
   async loadInto(
@@ -147,30 +142,17 @@ export class DocumentStore {
     onRead?: (stored: StoredDocument) => void,
   ): Promise<{ doc: Y.Doc; bytes: number; skipped: BadRow[] }> {
     let stored: StoredDocument;
-    const skipped: BadRow[] = [];
+    let skipped: BadRow[] = [];
     try {
       stored = await this.load(tenantId, documentId);
       onRead?.(stored);
-      // One transaction per row, as each update had when the live document applied it:
-      // Yjs garbage-collects deleted content when a transaction ends, and a row replayed
-      // inside one long transaction meets structs the live document had already collected
-      // (and merged) differently — the fuzzer found accepted updates that then failed to
-      // load that way.
-      withoutUpdateEvents(doc, () => {
-        if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot, 'quire-load');
-        stored.updates.forEach((u, i) => {
-          const seq = stored.seqs[i]!;
-          if (skipped.length > 0) {
-            const problem = checkUpdate(u);
-            if (problem) return void skipped.push({ seq, problem });
-          }
-          try {
-            Y.applyUpdate(doc, u, 'quire-load');
-          } catch (e) {
-            skipped.push({ seq, problem: { code: 'conflicts_with_document', detail: e instanceof Error ? e.message : String(e) } });
-          }
-        });
-      });
+      if (!stored.snapshot && stored.updates.length === 0) return { doc, bytes: 0, skipped };
+      const { state, bad } = await foldStored(
+        stored.snapshot,
+        stored.updates.map((data, i) => ({ seq: stored.seqs[i]!, data })),
+      );
+      skipped = bad;
+      withoutUpdateEvents(doc, () => Y.applyUpdate(doc, state, 'quire-load'));
     } catch (e) {
       throw new DocumentLoadError(documentId, e);
     }
@@ -227,7 +209,7 @@ export class DocumentStore {
       const readBytes = rows.reduce((n, r) => n + r.data.byteLength, 0);
       const logBytes = Number(all.bytes) - readBytes;
       if (rows.length === 0) return { folded: 0, quarantined: [], bytes: (snap?.state.byteLength ?? 0) + logBytes, remaining: total };
-      const { state, bad } = foldRows(snap?.state ?? null, rows);
+      const { state, bad } = await foldStored(snap?.state ?? null, rows);
       for (const b of bad) {
         await sql`
           insert into document_quarantine (tenant_id, document_id, seq, data, user_id, created_at, code, detail)
@@ -291,44 +273,3 @@ export class DocumentStore {
   }
 }
 
-/**
- * Folds `rows` into `snapshot` on a scratch document. A row that throws is set aside and the
- * fold starts over without it (Yjs cannot undo a half-applied update). The first time one
- * throws, every row is checked with `checkUpdate` and the failing ones set aside too: a row
- * whose pending items throw when a later, good row supplies their dependencies would
- * otherwise get the good row blamed. Each pass sets aside at least one row, so this ends.
- * A snapshot that throws is an error: there is nothing to fold onto.
- */
-function foldRows(snapshot: Uint8Array | null, rows: { seq: string; data: Uint8Array }[]): { state: Uint8Array; bad: BadRow[] } {
-  const bad = new Map<string, UpdateProblem>();
-  let checked = false;
-  for (;;) {
-    const doc = new Y.Doc({ gc: true });
-    const at: { seq: string | null } = { seq: null };
-    try {
-      // One transaction per row, as in `loadInto` (and as the live document applied them).
-      if (snapshot) Y.applyUpdate(doc, snapshot);
-      for (const r of rows) {
-        if (bad.has(r.seq)) continue;
-        at.seq = r.seq;
-        Y.applyUpdate(doc, r.data);
-      }
-    } catch (e) {
-      doc.destroy();
-      if (at.seq === null) throw e;
-      const before = bad.size;
-      if (!checked) {
-        checked = true;
-        for (const r of rows) {
-          const problem = checkUpdate(r.data);
-          if (problem) bad.set(r.seq, problem);
-        }
-      }
-      if (bad.size === before) bad.set(at.seq, { code: 'conflicts_with_document', detail: e instanceof Error ? e.message : String(e) });
-      continue;
-    }
-    const state = Y.encodeStateAsUpdate(doc);
-    doc.destroy();
-    return { state, bad: rows.filter((r) => bad.has(r.seq)).map((r) => ({ seq: r.seq, problem: bad.get(r.seq)! })) };
-  }
-}

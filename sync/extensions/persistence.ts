@@ -27,7 +27,8 @@ import type { Logger } from '../../server/log.js';
 import { CLOSE, tenantOf, type SyncContext } from '../context.js';
 import type { DocumentStore } from '../document-store.js';
 import type { GroupCommitter } from '../group-commit.js';
-import { applyChecked, checkUpdate, InvalidUpdateError, type UpdateProblem } from '../update-validation.js';
+import { SliceSizer, UpdateSlicer } from '../update-slices.js';
+import { applyChecked, checkOnEmptyDocument, checkStructure, checkUpdate, decodeChecked, InvalidUpdateError, type UpdateProblem } from '../update-validation.js';
 import type { UwsSocket } from '../uws-socket.js';
 
 export interface PersistenceConfiguration {
@@ -58,6 +59,23 @@ interface DocState {
   lastCommit?: Promise<void>;
   /** An append failed: memory is ahead of the store until the document reloads. */
   failed?: boolean;
+}
+
+/** Updates with more structs than this are integrated in slices (`applyInSlices`). */
+const SLICE_ABOVE_STRUCTS = 32;
+/** Slice sizes in structs, and the time a slice should take. */
+const SLICE_SIZES = { initial: 32, min: 1, max: 2048, targetMs: 4 };
+/** The event loop is yielded once slices have taken this long in one turn. */
+const SLICE_TURN_MS = 8;
+
+/** Where a client's update goes: its socket and connection, and the document's state. */
+interface SliceTarget {
+  socket: UwsSocket;
+  connection: beforeSyncPayload<SyncContext>['connection'];
+  documentName: string;
+  document: beforeSyncPayload<SyncContext>['document'];
+  state: DocState;
+  userId: string | null;
 }
 
 /** An empty Yjs update (no structs, empty delete set) needs no storage. */
@@ -142,15 +160,38 @@ export class Persistence implements Extension {
       throw Object.assign(new Error('document too large'), { code: CLOSE.documentTooLarge.code, reason: CLOSE.documentTooLarge.reason });
     }
     const started = performance.now();
-    const problem = checkUpdate(payload);
+    const decoded = decodeChecked(payload);
+    if ('code' in decoded) this.refuse(socket, documentName, decoded);
+    const structural = checkStructure(decoded);
+    if (structural) this.refuse(socket, documentName, structural);
+    if (decoded.structs.length > SLICE_ABOVE_STRUCTS) {
+      await this.applyInSlices(new UpdateSlicer(decoded), { socket, connection, documentName, document, state, tenantId, userId: ctx.user?.id ?? null }, performance.now() - started);
+      return;
+    }
+    const problem = checkOnEmptyDocument(payload);
     if (problem) this.refuse(socket, documentName, problem);
+    const commit = this.appendAndApply({ socket, connection, documentName, document, state, userId: ctx.user?.id ?? null }, payload);
+    socket.holdNextAck(connection.messageAddress, commit);
+    if (this.config.chargeWork && !this.config.chargeWork(tenantId, performance.now() - started)) {
+      // This update stands (it is stored and applied); the socket goes, so the client slows
+      // down: it reconnects after its backoff and resyncs.
+      this.budgetSpent(socket, documentName, tenantId);
+    }
+  }
+
+  /**
+   * Appends `update` to the log, then applies it to the live document; an update that
+   * fails to apply is withdrawn from the commit queue and refused (4400). Returns its commit.
+   */
+  private appendAndApply(target: SliceTarget, update: Uint8Array): Promise<void> {
+    const { socket, connection, documentName, document, state, userId } = target;
     // Appended before it is applied, so a fan-out waiting for durability covers it; applied
     // here rather than only by Hocuspocus (which applies it again after this hook, a no-op)
     // because only here can a throw still keep it out of the store.
-    const data = payload.slice();
-    const commit = this.append(documentName, state, data, ctx.user?.id ?? null);
+    const data = update.slice();
+    const commit = this.append(documentName, state, data, userId);
     try {
-      applyChecked(document, payload, { source: 'connection', connection });
+      applyChecked(document, update, { source: 'connection', connection });
     } catch (e) {
       const problem = e instanceof InvalidUpdateError ? e.problem : { code: 'conflicts_with_document' as const, detail: String(e) };
       // Yjs may have applied part of it: the commit's rejection resets the document, which
@@ -158,13 +199,52 @@ export class Persistence implements Extension {
       if (!this.config.committer.withdraw(data, e)) this.config.log.error({ cat: 'sync', doc: documentName, problem }, 'an update that failed to apply was already committing');
       this.refuse(socket, documentName, problem);
     }
-    socket.holdNextAck(connection.messageAddress, commit);
-    if (this.config.chargeWork && !this.config.chargeWork(tenantId, performance.now() - started)) {
-      // This update stands (it is stored and applied); the socket goes, so the client slows
-      // down: it reconnects after its backoff and resyncs.
-      this.config.log.warn({ cat: 'sync', doc: documentName, tenant: tenantId }, 'workspace CPU budget spent; closing socket');
-      socket.close(CLOSE.sendingTooFast.code, `${CLOSE.sendingTooFast.reason} (workspace CPU budget)`);
+    return commit;
+  }
+
+  /**
+   * Integrates a large update a slice at a time (see `sync/update-slices.ts`), yielding the
+   * event loop between turns. Each slice is checked, stored and applied as an update of its
+   * own, and charged to the workspace: once its processing budget is spent, the rest is
+   * not processed, the socket is closed (4429) and nothing is acknowledged; the slices
+   * already applied are stored, so the client's resync sends only the rest.
+   */
+  private async applyInSlices(slicer: UpdateSlicer, target: SliceTarget & { tenantId: string }, decodingMs: number): Promise<void> {
+    const { socket, connection, documentName, tenantId } = target;
+    const sizer = new SliceSizer(SLICE_SIZES);
+    let commit: Promise<void> = Promise.resolve();
+    let turnStarted = performance.now();
+    let uncharged = decodingMs;
+    for (;;) {
+      const before = slicer.remaining;
+      const started = performance.now();
+      const slice = slicer.take(sizer.size);
+      if (!slice) break;
+      const problem = checkOnEmptyDocument(slice);
+      if (problem) this.refuse(socket, documentName, problem);
+      commit = this.appendAndApply(target, slice);
+      const ms = performance.now() - started;
+      sizer.record(before - slicer.remaining, ms);
+      const charged = ms + uncharged;
+      uncharged = 0;
+      if (this.config.chargeWork && !this.config.chargeWork(tenantId, charged)) {
+        this.budgetSpent(socket, documentName, tenantId);
+        if (slicer.done) break; // all of it stands, as for an update in one piece
+        throw Object.assign(new Error('workspace CPU budget spent'), { code: CLOSE.sendingTooFast.code, reason: CLOSE.sendingTooFast.reason });
+      }
+      if (performance.now() - turnStarted >= SLICE_TURN_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        turnStarted = performance.now();
+        // The client went away meanwhile: what was applied is stored, it resyncs the rest.
+        if (socket.readyState !== 1) throw Object.assign(new Error('socket closed'), { code: CLOSE.sendingTooFast.code, reason: 'closed' });
+      }
     }
+    socket.holdNextAck(connection.messageAddress, commit);
+  }
+
+  private budgetSpent(socket: UwsSocket, documentName: string, tenantId: string): void {
+    this.config.log.warn({ cat: 'sync', doc: documentName, tenant: tenantId }, 'workspace CPU budget spent; closing socket');
+    socket.close(CLOSE.sendingTooFast.code, `${CLOSE.sendingTooFast.reason} (workspace CPU budget)`);
   }
 
   /** Closes the socket with 4400 and throws: the update is not stored, and nothing of it is acknowledged. */
@@ -317,3 +397,4 @@ export class Persistence implements Extension {
     await this.config.committer.flush();
   }
 }
+
