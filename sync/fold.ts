@@ -13,7 +13,7 @@
  *
  * What a row holds that its document cannot integrate yet (items whose dependencies are in
  * no row, deletions of unknown items) stays in the fold as it was in the rows: pending,
- * until what it waits for arrives. `Y.encodeStateAsUpdate` alone would drop it.
+ * until what it waits for arrives.
  */
 import { parentPort } from 'node:worker_threads';
 import type { Worker } from 'node:worker_threads';
@@ -77,18 +77,11 @@ export function foldRows(snapshot: Uint8Array | null, rows: StoredRow[]): FoldRe
       if (bad.size === before) bad.set(at.seq, { code: 'conflicts_with_document', detail: e instanceof Error ? e.message : String(e) });
       continue;
     }
-    const state = withPending(doc, Y.encodeStateAsUpdate(doc));
+    // Pending structs and deletions are part of the encoding (Yjs merges them in).
+    const state = Y.encodeStateAsUpdate(doc);
     doc.destroy();
     return { state, bad: rows.filter((r) => bad.has(r.seq)).map((r) => ({ seq: r.seq, problem: bad.get(r.seq)! })) };
   }
-}
-
-/** `state` with what `doc` holds pending merged in (encoded, not integrated). */
-function withPending(doc: Y.Doc, state: Uint8Array): Uint8Array {
-  const parts = [state];
-  if (doc.store.pendingStructs) parts.push(Y.convertUpdateFormatV2ToV1(doc.store.pendingStructs.update));
-  if (doc.store.pendingDs) parts.push(Y.convertUpdateFormatV2ToV1(doc.store.pendingDs));
-  return parts.length === 1 ? state : Y.mergeUpdates(parts);
 }
 
 interface FoldRequest {
