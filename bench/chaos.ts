@@ -120,7 +120,7 @@ const acks = (s: RawSocket) => s.frames.filter((f) => frameType(f).type === 8).l
 /**
  * Pipelined large frames from one socket, as fast as the server reads them, reconnecting
  * whenever the server closes it. The frames are made before the attack, and the loop
- * yields after each send. Runs in a process of its own (`frameFloodProcess`).
+ * yields after each send. Runs in a process of its own (`attackerProcess`).
  */
 async function frameFlood(base: string, a: { token: string; doc: string }, signal: AbortSignal): Promise<string> {
   const frames = Array.from({ length: 200 }, (_, n) => {
@@ -154,12 +154,59 @@ async function frameFlood(base: string, a: { token: string; doc: string }, signa
 }
 
 /**
- * `frameFlood` in a process of its own: sending and receiving megabytes costs the attacker
+ * Updates whose integration cost grows with the square of their size: each pair is two
+ * clients' 20,000 one-character insertions alternately at both ends of one text, neither
+ * client having seen the other (~143 KB each; in one piece the second took about a minute
+ * to integrate). New client ids every pair, so every pair is new work; reconnects whenever
+ * the server closes the socket (its processing budget spent).
+ */
+async function craftedUpdates(base: string, a: { token: string; doc: string }, signal: AbortSignal): Promise<string> {
+  const crafted = (client: number) => {
+    const d = new Y.Doc();
+    d.clientID = client;
+    const text = d.getText('crafted');
+    d.transact(() => {
+      for (let i = 0; i < 20_000; i++) text.insert(i % 2 === 0 ? 0 : text.length, 'x');
+    });
+    return updateFrame(a.doc, Y.encodeStateAsUpdate(d));
+  };
+  // Made before the attack, as the frame flood's are: building them costs the attacker seconds
+  // of CPU that would otherwise compete with the server on the same machine.
+  const pairs = Array.from({ length: 10 }, (_, k) => [crafted(50_000 + 2 * k), crafted(50_001 + 2 * k)]);
+  let sent = 0;
+  let acked = 0;
+  const closes = new Map<number, number>();
+  let sock: RawSocket | null = null;
+  // Round and round: a pair the server stopped in the middle of (budget spent) is sent
+  // again after the reconnect, and its integration goes on where it stopped.
+  for (let k = 0; !signal.aborted; k = (k + 1) % pairs.length) {
+    const frames = pairs[k]!;
+    if (!sock || sock.ws.readyState !== WebSocket.OPEN) {
+      if (sock) acked += acks(sock);
+      sock?.ws.close();
+      sock = rawSocket(base);
+      await sock.opened.catch(() => undefined);
+      void sock.closed.then(({ code }) => closes.set(code, (closes.get(code) ?? 0) + 1));
+      sock.send(authFrame(a.doc, a.token));
+      await sleep(100);
+    }
+    for (const f of frames) sock.send(f);
+    sent += frames.length;
+    await sleep(200);
+  }
+  if (sock) acked += acks(sock);
+  sock?.ws.close();
+  const codes = [...closes].map(([code, k]) => `${k}× ${code}`).join(', ');
+  return `attacker: ${sent} crafted updates sent, ${acked} acknowledged; closes ${codes || 'none'}`;
+}
+
+/**
+ * An attacker in a process of its own: sending and receiving megabytes costs the attacker
  * CPU, and in this process it would delay the healthy clients and show up as Quire's latency.
  */
-async function frameFloodProcess(base: string, a: { token: string; doc: string }, signal: AbortSignal): Promise<string> {
+async function attackerProcess(kind: 'frame-flood' | 'crafted', base: string, a: { token: string; doc: string }, signal: AbortSignal): Promise<string> {
   // Its stdin is a pipe that closes if this process dies, which stops it too.
-  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), `--frame-flood-client=${base},${a.token},${a.doc}`], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), `--attacker=${kind},${base},${a.token},${a.doc}`], { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d));
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -195,7 +242,8 @@ const ATTACKS: Attack[] = [
   { name: 'nats-reset', what: 'TCP reset of the NATS link, every 1 s', run: (l, s) => every(1_000, s, () => l.nats.reset()) },
   { name: 'http-fuzz', what: 'malformed paths, bodies, NUL, 100k-deep JSON', run: (l, s) => httpFuzz(l.base, l.attacker.token, s) },
   { name: 'poison-updates', what: 'unapplicable and mutated Yjs updates from a writer', run: (l, s) => poisonUpdates(l.base, l.attacker, s) },
-  { name: 'frame-flood', what: 'pipelined 200 KB update frames from one socket', run: (l, s) => frameFloodProcess(l.base, l.attacker, s) },
+  { name: 'frame-flood', what: 'pipelined 200 KB update frames from one socket', run: (l, s) => attackerProcess('frame-flood', l.base, l.attacker, s) },
+  { name: 'crafted-updates', what: 'pairs of ~143 KB updates that cost seconds each to integrate', run: (l, s) => attackerProcess('crafted', l.base, l.attacker, s) },
 ];
 
 interface Writer {
@@ -425,15 +473,16 @@ async function main(): Promise<void> {
   }
 }
 
-/** The frame-flood attacker, run as its own process (`--frame-flood-client=<base>,<token>,<doc>`) until SIGTERM. */
-async function floodClient(spec: string): Promise<void> {
-  const [base, token, doc] = spec.split(',') as [string, string, string];
+/** An attacker run as its own process (`--attacker=<kind>,<base>,<token>,<doc>`) until SIGTERM. */
+async function attackerClient(spec: string): Promise<void> {
+  const [kind, base, token, doc] = spec.split(',') as [string, string, string, string];
   const ctl = new AbortController();
   process.once('SIGTERM', () => ctl.abort());
   process.stdin.once('end', () => ctl.abort()).resume();
-  process.stdout.write(`${await frameFlood(base, { token, doc }, ctl.signal)}\n`);
+  const attack = kind === 'crafted' ? craftedUpdates : frameFlood;
+  process.stdout.write(`${await attack(base, { token, doc }, ctl.signal)}\n`);
   process.exit(0);
 }
 
-const FLOOD_CLIENT = arg('frame-flood-client', '');
-await (FLOOD_CLIENT ? floodClient(FLOOD_CLIENT) : main());
+const ATTACKER = arg('attacker', '');
+await (ATTACKER ? attackerClient(ATTACKER) : main());
