@@ -26,7 +26,7 @@ import path from 'node:path';
 import { trainCandidates, type CandidateResult } from '../ml-workers/classifier/candidates.js';
 import { loadBrownPassages, loadSotuPassages, loadSpamAssassin, type LabelledPassage } from '../ml-workers/classifier/datasets.js';
 import { majorityBaseline } from '../ml-workers/classifier/metrics.js';
-import { embeddingText, loadTenantModel } from '../ml-workers/classifier/tenant-model.js';
+import { embeddingText, embeddingTextFor, loadTenantModel } from '../ml-workers/classifier/tenant-model.js';
 import { createUseEmbedder } from '../ml-workers/embeddings/use-embedder.js';
 import { arg, benchDirs, ROOT, signup, startQuire } from './lib.js';
 
@@ -117,7 +117,7 @@ if (only.has('kinds')) {
     for (let i = 0; i < 60; i++) {
       const text = long(i + 1000);
       const t = performance.now();
-      const vector = m.embedderModel ? (await embedder.embed([embeddingText(text)]))[0] : undefined;
+      const vector = m.embedderModel ? (await embedder.embed([embeddingTextFor(m, text)]))[0] : undefined;
       m.predict({ text, vector });
       times.push(performance.now() - t);
     }

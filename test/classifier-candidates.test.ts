@@ -12,7 +12,7 @@ import { hashingFeatures } from '../ml-workers/classifier/hashing-features.js';
 import { countWords, decideShownLabel, labelName, LABEL_POLICY } from '../ml-workers/classifier/label-policy.js';
 import type { Prediction } from '../ml-workers/classifier/model.js';
 import { DEFAULT_NGRAM_SPEC, ngramDimensionsFor, ngramVector } from '../ml-workers/classifier/ngram-features.js';
-import { embeddingText, loadTenantModel } from '../ml-workers/classifier/tenant-model.js';
+import { EMBEDDING_MAX_CHARS, embeddingText, LEGACY_EMBEDDING_CHARS, loadTenantModel } from '../ml-workers/classifier/tenant-model.js';
 
 const passages = loadBrownPassages({ maxWords: 80, minWords: 40, maxPassagesPerDocument: 2 });
 function sample(labels: string[], perLabel: number) {
@@ -87,6 +87,14 @@ describe('trainCandidates', () => {
       assert.equal(r.candidates.length, 1);
       const loaded = loadTenantModel(JSON.parse(JSON.stringify(r.model)));
       assert.equal(loaded.embedderModel, name === 'ngrams' ? null : 'hashed-64');
+      // The window of text its embedding reads is recorded, and predictions read the same.
+      assert.equal(loaded.embeddingChars, name === 'ngrams' ? null : EMBEDDING_MAX_CHARS);
+      if (name !== 'ngrams') {
+        const legacy = JSON.parse(JSON.stringify(r.model)) as { embedding?: { chars?: number }; embeddingChars?: number };
+        delete legacy.embeddingChars;
+        if (legacy.embedding) delete legacy.embedding.chars;
+        assert.equal(loadTenantModel(legacy).embeddingChars, LEGACY_EMBEDDING_CHARS, 'a model stored before the window was recorded reads 320 characters');
+      }
       const correct = texts.filter((t, i) => loaded.predict({ text: t, vector: vectors[i] }).label === labels[i]).length;
       assert.ok(correct / texts.length > 0.8, `${name}: ${correct}/${texts.length} training examples right`);
       if (name !== 'ngrams') assert.throws(() => loaded.predict({ text: texts[0]! }), /needs the text embedding/);

@@ -18,7 +18,7 @@ import { accuracy, macroF1 } from './metrics.js';
 import type { ClassifierModel } from './model.js';
 import { ngramDimensionsFor, ngramVector, DEFAULT_NGRAM_SPEC, type NgramSpec, type SparseVector } from './ngram-features.js';
 import { fitSparseSoftmax, sparseArgmax, type SparseSoftmax } from './sparse-linear.js';
-import { CANDIDATES, combinedVector, encodeWeights, type CandidateName, type EmbeddingBlock, type LinearTextModel, type TenantModel } from './tenant-model.js';
+import { CANDIDATES, combinedVector, EMBEDDING_MAX_CHARS, encodeWeights, type CandidateName, type EmbeddingBlock, type LinearTextModel, type TenantModel } from './tenant-model.js';
 import { argmaxLabel, fitDenseSoftmax, splitHeldOut, type FitResult } from './train.js';
 
 /** Accuracy and macro-F1 of one candidate on one side of the split. */
@@ -46,10 +46,12 @@ export interface CandidateInput {
   labels: readonly string[];
   /** Source ids: examples of one group stay on one side of the split. */
   groups?: readonly (string | undefined)[];
-  /** Sentence embeddings of `embeddingText(texts[i])`, needed by the embedding candidates. */
+  /** Sentence embeddings of the first `embeddingChars` characters of `texts[i]`, needed by the embedding candidates. */
   vectors?: readonly Float32Array[];
   /** `Embedder.model` of `vectors`. */
   embedderModel?: string;
+  /** Characters of each text `vectors` embed (default `EMBEDDING_MAX_CHARS`); recorded in the model, which reads the same at prediction. */
+  embeddingChars?: number;
   /** Which candidates to train (default: every one the input allows). */
   candidates?: readonly CandidateName[];
   /** Seed of the split and of the fits (default 42). */
@@ -183,10 +185,11 @@ export function trainCandidates(input: CandidateInput): CandidateResult {
   }
   if (vectors && input.embedderModel) {
     const embedderModel = input.embedderModel;
+    const embeddingChars = input.embeddingChars ?? EMBEDDING_MAX_CHARS;
     const d = (vectors[0] as Float32Array).length;
     if (wanted.includes('combined')) {
       const combined = (indices: number[]) => {
-        const block = standardisation(indices.map((i) => vectors[i]!), embedderModel);
+        const block = { ...standardisation(indices.map((i) => vectors[i]!), embedderModel), chars: embeddingChars };
         return { block, xs: ngramXs.map((_, i) => combinedVector(input.texts[i]!, vectors[i]!, spec, block)) };
       };
       let cached: { key: string; value: ReturnType<typeof combined> } | null = null;
@@ -228,6 +231,7 @@ export function trainCandidates(input: CandidateInput): CandidateResult {
             version: 1,
             kind: 'softmax',
             embedderModel,
+            embeddingChars,
             labels,
             dimensions: d,
             weights: labels.map((_, c) => Array.from(m.weights.subarray(c * d, (c + 1) * d))),

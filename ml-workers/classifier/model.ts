@@ -23,6 +23,8 @@ export interface ClassifierModel {
   kind: 'softmax';
   /** `Embedder.model` of the vectors this was trained on; vectors from another model are meaningless to it. */
   embedderModel: string;
+  /** Characters of a text embedded (`embeddingText` in `tenant-model.ts`); absent: 320, what models read before it was recorded. */
+  embeddingChars?: number;
   /** Class labels, in the order of the rows of `weights` and of `bias`. */
   labels: string[];
   /** Length of the input vectors. */
@@ -55,6 +57,7 @@ export const classifierModelSchema = z
     version: z.literal(1),
     kind: z.literal('softmax'),
     embedderModel: z.string().min(1),
+    embeddingChars: z.number().int().positive().optional(),
     labels: z.array(z.string().min(1)).min(2),
     dimensions: z.number().int().positive(),
     weights: z.array(z.array(finite)),

@@ -7,8 +7,8 @@
  *   default model in `model.ts`);
  * - `combined`: one linear softmax over both, the embedding standardised into a block of its own.
  *
- * Embedding models read the first {@link EMBEDDING_MAX_CHARS} characters of a text: one
- * sentence-encoder window (~70 ms of CPU at most).
+ * Embedding models read the first characters of a text ({@link EMBEDDING_MAX_CHARS} for new
+ * models, recorded in each): at most one sentence-encoder window (~60 ms of CPU).
  */
 import { z } from 'zod';
 import type { ClassifierMetrics, ClassifierModel, Prediction } from './model.js';
@@ -20,24 +20,40 @@ export const CANDIDATES = ['ngrams', 'combined', 'embedding'] as const;
 export type CandidateName = (typeof CANDIDATES)[number];
 
 /**
- * Characters of a text an embedding model reads (training and prediction alike), so that one
- * prediction costs one 128-token window of the sentence encoder (~70 ms of CPU) rather than
- * two or three. Measured with the encoder's tokenizer: the first 400 characters of
- * SpamAssassin messages are 121 tokens at the median and 155 at p95; 600 characters took two
- * windows for 9 messages in 10 (and a 2,000-character prediction 100–160 ms).
- * @default 320
+ * Characters of a text a newly trained embedding model reads (training and prediction alike,
+ * recorded in the model), so that one prediction costs one 128-token window of the sentence
+ * encoder at most. Measured with the encoder's tokenizer on the 2,000-character SpamAssassin
+ * texts of `npm run bench:classifiers`: the first 320 characters are 75–149 tokens (103 at
+ * the median; past 128 a second window, and a prediction's p95 through REST 102–104 ms), the
+ * first 400 are 121 tokens at the median and 155 at p95, 600 took two windows for 9 messages
+ * in 10. The encoder costs ~0.4 ms per token.
+ * @default 256
  */
-export const EMBEDDING_MAX_CHARS = 320;
+export const EMBEDDING_MAX_CHARS = 256;
 
-/** The text an embedding model sees. */
+/** What models trained before the window was recorded read. */
+export const LEGACY_EMBEDDING_CHARS = 320;
+
+/** The text a newly trained embedding model sees: its first {@link EMBEDDING_MAX_CHARS} characters. */
 export function embeddingText(text: string): string {
-  return text.length > EMBEDDING_MAX_CHARS ? text.slice(0, EMBEDDING_MAX_CHARS) : text;
+  return textWindow(text, EMBEDDING_MAX_CHARS);
+}
+
+/** The text `model` embeds for a prediction: the window it was trained on. */
+export function embeddingTextFor(model: Pick<LoadedModel, 'embeddingChars'>, text: string): string {
+  return textWindow(text, model.embeddingChars ?? EMBEDDING_MAX_CHARS);
+}
+
+function textWindow(text: string, chars: number): string {
+  return text.length > chars ? text.slice(0, chars) : text;
 }
 
 /** Standardisation of the embedding block of a combined model: z = (v − mean)·scale. */
 export interface EmbeddingBlock {
   /** `Embedder.model` of the vectors. */
   model: string;
+  /** Characters of a text embedded ({@link embeddingText}); absent: {@link LEGACY_EMBEDDING_CHARS}. */
+  chars?: number;
   dimensions: number;
   mean: number[];
   scale: number[];
@@ -73,7 +89,9 @@ const linearTextSchema = z
     candidate: z.enum(['ngrams', 'combined']),
     labels: z.array(z.string().min(1)).min(2),
     ngrams: z.object({ dimensions: z.number(), wordNgrams: z.number(), charMin: z.number(), charMax: z.number(), maxChars: z.number() }).refine(validNgramSpec, 'invalid n-gram spec'),
-    embedding: z.object({ model: z.string().min(1), dimensions: z.number().int().positive(), mean: z.array(finite), scale: z.array(finite) }).nullable(),
+    embedding: z
+      .object({ model: z.string().min(1), chars: z.number().int().positive().optional(), dimensions: z.number().int().positive(), mean: z.array(finite), scale: z.array(finite) })
+      .nullable(),
     dimensions: z.number().int().positive(),
     weights: z.string(),
     bias: z.array(finite),
@@ -116,6 +134,8 @@ export interface LoadedModel {
   labels: string[];
   /** `Embedder.model` the model needs vectors from, or null for n-grams alone. */
   embedderModel: string | null;
+  /** Characters of a text the model's embedding is of (`embeddingTextFor`); null for n-grams alone. */
+  embeddingChars: number | null;
   metrics: ClassifierMetrics;
   predict(input: TextInput): Prediction;
 }
@@ -157,6 +177,7 @@ function loadLinear(m: LinearTextModel): LoadedModel {
     candidate: m.candidate,
     labels: m.labels,
     embedderModel: m.embedding?.model ?? null,
+    embeddingChars: m.embedding ? (m.embedding.chars ?? LEGACY_EMBEDDING_CHARS) : null,
     metrics: m.metrics,
     predict(input: TextInput): Prediction {
       let x: SparseVector;
@@ -189,6 +210,7 @@ export function loadTenantModel(value: unknown): LoadedModel {
       candidate: 'embedding',
       labels: m.labels,
       embedderModel: m.embedderModel,
+      embeddingChars: m.embeddingChars ?? LEGACY_EMBEDDING_CHARS,
       metrics: m.metrics,
       predict(input: TextInput): Prediction {
         if (!input.vector) throw new Error('predict: this model needs the text embedding');

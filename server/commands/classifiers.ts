@@ -8,7 +8,7 @@ import type { ClassifiersTable } from '../../db/schema.js';
 import { withTenant, type Tx } from '../../db/store.js';
 import { ModelCache } from '../../ml-workers/classifier/model-cache.js';
 import { PredictionCache } from '../../ml-workers/classifier/prediction-cache.js';
-import { embeddingText } from '../../ml-workers/classifier/tenant-model.js';
+import { embeddingTextFor } from '../../ml-workers/classifier/tenant-model.js';
 import type { Principal } from '../auth/tokens.js';
 import { AppError, badRequest, conflict, forbidden, notFound } from '../errors.js';
 import type { Services } from '../services.js';
@@ -303,7 +303,7 @@ export async function predictWith(svc: Services, principal: Principal, ip: strin
     if (!svc.semantic) throw new AppError(503, 'ml_unavailable', 'This classifier reads sentence embeddings, and the sentence encoder is off on this server');
     const embedder = await svc.semantic.embedder();
     if (embedder.model !== model.embedderModel) throw conflict('classifier_incompatible', `The classifier was trained on ${model.embedderModel} embeddings; this server has ${embedder.model}`);
-    [vector] = await embedder.embed([embeddingText(props.text)]);
+    [vector] = await embedder.embed([embeddingTextFor(model, props.text)]);
   }
   const p = model.predict({ text: props.text, vector });
   predictions.set(key, p);
