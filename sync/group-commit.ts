@@ -51,7 +51,7 @@ const noop = () => undefined;
  * commit. An immediate queued from inside an immediate runs in the next turn's check
  * phase, after the current turn's: hence two.
  */
-function afterThisTurn(): Promise<void> {
+export function afterThisTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
 }
 

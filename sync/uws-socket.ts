@@ -51,6 +51,8 @@ export class UwsSocket {
   tenantId: string | undefined;
   private readonly pendingAcks = new Map<string, Promise<void>[]>();
   private readonly ackTails = new Map<string, Promise<void>>();
+  /** Addresses where a held commit failed (null on almost every socket). */
+  private failedAddresses: Set<string> | null = null;
   /** By document address, until the server's SyncStep2 goes out; null on most sockets (no cost when sending). */
   private wholeDocumentRequests: Map<string, WholeDocumentRequest> | null = null;
 
@@ -164,8 +166,15 @@ export class UwsSocket {
     const tail = (prev ?? Promise.resolve())
       .then(() => commit)
       .then(
-        () => this.rawSend(frame),
-        (e: unknown) => this.onPersistFailure(this, e),
+        () => {
+          if (!this.failedAddresses?.has(address)) this.rawSend(frame);
+        },
+        (e: unknown) => {
+          // Nothing at this address is acknowledged after a failed commit: the client must
+          // resend from the update that failed on.
+          (this.failedAddresses ??= new Set()).add(address);
+          this.onPersistFailure(this, e);
+        },
       );
     this.ackTails.set(address, tail);
     void tail.then(() => {
