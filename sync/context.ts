@@ -31,6 +31,8 @@ export function tenantOf(ctx: SyncContext | undefined): string | undefined {
 export const CLOSE = {
   invalidMessage: { code: 4400, reason: 'malformed message' },
   tokenExpired: { code: 4401, reason: 'token expired' },
+  invalidToken: { code: 4401, reason: 'invalid token' },
+  tokenForAnotherUser: { code: 4401, reason: 'token is for another user' },
   accountInactive: { code: 4401, reason: 'account inactive' },
   accessRevoked: { code: 4403, reason: 'access revoked' },
   documentDeleted: { code: 4404, reason: 'document deleted' },
@@ -39,6 +41,7 @@ export const CLOSE = {
   tooManyConnections: { code: 4429, reason: 'too many connections' },
   sendingTooFast: { code: 4429, reason: 'sending too fast' },
   persistFailed: { code: 1011, reason: 'could not persist update' },
+  documentNotLoaded: { code: 1011, reason: 'document not loaded' },
   shuttingDown: { code: 1012, reason: 'server restarting' },
 } as const;
 
@@ -47,7 +50,24 @@ export function refusal(what: 'update' | 'awareness' | 'stateless', reason: stri
   return JSON.stringify({ type: 'quire.refused', what, reason });
 }
 
+/**
+ * A refusal of a client's message or connection, thrown from a Hocuspocus hook: Hocuspocus
+ * closes the connection with `code` (a reset when there is none) and, while authenticating,
+ * sends `reason` in its PermissionDenied frame. Made from a `CLOSE` entry where the refusal
+ * closes the socket.
+ */
+export class SyncRefusal extends Error {
+  readonly code: number | undefined;
+  readonly reason: string;
+  constructor(close: { readonly code?: number; readonly reason: string }, message?: string) {
+    super(message ?? close.reason);
+    this.name = 'SyncRefusal';
+    this.code = close.code;
+    this.reason = close.reason;
+  }
+}
+
 /** Hocuspocus sends `reason` in its PermissionDenied frame. */
-export function denied(reason: string): Error & { reason: string } {
-  return Object.assign(new Error(reason), { reason });
+export function denied(reason: string): SyncRefusal {
+  return new SyncRefusal({ reason });
 }

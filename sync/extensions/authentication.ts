@@ -19,7 +19,7 @@ import type { Database } from '../../db/schema.js';
 import type { TokenService } from '../../server/auth/tokens.js';
 import type { Logger } from '../../server/log.js';
 import { resolveAccess } from '../access.js';
-import { CLOSE, denied, refusal, type SyncContext } from '../context.js';
+import { CLOSE, denied, refusal, SyncRefusal, type SyncContext } from '../context.js';
 import type { UwsSocket } from '../uws-socket.js';
 import type { Admission } from './limits.js';
 
@@ -90,10 +90,10 @@ export class Authentication implements Extension {
     try {
       principal = await this.config.tokens.verifyAccess(token);
     } catch {
-      throw Object.assign(new Error('invalid token'), { code: 4401, reason: 'invalid token' });
+      throw new SyncRefusal(CLOSE.invalidToken);
     }
     if (!ctx.user || principal.userId !== ctx.user.id) {
-      throw Object.assign(new Error('token is for another user'), { code: 4401, reason: 'token is for another user' });
+      throw new SyncRefusal(CLOSE.tokenForAnotherUser);
     }
     const access = await resolveAccess(this.config.db, principal.tenantId, principal.userId, documentName);
     if (!access || access === 'inactive') {

@@ -24,7 +24,7 @@ import {
 } from '@hocuspocus/server';
 import * as Y from 'yjs';
 import type { Logger } from '../../server/log.js';
-import { CLOSE, tenantOf, type SyncContext } from '../context.js';
+import { CLOSE, SyncRefusal, tenantOf, type SyncContext } from '../context.js';
 import type { DocumentStore } from '../document-store.js';
 import type { GroupCommitter } from '../group-commit.js';
 import { SliceSizer, UpdateSlicer } from '../update-slices.js';
@@ -103,7 +103,7 @@ export class Persistence implements Extension {
 
   async onLoadDocument({ documentName, context, document }: onLoadDocumentPayload<SyncContext>): Promise<void> {
     const tenantId = tenantOf(context);
-    if (!tenantId) throw Object.assign(new Error('no tenant for document load'), { reason: 'forbidden' });
+    if (!tenantId) throw new SyncRefusal({ reason: 'forbidden' }, 'no tenant for document load');
     // A fresh client (empty state vector) that caused this load gets the stored state as
     // soon as it is read, and integrates it while the server does the same; the server's
     // own answer to its SyncStep1 then carries only what changed since (see UwsSocket).
@@ -113,7 +113,7 @@ export class Persistence implements Extension {
     if (this.config.canWork && !this.config.canWork(tenantId)) {
       this.config.log.warn({ cat: 'sync', doc: documentName, tenant: tenantId }, 'workspace processing budget spent; document not loaded');
       document.destroy();
-      throw Object.assign(new Error('too busy'), { reason: 'too-busy' });
+      throw new SyncRefusal({ reason: 'too-busy' }, 'workspace processing budget spent');
     }
     // Charged from the end of the read: integrating is the work; waiting for a busy database
     // (another workspace's flood, say) is not this workspace's doing. Decoding what was
@@ -148,7 +148,7 @@ export class Persistence implements Extension {
       // Hocuspocus drops a document whose load failed without destroying it; its awareness
       // timer would otherwise live forever.
       document.destroy();
-      throw Object.assign(new Error('load failed'), { reason: 'load-failed' });
+      throw new SyncRefusal({ reason: 'load-failed' }, 'document load failed');
     }
   }
 
@@ -158,12 +158,12 @@ export class Persistence implements Extension {
     const state = this.docs.get(documentName);
     const ctx = connection.context;
     const tenantId = tenantOf(ctx);
-    if (!state || !tenantId) throw Object.assign(new Error('document not loaded'), { code: 1011, reason: 'document not loaded' });
+    if (!state || !tenantId) throw new SyncRefusal(CLOSE.documentNotLoaded);
     if (isEmptyUpdate(payload)) return;
     // The size limit first: refusing costs nothing, checking a large update does.
     if (state.bytes + payload.byteLength > this.config.maxDocumentBytes) {
       socket.close(CLOSE.documentTooLarge.code, `${CLOSE.documentTooLarge.reason} (limit ${this.config.maxDocumentBytes} bytes)`);
-      throw Object.assign(new Error('document too large'), { code: CLOSE.documentTooLarge.code, reason: CLOSE.documentTooLarge.reason });
+      throw new SyncRefusal(CLOSE.documentTooLarge);
     }
     const started = performance.now();
     const decoded = decodeChecked(payload);
@@ -239,13 +239,13 @@ export class Persistence implements Extension {
       if (this.config.chargeWork && !this.config.chargeWork(tenantId, charged)) {
         this.budgetSpent(socket, documentName, tenantId);
         if (slicer.done) break; // all of it stands, as for an update in one piece
-        throw Object.assign(new Error('workspace CPU budget spent'), { code: CLOSE.sendingTooFast.code, reason: CLOSE.sendingTooFast.reason });
+        throw new SyncRefusal(CLOSE.sendingTooFast, 'workspace CPU budget spent');
       }
       if (performance.now() - turnStarted >= SLICE_TURN_MS) {
         await new Promise<void>((resolve) => setImmediate(resolve));
         turnStarted = performance.now();
         // The client went away meanwhile: what was applied is stored, it resyncs the rest.
-        if (socket.readyState !== 1) throw Object.assign(new Error('socket closed'), { code: CLOSE.sendingTooFast.code, reason: 'closed' });
+        if (socket.readyState !== 1) throw new SyncRefusal({ code: CLOSE.sendingTooFast.code, reason: 'closed' }, 'socket closed');
       }
     }
     socket.holdNextAck(connection.messageAddress, commit);
@@ -261,7 +261,7 @@ export class Persistence implements Extension {
     this.config.log.warn({ cat: 'sync', doc: documentName, code: 'invalid_update', problem }, 'update refused');
     const reason = `invalid update: ${problem.code}`;
     socket.close(CLOSE.invalidMessage.code, reason);
-    throw Object.assign(new Error(reason), { code: CLOSE.invalidMessage.code, reason });
+    throw new SyncRefusal({ code: CLOSE.invalidMessage.code, reason });
   }
 
   async onChange({ documentName, transactionOrigin, context, update }: onChangePayload<SyncContext>): Promise<void> {
