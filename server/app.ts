@@ -133,8 +133,9 @@ export async function startQuire(opts: StartOptions): Promise<Quire> {
     };
 
     const metrics = new Metrics();
-    // The relay must outlive the sync tier's shutdown, whose last compactions are bounded
-    // by the relay's cursor: its stop step is registered before (so runs after) the sync step.
+    // The relay stops after the sync tier (its stop step is registered before, so runs after,
+    // the sync step): polls during the sync tier's shutdown publish what its last writes and
+    // compactions put in the outbox; anything left waits there for the next relay.
     let stopRelay: (() => Promise<void>) | null = null;
     shutdown.add('feed', async () => {
       await stopRelay?.();

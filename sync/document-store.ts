@@ -203,20 +203,18 @@ export class DocumentStore {
   /**
    * Folds (up to `maxRows` of) the log into the snapshot, in one transaction. Runs at most
    * once at a time per document across all instances (a transaction-scoped advisory lock);
-   * returns null when another holds it. `beforeTxid` optionally bounds which rows may be
-   * folded. Folding rows the relay has not read yet is safe: the compaction writes a
-   * `document.changed` outbox event. Rows that cannot be applied move to
-   * `document_quarantine` in the same transaction (see `foldRows`).
+   * returns null when another holds it. Folding rows the relay has not read yet is safe:
+   * the compaction writes a `document.changed` outbox event. Rows that cannot be applied move to
+   * `document_quarantine` in the same transaction (see `foldRows` in `fold.ts`).
    */
-  async compact(tenantId: string, documentId: string, opts: { beforeTxid?: string; maxRows?: number } = {}): Promise<CompactResult | null> {
+  async compact(tenantId: string, documentId: string, opts: { maxRows?: number } = {}): Promise<CompactResult | null> {
     const maxRows = opts.maxRows ?? COMPACT_CHUNK_ROWS;
     return withTenant(this.db, tenantId, async (tx) => {
       const lock = await sql<{ ok: boolean }>`select pg_try_advisory_xact_lock(hashtextextended(${`quire:compact:${documentId}`}, 0)) as ok`.execute(tx);
       if (!lock.rows[0]?.ok) return null;
       const snapRow = await tx.selectFrom('document_snapshots').select([bytesOf('state'), 'last_seq']).where('document_id', '=', documentId).executeTakeFirst();
       const snap = snapRow && { state: fromBase64(snapRow.state), last_seq: snapRow.last_seq };
-      let q = tx.selectFrom('document_updates').select(['seq', bytesOf('data')]).where('document_id', '=', documentId);
-      if (opts.beforeTxid !== undefined) q = q.where(sql<boolean>`txid < ${opts.beforeTxid}::xid8`);
+      const q = tx.selectFrom('document_updates').select(['seq', bytesOf('data')]).where('document_id', '=', documentId);
       const rows = (await q.orderBy('seq').limit(maxRows).execute()).map((r) => ({ seq: r.seq, data: fromBase64(r.data) }));
       const all = await tx
         .selectFrom('document_updates')
@@ -262,7 +260,7 @@ export class DocumentStore {
   async compactAll(
     tenantId: string,
     documentId: string,
-    opts: { beforeTxid?: string; maxRows?: number; shouldStop?: () => boolean } = {},
+    opts: { maxRows?: number; shouldStop?: () => boolean } = {},
   ): Promise<(CompactResult & { chunks: number }) | null> {
     const total = { folded: 0, quarantined: [] as BadRow[], bytes: 0, remaining: 0, chunks: 0 };
     for (;;) {

@@ -51,10 +51,6 @@ for (const dialect of DIALECTS) {
       ((more.getXmlFragment('default').get(0) as Y.XmlElement).get(0) as Y.XmlText).insert(0, 'head:');
       await store.appendBatch([{ tenantId: s.user.tenantId, documentId: doc.id, data: tail!, userId: null }]);
       assert.equal(extractText((await store.loadInto(s.user.tenantId, doc.id)).doc), `head:${expected}`);
-      // Compaction bounded by a horizon leaves later rows alone.
-      const bounded = await store.compact(s.user.tenantId, doc.id, { beforeTxid: '0' });
-      assert.equal(bounded?.folded, 0);
-      assert.equal(extractText((await store.loadInto(s.user.tenantId, doc.id)).doc), `head:${expected}`);
     });
 
     test('a group commit stores every byte as sent, for several tenants at once, all or nothing, small or large', async (t) => {
