@@ -21,6 +21,14 @@ export default tseslint.config(
     },
   },
   {
+    // Runtime code and the SDK, checked with types: a promise nobody awaits or catches is an
+    // unhandled rejection waiting to happen (Node ends the process on one). Tests are left
+    // out: node:test's test() and describe() return promises the runner tracks itself.
+    files: ['server/**/*.ts', 'sync/**/*.ts', 'ml-workers/**/*.ts', 'db/**/*.ts', 'clients/sdk/**/*.ts', 'scripts/**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: { '@typescript-eslint/no-floating-promises': 'error', '@typescript-eslint/no-misused-promises': 'error' },
+  },
+  {
     // Config is read once, at the edge; scripts and tests may read the environment.
     files: ['server/config.ts', 'scripts/**', 'test/**', 'bench/**'],
     rules: { 'no-restricted-syntax': 'off' },

@@ -76,8 +76,9 @@ export class DependencyMonitor {
   /** Probes now and then every `intervalMs` until `stop()`. */
   start(): void {
     if (this.timer || this.probes.length === 0) return;
-    this.probeAll();
-    this.timer = setInterval(() => this.probeAll(), this.opts.intervalMs);
+    // A probe records its own failure; probeAll never rejects.
+    void this.probeAll();
+    this.timer = setInterval(() => void this.probeAll(), this.opts.intervalMs);
     this.timer.unref();
   }
 

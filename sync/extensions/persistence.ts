@@ -140,7 +140,7 @@ export class Persistence implements Extension {
           { cat: 'sync', doc: documentName, code: 'stored_update_skipped', rows: skipped.map((r) => ({ seq: r.seq, ...r.problem })) },
           'stored updates could not be applied and were skipped; compacting to quarantine them',
         );
-        this.compact(documentName, tenantId);
+        void this.compact(documentName, tenantId);
       }
     } catch (e) {
       if (answered && address !== null) socket?.forgetWholeDocumentRequest(address);
@@ -348,7 +348,7 @@ export class Persistence implements Extension {
     if (state.timer) return;
     state.timer = setTimeout(() => {
       state.timer = undefined;
-      this.compact(documentName, state.tenantId);
+      void this.compact(documentName, state.tenantId);
     }, this.config.compactDebounceMs);
     state.timer.unref();
   }
@@ -392,7 +392,7 @@ export class Persistence implements Extension {
     if (!state) return;
     this.docs.delete(documentName);
     if (state.timer) clearTimeout(state.timer);
-    if (state.sinceCompaction > 0) this.compact(documentName, state.tenantId);
+    if (state.sinceCompaction > 0) void this.compact(documentName, state.tenantId);
   }
 
   private closing = false;
