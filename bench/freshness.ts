@@ -14,7 +14,7 @@ import path from 'node:path';
 import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/provider';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
-import { brownCorpusDir, parseBrownDocument } from '../ml-workers/classifier/datasets.js';
+import { brownCorpusDir, parseBrownDocument } from './datasets.js';
 import { arg, createDocument, ROOT, signup, startScaledDeployment } from './lib.js';
 
 const ROUNDS = Number(arg('rounds', '40'));

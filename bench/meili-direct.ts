@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Meilisearch } from 'meilisearch';
-import { brownCorpusDir, chunkSentences, parseBrownDocument } from '../ml-workers/classifier/datasets.js';
+import { brownCorpusDir, chunkSentences, parseBrownDocument } from './datasets.js';
 import { IDENTITY_ENCODING } from '../ml-workers/search/engine-http.js';
 const files = fs.readdirSync(brownCorpusDir()).filter((f) => /^c[a-r]\d\d$/.test(f));
 const passages: string[] = []; const sentences: string[] = [];

@@ -18,7 +18,7 @@ import path from 'node:path';
 import { QdrantClient } from '@qdrant/js-client-rest';
 import { Meilisearch } from 'meilisearch';
 import pg from 'pg';
-import { brownCorpusDir, chunkSentences, parseBrownDocument } from '../ml-workers/classifier/datasets.js';
+import { brownCorpusDir, chunkSentences, parseBrownDocument } from './datasets.js';
 import { createUseEmbedder } from '../ml-workers/embeddings/use-embedder.js';
 import { retryStaleConnection } from '../ml-workers/search/engine-http.js';
 import { ADMIN_READER } from '../ml-workers/search/fulltext.js';

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EMBEDDING_MARGIN, trainCandidates, splitThreeWays } from '../ml-workers/classifier/candidates.js';
-import { loadBrownPassages } from '../ml-workers/classifier/datasets.js';
+import { loadBrownPassages } from '../bench/datasets.js';
 import { hashingFeatures } from '../ml-workers/classifier/hashing-features.js';
 import { countWords, decideShownLabel, labelName, LABEL_POLICY } from '../ml-workers/classifier/label-policy.js';
 import type { Prediction } from '../ml-workers/classifier/model.js';

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { loadBrownPassages } from '../ml-workers/classifier/datasets.js';
+import { loadBrownPassages } from '../bench/datasets.js';
 import { LABEL_POLICY } from '../ml-workers/classifier/label-policy.js';
 import { startServer } from './helpers/server.js';
 import { eventually } from './helpers/wait.js';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sql } from 'kysely';
 import { withTenant } from '../db/store.js';
-import { loadBrownPassages } from '../ml-workers/classifier/datasets.js';
+import { loadBrownPassages } from '../bench/datasets.js';
 import { Trainer } from '../ml-workers/trainer.js';
 import { createLogger } from '../server/log.js';
 import { startServer } from './helpers/server.js';

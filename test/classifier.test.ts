@@ -13,7 +13,7 @@ import {
   loadSotuPassages,
   sotuEra,
   splitSentences,
-} from '../ml-workers/classifier/datasets.js';
+} from '../bench/datasets.js';
 import { fnv1a, hashingFeatures } from '../ml-workers/classifier/hashing-features.js';
 import { accuracy, confusion, macroF1, majorityBaseline, majorityLabel, perLabelScores } from '../ml-workers/classifier/metrics.js';
 import type { ClassifierModel } from '../ml-workers/classifier/model.js';

