@@ -30,7 +30,7 @@ export default tseslint.config(
     // Runtime code and the SDK, checked with types: a promise nobody awaits or catches is an
     // unhandled rejection waiting to happen (Node ends the process on one). Tests are left
     // out: node:test's test() and describe() return promises the runner tracks itself.
-    files: ['server/**/*.ts', 'sync/**/*.ts', 'ml-workers/**/*.ts', 'db/**/*.ts', 'clients/sdk/**/*.ts', 'scripts/**/*.ts'],
+    files: ['contract/**/*.ts', 'server/**/*.ts', 'sync/**/*.ts', 'ml-workers/**/*.ts', 'db/**/*.ts', 'clients/sdk/**/*.ts', 'scripts/**/*.ts'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: { '@typescript-eslint/no-floating-promises': 'error', '@typescript-eslint/no-misused-promises': 'error' },
   },
@@ -65,6 +65,16 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         { patterns: [{ group: ['**/server/**', '**/sync/**', '**/ml-workers/**', '**/db/**'], message: 'clients/ talks to the server only through the public API.' }] },
+      ],
+    },
+  },
+  {
+    // The contract is the bottom layer: server, sync tier, workers and SDK import it, it imports none of them.
+    files: ['contract/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/server/**', '**/sync/**', '**/ml-workers/**', '**/db/**', '**/clients/**', '**/bench/**', '**/test/**'], message: 'contract/ depends on nothing else in the project.' }] },
       ],
     },
   },

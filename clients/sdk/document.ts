@@ -12,6 +12,7 @@
 import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/provider';
 import type { Awareness } from 'y-protocols/awareness';
 import * as Y from 'yjs';
+import { CLOSE } from '../../contract/sync.js';
 import type { QuireClient } from './client.js';
 import type { OfflineBinding, OfflineStore } from './offline.js';
 import type { PermissionLevel } from './types.js';
@@ -54,7 +55,7 @@ type StatusListener = (s: DocumentStatus) => void;
 
 const PENDING_KEY = 'pendingChanges';
 /** Close codes after which reconnecting cannot help. */
-const FINAL_CLOSE_CODES = new Set([4401, 4403, 4404, 4413]);
+const FINAL_CLOSE_CODES = new Set<number>([CLOSE.tokenExpired.code, CLOSE.accessRevoked.code, CLOSE.documentDeleted.code, CLOSE.documentTooLarge.code]);
 
 export class DocumentSession {
   readonly id: string;
@@ -358,10 +359,12 @@ export async function openDocument(client: QuireClient, id: string, opts: OpenDo
     session.update({ error: why || 'forbidden' });
   });
   provider.on('close', ({ event }: { event: { code: number; reason: string } }) => {
-    if (!FINAL_CLOSE_CODES.has(event.code) || event.reason === 'token expired') return;
-    if (event.code === 4403 || event.code === 4404 || event.reason === 'account inactive') void session.forgetCopy();
-    session.end(event.reason === 'account inactive' ? 'signed out' : event.reason || `closed (${event.code})`);
-    if (event.reason === 'account inactive') client.endSession();
+    // A 4401 for an expired token is the provider's to renew; any other ends the session.
+    if (!FINAL_CLOSE_CODES.has(event.code) || event.reason === CLOSE.tokenExpired.reason) return;
+    const inactive = event.reason === CLOSE.accountInactive.reason;
+    if (event.code === CLOSE.accessRevoked.code || event.code === CLOSE.documentDeleted.code || inactive) void session.forgetCopy();
+    session.end(inactive ? 'signed out' : event.reason || `closed (${event.code})`);
+    if (inactive) client.endSession();
   });
   provider.on('stateless', ({ payload }: { payload: string }) => {
     try {

@@ -4,42 +4,18 @@
  * of the client-side codes below.
  */
 
-/** Codes the server sends today, plus the client-side `network_error` and `invalid_response`. */
+import type { ServerErrorCode } from '../../contract/errors.js';
+
+/**
+ * The server's codes (`contract/errors.ts`, the list the server raises from) and the
+ * client-side ones: `network_error` (no answer), `invalid_response` (an answer that is not
+ * the API's), `not_signed_in` (a call that needs a session, made without one).
+ */
 export type QuireErrorCode =
+  | ServerErrorCode
   | 'network_error'
   | 'invalid_response'
   | 'not_signed_in'
-  | 'unauthorized'
-  | 'invalid_token'
-  | 'token_expired'
-  | 'invalid_credentials'
-  | 'invalid_refresh_token'
-  | 'refresh_token_reused'
-  | 'account_inactive'
-  | 'forbidden'
-  | 'document_not_found'
-  | 'user_not_found'
-  | 'classifier_not_found'
-  | 'email_taken'
-  | 'validation_failed'
-  | 'invalid_query'
-  | 'invalid_json'
-  | 'invalid_document'
-  | 'payload_too_large'
-  | 'rate_limited'
-  | 'classifier_not_ready'
-  | 'classifier_active'
-  | 'classifier_incompatible'
-  | 'nothing_to_roll_back'
-  | 'label_not_found'
-  | 'too_few_examples'
-  | 'too_few_labels'
-  | 'search_unavailable'
-  | 'search_not_found'
-  | 'ml_unavailable'
-  | 'sync_unavailable'
-  | 'shutting_down'
-  | 'internal_error'
   // Codes added by a newer server stay representable.
   | (string & {});
 

@@ -6,7 +6,7 @@
 import crypto from 'node:crypto';
 import uWS from '@trufflesuite/uws-js-unofficial';
 import type { HttpRequest as UwsRequest, HttpResponse as UwsResponse, TemplatedApp, us_listen_socket } from '@trufflesuite/uws-js-unofficial';
-import { AppError, badRequest, isAppError, payloadTooLarge } from '../errors.js';
+import { badRequest, isAppError, payloadTooLarge, type ServerErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import { clientAddress, type TrustProxy } from './client-ip.js';
 import type { Metrics } from '../metrics.js';
@@ -96,7 +96,7 @@ function safeDecode(s: string): string | null {
   }
 }
 
-export function errorBody(code: string, message: string, details?: unknown): { error: { code: string; message: string; details?: unknown } } {
+export function errorBody(code: ServerErrorCode, message: string, details?: unknown): { error: { code: ServerErrorCode; message: string; details?: unknown } } {
   return { error: details === undefined ? { code, message } : { code, message, details } };
 }
 
@@ -366,7 +366,7 @@ export class HttpEdge {
   async listen(host: string, port: number): Promise<number> {
     await new Promise<void>((resolve, reject) => {
       this.app.listen(host, port, (s) => {
-        if (!s) reject(new AppError(500, 'listen_failed', `Could not listen on ${host}:${port}`));
+        if (!s) reject(new Error(`Could not listen on ${host}:${port}`));
         else {
           this.listenSocket = s;
           resolve();

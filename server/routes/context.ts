@@ -1,4 +1,5 @@
 /** What route modules share: services, the rate limiter and the auth helper. */
+import type { NotFoundWhat } from '../../contract/errors.js';
 import type { Config } from '../config.js';
 import type { Principal } from '../auth/tokens.js';
 import { notFound, tooManyRequests, unauthorized } from '../errors.js';
@@ -33,7 +34,7 @@ export async function authenticate(ctx: RouteContext, req: Req): Promise<Princip
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** A path id that is not a UUID names nothing: 404, the same as a missing resource. */
-export function pathId(req: Req, name: string, what: string): string {
+export function pathId(req: Req, name: string, what: NotFoundWhat): string {
   const v = (req.params[name] ?? '').toLowerCase();
   if (!UUID.test(v)) throw notFound(what);
   return v;

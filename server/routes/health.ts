@@ -2,7 +2,7 @@
 import type { DependencyMonitor } from '../dependencies.js';
 import crypto from 'node:crypto';
 import { forbidden, unauthorized } from '../errors.js';
-import type { Req } from '../http/edge.js';
+import { errorBody, type Req } from '../http/edge.js';
 import type { RouteContext } from './context.js';
 
 /**
@@ -15,14 +15,14 @@ export function healthRoutes(ctx: RouteContext, state: { ready: () => boolean; d
   const { edge, svc } = ctx;
   edge.route('get', '/health', () => ({ status: 200, json: { status: 'ok' } }));
   edge.route('get', '/ready', () => {
-    if (!state.ready()) return { status: 503, json: { error: { code: 'not_ready', message: 'Not serving yet' } } };
+    if (!state.ready()) return { status: 503, json: errorBody('not_ready', 'Not serving yet') };
     const deps = state.dependencies;
     const dependencies = deps?.report() ?? {};
     if (deps && !deps.ready) {
       const failing = deps.failing;
       return {
         status: 503,
-        json: { error: { code: 'dependency_unavailable', message: `Not serving: ${failing.join(', ')} does not answer`, details: { failing, dependencies } } },
+        json: errorBody('dependency_unavailable', `Not serving: ${failing.join(', ')} does not answer`, { failing, dependencies }),
       };
     }
     return { status: 200, json: { status: 'ready', dependencies } };

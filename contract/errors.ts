@@ -1,0 +1,71 @@
+/**
+ * The error codes of the REST API: `{ "error": { "code", "message", "details"? } }`. The
+ * server can only raise these (`AppError` takes a `ServerErrorCode`), and the SDK's
+ * `QuireErrorCode` is this list plus its own client-side codes, so the two cannot drift.
+ * A code is stable once shipped: clients branch on it.
+ */
+export const SERVER_ERROR_CODES = [
+  // Authentication and sessions
+  'unauthorized',
+  'invalid_token',
+  'token_expired',
+  'invalid_credentials',
+  'invalid_refresh_token',
+  'refresh_token_reused',
+  'account_inactive',
+  // Permissions
+  'forbidden',
+  'metrics_forbidden',
+  'guest_cannot_create',
+  'last_owner',
+  'cannot_remove_self',
+  'cannot_change_own_permission',
+  // Not found
+  'document_not_found',
+  'user_not_found',
+  'classifier_not_found',
+  'classification_not_found',
+  'label_not_found',
+  'search_not_found',
+  'route_not_found',
+  // Requests the server cannot take
+  'validation_failed',
+  'invalid_json',
+  'invalid_path',
+  'invalid_characters',
+  'invalid_query',
+  'invalid_cursor',
+  'invalid_document',
+  'too_deep',
+  'document_too_deep',
+  'empty_body',
+  'unsupported_media_type',
+  'payload_too_large',
+  'email_taken',
+  'mode_unavailable',
+  // Classifiers
+  'classifier_not_ready',
+  'classifier_active',
+  'classifier_incompatible',
+  'nothing_to_roll_back',
+  'too_few_examples',
+  'too_many_examples',
+  'too_few_labels',
+  'too_many_labels',
+  // Load and availability
+  'rate_limited',
+  'workspace_busy',
+  'search_unavailable',
+  'ml_unavailable',
+  'sync_unavailable',
+  'database_unavailable',
+  'not_ready',
+  'dependency_unavailable',
+  'shutting_down',
+  'internal_error',
+] as const;
+
+export type ServerErrorCode = (typeof SERVER_ERROR_CODES)[number];
+
+/** Things the API answers 404 for, each with its `<what>_not_found` code. */
+export type NotFoundWhat = 'document' | 'user' | 'classifier' | 'classification' | 'label' | 'search' | 'route';
