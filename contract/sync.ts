@@ -18,3 +18,31 @@ export const CLOSE = {
   documentNotLoaded: { code: 1011, reason: 'document not loaded' },
   shuttingDown: { code: 1012, reason: 'server restarting' },
 } as const;
+
+/**
+ * Why the server refused to open a document for a connection: the reason of Hocuspocus'
+ * PermissionDenied frame (the SDK's `authenticationFailed`). `token-expired` is renewable
+ * (refresh and authenticate again); `forbidden` also covers a deleted document and a path
+ * that names none.
+ */
+export const DENIED = {
+  forbidden: 'forbidden',
+  tokenExpired: 'token-expired',
+  invalidToken: 'invalid-token',
+  accountInactive: 'account-inactive',
+  tooManyConnections: 'too-many-connections',
+  /** The workspace's processing budget is spent; try again after a while. */
+  workspaceBusy: 'too-busy',
+  /** The document could not be read from storage; try again. */
+  loadFailed: 'load-failed',
+} as const;
+export type DeniedReason = (typeof DENIED)[keyof typeof DENIED];
+
+/**
+ * Stateless messages (JSON in Hocuspocus' stateless frame) the server sends on a document
+ * connection: a message of the client's it did not apply, and the connection's access level
+ * when it changes.
+ */
+export type StatelessMessage =
+  | { type: 'quire.refused'; what: 'update' | 'awareness' | 'stateless'; reason: string }
+  | { type: 'quire.access'; level: 'read' | 'write' | 'admin' };

@@ -11,7 +11,7 @@ import { withTenant } from '../db/store.js';
 import { extractText } from '../sync/content.js';
 import type { DocumentStore } from '../sync/document-store.js';
 import type { Logger } from '../server/log.js';
-import type { FeedEvent } from './events.js';
+import type { FeedEvent } from '../contract/feed.js';
 import type { FullTextIndex } from './search/fulltext.js';
 import { chunkBlocks, type ChunkVector, type VectorIndex } from './search/vectors.js';
 import type { Embedder } from './embeddings/embedder.js';

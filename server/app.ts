@@ -31,7 +31,7 @@ import { SyncServer } from '../sync/server.js';
 import type { EventBus } from '../ml-workers/bus/bus.js';
 import { PoisonMessageError } from '../ml-workers/bus/bus.js';
 import { MemoryBus } from '../ml-workers/bus/memory.js';
-import { decodeEvent, documentKeyOf } from '../ml-workers/events.js';
+import { decodeEvent, documentKeyOf } from '../contract/feed.js';
 import { Indexer } from '../ml-workers/indexer.js';
 import type { FullTextIndex } from '../ml-workers/search/fulltext.js';
 import { PostgresFullText } from '../ml-workers/search/postgres-fulltext.js';

@@ -1,4 +1,5 @@
 /** The per-connection context the sync tier's extensions share. */
+import type { DeniedReason, StatelessMessage } from '../contract/sync.js';
 import type { PermissionLevel, TenantRole } from '../db/schema.js';
 import type { UwsSocket } from './uws-socket.js';
 
@@ -27,11 +28,16 @@ export function tenantOf(ctx: SyncContext | undefined): string | undefined {
   return ctx?.user?.tenantId ?? ctx?.tenantId;
 }
 
-export { CLOSE } from '../contract/sync.js';
+export { CLOSE, DENIED } from '../contract/sync.js';
+
+/** A stateless message to a client (JSON), typed by the contract. */
+export function stateless(message: StatelessMessage): string {
+  return JSON.stringify(message);
+}
 
 /** A refusal sent to a client as a stateless message (JSON), e.g. a read-only write. */
 export function refusal(what: 'update' | 'awareness' | 'stateless', reason: string): string {
-  return JSON.stringify({ type: 'quire.refused', what, reason });
+  return stateless({ type: 'quire.refused', what, reason });
 }
 
 /**
@@ -52,6 +58,6 @@ export class SyncRefusal extends Error {
 }
 
 /** Hocuspocus sends `reason` in its PermissionDenied frame. */
-export function denied(reason: string): SyncRefusal {
+export function denied(reason: DeniedReason): SyncRefusal {
   return new SyncRefusal({ reason });
 }

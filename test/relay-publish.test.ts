@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import type { EventBus } from '../ml-workers/bus/bus.js';
 import { MemoryBus } from '../ml-workers/bus/memory.js';
-import type { FeedEvent, FeedEventType } from '../ml-workers/events.js';
+import type { FeedEvent, FeedEventType } from '../contract/feed.js';
 import { PUBLISH_PARALLELISM, publishAll } from '../server/feed/relay.js';
 
 const tenantId = randomUUID();

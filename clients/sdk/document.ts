@@ -12,7 +12,7 @@
 import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/provider';
 import type { Awareness } from 'y-protocols/awareness';
 import * as Y from 'yjs';
-import { CLOSE } from '../../contract/sync.js';
+import { CLOSE, DENIED, type StatelessMessage } from '../../contract/sync.js';
 import type { QuireClient } from './client.js';
 import type { OfflineBinding, OfflineStore } from './offline.js';
 import type { PermissionLevel } from './types.js';
@@ -330,7 +330,7 @@ export async function openDocument(client: QuireClient, id: string, opts: OpenDo
       session.addCleanup(() => clearTimeout(retry));
       return;
     }
-    if (why === 'account-inactive' || why.includes('account_inactive')) {
+    if (why === DENIED.accountInactive || why.includes('account_inactive')) {
       // The account is gone: this document's copy goes, and so does the session.
       void session.forgetCopy();
       session.end('signed out');
@@ -341,7 +341,7 @@ export async function openDocument(client: QuireClient, id: string, opts: OpenDo
       session.end('signed out');
       return;
     }
-    if (why === 'token-expired') {
+    if (why === DENIED.tokenExpired) {
       // Our clock and the server's disagree: refresh now and authenticate again.
       void client.refresh().then((r) => {
         if (!r.ok) return;
@@ -350,7 +350,7 @@ export async function openDocument(client: QuireClient, id: string, opts: OpenDo
       });
       return;
     }
-    if (why === 'forbidden') {
+    if (why === DENIED.forbidden) {
       // Not (or no longer) readable by this user, or deleted: keep nothing of it here.
       void session.forgetCopy();
       session.end('access revoked');
@@ -368,7 +368,7 @@ export async function openDocument(client: QuireClient, id: string, opts: OpenDo
   });
   provider.on('stateless', ({ payload }: { payload: string }) => {
     try {
-      const msg = JSON.parse(payload) as { type?: string; level?: PermissionLevel };
+      const msg = JSON.parse(payload) as Partial<StatelessMessage>;
       if (msg.type === 'quire.access' && msg.level) {
         session.update({ access: msg.level });
         checkRejected();

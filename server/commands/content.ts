@@ -1,4 +1,5 @@
 /** Document content over REST: text, ProseMirror JSON or the Yjs state; replace or append. */
+import { DENIED } from '../../contract/sync.js';
 import { withTenant } from '../../db/store.js';
 import { ContentTooDeepError, extractText, toProseMirrorJSON, type PMNode } from '../../sync/content.js';
 import type { ContentInput, ContentService } from '../../sync/content-service.js';
@@ -36,7 +37,7 @@ export async function getContent(
 
 /** A document the sync tier would not load because the workspace's processing budget is spent: 429. */
 function busyOr(e: unknown): unknown {
-  if ((e as { reason?: unknown } | null)?.reason !== 'too-busy') return e;
+  if ((e as { reason?: unknown } | null)?.reason !== DENIED.workspaceBusy) return e;
   return new AppError(429, 'workspace_busy', 'This workspace has used its processing budget for now; retry in a moment', undefined, { 'retry-after': '1' });
 }
 

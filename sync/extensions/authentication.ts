@@ -19,7 +19,7 @@ import type { Database } from '../../db/schema.js';
 import type { TokenService } from '../../server/auth/tokens.js';
 import type { Logger } from '../../server/log.js';
 import { resolveAccess } from '../access.js';
-import { CLOSE, denied, refusal, SyncRefusal, type SyncContext } from '../context.js';
+import { CLOSE, DENIED, denied, refusal, SyncRefusal, type SyncContext } from '../context.js';
 import type { UwsSocket } from '../uws-socket.js';
 import type { Admission } from './limits.js';
 
@@ -64,17 +64,17 @@ export class Authentication implements Extension {
 
   async onAuthenticate(data: onAuthenticatePayload<SyncContext>): Promise<Partial<SyncContext>> {
     const { token, documentName, connectionConfig } = data;
-    if (!UUID.test(documentName)) throw denied('forbidden');
+    if (!UUID.test(documentName)) throw denied(DENIED.forbidden);
     let principal;
     try {
       principal = await this.config.tokens.verifyAccess(token);
     } catch (e) {
-      throw denied((e as { code?: string }).code === 'token_expired' ? 'token-expired' : 'invalid-token');
+      throw denied((e as { code?: string }).code === 'token_expired' ? DENIED.tokenExpired : DENIED.invalidToken);
     }
     const access = await resolveAccess(this.config.db, principal.tenantId, principal.userId, documentName);
     // Missing and forbidden look the same: existence is not leaked.
-    if (access === 'inactive') throw denied('account-inactive');
-    if (!access) throw denied('forbidden');
+    if (access === 'inactive') throw denied(DENIED.accountInactive);
+    if (!access) throw denied(DENIED.forbidden);
     connectionConfig.readOnly = access.level === 'read';
     this.config.admit?.({ documentName, userId: access.user.id, socket: data.context.socket, readOnly: connectionConfig.readOnly });
     // The workspace's inbound budget and turn apply from here: frames sent while the

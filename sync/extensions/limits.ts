@@ -14,7 +14,7 @@
  * cannot race past a limit.
  */
 import type { connectedPayload, Extension, Hocuspocus, onDisconnectPayload } from '@hocuspocus/server';
-import { CLOSE, denied, type SyncContext } from '../context.js';
+import { CLOSE, DENIED, denied, type SyncContext } from '../context.js';
 import type { UwsSocket } from '../uws-socket.js';
 
 export interface LimitsConfiguration {
@@ -75,7 +75,7 @@ export class Limits implements Extension {
       return;
     }
     if (a.socket && (this.socketSessions.get(a.socket) ?? 0) === 0) a.socket.close(CLOSE.tooManyConnections.code, `${CLOSE.tooManyConnections.reason}: ${why}`);
-    throw denied('too-many-connections');
+    throw denied(DENIED.tooManyConnections);
   }
 
   private check(a: Admission): string | null {

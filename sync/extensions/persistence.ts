@@ -24,7 +24,7 @@ import {
 } from '@hocuspocus/server';
 import * as Y from 'yjs';
 import type { Logger } from '../../server/log.js';
-import { CLOSE, SyncRefusal, tenantOf, type SyncContext } from '../context.js';
+import { CLOSE, DENIED, SyncRefusal, tenantOf, type SyncContext } from '../context.js';
 import type { DocumentStore } from '../document-store.js';
 import type { GroupCommitter } from '../group-commit.js';
 import { SliceSizer, UpdateSlicer } from '../update-slices.js';
@@ -103,7 +103,7 @@ export class Persistence implements Extension {
 
   async onLoadDocument({ documentName, context, document }: onLoadDocumentPayload<SyncContext>): Promise<void> {
     const tenantId = tenantOf(context);
-    if (!tenantId) throw new SyncRefusal({ reason: 'forbidden' }, 'no tenant for document load');
+    if (!tenantId) throw new SyncRefusal({ reason: DENIED.forbidden }, 'no tenant for document load');
     // A fresh client (empty state vector) that caused this load gets the stored state as
     // soon as it is read, and integrates it while the server does the same; the server's
     // own answer to its SyncStep1 then carries only what changed since (see UwsSocket).
@@ -113,7 +113,7 @@ export class Persistence implements Extension {
     if (this.config.canWork && !this.config.canWork(tenantId)) {
       this.config.log.warn({ cat: 'sync', doc: documentName, tenant: tenantId }, 'workspace processing budget spent; document not loaded');
       document.destroy();
-      throw new SyncRefusal({ reason: 'too-busy' }, 'workspace processing budget spent');
+      throw new SyncRefusal({ reason: DENIED.workspaceBusy }, 'workspace processing budget spent');
     }
     // Charged from the end of the read: integrating is the work; waiting for a busy database
     // (another workspace's flood, say) is not this workspace's doing. Decoding what was
@@ -148,7 +148,7 @@ export class Persistence implements Extension {
       // Hocuspocus drops a document whose load failed without destroying it; its awareness
       // timer would otherwise live forever.
       document.destroy();
-      throw new SyncRefusal({ reason: 'load-failed' }, 'document load failed');
+      throw new SyncRefusal({ reason: DENIED.loadFailed }, 'document load failed');
     }
   }
 

@@ -22,7 +22,7 @@ import type { Database } from '../../db/schema.js';
 import type { AccessEvent, AccessEvents } from '../../server/access-events.js';
 import type { Logger } from '../../server/log.js';
 import { resolveAccess } from '../access.js';
-import { CLOSE, type SyncContext } from '../context.js';
+import { CLOSE, stateless, type SyncContext } from '../context.js';
 import type { UwsSocket } from '../uws-socket.js';
 
 const EventSchema = z.discriminatedUnion('type', [
@@ -187,7 +187,7 @@ export class Revocation implements Extension {
       conn.readOnly = readOnly;
       ctx.level = access.level;
       ctx.user = access.user;
-      conn.sendStateless(JSON.stringify({ type: 'quire.access', level: access.level }));
+      conn.sendStateless(stateless({ type: 'quire.access', level: access.level }));
     }
   }
 
