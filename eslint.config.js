@@ -30,7 +30,7 @@ export default tseslint.config(
     // Runtime code and the SDK, checked with types: a promise nobody awaits or catches is an
     // unhandled rejection waiting to happen (Node ends the process on one). Tests are left
     // out: node:test's test() and describe() return promises the runner tracks itself.
-    files: ['contract/**/*.ts', 'server/**/*.ts', 'sync/**/*.ts', 'ml-workers/**/*.ts', 'db/**/*.ts', 'clients/sdk/**/*.ts', 'scripts/**/*.ts'],
+    files: ['contract/**/*.ts', 'lib/**/*.ts', 'server/**/*.ts', 'sync/**/*.ts', 'ml-workers/**/*.ts', 'db/**/*.ts', 'clients/sdk/**/*.ts', 'scripts/**/*.ts'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: { '@typescript-eslint/no-floating-promises': 'error', '@typescript-eslint/no-misused-promises': 'error' },
   },
@@ -74,13 +74,23 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/server/**', '**/sync/**', '**/ml-workers/**', '**/db/**', '**/clients/**', '**/bench/**', '**/test/**'], message: 'contract/ depends on nothing else in the project.' }] },
+        { patterns: [{ group: ['**/lib/**', '**/server/**', '**/sync/**', '**/ml-workers/**', '**/db/**', '**/clients/**', '**/bench/**', '**/test/**'], message: 'contract/ depends on nothing else in the project.' }] },
       ],
     },
   },
   {
     files: ['server/**', 'sync/**', 'db/**'],
     rules: { 'no-restricted-imports': ['error', { patterns: [NOT_RUNTIME] }] },
+  },
+  {
+    // Shared infrastructure (logging, metrics, worker threads): below every role, above the contract.
+    files: ['lib/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [NOT_RUNTIME, { group: ['**/server/**', '**/sync/**', '**/ml-workers/**', '**/db/**', '**/clients/**'], message: 'lib/ is below the roles: it imports only contract/ and packages.' }] },
+      ],
+    },
   },
   {
     // Workers reach the server only through the event schemas.

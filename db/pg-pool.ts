@@ -20,7 +20,7 @@
  */
 import pg from 'pg';
 import type { PostgresPool, PostgresPoolClient } from 'kysely';
-import { AppError } from '../server/errors.js';
+import { AppError } from '../lib/errors.js';
 
 /** The database could not be reached, or did not answer in time; retrying later may work. */
 export class DatabaseUnavailableError extends AppError {

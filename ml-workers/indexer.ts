@@ -10,7 +10,7 @@ import type { Database } from '../db/schema.js';
 import { withTenant } from '../db/store.js';
 import { extractText } from '../sync/content.js';
 import type { DocumentStore } from '../sync/document-store.js';
-import type { Logger } from '../server/log.js';
+import type { Logger } from '../lib/log.js';
 import type { FeedEvent } from '../contract/feed.js';
 import type { FullTextIndex } from './search/fulltext.js';
 import { chunkBlocks, type ChunkVector, type VectorIndex } from './search/vectors.js';

@@ -18,7 +18,7 @@ import crypto from 'node:crypto';
 import { sql, type Kysely, type UpdateObject } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { withTenant } from '../db/store.js';
-import type { Logger } from '../server/log.js';
+import type { Logger } from '../lib/log.js';
 import type { Embedder } from './embeddings/embedder.js';
 import type { CandidateInput, CandidateResult } from './classifier/candidates.js';
 import { embeddingText } from './classifier/tenant-model.js';

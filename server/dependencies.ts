@@ -17,7 +17,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Store } from '../db/store.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../lib/log.js';
 
 /** `up`: answers. `down`: a required dependency does not answer. `degraded`: an optional one does not. */
 export type DependencyStatus = 'up' | 'down' | 'degraded';

@@ -4,7 +4,7 @@
  */
 import { startQuire } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
-import { createLogger } from './log.js';
+import { createLogger } from '../lib/log.js';
 
 async function main(): Promise<void> {
   let config;

@@ -1,9 +1,9 @@
 /** What commands need from the process: store, tokens, hashing, events, settings. */
 import type { Store } from '../db/store.js';
-import type { AccessEvents } from './access-events.js';
+import type { AccessEvents } from '../lib/access-events.js';
 import type { PasswordHasher } from './auth/passwords.js';
 import type { TokenService } from './auth/tokens.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../lib/log.js';
 import type { ContentService } from '../sync/content-service.js';
 import type { FullTextIndex } from '../ml-workers/search/fulltext.js';
 import type { VectorIndex } from '../ml-workers/search/vectors.js';

@@ -2,7 +2,7 @@
  * Ordered shutdown: resources register as they start and are closed in reverse order
  * (the edge stops accepting first, the database closes last), each step bounded in time.
  */
-import type { Logger } from './log.js';
+import type { Logger } from '../lib/log.js';
 
 interface Step {
   name: string;

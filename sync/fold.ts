@@ -18,7 +18,7 @@
 import { parentPort } from 'node:worker_threads';
 import type { Worker } from 'node:worker_threads';
 import * as Y from 'yjs';
-import { startModuleWorker } from '../server/thread.js';
+import { startModuleWorker } from '../lib/thread.js';
 import { checkUpdate, type UpdateProblem } from './update-validation.js';
 
 /** A log row that could not be applied: skipped by a load, quarantined by compaction. */

@@ -19,7 +19,7 @@
  */
 import { Redis as RedisExtension, type Configuration } from '@hocuspocus/extension-redis';
 import type { afterLoadDocumentPayload, Document, onStoreDocumentPayload } from '@hocuspocus/server';
-import type { Logger } from '../server/log.js';
+import type { Logger } from '../lib/log.js';
 
 /** Longest wait between two attempts to subscribe a document that opened without Redis. */
 const MAX_RESUBSCRIBE_DELAY_MS = 30_000;

@@ -10,7 +10,7 @@ import { sql } from 'kysely';
 import { withTenant } from '../db/store.js';
 import { loadBrownPassages } from '../bench/datasets.js';
 import { Trainer } from '../ml-workers/trainer.js';
-import { createLogger } from '../server/log.js';
+import { createLogger } from '../lib/log.js';
 import { startServer } from './helpers/server.js';
 
 function examples(perLabel: number): { text: string; label: string }[] {

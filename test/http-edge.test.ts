@@ -86,8 +86,8 @@ test('shutdown lets in-flight requests finish, then refuses new connections', as
 test('request logs carry the request id: what a handler logs, and every failure', async (t) => {
   const { Writable } = await import('node:stream');
   const { HttpEdge } = await import('../server/http/edge.js');
-  const { createLogger } = await import('../server/log.js');
-  const { Metrics } = await import('../server/metrics.js');
+  const { createLogger } = await import('../lib/log.js');
+  const { Metrics } = await import('../lib/metrics.js');
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {

@@ -2,7 +2,7 @@
  * Trains classifier candidates in a worker thread, so training (seconds for thousands of
  * examples) never blocks the event loop of a process that also serves sync or REST.
  */
-import { startModuleWorker } from '../../server/thread.js';
+import { startModuleWorker } from '../../lib/thread.js';
 import type { CandidateInput, CandidateResult } from './candidates.js';
 
 /** {@link trainCandidates} in a thread of its own (`now` is not passed: the thread's clock is used). */

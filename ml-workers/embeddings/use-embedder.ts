@@ -18,7 +18,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import { startModuleWorker } from '../../server/thread.js';
+import { startModuleWorker } from '../../lib/thread.js';
 import type { Embedder } from './embedder.js';
 import { USE_DIMENSIONS, useModelPackageVersion } from './use-assets.js';
 import { deserializeError, type EmbedJobMessage, type SegmentOutcome, type WorkerMessage } from './use-protocol.js';

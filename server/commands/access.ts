@@ -5,7 +5,7 @@
  */
 import type { PermissionLevel } from '../../db/schema.js';
 import type { Tx } from '../../db/store.js';
-import { forbidden, notFound } from '../errors.js';
+import { forbidden, notFound } from '../../lib/errors.js';
 import { isTenantAdmin, type Actor } from './actor.js';
 
 export const LEVEL_RANK: Record<PermissionLevel, number> = { read: 1, write: 2, admin: 3 };

@@ -6,7 +6,7 @@ import type { TenantRole } from '../../db/schema.js';
 import type { Tx } from '../../db/store.js';
 import { queryTemplate } from '../../db/template.js';
 import type { Principal } from '../auth/tokens.js';
-import { unauthorized } from '../errors.js';
+import { unauthorized } from '../../lib/errors.js';
 
 export interface Actor {
   userId: string;

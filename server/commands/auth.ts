@@ -10,7 +10,7 @@ import crypto from 'node:crypto';
 import { sql } from 'kysely';
 import type { TenantRole } from '../../db/schema.js';
 import { withTenant, type Tx } from '../../db/store.js';
-import { conflict, unauthorized, type AppError } from '../errors.js';
+import { conflict, unauthorized, type AppError } from '../../lib/errors.js';
 import type { Services } from '../services.js';
 import { audit } from './audit.js';
 

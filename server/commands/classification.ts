@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { withTenant } from '../../db/store.js';
 import { labelName } from '../../ml-workers/classifier/label-policy.js';
 import type { Principal } from '../auth/tokens.js';
-import { notFound } from '../errors.js';
+import { notFound } from '../../lib/errors.js';
 import type { Services } from '../services.js';
 import { loadActor } from './actor.js';
 import { requireLevel } from './access.js';

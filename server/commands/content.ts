@@ -4,7 +4,7 @@ import { withTenant } from '../../db/store.js';
 import { ContentTooDeepError, extractText, toProseMirrorJSON, type PMNode } from '../../sync/content.js';
 import type { ContentInput, ContentService } from '../../sync/content-service.js';
 import type { Principal } from '../auth/tokens.js';
-import { AppError } from '../errors.js';
+import { AppError } from '../../lib/errors.js';
 import type { Services } from '../services.js';
 import { loadActor } from './actor.js';
 import { requireLevel } from './access.js';

@@ -5,7 +5,7 @@
 import { sql } from 'kysely';
 import { withTenant } from '../../db/store.js';
 import type { Principal } from '../auth/tokens.js';
-import { forbidden, notFound } from '../errors.js';
+import { forbidden, notFound } from '../../lib/errors.js';
 import type { Services } from '../services.js';
 import { isTenantAdmin, loadActor } from './actor.js';
 import { requireLevel } from './access.js';

@@ -4,7 +4,7 @@ import type { PermissionLevel } from '../../db/schema.js';
 import { readAsTenant, withTenant } from '../../db/store.js';
 import { queryTemplate } from '../../db/template.js';
 import { initialUpdateFromText } from '../../sync/content.js';
-import { badRequest, notFound } from '../errors.js';
+import { badRequest, notFound } from '../../lib/errors.js';
 import type { Principal } from '../auth/tokens.js';
 import type { Services } from '../services.js';
 import { actorFrom, actorQuery, isTenantAdmin, loadActor } from './actor.js';

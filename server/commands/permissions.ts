@@ -2,7 +2,7 @@
 import { sql } from 'kysely';
 import type { PermissionLevel } from '../../db/schema.js';
 import { withTenant } from '../../db/store.js';
-import { badRequest, notFound } from '../errors.js';
+import { badRequest, notFound } from '../../lib/errors.js';
 import type { Principal } from '../auth/tokens.js';
 import type { Services } from '../services.js';
 import { loadActor } from './actor.js';

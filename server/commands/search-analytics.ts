@@ -8,7 +8,7 @@
 import { sql } from 'kysely';
 import { withTenant } from '../../db/store.js';
 import type { Principal } from '../auth/tokens.js';
-import { forbidden, notFound } from '../errors.js';
+import { forbidden, notFound } from '../../lib/errors.js';
 import type { Services } from '../services.js';
 import { effectiveLevel } from './access.js';
 import { isTenantAdmin, loadActor, type Actor } from './actor.js';

@@ -2,7 +2,7 @@
 import { sql } from 'kysely';
 import type { TenantRole } from '../../db/schema.js';
 import { withTenant, type Tx } from '../../db/store.js';
-import { badRequest, conflict, forbidden, notFound } from '../errors.js';
+import { badRequest, conflict, forbidden, notFound } from '../../lib/errors.js';
 import type { Principal } from '../auth/tokens.js';
 import type { Services } from '../services.js';
 import { isTenantAdmin, loadActor, type Actor } from './actor.js';

@@ -1,6 +1,6 @@
 /** Input validation at the edge: JSON bodies and query strings through zod schemas. */
 import type { z } from 'zod';
-import { AppError, badRequest } from '../errors.js';
+import { AppError, badRequest } from '../../lib/errors.js';
 import type { Req } from './edge.js';
 
 function issues(error: z.ZodError): { path: string; message: string }[] {

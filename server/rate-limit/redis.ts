@@ -9,7 +9,7 @@
  * the first answer. Each switch is logged once.
  */
 import type { Redis } from 'ioredis';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../lib/log.js';
 import { MemoryRateLimiter } from './memory.js';
 import type { RateDecision, RateLimiter, RateRule } from './rate-limiter.js';
 

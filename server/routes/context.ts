@@ -2,9 +2,9 @@
 import type { NotFoundWhat } from '../../contract/errors.js';
 import type { Config } from '../config.js';
 import type { Principal } from '../auth/tokens.js';
-import { notFound, tooManyRequests, unauthorized } from '../errors.js';
+import { notFound, tooManyRequests, unauthorized } from '../../lib/errors.js';
 import type { HttpEdge, Req } from '../http/edge.js';
-import type { Metrics } from '../metrics.js';
+import type { Metrics } from '../../lib/metrics.js';
 import type { RateLimiter, RateRule } from '../rate-limit/rate-limiter.js';
 import type { Services } from '../services.js';
 

@@ -4,7 +4,7 @@ import { createDocument, deleteDocument, getDocument, listDocuments, LIST_MAX_LI
 import { listPermissions, setPermission } from '../commands/permissions.js';
 import { getContent, putContent } from '../commands/content.js';
 import { getClassification } from '../commands/classification.js';
-import { badRequest } from '../errors.js';
+import { badRequest } from '../../lib/errors.js';
 import { readJson, readQuery } from '../http/validate.js';
 import { ProseMirrorNode, validateProseMirror } from '../../sync/content.js';
 import { authenticate, pathId, type RouteContext } from './context.js';

@@ -1,7 +1,7 @@
 /** Liveness, readiness, Prometheus metrics and the JWKS document. */
 import type { DependencyMonitor } from '../dependencies.js';
 import crypto from 'node:crypto';
-import { forbidden, unauthorized } from '../errors.js';
+import { forbidden, unauthorized } from '../../lib/errors.js';
 import { errorBody, type Req } from '../http/edge.js';
 import type { RouteContext } from './context.js';
 

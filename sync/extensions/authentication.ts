@@ -17,7 +17,7 @@ import type {
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.js';
 import type { TokenService } from '../../server/auth/tokens.js';
-import type { Logger } from '../../server/log.js';
+import type { Logger } from '../../lib/log.js';
 import { resolveAccess } from '../access.js';
 import { CLOSE, DENIED, denied, refusal, SyncRefusal, type SyncContext } from '../context.js';
 import type { UwsSocket } from '../uws-socket.js';

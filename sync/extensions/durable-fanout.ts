@@ -25,7 +25,7 @@
 import type { Configuration } from '@hocuspocus/extension-redis';
 import type { beforeUnloadDocumentPayload } from '@hocuspocus/server';
 import * as decoding from 'lib0/decoding';
-import type { Logger } from '../../server/log.js';
+import type { Logger } from '../../lib/log.js';
 import { RedisFanout } from '../redis-fanout.js';
 
 /** What the fan-out waits on: the Persistence extension. */

@@ -1,7 +1,7 @@
 /** Sync-tier metrics: live sockets and documents, appended updates, commit batches. */
 import type { Extension, Hocuspocus, onConfigurePayload } from '@hocuspocus/server';
 import { Counter, Gauge, Histogram } from 'prom-client';
-import type { Metrics } from '../../server/metrics.js';
+import type { Metrics } from '../../lib/metrics.js';
 
 export class SyncMetrics implements Extension {
   extensionName = 'Metrics';

@@ -23,7 +23,7 @@ import {
   type onLoadDocumentPayload,
 } from '@hocuspocus/server';
 import * as Y from 'yjs';
-import type { Logger } from '../../server/log.js';
+import type { Logger } from '../../lib/log.js';
 import { CLOSE, DENIED, SyncRefusal, tenantOf, type SyncContext } from '../context.js';
 import type { DocumentStore } from '../document-store.js';
 import type { GroupCommitter } from '../group-commit.js';
