@@ -2,6 +2,10 @@
  * Durable before ack: a client sends updates one at a time and waits for each ack; the
  * server (a child process) is SIGKILLed at a random moment; after a restart every acked
  * update is there. Also: SIGTERM flushes.
+ *
+ * The kill moments come from a seed, printed with the result and in a failure:
+ * `CRASH_SEED=<seed> node --import tsx --test test/sync-durability.test.ts` replays the same
+ * moments (the server's state at each moment still depends on the machine's timing).
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -12,6 +16,19 @@ import { TEST_DATABASE_URL } from './helpers/env.js';
 import { freePort, ready, spawnQuire } from './helpers/process.js';
 import { connect, paragraphText, synced } from './helpers/provider.js';
 import { dropSchema, uniqueName } from './helpers/server.js';
+
+const SEED = Number(process.env.CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
+
+/** A deterministic pseudo-random generator (mulberry32) from `seed`. */
+function seeded(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
 
 async function setup(t: TestContext) {
   const schema = uniqueName('crash');
@@ -32,10 +49,13 @@ test('SIGKILL at a random moment loses no acknowledged update', async (t) => {
   const s = await server.api.signup();
   const doc = await server.api.createDocument(s, 'crash');
   const acked: number[] = [];
+  const random = seeded(SEED);
+  t.diagnostic(`CRASH_SEED=${SEED}`);
   for (let round = 0; round < 3; round++) {
     const c = connect(null, server.url, doc.id, s.accessToken, { reconnect: false });
     await synced(c);
-    const killAt = Date.now() + 150 + Math.floor(Math.random() * 600);
+    const killAfterMs = 150 + Math.floor(random() * 600);
+    const killAt = Date.now() + killAfterMs;
     let i = acked.length ? Math.max(...acked) + 1 : 0;
     const text = paragraphText(c.doc);
     let killed = false;
@@ -61,7 +81,7 @@ test('SIGKILL at a random moment loses no acknowledged update', async (t) => {
     await ready(server);
     const stored = (await server.api.get(`/api/v1/documents/${doc.id}/content`, s.accessToken)).text as string;
     const missing = acked.filter((n) => !stored.includes(`[${n}]`));
-    assert.deepEqual(missing, [], `round ${round}: acked updates missing after SIGKILL`);
+    assert.deepEqual(missing, [], `round ${round} (CRASH_SEED=${SEED}, kill after ${killAfterMs} ms): acked updates missing after SIGKILL`);
   }
   assert.ok(acked.length > 20, `enough updates were acknowledged to mean something (${acked.length})`);
   t.diagnostic(`${acked.length} acknowledged updates survived 3 SIGKILLs`);
