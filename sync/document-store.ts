@@ -62,7 +62,6 @@ export interface StoredDocument {
   bytes: number;
 }
 
-
 /** What one compaction transaction did. */
 export interface CompactResult {
   /** Log rows folded into the snapshot. */
@@ -204,8 +203,8 @@ export class DocumentStore {
    * Folds (up to `maxRows` of) the log into the snapshot, in one transaction. Runs at most
    * once at a time per document across all instances (a transaction-scoped advisory lock);
    * returns null when another holds it. Folding rows the relay has not read yet is safe:
-   * the compaction writes a `document.changed` outbox event. Rows that cannot be applied move to
-   * `document_quarantine` in the same transaction (see `foldRows` in `fold.ts`).
+   * the compaction writes a `document.changed` outbox event. Rows that cannot be applied
+   * move to `document_quarantine` in the same transaction (see `foldRows` in `fold.ts`).
    */
   async compact(tenantId: string, documentId: string, opts: { maxRows?: number } = {}): Promise<CompactResult | null> {
     const maxRows = opts.maxRows ?? COMPACT_CHUNK_ROWS;
@@ -214,8 +213,8 @@ export class DocumentStore {
       if (!lock.rows[0]?.ok) return null;
       const snapRow = await tx.selectFrom('document_snapshots').select([bytesOf('state'), 'last_seq']).where('document_id', '=', documentId).executeTakeFirst();
       const snap = snapRow && { state: fromBase64(snapRow.state), last_seq: snapRow.last_seq };
-      const q = tx.selectFrom('document_updates').select(['seq', bytesOf('data')]).where('document_id', '=', documentId);
-      const rows = (await q.orderBy('seq').limit(maxRows).execute()).map((r) => ({ seq: r.seq, data: fromBase64(r.data) }));
+      const read = await tx.selectFrom('document_updates').select(['seq', bytesOf('data')]).where('document_id', '=', documentId).orderBy('seq').limit(maxRows).execute();
+      const rows = read.map((r) => ({ seq: r.seq, data: fromBase64(r.data) }));
       const all = await tx
         .selectFrom('document_updates')
         .select([sql<string>`count(*)`.as('n'), sql<string>`coalesce(sum(octet_length(data)), 0)`.as('bytes')])
@@ -288,4 +287,3 @@ export class DocumentStore {
     });
   }
 }
-

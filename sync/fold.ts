@@ -18,7 +18,7 @@
 import { parentPort } from 'node:worker_threads';
 import type { Worker } from 'node:worker_threads';
 import * as Y from 'yjs';
-import { startModuleWorker } from '../lib/thread.js';
+import { deserializeError, serializeError, startModuleWorker, type SerializedError } from '../lib/thread.js';
 import { checkUpdate, type UpdateProblem } from './update-validation.js';
 
 /** A log row that could not be applied: skipped by a load, quarantined by compaction. */
@@ -90,7 +90,7 @@ interface FoldRequest {
   rows: StoredRow[];
 }
 
-type FoldReply = { id: number; result: FoldResult } | { id: number; error: { name: string; message: string } };
+type FoldReply = { id: number; result: FoldResult } | { id: number; error: SerializedError };
 
 /** The folding thread of this process, started on first use and unreferenced while idle. */
 class FoldThread {
@@ -123,7 +123,7 @@ class FoldThread {
       this.pending.delete(reply.id);
       if (this.pending.size === 0) worker.unref();
       if ('result' in reply) waiting.resolve(reply.result);
-      else waiting.reject(Object.assign(new Error(reply.error.message), { name: reply.error.name }));
+      else waiting.reject(deserializeError(reply.error));
     });
     const fail = (e: Error) => {
       if (this.worker === worker) this.worker = null;
@@ -151,7 +151,7 @@ export function serveFolds(): void {
     try {
       reply = { id: req.id, result: foldRows(req.snapshot, req.rows) };
     } catch (e) {
-      reply = { id: req.id, error: { name: e instanceof Error ? e.name : 'Error', message: e instanceof Error ? e.message : String(e) } };
+      reply = { id: req.id, error: serializeError(e) };
     }
     parentPort!.postMessage(reply, 'result' in reply ? [reply.result.state.buffer as ArrayBuffer] : []);
   });

@@ -16,19 +16,9 @@ import { TEST_DATABASE_URL } from './helpers/env.js';
 import { freePort, ready, spawnQuire } from './helpers/process.js';
 import { connect, paragraphText, synced } from './helpers/provider.js';
 import { dropSchema, uniqueName } from './helpers/server.js';
+import { createRng } from '../ml-workers/classifier/train.js';
 
 const SEED = Number(process.env.CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
-
-/** A deterministic pseudo-random generator (mulberry32) from `seed`. */
-function seeded(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function setup(t: TestContext) {
   const schema = uniqueName('crash');
@@ -49,7 +39,7 @@ test('SIGKILL at a random moment loses no acknowledged update', async (t) => {
   const s = await server.api.signup();
   const doc = await server.api.createDocument(s, 'crash');
   const acked: number[] = [];
-  const random = seeded(SEED);
+  const random = createRng(SEED);
   t.diagnostic(`CRASH_SEED=${SEED}`);
   for (let round = 0; round < 3; round++) {
     const c = connect(null, server.url, doc.id, s.accessToken, { reconnect: false });

@@ -13,6 +13,7 @@ import { sql } from 'kysely';
 import * as encoding from 'lib0/encoding';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
+import { createRng } from '../ml-workers/classifier/train.js';
 import { repairDocument } from '../scripts/repair-document.js';
 import { extractText } from '../sync/content.js';
 import { DocumentStore } from '../sync/document-store.js';
@@ -28,19 +29,9 @@ const EMPTY_DELETE_RANGE = Buffer.from('0001b2f219010500', 'hex');
 /** Hocuspocus' SyncStatus message type (the ack). */
 const SYNC_STATUS = 8;
 
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A two-author editing session on the `default` fragment: every update, in order. */
 function editingSession(steps: number, seed: number): Uint8Array[] {
-  const rnd = mulberry32(seed);
+  const rnd = createRng(seed);
   const ri = (n: number) => Math.floor(rnd() * n);
   const [a, b] = [new Y.Doc(), new Y.Doc()];
   // Fixed client ids: the same bytes on every run.
@@ -236,7 +227,7 @@ test('fuzzer: thousands of mutated real updates are each refused (4400) or appli
   const mine = paragraphText(good.doc);
   await keepEditing(good, mine, 'g0;');
 
-  const rnd = mulberry32(20_240_601);
+  const rnd = createRng(20_240_601);
   const session = editingSession(250, 11);
   const MUTATIONS_PER_UPDATE = 16;
   const outcome = { mutations: 0, undecodable: 0, sent: 0, acked: 0, refused: 0 };

@@ -8,18 +8,7 @@ import { test } from 'node:test';
 import * as Y from 'yjs';
 import { SliceSizer, UpdateSlicer } from '../sync/update-slices.js';
 import { checkUpdate } from '../sync/update-validation.js';
-
-/** A deterministic pseudo-random generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a |= 0;
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { createRng } from '../ml-workers/classifier/train.js';
 
 /** Random edits of every kind of shared type: text with formatting, arrays, maps, XML. */
 function edit(doc: Y.Doc, random: () => number, steps: number): void {
@@ -72,7 +61,7 @@ function applySliced(doc: Y.Doc, update: Uint8Array, sizes: () => number): numbe
 
 test('slices applied in order give the same document as the whole update', () => {
   for (let seed = 1; seed <= 12; seed++) {
-    const random = rng(seed);
+    const random = createRng(seed);
     // Three clients edit concurrently, then exchange: the update carries several clients,
     // deletions of each other's items, and (merged from diffs) gaps between clocks.
     const docs = [1, 2, 3].map((c) => {

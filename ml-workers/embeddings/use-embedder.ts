@@ -21,7 +21,8 @@ import type { Worker } from 'node:worker_threads';
 import { startModuleWorker } from '../../lib/thread.js';
 import type { Embedder } from './embedder.js';
 import { USE_DIMENSIONS, useModelPackageVersion } from './use-assets.js';
-import { deserializeError, type EmbedJobMessage, type SegmentOutcome, type WorkerMessage } from './use-protocol.js';
+import { deserializeError } from '../../lib/thread.js';
+import type { EmbedJobMessage, SegmentOutcome, WorkerMessage } from './use-protocol.js';
 
 /** Options of {@link createUseEmbedder}. */
 export interface UseEmbedderOptions {

@@ -11,12 +11,7 @@ export interface EmbedJobMessage {
   segments: string[][];
 }
 
-/** An error as it crosses the thread boundary. */
-export interface SerializedError {
-  name: string;
-  message: string;
-  stack?: string;
-}
+import type { SerializedError } from '../../lib/thread.js';
 
 /** Result of one segment of a job. */
 export type SegmentOutcome = { ok: true; vectors: Float32Array[] } | { ok: false; error: SerializedError };
@@ -25,18 +20,3 @@ export type SegmentOutcome = { ok: true; vectors: Float32Array[] } | { ok: false
 export type WorkerMessage =
   | { type: 'ready'; loadMs: number; backend: string }
   | { type: 'result'; id: number; outcomes: SegmentOutcome[] };
-
-/** Flattens an unknown thrown value for `postMessage`. */
-export function serializeError(error: unknown): SerializedError {
-  if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack };
-  return { name: 'Error', message: String(error) };
-}
-
-/** Rebuilds an `Error` (a `TypeError`/`RangeError` keeps its class) from {@link serializeError}. */
-export function deserializeError(error: SerializedError): Error {
-  const result =
-    error.name === 'TypeError' ? new TypeError(error.message) : error.name === 'RangeError' ? new RangeError(error.message) : new Error(error.message);
-  if (result.name !== error.name) result.name = error.name;
-  if (error.stack !== undefined) result.stack = error.stack;
-  return result;
-}

@@ -8,7 +8,8 @@
 import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { UseModel } from './use-model.js';
-import { serializeError, type EmbedJobMessage, type SegmentOutcome, type WorkerMessage } from './use-protocol.js';
+import { serializeError } from '../../lib/thread.js';
+import type { EmbedJobMessage, SegmentOutcome, WorkerMessage } from './use-protocol.js';
 
 const port = parentPort;
 if (port === null) throw new Error('use-worker.ts must run in a worker thread');

@@ -406,4 +406,3 @@ export class Persistence implements Extension {
     await this.config.committer.flush();
   }
 }
-
