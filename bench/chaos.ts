@@ -22,6 +22,7 @@ import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/pro
 import pg from 'pg';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
+import { alternatingInsertions } from '../test/helpers/crafted-update.js';
 import { authFrame, frameType, rawSocket, updateFrame, type RawSocket } from '../test/helpers/raw-socket.js';
 import { startTcpProxy, targetOf, type TcpProxy } from '../test/helpers/tcp-proxy.js';
 import { arg, benchDirs, DB, dropSchema, rssMb, startQuire, stopProc, type Running } from './lib.js';
@@ -161,15 +162,7 @@ async function frameFlood(base: string, a: { token: string; doc: string }, signa
  * the server closes the socket (its processing budget spent).
  */
 async function craftedUpdates(base: string, a: { token: string; doc: string }, signal: AbortSignal): Promise<string> {
-  const crafted = (client: number) => {
-    const d = new Y.Doc();
-    d.clientID = client;
-    const text = d.getText('crafted');
-    d.transact(() => {
-      for (let i = 0; i < 20_000; i++) text.insert(i % 2 === 0 ? 0 : text.length, 'x');
-    });
-    return updateFrame(a.doc, Y.encodeStateAsUpdate(d));
-  };
+  const crafted = (client: number) => updateFrame(a.doc, alternatingInsertions(client, 20_000, 'crafted'));
   // Made before the attack, as the frame flood's are: building them costs the attacker seconds
   // of CPU that would otherwise compete with the server on the same machine.
   const pairs = Array.from({ length: 10 }, (_, k) => [crafted(50_000 + 2 * k), crafted(50_001 + 2 * k)]);

@@ -9,6 +9,7 @@ import * as Y from 'yjs';
 import { GroupCommitter } from '../sync/document-store.js';
 import { ByteBucket, InboundBudget } from '../sync/inbound-budget.js';
 import { connect, paragraphText, readParagraph, synced, acked } from './helpers/provider.js';
+import { alternatingInsertions } from './helpers/crafted-update.js';
 import { authenticatedSocket, authFrame, awarenessFrame, frameType, rawSocket, updateFrame } from './helpers/raw-socket.js';
 import { startServer } from './helpers/server.js';
 import { eventually } from './helpers/wait.js';
@@ -171,15 +172,7 @@ test('a workspace whose updates cost more processing than its budget is slowed d
   const oDoc = await api.createDocument(other, 'Light');
   const sock = await authenticated(url, hDoc.id, heavy.accessToken);
   // Each update inserts 20,000 one-character items (not merged: each its own insertion).
-  const costly = (seed: number) => {
-    const d = new Y.Doc();
-    d.clientID = 7_000 + seed;
-    const text = d.getText('bulk');
-    d.transact(() => {
-      for (let i = 0; i < 20_000; i++) text.insert(i % 2 === 0 ? 0 : text.length, 'x');
-    });
-    return Y.encodeStateAsUpdate(d);
-  };
+  const costly = (seed: number) => alternatingInsertions(7_000 + seed, 20_000, 'bulk');
   for (let i = 0; i < 30; i++) sock.send(updateFrame(hDoc.id, costly(i)));
   const closed = await sock.closed;
   assert.equal(closed.code, 4429);

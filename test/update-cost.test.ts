@@ -11,22 +11,10 @@ import * as Y from 'yjs';
 import { acked, connect, paragraphText, synced } from './helpers/provider.js';
 import { authenticatedSocket, updateFrame } from './helpers/raw-socket.js';
 import { startServer } from './helpers/server.js';
+import { alternatingInsertions } from './helpers/crafted-update.js';
 import { eventually } from './helpers/wait.js';
 
-/**
- * `n` one-character insertions by `client`, alternately at the start and at the end of one
- * text: each its own item. Two such updates of different clients, neither having seen the
- * other, are concurrent at both ends: integrating the second scans the first at every item.
- */
-function crafted(client: number, n: number): Uint8Array {
-  const doc = new Y.Doc();
-  doc.clientID = client;
-  const text = doc.getText('t');
-  doc.transact(() => {
-    for (let i = 0; i < n; i++) text.insert(i % 2 === 0 ? 0 : text.length, i % 2 === 0 ? 'a' : 'b');
-  });
-  return Y.encodeStateAsUpdate(doc);
-}
+const crafted = (client: number, n: number) => alternatingInsertions(client, n, 't', ['a', 'b']);
 
 test('a crafted update costing seconds is integrated in slices: another workspace is served meanwhile, the budget stops it, what was integrated is stored', async (t) => {
   const { api, url, quire } = await startServer(t, { env: { SYNC_TENANT_WORK_BURST_MS: '1500', SYNC_TENANT_WORK_MS_PER_SECOND: '1' } });
