@@ -8,6 +8,11 @@ const NOT_RUNTIME = {
   message: 'Benchmarks, tests and corpora are not part of the runtime (they are devDependencies).',
 };
 
+/** Runtime code in `files` must not import from the folders in `above` (nor benchmarks, tests, corpora). */
+function layer(files, above, message) {
+  return [{ files: [files], rules: { 'no-restricted-imports': ['error', { patterns: [NOT_RUNTIME, { group: above.map((f) => `**/${f}/**`), message }] }] } }];
+}
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'data/', 'clients/web/dist/', 'test-output/', '.services/'] },
   js.configs.recommended,
@@ -21,7 +26,7 @@ export default tseslint.config(
         'error',
         {
           selector: "MemberExpression[object.name='process'][property.name='env']",
-          message: 'Read configuration through server/config.ts only.',
+          message: 'Read configuration through lib/config.ts only.',
         },
       ],
     },
@@ -30,13 +35,13 @@ export default tseslint.config(
     // Runtime code and the SDK, checked with types: a promise nobody awaits or catches is an
     // unhandled rejection waiting to happen (Node ends the process on one). Tests are left
     // out: node:test's test() and describe() return promises the runner tracks itself.
-    files: ['contract/**/*.ts', 'lib/**/*.ts', 'server/**/*.ts', 'sync/**/*.ts', 'ml-workers/**/*.ts', 'db/**/*.ts', 'clients/sdk/**/*.ts', 'scripts/**/*.ts'],
+    files: ['contract/**/*.ts', 'lib/**/*.ts', 'core/**/*.ts', 'server/**/*.ts', 'sync/**/*.ts', 'ml-workers/**/*.ts', 'db/**/*.ts', 'clients/sdk/**/*.ts', 'scripts/**/*.ts'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: { '@typescript-eslint/no-floating-promises': 'error', '@typescript-eslint/no-misused-promises': 'error' },
   },
   {
     // Config is read once, at the edge; scripts and tests may read the environment.
-    files: ['server/config.ts', 'scripts/**', 'test/**', 'bench/**'],
+    files: ['lib/config.ts', 'scripts/**', 'test/**', 'bench/**'],
     rules: { 'no-restricted-syntax': 'off' },
   },
   {
@@ -58,55 +63,23 @@ export default tseslint.config(
     files: ['test/**', 'bench/**'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
+  // Layers, bottom to top; a folder imports only from folders below it, so no folder
+  // imports from one that imports it back:
+  //   contract → lib → db → core → sync | ml-workers → server (roles and root)
+  // clients/ sees only the contract.
+  ...layer('contract/**', ['lib', 'db', 'core', 'sync', 'ml-workers', 'server', 'clients'], 'contract/ is the bottom layer: it depends on nothing else in the project.'),
+  ...layer('lib/**', ['db', 'core', 'sync', 'ml-workers', 'server', 'clients'], 'lib/ (config, logs, metrics, errors, threads, the HTTP edge) imports only contract/ and packages.'),
+  ...layer('db/**', ['core', 'sync', 'ml-workers', 'server', 'clients'], 'db/ is below the roles: it imports only contract/, lib/ and packages.'),
+  ...layer('core/**', ['sync', 'ml-workers', 'server', 'clients'], 'core/ (access, tokens, document store, content) is shared by the roles and imports none of them.'),
+  ...layer('sync/**', ['ml-workers', 'server', 'clients'], 'sync/ imports only the layers below it (contract, lib, db, core).'),
+  ...layer('ml-workers/**', ['sync', 'server', 'clients'], 'ml-workers/ imports only the layers below it (contract, lib, db, core); it hears from the sync tier through the change feed.'),
+  ...layer('server/**', ['clients'], 'server/ talks to clients only through the public API.'),
   {
-    // Layering is one-way: clients never import the server side.
     files: ['clients/**'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/server/**', '**/sync/**', '**/ml-workers/**', '**/db/**'], message: 'clients/ talks to the server only through the public API.' }] },
-      ],
-    },
-  },
-  {
-    // The contract is the bottom layer: server, sync tier, workers and SDK import it, it imports none of them.
-    files: ['contract/**'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        { patterns: [{ group: ['**/lib/**', '**/server/**', '**/sync/**', '**/ml-workers/**', '**/db/**', '**/clients/**', '**/bench/**', '**/test/**'], message: 'contract/ depends on nothing else in the project.' }] },
-      ],
-    },
-  },
-  {
-    files: ['server/**', 'sync/**', 'db/**'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [NOT_RUNTIME] }] },
-  },
-  {
-    // Shared infrastructure (logging, metrics, worker threads): below every role, above the contract.
-    files: ['lib/**'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        { patterns: [NOT_RUNTIME, { group: ['**/server/**', '**/sync/**', '**/ml-workers/**', '**/db/**', '**/clients/**'], message: 'lib/ is below the roles: it imports only contract/ and packages.' }] },
-      ],
-    },
-  },
-  {
-    // Workers reach the server only through the event schemas.
-    files: ['ml-workers/**'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            NOT_RUNTIME,
-            {
-              group: ['**/server/http/**', '**/server/routes/**', '**/server/app*', '**/sync/server*', '**/sync/extensions/**'],
-              message: 'ml-workers/ talks to the server only through events and the store interfaces.',
-            },
-          ],
-        },
+        { patterns: [{ group: ['**/server/**', '**/sync/**', '**/ml-workers/**', '**/db/**', '**/core/**', '**/lib/**'], message: 'clients/ talks to the server only through the public API and contract/.' }] },
       ],
     },
   },

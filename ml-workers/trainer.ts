@@ -279,7 +279,7 @@ export class Trainer {
 
 /** Reads a document's text from its stored Yjs state. */
 async function defaultDocumentText(db: Kysely<Database>): Promise<(tenantId: string, documentId: string) => Promise<string | null>> {
-  const [{ DocumentStore }, { extractText }] = await Promise.all([import('../sync/document-store.js'), import('../sync/content.js')]);
+  const [{ DocumentStore }, { extractText }] = await Promise.all([import('../core/document-store.js'), import('../core/content.js')]);
   const store = new DocumentStore(db);
   return async (tenantId, documentId) => {
     const { doc } = await store.loadInto(tenantId, documentId);

@@ -3,7 +3,7 @@
  * Reads configuration once, starts the roles, and shuts down in order on SIGTERM/SIGINT.
  */
 import { startQuire } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig } from '../lib/config.js';
 import { createLogger } from '../lib/log.js';
 
 async function main(): Promise<void> {

@@ -2,7 +2,7 @@
 import type { Store } from '../db/store.js';
 import type { AccessEvents } from '../lib/access-events.js';
 import type { PasswordHasher } from './auth/passwords.js';
-import type { TokenService } from './auth/tokens.js';
+import type { TokenService } from '../core/tokens.js';
 import type { Logger } from '../lib/log.js';
 import type { ContentService } from '../sync/content-service.js';
 import type { FullTextIndex } from '../ml-workers/search/fulltext.js';

@@ -5,7 +5,7 @@
 import type { Kysely } from 'kysely';
 import type { Database, PermissionLevel } from '../db/schema.js';
 import { withTenant } from '../db/store.js';
-import { effectiveLevel } from '../server/commands/access.js';
+import { effectiveLevel } from '../core/access.js';
 import type { SyncUser } from './context.js';
 
 export async function resolveAccess(

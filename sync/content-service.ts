@@ -6,11 +6,11 @@
  */
 import type { Hocuspocus } from '@hocuspocus/server';
 import * as Y from 'yjs';
-import { writeContent, type ProseMirrorNode } from './content.js';
+import { writeContent, type ProseMirrorNode } from '../core/content.js';
 import type { SyncContext } from './context.js';
-import type { DocumentStore } from './document-store.js';
+import type { DocumentStore } from '../core/document-store.js';
 import type { Persistence } from './extensions/persistence.js';
-import { checkUpdate } from './update-validation.js';
+import { checkUpdate } from '../core/update-validation.js';
 import type { z } from 'zod';
 
 export type ContentInput = { text: string; json?: undefined } | { json: z.infer<typeof ProseMirrorNode>; text?: undefined };

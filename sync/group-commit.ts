@@ -4,7 +4,7 @@
  * the next batch, in two lanes so that megabytes from one document never stand between
  * another document's keystroke and its commit.
  */
-import type { AppendItem, DocumentStore } from './document-store.js';
+import type { AppendItem, DocumentStore } from '../core/document-store.js';
 
 const RETRY_DELAYS_MS = [50, 250, 1_000];
 

@@ -12,14 +12,14 @@ import type { HttpResponse, HttpRequest, us_socket_context_t, WebSocket } from '
 import type { Redis } from 'ioredis';
 import type { Store } from '../db/store.js';
 import type { AccessEvents } from '../lib/access-events.js';
-import type { TokenService } from '../server/auth/tokens.js';
-import type { SyncLimits } from '../server/config.js';
-import type { HttpEdge } from '../server/http/edge.js';
+import type { TokenService } from '../core/tokens.js';
+import type { SyncLimits } from '../lib/config.js';
+import type { HttpEdge } from '../lib/http/edge.js';
 import type { Logger } from '../lib/log.js';
 import type { Metrics } from '../lib/metrics.js';
 import { ContentService } from './content-service.js';
 import { CLOSE } from './context.js';
-import { DocumentStore } from './document-store.js';
+import { DocumentStore } from '../core/document-store.js';
 import { GroupCommitter } from './group-commit.js';
 import { Authentication } from './extensions/authentication.js';
 import { AwarenessLimits } from './extensions/awareness-limits.js';

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { sql, type Kysely } from 'kysely';
 import * as Y from 'yjs';
-import { extractText } from '../sync/content.js';
-import { COMPACT_CHUNK_ROWS, DocumentStore } from '../sync/document-store.js';
+import { extractText } from '../core/content.js';
+import { COMPACT_CHUNK_ROWS, DocumentStore } from '../core/document-store.js';
 import { DIALECTS, startServer } from './helpers/server.js';
 
 /** `n` single-character edits, one log row each, and the text they make. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, loadConfig } from '../server/config.js';
+import { ConfigError, loadConfig } from '../lib/config.js';
 
 test('defaults give the embedded profile on port 8080 with every role', () => {
   const c = loadConfig({}, ['node', 'main']);

@@ -10,7 +10,7 @@ import { startVacuumTimer, vacuumChurnedTables, vacuumReason } from '../db/maint
 import { PREPARE_MISSES_BEFORE_OFF, PREPARED_PER_CONNECTION, readAsTenant, withTenant, type Tx } from '../db/store.js';
 import { sqlLiteral } from '../db/literal-compiler.js';
 import * as Y from 'yjs';
-import { DocumentStore } from '../sync/document-store.js';
+import { DocumentStore } from '../core/document-store.js';
 import { migrateDownAll, migrateToLatest } from '../db/migrate.js';
 import { login, refresh, signup } from '../server/commands/auth.js';
 import { createDocument, getDocument, listDocuments } from '../server/commands/documents.js';

@@ -12,7 +12,7 @@ import { Redis as RedisExtension } from '@hocuspocus/extension-redis';
 import { OutgoingMessage } from '@hocuspocus/server';
 import { writeSyncStep1, writeSyncStep2 } from 'y-protocols/sync';
 import * as Y from 'yjs';
-import { DocumentStore } from '../sync/document-store.js';
+import { DocumentStore } from '../core/document-store.js';
 import { stateMessageDocument } from '../sync/extensions/durable-fanout.js';
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from './helpers/env.js';
 import { connect, synced, type Client } from './helpers/provider.js';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
 import { createRng } from '../ml-workers/classifier/train.js';
-import { clientAddress, parseTrustProxy } from '../server/http/client-ip.js';
+import { clientAddress, parseTrustProxy } from '../lib/http/client-ip.js';
 import { MAX_JSON_DEPTH } from '../server/http/validate.js';
 import { startServer } from './helpers/server.js';
 

@@ -1,12 +1,12 @@
 /**
- * Folding stored state on the folding thread (`sync/fold.ts`): the fold is the document the
+ * Folding stored state on the folding thread (`core/fold.ts`): the fold is the document the
  * rows make, bad rows are left out and named, and what the rows hold pending (items whose
  * dependencies are in no row yet) stays in the fold until its dependencies arrive.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as Y from 'yjs';
-import { foldRows, foldStored } from '../sync/fold.js';
+import { foldRows, foldStored } from '../core/fold.js';
 
 function rowsOf(build: (doc: Y.Doc) => void, clientID = 1): Uint8Array[] {
   const doc = new Y.Doc();

@@ -85,7 +85,7 @@ test('shutdown lets in-flight requests finish, then refuses new connections', as
 
 test('request logs carry the request id: what a handler logs, and every failure', async (t) => {
   const { Writable } = await import('node:stream');
-  const { HttpEdge } = await import('../server/http/edge.js');
+  const { HttpEdge } = await import('../lib/http/edge.js');
   const { createLogger } = await import('../lib/log.js');
   const { Metrics } = await import('../lib/metrics.js');
   const lines: Record<string, unknown>[] = [];

@@ -6,7 +6,7 @@ import { createUseEmbedder } from '../ml-workers/embeddings/use-embedder.js';
 import { Indexer } from '../ml-workers/indexer.js';
 import { PgVectorIndex } from '../ml-workers/search/pgvector.js';
 import { PostgresFullText } from '../ml-workers/search/postgres-fulltext.js';
-import { DocumentStore } from '../sync/document-store.js';
+import { DocumentStore } from '../core/document-store.js';
 import { startServer } from './helpers/server.js';
 
 const para = (topic: string) => Array.from({ length: 90 }, (_, i) => `${topic}${i % 7 === 0 ? '.' : ''}`).join(' ');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { test } from 'node:test';
 import { SignJWT, generateKeyPair } from 'jose';
-import { TokenService } from '../server/auth/tokens.js';
+import { TokenService } from '../core/tokens.js';
 import { startServer, testKeys } from './helpers/server.js';
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');

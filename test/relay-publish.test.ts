@@ -1,5 +1,5 @@
 /**
- * The relay's publishing (`publishAll` in `server/feed/relay.ts`): events go out several at
+ * The relay's publishing (`publishAll` in `ml-workers/relay.ts`): events go out several at
  * a time, so the transaction that advances the cursor stays short; each document's events
  * keep their order; the first failure stops the rest and fails the poll (its transaction
  * rolls back, and the next poll publishes again, de-duplicated by message id).
@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import type { EventBus } from '../ml-workers/bus/bus.js';
 import { MemoryBus } from '../ml-workers/bus/memory.js';
 import type { FeedEvent, FeedEventType } from '../contract/feed.js';
-import { PUBLISH_PARALLELISM, publishAll } from '../server/feed/relay.js';
+import { PUBLISH_PARALLELISM, publishAll } from '../ml-workers/relay.js';
 
 const tenantId = randomUUID();
 const docs = Array.from({ length: 40 }, () => randomUUID());

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as Y from 'yjs';
-import { DocumentStore } from '../sync/document-store.js';
+import { DocumentStore } from '../core/document-store.js';
 import { TEST_REDIS_URL } from './helpers/env.js';
 import { acked, connect, synced } from './helpers/provider.js';
 import { DIALECTS, startServer } from './helpers/server.js';

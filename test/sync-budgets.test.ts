@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Awareness, encodeAwarenessUpdate } from 'y-protocols/awareness';
 import * as Y from 'yjs';
-import { GroupCommitter } from '../sync/document-store.js';
+import { GroupCommitter } from '../sync/group-commit.js';
 import { ByteBucket, InboundBudget } from '../sync/inbound-budget.js';
 import { connect, paragraphText, readParagraph, synced, acked } from './helpers/provider.js';
 import { alternatingInsertions } from './helpers/crafted-update.js';

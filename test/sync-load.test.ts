@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { sql } from 'kysely';
 import * as Y from 'yjs';
-import { DocumentStore } from '../sync/document-store.js';
+import { DocumentStore } from '../core/document-store.js';
 import { connect, paragraphText, synced } from './helpers/provider.js';
 import { authFrame, frameType, rawSocket, syncPayload, syncStep1Frame } from './helpers/raw-socket.js';
 import { startServer } from './helpers/server.js';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as Y from 'yjs';
 import { SliceSizer, UpdateSlicer } from '../sync/update-slices.js';
-import { checkUpdate } from '../sync/update-validation.js';
+import { checkUpdate } from '../core/update-validation.js';
 import { createRng } from '../ml-workers/classifier/train.js';
 
 /** Random edits of every kind of shared type: text with formatting, arrays, maps, XML. */

@@ -11,7 +11,7 @@
  *    immediate scheduled while the update is applied, so it goes out before
  *    `afterThisTurn()` (`sync/group-commit.ts`) resolves and the commit starts.
  * 3. lib0's Observable keeps its listeners in `_observers`, which `withoutUpdateEvents`
- *    (`sync/document-store.ts`) detaches while a stored state is integrated.
+ *    (`core/document-store.ts`) detaches while a stored state is integrated.
  *
  * And the socket's ack queue itself (`sync/uws-socket.ts`), without Hocuspocus.
  */
@@ -20,7 +20,7 @@ import { describe, it } from 'node:test';
 import { Hocuspocus, type Extension, type beforeSyncPayload } from '@hocuspocus/server';
 import type { WebSocket } from '@trufflesuite/uws-js-unofficial';
 import * as Y from 'yjs';
-import { withoutUpdateEvents } from '../sync/document-store.js';
+import { withoutUpdateEvents } from '../core/document-store.js';
 import { afterThisTurn } from '../sync/group-commit.js';
 import { ackAddress, UwsSocket, type SocketData } from '../sync/uws-socket.js';
 import { authFrame, frameType, syncStep1Frame, updateFrame } from './helpers/raw-socket.js';

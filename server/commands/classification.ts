@@ -2,11 +2,11 @@
 import { sql } from 'kysely';
 import { withTenant } from '../../db/store.js';
 import { labelName } from '../../ml-workers/classifier/label-policy.js';
-import type { Principal } from '../auth/tokens.js';
+import type { Principal } from '../../core/tokens.js';
 import { notFound } from '../../lib/errors.js';
 import type { Services } from '../services.js';
-import { loadActor } from './actor.js';
-import { requireLevel } from './access.js';
+import { loadActor } from '../../core/actor.js';
+import { requireLevel } from '../../core/access.js';
 
 export interface ClassificationView {
   /** The label shown (a stable key), or null when the text is too short or the model unsure. */

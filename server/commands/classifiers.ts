@@ -9,10 +9,10 @@ import { withTenant, type Tx } from '../../db/store.js';
 import { ModelCache } from '../../ml-workers/classifier/model-cache.js';
 import { PredictionCache } from '../../ml-workers/classifier/prediction-cache.js';
 import { embeddingTextFor } from '../../ml-workers/classifier/tenant-model.js';
-import type { Principal } from '../auth/tokens.js';
+import type { Principal } from '../../core/tokens.js';
 import { AppError, badRequest, conflict, forbidden, notFound } from '../../lib/errors.js';
 import type { Services } from '../services.js';
-import { isTenantAdmin, loadActor, type Actor } from './actor.js';
+import { isTenantAdmin, loadActor, type Actor } from '../../core/actor.js';
 import { audit } from './audit.js';
 import { requestRelabel } from '../../ml-workers/classifier/document-labels.js';
 

@@ -1,13 +1,13 @@
 /** Document content over REST: text, ProseMirror JSON or the Yjs state; replace or append. */
 import { DENIED } from '../../contract/sync.js';
 import { withTenant } from '../../db/store.js';
-import { ContentTooDeepError, extractText, toProseMirrorJSON, type PMNode } from '../../sync/content.js';
+import { ContentTooDeepError, extractText, toProseMirrorJSON, type PMNode } from '../../core/content.js';
 import type { ContentInput, ContentService } from '../../sync/content-service.js';
-import type { Principal } from '../auth/tokens.js';
+import type { Principal } from '../../core/tokens.js';
 import { AppError } from '../../lib/errors.js';
 import type { Services } from '../services.js';
-import { loadActor } from './actor.js';
-import { requireLevel } from './access.js';
+import { loadActor } from '../../core/actor.js';
+import { requireLevel } from '../../core/access.js';
 import { audit } from './audit.js';
 
 export type ContentFormat = 'text' | 'json' | 'yjs';

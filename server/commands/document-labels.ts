@@ -4,11 +4,11 @@
  */
 import { sql } from 'kysely';
 import { withTenant } from '../../db/store.js';
-import type { Principal } from '../auth/tokens.js';
+import type { Principal } from '../../core/tokens.js';
 import { forbidden, notFound } from '../../lib/errors.js';
 import type { Services } from '../services.js';
-import { isTenantAdmin, loadActor } from './actor.js';
-import { requireLevel } from './access.js';
+import { isTenantAdmin, loadActor } from '../../core/actor.js';
+import { requireLevel } from '../../core/access.js';
 
 export interface DocumentLabelView {
   classifier: string;

@@ -3,12 +3,12 @@ import { sql } from 'kysely';
 import type { PermissionLevel } from '../../db/schema.js';
 import { readAsTenant, withTenant } from '../../db/store.js';
 import { queryTemplate } from '../../db/template.js';
-import { initialUpdateFromText } from '../../sync/content.js';
+import { initialUpdateFromText } from '../../core/content.js';
 import { badRequest, notFound } from '../../lib/errors.js';
-import type { Principal } from '../auth/tokens.js';
+import type { Principal } from '../../core/tokens.js';
 import type { Services } from '../services.js';
-import { actorFrom, actorQuery, isTenantAdmin, loadActor } from './actor.js';
-import { requireLevel } from './access.js';
+import { actorFrom, actorQuery, isTenantAdmin, loadActor } from '../../core/actor.js';
+import { requireLevel } from '../../core/access.js';
 import { audit } from './audit.js';
 import { feedEvent } from './feed.js';
 

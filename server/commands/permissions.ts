@@ -3,10 +3,10 @@ import { sql } from 'kysely';
 import type { PermissionLevel } from '../../db/schema.js';
 import { withTenant } from '../../db/store.js';
 import { badRequest, notFound } from '../../lib/errors.js';
-import type { Principal } from '../auth/tokens.js';
+import type { Principal } from '../../core/tokens.js';
 import type { Services } from '../services.js';
-import { loadActor } from './actor.js';
-import { requireLevel } from './access.js';
+import { loadActor } from '../../core/actor.js';
+import { requireLevel } from '../../core/access.js';
 import { audit } from './audit.js';
 import { feedEvent } from './feed.js';
 

@@ -7,11 +7,11 @@
  */
 import { sql } from 'kysely';
 import { withTenant } from '../../db/store.js';
-import type { Principal } from '../auth/tokens.js';
+import type { Principal } from '../../core/tokens.js';
 import { forbidden, notFound } from '../../lib/errors.js';
 import type { Services } from '../services.js';
-import { effectiveLevel } from './access.js';
-import { isTenantAdmin, loadActor, type Actor } from './actor.js';
+import { effectiveLevel } from '../../core/access.js';
+import { isTenantAdmin, loadActor, type Actor } from '../../core/actor.js';
 
 /** Days a logged search (and its clicks) is kept. @default 90 */
 export const SEARCH_LOG_RETENTION_DAYS = 90;

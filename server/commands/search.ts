@@ -17,10 +17,10 @@ import { withTenant } from '../../db/store.js';
 import type { SearchHit } from '../../ml-workers/search/fulltext.js';
 import { reciprocalRankFusion, SEMANTIC_MIN_SIMILARITY, semanticHit } from '../../ml-workers/search/ranking.js';
 import type { VectorHit } from '../../ml-workers/search/vectors.js';
-import type { Principal } from '../auth/tokens.js';
+import type { Principal } from '../../core/tokens.js';
 import { AppError, badRequest } from '../../lib/errors.js';
 import type { Services } from '../services.js';
-import { isTenantAdmin, loadActor, type Actor } from './actor.js';
+import { isTenantAdmin, loadActor, type Actor } from '../../core/actor.js';
 import { logSearch } from './search-analytics.js';
 
 export type SearchMode = 'fulltext' | 'semantic' | 'hybrid';

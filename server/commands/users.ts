@@ -3,9 +3,9 @@ import { sql } from 'kysely';
 import type { TenantRole } from '../../db/schema.js';
 import { withTenant, type Tx } from '../../db/store.js';
 import { badRequest, conflict, forbidden, notFound } from '../../lib/errors.js';
-import type { Principal } from '../auth/tokens.js';
+import type { Principal } from '../../core/tokens.js';
 import type { Services } from '../services.js';
-import { isTenantAdmin, loadActor, type Actor } from './actor.js';
+import { isTenantAdmin, loadActor, type Actor } from '../../core/actor.js';
 import { audit } from './audit.js';
 import { feedEvent } from './feed.js';
 

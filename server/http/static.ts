@@ -9,7 +9,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import type { Req, Res } from './edge.js';
+import type { Req, Res } from '../../lib/http/edge.js';
 
 interface StaticFile {
   body: Buffer;

@@ -1,7 +1,7 @@
 /** Input validation at the edge: JSON bodies and query strings through zod schemas. */
 import type { z } from 'zod';
 import { AppError, badRequest } from '../../lib/errors.js';
-import type { Req } from './edge.js';
+import type { Req } from '../../lib/http/edge.js';
 
 function issues(error: z.ZodError): { path: string; message: string }[] {
   return error.issues.map((i) => ({ path: i.path.join('.') || '(root)', message: i.message }));

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { login, logout, refresh, signup } from '../commands/auth.js';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../auth/passwords.js';
 import { readJson } from '../http/validate.js';
-import type { Req } from '../http/edge.js';
+import type { Req } from '../../lib/http/edge.js';
 import { limit, type RouteContext } from './context.js';
 
 export const Email = z.email({ message: 'must be an email address' }).max(254);

@@ -1,9 +1,9 @@
 /** What route modules share: services, the rate limiter and the auth helper. */
 import type { NotFoundWhat } from '../../contract/errors.js';
-import type { Config } from '../config.js';
-import type { Principal } from '../auth/tokens.js';
+import type { Config } from '../../lib/config.js';
+import type { Principal } from '../../core/tokens.js';
 import { notFound, tooManyRequests, unauthorized } from '../../lib/errors.js';
-import type { HttpEdge, Req } from '../http/edge.js';
+import type { HttpEdge, Req } from '../../lib/http/edge.js';
 import type { Metrics } from '../../lib/metrics.js';
 import type { RateLimiter, RateRule } from '../rate-limit/rate-limiter.js';
 import type { Services } from '../services.js';

@@ -6,7 +6,7 @@ import { getContent, putContent } from '../commands/content.js';
 import { getClassification } from '../commands/classification.js';
 import { badRequest } from '../../lib/errors.js';
 import { readJson, readQuery } from '../http/validate.js';
-import { ProseMirrorNode, validateProseMirror } from '../../sync/content.js';
+import { ProseMirrorNode, validateProseMirror } from '../../core/content.js';
 import { authenticate, pathId, type RouteContext } from './context.js';
 
 const Title = z.string().trim().min(1).max(500);

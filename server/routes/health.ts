@@ -2,7 +2,7 @@
 import type { DependencyMonitor } from '../dependencies.js';
 import crypto from 'node:crypto';
 import { forbidden, unauthorized } from '../../lib/errors.js';
-import { errorBody, type Req } from '../http/edge.js';
+import { errorBody, type Req } from '../../lib/http/edge.js';
 import type { RouteContext } from './context.js';
 
 /**

@@ -20,7 +20,7 @@ import {
 } from '../commands/classifiers.js';
 import { clearDocumentLabel, getMlSettings, listDocumentLabels, setDocumentLabel, setMlSettings } from '../commands/document-labels.js';
 import { badRequest } from '../../lib/errors.js';
-import type { Req } from '../http/edge.js';
+import type { Req } from '../../lib/http/edge.js';
 import { readJson, readQuery } from '../http/validate.js';
 import { authenticate, pathId, type RouteContext } from './context.js';
 

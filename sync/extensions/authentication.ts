@@ -16,7 +16,7 @@ import type {
 } from '@hocuspocus/server';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.js';
-import type { TokenService } from '../../server/auth/tokens.js';
+import type { TokenService } from '../../core/tokens.js';
 import type { Logger } from '../../lib/log.js';
 import { resolveAccess } from '../access.js';
 import { CLOSE, DENIED, denied, refusal, SyncRefusal, type SyncContext } from '../context.js';

@@ -25,10 +25,10 @@ import {
 import * as Y from 'yjs';
 import type { Logger } from '../../lib/log.js';
 import { CLOSE, DENIED, SyncRefusal, tenantOf, type SyncContext } from '../context.js';
-import type { DocumentStore } from '../document-store.js';
+import type { DocumentStore } from '../../core/document-store.js';
 import type { GroupCommitter } from '../group-commit.js';
 import { SliceSizer, UpdateSlicer } from '../update-slices.js';
-import { applyChecked, checkOnEmptyDocument, checkStructure, checkUpdate, decodeChecked, InvalidUpdateError, type UpdateProblem } from '../update-validation.js';
+import { applyChecked, checkOnEmptyDocument, checkStructure, checkUpdate, decodeChecked, InvalidUpdateError, type UpdateProblem } from '../../core/update-validation.js';
 import type { UwsSocket } from '../uws-socket.js';
 
 export interface PersistenceConfiguration {

@@ -2,11 +2,11 @@
  * Resolves a verified token's principal to the user as stored now, so a removed user
  * or a changed role takes effect on the next request, not when the token expires.
  */
-import type { TenantRole } from '../../db/schema.js';
-import type { Tx } from '../../db/store.js';
-import { queryTemplate } from '../../db/template.js';
-import type { Principal } from '../auth/tokens.js';
-import { unauthorized } from '../../lib/errors.js';
+import type { TenantRole } from '../db/schema.js';
+import type { Tx } from '../db/store.js';
+import { queryTemplate } from '../db/template.js';
+import type { Principal } from './tokens.js';
+import { unauthorized } from '../lib/errors.js';
 
 export interface Actor {
   userId: string;

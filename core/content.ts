@@ -26,7 +26,7 @@ const CONTAINERS = new Set([
 
 /**
  * Deepest nesting the readers below walk. Writes refuse content past `MAX_NESTING_DEPTH`
- * (sync/update-validation.ts); a document stored deeper before that limit existed is
+ * (core/update-validation.ts); a document stored deeper before that limit existed is
  * refused by the readers with a clear error instead of overflowing the stack.
  */
 const MAX_READ_DEPTH = 128;

@@ -12,10 +12,10 @@
  * dropped by the bus' de-duplication window.
  */
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../../db/schema.js';
-import type { EventBus } from '../../ml-workers/bus/bus.js';
-import { encodeEvent, messageIdFor, subjectFor, type FeedEvent, type FeedEventType } from '../../contract/feed.js';
-import type { Logger } from '../../lib/log.js';
+import type { Database } from '../db/schema.js';
+import type { EventBus } from './bus/bus.js';
+import { encodeEvent, messageIdFor, subjectFor, type FeedEvent, type FeedEventType } from '../contract/feed.js';
+import type { Logger } from '../lib/log.js';
 
 export interface RelayOptions {
   db: Kysely<Database>;

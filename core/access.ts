@@ -3,9 +3,9 @@
  * owners and admins, otherwise the level granted to them explicitly (document creators
  * are granted `admin`). No level ⇒ the document does not exist for that caller.
  */
-import type { PermissionLevel } from '../../db/schema.js';
-import type { Tx } from '../../db/store.js';
-import { forbidden, notFound } from '../../lib/errors.js';
+import type { PermissionLevel } from '../db/schema.js';
+import type { Tx } from '../db/store.js';
+import { forbidden, notFound } from '../lib/errors.js';
 import { isTenantAdmin, type Actor } from './actor.js';
 
 export const LEVEL_RANK: Record<PermissionLevel, number> = { read: 1, write: 2, admin: 3 };

@@ -6,10 +6,10 @@
 import crypto from 'node:crypto';
 import uWS from '@trufflesuite/uws-js-unofficial';
 import type { HttpRequest as UwsRequest, HttpResponse as UwsResponse, TemplatedApp, us_listen_socket } from '@trufflesuite/uws-js-unofficial';
-import { badRequest, isAppError, payloadTooLarge, type ServerErrorCode } from '../../lib/errors.js';
-import type { Logger } from '../../lib/log.js';
+import { badRequest, isAppError, payloadTooLarge, type ServerErrorCode } from '../errors.js';
+import type { Logger } from '../log.js';
 import { clientAddress, type TrustProxy } from './client-ip.js';
-import type { Metrics } from '../../lib/metrics.js';
+import type { Metrics } from '../metrics.js';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'del';
 

@@ -6,8 +6,8 @@
 import crypto from 'node:crypto';
 import { SignJWT, errors as joseErrors, jwtVerify, type JWTHeaderParameters } from 'jose';
 import { z } from 'zod';
-import type { TenantRole } from '../../db/schema.js';
-import { unauthorized } from '../../lib/errors.js';
+import type { TenantRole } from '../db/schema.js';
+import { unauthorized } from '../lib/errors.js';
 import type { SigningKeys } from './keys.js';
 
 export const ACCESS_TOKEN_TYPE = 'at+jwt';

@@ -18,7 +18,6 @@ import { inOneTransaction, inOneTrip, withTenant } from '../db/store.js';
 import { foldStored, type BadRow } from './fold.js';
 
 export type { BadRow } from './fold.js';
-export { GroupCommitter } from './group-commit.js';
 
 /** Rows per INSERT statement when a group commit is large. */
 const APPEND_CHUNK_ROWS = 1_000;

@@ -1,0 +1,27 @@
+/**
+ * The api role: REST API v1 routes and the web app's static files.
+ */
+import { notFound } from '../../lib/errors.js';
+import { StaticSite } from '../http/static.js';
+import { authRoutes } from '../routes/auth.js';
+import { documentRoutes } from '../routes/documents.js';
+import { mlRoutes } from '../routes/ml.js';
+import { searchRoutes } from '../routes/search.js';
+import { userRoutes } from '../routes/users.js';
+import type { Shared } from './shared.js';
+
+export async function startApi(shared: Shared): Promise<void> {
+  const { routes, config, log, edge } = shared;
+  authRoutes(routes);
+  userRoutes(routes);
+  documentRoutes(routes);
+  searchRoutes(routes);
+  mlRoutes(routes);
+  const site = config.web.enabled ? await StaticSite.load(config.web.dir) : null;
+  if (config.web.enabled && !site) log.warn({ cat: 'app', dir: config.web.dir }, 'web app not built: run `npm run build:web` to serve it at /');
+  edge.fallback((req) => {
+    const res = site?.serve(req);
+    if (res) return res;
+    throw notFound('route');
+  }, 'static');
+}

@@ -1,0 +1,120 @@
+/**
+ * What every role of a process shares, opened once by the root (`server/app.ts`) before any
+ * role starts: the store and its vacuum timer, Redis, rate limits, the dependency probes,
+ * the signing keys and the services commands use, metrics, and the HTTP edge (not yet
+ * listening) with its health routes. Each resource registers its shutdown step as it
+ * opens, so it closes after every role that uses it.
+ */
+import { Redis } from 'ioredis';
+import { startVacuumTimer } from '../../db/maintenance.js';
+import type { PGliteHandle } from '../../db/pglite-dialect.js';
+import { openStore } from '../../db/store.js';
+import { loadSigningKeys, type SigningKeys } from '../../core/keys.js';
+import { TokenService } from '../../core/tokens.js';
+import { AccessEvents } from '../../lib/access-events.js';
+import type { Config } from '../../lib/config.js';
+import { HttpEdge } from '../../lib/http/edge.js';
+import type { Logger } from '../../lib/log.js';
+import { Metrics } from '../../lib/metrics.js';
+import { PasswordHasher } from '../auth/passwords.js';
+import { DependencyMonitor } from '../dependencies.js';
+import { MemoryRateLimiter } from '../rate-limit/memory.js';
+import type { RateLimiter } from '../rate-limit/rate-limiter.js';
+import { RedisRateLimiter } from '../rate-limit/redis.js';
+import { limit, type RouteContext } from '../routes/context.js';
+import { healthRoutes } from '../routes/health.js';
+import type { Services } from '../services.js';
+import type { Shutdown } from '../shutdown.js';
+
+/** Probes and scrapes are never rate limited. */
+// Static files are served from memory; they do not count against the per-IP API budget.
+const UNLIMITED_ROUTES = new Set(['/health', '/ready', '/metrics', 'static']);
+
+export interface Shared {
+  config: Config;
+  log: Logger;
+  shutdown: Shutdown;
+  svc: Services;
+  redis: Redis | null;
+  metrics: Metrics;
+  edge: HttpEdge;
+  /** What route modules receive. */
+  routes: RouteContext;
+}
+
+export interface SharedOptions {
+  config: Config;
+  log: Logger;
+  shutdown: Shutdown;
+  /** `/ready` answers 503 until this returns true. */
+  ready: () => boolean;
+  pglite?: PGliteHandle;
+  keys?: SigningKeys;
+}
+
+export async function openShared(opts: SharedOptions): Promise<Shared> {
+  const { config, log, shutdown } = opts;
+  const store = await openStore({
+    url: config.database.url,
+    appUrl: config.database.appUrl,
+    schema: config.database.schema,
+    appRole: config.database.appRole,
+    poolMax: config.database.poolMax,
+    dataDir: config.dataDir,
+    pglite: opts.pglite,
+    connections: {
+      applicationName: config.database.applicationName,
+      connectTimeoutMs: config.database.connectTimeoutMs,
+      statementTimeoutMs: config.database.statementTimeoutMs,
+      queryTimeoutMs: config.database.queryTimeoutMs,
+    },
+    // A lost connection is closed and replaced; requests on it answer 503, acks are refused.
+    onConnectionError: (err, pool) => log.warn({ cat: 'db', pool, err: err.message }, 'database connection lost; it is replaced on next use'),
+  });
+  shutdown.add('store', () => store.destroy());
+  log.info({ cat: 'db', kind: store.kind, schema: store.schema }, 'store ready');
+  const vacuum = await startVacuumTimer(store, config.database.vacuumIntervalSeconds * 1000, (r) =>
+    'error' in r ? log.warn({ cat: 'db', err: r.error }, 'vacuum failed; retried at the next interval') : log.debug({ cat: 'db', ...r }, 'vacuumed'),
+  );
+  if (vacuum.running) log.info({ cat: 'db', everySeconds: config.database.vacuumIntervalSeconds }, `${vacuum.reason}: Quire vacuums its tables itself`);
+  else if (vacuum.reason) log.warn({ cat: 'db' }, `${vacuum.reason} and VACUUM_INTERVAL_SECONDS=0: rows folded out of the document log are never reclaimed, and document loads slow down`);
+  shutdown.add('vacuum', () => vacuum.stop());
+
+  const redis = config.redis.url ? new Redis(config.redis.url, { maxRetriesPerRequest: 2, lazyConnect: false, commandTimeout: config.redis.commandTimeoutMs }) : null;
+  if (redis) {
+    redis.on('error', (err) => log.warn({ cat: 'app', err: err.message }, 'redis error'));
+    shutdown.add('redis', async () => {
+      await redis.quit().catch(() => redis.disconnect());
+    });
+  }
+  const limiter: RateLimiter = redis ? new RedisRateLimiter(redis, config.redis.prefix, { log }) : new MemoryRateLimiter();
+  shutdown.add('rate-limiter', () => limiter.destroy());
+  const dependencies = new DependencyMonitor({ store, redis, log, intervalMs: config.readiness.probeIntervalMs, timeoutMs: config.readiness.probeTimeoutMs });
+  dependencies.start();
+  shutdown.add('dependencies', () => dependencies.stop());
+
+  const keys = opts.keys ?? (await loadSigningKeys({ privatePem: config.jwt.privateKeyPem, publicPem: config.jwt.publicKeyPem, dataDir: config.dataDir }));
+  const svc: Services = {
+    store,
+    tokens: new TokenService(keys, { issuer: config.jwt.issuer, audience: config.jwt.audience, accessTtlSeconds: config.jwt.accessTtlSeconds }),
+    passwords: new PasswordHasher(config.passwords.scryptCost),
+    accessEvents: new AccessEvents(),
+    log,
+    refreshTtlSeconds: config.jwt.refreshTtlSeconds,
+    refreshReuseGraceSeconds: config.jwt.refreshReuseGraceSeconds,
+  };
+  const metrics = new Metrics();
+  const edge = new HttpEdge({
+    log,
+    metrics,
+    corsOrigins: config.http.corsOrigins,
+    trustProxy: config.http.trustProxy,
+    maxBodyBytes: config.http.maxBodyBytes,
+    before: async (req) => {
+      if (!UNLIMITED_ROUTES.has(req.route)) await limit(routes, `ip:${req.ip}`, config.rateLimits.ip);
+    },
+  });
+  const routes: RouteContext = { edge, svc, config, limiter, metrics };
+  healthRoutes(routes, { ready: opts.ready, dependencies });
+  return { config, log, shutdown, svc, redis, metrics, edge, routes };
+}
