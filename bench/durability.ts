@@ -5,7 +5,7 @@
  * the writer sees — ack latency — and what an ack is worth: the server is killed with
  * SIGKILL after `--seconds`, restarted on the same database, and a fresh client counts the
  * acknowledged updates that are gone. Each update writes its own map key, so loss is exact.
- * Usage: npm run bench -- durability [--runs=3] [--seconds=12]
+ * Usage: npm run bench -- durability [--runs=3] [--seconds=12] [--json=<file>]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -121,8 +121,10 @@ for (const server of ['hocuspocus-db', 'quire'] as const) {
     ackP99: median(runs.map((x) => x.ackP99)),
   });
 }
-fs.mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
-fs.writeFileSync(path.join(ROOT, 'bench/results/durability.json'), JSON.stringify({ runs: RUNS, seconds: SECONDS, hz: HZ, node: process.version, cores: os.cpus().length, rows }, null, 2));
+// `--json=<file>` writes the summary there instead (npm run bench:revisions reads it).
+const summaryFile = arg('json', '') || path.join(ROOT, 'bench/results/durability.json');
+fs.mkdirSync(path.dirname(summaryFile), { recursive: true });
+fs.writeFileSync(summaryFile, JSON.stringify({ runs: RUNS, seconds: SECONDS, hz: HZ, node: process.version, cores: os.cpus().length, rows }, null, 2));
 const f = (x: number) => x.toFixed(2);
 process.stdout.write(
   [

@@ -4,7 +4,8 @@
  * Postgres, and @y/websocket-server — side by side in one run, servers and load in
  * separate processes. 1 writer at 20 Hz → N readers; p50/p99/max writer→reader latency,
  * server CPU and RSS; medians over runs; ratios against in-memory Hocuspocus.
- * Usage: npm run bench -- fanout [--runs=3] [--seconds=5] [--n=1,50,200]
+ * Usage: npm run bench -- fanout [--runs=3] [--seconds=5] [--n=1,50,200] [--multi=100x20|--multi=]
+ *   [--hz=20] [--servers=…] [--out=fanout | --json=<file>]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -109,6 +110,8 @@ for (const r of rows) {
   const db = rows.find((x) => same(x) && x.server === 'hocuspocus-db') ?? { p99: NaN };
   lines.push(`| ${r.docs} × ${r.n} | ${r.server} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.max)} | ${(r.delivered * 100).toFixed(1)}% | ${fmt(r.cpuMsPerS)} | ${fmt(r.rssMb)} | ${fmt(r.p99 / base.p99)} | ${fmt(r.p99 / db.p99)} |`);
 }
-fs.mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
-fs.writeFileSync(path.join(ROOT, `bench/results/${arg('out', 'fanout')}.json`), JSON.stringify({ runs: RUNS, seconds: SECONDS, hz: HZ, node: process.version, cores: os.cpus().length, rows }, null, 2));
+// `--json=<file>` writes the summary there instead (npm run bench:revisions reads it).
+const summaryFile = arg('json', '') || path.join(ROOT, `bench/results/${arg('out', 'fanout')}.json`);
+fs.mkdirSync(path.dirname(summaryFile), { recursive: true });
+fs.writeFileSync(summaryFile, JSON.stringify({ runs: RUNS, seconds: SECONDS, hz: HZ, node: process.version, cores: os.cpus().length, rows }, null, 2));
 process.stdout.write(`${lines.join('\n')}\n`);

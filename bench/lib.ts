@@ -5,6 +5,26 @@ import os from 'node:os';
 import path from 'node:path';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
+
+/**
+ * The checkout the Quire server runs from: BENCH_QUIRE_ROOT (the absolute path of another
+ * checkout of this repository, e.g. a git worktree of an earlier revision; `npm run
+ * bench:revisions` sets it), else this one. Only the Quire processes (startQuire and the
+ * scaled deployment's worker) run there; peers, load generators and the scenario itself
+ * run from this checkout, so both sides of a comparison face the same load. The server's
+ * DATA_DIR is always an absolute temporary directory (keys are generated in it); the web
+ * build (a relative WEB_DIR by default) is read from this checkout for both sides.
+ */
+export const QUIRE_ROOT = quireRoot();
+function quireRoot(): string {
+  const dir = process.env.BENCH_QUIRE_ROOT;
+  if (!dir) return ROOT;
+  const root = path.resolve(dir);
+  if (!fs.existsSync(path.join(root, 'server/main.ts'))) throw new Error(`BENCH_QUIRE_ROOT=${dir}: no server/main.ts there`);
+  return root;
+}
+/** Environment a Quire process needs to run from QUIRE_ROOT as it would from ROOT. */
+const QUIRE_ROOT_ENV: Record<string, string> = QUIRE_ROOT === ROOT ? {} : { WEB_DIR: path.join(ROOT, 'clients/web/dist') };
 export const DB = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 export const arg = (name: string, def: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? def;
@@ -95,9 +115,10 @@ export async function startQuire(o: QuireOptions): Promise<Running & { base: str
   const port = 18000 + Math.floor(Math.random() * 2000);
   const proc = track(
     spawn(process.execPath, [...(o.nodeArgs ?? nodeArgsFrom('BENCH_QUIRE_NODE_ARGS')), '--import', 'tsx', 'server/main.ts', `--roles=${o.roles}`], {
-      cwd: ROOT,
+      cwd: QUIRE_ROOT,
       env: {
         ...process.env,
+        ...QUIRE_ROOT_ENV,
         PORT: String(port),
         HOST: '127.0.0.1',
         DATABASE_URL: DB,
@@ -242,8 +263,8 @@ export async function startScaledDeployment(tag: string): Promise<{ web: Running
   const web = await startQuire({ ...dirs, roles: 'api,sync', env });
   const workerDir = fs.mkdtempSync(path.join(os.tmpdir(), 'quire-bench-worker-'));
   const worker = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', '--roles=worker'], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test', DATABASE_SCHEMA: dirs.schema, DATA_DIR: workerDir, LOG_LEVEL: 'warn' },
+    cwd: QUIRE_ROOT,
+    env: { ...process.env, ...QUIRE_ROOT_ENV, ...env, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test', DATABASE_SCHEMA: dirs.schema, DATA_DIR: workerDir, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   return {

@@ -8,7 +8,7 @@
  * (adds the client's own apply), plus Quire's REST read of the Yjs state; once as the first
  * work of a new process, once in a server that has loaded the document before (it is no
  * longer in memory, but V8 has compiled Yjs' paths for a document this size).
- * Usage: npm run bench -- trace [--runs=3] [--trace=automerge-paper] [--servers=…]
+ * Usage: npm run bench -- trace [--runs=3] [--trace=automerge-paper] [--servers=…] [--json=<file>]
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -168,6 +168,8 @@ const lines = [
       `| ${r.server} | ${fmt(r.editsPerS)} | ${fmt(r.editsPerS / mem.editsPerS, 2)} | ${fmt(r.coldServerMs, 1)} | ${fmt(r.warmServerMs, 1)} | ${fmt(r.coldSyncMs, 1)} | ${fmt(r.warmSyncMs, 1)} | ${fmt(r.clientApplyMs, 1)} | ${fmt(r.restYjsMs, 1)} | ${fmt(r.warmRestYjsMs, 1)} | ${r.ok ? 'yes' : 'NO'} |`,
   ),
 ];
-fs.mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
-fs.writeFileSync(path.join(ROOT, 'bench/results/trace.json'), JSON.stringify({ runs: RUNS, trace: TRACE, node: process.version, rows }, null, 2));
+// `--json=<file>` writes the summary there instead (npm run bench:revisions reads it).
+const summaryFile = arg('json', '') || path.join(ROOT, 'bench/results/trace.json');
+fs.mkdirSync(path.dirname(summaryFile), { recursive: true });
+fs.writeFileSync(summaryFile, JSON.stringify({ runs: RUNS, trace: TRACE, node: process.version, rows }, null, 2));
 process.stdout.write(`${lines.join('\n')}\n`);

@@ -57,7 +57,7 @@ export interface ConnectionSettings {
   queryTimeoutMs: number;
 }
 
-/** Defaults of {@link ConnectionSettings} (the reasons are in `server/config.ts`). */
+/** Defaults of {@link ConnectionSettings} (the reasons are in `lib/config.ts`). */
 export const DEFAULT_CONNECTIONS: ConnectionSettings = { applicationName: 'quire', connectTimeoutMs: 5_000, statementTimeoutMs: 15_000, queryTimeoutMs: 20_000 };
 
 export interface Store {

@@ -15,8 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { openStore } from '../db/store.js';
-import { loadConfig } from '../server/config.js';
-import { DocumentStore, type BadRow } from '../sync/document-store.js';
+import { loadConfig } from '../lib/config.js';
+import { DocumentStore, type BadRow } from '../core/document-store.js';
 
 export interface RepairReport {
   documentId: string;
