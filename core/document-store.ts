@@ -11,10 +11,10 @@
  * `update-validation.ts`) does not make its document unloadable: a load skips it and reports
  * it, and compaction moves it, bytes intact, to `document_quarantine`.
  */
-import { sql, type Kysely } from 'kysely';
+import { sql } from 'kysely';
 import * as Y from 'yjs';
-import type { Database } from '../db/schema.js';
-import { inOneTransaction, inOneTrip, withTenant } from '../db/store.js';
+
+import { inOneTransaction, inOneTrip, withTenant, type AppDb } from '../db/store.js';
 import { foldStored, type BadRow } from './fold.js';
 
 export type { BadRow } from './fold.js';
@@ -120,7 +120,7 @@ function fromBase64(text: string): Uint8Array {
 }
 
 export class DocumentStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(private readonly db: AppDb) {}
 
   /**
    * Snapshot and log tail from one database snapshot (REPEATABLE READ): read with two

@@ -6,15 +6,16 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { Kysely, PostgresDialect, sql, type Compilable, type DatabaseIntrospector, type RootOperationNode, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, sql, type Compilable, type DatabaseIntrospector } from 'kysely';
 import pg from 'pg';
-import type { Database } from './schema.js';
-import { compileWithLiterals, sqlLiteral } from './literal-compiler.js';
+
 import { migrateToLatest } from './migrate.js';
 import { ident } from './migrations/context.js';
 import { PGliteDialect, PGliteHandle } from './pglite-dialect.js';
 import { SchemaScopedIntrospector } from './introspector.js';
 import { asUnavailable, openResilientPool, type ResilientPool } from './pg-pool.js';
+import { OneTripTransactions } from './one-trip.js';
+import { AppDb, StandardTransactions, type Isolation, type TripGroup, type TripOptions, type TripQuery, type Tx } from './tenant-transactions.js';
 
 /** Postgres with the schema-scoped introspector (see introspector.ts). */
 class ScopedPostgresDialect extends PostgresDialect {
@@ -63,7 +64,7 @@ export const DEFAULT_CONNECTIONS: ConnectionSettings = { applicationName: 'quire
 export interface Store {
   kind: StoreKind;
   /** Application role: every query runs under row-level security. */
-  db: Kysely<Database>;
+  db: AppDb;
   /** Owner role: migrations and maintenance only. */
   owner: Kysely<unknown>;
   schema: string;
@@ -151,8 +152,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
       probe.release(client);
     };
     const owner = new Kysely<unknown>({ dialect: new ScopedPostgresDialect({ pool: ownerPool.forKysely }) });
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: appPool.forKysely }) });
-    SERVER_POSTGRES.set(db, appPool);
+    const db = new AppDb({ dialect: new PostgresDialect({ pool: appPool.forKysely }) }, (self) => new OneTripTransactions(self, appPool));
     const closeProbe = async () => {
       await probe?.pool.end();
     };
@@ -179,7 +179,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   const handle = opts.pglite ?? (await openPGlite(opts.dataDir));
   const setSearchPath = `set search_path to ${searchPath(opts.schema)}`;
   const owner = new Kysely<unknown>({ dialect: new PGliteDialect(handle, `reset role; ${setSearchPath}`) });
-  const db = new Kysely<Database>({ dialect: new PGliteDialect(handle, `set role ${ident(opts.appRole)}; ${setSearchPath}`) });
+  const db = new AppDb({ dialect: new PGliteDialect(handle, `set role ${ident(opts.appRole)}; ${setSearchPath}`) }, (self) => new StandardTransactions(self));
   try {
     if (opts.migrate !== false) {
       await sql`create extension if not exists vector schema public`.execute(owner);
@@ -214,231 +214,29 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   };
 }
 
-export type Tx = Transaction<Database>;
+export type { Tx, TripGroup, TripOptions, TripQuery } from './tenant-transactions.js';
+export { AppDb, inOneTransaction } from './tenant-transactions.js';
+export { PREPARE_MISSES_BEFORE_OFF, PREPARED_PER_CONNECTION } from './one-trip.js';
 
-/**
- * Application databases on server Postgres, with their pools: there withTenant opens its
- * transaction in one round trip, and readAsTenant sends all its reads in one.
- */
-const SERVER_POSTGRES = new WeakMap<Kysely<Database>, ResilientPool>();
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/**
- * `SET LOCAL app.tenant_id` with the id inlined, for simple-protocol messages; only for an
- * id that matched the UUID pattern (nothing to escape). Not `select set_config(…)`: the same
- * setting with no row to send back and parse. It holds inside a transaction — an explicit
- * one, or the implicit one of a multi-statement message; outside any it would warn and set
- * nothing, and row-level security would show no rows.
- */
-const setLocalTenant = (tenantId: string) => `set local app.tenant_id = '${tenantId}'`;
-
-/**
- * `BEGIN` and the tenant setting as one simple-protocol message (two statements, one round
- * trip), then the caller's queries, then `COMMIT`. Every database write costs a syscall
- * and a trip through the loopback or network stack — 40 % of the API process' CPU under
- * load went to those writes (bench/RESULTS.md, scenario 6) — and this saves one of the
- * four or five per request. The simple protocol takes no parameters, so the tenant id is
- * inlined: only after it matched the UUID pattern, which leaves nothing to escape.
- */
-async function withTenantOneTrip<T>(db: Kysely<Database>, tenantId: string, fn: (tx: Tx) => Promise<T>, isolation?: 'repeatable read' | 'serializable'): Promise<T> {
-  if (!UUID.test(tenantId)) throw new Error('withTenant: the tenant id is not a UUID');
-  return db.connection().execute(async (conn) => {
-    await sql.raw(`begin${isolation ? ` isolation level ${isolation}` : ''}; ${setLocalTenant(tenantId)}`).execute(conn);
-    let result: T;
-    try {
-      result = await fn(conn as unknown as Tx);
-    } catch (e) {
-      await sql`rollback`.execute(conn).catch(() => undefined);
-      throw e;
-    }
-    await sql`commit`.execute(conn);
-    return result;
-  });
-}
-
-/** `SET LOCAL app.tenant_id`, as a statement with the id as a parameter. */
-const tenantSetting = (tenantId: string) => sql`select set_config('app.tenant_id', ${tenantId}, true)`;
+type TripRows<Q> = Q extends Compilable<infer O> ? O[] : never;
 
 /**
  * Runs `fn` in a transaction bound to one tenant (`SET LOCAL app.tenant_id`). Row-level
- * security makes every other tenant's rows invisible and unwritable inside it.
+ * security makes every other tenant's rows invisible and unwritable inside it. On server
+ * Postgres the transaction opens in one round trip (one-trip.ts).
  */
-export async function withTenant<T>(
-  db: Kysely<Database>,
-  tenantId: string,
-  fn: (tx: Tx) => Promise<T>,
-  opts: { isolation?: 'repeatable read' | 'serializable' } = {},
-): Promise<T> {
-  if (SERVER_POSTGRES.has(db)) return withTenantOneTrip(db, tenantId, fn, opts.isolation);
-  const begin = opts.isolation ? db.transaction().setIsolationLevel(opts.isolation) : db.transaction();
-  return begin.execute(async (tx) => {
-    await tenantSetting(tenantId).execute(tx);
-    return fn(tx);
-  });
-}
-
-/** A statement that can go in one trip: a Kysely query (any compilable query node), or a bound query template (template.ts). */
-export type TripQuery<O = unknown> = Compilable<O> & ({ toOperationNode(): RootOperationNode } | { literalSql(): string });
-const literalSql = (q: TripQuery): string => ('literalSql' in q ? q.literalSql() : compileWithLiterals(q.toOperationNode()).sql);
-type TripRows<Q> = Q extends Compilable<infer O> ? O[] : never;
-/** One tenant's statements, run under that tenant's row-level security. */
-export interface TripGroup {
-  tenantId: string;
-  queries: readonly TripQuery[];
-}
-
-/**
- * Statements prepared on one pooled connection, by SQL text (with `$n` placeholders) →
- * statement name. `reset` is set when a message failed: Postgres keeps a `PREPARE` that ran
- * before the failing statement (prepared statements are not transactional) and skips the
- * ones after it, so the next message starts with `DEALLOCATE ALL` and prepares afresh.
- */
-interface PreparedOnConnection {
-  names: Map<string, string>;
-  reset: boolean;
-}
-const PREPARED = new WeakMap<pg.PoolClient, PreparedOnConnection>();
-/**
- * Distinct statements prepared per connection. The hot reads and small inserts have a
- * handful of shapes; a query whose text varies with its input (an `in (…)` list, say)
- * would otherwise prepare without end, so past this many it goes as plain SQL with
- * literals.
- */
-export const PREPARED_PER_CONNECTION = 64;
-
-/** SQLSTATE 26000: "prepared statement … does not exist". */
-const INVALID_SQL_STATEMENT_NAME = '26000';
-/** Statements the server lost, per pool; at `PREPARE_MISSES_BEFORE_OFF` the pool stops preparing. */
-const PREPARE_MISSES = new WeakMap<ResilientPool, number>();
-export const PREPARE_MISSES_BEFORE_OFF = 3;
-
-/** Options of `inOneTrip`. */
-export interface TripOptions {
-  /**
-   * Send each statement as `EXECUTE` of a statement prepared on that pooled connection
-   * (prepared in the same message the first time): Postgres skips parsing and planning on
-   * every later use. For statements with a small, fixed set of shapes: the hot reads, and
-   * the group commit's insert of a few rows (its shape changes with the row count). A trip
-   * whose prepared statement the server lost (a pooler in transaction mode) is sent again
-   * unprepared; that is safe for writes too, because the failed message was one implicit
-   * transaction and committed nothing.
-   */
-  prepare?: boolean;
-}
-
-/** The SQL of one statement of a trip, and the `PREPARE` it needs first on this connection. */
-function tripStatement(q: TripQuery, on: PreparedOnConnection | null, pending: Map<string, string>): string[] {
-  if (!on) return [literalSql(q)];
-  const compiled = q.compile();
-  let name = on.names.get(compiled.sql) ?? pending.get(compiled.sql);
-  const out: string[] = [];
-  if (!name) {
-    const count = on.names.size + pending.size;
-    if (count >= PREPARED_PER_CONNECTION) return [literalSql(q)];
-    name = `quire_${count}`;
-    pending.set(compiled.sql, name);
-    out.push(`prepare ${name} as ${compiled.sql}`);
-  }
-  // EXECUTE's arguments are literals like any other (literal-compiler.ts): unknown-typed,
-  // each resolves to its parameter's type as inferred when the statement was prepared —
-  // what it would resolve to as a parameter of the extended protocol.
-  out.push(compiled.parameters.length ? `execute ${name}(${compiled.parameters.map(sqlLiteral).join(', ')})` : `execute ${name}`);
-  return out;
+export function withTenant<T>(db: AppDb, tenantId: string, fn: (tx: Tx) => Promise<T>, opts: { isolation?: Isolation } = {}): Promise<T> {
+  return db.tenants.withTenant(tenantId, fn, opts.isolation);
 }
 
 /**
  * Runs statements for one or more tenants as one transaction under row-level security —
- * on server Postgres in a single round trip — and resolves to each statement's rows, in
- * order, flattened across the groups.
- *
- * The hottest paths cost several round trips through `withTenant` (BEGIN with the tenant
- * setting, each statement, COMMIT), and on this kind of host each round trip's socket
- * write and read was the largest part of the API process' CPU (bench/RESULTS.md, scenario
- * 6). Here every group's tenant setting and statements go as one simple-protocol message,
- * which Postgres runs as one implicit transaction: all or nothing, and `SET LOCAL` holds
- * until the next group's setting or the transaction's end. The simple protocol takes no
- * parameters, so the statements' values are written as escaped literals
- * (literal-compiler.ts) and tenant ids are inlined only after they matched the UUID
- * pattern. With `prepare`, statements are prepared once per connection and executed by
- * name (see `TripOptions`).
- *
- * On embedded PGlite (no sockets) the same runs as an ordinary transaction.
- * A caller that must decide between statements uses `withTenant` instead.
+ * on server Postgres in a single round trip (one-trip.ts), on embedded PGlite as an
+ * ordinary transaction — and resolves to each statement's rows, in order, flattened
+ * across the groups. A caller that must decide between statements uses `withTenant`.
  */
-export async function inOneTrip(db: Kysely<Database>, groups: readonly TripGroup[], opts: TripOptions = {}): Promise<unknown[][]> {
-  for (const g of groups) if (!UUID.test(g.tenantId)) throw new Error('inOneTrip: a tenant id is not a UUID');
-  const pool = SERVER_POSTGRES.get(db);
-  if (!pool) return inOneTransaction(db, groups);
-  if (groups.every((g) => g.queries.length === 0)) return [];
-  const client = await pool.checkout();
-  let on: PreparedOnConnection | null = null;
-  if (opts.prepare && (PREPARE_MISSES.get(pool) ?? 0) < PREPARE_MISSES_BEFORE_OFF) {
-    on = PREPARED.get(client) ?? { names: new Map(), reset: false };
-    PREPARED.set(client, on);
-  }
-  const statements: string[] = [];
-  const isQuery: boolean[] = [];
-  const add = (sqlText: string, query: boolean) => {
-    statements.push(sqlText);
-    isQuery.push(query);
-  };
-  if (on?.reset) {
-    add('deallocate all', false);
-    on.names.clear();
-    on.reset = false;
-  }
-  const pending = new Map<string, string>();
-  let raw: pg.QueryResult | pg.QueryResult[];
-  try {
-    for (const g of groups) {
-      if (g.queries.length === 0) continue;
-      add(setLocalTenant(g.tenantId), false);
-      for (const q of g.queries) {
-        const sqls = tripStatement(q, on, pending);
-        sqls.forEach((s, i) => add(s, i === sqls.length - 1));
-      }
-    }
-    raw = (await client.query(statements.join(';\n'))) as unknown as pg.QueryResult | pg.QueryResult[];
-  } catch (e) {
-    // Which statements were prepared before the failure is unknown: start over next time.
-    if (on) on.reset = true;
-    // A server's error leaves the connection usable; a lost connection (a broken socket, a
-    // terminated backend, our read timeout with the answer still in flight) is closed.
-    pool.release(client, e);
-    if (on && e instanceof pg.DatabaseError && e.code === INVALID_SQL_STATEMENT_NAME) {
-      // The server lost a statement this connection prepared: a pooler in transaction mode
-      // (PgBouncer) hands each transaction to any server connection. The message ran as one
-      // implicit transaction and its failure undid all of it, so it is sent again, as plain
-      // SQL; after a few such misses this pool stops preparing.
-      const misses = (PREPARE_MISSES.get(pool) ?? 0) + 1;
-      PREPARE_MISSES.set(pool, misses);
-      if (misses === PREPARE_MISSES_BEFORE_OFF) {
-        process.emitWarning('The database lost prepared statements between transactions (a pooler in transaction mode?): statements now go unprepared', 'QuireDatabaseWarning');
-      }
-      return inOneTrip(db, groups, { ...opts, prepare: false });
-    }
-    throw asUnavailable(e);
-  }
-  pool.release(client);
-  if (on) for (const [text, name] of pending) on.names.set(text, name);
-  const results = Array.isArray(raw) ? raw : [raw];
-  return results.filter((_, i) => isQuery[i]).map((r) => r.rows as unknown[]);
-}
-
-/**
- * The same as `inOneTrip`, as an ordinary transaction with parameters: a round trip per
- * statement, values sent as they are (binary for bytea).
- */
-export async function inOneTransaction(db: Kysely<Database>, groups: readonly TripGroup[]): Promise<unknown[][]> {
-  return db.transaction().execute(async (tx) => {
-    const out: unknown[][] = [];
-    for (const g of groups) {
-      if (g.queries.length === 0) continue;
-      await tenantSetting(g.tenantId).execute(tx);
-      for (const q of g.queries) out.push((await tx.executeQuery(q.compile())).rows as unknown[]);
-    }
-    return out;
-  });
+export function inOneTrip(db: AppDb, groups: readonly TripGroup[], opts: TripOptions = {}): Promise<unknown[][]> {
+  return db.tenants.inOneTrip(groups, opts);
 }
 
 /**
@@ -447,10 +245,6 @@ export async function inOneTransaction(db: Kysely<Database>, groups: readonly Tr
  * the caller's user row and the read go together instead of in four round trips, each
  * statement prepared once per pooled connection (`TripOptions.prepare`).
  */
-export async function readAsTenant<const Q extends readonly TripQuery[]>(
-  db: Kysely<Database>,
-  tenantId: string,
-  queries: Q,
-): Promise<{ -readonly [K in keyof Q]: TripRows<Q[K]> }> {
+export async function readAsTenant<const Q extends readonly TripQuery[]>(db: AppDb, tenantId: string, queries: Q): Promise<{ -readonly [K in keyof Q]: TripRows<Q[K]> }> {
   return (await inOneTrip(db, [{ tenantId, queries }], { prepare: true })) as { -readonly [K in keyof Q]: TripRows<Q[K]> };
 }

@@ -5,9 +5,9 @@
  * whose transaction is below it is already covered. Unchanged content is not re-sent.
  */
 import crypto from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
-import type { Database } from '../db/schema.js';
-import { withTenant } from '../db/store.js';
+import { sql } from 'kysely';
+
+import { withTenant, type AppDb } from '../db/store.js';
 import { extractText } from '../core/content.js';
 import type { DocumentStore } from '../core/document-store.js';
 import type { Logger } from '../lib/log.js';
@@ -27,7 +27,7 @@ export interface SemanticOptions {
 }
 
 export interface IndexerOptions {
-  db: Kysely<Database>;
+  db: AppDb;
   store: DocumentStore;
   fulltext: FullTextIndex;
   log: Logger;

@@ -16,9 +16,10 @@ import type { Database } from '../db/schema.js';
 import type { EventBus } from './bus/bus.js';
 import { encodeEvent, messageIdFor, subjectFor, type FeedEvent, type FeedEventType } from '../contract/feed.js';
 import type { Logger } from '../lib/log.js';
+import type { AppDb } from '../db/store.js';
 
 export interface RelayOptions {
-  db: Kysely<Database>;
+  db: AppDb;
   bus: EventBus;
   subjectPrefix: string;
   log: Logger;

@@ -15,9 +15,9 @@
  * `maxAttempts` times.
  */
 import crypto from 'node:crypto';
-import { sql, type Kysely, type UpdateObject } from 'kysely';
+import { sql, type UpdateObject } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { withTenant } from '../db/store.js';
+import { withTenant, type AppDb } from '../db/store.js';
 import type { Logger } from '../lib/log.js';
 import type { Embedder } from './embeddings/embedder.js';
 import type { CandidateInput, CandidateResult } from './classifier/candidates.js';
@@ -36,7 +36,7 @@ export const EMBED_MAX_EXAMPLES = 5_000;
 const EMBED_BATCH = 8;
 
 export interface TrainerOptions {
-  db: Kysely<Database>;
+  db: AppDb;
   /** The sentence encoder; without it only the n-gram candidate is trained. */
   embedder?: () => Promise<Embedder>;
   log: Logger;
@@ -278,7 +278,7 @@ export class Trainer {
 }
 
 /** Reads a document's text from its stored Yjs state. */
-async function defaultDocumentText(db: Kysely<Database>): Promise<(tenantId: string, documentId: string) => Promise<string | null>> {
+async function defaultDocumentText(db: AppDb): Promise<(tenantId: string, documentId: string) => Promise<string | null>> {
   const [{ DocumentStore }, { extractText }] = await Promise.all([import('../core/document-store.js'), import('../core/content.js')]);
   const store = new DocumentStore(db);
   return async (tenantId, documentId) => {

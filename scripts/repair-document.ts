@@ -13,8 +13,8 @@
  */
 import { fileURLToPath } from 'node:url';
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../db/schema.js';
-import { openStore } from '../db/store.js';
+
+import { openStore, type AppDb } from '../db/store.js';
 import { loadConfig } from '../lib/config.js';
 import { DocumentStore, type BadRow } from '../core/document-store.js';
 
@@ -40,7 +40,7 @@ const LOCK_RETRY_MS = 200;
  * tenant (the owner role is not subject to row-level security); everything else runs as the
  * application role under that tenant.
  */
-export async function repairDocument(db: Kysely<Database>, owner: Kysely<unknown>, documentId: string): Promise<RepairReport> {
+export async function repairDocument(db: AppDb, owner: Kysely<unknown>, documentId: string): Promise<RepairReport> {
   const found = await sql<{ tenant_id: string }>`select tenant_id from documents where id = ${documentId}`.execute(owner);
   const tenantId = found.rows[0]?.tenant_id ?? null;
   const report: RepairReport = { documentId, tenantId, folded: 0, quarantined: [], stillSkipped: [], remaining: 0, ok: false };

@@ -2,14 +2,13 @@
  * The sync tier's view of document access: the caller's current level on a document,
  * `null` when they cannot read it, `'inactive'` when the account is gone or disabled.
  */
-import type { Kysely } from 'kysely';
-import type { Database, PermissionLevel } from '../db/schema.js';
-import { withTenant } from '../db/store.js';
+import type { PermissionLevel } from '../db/schema.js';
+import { withTenant, type AppDb } from '../db/store.js';
 import { effectiveLevel } from '../core/access.js';
 import type { SyncUser } from './context.js';
 
 export async function resolveAccess(
-  db: Kysely<Database>,
+  db: AppDb,
   tenantId: string,
   userId: string,
   documentId: string,

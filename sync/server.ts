@@ -255,7 +255,7 @@ export class SyncServer {
           if (verdict !== 'ok') {
             this.syncMetrics.refusedSockets.inc({ reason: `inbound_budget_${verdict}` });
             log.warn({ cat: 'sync', ip: data.ip, tenant: data.socket.tenantId, budget: verdict }, 'inbound byte budget spent; closing socket');
-            data.socket.close(CLOSE.sendingTooFast.code, `${CLOSE.sendingTooFast.reason} (${verdict} budget)`);
+            data.socket.close(CLOSE.sendingTooFast.code, `${CLOSE.sendingTooFast.reason}: ${verdict} budget`);
             return;
           }
         }

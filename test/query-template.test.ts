@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sql } from 'kysely';
-import { inOneTrip, readAsTenant, withTenant } from '../db/store.js';
+import { inOneTrip, readAsTenant, withTenant, type Tx } from '../db/store.js';
 import { queryTemplate } from '../db/template.js';
 import { DIALECTS, startServer } from './helpers/server.js';
 
@@ -29,7 +29,7 @@ for (const dialect of DIALECTS) {
     const tricky = `it's $1 \\ '); drop table documents; --`;
     for (const title of ['A1', 'A2', 'A3', tricky]) await api.createDocument(a, title);
     await api.createDocument(b, 'B1');
-    const built = (tx: typeof db, title: string, after: string, rows: number) =>
+    const built = (tx: Tx, title: string, after: string, rows: number) =>
       tx
         .selectFrom('documents')
         .select(['title', sql<string>`${'constant'}`.as('c')])

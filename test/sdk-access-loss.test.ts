@@ -51,7 +51,7 @@ test('a document whose access was revoked is deleted from the device on the next
   await api.put(`/api/v1/documents/${id}/permissions`, { userId: member.user.id, level: 'none' }, owner.accessToken);
   const again = await open(t, client, id, store);
   const st = await again.waitFor((x) => x.error !== null);
-  assert.equal(st.error, 'access revoked');
+  assert.equal(st.error, 'access_revoked');
   await again.destroy();
   assert.equal(await keptText(store, member.user.id, id), '');
   assert.ok(client.user, 'losing one document does not end the session');
@@ -77,7 +77,7 @@ test('a removed account: the open document is wiped and the session ends, over t
   // Reopened from the copy (as after a reload): the socket refuses the account.
   const again = await open(t, client, id, store);
   const st = await again.waitFor((x) => x.error !== null);
-  assert.equal(st.error, 'signed out');
+  assert.equal(st.error, 'signed_out');
   await again.destroy();
   assert.equal(await keptText(store, member.user.id, id), '');
   assert.equal(client.user, null);

@@ -48,7 +48,7 @@ test('no access, a bad token or a missing document: refused with a clear reason,
   const badName = connect(t, url, '../../etc/passwd', a.accessToken);
   await eventually(() => {
     assert.deepEqual(cross.authFailures, ['forbidden']);
-    assert.deepEqual(bogus.authFailures, ['invalid-token']);
+    assert.deepEqual(bogus.authFailures, ['invalid_token']);
     assert.deepEqual(missing.authFailures, ['forbidden']);
     assert.deepEqual(badName.authFailures, ['forbidden']);
   });
@@ -86,7 +86,7 @@ test('a role change that loses tenant-wide access closes the socket as access re
   const c = connect(t, url, doc.id, admin.accessToken, { reconnect: false });
   await synced(c);
   await api.patch(`/api/v1/users/${admin.user.id}`, { role: 'member' }, owner.accessToken);
-  await eventually(() => assert.deepEqual(c.closes.map((x) => [x.code, x.reason]), [[4403, 'access revoked']]), { timeoutMs: 5000 });
+  await eventually(() => assert.deepEqual(c.closes.map((x) => [x.code, x.reason]), [[4403, 'access_revoked']]), { timeoutMs: 5000 });
 });
 
 test('removing a user and deleting a document close their sockets', async (t) => {
@@ -100,9 +100,9 @@ test('removing a user and deleting a document close their sockets', async (t) =>
   const o = connect(t, url, doc2.id, owner.accessToken, { reconnect: false });
   await Promise.all([synced(m), synced(o)]);
   await api.del(`/api/v1/users/${member.user.id}`, owner.accessToken);
-  await eventually(() => assert.deepEqual(m.closes.map((c) => [c.code, c.reason]), [[4401, 'account inactive']]), { timeoutMs: 5000 });
+  await eventually(() => assert.deepEqual(m.closes.map((c) => [c.code, c.reason]), [[4410, 'account_inactive']]), { timeoutMs: 5000 });
   await api.del(`/api/v1/documents/${doc2.id}`, owner.accessToken);
-  await eventually(() => assert.deepEqual(o.closes.map((c) => [c.code, c.reason]), [[4404, 'document deleted']]), { timeoutMs: 5000 });
+  await eventually(() => assert.deepEqual(o.closes.map((c) => [c.code, c.reason]), [[4404, 'document_deleted']]), { timeoutMs: 5000 });
 });
 
 test('token refresh on an open socket keeps the connection; a token for someone else is refused', async (t) => {

@@ -55,7 +55,7 @@ test('a client pipelining frames past its budget is closed with 4429; another wo
   for (let i = 0; i < 40; i++) flood.send(updateFrame(aDoc.id, bigUpdate(100_000, i)));
   const closed = await flood.closed;
   assert.equal(closed.code, 4429);
-  assert.match(closed.reason, /sending too fast/);
+  assert.match(closed.reason, /^sending_too_fast: /);
 
   paragraphText(good.doc).insert(0, 'still editing');
   await acked(good);
@@ -183,7 +183,7 @@ test('a workspace whose updates cost more processing than its budget is slowed d
   await refused.opened;
   refused.send(authFrame(other2.id, heavy.accessToken));
   await eventually(() => assert.ok(refused.frames.some((f) => frameType(f).type === 2 && frameType(f).sub === 1), 'permission denied'));
-  assert.ok(refused.frames.some((f) => new TextDecoder().decode(f).includes('too-busy')));
+  assert.ok(refused.frames.some((f) => new TextDecoder().decode(f).includes('workspace_busy')));
   refused.ws.close();
   const put = await api.request('PUT', `/api/v1/documents/${other2.id}/content`, { token: heavy.accessToken, json: { text: 'later' } });
   assert.equal(put.status, 429, put.text);

@@ -202,7 +202,7 @@ test('poison updates over the wire are refused with 4400 before anything is stor
   ] as const) {
     if (w.ws.readyState !== WebSocket.OPEN) w = await writer(url, doc.id, s.accessToken);
     assert.equal(await send(w, doc.id, bad), 4400, name);
-    assert.match((await w.closed).reason, /invalid update/);
+    assert.match((await w.closed).reason, /^invalid_update: /);
     await keepEditing(good, mine, `after ${name};`);
   }
   w.ws.close();

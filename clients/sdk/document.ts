@@ -12,7 +12,7 @@
 import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/provider';
 import type { Awareness } from 'y-protocols/awareness';
 import * as Y from 'yjs';
-import { CLOSE, DENIED, type StatelessMessage } from '../../contract/sync.js';
+import { CLOSE, DENIED, FINAL_CLOSE_CODES, type CloseReason, type DeniedReason, type StatelessMessage } from '../../contract/sync.js';
 import type { QuireClient } from './client.js';
 import type { OfflineBinding, OfflineStore } from './offline.js';
 import type { PermissionLevel } from './types.js';
@@ -27,8 +27,8 @@ export interface DocumentStatus {
   pendingChanges: number;
   /** The caller's level as the server last said; null until known. */
   access: PermissionLevel | null;
-  /** Why the server refused or closed the document (e.g. `forbidden`, `access revoked`). */
-  error: string | null;
+  /** Why the server refused or closed the document (e.g. `forbidden`, `access_revoked`). */
+  error: SessionError | null;
   /**
    * Local changes the server will not accept: made (offline) before the caller lost write
    * access. They stay in this copy only; `discardLocalChanges()` drops them.
@@ -51,11 +51,16 @@ export interface OpenDocumentOptions {
   doc?: Y.Doc;
 }
 
+/**
+ * Why a document session stopped or was refused: a close reason or refusal reason of the
+ * sync protocol (contract/sync.ts), `signed_out` when the account is gone, or
+ * `closed (<code>)` for a close without a reason.
+ */
+export type SessionError = CloseReason | DeniedReason | 'signed_out' | (string & {});
+
 type StatusListener = (s: DocumentStatus) => void;
 
 const PENDING_KEY = 'pendingChanges';
-/** Close codes after which reconnecting cannot help. */
-const FINAL_CLOSE_CODES = new Set<number>([CLOSE.tokenExpired.code, CLOSE.accessRevoked.code, CLOSE.documentDeleted.code, CLOSE.documentTooLarge.code]);
 
 export class DocumentSession {
   readonly id: string;
@@ -170,7 +175,7 @@ export class DocumentSession {
   }
 
   /** @internal A close after which reconnecting cannot help. */
-  end(error: string): void {
+  end(error: SessionError): void {
     this.final = true;
     this.socket.disconnect();
     this.update({ error, connection: 'closed', synced: false });
@@ -330,15 +335,16 @@ export async function openDocument(client: QuireClient, id: string, opts: OpenDo
       session.addCleanup(() => clearTimeout(retry));
       return;
     }
-    if (why === DENIED.accountInactive || why.includes('account_inactive')) {
+    // Also the REST code of a refresh that failed because the account is gone.
+    if (why.includes(DENIED.accountInactive)) {
       // The account is gone: this document's copy goes, and so does the session.
       void session.forgetCopy();
-      session.end('signed out');
+      session.end('signed_out');
       client.endSession();
       return;
     }
     if (why.includes('not_signed_in') || why.includes('refresh_token')) {
-      session.end('signed out');
+      session.end('signed_out');
       return;
     }
     if (why === DENIED.tokenExpired) {
@@ -353,17 +359,17 @@ export async function openDocument(client: QuireClient, id: string, opts: OpenDo
     if (why === DENIED.forbidden) {
       // Not (or no longer) readable by this user, or deleted: keep nothing of it here.
       void session.forgetCopy();
-      session.end('access revoked');
+      session.end(CLOSE.accessRevoked.reason);
       return;
     }
     session.update({ error: why || 'forbidden' });
   });
   provider.on('close', ({ event }: { event: { code: number; reason: string } }) => {
-    // A 4401 for an expired token is the provider's to renew; any other ends the session.
-    if (!FINAL_CLOSE_CODES.has(event.code) || event.reason === CLOSE.tokenExpired.reason) return;
-    const inactive = event.reason === CLOSE.accountInactive.reason;
+    // Any other close is the provider's to recover from: it reconnects (with a fresh token after a 4401).
+    if (!FINAL_CLOSE_CODES.has(event.code)) return;
+    const inactive = event.code === CLOSE.accountInactive.code;
     if (event.code === CLOSE.accessRevoked.code || event.code === CLOSE.documentDeleted.code || inactive) void session.forgetCopy();
-    session.end(inactive ? 'signed out' : event.reason || `closed (${event.code})`);
+    session.end(inactive ? 'signed_out' : event.reason || `closed (${event.code})`);
     if (inactive) client.endSession();
   });
   provider.on('stateless', ({ payload }: { payload: string }) => {

@@ -4,10 +4,10 @@
  * are in `./node.ts`.
  */
 export { QuireClient, type QuireClientOptions, type SessionListener } from './client.js';
-export { colorFor, DocumentSession, openDocument, type ConnectionState, type DocumentStatus, type OpenDocumentOptions } from './document.js';
+export { colorFor, DocumentSession, openDocument, type ConnectionState, type DocumentStatus, type OpenDocumentOptions, type SessionError } from './document.js';
 export { err, ok, unwrap, QuireRequestError, type QuireError, type QuireErrorCode, type Result } from './errors.js';
 export { SERVER_ERROR_CODES, type ServerErrorCode } from '../../contract/errors.js';
-export { CLOSE } from '../../contract/sync.js';
+export { CLOSE, DENIED, FINAL_CLOSE_CODES, type CloseReason, type DeniedReason } from '../../contract/sync.js';
 export { memoryStore, type OfflineBinding, type OfflineStore } from './offline.js';
 export { indexedDbStore } from './stores/indexeddb.js';
 export { snippetParts, type SnippetPart } from './snippets.js';

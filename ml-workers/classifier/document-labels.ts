@@ -7,14 +7,14 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../db/schema.js';
-import { withTenant } from '../../db/store.js';
+import { withTenant, type AppDb } from '../../db/store.js';
 import { predict as predictDense, type ClassifierModel, type Prediction } from './model.js';
 import { countWords, decideShownLabel } from './label-policy.js';
 import { ModelCache } from './model-cache.js';
 
 /** Input of {@link labelDocument}. */
 export interface DocumentLabelInput {
-  db: Kysely<Database>;
+  db: AppDb;
   tenantId: string;
   documentId: string;
   title: string;

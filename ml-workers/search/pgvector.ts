@@ -1,7 +1,7 @@
 /** pgvector chunk index (embedded PGlite profile); permissions joined live at query time. */
-import { sql, type Kysely } from 'kysely';
-import type { Database } from '../../db/schema.js';
-import { withTenant } from '../../db/store.js';
+import { sql } from 'kysely';
+
+import { withTenant, type AppDb } from '../../db/store.js';
 import type { ChunkVector, VectorHit, VectorIndex, VectorSearchRequest } from './vectors.js';
 
 const literal = (v: Float32Array) => `[${Array.from(v, (x) => (Number.isFinite(x) ? x : 0)).join(',')}]`;
@@ -9,10 +9,10 @@ const parse = (s: string) => Float32Array.from(JSON.parse(s) as number[]);
 
 export class PgVectorIndex implements VectorIndex {
   readonly name = 'pgvector';
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(private readonly db: AppDb) {}
 
   /** True when the store has the chunk table (pgvector installed). */
-  static async available(db: Kysely<Database>): Promise<boolean> {
+  static async available(db: AppDb): Promise<boolean> {
     const r = await sql<{ ok: boolean }>`select to_regclass('document_chunks') is not null as ok`.execute(db);
     return Boolean(r.rows[0]?.ok);
   }

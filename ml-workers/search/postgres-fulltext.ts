@@ -5,9 +5,9 @@
  * `search_vocabulary`), so "kubernets autoscalng" finds "Kubernetes autoscaling". Documents
  * with the query's own words rank first; typo matches follow.
  */
-import { sql, type Kysely, type RawBuilder } from 'kysely';
-import type { Database } from '../../db/schema.js';
-import { withTenant, type Tx } from '../../db/store.js';
+import { sql, type RawBuilder } from 'kysely';
+
+import { withTenant, type Tx, type AppDb } from '../../db/store.js';
 import { markSnippet, type FullTextDocument, type FullTextIndex, type SearchHit, type SearchRequest } from './fulltext.js';
 import { explainMarks, wordsOf } from './match.js';
 
@@ -51,7 +51,7 @@ function queryTerms(q: string): { word: string; negated: boolean }[] {
 
 export class PostgresFullText implements FullTextIndex {
   readonly name = 'postgres';
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(private readonly db: AppDb) {}
 
   async upsert(doc: FullTextDocument): Promise<void> {
     const words = vocabularyOf(`${doc.title}\n${doc.text}`);

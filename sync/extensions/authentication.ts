@@ -5,29 +5,21 @@
  * Tokens can be refreshed on an open socket (`onTokenSync`); the sweep asks clients with
  * an expired token for a fresh one and closes those that do not answer.
  */
-import type {
-  beforeHandleAwarenessPayload,
-  Extension,
-  Hocuspocus,
-  onAuthenticatePayload,
-  onConfigurePayload,
-  onStatelessPayload,
-  onTokenSyncPayload,
-} from '@hocuspocus/server';
-import type { Kysely } from 'kysely';
-import type { Database } from '../../db/schema.js';
+import type { beforeHandleAwarenessPayload, Extension, Hocuspocus, onAuthenticatePayload, onConfigurePayload, onStatelessPayload, onTokenSyncPayload } from '@hocuspocus/server';
+
 import type { TokenService } from '../../core/tokens.js';
 import type { Logger } from '../../lib/log.js';
 import { resolveAccess } from '../access.js';
 import { CLOSE, DENIED, denied, refusal, SyncRefusal, type SyncContext } from '../context.js';
 import type { UwsSocket } from '../uws-socket.js';
 import type { Admission } from './limits.js';
+import type { AppDb } from '../../db/store.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export interface AuthenticationConfiguration {
   tokens: TokenService;
-  db: Kysely<Database>;
+  db: AppDb;
   log: Logger;
   /** How long a connection may run on an expired token after being asked for a new one. @default 60_000 */
   expiredTokenGraceMs: number;

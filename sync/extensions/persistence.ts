@@ -162,7 +162,7 @@ export class Persistence implements Extension {
     if (isEmptyUpdate(payload)) return;
     // The size limit first: refusing costs nothing, checking a large update does.
     if (state.bytes + payload.byteLength > this.config.maxDocumentBytes) {
-      socket.close(CLOSE.documentTooLarge.code, `${CLOSE.documentTooLarge.reason} (limit ${this.config.maxDocumentBytes} bytes)`);
+      socket.close(CLOSE.documentTooLarge.code, `${CLOSE.documentTooLarge.reason}: limit ${this.config.maxDocumentBytes} bytes`);
       throw new SyncRefusal(CLOSE.documentTooLarge);
     }
     const started = performance.now();
@@ -253,15 +253,15 @@ export class Persistence implements Extension {
 
   private budgetSpent(socket: UwsSocket, documentName: string, tenantId: string): void {
     this.config.log.warn({ cat: 'sync', doc: documentName, tenant: tenantId }, 'workspace CPU budget spent; closing socket');
-    socket.close(CLOSE.sendingTooFast.code, `${CLOSE.sendingTooFast.reason} (workspace CPU budget)`);
+    socket.close(CLOSE.sendingTooFast.code, `${CLOSE.sendingTooFast.reason}: workspace CPU budget`);
   }
 
   /** Closes the socket with 4400 and throws: the update is not stored, and nothing of it is acknowledged. */
   private refuse(socket: UwsSocket, documentName: string, problem: UpdateProblem): never {
     this.config.log.warn({ cat: 'sync', doc: documentName, code: 'invalid_update', problem }, 'update refused');
-    const reason = `invalid update: ${problem.code}`;
-    socket.close(CLOSE.invalidMessage.code, reason);
-    throw new SyncRefusal({ code: CLOSE.invalidMessage.code, reason });
+    const reason = `${CLOSE.invalidUpdate.reason}: ${problem.code}`;
+    socket.close(CLOSE.invalidUpdate.code, reason);
+    throw new SyncRefusal({ code: CLOSE.invalidUpdate.code, reason });
   }
 
   async onChange({ documentName, transactionOrigin, context, update }: onChangePayload<SyncContext>): Promise<void> {

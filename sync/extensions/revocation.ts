@@ -16,14 +16,15 @@
  */
 import type { Connection, Extension, Hocuspocus, onConfigurePayload } from '@hocuspocus/server';
 import type { Redis } from 'ioredis';
-import { sql, type Kysely } from 'kysely';
+import { sql } from 'kysely';
 import { z } from 'zod';
-import type { Database } from '../../db/schema.js';
+
 import type { AccessEvent, AccessEvents } from '../../lib/access-events.js';
 import type { Logger } from '../../lib/log.js';
 import { resolveAccess } from '../access.js';
 import { CLOSE, stateless, type SyncContext } from '../context.js';
 import type { UwsSocket } from '../uws-socket.js';
+import type { AppDb } from '../../db/store.js';
 
 const EventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('permission'), tenantId: z.uuid(), documentId: z.uuid(), userId: z.uuid() }),
@@ -32,7 +33,7 @@ const EventSchema = z.discriminatedUnion('type', [
 ]);
 
 export interface RevocationConfiguration {
-  db: Kysely<Database>;
+  db: AppDb;
   events: AccessEvents;
   log: Logger;
   /** Publisher connection and a factory for the subscriber (scaled profile). */

@@ -23,10 +23,10 @@ interface Props {
 }
 
 const ERRORS: Record<string, string> = {
-  'access revoked': 'You no longer have access',
-  'document deleted': 'This document was deleted',
-  'document too large': 'This document is too large to edit',
-  'signed out': 'Signed out',
+  access_revoked: 'You no longer have access',
+  document_deleted: 'This document was deleted',
+  document_too_large: 'This document is too large to edit',
+  signed_out: 'Signed out',
   forbidden: 'You do not have access',
 };
 
@@ -94,7 +94,7 @@ export function DocumentView({ id, user, docs, narrow, online, onRenamed }: Prop
         setStatus(st);
         recordPending(user.id, id, st.pendingChanges);
         // Access is gone for good: remove this device's copy too.
-        if (st.error === 'access revoked' || st.error === 'document deleted') void forgetOffline(user.id, id);
+        if (st.error === 'access_revoked' || st.error === 'document_deleted') void forgetOffline(user.id, id);
       });
       setSession(s);
     });
