@@ -3,12 +3,13 @@
  * Migrations in `db/migrations/` create them; keep both in step.
  */
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+import type { PermissionLevel, TenantRole } from '../contract/api.js';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 
-export type TenantRole = 'owner' | 'admin' | 'member' | 'guest';
-export type PermissionLevel = 'read' | 'write' | 'admin';
+/** The roles and levels the API shows are the ones stored: one definition, in the contract. */
+export type { PermissionLevel, TenantRole };
 
 export interface TenantsTable {
   id: string;

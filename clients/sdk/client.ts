@@ -7,24 +7,53 @@
 import { err, ok, SESSION_ENDING_CODES, type QuireError, type Result } from './errors.js';
 import { memoryTokenStorage, needsRefresh, type TokenStorage } from './tokens.js';
 import type {
+  ClassifierList,
   ClassifierPrediction,
   ClassifierStatus,
   ClassifierSummary,
+  ContentInput,
+  CreateDocumentRequest,
+  CreateUserRequest,
+  DeleteClassifierQuery,
+  DeleteClassifierResponse,
   DocumentClassification,
+  DocumentContentQuery,
   DocumentLabel,
+  DocumentLabelList,
   DocumentMeta,
   DocumentPage,
+  ListDocumentsQuery,
+  LoginRequest,
+  LogoutRequest,
   Me,
+  MlSettings,
   Permission,
   PermissionLevel,
+  PermissionList,
+  PredictRequest,
   ProseMirrorJson,
+  PutContentRequest,
+  RefreshRequest,
   SearchAnalytics,
+  SearchAnalyticsQuery,
+  SearchClickRequest,
   SearchMode,
+  SearchQuery,
   SearchResult,
   Session,
   SessionUser,
+  SetDocumentLabelRequest,
+  SetMlSettingsRequest,
+  SetPermissionRequest,
+  SetPermissionResponse,
+  SignupRequest,
   TenantRole,
+  TrainClassifierRequest,
+  TrainClassifierResponse,
+  UpdateDocumentRequest,
+  UpdateUserRequest,
   User,
+  UserList,
 } from './types.js';
 
 export interface QuireClientOptions {
@@ -80,11 +109,11 @@ export class QuireClient {
     for (const l of this.listeners) l(user, reason);
   }
 
-  async signup(input: { tenant: string; email: string; password: string }): Promise<Result<Session>> {
+  async signup(input: SignupRequest): Promise<Result<Session>> {
     return this.startSession(await this.request<Session>('POST', '/api/v1/auth/signup', { json: input, auth: false }));
   }
 
-  async login(input: { email: string; password: string }): Promise<Result<Session>> {
+  async login(input: LoginRequest): Promise<Result<Session>> {
     return this.startSession(await this.request<Session>('POST', '/api/v1/auth/login', { json: input, auth: false }));
   }
 
@@ -122,7 +151,7 @@ export class QuireClient {
     });
     this.emit(null, 'signed-out');
     if (!s) return ok(undefined);
-    return this.request<void>('POST', '/api/v1/auth/logout', { json: { refreshToken: s.refreshToken }, auth: false, as: 'none' });
+    return this.request<void>('POST', '/api/v1/auth/logout', { json: { refreshToken: s.refreshToken } satisfies LogoutRequest, auth: false, as: 'none' });
   }
 
   /**
@@ -158,7 +187,7 @@ export class QuireClient {
     if (staleRefreshToken && s.refreshToken !== staleRefreshToken && !needsRefresh(s.accessToken, this.leeway)) {
       return ok(s);
     }
-    const r = await this.request<Session>('POST', '/api/v1/auth/refresh', { json: { refreshToken: s.refreshToken }, auth: false });
+    const r = await this.request<Session>('POST', '/api/v1/auth/refresh', { json: { refreshToken: s.refreshToken } satisfies RefreshRequest, auth: false });
     // Only the session we refreshed may be replaced: it may have been signed out, or another
     // account signed in, while the request was on its way.
     const still = this.tokens.load()?.refreshToken === s.refreshToken;
@@ -185,16 +214,16 @@ export class QuireClient {
   }
 
   async listUsers(): Promise<Result<User[]>> {
-    const r = await this.request<{ users: User[] }>('GET', '/api/v1/users');
+    const r = await this.request<UserList>('GET', '/api/v1/users');
     return r.ok ? ok(r.value.users) : r;
   }
 
-  createUser(input: { email: string; password: string; role: TenantRole; displayName?: string }): Promise<Result<User>> {
+  createUser(input: CreateUserRequest): Promise<Result<User>> {
     return this.request('POST', '/api/v1/users', { json: input });
   }
 
   updateUserRole(userId: string, role: TenantRole): Promise<Result<User>> {
-    return this.request('PATCH', `/api/v1/users/${encodeURIComponent(userId)}`, { json: { role } });
+    return this.request('PATCH', `/api/v1/users/${encodeURIComponent(userId)}`, { json: { role } satisfies UpdateUserRequest });
   }
 
   removeUser(userId: string): Promise<Result<void>> {
@@ -204,10 +233,10 @@ export class QuireClient {
   // ---- documents -----------------------------------------------------------------------
 
   listDocuments(opts: { cursor?: string; limit?: number } = {}): Promise<Result<DocumentPage>> {
-    return this.request('GET', '/api/v1/documents', { query: opts });
+    return this.request('GET', '/api/v1/documents', { query: opts satisfies ListDocumentsQuery });
   }
 
-  createDocument(input: { title: string; text?: string }): Promise<Result<DocumentMeta>> {
+  createDocument(input: CreateDocumentRequest): Promise<Result<DocumentMeta>> {
     return this.request('POST', '/api/v1/documents', { json: input });
   }
 
@@ -216,7 +245,7 @@ export class QuireClient {
   }
 
   renameDocument(id: string, title: string): Promise<Result<DocumentMeta>> {
-    return this.request('PATCH', `/api/v1/documents/${encodeURIComponent(id)}`, { json: { title } });
+    return this.request('PATCH', `/api/v1/documents/${encodeURIComponent(id)}`, { json: { title } satisfies UpdateDocumentRequest });
   }
 
   deleteDocument(id: string): Promise<Result<void>> {
@@ -224,31 +253,31 @@ export class QuireClient {
   }
 
   getText(id: string): Promise<Result<string>> {
-    return this.request('GET', `/api/v1/documents/${encodeURIComponent(id)}/content`, { query: { format: 'text' }, as: 'text' });
+    return this.request('GET', `/api/v1/documents/${encodeURIComponent(id)}/content`, { query: { format: 'text' } satisfies DocumentContentQuery, as: 'text' });
   }
 
   getJson(id: string): Promise<Result<ProseMirrorJson>> {
-    return this.request('GET', `/api/v1/documents/${encodeURIComponent(id)}/content`, { query: { format: 'json' } });
+    return this.request('GET', `/api/v1/documents/${encodeURIComponent(id)}/content`, { query: { format: 'json' } satisfies DocumentContentQuery });
   }
 
   /** The document's Yjs state as one update (apply it with `Y.applyUpdate`). */
   getYjsState(id: string): Promise<Result<Uint8Array>> {
-    return this.request('GET', `/api/v1/documents/${encodeURIComponent(id)}/content`, { query: { format: 'yjs' }, as: 'bytes' });
+    return this.request('GET', `/api/v1/documents/${encodeURIComponent(id)}/content`, { query: { format: 'yjs' } satisfies DocumentContentQuery, as: 'bytes' });
   }
 
   /** Replaces (or appends to) the content; resolves once the change is durable and live clients have it. */
-  putContent(id: string, input: { text: string } | { json: ProseMirrorJson }, mode: 'replace' | 'append' = 'replace'): Promise<Result<void>> {
-    return this.request('PUT', `/api/v1/documents/${encodeURIComponent(id)}/content`, { json: { ...input, mode }, as: 'none' });
+  putContent(id: string, input: ContentInput, mode: 'replace' | 'append' = 'replace'): Promise<Result<void>> {
+    return this.request('PUT', `/api/v1/documents/${encodeURIComponent(id)}/content`, { json: { ...input, mode } satisfies PutContentRequest, as: 'none' });
   }
 
   async listPermissions(id: string): Promise<Result<Permission[]>> {
-    const r = await this.request<{ permissions: Permission[] }>('GET', `/api/v1/documents/${encodeURIComponent(id)}/permissions`);
+    const r = await this.request<PermissionList>('GET', `/api/v1/documents/${encodeURIComponent(id)}/permissions`);
     return r.ok ? ok(r.value.permissions) : r;
   }
 
   /** Grants `level` to a user of the tenant; `none` removes their access. */
-  setPermission(id: string, userId: string, level: PermissionLevel | 'none'): Promise<Result<Permission | { userId: string; level: 'none' }>> {
-    return this.request('PUT', `/api/v1/documents/${encodeURIComponent(id)}/permissions`, { json: { userId, level } });
+  setPermission(id: string, userId: string, level: PermissionLevel | 'none'): Promise<Result<SetPermissionResponse>> {
+    return this.request('PUT', `/api/v1/documents/${encodeURIComponent(id)}/permissions`, { json: { userId, level } satisfies SetPermissionRequest });
   }
 
   getClassification(id: string): Promise<Result<DocumentClassification>> {
@@ -258,23 +287,21 @@ export class QuireClient {
   // ---- search and ML -------------------------------------------------------------------
 
   search(q: string, opts: { mode?: SearchMode; limit?: number } = {}): Promise<Result<SearchResult>> {
-    return this.request('GET', '/api/v1/search', { query: { q, mode: opts.mode, limit: opts.limit } });
+    return this.request('GET', '/api/v1/search', { query: { q, mode: opts.mode, limit: opts.limit } satisfies SearchQuery });
   }
 
   /** Records that the hit at 1-based `position` of search `searchId` was opened (for the workspace's search analytics). */
   recordSearchClick(searchId: string, documentId: string, position: number): Promise<Result<void>> {
-    return this.request('POST', '/api/v1/search/clicks', { json: { searchId, documentId, position }, as: 'none' });
+    return this.request('POST', '/api/v1/search/clicks', { json: { searchId, documentId, position } satisfies SearchClickRequest, as: 'none' });
   }
 
   /** Top queries and queries without results over the last `days` days (owners and admins). */
   searchAnalytics(opts: { days?: number; limit?: number } = {}): Promise<Result<SearchAnalytics>> {
-    return this.request('GET', '/api/v1/search/analytics', { query: { days: opts.days, limit: opts.limit } });
+    return this.request('GET', '/api/v1/search/analytics', { query: { days: opts.days, limit: opts.limit } satisfies SearchAnalyticsQuery });
   }
 
   /** Trains a new version from examples, or (`source: 'documents'`) from the documents labelled for `name`. */
-  createClassifier(
-    input: { name: string; examples: { text: string; label: string }[] } | { name: string; source: 'documents' },
-  ): Promise<Result<{ id: string; version: number }>> {
+  createClassifier(input: TrainClassifierRequest): Promise<Result<TrainClassifierResponse>> {
     return this.request('POST', '/api/v1/ml/classifiers', { json: input });
   }
 
@@ -284,7 +311,7 @@ export class QuireClient {
 
   /** The workspace's classifiers with every version and its metrics. */
   async listClassifiers(): Promise<Result<ClassifierSummary[]>> {
-    const r = await this.request<{ classifiers: ClassifierSummary[] }>('GET', '/api/v1/ml/classifiers');
+    const r = await this.request<ClassifierList>('GET', '/api/v1/ml/classifiers');
     return r.ok ? ok(r.value.classifiers) : r;
   }
 
@@ -303,31 +330,31 @@ export class QuireClient {
   }
 
   /** Deletes one version (not the active one), or with `scope: 'classifier'` every version of its classifier. */
-  deleteClassifier(id: string, scope: 'version' | 'classifier' = 'version'): Promise<Result<{ deleted: number }>> {
-    return this.request('DELETE', `/api/v1/ml/classifiers/${encodeURIComponent(id)}`, { query: { scope } });
+  deleteClassifier(id: string, scope: 'version' | 'classifier' = 'version'): Promise<Result<DeleteClassifierResponse>> {
+    return this.request('DELETE', `/api/v1/ml/classifiers/${encodeURIComponent(id)}`, { query: { scope } satisfies DeleteClassifierQuery });
   }
 
   predict(id: string, text: string): Promise<Result<ClassifierPrediction>> {
-    return this.request('POST', `/api/v1/ml/classifiers/${encodeURIComponent(id)}/predict`, { json: { text } });
+    return this.request('POST', `/api/v1/ml/classifiers/${encodeURIComponent(id)}/predict`, { json: { text } satisfies PredictRequest });
   }
 
   /** The workspace's default classifier for document labels (null: the built-in model). */
-  getMlSettings(): Promise<Result<{ defaultClassifier: string | null }>> {
+  getMlSettings(): Promise<Result<MlSettings>> {
     return this.request('GET', '/api/v1/ml/settings');
   }
 
-  setDefaultClassifier(name: string | null): Promise<Result<{ defaultClassifier: string | null }>> {
-    return this.request('PUT', '/api/v1/ml/settings', { json: { defaultClassifier: name } });
+  setDefaultClassifier(name: string | null): Promise<Result<MlSettings>> {
+    return this.request('PUT', '/api/v1/ml/settings', { json: { defaultClassifier: name } satisfies SetMlSettingsRequest });
   }
 
   async listDocumentLabels(documentId: string): Promise<Result<DocumentLabel[]>> {
-    const r = await this.request<{ labels: DocumentLabel[] }>('GET', `/api/v1/documents/${encodeURIComponent(documentId)}/labels`);
+    const r = await this.request<DocumentLabelList>('GET', `/api/v1/documents/${encodeURIComponent(documentId)}/labels`);
     return r.ok ? ok(r.value.labels) : r;
   }
 
   /** Labels a document for training classifier `classifier` (write access). */
   setDocumentLabel(documentId: string, classifier: string, label: string): Promise<Result<DocumentLabel>> {
-    return this.request('PUT', `/api/v1/documents/${encodeURIComponent(documentId)}/labels/${encodeURIComponent(classifier)}`, { json: { label } });
+    return this.request('PUT', `/api/v1/documents/${encodeURIComponent(documentId)}/labels/${encodeURIComponent(classifier)}`, { json: { label } satisfies SetDocumentLabelRequest });
   }
 
   clearDocumentLabel(documentId: string, classifier: string): Promise<Result<void>> {

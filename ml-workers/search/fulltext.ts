@@ -6,6 +6,8 @@
  * command then checks each hit against live access once more (stored readers lag a
  * permission change by the feed's latency).
  */
+import type { SearchHit, SearchMatch } from '../../contract/api.js';
+
 export interface FullTextDocument {
   tenantId: string;
   documentId: string;
@@ -32,28 +34,11 @@ export interface SearchRequest {
   allWords?: boolean;
 }
 
+/** A hit as the search API answers it (contract/api.ts): the indexes produce them directly. */
+export type { SearchHit, SearchMatch } from '../../contract/api.js';
 /** How a hit matched: the query's words as written, words within a typo of them, or meaning. */
-export type MatchKind = 'exact' | 'typo' | 'semantic';
-export type MatchField = 'title' | 'text';
-
-/** Why a hit matched: the kind of match, the fields it matched in and the words that matched. */
-export interface SearchMatch {
-  kind: MatchKind;
-  fields: MatchField[];
-  /** The document's words that matched (lower case, at most 10). */
-  terms: string[];
-  /** Cosine similarity of the best passage to the query, when meaning contributed. */
-  similarity?: number;
-}
-
-export interface SearchHit {
-  documentId: string;
-  title: string;
-  /** Plain text, HTML-escaped, with matches wrapped in `<mark>…</mark>`. */
-  snippet: string;
-  score: number;
-  match: SearchMatch;
-}
+export type MatchKind = SearchMatch['kind'];
+export type MatchField = SearchMatch['fields'][number];
 
 export interface FullTextIndex {
   readonly name: string;

@@ -8,24 +8,11 @@
  */
 import crypto from 'node:crypto';
 import { sql } from 'kysely';
-import type { TenantRole } from '../../db/schema.js';
+import type { LoginRequest, Session, SessionUser, SignupRequest } from '../../contract/api.js';
 import { withTenant, type Tx } from '../../db/store.js';
 import { conflict, unauthorized, type AppError } from '../../lib/errors.js';
 import type { Services } from '../services.js';
 import { audit } from './audit.js';
-
-export interface SessionUser {
-  id: string;
-  email: string;
-  tenantId: string;
-  role: TenantRole;
-}
-
-export interface Session {
-  accessToken: string;
-  refreshToken: string;
-  user: SessionUser;
-}
 
 const REFRESH_PREFIX = 'qrt_';
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -69,7 +56,7 @@ function isUniqueViolation(e: unknown, constraint?: string): boolean {
 
 export async function signup(
   svc: Services,
-  props: { tenant: string; email: string; password: string; ip: string | null },
+  props: SignupRequest & { ip: string | null },
 ): Promise<Session> {
   const passwordHash = await svc.passwords.hash(props.password);
   const tenantId = crypto.randomUUID();
@@ -100,7 +87,7 @@ export async function signup(
   }
 }
 
-export async function login(svc: Services, props: { email: string; password: string; ip: string | null }): Promise<Session> {
+export async function login(svc: Services, props: LoginRequest & { ip: string | null }): Promise<Session> {
   const found = await sql<{ tenant_id: string; user_id: string }>`select * from quire_login_lookup(${props.email})`.execute(
     svc.store.db,
   );

@@ -1,5 +1,6 @@
 /** The label a document shows, from the classification of its latest indexed version. */
 import { sql } from 'kysely';
+import type { Classification, DocumentClassification } from '../../contract/api.js';
 import { withTenant } from '../../db/store.js';
 import { labelName } from '../../ml-workers/classifier/label-policy.js';
 import type { Principal } from '../../core/tokens.js';
@@ -7,23 +8,6 @@ import { notFound } from '../../lib/errors.js';
 import type { Services } from '../services.js';
 import { loadActor } from '../../core/actor.js';
 import { requireLevel } from '../../core/access.js';
-
-export interface ClassificationView {
-  /** The label shown (a stable key), or null when the text is too short or the model unsure. */
-  label: string | null;
-  /** The label as people read it (`News & commentary` for the built-in `press`). */
-  name: string | null;
-  /** Why no label is shown. */
-  reason: 'too_little_text' | 'low_confidence' | null;
-  /** The model's own top label and its probability, shown or not. */
-  predicted: string;
-  confidence: number;
-  /** `default` (built-in) or `tenant:<classifier name>`. */
-  model: string;
-  /** The document version (feed position) the label was computed for. */
-  version: string;
-  classifiedAt: string;
-}
 
 /**
  * The document's label: from the workspace's default classifier when one is chosen (see
@@ -36,7 +20,7 @@ export async function getClassification(
   principal: Principal,
   ip: string | null,
   props: { id: string },
-): Promise<ClassificationView & { all: ClassificationView[] }> {
+): Promise<DocumentClassification> {
   return withTenant(svc.store.db, principal.tenantId, async (tx) => {
     await requireLevel(tx, await loadActor(tx, principal, ip), props.id, 'read');
     const rows = await tx
@@ -49,7 +33,7 @@ export async function getClassification(
       (await tx.selectFrom('classifiers').select('name').where('active', '=', true).execute()).map((r) => `tenant:${r.name}`),
     );
     const chosen = (await tx.selectFrom('ml_settings').select('default_classifier').executeTakeFirst())?.default_classifier ?? null;
-    const views: ClassificationView[] = rows
+    const views: Classification[] = rows
       .filter((r) => r.model === 'default' || active.has(r.model))
       .map((r) => ({
         label: r.shown_label,

@@ -4,6 +4,16 @@
  * Reads are open to every member of the workspace; changes to owners and admins.
  */
 import { sql } from 'kysely';
+import type {
+  ClassifierCandidate,
+  ClassifierList,
+  ClassifierPrediction,
+  ClassifierStatus,
+  ClassifierSummary,
+  DeleteClassifierResponse,
+  TrainClassifierResponse,
+  TrainingExample,
+} from '../../contract/api.js';
 import type { ClassifiersTable } from '../../db/schema.js';
 import { withTenant, type Tx } from '../../db/store.js';
 import { ModelCache } from '../../ml-workers/classifier/model-cache.js';
@@ -15,47 +25,6 @@ import type { Services } from '../services.js';
 import { isTenantAdmin, loadActor, type Actor } from '../../core/actor.js';
 import { audit } from './audit.js';
 import { requestRelabel } from '../../ml-workers/classifier/document-labels.js';
-
-/** Accuracy and macro-F1 on one side of a split. */
-export interface SplitMetricsView {
-  accuracy: number;
-  macroF1: number;
-}
-
-/** One candidate model of a version, chosen or not. */
-export interface CandidateView {
-  name: string;
-  l2: number;
-  validation: SplitMetricsView;
-  test: SplitMetricsView | null;
-  seconds: number;
-  selected: boolean;
-}
-
-export interface ClassifierView {
-  id: string;
-  name: string;
-  version: number;
-  status: string;
-  /** `quick` (n-gram model, usable) while the full candidate set still trains; then `final`. */
-  stage: 'quick' | 'final';
-  active: boolean;
-  /** Chosen by hand (pin or rollback): automatic promotion leaves it in place. */
-  pinned: boolean;
-  source: 'examples' | 'documents';
-  examples: number;
-  labels: string[];
-  /** The selected model's held-out (test) metrics. */
-  metrics: { accuracy: number; macroF1: number; heldOut: number; trainedOn: number } | null;
-  /** The selected candidate (`ngrams`, `combined`, `embedding`). */
-  selected: string | null;
-  candidates: CandidateView[];
-  split: { train: number; validation: number; test: number } | null;
-  error: string | null;
-  createdAt: string;
-  updatedAt: string;
-  activatedAt: string | null;
-}
 
 /**
  * Bounds on a training request. 50,000 examples of up to 5,000 characters; the JSON body of
@@ -99,14 +68,14 @@ type ViewRow = Pick<ClassifiersTable, 'name' | 'version' | 'status' | 'selected'
   source: 'examples' | 'documents';
   example_count: number;
   labels: string[];
-  metrics: ClassifierView['metrics'];
+  metrics: ClassifierStatus['metrics'];
   candidates: unknown;
   created_at: Date;
   updated_at: Date;
 };
 
-function toView(r: ViewRow): ClassifierView {
-  const report = (r.candidates ?? null) as { split?: ClassifierView['split']; candidates?: CandidateView[] } | null;
+function toView(r: ViewRow): ClassifierStatus {
+  const report = (r.candidates ?? null) as { split?: ClassifierStatus['split']; candidates?: ClassifierCandidate[] } | null;
   return {
     id: r.id,
     name: r.name,
@@ -158,8 +127,8 @@ export async function requestTraining(
   svc: Services,
   principal: Principal,
   ip: string | null,
-  props: { name: string; examples?: { text: string; label: string }[]; source: 'examples' | 'documents' },
-): Promise<{ id: string; version: number }> {
+  props: { name: string; examples?: TrainingExample[]; source: 'examples' | 'documents' },
+): Promise<TrainClassifierResponse> {
   if (props.source === 'examples' && !props.examples) throw badRequest('validation_failed', 'Send examples, or source "documents" to train on labelled documents');
   if (props.source === 'documents' && props.examples) throw badRequest('validation_failed', 'Examples and source "documents" exclude each other');
   const fromExamples = props.examples ? checkLabels(props.examples.map((e) => e.label)) : null;
@@ -208,7 +177,7 @@ export async function requestTraining(
   });
 }
 
-export async function getClassifier(svc: Services, principal: Principal, ip: string | null, props: { id: string }): Promise<ClassifierView> {
+export async function getClassifier(svc: Services, principal: Principal, ip: string | null, props: { id: string }): Promise<ClassifierStatus> {
   return withTenant(svc.store.db, principal.tenantId, async (tx) => {
     await loadActor(tx, principal, ip);
     const r = await tx.selectFrom('classifiers').select(VIEW_COLUMNS).where('id', '=', props.id).executeTakeFirst();
@@ -217,19 +186,8 @@ export async function getClassifier(svc: Services, principal: Principal, ip: str
   });
 }
 
-/** A classifier name with its versions (newest first). */
-export interface ClassifierSummary {
-  name: string;
-  /** The version documents are labelled with (null: none usable yet). */
-  activeVersion: number | null;
-  pinned: boolean;
-  /** Whether this is the workspace's default classifier for document labels. */
-  workspaceDefault: boolean;
-  versions: ClassifierView[];
-}
-
 /** The workspace's classifiers, by name, with every version and its metrics. */
-export async function listClassifiers(svc: Services, principal: Principal, ip: string | null): Promise<{ classifiers: ClassifierSummary[]; truncated: boolean }> {
+export async function listClassifiers(svc: Services, principal: Principal, ip: string | null): Promise<ClassifierList> {
   return withTenant(svc.store.db, principal.tenantId, async (tx) => {
     await loadActor(tx, principal, ip);
     const rows = await tx
@@ -269,21 +227,11 @@ function cachesOf(svc: Services): { models: ModelCache; predictions: PredictionC
   return c;
 }
 
-/** Result of {@link predictWith}. */
-export interface PredictionView {
-  label: string;
-  confidence: number;
-  /** Probability of every label. */
-  scores: Record<string, number>;
-  /** Answered from the prediction cache (same text, same model). */
-  cached: boolean;
-}
-
 /**
  * Predicts with one version. A prediction is cached by the SHA-256 of the model version and
  * the text; models that read embeddings need the sentence encoder (503 `ml_unavailable` without).
  */
-export async function predictWith(svc: Services, principal: Principal, ip: string | null, props: { id: string; text: string }): Promise<PredictionView> {
+export async function predictWith(svc: Services, principal: Principal, ip: string | null, props: { id: string; text: string }): Promise<ClassifierPrediction> {
   const row = await withTenant(svc.store.db, principal.tenantId, async (tx) => {
     await loadActor(tx, principal, ip);
     return tx.selectFrom('classifiers').select(['status', 'updated_at', sql<boolean>`model is not null`.as('has_model')]).where('id', '=', props.id).executeTakeFirst();
@@ -323,7 +271,7 @@ async function activate(tx: Tx, name: string, id: string): Promise<void> {
 }
 
 /** Makes version `id` the active one of its classifier and keeps it there (automatic promotion stops until unpinned). */
-export async function pinVersion(svc: Services, principal: Principal, ip: string | null, props: { id: string }): Promise<ClassifierView> {
+export async function pinVersion(svc: Services, principal: Principal, ip: string | null, props: { id: string }): Promise<ClassifierStatus> {
   await withTenant(svc.store.db, principal.tenantId, async (tx) => {
     const actor = await loadActor(tx, principal, ip);
     requireAdmin(actor, 'pin classifier versions');
@@ -337,7 +285,7 @@ export async function pinVersion(svc: Services, principal: Principal, ip: string
 }
 
 /** Lets automatic promotion resume for the classifier of version `id`. */
-export async function unpinClassifier(svc: Services, principal: Principal, ip: string | null, props: { id: string }): Promise<ClassifierView> {
+export async function unpinClassifier(svc: Services, principal: Principal, ip: string | null, props: { id: string }): Promise<ClassifierStatus> {
   await withTenant(svc.store.db, principal.tenantId, async (tx) => {
     const actor = await loadActor(tx, principal, ip);
     requireAdmin(actor, 'unpin classifiers');
@@ -353,7 +301,7 @@ export async function unpinClassifier(svc: Services, principal: Principal, ip: s
  * Goes back to the version that was active before the current one (of the classifier of
  * version `id`), pinned. 409 `nothing_to_roll_back` when no earlier version was ever active.
  */
-export async function rollbackClassifier(svc: Services, principal: Principal, ip: string | null, props: { id: string }): Promise<ClassifierView> {
+export async function rollbackClassifier(svc: Services, principal: Principal, ip: string | null, props: { id: string }): Promise<ClassifierStatus> {
   const target = await withTenant(svc.store.db, principal.tenantId, async (tx) => {
     const actor = await loadActor(tx, principal, ip);
     requireAdmin(actor, 'roll back classifiers');
@@ -382,7 +330,7 @@ export async function rollbackClassifier(svc: Services, principal: Principal, ip
  * removes that classifier's document labels shown and clears it as the workspace default.
  * Documents labelled for training keep their labels.
  */
-export async function deleteClassifier(svc: Services, principal: Principal, ip: string | null, props: { id: string; scope: 'version' | 'classifier' }): Promise<{ deleted: number }> {
+export async function deleteClassifier(svc: Services, principal: Principal, ip: string | null, props: { id: string; scope: 'version' | 'classifier' }): Promise<DeleteClassifierResponse> {
   return withTenant(svc.store.db, principal.tenantId, async (tx) => {
     const actor = await loadActor(tx, principal, ip);
     requireAdmin(actor, 'delete classifiers');

@@ -1,7 +1,8 @@
 /** Document content over REST: text, ProseMirror JSON or the Yjs state; replace or append. */
+import type { ContentFormat, ProseMirrorJson } from '../../contract/api.js';
 import { DENIED } from '../../contract/sync.js';
 import { withTenant } from '../../db/store.js';
-import { ContentTooDeepError, extractText, toProseMirrorJSON, type PMNode } from '../../core/content.js';
+import { ContentTooDeepError, extractText, toProseMirrorJSON } from '../../core/content.js';
 import type { ContentInput, ContentService } from '../../sync/content-service.js';
 import type { Principal } from '../../core/tokens.js';
 import { AppError } from '../../lib/errors.js';
@@ -9,8 +10,6 @@ import type { Services } from '../services.js';
 import { loadActor } from '../../core/actor.js';
 import { requireLevel } from '../../core/access.js';
 import { audit } from './audit.js';
-
-export type ContentFormat = 'text' | 'json' | 'yjs';
 
 function contentService(svc: Services): ContentService {
   if (!svc.content) throw new AppError(503, 'sync_unavailable', 'Document content is served by the sync role, which this process does not run');
@@ -22,7 +21,7 @@ export async function getContent(
   principal: Principal,
   ip: string | null,
   props: { id: string; format: ContentFormat },
-): Promise<{ text: string } | { json: PMNode } | { yjs: Uint8Array }> {
+): Promise<{ text: string } | { json: ProseMirrorJson } | { yjs: Uint8Array }> {
   const content = contentService(svc);
   await withTenant(svc.store.db, principal.tenantId, async (tx) => requireLevel(tx, await loadActor(tx, principal, ip), props.id, 'read'));
   if (props.format === 'yjs') return { yjs: await content.state(principal.tenantId, props.id) };

@@ -3,6 +3,7 @@
  * and the workspace's default classifier for the labels documents show.
  */
 import { sql } from 'kysely';
+import type { DocumentLabel, DocumentLabelList, MlSettings, SetMlSettingsRequest } from '../../contract/api.js';
 import { withTenant } from '../../db/store.js';
 import type { Principal } from '../../core/tokens.js';
 import { forbidden, notFound } from '../../lib/errors.js';
@@ -10,20 +11,13 @@ import type { Services } from '../services.js';
 import { isTenantAdmin, loadActor } from '../../core/actor.js';
 import { requireLevel } from '../../core/access.js';
 
-export interface DocumentLabelView {
-  classifier: string;
-  label: string;
-  labelledBy: string | null;
-  updatedAt: string;
-}
-
 /** Sets the document's label for classifier `classifier` (needs write access to the document). */
 export async function setDocumentLabel(
   svc: Services,
   principal: Principal,
   ip: string | null,
   props: { documentId: string; classifier: string; label: string },
-): Promise<DocumentLabelView> {
+): Promise<DocumentLabel> {
   return withTenant(svc.store.db, principal.tenantId, async (tx) => {
     const actor = await loadActor(tx, principal, ip);
     await requireLevel(tx, actor, props.documentId, 'write');
@@ -48,7 +42,7 @@ export async function clearDocumentLabel(svc: Services, principal: Principal, ip
 }
 
 /** The document's training labels, one per classifier name (read access). */
-export async function listDocumentLabels(svc: Services, principal: Principal, ip: string | null, props: { documentId: string }): Promise<{ labels: DocumentLabelView[] }> {
+export async function listDocumentLabels(svc: Services, principal: Principal, ip: string | null, props: { documentId: string }): Promise<DocumentLabelList> {
   return withTenant(svc.store.db, principal.tenantId, async (tx) => {
     await requireLevel(tx, await loadActor(tx, principal, ip), props.documentId, 'read');
     const rows = await tx.selectFrom('document_labels').select(['classifier', 'label', 'labelled_by', 'updated_at']).where('document_id', '=', props.documentId).orderBy('classifier').execute();
@@ -56,12 +50,7 @@ export async function listDocumentLabels(svc: Services, principal: Principal, ip
   });
 }
 
-export interface MlSettingsView {
-  /** The classifier whose labels documents show; null: the built-in model. */
-  defaultClassifier: string | null;
-}
-
-export async function getMlSettings(svc: Services, principal: Principal, ip: string | null): Promise<MlSettingsView> {
+export async function getMlSettings(svc: Services, principal: Principal, ip: string | null): Promise<MlSettings> {
   return withTenant(svc.store.db, principal.tenantId, async (tx) => {
     await loadActor(tx, principal, ip);
     const r = await tx.selectFrom('ml_settings').select('default_classifier').executeTakeFirst();
@@ -74,7 +63,7 @@ export async function getMlSettings(svc: Services, principal: Principal, ip: str
  * must have a usable (active) version: 404 `classifier_not_found` otherwise. Null goes back
  * to the built-in model.
  */
-export async function setMlSettings(svc: Services, principal: Principal, ip: string | null, props: MlSettingsView): Promise<MlSettingsView> {
+export async function setMlSettings(svc: Services, principal: Principal, ip: string | null, props: SetMlSettingsRequest): Promise<MlSettings> {
   return withTenant(svc.store.db, principal.tenantId, async (tx) => {
     const actor = await loadActor(tx, principal, ip);
     if (!isTenantAdmin(actor.role)) throw forbidden('Only owners and admins change the workspace classifier');

@@ -1,6 +1,6 @@
 /** Documents: create, list (cursor pagination over readable documents), get, soft delete. */
 import { sql } from 'kysely';
-import type { PermissionLevel } from '../../db/schema.js';
+import type { CreateDocumentRequest, DocumentMeta, DocumentPage, PermissionLevel } from '../../contract/api.js';
 import { readAsTenant, withTenant } from '../../db/store.js';
 import { queryTemplate } from '../../db/template.js';
 import { initialUpdateFromText } from '../../core/content.js';
@@ -11,16 +11,6 @@ import { actorFrom, actorQuery, isTenantAdmin, loadActor } from '../../core/acto
 import { requireLevel } from '../../core/access.js';
 import { audit } from './audit.js';
 import { feedEvent } from './feed.js';
-
-export interface DocumentView {
-  id: string;
-  title: string;
-  createdBy: string | null;
-  createdAt: string;
-  updatedAt: string;
-  /** The caller's own level on this document. */
-  access: PermissionLevel;
-}
 
 interface DocRow {
   id: string;
@@ -33,7 +23,7 @@ interface DocRow {
 
 const iso = (t: Date | string) => (typeof t === 'string' ? t : t.toISOString());
 
-const present = (d: DocRow, access: PermissionLevel): DocumentView => ({
+const present = (d: DocRow, access: PermissionLevel): DocumentMeta => ({
   id: d.id,
   title: d.title,
   createdBy: d.created_by,
@@ -68,8 +58,8 @@ export async function createDocument(
   svc: Services,
   principal: Principal,
   ip: string | null,
-  props: { title: string; text?: string },
-): Promise<DocumentView> {
+  props: CreateDocumentRequest,
+): Promise<DocumentMeta> {
   return withTenant(svc.store.db, principal.tenantId, async (tx) => {
     const actor = await loadActor(tx, principal, ip);
     if (actor.role === 'guest') throw badRequest('guest_cannot_create', 'Guests cannot create documents');
@@ -158,7 +148,7 @@ export async function listDocuments(
   principal: Principal,
   ip: string | null,
   props: { cursor?: string; limit?: number },
-): Promise<{ documents: DocumentView[]; nextCursor: string | null }> {
+): Promise<DocumentPage> {
   const limit = Math.min(props.limit ?? LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT);
   const cursor = props.cursor ? decodeCursor(props.cursor) : null;
   const db = svc.store.db;
@@ -210,7 +200,7 @@ const documentForCaller = queryTemplate((db, p: { id: string; userId: string }) 
     .where('u.id', '=', p.userId),
 );
 
-export async function getDocument(svc: Services, principal: Principal, ip: string | null, props: { id: string }): Promise<DocumentView> {
+export async function getDocument(svc: Services, principal: Principal, ip: string | null, props: { id: string }): Promise<DocumentMeta> {
   // The hottest read of the API: the caller as stored now and the document, in one round
   // trip and one statement.
   const [rows] = await readAsTenant(svc.store.db, principal.tenantId, [documentForCaller({ id: props.id, userId: principal.userId })]);
@@ -228,7 +218,7 @@ export async function updateDocument(
   principal: Principal,
   ip: string | null,
   props: { id: string; title: string },
-): Promise<DocumentView> {
+): Promise<DocumentMeta> {
   return withTenant(svc.store.db, principal.tenantId, async (tx) => {
     const actor = await loadActor(tx, principal, ip);
     const level = await requireLevel(tx, actor, props.id, 'write');

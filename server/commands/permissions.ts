@@ -1,6 +1,6 @@
 /** Per-document permissions: list who has access, grant or change or remove a level. */
 import { sql } from 'kysely';
-import type { PermissionLevel } from '../../db/schema.js';
+import type { Permission, PermissionLevel } from '../../contract/api.js';
 import { withTenant } from '../../db/store.js';
 import { badRequest, notFound } from '../../lib/errors.js';
 import type { Principal } from '../../core/tokens.js';
@@ -10,13 +10,7 @@ import { requireLevel } from '../../core/access.js';
 import { audit } from './audit.js';
 import { feedEvent } from './feed.js';
 
-export interface PermissionView {
-  userId: string;
-  email: string;
-  level: PermissionLevel;
-}
-
-export async function listPermissions(svc: Services, principal: Principal, ip: string | null, props: { id: string }): Promise<PermissionView[]> {
+export async function listPermissions(svc: Services, principal: Principal, ip: string | null, props: { id: string }): Promise<Permission[]> {
   return withTenant(svc.store.db, principal.tenantId, async (tx) => {
     const actor = await loadActor(tx, principal, ip);
     await requireLevel(tx, actor, props.id, 'read');
@@ -37,7 +31,7 @@ export async function setPermission(
   principal: Principal,
   ip: string | null,
   props: { id: string; userId: string; level: PermissionLevel | 'none' },
-): Promise<PermissionView | null> {
+): Promise<Permission | null> {
   const result = await withTenant(svc.store.db, principal.tenantId, async (tx) => {
     const actor = await loadActor(tx, principal, ip);
     await requireLevel(tx, actor, props.id, 'admin');
@@ -51,7 +45,7 @@ export async function setPermission(
       .where('disabled_at', 'is', null)
       .executeTakeFirst();
     if (!target) throw notFound('user');
-    let view: PermissionView | null = null;
+    let view: Permission | null = null;
     if (props.level === 'none') {
       await tx.deleteFrom('document_permissions').where('document_id', '=', props.id).where('user_id', '=', props.userId).execute();
     } else {

@@ -6,6 +6,7 @@
  * older than {@link SEARCH_LOG_RETENTION_DAYS} are deleted as new searches are logged.
  */
 import { sql } from 'kysely';
+import type { SearchAnalytics, SearchClickRequest, SearchMode, SearchQueryStats } from '../../contract/api.js';
 import { withTenant } from '../../db/store.js';
 import type { Principal } from '../../core/tokens.js';
 import { forbidden, notFound } from '../../lib/errors.js';
@@ -18,8 +19,6 @@ export const SEARCH_LOG_RETENTION_DAYS = 90;
 /** Expired rows deleted per logged search: enough to keep up with any search rate, bounded work per request. @default 100 */
 const EXPIRED_PER_SEARCH = 100;
 
-export type LoggedMode = 'fulltext' | 'semantic' | 'hybrid';
-
 /** The form queries are counted in: Unicode-normalised, trimmed, lower case, single spaces. */
 export function normaliseQuery(q: string): string {
   return q.normalize('NFKC').trim().toLowerCase().replace(/\s+/g, ' ').slice(0, 500);
@@ -29,7 +28,7 @@ export function normaliseQuery(q: string): string {
  * Logs one search in the actor's workspace and deletes a bounded number of expired rows in
  * the same statement. A failure is logged and answered with null: the search itself stands.
  */
-export async function logSearch(svc: Services, actor: Actor, props: { q: string; mode: LoggedMode; results: number; tookMs: number }): Promise<string | null> {
+export async function logSearch(svc: Services, actor: Actor, props: { q: string; mode: SearchMode; results: number; tookMs: number }): Promise<string | null> {
   const query = normaliseQuery(props.q);
   if (!query) return null;
   try {
@@ -57,7 +56,7 @@ export async function logSearch(svc: Services, actor: Actor, props: { q: string;
  * `position`). The search must be the caller's own and the document readable by them now;
  * otherwise 404. Recording the same hit twice counts once.
  */
-export async function recordClick(svc: Services, principal: Principal, ip: string | null, props: { searchId: string; documentId: string; position: number }): Promise<void> {
+export async function recordClick(svc: Services, principal: Principal, ip: string | null, props: SearchClickRequest): Promise<void> {
   await withTenant(svc.store.db, principal.tenantId, async (tx) => {
     const actor = await loadActor(tx, principal, ip);
     const mine = await tx.selectFrom('search_queries').select('id').where('id', '=', props.searchId).where('user_id', '=', actor.userId).executeTakeFirst();
@@ -69,26 +68,6 @@ export async function recordClick(svc: Services, principal: Principal, ip: strin
       .onConflict((oc) => oc.columns(['search_id', 'document_id']).doNothing())
       .execute();
   });
-}
-
-export interface QueryStats {
-  query: string;
-  searches: number;
-  /** Searches of this query after which a result was opened. */
-  clickedSearches: number;
-  /** Mean number of results. */
-  averageResults: number;
-  lastSearchedAt: string;
-}
-
-export interface SearchAnalytics {
-  days: number;
-  from: string;
-  to: string;
-  retentionDays: number;
-  totals: { searches: number; noResults: number; clickedSearches: number; byMode: Record<LoggedMode, number> };
-  topQueries: QueryStats[];
-  noResultQueries: QueryStats[];
 }
 
 /** Aggregates of the workspace's searches over the last `days` days; owners and admins only. */
@@ -123,7 +102,7 @@ export async function searchAnalytics(svc: Services, principal: Principal, ip: s
     const top = await grouped(sql`true`).execute(tx);
     const empty = await grouped(sql`s.results = 0`).execute(tx);
     const t = totals.rows[0]!;
-    const stats = (rows: { query: string; searches: number; clicked: number; average: number; last: Date }[]): QueryStats[] =>
+    const stats = (rows: { query: string; searches: number; clicked: number; average: number; last: Date }[]): SearchQueryStats[] =>
       rows.map((r) => ({
         query: r.query,
         searches: r.searches,

@@ -11,9 +11,10 @@
  * similarity floor; hybrid fuses both lists by reciprocal rank. Every search is logged for
  * the workspace's analytics.
  */
-import type { Kysely } from 'kysely';
-import type { Database } from '../../db/schema.js';
-import { withTenant } from '../../db/store.js';
+
+import type { SearchMode, SearchResult } from '../../contract/api.js';
+
+import { withTenant, type AppDb } from '../../db/store.js';
 import type { SearchHit } from '../../ml-workers/search/fulltext.js';
 import { reciprocalRankFusion, SEMANTIC_MIN_SIMILARITY, semanticHit } from '../../ml-workers/search/ranking.js';
 import type { VectorHit } from '../../ml-workers/search/vectors.js';
@@ -23,15 +24,6 @@ import type { Services } from '../services.js';
 import { isTenantAdmin, loadActor, type Actor } from '../../core/actor.js';
 import { logSearch } from './search-analytics.js';
 
-export type SearchMode = 'fulltext' | 'semantic' | 'hybrid';
-
-export interface SearchResponse {
-  hits: SearchHit[];
-  mode: SearchMode;
-  /** Names this search when reporting which hit was opened (`POST /api/v1/search/clicks`); null if it could not be logged. */
-  searchId: string | null;
-}
-
 /**
  * Pages of candidates asked of one engine per search. A page is twice the limit (full-text)
  * or four times it (passages, several per document), so stale readers cost a second page
@@ -39,7 +31,7 @@ export interface SearchResponse {
  */
 export const MAX_CANDIDATE_PAGES = 5;
 
-export async function search(svc: Services, principal: Principal, ip: string | null, props: { q: string; mode: SearchMode; limit: number }): Promise<SearchResponse> {
+export async function search(svc: Services, principal: Principal, ip: string | null, props: { q: string; mode: SearchMode; limit: number }): Promise<SearchResult> {
   const started = performance.now();
   if (!svc.fulltext) throw new AppError(503, 'search_unavailable', 'Search is not configured on this server');
   if (props.mode !== 'fulltext' && !svc.semantic) {
@@ -119,7 +111,7 @@ export async function collectReadable<C extends { documentId: string }>(opts: {
  * The documents among `ids` the actor may read at this moment, with their titles: one
  * query, deciding from the stored user (still active, current role) and the current grants.
  */
-export async function readableNow(db: Kysely<Database>, actor: Actor, ids: string[]): Promise<Map<string, string>> {
+export async function readableNow(db: AppDb, actor: Actor, ids: string[]): Promise<Map<string, string>> {
   if (ids.length === 0) return new Map();
   const rows = await withTenant(db, actor.tenantId, (tx) =>
     tx

@@ -1,6 +1,6 @@
 /** Tenant user management: owners and admins add users, change roles and remove users. */
 import { sql } from 'kysely';
-import type { TenantRole } from '../../db/schema.js';
+import type { CreateUserRequest, Me, TenantRole, User } from '../../contract/api.js';
 import { withTenant, type Tx } from '../../db/store.js';
 import { badRequest, conflict, forbidden, notFound } from '../../lib/errors.js';
 import type { Principal } from '../../core/tokens.js';
@@ -9,15 +9,7 @@ import { isTenantAdmin, loadActor, type Actor } from '../../core/actor.js';
 import { audit } from './audit.js';
 import { feedEvent } from './feed.js';
 
-export interface UserView {
-  id: string;
-  email: string;
-  displayName: string | null;
-  role: TenantRole;
-  createdAt: string;
-}
-
-const present = (u: { id: string; email: string; display_name: string | null; role: TenantRole; created_at: Date }): UserView => ({
+const present = (u: { id: string; email: string; display_name: string | null; role: TenantRole; created_at: Date }): User => ({
   id: u.id,
   email: u.email,
   displayName: u.display_name,
@@ -35,8 +27,8 @@ export async function createUser(
   svc: Services,
   principal: Principal,
   ip: string | null,
-  props: { email: string; password: string; role: TenantRole; displayName?: string },
-): Promise<UserView> {
+  props: CreateUserRequest,
+): Promise<User> {
   // Authorize before paying for the hash.
   await withTenant(svc.store.db, principal.tenantId, async (tx) => assertMayAssign(await loadActor(tx, principal, ip), props.role));
   const passwordHash = await svc.passwords.hash(props.password);
@@ -72,7 +64,7 @@ export async function createUser(
   }
 }
 
-export async function listUsers(svc: Services, principal: Principal, ip: string | null): Promise<UserView[]> {
+export async function listUsers(svc: Services, principal: Principal, ip: string | null): Promise<User[]> {
   return withTenant(svc.store.db, principal.tenantId, async (tx) => {
     const actor = await loadActor(tx, principal, ip);
     if (actor.role === 'guest') throw forbidden('Guests cannot list the users of the workspace');
@@ -88,7 +80,7 @@ export async function listUsers(svc: Services, principal: Principal, ip: string 
   });
 }
 
-export async function getMe(svc: Services, principal: Principal, ip: string | null): Promise<UserView & { tenantId: string; tenantName: string }> {
+export async function getMe(svc: Services, principal: Principal, ip: string | null): Promise<Me> {
   return withTenant(svc.store.db, principal.tenantId, async (tx) => {
     await loadActor(tx, principal, ip);
     const row = await tx
@@ -124,7 +116,7 @@ export async function updateUserRole(
   principal: Principal,
   ip: string | null,
   props: { userId: string; role: TenantRole },
-): Promise<UserView> {
+): Promise<User> {
   const view = await withTenant(svc.store.db, principal.tenantId, async (tx) => {
     const actor = await loadActor(tx, principal, ip);
     assertMayAssign(actor, props.role);

@@ -76,3 +76,42 @@ export function readQuery<S extends z.ZodType>(req: Req, schema: S): z.infer<S> 
   if (!parsed.success) throw badRequest('invalid_query', 'The query string is not valid', issues(parsed.error));
   return parsed.data;
 }
+
+// ---- compile-time checks against the contract (contract/api.ts) -----------------------
+
+/** True only when A and B are the same type: the same fields, each with the same type and optionality. */
+export type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+
+/** Compiles only when T is `true`: `type _Check = Expect<Accepts<typeof Schema, ContractType>>`. */
+export type Expect<T extends true> = T;
+
+type Flat<T> = { [K in keyof T]: T[K] };
+type AllKeys<T> = T extends unknown ? keyof T : never;
+type ValueAt<T, K extends PropertyKey> = T extends unknown ? (K extends keyof T ? Exclude<T[K], undefined> : never) : never;
+type RequiredKeys<T> = { [K in keyof T]-?: object extends Pick<T, K> ? never : K }[keyof T];
+type OptionalSomewhere<T, Keys extends PropertyKey> = T extends unknown ? Exclude<Keys, RequiredKeys<T>> : never;
+
+/**
+ * A request type as one object: a union (`{ text } | { json }`) becomes its members' fields
+ * together, each required only where every member requires it.
+ */
+type Merged<R> = Flat<
+  { [K in Exclude<AllKeys<R>, OptionalSomewhere<R, AllKeys<R>>>]: ValueAt<R, K> } & { [K in OptionalSomewhere<R, AllKeys<R>>]?: ValueAt<R, K> }
+>;
+
+/**
+ * What a request schema accepts, as the contract describes a request: the parsed types
+ * (`z.output`) with the optionality of what may be sent (`z.input`: a field with a default
+ * may be left out). A query parameter arrives as text; its type is the one it is parsed to.
+ */
+type Accepted<S extends z.ZodType, In = z.input<S>, Out = z.output<S>> = {
+  [K in keyof In]: K extends keyof Out ? (K extends RequiredKeys<In> ? Out[K] : Exclude<Out[K], undefined>) : In[K];
+};
+
+/**
+ * True when schema `S` accepts exactly the contract's request type `R`: the same fields, each
+ * with the same type and optionality, so a change on either side alone fails `tsc`. A union
+ * `R` (exactly one of two fields) is compared by its fields together; the schema's
+ * refinement enforces the rest at run time.
+ */
+export type Accepts<S extends z.ZodType, R> = Equals<Accepted<S>, Merged<R>>;

@@ -1,9 +1,10 @@
 /** `/api/v1/auth/*`: signup, login, refresh, logout. Stricter per-IP rate limit. */
 import crypto from 'node:crypto';
 import { z } from 'zod';
+import type { LoginRequest, LogoutRequest, RefreshRequest, SignupRequest } from '../../contract/api.js';
 import { login, logout, refresh, signup } from '../commands/auth.js';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../auth/passwords.js';
-import { readJson } from '../http/validate.js';
+import { readJson, type Accepts, type Expect } from '../http/validate.js';
 import type { Req } from '../../lib/http/edge.js';
 import { limit, type RouteContext } from './context.js';
 
@@ -17,6 +18,13 @@ const Signup = z.strictObject({ tenant: z.string().trim().min(1).max(200), email
 // Login accepts any non-empty password so that the length rule of today does not lock out older accounts.
 const Login = z.strictObject({ email: Email, password: z.string().min(1).max(PASSWORD_MAX_LENGTH) });
 const RefreshBody = z.strictObject({ refreshToken: z.string().min(1).max(512) });
+// The bodies are the contract's request types (contract/api.ts): a change on one side alone fails tsc.
+type _Bodies = [
+  Expect<Accepts<typeof Signup, SignupRequest>>,
+  Expect<Accepts<typeof Login, LoginRequest>>,
+  Expect<Accepts<typeof RefreshBody, RefreshRequest>>,
+  Expect<Accepts<typeof RefreshBody, LogoutRequest>>,
+];
 
 export function authRoutes(ctx: RouteContext): void {
   const { edge, svc } = ctx;

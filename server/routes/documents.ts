@@ -1,11 +1,22 @@
 /** `/api/v1/documents*`: create, list, get, rename, soft delete, permissions. */
 import { z } from 'zod';
+import type {
+  CreateDocumentRequest,
+  DocumentContentQuery,
+  ListDocumentsQuery,
+  PermissionList,
+  ProseMirrorJson,
+  PutContentRequest,
+  SetPermissionRequest,
+  SetPermissionResponse,
+  UpdateDocumentRequest,
+} from '../../contract/api.js';
 import { createDocument, deleteDocument, getDocument, listDocuments, LIST_MAX_LIMIT, updateDocument } from '../commands/documents.js';
 import { listPermissions, setPermission } from '../commands/permissions.js';
 import { getContent, putContent } from '../commands/content.js';
 import { getClassification } from '../commands/classification.js';
 import { badRequest } from '../../lib/errors.js';
-import { readJson, readQuery } from '../http/validate.js';
+import { readJson, readQuery, type Accepts, type Expect } from '../http/validate.js';
 import { ProseMirrorNode, validateProseMirror } from '../../core/content.js';
 import { authenticate, pathId, type RouteContext } from './context.js';
 
@@ -27,6 +38,15 @@ const ListQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(LIST_MAX_LIMIT).optional(),
 });
 const SetPermission = z.strictObject({ userId: z.uuid(), level: z.enum(['read', 'write', 'admin', 'none']) });
+// Bodies and query parameters are the contract's types (contract/api.ts): a change on one side alone fails tsc.
+type _Requests = [
+  Expect<Accepts<typeof CreateDocument, CreateDocumentRequest>>,
+  Expect<Accepts<typeof PatchDocument, UpdateDocumentRequest>>,
+  Expect<Accepts<typeof PutContent, PutContentRequest>>,
+  Expect<Accepts<typeof SetPermission, SetPermissionRequest>>,
+  Expect<Accepts<typeof ListQuery, ListDocumentsQuery>>,
+  Expect<Accepts<typeof ContentQuery, DocumentContentQuery>>,
+];
 
 export function documentRoutes(ctx: RouteContext): void {
   const { edge, svc } = ctx;
@@ -61,7 +81,7 @@ export function documentRoutes(ctx: RouteContext): void {
     const { format } = readQuery(req, ContentQuery);
     const out = await getContent(svc, p, req.ip, { id, format });
     if ('text' in out) return { status: 200, text: out.text };
-    if ('json' in out) return { status: 200, json: out.json };
+    if ('json' in out) return { status: 200, json: out.json satisfies ProseMirrorJson };
     return { status: 200, bytes: out.yjs, headers: { 'content-type': 'application/octet-stream' } };
   });
   edge.route('put', '/api/v1/documents/:id/content', async (req) => {
@@ -82,13 +102,13 @@ export function documentRoutes(ctx: RouteContext): void {
   });
   edge.route('get', '/api/v1/documents/:id/permissions', async (req) => {
     const p = await authenticate(ctx, req);
-    return { status: 200, json: { permissions: await listPermissions(svc, p, req.ip, { id: pathId(req, 'id', 'document') }) } };
+    return { status: 200, json: { permissions: await listPermissions(svc, p, req.ip, { id: pathId(req, 'id', 'document') }) } satisfies PermissionList };
   });
   edge.route('put', '/api/v1/documents/:id/permissions', async (req) => {
     const p = await authenticate(ctx, req);
     const id = pathId(req, 'id', 'document');
     const body = readJson(req, SetPermission);
     const view = await setPermission(svc, p, req.ip, { id, userId: body.userId, level: body.level });
-    return { status: 200, json: view ?? { userId: body.userId, level: 'none' } };
+    return { status: 200, json: (view ?? { userId: body.userId, level: 'none' }) satisfies SetPermissionResponse };
   });
 }

@@ -4,6 +4,13 @@
  * labels of documents (`/api/v1/documents/:id/labels`).
  */
 import { z } from 'zod';
+import type {
+  DeleteClassifierQuery,
+  PredictRequest,
+  SetDocumentLabelRequest,
+  SetMlSettingsRequest,
+  TrainClassifierRequest,
+} from '../../contract/api.js';
 import {
   deleteClassifier,
   getClassifier,
@@ -21,7 +28,7 @@ import {
 import { clearDocumentLabel, getMlSettings, listDocumentLabels, setDocumentLabel, setMlSettings } from '../commands/document-labels.js';
 import { badRequest } from '../../lib/errors.js';
 import type { Req } from '../../lib/http/edge.js';
-import { readJson, readQuery } from '../http/validate.js';
+import { readJson, readQuery, type Accepts, type Expect } from '../http/validate.js';
 import { authenticate, pathId, type RouteContext } from './context.js';
 
 const name = z.string().trim().min(1).max(100);
@@ -40,6 +47,14 @@ const Predict = z.strictObject({ text: z.string().trim().min(1).max(MAX_PREDICT_
 const SetLabel = z.strictObject({ label });
 const Settings = z.strictObject({ defaultClassifier: name.nullable() });
 const DeleteQuery = z.strictObject({ scope: z.enum(['version', 'classifier']).default('version') });
+// Bodies and query parameters are the contract's types (contract/api.ts): a change on one side alone fails tsc.
+type _Requests = [
+  Expect<Accepts<typeof Train, TrainClassifierRequest>>,
+  Expect<Accepts<typeof Predict, PredictRequest>>,
+  Expect<Accepts<typeof SetLabel, SetDocumentLabelRequest>>,
+  Expect<Accepts<typeof Settings, SetMlSettingsRequest>>,
+  Expect<Accepts<typeof DeleteQuery, DeleteClassifierQuery>>,
+];
 
 /** The classifier name in a path: 1–100 characters once trimmed. */
 function pathName(req: Req): string {

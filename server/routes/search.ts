@@ -3,9 +3,10 @@
  * `POST /api/v1/search/clicks`, `GET /api/v1/search/analytics?days=&limit=` (owners and admins).
  */
 import { z } from 'zod';
+import type { SearchAnalyticsQuery, SearchClickRequest, SearchQuery as SearchQueryParams } from '../../contract/api.js';
 import { search } from '../commands/search.js';
 import { recordClick, SEARCH_LOG_RETENTION_DAYS, searchAnalytics } from '../commands/search-analytics.js';
-import { readJson, readQuery } from '../http/validate.js';
+import { readJson, readQuery, type Accepts, type Expect } from '../http/validate.js';
 import { authenticate, type RouteContext } from './context.js';
 
 /** Longest accepted query, in characters. */
@@ -27,6 +28,12 @@ const AnalyticsQuery = z.strictObject({
   days: z.coerce.number().int().min(1).max(SEARCH_LOG_RETENTION_DAYS).default(30),
   limit: z.coerce.number().int().min(1).max(100).default(20),
 });
+// The body and query parameters are the contract's types (contract/api.ts): a change on one side alone fails tsc.
+type _Requests = [
+  Expect<Accepts<typeof SearchQuery, SearchQueryParams>>,
+  Expect<Accepts<typeof Click, SearchClickRequest>>,
+  Expect<Accepts<typeof AnalyticsQuery, SearchAnalyticsQuery>>,
+];
 
 export function searchRoutes(ctx: RouteContext): void {
   ctx.edge.route('get', '/api/v1/search', async (req) => {

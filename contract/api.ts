@@ -1,0 +1,413 @@
+/**
+ * The public REST contract (v1) as TypeScript types: what `/api/v1/*` accepts (request
+ * bodies and query parameters) and what it answers. The server's commands return these
+ * types and its body schemas are checked against them at compile time
+ * (`server/http/validate.ts`); the SDK re-exports them (`clients/sdk/types.ts`). Types only:
+ * nothing here exists at run time.
+ *
+ * Timestamps are ISO 8601 text (UTC, milliseconds); ids are UUIDs. Errors are
+ * `{ "error": { "code", "message", "details"? } }` with a code from `./errors.ts`.
+ */
+
+export type TenantRole = 'owner' | 'admin' | 'member' | 'guest';
+export type PermissionLevel = 'read' | 'write' | 'admin';
+export type SearchMode = 'fulltext' | 'semantic' | 'hybrid';
+/** How `GET /api/v1/documents/:id/content` answers: plain text, ProseMirror JSON or the Yjs state (bytes). */
+export type ContentFormat = 'text' | 'json' | 'yjs';
+
+// ---- auth -----------------------------------------------------------------------------
+
+/** `POST /api/v1/auth/signup`: a new workspace (`tenant`, its name) with its first owner. */
+export interface SignupRequest {
+  tenant: string;
+  email: string;
+  password: string;
+}
+
+/** `POST /api/v1/auth/login`. */
+export interface LoginRequest {
+  email: string;
+  password: string;
+}
+
+/** `POST /api/v1/auth/refresh`: rotates the pair; the token presented is used up. */
+export interface RefreshRequest {
+  refreshToken: string;
+}
+
+/** `POST /api/v1/auth/logout`: revokes the refresh token's whole family (204). */
+export type LogoutRequest = RefreshRequest;
+
+export interface SessionUser {
+  id: string;
+  email: string;
+  tenantId: string;
+  role: TenantRole;
+}
+
+/** What signup, login and refresh answer. */
+export interface Session {
+  accessToken: string;
+  refreshToken: string;
+  user: SessionUser;
+}
+
+// ---- users ----------------------------------------------------------------------------
+
+export interface User {
+  id: string;
+  email: string;
+  displayName: string | null;
+  role: TenantRole;
+  createdAt: string;
+}
+
+/** `GET /api/v1/me`. */
+export interface Me extends User {
+  tenantId: string;
+  tenantName: string;
+}
+
+/** `GET /api/v1/users`: the workspace's active users. */
+export interface UserList {
+  users: User[];
+}
+
+/** `POST /api/v1/users` (owners and admins; only an owner grants `owner`). */
+export interface CreateUserRequest {
+  email: string;
+  password: string;
+  role: TenantRole;
+  displayName?: string;
+}
+
+/** `PATCH /api/v1/users/:id`. */
+export interface UpdateUserRequest {
+  role: TenantRole;
+}
+
+// ---- documents ------------------------------------------------------------------------
+
+export interface DocumentMeta {
+  id: string;
+  title: string;
+  createdBy: string | null;
+  createdAt: string;
+  updatedAt: string;
+  /** The caller's own level on this document. */
+  access: PermissionLevel;
+}
+
+/** `GET /api/v1/documents`: one page of the documents the caller can read. */
+export interface DocumentPage {
+  documents: DocumentMeta[];
+  nextCursor: string | null;
+}
+
+/** `GET /api/v1/documents?cursor=&limit=` */
+export interface ListDocumentsQuery {
+  /** `nextCursor` of the previous page. */
+  cursor?: string;
+  limit?: number;
+}
+
+/** `POST /api/v1/documents`; `text` is the initial content. */
+export interface CreateDocumentRequest {
+  title: string;
+  text?: string;
+}
+
+/** `PATCH /api/v1/documents/:id`: renames the document. */
+export interface UpdateDocumentRequest {
+  title: string;
+}
+
+/** `GET /api/v1/documents/:id/content?format=` (default `text`). */
+export interface DocumentContentQuery {
+  format?: ContentFormat;
+}
+
+/** ProseMirror JSON as the content endpoints accept and return it. */
+export interface ProseMirrorJson {
+  type: string;
+  attrs?: Record<string, unknown>;
+  content?: ProseMirrorJson[];
+  text?: string;
+  marks?: { type: string; attrs?: Record<string, unknown> }[];
+}
+
+/** New content as plain text or as ProseMirror JSON: exactly one of the two. */
+export type ContentInput = { text: string } | { json: ProseMirrorJson };
+
+/**
+ * `PUT /api/v1/documents/:id/content` (204 once the change is durable and live clients have
+ * it): replaces the content, or appends to it. @default mode `replace`
+ */
+export type PutContentRequest = ContentInput & { mode?: 'replace' | 'append' };
+
+// ---- permissions ----------------------------------------------------------------------
+
+export interface Permission {
+  userId: string;
+  email: string;
+  level: PermissionLevel;
+}
+
+/** `GET /api/v1/documents/:id/permissions`. */
+export interface PermissionList {
+  permissions: Permission[];
+}
+
+/** `PUT /api/v1/documents/:id/permissions`: grants `level` to a user of the workspace; `none` removes their access. */
+export interface SetPermissionRequest {
+  userId: string;
+  level: PermissionLevel | 'none';
+}
+
+/** What `PUT /api/v1/documents/:id/permissions` answers for `level: "none"`. */
+export interface PermissionRemoved {
+  userId: string;
+  level: 'none';
+}
+
+/** What `PUT /api/v1/documents/:id/permissions` answers: the grant, or its removal. */
+export type SetPermissionResponse = Permission | PermissionRemoved;
+
+// ---- classification -------------------------------------------------------------------
+
+export interface Classification {
+  /** The label shown (a stable key), or null when the text is too short or the model unsure. */
+  label: string | null;
+  /** The label as people read it (the built-in `press` is `News & commentary`). */
+  name: string | null;
+  /** Why no label is shown. */
+  reason: 'too_little_text' | 'low_confidence' | null;
+  /** The model's own top label, shown or not, and its probability. */
+  predicted: string;
+  confidence: number;
+  /** `default` (built-in) or `tenant:<classifier name>`. */
+  model: string;
+  /** The document version (feed position) the label was computed for. */
+  version: string;
+  classifiedAt: string;
+}
+
+/**
+ * `GET /api/v1/documents/:id/classification`: the label from the workspace's default
+ * classifier (else the built-in model), and in `all` every active model's view.
+ */
+export interface DocumentClassification extends Classification {
+  all: Classification[];
+}
+
+// ---- search ---------------------------------------------------------------------------
+
+/** `GET /api/v1/search?q=&mode=&limit=` */
+export interface SearchQuery {
+  q: string;
+  /** @default `fulltext` */
+  mode?: SearchMode;
+  /** Most hits (1–50). @default 10 */
+  limit?: number;
+}
+
+/** Why a hit matched: the query's words as written (`exact`), words within a typo of them (`typo`), or meaning (`semantic`). */
+export interface SearchMatch {
+  kind: 'exact' | 'typo' | 'semantic';
+  /** Where the words matched. */
+  fields: ('title' | 'text')[];
+  /** The document's words that matched, lower case (at most 10). */
+  terms: string[];
+  /** Cosine similarity of the best passage to the query, when meaning contributed. */
+  similarity?: number;
+}
+
+export interface SearchHit {
+  documentId: string;
+  title: string;
+  /** HTML-escaped text with `<mark>` around matches. Use `snippetParts` to render it without innerHTML. */
+  snippet: string;
+  score: number;
+  match: SearchMatch;
+}
+
+export interface SearchResult {
+  hits: SearchHit[];
+  mode: SearchMode;
+  /** Names this search for `recordSearchClick` (`POST /api/v1/search/clicks`); null when the server could not log it. */
+  searchId: string | null;
+}
+
+/** `POST /api/v1/search/clicks` (204): the hit at 1-based `position` of search `searchId` was opened. */
+export interface SearchClickRequest {
+  searchId: string;
+  documentId: string;
+  /** 1-based rank of the opened hit in the answer. */
+  position: number;
+}
+
+/** `GET /api/v1/search/analytics?days=&limit=` */
+export interface SearchAnalyticsQuery {
+  /** The period, in days back from now. @default 30 */
+  days?: number;
+  /** Queries per list. @default 20 */
+  limit?: number;
+}
+
+/** One query's figures over an analytics period (queries are counted trimmed, in lower case). */
+export interface SearchQueryStats {
+  query: string;
+  searches: number;
+  /** Searches of this query after which a result was opened. */
+  clickedSearches: number;
+  /** Mean number of results. */
+  averageResults: number;
+  lastSearchedAt: string;
+}
+
+/** A workspace's search analytics (owners and admins). */
+export interface SearchAnalytics {
+  days: number;
+  from: string;
+  to: string;
+  /** Days searches are kept. */
+  retentionDays: number;
+  totals: { searches: number; noResults: number; clickedSearches: number; byMode: Record<SearchMode, number> };
+  topQueries: SearchQueryStats[];
+  noResultQueries: SearchQueryStats[];
+}
+
+// ---- classifiers ----------------------------------------------------------------------
+
+/** One training example. */
+export interface TrainingExample {
+  text: string;
+  label: string;
+}
+
+/**
+ * `POST /api/v1/ml/classifiers` (202; training runs in the workers): a new version of
+ * classifier `name`, trained on `examples`, or (`source: "documents"`) on the documents
+ * labelled for `name`, as they read when the worker takes the job.
+ */
+export type TrainClassifierRequest = { name: string; examples: TrainingExample[]; source?: 'examples' } | { name: string; source: 'documents' };
+
+/** What `POST /api/v1/ml/classifiers` answers: the queued version. */
+export interface TrainClassifierResponse {
+  id: string;
+  version: number;
+}
+
+/** Accuracy and macro-F1 on one side of a training split. */
+export interface SplitMetrics {
+  accuracy: number;
+  macroF1: number;
+}
+
+/** One candidate model of a classifier version (`ngrams`, `combined`, `embedding`), chosen or not. */
+export interface ClassifierCandidate {
+  name: string;
+  l2: number;
+  validation: SplitMetrics;
+  test: SplitMetrics | null;
+  seconds: number;
+  selected: boolean;
+}
+
+/** One version of a workspace classifier. */
+export interface ClassifierStatus {
+  id: string;
+  name: string;
+  version: number;
+  status: 'queued' | 'training' | 'ready' | 'rejected' | 'failed';
+  /** `quick`: the n-gram model is usable while every candidate trains; then `final`. */
+  stage: 'quick' | 'final';
+  active: boolean;
+  /** Chosen by hand (pin or rollback): automatic promotion leaves it in place. */
+  pinned: boolean;
+  source: 'examples' | 'documents';
+  examples: number;
+  labels: string[];
+  /** Held-out (test) metrics of the selected candidate. */
+  metrics: { accuracy: number; macroF1: number; heldOut: number; trainedOn: number } | null;
+  /** The selected candidate (`ngrams`, `combined`, `embedding`). */
+  selected: string | null;
+  candidates: ClassifierCandidate[];
+  split: { train: number; validation: number; test: number } | null;
+  error: string | null;
+  createdAt: string;
+  updatedAt: string;
+  activatedAt: string | null;
+}
+
+/** A classifier name with its versions, newest first. */
+export interface ClassifierSummary {
+  name: string;
+  /** The version documents are labelled with (null: none usable yet). */
+  activeVersion: number | null;
+  pinned: boolean;
+  /** Whether this is the workspace's default classifier for document labels. */
+  workspaceDefault: boolean;
+  versions: ClassifierStatus[];
+}
+
+/** `GET /api/v1/ml/classifiers`: the workspace's classifiers, by name. */
+export interface ClassifierList {
+  classifiers: ClassifierSummary[];
+  /** The registry holds more versions than one answer lists (1,000, by name then newest first): the last names are missing or incomplete. */
+  truncated: boolean;
+}
+
+/** `DELETE /api/v1/ml/classifiers/:id?scope=`: one version (not the active one), or every version of its classifier. */
+export interface DeleteClassifierQuery {
+  /** @default `version` */
+  scope?: 'version' | 'classifier';
+}
+
+/** What `DELETE /api/v1/ml/classifiers/:id` answers: how many versions were deleted. */
+export interface DeleteClassifierResponse {
+  deleted: number;
+}
+
+/** `POST /api/v1/ml/classifiers/:id/predict`. */
+export interface PredictRequest {
+  text: string;
+}
+
+export interface ClassifierPrediction {
+  label: string;
+  confidence: number;
+  /** Probability of every label. */
+  scores: Record<string, number>;
+  /** Answered from the server's prediction cache (same text, same model). */
+  cached: boolean;
+}
+
+/** `GET` and `PUT /api/v1/ml/settings`: the workspace's ML settings. */
+export interface MlSettings {
+  /** The classifier whose labels documents show; null: the built-in model. */
+  defaultClassifier: string | null;
+}
+
+/** `PUT /api/v1/ml/settings` (owners and admins); the classifier must have an active version. */
+export type SetMlSettingsRequest = MlSettings;
+
+// ---- document labels (training data) --------------------------------------------------
+
+/** A document's label for training a classifier. */
+export interface DocumentLabel {
+  classifier: string;
+  label: string;
+  labelledBy: string | null;
+  updatedAt: string;
+}
+
+/** `GET /api/v1/documents/:id/labels`: one label per classifier name. */
+export interface DocumentLabelList {
+  labels: DocumentLabel[];
+}
+
+/** `PUT /api/v1/documents/:id/labels/:classifier` (write access). */
+export interface SetDocumentLabelRequest {
+  label: string;
+}
