@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { sql } from 'kysely';
 import { withTenant } from '../db/store.js';
 import { startServer } from './helpers/server.js';
+import { eventually } from './helpers/wait.js';
 
 test('signup creates a tenant whose caller is owner, and the access token works', async (t) => {
   const { api } = await startServer(t);
@@ -85,7 +86,8 @@ test('within the reuse grace window a replayed refresh token gets a new pair (lo
   // Every successor works (one of them is used here; the others stay valid).
   const next = await api.post('/api/v1/auth/refresh', { refreshToken: results[0]!.body.refreshToken });
   assert.equal(next.status, 200);
-  await new Promise((r) => setTimeout(r, 1500));
+  // Poll until the grace window (1 s from the token's first use) has closed: a replay is refused.
+  await eventually(async () => assert.equal((await api.post('/api/v1/auth/refresh', { refreshToken: s.refreshToken })).status, 401), { intervalMs: 200, message: 'the reuse grace window closes' });
   const late = await api.post('/api/v1/auth/refresh', { refreshToken: s.refreshToken });
   assert.equal(late.status, 401);
   assert.equal(late.body.error.code, 'refresh_token_reused');

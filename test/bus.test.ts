@@ -8,7 +8,7 @@ import { MemoryBus } from '../ml-workers/bus/memory.js';
 import { NatsBus } from '../ml-workers/bus/nats.js';
 import { TEST_NATS_URL } from './helpers/env.js';
 import { dropStream, uniqueName } from './helpers/server.js';
-import { eventually } from './helpers/wait.js';
+import { eventually, quietFor } from './helpers/wait.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -182,9 +182,11 @@ for (const [name, make] of Object.entries(implementations).filter(([n]) => !proc
           // Ended on the server: nothing ack-pending, so nothing can come back.
           await eventually(async () => assert.deepEqual(await consumerState('dead-once'), { ackPending: 0, redelivered: 0, undelivered: 0 }));
         }
+        await eventually(() => assert.equal(calls.get('fine'), 1), { message: 'the good message is handled' });
         // Let the ack deadline pass more than once: a message left pending would be redelivered.
-        await new Promise((r) => setTimeout(r, ackWaitMs * 2.5));
-        assert.deepEqual(Object.fromEntries(calls), { 'poison-1': 1, 'bad-1': 2, fine: 1 });
+        await quietFor(ackWaitMs * 2.5, 'a message left ack-pending would be redelivered after its ack deadline', {
+          check: () => assert.deepEqual(Object.fromEntries(calls), { 'poison-1': 1, 'bad-1': 2, fine: 1 }),
+        });
         const dead = await bus.deadLetters('dead-once');
         assert.deepEqual(dead.map((d) => dec(d.data)).sort(), ['bad-1', 'poison-1']);
         await sub.stop();
@@ -205,7 +207,8 @@ for (const [name, make] of Object.entries(implementations).filter(([n]) => !proc
         });
         await bus.publish(subject('changed'), enc('slow'), 's');
         await eventually(() => assert.equal(calls, 1));
-        await new Promise((r) => setTimeout(r, 3_000));
+        // Three ack deadlines pass while the handler runs: it must keep the message its own.
+        await quietFor(3_000, 'a message whose handler runs past the ack deadline would be redelivered', { check: () => assert.equal(calls, 1) });
         release();
         if (consumerState) await eventually(async () => assert.deepEqual(await consumerState('slow'), { ackPending: 0, redelivered: 0, undelivered: 0 }));
         assert.equal(calls, 1);

@@ -158,7 +158,7 @@ for (const dialect of DIALECTS) {
       await assert.rejects(store.loadInto(s.user.tenantId, doc.body.id), /could not be loaded/);
       // A live client is refused with a reason, not handed an empty document.
       const d = connect(t, url, doc.body.id, s.accessToken, { reconnect: false });
-      await eventually(() => assert.deepEqual(d.authFailures, ['load-failed']));
+      await eventually(() => assert.deepEqual(d.authFailures, ['load_failed']));
       assert.equal(d.doc.getXmlFragment('default').length, 0);
       assert.equal(await stored(), 1);
     });

@@ -17,7 +17,18 @@ function raw(port: number, request: string | Buffer): Promise<{ status: number; 
   return new Promise((resolve, reject) => {
     const sock = net.connect(port, '127.0.0.1');
     const chunks: Buffer[] = [];
-    sock.on('data', (d) => chunks.push(d));
+    /** The whole answer is here: its head, and as much body as its Content-Length says. */
+    const complete = () => {
+      const buf = Buffer.concat(chunks);
+      const end = buf.indexOf('\r\n\r\n');
+      const length = end < 0 ? null : /\r\ncontent-length: *(\d+)/i.exec(buf.subarray(0, end).toString('latin1'));
+      return length !== null && buf.length - (end + 4) >= Number(length[1]);
+    };
+    sock.on('data', (d) => {
+      chunks.push(d);
+      // A request the server answers may keep the connection open (keep-alive): close once the answer is complete.
+      if (complete()) sock.end();
+    });
     // The server may close as soon as it has answered (413 before the body was read): what
     // arrived before the reset is the answer.
     sock.on('error', (e: NodeJS.ErrnoException) => (e.code === 'ECONNRESET' || e.code === 'EPIPE' ? undefined : reject(e)));
@@ -27,8 +38,11 @@ function raw(port: number, request: string | Buffer): Promise<{ status: number; 
       resolve({ status, body: text.slice(text.indexOf('\r\n\r\n') + 4) });
     });
     sock.write(request);
-    // A request the server answers keeps the connection open (keep-alive): close after a while.
-    sock.setTimeout(3_000, () => sock.end());
+    // A server that goes silent without a whole answer fails the test instead of stalling it.
+    sock.setTimeout(60_000, () => {
+      sock.destroy();
+      reject(new Error(`no complete answer after 60 s of silence (${Buffer.concat(chunks).length} bytes so far)`));
+    });
   });
 }
 

@@ -11,6 +11,7 @@ import type { EventBus } from '../ml-workers/bus/bus.js';
 import { MemoryBus } from '../ml-workers/bus/memory.js';
 import type { FeedEvent, FeedEventType } from '../contract/feed.js';
 import { PUBLISH_PARALLELISM, publishAll } from '../ml-workers/relay.js';
+import { eventually, quietFor } from './helpers/wait.js';
 
 const tenantId = randomUUID();
 const docs = Array.from({ length: 40 }, () => randomUUID());
@@ -42,7 +43,7 @@ function slowBus(opts: { failOn?: string } = {}) {
       }
     },
   };
-  return { bus: wrapped as EventBus, order, stats: () => ({ maxInFlight, started }) };
+  return { bus: wrapped as EventBus, order, stats: () => ({ maxInFlight, started, inFlight }) };
 }
 
 test('several publishes in flight, each document in order', async () => {
@@ -63,8 +64,11 @@ test('the first failure stops the rest and rejects', async () => {
   const failing = events.find((e) => e.type === 'document.created')!;
   const b = slowBus({ failOn: `${failing.type}:${failing.seq}` });
   await assert.rejects(publishAll(b.bus, 'quire', events), /NATS is down/);
-  await new Promise((r) => setTimeout(r, 20));
-  assert.ok(b.stats().started < events.length, `stopped after ${b.stats().started} of ${events.length}`);
+  // The publishes in flight when it failed settle; one that kept going would start more as they do.
+  await eventually(() => assert.equal(b.stats().inFlight, 0), { message: 'the publishes in flight settle' });
+  const stoppedAt = b.stats().started;
+  await quietFor(50, 'a publish started after the failure', { check: () => assert.equal(b.stats().started, stoppedAt), intervalMs: 1 });
+  assert.ok(stoppedAt < events.length, `stopped after ${stoppedAt} of ${events.length}`);
   // Nothing of the failed document after its failed event went out.
   assert.deepEqual(b.order.filter((o) => o.doc === failing.documentId), []);
 });

@@ -8,7 +8,7 @@ import * as Y from 'yjs';
 import { fileStore, memoryTokenStorage, openDocument, QuireClient, snippetParts, unwrap, type DocumentSession, type Session } from '../clients/sdk/node.js';
 import { QuietWebSocket } from './helpers/provider.js';
 import { startServer } from './helpers/server.js';
-import { eventually } from './helpers/wait.js';
+import { eventually, quietFor } from './helpers/wait.js';
 
 /** A fetch that counts calls to the refresh endpoint. */
 function refreshCounter(): { fetch: typeof fetch; readonly count: number } {
@@ -220,9 +220,12 @@ test('access changes reach the session: read-only is reported, removal ends it w
   await s.waitFor((x) => x.access === 'write');
   await api.put(`/api/v1/documents/${id}/permissions`, { userId: reader.user.id, level: 'none' }, owner.accessToken);
   const ended = await s.waitFor((x) => x.error !== null);
-  assert.equal(ended.error, 'access revoked');
+  assert.equal(ended.error, 'access_revoked');
   // No reconnect loop after a final close.
-  await new Promise((res) => setTimeout(res, 500));
+  const attempts: string[] = [];
+  s.socket.on('status', ({ status }: { status: string }) => attempts.push(status));
+  await eventually(() => assert.equal(s.socket.status, 'disconnected'), { message: 'the socket closes' });
+  await quietFor(1_000, 'a reconnect (due 250 ms after a close) would have started', { check: () => assert.deepEqual([s.socket.status, ...attempts.filter((x) => x !== 'disconnected')], ['disconnected']) });
   assert.notEqual(s.status.connection, 'connected');
 });
 
@@ -275,7 +278,8 @@ test('signing out while a refresh is on its way does not bring the session back'
   const events: string[] = [];
   client.onSession((_u, reason) => events.push(reason));
   const call = client.listDocuments(); // starts a refresh that hangs
-  await new Promise((r) => setTimeout(r, 50));
+  // The refresh is on its way (held at the gate) before signing out; nothing public shows it.
+  await eventually(() => assert.ok((client as unknown as { refreshing: unknown }).refreshing, 'no refresh in flight yet'), { message: 'the refresh starts' });
   const out = client.logout();
   release();
   await Promise.all([call, out]);
@@ -324,11 +328,14 @@ test('after a final close (access revoked) going online again does not reconnect
   const s = await open(t, new QuireClient({ baseUrl: url, tokens: memoryTokenStorage(member as Session) }), id);
   await s.whenSaved();
   await api.put(`/api/v1/documents/${id}/permissions`, { userId: member.user.id, level: 'none' }, owner.accessToken);
-  await s.waitFor((x) => x.error === 'access revoked');
+  await s.waitFor((x) => x.error === 'access_revoked');
   s.goOffline();
   s.goOnline();
-  await new Promise((r) => setTimeout(r, 500));
-  assert.equal(s.status.error, 'access revoked');
+  const attempts: string[] = [];
+  s.socket.on('status', ({ status }: { status: string }) => attempts.push(status));
+  await eventually(() => assert.equal(s.socket.status, 'disconnected'), { message: 'the socket is closed' });
+  await quietFor(1_000, 'a reconnect (due 250 ms after going online) would have started', { check: () => assert.deepEqual([s.socket.status, ...attempts.filter((x) => x !== 'disconnected')], ['disconnected']) });
+  assert.equal(s.status.error, 'access_revoked');
   assert.equal(s.status.connection, 'closed');
 });
 

@@ -10,9 +10,9 @@ import { sql } from 'kysely';
 import * as Y from 'yjs';
 import { DocumentStore } from '../core/document-store.js';
 import { connect, paragraphText, synced } from './helpers/provider.js';
-import { authFrame, frameType, rawSocket, syncPayload, syncStep1Frame } from './helpers/raw-socket.js';
+import { authFrame, frameType, rawSocket, syncPayload, syncStep1Frame, type RawSocket } from './helpers/raw-socket.js';
 import { startServer } from './helpers/server.js';
-import { eventually } from './helpers/wait.js';
+import { eventually, quietFor } from './helpers/wait.js';
 
 const EMPTY_STATE_VECTOR = Y.encodeStateVector(new Y.Doc());
 
@@ -48,6 +48,22 @@ function textOf(payloads: Uint8Array[]): string {
   return paragraphText(d).toString();
 }
 
+/**
+ * A control round trip on an authenticated raw socket: a SyncStep1 with the state it was
+ * sent, answered (in order, on the same socket) by the server's SyncStep1 and a SyncStep2
+ * with nothing in it. Whatever the server was going to send this socket for the load has
+ * gone out before that answer.
+ */
+async function roundTrip(raw: RawSocket, address: string): Promise<void> {
+  const mine = () => syncFrames(raw.frames.filter((f) => frameType(f).doc === address));
+  const state = new Y.Doc();
+  for (const f of mine()) if (f.step !== 0) Y.applyUpdate(state, f.payload);
+  const answers = mine().filter((f) => f.step === 1).length;
+  raw.send(syncStep1Frame(address, Y.encodeStateVector(state)));
+  await eventually(() => assert.ok(mine().filter((f) => f.step === 1).length > answers, 'the answer to the control SyncStep1'));
+  assert.equal(Y.decodeUpdate(mine().filter((f) => f.step === 1).at(-1)!.payload).structs.length, 0, 'the control answer is empty');
+}
+
 test('a fresh client gets the stored snapshot and tail before the server integrates them, then only the difference', async (t) => {
   const w = await storedDocument(t);
   const raw = rawSocket(w.url);
@@ -69,7 +85,8 @@ test('a fresh client gets the stored snapshot and tail before the server integra
   const answer = sync.slice(early.length + 1).find((f) => f.step === 1)!;
   assert.equal(Y.decodeUpdate(answer.payload).structs.length, 0, "the server's own answer repeats nothing the client was sent");
   // Nothing else follows (Hocuspocus used to broadcast the loaded state as an update as well).
-  await new Promise((r) => setTimeout(r, 300));
+  await roundTrip(raw, w.doc.id);
+  await quietFor(300, 'a late broadcast of the loaded state would arrive');
   const sent = syncFrames(raw.frames).reduce((n, f) => n + f.payload.byteLength, 0);
   const storedBytes = w.stored.snapshot!.byteLength + w.stored.updates.reduce((n, u) => n + u.byteLength, 0);
   assert.ok(sent < storedBytes + 200, `the document went out once (${sent} bytes for ${storedBytes} stored)`);
@@ -115,8 +132,12 @@ test('the standard sync answers a client with state, a client of a document alre
   c.send(authFrame(w.doc.id, stranger.accessToken));
   c.send(syncStep1Frame(w.doc.id, EMPTY_STATE_VECTOR));
   await eventually(() => assert.ok(c.frames.some((f) => frameType(f).type === 2), 'an auth answer'));
-  await new Promise((r) => setTimeout(r, 200));
-  assert.deepEqual(syncFrames(c.frames), [], 'no sync frame at all');
+  // Control: the same socket opens a document of the stranger's own; its sync answer comes after what it sent before.
+  const own = await w.api.createDocument(stranger, 'Own');
+  c.send(authFrame(own.id, stranger.accessToken));
+  c.send(syncStep1Frame(own.id, EMPTY_STATE_VECTOR));
+  await eventually(() => assert.ok(syncFrames(c.frames.filter((f) => frameType(f).doc === own.id)).some((f) => f.step === 1), 'the control document synced'));
+  await quietFor(200, 'a sync frame for the refused document would arrive', { check: () => assert.deepEqual(syncFrames(c.frames.filter((f) => frameType(f).doc !== own.id)), [], 'no sync frame at all') });
   const rows = await sql<{ n: string }>`select count(*) as n from document_updates where document_id = ${w.doc.id}`.execute(w.quire.store.owner);
   assert.ok(Number(rows.rows[0]!.n) >= 3, 'nothing was compacted or lost by these loads');
 });
@@ -159,8 +180,9 @@ test('no early answer when it is unclear who asked: two sessions of one socket, 
     assert.equal(mine.findIndex((f) => f.step === 2), -1, `no early updates at ${JSON.stringify(address)}`);
     assert.equal(textOf(mine.filter((f) => f.step === 1).map((f) => f.payload)), w.text);
     // The standard answer sends the document once: the load is not broadcast as an update too.
-    await new Promise((r) => setTimeout(r, 300));
-    assert.deepEqual(syncFrames(raw.frames.filter((f) => frameType(f).doc === address)).map((f) => f.step), [0, 1]);
+    await roundTrip(raw, address);
+    await quietFor(300, 'a late broadcast of the loaded state would arrive');
+    assert.deepEqual(syncFrames(raw.frames.filter((f) => frameType(f).doc === address)).map((f) => f.step), [0, 1, 0, 1], 'the standard answer, then only the answer to the control SyncStep1');
     raw.ws.terminate();
     // Let the document unload before the next socket loads it again.
     await eventually(() => assert.equal(w.quire.sync?.documentsInMemory, 0));

@@ -9,7 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { Session } from './helpers/api.js';
 import { outputPath, signedInContext, useWebBrowser } from './helpers/browser.js';
 import { startServer } from './helpers/server.js';
-import { eventually } from './helpers/wait.js';
+import { eventually, quietFor } from './helpers/wait.js';
 
 const WAIT = { timeout: 30_000 };
 let browser: Browser;
@@ -136,9 +136,12 @@ test('a user shared read-only sees the text but cannot change it', async (t) => 
   await editor(p).click();
   await p.keyboard.type('HACK');
   await p.keyboard.press('Backspace');
-  await new Promise((r) => setTimeout(r, 500));
-  assert.equal(await editorText(p), 'Locked text');
-  assert.equal((await api.get(`/api/v1/documents/${doc.body.id}/content`, owner.accessToken)).text, 'Locked text');
+  // A control edit by the owner, made after the keystrokes, reaches this page: whatever they
+  // did has been applied here and sent to the server before it.
+  await api.put(`/api/v1/documents/${doc.body.id}/content`, { text: 'Control.', mode: 'append' }, owner.accessToken);
+  await editorShows(p, 'Control.');
+  assert.equal(await editorText(p), 'Locked text\nControl.');
+  assert.equal((await api.get(`/api/v1/documents/${doc.body.id}/content`, owner.accessToken)).text, 'Locked text\nControl.');
 });
 
 test('offline: edits keep working, the waiting count shows, both sides converge on return, also after a reload served offline', async (t) => {
@@ -358,15 +361,20 @@ test('a token refresh in another tab does not reopen the document being edited',
   await status(p1).filter({ hasText: 'Saved' }).waitFor(WAIT);
   await p1.evaluate(() => {
     (window as unknown as { editorBefore: Element | null }).editorBefore = document.querySelector('[data-testid=editor]');
+    const w = window as unknown as { storageEvents: number };
+    w.storageEvents = 0;
+    addEventListener('storage', () => w.storageEvents++);
   });
   // Another tab stores a rotated session for the same user (what its refresh does).
   const again = await api.post('/api/v1/auth/login', { email: owner.user.email, password: 'correct horse battery' });
   const p2 = await ctx.newPage();
   await p2.goto(`${url}/`);
   await p2.evaluate((s) => localStorage.setItem('quire.session', s), JSON.stringify(again.body));
-  await new Promise((r) => setTimeout(r, 500));
-  const same = await p1.evaluate(() => (window as unknown as { editorBefore: Element | null }).editorBefore === document.querySelector('[data-testid=editor]'));
-  assert.ok(same, 'the editor (and its undo history and focus) survived');
+  // The first tab has heard of it (the app's own listener, added at load, ran before this one)…
+  await eventually(async () => assert.ok(await p1.evaluate(() => (window as unknown as { storageEvents: number }).storageEvents > 0)), { message: 'the first tab gets the storage event' });
+  // …and a re-render that reopened the document would replace the editor within moments.
+  const sameEditor = () => p1.evaluate(() => (window as unknown as { editorBefore: Element | null }).editorBefore === document.querySelector('[data-testid=editor]'));
+  await quietFor(500, 'a reopened document would have replaced the editor', { check: async () => assert.ok(await sameEditor(), 'the editor (and its undo history and focus) survived'), intervalMs: 100 });
   await typeAtEnd(p1, ' two');
   await status(p1).filter({ hasText: 'Saved' }).waitFor(WAIT);
   assert.equal((await api.get(`/api/v1/documents/${doc.body.id}/content`, owner.accessToken)).text, 'one two');

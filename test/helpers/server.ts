@@ -15,6 +15,7 @@ import { openPGlite } from '../../db/store.js';
 import type { PGliteHandle } from '../../db/pglite-dialect.js';
 import { TEST_DATABASE_URL, TEST_MEILI_URL, TEST_NATS_URL, TEST_REDIS_URL } from './env.js';
 import { ApiClient } from './api.js';
+import { eventually } from './wait.js';
 
 export type Dialect = 'postgres' | 'pglite';
 export const DIALECTS: Dialect[] = ['postgres', 'pglite'];
@@ -52,16 +53,21 @@ export async function dropSchema(kind: Dialect, schema: string): Promise<void> {
     db = new KyselyCtor<unknown>({ dialect: new PGliteDialect(await sharedPGlite(), 'reset role; set search_path to public') });
   }
   try {
-    // A process that is still winding down (a child worker) can deadlock the drop once.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await sql.raw(`drop schema if exists "${schema}" cascade`).execute(db);
-        break;
-      } catch (e) {
-        if ((e as { code?: string }).code !== '40P01' || attempt >= 4) throw e;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
+    // A process that is still winding down (a child worker) can deadlock the drop: try
+    // again until it has let go. Any other error ends the drop at once.
+    let failed: { error: unknown } | undefined;
+    await eventually(
+      async () => {
+        try {
+          await sql.raw(`drop schema if exists "${schema}" cascade`).execute(db);
+        } catch (e) {
+          if ((e as { code?: string }).code === '40P01') throw e;
+          failed = { error: e };
+        }
+      },
+      { timeoutMs: 30_000, intervalMs: 200, message: `drop schema ${schema}: still deadlocked with a process winding down` },
+    );
+    if (failed) throw failed.error;
   } finally {
     await db.destroy();
   }
