@@ -79,7 +79,11 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/server/**', '**/sync/**', '**/ml-workers/**', '**/db/**', '**/core/**', '**/lib/**'], message: 'clients/ talks to the server only through the public API and contract/.' }] },
+        {
+          patterns: [
+            { group: ['**/server/**', '**/sync/**', '**/ml-workers/**', '**/db/**', '**/core/**', '**/lib/**'], message: 'clients/ talks to the server only through the public API and contract/.' },
+          ],
+        },
       ],
     },
   },

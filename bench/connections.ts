@@ -107,8 +107,7 @@ async function runOne(server: string): Promise<Result> {
   }
   const pid = r.proc.pid!;
   const sockets: WebSocket[] = [];
-  const open = (i: number) =>
-    server === 'y-websocket' ? yWebsocketSocket(url, docs[i % DOCS]!, sockets) : hocuspocusSocket(url, docs[i % DOCS]!, token, sockets);
+  const open = (i: number) => (server === 'y-websocket' ? yWebsocketSocket(url, docs[i % DOCS]!, sockets) : hocuspocusSocket(url, docs[i % DOCS]!, token, sockets));
 
   // One socket per document first: document state is not per-socket cost.
   const base = await Promise.all(docs.map((_, i) => open(i)));
@@ -185,6 +184,9 @@ const lines = [
   ),
 ];
 fs.mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
-fs.writeFileSync(path.join(ROOT, 'bench/results/connections.json'), JSON.stringify({ n: N, docs: DOCS, runs: RUNS, inflight: INFLIGHT, node: process.version, cores: os.cpus().length, rows }, null, 2));
+fs.writeFileSync(
+  path.join(ROOT, 'bench/results/connections.json'),
+  JSON.stringify({ n: N, docs: DOCS, runs: RUNS, inflight: INFLIGHT, node: process.version, cores: os.cpus().length, rows }, null, 2),
+);
 process.stdout.write(`${lines.join('\n')}\n`);
 for (const r of rows) if (r.stoppedBecause) process.stdout.write(`${r.server} stopped: ${r.stoppedBecause}\n`);

@@ -70,11 +70,7 @@ function windowChunks(paragraphs: string[], tokenizer: UseTokenizer, n: number):
 }
 
 /** Throughput (chunks per wall-clock second) and process CPU time (all threads) per chunk. */
-async function timeRun(
-  embed: (texts: string[]) => Promise<Float32Array[]>,
-  chunks: string[],
-  perCall: number,
-): Promise<{ rate: number; cpuMs: number }> {
+async function timeRun(embed: (texts: string[]) => Promise<Float32Array[]>, chunks: string[], perCall: number): Promise<{ rate: number; cpuMs: number }> {
   const calls: string[][] = [];
   for (let i = 0; i < chunks.length; i += perCall) calls.push(chunks.slice(i, i + perCall));
   const cpu = process.cpuUsage();
@@ -93,13 +89,13 @@ const windows = windowChunks(paragraphs, tokenizer, windowCount);
 
 console.log(
   `machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}, ` +
-    `load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+    `load average before: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
 );
 console.log(`short chunks: ${shorts.length} sentences, mean ${shortTokens.toFixed(1)} tokens, ${SHORT_PER_CALL} per embed() call`);
 console.log(`window chunks: ${windows.chunks.length} texts, mean ${windows.meanTokens.toFixed(1)} tokens, ${WINDOWS_PER_CALL} per call\n`);
-console.log(
-  '| threads | startup (s) | RSS added (MB) | short chunks/s | CPU ms per short chunk | 128-token windows/s | CPU ms per window | max main-loop delay (ms) |',
-);
+console.log('| threads | startup (s) | RSS added (MB) | short chunks/s | CPU ms per short chunk | 128-token windows/s | CPU ms per window | max main-loop delay (ms) |');
 console.log('|---|---|---|---|---|---|---|---|');
 
 for (const threads of threadCounts) {
@@ -124,4 +120,8 @@ for (const threads of threadCounts) {
     await embedder.destroy();
   }
 }
-console.log(`\nload average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(
+  `\nload average after: ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);

@@ -108,7 +108,9 @@ for (const r of rows) {
   const same = (x: Result) => x.n === r.n && x.docs === r.docs;
   const base = rows.find((x) => same(x) && x.server === 'hocuspocus-memory') ?? { p99: NaN };
   const db = rows.find((x) => same(x) && x.server === 'hocuspocus-db') ?? { p99: NaN };
-  lines.push(`| ${r.docs} × ${r.n} | ${r.server} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.max)} | ${(r.delivered * 100).toFixed(1)}% | ${fmt(r.cpuMsPerS)} | ${fmt(r.rssMb)} | ${fmt(r.p99 / base.p99)} | ${fmt(r.p99 / db.p99)} |`);
+  lines.push(
+    `| ${r.docs} × ${r.n} | ${r.server} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.max)} | ${(r.delivered * 100).toFixed(1)}% | ${fmt(r.cpuMsPerS)} | ${fmt(r.rssMb)} | ${fmt(r.p99 / base.p99)} | ${fmt(r.p99 / db.p99)} |`,
+  );
 }
 // `--json=<file>` writes the summary there instead (npm run bench:revisions reads it).
 const summaryFile = arg('json', '') || path.join(ROOT, `bench/results/${arg('out', 'fanout')}.json`);

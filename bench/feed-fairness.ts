@@ -37,7 +37,10 @@ async function until(token: string, q: string, docId: string, t0: number, limitM
 }
 
 // Warm up: the first document loads the embedding model; B's first one opens its lane.
-for (const [token, q] of [[a, 'warmupa'], [b, 'warmupb']] as const) {
+for (const [token, q] of [
+  [a, 'warmupa'],
+  [b, 'warmupb'],
+] as const) {
   const id = await createDocument(web.base, token, 'warm-up', `A first document ${q} to warm up the workers.`);
   await until(token, q, id, performance.now(), 120_000);
 }

@@ -96,7 +96,10 @@ const rows = [
 ];
 await stop();
 fs.mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
-fs.writeFileSync(path.join(ROOT, 'bench/results/freshness.json'), JSON.stringify({ rounds: ROUNDS, pollMs: POLL_MS, node: process.version, cores: os.cpus().length, rows, fulltext, semantic }, null, 2));
+fs.writeFileSync(
+  path.join(ROOT, 'bench/results/freshness.json'),
+  JSON.stringify({ rounds: ROUNDS, pollMs: POLL_MS, node: process.version, cores: os.cpus().length, rows, fulltext, semantic }, null, 2),
+);
 const f = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '—');
 process.stdout.write(
   [

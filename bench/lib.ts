@@ -68,7 +68,13 @@ function nodeArgsFrom(variable: string): string[] {
  */
 export function startPeer(script: string, env: Record<string, string> = {}): Promise<Running> {
   return new Promise((resolve, reject) => {
-    const proc = track(spawn(process.execPath, [...nodeArgsFrom('BENCH_PEER_NODE_ARGS'), '--import', 'tsx', script, '0'], { cwd: ROOT, env: { ...process.env, BENCH_DATABASE_URL: DB, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+    const proc = track(
+      spawn(process.execPath, [...nodeArgsFrom('BENCH_PEER_NODE_ARGS'), '--import', 'tsx', script, '0'], {
+        cwd: ROOT,
+        env: { ...process.env, BENCH_DATABASE_URL: DB, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
     let out = '';
     proc.stdout!.on('data', (d: Buffer) => {
       out += d;
@@ -264,7 +270,17 @@ export async function startScaledDeployment(tag: string): Promise<{ web: Running
   const workerDir = fs.mkdtempSync(path.join(os.tmpdir(), 'quire-bench-worker-'));
   const worker = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', '--roles=worker'], {
     cwd: QUIRE_ROOT,
-    env: { ...process.env, ...QUIRE_ROOT_ENV, ...env, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test', DATABASE_SCHEMA: dirs.schema, DATA_DIR: workerDir, LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      ...QUIRE_ROOT_ENV,
+      ...env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATABASE_URL: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+      DATABASE_SCHEMA: dirs.schema,
+      DATA_DIR: workerDir,
+      LOG_LEVEL: 'warn',
+    },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   return {

@@ -103,9 +103,7 @@ async function runProfile(profile: string): Promise<ProfileResult> {
       await new Promise((res) => setTimeout(res, 100));
     }
     const ranked = async (q: string, mode: Mode) =>
-      ((await call(srv.base, 'GET', `/api/v1/search?q=${encodeURIComponent(q)}&mode=${mode}&limit=10`, token)).hits as { documentId: string }[]).map(
-        (h) => fixtureOf.get(h.documentId)!,
-      );
+      ((await call(srv.base, 'GET', `/api/v1/search?q=${encodeURIComponent(q)}&mode=${mode}&limit=10`, token)).hits as { documentId: string }[]).map((h) => fixtureOf.get(h.documentId)!);
 
     const modes = {} as ProfileResult['modes'];
     const typoRecall = {} as ProfileResult['typoRecall'];
@@ -189,7 +187,9 @@ for (const p of chosen) {
 }
 
 const lines: string[] = [];
-lines.push(`Labelled set: ${set.documents.length} documents, ${set.queries.length} graded queries (${['exact', 'typo', 'semantic'].map((k) => `${set.queries.filter((q) => q.kind === k).length} ${k}`).join(', ')}), ${set.nonsense.length} nonsense queries; semantic floor ${SEMANTIC_MIN_SIMILARITY}.`);
+lines.push(
+  `Labelled set: ${set.documents.length} documents, ${set.queries.length} graded queries (${['exact', 'typo', 'semantic'].map((k) => `${set.queries.filter((q) => q.kind === k).length} ${k}`).join(', ')}), ${set.nonsense.length} nonsense queries; semantic floor ${SEMANTIC_MIN_SIMILARITY}.`,
+);
 lines.push('', '| profile (full text + vectors) | mode | nDCG@10 | MRR | nDCG@10 exact / typo / semantic queries | typo recall@10 | hits for nonsense |', '|---|---|---|---|---|---|---|');
 for (const r of results) {
   for (const mode of MODES) {

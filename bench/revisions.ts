@@ -101,7 +101,9 @@ for (const a of process.argv.slice(2)) {
 }
 const BEFORE = flags.get('before');
 if (!BEFORE) {
-  process.stderr.write('usage: npm run bench:revisions -- --before=<rev> [--after=<rev>] [--scenarios=fanout,trace,durability] [--runs=3] [--scenario-runs=1] [--keep] [--json=<file>] [scenario flags]\n');
+  process.stderr.write(
+    'usage: npm run bench:revisions -- --before=<rev> [--after=<rev>] [--scenarios=fanout,trace,durability] [--runs=3] [--scenario-runs=1] [--keep] [--json=<file>] [scenario flags]\n',
+  );
   process.exit(2);
 }
 const RUNS = Number(flags.get('runs') ?? '3');

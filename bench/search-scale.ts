@@ -96,16 +96,19 @@ async function fillTo(n: number): Promise<void> {
       ids.push(crypto.randomUUID());
       idx.push(i);
     }
-    await pgc.query(
-      `insert into "${dirs.schema}".documents (id, tenant_id, title, created_by) select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[])`,
-      [ids, ids.map(() => tenantId), idx.map(title), ids.map(() => owner.user.id)],
-    );
+    await pgc.query(`insert into "${dirs.schema}".documents (id, tenant_id, title, created_by) select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[])`, [
+      ids,
+      ids.map(() => tenantId),
+      idx.map(title),
+      ids.map(() => owner.user.id),
+    ]);
     const shared = idx.map((i, k) => (i % 100 === 0 ? ids[k]! : null)).filter((x): x is string => x !== null);
     if (shared.length) {
-      await pgc.query(
-        `insert into "${dirs.schema}".document_permissions (document_id, user_id, tenant_id, level) select d, $2::uuid, $3::uuid, 'read' from unnest($1::uuid[]) d`,
-        [shared, member.user.id, tenantId],
-      );
+      await pgc.query(`insert into "${dirs.schema}".document_permissions (document_id, user_id, tenant_id, level) select d, $2::uuid, $3::uuid, 'read' from unnest($1::uuid[]) d`, [
+        shared,
+        member.user.id,
+        tenantId,
+      ]);
     }
     const readers = (k: number) => [owner.user.id, ...(idx[k]! % 100 === 0 ? [member.user.id] : []), ADMIN_READER];
     await meili
@@ -149,7 +152,7 @@ async function measure(mode: 'fulltext' | 'semantic', token: string): Promise<{ 
   for (let q = 0; q < QUERIES + 10; q++) {
     const s = sentences[(q * 104729) % sentences.length]!;
     const words = s.split(' ').filter((w) => /^[a-z]{5,}$/i.test(w));
-    const query = mode === 'fulltext' ? (words.slice(0, 2).join(' ') || 'government') : s;
+    const query = mode === 'fulltext' ? words.slice(0, 2).join(' ') || 'government' : s;
     const t0 = performance.now();
     const r = await fetch(`${web.base}/api/v1/search?q=${encodeURIComponent(query)}&mode=${mode}&limit=10`, { headers: { authorization: `Bearer ${token}` } });
     const body = (await r.json()) as { hits?: unknown[] };
@@ -183,7 +186,10 @@ await embedder.destroy();
 await web.stop();
 await pgc.end();
 await dropSchema(dirs.schema);
-await meili.deleteIndex(meiliIndex).waitTask().catch(() => undefined);
+await meili
+  .deleteIndex(meiliIndex)
+  .waitTask()
+  .catch(() => undefined);
 await qdrant.deleteCollection(collection).catch(() => undefined);
 fs.mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
 fs.writeFileSync(path.join(ROOT, 'bench/results/search-scale.json'), JSON.stringify({ queries: QUERIES, node: process.version, cores: os.cpus().length, rows }, null, 2));

@@ -63,6 +63,4 @@ export type DeniedReason = (typeof DENIED)[keyof typeof DENIED];
  * connection: a message of the client's it did not apply, and the connection's access level
  * when it changes.
  */
-export type StatelessMessage =
-  | { type: 'quire.refused'; what: 'update' | 'awareness' | 'stateless'; reason: string }
-  | { type: 'quire.access'; level: 'read' | 'write' | 'admin' };
+export type StatelessMessage = { type: 'quire.refused'; what: 'update' | 'awareness' | 'stateless'; reason: string } | { type: 'quire.access'; level: 'read' | 'write' | 'admin' };

@@ -9,20 +9,7 @@ import { z } from 'zod';
 export const FRAGMENT = 'default';
 
 /** Nodes that hold other blocks rather than inline content. */
-const CONTAINERS = new Set([
-  'blockquote',
-  'bulletList',
-  'orderedList',
-  'listItem',
-  'taskList',
-  'taskItem',
-  'table',
-  'tableRow',
-  'tableCell',
-  'tableHeader',
-  'details',
-  'detailsContent',
-]);
+const CONTAINERS = new Set(['blockquote', 'bulletList', 'orderedList', 'listItem', 'taskList', 'taskItem', 'table', 'tableRow', 'tableCell', 'tableHeader', 'details', 'detailsContent']);
 
 /**
  * Deepest nesting the readers below walk. Writes refuse content past `MAX_NESTING_DEPTH`
@@ -146,8 +133,7 @@ function depth(n: PMInput): number {
 export function validateProseMirror(root: PMInput): string | null {
   if (root.type !== 'doc') return 'the root node must have type "doc"';
   if (depth(root) > MAX_DEPTH) return `nesting deeper than ${MAX_DEPTH} levels`;
-  const bad = (n: PMInput): boolean =>
-    n.type === 'text' ? typeof n.text !== 'string' || n.content !== undefined : n.text !== undefined || (n.content ?? []).some(bad);
+  const bad = (n: PMInput): boolean => (n.type === 'text' ? typeof n.text !== 'string' || n.content !== undefined : n.text !== undefined || (n.content ?? []).some(bad));
   return (root.content ?? []).some(bad) ? 'text nodes need "text" and no "content"; other nodes no "text"' : null;
 }
 

@@ -132,8 +132,17 @@ export class DocumentStore {
       this.db,
       tenantId,
       async (tx) => {
-        const snap = await tx.selectFrom('document_snapshots').select([bytesOf('state')]).where('document_id', '=', documentId).executeTakeFirst();
-        const rows = await tx.selectFrom('document_updates').select(['seq', bytesOf('data')]).where('document_id', '=', documentId).orderBy('seq').execute();
+        const snap = await tx
+          .selectFrom('document_snapshots')
+          .select([bytesOf('state')])
+          .where('document_id', '=', documentId)
+          .executeTakeFirst();
+        const rows = await tx
+          .selectFrom('document_updates')
+          .select(['seq', bytesOf('data')])
+          .where('document_id', '=', documentId)
+          .orderBy('seq')
+          .execute();
         const updates = rows.map((r) => fromBase64(r.data));
         const snapshot = snap ? fromBase64(snap.state) : null;
         const bytes = (snapshot?.byteLength ?? 0) + updates.reduce((n, u) => n + u.byteLength, 0);
@@ -150,12 +159,7 @@ export class DocumentStore {
    * paid on the event loop. A log row that throws is left out and returned in `skipped`.
    * Failing to read, or a snapshot that throws, is a DocumentLoadError.
    */
-  async loadInto(
-    tenantId: string,
-    documentId: string,
-    doc: Y.Doc = new Y.Doc(),
-    onRead?: (stored: StoredDocument) => void,
-  ): Promise<{ doc: Y.Doc; bytes: number; skipped: BadRow[] }> {
+  async loadInto(tenantId: string, documentId: string, doc: Y.Doc = new Y.Doc(), onRead?: (stored: StoredDocument) => void): Promise<{ doc: Y.Doc; bytes: number; skipped: BadRow[] }> {
     let stored: StoredDocument;
     let skipped: BadRow[] = [];
     try {
@@ -187,9 +191,7 @@ export class DocumentStore {
     const chunks = <T>(list: T[]) => Array.from({ length: Math.ceil(list.length / APPEND_CHUNK_ROWS) }, (_, i) => list.slice(i * APPEND_CHUNK_ROWS, (i + 1) * APPEND_CHUNK_ROWS));
     const groups = [...byTenant].map(([tenantId, list]) => ({
       tenantId,
-      queries: chunks(list.map((it) => ({ tenant_id: tenantId, document_id: it.documentId, data: it.data, user_id: it.userId }))).map((c) =>
-        this.db.insertInto('document_updates').values(c),
-      ),
+      queries: chunks(list.map((it) => ({ tenant_id: tenantId, document_id: it.documentId, data: it.data, user_id: it.userId }))).map((c) => this.db.insertInto('document_updates').values(c)),
     }));
     // Most commits are a few small updates: BEGIN, the setting, the INSERT and COMMIT would
     // be four round trips before the ack, where one does.
@@ -210,9 +212,19 @@ export class DocumentStore {
     return withTenant(this.db, tenantId, async (tx) => {
       const lock = await sql<{ ok: boolean }>`select pg_try_advisory_xact_lock(hashtextextended(${`quire:compact:${documentId}`}, 0)) as ok`.execute(tx);
       if (!lock.rows[0]?.ok) return null;
-      const snapRow = await tx.selectFrom('document_snapshots').select([bytesOf('state'), 'last_seq']).where('document_id', '=', documentId).executeTakeFirst();
+      const snapRow = await tx
+        .selectFrom('document_snapshots')
+        .select([bytesOf('state'), 'last_seq'])
+        .where('document_id', '=', documentId)
+        .executeTakeFirst();
       const snap = snapRow && { state: fromBase64(snapRow.state), last_seq: snapRow.last_seq };
-      const read = await tx.selectFrom('document_updates').select(['seq', bytesOf('data')]).where('document_id', '=', documentId).orderBy('seq').limit(maxRows).execute();
+      const read = await tx
+        .selectFrom('document_updates')
+        .select(['seq', bytesOf('data')])
+        .where('document_id', '=', documentId)
+        .orderBy('seq')
+        .limit(maxRows)
+        .execute();
       const rows = read.map((r) => ({ seq: r.seq, data: fromBase64(r.data) }));
       const all = await tx
         .selectFrom('document_updates')
@@ -255,11 +267,7 @@ export class DocumentStore {
    * survives a crash. Returns null when another compaction of the document holds the lock
    * at the start; a lock lost between chunks ends the loop (the holder carries on).
    */
-  async compactAll(
-    tenantId: string,
-    documentId: string,
-    opts: { maxRows?: number; shouldStop?: () => boolean } = {},
-  ): Promise<(CompactResult & { chunks: number }) | null> {
+  async compactAll(tenantId: string, documentId: string, opts: { maxRows?: number; shouldStop?: () => boolean } = {}): Promise<(CompactResult & { chunks: number }) | null> {
     const total = { folded: 0, quarantined: [] as BadRow[], bytes: 0, remaining: 0, chunks: 0 };
     for (;;) {
       const res = await this.compact(tenantId, documentId, opts);
@@ -276,12 +284,7 @@ export class DocumentStore {
   /** Rows moved to quarantine for a document, oldest first (without their bytes). */
   async quarantined(tenantId: string, documentId: string): Promise<{ seq: string; code: string; detail: string; quarantinedAt: Date }[]> {
     return withTenant(this.db, tenantId, async (tx) => {
-      const rows = await tx
-        .selectFrom('document_quarantine')
-        .select(['seq', 'code', 'detail', 'quarantined_at'])
-        .where('document_id', '=', documentId)
-        .orderBy('seq')
-        .execute();
+      const rows = await tx.selectFrom('document_quarantine').select(['seq', 'code', 'detail', 'quarantined_at']).where('document_id', '=', documentId).orderBy('seq').execute();
       return rows.map((r) => ({ seq: r.seq, code: r.code, detail: r.detail, quarantinedAt: r.quarantined_at }));
     });
   }

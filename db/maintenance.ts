@@ -64,7 +64,10 @@ export async function startVacuumTimer(store: Store, intervalMs: number, onRun: 
     if (running) return;
     const t0 = performance.now();
     running = vacuumChurnedTables(store)
-      .then((tables) => onRun({ tables, ms: performance.now() - t0 }), (error: unknown) => onRun({ error }))
+      .then(
+        (tables) => onRun({ tables, ms: performance.now() - t0 }),
+        (error: unknown) => onRun({ error }),
+      )
       .finally(() => (running = null));
   }, intervalMs);
   timer.unref();

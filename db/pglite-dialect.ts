@@ -6,17 +6,7 @@
  * owner, the application as its RLS-bound role, on the same database.
  */
 import type { PGlite } from '@electric-sql/pglite';
-import {
-  CompiledQuery,
-  PostgresAdapter,
-  PostgresQueryCompiler,
-  type DatabaseConnection,
-  type Dialect,
-  type Driver,
-  type Kysely,
-  type QueryResult,
-  type TransactionSettings,
-} from 'kysely';
+import { CompiledQuery, PostgresAdapter, PostgresQueryCompiler, type DatabaseConnection, type Dialect, type Driver, type Kysely, type QueryResult, type TransactionSettings } from 'kysely';
 import { SchemaScopedIntrospector } from './introspector.js';
 
 /** One PGlite database shared by every dialect instance that points at it. */

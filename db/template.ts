@@ -18,16 +18,7 @@
  * for `in`, arithmetic, a condition on it). Such a choice belongs outside the template:
  * one template per shape.
  */
-import {
-  DummyDriver,
-  Kysely,
-  PostgresAdapter,
-  PostgresIntrospector,
-  PostgresQueryCompiler,
-  type CompiledQuery,
-  type Compilable,
-  type RootOperationNode,
-} from 'kysely';
+import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, type CompiledQuery, type Compilable, type RootOperationNode } from 'kysely';
 import type { Database } from './schema.js';
 import { compileWithLiterals } from './literal-compiler.js';
 

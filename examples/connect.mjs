@@ -18,11 +18,13 @@ if (!session.accessToken) throw new Error(`login failed: ${JSON.stringify(sessio
 // 2. Pick a document (or create one).
 const documentId =
   existing ??
-  (await fetch(`${base}/api/v1/documents`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${session.accessToken}` },
-    body: JSON.stringify({ title: 'Hello from a provider' }),
-  }).then((r) => r.json())).id;
+  (
+    await fetch(`${base}/api/v1/documents`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${session.accessToken}` },
+      body: JSON.stringify({ title: 'Hello from a provider' }),
+    }).then((r) => r.json())
+  ).id;
 
 // 3. Connect: the document name is the document id, the token is the access token.
 const doc = new Y.Doc();

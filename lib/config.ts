@@ -11,8 +11,7 @@ import { parseTrustProxy, type TrustProxy } from './http/client-ip.js';
 export const ROLES = ['api', 'sync', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
 
-const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
-  z.coerce.number().int().min(min).max(max).default(def);
+const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(def);
 const optionalUrl = (protocols: string[]) =>
   z
     .string()
@@ -108,17 +107,29 @@ const EnvSchema = z.object({
   PASSWORD_SCRYPT_COST: int(15, 10, 20),
 
   NATS_URL: optionalUrl(['nats://', 'tls://']),
-  NATS_STREAM: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only').default('QUIRE'),
-  NATS_SUBJECT_PREFIX: z.string().regex(/^[a-z0-9_-]{1,64}$/, 'lower-case letters, digits, _ and - only').default('quire'),
+  NATS_STREAM: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only')
+    .default('QUIRE'),
+  NATS_SUBJECT_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9_-]{1,64}$/, 'lower-case letters, digits, _ and - only')
+    .default('quire'),
   MEILI_URL: optionalUrl(['http://', 'https://']),
   MEILI_KEY: z.string().optional(),
-  MEILI_INDEX: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('quire-documents'),
+  MEILI_INDEX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .default('quire-documents'),
   FEED_POLL_MS: int(100, 10, 60_000),
   SEMANTIC_SEARCH: bool(true),
   EMBEDDING_THREADS: int(1, 1, 16),
   QDRANT_URL: optionalUrl(['http://', 'https://']),
   QDRANT_KEY: z.string().optional(),
-  QDRANT_COLLECTION: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('quire-chunks'),
+  QDRANT_COLLECTION: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .default('quire-chunks'),
 
   SYNC_MAX_FRAME_BYTES: int(4 * 1_048_576, 1024, 256 * 1_048_576),
   SYNC_MAX_DOCUMENT_BYTES: int(32 * 1_048_576, 1024, 1024 * 1_048_576),

@@ -25,8 +25,7 @@ export const unauthorized = (message = 'Authentication required', code: ServerEr
 export const forbidden = (message = 'You are not allowed to do this', code: ServerErrorCode = 'forbidden') => new AppError(403, code, message);
 export const notFound = (what: NotFoundWhat) => new AppError(404, `${what}_not_found`, `The ${what} was not found`);
 export const conflict = (code: ServerErrorCode, message: string) => new AppError(409, code, message);
-export const payloadTooLarge = (limit: number) =>
-  new AppError(413, 'payload_too_large', `The request body is larger than the limit of ${limit} bytes`);
+export const payloadTooLarge = (limit: number) => new AppError(413, 'payload_too_large', `The request body is larger than the limit of ${limit} bytes`);
 export const tooManyRequests = (retryAfterSeconds: number) =>
   new AppError(429, 'rate_limited', `Too many requests; retry in ${retryAfterSeconds} s`, undefined, {
     'retry-after': String(retryAfterSeconds),

@@ -33,8 +33,7 @@ export function serializeError(error: unknown): SerializedError {
 
 /** Rebuilds an `Error` (a `TypeError`/`RangeError` keeps its class) from {@link serializeError}. */
 export function deserializeError(error: SerializedError): Error {
-  const result =
-    error.name === 'TypeError' ? new TypeError(error.message) : error.name === 'RangeError' ? new RangeError(error.message) : new Error(error.message);
+  const result = error.name === 'TypeError' ? new TypeError(error.message) : error.name === 'RangeError' ? new RangeError(error.message) : new Error(error.message);
   if (result.name !== error.name) result.name = error.name;
   if (error.stack !== undefined) result.stack = error.stack;
   return result;

@@ -108,7 +108,17 @@ export class Indexer {
     if (changed) {
       const labels = this.opts.semantic
         ? await this.semantic(ev, snapshot.doc.title, text, snapshot.readers, snapshot.horizon)
-        : await labelDocument({ db, tenantId: ev.tenantId, documentId: ev.documentId, title: snapshot.doc.title, text, vector: null, embedderModel: null, version: snapshot.horizon, cache: this.models });
+        : await labelDocument({
+            db,
+            tenantId: ev.tenantId,
+            documentId: ev.documentId,
+            title: snapshot.doc.title,
+            text,
+            vector: null,
+            embedderModel: null,
+            version: snapshot.horizon,
+            cache: this.models,
+          });
       await fulltext.upsert({ tenantId: ev.tenantId, documentId: ev.documentId, title: snapshot.doc.title, text, labels, readers: snapshot.readers });
     }
     // The state only moves forward. If another worker recorded a newer view meanwhile, our

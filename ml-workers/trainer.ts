@@ -112,13 +112,15 @@ export class Trainer {
     const { db, log } = this.opts;
     const maxAttempts = this.opts.maxAttempts ?? 3;
     let lost = false;
-    const renew = setInterval(() => {
-      this.fenced(claim, { lease_expires_at: sql<Date>`now() + make_interval(secs => ${this.leaseSeconds})` })
-        .catch((err: unknown) => {
+    const renew = setInterval(
+      () => {
+        this.fenced(claim, { lease_expires_at: sql<Date>`now() + make_interval(secs => ${this.leaseSeconds})` }).catch((err: unknown) => {
           if (err instanceof LeaseLost) lost = true;
           else log.warn({ cat: 'worker', classifier: claim.id, err }, 'could not renew the training lease');
         });
-    }, (this.leaseSeconds * 1000) / 3);
+      },
+      (this.leaseSeconds * 1000) / 3,
+    );
     renew.unref();
     try {
       if (claim.attempts > maxAttempts) {
@@ -214,13 +216,7 @@ export class Trainer {
   private async store(claim: Claim, name: string, result: CandidateResult, stage: 'quick' | 'final'): Promise<void> {
     const metrics = result.model.metrics;
     await withTenant(this.opts.db, claim.tenant_id, async (tx) => {
-      const active = await tx
-        .selectFrom('classifiers')
-        .select(['id', 'metrics', 'pinned'])
-        .where('name', '=', name)
-        .where('active', '=', true)
-        .forUpdate()
-        .executeTakeFirst();
+      const active = await tx.selectFrom('classifiers').select(['id', 'metrics', 'pinned']).where('name', '=', name).where('active', '=', true).forUpdate().executeTakeFirst();
       const self = active?.id === claim.id;
       const promote = !self && (!active || (!active.pinned && (active.metrics?.macroF1 ?? -1) < metrics.macroF1));
       const r = await tx
@@ -243,7 +239,11 @@ export class Trainer {
       if (Number(r.numUpdatedRows) === 0) throw new LeaseLost();
       if (promote) {
         if (active) await tx.updateTable('classifiers').set({ active: false, pinned: false }).where('id', '=', active.id).execute();
-        await tx.updateTable('classifiers').set({ active: true, activated_at: sql`now()` }).where('id', '=', claim.id).execute();
+        await tx
+          .updateTable('classifiers')
+          .set({ active: true, activated_at: sql`now()` })
+          .where('id', '=', claim.id)
+          .execute();
       }
       // The model that labels the workspace's documents changed: label them again.
       if (promote || self) await requestRelabel(tx, claim.tenant_id);

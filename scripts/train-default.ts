@@ -144,11 +144,7 @@ interface DatasetReport {
 }
 
 /** L2 by inner validation, then train/evaluate; returns the model and its held-out evaluation. */
-function trainWithSelection(
-  examples: TrainingExample[],
-  embedderModel: string,
-  grid?: number[],
-): { model: ClassifierModel; evaluation: HeldOutEvaluation; selection: L2Selection } {
+function trainWithSelection(examples: TrainingExample[], embedderModel: string, grid?: number[]): { model: ClassifierModel; evaluation: HeldOutEvaluation; selection: L2Selection } {
   const selection = selectL2(examples, { seed: SEED, heldOutFraction: HELD_OUT_FRACTION, grid });
   let evaluation: HeldOutEvaluation | undefined;
   const model = trainClassifier(examples, {
@@ -209,7 +205,11 @@ async function runDataset(name: string, passages: LabelledPassage[], embedder: E
   console.log(`  USE + softmax:      accuracy ${f3(report.use.accuracy)}, macro-F1 ${f3(report.use.macroF1)} (l2 ${selection.l2})`);
   console.log(`  hashed BoW softmax: accuracy ${f3(report.hashed.accuracy)}, macro-F1 ${f3(report.hashed.macroF1)} (l2 ${hashed.selection.l2})`);
   console.log(`  majority baseline:  accuracy ${f3(baseline.accuracy)}, macro-F1 ${f3(baseline.macroF1)} (always "${baseline.label}")`);
-  console.log(`  per-label F1 (USE): ${Object.entries(perLabelF1).map(([l, f]) => `${l} ${f3(f)}`).join(', ')}`);
+  console.log(
+    `  per-label F1 (USE): ${Object.entries(perLabelF1)
+      .map(([l, f]) => `${l} ${f3(f)}`)
+      .join(', ')}`,
+  );
   console.log(`  embedding ${seconds(embedMs)} (${embedded} passages embedded), training ${seconds(trainMs)}`);
   return report;
 }
@@ -221,8 +221,12 @@ function resultsSection(reports: DatasetReport[], totalMs: number, threads: numb
     `**${f3(r.use.accuracy)} / ${f3(r.use.macroF1)}** |`;
   const [brown, sotu] = reports as [DatasetReport, DatasetReport];
   const describe = (r: DatasetReport): string =>
-    `- **${r.name}** labels (passages): ${Object.entries(r.counts).map(([l, c]) => `${l} (${c})`).join(', ')}. ` +
-    `Per-label held-out F1 with USE: ${Object.entries(r.use.perLabelF1).map(([l, f]) => `${l} ${f3(f)}`).join(', ')}. ` +
+    `- **${r.name}** labels (passages): ${Object.entries(r.counts)
+      .map(([l, c]) => `${l} (${c})`)
+      .join(', ')}. ` +
+    `Per-label held-out F1 with USE: ${Object.entries(r.use.perLabelF1)
+      .map(([l, f]) => `${l} ${f3(f)}`)
+      .join(', ')}. ` +
     `L2 chosen by inner validation: ${r.use.l2} (USE), ${r.hashed.l2} (hashed). Embedding ${seconds(r.embedMs)}, training + L2 selection ${seconds(r.trainMs)}.`;
   const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
   return [

@@ -7,12 +7,7 @@ import { withTenant, type AppDb } from '../db/store.js';
 import { effectiveLevel } from '../core/access.js';
 import type { SyncUser } from './context.js';
 
-export async function resolveAccess(
-  db: AppDb,
-  tenantId: string,
-  userId: string,
-  documentId: string,
-): Promise<{ user: SyncUser; level: PermissionLevel } | null | 'inactive'> {
+export async function resolveAccess(db: AppDb, tenantId: string, userId: string, documentId: string): Promise<{ user: SyncUser; level: PermissionLevel } | null | 'inactive'> {
   return withTenant(db, tenantId, async (tx) => {
     const user = await tx.selectFrom('users').select(['id', 'role', 'email', 'disabled_at']).where('id', '=', userId).executeTakeFirst();
     if (!user || user.disabled_at) return 'inactive';

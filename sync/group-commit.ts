@@ -148,7 +148,7 @@ export class GroupCommitter {
     }
     const inLane = (p: Pending) => {
       const bytes = queuedBytes.get(p.item.documentId);
-      return bytes !== undefined && (bytes <= LIGHT_DOCUMENT_BYTES) === (lane === 'light');
+      return bytes !== undefined && bytes <= LIGHT_DOCUMENT_BYTES === (lane === 'light');
     };
     const taken = new Set<Pending>();
     let bytes = 0;

@@ -62,22 +62,26 @@ const NO_HEADERS = new Headers();
 
 function redisExtension(url: string, prefix: string, commandTimeoutMs: number, durability: Durability, log: Logger): Extension {
   const u = new URL(url);
-  return new DurableFanout({
-    host: u.hostname,
-    port: Number(u.port || 6379),
-    options: {
-      username: u.username ? decodeURIComponent(u.username) : undefined,
-      password: u.password ? decodeURIComponent(u.password) : undefined,
-      db: u.pathname.length > 1 ? Number(u.pathname.slice(1)) : undefined,
-      tls: u.protocol === 'rediss:' ? {} : undefined,
-      // A stalled Redis fails the command instead of holding a document's load (redis-fanout.ts).
-      commandTimeout: commandTimeoutMs,
+  return new DurableFanout(
+    {
+      host: u.hostname,
+      port: Number(u.port || 6379),
+      options: {
+        username: u.username ? decodeURIComponent(u.username) : undefined,
+        password: u.password ? decodeURIComponent(u.password) : undefined,
+        db: u.pathname.length > 1 ? Number(u.pathname.slice(1)) : undefined,
+        tls: u.protocol === 'rediss:' ? {} : undefined,
+        // A stalled Redis fails the command instead of holding a document's load (redis-fanout.ts).
+        commandTimeout: commandTimeoutMs,
+      },
+      prefix: `${prefix}hp`,
+      identifier: `quire-${crypto.randomUUID()}`,
+      // Stores are no-ops here (every update is already in the log), so the lock is short.
+      lockTimeout: 5_000,
     },
-    prefix: `${prefix}hp`,
-    identifier: `quire-${crypto.randomUUID()}`,
-    // Stores are no-ops here (every update is already in the log), so the lock is short.
-    lockTimeout: 5_000,
-  }, durability, log);
+    durability,
+    log,
+  );
 }
 
 export class SyncServer {
@@ -202,7 +206,12 @@ export class SyncServer {
           const ip = edge.clientIp(res, req);
           const refuse = (status: string, reason: string) => {
             this.syncMetrics.refusedSockets.inc({ reason });
-            res.cork(() => res.writeStatus(status).writeHeader('content-type', 'application/json').end(JSON.stringify({ error: { code: reason, message: reason } }), true));
+            res.cork(() =>
+              res
+                .writeStatus(status)
+                .writeHeader('content-type', 'application/json')
+                .end(JSON.stringify({ error: { code: reason, message: reason } }), true),
+            );
           };
           if (this.closing) return refuse('503 Service Unavailable', 'shutting_down');
           if (this.sockets.size >= limits.maxConnections) return refuse('503 Service Unavailable', 'too_many_connections');

@@ -112,9 +112,7 @@ function encodeDeletes(ds: DeleteSet): Uint8Array {
  */
 export class SliceSizer {
   size: number;
-  constructor(
-    private readonly options: { initial: number; min: number; max: number; targetMs: number },
-  ) {
+  constructor(private readonly options: { initial: number; min: number; max: number; targetMs: number }) {
     this.size = options.initial;
   }
 

@@ -43,7 +43,10 @@ test('login with the right password answers a session; a wrong one is 401 and au
     actions.rows.map((r) => r.action),
     ['auth.signup', 'auth.login', 'auth.login_failed'],
   );
-  assert.ok(actions.rows.every((r) => r.ip && r.ip.length > 0), 'audit rows carry the client ip');
+  assert.ok(
+    actions.rows.every((r) => r.ip && r.ip.length > 0),
+    'audit rows carry the client ip',
+  );
 });
 
 test('refresh rotates the token; reusing an old refresh token revokes the whole family', async (t) => {
@@ -82,7 +85,10 @@ test('within the reuse grace window a replayed refresh token gets a new pair (lo
   const { api } = await startServer(t, { env: { REFRESH_REUSE_GRACE_SECONDS: '1' } });
   const s = await api.signup();
   const results = await Promise.all([1, 2, 3].map(() => api.post('/api/v1/auth/refresh', { refreshToken: s.refreshToken })));
-  assert.deepEqual(results.map((r) => r.status), [200, 200, 200]);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    [200, 200, 200],
+  );
   // Every successor works (one of them is used here; the others stay valid).
   const next = await api.post('/api/v1/auth/refresh', { refreshToken: results[0]!.body.refreshToken });
   assert.equal(next.status, 200);
@@ -104,7 +110,10 @@ test('refresh tokens that are malformed, from another tenant or expired are 401'
     assert.equal(r.body.error.code, 'invalid_refresh_token');
   }
   await withTenant(quire.store.db, s.user.tenantId, (tx) =>
-    tx.updateTable('refresh_tokens').set({ expires_at: new Date(Date.now() - 1000) }).execute(),
+    tx
+      .updateTable('refresh_tokens')
+      .set({ expires_at: new Date(Date.now() - 1000) })
+      .execute(),
   );
   const expired = await api.post('/api/v1/auth/refresh', { refreshToken: s.refreshToken });
   assert.equal(expired.status, 401);

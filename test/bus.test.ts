@@ -238,7 +238,12 @@ for (const [name, make] of Object.entries(implementations).filter(([n]) => !proc
         // Let every d1 event arrive before the running one ends.
         if (consumerState) await eventually(async () => assert.equal((await consumerState('coalesce')).undelivered, 0));
         release();
-        await eventually(() => assert.deepEqual(runs.filter((r) => r.startsWith('d1')), ['d1:1', 'd1:6']));
+        await eventually(() =>
+          assert.deepEqual(
+            runs.filter((r) => r.startsWith('d1')),
+            ['d1:1', 'd1:6'],
+          ),
+        );
         if (consumerState) await eventually(async () => assert.equal((await consumerState('coalesce')).ackPending, 0));
         await sub.stop();
       } finally {
@@ -268,8 +273,7 @@ for (const [name, make] of Object.entries(implementations).filter(([n]) => !proc
           if (poisoned.has(doc)) throw new Error(`cannot index ${doc}`);
           handled.push(doc);
         });
-        const publish = (tenant: string, doc: string, n: number) =>
-          bus.publish(subject('changed', tenant), enc(JSON.stringify({ doc, n })), `${doc}:${n}`);
+        const publish = (tenant: string, doc: string, n: number) => bus.publish(subject('changed', tenant), enc(JSON.stringify({ doc, n })), `${doc}:${n}`);
         // Tenant A: ten documents that always fail, edited again and again.
         for (let round = 0; round < 4; round++) for (const doc of poisoned) await publish('tenant-a', doc, round);
         await eventually(

@@ -32,10 +32,20 @@ test('a dead worker’s training job is claimed again when its lease runs out, a
   const log = createLogger('silent');
   const row = (id: string) =>
     withTenant(db, tenantId, (tx) =>
-      tx.selectFrom('classifiers').select(['status', 'stage', 'lease_owner', 'attempts', 'error', 'updated_at', sql<boolean>`model is not null`.as('has_model')]).where('id', '=', id).executeTakeFirstOrThrow(),
+      tx
+        .selectFrom('classifiers')
+        .select(['status', 'stage', 'lease_owner', 'attempts', 'error', 'updated_at', sql<boolean>`model is not null`.as('has_model')])
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow(),
     );
   const expireLease = (id: string) =>
-    withTenant(db, tenantId, (tx) => tx.updateTable('classifiers').set({ lease_expires_at: sql<Date>`now() - interval '1 second'` }).where('id', '=', id).execute());
+    withTenant(db, tenantId, (tx) =>
+      tx
+        .updateTable('classifiers')
+        .set({ lease_expires_at: sql<Date>`now() - interval '1 second'` })
+        .where('id', '=', id)
+        .execute(),
+    );
 
   const job = await api.post('/api/v1/ml/classifiers', { name: 'lease', examples: examples(12) }, owner.accessToken);
   assert.equal(job.status, 202, job.text);

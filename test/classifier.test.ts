@@ -4,16 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import {
-  BROWN_GENRES,
-  chunkSentences,
-  detokenizeBrown,
-  labelCounts,
-  loadBrownPassages,
-  loadSotuPassages,
-  sotuEra,
-  splitSentences,
-} from '../bench/datasets.js';
+import { BROWN_GENRES, chunkSentences, detokenizeBrown, labelCounts, loadBrownPassages, loadSotuPassages, sotuEra, splitSentences } from '../bench/datasets.js';
 import { fnv1a, hashingFeatures } from '../ml-workers/classifier/hashing-features.js';
 import { accuracy, confusion, macroF1, majorityBaseline, majorityLabel, perLabelScores } from '../ml-workers/classifier/metrics.js';
 import type { ClassifierModel } from '../ml-workers/classifier/model.js';
@@ -181,12 +172,7 @@ describe('trainClassifier on synthetic clusters', () => {
 
 describe('held-out split', () => {
   it('is stratified: every label with ≥ 2 examples is on both sides', () => {
-    const examples = [
-      ...['a', 'a'].map((label) => ({ label })),
-      ...Array.from({ length: 50 }, () => ({ label: 'b' })),
-      ...Array.from({ length: 7 }, () => ({ label: 'c' })),
-      { label: 'd' },
-    ];
+    const examples = [...['a', 'a'].map((label) => ({ label })), ...Array.from({ length: 50 }, () => ({ label: 'b' })), ...Array.from({ length: 7 }, () => ({ label: 'c' })), { label: 'd' }];
     for (let seed = 1; seed <= 20; seed++) {
       const { train, heldOut } = splitHeldOut(examples, { seed, heldOutFraction: 0.2 });
       assert.equal(train.length + heldOut.length, examples.length);
@@ -212,8 +198,14 @@ describe('held-out split', () => {
       const trainGroups = new Set(train.map((i) => examples[i]?.group));
       for (const i of heldOut) assert.ok(!trainGroups.has(examples[i]?.group), `seed ${seed}: group ${examples[i]?.group} leaked`);
       for (const label of new Set(examples.map((e) => e.label))) {
-        assert.ok(heldOut.some((i) => examples[i]?.label === label), `seed ${seed}: no held-out "${label}"`);
-        assert.ok(train.some((i) => examples[i]?.label === label), `seed ${seed}: no training "${label}"`);
+        assert.ok(
+          heldOut.some((i) => examples[i]?.label === label),
+          `seed ${seed}: no held-out "${label}"`,
+        );
+        assert.ok(
+          train.some((i) => examples[i]?.label === label),
+          `seed ${seed}: no training "${label}"`,
+        );
       }
     }
   });
@@ -319,7 +311,7 @@ describe('default model', () => {
 describe('datasets and hashing features', () => {
   it('detokenizes tagged Brown sentences', () => {
     assert.equal(
-      detokenizeBrown('\t``/`` Only/rb a/at handful/nn ,/, (/( e.g./rb 1-1/2/cd )/) ,/, was/bedz received/vbn \'\'/\'\' ;/. **zg/nn ok/uh ./.'),
+      detokenizeBrown("\t``/`` Only/rb a/at handful/nn ,/, (/( e.g./rb 1-1/2/cd )/) ,/, was/bedz received/vbn ''/'' ;/. **zg/nn ok/uh ./."),
       '"Only a handful, (e.g. 1-1/2), was received"; ok.',
     );
     assert.deepEqual(splitSentences('One. Two? "Three," he said. 4 more! end'), ['One.', 'Two?', '"Three," he said.', '4 more! end']);

@@ -14,10 +14,7 @@ test('defaults give the embedded profile on port 8080 with every role', () => {
 
 test('a bad configuration names every problem at once', () => {
   try {
-    loadConfig(
-      { PORT: 'eighty', DATABASE_URL: 'mysql://x', JWT_PRIVATE_KEY: 'pem-only', LOG_LEVEL: 'loud', DATABASE_SCHEMA: 'Bad-Name' },
-      ['node', 'main', '--roles=api,cook'],
-    );
+    loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', JWT_PRIVATE_KEY: 'pem-only', LOG_LEVEL: 'loud', DATABASE_SCHEMA: 'Bad-Name' }, ['node', 'main', '--roles=api,cook']);
     assert.fail('should throw');
   } catch (e) {
     assert.ok(e instanceof ConfigError);

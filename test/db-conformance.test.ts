@@ -50,18 +50,17 @@ for (const dialect of DIALECTS) {
         assert.ok(Number(all.rows[0]?.n) > 0, `${table} has rows for the owner`);
       }
       const docs = await withTenant(quire.store.db, a.user.tenantId, (tx) => tx.selectFrom('documents').select('title').execute());
-      assert.deepEqual(docs.map((d) => d.title), ['A1']);
+      assert.deepEqual(
+        docs.map((d) => d.title),
+        ['A1'],
+      );
       // Writing a row for another tenant is refused by the policy's WITH CHECK.
       await assert.rejects(
-        withTenant(quire.store.db, a.user.tenantId, (tx) =>
-          tx.insertInto('documents').values({ tenant_id: b.user.tenantId, title: 'smuggled', created_by: null }).execute(),
-        ),
+        withTenant(quire.store.db, a.user.tenantId, (tx) => tx.insertInto('documents').values({ tenant_id: b.user.tenantId, title: 'smuggled', created_by: null }).execute()),
         /row-level security/,
       );
       // Updating another tenant's rows touches nothing.
-      const upd = await withTenant(quire.store.db, a.user.tenantId, (tx) =>
-        tx.updateTable('documents').set({ title: 'hijacked' }).where('tenant_id', '=', b.user.tenantId).executeTakeFirst(),
-      );
+      const upd = await withTenant(quire.store.db, a.user.tenantId, (tx) => tx.updateTable('documents').set({ title: 'hijacked' }).where('tenant_id', '=', b.user.tenantId).executeTakeFirst());
       assert.equal(Number(upd.numUpdatedRows), 0);
     });
 
@@ -73,16 +72,27 @@ for (const dialect of DIALECTS) {
       // Under tenant A, rows that name B's document: row-level security alone would let
       // them through (their tenant_id is A's); the composite foreign keys refuse them.
       const attempts = [
-        (tx: Tx) => tx.insertInto('document_updates').values({ tenant_id: a.user.tenantId, document_id: docB.id, data: Uint8Array.from([0, 0]), user_id: null }).execute(),
+        (tx: Tx) =>
+          tx
+            .insertInto('document_updates')
+            .values({ tenant_id: a.user.tenantId, document_id: docB.id, data: Uint8Array.from([0, 0]), user_id: null })
+            .execute(),
         (tx: Tx) => tx.insertInto('document_permissions').values({ tenant_id: a.user.tenantId, document_id: docB.id, user_id: a.user.id, level: 'admin', granted_by: null }).execute(),
-        (tx: Tx) => tx.insertInto('document_snapshots').values({ tenant_id: a.user.tenantId, document_id: docB.id, state: Uint8Array.from([0, 0]), last_seq: '0' }).execute(),
+        (tx: Tx) =>
+          tx
+            .insertInto('document_snapshots')
+            .values({ tenant_id: a.user.tenantId, document_id: docB.id, state: Uint8Array.from([0, 0]), last_seq: '0' })
+            .execute(),
       ];
       for (const attempt of attempts) {
         await assert.rejects(withTenant(quire.store.db, a.user.tenantId, attempt), /foreign key/);
       }
       // The same rows under B's own tenant are fine.
       await withTenant(quire.store.db, b.user.tenantId, (tx) =>
-        tx.insertInto('document_updates').values({ tenant_id: b.user.tenantId, document_id: docB.id, data: Uint8Array.from([0, 0]), user_id: null }).execute(),
+        tx
+          .insertInto('document_updates')
+          .values({ tenant_id: b.user.tenantId, document_id: docB.id, data: Uint8Array.from([0, 0]), user_id: null })
+          .execute(),
       );
     });
 
@@ -115,11 +125,21 @@ for (const dialect of DIALECTS) {
       const [a1, a2] = [await api.createDocument(a, 'A1'), await api.createDocument(a, 'A2')];
       const b1 = await api.createDocument(b, 'B1');
       const store = new DocumentStore(quire.store.db);
-      for (const [s, d] of [[a, a1], [a, a2], [b, b1]] as const) {
+      for (const [s, d] of [
+        [a, a1],
+        [a, a2],
+        [b, b1],
+      ] as const) {
         await store.appendBatch([{ tenantId: s.user.tenantId, documentId: d.id, data: Uint8Array.from([0, 0]), userId: null }]);
       }
       const rows = async (documentId: string) =>
-        Number((await sql<{ n: string }>`select (select count(*) from document_updates where document_id = ${documentId}) + (select count(*) from document_permissions where document_id = ${documentId}) as n`.execute(owner)).rows[0]!.n);
+        Number(
+          (
+            await sql<{
+              n: string;
+            }>`select (select count(*) from document_updates where document_id = ${documentId}) + (select count(*) from document_permissions where document_id = ${documentId}) as n`.execute(owner)
+          ).rows[0]!.n,
+        );
       assert.ok((await rows(a1.id)) >= 2);
       await sql`delete from documents where id = ${a1.id}`.execute(owner);
       assert.equal(await rows(a1.id), 0);
@@ -160,9 +180,15 @@ for (const dialect of DIALECTS) {
       await setPermission(svc, owner, null, { id: docs[1]!.id, userId: member.id, level: 'write' });
       await setPermission(svc, owner, null, { id: docs[3]!.id, userId: member.id, level: 'read' });
       const page1 = await listDocuments(svc, m, null, { limit: 1 });
-      assert.deepEqual(page1.documents.map((d) => [d.title, d.access]), [['D3', 'read']]);
+      assert.deepEqual(
+        page1.documents.map((d) => [d.title, d.access]),
+        [['D3', 'read']],
+      );
       const page2 = await listDocuments(svc, m, null, { limit: 1, cursor: page1.nextCursor! });
-      assert.deepEqual(page2.documents.map((d) => [d.title, d.access]), [['D1', 'write']]);
+      assert.deepEqual(
+        page2.documents.map((d) => [d.title, d.access]),
+        [['D1', 'write']],
+      );
       assert.equal(page2.nextCursor, null);
       const all = await listDocuments(svc, owner, null, { limit: 2 });
       assert.equal(all.documents.length, 2);
@@ -224,8 +250,7 @@ for (const dialect of DIALECTS) {
       const d1 = await createDocument(svc, owner, null, { title: 'Shared' });
       const d2 = await createDocument(svc, owner, null, { title: 'Private' });
       await setPermission(svc, owner, null, { id: d1.id, userId: user.id, level: 'read' });
-      const titles = async (role: 'member' | 'admin') =>
-        (await listDocuments(svc, { userId: user.id, tenantId: s.user.tenantId, role }, null, {})).documents.map((d) => `${d.title}:${d.access}`);
+      const titles = async (role: 'member' | 'admin') => (await listDocuments(svc, { userId: user.id, tenantId: s.user.tenantId, role }, null, {})).documents.map((d) => `${d.title}:${d.access}`);
       // The same for one document: what the caller reads it at, or not found.
       const as = (role: 'member' | 'admin') => ({ userId: user.id, tenantId: s.user.tenantId, role });
       const read = async (role: 'member' | 'admin', id: string) =>
@@ -255,8 +280,7 @@ for (const dialect of DIALECTS) {
       const ctx = { schema, appRole: quire.store.appRole };
       const owner = quire.store.owner;
       await migrateToLatest(owner, ctx);
-      const tables = async () =>
-        (await sql<{ n: string }>`select count(*) as n from pg_tables where schemaname = ${schema}`.execute(owner)).rows[0]!.n;
+      const tables = async () => (await sql<{ n: string }>`select count(*) as n from pg_tables where schemaname = ${schema}`.execute(owner)).rows[0]!.n;
       assert.ok(Number(await tables()) >= 6);
       await migrateDownAll(owner, ctx);
       assert.equal(Number(await tables()), 2, 'only kysely’s own bookkeeping tables remain');
@@ -287,8 +311,7 @@ for (const dialect of DIALECTS) {
     for (let i = 0; i < 20; i++) ydoc.getText('t').insert(0, `${i}`);
     await docs.appendBatch(updates.map((data) => ({ tenantId: owner.user.tenantId, documentId: doc.id, data, userId: owner.user.id })));
     assert.equal((await docs.compact(owner.user.tenantId, doc.id))?.folded, 20);
-    const count = async () =>
-      Number((await sql<{ n: string }>`select pg_stat_get_vacuum_count(to_regclass('document_updates')) as n`.execute(store.owner)).rows[0]!.n);
+    const count = async () => Number((await sql<{ n: string }>`select pg_stat_get_vacuum_count(to_regclass('document_updates')) as n`.execute(store.owner)).rows[0]!.n);
     const before = await count();
     const tables = await vacuumChurnedTables(store);
     assert.ok(tables.includes('document_updates') && tables.includes('search_documents'), tables.join());
@@ -326,13 +349,22 @@ test('withTenant on server Postgres: rolls back on error, leaves nothing on the 
   // The tenant setting is transaction-local: no connection of the pool keeps it.
   await Promise.all(Array.from({ length: 12 }, () => withTenant(db, a.user.tenantId, async (tx) => sql`select pg_sleep(0.01)`.execute(tx))));
   const settings = await Promise.all(Array.from({ length: 12 }, () => sql<{ v: string | null }>`select current_setting('app.tenant_id', true) as v, pg_sleep(0.01)`.execute(db)));
-  assert.ok(settings.every((r) => !r.rows[0]!.v), JSON.stringify(settings.map((r) => r.rows[0]!.v)));
+  assert.ok(
+    settings.every((r) => !r.rows[0]!.v),
+    JSON.stringify(settings.map((r) => r.rows[0]!.v)),
+  );
   assert.equal((await sql<{ n: string }>`select count(*) as n from documents`.execute(db)).rows[0]!.n, '0', 'outside withTenant no row is visible');
-  await assert.rejects(withTenant(db, `${a.user.tenantId}'; drop table documents; --`, async () => 1), /not a UUID/);
+  await assert.rejects(
+    withTenant(db, `${a.user.tenantId}'; drop table documents; --`, async () => 1),
+    /not a UUID/,
+  );
   // readAsTenant, one message per call, leaves nothing behind either.
   await Promise.all(Array.from({ length: 12 }, () => readAsTenant(db, a.user.tenantId, [db.selectFrom('documents').select(sql<string>`pg_sleep(0.01)::text`.as('s'))])));
   const after = await Promise.all(Array.from({ length: 12 }, () => sql<{ v: string | null }>`select current_setting('app.tenant_id', true) as v, pg_sleep(0.01)`.execute(db)));
-  assert.ok(after.every((r) => !r.rows[0]!.v), JSON.stringify(after.map((r) => r.rows[0]!.v)));
+  assert.ok(
+    after.every((r) => !r.rows[0]!.v),
+    JSON.stringify(after.map((r) => r.rows[0]!.v)),
+  );
   await assert.rejects(readAsTenant(db, `${a.user.tenantId}'; drop table documents; --`, [db.selectFrom('documents').select('id')]), /not a UUID/);
   // A failing statement fails the whole read.
   await assert.rejects(readAsTenant(db, a.user.tenantId, [db.selectFrom('documents').select('id'), db.selectFrom('documents').select(sql`1 / 0`.as('x'))]), /division by zero/);
@@ -343,24 +375,31 @@ test('readAsTenant on server Postgres: each statement prepared once per connecti
   const { quire, api } = await startServer(t, { dialect: 'postgres', env: { DATABASE_POOL_MAX: '1' } });
   const db = quire.store.db;
   const catalog = db as unknown as Kysely<{ pg_prepared_statements: { name: string; statement: string } }>;
-  const preparedNow = async (tenantId: string) =>
-    (await readAsTenant(db, tenantId, [catalog.selectFrom('pg_prepared_statements').select(['name', 'statement']).orderBy('name')]))[0];
+  const preparedNow = async (tenantId: string) => (await readAsTenant(db, tenantId, [catalog.selectFrom('pg_prepared_statements').select(['name', 'statement']).orderBy('name')]))[0];
   const a = await api.signup('A');
   const b = await api.signup('B');
   const tricky = `it's $1 \\ '); deallocate all; --`;
   await api.createDocument(a, tricky);
   await api.createDocument(a, 'A2');
   await api.createDocument(b, 'B1');
-  const titles = (tenantId: string, not: string) =>
-    readAsTenant(db, tenantId, [db.selectFrom('documents').select('title').where('title', '!=', not).orderBy('title')]);
+  const titles = (tenantId: string, not: string) => readAsTenant(db, tenantId, [db.selectFrom('documents').select('title').where('title', '!=', not).orderBy('title')]);
 
   // The same statement for two tenants on one connection, past the point where Postgres
   // switches to a generic plan (5 executions): each tenant only ever sees its own rows,
   // and a value is only ever data.
   for (let i = 0; i < 8; i++) {
-    assert.deepEqual((await titles(a.user.tenantId, 'none'))[0].map((r) => r.title), ['A2', tricky].sort());
-    assert.deepEqual((await titles(b.user.tenantId, 'none'))[0].map((r) => r.title), ['B1']);
-    assert.deepEqual((await titles(a.user.tenantId, tricky))[0].map((r) => r.title), ['A2']);
+    assert.deepEqual(
+      (await titles(a.user.tenantId, 'none'))[0].map((r) => r.title),
+      ['A2', tricky].sort(),
+    );
+    assert.deepEqual(
+      (await titles(b.user.tenantId, 'none'))[0].map((r) => r.title),
+      ['B1'],
+    );
+    assert.deepEqual(
+      (await titles(a.user.tenantId, tricky))[0].map((r) => r.title),
+      ['A2'],
+    );
   }
   const statements = await preparedNow(a.user.tenantId);
   const listing = statements.filter((s) => s.statement.includes('"documents"'));
@@ -370,20 +409,37 @@ test('readAsTenant on server Postgres: each statement prepared once per connecti
 
   // A failing message: Postgres keeps a PREPARE that ran before the failure and skips the
   // ones after it. Nothing is lost: the next call starts over and gives the same rows.
-  const failing = db.selectFrom('documents').select(sql<number>`1 / 0`.as('x')).where('title', '=', 'A2');
+  const failing = db
+    .selectFrom('documents')
+    .select(sql<number>`1 / 0`.as('x'))
+    .where('title', '=', 'A2');
   await assert.rejects(readAsTenant(db, a.user.tenantId, [db.selectFrom('users').select('id').where('email', '=', 'nobody'), failing]), /division by zero/);
-  assert.deepEqual((await titles(a.user.tenantId, 'none'))[0].map((r) => r.title), ['A2', tricky].sort());
-  assert.deepEqual((await titles(b.user.tenantId, 'none'))[0].map((r) => r.title), ['B1']);
+  assert.deepEqual(
+    (await titles(a.user.tenantId, 'none'))[0].map((r) => r.title),
+    ['A2', tricky].sort(),
+  );
+  assert.deepEqual(
+    (await titles(b.user.tenantId, 'none'))[0].map((r) => r.title),
+    ['B1'],
+  );
   const afterFailure = await preparedNow(a.user.tenantId);
   assert.ok(afterFailure.length <= 3, `started over: ${afterFailure.map((s) => s.statement).join(' | ')}`);
 
   // More distinct statements than a connection prepares: the rest go as plain SQL, same rows.
   for (let i = 0; i < PREPARED_PER_CONNECTION + 10; i++) {
-    const [rows] = await readAsTenant(db, a.user.tenantId, [db.selectFrom('documents').select(sql<number>`${sql.lit(i)}`.as('n')).where('title', '=', 'A2')]);
+    const [rows] = await readAsTenant(db, a.user.tenantId, [
+      db
+        .selectFrom('documents')
+        .select(sql<number>`${sql.lit(i)}`.as('n'))
+        .where('title', '=', 'A2'),
+    ]);
     assert.deepEqual(rows, [{ n: i }]);
   }
   assert.ok((await preparedNow(a.user.tenantId)).length <= PREPARED_PER_CONNECTION);
-  assert.deepEqual((await titles(b.user.tenantId, 'none'))[0].map((r) => r.title), ['B1']);
+  assert.deepEqual(
+    (await titles(b.user.tenantId, 'none'))[0].map((r) => r.title),
+    ['B1'],
+  );
 
   // The server loses the statements, as behind a pooler in transaction mode: every read
   // still answers (sent again unprepared), and after a few misses the pool stops preparing.
@@ -393,11 +449,23 @@ test('readAsTenant on server Postgres: each statement prepared once per connecti
   t.after(() => void process.off('warning', onWarning));
   for (let i = 0; i < PREPARE_MISSES_BEFORE_OFF; i++) {
     await sql`deallocate all`.execute(db);
-    assert.deepEqual((await titles(a.user.tenantId, 'none'))[0].map((r) => r.title), ['A2', tricky].sort(), 'answered after a miss');
-    assert.deepEqual((await titles(b.user.tenantId, 'none'))[0].map((r) => r.title), ['B1'], 'prepared again');
+    assert.deepEqual(
+      (await titles(a.user.tenantId, 'none'))[0].map((r) => r.title),
+      ['A2', tricky].sort(),
+      'answered after a miss',
+    );
+    assert.deepEqual(
+      (await titles(b.user.tenantId, 'none'))[0].map((r) => r.title),
+      ['B1'],
+      'prepared again',
+    );
   }
   await sql`deallocate all`.execute(db);
-  for (let i = 0; i < 3; i++) assert.deepEqual((await titles(a.user.tenantId, 'none'))[0].map((r) => r.title), ['A2', tricky].sort());
+  for (let i = 0; i < 3; i++)
+    assert.deepEqual(
+      (await titles(a.user.tenantId, 'none'))[0].map((r) => r.title),
+      ['A2', tricky].sort(),
+    );
   assert.deepEqual(await preparedNow(a.user.tenantId), [], 'no longer prepares');
   await new Promise((r) => setImmediate(r));
   assert.equal(warnings.length, 1, 'one warning for the operator');

@@ -18,7 +18,6 @@ import { dropSchema, startServer, uniqueName, UNLIMITED_RATE_LIMITS } from './he
 import { startTcpProxy, targetOf } from './helpers/tcp-proxy.js';
 import { eventually } from './helpers/wait.js';
 
-
 /** A request that gives up after `ms` (so a hang fails the test instead of stalling it). */
 async function timedGet(url: string, token: string | undefined, ms: number): Promise<{ status: number; body: any; elapsedMs: number }> {
   const t0 = performance.now();

@@ -125,14 +125,14 @@ for (const dialect of DIALECTS) {
       const stored = async () =>
         Number(
           (
-            await sql<{ n: string }>`select (select count(*) from document_updates where document_id = ${doc.body.id} and data = ${corrupt}) + (select count(*) from document_quarantine where document_id = ${doc.body.id} and data = ${corrupt}) as n`.execute(
+            await sql<{
+              n: string;
+            }>`select (select count(*) from document_updates where document_id = ${doc.body.id} and data = ${corrupt}) + (select count(*) from document_quarantine where document_id = ${doc.body.id} and data = ${corrupt}) as n`.execute(
               quire.store.owner,
             )
           ).rows[0]!.n,
         );
-      await sql`insert into document_updates (tenant_id, document_id, data) values (${s.user.tenantId}, ${doc.body.id}, ${corrupt})`.execute(
-        quire.store.owner,
-      );
+      await sql`insert into document_updates (tenant_id, document_id, data) values (${s.user.tenantId}, ${doc.body.id}, ${corrupt})`.execute(quire.store.owner);
       // The rest of the document is served, and the row that cannot be applied is reported.
       const store = new DocumentStore(quire.store.db);
       const loaded = await store.loadInto(s.user.tenantId, doc.body.id);
@@ -177,8 +177,7 @@ test('live documents compact in the background and reload intact', async (t) => 
     text.insert(text.length, `${i};`);
     await acked(c);
   }
-  const count = async (table: string) =>
-    Number((await sql<{ n: string }>`select count(*) as n from ${sql.table(table)} where document_id = ${doc.id}`.execute(first.quire.store.owner)).rows[0]!.n);
+  const count = async (table: string) => Number((await sql<{ n: string }>`select count(*) as n from ${sql.table(table)} where document_id = ${doc.id}`.execute(first.quire.store.owner)).rows[0]!.n);
   await eventually(async () => {
     assert.equal(await count('document_snapshots'), 1);
     assert.ok((await count('document_updates')) < 100);

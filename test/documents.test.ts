@@ -15,7 +15,10 @@ test('create, get, rename, list and soft delete a document', async (t) => {
   assert.equal(got.body.createdBy, s.user.id);
   assert.equal((await api.patch(`/api/v1/documents/${id}`, { title: 'Roadmap' }, s.accessToken)).body.title, 'Roadmap');
   const list = await api.get('/api/v1/documents', s.accessToken);
-  assert.deepEqual(list.body.documents.map((d: { title: string }) => d.title), ['Roadmap']);
+  assert.deepEqual(
+    list.body.documents.map((d: { title: string }) => d.title),
+    ['Roadmap'],
+  );
   assert.equal((await api.del(`/api/v1/documents/${id}`, s.accessToken)).status, 204);
   assert.equal((await api.get(`/api/v1/documents/${id}`, s.accessToken)).status, 404);
   assert.equal((await api.get('/api/v1/documents', s.accessToken)).body.documents.length, 0);
@@ -62,7 +65,10 @@ test('permissions: members see only what is shared; levels gate writes; none rem
   assert.equal(share.status, 200);
   assert.equal(share.body.level, 'read');
   const seen = await api.get('/api/v1/documents', member.accessToken);
-  assert.deepEqual(seen.body.documents.map((d: { title: string; access: string }) => [d.title, d.access]), [['Shared', 'read']]);
+  assert.deepEqual(
+    seen.body.documents.map((d: { title: string; access: string }) => [d.title, d.access]),
+    [['Shared', 'read']],
+  );
 
   // read: cannot rename, delete or share
   assert.equal((await api.patch(`/api/v1/documents/${doc.id}`, { title: 'x' }, member.accessToken)).status, 403);

@@ -46,8 +46,6 @@ function raw(port: number, request: string | Buffer): Promise<{ status: number; 
   });
 }
 
-
-
 /** Every route with a path parameter, as the server registered them: a new route is fuzzed too. */
 function paramRoutes(quire: { edge: { routes(): readonly { method: string; pattern: string }[] } }): [string, string][] {
   const routes = quire.edge.routes().filter((r) => r.pattern.includes('/:'));
@@ -60,7 +58,10 @@ test('a malformed percent-encoding in any :id route is a 400, and the process se
   const s = await api.signup();
   for (const [method, pattern] of paramRoutes(quire)) {
     for (const bad of ['%E0%A4%A', '%', '%zz', '%C0%AF', '%ED%A0%80']) {
-      const r = await raw(quire.port, `${method} ${pattern.replace(/:[a-zA-Z]+/, bad)} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${s.accessToken}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+      const r = await raw(
+        quire.port,
+        `${method} ${pattern.replace(/:[a-zA-Z]+/, bad)} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${s.accessToken}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+      );
       assert.equal(r.status, 400, `${method} ${pattern} with ${bad}: ${r.body}`);
       assert.equal(JSON.parse(r.body).error.code, 'invalid_path');
     }
@@ -180,7 +181,10 @@ test('TRUST_PROXY=true: a spoofed X-Forwarded-For does not escape the per-IP log
     const r = await api.request('POST', '/api/v1/auth/login', { json: { ...creds, email: `u${i}@acme.test` }, headers: { 'x-forwarded-for': `198.51.100.${i}, 127.0.0.1` } });
     codes.push(r.status);
   }
-  assert.ok(codes.slice(5).every((c) => c === 429), `per-IP limit applies whatever the client writes: ${codes.join(',')}`);
+  assert.ok(
+    codes.slice(5).every((c) => c === 429),
+    `per-IP limit applies whatever the client writes: ${codes.join(',')}`,
+  );
 
   const { api: api2 } = await startServer(t, {
     env: { TRUST_PROXY: 'true', RATE_LIMIT_LOGIN_ACCOUNT_PER_MINUTE: '1', RATE_LIMIT_LOGIN_ACCOUNT_BURST: '3' },

@@ -39,7 +39,10 @@ test('npm start on the embedded default serves REST and live sync, keeps data ac
   assert.equal(l.status, 200, 'the account survived');
   // The old access token still verifies: the key in DATA_DIR was reused, not regenerated.
   const docs = await api.get('/api/v1/documents', s.accessToken);
-  assert.deepEqual(docs.body.documents.map((d: { title: string }) => d.title), ['Survives restarts']);
+  assert.deepEqual(
+    docs.body.documents.map((d: { title: string }) => d.title),
+    ['Survives restarts'],
+  );
   assert.equal((await api.get(`/api/v1/documents/${doc.id}/content`, s.accessToken)).text, 'typed live on PGlite');
   assert.equal(await second.stop(), 0);
   const keyStat = await fs.stat(path.join(dataDir, 'keys', 'jwt-private.pem'));

@@ -30,8 +30,7 @@ function assertUnit(v: Float32Array | undefined): Float32Array {
   return v;
 }
 
-const FINANCE =
-  'The central bank raised interest rates again to fight inflation, and bond yields climbed as investors sold government debt. ';
+const FINANCE = 'The central bank raised interest rates again to fight inflation, and bond yields climbed as investors sold government debt. ';
 const CAT = 'My cat spends the afternoon asleep on the sofa, then chases a toy mouse around the kitchen before dinner. ';
 /** 875 words: about 100 on monetary policy, then cats. */
 const LONG = FINANCE.repeat(6) + CAT.repeat(40);
@@ -101,11 +100,7 @@ describe('USE-lite embedder', () => {
   });
 
   test('semantic sanity: related sentences are closer than unrelated ones', async () => {
-    const [market, shares, cat] = await embedder.embed([
-      'The stock market fell sharply today',
-      'Shares dropped on Wall Street',
-      'My cat sleeps on the sofa',
-    ]);
+    const [market, shares, cat] = await embedder.embed(['The stock market fell sharply today', 'Shares dropped on Wall Street', 'My cat sleeps on the sofa']);
     const related = dot(assertUnit(market), assertUnit(shares));
     const unrelated = dot(market as Float32Array, assertUnit(cat));
     assert.ok(related > unrelated + 0.3, `related ${related.toFixed(3)} vs unrelated ${unrelated.toFixed(3)}`);

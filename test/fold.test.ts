@@ -66,7 +66,10 @@ test('a row that cannot be applied is left out and named; a snapshot that cannot
     { seq: '1', data: good[0]! },
     { seq: '2', data: emptyDeleteRange },
   ]);
-  assert.deepEqual(fold.bad.map((b) => [b.seq, b.problem.code]), [['2', 'empty_delete_range']]);
+  assert.deepEqual(
+    fold.bad.map((b) => [b.seq, b.problem.code]),
+    [['2', 'empty_delete_range']],
+  );
   const doc = new Y.Doc();
   Y.applyUpdate(doc, fold.state);
   assert.equal(doc.getText('t').toString(), 'ok');

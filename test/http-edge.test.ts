@@ -75,10 +75,7 @@ test('shutdown lets in-flight requests finish, then refuses new connections', as
   await closing;
   // A new connection is refused; a request on a kept-alive one is answered 503.
   const http = await import('node:http');
-  await assert.rejects(
-    new Promise((resolve, reject) => http.get(`${url}/health`, { agent: false }, resolve).on('error', reject)),
-    /ECONNREFUSED/,
-  );
+  await assert.rejects(new Promise((resolve, reject) => http.get(`${url}/health`, { agent: false }, resolve).on('error', reject)), /ECONNREFUSED/);
   const late = await fetch(`${url}/health`).catch(() => null);
   if (late) assert.equal(late.status, 503);
 });
@@ -111,9 +108,12 @@ test('request logs carry the request id: what a handler logs, and every failure'
   const noted = await get('/noted');
   const broken = await get('/broken');
   await eventually(() => assert.equal(lines.length, 3, JSON.stringify(lines)));
-  assert.deepEqual(lines.map((l) => [l.msg, l.reqId, l.cat]), [
-    ['handler note', noted, 'http'],
-    ['unhandled error', broken, 'http'],
-    ['request failed', broken, 'http'],
-  ]);
+  assert.deepEqual(
+    lines.map((l) => [l.msg, l.reqId, l.cat]),
+    [
+      ['handler note', noted, 'http'],
+      ['unhandled error', broken, 'http'],
+      ['request failed', broken, 'http'],
+    ],
+  );
 });

@@ -68,13 +68,29 @@ for (const [name, { dialect, make }] of Object.entries(FULLTEXT)) {
       const as = (s: typeof w.owner, admin: boolean) => ({ tenantId: s.user.tenantId, userId: s.user.id, tenantAdmin: admin, limit: 10 });
       const ownerHits = await idx.search({ ...as(w.owner, true), q: 'billing database' });
       assert.deepEqual(ownerHits.map((h) => h.documentId).sort(), [w.shared.id, w.secret.id].sort());
-      assert.ok(ownerHits.every((h) => /<mark>/.test(h.snippet)), JSON.stringify(ownerHits));
-      assert.deepEqual((await idx.search({ ...as(w.member, false), q: 'billing database' })).map((h) => h.documentId), [w.shared.id]);
+      assert.ok(
+        ownerHits.every((h) => /<mark>/.test(h.snippet)),
+        JSON.stringify(ownerHits),
+      );
+      assert.deepEqual(
+        (await idx.search({ ...as(w.member, false), q: 'billing database' })).map((h) => h.documentId),
+        [w.shared.id],
+      );
       assert.deepEqual(await idx.search({ ...as(w.stranger, true), q: 'billing database' }), []);
       assert.deepEqual(await idx.search({ ...as(w.owner, true), q: 'xylophone' }), []);
-      await idx.upsert({ tenantId, documentId: w.shared.id, title: 'Shared plan', text: 'Now about the xylophone order: <script>alert(1)</script> & 1 < 2', labels: [], readers: [w.owner.user.id, w.member.user.id] });
+      await idx.upsert({
+        tenantId,
+        documentId: w.shared.id,
+        title: 'Shared plan',
+        text: 'Now about the xylophone order: <script>alert(1)</script> & 1 < 2',
+        labels: [],
+        readers: [w.owner.user.id, w.member.user.id],
+      });
       const x = await idx.search({ ...as(w.member, false), q: 'xylophone' });
-      assert.deepEqual(x.map((h) => h.documentId), [w.shared.id]);
+      assert.deepEqual(
+        x.map((h) => h.documentId),
+        [w.shared.id],
+      );
       assert.match(x[0]!.snippet, /<mark>xylophone<\/mark>/);
       assert.doesNotMatch(x[0]!.snippet.replace(/<\/?mark>/g, ''), /<|>/, 'markup in text never reaches a snippet unescaped');
       await idx.remove(tenantId, w.shared.id);
@@ -103,7 +119,10 @@ for (const [name, { dialect, make }] of Object.entries(FULLTEXT)) {
       assert.deepEqual(exact[0]!.match.fields, ['title', 'text']);
       for (const word of ['autoscaling', 'kubernetes']) assert.ok(exact[0]!.match.terms.includes(word), JSON.stringify(exact[0]!.match));
       const body = await find('hospital');
-      assert.deepEqual(body.map((h) => h.documentId), [ids.get('sales-pipeline')]);
+      assert.deepEqual(
+        body.map((h) => h.documentId),
+        [ids.get('sales-pipeline')],
+      );
       assert.deepEqual(body[0]!.match, { kind: 'exact', fields: ['text'], terms: ['hospital'] });
       assert.deepEqual(await find('zzzqqqxx'), []);
     });
@@ -118,8 +137,17 @@ for (const [name, { dialect, make }] of Object.entries(FULLTEXT)) {
       }
       const page = (offset: number) => idx.search({ tenantId, userId: w.owner.user.id, tenantAdmin: true, q: 'aardvark', limit: 2, offset });
       const pages = [await page(0), await page(2), await page(4)];
-      assert.deepEqual(pages.map((p) => p.length), [2, 2, 1]);
-      assert.deepEqual(pages.flat().map((h) => h.documentId).sort(), docs.map((d) => d.id).sort());
+      assert.deepEqual(
+        pages.map((p) => p.length),
+        [2, 2, 1],
+      );
+      assert.deepEqual(
+        pages
+          .flat()
+          .map((h) => h.documentId)
+          .sort(),
+        docs.map((d) => d.id).sort(),
+      );
     });
   });
 }
@@ -159,7 +187,10 @@ for (const [name, { dialect, make }] of Object.entries(VECTORS)) {
       assert.equal(near[0]?.chunkIndex, 1);
       assert.ok(near[0]!.score > 0.9);
       const memberHits = await idx.search({ ...as(w.member, false), vector: unit(11, 100), limit: 10 });
-      assert.ok(memberHits.every((h) => h.documentId === w.shared.id), 'never the unshared document');
+      assert.ok(
+        memberHits.every((h) => h.documentId === w.shared.id),
+        'never the unshared document',
+      );
       assert.deepEqual(await idx.search({ ...as(w.stranger, true), vector: unit(11, 100) }), []);
       const existing = await idx.existing(tenantId, w.shared.id);
       assert.deepEqual([...existing.keys()].sort(), ['h0-0', 'h0-1', 'h0-2']);
@@ -185,13 +216,25 @@ for (const [name, { dialect, make }] of Object.entries(VECTORS)) {
         const n = Math.hypot(...v);
         return v.map((x) => x / n);
       };
-      await idx.replace(tenantId, w.shared.id, [0, 1, 2, 3, 4].map((k) => ({ index: k, hash: `n${k}`, text: `near ${k}`, vector: near(k) })), [w.owner.user.id], 'm');
+      await idx.replace(
+        tenantId,
+        w.shared.id,
+        [0, 1, 2, 3, 4].map((k) => ({ index: k, hash: `n${k}`, text: `near ${k}`, vector: near(k) })),
+        [w.owner.user.id],
+        'm',
+      );
       const as = { tenantId, userId: w.owner.user.id, tenantAdmin: true, vector: unit(7, 7) };
       const pages = [await idx.search({ ...as, limit: 2 }), await idx.search({ ...as, limit: 2, offset: 2 }), await idx.search({ ...as, limit: 2, offset: 4 })];
-      assert.deepEqual(pages.map((p) => p.map((h) => h.chunkIndex)), [[0, 1], [2, 3], [4]]);
+      assert.deepEqual(
+        pages.map((p) => p.map((h) => h.chunkIndex)),
+        [[0, 1], [2, 3], [4]],
+      );
       // near(2) has cosine 1/√1.36 ≈ 0.857 with the query, near(3) ≈ 0.743.
       const floored = await idx.search({ ...as, limit: 10, minScore: 0.8 });
-      assert.deepEqual(floored.map((h) => h.chunkIndex), [0, 1, 2]);
+      assert.deepEqual(
+        floored.map((h) => h.chunkIndex),
+        [0, 1, 2],
+      );
       assert.ok(floored.every((h) => h.score >= 0.8));
     });
   });
@@ -215,7 +258,13 @@ async function recordingProxy(t: TestContext, target: string) {
     req.pipe(up);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
 }
 
@@ -240,8 +289,14 @@ describe('search engine clients', () => {
     await vx.replace(tenantId, w.shared.id, [{ index: 0, hash: 'h', text: 'chunk '.repeat(500), vector: unit(1, 100) }], [w.owner.user.id], 'm');
     assert.equal((await vx.search({ ...as, vector: unit(1, 100) })).length, 1);
 
-    for (const { seen, name } of [{ seen: meili.seen, name: 'meilisearch' }, { seen: qdrant.seen, name: 'qdrant' }]) {
-      assert.ok(seen.some((r) => r.path.includes('search')), `${name}: the search went through the proxy`);
+    for (const { seen, name } of [
+      { seen: meili.seen, name: 'meilisearch' },
+      { seen: qdrant.seen, name: 'qdrant' },
+    ]) {
+      assert.ok(
+        seen.some((r) => r.path.includes('search')),
+        `${name}: the search went through the proxy`,
+      );
       for (const r of seen) {
         assert.equal(r.acceptEncoding, 'identity', `${name} ${r.path}`);
         assert.equal(r.contentEncoding, undefined, `${name} ${r.path}`);
@@ -258,10 +313,16 @@ describe('search engine clients', () => {
     assert.equal(await retryStaleConnection(async () => (++calls === 1 ? Promise.reject(wrapped) : 'answer')), 'answer');
     assert.equal(calls, 2);
     calls = 0;
-    await assert.rejects(retryStaleConnection(async () => (++calls, Promise.reject(new Error('bad filter')))), /bad filter/);
+    await assert.rejects(
+      retryStaleConnection(async () => (++calls, Promise.reject(new Error('bad filter')))),
+      /bad filter/,
+    );
     assert.equal(calls, 1);
     calls = 0;
-    await assert.rejects(retryStaleConnection(async () => (++calls, Promise.reject(wrapped))), /has failed/);
+    await assert.rejects(
+      retryStaleConnection(async () => (++calls, Promise.reject(wrapped))),
+      /has failed/,
+    );
     assert.equal(calls, 2, 'once more, not forever');
   });
 });

@@ -46,7 +46,11 @@ test('only changed chunks are re-embedded; covered events are skipped', async (t
 
   await api.put(`/api/v1/documents/${doc.body.id}/content`, { text: para('delta'), mode: 'append' }, s.accessToken);
   assert.equal(await indexer.handle(ev('18446744073709551615')), 'indexed');
-  assert.deepEqual(embedded.slice(first).map((x) => x.split(' ')[0]), ['delta.'], 'only the new chunk was embedded');
+  assert.deepEqual(
+    embedded.slice(first).map((x) => x.split(' ')[0]),
+    ['delta.'],
+    'only the new chunk was embedded',
+  );
   const vectors = await new PgVectorIndex(db).existing(s.user.tenantId, doc.body.id);
   assert.equal(vectors.size, first + 1);
 });

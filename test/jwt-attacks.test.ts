@@ -21,7 +21,10 @@ test('every forged or invalid access token is rejected with 401', async (t) => {
 
   const [h, p] = s.accessToken.split('.') as [string, string, string];
   const other = await generateKeyPair('RS256');
-  const hsSig = crypto.createHmac('sha256', publicPem).update(`${b64({ alg: 'HS256', kid: keys.kid, typ: 'at+jwt' })}.${b64(claims)}`).digest('base64url');
+  const hsSig = crypto
+    .createHmac('sha256', publicPem)
+    .update(`${b64({ alg: 'HS256', kid: keys.kid, typ: 'at+jwt' })}.${b64(claims)}`)
+    .digest('base64url');
   const tampered = { ...JSON.parse(Buffer.from(p, 'base64url').toString()), role: 'owner', tid: crypto.randomUUID() };
 
   const attacks: Record<string, string> = {

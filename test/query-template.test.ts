@@ -58,8 +58,14 @@ for (const dialect of DIALECTS) {
     const first = titled({ title: 'A1', after: '', rows: 10 });
     const second = titled({ title: 'A2', after: '', rows: 1 });
     const [r1, r2] = await readAsTenant(db, a.user.tenantId, [first, second]);
-    assert.deepEqual(r1.map((r) => r.title), ['A2', 'A3', tricky].sort());
-    assert.deepEqual(r2.map((r) => r.title), ['A1']);
+    assert.deepEqual(
+      r1.map((r) => r.title),
+      ['A2', 'A3', tricky].sort(),
+    );
+    assert.deepEqual(
+      r2.map((r) => r.title),
+      ['A1'],
+    );
     assert.deepEqual((await readAsTenant(db, b.user.tenantId, [first]))[0], [{ title: 'B1', c: 'constant' }]);
     // A value left out is an error, not a null.
     assert.throws(() => titled({ title: 'A1', after: '' } as never), /no value for rows/);

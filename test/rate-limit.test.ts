@@ -28,7 +28,10 @@ for (const [name, make] of Object.entries(implementations)) {
         const rule = { perMinute: 6, burst: 3 };
         const decisions = [];
         for (let i = 0; i < 4; i++) decisions.push(await limiter.take('k', rule));
-        assert.deepEqual(decisions.map((d) => d.allowed), [true, true, true, false]);
+        assert.deepEqual(
+          decisions.map((d) => d.allowed),
+          [true, true, true, false],
+        );
         assert.equal(decisions[2]!.remaining, 0);
         assert.ok(decisions[3]!.retryAfterSeconds >= 1 && decisions[3]!.retryAfterSeconds <= 10, `retry ${decisions[3]!.retryAfterSeconds}`);
         // Keys are independent.

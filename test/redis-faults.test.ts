@@ -43,10 +43,13 @@ test('rate limiter: a stalled Redis falls back to memory within the command time
   assert.equal((await limiter.take('k', rule)).allowed, false);
 
   proxy.resume();
-  await eventually(async () => {
-    await limiter.take('k', rule);
-    assert.equal(limiter.degraded, false);
-  }, { timeoutMs: 15_000, message: 'back on Redis' });
+  await eventually(
+    async () => {
+      await limiter.take('k', rule);
+      assert.equal(limiter.degraded, false);
+    },
+    { timeoutMs: 15_000, message: 'back on Redis' },
+  );
 });
 
 test('a stalled Redis: login and REST answer within seconds with in-process limits, new documents open, /ready says degraded', async (t) => {
@@ -69,8 +72,7 @@ test('a stalled Redis: login and REST answer within seconds with in-process limi
   assert.equal(before.body.dependencies.redis.status, 'up');
 
   proxy.pause();
-  const login = () =>
-    timed(`${url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) }, 10_000);
+  const login = () => timed(`${url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) }, 10_000);
   const first = await login();
   assert.equal(first.status, 200, JSON.stringify(first.body));
   assert.ok(first.elapsedMs < 10_000, `login answered in ${first.elapsedMs} ms`);

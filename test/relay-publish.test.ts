@@ -70,7 +70,10 @@ test('the first failure stops the rest and rejects', async () => {
   await quietFor(50, 'a publish started after the failure', { check: () => assert.equal(b.stats().started, stoppedAt), intervalMs: 1 });
   assert.ok(stoppedAt < events.length, `stopped after ${stoppedAt} of ${events.length}`);
   // Nothing of the failed document after its failed event went out.
-  assert.deepEqual(b.order.filter((o) => o.doc === failing.documentId), []);
+  assert.deepEqual(
+    b.order.filter((o) => o.doc === failing.documentId),
+    [],
+  );
 });
 
 test('no events, nothing published', async () => {

@@ -40,7 +40,14 @@ test('a member revoked through one instance loses their socket on another whose 
   const revokedAt = Date.now();
   const res = await one.api.put(`/api/v1/documents/${doc.id}/permissions`, { userId: member.user.id, level: 'none' }, owner.accessToken);
   assert.equal(res.status, 200);
-  await eventually(() => assert.ok(m.closes.some((c) => c.code === 4403), `closes: ${JSON.stringify(m.closes)}`), { timeoutMs: 20_000, intervalMs: 20 });
+  await eventually(
+    () =>
+      assert.ok(
+        m.closes.some((c) => c.code === 4403),
+        `closes: ${JSON.stringify(m.closes)}`,
+      ),
+    { timeoutMs: 20_000, intervalMs: 20 },
+  );
   const tookMs = Date.now() - revokedAt;
   t.diagnostic(`socket on the instance without Redis closed ${tookMs} ms after the revoke (re-check every ${RECHECK_SECONDS} s)`);
   assert.equal(o.closes.length, 0, 'the owner keeps their socket');
@@ -57,32 +64,33 @@ test('a member revoked through one instance loses their socket on another whose 
   assert.equal(marks.has('after'), false, 'a write after the revocation was stored');
 });
 
-for (const dialect of DIALECTS) test(`access versions move with every change that can take access away, and not with new grants (${dialect})`, async (t) => {
-  const { quire, api } = await startServer(t, { dialect });
-  const owner = await api.signup();
-  const member = await api.addUser(owner, 'member');
-  const version = async () => {
-    const { sql } = await import('kysely');
-    const r = await sql<{ version: string }>`select version::text as version from quire_access_versions(${[owner.user.tenantId]}::uuid[])`.execute(quire.store.db);
-    return Number(r.rows[0]?.version ?? 0);
-  };
-  const doc = await api.createDocument(owner, 'versions');
-  const v0 = await version();
-  await api.put(`/api/v1/documents/${doc.id}/permissions`, { userId: member.user.id, level: 'write' }, owner.accessToken);
-  assert.equal(await version(), v0, 'a new grant takes nothing away');
-  const steps: [string, () => Promise<{ status: number }>][] = [
-    ['downgrade', () => api.put(`/api/v1/documents/${doc.id}/permissions`, { userId: member.user.id, level: 'read' }, owner.accessToken)],
-    ['revoke', () => api.put(`/api/v1/documents/${doc.id}/permissions`, { userId: member.user.id, level: 'none' }, owner.accessToken)],
-    ['role change', () => api.patch(`/api/v1/users/${member.user.id}`, { role: 'guest' }, owner.accessToken)],
-    ['document deleted', () => api.del(`/api/v1/documents/${doc.id}`, owner.accessToken)],
-    ['user removed', () => api.del(`/api/v1/users/${member.user.id}`, owner.accessToken)],
-  ];
-  let last = v0;
-  for (const [what, step] of steps) {
-    const { status } = await step();
-    assert.ok(status >= 200 && status < 300, `${what}: ${status}`);
-    const v = await version();
-    assert.ok(v > last, `${what} moves the version (${last} → ${v})`);
-    last = v;
-  }
-});
+for (const dialect of DIALECTS)
+  test(`access versions move with every change that can take access away, and not with new grants (${dialect})`, async (t) => {
+    const { quire, api } = await startServer(t, { dialect });
+    const owner = await api.signup();
+    const member = await api.addUser(owner, 'member');
+    const version = async () => {
+      const { sql } = await import('kysely');
+      const r = await sql<{ version: string }>`select version::text as version from quire_access_versions(${[owner.user.tenantId]}::uuid[])`.execute(quire.store.db);
+      return Number(r.rows[0]?.version ?? 0);
+    };
+    const doc = await api.createDocument(owner, 'versions');
+    const v0 = await version();
+    await api.put(`/api/v1/documents/${doc.id}/permissions`, { userId: member.user.id, level: 'write' }, owner.accessToken);
+    assert.equal(await version(), v0, 'a new grant takes nothing away');
+    const steps: [string, () => Promise<{ status: number }>][] = [
+      ['downgrade', () => api.put(`/api/v1/documents/${doc.id}/permissions`, { userId: member.user.id, level: 'read' }, owner.accessToken)],
+      ['revoke', () => api.put(`/api/v1/documents/${doc.id}/permissions`, { userId: member.user.id, level: 'none' }, owner.accessToken)],
+      ['role change', () => api.patch(`/api/v1/users/${member.user.id}`, { role: 'guest' }, owner.accessToken)],
+      ['document deleted', () => api.del(`/api/v1/documents/${doc.id}`, owner.accessToken)],
+      ['user removed', () => api.del(`/api/v1/users/${member.user.id}`, owner.accessToken)],
+    ];
+    let last = v0;
+    for (const [what, step] of steps) {
+      const { status } = await step();
+      assert.ok(status >= 200 && status < 300, `${what}: ${status}`);
+      const v = await version();
+      assert.ok(v > last, `${what} moves the version (${last} → ${v})`);
+      last = v;
+    }
+  });

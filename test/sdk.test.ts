@@ -78,7 +78,10 @@ test('REST calls return typed results; failures are values with the server code'
   Y.applyUpdate(copy, state);
   assert.equal(copy.getXmlFragment('default').length, 2);
   const page = unwrap(await client.listDocuments({ limit: 10 }));
-  assert.deepEqual(page.documents.map((d) => d.id), [doc.id]);
+  assert.deepEqual(
+    page.documents.map((d) => d.id),
+    [doc.id],
+  );
   assert.equal(unwrap(await client.renameDocument(doc.id, 'Plan B')).title, 'Plan B');
 
   const down = new QuireClient({ baseUrl: 'http://127.0.0.1:9', tokens: memoryTokenStorage(signed.ok ? signed.value : null) });
@@ -101,7 +104,10 @@ test('tokens refresh before expiry; concurrent calls share one rotation; a refus
   storage.save(expired(storage.load()!));
   const first = storage.load()!;
   const results = await Promise.all(Array.from({ length: 8 }, () => client.listDocuments()));
-  assert.ok(results.every((r) => r.ok), JSON.stringify(results.find((r) => !r.ok)));
+  assert.ok(
+    results.every((r) => r.ok),
+    JSON.stringify(results.find((r) => !r.ok)),
+  );
   assert.equal(refreshes.count, 1, 'eight concurrent calls, one refresh');
   assert.notEqual(storage.load()!.refreshToken, first.refreshToken);
 
@@ -225,7 +231,9 @@ test('access changes reach the session: read-only is reported, removal ends it w
   const attempts: string[] = [];
   s.socket.on('status', ({ status }: { status: string }) => attempts.push(status));
   await eventually(() => assert.equal(s.socket.status, 'disconnected'), { message: 'the socket closes' });
-  await quietFor(1_000, 'a reconnect (due 250 ms after a close) would have started', { check: () => assert.deepEqual([s.socket.status, ...attempts.filter((x) => x !== 'disconnected')], ['disconnected']) });
+  await quietFor(1_000, 'a reconnect (due 250 ms after a close) would have started', {
+    check: () => assert.deepEqual([s.socket.status, ...attempts.filter((x) => x !== 'disconnected')], ['disconnected']),
+  });
   assert.notEqual(s.status.connection, 'connected');
 });
 
@@ -334,7 +342,9 @@ test('after a final close (access revoked) going online again does not reconnect
   const attempts: string[] = [];
   s.socket.on('status', ({ status }: { status: string }) => attempts.push(status));
   await eventually(() => assert.equal(s.socket.status, 'disconnected'), { message: 'the socket is closed' });
-  await quietFor(1_000, 'a reconnect (due 250 ms after going online) would have started', { check: () => assert.deepEqual([s.socket.status, ...attempts.filter((x) => x !== 'disconnected')], ['disconnected']) });
+  await quietFor(1_000, 'a reconnect (due 250 ms after going online) would have started', {
+    check: () => assert.deepEqual([s.socket.status, ...attempts.filter((x) => x !== 'disconnected')], ['disconnected']),
+  });
   assert.equal(s.status.error, 'access_revoked');
   assert.equal(s.status.connection, 'closed');
 });

@@ -48,8 +48,7 @@ for (const [name, profile] of Object.entries(PROFILES)) {
       }
       await api.put(`/api/v1/documents/${docs[0]}/permissions`, { userId: leaver.user.id, level: 'read' }, owner.accessToken);
 
-      const find = (token: string, mode: string, limit = 10, q = mode === 'fulltext' ? 'aardvark' : MEANING) =>
-        api.get(`/api/v1/search?q=${encodeURIComponent(q)}&mode=${mode}&limit=${limit}`, token);
+      const find = (token: string, mode: string, limit = 10, q = mode === 'fulltext' ? 'aardvark' : MEANING) => api.get(`/api/v1/search?q=${encodeURIComponent(q)}&mode=${mode}&limit=${limit}`, token);
       const ids = (r: { body: { hits: { documentId: string }[] } }) => r.body.hits.map((h) => h.documentId).sort();
       // Indexed with every grant: everyone finds what was shared with them, in every mode.
       await eventually(
@@ -76,7 +75,10 @@ for (const [name, profile] of Object.entries(PROFILES)) {
         // The engine still lists the member as a reader of the revoked documents.
         const meili = await MeilisearchFullText.open({ url: TEST_MEILI_URL, indexName: web.config.search.meiliIndex });
         const stale = await meili.search({ tenantId: owner.user.tenantId, userId: member.user.id, tenantAdmin: false, q: 'aardvark', limit: 10 });
-        assert.ok(stale.some((h) => h.documentId === docs[0]), 'the index has not caught up');
+        assert.ok(
+          stale.some((h) => h.documentId === docs[0]),
+          'the index has not caught up',
+        );
       }
 
       const readable = [docs[5]!, docs[6]!].sort();

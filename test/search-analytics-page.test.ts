@@ -39,7 +39,13 @@ test('an admin reads top queries and searches that found nothing; a member may n
     },
     { timeoutMs: 60_000, intervalMs: 100 },
   );
-  for (const [q, times] of [['revenue', 4], ['expense policy', 3], ['hotel receipt', 2], ['parking permit', 3], ['gym membership', 1]] as const) {
+  for (const [q, times] of [
+    ['revenue', 4],
+    ['expense policy', 3],
+    ['hotel receipt', 2],
+    ['parking permit', 3],
+    ['gym membership', 1],
+  ] as const) {
     for (let i = 0; i < times; i++) await search(i % 2 ? owner.accessToken : member.accessToken, q);
   }
 
@@ -61,7 +67,13 @@ test('an admin reads top queries and searches that found nothing; a member may n
   await top.waitFor(WAIT);
   const firstRow = top.getByRole('row').nth(1);
   // "revenue": four searches from the API, the admin's one in the app; one opened a result.
-  assert.deepEqual(await firstRow.getByRole('cell').allInnerTexts().then((c) => c.slice(0, 3)), ['revenue', '5', '20 %']);
+  assert.deepEqual(
+    await firstRow
+      .getByRole('cell')
+      .allInnerTexts()
+      .then((c) => c.slice(0, 3)),
+    ['revenue', '5', '20 %'],
+  );
   const empty = p.getByRole('table', { name: 'Searches that found nothing' });
   const emptyQueries = await empty.locator('td.query').allInnerTexts();
   assert.deepEqual(emptyQueries, ['parking permit', 'gym membership']);

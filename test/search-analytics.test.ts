@@ -67,14 +67,23 @@ test('searches and clicks are counted per workspace; owners and admins read top 
     const empty = new Map((r.body.noResultQueries as { query: string; searches: number }[]).map((q) => [q.query, q.searches]));
     assert.equal(empty.get('zzzqqqxx'), 2);
     assert.equal(empty.has('aardvark'), false);
-    assert.equal(r.body.totals.noResults, [...empty.values()].reduce((a, b) => a + b, 0));
-    assert.equal(r.body.totals.searches, top.reduce((a, q) => a + q.searches, 0));
+    assert.equal(
+      r.body.totals.noResults,
+      [...empty.values()].reduce((a, b) => a + b, 0),
+    );
+    assert.equal(
+      r.body.totals.searches,
+      top.reduce((a, q) => a + q.searches, 0),
+    );
     assert.equal(r.body.totals.clickedSearches, 1);
     assert.equal(r.body.totals.byMode.fulltext, r.body.totals.searches);
     assert.ok(!JSON.stringify(r.body).includes(member.user.id), 'no individual is named');
   }
   const theirs = await analytics(other.accessToken);
-  assert.deepEqual(theirs.body.topQueries.map((q: { query: string; searches: number }) => [q.query, q.searches]), [['aardvark', 1]]);
+  assert.deepEqual(
+    theirs.body.topQueries.map((q: { query: string; searches: number }) => [q.query, q.searches]),
+    [['aardvark', 1]],
+  );
   for (const qs of ['?days=0', `?days=${SEARCH_LOG_RETENTION_DAYS + 1}`, '?limit=101', '?days=x', '?since=1']) {
     assert.equal((await analytics(owner.accessToken, qs)).status, 400, qs);
   }
@@ -84,8 +93,7 @@ test('searches and clicks are counted per workspace; owners and admins read top 
   const tenantId = owner.user.tenantId;
   await sql`insert into search_queries (tenant_id, user_id, query, mode, results, took_ms, created_at)
     values (${tenantId}, ${owner.user.id}, 'ancient query', 'fulltext', 0, 1, now() - make_interval(days => ${SEARCH_LOG_RETENTION_DAYS + 1}))`.execute(srv.quire.store.owner);
-  const count = async () =>
-    Number((await sql<{ n: string }>`select count(*) as n from search_queries where query = 'ancient query'`.execute(srv.quire.store.owner)).rows[0]!.n);
+  const count = async () => Number((await sql<{ n: string }>`select count(*) as n from search_queries where query = 'ancient query'`.execute(srv.quire.store.owner)).rows[0]!.n);
   assert.equal(await count(), 1);
   await search(owner.accessToken, 'aardvark');
   assert.equal(await count(), 0);
@@ -97,11 +105,14 @@ test('the SDK reports the opened hit and reads the analytics; members are refuse
   const quire = new QuireClient({ baseUrl: url });
   unwrap(await quire.login({ email: 'sdk-owner@example.test', password: 'correct horse battery' }));
   const doc = unwrap(await quire.createDocument({ title: 'Pelican survey', text: 'Pelicans nest on the island' }));
-  const found = await eventually(async () => {
-    const r = unwrap(await quire.search('pelican', { mode: 'fulltext' }));
-    assert.equal(r.hits[0]?.documentId, doc.id);
-    return r;
-  }, { timeoutMs: 60_000 });
+  const found = await eventually(
+    async () => {
+      const r = unwrap(await quire.search('pelican', { mode: 'fulltext' }));
+      assert.equal(r.hits[0]?.documentId, doc.id);
+      return r;
+    },
+    { timeoutMs: 60_000 },
+  );
   assert.equal(found.hits[0]!.match.kind, 'exact');
   unwrap(await quire.recordSearchClick(found.searchId!, doc.id, 1));
   const stats = unwrap(await quire.searchAnalytics({ days: 1, limit: 5 }));

@@ -54,7 +54,11 @@ for (const [name, profile] of Object.entries(PROFILES)) {
       // of a document before its full-text entry).
       await eventually(
         async () => {
-          for (const d of set.documents) assert.ok((await find(d.title, 'fulltext')).some((h) => h.documentId === id.get(d.id)), d.title);
+          for (const d of set.documents)
+            assert.ok(
+              (await find(d.title, 'fulltext')).some((h) => h.documentId === id.get(d.id)),
+              d.title,
+            );
         },
         { timeoutMs: 300_000, intervalMs: 250 },
       );

@@ -62,7 +62,10 @@ for (const [name, profile] of Object.entries(PROFILES)) {
       await api.put(`/api/v1/documents/${money.body.id}/permissions`, { userId: member.user.id, level: 'read' }, owner.accessToken);
       await eventually(async () => {
         const r = await find(member.accessToken, 'Wall Street equities dropped', 'semantic');
-        assert.deepEqual(r.body.hits.map((h: { documentId: string }) => h.documentId), [money.body.id]);
+        assert.deepEqual(
+          r.body.hits.map((h: { documentId: string }) => h.documentId),
+          [money.body.id],
+        );
       });
 
       // Revoked again: gone from every mode.

@@ -75,7 +75,14 @@ test('revocation: downgrade to read, then removal, reach the live socket within 
   assert.doesNotMatch(o.doc.getXmlFragment('default').toString(), /refused/);
 
   await api.put(`/api/v1/documents/${doc.id}/permissions`, { userId: member.user.id, level: 'none' }, owner.accessToken);
-  await eventually(() => assert.deepEqual(m.closes.map((c) => c.code), [4403]), { timeoutMs: 5000 });
+  await eventually(
+    () =>
+      assert.deepEqual(
+        m.closes.map((c) => c.code),
+        [4403],
+      ),
+    { timeoutMs: 5000 },
+  );
 });
 
 test('a role change that loses tenant-wide access closes the socket as access revoked', async (t) => {
@@ -86,7 +93,14 @@ test('a role change that loses tenant-wide access closes the socket as access re
   const c = connect(t, url, doc.id, admin.accessToken, { reconnect: false });
   await synced(c);
   await api.patch(`/api/v1/users/${admin.user.id}`, { role: 'member' }, owner.accessToken);
-  await eventually(() => assert.deepEqual(c.closes.map((x) => [x.code, x.reason]), [[4403, 'access_revoked']]), { timeoutMs: 5000 });
+  await eventually(
+    () =>
+      assert.deepEqual(
+        c.closes.map((x) => [x.code, x.reason]),
+        [[4403, 'access_revoked']],
+      ),
+    { timeoutMs: 5000 },
+  );
 });
 
 test('removing a user and deleting a document close their sockets', async (t) => {
@@ -100,9 +114,23 @@ test('removing a user and deleting a document close their sockets', async (t) =>
   const o = connect(t, url, doc2.id, owner.accessToken, { reconnect: false });
   await Promise.all([synced(m), synced(o)]);
   await api.del(`/api/v1/users/${member.user.id}`, owner.accessToken);
-  await eventually(() => assert.deepEqual(m.closes.map((c) => [c.code, c.reason]), [[4410, 'account_inactive']]), { timeoutMs: 5000 });
+  await eventually(
+    () =>
+      assert.deepEqual(
+        m.closes.map((c) => [c.code, c.reason]),
+        [[4410, 'account_inactive']],
+      ),
+    { timeoutMs: 5000 },
+  );
   await api.del(`/api/v1/documents/${doc2.id}`, owner.accessToken);
-  await eventually(() => assert.deepEqual(o.closes.map((c) => [c.code, c.reason]), [[4404, 'document_deleted']]), { timeoutMs: 5000 });
+  await eventually(
+    () =>
+      assert.deepEqual(
+        o.closes.map((c) => [c.code, c.reason]),
+        [[4404, 'document_deleted']],
+      ),
+    { timeoutMs: 5000 },
+  );
 });
 
 test('token refresh on an open socket keeps the connection; a token for someone else is refused', async (t) => {

@@ -105,7 +105,7 @@ test('awareness: oversized states and extra client ids are dropped and refused; 
   await synced(newcomer);
   await eventually(() => {
     const ghosts = [...newcomer.provider.awareness!.getStates().entries()].filter(([id]) => id >= 50_000 && id < 50_012);
-    assert.equal(ghosts.length, 4, `ghosts seen: ${ghosts.map(([id, st]) => `${id}:${JSON.stringify(st).length}`).join(",")}`);
+    assert.equal(ghosts.length, 4, `ghosts seen: ${ghosts.map(([id, st]) => `${id}:${JSON.stringify(st).length}`).join(',')}`);
     assert.ok(ghosts.every(([, st]) => JSON.stringify(st).length < 1000));
   });
   // Editing is unaffected.
@@ -182,7 +182,12 @@ test('a workspace whose updates cost more processing than its budget is slowed d
   const refused = rawSocket(url);
   await refused.opened;
   refused.send(authFrame(other2.id, heavy.accessToken));
-  await eventually(() => assert.ok(refused.frames.some((f) => frameType(f).type === 2 && frameType(f).sub === 1), 'permission denied'));
+  await eventually(() =>
+    assert.ok(
+      refused.frames.some((f) => frameType(f).type === 2 && frameType(f).sub === 1),
+      'permission denied',
+    ),
+  );
   assert.ok(refused.frames.some((f) => new TextDecoder().decode(f).includes('workspace_busy')));
   refused.ws.close();
   const put = await api.request('PUT', `/api/v1/documents/${other2.id}/content`, { token: heavy.accessToken, json: { text: 'later' } });
@@ -212,5 +217,8 @@ test('group commit: a workspace with megabytes queued does not hold back another
   await Promise.all([...bulk, small]);
   assert.ok(order.indexOf('b') < order.indexOf('a9'), `commit order: ${order.join(' ')}`);
   // Each workspace's own updates keep their order.
-  assert.deepEqual(order.filter((x) => x !== 'b'), Array.from({ length: 10 }, (_, i) => `a${i}`));
+  assert.deepEqual(
+    order.filter((x) => x !== 'b'),
+    Array.from({ length: 10 }, (_, i) => `a${i}`),
+  );
 });

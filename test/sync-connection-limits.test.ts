@@ -53,7 +53,7 @@ test('one reader opening many sessions of a document is capped per user; editors
   assert.deepEqual(a.closes, []);
 });
 
-test('readers fill at most the readers\' share of a document; the reserved places go to editors', async (t) => {
+test("readers fill at most the readers' share of a document; the reserved places go to editors", async (t) => {
   // 5 places, 1 kept for editors: 4 readers at most.
   const { api, url } = await startServer(t, { env: { SYNC_MAX_CONNECTIONS_PER_DOCUMENT: '5', SYNC_MAX_CONNECTIONS_PER_USER_DOCUMENT: '20' } });
   const owner = await api.signup();
@@ -75,12 +75,20 @@ test('readers fill at most the readers\' share of a document; the reserved place
   // Four readers in; the fifth and sixth closed with 4429 (nothing else ran on their sockets).
   await eventually(() => assert.equal(sockets.filter((s, i) => answers(s).ok.length === 1 || closes[i]!.code !== 0).length, 6));
   assert.equal(sockets.filter((s) => answers(s).ok.length === 1).length, 4);
-  assert.deepEqual(closes.map((c) => c.code).filter((c) => c !== 0), [4429, 4429]);
+  assert.deepEqual(
+    closes.map((c) => c.code).filter((c) => c !== 0),
+    [4429, 4429],
+  );
   // The owner takes the reserved place.
   const o = connect(t, url, doc.id, owner.accessToken);
   await synced(o);
   // Now the document is full for everyone.
   const late = connect(t, url, doc.id, owner.accessToken, { reconnect: false });
-  await eventually(() => assert.deepEqual(late.closes.map((x) => x.code), [4429]));
+  await eventually(() =>
+    assert.deepEqual(
+      late.closes.map((x) => x.code),
+      [4429],
+    ),
+  );
   for (const s of sockets) s.ws.close();
 });

@@ -91,8 +91,7 @@ test('a document’s megabytes commit in a lane of their own: another workspace 
   await locker.query('begin');
   await locker.query(`select 1 from "${schema}".documents where id = $1 for update`, [aDoc.id]);
   const lockerPid = (await locker.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
-  const waiting = async () =>
-    (await locker.query<{ n: number }>('select count(*)::int as n from pg_stat_activity where $1 = any(pg_blocking_pids(pid))', [lockerPid])).rows[0]!.n;
+  const waiting = async () => (await locker.query<{ n: number }>('select count(*)::int as n from pg_stat_activity where $1 = any(pg_blocking_pids(pid))', [lockerPid])).rows[0]!.n;
 
   const FRAMES = 5;
   try {

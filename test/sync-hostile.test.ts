@@ -47,7 +47,12 @@ test('random bytes, truncated updates, bad names, oversized frames and pre-auth 
   const trunc = rawSocket(url);
   await trunc.opened;
   trunc.send(authFrame(doc.id, s.accessToken));
-  await eventually(() => assert.ok(trunc.frames.some((f) => frameType(f).type === 2 && frameType(f).sub === 2), 'authenticated'));
+  await eventually(() =>
+    assert.ok(
+      trunc.frames.some((f) => frameType(f).type === 2 && frameType(f).sub === 2),
+      'authenticated',
+    ),
+  );
   const valid = new Y.Doc();
   valid.getXmlFragment('default').insert(0, [new Y.XmlText('truncated payload that should never land')]);
   const full = Y.encodeStateAsUpdate(valid);
@@ -61,7 +66,12 @@ test('random bytes, truncated updates, bad names, oversized frames and pre-auth 
   const wrong = rawSocket(url);
   await wrong.opened;
   wrong.send(authFrame('../../etc/passwd', s.accessToken));
-  await eventually(() => assert.ok(wrong.frames.some((f) => frameType(f).type === 2 && frameType(f).sub === 1), 'permission denied frame'));
+  await eventually(() =>
+    assert.ok(
+      wrong.frames.some((f) => frameType(f).type === 2 && frameType(f).sub === 1),
+      'permission denied frame',
+    ),
+  );
   wrong.ws.close();
 
   // 4. An oversized frame: uWS closes the socket (1009 / 1006).
@@ -97,7 +107,12 @@ test('limits: per-IP and total sockets, per-document connections and document si
   await Promise.all([synced(a), synced(b)]);
   // Third connection to the same document: refused with 4429.
   const c = connect(t, url, d1.id, s.accessToken, { reconnect: false });
-  await eventually(() => assert.deepEqual(c.closes.map((x) => x.code), [4429]));
+  await eventually(() =>
+    assert.deepEqual(
+      c.closes.map((x) => x.code),
+      [4429],
+    ),
+  );
   // Per-IP: two sockets open; a third is accepted, a fourth refused at upgrade with 429.
   const third = rawSocket(url);
   await third.opened;
@@ -110,7 +125,12 @@ test('limits: per-IP and total sockets, per-document connections and document si
   const big = connect(t, url, d2.id, s.accessToken, { reconnect: false });
   await synced(big);
   paragraphText(big.doc).insert(0, 'x'.repeat(6000));
-  await eventually(() => assert.deepEqual(big.closes.map((x) => x.code), [4413]));
+  await eventually(() =>
+    assert.deepEqual(
+      big.closes.map((x) => x.code),
+      [4413],
+    ),
+  );
   assert.equal((await api.get(`/api/v1/documents/${d2.id}/content`, s.accessToken)).text, '');
   await stillEditing(a, 'fine');
   assert.equal((await api.get(`/api/v1/documents/${d1.id}/content`, s.accessToken)).text, 'fine');

@@ -61,7 +61,15 @@ async function roundTrip(raw: RawSocket, address: string): Promise<void> {
   const answers = mine().filter((f) => f.step === 1).length;
   raw.send(syncStep1Frame(address, Y.encodeStateVector(state)));
   await eventually(() => assert.ok(mine().filter((f) => f.step === 1).length > answers, 'the answer to the control SyncStep1'));
-  assert.equal(Y.decodeUpdate(mine().filter((f) => f.step === 1).at(-1)!.payload).structs.length, 0, 'the control answer is empty');
+  assert.equal(
+    Y.decodeUpdate(
+      mine()
+        .filter((f) => f.step === 1)
+        .at(-1)!.payload,
+    ).structs.length,
+    0,
+    'the control answer is empty',
+  );
 }
 
 test('a fresh client gets the stored snapshot and tail before the server integrates them, then only the difference', async (t) => {
@@ -75,7 +83,11 @@ test('a fresh client gets the stored snapshot and tail before the server integra
   await eventually(() => assert.ok(syncFrames(raw.frames).filter((f) => f.step === 1).length >= 2, 'two SyncStep2 frames'));
   const sync = syncFrames(raw.frames);
   const early = sync.slice(0, 1 + w.stored.updates.length);
-  assert.deepEqual(early.map((f) => f.step), early.map(() => 2), 'the stored state goes out as updates');
+  assert.deepEqual(
+    early.map((f) => f.step),
+    early.map(() => 2),
+    'the stored state goes out as updates',
+  );
   assert.deepEqual(Buffer.from(early[0]!.payload), Buffer.from(w.stored.snapshot!), 'the snapshot bytes as stored');
   w.stored.updates.forEach((u, i) => assert.deepEqual(Buffer.from(early[i + 1]!.payload), Buffer.from(u), `tail row ${i} as stored`));
   const marker = sync[early.length]!;
@@ -121,7 +133,11 @@ test('the standard sync answers a client with state, a client of a document alre
   b.send(syncStep1Frame(w.doc.id, EMPTY_STATE_VECTOR));
   await eventually(() => assert.ok(syncFrames(b.frames).some((f) => f.step === 1)));
   const bSync = syncFrames(b.frames);
-  assert.equal(bSync.findIndex((f) => f.step === 2), -1, 'no early updates for a loaded document');
+  assert.equal(
+    bSync.findIndex((f) => f.step === 2),
+    -1,
+    'no early updates for a loaded document',
+  );
   assert.equal(textOf(bSync.filter((f) => f.step === 1).map((f) => f.payload)), w.text);
 
   // Someone without access to the document gets nothing of it.
@@ -131,13 +147,25 @@ test('the standard sync answers a client with state, a client of a document alre
   await c.opened;
   c.send(authFrame(w.doc.id, stranger.accessToken));
   c.send(syncStep1Frame(w.doc.id, EMPTY_STATE_VECTOR));
-  await eventually(() => assert.ok(c.frames.some((f) => frameType(f).type === 2), 'an auth answer'));
+  await eventually(() =>
+    assert.ok(
+      c.frames.some((f) => frameType(f).type === 2),
+      'an auth answer',
+    ),
+  );
   // Control: the same socket opens a document of the stranger's own; its sync answer comes after what it sent before.
   const own = await w.api.createDocument(stranger, 'Own');
   c.send(authFrame(own.id, stranger.accessToken));
   c.send(syncStep1Frame(own.id, EMPTY_STATE_VECTOR));
-  await eventually(() => assert.ok(syncFrames(c.frames.filter((f) => frameType(f).doc === own.id)).some((f) => f.step === 1), 'the control document synced'));
-  await quietFor(200, 'a sync frame for the refused document would arrive', { check: () => assert.deepEqual(syncFrames(c.frames.filter((f) => frameType(f).doc !== own.id)), [], 'no sync frame at all') });
+  await eventually(() =>
+    assert.ok(
+      syncFrames(c.frames.filter((f) => frameType(f).doc === own.id)).some((f) => f.step === 1),
+      'the control document synced',
+    ),
+  );
+  await quietFor(200, 'a sync frame for the refused document would arrive', {
+    check: () => assert.deepEqual(syncFrames(c.frames.filter((f) => frameType(f).doc !== own.id)), [], 'no sync frame at all'),
+  });
   const rows = await sql<{ n: string }>`select count(*) as n from document_updates where document_id = ${w.doc.id}`.execute(w.quire.store.owner);
   assert.ok(Number(rows.rows[0]!.n) >= 3, 'nothing was compacted or lost by these loads');
 });
@@ -175,14 +203,29 @@ test('no early answer when it is unclear who asked: two sessions of one socket, 
     for (const f of prelude) raw.send(f);
     raw.send(authFrame(address, w.s.accessToken));
     raw.send(syncStep1Frame(address, EMPTY_STATE_VECTOR));
-    await eventually(() => assert.ok(syncFrames(raw.frames.filter((f) => frameType(f).doc === address)).some((f) => f.step === 1), JSON.stringify(raw.frames.map((f) => frameType(f)))), { timeoutMs: 5000 });
+    await eventually(
+      () =>
+        assert.ok(
+          syncFrames(raw.frames.filter((f) => frameType(f).doc === address)).some((f) => f.step === 1),
+          JSON.stringify(raw.frames.map((f) => frameType(f))),
+        ),
+      { timeoutMs: 5000 },
+    );
     const mine = syncFrames(raw.frames.filter((f) => frameType(f).doc === address));
-    assert.equal(mine.findIndex((f) => f.step === 2), -1, `no early updates at ${JSON.stringify(address)}`);
+    assert.equal(
+      mine.findIndex((f) => f.step === 2),
+      -1,
+      `no early updates at ${JSON.stringify(address)}`,
+    );
     assert.equal(textOf(mine.filter((f) => f.step === 1).map((f) => f.payload)), w.text);
     // The standard answer sends the document once: the load is not broadcast as an update too.
     await roundTrip(raw, address);
     await quietFor(300, 'a late broadcast of the loaded state would arrive');
-    assert.deepEqual(syncFrames(raw.frames.filter((f) => frameType(f).doc === address)).map((f) => f.step), [0, 1, 0, 1], 'the standard answer, then only the answer to the control SyncStep1');
+    assert.deepEqual(
+      syncFrames(raw.frames.filter((f) => frameType(f).doc === address)).map((f) => f.step),
+      [0, 1, 0, 1],
+      'the standard answer, then only the answer to the control SyncStep1',
+    );
     raw.ws.terminate();
     // Let the document unload before the next socket loads it again.
     await eventually(() => assert.equal(w.quire.sync?.documentsInMemory, 0));

@@ -44,6 +44,13 @@ test('revoking access on one instance cuts the socket on the other within second
   await eventually(() => assert.ok(m.notices.some((n) => n?.type === 'quire.access' && n.level === 'read')), { timeoutMs: 5000 });
   const revokedAt = Date.now();
   await one.api.put(`/api/v1/documents/${doc.id}/permissions`, { userId: member.user.id, level: 'none' }, owner.accessToken);
-  await eventually(() => assert.deepEqual(m.closes.map((c) => c.code), [4403]), { timeoutMs: 5000 });
+  await eventually(
+    () =>
+      assert.deepEqual(
+        m.closes.map((c) => c.code),
+        [4403],
+      ),
+    { timeoutMs: 5000 },
+  );
   t.diagnostic(`cut off ${Date.now() - revokedAt} ms after the revoke`);
 });

@@ -73,7 +73,10 @@ for (const impl of IMPLEMENTATIONS) {
       const tx = impl.make(db);
       const level = await tx.withTenant(a, async (t2) => (await sql<{ l: string }>`select current_setting('transaction_isolation') as l`.execute(t2)).rows[0]!.l, 'serializable');
       assert.equal(level, 'serializable');
-      await assert.rejects(tx.withTenant(`${a}'; drop table documents; --`, async () => 1), /not a UUID/);
+      await assert.rejects(
+        tx.withTenant(`${a}'; drop table documents; --`, async () => 1),
+        /not a UUID/,
+      );
       await assert.rejects(tx.inOneTrip([{ tenantId: 'x', queries: [db.selectFrom('documents').select('id')] }]), /not a UUID/);
     });
 

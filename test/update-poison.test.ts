@@ -338,7 +338,10 @@ for (const dialect of DIALECTS) {
       const report = await repairDocument(quire.store.db, owner, doc.id);
       assert.equal(report.ok, true);
       assert.equal(report.remaining, 0);
-      assert.deepEqual(report.quarantined.map((r) => r.problem.code), ['forward_reference']);
+      assert.deepEqual(
+        report.quarantined.map((r) => r.problem.code),
+        ['forward_reference'],
+      );
       const left = await sql<{ n: string }>`select count(*) as n from document_updates where document_id = ${doc.id}`.execute(owner);
       assert.equal(Number(left.rows[0]!.n), 0);
       assert.equal(extractText((await store.loadInto(s.user.tenantId, doc.id)).doc), 'before;after;live;');
@@ -364,6 +367,9 @@ test('npm run repair: the command quarantines a document’s bad rows and report
   const report = JSON.parse(stdout.trim()) as { ok: boolean; folded: number; quarantined: { problem: { code: string } }[] };
   assert.equal(report.ok, true);
   assert.equal(report.folded, rows.length);
-  assert.deepEqual(report.quarantined.map((r) => r.problem.code), ['empty_delete_range']);
+  assert.deepEqual(
+    report.quarantined.map((r) => r.problem.code),
+    ['empty_delete_range'],
+  );
   assert.equal((await store.quarantined(s.user.tenantId, doc.id)).length, 1);
 });

@@ -103,7 +103,10 @@ test('an update of deletions only, and an empty update', () => {
   const deletes = Y.encodeStateAsUpdate(doc, sv);
   const target = new Y.Doc();
   Y.applyUpdate(target, before);
-  assert.equal(applySliced(target, deletes, () => 3), 1);
+  assert.equal(
+    applySliced(target, deletes, () => 3),
+    1,
+  );
   assert.equal(target.getText('t').toString(), 'world');
   const empty = new UpdateSlicer(Y.decodeUpdate(Y.encodeStateAsUpdate(new Y.Doc())));
   assert.equal(empty.take(10), null);

@@ -108,7 +108,10 @@ test('two users co-edit: sign-up, create, share through the dialog, each sees th
   // Carets with names, and presence.
   await pa.locator('.collaboration-carets__label', { hasText: nameOf(member.user.email) }).waitFor(WAIT);
   await pb.locator('.collaboration-carets__label', { hasText: nameOf(ownerEmail) }).waitFor(WAIT);
-  await pb.getByTestId('presence').filter({ hasText: nameOf(ownerEmail) }).waitFor(WAIT);
+  await pb
+    .getByTestId('presence')
+    .filter({ hasText: nameOf(ownerEmail) })
+    .waitFor(WAIT);
 
   await status(pa).filter({ hasText: 'Saved' }).waitFor(WAIT);
   await status(pb).filter({ hasText: 'Saved' }).waitFor(WAIT);
@@ -166,7 +169,9 @@ test('offline: edits keep working, the waiting count shows, both sides converge 
   await ca.setOffline(true);
   await pa.getByTestId('network-status').filter({ hasText: 'Offline' }).waitFor(WAIT);
   await typeAtEnd(pa, ' Offline A.');
-  await status(pa).filter({ hasText: /Offline · \d+ changes? waiting/ }).waitFor(WAIT);
+  await status(pa)
+    .filter({ hasText: /Offline · \d+ changes? waiting/ })
+    .waitFor(WAIT);
   assert.ok(Number(await status(pa).getAttribute('data-pending')) > 0);
   // Meanwhile B edits online.
   await editor(pb).click();
@@ -189,7 +194,9 @@ test('offline: edits keep working, the waiting count shows, both sides converge 
   await editorShows(pa, expected);
   await pa.getByTestId('network-status').filter({ hasText: 'Offline' }).waitFor(WAIT);
   await typeAtEnd(pa, ' After reload.');
-  await status(pa).filter({ hasText: /waiting/ }).waitFor(WAIT);
+  await status(pa)
+    .filter({ hasText: /waiting/ })
+    .waitFor(WAIT);
   await ca.setOffline(false);
   await status(pa).filter({ hasText: 'Saved' }).waitFor(WAIT);
   await editorShows(pb, `${expected} After reload.`, 'exact');
@@ -251,7 +258,10 @@ test('on a phone (390×844) a document opens in the review view: who is editing,
   const review = pm.getByTestId('review-view');
   await review.waitFor(WAIT);
   await editorShows(pm, 'Maybe three.');
-  await pm.getByTestId('presence').filter({ hasText: nameOf(editorUser.user.email) }).waitFor(WAIT);
+  await pm
+    .getByTestId('presence')
+    .filter({ hasText: nameOf(editorUser.user.email) })
+    .waitFor(WAIT);
   assert.equal(await editor(pm).getAttribute('contenteditable'), 'false', 'reading first');
   await pm.screenshot({ path: outputPath('review-view-390x844.png') });
 
@@ -374,7 +384,10 @@ test('a token refresh in another tab does not reopen the document being edited',
   await eventually(async () => assert.ok(await p1.evaluate(() => (window as unknown as { storageEvents: number }).storageEvents > 0)), { message: 'the first tab gets the storage event' });
   // …and a re-render that reopened the document would replace the editor within moments.
   const sameEditor = () => p1.evaluate(() => (window as unknown as { editorBefore: Element | null }).editorBefore === document.querySelector('[data-testid=editor]'));
-  await quietFor(500, 'a reopened document would have replaced the editor', { check: async () => assert.ok(await sameEditor(), 'the editor (and its undo history and focus) survived'), intervalMs: 100 });
+  await quietFor(500, 'a reopened document would have replaced the editor', {
+    check: async () => assert.ok(await sameEditor(), 'the editor (and its undo history and focus) survived'),
+    intervalMs: 100,
+  });
   await typeAtEnd(p1, ' two');
   await status(p1).filter({ hasText: 'Saved' }).waitFor(WAIT);
   assert.equal((await api.get(`/api/v1/documents/${doc.body.id}/content`, owner.accessToken)).text, 'one two');
@@ -408,7 +421,9 @@ test('losing access removes the offline copy; signing out with unsaved changes a
   await ctx.setOffline(true);
   await p.getByTestId('network-status').filter({ hasText: 'Offline' }).waitFor(WAIT);
   await typeAtEnd(p, ' Not yet sent.');
-  await status(p).filter({ hasText: /waiting/ }).waitFor(WAIT);
+  await status(p)
+    .filter({ hasText: /waiting/ })
+    .waitFor(WAIT);
   const asked: string[] = [];
   p.once('dialog', (d) => {
     asked.push(d.message());

@@ -175,13 +175,19 @@ describe('UwsSocket: acknowledgements wait for their commits', () => {
     socket.send(status('a')); // an empty update's ack: nothing held, still after the two before it
     socket.send(status('b'));
     socket.send(Uint8Array.from([1, 97, 0, 2, 0])); // a sync frame at address "a"
-    assert.deepEqual(uws.sent.map((f) => ackAddress(f) ?? 'other'), ['b', 'other']);
+    assert.deepEqual(
+      uws.sent.map((f) => ackAddress(f) ?? 'other'),
+      ['b', 'other'],
+    );
     a2.resolve();
     await tick();
     assert.equal(statusFrames(uws.sent).length, 1);
     a1.resolve();
     await until(() => statusFrames(uws.sent).length === 4, 'all released');
-    assert.deepEqual(uws.sent.map((f) => ackAddress(f) ?? 'other'), ['b', 'other', 'a', 'a', 'a']);
+    assert.deepEqual(
+      uws.sent.map((f) => ackAddress(f) ?? 'other'),
+      ['b', 'other', 'a', 'a', 'a'],
+    );
   });
 
   it('a failed commit is reported and never acknowledged, nor is what waited behind it', async () => {

@@ -80,14 +80,7 @@ export class DocumentSession {
   private readonly cleanup: (() => void)[] = [];
 
   /** Use `openDocument`. */
-  constructor(
-    id: string,
-    doc: Y.Doc,
-    provider: HocuspocusProvider,
-    socket: HocuspocusProviderWebsocket,
-    binding: OfflineBinding | null,
-    pending: number,
-  ) {
+  constructor(id: string, doc: Y.Doc, provider: HocuspocusProvider, socket: HocuspocusProviderWebsocket, binding: OfflineBinding | null, pending: number) {
     this.id = id;
     this.doc = doc;
     this.provider = provider;

@@ -63,7 +63,12 @@ export function localStorageTokenStorage(key = 'quire.session'): TokenStorage {
 export function tokenTimes(jwt: string): { exp: number; iat: number } {
   try {
     const part = jwt.split('.')[1] ?? '';
-    const json = atob(part.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(part.length / 4) * 4, '='));
+    const json = atob(
+      part
+        .replace(/-/g, '+')
+        .replace(/_/g, '/')
+        .padEnd(Math.ceil(part.length / 4) * 4, '='),
+    );
     const claims = JSON.parse(json) as { exp?: unknown; iat?: unknown };
     return { exp: typeof claims.exp === 'number' ? claims.exp : 0, iat: typeof claims.iat === 'number' ? claims.iat : 0 };
   } catch {

@@ -67,9 +67,7 @@ export function foundation(ctx: MigrationContext) {
           updated_at timestamptz not null default now(),
           deleted_at timestamptz
         )`.execute(db);
-      await sql`create index documents_list_idx on documents (tenant_id, created_at desc, id desc) where deleted_at is null`.execute(
-        db,
-      );
+      await sql`create index documents_list_idx on documents (tenant_id, created_at desc, id desc) where deleted_at is null`.execute(db);
 
       await sql`
         create table document_permissions (
@@ -98,9 +96,7 @@ export function foundation(ctx: MigrationContext) {
       await sql`create index audit_log_tenant_idx on audit_log (tenant_id, created_at desc)`.execute(db);
 
       await sql`alter table tenants enable row level security`.execute(db);
-      await sql`create policy tenant_isolation on tenants using (id = quire_current_tenant()) with check (id = quire_current_tenant())`.execute(
-        db,
-      );
+      await sql`create policy tenant_isolation on tenants using (id = quire_current_tenant()) with check (id = quire_current_tenant())`.execute(db);
       for (const t of TABLES.slice(1)) await enableTenantRls(db, t);
 
       // Login knows an email, not a tenant: this definer function reveals only which

@@ -10,15 +10,7 @@ import type { MigrationContext } from './context.js';
 import { ident } from './context.js';
 
 /** Tables keyed by document (`document_chunks` exists only with pgvector). */
-export const KEYED_BY_DOCUMENT = [
-  'document_permissions',
-  'document_updates',
-  'document_snapshots',
-  'search_documents',
-  'index_state',
-  'document_classifications',
-  'document_chunks',
-];
+export const KEYED_BY_DOCUMENT = ['document_permissions', 'document_updates', 'document_snapshots', 'search_documents', 'index_state', 'document_classifications', 'document_chunks'];
 
 /** Those of the document-keyed tables that exist in `schema`. */
 export async function existingKeyedTables(db: Kysely<unknown>, schema: string): Promise<string[]> {

@@ -17,9 +17,7 @@ export function ident(name: string): string {
 export async function enableTenantRls(db: Kysely<unknown>, table: string): Promise<void> {
   const t = sql.raw(ident(table));
   await sql`alter table ${t} enable row level security`.execute(db);
-  await sql`create policy tenant_isolation on ${t} using (tenant_id = quire_current_tenant()) with check (tenant_id = quire_current_tenant())`.execute(
-    db,
-  );
+  await sql`create policy tenant_isolation on ${t} using (tenant_id = quire_current_tenant()) with check (tenant_id = quire_current_tenant())`.execute(db);
 }
 
 export async function grantTables(db: Kysely<unknown>, ctx: MigrationContext, tables: string[]): Promise<void> {

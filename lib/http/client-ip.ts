@@ -24,7 +24,10 @@ export function parseTrustProxy(raw: string | undefined): TrustProxy | { error: 
   }
   const list = new net.BlockList();
   const text: string[] = [];
-  for (const part of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const [addr, bits] = part.split('/');
     const family = net.isIP(addr ?? '');
     if (!addr || family === 0) return { error: `"${part}" is not an IP address or CIDR` };

@@ -47,9 +47,7 @@ export class MemoryBus implements EventBus {
   private readonly dead = new Map<string, DeadLetter[]>();
   private closed = false;
 
-  constructor(
-    private readonly opts: { duplicateWindowMs?: number; maxRetained?: number } = {},
-  ) {}
+  constructor(private readonly opts: { duplicateWindowMs?: number; maxRetained?: number } = {}) {}
 
   async publish(subject: string, data: Uint8Array, msgId: string): Promise<void> {
     if (this.closed) throw new Error('bus closed');
@@ -97,7 +95,7 @@ export class MemoryBus implements EventBus {
       do {
         d.again = false;
         this.sort(d);
-        for (let moved = true; moved && !this.closed; ) {
+        for (let moved = true; moved && !this.closed;) {
           moved = false;
           for (const lane of d.lanes.values()) {
             if (this.closed) break;

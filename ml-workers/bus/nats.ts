@@ -277,7 +277,7 @@ export class NatsBus implements EventBus {
     const out: DeadLetter[] = [];
     try {
       // Read to the end of the dead-letter subjects: a batch stops at the last message.
-      for (let pending = 1, got = 1; pending > 0 && got > 0; ) {
+      for (let pending = 1, got = 1; pending > 0 && got > 0;) {
         got = 0;
         const batch = await oc.fetch({ max_messages: 1_000, expires: 1_000 });
         for await (const m of batch) {

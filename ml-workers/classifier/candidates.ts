@@ -174,7 +174,13 @@ export function trainCandidates(input: CandidateInput): CandidateResult {
       name: 'ngrams',
       grid: SPARSE_GRID,
       fit(indices, l2) {
-        const m = fitSparseSoftmax(indices.map((i) => ngramXs[i]!), sub(indices), labels.length, spec.dimensions, { l2, seed });
+        const m = fitSparseSoftmax(
+          indices.map((i) => ngramXs[i]!),
+          sub(indices),
+          labels.length,
+          spec.dimensions,
+          { l2, seed },
+        );
         return (i) => sparseArgmax(m, ngramXs[i]!);
       },
       final(l2, metrics, trainedAt) {
@@ -189,7 +195,13 @@ export function trainCandidates(input: CandidateInput): CandidateResult {
     const d = (vectors[0] as Float32Array).length;
     if (wanted.includes('combined')) {
       const combined = (indices: number[]) => {
-        const block = { ...standardisation(indices.map((i) => vectors[i]!), embedderModel), chars: embeddingChars };
+        const block = {
+          ...standardisation(
+            indices.map((i) => vectors[i]!),
+            embedderModel,
+          ),
+          chars: embeddingChars,
+        };
         return { block, xs: ngramXs.map((_, i) => combinedVector(input.texts[i]!, vectors[i]!, spec, block)) };
       };
       let cached: { key: string; value: ReturnType<typeof combined> } | null = null;
@@ -203,7 +215,13 @@ export function trainCandidates(input: CandidateInput): CandidateResult {
         grid: SPARSE_GRID,
         fit(indices, l2) {
           const { xs } = featuresFor(indices);
-          const m = fitSparseSoftmax(indices.map((i) => xs[i]!), sub(indices), labels.length, spec.dimensions + d, { l2, seed });
+          const m = fitSparseSoftmax(
+            indices.map((i) => xs[i]!),
+            sub(indices),
+            labels.length,
+            spec.dimensions + d,
+            { l2, seed },
+          );
           return (i) => sparseArgmax(m, xs[i]!);
         },
         final(l2, metrics, trainedAt) {
@@ -214,7 +232,13 @@ export function trainCandidates(input: CandidateInput): CandidateResult {
       });
     }
     if (wanted.includes('embedding')) {
-      const dense = (indices: number[], l2: number): FitResult => fitDenseSoftmax(indices.map((i) => vectors[i]!), sub(indices), labels.length, { l2, seed });
+      const dense = (indices: number[], l2: number): FitResult =>
+        fitDenseSoftmax(
+          indices.map((i) => vectors[i]!),
+          sub(indices),
+          labels.length,
+          { l2, seed },
+        );
       fitters.push({
         name: 'embedding',
         grid: DENSE_GRID,
@@ -252,9 +276,19 @@ export function trainCandidates(input: CandidateInput): CandidateResult {
     let best: { l2: number; validation: SplitMetrics; test: SplitMetrics | null } | null = null;
     for (const l2 of fitter.grid) {
       const predictLabel = fitter.fit(split.train, l2);
-      const validation = score(truthOf(split.validation), split.validation.map((i) => labels[predictLabel(i)]!), labels);
+      const validation = score(
+        truthOf(split.validation),
+        split.validation.map((i) => labels[predictLabel(i)]!),
+        labels,
+      );
       if (!best || validation.macroF1 > best.validation.macroF1 || (validation.macroF1 === best.validation.macroF1 && validation.accuracy > best.validation.accuracy)) {
-        const test = split.test.length ? score(truthOf(split.test), split.test.map((i) => labels[predictLabel(i)]!), labels) : null;
+        const test = split.test.length
+          ? score(
+              truthOf(split.test),
+              split.test.map((i) => labels[predictLabel(i)]!),
+              labels,
+            )
+          : null;
         best = { l2, validation, test };
       }
     }

@@ -48,9 +48,7 @@ export async function labelDocument(input: DocumentLabelInput): Promise<string[]
   if (input.builtIn && input.vector && input.builtIn.model.embedderModel === input.embedderModel) {
     predictions.push({ model: input.builtIn.name, p: predictDense(input.builtIn.model, input.vector) });
   }
-  const versions = await withTenant(db, tenantId, (tx) =>
-    tx.selectFrom('classifiers').select(['id', 'name', 'updated_at']).where('active', '=', true).where('model', 'is not', null).execute(),
-  );
+  const versions = await withTenant(db, tenantId, (tx) => tx.selectFrom('classifiers').select(['id', 'name', 'updated_at']).where('active', '=', true).where('model', 'is not', null).execute());
   for (const v of versions) {
     const loaded = await input.cache.get(ModelCache.key(v.id, v.updated_at), async () =>
       withTenant(db, tenantId, async (tx) => (await tx.selectFrom('classifiers').select('model').where('id', '=', v.id).executeTakeFirstOrThrow()).model),
@@ -60,9 +58,7 @@ export async function labelDocument(input: DocumentLabelInput): Promise<string[]
   }
   const shown: string[] = [];
   await withTenant(db, tenantId, async (tx) => {
-    const previous = new Map(
-      (await tx.selectFrom('document_classifications').select(['model', 'shown_label']).where('document_id', '=', documentId).execute()).map((r) => [r.model, r.shown_label]),
-    );
+    const previous = new Map((await tx.selectFrom('document_classifications').select(['model', 'shown_label']).where('document_id', '=', documentId).execute()).map((r) => [r.model, r.shown_label]));
     for (const { model, p } of predictions) {
       const decision = decideShownLabel(words, p, previous.get(model) ?? null);
       if (decision.label !== null) shown.push(decision.label);

@@ -114,11 +114,7 @@ export function majorityLabel(labels: readonly string[]): string {
  * Majority-class baseline: always predict the most frequent training label, scored on the
  * evaluation labels. `labels` (default: union) sets the label set for macro-F1.
  */
-export function majorityBaseline(
-  trainLabels: readonly string[],
-  evalLabels: readonly string[],
-  labels?: readonly string[],
-): { label: string; accuracy: number; macroF1: number } {
+export function majorityBaseline(trainLabels: readonly string[], evalLabels: readonly string[], labels?: readonly string[]): { label: string; accuracy: number; macroF1: number } {
   const label = majorityLabel(trainLabels);
   const predicted = evalLabels.map(() => label);
   return { label, accuracy: accuracy(evalLabels, predicted), macroF1: macroF1(evalLabels, predicted, labels) };

@@ -89,9 +89,7 @@ const linearTextSchema = z
     candidate: z.enum(['ngrams', 'combined']),
     labels: z.array(z.string().min(1)).min(2),
     ngrams: z.object({ dimensions: z.number(), wordNgrams: z.number(), charMin: z.number(), charMax: z.number(), maxChars: z.number() }).refine(validNgramSpec, 'invalid n-gram spec'),
-    embedding: z
-      .object({ model: z.string().min(1), chars: z.number().int().positive().optional(), dimensions: z.number().int().positive(), mean: z.array(finite), scale: z.array(finite) })
-      .nullable(),
+    embedding: z.object({ model: z.string().min(1), chars: z.number().int().positive().optional(), dimensions: z.number().int().positive(), mean: z.array(finite), scale: z.array(finite) }).nullable(),
     dimensions: z.number().int().positive(),
     weights: z.string(),
     bias: z.array(finite),

@@ -228,9 +228,7 @@ export function validateExamples(examples: readonly TrainingExample[]): { labels
   }
   const tooFew = labels.filter((l) => (counts.get(l) as number) < 2);
   if (tooFew.length > 0) {
-    throw new Error(
-      `trainClassifier: need at least 2 examples per label; too few for ${tooFew.map((l) => `"${l}" (${counts.get(l)})`).join(', ')}`,
-    );
+    throw new Error(`trainClassifier: need at least 2 examples per label; too few for ${tooFew.map((l) => `"${l}" (${counts.get(l)})`).join(', ')}`);
   }
   return { labels, dimensions };
 }
@@ -449,13 +447,7 @@ function labelIndices(examples: readonly TrainingExample[], labels: readonly str
 }
 
 /** Split, fit on the training side, predict the held-out side. */
-function evaluateHeldOut(
-  examples: readonly TrainingExample[],
-  labels: string[],
-  dimensions: number,
-  fitOpts: FitOptions,
-  heldOutFraction: number | undefined,
-): HeldOutEvaluation {
+function evaluateHeldOut(examples: readonly TrainingExample[], labels: string[], dimensions: number, fitOpts: FitOptions, heldOutFraction: number | undefined): HeldOutEvaluation {
   const split = splitHeldOut(examples, { seed: fitOpts.seed, heldOutFraction });
   const fitted = fit(
     split.train.map((i) => (examples[i] as TrainingExample).vector),

@@ -52,11 +52,7 @@ export async function loadUseVocabulary(modelDir = useAssetPaths().modelDir): Pr
   const raw: unknown = JSON.parse(await readFile(join(modelDir, 'vocab.json'), 'utf8'));
   if (!Array.isArray(raw)) throw new Error('USE vocab.json is not an array');
   return raw.map((entry: unknown, id): VocabularyEntry => {
-    if (
-      !Array.isArray(entry) ||
-      typeof entry[0] !== 'string' ||
-      (typeof entry[1] !== 'number' && entry[1] !== null)
-    ) {
+    if (!Array.isArray(entry) || typeof entry[0] !== 'string' || (typeof entry[1] !== 'number' && entry[1] !== null)) {
       throw new Error(`USE vocab.json entry ${id} is not [string, number | null]`);
     }
     return [entry[0], entry[1]];

@@ -97,10 +97,7 @@ export class UseModel {
   /** Initialises the WASM backend (once per thread) and loads vocabulary and graph from disk. */
   static async load(paths: UseAssetPaths = useAssetPaths()): Promise<UseModel> {
     await initWasmBackend(paths.wasmDir);
-    const [vocabulary, graph] = await Promise.all([
-      loadUseVocabulary(paths.modelDir),
-      tf.loadGraphModel(localModelHandler(paths.modelDir)),
-    ]);
+    const [vocabulary, graph] = await Promise.all([loadUseVocabulary(paths.modelDir), tf.loadGraphModel(localModelHandler(paths.modelDir))]);
     const tokenizer = new UseTokenizer(vocabulary);
     // A batch whose first row is empty gives the model's vector for "no tokens"; the graph derives
     // the batch size from the largest row index, so the second row must not be empty. This also
@@ -126,7 +123,7 @@ export class UseModel {
     // Similar lengths together, so little padding is computed (see fitsBatch).
     windows.sort((a, b) => a.ids.length - b.ids.length);
     const sums = texts.map(() => new Float64Array(USE_DIMENSIONS));
-    for (let i = 0; i < windows.length; ) {
+    for (let i = 0; i < windows.length;) {
       const batch: Window[] = [];
       const shortest = (windows[i] as Window).ids.length;
       while (i < windows.length) {
@@ -135,7 +132,10 @@ export class UseModel {
         batch.push(w);
         i++;
       }
-      const out = await runGraph(this.graph, batch.map((w) => w.ids));
+      const out = await runGraph(
+        this.graph,
+        batch.map((w) => w.ids),
+      );
       batch.forEach((w, row) => {
         const sum = sums[w.text] as Float64Array;
         const weight = w.ids.length;

@@ -17,6 +17,4 @@ import type { SerializedError } from '../../lib/thread.js';
 export type SegmentOutcome = { ok: true; vectors: Float32Array[] } | { ok: false; error: SerializedError };
 
 /** Worker → main. */
-export type WorkerMessage =
-  | { type: 'ready'; loadMs: number; backend: string }
-  | { type: 'result'; id: number; outcomes: SegmentOutcome[] };
+export type WorkerMessage = { type: 'ready'; loadMs: number; backend: string } | { type: 'result'; id: number; outcomes: SegmentOutcome[] };

@@ -162,7 +162,7 @@ export class UseTokenizer {
 
     // Backward: follow the last pieces from the end, then reverse, merging runs of unknown ids.
     const reversed: number[] = [];
-    for (let end = n; end > 0; ) {
+    for (let end = n; end > 0;) {
       const id = last[end] as number;
       if (!(id === UNKNOWN_ID && reversed[reversed.length - 1] === UNKNOWN_ID)) reversed.push(id);
       end -= this.pieceLengths[id] as number;

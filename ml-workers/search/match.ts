@@ -17,7 +17,9 @@ export function wordsOf(text: string): string[] {
 
 /** Function words no passage is found by (English: the language of the full-text configuration). */
 export const STOPWORDS: ReadonlySet<string> = new Set(
-  'a an and are as at be but by can do does for from had has have how i if in is it its me my no not of on or our so than that the their them then there these they this to was we were what when where which who why will with you your'.split(' '),
+  'a an and are as at be but by can do does for from had has have how i if in is it its me my no not of on or our so than that the their them then there these they this to was we were what when where which who why will with you your'.split(
+    ' ',
+  ),
 );
 
 /** The query's words that carry meaning (not function words), in order, without repeats. */

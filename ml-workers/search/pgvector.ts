@@ -19,7 +19,11 @@ export class PgVectorIndex implements VectorIndex {
 
   async existing(tenantId: string, documentId: string): Promise<Map<string, Float32Array>> {
     const rows = await withTenant(this.db, tenantId, (tx) =>
-      tx.selectFrom('document_chunks').select(['hash', sql<string>`embedding::text`.as('v')]).where('document_id', '=', documentId).execute(),
+      tx
+        .selectFrom('document_chunks')
+        .select(['hash', sql<string>`embedding::text`.as('v')])
+        .where('document_id', '=', documentId)
+        .execute(),
     );
     return new Map(rows.map((r) => [r.hash, parse(r.v)]));
   }

@@ -42,7 +42,10 @@ export function vocabularyOf(text: string): string[] {
 /** The query's words with whether each is excluded (`-word`, as websearch_to_tsquery reads it). */
 function queryTerms(q: string): { word: string; negated: boolean }[] {
   const out: { word: string; negated: boolean }[] = [];
-  for (const m of q.normalize('NFKC').toLowerCase().matchAll(/(^|\s)(-?)([\p{L}\p{N}]+)|([\p{L}\p{N}]+)/gu)) {
+  for (const m of q
+    .normalize('NFKC')
+    .toLowerCase()
+    .matchAll(/(^|\s)(-?)([\p{L}\p{N}]+)|([\p{L}\p{N}]+)/gu)) {
     const word = m[3] ?? m[4];
     if (word) out.push({ word, negated: m[2] === '-' });
   }

@@ -46,7 +46,12 @@ export class QdrantVectorIndex implements VectorIndex {
 
   async existing(tenantId: string, documentId: string): Promise<Map<string, Float32Array>> {
     const res = await this.client.scroll(this.collection, {
-      filter: { must: [{ key: 'tenantId', match: { value: tenantId } }, { key: 'documentId', match: { value: documentId } }] },
+      filter: {
+        must: [
+          { key: 'tenantId', match: { value: tenantId } },
+          { key: 'documentId', match: { value: documentId } },
+        ],
+      },
       with_payload: true,
       with_vector: true,
       limit: 10_000,
@@ -94,7 +99,12 @@ export class QdrantVectorIndex implements VectorIndex {
         offset: req.offset ?? 0,
         ...(req.minScore !== undefined ? { score_threshold: req.minScore } : {}),
         with_payload: true,
-        filter: { must: [{ key: 'tenantId', match: { value: req.tenantId } }, { key: 'readers', match: { any: readers } }] },
+        filter: {
+          must: [
+            { key: 'tenantId', match: { value: req.tenantId } },
+            { key: 'readers', match: { any: readers } },
+          ],
+        },
       }),
     );
     return res.map((r) => {

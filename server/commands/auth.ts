@@ -28,11 +28,7 @@ function parseRefreshToken(token: string): { tenantId: string } | null {
   return { tenantId };
 }
 
-async function issueRefreshToken(
-  svc: Services,
-  tx: Tx,
-  p: { tenantId: string; userId: string; familyId: string; ip: string | null },
-): Promise<string> {
+async function issueRefreshToken(svc: Services, tx: Tx, p: { tenantId: string; userId: string; familyId: string; ip: string | null }): Promise<string> {
   const token = `${REFRESH_PREFIX}${p.tenantId}.${crypto.randomBytes(32).toString('base64url')}`;
   await tx
     .insertInto('refresh_tokens')
@@ -54,10 +50,7 @@ function isUniqueViolation(e: unknown, constraint?: string): boolean {
   return !constraint || err.constraint === constraint || Boolean(err.message?.includes(constraint));
 }
 
-export async function signup(
-  svc: Services,
-  props: SignupRequest & { ip: string | null },
-): Promise<Session> {
+export async function signup(svc: Services, props: SignupRequest & { ip: string | null }): Promise<Session> {
   const passwordHash = await svc.passwords.hash(props.password);
   const tenantId = crypto.randomUUID();
   const email = props.email.toLowerCase();
@@ -88,26 +81,18 @@ export async function signup(
 }
 
 export async function login(svc: Services, props: LoginRequest & { ip: string | null }): Promise<Session> {
-  const found = await sql<{ tenant_id: string; user_id: string }>`select * from quire_login_lookup(${props.email})`.execute(
-    svc.store.db,
-  );
+  const found = await sql<{ tenant_id: string; user_id: string }>`select * from quire_login_lookup(${props.email})`.execute(svc.store.db);
   const ref = found.rows[0];
   if (!ref) {
     await svc.passwords.dummyVerify(props.password);
     throw unauthorized('Email or password is wrong', 'invalid_credentials');
   }
   const user = await withTenant(svc.store.db, ref.tenant_id, (tx) =>
-    tx
-      .selectFrom('users')
-      .select(['id', 'email', 'role', 'password_hash', 'disabled_at'])
-      .where('id', '=', ref.user_id)
-      .executeTakeFirst(),
+    tx.selectFrom('users').select(['id', 'email', 'role', 'password_hash', 'disabled_at']).where('id', '=', ref.user_id).executeTakeFirst(),
   );
   const ok = user && !user.disabled_at ? await svc.passwords.verify(props.password, user.password_hash) : false;
   if (!user || !ok) {
-    await withTenant(svc.store.db, ref.tenant_id, (tx) =>
-      audit(tx, { tenantId: ref.tenant_id, actorId: null, action: 'auth.login_failed', targetType: 'user', targetId: ref.user_id, ip: props.ip }),
-    );
+    await withTenant(svc.store.db, ref.tenant_id, (tx) => audit(tx, { tenantId: ref.tenant_id, actorId: null, action: 'auth.login_failed', targetType: 'user', targetId: ref.user_id, ip: props.ip }));
     throw unauthorized('Email or password is wrong', 'invalid_credentials');
   }
   const refreshToken = await withTenant(svc.store.db, ref.tenant_id, async (tx) => {
@@ -155,11 +140,7 @@ export async function refresh(svc: Services, props: { refreshToken: string; ip: 
       }
     }
     if (!claimed) {
-      const known = await tx
-        .selectFrom('refresh_tokens')
-        .select(['family_id', 'user_id', 'used_at', 'revoked_at'])
-        .where('token_hash', '=', tokenHash)
-        .executeTakeFirst();
+      const known = await tx.selectFrom('refresh_tokens').select(['family_id', 'user_id', 'used_at', 'revoked_at']).where('token_hash', '=', tokenHash).executeTakeFirst();
       if (known?.used_at) {
         await tx
           .updateTable('refresh_tokens')
@@ -179,11 +160,7 @@ export async function refresh(svc: Services, props: { refreshToken: string; ip: 
       }
       return { ok: false, error: unauthorized('Invalid or expired refresh token', 'invalid_refresh_token') };
     }
-    const user = await tx
-      .selectFrom('users')
-      .select(['id', 'email', 'role', 'disabled_at'])
-      .where('id', '=', claimed.user_id)
-      .executeTakeFirst();
+    const user = await tx.selectFrom('users').select(['id', 'email', 'role', 'disabled_at']).where('id', '=', claimed.user_id).executeTakeFirst();
     if (!user || user.disabled_at) {
       return { ok: false, error: unauthorized('This account is no longer active', 'account_inactive') };
     }
@@ -206,11 +183,7 @@ export async function logout(svc: Services, props: { refreshToken: string; ip: s
   const parsed = parseRefreshToken(props.refreshToken);
   if (!parsed) return;
   await withTenant(svc.store.db, parsed.tenantId, async (tx) => {
-    const row = await tx
-      .selectFrom('refresh_tokens')
-      .select(['family_id', 'user_id'])
-      .where('token_hash', '=', hashToken(props.refreshToken))
-      .executeTakeFirst();
+    const row = await tx.selectFrom('refresh_tokens').select(['family_id', 'user_id']).where('token_hash', '=', hashToken(props.refreshToken)).executeTakeFirst();
     if (!row) return;
     await tx
       .updateTable('refresh_tokens')

@@ -15,12 +15,7 @@ import { requireLevel } from '../../core/access.js';
  * view (the built-in one until the chosen model has classified the document). 404
  * `classification_not_found` until the document was classified at all.
  */
-export async function getClassification(
-  svc: Services,
-  principal: Principal,
-  ip: string | null,
-  props: { id: string },
-): Promise<DocumentClassification> {
+export async function getClassification(svc: Services, principal: Principal, ip: string | null, props: { id: string }): Promise<DocumentClassification> {
   return withTenant(svc.store.db, principal.tenantId, async (tx) => {
     await requireLevel(tx, await loadActor(tx, principal, ip), props.id, 'read');
     const rows = await tx
@@ -29,9 +24,7 @@ export async function getClassification(
       .where('document_id', '=', props.id)
       .orderBy('model')
       .execute();
-    const active = new Set(
-      (await tx.selectFrom('classifiers').select('name').where('active', '=', true).execute()).map((r) => `tenant:${r.name}`),
-    );
+    const active = new Set((await tx.selectFrom('classifiers').select('name').where('active', '=', true).execute()).map((r) => `tenant:${r.name}`));
     const chosen = (await tx.selectFrom('ml_settings').select('default_classifier').executeTakeFirst())?.default_classifier ?? null;
     const views: Classification[] = rows
       .filter((r) => r.model === 'default' || active.has(r.model))

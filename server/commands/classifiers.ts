@@ -151,7 +151,11 @@ export async function requestTraining(
       count = rows.length;
     }
     await lockName(tx, actor.tenantId, props.name);
-    const prev = await tx.selectFrom('classifiers').select(sql<number>`coalesce(max(version), 0)`.as('v')).where('name', '=', props.name).executeTakeFirstOrThrow();
+    const prev = await tx
+      .selectFrom('classifiers')
+      .select(sql<number>`coalesce(max(version), 0)`.as('v'))
+      .where('name', '=', props.name)
+      .executeTakeFirstOrThrow();
     const version = Number(prev.v) + 1;
     const row = await tx
       .insertInto('classifiers')
@@ -172,7 +176,15 @@ export async function requestTraining(
       })
       .returning(['id'])
       .executeTakeFirstOrThrow();
-    await audit(tx, { tenantId: actor.tenantId, actorId: actor.userId, action: 'classifier.train', targetType: 'classifier', targetId: row.id, ip, detail: { name: props.name, version, examples: count, source: props.source } });
+    await audit(tx, {
+      tenantId: actor.tenantId,
+      actorId: actor.userId,
+      action: 'classifier.train',
+      targetType: 'classifier',
+      targetId: row.id,
+      ip,
+      detail: { name: props.name, version, examples: count, source: props.source },
+    });
     return { id: row.id, version };
   });
 }
@@ -234,7 +246,11 @@ function cachesOf(svc: Services): { models: ModelCache; predictions: PredictionC
 export async function predictWith(svc: Services, principal: Principal, ip: string | null, props: { id: string; text: string }): Promise<ClassifierPrediction> {
   const row = await withTenant(svc.store.db, principal.tenantId, async (tx) => {
     await loadActor(tx, principal, ip);
-    return tx.selectFrom('classifiers').select(['status', 'updated_at', sql<boolean>`model is not null`.as('has_model')]).where('id', '=', props.id).executeTakeFirst();
+    return tx
+      .selectFrom('classifiers')
+      .select(['status', 'updated_at', sql<boolean>`model is not null`.as('has_model')])
+      .where('id', '=', props.id)
+      .executeTakeFirst();
   });
   if (!row) throw notFound('classifier');
   if (!row.has_model) throw new AppError(409, 'classifier_not_ready', `The classifier is ${row.status}`);
@@ -259,14 +275,22 @@ export async function predictWith(svc: Services, principal: Principal, ip: strin
 }
 
 async function versionRow(tx: Tx, id: string) {
-  const r = await tx.selectFrom('classifiers').select(['id', 'name', 'version', 'active', 'pinned', sql<boolean>`model is not null`.as('has_model')]).where('id', '=', id).executeTakeFirst();
+  const r = await tx
+    .selectFrom('classifiers')
+    .select(['id', 'name', 'version', 'active', 'pinned', sql<boolean>`model is not null`.as('has_model')])
+    .where('id', '=', id)
+    .executeTakeFirst();
   if (!r) throw notFound('classifier');
   return r;
 }
 
 async function activate(tx: Tx, name: string, id: string): Promise<void> {
   await tx.updateTable('classifiers').set({ active: false, pinned: false }).where('name', '=', name).where('active', '=', true).where('id', '!=', id).execute();
-  await tx.updateTable('classifiers').set({ active: true, pinned: true, activated_at: sql`now()` }).where('id', '=', id).execute();
+  await tx
+    .updateTable('classifiers')
+    .set({ active: true, pinned: true, activated_at: sql`now()` })
+    .where('id', '=', id)
+    .execute();
   await requestRelabel(tx, (await tx.selectFrom('classifiers').select('tenant_id').where('id', '=', id).executeTakeFirstOrThrow()).tenant_id);
 }
 
@@ -318,7 +342,15 @@ export async function rollbackClassifier(svc: Services, principal: Principal, ip
       .executeTakeFirst();
     if (!previous) throw conflict('nothing_to_roll_back', `No earlier version of "${v.name}" was ever active`);
     await activate(tx, v.name, previous.id);
-    await audit(tx, { tenantId: actor.tenantId, actorId: actor.userId, action: 'classifier.rollback', targetType: 'classifier', targetId: previous.id, ip, detail: { name: v.name, version: previous.version } });
+    await audit(tx, {
+      tenantId: actor.tenantId,
+      actorId: actor.userId,
+      action: 'classifier.rollback',
+      targetType: 'classifier',
+      targetId: previous.id,
+      ip,
+      detail: { name: v.name, version: previous.version },
+    });
     return previous.id;
   });
   return getClassifier(svc, principal, ip, { id: target });
@@ -343,11 +375,23 @@ export async function deleteClassifier(svc: Services, principal: Principal, ip: 
     } else {
       deleted = Number((await tx.deleteFrom('classifiers').where('name', '=', v.name).executeTakeFirst()).numDeletedRows);
       await tx.deleteFrom('document_classifications').where('model', '=', `tenant:${v.name}`).execute();
-      await tx.updateTable('ml_settings').set({ default_classifier: null, updated_at: sql`now()` }).where('default_classifier', '=', v.name).execute();
+      await tx
+        .updateTable('ml_settings')
+        .set({ default_classifier: null, updated_at: sql`now()` })
+        .where('default_classifier', '=', v.name)
+        .execute();
       // Its labels leave the search index too.
       await requestRelabel(tx, actor.tenantId);
     }
-    await audit(tx, { tenantId: actor.tenantId, actorId: actor.userId, action: 'classifier.delete', targetType: 'classifier', targetId: v.id, ip, detail: { name: v.name, version: v.version, scope: props.scope, deleted } });
+    await audit(tx, {
+      tenantId: actor.tenantId,
+      actorId: actor.userId,
+      action: 'classifier.delete',
+      targetType: 'classifier',
+      targetId: v.id,
+      ip,
+      detail: { name: v.name, version: v.version, scope: props.scope, deleted },
+    });
     return { deleted };
   });
 }

@@ -40,12 +40,7 @@ function busyOr(e: unknown): unknown {
   return new AppError(429, 'workspace_busy', 'This workspace has used its processing budget for now; retry in a moment', undefined, { 'retry-after': '1' });
 }
 
-export async function putContent(
-  svc: Services,
-  principal: Principal,
-  ip: string | null,
-  props: { id: string; input: ContentInput; mode: 'replace' | 'append' },
-): Promise<void> {
+export async function putContent(svc: Services, principal: Principal, ip: string | null, props: { id: string; input: ContentInput; mode: 'replace' | 'append' }): Promise<void> {
   const content = contentService(svc);
   await withTenant(svc.store.db, principal.tenantId, async (tx) => requireLevel(tx, await loadActor(tx, principal, ip), props.id, 'write'));
   await content.write({ tenantId: principal.tenantId, userId: principal.userId }, props.id, props.input, props.mode).catch((e: unknown) => {

@@ -12,12 +12,7 @@ import { isTenantAdmin, loadActor } from '../../core/actor.js';
 import { requireLevel } from '../../core/access.js';
 
 /** Sets the document's label for classifier `classifier` (needs write access to the document). */
-export async function setDocumentLabel(
-  svc: Services,
-  principal: Principal,
-  ip: string | null,
-  props: { documentId: string; classifier: string; label: string },
-): Promise<DocumentLabel> {
+export async function setDocumentLabel(svc: Services, principal: Principal, ip: string | null, props: { documentId: string; classifier: string; label: string }): Promise<DocumentLabel> {
   return withTenant(svc.store.db, principal.tenantId, async (tx) => {
     const actor = await loadActor(tx, principal, ip);
     await requireLevel(tx, actor, props.documentId, 'write');

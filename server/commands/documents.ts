@@ -37,8 +37,7 @@ const present = (d: DocRow, access: PermissionLevel): DocumentMeta => ({
  * For lists: parsing two timestamps per row into Dates only to print them again was 8 %
  * of the API process' CPU on the document list under load (bench/RESULTS.md, scenario 6).
  */
-const isoTimestamp = (column: 'd.created_at' | 'd.updated_at') =>
-  sql<string>`to_char(${sql.ref(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+const isoTimestamp = (column: 'd.created_at' | 'd.updated_at') => sql<string>`to_char(${sql.ref(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 /** The columns of a listed document (`d`), and `ts`, the exact creation time for the cursor. */
 const LIST_COLUMNS = [
@@ -54,12 +53,7 @@ const LIST_COLUMNS = [
 export const LIST_DEFAULT_LIMIT = 50;
 export const LIST_MAX_LIMIT = 200;
 
-export async function createDocument(
-  svc: Services,
-  principal: Principal,
-  ip: string | null,
-  props: CreateDocumentRequest,
-): Promise<DocumentMeta> {
+export async function createDocument(svc: Services, principal: Principal, ip: string | null, props: CreateDocumentRequest): Promise<DocumentMeta> {
   return withTenant(svc.store.db, principal.tenantId, async (tx) => {
     const actor = await loadActor(tx, principal, ip);
     if (actor.role === 'guest') throw badRequest('guest_cannot_create', 'Guests cannot create documents');
@@ -68,10 +62,7 @@ export async function createDocument(
       .values({ tenant_id: actor.tenantId, title: props.title, created_by: actor.userId })
       .returning(['id', 'title', 'created_by', 'created_at', 'updated_at'])
       .executeTakeFirstOrThrow();
-    await tx
-      .insertInto('document_permissions')
-      .values({ tenant_id: actor.tenantId, document_id: doc.id, user_id: actor.userId, level: 'admin', granted_by: actor.userId })
-      .execute();
+    await tx.insertInto('document_permissions').values({ tenant_id: actor.tenantId, document_id: doc.id, user_id: actor.userId, level: 'admin', granted_by: actor.userId }).execute();
     if (props.text) {
       // Initial content goes into the log in the same transaction: the document never exists without it.
       await tx
@@ -143,12 +134,7 @@ function listQuery(userId: string, admin: boolean, cursor: Cursor | null, limit:
   return LIST_PAGES[(admin ? 2 : 0) + (cursor ? 1 : 0)]!({ userId, ts: cursor?.ts ?? '', id: cursor?.id ?? '', rows: limit + 1 });
 }
 
-export async function listDocuments(
-  svc: Services,
-  principal: Principal,
-  ip: string | null,
-  props: { cursor?: string; limit?: number },
-): Promise<DocumentPage> {
+export async function listDocuments(svc: Services, principal: Principal, ip: string | null, props: { cursor?: string; limit?: number }): Promise<DocumentPage> {
   const limit = Math.min(props.limit ?? LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT);
   const cursor = props.cursor ? decodeCursor(props.cursor) : null;
   const db = svc.store.db;
@@ -213,12 +199,7 @@ export async function getDocument(svc: Services, principal: Principal, ip: strin
   return present({ id: row.id, title: row.title!, created_by: row.created_by, created_at: row.created_at!, updated_at: row.updated_at! }, level);
 }
 
-export async function updateDocument(
-  svc: Services,
-  principal: Principal,
-  ip: string | null,
-  props: { id: string; title: string },
-): Promise<DocumentMeta> {
+export async function updateDocument(svc: Services, principal: Principal, ip: string | null, props: { id: string; title: string }): Promise<DocumentMeta> {
   return withTenant(svc.store.db, principal.tenantId, async (tx) => {
     const actor = await loadActor(tx, principal, ip);
     const level = await requireLevel(tx, actor, props.id, 'write');
@@ -238,7 +219,11 @@ export async function deleteDocument(svc: Services, principal: Principal, ip: st
   await withTenant(svc.store.db, principal.tenantId, async (tx) => {
     const actor = await loadActor(tx, principal, ip);
     await requireLevel(tx, actor, props.id, 'admin');
-    await tx.updateTable('documents').set({ deleted_at: sql`now()` }).where('id', '=', props.id).execute();
+    await tx
+      .updateTable('documents')
+      .set({ deleted_at: sql`now()` })
+      .where('id', '=', props.id)
+      .execute();
     await feedEvent(tx, actor.tenantId, props.id, 'document.deleted');
     await audit(tx, { tenantId: actor.tenantId, actorId: actor.userId, action: 'document.delete', targetType: 'document', targetId: props.id, ip });
   });

@@ -26,24 +26,14 @@ export async function listPermissions(svc: Services, principal: Principal, ip: s
   });
 }
 
-export async function setPermission(
-  svc: Services,
-  principal: Principal,
-  ip: string | null,
-  props: { id: string; userId: string; level: PermissionLevel | 'none' },
-): Promise<Permission | null> {
+export async function setPermission(svc: Services, principal: Principal, ip: string | null, props: { id: string; userId: string; level: PermissionLevel | 'none' }): Promise<Permission | null> {
   const result = await withTenant(svc.store.db, principal.tenantId, async (tx) => {
     const actor = await loadActor(tx, principal, ip);
     await requireLevel(tx, actor, props.id, 'admin');
     if (props.userId === actor.userId) {
       throw badRequest('cannot_change_own_permission', 'You cannot change your own access to a document');
     }
-    const target = await tx
-      .selectFrom('users')
-      .select(['id', 'email'])
-      .where('id', '=', props.userId)
-      .where('disabled_at', 'is', null)
-      .executeTakeFirst();
+    const target = await tx.selectFrom('users').select(['id', 'email']).where('id', '=', props.userId).where('disabled_at', 'is', null).executeTakeFirst();
     if (!target) throw notFound('user');
     let view: Permission | null = null;
     if (props.level === 'none') {
@@ -52,9 +42,7 @@ export async function setPermission(
       await tx
         .insertInto('document_permissions')
         .values({ tenant_id: actor.tenantId, document_id: props.id, user_id: props.userId, level: props.level, granted_by: actor.userId })
-        .onConflict((oc) =>
-          oc.columns(['document_id', 'user_id']).doUpdateSet({ level: props.level as PermissionLevel, granted_by: actor.userId, updated_at: sql`now()` }),
-        )
+        .onConflict((oc) => oc.columns(['document_id', 'user_id']).doUpdateSet({ level: props.level as PermissionLevel, granted_by: actor.userId, updated_at: sql`now()` }))
         .execute();
       view = { userId: target.id, email: target.email, level: props.level };
     }

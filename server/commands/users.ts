@@ -23,12 +23,7 @@ function assertMayAssign(actor: Actor, role: TenantRole): void {
   if (role === 'owner' && actor.role !== 'owner') throw forbidden('Only an owner can grant the owner role');
 }
 
-export async function createUser(
-  svc: Services,
-  principal: Principal,
-  ip: string | null,
-  props: CreateUserRequest,
-): Promise<User> {
+export async function createUser(svc: Services, principal: Principal, ip: string | null, props: CreateUserRequest): Promise<User> {
   // Authorize before paying for the hash.
   await withTenant(svc.store.db, principal.tenantId, async (tx) => assertMayAssign(await loadActor(tx, principal, ip), props.role));
   const passwordHash = await svc.passwords.hash(props.password);
@@ -68,14 +63,7 @@ export async function listUsers(svc: Services, principal: Principal, ip: string 
   return withTenant(svc.store.db, principal.tenantId, async (tx) => {
     const actor = await loadActor(tx, principal, ip);
     if (actor.role === 'guest') throw forbidden('Guests cannot list the users of the workspace');
-    const rows = await tx
-      .selectFrom('users')
-      .select(['id', 'email', 'display_name', 'role', 'created_at'])
-      .where('disabled_at', 'is', null)
-      .orderBy('created_at')
-      .orderBy('id')
-      .limit(1000)
-      .execute();
+    const rows = await tx.selectFrom('users').select(['id', 'email', 'display_name', 'role', 'created_at']).where('disabled_at', 'is', null).orderBy('created_at').orderBy('id').limit(1000).execute();
     return rows.map(present);
   });
 }
@@ -111,12 +99,7 @@ async function ownerCount(tx: Tx): Promise<number> {
   return Number(r.n);
 }
 
-export async function updateUserRole(
-  svc: Services,
-  principal: Principal,
-  ip: string | null,
-  props: { userId: string; role: TenantRole },
-): Promise<User> {
+export async function updateUserRole(svc: Services, principal: Principal, ip: string | null, props: { userId: string; role: TenantRole }): Promise<User> {
   const view = await withTenant(svc.store.db, principal.tenantId, async (tx) => {
     const actor = await loadActor(tx, principal, ip);
     assertMayAssign(actor, props.role);
@@ -152,7 +135,11 @@ export async function removeUser(svc: Services, principal: Principal, ip: string
     if (!isTenantAdmin(actor.role)) throw forbidden('Only owners and admins manage users');
     if (props.userId === actor.userId) throw badRequest('cannot_remove_self', 'You cannot remove your own account');
     await lockManagedUser(tx, actor, props.userId, 'remove');
-    await tx.updateTable('users').set({ disabled_at: sql`now()`, updated_at: sql`now()` }).where('id', '=', props.userId).execute();
+    await tx
+      .updateTable('users')
+      .set({ disabled_at: sql`now()`, updated_at: sql`now()` })
+      .where('id', '=', props.userId)
+      .execute();
     await tx
       .updateTable('refresh_tokens')
       .set({ revoked_at: sql`now()` })

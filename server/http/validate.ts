@@ -23,7 +23,8 @@ export function jsonDepth(text: string): number {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x7b || c === 0x5b) max = Math.max(max, ++depth);
@@ -95,9 +96,7 @@ type OptionalSomewhere<T, Keys extends PropertyKey> = T extends unknown ? Exclud
  * A request type as one object: a union (`{ text } | { json }`) becomes its members' fields
  * together, each required only where every member requires it.
  */
-type Merged<R> = Flat<
-  { [K in Exclude<AllKeys<R>, OptionalSomewhere<R, AllKeys<R>>>]: ValueAt<R, K> } & { [K in OptionalSomewhere<R, AllKeys<R>>]?: ValueAt<R, K> }
->;
+type Merged<R> = Flat<{ [K in Exclude<AllKeys<R>, OptionalSomewhere<R, AllKeys<R>>>]: ValueAt<R, K> } & { [K in OptionalSomewhere<R, AllKeys<R>>]?: ValueAt<R, K> }>;
 
 /**
  * What a request schema accepts, as the contract describes a request: the parsed types

@@ -106,8 +106,7 @@ export class RedisRateLimiter implements RateLimiter {
   }
 
   private async takeFromRedis(key: string, rule: RateRule): Promise<RateDecision> {
-    const cmd = (this.redis as unknown as { quireTakeToken: (k: string, r: number, b: number) => Promise<[number, number, number]> })
-      .quireTakeToken;
+    const cmd = (this.redis as unknown as { quireTakeToken: (k: string, r: number, b: number) => Promise<[number, number, number]> }).quireTakeToken;
     const [allowed, remaining, waitMs] = await cmd.call(this.redis, `${this.prefix}rl:${key}`, rule.perMinute, rule.burst);
     return {
       allowed: allowed === 1,

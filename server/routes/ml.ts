@@ -4,13 +4,7 @@
  * labels of documents (`/api/v1/documents/:id/labels`).
  */
 import { z } from 'zod';
-import type {
-  DeleteClassifierQuery,
-  PredictRequest,
-  SetDocumentLabelRequest,
-  SetMlSettingsRequest,
-  TrainClassifierRequest,
-} from '../../contract/api.js';
+import type { DeleteClassifierQuery, PredictRequest, SetDocumentLabelRequest, SetMlSettingsRequest, TrainClassifierRequest } from '../../contract/api.js';
 import {
   deleteClassifier,
   getClassifier,

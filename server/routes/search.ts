@@ -29,11 +29,7 @@ const AnalyticsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20),
 });
 // The body and query parameters are the contract's types (contract/api.ts): a change on one side alone fails tsc.
-type _Requests = [
-  Expect<Accepts<typeof SearchQuery, SearchQueryParams>>,
-  Expect<Accepts<typeof Click, SearchClickRequest>>,
-  Expect<Accepts<typeof AnalyticsQuery, SearchAnalyticsQuery>>,
-];
+type _Requests = [Expect<Accepts<typeof SearchQuery, SearchQueryParams>>, Expect<Accepts<typeof Click, SearchClickRequest>>, Expect<Accepts<typeof AnalyticsQuery, SearchAnalyticsQuery>>];
 
 export function searchRoutes(ctx: RouteContext): void {
   ctx.edge.route('get', '/api/v1/search', async (req) => {

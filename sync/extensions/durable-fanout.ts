@@ -86,20 +86,21 @@ export class DurableFanout extends RedisFanout {
     }
     if (documentName === null) return publish(channel, message);
     const name = documentName;
-    return this.durability.whenDurable(name).then(
-      (durable) => {
+    return this.durability
+      .whenDurable(name)
+      .then((durable) => {
         if (!durable) {
           this.logger.warn({ cat: 'sync', doc: name }, 'document state not fanned out: an append failed and the document reloads from the store');
           return 0;
         }
         return publish(channel, message);
-      },
-    ).catch((err: unknown) => {
-      // Answers to peers are not awaited by the extension; a failed publish is a missed
-      // fan-out, repaired by the next state-vector exchange.
-      this.logger.warn({ cat: 'sync', doc: name, err }, 'fan-out publish failed');
-      return 0;
-    });
+      })
+      .catch((err: unknown) => {
+        // Answers to peers are not awaited by the extension; a failed publish is a missed
+        // fan-out, repaired by the next state-vector exchange.
+        this.logger.warn({ cat: 'sync', doc: name, err }, 'fan-out publish failed');
+        return 0;
+      });
   }
 
   /**

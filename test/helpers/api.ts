@@ -15,11 +15,7 @@ export interface Session {
 export class ApiClient {
   constructor(readonly base: string) {}
 
-  async request<T = any>(
-    method: string,
-    path: string,
-    opts: { token?: string; json?: unknown; body?: string | Uint8Array; headers?: Record<string, string> } = {},
-  ): Promise<ApiResponse<T>> {
+  async request<T = any>(method: string, path: string, opts: { token?: string; json?: unknown; body?: string | Uint8Array; headers?: Record<string, string> } = {}): Promise<ApiResponse<T>> {
     const headers: Record<string, string> = { ...opts.headers };
     if (opts.token) headers['authorization'] = `Bearer ${opts.token}`;
     let body: string | Uint8Array | undefined = opts.body;

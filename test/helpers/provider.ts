@@ -70,16 +70,22 @@ export function connect(t: TestContext | null, httpUrl: string, documentId: stri
 }
 
 export async function synced(c: Client, timeoutMs = 15_000): Promise<void> {
-  await eventually(() => {
-    if (!c.provider.isSynced) throw new Error('not synced');
-  }, { timeoutMs, message: 'provider sync' });
+  await eventually(
+    () => {
+      if (!c.provider.isSynced) throw new Error('not synced');
+    },
+    { timeoutMs, message: 'provider sync' },
+  );
 }
 
 /** Waits until the server acknowledged every local change. */
 export async function acked(c: Client, timeoutMs = 15_000): Promise<void> {
-  await eventually(() => {
-    if (c.provider.hasUnsyncedChanges) throw new Error(`${c.provider.unsyncedChanges} unacked`);
-  }, { timeoutMs, message: 'acks', intervalMs: 5 });
+  await eventually(
+    () => {
+      if (c.provider.hasUnsyncedChanges) throw new Error(`${c.provider.unsyncedChanges} unacked`);
+    },
+    { timeoutMs, message: 'acks', intervalMs: 5 },
+  );
 }
 
 /**

@@ -1,12 +1,7 @@
 /** A small history-API router: `/`, `/d/<id>`, `/search?q=&mode=`, `/people`, `/admin/search`. */
 import { useEffect, useState } from 'react';
 
-export type Route =
-  | { name: 'home' }
-  | { name: 'people' }
-  | { name: 'search-analytics' }
-  | { name: 'document'; id: string }
-  | { name: 'search'; q: string; mode: 'fulltext' | 'semantic' | 'hybrid' };
+export type Route = { name: 'home' } | { name: 'people' } | { name: 'search-analytics' } | { name: 'document'; id: string } | { name: 'search'; q: string; mode: 'fulltext' | 'semantic' | 'hybrid' };
 
 export function parseRoute(loc: Location = window.location): Route {
   const doc = /^\/d\/([0-9a-f-]{36})\/?$/.exec(loc.pathname);

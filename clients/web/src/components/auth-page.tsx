@@ -32,7 +32,11 @@ export function AuthPage({ notice }: { notice: string | null }) {
             Create workspace
           </button>
         </div>
-        {notice && <p className="notice" role="status">{notice}</p>}
+        {notice && (
+          <p className="notice" role="status">
+            {notice}
+          </p>
+        )}
         <form onSubmit={submit} aria-label={mode === 'login' ? 'Sign in' : 'Create workspace'}>
           {mode === 'signup' && (
             <label>

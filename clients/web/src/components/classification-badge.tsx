@@ -34,7 +34,12 @@ export function ClassificationBadge({ id, online }: { id: string; online: boolea
     };
   }, [id, online]);
   if (state === 'loading') return null;
-  if (state === 'none' || !c) return <span className="pill muted" data-testid="classification">Not classified yet</span>;
+  if (state === 'none' || !c)
+    return (
+      <span className="pill muted" data-testid="classification">
+        Not classified yet
+      </span>
+    );
   if (c.label === null) {
     const why = c.reason === 'too_little_text' ? 'Too short to label' : 'No clear label';
     return (

@@ -21,11 +21,7 @@ export function CollabEditor({ session, user, editable, toolbar }: Props) {
   const editor = useEditor(
     {
       editable,
-      extensions: [
-        StarterKit.configure({ undoRedo: false }),
-        Collaboration.configure({ document: session.doc, field: 'default' }),
-        CollaborationCaret.configure({ provider: session.provider, user }),
-      ],
+      extensions: [StarterKit.configure({ undoRedo: false }), Collaboration.configure({ document: session.doc, field: 'default' }), CollaborationCaret.configure({ provider: session.provider, user })],
       editorProps: {
         attributes: { class: 'prose', 'aria-label': 'Document text', 'aria-multiline': 'true', role: 'textbox', 'data-testid': 'editor' },
       },

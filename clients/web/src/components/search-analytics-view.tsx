@@ -141,9 +141,7 @@ export function SearchAnalyticsView() {
           <h3>Searches that found nothing</h3>
           <p className="hint">Documents people looked for and did not find: worth writing, or naming the way people search for them.</p>
           <QueryTable caption="Searches that found nothing" rows={data.noResultQueries} empty="Every search found something." withClicks={false} />
-          <p className="hint footnote">
-            Queries are counted in lower case, without who searched. Searches are kept for {data.retentionDays} days.
-          </p>
+          <p className="hint footnote">Queries are counted in lower case, without who searched. Searches are kept for {data.retentionDays} days.</p>
         </>
       )}
     </section>

@@ -49,13 +49,7 @@ export function SearchView({ q, mode }: { q: string; mode: SearchMode }) {
       <h2 id="search-heading">Results for “{q}”</h2>
       <div className="tabs" role="radiogroup" aria-label="Search mode">
         {MODES.map((m) => (
-          <button
-            key={m.value}
-            type="button"
-            role="radio"
-            aria-checked={mode === m.value}
-            onClick={() => navigate(`/search?q=${encodeURIComponent(q)}&mode=${m.value}`, true)}
-          >
+          <button key={m.value} type="button" role="radio" aria-checked={mode === m.value} onClick={() => navigate(`/search?q=${encodeURIComponent(q)}&mode=${m.value}`, true)}>
             {m.label}
           </button>
         ))}
@@ -92,9 +86,7 @@ export function SearchView({ q, mode }: { q: string; mode: SearchMode }) {
               <span className="hit-match" data-testid="hit-match">
                 {whyMatched(h.match)}
               </span>
-              <p className="snippet">
-                {snippetParts(h.snippet).map((p, i) => (p.highlight ? <mark key={i}>{p.text}</mark> : <span key={i}>{p.text}</span>))}
-              </p>
+              <p className="snippet">{snippetParts(h.snippet).map((p, i) => (p.highlight ? <mark key={i}>{p.text}</mark> : <span key={i}>{p.text}</span>))}</p>
             </li>
           ))}
         </ol>

@@ -150,22 +150,9 @@ export function Workspace({ user }: { user: SessionUser }) {
         </button>
       </header>
       <div className="body">
-        {showList && (
-          <DocumentList
-            docs={docs}
-            activeId={openId}
-            loading={loading}
-            error={listError}
-            available={available}
-            hasMore={cursor !== null}
-            onMore={loadMore}
-            onCreate={create}
-          />
-        )}
+        {showList && <DocumentList docs={docs} activeId={openId} loading={loading} error={listError} available={available} hasMore={cursor !== null} onMore={loadMore} onCreate={create} />}
         <main id="main" className="main" tabIndex={-1} ref={mainRef}>
-          {route.name === 'document' && (
-            <DocumentView key={route.id} id={route.id} user={user} docs={docs} narrow={narrow} online={online} onRenamed={onRenamed} />
-          )}
+          {route.name === 'document' && <DocumentView key={route.id} id={route.id} user={user} docs={docs} narrow={narrow} online={online} onRenamed={onRenamed} />}
           {route.name === 'people' && <PeopleView user={user} />}
           {route.name === 'search-analytics' && <SearchAnalyticsView />}
           {route.name === 'search' && <SearchView key={`${route.q}:${route.mode}`} q={route.q} mode={route.mode} />}
