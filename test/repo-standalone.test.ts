@@ -33,11 +33,11 @@ test('the editing traces the tests replay are in the repository, with their lice
 
 /** Built or generated at run time, so not tracked. */
 const GENERATED = ['clients/web/dist', 'dist/', 'test-output/', '.services/', './data'];
-const TOP = ['server', 'sync', 'ml-workers', 'clients', 'db', 'ops', 'bench', 'docs', 'test', 'scripts', 'examples', '.ci'];
+const TOP = ['contract', 'lib', 'core', 'server', 'sync', 'ml-workers', 'clients', 'db', 'ops', 'bench', 'docs', 'test', 'scripts', 'examples', '.ci'];
 
 test('every repository path the README and the architecture notes name exists', () => {
   const missing: string[] = [];
-  for (const doc of ['README.md', 'docs/ARCHITECTURE.md']) {
+  for (const doc of ['README.md', 'docs/ARCHITECTURE.md', 'bench/RESULTS.md']) {
     const text = fs.readFileSync(path.join(ROOT, doc), 'utf8');
     for (const m of text.matchAll(/`([A-Za-z0-9_.-]+\/[A-Za-z0-9_./-]*)`/g)) {
       const p = m[1]!;

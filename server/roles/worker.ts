@@ -1,8 +1,9 @@
 /**
  * The worker role: the relay (outbox → event bus), the indexing consumer (full text,
- * embeddings, labels) and the classifier trainer. Its shutdown step stops them in the
- * order they depend on each other: the trainer, the relay's last publish, the consumer's
- * handlers in flight, then the bus; the search indexes and the store close after it.
+ * embeddings, labels) and the classifier trainer. Shutdown stops them in the order they
+ * depend on each other — the relay (after its last publish), the trainer, the consumer
+ * (its handlers in flight finish), then the bus — and only then closes the sentence
+ * encoder, the search indexes and the store they use.
  */
 import { decodeEvent, documentKeyOf } from '../../contract/feed.js';
 import { DocumentStore } from '../../core/document-store.js';
@@ -28,48 +29,37 @@ export async function startWorker(shared: Shared, search: SearchIndexes): Promis
     const { MemoryBus } = await import('../../ml-workers/bus/memory.js');
     bus = new MemoryBus();
   }
-  const stops: { name: string; stop: () => Promise<void> }[] = [];
-  try {
-    const semantic =
-      svc.semantic && search.embedder
-        ? {
-            embedder: await search.embedder(),
-            vectors: svc.semantic.vectors,
-            classifier: { name: 'default', model: await loadClassifierModel(DEFAULT_CLASSIFIER_PATH) },
-          }
-        : undefined;
-    const indexer = new Indexer({ db: store.db, store: new DocumentStore(store.db), fulltext: search.fulltext, log, semantic });
-    // Events for one document fold into one run (the indexer reads current state);
-    // handler slots are shared fairly between tenants (see ml-workers/bus/dispatch.ts).
-    const consumer = await bus.consume({ durable: 'indexer', coalesceKey: (m) => documentKeyOf(m.data) }, async (msg) => {
-      let ev;
-      try {
-        ev = decodeEvent(msg.data);
-      } catch (e) {
-        throw new PoisonMessageError(`undecodable event on ${msg.subject}`, { cause: e });
-      }
-      await indexer.handle(ev);
-    });
-    stops.push({ name: 'consumer', stop: () => consumer.stop() });
-    // Without the sentence encoder, classifiers train the n-gram candidate only.
-    const trainer = new Trainer({ db: store.db, embedder: search.embedder ?? undefined, log });
-    trainer.start();
-    stops.push({ name: 'trainer', stop: () => trainer.stop() });
-    const relay = new Relay({ db: store.db, bus, subjectPrefix: config.feed.subjectPrefix, log, intervalMs: config.feed.pollMs });
-    relay.start();
-    stops.push({ name: 'relay', stop: () => relay.stop() });
-  } finally {
-    // Registered even when starting failed half-way, so what did start is stopped.
-    shutdown.add('worker', async () => {
-      for (const s of [...stops].reverse()) {
-        try {
-          await s.stop();
-        } catch (err) {
-          log.error({ cat: 'shutdown', step: s.name, err }, 'worker stop failed');
+  // Each part registers its stop as it starts, so the shutdown (which runs in reverse)
+  // stops the relay, then the trainer, then the consumer, and closes the bus last; a start
+  // that fails half-way stops what did start.
+  shutdown.add('bus', () => bus.close());
+  const semantic =
+    svc.semantic && search.embedder
+      ? {
+          embedder: await search.embedder(),
+          vectors: svc.semantic.vectors,
+          classifier: { name: 'default', model: await loadClassifierModel(DEFAULT_CLASSIFIER_PATH) },
         }
-      }
-      await bus.close();
-    });
-  }
+      : undefined;
+  const indexer = new Indexer({ db: store.db, store: new DocumentStore(store.db), fulltext: search.fulltext, log, semantic });
+  // Events for one document fold into one run (the indexer reads current state);
+  // handler slots are shared fairly between tenants (see ml-workers/bus/dispatch.ts).
+  const consumer = await bus.consume({ durable: 'indexer', coalesceKey: (m) => documentKeyOf(m.data) }, async (msg) => {
+    let ev;
+    try {
+      ev = decodeEvent(msg.data);
+    } catch (e) {
+      throw new PoisonMessageError(`undecodable event on ${msg.subject}`, { cause: e });
+    }
+    await indexer.handle(ev);
+  });
+  shutdown.add('consumer', () => consumer.stop());
+  // Without the sentence encoder, classifiers train the n-gram candidate only.
+  const trainer = new Trainer({ db: store.db, embedder: search.embedder ?? undefined, log });
+  trainer.start();
+  shutdown.add('trainer', () => trainer.stop());
+  const relay = new Relay({ db: store.db, bus, subjectPrefix: config.feed.subjectPrefix, log, intervalMs: config.feed.pollMs });
+  relay.start();
+  shutdown.add('relay', () => relay.stop());
   return bus;
 }
