@@ -88,7 +88,9 @@ test('permissions: members see only what is shared; levels gate writes; none rem
     ].sort(),
   );
 
-  await api.put(`/api/v1/documents/${doc.id}/permissions`, { userId: member.user.id, level: 'none' }, owner.accessToken);
+  // A user id is a UUID in any case; the answer names it as stored (lower case), revoked or not.
+  const revoked = await api.put(`/api/v1/documents/${doc.id}/permissions`, { userId: member.user.id.toUpperCase(), level: 'none' }, owner.accessToken);
+  assert.deepEqual(revoked.body, { userId: member.user.id, level: 'none' });
   assert.equal((await api.get(`/api/v1/documents/${doc.id}`, member.accessToken)).status, 404);
 
   // Guests cannot create; a guest never sees unshared documents either.

@@ -37,7 +37,7 @@ const ListQuery = z.strictObject({
   cursor: z.string().min(1).max(512).optional(),
   limit: z.coerce.number().int().min(1).max(LIST_MAX_LIMIT).optional(),
 });
-const SetPermission = z.strictObject({ userId: z.uuid(), level: z.enum(['read', 'write', 'admin', 'none']) });
+const SetPermission = z.strictObject({ userId: z.uuid().transform((v) => v.toLowerCase()), level: z.enum(['read', 'write', 'admin', 'none']) });
 // Bodies and query parameters are the contract's types (contract/api.ts): a change on one side alone fails tsc.
 type _Requests = [
   Expect<Accepts<typeof CreateDocument, CreateDocumentRequest>>,
