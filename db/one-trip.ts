@@ -75,7 +75,8 @@ export class OneTripTransactions implements TenantTransactions {
       await sql.raw(`begin${isolation ? ` isolation level ${isolation}` : ''}; ${setLocalTenant(tenantId)}`).execute(conn);
       let result: T;
       try {
-        result = await fn(conn);
+        // Inside the transaction just begun on this connection, bound to the tenant.
+        result = await fn(conn as Tx);
       } catch (e) {
         await sql`rollback`.execute(conn).catch(() => undefined);
         throw e;

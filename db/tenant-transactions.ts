@@ -19,11 +19,13 @@
 import { Kysely, sql, type Compilable, type KyselyConfig, type RootOperationNode } from 'kysely';
 import type { Database } from './schema.js';
 
+declare const inTenantTransaction: unique symbol;
 /**
- * A connection inside a tenant's transaction (`withTenant`). Outside one, row-level
- * security shows no tenant-owned rows at all, so a mix-up fails closed.
+ * A connection inside a tenant's transaction, as `withTenant` hands it to its callback.
+ * Branded, so the application database itself (outside any transaction) is not a `Tx`:
+ * a command that takes one runs under a tenant's row-level security, never beside it.
  */
-export type Tx = Kysely<Database>;
+export type Tx = Kysely<Database> & { readonly [inTenantTransaction]: true };
 
 export type Isolation = 'repeatable read' | 'serializable';
 
@@ -93,7 +95,9 @@ export class StandardTransactions implements TenantTransactions {
     const begin = isolation ? this.db.transaction().setIsolationLevel(isolation) : this.db.transaction();
     return begin.execute(async (tx) => {
       await tenantSetting(tenantId).execute(tx);
-      return fn(tx);
+      // Kysely's transaction, seen as the connection inside it (the brand marks it as tenant-bound).
+      const inside: Kysely<Database> = tx;
+      return fn(inside as Tx);
     });
   }
 

@@ -254,7 +254,7 @@ export class SyncServer {
         } catch (err) {
           // A socket that could not be set up is closed; the client reconnects.
           log.error({ cat: 'sync', err }, 'socket setup failed; closing it');
-          ws.end(CLOSE.persistFailed.code, 'server error');
+          ws.end(CLOSE.persistFailed.code, CLOSE.persistFailed.reason);
         }
       },
       message: (ws: WebSocket<SyncSocketData>, message: ArrayBuffer) => {

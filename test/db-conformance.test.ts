@@ -216,7 +216,7 @@ for (const dialect of DIALECTS) {
       // (parameters) and through readAsTenant (literals) gives the same rows.
       const when = new Date('2026-01-02T03:04:05.678Z');
       const values: unknown[] = ['', "'", '\\', "\\'", "E'x'", 'ünïcødé ✓ 🚀', '$1', -1, 0, 42, -0.5, 12n, NaN, true, false, null];
-      const select = (q: Tx) => q.selectNoFrom((eb) => values.map((v, i) => eb.val(v).as(`v${i}`)));
+      const select = (q: Pick<Tx, 'selectNoFrom'>) => q.selectNoFrom((eb) => values.map((v, i) => eb.val(v).as(`v${i}`)));
       const [literal] = await readAsTenant(db, a.user.tenantId, [select(db)]);
       const parameter = await withTenant(db, a.user.tenantId, (tx) => select(tx).execute());
       assert.deepEqual(literal, parameter);

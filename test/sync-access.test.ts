@@ -149,5 +149,32 @@ test('token refresh on an open socket keeps the connection; a token for someone 
   const other = await api.addUser(owner, 'admin');
   token = other.accessToken;
   await c.provider.sendToken();
-  await eventually(() => assert.equal(c.provider.isSynced, false), { timeoutMs: 5000 });
+  // The socket is closed (not just the document detached), so a client authenticates again.
+  await eventually(
+    () =>
+      assert.deepEqual(
+        c.closes.map((x) => [x.code, x.reason]),
+        [[4401, 'token_for_another_user']],
+      ),
+    { timeoutMs: 5000 },
+  );
+});
+
+test('an invalid token sent on an open socket closes it with 4401 invalid_token', async (t) => {
+  const { api, url } = await startServer(t);
+  const owner = await api.signup();
+  const doc = await api.createDocument(owner, 'Tok');
+  let token = owner.accessToken;
+  const c = connect(t, url, doc.id, () => token, { reconnect: false });
+  await synced(c);
+  token = `${owner.accessToken.slice(0, -4)}AAAA`;
+  await c.provider.sendToken();
+  await eventually(
+    () =>
+      assert.deepEqual(
+        c.closes.map((x) => [x.code, x.reason]),
+        [[4401, 'invalid_token']],
+      ),
+    { timeoutMs: 5000 },
+  );
 });

@@ -61,6 +61,8 @@ export type SessionError = CloseReason | DeniedReason | 'signed_out' | (string &
 type StatusListener = (s: DocumentStatus) => void;
 
 const PENDING_KEY = 'pendingChanges';
+/** Refused tokens renewed in a row before a session gives up (`status.error` says why). */
+const MAX_TOKEN_RENEWALS = 3;
 
 export class DocumentSession {
   readonly id: string;
@@ -276,6 +278,8 @@ export async function openDocument(client: QuireClient, id: string, opts: OpenDo
     name: id,
     document: doc,
     token: async () => {
+      // This session's copy belongs to the user who opened it: never continue as another.
+      if (user && client.user?.id !== user.id) throw new Error('not_signed_in');
       const t = await client.accessToken();
       if (!t.ok) throw new Error(t.error.code);
       return t.value;
@@ -300,7 +304,13 @@ export async function openDocument(client: QuireClient, id: string, opts: OpenDo
   doc.on('update', onUpdate);
   session.addCleanup(() => doc.off('update', onUpdate));
 
+  // Renewals of a refused token in a row (since the last authentication), and 4429 closes
+  // in a row (since the server last took every change: a throttled client authenticates
+  // on each reconnect before it is refused again).
+  let renewals = 0;
+  let throttled = 0;
   provider.on('unsyncedChanges', ({ number }: { number: number }) => {
+    if (number === 0) throttled = 0;
     if (number === 0 && provider.isSynced && session.status.connection === 'connected') session.update({ pendingChanges: 0 });
   });
   provider.on('synced', () => {
@@ -314,6 +324,7 @@ export async function openDocument(client: QuireClient, id: string, opts: OpenDo
     session.update({ connection: status === 'connected' ? 'connected' : 'connecting', ...(status === 'connected' ? {} : { synced: false }) });
   });
   provider.on('authenticated', ({ scope }: { scope: string }) => {
+    renewals = 0;
     // The socket tells read-only from read-write; admin is only known from REST or a quire.access message.
     session.update({ access: scope === 'readonly' ? 'read' : session.status.access === 'admin' ? 'admin' : 'write', error: null });
     checkRejected();
@@ -340,8 +351,13 @@ export async function openDocument(client: QuireClient, id: string, opts: OpenDo
       session.end('signed_out');
       return;
     }
-    if (why === DENIED.tokenExpired) {
-      // Our clock and the server's disagree: refresh now and authenticate again.
+    if (why === DENIED.tokenExpired || why === DENIED.invalidToken) {
+      // Our clock and the server's disagree, or its signing keys changed: refresh and
+      // authenticate again — a few times at most, in case the new tokens are refused too.
+      if (++renewals > MAX_TOKEN_RENEWALS) {
+        session.end(why);
+        return;
+      }
       void client.refresh().then((r) => {
         if (!r.ok) return;
         socket.disconnect();
@@ -358,11 +374,23 @@ export async function openDocument(client: QuireClient, id: string, opts: OpenDo
     session.update({ error: why || 'forbidden' });
   });
   provider.on('close', ({ event }: { event: { code: number; reason: string } }) => {
+    if (event.code === CLOSE.tooManyConnections.code) {
+      // The server is refusing load: come back after a growing, jittered pause instead of
+      // the provider's fixed reconnect delay.
+      socket.disconnect();
+      session.update({ connection: 'connecting', synced: false });
+      const pause = Math.min(delay.max, delay.min * 2 ** throttled++) * (0.5 + Math.random() / 2);
+      const retry = setTimeout(() => session.goOnline(), pause);
+      session.addCleanup(() => clearTimeout(retry));
+      return;
+    }
     // Any other close is the provider's to recover from: it reconnects (with a fresh token after a 4401).
     if (!FINAL_CLOSE_CODES.has(event.code)) return;
     const inactive = event.code === CLOSE.accountInactive.code;
     if (event.code === CLOSE.accessRevoked.code || event.code === CLOSE.documentDeleted.code || inactive) void session.forgetCopy();
-    session.end(inactive ? 'signed_out' : event.reason || `closed (${event.code})`);
+    // The reason without its detail (`document_too_large: limit … bytes`).
+    const reason = event.reason.split(': ')[0];
+    session.end(inactive ? 'signed_out' : reason || `closed (${event.code})`);
     if (inactive) client.endSession();
   });
   provider.on('stateless', ({ payload }: { payload: string }) => {

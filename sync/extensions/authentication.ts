@@ -78,15 +78,19 @@ export class Authentication implements Extension {
   async onTokenSync(data: onTokenSyncPayload<SyncContext>): Promise<void> {
     const { connection, token, documentName } = data;
     const ctx = connection.context;
+    // A refusal closes the socket itself: thrown from this hook, Hocuspocus would only detach
+    // the document and leave the socket open, and the client would never learn to renew.
+    const refuse = (why: (typeof CLOSE)['invalidToken' | 'tokenForAnotherUser']) => {
+      (connection.webSocket as UwsSocket).close(why.code, why.reason);
+      return new SyncRefusal(why);
+    };
     let principal;
     try {
       principal = await this.config.tokens.verifyAccess(token);
     } catch {
-      throw new SyncRefusal(CLOSE.invalidToken);
+      throw refuse(CLOSE.invalidToken);
     }
-    if (!ctx.user || principal.userId !== ctx.user.id) {
-      throw new SyncRefusal(CLOSE.tokenForAnotherUser);
-    }
+    if (!ctx.user || principal.userId !== ctx.user.id) throw refuse(CLOSE.tokenForAnotherUser);
     const access = await resolveAccess(this.config.db, principal.tenantId, principal.userId, documentName);
     if (!access || access === 'inactive') {
       const why = access === 'inactive' ? CLOSE.accountInactive : CLOSE.accessRevoked;

@@ -158,7 +158,10 @@ export class Persistence implements Extension {
     const state = this.docs.get(documentName);
     const ctx = connection.context;
     const tenantId = tenantOf(ctx);
-    if (!state || !tenantId) throw new SyncRefusal(CLOSE.documentNotLoaded);
+    if (!state || !tenantId) {
+      socket.close(CLOSE.documentNotLoaded.code, CLOSE.documentNotLoaded.reason);
+      throw new SyncRefusal(CLOSE.documentNotLoaded);
+    }
     if (isEmptyUpdate(payload)) return;
     // The size limit first: refusing costs nothing, checking a large update does.
     if (state.bytes + payload.byteLength > this.config.maxDocumentBytes) {

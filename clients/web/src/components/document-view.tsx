@@ -27,6 +27,8 @@ const ERRORS: Record<string, string> = {
   document_deleted: 'This document was deleted',
   document_too_large: 'This document is too large to edit',
   signed_out: 'Signed out',
+  token_expired: 'Your sign-in could not be renewed: sign in again',
+  invalid_token: 'Your sign-in could not be renewed: sign in again',
   forbidden: 'You do not have access',
 };
 
