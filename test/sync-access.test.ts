@@ -4,6 +4,18 @@ import { acked, connect, paragraphText, synced } from './helpers/provider.js';
 import { startServer } from './helpers/server.js';
 import { eventually } from './helpers/wait.js';
 
+/** Waits until the client's socket was closed with exactly these (code, reason) pairs. */
+function closedWith(c: { closes: { code: number; reason: string }[] }, expected: [number, string][]): Promise<void> {
+  return eventually(
+    () =>
+      assert.deepEqual(
+        c.closes.map((x) => [x.code, x.reason]),
+        expected,
+      ),
+    { timeoutMs: 5000 },
+  );
+}
+
 test('a read-only user syncs, but their updates, awareness and stateless messages are refused', async (t) => {
   const { api, url } = await startServer(t);
   const owner = await api.signup();
@@ -93,14 +105,7 @@ test('a role change that loses tenant-wide access closes the socket as access re
   const c = connect(t, url, doc.id, admin.accessToken, { reconnect: false });
   await synced(c);
   await api.patch(`/api/v1/users/${admin.user.id}`, { role: 'member' }, owner.accessToken);
-  await eventually(
-    () =>
-      assert.deepEqual(
-        c.closes.map((x) => [x.code, x.reason]),
-        [[4403, 'access_revoked']],
-      ),
-    { timeoutMs: 5000 },
-  );
+  await closedWith(c, [[4403, 'access_revoked']]);
 });
 
 test('removing a user and deleting a document close their sockets', async (t) => {
@@ -114,23 +119,9 @@ test('removing a user and deleting a document close their sockets', async (t) =>
   const o = connect(t, url, doc2.id, owner.accessToken, { reconnect: false });
   await Promise.all([synced(m), synced(o)]);
   await api.del(`/api/v1/users/${member.user.id}`, owner.accessToken);
-  await eventually(
-    () =>
-      assert.deepEqual(
-        m.closes.map((c) => [c.code, c.reason]),
-        [[4410, 'account_inactive']],
-      ),
-    { timeoutMs: 5000 },
-  );
+  await closedWith(m, [[4410, 'account_inactive']]);
   await api.del(`/api/v1/documents/${doc2.id}`, owner.accessToken);
-  await eventually(
-    () =>
-      assert.deepEqual(
-        o.closes.map((c) => [c.code, c.reason]),
-        [[4404, 'document_deleted']],
-      ),
-    { timeoutMs: 5000 },
-  );
+  await closedWith(o, [[4404, 'document_deleted']]);
 });
 
 test('token refresh on an open socket keeps the connection; a token for someone else is refused', async (t) => {
@@ -150,14 +141,7 @@ test('token refresh on an open socket keeps the connection; a token for someone 
   token = other.accessToken;
   await c.provider.sendToken();
   // The socket is closed (not just the document detached), so a client authenticates again.
-  await eventually(
-    () =>
-      assert.deepEqual(
-        c.closes.map((x) => [x.code, x.reason]),
-        [[4401, 'token_for_another_user']],
-      ),
-    { timeoutMs: 5000 },
-  );
+  await closedWith(c, [[4401, 'token_for_another_user']]);
 });
 
 test('an invalid token sent on an open socket closes it with 4401 invalid_token', async (t) => {
@@ -169,12 +153,5 @@ test('an invalid token sent on an open socket closes it with 4401 invalid_token'
   await synced(c);
   token = `${owner.accessToken.slice(0, -4)}AAAA`;
   await c.provider.sendToken();
-  await eventually(
-    () =>
-      assert.deepEqual(
-        c.closes.map((x) => [x.code, x.reason]),
-        [[4401, 'invalid_token']],
-      ),
-    { timeoutMs: 5000 },
-  );
+  await closedWith(c, [[4401, 'invalid_token']]);
 });
