@@ -105,8 +105,14 @@ test('two users co-edit: sign-up, create, share through the dialog, each sees th
   await typeAtEnd(pb, ' Beta from B.');
   await editorShows(pa, 'Beta from B.');
 
+  // People are shown by their display name where they have one (Bea), else by their
+  // email's local part; the header names the workspace.
+  await pb.locator('.who', { hasText: 'Bea' }).waitFor(WAIT);
+  await pb.getByTestId('workspace-name').filter({ hasText: 'E2E Co' }).waitFor(WAIT);
+  await pb.screenshot({ path: outputPath('workspace-header-display-name.png') });
   // Carets with names, and presence.
-  await pa.locator('.collaboration-carets__label', { hasText: nameOf(member.user.email) }).waitFor(WAIT);
+  await pa.locator('.collaboration-carets__label', { hasText: 'Bea' }).waitFor(WAIT);
+  await pa.getByTestId('presence').filter({ hasText: 'Bea' }).waitFor(WAIT);
   await pb.locator('.collaboration-carets__label', { hasText: nameOf(ownerEmail) }).waitFor(WAIT);
   await pb
     .getByTestId('presence')

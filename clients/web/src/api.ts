@@ -1,5 +1,5 @@
 /** The app's one SDK client (same origin, session in localStorage) and shared helpers. */
-import { colorFor, indexedDbStore, localStorageTokenStorage, QuireClient, type DocumentMeta, type QuireError } from '../../sdk/index.js';
+import { colorFor, indexedDbStore, localStorageTokenStorage, QuireClient, type DocumentMeta, type Me, type QuireError } from '../../sdk/index.js';
 
 export { colorFor };
 
@@ -44,6 +44,22 @@ export function cachedDocuments(userId: string): DocumentMeta[] {
 
 export function cacheDocuments(userId: string, docs: DocumentMeta[]): void {
   localStorage.setItem(listKey(userId), JSON.stringify(docs));
+}
+
+/** The signed-in user's profile (display name, workspace name), for offline starts. */
+const profileKey = (userId: string) => `quire.me.${userId}`;
+
+export function cachedProfile(userId: string): Me | null {
+  try {
+    const me = JSON.parse(localStorage.getItem(profileKey(userId)) ?? 'null') as Me | null;
+    return me?.id === userId ? me : null;
+  } catch {
+    return null;
+  }
+}
+
+export function cacheProfile(me: Me): void {
+  localStorage.setItem(profileKey(me.id), JSON.stringify(me));
 }
 
 /** Documents whose offline copy is on this device (to remove them on sign-out). */
@@ -96,6 +112,7 @@ export async function forgetDevice(userId: string): Promise<void> {
   localStorage.removeItem(offlineKey(userId));
   localStorage.removeItem(listKey(userId));
   localStorage.removeItem(pendingKey(userId));
+  localStorage.removeItem(profileKey(userId));
 }
 
 /** Signs out and removes this user's offline copies and cached list from the device. */

@@ -6,7 +6,7 @@
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { openDocument, type DocumentMeta, type DocumentSession, type DocumentStatus, type QuireError, type SessionUser } from '../../../sdk/index.js';
-import { client, colorFor, describeError, displayName, forgetOffline, offlineStore, recordPending, rememberOffline } from '../api.js';
+import { client, colorFor, describeError, forgetOffline, offlineStore, recordPending, rememberOffline } from '../api.js';
 import { navigate } from '../router.js';
 import { ClassificationBadge } from './classification-badge.js';
 import { CollabEditor } from './editor.js';
@@ -16,6 +16,8 @@ import { ShareDialog } from './share-dialog.js';
 interface Props {
   id: string;
   user: SessionUser;
+  /** How the user is shown to others (their display name, else their email's local part). */
+  name: string;
   docs: DocumentMeta[];
   narrow: boolean;
   online: boolean;
@@ -42,7 +44,7 @@ export function statusText(s: DocumentStatus | null): string {
   return s.pendingChanges ? 'Saving…' : 'Saved';
 }
 
-export function DocumentView({ id, user, docs, narrow, online, onRenamed }: Props) {
+export function DocumentView({ id, user, name, docs, narrow, online, onRenamed }: Props) {
   const cached = docs.find((d) => d.id === id) ?? null;
   const [meta, setMeta] = useState<DocumentMeta | null>(cached);
   const [metaError, setMetaError] = useState<QuireError | null>(null);
@@ -56,7 +58,11 @@ export function DocumentView({ id, user, docs, narrow, online, onRenamed }: Prop
   const [editing, setEditing] = useState(false);
   /** While the title field has focus, the server's copy does not overwrite what is being typed. */
   const titleFocused = useRef(false);
-  const me = useMemo(() => ({ name: displayName(user.email), color: colorFor(user.id) }), [user.id, user.email]);
+  const me = useMemo(() => ({ name, color: colorFor(user.id) }), [name, user.id]);
+  // The session opens with the presence known then; a later name change updates it in place
+  // (the editor's caret label and the awareness field) instead of reopening the document.
+  const meAtOpen = useRef(me);
+  meAtOpen.current = me;
 
   useEffect(() => {
     let live = true;
@@ -85,7 +91,7 @@ export function DocumentView({ id, user, docs, narrow, online, onRenamed }: Prop
     let live = true;
     let opened: DocumentSession | null = null;
     let off: (() => void) | null = null;
-    void openDocument(client, id, { store: offlineStore, user: me }).then((s) => {
+    void openDocument(client, id, { store: offlineStore, user: meAtOpen.current }).then((s) => {
       if (!live) {
         void s.destroy();
         return;
@@ -107,7 +113,7 @@ export function DocumentView({ id, user, docs, narrow, online, onRenamed }: Prop
       setSession(null);
       setStatus(null);
     };
-  }, [id, me, metaError, user.id, reopen]);
+  }, [id, metaError, user.id, reopen]);
 
   useEffect(() => {
     const previous = document.title;

@@ -31,6 +31,11 @@ export function CollabEditor({ session, user, editable, toolbar }: Props) {
   useEffect(() => {
     if (editor && editor.isEditable !== editable) editor.setEditable(editable);
   }, [editor, editable]);
+  // A name learned after the editor opened (the profile loads after the document) is shown
+  // on this user's caret for everyone.
+  useEffect(() => {
+    editor?.commands.updateUser({ name: user.name, color: user.color });
+  }, [editor, user.name, user.color]);
 
   return (
     <div className="editor-wrap">

@@ -3,8 +3,8 @@
  * the main view. On narrow screens the list and the document take turns (review layout).
  */
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
-import type { DocumentMeta, SessionUser } from '../../../sdk/index.js';
-import { cacheDocuments, cachedDocuments, client, describeError, displayName, offlineDocuments, pendingTotal, signOut } from '../api.js';
+import type { DocumentMeta, Me, SessionUser } from '../../../sdk/index.js';
+import { cacheDocuments, cachedDocuments, cacheProfile, cachedProfile, client, describeError, displayName, offlineDocuments, pendingTotal, signOut } from '../api.js';
 import { navigate, useNarrow, useOnline, useRoute } from '../router.js';
 import { DocumentList } from './document-list.js';
 import { DocumentView } from './document-view.js';
@@ -17,6 +17,20 @@ export function Workspace({ user }: { user: SessionUser }) {
   const narrow = useNarrow();
   const online = useOnline();
   const [docs, setDocs] = useState<DocumentMeta[]>(() => cachedDocuments(user.id));
+  // The profile (display name, workspace name), kept on this device for offline starts.
+  const [me, setMe] = useState<Me | null>(() => cachedProfile(user.id));
+  useEffect(() => {
+    let live = true;
+    void client.me().then((r) => {
+      if (!live || !r.ok) return;
+      cacheProfile(r.value);
+      setMe(r.value);
+    });
+    return () => {
+      live = false;
+    };
+  }, [user.id]);
+  const name = me?.displayName || displayName(user.email);
   const [cursor, setCursor] = useState<string | null>(null);
   const [loading, setLoading] = useState(true);
   const [listError, setListError] = useState<string | null>(null);
@@ -104,6 +118,11 @@ export function Workspace({ user }: { user: SessionUser }) {
         >
           Quire
         </a>
+        {me && (
+          <span className="workspace-name" data-testid="workspace-name">
+            {me.tenantName}
+          </span>
+        )}
         <form className="search-form" role="search" onSubmit={search}>
           <label className="visually-hidden" htmlFor="search-input">
             Search documents
@@ -143,7 +162,7 @@ export function Workspace({ user }: { user: SessionUser }) {
           </a>
         )}
         <span className="who" title={user.email}>
-          {displayName(user.email)}
+          {name}
         </span>
         <button type="button" className="link" onClick={logout} disabled={signingOut}>
           Sign out
@@ -152,7 +171,7 @@ export function Workspace({ user }: { user: SessionUser }) {
       <div className="body">
         {showList && <DocumentList docs={docs} activeId={openId} loading={loading} error={listError} available={available} hasMore={cursor !== null} onMore={loadMore} onCreate={create} />}
         <main id="main" className="main" tabIndex={-1} ref={mainRef}>
-          {route.name === 'document' && <DocumentView key={route.id} id={route.id} user={user} docs={docs} narrow={narrow} online={online} onRenamed={onRenamed} />}
+          {route.name === 'document' && <DocumentView key={route.id} id={route.id} user={user} name={name} docs={docs} narrow={narrow} online={online} onRenamed={onRenamed} />}
           {route.name === 'people' && <PeopleView user={user} />}
           {route.name === 'search-analytics' && <SearchAnalyticsView />}
           {route.name === 'search' && <SearchView key={`${route.q}:${route.mode}`} q={route.q} mode={route.mode} />}
