@@ -47,6 +47,16 @@ async function open(t: { after(fn: () => unknown): void }, client: QuireClient, 
   return s;
 }
 
+/** Waits for the session's socket to close, then for a second in which no reconnect starts. */
+async function staysDisconnected(s: DocumentSession, why: string): Promise<void> {
+  const attempts: string[] = [];
+  s.socket.on('status', ({ status }: { status: string }) => attempts.push(status));
+  await eventually(() => assert.equal(s.socket.status, 'disconnected'), { message: 'the socket closes' });
+  await quietFor(1_000, why, {
+    check: () => assert.deepEqual([s.socket.status, ...attempts.filter((x) => x !== 'disconnected')], ['disconnected']),
+  });
+}
+
 test('REST calls return typed results; failures are values with the server code', async (t) => {
   const { url } = await startServer(t);
   const client = new QuireClient({ baseUrl: url });
@@ -228,12 +238,7 @@ test('access changes reach the session: read-only is reported, removal ends it w
   const ended = await s.waitFor((x) => x.error !== null);
   assert.equal(ended.error, 'access_revoked');
   // No reconnect loop after a final close.
-  const attempts: string[] = [];
-  s.socket.on('status', ({ status }: { status: string }) => attempts.push(status));
-  await eventually(() => assert.equal(s.socket.status, 'disconnected'), { message: 'the socket closes' });
-  await quietFor(1_000, 'a reconnect (due 250 ms after a close) would have started', {
-    check: () => assert.deepEqual([s.socket.status, ...attempts.filter((x) => x !== 'disconnected')], ['disconnected']),
-  });
+  await staysDisconnected(s, 'a reconnect (due 250 ms after a close) would have started');
   assert.notEqual(s.status.connection, 'connected');
 });
 
@@ -339,12 +344,7 @@ test('after a final close (access revoked) going online again does not reconnect
   await s.waitFor((x) => x.error === 'access_revoked');
   s.goOffline();
   s.goOnline();
-  const attempts: string[] = [];
-  s.socket.on('status', ({ status }: { status: string }) => attempts.push(status));
-  await eventually(() => assert.equal(s.socket.status, 'disconnected'), { message: 'the socket is closed' });
-  await quietFor(1_000, 'a reconnect (due 250 ms after going online) would have started', {
-    check: () => assert.deepEqual([s.socket.status, ...attempts.filter((x) => x !== 'disconnected')], ['disconnected']),
-  });
+  await staysDisconnected(s, 'a reconnect (due 250 ms after going online) would have started');
   assert.equal(s.status.error, 'access_revoked');
   assert.equal(s.status.connection, 'closed');
 });

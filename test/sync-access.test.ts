@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { acked, connect, paragraphText, synced } from './helpers/provider.js';
 import { startServer } from './helpers/server.js';
 import { eventually } from './helpers/wait.js';
@@ -14,6 +14,17 @@ function closedWith(c: { closes: { code: number; reason: string }[] }, expected:
       ),
     { timeoutMs: 5000 },
   );
+}
+
+/** An owner's synced socket on a new document; `auth.token` is what it sends on its next `sendToken()`. */
+async function openWithToken(t: TestContext) {
+  const { api, url } = await startServer(t);
+  const owner = await api.signup();
+  const doc = await api.createDocument(owner, 'Tok');
+  const auth = { token: owner.accessToken };
+  const c = connect(t, url, doc.id, () => auth.token, { reconnect: false });
+  await synced(c);
+  return { api, owner, c, auth };
 }
 
 test('a read-only user syncs, but their updates, awareness and stateless messages are refused', async (t) => {
@@ -125,33 +136,23 @@ test('removing a user and deleting a document close their sockets', async (t) =>
 });
 
 test('token refresh on an open socket keeps the connection; a token for someone else is refused', async (t) => {
-  const { api, url } = await startServer(t);
-  const owner = await api.signup();
-  const doc = await api.createDocument(owner, 'Tok');
-  let token = owner.accessToken;
-  const c = connect(t, url, doc.id, () => token, { reconnect: false });
-  await synced(c);
+  const { api, owner, c, auth } = await openWithToken(t);
   const refreshed = await api.post('/api/v1/auth/refresh', { refreshToken: owner.refreshToken });
-  token = refreshed.body.accessToken;
+  auth.token = refreshed.body.accessToken;
   await c.provider.sendToken();
   paragraphText(c.doc).insert(0, 'still here');
   await acked(c);
   assert.equal(c.closes.length, 0);
   const other = await api.addUser(owner, 'admin');
-  token = other.accessToken;
+  auth.token = other.accessToken;
   await c.provider.sendToken();
   // The socket is closed (not just the document detached), so a client authenticates again.
   await closedWith(c, [[4401, 'token_for_another_user']]);
 });
 
 test('an invalid token sent on an open socket closes it with 4401 invalid_token', async (t) => {
-  const { api, url } = await startServer(t);
-  const owner = await api.signup();
-  const doc = await api.createDocument(owner, 'Tok');
-  let token = owner.accessToken;
-  const c = connect(t, url, doc.id, () => token, { reconnect: false });
-  await synced(c);
-  token = `${owner.accessToken.slice(0, -4)}AAAA`;
+  const { owner, c, auth } = await openWithToken(t);
+  auth.token = `${owner.accessToken.slice(0, -4)}AAAA`;
   await c.provider.sendToken();
   await closedWith(c, [[4401, 'invalid_token']]);
 });
