@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sql } from 'kysely';
 import type { Browser } from 'playwright-core';
-import { outputPath, signedInContext, useWebBrowser } from './helpers/browser.js';
+import { BROWSER_TEST, outputPath, signedInContext, useWebBrowser } from './helpers/browser.js';
 import { startServer } from './helpers/server.js';
 import { eventually } from './helpers/wait.js';
 
@@ -16,7 +16,7 @@ const WAIT = { timeout: 30_000 };
 let browser: Browser;
 useWebBrowser((b) => (browser = b));
 
-test('an admin reads top queries and searches that found nothing; a member may not', async (t) => {
+test('an admin reads top queries and searches that found nothing; a member may not', BROWSER_TEST, async (t) => {
   const { url, api, quire } = await startServer(t, { dialect: 'pglite', env: { WEB_APP: 'true' } });
   const owner = await api.signup('Analytics Co');
   const admin = await api.addUser(owner, 'admin');

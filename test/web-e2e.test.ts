@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import type { Session } from './helpers/api.js';
-import { outputPath, signedInContext, useWebBrowser } from './helpers/browser.js';
+import { BROWSER_TEST, outputPath, signedInContext, useWebBrowser } from './helpers/browser.js';
 import { startServer } from './helpers/server.js';
 import { eventually, quietFor } from './helpers/wait.js';
 
@@ -46,7 +46,7 @@ async function typeAtEnd(p: Page, text: string): Promise<void> {
   await p.keyboard.type(text);
 }
 
-test('two users co-edit: sign-up, create, share through the dialog, each sees the other’s text and caret', async (t) => {
+test('two users co-edit: sign-up, create, share through the dialog, each sees the other’s text and caret', BROWSER_TEST, async (t) => {
   const { url, api } = await startServer(t, web);
   const ca = await browser.newContext();
   t.after(() => ca.close());
@@ -126,7 +126,7 @@ test('two users co-edit: sign-up, create, share through the dialog, each sees th
   assert.equal(await editorText(pa), await editorText(pb));
 });
 
-test('a user shared read-only sees the text but cannot change it', async (t) => {
+test('a user shared read-only sees the text but cannot change it', BROWSER_TEST, async (t) => {
   const { url, api } = await startServer(t, web);
   const owner = await api.signup();
   const reader = await api.addUser(owner, 'member');
@@ -153,7 +153,7 @@ test('a user shared read-only sees the text but cannot change it', async (t) => 
   assert.equal((await api.get(`/api/v1/documents/${doc.body.id}/content`, owner.accessToken)).text, 'Locked text\nControl.');
 });
 
-test('offline: edits keep working, the waiting count shows, both sides converge on return, also after a reload served offline', async (t) => {
+test('offline: edits keep working, the waiting count shows, both sides converge on return, also after a reload served offline', BROWSER_TEST, async (t) => {
   const { url, api } = await startServer(t, web);
   const owner = await api.signup();
   const member = await api.addUser(owner, 'member');
@@ -209,7 +209,7 @@ test('offline: edits keep working, the waiting count shows, both sides converge 
   assert.equal((await api.get(`/api/v1/documents/${id}/content`, owner.accessToken)).text, `${expected} After reload.`);
 });
 
-test('search finds a phrase typed a moment ago and opens the hit', async (t) => {
+test('search finds a phrase typed a moment ago and opens the hit', BROWSER_TEST, async (t) => {
   const { url, api } = await startServer(t, web);
   const owner = await api.signup();
   const doc = await api.post('/api/v1/documents', { title: 'Recipes', text: '' }, owner.accessToken);
@@ -241,7 +241,7 @@ test('search finds a phrase typed a moment ago and opens the hit', async (t) => 
   await editorShows(p, 'zephyr marmalade');
 });
 
-test('on a phone (390×844) a document opens in the review view: who is editing, edit on demand, previous/next', async (t) => {
+test('on a phone (390×844) a document opens in the review view: who is editing, edit on demand, previous/next', BROWSER_TEST, async (t) => {
   const { url, api } = await startServer(t, web);
   const owner = await api.signup();
   const editorUser = await api.addUser(owner, 'member');
@@ -291,7 +291,7 @@ test('on a phone (390×844) a document opens in the review view: who is editing,
   await pm.screenshot({ path: outputPath('review-view-360.png') });
 });
 
-test('keyboard only: sign in, reach "New document" with Tab, create and write', async (t) => {
+test('keyboard only: sign in, reach "New document" with Tab, create and write', BROWSER_TEST, async (t) => {
   const { url, api } = await startServer(t, web);
   const owner = await api.signup('Keys', `keys-${Date.now()}@example.test`);
   const ctx = await browser.newContext();
@@ -317,7 +317,7 @@ test('keyboard only: sign in, reach "New document" with Tab, create and write', 
   await editorShows(p, 'Typed without a mouse.', 'exact');
 });
 
-test('embedded profile (PGlite, semantic search on): the badge shows the label, search by meaning finds a paraphrase', async (t) => {
+test('embedded profile (PGlite, semantic search on): the badge shows the label, search by meaning finds a paraphrase', BROWSER_TEST, async (t) => {
   const { url, api } = await startServer(t, { dialect: 'pglite', env: { WEB_APP: 'true', SEMANTIC_SEARCH: 'true' } });
   const owner = await api.signup();
   const doc = await api.post(
@@ -349,7 +349,7 @@ test('embedded profile (PGlite, semantic search on): the badge shows the label, 
   assert.equal(await p.getByText('Search by meaning is off').count(), 0);
 });
 
-test('the service worker keeps the real app shell: opening a file or JSON in a tab does not replace what loads offline', async (t) => {
+test('the service worker keeps the real app shell: opening a file or JSON in a tab does not replace what loads offline', BROWSER_TEST, async (t) => {
   const { url, api } = await startServer(t, web);
   const owner = await api.signup();
   const ctx = await signedInContext(browser, owner);
@@ -366,7 +366,7 @@ test('the service worker keeps the real app shell: opening a file or JSON in a t
   await p.getByTestId('network-status').filter({ hasText: 'Offline' }).waitFor(WAIT);
 });
 
-test('a token refresh in another tab does not reopen the document being edited', async (t) => {
+test('a token refresh in another tab does not reopen the document being edited', BROWSER_TEST, async (t) => {
   const { url, api } = await startServer(t, web);
   const owner = await api.signup();
   const doc = await api.post('/api/v1/documents', { title: 'Tabs', text: 'one' }, owner.accessToken);
@@ -399,7 +399,7 @@ test('a token refresh in another tab does not reopen the document being edited',
   assert.equal((await api.get(`/api/v1/documents/${doc.body.id}/content`, owner.accessToken)).text, 'one two');
 });
 
-test('losing access removes the offline copy; signing out with unsaved changes asks first, and declining keeps them', async (t) => {
+test('losing access removes the offline copy; signing out with unsaved changes asks first, and declining keeps them', BROWSER_TEST, async (t) => {
   const { url, api } = await startServer(t, web);
   const owner = await api.signup();
   const member = await api.addUser(owner, 'member');
@@ -454,7 +454,7 @@ test('losing access removes the offline copy; signing out with unsaved changes a
   await eventually(async () => assert.ok(!(await copies()).includes(copyOf(kept.body.id)), 'copies are removed at sign-out'));
 });
 
-test('a removed account: reloading shows the sign-in page, not the offline copy, and the device keeps nothing', async (t) => {
+test('a removed account: reloading shows the sign-in page, not the offline copy, and the device keeps nothing', BROWSER_TEST, async (t) => {
   const { url, api } = await startServer(t, web);
   const owner = await api.signup();
   const member = await api.addUser(owner, 'member');

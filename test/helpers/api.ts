@@ -12,6 +12,8 @@ export interface Session {
   user: { id: string; email: string; tenantId: string; role: string };
 }
 
+const ANSWER_WITHIN_MS = 60_000;
+
 export class ApiClient {
   constructor(readonly base: string) {}
 
@@ -23,8 +25,17 @@ export class ApiClient {
       body = JSON.stringify(opts.json);
       headers['content-type'] ??= 'application/json';
     }
-    const res = await fetch(this.base + path, { method, headers, body: body as BodyInit | undefined });
-    const text = await res.text();
+    // A request the server never answers fails by name instead of holding the test forever.
+    const signal = AbortSignal.timeout(ANSWER_WITHIN_MS);
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(this.base + path, { method, headers, body: body as BodyInit | undefined, signal });
+      text = await res.text();
+    } catch (e) {
+      if (signal.aborted) throw new Error(`${method} ${path} got no answer within ${ANSWER_WITHIN_MS / 1000} s`, { cause: e });
+      throw e;
+    }
     let parsed: unknown = text;
     if ((res.headers.get('content-type') ?? '').includes('application/json') && text) parsed = JSON.parse(text);
     return { status: res.status, headers: res.headers, body: parsed as T, text };

@@ -29,6 +29,13 @@ export async function signedInContext(browser: Browser, session: Session, opts: 
   return ctx;
 }
 
+/**
+ * Options for every browser test: a step that never settles (a page that stops answering
+ * `evaluate`, a teardown that waits forever) fails that one test by name within this time
+ * instead of holding the whole file until the runner's file timeout.
+ */
+export const BROWSER_TEST = { timeout: 180_000 };
+
 export function outputPath(name: string): string {
   fs.mkdirSync(TEST_OUTPUT, { recursive: true });
   return path.join(TEST_OUTPUT, name);
