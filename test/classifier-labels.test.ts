@@ -18,6 +18,7 @@ test('documents show a readable label only with enough text, and keep it through
       async () => {
         const r = await api.get(`/api/v1/documents/${id}/classification`, owner.accessToken);
         assert.equal(r.status, 200, r.text);
+        assert.notEqual(r.body.reason, 'not_classified', 'classified');
         check(r.body);
         return r.body;
       },

@@ -91,6 +91,7 @@ for (const [name, profile] of Object.entries(PROFILES)) {
       const cls = await eventually(async () => {
         const r = await api.get(`/api/v1/documents/${money.body.id}/classification`, owner.accessToken);
         assert.equal(r.status, 200, r.text);
+        assert.notEqual(r.body.reason, 'not_classified', 'classified');
         return r.body;
       });
       assert.equal(cls.model, 'default');

@@ -4,18 +4,39 @@ import type { Classification, DocumentClassification } from '../../contract/api.
 import { withTenant } from '../../db/store.js';
 import { labelName } from '../../ml-workers/classifier/label-policy.js';
 import type { Principal } from '../../core/tokens.js';
-import { notFound } from '../../lib/errors.js';
 import type { Services } from '../services.js';
 import { loadActor } from '../../core/actor.js';
 import { requireLevel } from '../../core/access.js';
 
 /**
+ * The answer for a readable document no model has classified yet (a new document, before the
+ * workers labelled it, or with no model running): no label, for the reason `not_classified`,
+ * and every field that describes a model's view null.
+ */
+export interface UnclassifiedDocument {
+  label: null;
+  name: null;
+  reason: 'not_classified';
+  predicted: null;
+  confidence: null;
+  model: null;
+  version: null;
+  classifiedAt: null;
+  all: [];
+}
+
+function unclassified(): UnclassifiedDocument {
+  return { label: null, name: null, reason: 'not_classified', predicted: null, confidence: null, model: null, version: null, classifiedAt: null, all: [] };
+}
+
+/**
  * The document's label: from the workspace's default classifier when one is chosen (see
  * `PUT /api/v1/ml/settings`), else from the built-in model. `all` lists every active model's
- * view (the built-in one until the chosen model has classified the document). 404
- * `classification_not_found` until the document was classified at all.
+ * view (the built-in one until the chosen model has classified the document). Until a model
+ * has classified the document, {@link UnclassifiedDocument}; a document the caller may not
+ * read (or that does not exist) is 404 `document_not_found`.
  */
-export async function getClassification(svc: Services, principal: Principal, ip: string | null, props: { id: string }): Promise<DocumentClassification> {
+export async function getClassification(svc: Services, principal: Principal, ip: string | null, props: { id: string }): Promise<DocumentClassification | UnclassifiedDocument> {
   return withTenant(svc.store.db, principal.tenantId, async (tx) => {
     await requireLevel(tx, await loadActor(tx, principal, ip), props.id, 'read');
     const rows = await tx
@@ -42,7 +63,7 @@ export async function getClassification(svc: Services, principal: Principal, ip:
     const want = chosen !== null && active.has(`tenant:${chosen}`) ? `tenant:${chosen}` : 'default';
     // Without the sentence encoder the built-in model does not run: a workspace model's view stands in.
     const best = views.find((v) => v.model === want) ?? views.find((v) => v.model === 'default') ?? views[0];
-    if (!best) throw notFound('classification');
+    if (!best) return unclassified();
     return { ...best, all: views };
   });
 }
