@@ -1,11 +1,27 @@
 // Connect a Yjs document to a running Quire and type into it.
-// Usage: node examples/connect.mjs <http://localhost:8080> <email> <password> [documentId]
+// Usage: node examples/connect.mjs <baseUrl> <email> <password> [documentId]   (e.g. http://localhost:8080)
 // Node 20 needs the `ws` package as the WebSocket implementation; browsers have one built in.
 import { HocuspocusProvider } from '@hocuspocus/provider';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
 
-const [base = 'http://localhost:8080', email, password, existing] = process.argv.slice(2);
+const USAGE = `Usage: node examples/connect.mjs <baseUrl> <email> <password> [documentId]
+
+Logs in to the Quire at <baseUrl> (e.g. http://localhost:8080), opens the document
+<documentId> (or creates one), types "Hello, Quire!" into it over the WebSocket and reads
+the text back over REST. Prints {"documentId": …, "text": …} as JSON.
+`;
+
+const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+if (args.length < 3 || args.length > 4) {
+  process.stderr.write(USAGE);
+  process.exit(2);
+}
+const [base, email, password, existing] = args;
 
 // 1. Log in for an access token (REST).
 const session = await fetch(`${base}/api/v1/auth/login`, {
@@ -13,7 +29,10 @@ const session = await fetch(`${base}/api/v1/auth/login`, {
   headers: { 'content-type': 'application/json' },
   body: JSON.stringify({ email, password }),
 }).then((r) => r.json());
-if (!session.accessToken) throw new Error(`login failed: ${JSON.stringify(session)}`);
+if (!session.accessToken) {
+  process.stderr.write(`login failed: ${JSON.stringify(session)}\n`);
+  process.exit(1);
+}
 
 // 2. Pick a document (or create one).
 const documentId =
