@@ -51,6 +51,20 @@ export interface Quire {
   close(): Promise<void>;
 }
 
+/** Hosts that mean "this machine" to a browser: shown as `localhost`. */
+const LOCAL_HOSTS = new Set(['', '0.0.0.0', '::', '[::]', '127.0.0.1', '::1', '[::1]', 'localhost']);
+
+/**
+ * The address a person opens for a server bound to `host:port`: `localhost` for the
+ * wildcard and loopback addresses (a browser cannot open `0.0.0.0`), else the host as
+ * configured (an IPv6 address in brackets).
+ */
+export function openableUrl(host: string, port: number): string {
+  const h = host.trim();
+  if (LOCAL_HOSTS.has(h)) return `http://localhost:${port}`;
+  return `http://${h.includes(':') && !h.startsWith('[') ? `[${h}]` : h}:${port}`;
+}
+
 export async function startQuire(opts: StartOptions): Promise<Quire> {
   const { config } = opts;
   const log = opts.log ?? createLogger(config.logLevel);
@@ -73,7 +87,8 @@ export async function startQuire(opts: StartOptions): Promise<Quire> {
     const port = await edge.listen(config.host, config.port);
     shutdown.add('http', () => edge.close(config.shutdownTimeoutMs));
     ready = true;
-    log.info({ cat: 'app', port, host: config.host, roles: config.roles, store: svc.store.kind, redis: Boolean(redis) }, 'quire listening');
+    const url = openableUrl(config.host, port);
+    log.info({ cat: 'app', url, port, host: config.host, roles: config.roles, store: svc.store.kind, redis: Boolean(redis) }, `Quire is running at ${url}`);
     return {
       port,
       config,

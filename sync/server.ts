@@ -6,7 +6,7 @@
  *   Redis fan-out (scaled profile) → Metrics → Limits → Authentication → Persistence → Revocation
  */
 import crypto from 'node:crypto';
-import { Hocuspocus, type Extension } from '@hocuspocus/server';
+import type { Hocuspocus, Extension } from '@hocuspocus/server';
 import { DurableFanout, type Durability } from './extensions/durable-fanout.js';
 import type { HttpResponse, HttpRequest, us_socket_context_t, WebSocket } from '@trufflesuite/uws-js-unofficial';
 import type { Redis } from 'ioredis';
@@ -21,6 +21,7 @@ import { ContentService } from './content-service.js';
 import { CLOSE } from './context.js';
 import { DocumentStore } from '../core/document-store.js';
 import { GroupCommitter } from './group-commit.js';
+import { createHocuspocus } from './hocuspocus.js';
 import { Authentication } from './extensions/authentication.js';
 import { AwarenessLimits } from './extensions/awareness-limits.js';
 import { Limits } from './extensions/limits.js';
@@ -149,15 +150,19 @@ export class SyncServer {
       this.revocation,
     ];
     if (opts.redisUrl) extensions.unshift(redisExtension(opts.redisUrl, opts.redisPrefix, opts.redisCommandTimeoutMs ?? 1_000, this.persistence, log));
-    this.hocuspocus = new Hocuspocus({
-      name: `quire-${process.pid}`,
-      quiet: true,
-      timeout: limits.idleTimeoutMs,
-      maxUnauthenticatedQueueSize: limits.maxUnauthBytes,
-      maxUnauthenticatedQueueMessages: limits.maxUnauthMessages,
-      maxPendingDocuments: limits.maxPendingDocuments,
-      extensions,
-    });
+    // Hook failures go to the log, not the console (see hocuspocus.ts).
+    this.hocuspocus = createHocuspocus(
+      {
+        name: `quire-${process.pid}`,
+        quiet: true,
+        timeout: limits.idleTimeoutMs,
+        maxUnauthenticatedQueueSize: limits.maxUnauthBytes,
+        maxUnauthenticatedQueueMessages: limits.maxUnauthMessages,
+        maxPendingDocuments: limits.maxPendingDocuments,
+        extensions,
+      },
+      log,
+    );
     this.content = new ContentService(this.hocuspocus, this.persistence, this.documents);
   }
 

@@ -7,9 +7,9 @@
  */
 import type { beforeHandleAwarenessPayload, Extension, Hocuspocus, onAuthenticatePayload, onConfigurePayload, onStatelessPayload, onTokenSyncPayload } from '@hocuspocus/server';
 
-import type { TokenService } from '../../core/tokens.js';
+import { sessionVersionOf, type TokenService } from '../../core/tokens.js';
 import type { Logger } from '../../lib/log.js';
-import { resolveAccess } from '../access.js';
+import { lostAccessClose, resolveAccess } from '../access.js';
 import { CLOSE, DENIED, denied, refusal, SyncRefusal, type SyncContext } from '../context.js';
 import type { UwsSocket } from '../uws-socket.js';
 import type { Admission } from './limits.js';
@@ -54,7 +54,20 @@ export class Authentication implements Extension {
     this.sweep.unref();
   }
 
+  /** Admits the connection to the document, or refuses it with one log line saying why. */
   async onAuthenticate(data: onAuthenticatePayload<SyncContext>): Promise<Partial<SyncContext>> {
+    const caller: { user?: string } = {};
+    try {
+      return await this.authenticate(data, caller);
+    } catch (e) {
+      if (e instanceof SyncRefusal) {
+        this.config.log.info({ cat: 'sync', doc: data.documentName, user: caller.user, ip: data.context.ip, reason: e.reason }, 'document connection refused');
+      }
+      throw e;
+    }
+  }
+
+  private async authenticate(data: onAuthenticatePayload<SyncContext>, caller: { user?: string }): Promise<Partial<SyncContext>> {
     const { token, documentName, connectionConfig } = data;
     if (!UUID.test(documentName)) throw denied(DENIED.forbidden);
     let principal;
@@ -63,16 +76,18 @@ export class Authentication implements Extension {
     } catch (e) {
       throw denied((e as { code?: string }).code === 'token_expired' ? DENIED.tokenExpired : DENIED.invalidToken);
     }
-    const access = await resolveAccess(this.config.db, principal.tenantId, principal.userId, documentName);
+    caller.user = principal.userId;
+    const access = await resolveAccess(this.config.db, principal.tenantId, principal.userId, documentName, sessionVersionOf(principal));
     // Missing and forbidden look the same: existence is not leaked.
     if (access === 'inactive') throw denied(DENIED.accountInactive);
+    if (access === 'revoked') throw denied(DENIED.sessionRevoked);
     if (!access) throw denied(DENIED.forbidden);
     connectionConfig.readOnly = access.level === 'read';
     this.config.admit?.({ documentName, userId: access.user.id, socket: data.context.socket, readOnly: connectionConfig.readOnly });
     // The workspace's inbound budget and turn apply from here: frames sent while the
     // document loads count too.
     if (data.context.socket) data.context.socket.tenantId ??= access.user.tenantId;
-    return { user: access.user, level: access.level, tokenExp: expOf(token) };
+    return { user: access.user, level: access.level, tokenExp: expOf(token), sessionVersion: sessionVersionOf(principal) };
   }
 
   async onTokenSync(data: onTokenSyncPayload<SyncContext>): Promise<void> {
@@ -81,6 +96,7 @@ export class Authentication implements Extension {
     // A refusal closes the socket itself: thrown from this hook, Hocuspocus would only detach
     // the document and leave the socket open, and the client would never learn to renew.
     const refuse = (why: (typeof CLOSE)['invalidToken' | 'tokenForAnotherUser']) => {
+      this.config.log.info({ cat: 'sync', doc: documentName, user: ctx.user?.id, ip: ctx.ip, reason: why.reason }, 'renewed token refused; closing socket');
       (connection.webSocket as UwsSocket).close(why.code, why.reason);
       return new SyncRefusal(why);
     };
@@ -91,14 +107,16 @@ export class Authentication implements Extension {
       throw refuse(CLOSE.invalidToken);
     }
     if (!ctx.user || principal.userId !== ctx.user.id) throw refuse(CLOSE.tokenForAnotherUser);
-    const access = await resolveAccess(this.config.db, principal.tenantId, principal.userId, documentName);
-    if (!access || access === 'inactive') {
-      const why = access === 'inactive' ? CLOSE.accountInactive : CLOSE.accessRevoked;
+    const access = await resolveAccess(this.config.db, principal.tenantId, principal.userId, documentName, sessionVersionOf(principal));
+    if (!access || access === 'inactive' || access === 'revoked') {
+      const why = lostAccessClose(access);
+      this.config.log.info({ cat: 'sync', doc: documentName, user: principal.userId, ip: ctx.ip, reason: why.reason }, 'access lost at token renewal; closing socket');
       (connection.webSocket as UwsSocket).close(why.code, why.reason);
       return;
     }
     // Mutate in place: Hocuspocus keeps the original context object on the connection.
     ctx.tokenExp = expOf(token);
+    ctx.sessionVersion = sessionVersionOf(principal);
     ctx.level = access.level;
     ctx.user = access.user;
     connection.readOnly = access.level === 'read';

@@ -103,7 +103,10 @@ export class Persistence implements Extension {
 
   async onLoadDocument({ documentName, context, document }: onLoadDocumentPayload<SyncContext>): Promise<void> {
     const tenantId = tenantOf(context);
-    if (!tenantId) throw new SyncRefusal({ reason: DENIED.forbidden }, 'no tenant for document load');
+    if (!tenantId) {
+      this.config.log.warn({ cat: 'sync', doc: documentName }, 'document load without a tenant refused');
+      throw new SyncRefusal({ reason: DENIED.forbidden }, 'no tenant for document load');
+    }
     // A fresh client (empty state vector) that caused this load gets the stored state as
     // soon as it is read, and integrates it while the server does the same; the server's
     // own answer to its SyncStep1 then carries only what changed since (see UwsSocket).
@@ -159,12 +162,17 @@ export class Persistence implements Extension {
     const ctx = connection.context;
     const tenantId = tenantOf(ctx);
     if (!state || !tenantId) {
+      this.config.log.warn({ cat: 'sync', doc: documentName, reason: CLOSE.documentNotLoaded.reason }, 'update for a document that is not loaded; closing socket');
       socket.close(CLOSE.documentNotLoaded.code, CLOSE.documentNotLoaded.reason);
       throw new SyncRefusal(CLOSE.documentNotLoaded);
     }
     if (isEmptyUpdate(payload)) return;
     // The size limit first: refusing costs nothing, checking a large update does.
     if (state.bytes + payload.byteLength > this.config.maxDocumentBytes) {
+      this.config.log.warn(
+        { cat: 'sync', doc: documentName, tenant: tenantId, bytes: state.bytes, update: payload.byteLength, limit: this.config.maxDocumentBytes },
+        'update would pass the document size limit; closing socket',
+      );
       socket.close(CLOSE.documentTooLarge.code, `${CLOSE.documentTooLarge.reason}: limit ${this.config.maxDocumentBytes} bytes`);
       throw new SyncRefusal(CLOSE.documentTooLarge);
     }
