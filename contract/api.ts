@@ -88,6 +88,15 @@ export interface UpdateUserRequest {
 
 // ---- documents ------------------------------------------------------------------------
 
+/**
+ * A document, or a template: a document the whole workspace reads (every member who is not
+ * a guest), meant to be duplicated into new documents.
+ */
+export type DocumentKind = 'document' | 'template';
+
+/** Orders of `GET /api/v1/documents`: last updated first, by title (case-insensitive A–Z), or newest first. */
+export type DocumentSort = 'recent' | 'title' | 'created';
+
 export interface DocumentMeta {
   id: string;
   title: string;
@@ -96,6 +105,13 @@ export interface DocumentMeta {
   updatedAt: string;
   /** The caller's own level on this document. */
   access: PermissionLevel;
+  kind: DocumentKind;
+  /** The collection (folder) it is in; null: the workspace's top level. */
+  collectionId: string | null;
+  /** Whether the caller starred it. */
+  starred: boolean;
+  /** When the caller last recorded opening it (`POST …/views`); null: never. */
+  lastViewedAt: string | null;
 }
 
 /** `GET /api/v1/documents`: one page of the documents the caller can read. */
@@ -104,22 +120,61 @@ export interface DocumentPage {
   nextCursor: string | null;
 }
 
-/** `GET /api/v1/documents?cursor=&limit=` */
+/**
+ * `GET /api/v1/documents?sort=&collectionId=&starred=&recent=&q=&kind=&cursor=&limit=`: the
+ * documents the caller can read, filtered, one page at a time. Without parameters: documents
+ * (not templates) of every collection, newest first, 50 a page.
+ */
 export interface ListDocumentsQuery {
-  /** `nextCursor` of the previous page. */
+  /** `nextCursor` of the previous page (of the same order: a cursor of another order is `400 invalid_cursor`). */
   cursor?: string;
+  /** 1–200. @default 50 */
   limit?: number;
+  /** @default `created` */
+  sort?: DocumentSort;
+  /** Only documents in this collection (not its sub-collections); `root`: only those in no collection. */
+  collectionId?: string;
+  /** `true`: only documents the caller starred (`false` is no filter). */
+  starred?: boolean;
+  /** `true`: the documents the caller opened, most recently viewed first (`lastViewedAt`); not combined with `sort`. */
+  recent?: boolean;
+  /** Only titles containing this text, case-insensitive (1–500 characters). */
+  q?: string;
+  /** @default `document` */
+  kind?: DocumentKind;
 }
 
-/** `POST /api/v1/documents`; `text` is the initial content. */
+/** `POST /api/v1/documents`; `text` is the initial content; `collectionId` the collection to create it in (null or absent: the top level). */
 export interface CreateDocumentRequest {
   title: string;
   text?: string;
+  collectionId?: string | null;
 }
 
-/** `PATCH /api/v1/documents/:id`: renames the document. */
+/**
+ * `PATCH /api/v1/documents/:id`, at least one field: renames the document (write), moves it
+ * to a collection or to the top level with `null` (write), makes it a template or a document
+ * again (admin).
+ */
 export interface UpdateDocumentRequest {
-  title: string;
+  title?: string;
+  collectionId?: string | null;
+  kind?: DocumentKind;
+}
+
+/**
+ * `POST /api/v1/documents/:id/duplicate` (201, the new document; read access to the source):
+ * a new document with the source's content, the caller its only `admin` (grants are not
+ * copied). "Save as template" is `kind: "template"`; "new from template" duplicates a
+ * template with the default kind.
+ */
+export interface DuplicateDocumentRequest {
+  /** @default `Copy of <title>`; the source's own title for a template, or for a document made from a template */
+  title?: string;
+  /** `null`: the top level. @default the source's collection */
+  collectionId?: string | null;
+  /** @default `document` */
+  kind?: DocumentKind;
 }
 
 /** `GET /api/v1/documents/:id/content?format=` (default `text`). */
@@ -144,6 +199,39 @@ export type ContentInput = { text: string } | { json: ProseMirrorJson };
  * it): replaces the content, or appends to it. @default mode `replace`
  */
 export type PutContentRequest = ContentInput & { mode?: 'replace' | 'append' };
+
+// ---- collections ----------------------------------------------------------------------
+
+/**
+ * A collection (folder) of the workspace. Every member who is not a guest sees and manages
+ * the whole tree; the documents in it are listed only for those who can read them.
+ */
+export interface Collection {
+  id: string;
+  name: string;
+  /** The collection it is in; null: the top level. */
+  parentId: string | null;
+  createdBy: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** `GET /api/v1/collections`: every collection of the workspace (at most 1,000), by name. */
+export interface CollectionList {
+  collections: Collection[];
+}
+
+/** `POST /api/v1/collections` (201): `name` 1–120 characters; under `parentId` (null or absent: the top level). */
+export interface CreateCollectionRequest {
+  name: string;
+  parentId?: string | null;
+}
+
+/** `PATCH /api/v1/collections/:id`, at least one field: renames it, or moves it (with what it holds) under `parentId` (null: the top level). */
+export interface UpdateCollectionRequest {
+  name?: string;
+  parentId?: string | null;
+}
 
 // ---- permissions ----------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ export const SERVER_ERROR_CODES = [
   'classification_not_found',
   'label_not_found',
   'search_not_found',
+  'collection_not_found',
   'route_not_found',
   // Requests the server cannot take
   'validation_failed',
@@ -43,6 +44,10 @@ export const SERVER_ERROR_CODES = [
   'payload_too_large',
   'email_taken',
   'mode_unavailable',
+  // Collections
+  'collection_cycle',
+  'collection_too_deep',
+  'too_many_collections',
   // Classifiers
   'classifier_not_ready',
   'classifier_active',
@@ -68,4 +73,4 @@ export const SERVER_ERROR_CODES = [
 export type ServerErrorCode = (typeof SERVER_ERROR_CODES)[number];
 
 /** Things the API answers 404 for, each with its `<what>_not_found` code. */
-export type NotFoundWhat = 'document' | 'user' | 'classifier' | 'classification' | 'label' | 'search' | 'route';
+export type NotFoundWhat = 'document' | 'user' | 'classifier' | 'classification' | 'label' | 'search' | 'collection' | 'route';

@@ -3,13 +3,13 @@
  * Migrations in `db/migrations/` create them; keep both in step.
  */
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
-import type { PermissionLevel, TenantRole } from '../contract/api.js';
+import type { DocumentKind, PermissionLevel, TenantRole } from '../contract/api.js';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 
 /** The roles and levels the API shows are the ones stored: one definition, in the contract. */
-export type { PermissionLevel, TenantRole };
+export type { DocumentKind, PermissionLevel, TenantRole };
 
 export interface TenantsTable {
   id: string;
@@ -50,6 +50,36 @@ export interface DocumentsTable {
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
   deleted_at: NullableTimestamp;
+  /** Migration 0013: a document or a template, and its collection (null: the top level). */
+  kind: Generated<DocumentKind>;
+  collection_id: string | null;
+}
+
+/** A folder of the workspace (migration 0013). */
+export interface CollectionsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  parent_id: string | null;
+  name: string;
+  created_by: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+/** A user's star on a document (migration 0013). */
+export interface DocumentStarsTable {
+  document_id: string;
+  tenant_id: string;
+  user_id: string;
+  starred_at: Generated<Date>;
+}
+
+/** When a user last opened a document (migration 0013): one row per user and document. */
+export interface DocumentViewsTable {
+  document_id: string;
+  tenant_id: string;
+  user_id: string;
+  viewed_at: Generated<Date>;
 }
 
 export interface DocumentPermissionsTable {
@@ -244,6 +274,9 @@ export interface Database {
   refresh_tokens: RefreshTokensTable;
   documents: DocumentsTable;
   document_permissions: DocumentPermissionsTable;
+  collections: CollectionsTable;
+  document_stars: DocumentStarsTable;
+  document_views: DocumentViewsTable;
   audit_log: AuditLogTable;
   document_updates: DocumentUpdatesTable;
   document_snapshots: DocumentSnapshotsTable;
