@@ -1,9 +1,16 @@
 /**
  * Per-document access: a caller's effective level on a document is `admin` for tenant
  * owners and admins, otherwise the level granted to them explicitly (document creators
- * are granted `admin`). No level ⇒ the document does not exist for that caller.
+ * are granted `admin`). Templates are shared with the workspace: every member who is not a
+ * guest reads a template without a grant (writing one still needs a grant). No level ⇒ the
+ * document does not exist for that caller.
+ *
+ * `levelFor` is that rule for one document, `readableSql` the same rule for queries over
+ * many (search engines, the live access filter); every path that decides a caller's level
+ * goes through one of the two.
  */
-import type { PermissionLevel } from '../db/schema.js';
+import { sql, type RawBuilder } from 'kysely';
+import type { DocumentKind, PermissionLevel, TenantRole } from '../db/schema.js';
 import type { Tx } from '../db/store.js';
 import { forbidden, notFound } from '../lib/errors.js';
 import { isTenantAdmin, type Actor } from './actor.js';
@@ -14,17 +21,46 @@ export function atLeast(level: PermissionLevel | null, needed: PermissionLevel):
   return level !== null && LEVEL_RANK[level] >= LEVEL_RANK[needed];
 }
 
+/** Whether a role reads the workspace's templates without a grant: everyone but guests. */
+export function readsTemplates(role: TenantRole): boolean {
+  return role !== 'guest';
+}
+
+/** The caller's level on a document from their role, the document's kind and their own grant (null: none). */
+export function levelFor(role: TenantRole, kind: DocumentKind, granted: PermissionLevel | null | undefined): PermissionLevel | null {
+  if (isTenantAdmin(role)) return 'admin';
+  if (granted) return granted;
+  return kind === 'template' && readsTemplates(role) ? 'read' : null;
+}
+
+/**
+ * {@link levelFor}'s "may read" as an SQL condition: `document` is the alias of a `documents`
+ * row, `grant` the alias of the caller's `document_permissions` row (left-joined, so null
+ * when there is none); `tenantAdmin` and `member` say whether the caller is an owner or admin,
+ * and whether they are not a guest — as values, or as conditions on a joined `users` row.
+ */
+export function readableSql(opts: { document: string; grant: string; tenantAdmin: boolean | RawBuilder<boolean>; member: boolean | RawBuilder<boolean> }): RawBuilder<boolean> {
+  const kind = sql.ref(`${opts.document}.kind`);
+  const level = sql.ref(`${opts.grant}.level`);
+  return sql<boolean>`(${opts.tenantAdmin} or ${level} is not null or (${kind} = 'template' and ${opts.member}))`;
+}
+
+/** {@link readableSql}'s role conditions on a joined `users` row (`user` its alias), for queries that decide from the stored role. */
+export function roleConditions(user: string): { tenantAdmin: RawBuilder<boolean>; member: RawBuilder<boolean> } {
+  const role = sql.ref(`${user}.role`);
+  return { tenantAdmin: sql<boolean>`${role} in ('owner', 'admin')`, member: sql<boolean>`${role} <> 'guest'` };
+}
+
 export async function effectiveLevel(tx: Tx, actor: Actor, documentId: string): Promise<PermissionLevel | null> {
   const row = await tx
     .selectFrom('documents as d')
     .leftJoin('document_permissions as p', (j) => j.onRef('p.document_id', '=', 'd.id').on('p.user_id', '=', actor.userId))
-    .select(['d.id', 'p.level'])
+    .select(['d.id', 'd.kind', 'p.level'])
     .where('d.id', '=', documentId)
     .where('d.deleted_at', 'is', null)
     .executeTakeFirst();
   if (!row) return null;
-  if (isTenantAdmin(actor.role)) return 'admin';
-  return row.level ?? null;
+  return levelFor(actor.role, row.kind, row.level);
 }
 
 /**

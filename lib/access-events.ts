@@ -1,6 +1,7 @@
 /**
  * Access changes that live connections must follow: a document permission changed, a
- * user's role changed or the user was removed. Commands emit them after commit; the sync
+ * user's role changed or the user was removed, a document's access changed for everyone
+ * (a template became a document again: the workspace's implicit read is gone). Commands emit them after commit; the sync
  * tier's revocation extension listens (and relays them between instances).
  */
 import { EventEmitter } from 'node:events';
@@ -8,7 +9,8 @@ import { EventEmitter } from 'node:events';
 export type AccessEvent =
   | { type: 'permission'; tenantId: string; documentId: string; userId: string }
   | { type: 'user'; tenantId: string; userId: string }
-  | { type: 'document-deleted'; tenantId: string; documentId: string };
+  | { type: 'document-deleted'; tenantId: string; documentId: string }
+  | { type: 'document-access'; tenantId: string; documentId: string };
 
 export class AccessEvents {
   private readonly emitter = new EventEmitter();

@@ -12,7 +12,7 @@ import { extractText } from '../core/content.js';
 import type { DocumentStore } from '../core/document-store.js';
 import type { Logger } from '../lib/log.js';
 import type { FeedEvent } from '../contract/feed.js';
-import type { FullTextIndex } from './search/fulltext.js';
+import { MEMBER_READER, type FullTextIndex } from './search/fulltext.js';
 import { chunkBlocks, type ChunkVector, type VectorIndex } from './search/vectors.js';
 import type { Embedder } from './embeddings/embedder.js';
 import type { ClassifierModel } from './classifier/model.js';
@@ -77,8 +77,10 @@ export class Indexer {
     const indexName = `fulltext:${fulltext.name}`;
     const snapshot = await withTenant(db, ev.tenantId, async (tx) => {
       const horizon = (await sql<{ h: string }>`select pg_snapshot_xmin(pg_current_snapshot())::text as h`.execute(tx)).rows[0]!.h;
-      const doc = await tx.selectFrom('documents').select(['title', 'deleted_at']).where('id', '=', ev.documentId).executeTakeFirst();
-      const readers = await tx.selectFrom('document_permissions').select('user_id').where('document_id', '=', ev.documentId).orderBy('user_id').execute();
+      const doc = await tx.selectFrom('documents').select(['title', 'deleted_at', 'kind']).where('id', '=', ev.documentId).executeTakeFirst();
+      const grants = await tx.selectFrom('document_permissions').select('user_id').where('document_id', '=', ev.documentId).orderBy('user_id').execute();
+      // A template is read by every member who is not a guest (core/access.ts).
+      const readers = [...grants.map((r) => r.user_id), ...(doc?.kind === 'template' ? [MEMBER_READER] : [])];
       // The workspace's label models are part of what was indexed: a new version relabels.
       const labelModels = await tx.selectFrom('classifiers').select(['id', 'updated_at']).where('active', '=', true).where('model', 'is not', null).orderBy('id').execute();
       const state = await tx
@@ -88,7 +90,7 @@ export class Indexer {
         .where('index_name', '=', indexName)
         .executeTakeFirst();
       const covered = state ? (await sql<{ c: boolean }>`select ${ev.txid}::xid8 < ${state.horizon}::xid8 as c`.execute(tx)).rows[0]!.c : false;
-      return { horizon, doc, readers: readers.map((r) => r.user_id), labelModels: labelModels.map((m) => `${m.id}@${m.updated_at.toISOString()}`), state, covered };
+      return { horizon, doc, readers, labelModels: labelModels.map((m) => `${m.id}@${m.updated_at.toISOString()}`), state, covered };
     });
     if (snapshot.covered && !force) return 'skipped';
     if (!snapshot.doc || snapshot.doc.deleted_at) {

@@ -46,14 +46,26 @@ test('error answers carry codes from the list', async (t) => {
 
 test('a schema or an answer that drifts from the REST contract does not compile', () => {
   // Every body and query schema in server/routes is checked this way (`type _Requests = [...]`).
-  const Same = z.strictObject({ title: z.string().trim().min(1).max(500), text: z.string().optional() });
-  const Drifted = z.strictObject({ title: z.string().trim().min(1).max(500), text: z.number().optional() });
+  const Same = z.strictObject({ title: z.string().trim().min(1).max(500), text: z.string().optional(), collectionId: z.uuid().nullable().optional() });
+  const Drifted = z.strictObject({ title: z.string().trim().min(1).max(500), text: z.number().optional(), collectionId: z.uuid().nullable().optional() });
   type _Same = Expect<Accepts<typeof Same, CreateDocumentRequest>>;
   // @ts-expect-error `text` is a string in the contract: the SDK would send what this schema refuses.
   type _Drifted = Expect<Accepts<typeof Drifted, CreateDocumentRequest>>;
   // Commands return the contract's types: an answer with a field the SDK does not declare is refused.
-  // @ts-expect-error DocumentMeta has no `owner`.
-  const _answer: DocumentMeta = { id: 'd', title: 'T', createdBy: null, createdAt: '', updatedAt: '', access: 'read', owner: 'u' };
+  const _answer: DocumentMeta = {
+    id: 'd',
+    title: 'T',
+    createdBy: null,
+    createdAt: '',
+    updatedAt: '',
+    access: 'read',
+    kind: 'document',
+    collectionId: null,
+    starred: false,
+    lastViewedAt: null,
+    // @ts-expect-error DocumentMeta has no `owner`.
+    owner: 'u',
+  };
   const request = { title: 'T', text: 'Hello' } satisfies CreateDocumentRequest;
   assert.equal(Same.safeParse(request).success, true);
   assert.equal(Drifted.safeParse(request).success, false);
@@ -64,7 +76,18 @@ test('answers carry exactly the fields of their contract types', async (t) => {
   const SESSION = { accessToken: true, refreshToken: true, user: true } satisfies Record<keyof Session, true>;
   const SESSION_USER = { id: true, email: true, tenantId: true, role: true } satisfies Record<keyof SessionUser, true>;
   const ME = { id: true, email: true, displayName: true, role: true, createdAt: true, tenantId: true, tenantName: true } satisfies Record<keyof Me, true>;
-  const DOCUMENT = { id: true, title: true, createdBy: true, createdAt: true, updatedAt: true, access: true } satisfies Record<keyof DocumentMeta, true>;
+  const DOCUMENT = {
+    id: true,
+    title: true,
+    createdBy: true,
+    createdAt: true,
+    updatedAt: true,
+    access: true,
+    kind: true,
+    collectionId: true,
+    starred: true,
+    lastViewedAt: true,
+  } satisfies Record<keyof DocumentMeta, true>;
   const PAGE = { documents: true, nextCursor: true } satisfies Record<keyof DocumentPage, true>;
   const CLASSIFIERS = { classifiers: true, truncated: true } satisfies Record<keyof ClassifierList, true>;
   const SETTINGS = { defaultClassifier: true } satisfies Record<keyof MlSettings, true>;

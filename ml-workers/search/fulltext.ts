@@ -14,7 +14,7 @@ export interface FullTextDocument {
   title: string;
   text: string;
   labels: string[];
-  /** Users granted access explicitly; tenant owners/admins read everything anyway. */
+  /** Users granted access explicitly, and {@link MEMBER_READER} for a template; tenant owners/admins read everything anyway. */
   readers: string[];
 }
 
@@ -23,6 +23,8 @@ export interface SearchRequest {
   userId: string;
   /** Owners and admins read every document of their tenant. */
   tenantAdmin: boolean;
+  /** Members who are not guests read the tenant's templates (core/access.ts). @default false */
+  member?: boolean;
   q: string;
   limit: number;
   /** Hits to skip (the next page of candidates). @default 0 */
@@ -50,6 +52,8 @@ export interface FullTextIndex {
 
 /** Readers marker that matches tenant owners and admins. */
 export const ADMIN_READER = '*admin';
+/** Readers marker of a template, which every member who is not a guest reads (the indexer adds it). */
+export const MEMBER_READER = '*member';
 
 export function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');

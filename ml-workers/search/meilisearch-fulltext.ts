@@ -7,7 +7,7 @@
  */
 import { Meilisearch, type Index } from 'meilisearch';
 import { IDENTITY_ENCODING, retryStaleConnection } from './engine-http.js';
-import { ADMIN_READER, MARK_END, MARK_START, markSnippet, type FullTextDocument, type FullTextIndex, type SearchHit, type SearchRequest } from './fulltext.js';
+import { ADMIN_READER, MARK_END, MEMBER_READER, MARK_START, markSnippet, type FullTextDocument, type FullTextIndex, type SearchHit, type SearchRequest } from './fulltext.js';
 import { explainMarks, kindOfTerms, markedTerms, STOPWORDS } from './match.js';
 
 interface MeiliDoc {
@@ -58,7 +58,7 @@ export class MeilisearchFullText implements FullTextIndex {
   async search(req: SearchRequest): Promise<SearchHit[]> {
     // Ids are UUIDs (validated upstream); quoting is a second guard for the filter syntax.
     if (!UUID.test(req.tenantId) || !UUID.test(req.userId)) return [];
-    const readers = [JSON.stringify(req.userId), ...(req.tenantAdmin ? [JSON.stringify(ADMIN_READER)] : [])];
+    const readers = [JSON.stringify(req.userId), ...(req.tenantAdmin ? [JSON.stringify(ADMIN_READER)] : []), ...(req.member ? [JSON.stringify(MEMBER_READER)] : [])];
     const res = await retryStaleConnection(() =>
       this.index.search(req.q, {
         filter: `tenantId = ${JSON.stringify(req.tenantId)} AND readers IN [${readers.join(', ')}]`,

@@ -2,6 +2,7 @@
 import { sql } from 'kysely';
 
 import { withTenant, type AppDb } from '../../db/store.js';
+import { readableSql } from '../../core/access.js';
 import type { ChunkVector, VectorHit, VectorIndex, VectorSearchRequest } from './vectors.js';
 
 const literal = (v: Float32Array) => `[${Array.from(v, (x) => (Number.isFinite(x) ? x : 0)).join(',')}]`;
@@ -51,7 +52,7 @@ export class PgVectorIndex implements VectorIndex {
         from document_chunks c
         join documents d on d.id = c.document_id and d.deleted_at is null
         left join document_permissions p on p.document_id = c.document_id and p.user_id = ${req.userId}
-        where (${req.tenantAdmin} or p.level is not null)
+        where ${readableSql({ document: 'd', grant: 'p', tenantAdmin: req.tenantAdmin, member: req.member ?? false })}
           and (c.embedding <=> ${literal(req.vector)}::vector) <= ${1 - (req.minScore ?? -1)}
         order by c.embedding <=> ${literal(req.vector)}::vector
         limit ${req.limit} offset ${req.offset ?? 0}`.execute(tx);

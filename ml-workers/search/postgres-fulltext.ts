@@ -8,6 +8,7 @@
 import { sql, type RawBuilder } from 'kysely';
 
 import { withTenant, type Tx, type AppDb } from '../../db/store.js';
+import { readableSql } from '../../core/access.js';
 import { markSnippet, type FullTextDocument, type FullTextIndex, type SearchHit, type SearchRequest } from './fulltext.js';
 import { explainMarks, wordsOf } from './match.js';
 
@@ -92,7 +93,7 @@ export class PostgresFullText implements FullTextIndex {
         join documents d on d.id = s.document_id and d.deleted_at is null
         left join document_permissions p on p.document_id = s.document_id and p.user_id = ${req.userId}
         cross join (select ${exact} as exact, ${any} as any) q
-        where s.tsv @@ q.any and (${req.tenantAdmin} or p.level is not null)
+        where s.tsv @@ q.any and ${readableSql({ document: 'd', grant: 'p', tenantAdmin: req.tenantAdmin, member: req.member ?? false })}
         order by exact desc, score desc, s.updated_at desc, s.document_id
         limit ${req.limit} offset ${req.offset ?? 0}`.execute(tx);
       return rows.rows.map((r) => ({

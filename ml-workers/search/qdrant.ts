@@ -6,7 +6,7 @@
 import crypto from 'node:crypto';
 import { QdrantClient } from '@qdrant/js-client-rest';
 import { IDENTITY_ENCODING, retryStaleConnection } from './engine-http.js';
-import { ADMIN_READER } from './fulltext.js';
+import { ADMIN_READER, MEMBER_READER } from './fulltext.js';
 import type { ChunkVector, VectorHit, VectorIndex, VectorSearchRequest } from './vectors.js';
 
 function pointId(documentId: string, index: number): string {
@@ -91,7 +91,7 @@ export class QdrantVectorIndex implements VectorIndex {
   }
 
   async search(req: VectorSearchRequest): Promise<VectorHit[]> {
-    const readers = [req.userId, ...(req.tenantAdmin ? [ADMIN_READER] : [])];
+    const readers = [req.userId, ...(req.tenantAdmin ? [ADMIN_READER] : []), ...(req.member ? [MEMBER_READER] : [])];
     const res = await retryStaleConnection(() =>
       this.client.search(this.collection, {
         vector: Array.from(req.vector),

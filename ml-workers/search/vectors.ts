@@ -15,6 +15,8 @@ export interface VectorSearchRequest {
   tenantId: string;
   userId: string;
   tenantAdmin: boolean;
+  /** Members who are not guests read the tenant's templates (core/access.ts). @default false */
+  member?: boolean;
   vector: Float32Array;
   limit: number;
   /** Chunks to skip (the next page of candidates). @default 0 */

@@ -22,6 +22,7 @@ import type { Principal } from '../../core/tokens.js';
 import { AppError, badRequest } from '../../lib/errors.js';
 import type { Services } from '../services.js';
 import { isTenantAdmin, loadActor, type Actor } from '../../core/actor.js';
+import { readableSql, readsTemplates, roleConditions } from '../../core/access.js';
 import { logSearch } from './search-analytics.js';
 
 /**
@@ -42,7 +43,7 @@ export async function search(svc: Services, principal: Principal, ip: string | n
   const vectorQuery = props.mode === 'fulltext' ? null : svc.semantic!.embedder().then((e) => e.embed([props.q]));
   vectorQuery?.catch(() => undefined); // awaited below; a failed caller check must not leave it unhandled
   const actor = await withTenant(svc.store.db, principal.tenantId, (tx) => loadActor(tx, principal, ip));
-  const base = { tenantId: actor.tenantId, userId: actor.userId, tenantAdmin: isTenantAdmin(actor.role) };
+  const base = { tenantId: actor.tenantId, userId: actor.userId, tenantAdmin: isTenantAdmin(actor.role), member: readsTemplates(actor.role) };
   const readable = (ids: string[]) => readableNow(svc.store.db, actor, ids);
 
   const fulltext =
@@ -121,7 +122,7 @@ export async function readableNow(db: AppDb, actor: Actor, ids: string[]): Promi
       .select(['d.id', 'd.title'])
       .where('d.id', 'in', ids)
       .where('d.deleted_at', 'is', null)
-      .where((eb) => eb.or([eb('u.role', 'in', ['owner', 'admin']), eb('p.level', 'is not', null)]))
+      .where(readableSql({ document: 'd', grant: 'p', ...roleConditions('u') }))
       .execute(),
   );
   return new Map(rows.map((r) => [r.id, r.title]));

@@ -4,6 +4,7 @@
 import { notFound } from '../../lib/errors.js';
 import { StaticSite } from '../http/static.js';
 import { authRoutes } from '../routes/auth.js';
+import { collectionRoutes } from '../routes/collections.js';
 import { documentRoutes } from '../routes/documents.js';
 import { mlRoutes } from '../routes/ml.js';
 import { searchRoutes } from '../routes/search.js';
@@ -15,6 +16,7 @@ export async function startApi(shared: Shared): Promise<void> {
   authRoutes(routes);
   userRoutes(routes);
   documentRoutes(routes);
+  collectionRoutes(routes);
   searchRoutes(routes);
   mlRoutes(routes);
   const site = config.web.enabled ? await StaticSite.load(config.web.dir) : null;

@@ -1,8 +1,9 @@
-/** `/api/v1/documents*`: create, list, get, rename, soft delete, permissions. */
+/** `/api/v1/documents*`: create, list, get, change, soft delete and restore, duplicate, stars and views, permissions. */
 import { z } from 'zod';
 import type {
   CreateDocumentRequest,
   DocumentContentQuery,
+  DuplicateDocumentRequest,
   ListDocumentsQuery,
   PermissionList,
   ProseMirrorJson,
@@ -11,7 +12,7 @@ import type {
   SetPermissionResponse,
   UpdateDocumentRequest,
 } from '../../contract/api.js';
-import { createDocument, deleteDocument, getDocument, listDocuments, LIST_MAX_LIMIT, updateDocument } from '../commands/documents.js';
+import { createDocument, deleteDocument, duplicateDocument, getDocument, listDocuments, LIST_MAX_LIMIT, recordView, restoreDocument, setStar, updateDocument } from '../commands/documents.js';
 import { listPermissions, setPermission } from '../commands/permissions.js';
 import { getContent, putContent } from '../commands/content.js';
 import { getClassification } from '../commands/classification.js';
@@ -23,7 +24,13 @@ import { authenticate, pathId, type RouteContext } from './context.js';
 const Title = z.string().trim().min(1).max(500);
 /** Largest text accepted at creation or in a content write, in characters. */
 export const MAX_TEXT_CHARS = 1_000_000;
-const CreateDocument = z.strictObject({ title: Title, text: z.string().max(MAX_TEXT_CHARS).optional() });
+/** A collection named in a body: a UUID in any case, or null for the top level. */
+const CollectionRef = z
+  .uuid()
+  .transform((v) => v.toLowerCase())
+  .nullable();
+const Kind = z.enum(['document', 'template']);
+const CreateDocument = z.strictObject({ title: Title, text: z.string().max(MAX_TEXT_CHARS).optional(), collectionId: CollectionRef.optional() });
 const ContentQuery = z.strictObject({ format: z.enum(['text', 'json', 'yjs']).default('text') });
 const PutContent = z
   .strictObject({
@@ -32,16 +39,33 @@ const PutContent = z
     mode: z.enum(['replace', 'append']).default('replace'),
   })
   .refine((b) => (b.text === undefined) !== (b.json === undefined), { message: 'send exactly one of "text" or "json"' });
-const PatchDocument = z.strictObject({ title: Title });
-const ListQuery = z.strictObject({
-  cursor: z.string().min(1).max(512).optional(),
-  limit: z.coerce.number().int().min(1).max(LIST_MAX_LIMIT).optional(),
-});
+const PatchDocument = z
+  .strictObject({ title: Title.optional(), collectionId: CollectionRef.optional(), kind: Kind.optional() })
+  .refine((b) => b.title !== undefined || b.collectionId !== undefined || b.kind !== undefined, { message: 'send at least one of "title", "collectionId" or "kind"' });
+const DuplicateDocument = z.strictObject({ title: Title.optional(), collectionId: CollectionRef.optional(), kind: Kind.optional() });
+const Flag = z.enum(['true', 'false']).transform((v) => v === 'true');
+const ListQuery = z
+  .strictObject({
+    // A title-ordered cursor carries the last title (up to 500 characters, lower-cased, encoded).
+    cursor: z.string().min(1).max(4096).optional(),
+    limit: z.coerce.number().int().min(1).max(LIST_MAX_LIMIT).optional(),
+    sort: z.enum(['recent', 'title', 'created']).optional(),
+    collectionId: z
+      .union([z.literal('root'), z.uuid()])
+      .transform((v) => v.toLowerCase())
+      .optional(),
+    starred: Flag.optional(),
+    recent: Flag.optional(),
+    q: z.string().trim().min(1).max(500).optional(),
+    kind: Kind.optional(),
+  })
+  .refine((q) => !(q.recent && q.sort), { message: '"recent=true" lists by the last view: leave out "sort"' });
 const SetPermission = z.strictObject({ userId: z.uuid().transform((v) => v.toLowerCase()), level: z.enum(['read', 'write', 'admin', 'none']) });
 // Bodies and query parameters are the contract's types (contract/api.ts): a change on one side alone fails tsc.
 type _Requests = [
   Expect<Accepts<typeof CreateDocument, CreateDocumentRequest>>,
   Expect<Accepts<typeof PatchDocument, UpdateDocumentRequest>>,
+  Expect<Accepts<typeof DuplicateDocument, DuplicateDocumentRequest>>,
   Expect<Accepts<typeof PutContent, PutContentRequest>>,
   Expect<Accepts<typeof SetPermission, SetPermissionRequest>>,
   Expect<Accepts<typeof ListQuery, ListDocumentsQuery>>,
@@ -68,11 +92,37 @@ export function documentRoutes(ctx: RouteContext): void {
     const p = await authenticate(ctx, req);
     const id = pathId(req, 'id', 'document');
     const body = readJson(req, PatchDocument);
-    return { status: 200, json: await updateDocument(svc, p, req.ip, { id, title: body.title }) };
+    return { status: 200, json: await updateDocument(svc, p, req.ip, { id, ...body }) };
   });
   edge.route('del', '/api/v1/documents/:id', async (req) => {
     const p = await authenticate(ctx, req);
     await deleteDocument(svc, p, req.ip, { id: pathId(req, 'id', 'document') });
+    return { status: 204 };
+  });
+  edge.route('post', '/api/v1/documents/:id/restore', async (req) => {
+    const p = await authenticate(ctx, req);
+    return { status: 200, json: await restoreDocument(svc, p, req.ip, { id: pathId(req, 'id', 'document') }) };
+  });
+  edge.route('post', '/api/v1/documents/:id/duplicate', async (req) => {
+    const p = await authenticate(ctx, req);
+    const id = pathId(req, 'id', 'document');
+    // Every field has a default: no body at all is the same as `{}`.
+    const body = req.body && req.body.length > 0 ? readJson(req, DuplicateDocument) : {};
+    return { status: 201, json: await duplicateDocument(svc, p, req.ip, { id, ...body }) };
+  });
+  edge.route('put', '/api/v1/documents/:id/star', async (req) => {
+    const p = await authenticate(ctx, req);
+    await setStar(svc, p, req.ip, { id: pathId(req, 'id', 'document'), starred: true });
+    return { status: 204 };
+  });
+  edge.route('del', '/api/v1/documents/:id/star', async (req) => {
+    const p = await authenticate(ctx, req);
+    await setStar(svc, p, req.ip, { id: pathId(req, 'id', 'document'), starred: false });
+    return { status: 204 };
+  });
+  edge.route('post', '/api/v1/documents/:id/views', async (req) => {
+    const p = await authenticate(ctx, req);
+    await recordView(svc, p, req.ip, { id: pathId(req, 'id', 'document') });
     return { status: 204 };
   });
   edge.route('get', '/api/v1/documents/:id/content', async (req) => {

@@ -30,6 +30,7 @@ const EventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('permission'), tenantId: z.uuid(), documentId: z.uuid(), userId: z.uuid() }),
   z.object({ type: z.literal('user'), tenantId: z.uuid(), userId: z.uuid() }),
   z.object({ type: z.literal('document-deleted'), tenantId: z.uuid(), documentId: z.uuid() }),
+  z.object({ type: z.literal('document-access'), tenantId: z.uuid(), documentId: z.uuid() }),
 ]);
 
 export interface RevocationConfiguration {
@@ -168,7 +169,7 @@ export class Revocation implements Extension {
           socket.close(CLOSE.documentDeleted.code, CLOSE.documentDeleted.reason);
           continue;
         }
-        if (ctx.user.id !== event.userId) continue;
+        if (event.type !== 'document-access' && ctx.user.id !== event.userId) continue;
         this.enforce(conn, await resolveAccess(this.config.db, ctx.user.tenantId, ctx.user.id, doc.name));
       }
     }
