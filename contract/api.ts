@@ -97,6 +97,9 @@ export type DocumentKind = 'document' | 'template';
 /** Orders of `GET /api/v1/documents`: last updated first, by title (case-insensitive A–Z), or newest first. */
 export type DocumentSort = 'recent' | 'title' | 'created';
 
+/** Longest document title, in characters (after trimming). */
+export const MAX_TITLE_CHARS = 500;
+
 export interface DocumentMeta {
   id: string;
   title: string;

@@ -17,11 +17,12 @@ import { listPermissions, setPermission } from '../commands/permissions.js';
 import { getContent, putContent } from '../commands/content.js';
 import { getClassification } from '../commands/classification.js';
 import { badRequest } from '../../lib/errors.js';
+import { MAX_TITLE_CHARS } from '../../contract/api.js';
 import { readJson, readQuery, type Accepts, type Expect } from '../http/validate.js';
 import { ProseMirrorNode, validateProseMirror } from '../../core/content.js';
 import { authenticate, pathId, type RouteContext } from './context.js';
 
-const Title = z.string().trim().min(1).max(500);
+const Title = z.string().trim().min(1).max(MAX_TITLE_CHARS);
 /** Largest text accepted at creation or in a content write, in characters. */
 export const MAX_TEXT_CHARS = 1_000_000;
 /** A collection named in a body: a UUID in any case, or null for the top level. */

@@ -4,8 +4,9 @@
  * is the review view: read first (editing is one tap away when allowed), with who is
  * editing and previous/next to move through the list.
  */
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { openDocument, type DocumentMeta, type DocumentSession, type DocumentStatus, type QuireError, type SessionUser } from '../../../sdk/index.js';
+import { MAX_TITLE_CHARS } from '../../../../contract/api.js';
 import { client, colorFor, describeError, forgetOffline, offlineStore, recordPending, rememberOffline } from '../api.js';
 import { navigate } from '../router.js';
 import { ClassificationBadge } from './classification-badge.js';
@@ -58,6 +59,20 @@ export function DocumentView({ id, user, name, docs, narrow, online, onRenamed }
   const [editing, setEditing] = useState(false);
   /** While the title field has focus, the server's copy does not overwrite what is being typed. */
   const titleFocused = useRef(false);
+  // The title wraps: its box grows with the text (and with a narrower window).
+  const titleBox = useRef<HTMLTextAreaElement>(null);
+  useLayoutEffect(() => {
+    const box = titleBox.current;
+    if (!box) return;
+    const fit = () => {
+      box.style.height = 'auto';
+      box.style.height = `${box.scrollHeight + 2}px`;
+    };
+    fit();
+    const observer = new ResizeObserver(fit);
+    observer.observe(box.parentElement ?? box);
+    return () => observer.disconnect();
+  }, [title]);
   const me = useMemo(() => ({ name, color: colorFor(user.id) }), [name, user.id]);
   // The session opens with the presence known then; a later name change updates it in place
   // (the editor's caret label and the awareness field) instead of reopening the document.
@@ -175,24 +190,35 @@ export function DocumentView({ id, user, name, docs, narrow, online, onRenamed }
           </button>
         )}
         {canWrite && !narrow ? (
-          <input
-            className="doc-title"
-            aria-label="Title"
-            value={title}
-            maxLength={500}
-            onChange={(e) => setTitle(e.target.value)}
-            onFocus={() => {
-              titleFocused.current = true;
-            }}
-            onBlur={() => {
-              titleFocused.current = false;
-              void rename();
-            }}
-            onKeyDown={(e) => {
-              if (e.key === 'Enter') (e.target as HTMLInputElement).blur();
-              if (e.key === 'Escape') setTitle(meta?.title ?? '');
-            }}
-          />
+          <div className="title-field">
+            <textarea
+              ref={titleBox}
+              className="doc-title"
+              aria-label="Title"
+              aria-describedby="title-limit"
+              rows={1}
+              value={title}
+              maxLength={MAX_TITLE_CHARS}
+              onChange={(e) => setTitle(e.target.value.replace(/\s*\n\s*/g, ' '))}
+              onFocus={() => {
+                titleFocused.current = true;
+              }}
+              onBlur={() => {
+                titleFocused.current = false;
+                void rename();
+              }}
+              onKeyDown={(e) => {
+                if (e.key === 'Enter') {
+                  e.preventDefault();
+                  (e.target as HTMLTextAreaElement).blur();
+                }
+                if (e.key === 'Escape') setTitle(meta?.title ?? '');
+              }}
+            />
+            <span id="title-limit" className={`title-limit ${title.length >= MAX_TITLE_CHARS ? 'at-limit' : ''}`} aria-live="polite">
+              {title.length >= MAX_TITLE_CHARS - 50 ? `${title.length} of ${MAX_TITLE_CHARS} characters${title.length >= MAX_TITLE_CHARS ? ': titles cannot be longer' : ''}` : ''}
+            </span>
+          </div>
         ) : (
           <h1 className="doc-title">{meta?.title ?? 'Document'}</h1>
         )}

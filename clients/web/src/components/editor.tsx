@@ -1,14 +1,30 @@
 /**
  * The collaborative rich-text editor: Tiptap on the session's Y.Doc (the `default`
- * fragment the server reads), collaborators' carets with their names, and a small
- * formatting toolbar. Undo is Yjs-aware (the Collaboration extension's own).
+ * fragment the server reads), collaborators' carets with their names, a formatting
+ * toolbar, the slash menu and the selection bubble. Undo is Yjs-aware (the Collaboration
+ * extension's own), so it undoes only this user's changes.
  */
+import { Extension, type Editor } from '@tiptap/core';
+import CodeBlockLowlight from '@tiptap/extension-code-block-lowlight';
 import Collaboration from '@tiptap/extension-collaboration';
 import CollaborationCaret from '@tiptap/extension-collaboration-caret';
-import { EditorContent, useEditor, useEditorState, type Editor } from '@tiptap/react';
+import { TaskItem, TaskList } from '@tiptap/extension-list';
+import { TableKit } from '@tiptap/extension-table';
+import TextAlign from '@tiptap/extension-text-align';
+import { Placeholder } from '@tiptap/extensions';
+import { EditorContent, useEditor, useEditorState } from '@tiptap/react';
 import StarterKit from '@tiptap/starter-kit';
-import { useEffect } from 'react';
+import { common, createLowlight } from 'lowlight';
+import { BetweenHorizontalEnd, BetweenHorizontalStart, BetweenVerticalEnd, BetweenVerticalStart, Link as LinkIcon, PanelTop, Rows3, Columns3, Trash2 } from 'lucide-react';
+import { useEffect, useRef, useState } from 'react';
 import type { DocumentSession } from '../../../sdk/index.js';
+import { ALIGNMENTS, BLOCKS, FORMATS, shortcutLabel, tip } from '../editor/blocks.js';
+import { SelectionBubble } from '../editor/bubble-menu.js';
+import { normalizePastedHTML } from '../editor/paste.js';
+import { SlashCommand } from '../editor/slash-menu.js';
+import { useToast } from './toast.js';
+
+const lowlight = createLowlight(common);
 
 interface Props {
   session: DocumentSession;
@@ -17,13 +33,68 @@ interface Props {
   toolbar: boolean;
 }
 
+/** Ctrl+K (link) and Alt+F10 (into the bubble) call back into React through these refs. */
+const EditorKeys = Extension.create<{ onLink: { current: () => void }; onMenu: { current: () => void } }>({
+  name: 'quireKeys',
+  addKeyboardShortcuts() {
+    return {
+      'Mod-k': () => {
+        this.options.onLink.current();
+        return true;
+      },
+      'Alt-F10': () => {
+        this.options.onMenu.current();
+        return true;
+      },
+    };
+  },
+});
+
 export function CollabEditor({ session, user, editable, toolbar }: Props) {
+  const toast = useToast();
+  const [linkRequest, setLinkRequest] = useState(0);
+  const [focusRequest, setFocusRequest] = useState(0);
+  const onLink = useRef(() => setLinkRequest((n) => n + 1));
+  const onMenu = useRef(() => setFocusRequest((n) => n + 1));
+  const reportPaste = (dropped: string[]) => toast({ message: `Pasted without ${dropped.join(', ')}: the editor cannot hold ${dropped.length === 1 ? 'it' : 'them'}.` });
+  const onPasteReport = useRef(reportPaste);
+  onPasteReport.current = reportPaste;
+
   const editor = useEditor(
     {
       editable,
-      extensions: [StarterKit.configure({ undoRedo: false }), Collaboration.configure({ document: session.doc, field: 'default' }), CollaborationCaret.configure({ provider: session.provider, user })],
+      extensions: [
+        StarterKit.configure({
+          undoRedo: false,
+          codeBlock: false,
+          link: { openOnClick: false, autolink: true, linkOnPaste: true, defaultProtocol: 'https', HTMLAttributes: { rel: 'noopener noreferrer nofollow', target: '_blank' } },
+        }),
+        CodeBlockLowlight.configure({ lowlight, HTMLAttributes: { spellcheck: 'false' } }),
+        TableKit.configure({ table: { resizable: false } }),
+        TaskList,
+        TaskItem.configure({ nested: true }),
+        TextAlign.configure({ types: ['heading', 'paragraph'] }),
+        Placeholder.configure({
+          showOnlyWhenEditable: false,
+          placeholder: ({ editor: e, node }) =>
+            !e.isEditable
+              ? e.isEmpty
+                ? 'This document is empty.'
+                : ''
+              : e.isEmpty
+                ? 'Start writing, or type / to add a heading, list, table or code…'
+                : node.type.name === 'heading'
+                  ? 'Heading'
+                  : '',
+        }),
+        SlashCommand,
+        EditorKeys.configure({ onLink, onMenu }),
+        Collaboration.configure({ document: session.doc, field: 'default' }),
+        CollaborationCaret.configure({ provider: session.provider, user }),
+      ],
       editorProps: {
         attributes: { class: 'prose', 'aria-label': 'Document text', 'aria-multiline': 'true', role: 'textbox', 'data-testid': 'editor' },
+        transformPastedHTML: (html) => normalizePastedHTML(html, (r) => onPasteReport.current(r.dropped)),
       },
     },
     [session],
@@ -39,39 +110,54 @@ export function CollabEditor({ session, user, editable, toolbar }: Props) {
 
   return (
     <div className="editor-wrap">
-      {toolbar && editor && <Toolbar editor={editor} disabled={!editable} />}
+      {toolbar && editor && <Toolbar editor={editor} disabled={!editable} onLink={() => onLink.current()} />}
+      {editor && editable && <SelectionBubble editor={editor} linkRequest={linkRequest} focusRequest={focusRequest} />}
       <EditorContent editor={editor} className="editor" />
     </div>
   );
 }
 
-function Toolbar({ editor, disabled }: { editor: Editor; disabled: boolean }) {
+const TABLE_ACTIONS: { label: string; icon: typeof Rows3; run: (e: Editor) => void }[] = [
+  { label: 'Add row above', icon: BetweenHorizontalStart, run: (e) => e.chain().focus().addRowBefore().run() },
+  { label: 'Add row below', icon: BetweenHorizontalEnd, run: (e) => e.chain().focus().addRowAfter().run() },
+  { label: 'Add column left', icon: BetweenVerticalStart, run: (e) => e.chain().focus().addColumnBefore().run() },
+  { label: 'Add column right', icon: BetweenVerticalEnd, run: (e) => e.chain().focus().addColumnAfter().run() },
+  { label: 'Delete row', icon: Rows3, run: (e) => e.chain().focus().deleteRow().run() },
+  { label: 'Delete column', icon: Columns3, run: (e) => e.chain().focus().deleteColumn().run() },
+];
+
+function Toolbar({ editor, disabled, onLink }: { editor: Editor; disabled: boolean; onLink: () => void }) {
   const s = useEditorState({
     editor,
     selector: ({ editor: e }) => ({
-      bold: e.isActive('bold'),
-      italic: e.isActive('italic'),
-      h1: e.isActive('heading', { level: 1 }),
-      h2: e.isActive('heading', { level: 2 }),
-      bullet: e.isActive('bulletList'),
-      ordered: e.isActive('orderedList'),
-      quote: e.isActive('blockquote'),
+      blocks: Object.fromEntries(BLOCKS.map((b) => [b.id, b.isActive?.(e) ?? false])),
+      formats: Object.fromEntries(FORMATS.map((f) => [f.id, f.isActive(e)])),
+      align: Object.fromEntries(ALIGNMENTS.map((a) => [a.id, a.isActive(e)])),
+      link: e.isActive('link'),
+      table: e.isActive('table'),
     }),
   });
-  const btn = (label: string, key: string, pressed: boolean, run: () => void, shortcut?: string) => (
-    <button type="button" aria-pressed={pressed} aria-label={label} title={shortcut ? `${label} (${shortcut})` : label} disabled={disabled} onClick={run} onMouseDown={(e) => e.preventDefault()}>
-      {key}
+  const btn = (key: string, label: string, title: string, icon: React.ReactNode, pressed: boolean | undefined, run: () => void) => (
+    <button key={key} type="button" className="icon-button" aria-pressed={pressed} aria-label={label} title={title} disabled={disabled} onClick={run} onMouseDown={(e) => e.preventDefault()}>
+      {icon}
     </button>
   );
+  const shown = BLOCKS.filter((b) => b.id !== 'paragraph');
   return (
     <div className="toolbar" role="toolbar" aria-label="Formatting">
-      {btn('Bold', 'B', s.bold, () => editor.chain().focus().toggleBold().run(), 'Ctrl+B')}
-      {btn('Italic', 'I', s.italic, () => editor.chain().focus().toggleItalic().run(), 'Ctrl+I')}
-      {btn('Heading 1', 'H1', s.h1, () => editor.chain().focus().toggleHeading({ level: 1 }).run())}
-      {btn('Heading 2', 'H2', s.h2, () => editor.chain().focus().toggleHeading({ level: 2 }).run())}
-      {btn('Bulleted list', '•', s.bullet, () => editor.chain().focus().toggleBulletList().run())}
-      {btn('Numbered list', '1.', s.ordered, () => editor.chain().focus().toggleOrderedList().run())}
-      {btn('Quote', '“', s.quote, () => editor.chain().focus().toggleBlockquote().run())}
+      <div className="toolbar-group">{FORMATS.map((f) => btn(f.id, f.label, tip(f), <f.icon size={18} aria-hidden />, s.formats[f.id], () => f.run(editor)))}</div>
+      <div className="toolbar-group">{btn('link', s.link ? 'Edit link' : 'Add link', `Link (${shortcutLabel('Mod-K')})`, <LinkIcon size={18} aria-hidden />, s.link, onLink)}</div>
+      <div className="toolbar-group">
+        {shown.map((b) => btn(b.id, b.label, tip(b), <b.icon size={18} aria-hidden />, b.id === 'rule' || b.id === 'table' ? undefined : s.blocks[b.id], () => b.run(editor)))}
+      </div>
+      <div className="toolbar-group">{ALIGNMENTS.map((a) => btn(a.id, a.label, tip(a), <a.icon size={18} aria-hidden />, s.align[a.id], () => a.run(editor)))}</div>
+      {s.table && (
+        <div className="toolbar-group table-tools" role="group" aria-label="Table">
+          {TABLE_ACTIONS.map((a) => btn(a.label, a.label, a.label, <a.icon size={18} aria-hidden />, undefined, () => a.run(editor)))}
+          {btn('header', 'Turn header row on or off', 'Header row on/off', <PanelTop size={18} aria-hidden />, undefined, () => editor.chain().focus().toggleHeaderRow().run())}
+          {btn('delete-table', 'Delete table', 'Delete table', <Trash2 size={18} aria-hidden />, undefined, () => editor.chain().focus().deleteTable().run())}
+        </div>
+      )}
     </div>
   );
 }
