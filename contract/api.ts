@@ -45,11 +45,44 @@ export interface SessionUser {
   role: TenantRole;
 }
 
-/** What signup, login and refresh answer. */
+/** What signup, login, refresh and a password change answer. */
 export interface Session {
   accessToken: string;
   refreshToken: string;
   user: SessionUser;
+}
+
+// `POST /api/v1/auth/logout-all` (signed in, no body, 204) ends every session of the caller,
+// this one included: every refresh token of the user is revoked, access tokens issued before
+// are refused at once (401 `session_revoked`) and live sync sockets close with
+// `4401 session_revoked`.
+
+// ---- account (the caller's own) --------------------------------------------------------
+
+/** `PATCH /api/v1/me`: the caller's display name (trimmed, 1–80 characters), or null to clear it. Answers `Me`. */
+export interface UpdateMeRequest {
+  displayName: string | null;
+}
+
+/**
+ * `POST /api/v1/me/password`: answers a new `Session` for the device that asked; every other
+ * session of the user ends (as with `logout-all`). Refusals: 403 `wrong_password` (the
+ * current password is not right), 400 `password_unchanged` (the new one is the current one),
+ * 400 `weak_password` (too easy to guess, `details` is a `PasswordStrength`).
+ */
+export interface ChangePasswordRequest {
+  currentPassword: string;
+  newPassword: string;
+}
+
+/**
+ * The `details` of a `weak_password` error: the estimator's score (0–4; 3 is the least
+ * accepted), what makes the password weak (null when nothing in particular) and how to do better.
+ */
+export interface PasswordStrength {
+  score: number;
+  warning: string | null;
+  suggestions: string[];
 }
 
 // ---- users ----------------------------------------------------------------------------

@@ -13,6 +13,8 @@ export const SERVER_ERROR_CODES = [
   'invalid_refresh_token',
   'refresh_token_reused',
   'account_inactive',
+  'session_revoked',
+  'wrong_password',
   // Permissions
   'forbidden',
   'metrics_forbidden',
@@ -43,6 +45,8 @@ export const SERVER_ERROR_CODES = [
   'unsupported_media_type',
   'payload_too_large',
   'email_taken',
+  'weak_password',
+  'password_unchanged',
   'mode_unavailable',
   // Collections
   'collection_cycle',

@@ -7,7 +7,7 @@
  * | code | reasons | the client |
  * |---|---|---|
  * | 4400 | `malformed_message`, `invalid_update` | reconnects (a client bug; the server kept nothing of the message) |
- * | 4401 | `token_expired`, `invalid_token`, `token_for_another_user` | authenticates again: reconnects with a fresh token |
+ * | 4401 | `token_expired`, `invalid_token`, `token_for_another_user`, `session_revoked` | authenticates again: reconnects with a fresh token (`session_revoked`: the user signed out everywhere or changed their password; only a session started since refreshes) |
  * | 4403 | `access_revoked` | stops; forgets its copy of the document |
  * | 4404 | `document_deleted` | stops; forgets its copy of the document |
  * | 4408 | `authentication_timeout` | reconnects |
@@ -23,6 +23,7 @@ export const CLOSE = {
   tokenExpired: { code: 4401, reason: 'token_expired' },
   invalidToken: { code: 4401, reason: 'invalid_token' },
   tokenForAnotherUser: { code: 4401, reason: 'token_for_another_user' },
+  sessionRevoked: { code: 4401, reason: 'session_revoked' },
   accessRevoked: { code: 4403, reason: 'access_revoked' },
   documentDeleted: { code: 4404, reason: 'document_deleted' },
   authTimeout: { code: 4408, reason: 'authentication_timeout' },
@@ -42,13 +43,17 @@ export const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([CLOSE.accessRevok
 /**
  * Why the server refused to open a document for a connection: the reason of Hocuspocus'
  * PermissionDenied frame (the SDK's `authenticationFailed`), spelled like the REST error
- * code of the same refusal. `token_expired` and `invalid_token` are renewable (refresh and
- * authenticate again); `forbidden` also covers a deleted document and a path that names none.
+ * code of the same refusal. `token_expired`, `invalid_token` and `session_revoked` are
+ * renewable (refresh and authenticate again: after `session_revoked` the refresh succeeds
+ * only for a session started since); `forbidden` also covers a deleted document and a path
+ * that names none.
  */
 export const DENIED = {
   forbidden: 'forbidden',
   tokenExpired: 'token_expired',
   invalidToken: 'invalid_token',
+  /** The token belongs to a session that was ended (signed out everywhere, password changed). */
+  sessionRevoked: 'session_revoked',
   accountInactive: 'account_inactive',
   tooManyConnections: 'too_many_connections',
   /** The workspace's processing budget is spent; try again after a while. */

@@ -1,11 +1,12 @@
 /**
- * Resolves a verified token's principal to the user as stored now, so a removed user
- * or a changed role takes effect on the next request, not when the token expires.
+ * Resolves a verified token's principal to the user as stored now, so a removed user,
+ * a changed role or an ended session (signed out everywhere, password changed) takes effect
+ * on the next request, not when the token expires.
  */
 import type { TenantRole } from '../db/schema.js';
 import type { Tx } from '../db/store.js';
 import { queryTemplate } from '../db/template.js';
-import type { Principal } from './tokens.js';
+import { sessionVersionOf, type Principal } from './tokens.js';
 import { unauthorized } from '../lib/errors.js';
 
 export interface Actor {
@@ -20,17 +21,30 @@ export async function loadActor(tx: Tx, principal: Principal, ip: string | null)
   return actorFrom(await actorQuery(principal).execute(tx), principal, ip);
 }
 
-const userRow = queryTemplate((db, p: { userId: string }) => db.selectFrom('users').select(['id', 'role', 'email', 'disabled_at']).where('id', '=', p.userId));
+const userRow = queryTemplate((db, p: { userId: string }) => db.selectFrom('users').select(['id', 'role', 'email', 'disabled_at', 'session_version']).where('id', '=', p.userId));
 
 /** The caller's user row as a query of its own, to send with others (`readAsTenant`). */
 export function actorQuery(principal: Principal) {
   return userRow({ userId: principal.userId });
 }
 
-/** The actor from `actorQuery`'s rows; refuses a user who is gone or disabled. */
-export function actorFrom(rows: readonly { id: string; role: TenantRole; email: string; disabled_at: Date | null }[], principal: Principal, ip: string | null): Actor {
+/** The user columns `actorFrom` decides from. */
+export interface ActorRow {
+  id: string;
+  role: TenantRole;
+  email: string;
+  disabled_at: Date | null;
+  session_version: number;
+}
+
+/**
+ * The actor from `actorQuery`'s rows; refuses a user who is gone or disabled, and a token
+ * of a session that was ended (its session version is below the user's).
+ */
+export function actorFrom(rows: readonly ActorRow[], principal: Principal, ip: string | null): Actor {
   const user = rows[0];
   if (!user || user.disabled_at) throw unauthorized('This account is no longer active', 'account_inactive');
+  if (sessionVersionOf(principal) < user.session_version) throw unauthorized('This session was ended; sign in again', 'session_revoked');
   return { userId: user.id, tenantId: principal.tenantId, role: user.role, email: user.email, ip };
 }
 

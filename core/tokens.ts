@@ -16,6 +16,17 @@ export interface Principal {
   userId: string;
   tenantId: string;
   role: TenantRole;
+  /**
+   * The user's session version when the token was issued (claim `sv`; absent in tokens
+   * issued before it existed, which count as 0). A token below the user's current version
+   * belongs to an ended session: see `core/actor.ts`.
+   */
+  sessionVersion?: number;
+}
+
+/** A principal's session version: a token without the claim counts as 0. */
+export function sessionVersionOf(p: Pick<Principal, 'sessionVersion'>): number {
+  return p.sessionVersion ?? 0;
 }
 
 export interface TokenSettings {
@@ -28,6 +39,7 @@ const Claims = z.object({
   sub: z.uuid(),
   tid: z.uuid(),
   role: z.enum(['owner', 'admin', 'member', 'guest']),
+  sv: z.number().int().min(0).optional(),
 });
 
 /** Verified access tokens kept (by their exact text) until they expire; the oldest go first. */
@@ -54,7 +66,7 @@ export class TokenService {
 
   async signAccess(p: Principal): Promise<string> {
     const now = Math.floor(this.now() / 1000);
-    return new SignJWT({ tid: p.tenantId, role: p.role })
+    return new SignJWT({ tid: p.tenantId, role: p.role, ...(p.sessionVersion === undefined ? {} : { sv: p.sessionVersion }) })
       .setProtectedHeader({ alg: 'RS256', kid: this.keys.kid, typ: ACCESS_TOKEN_TYPE })
       .setSubject(p.userId)
       .setIssuer(this.settings.issuer)
@@ -87,7 +99,8 @@ export class TokenService {
       });
       const claims = Claims.safeParse(payload);
       if (!claims.success) throw unauthorized('Token claims are malformed', 'invalid_token');
-      const principal = { userId: claims.data.sub, tenantId: claims.data.tid, role: claims.data.role };
+      const principal: Principal = { userId: claims.data.sub, tenantId: claims.data.tid, role: claims.data.role };
+      if (claims.data.sv !== undefined) principal.sessionVersion = claims.data.sv;
       // Kept until `exp` exactly; the 5 s of clock tolerance is granted by verifying again.
       if (payload.exp !== undefined && payload.exp > nowSeconds) {
         if (this.verified.size >= MAX_VERIFIED_TOKENS) this.verified.delete(this.verified.keys().next().value!);

@@ -27,6 +27,8 @@ export interface UsersTable {
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
   disabled_at: NullableTimestamp;
+  /** Bumped when the user ends all their sessions; access tokens of a lower version are refused (migration 0012). */
+  session_version: Generated<number>;
 }
 
 export interface RefreshTokensTable {

@@ -1,18 +1,32 @@
 /**
  * The sync tier's view of document access: the caller's current level on a document,
- * `null` when they cannot read it, `'inactive'` when the account is gone or disabled.
+ * `null` when they cannot read it, `'inactive'` when the account is gone or disabled,
+ * `'revoked'` when the connection's session was ended (its token's session version is below
+ * the user's: they signed out everywhere or changed their password).
  */
+import { CLOSE } from '../contract/sync.js';
 import type { PermissionLevel } from '../db/schema.js';
 import { withTenant, type AppDb } from '../db/store.js';
 import { effectiveLevel } from '../core/access.js';
 import type { SyncUser } from './context.js';
 
-export async function resolveAccess(db: AppDb, tenantId: string, userId: string, documentId: string): Promise<{ user: SyncUser; level: PermissionLevel } | null | 'inactive'> {
+export type SyncAccess = { user: SyncUser; level: PermissionLevel } | null | 'inactive' | 'revoked';
+
+/** `sessionVersion`: the one the connection's token was issued at (`sessionVersionOf`). */
+export async function resolveAccess(db: AppDb, tenantId: string, userId: string, documentId: string, sessionVersion: number): Promise<SyncAccess> {
   return withTenant(db, tenantId, async (tx) => {
-    const user = await tx.selectFrom('users').select(['id', 'role', 'email', 'disabled_at']).where('id', '=', userId).executeTakeFirst();
+    const user = await tx.selectFrom('users').select(['id', 'role', 'email', 'disabled_at', 'session_version']).where('id', '=', userId).executeTakeFirst();
     if (!user || user.disabled_at) return 'inactive';
+    if (sessionVersion < user.session_version) return 'revoked';
     const level = await effectiveLevel(tx, { userId: user.id, tenantId, role: user.role, email: user.email, ip: null }, documentId);
     if (!level) return null;
     return { user: { id: user.id, tenantId, role: user.role, email: user.email }, level };
   });
+}
+
+/** How a socket whose access is gone is closed: 4410 account gone, 4401 session ended, 4403 no access. */
+export function lostAccessClose(access: null | 'inactive' | 'revoked'): (typeof CLOSE)['accountInactive' | 'sessionRevoked' | 'accessRevoked'] {
+  if (access === 'inactive') return CLOSE.accountInactive;
+  if (access === 'revoked') return CLOSE.sessionRevoked;
+  return CLOSE.accessRevoked;
 }

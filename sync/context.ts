@@ -16,6 +16,8 @@ export interface SyncContext {
   level?: PermissionLevel;
   /** Access-token expiry (seconds since epoch); the token sweep asks for a fresh one. */
   tokenExp?: number;
+  /** The session version of the connection's token: below the user's, the socket closes (`4401 session_revoked`). */
+  sessionVersion?: number;
   ip?: string;
   /** The socket wrapper (absent for direct connections). */
   socket?: UwsSocket;

@@ -7,6 +7,7 @@
 import { err, ok, SESSION_ENDING_CODES, type QuireError, type Result } from './errors.js';
 import { memoryTokenStorage, needsRefresh, type TokenStorage } from './tokens.js';
 import type {
+  ChangePasswordRequest,
   ClassifierList,
   ClassifierPrediction,
   ClassifierStatus,
@@ -51,6 +52,7 @@ import type {
   TrainClassifierRequest,
   TrainClassifierResponse,
   UpdateDocumentRequest,
+  UpdateMeRequest,
   UpdateUserRequest,
   User,
   UserList,
@@ -83,6 +85,8 @@ export class QuireClient {
   private readonly fetchImpl: typeof fetch;
   private readonly leeway: number;
   private refreshing: Promise<Result<Session>> | null = null;
+  /** Password changes and sign-outs everywhere in flight (see `changePassword`). */
+  private sessionChanges = 0;
   private readonly listeners = new Set<SessionListener>();
 
   constructor(opts: QuireClientOptions) {
@@ -155,6 +159,37 @@ export class QuireClient {
   }
 
   /**
+   * Ends every session of this user, on every device, this one included (`POST
+   * /api/v1/auth/logout-all`): their refresh tokens are revoked, their access tokens refused
+   * and their live documents closed. Once the server confirms, this device forgets the
+   * session and listeners hear `signed-out`; when it does not (offline, say), the session
+   * stays and the error says why, so the person can try again.
+   */
+  async logoutEverywhere(): Promise<Result<void>> {
+    const before = this.tokens.load();
+    // The sessions end on the server before the answer arrives: a refusal heard meanwhile
+    // (a document's reconnect) is this sign-out, not an expiry.
+    this.sessionChanges++;
+    let r: Result<void>;
+    try {
+      r = await this.request<void>('POST', '/api/v1/auth/logout-all', { as: 'none' });
+    } finally {
+      this.sessionChanges--;
+    }
+    if (!r.ok) return this.endedMeanwhile(r, before);
+    await this.refreshing?.catch(() => undefined);
+    const ended = await this.withLock(async () => {
+      const current = this.tokens.load();
+      // Only the session that was ended: another account may have signed in meanwhile.
+      if (!current || current.user.id !== before?.user.id) return false;
+      this.tokens.clear();
+      return true;
+    });
+    if (ended) this.emit(null, 'signed-out');
+    return r;
+  }
+
+  /**
    * A valid access token, refreshed first when it expires within the leeway. Resolves to
    * an error result when there is no session or it can no longer be refreshed.
    */
@@ -200,7 +235,7 @@ export class QuireClient {
       }
       this.tokens.save(r.value);
       this.emit(r.value.user, 'refreshed');
-    } else if (still && (SESSION_ENDING_CODES.has(r.error.code) || r.error.code === 'validation_failed')) {
+    } else if (still && this.sessionChanges === 0 && (SESSION_ENDING_CODES.has(r.error.code) || r.error.code === 'validation_failed')) {
       this.tokens.clear();
       this.emit(null, 'expired');
     }
@@ -211,6 +246,48 @@ export class QuireClient {
 
   me(): Promise<Result<Me>> {
     return this.request('GET', '/api/v1/me');
+  }
+
+  /** Sets the signed-in user's display name (trimmed, 1–80 characters), or clears it with null. */
+  updateMe(input: UpdateMeRequest): Promise<Result<Me>> {
+    return this.request('PATCH', '/api/v1/me', { json: input });
+  }
+
+  /**
+   * Changes the signed-in user's password. Every other session of theirs ends; the server
+   * answers a new session for this device, which is stored as login stores one (listeners
+   * hear `refreshed`: the same person, new tokens). Refusals: `wrong_password` (403),
+   * `weak_password` (400, `details` is a `PasswordStrength`), `password_unchanged` (400),
+   * `rate_limited` (429).
+   */
+  async changePassword(input: ChangePasswordRequest): Promise<Result<Session>> {
+    const before = this.tokens.load();
+    // While the change is on its way, the server may already have ended the old session
+    // (a document's socket closes, its reconnect's refresh is refused): such a refusal must
+    // not sign this device out before the new session arrives.
+    this.sessionChanges++;
+    try {
+      const r = await this.request<Session>('POST', '/api/v1/me/password', { json: input });
+      if (!r.ok) return this.endedMeanwhile(r, before);
+      const current = this.tokens.load();
+      // Not if the person signed out (or another account signed in) meanwhile.
+      if (before && current?.user.id === before.user.id && r.value.user.id === before.user.id) {
+        this.tokens.save(r.value);
+        this.emit(r.value.user, 'refreshed');
+      }
+      return r;
+    } finally {
+      this.sessionChanges--;
+    }
+  }
+
+  /**
+   * A password change or sign-out everywhere refused because the session had already ended
+   * (elsewhere, while it was on its way): the refusal that `sessionChanges` held back ends it now.
+   */
+  private endedMeanwhile<T>(r: Result<T> & { ok: false }, before: Session | null): Result<T> {
+    if (SESSION_ENDING_CODES.has(r.error.code) && before && this.tokens.load()?.refreshToken === before.refreshToken) this.endSession();
+    return r;
   }
 
   async listUsers(): Promise<Result<User[]>> {
@@ -383,8 +460,9 @@ export class QuireClient {
       this.endSession(token);
       return first;
     }
-    if (first.ok || !auth || first.error.status !== 401 || !['token_expired', 'invalid_token'].includes(first.error.code)) return first;
-    // The token was refused (clock skew, key rotation): refresh once and retry.
+    if (first.ok || !auth || first.error.status !== 401 || !['token_expired', 'invalid_token', 'session_revoked'].includes(first.error.code)) return first;
+    // The token was refused (clock skew, key rotation, a session ended elsewhere): refresh once
+    // and retry. After `session_revoked` only a session started since refreshes; the others end.
     const stale = this.tokens.load()?.refreshToken;
     const r = await this.refresh(stale);
     if (!r.ok) return r;

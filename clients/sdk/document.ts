@@ -351,9 +351,11 @@ export async function openDocument(client: QuireClient, id: string, opts: OpenDo
       session.end('signed_out');
       return;
     }
-    if (why === DENIED.tokenExpired || why === DENIED.invalidToken) {
-      // Our clock and the server's disagree, or its signing keys changed: refresh and
-      // authenticate again — a few times at most, in case the new tokens are refused too.
+    if (why === DENIED.tokenExpired || why === DENIED.invalidToken || why === DENIED.sessionRevoked) {
+      // Our clock and the server's disagree, its signing keys changed, or the session was
+      // ended (signed out everywhere, password changed: only a session started since
+      // refreshes): refresh and authenticate again — a few times at most, in case the new
+      // tokens are refused too.
       if (++renewals > MAX_TOKEN_RENEWALS) {
         session.end(why);
         return;

@@ -12,6 +12,7 @@ import { documentQuarantine } from './0008-document-quarantine.js';
 import { accessVersions } from './0009-access-versions.js';
 import { searchVocabularyAnalytics } from './0010-search-vocabulary-analytics.js';
 import { classifierRegistry } from './0011-classifier-registry.js';
+import { sessionVersions } from './0012-session-versions.js';
 import { workspaceOrganisation } from './0013-workspace-organisation.js';
 
 export type { MigrationContext };
@@ -29,6 +30,7 @@ export function migrations(ctx: MigrationContext): Record<string, Migration> {
     '0009-access-versions': accessVersions(ctx),
     '0010-search-vocabulary-analytics': searchVocabularyAnalytics(ctx),
     '0011-classifier-registry': classifierRegistry(ctx),
+    '0012-session-versions': sessionVersions(ctx),
     '0013-workspace-organisation': workspaceOrganisation(ctx),
   };
 }

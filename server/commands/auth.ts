@@ -1,16 +1,28 @@
 /**
- * Sign-up, login, refresh-token rotation and logout.
+ * Sign-up, login, refresh-token rotation, logout, and ending every session of a user
+ * (signing out everywhere, changing the password).
  *
  * Refresh tokens are `qrt_<tenantId>.<32 random bytes, base64url>`, stored as a SHA-256
  * hash. Each login starts a family; each refresh marks the presented token used and issues
  * the next one in the family. Presenting a used token again means it was stolen or
  * replayed: the whole family is revoked and the request fails.
+ *
+ * Ending every session bumps the user's session version (migration 0012) and revokes all
+ * their refresh tokens in one transaction; access tokens carry the version they were issued
+ * at and are refused below the current one (`core/actor.ts`, the sync tier). Everything that
+ * issues or ends sessions takes the user row's lock before touching refresh tokens — ending
+ * sessions updates the row, login and refresh read it `FOR SHARE` — so a refresh or login
+ * racing an end of sessions either finishes first (and the revocation sees the token it
+ * issued) or waits for it (and finds its token revoked, or the password changed).
  */
 import crypto from 'node:crypto';
 import { sql } from 'kysely';
-import type { LoginRequest, Session, SessionUser, SignupRequest } from '../../contract/api.js';
+import type { ChangePasswordRequest, LoginRequest, Session, SessionUser, SignupRequest } from '../../contract/api.js';
 import { withTenant, type Tx } from '../../db/store.js';
-import { conflict, unauthorized, type AppError } from '../../lib/errors.js';
+import { badRequest, conflict, forbidden, unauthorized, type AppError } from '../../lib/errors.js';
+import { assertStrongPassword } from '../../lib/password-strength.js';
+import { loadActor } from '../../core/actor.js';
+import type { Principal } from '../../core/tokens.js';
 import type { Services } from '../services.js';
 import { audit } from './audit.js';
 
@@ -51,6 +63,7 @@ function isUniqueViolation(e: unknown, constraint?: string): boolean {
 }
 
 export async function signup(svc: Services, props: SignupRequest & { ip: string | null }): Promise<Session> {
+  await assertStrongPassword(props.password, [props.email, props.tenant]);
   const passwordHash = await svc.passwords.hash(props.password);
   const tenantId = crypto.randomUUID();
   const email = props.email.toLowerCase();
@@ -72,7 +85,7 @@ export async function signup(svc: Services, props: SignupRequest & { ip: string 
       return { user, refreshToken };
     });
     const sessionUser: SessionUser = { id: user.id, email: user.email, tenantId, role: user.role };
-    const accessToken = await svc.tokens.signAccess({ userId: user.id, tenantId, role: user.role });
+    const accessToken = await svc.tokens.signAccess({ userId: user.id, tenantId, role: user.role, sessionVersion: 0 });
     return { accessToken, refreshToken, user: sessionUser };
   } catch (e) {
     if (isUniqueViolation(e, 'users_email_key')) throw conflict('email_taken', 'An account with this email already exists');
@@ -95,7 +108,11 @@ export async function login(svc: Services, props: LoginRequest & { ip: string | 
     await withTenant(svc.store.db, ref.tenant_id, (tx) => audit(tx, { tenantId: ref.tenant_id, actorId: null, action: 'auth.login_failed', targetType: 'user', targetId: ref.user_id, ip: props.ip }));
     throw unauthorized('Email or password is wrong', 'invalid_credentials');
   }
-  const refreshToken = await withTenant(svc.store.db, ref.tenant_id, async (tx) => {
+  const started = await withTenant(svc.store.db, ref.tenant_id, async (tx) => {
+    // Read again under the row's lock: a password changed (or an account disabled) while the
+    // old one was being verified starts no session.
+    const current = await tx.selectFrom('users').select(['email', 'role', 'password_hash', 'disabled_at', 'session_version']).where('id', '=', user.id).forShare().executeTakeFirst();
+    if (!current || current.disabled_at || current.password_hash !== user.password_hash) return null;
     const token = await issueRefreshToken(svc, tx, {
       tenantId: ref.tenant_id,
       userId: user.id,
@@ -103,13 +120,15 @@ export async function login(svc: Services, props: LoginRequest & { ip: string | 
       ip: props.ip,
     });
     await audit(tx, { tenantId: ref.tenant_id, actorId: user.id, action: 'auth.login', targetType: 'user', targetId: user.id, ip: props.ip });
-    return token;
+    return { refreshToken: token, user: current };
   });
-  const accessToken = await svc.tokens.signAccess({ userId: user.id, tenantId: ref.tenant_id, role: user.role });
-  return { accessToken, refreshToken, user: { id: user.id, email: user.email, tenantId: ref.tenant_id, role: user.role } };
+  if (!started) throw unauthorized('Email or password is wrong', 'invalid_credentials');
+  const { refreshToken, user: current } = started;
+  const accessToken = await svc.tokens.signAccess({ userId: user.id, tenantId: ref.tenant_id, role: current.role, sessionVersion: current.session_version });
+  return { accessToken, refreshToken, user: { id: user.id, email: current.email, tenantId: ref.tenant_id, role: current.role } };
 }
 
-type RefreshOutcome = { ok: true; session: Omit<Session, 'accessToken'> } | { ok: false; error: AppError };
+type RefreshOutcome = { ok: true; session: Omit<Session, 'accessToken'>; sessionVersion: number } | { ok: false; error: AppError };
 
 export async function refresh(svc: Services, props: { refreshToken: string; ip: string | null }): Promise<Session> {
   const parsed = parseRefreshToken(props.refreshToken);
@@ -117,6 +136,14 @@ export async function refresh(svc: Services, props: { refreshToken: string; ip: 
   const { tenantId } = parsed;
   const tokenHash = hashToken(props.refreshToken);
   const outcome = await withTenant(svc.store.db, tenantId, async (tx): Promise<RefreshOutcome> => {
+    // The token's user first, locked against an end of their sessions (see the top of this file).
+    const owner = await tx
+      .selectFrom('refresh_tokens as t')
+      .innerJoin('users as u', 'u.id', 't.user_id')
+      .select(['u.id', 'u.email', 'u.role', 'u.disabled_at', 'u.session_version'])
+      .where('t.token_hash', '=', tokenHash)
+      .forShare('u')
+      .executeTakeFirst();
     // Claim the token atomically: of two concurrent refreshes with one token, one wins.
     let claimed = await tx
       .updateTable('refresh_tokens')
@@ -160,7 +187,7 @@ export async function refresh(svc: Services, props: { refreshToken: string; ip: 
       }
       return { ok: false, error: unauthorized('Invalid or expired refresh token', 'invalid_refresh_token') };
     }
-    const user = await tx.selectFrom('users').select(['id', 'email', 'role', 'disabled_at']).where('id', '=', claimed.user_id).executeTakeFirst();
+    const user = owner?.id === claimed.user_id ? owner : undefined;
     if (!user || user.disabled_at) {
       return { ok: false, error: unauthorized('This account is no longer active', 'account_inactive') };
     }
@@ -170,11 +197,11 @@ export async function refresh(svc: Services, props: { refreshToken: string; ip: 
       familyId: claimed.family_id,
       ip: props.ip,
     });
-    return { ok: true, session: { refreshToken, user: { id: user.id, email: user.email, tenantId, role: user.role } } };
+    return { ok: true, session: { refreshToken, user: { id: user.id, email: user.email, tenantId, role: user.role } }, sessionVersion: user.session_version };
   });
   if (!outcome.ok) throw outcome.error;
   const { user } = outcome.session;
-  const accessToken = await svc.tokens.signAccess({ userId: user.id, tenantId, role: user.role });
+  const accessToken = await svc.tokens.signAccess({ userId: user.id, tenantId, role: user.role, sessionVersion: outcome.sessionVersion });
   return { accessToken, ...outcome.session };
 }
 
@@ -193,4 +220,77 @@ export async function logout(svc: Services, props: { refreshToken: string; ip: s
       .execute();
     await audit(tx, { tenantId: parsed.tenantId, actorId: row.user_id, action: 'auth.logout', targetType: 'token_family', targetId: row.family_id, ip: props.ip });
   });
+}
+
+/**
+ * Ends every session of a user, inside the caller's transaction: the session version moves
+ * (access tokens issued before are refused from now on) and every refresh token is revoked.
+ * The user row is updated first, so it is locked before any refresh token (see the top of
+ * this file). Returns the new session version. The caller emits the `user` access event
+ * after commit, so live sockets close.
+ */
+async function endAllSessions(tx: Tx, userId: string, set: { password_hash?: string } = {}): Promise<number> {
+  const row = await tx
+    .updateTable('users')
+    .set({ ...set, session_version: sql<number>`session_version + 1`, updated_at: sql`now()` })
+    .where('id', '=', userId)
+    .returning('session_version')
+    .executeTakeFirstOrThrow();
+  await tx
+    .updateTable('refresh_tokens')
+    .set({ revoked_at: sql`now()` })
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .execute();
+  return row.session_version;
+}
+
+/** `POST /api/v1/auth/logout-all`: ends every session of the caller, this one included. */
+export async function logoutAll(svc: Services, principal: Principal, ip: string | null): Promise<void> {
+  await withTenant(svc.store.db, principal.tenantId, async (tx) => {
+    const actor = await loadActor(tx, principal, ip);
+    const version = await endAllSessions(tx, actor.userId);
+    await audit(tx, { tenantId: actor.tenantId, actorId: actor.userId, action: 'auth.logout_all', targetType: 'user', targetId: actor.userId, ip, detail: { sessionVersion: version } });
+  });
+  svc.accessEvents.emit({ type: 'user', tenantId: principal.tenantId, userId: principal.userId });
+}
+
+/**
+ * `POST /api/v1/me/password`: checks the current password, sets the new one (which must pass
+ * the strength policy), ends every session of the user and starts a new one for the caller.
+ * A wrong current password is a 403 (`wrong_password`), not a 401: the caller's session is fine.
+ */
+export async function changePassword(svc: Services, principal: Principal, ip: string | null, props: ChangePasswordRequest): Promise<Session> {
+  const db = svc.store.db;
+  const tenantId = principal.tenantId;
+  const before = await withTenant(db, tenantId, async (tx) => {
+    const actor = await loadActor(tx, principal, ip);
+    const row = await tx.selectFrom('users').select(['password_hash', 'display_name']).where('id', '=', actor.userId).executeTakeFirstOrThrow();
+    return { actor, ...row };
+  });
+  const userId = before.actor.userId;
+  if (props.newPassword === props.currentPassword) throw badRequest('password_unchanged', 'The new password is the same as the current one. Choose a different password.');
+  await assertStrongPassword(props.newPassword, [before.actor.email, before.display_name]);
+  const wrong = () => forbidden('The current password is not correct', 'wrong_password');
+  if (!(await svc.passwords.verify(props.currentPassword, before.password_hash))) {
+    await withTenant(db, tenantId, (tx) => audit(tx, { tenantId, actorId: userId, action: 'user.password_change_failed', targetType: 'user', targetId: userId, ip }));
+    throw wrong();
+  }
+  const passwordHash = await svc.passwords.hash(props.newPassword);
+  const changed = await withTenant(db, tenantId, async (tx) => {
+    // Under the row's lock, again: the account disabled or this session ended meanwhile, or
+    // the password changed by another request (the one verified above is no longer current).
+    const current = await tx.selectFrom('users').select('password_hash').where('id', '=', userId).forUpdate().executeTakeFirst();
+    const actor = await loadActor(tx, principal, ip);
+    if (current?.password_hash !== before.password_hash) return null;
+    const sessionVersion = await endAllSessions(tx, userId, { password_hash: passwordHash });
+    const refreshToken = await issueRefreshToken(svc, tx, { tenantId, userId, familyId: crypto.randomUUID(), ip });
+    await audit(tx, { tenantId, actorId: userId, action: 'user.password_change', targetType: 'user', targetId: userId, ip, detail: { sessionVersion } });
+    return { actor, sessionVersion, refreshToken };
+  });
+  if (!changed) throw wrong();
+  svc.accessEvents.emit({ type: 'user', tenantId, userId });
+  const { actor, sessionVersion, refreshToken } = changed;
+  const accessToken = await svc.tokens.signAccess({ userId, tenantId, role: actor.role, sessionVersion });
+  return { accessToken, refreshToken, user: { id: userId, email: actor.email, tenantId, role: actor.role } };
 }

@@ -301,6 +301,7 @@ const documentForCaller = queryTemplate((db, p: { id: string; userId: string }) 
       'u.role',
       'u.email',
       'u.disabled_at',
+      'u.session_version',
       'd.id',
       'd.title',
       'd.created_by',
@@ -320,7 +321,7 @@ export async function getDocument(svc: Services, principal: Principal, ip: strin
   // trip and one statement.
   const [rows] = await readAsTenant(svc.store.db, principal.tenantId, [documentForCaller({ id: props.id, userId: principal.userId })]);
   const row = rows[0];
-  const actor = actorFrom(row ? [{ id: row.user_id, role: row.role, email: row.email, disabled_at: row.disabled_at }] : [], principal, ip);
+  const actor = actorFrom(row ? [{ id: row.user_id, role: row.role, email: row.email, disabled_at: row.disabled_at, session_version: row.session_version }] : [], principal, ip);
   const level: PermissionLevel | null = row?.id && row.kind ? levelFor(actor.role, row.kind, row.level) : null;
   // Unreadable looks exactly like missing.
   if (!row?.id || !level) throw notFound('document');

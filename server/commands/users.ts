@@ -1,8 +1,9 @@
-/** Tenant user management: owners and admins add users, change roles and remove users. */
+/** Tenant user management (owners and admins add users, change roles and remove users), and the caller's own profile. */
 import { sql } from 'kysely';
-import type { CreateUserRequest, Me, TenantRole, User } from '../../contract/api.js';
+import type { CreateUserRequest, Me, TenantRole, UpdateMeRequest, User } from '../../contract/api.js';
 import { withTenant, type Tx } from '../../db/store.js';
 import { badRequest, conflict, forbidden, notFound } from '../../lib/errors.js';
+import { assertStrongPassword } from '../../lib/password-strength.js';
 import type { Principal } from '../../core/tokens.js';
 import type { Services } from '../services.js';
 import { isTenantAdmin, loadActor, type Actor } from '../../core/actor.js';
@@ -26,6 +27,7 @@ function assertMayAssign(actor: Actor, role: TenantRole): void {
 export async function createUser(svc: Services, principal: Principal, ip: string | null, props: CreateUserRequest): Promise<User> {
   // Authorize before paying for the hash.
   await withTenant(svc.store.db, principal.tenantId, async (tx) => assertMayAssign(await loadActor(tx, principal, ip), props.role));
+  await assertStrongPassword(props.password, [props.email, props.displayName]);
   const passwordHash = await svc.passwords.hash(props.password);
   try {
     return await withTenant(svc.store.db, principal.tenantId, async (tx) => {
@@ -68,16 +70,45 @@ export async function listUsers(svc: Services, principal: Principal, ip: string 
   });
 }
 
+async function readMe(tx: Tx, principal: Principal): Promise<Me> {
+  const row = await tx
+    .selectFrom('users')
+    .innerJoin('tenants', 'tenants.id', 'users.tenant_id')
+    .select(['users.id', 'users.email', 'users.display_name', 'users.role', 'users.created_at', 'tenants.name as tenant_name'])
+    .where('users.id', '=', principal.userId)
+    .executeTakeFirstOrThrow();
+  return { ...present(row), tenantId: principal.tenantId, tenantName: row.tenant_name };
+}
+
 export async function getMe(svc: Services, principal: Principal, ip: string | null): Promise<Me> {
   return withTenant(svc.store.db, principal.tenantId, async (tx) => {
     await loadActor(tx, principal, ip);
-    const row = await tx
-      .selectFrom('users')
-      .innerJoin('tenants', 'tenants.id', 'users.tenant_id')
-      .select(['users.id', 'users.email', 'users.display_name', 'users.role', 'users.created_at', 'tenants.name as tenant_name'])
-      .where('users.id', '=', principal.userId)
-      .executeTakeFirstOrThrow();
-    return { ...present(row), tenantId: principal.tenantId, tenantName: row.tenant_name };
+    return readMe(tx, principal);
+  });
+}
+
+/** `PATCH /api/v1/me`: any signed-in user sets or clears their own display name. */
+export async function updateMe(svc: Services, principal: Principal, ip: string | null, props: UpdateMeRequest): Promise<Me> {
+  return withTenant(svc.store.db, principal.tenantId, async (tx) => {
+    const actor = await loadActor(tx, principal, ip);
+    const before = await tx.selectFrom('users').select('display_name').where('id', '=', actor.userId).forUpdate().executeTakeFirstOrThrow();
+    if (before.display_name !== props.displayName) {
+      await tx
+        .updateTable('users')
+        .set({ display_name: props.displayName, updated_at: sql`now()` })
+        .where('id', '=', actor.userId)
+        .execute();
+      await audit(tx, {
+        tenantId: actor.tenantId,
+        actorId: actor.userId,
+        action: 'user.display_name_change',
+        targetType: 'user',
+        targetId: actor.userId,
+        ip,
+        detail: { from: before.display_name, to: props.displayName },
+      });
+    }
+    return readMe(tx, principal);
   });
 }
 

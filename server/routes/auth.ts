@@ -1,12 +1,12 @@
-/** `/api/v1/auth/*`: signup, login, refresh, logout. Stricter per-IP rate limit. */
+/** `/api/v1/auth/*`: signup, login, refresh, logout, logout everywhere. Stricter per-IP rate limit. */
 import crypto from 'node:crypto';
 import { z } from 'zod';
 import type { LoginRequest, LogoutRequest, RefreshRequest, SignupRequest } from '../../contract/api.js';
-import { login, logout, refresh, signup } from '../commands/auth.js';
+import { login, logout, logoutAll, refresh, signup } from '../commands/auth.js';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../auth/passwords.js';
 import { readJson, type Accepts, type Expect } from '../http/validate.js';
 import type { Req } from '../../lib/http/edge.js';
-import { limit, type RouteContext } from './context.js';
+import { authenticate, limit, type RouteContext } from './context.js';
 
 export const Email = z.email({ message: 'must be an email address' }).max(254);
 export const Password = z
@@ -51,6 +51,12 @@ export function authRoutes(ctx: RouteContext): void {
   edge.route('post', '/api/v1/auth/logout', async (req) => {
     const body = readJson(req, RefreshBody);
     await logout(svc, { refreshToken: body.refreshToken, ip: req.ip });
+    return { status: 204 };
+  });
+  // Signed in, no body: ends every session of the caller, this one included.
+  edge.route('post', '/api/v1/auth/logout-all', async (req) => {
+    const p = await authenticate(ctx, req);
+    await logoutAll(svc, p, req.ip);
     return { status: 204 };
   });
 }

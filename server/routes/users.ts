@@ -1,22 +1,54 @@
-/** `/api/v1/me` and `/api/v1/users`: the caller, and tenant user management. */
+/** `/api/v1/me` and `/api/v1/users`: the caller (their profile and password), and tenant user management. */
 import { z } from 'zod';
-import type { CreateUserRequest, UpdateUserRequest, UserList } from '../../contract/api.js';
-import { createUser, getMe, listUsers, removeUser, updateUserRole } from '../commands/users.js';
+import type { ChangePasswordRequest, CreateUserRequest, UpdateMeRequest, UpdateUserRequest, UserList } from '../../contract/api.js';
+import { changePassword } from '../commands/auth.js';
+import { createUser, getMe, listUsers, removeUser, updateMe, updateUserRole } from '../commands/users.js';
+import { PASSWORD_MAX_LENGTH } from '../auth/passwords.js';
 import { readJson, type Accepts, type Expect } from '../http/validate.js';
 import { Email, Password } from './auth.js';
-import { authenticate, pathId, type RouteContext } from './context.js';
+import { authenticate, limit, pathId, type RouteContext } from './context.js';
 
 const Role = z.enum(['owner', 'admin', 'member', 'guest']);
 const CreateUser = z.strictObject({ email: Email, password: Password, role: Role, displayName: z.string().trim().min(1).max(200).optional() });
 const PatchUser = z.strictObject({ role: Role });
+/** Display names people give themselves: trimmed, 1–80 characters (code points), no control characters. */
+const DISPLAY_NAME_MAX_CHARS = 80;
+const DisplayName = z
+  .string()
+  .trim()
+  .min(1, { message: 'must not be empty (send null to clear the name)' })
+  .refine((s) => [...s].length <= DISPLAY_NAME_MAX_CHARS, { message: `must be at most ${DISPLAY_NAME_MAX_CHARS} characters` })
+  .refine((s) => !/\p{Cc}/u.test(s), { message: 'must not contain control characters' });
+const PatchMe = z.strictObject({ displayName: DisplayName.nullable() });
+// The current password is any non-empty one (older accounts may predate today's rules); the new one meets them.
+const ChangePassword = z.strictObject({ currentPassword: z.string().min(1).max(PASSWORD_MAX_LENGTH), newPassword: Password });
 // The bodies are the contract's request types (contract/api.ts): a change on one side alone fails tsc.
-type _Bodies = [Expect<Accepts<typeof CreateUser, CreateUserRequest>>, Expect<Accepts<typeof PatchUser, UpdateUserRequest>>];
+type _Bodies = [
+  Expect<Accepts<typeof CreateUser, CreateUserRequest>>,
+  Expect<Accepts<typeof PatchUser, UpdateUserRequest>>,
+  Expect<Accepts<typeof PatchMe, UpdateMeRequest>>,
+  Expect<Accepts<typeof ChangePassword, ChangePasswordRequest>>,
+];
 
 export function userRoutes(ctx: RouteContext): void {
   const { edge, svc } = ctx;
   edge.route('get', '/api/v1/me', async (req) => {
     const p = await authenticate(ctx, req);
     return { status: 200, json: await getMe(svc, p, req.ip) };
+  });
+  edge.route('patch', '/api/v1/me', async (req) => {
+    const p = await authenticate(ctx, req);
+    const body = readJson(req, PatchMe);
+    return { status: 200, json: await updateMe(svc, p, req.ip, body) };
+  });
+  // Limited like login: per address (the auth limit) and per account (the login-attempt rule),
+  // since each request is a guess at the current password.
+  edge.route('post', '/api/v1/me/password', async (req) => {
+    await limit(ctx, `auth:${req.ip}`, ctx.config.rateLimits.auth);
+    const p = await authenticate(ctx, req);
+    const body = readJson(req, ChangePassword);
+    await limit(ctx, `password:${p.userId}`, ctx.config.rateLimits.loginAccount);
+    return { status: 200, json: await changePassword(svc, p, req.ip, body) };
   });
   edge.route('get', '/api/v1/users', async (req) => {
     const p = await authenticate(ctx, req);

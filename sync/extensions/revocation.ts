@@ -3,7 +3,8 @@
  * Commands emit access events after commit; with Redis they are published to a channel
  * every instance subscribes to (the publisher included), otherwise handled in process.
  * Each affected connection's level is re-read: none ⇒ the socket is closed (4403 /
- * 4401 / 4404), read ⇒ the connection becomes read-only, write/admin ⇒ writable again.
+ * 4410 / 4404; 4401 `session_revoked` when the user ended the connection's session), read ⇒
+ * the connection becomes read-only, write/admin ⇒ writable again.
  *
  * Redis pub/sub delivers at most once: an instance whose Redis link is down misses the
  * event. So every instance also polls the access versions of the tenants it has open
@@ -21,7 +22,7 @@ import { z } from 'zod';
 
 import type { AccessEvent, AccessEvents } from '../../lib/access-events.js';
 import type { Logger } from '../../lib/log.js';
-import { resolveAccess } from '../access.js';
+import { lostAccessClose, resolveAccess, type SyncAccess } from '../access.js';
 import { CLOSE, stateless, type SyncContext } from '../context.js';
 import type { UwsSocket } from '../uws-socket.js';
 import type { AppDb } from '../../db/store.js';
@@ -138,14 +139,16 @@ export class Revocation implements Extension {
     const hp = this.instance;
     if (!hp) return;
     for (const doc of [...hp.documents.values()]) {
-      const checked = new Map<string, Awaited<ReturnType<typeof resolveAccess>>>();
+      // Per user and session version: one user's connections may be on different sessions.
+      const checked = new Map<string, SyncAccess>();
       for (const conn of doc.getConnections()) {
         const ctx = conn.context as SyncContext;
         if (!ctx.user || ctx.user.tenantId !== tenantId) continue;
-        let access = checked.get(ctx.user.id);
+        const key = `${ctx.user.id}:${ctx.sessionVersion ?? 0}`;
+        let access = checked.get(key);
         if (access === undefined) {
-          access = await resolveAccess(this.config.db, tenantId, ctx.user.id, doc.name);
-          checked.set(ctx.user.id, access);
+          access = await resolveAccess(this.config.db, tenantId, ctx.user.id, doc.name, ctx.sessionVersion ?? 0);
+          checked.set(key, access);
         }
         this.enforce(conn, access);
       }
@@ -170,17 +173,17 @@ export class Revocation implements Extension {
           continue;
         }
         if (event.type !== 'document-access' && ctx.user.id !== event.userId) continue;
-        this.enforce(conn, await resolveAccess(this.config.db, ctx.user.tenantId, ctx.user.id, doc.name));
+        this.enforce(conn, await resolveAccess(this.config.db, ctx.user.tenantId, ctx.user.id, doc.name, ctx.sessionVersion ?? 0));
       }
     }
   }
 
   /** Applies a connection's current access: closed without one, read-only or writable with one. */
-  private enforce(conn: Connection, access: Awaited<ReturnType<typeof resolveAccess>>): void {
+  private enforce(conn: Connection, access: SyncAccess): void {
     const ctx = conn.context as SyncContext;
     const socket = conn.webSocket as UwsSocket;
-    if (!access || access === 'inactive') {
-      const why = access === 'inactive' ? CLOSE.accountInactive : CLOSE.accessRevoked;
+    if (!access || access === 'inactive' || access === 'revoked') {
+      const why = lostAccessClose(access);
       socket.close(why.code, why.reason);
       return;
     }
