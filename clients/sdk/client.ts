@@ -12,7 +12,10 @@ import type {
   ClassifierPrediction,
   ClassifierStatus,
   ClassifierSummary,
+  Collection,
+  CollectionList,
   ContentInput,
+  CreateCollectionRequest,
   CreateDocumentRequest,
   CreateUserRequest,
   DeleteClassifierQuery,
@@ -23,6 +26,7 @@ import type {
   DocumentLabelList,
   DocumentMeta,
   DocumentPage,
+  DuplicateDocumentRequest,
   ListDocumentsQuery,
   LoginRequest,
   LogoutRequest,
@@ -51,6 +55,7 @@ import type {
   TenantRole,
   TrainClassifierRequest,
   TrainClassifierResponse,
+  UpdateCollectionRequest,
   UpdateDocumentRequest,
   UpdateMeRequest,
   UpdateUserRequest,
@@ -71,7 +76,7 @@ export type SessionListener = (user: SessionUser | null, reason: 'signed-in' | '
 
 interface RequestOptions {
   json?: unknown;
-  query?: Record<string, string | number | undefined>;
+  query?: Record<string, string | number | boolean | undefined>;
   auth?: boolean;
   /** How to read a 2xx body. @default 'json' */
   as?: 'json' | 'text' | 'bytes' | 'none';
@@ -309,8 +314,14 @@ export class QuireClient {
 
   // ---- documents -----------------------------------------------------------------------
 
-  listDocuments(opts: { cursor?: string; limit?: number } = {}): Promise<Result<DocumentPage>> {
-    return this.request('GET', '/api/v1/documents', { query: opts satisfies ListDocumentsQuery });
+  /**
+   * One page of the documents the caller can read: by default documents (not templates) of
+   * every collection, newest first. `sort`, `collectionId` (`'root'`: the top level),
+   * `starred`, `recent` (the caller's recently viewed, last viewed first), `q` (title
+   * contains), `kind`; pass the page's `nextCursor` with the same options for the next one.
+   */
+  listDocuments(opts: ListDocumentsQuery = {}): Promise<Result<DocumentPage>> {
+    return this.request('GET', '/api/v1/documents', { query: { ...opts } });
   }
 
   createDocument(input: CreateDocumentRequest): Promise<Result<DocumentMeta>> {
@@ -325,8 +336,44 @@ export class QuireClient {
     return this.request('PATCH', `/api/v1/documents/${encodeURIComponent(id)}`, { json: { title } satisfies UpdateDocumentRequest });
   }
 
+  /** Changes the title (write), the collection (write; null: the top level) or the kind (admin) in one call. */
+  updateDocument(id: string, input: UpdateDocumentRequest): Promise<Result<DocumentMeta>> {
+    return this.request('PATCH', `/api/v1/documents/${encodeURIComponent(id)}`, { json: input });
+  }
+
+  /** Moves the document into a collection, or to the top level with `null` (write access). */
+  moveDocument(id: string, collectionId: string | null): Promise<Result<DocumentMeta>> {
+    return this.updateDocument(id, { collectionId });
+  }
+
   deleteDocument(id: string): Promise<Result<void>> {
     return this.request('DELETE', `/api/v1/documents/${encodeURIComponent(id)}`, { as: 'none' });
+  }
+
+  /** Undoes a delete (admin on the document); `document_not_found` when it is not deleted or not the caller's to restore. */
+  restoreDocument(id: string): Promise<Result<DocumentMeta>> {
+    return this.request('POST', `/api/v1/documents/${encodeURIComponent(id)}/restore`);
+  }
+
+  /**
+   * A new document with this one's content; the caller is its only admin. "Save as template":
+   * `{ kind: 'template' }`; "new from template": duplicate a template with no options.
+   */
+  duplicateDocument(id: string, input: DuplicateDocumentRequest = {}): Promise<Result<DocumentMeta>> {
+    return this.request('POST', `/api/v1/documents/${encodeURIComponent(id)}/duplicate`, { json: input });
+  }
+
+  starDocument(id: string): Promise<Result<void>> {
+    return this.request('PUT', `/api/v1/documents/${encodeURIComponent(id)}/star`, { as: 'none' });
+  }
+
+  unstarDocument(id: string): Promise<Result<void>> {
+    return this.request('DELETE', `/api/v1/documents/${encodeURIComponent(id)}/star`, { as: 'none' });
+  }
+
+  /** Records that the caller opened the document now (`lastViewedAt`, the `recent` list). */
+  recordView(id: string): Promise<Result<void>> {
+    return this.request('POST', `/api/v1/documents/${encodeURIComponent(id)}/views`, { as: 'none' });
   }
 
   getText(id: string): Promise<Result<string>> {
@@ -359,6 +406,28 @@ export class QuireClient {
 
   getClassification(id: string): Promise<Result<DocumentClassification>> {
     return this.request('GET', `/api/v1/documents/${encodeURIComponent(id)}/classification`);
+  }
+
+  // ---- collections ---------------------------------------------------------------------
+
+  /** Every collection of the workspace (flat, with `parentId`; members who are not guests). */
+  async listCollections(): Promise<Result<Collection[]>> {
+    const r = await this.request<CollectionList>('GET', '/api/v1/collections');
+    return r.ok ? ok(r.value.collections) : r;
+  }
+
+  createCollection(input: CreateCollectionRequest): Promise<Result<Collection>> {
+    return this.request('POST', '/api/v1/collections', { json: input });
+  }
+
+  /** Renames a collection or moves it (with what it holds) under another, or to the top level with `parentId: null`. */
+  updateCollection(id: string, input: UpdateCollectionRequest): Promise<Result<Collection>> {
+    return this.request('PATCH', `/api/v1/collections/${encodeURIComponent(id)}`, { json: input });
+  }
+
+  /** Deletes a collection; its documents and sub-collections move to its parent. */
+  deleteCollection(id: string): Promise<Result<void>> {
+    return this.request('DELETE', `/api/v1/collections/${encodeURIComponent(id)}`, { as: 'none' });
   }
 
   // ---- search and ML -------------------------------------------------------------------
