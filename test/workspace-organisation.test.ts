@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ApiClient, ApiResponse, Session } from './helpers/api.js';
 import { connect, readParagraph, synced, type Client } from './helpers/provider.js';
+import { sql } from 'kysely';
+import { withTenant, type Tx } from '../db/store.js';
 import { DIALECTS, startServer } from './helpers/server.js';
 import { eventually } from './helpers/wait.js';
 
@@ -622,6 +624,42 @@ for (const dialect of DIALECTS) {
     assert.deepEqual(
       ((await api.get('/api/v1/collections', member.accessToken)).body.collections as { name: string; parentId: string | null }[]).map((c) => [c.name, c.parentId]),
       [['Sub', null]],
+    );
+  });
+}
+
+for (const dialect of DIALECTS) {
+  test(`collections, stars and views are isolated per tenant in the database (${dialect})`, async (t) => {
+    const { api, quire } = await startServer(t, { dialect });
+    const db = quire.store.db;
+    const a = await api.signup('A');
+    const b = await api.signup('B');
+    const docA = (await api.createDocument(a, 'A1')) as Meta;
+    const docB = (await api.createDocument(b, 'B1')) as Meta;
+    const folderA = await newCollection(api, a, 'Folder A');
+    const folderB = await newCollection(api, b, 'Folder B');
+    await api.put(`/api/v1/documents/${docB.id}/star`, undefined, b.accessToken);
+    await api.post(`/api/v1/documents/${docB.id}/views`, undefined, b.accessToken);
+    // No tenant set: nothing; a tenant: its own rows only.
+    for (const table of ['collections', 'document_stars', 'document_views']) {
+      const none = await sql<{ n: string }>`select count(*) as n from ${sql.table(table)}`.execute(db);
+      assert.equal(Number(none.rows[0]?.n), 0, `${table} without tenant`);
+    }
+    const seen = await withTenant(db, a.user.tenantId, (tx) => tx.selectFrom('collections').select('id').execute());
+    assert.deepEqual(ids(seen), [folderA.id]);
+    assert.equal((await withTenant(db, a.user.tenantId, (tx) => tx.selectFrom('document_stars').select('document_id').execute())).length, 0);
+    // Under A, rows naming B's collection or document: the composite keys refuse them.
+    const attempts: ((tx: Tx) => Promise<unknown>)[] = [
+      (tx: Tx) => tx.updateTable('documents').set({ collection_id: folderB.id }).where('id', '=', docA.id).execute(),
+      (tx: Tx) => tx.insertInto('collections').values({ tenant_id: a.user.tenantId, name: 'smuggled', parent_id: folderB.id, created_by: null }).execute(),
+      (tx: Tx) => tx.insertInto('document_stars').values({ tenant_id: a.user.tenantId, document_id: docB.id, user_id: a.user.id }).execute(),
+      (tx: Tx) => tx.insertInto('document_views').values({ tenant_id: a.user.tenantId, document_id: docB.id, user_id: a.user.id }).execute(),
+    ];
+    for (const attempt of attempts) await assert.rejects(withTenant(db, a.user.tenantId, attempt), /foreign key/);
+    // And a row for another tenant is refused by the policy.
+    await assert.rejects(
+      withTenant(db, a.user.tenantId, (tx) => tx.insertInto('collections').values({ tenant_id: b.user.tenantId, name: 'smuggled', parent_id: null, created_by: null }).execute()),
+      /row-level security/,
     );
   });
 }
