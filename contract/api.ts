@@ -324,6 +324,26 @@ export interface DocumentClassification extends Classification {
   all: Classification[];
 }
 
+/**
+ * The classification answer for a readable document no model has classified yet (a new
+ * document before the workers labelled it, or no model running): no label, for the reason
+ * `not_classified`, every field describing a model's view null.
+ */
+export interface UnclassifiedDocument {
+  label: null;
+  name: null;
+  reason: 'not_classified';
+  predicted: null;
+  confidence: null;
+  model: null;
+  version: null;
+  classifiedAt: null;
+  all: [];
+}
+
+/** `GET /api/v1/documents/:id/classification` */
+export type ClassificationAnswer = DocumentClassification | UnclassifiedDocument;
+
 // ---- search ---------------------------------------------------------------------------
 
 /** `GET /api/v1/search?q=&mode=&limit=` */

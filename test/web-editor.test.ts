@@ -360,7 +360,7 @@ test('a long title wraps and says where the limit is', BROWSER_TEST, async (t) =
   t.after(() => ctx.close());
   const p = await ctx.newPage();
   await openEditable(p, url, doc.body.id);
-  const title = p.getByLabel('Title');
+  const title = p.getByLabel('Title', { exact: true });
   await title.fill('A very long title that keeps going '.repeat(15).slice(0, 500));
   await p.getByText('500 of 500 characters: titles cannot be longer').waitFor(WAIT);
   const box = await title.boundingBox();

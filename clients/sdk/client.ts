@@ -20,7 +20,7 @@ import type {
   CreateUserRequest,
   DeleteClassifierQuery,
   DeleteClassifierResponse,
-  DocumentClassification,
+  ClassificationAnswer,
   DocumentContentQuery,
   DocumentLabel,
   DocumentLabelList,
@@ -404,7 +404,7 @@ export class QuireClient {
     return this.request('PUT', `/api/v1/documents/${encodeURIComponent(id)}/permissions`, { json: { userId, level } satisfies SetPermissionRequest });
   }
 
-  getClassification(id: string): Promise<Result<DocumentClassification>> {
+  getClassification(id: string): Promise<Result<ClassificationAnswer>> {
     return this.request('GET', `/api/v1/documents/${encodeURIComponent(id)}/classification`);
   }
 

@@ -1,29 +1,12 @@
 /** The label a document shows, from the classification of its latest indexed version. */
 import { sql } from 'kysely';
-import type { Classification, DocumentClassification } from '../../contract/api.js';
+import type { Classification, ClassificationAnswer, UnclassifiedDocument } from '../../contract/api.js';
 import { withTenant } from '../../db/store.js';
 import { labelName } from '../../ml-workers/classifier/label-policy.js';
 import type { Principal } from '../../core/tokens.js';
 import type { Services } from '../services.js';
 import { loadActor } from '../../core/actor.js';
 import { requireLevel } from '../../core/access.js';
-
-/**
- * The answer for a readable document no model has classified yet (a new document, before the
- * workers labelled it, or with no model running): no label, for the reason `not_classified`,
- * and every field that describes a model's view null.
- */
-export interface UnclassifiedDocument {
-  label: null;
-  name: null;
-  reason: 'not_classified';
-  predicted: null;
-  confidence: null;
-  model: null;
-  version: null;
-  classifiedAt: null;
-  all: [];
-}
 
 function unclassified(): UnclassifiedDocument {
   return { label: null, name: null, reason: 'not_classified', predicted: null, confidence: null, model: null, version: null, classifiedAt: null, all: [] };
@@ -36,7 +19,7 @@ function unclassified(): UnclassifiedDocument {
  * has classified the document, {@link UnclassifiedDocument}; a document the caller may not
  * read (or that does not exist) is 404 `document_not_found`.
  */
-export async function getClassification(svc: Services, principal: Principal, ip: string | null, props: { id: string }): Promise<DocumentClassification | UnclassifiedDocument> {
+export async function getClassification(svc: Services, principal: Principal, ip: string | null, props: { id: string }): Promise<ClassificationAnswer> {
   return withTenant(svc.store.db, principal.tenantId, async (tx) => {
     await requireLevel(tx, await loadActor(tx, principal, ip), props.id, 'read');
     const rows = await tx

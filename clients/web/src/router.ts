@@ -1,19 +1,31 @@
-/** A small history-API router: `/`, `/d/<id>`, `/search?q=&mode=`, `/people`, `/admin/search`. */
+/**
+ * A small history-API router: `/`, `/d/<id>`, `/search?q=&mode=`, `/people`, `/account`,
+ * `/admin/search`; anything else (an unknown path, a malformed document id) is not found.
+ */
 import { useEffect, useState } from 'react';
 
-export type Route = { name: 'home' } | { name: 'people' } | { name: 'search-analytics' } | { name: 'document'; id: string } | { name: 'search'; q: string; mode: 'fulltext' | 'semantic' | 'hybrid' };
+export type Route =
+  | { name: 'home' }
+  | { name: 'not-found' }
+  | { name: 'account' }
+  | { name: 'people' }
+  | { name: 'search-analytics' }
+  | { name: 'document'; id: string }
+  | { name: 'search'; q: string; mode: 'fulltext' | 'semantic' | 'hybrid' };
 
 export function parseRoute(loc: Location = window.location): Route {
-  const doc = /^\/d\/([0-9a-f-]{36})\/?$/.exec(loc.pathname);
-  if (doc?.[1]) return { name: 'document', id: doc[1] };
+  const doc = /^\/d\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/?$/i.exec(loc.pathname);
+  if (doc?.[1]) return { name: 'document', id: doc[1].toLowerCase() };
+  if (loc.pathname === '/' || loc.pathname === '/index.html') return { name: 'home' };
   if (loc.pathname === '/people') return { name: 'people' };
+  if (loc.pathname === '/account') return { name: 'account' };
   if (loc.pathname === '/admin/search') return { name: 'search-analytics' };
   if (loc.pathname === '/search') {
     const p = new URLSearchParams(loc.search);
     const mode = p.get('mode');
     return { name: 'search', q: p.get('q') ?? '', mode: mode === 'semantic' || mode === 'fulltext' ? mode : 'hybrid' };
   }
-  return { name: 'home' };
+  return { name: 'not-found' };
 }
 
 export function navigate(path: string, replace = false): void {

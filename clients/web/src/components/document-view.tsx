@@ -4,8 +4,8 @@
  * is the review view: read first (editing is one tap away when allowed), with who is
  * editing and previous/next to move through the list.
  */
-import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
-import { openDocument, type DocumentMeta, type DocumentSession, type DocumentStatus, type QuireError, type SessionUser } from '../../../sdk/index.js';
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { openDocument, type Collection, type DocumentMeta, type DocumentSession, type DocumentStatus, type QuireError, type SessionUser } from '../../../sdk/index.js';
 import { MAX_TITLE_CHARS } from '../../../../contract/api.js';
 import { client, colorFor, describeError, forgetOffline, offlineStore, recordPending, rememberOffline } from '../api.js';
 import { navigate } from '../router.js';
@@ -13,6 +13,9 @@ import { ClassificationBadge } from './classification-badge.js';
 import { CollabEditor } from './editor.js';
 import { Presence } from './presence.js';
 import { ShareDialog } from './share-dialog.js';
+import { ChoiceDialog, ConfirmDialog, MenuButton } from './menu.js';
+import { useToast } from './toast.js';
+import { Copy, FilePlus2, FolderInput, LayoutTemplate, MoreHorizontal, Star, Trash2 } from 'lucide-react';
 
 interface Props {
   id: string;
@@ -22,7 +25,16 @@ interface Props {
   docs: DocumentMeta[];
   narrow: boolean;
   online: boolean;
-  onRenamed: (meta: DocumentMeta) => void;
+  /** The workspace's collections (to move the document into one). */
+  collections: Collection[];
+  /** The document's details changed here (title, star, kind). */
+  onChanged: (meta: DocumentMeta) => void;
+  /** A document was made here (a copy, a template, a document from a template). */
+  onCreated: (meta: DocumentMeta) => void;
+  /** The user deleted it here (the workspace offers the undo). */
+  onDeleted: (meta: DocumentMeta) => void;
+  /** The document was deleted or the user lost access to it: take it off the list. */
+  onGone: (id: string) => void;
 }
 
 const ERRORS: Record<string, string> = {
@@ -37,7 +49,8 @@ const ERRORS: Record<string, string> = {
 
 export function statusText(s: DocumentStatus | null): string {
   if (!s) return 'Opening…';
-  const waiting = `${s.pendingChanges} change${s.pendingChanges === 1 ? '' : 's'} waiting`;
+  // The SDK counts updates (about one per keystroke); people think in edits, so say that some wait.
+  const waiting = 'unsaved changes kept on this device';
   if (s.error) return ERRORS[s.error] ?? 'Unavailable right now';
   if (s.connection === 'offline') return s.pendingChanges ? `Offline · ${waiting}` : 'Offline · saved on this device';
   if (s.connection !== 'connected') return s.pendingChanges ? `Connecting… · ${waiting}` : 'Connecting…';
@@ -45,7 +58,7 @@ export function statusText(s: DocumentStatus | null): string {
   return s.pendingChanges ? 'Saving…' : 'Saved';
 }
 
-export function DocumentView({ id, user, name, docs, narrow, online, onRenamed }: Props) {
+export function DocumentView({ id, user, name, docs, narrow, online, collections, onChanged, onCreated, onDeleted, onGone }: Props) {
   const cached = docs.find((d) => d.id === id) ?? null;
   const [meta, setMeta] = useState<DocumentMeta | null>(cached);
   const [metaError, setMetaError] = useState<QuireError | null>(null);
@@ -56,23 +69,15 @@ export function DocumentView({ id, user, name, docs, narrow, online, onRenamed }
   const [title, setTitle] = useState(cached?.title ?? '');
   const [renameError, setRenameError] = useState<string | null>(null);
   const [sharing, setSharing] = useState(false);
+  const [confirmDelete, setConfirmDelete] = useState(false);
+  const [moving, setMoving] = useState(false);
+  const toast = useToast();
   const [editing, setEditing] = useState(false);
   /** While the title field has focus, the server's copy does not overwrite what is being typed. */
   const titleFocused = useRef(false);
-  // The title wraps: its box grows with the text (and with a narrower window).
-  const titleBox = useRef<HTMLTextAreaElement>(null);
-  useLayoutEffect(() => {
-    const box = titleBox.current;
-    if (!box) return;
-    const fit = () => {
-      box.style.height = 'auto';
-      box.style.height = `${box.scrollHeight + 2}px`;
-    };
-    fit();
-    const observer = new ResizeObserver(fit);
-    observer.observe(box.parentElement ?? box);
-    return () => observer.disconnect();
-  }, [title]);
+  const opened = useRef(false);
+  const onGoneRef = useRef(onGone);
+  onGoneRef.current = onGone;
   const me = useMemo(() => ({ name, color: colorFor(user.id) }), [name, user.id]);
   // The session opens with the presence known then; a later name change updates it in place
   // (the editor's caret label and the awareness field) instead of reopening the document.
@@ -84,14 +89,18 @@ export function DocumentView({ id, user, name, docs, narrow, online, onRenamed }
     void client.getDocument(id).then((r) => {
       if (!live) return;
       if (r.ok) {
+        // For "recently viewed"; a failure here costs nothing the user would notice.
+        if (!opened.current) void client.recordView(id);
+        opened.current = true;
         setMeta(r.value);
         if (!titleFocused.current) setTitle(r.value.title);
         setMetaError(null);
         setMetaNotice(null);
       } else if (r.error.status === 404) {
-        // Gone or never shared: nothing of it may stay on this device.
+        // Gone or never shared: nothing of it may stay on this device, nor on the list.
         setMetaError(r.error);
         void forgetOffline(user.id, id);
+        onGoneRef.current(id);
       } else if (r.error.code !== 'network_error') {
         setMetaNotice(describeError(r.error));
       }
@@ -116,8 +125,11 @@ export function DocumentView({ id, user, name, docs, narrow, online, onRenamed }
       off = s.onStatus((st) => {
         setStatus(st);
         recordPending(user.id, id, st.pendingChanges);
-        // Access is gone for good: remove this device's copy too.
-        if (st.error === 'access_revoked' || st.error === 'document_deleted') void forgetOffline(user.id, id);
+        // Access is gone for good: remove this device's copy too, and the list entry.
+        if (st.error === 'access_revoked' || st.error === 'document_deleted') {
+          void forgetOffline(user.id, id);
+          onGoneRef.current(id);
+        }
       });
       setSession(s);
     });
@@ -169,12 +181,44 @@ export function DocumentView({ id, user, name, docs, narrow, online, onRenamed }
     const r = await client.renameDocument(id, t);
     if (r.ok) {
       setMeta({ ...meta, title: r.value.title });
-      onRenamed(r.value);
+      onChanged(r.value);
       setRenameError(null);
     } else {
       setRenameError(describeError(r.error));
       setTitle(meta.title);
     }
+  };
+
+  const toggleStar = async () => {
+    if (!meta) return;
+    const starred = !meta.starred;
+    const r = starred ? await client.starDocument(id) : await client.unstarDocument(id);
+    if (!r.ok) return setMetaNotice(describeError(r.error));
+    const next = { ...meta, starred };
+    setMeta(next);
+    onChanged(next);
+  };
+  const copy = async (as: 'copy' | 'template' | 'document') => {
+    const r = await client.duplicateDocument(id, as === 'copy' ? {} : { kind: as });
+    if (!r.ok) return setMetaNotice(describeError(r.error));
+    onCreated(r.value);
+    toast({ message: as === 'template' ? `Saved “${r.value.title}” as a template` : as === 'document' ? `Created “${r.value.title}” from the template` : `Created “${r.value.title}”` });
+  };
+  const move = async (to: string | null) => {
+    setMoving(false);
+    if (to === null || !meta) return;
+    const r = await client.moveDocument(id, to || null);
+    if (!r.ok) return setMetaNotice(describeError(r.error));
+    setMeta(r.value);
+    onChanged(r.value);
+    toast({ message: `Moved to ${collectionPaths(collections).find((c) => c.value === to)?.label ?? 'the top level'}` });
+  };
+  const remove = async (yes: boolean) => {
+    setConfirmDelete(false);
+    if (!yes || !meta) return;
+    const r = await client.deleteDocument(id);
+    if (!r.ok) return setMetaNotice(describeError(r.error));
+    onDeleted(meta);
   };
 
   const index = docs.findIndex((d) => d.id === id);
@@ -191,30 +235,32 @@ export function DocumentView({ id, user, name, docs, narrow, online, onRenamed }
         )}
         {canWrite && !narrow ? (
           <div className="title-field">
-            <textarea
-              ref={titleBox}
-              className="doc-title"
-              aria-label="Title"
-              aria-describedby="title-limit"
-              rows={1}
-              value={title}
-              maxLength={MAX_TITLE_CHARS}
-              onChange={(e) => setTitle(e.target.value.replace(/\s*\n\s*/g, ' '))}
-              onFocus={() => {
-                titleFocused.current = true;
-              }}
-              onBlur={() => {
-                titleFocused.current = false;
-                void rename();
-              }}
-              onKeyDown={(e) => {
-                if (e.key === 'Enter') {
-                  e.preventDefault();
-                  (e.target as HTMLTextAreaElement).blur();
-                }
-                if (e.key === 'Escape') setTitle(meta?.title ?? '');
-              }}
-            />
+            {/* The box grows with the title: a hidden copy of the text sizes the grid cell it shares with the textarea. */}
+            <div className="title-grow" data-value={`${title} `}>
+              <textarea
+                className="doc-title"
+                aria-label="Title"
+                aria-describedby="title-limit"
+                rows={1}
+                value={title}
+                maxLength={MAX_TITLE_CHARS}
+                onChange={(e) => setTitle(e.target.value.replace(/\s*\n\s*/g, ' '))}
+                onFocus={() => {
+                  titleFocused.current = true;
+                }}
+                onBlur={() => {
+                  titleFocused.current = false;
+                  void rename();
+                }}
+                onKeyDown={(e) => {
+                  if (e.key === 'Enter') {
+                    e.preventDefault();
+                    (e.target as HTMLTextAreaElement).blur();
+                  }
+                  if (e.key === 'Escape') setTitle(meta?.title ?? '');
+                }}
+              />
+            </div>
             <span id="title-limit" className={`title-limit ${title.length >= MAX_TITLE_CHARS ? 'at-limit' : ''}`} aria-live="polite">
               {title.length >= MAX_TITLE_CHARS - 50 ? `${title.length} of ${MAX_TITLE_CHARS} characters${title.length >= MAX_TITLE_CHARS ? ': titles cannot be longer' : ''}` : ''}
             </span>
@@ -227,11 +273,39 @@ export function DocumentView({ id, user, name, docs, narrow, online, onRenamed }
             {statusText(status)}
           </span>
           {access === 'read' && <span className="pill">Read only</span>}
-          <ClassificationBadge id={id} online={online} />
+          <ClassificationBadge id={id} online={online} active={!status?.error} />
+          {meta && !status?.error && (
+            <button
+              type="button"
+              className="icon-button star"
+              aria-pressed={meta.starred}
+              aria-label={meta.starred ? 'Starred' : 'Star'}
+              title={meta.starred ? 'Remove from starred' : 'Add to starred'}
+              onClick={() => void toggleStar()}
+            >
+              <Star size={18} aria-hidden fill={meta.starred ? 'currentColor' : 'none'} />
+            </button>
+          )}
           {isAdmin && !narrow && (
-            <button type="button" onClick={() => setSharing(true)}>
+            <button type="button" onClick={() => setSharing(true)} disabled={Boolean(status?.error)}>
               Share
             </button>
+          )}
+          {meta && !status?.error && (
+            <MenuButton
+              label="More actions"
+              icon={<MoreHorizontal size={18} aria-hidden />}
+              items={[
+                ...(meta.kind === 'template'
+                  ? [{ label: 'New document from this template', icon: <FilePlus2 size={16} aria-hidden />, run: () => void copy('document') }]
+                  : [
+                      { label: 'Duplicate', icon: <Copy size={16} aria-hidden />, run: () => void copy('copy') },
+                      ...(canWrite && user.role !== 'guest' ? [{ label: 'Move to collection…', icon: <FolderInput size={16} aria-hidden />, run: () => setMoving(true) }] : []),
+                      { label: 'Save as template', icon: <LayoutTemplate size={16} aria-hidden />, run: () => void copy('template') },
+                    ]),
+                ...(isAdmin ? [{ label: 'Delete', icon: <Trash2 size={16} aria-hidden />, danger: true, run: () => setConfirmDelete(true) }] : []),
+              ]}
+            />
           )}
           {narrow && canWrite && (
             <button type="button" aria-pressed={editing} onClick={() => setEditing((e) => !e)}>
@@ -268,6 +342,21 @@ export function DocumentView({ id, user, name, docs, narrow, online, onRenamed }
           </button>
         </nav>
       )}
+      {moving && meta && (
+        <ChoiceDialog
+          title="Move to collection"
+          label="Collection"
+          options={[{ value: '', label: 'Top level (no collection)' }, ...collectionPaths(collections)]}
+          initial={meta.collectionId ?? ''}
+          confirmLabel="Move"
+          onAnswer={(v) => void move(v)}
+        />
+      )}
+      {confirmDelete && meta && (
+        <ConfirmDialog title="Delete this document?" confirmLabel="Delete" danger onAnswer={(yes) => void remove(yes)}>
+          <p>“{meta.title}” will be removed for everyone it is shared with. You can undo this right after.</p>
+        </ConfirmDialog>
+      )}
       {sharing && meta && <ShareDialog documentId={id} title={meta.title} selfId={user.id} onClose={() => setSharing(false)} />}
     </article>
   );
@@ -294,4 +383,15 @@ function Announcer({ status }: { status: DocumentStatus | null }) {
       {message}
     </span>
   );
+}
+
+/** Every collection as "Parent / Child", for choosing one. */
+function collectionPaths(collections: Collection[]): { value: string; label: string }[] {
+  const byId = new Map(collections.map((c) => [c.id, c]));
+  const path = (c: Collection): string => {
+    const names = [c.name];
+    for (let p = c.parentId ? byId.get(c.parentId) : undefined, n = 0; p && n < 16; p = p.parentId ? byId.get(p.parentId) : undefined, n++) names.unshift(p.name);
+    return names.join(' / ');
+  };
+  return collections.map((c) => ({ value: c.id, label: path(c) })).sort((a, b) => a.label.localeCompare(b.label));
 }

@@ -143,8 +143,36 @@ function Toolbar({ editor, disabled, onLink }: { editor: Editor; disabled: boole
     </button>
   );
   const shown = BLOCKS.filter((b) => b.id !== 'paragraph');
+  // One tab stop for the whole toolbar; arrow keys, Home and End move between its buttons.
+  const bar = useRef<HTMLDivElement>(null);
+  const [current, setCurrent] = useState(0);
+  useEffect(() => {
+    const buttons = [...(bar.current?.querySelectorAll<HTMLButtonElement>('button') ?? [])];
+    buttons.forEach((b, i) => (b.tabIndex = i === Math.min(current, buttons.length - 1) ? 0 : -1));
+  });
+  const onKeyDown = (e: React.KeyboardEvent) => {
+    const buttons = [...(bar.current?.querySelectorAll<HTMLButtonElement>('button') ?? [])];
+    const at = buttons.indexOf(document.activeElement as HTMLButtonElement);
+    if (at < 0) return;
+    const to = e.key === 'ArrowRight' ? at + 1 : e.key === 'ArrowLeft' ? at - 1 : e.key === 'Home' ? 0 : e.key === 'End' ? buttons.length - 1 : null;
+    if (to === null) return;
+    e.preventDefault();
+    const next = (to + buttons.length) % buttons.length;
+    setCurrent(next);
+    buttons[next]?.focus();
+  };
   return (
-    <div className="toolbar" role="toolbar" aria-label="Formatting">
+    <div
+      ref={bar}
+      className="toolbar"
+      role="toolbar"
+      aria-label="Formatting"
+      onKeyDown={onKeyDown}
+      onFocus={(e) => {
+        const i = [...(bar.current?.querySelectorAll('button') ?? [])].findIndex((b) => Object.is(b, e.target));
+        if (i >= 0) setCurrent(i);
+      }}
+    >
       <div className="toolbar-group">{FORMATS.map((f) => btn(f.id, f.label, tip(f), <f.icon size={18} aria-hidden />, s.formats[f.id], () => f.run(editor)))}</div>
       <div className="toolbar-group">{btn('link', s.link ? 'Edit link' : 'Add link', `Link (${shortcutLabel('Mod-K')})`, <LinkIcon size={18} aria-hidden />, s.link, onLink)}</div>
       <div className="toolbar-group">

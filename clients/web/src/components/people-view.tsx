@@ -34,10 +34,12 @@ export function PeopleView({ user }: { user: SessionUser }) {
     e.preventDefault();
     setBusy(true);
     setError(null);
+    // A new attempt replaces the last outcome: an old "can now sign in" must not sit beside a new error.
+    setAdded(null);
     const r = await client.createUser({ email, password, role, ...(name.trim() ? { displayName: name.trim() } : {}) });
     setBusy(false);
     if (!r.ok) {
-      setError(describeError(r.error));
+      setError(r.error.code === 'email_taken' ? `${email.trim()} already has an account. Each person can belong to one workspace.` : describeError(r.error));
       return;
     }
     setAdded(`${r.value.email} can now sign in with the password you chose.`);

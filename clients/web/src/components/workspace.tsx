@@ -2,13 +2,16 @@
  * The signed-in workspace: header (search, connection, account), the document list and
  * the main view. On narrow screens the list and the document take turns (review layout).
  */
-import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
-import type { DocumentMeta, Me, SessionUser } from '../../../sdk/index.js';
+import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
+import type { Collection, DocumentMeta, DocumentSort, ListDocumentsQuery, Me, SessionUser } from '../../../sdk/index.js';
 import { cacheDocuments, cachedDocuments, cacheProfile, cachedProfile, client, describeError, displayName, offlineDocuments, pendingTotal, signOut } from '../api.js';
 import { navigate, useNarrow, useOnline, useRoute } from '../router.js';
-import { DocumentList } from './document-list.js';
+import { DocumentList, type ListView } from './document-list.js';
+import { ConfirmDialog, PromptDialog } from './menu.js';
+import { useToast } from './toast.js';
 import { DocumentView } from './document-view.js';
 import { PeopleView } from './people-view.js';
+import { AccountView } from './account-view.js';
 import { SearchAnalyticsView } from './search-analytics-view.js';
 import { SearchView } from './search-view.js';
 
@@ -35,28 +38,59 @@ export function Workspace({ user }: { user: SessionUser }) {
   const [loading, setLoading] = useState(true);
   const [listError, setListError] = useState<string | null>(null);
   const [query, setQuery] = useState(route.name === 'search' ? route.q : '');
+  // The box shows the search being looked at, and is empty once the user moves on.
+  const shownQuery = route.name === 'search' ? route.q : '';
+  useEffect(() => setQuery(shownQuery), [shownQuery]);
+
+  const [view, setView] = useState<ListView>({ name: 'all' });
+  const [sort, setSort] = useState<DocumentSort>('recent');
+  const [filter, setFilter] = useState('');
+  const [collections, setCollections] = useState<Collection[]>([]);
+  const canOrganise = user.role !== 'guest';
+  const listQuery = useMemo((): ListDocumentsQuery => {
+    const q = filter.trim() ? { q: filter.trim() } : {};
+    if (view.name === 'recent') return { limit: 100, recent: true, ...q };
+    const base = { limit: 100, sort, ...q };
+    if (view.name === 'starred') return { ...base, starred: true };
+    if (view.name === 'templates') return { ...base, kind: 'template' };
+    if (view.name === 'collection') return { ...base, collectionId: view.id };
+    return base;
+  }, [view, sort, filter]);
+  const isDefaultList = view.name === 'all' && !filter.trim();
 
   const load = useCallback(async () => {
     setLoading(true);
-    const r = await client.listDocuments({ limit: 100 });
+    const r = await client.listDocuments(listQuery);
     setLoading(false);
     if (r.ok) {
       setDocs(r.value.documents);
       setCursor(r.value.nextCursor);
       setListError(null);
-      cacheDocuments(user.id, r.value.documents);
+      // What shows offline is the full list.
+      if (isDefaultList) cacheDocuments(user.id, r.value.documents);
     } else {
       setListError(r.error.code === 'network_error' ? 'Offline: showing the documents saved on this device.' : describeError(r.error));
     }
-  }, [user.id]);
+  }, [user.id, listQuery, isDefaultList]);
 
   useEffect(() => {
-    void load();
-  }, [load, online]);
+    // Typing in the filter asks once the typing pauses.
+    const timer = setTimeout(() => void load(), filter ? 200 : 0);
+    return () => clearTimeout(timer);
+  }, [load, online, filter]);
+
+  const loadCollections = useCallback(async () => {
+    if (!canOrganise) return;
+    const r = await client.listCollections();
+    if (r.ok) setCollections(r.value);
+  }, [canOrganise]);
+  useEffect(() => {
+    void loadCollections();
+  }, [loadCollections, online]);
 
   const loadMore = async () => {
     if (!cursor) return;
-    const r = await client.listDocuments({ limit: 100, cursor });
+    const r = await client.listDocuments({ ...listQuery, cursor });
     if (r.ok) {
       setDocs((d) => [...d, ...r.value.documents]);
       setCursor(r.value.nextCursor);
@@ -64,14 +98,63 @@ export function Workspace({ user }: { user: SessionUser }) {
   };
 
   const create = async (): Promise<string | null> => {
-    const r = await client.createDocument({ title: 'Untitled' });
+    const r = await client.createDocument({ title: 'Untitled', ...(view.name === 'collection' ? { collectionId: view.id } : {}) });
     if (!r.ok) return describeError(r.error);
     setDocs((d) => [r.value, ...d]);
     navigate(`/d/${r.value.id}`);
     return null;
   };
 
-  const onRenamed = (meta: DocumentMeta) => setDocs((d) => d.map((x) => (x.id === meta.id ? { ...x, title: meta.title } : x)));
+  const onChanged = (meta: DocumentMeta) => setDocs((d) => d.map((x) => (x.id === meta.id ? { ...x, ...meta } : x)));
+  const onCreated = (meta: DocumentMeta) => {
+    if (meta.kind === 'template') setView({ name: 'templates' });
+    else setDocs((d) => [meta, ...d.filter((x) => x.id !== meta.id)]);
+    navigate(`/d/${meta.id}`);
+  };
+  const toast = useToast();
+  const onDeleted = (meta: DocumentMeta) => {
+    onGone(meta.id);
+    navigate('/');
+    toast({
+      message: `Deleted “${meta.title}”`,
+      action: {
+        label: 'Undo',
+        run: () =>
+          void client.restoreDocument(meta.id).then((r) => {
+            if (!r.ok) return toast({ message: `Could not restore “${meta.title}”: ${describeError(r.error)}`, tone: 'error' });
+            setDocs((d) => [r.value, ...d.filter((x) => x.id !== r.value.id)]);
+            navigate(`/d/${r.value.id}`);
+          }),
+      },
+    });
+  };
+
+  // Collections: create, rename, delete (contents move up a level).
+  const [collectionDialog, setCollectionDialog] = useState<{ mode: 'new'; parentId: string | null } | { mode: 'rename'; c: Collection } | { mode: 'delete'; c: Collection } | null>(null);
+  const answerCollection = async (value: string | null | boolean) => {
+    const d = collectionDialog;
+    setCollectionDialog(null);
+    if (!d || value === null || value === false) return;
+    if (d.mode === 'delete') {
+      const r = await client.deleteCollection(d.c.id);
+      if (!r.ok) return toast({ message: describeError(r.error), tone: 'error' });
+      if (view.name === 'collection' && view.id === d.c.id) setView({ name: 'all' });
+    } else {
+      const r = d.mode === 'new' ? await client.createCollection({ name: String(value), parentId: d.parentId }) : await client.updateCollection(d.c.id, { name: String(value) });
+      if (!r.ok) return toast({ message: describeError(r.error), tone: 'error' });
+      if (d.mode === 'new') setView({ name: 'collection', id: r.value.id });
+    }
+    await loadCollections();
+  };
+  const onGone = useCallback(
+    (id: string) =>
+      setDocs((d) => {
+        const rest = d.filter((x) => x.id !== id);
+        cacheDocuments(user.id, rest);
+        return rest;
+      }),
+    [user.id],
+  );
 
   const search = (e: FormEvent) => {
     e.preventDefault();
@@ -82,7 +165,7 @@ export function Workspace({ user }: { user: SessionUser }) {
   const [signingOut, setSigningOut] = useState(false);
   const logout = async () => {
     const waiting = pendingTotal(user.id);
-    if (waiting > 0 && !window.confirm(`${waiting} change${waiting === 1 ? ' has' : 's have'} not reached the server yet and will be lost if you sign out now. Sign out anyway?`)) return;
+    if (waiting > 0 && !window.confirm('Some of your changes have not reached the server yet and will be lost if you sign out now. Sign out anyway?')) return;
     setSigningOut(true);
     await signOut(user.id);
   };
@@ -161,20 +244,76 @@ export function Workspace({ user }: { user: SessionUser }) {
             Search analytics
           </a>
         )}
-        <span className="who" title={user.email}>
+        <a
+          className="who nav-link"
+          href="/account"
+          title={`${user.email}: your account`}
+          aria-current={route.name === 'account' ? 'page' : undefined}
+          onClick={(e) => {
+            e.preventDefault();
+            navigate('/account');
+          }}
+        >
           {name}
-        </span>
+        </a>
         <button type="button" className="link" onClick={logout} disabled={signingOut}>
           Sign out
         </button>
       </header>
       <div className="body">
-        {showList && <DocumentList docs={docs} activeId={openId} loading={loading} error={listError} available={available} hasMore={cursor !== null} onMore={loadMore} onCreate={create} />}
+        {showList && (
+          <DocumentList
+            docs={docs}
+            activeId={openId}
+            loading={loading}
+            error={listError}
+            available={available}
+            hasMore={cursor !== null}
+            onMore={loadMore}
+            onCreate={create}
+            view={view}
+            onView={setView}
+            sort={sort}
+            onSort={setSort}
+            filter={filter}
+            onFilter={setFilter}
+            collections={collections}
+            canOrganise={canOrganise}
+            onNewCollection={(parentId) => setCollectionDialog({ mode: 'new', parentId })}
+            onRenameCollection={(c) => setCollectionDialog({ mode: 'rename', c })}
+            onDeleteCollection={(c) => setCollectionDialog({ mode: 'delete', c })}
+          />
+        )}
         <main id="main" className="main" tabIndex={-1} ref={mainRef}>
-          {route.name === 'document' && <DocumentView key={route.id} id={route.id} user={user} name={name} docs={docs} narrow={narrow} online={online} onRenamed={onRenamed} />}
+          {route.name === 'document' && (
+            <DocumentView
+              key={route.id}
+              id={route.id}
+              user={user}
+              name={name}
+              docs={docs}
+              narrow={narrow}
+              online={online}
+              collections={collections}
+              onChanged={onChanged}
+              onCreated={onCreated}
+              onDeleted={onDeleted}
+              onGone={onGone}
+            />
+          )}
           {route.name === 'people' && <PeopleView user={user} />}
+          {route.name === 'account' && <AccountView user={user} me={me} onProfile={setMe} />}
           {route.name === 'search-analytics' && <SearchAnalyticsView />}
           {route.name === 'search' && <SearchView key={`${route.q}:${route.mode}`} q={route.q} mode={route.mode} />}
+          {route.name === 'not-found' && (
+            <div className="empty" role="alert" data-testid="not-found">
+              <h2>Page not found</h2>
+              <p className="muted">There is nothing at {window.location.pathname}. The link may be mistyped or out of date.</p>
+              <button type="button" className="primary" onClick={() => navigate('/')}>
+                Go to your documents
+              </button>
+            </div>
+          )}
           {route.name === 'home' && !narrow && (
             <div className="empty">
               <h2>Welcome{docs.length ? ' back' : ''}</h2>
@@ -183,6 +322,15 @@ export function Workspace({ user }: { user: SessionUser }) {
           )}
         </main>
       </div>
+      {collectionDialog?.mode === 'new' && <PromptDialog title="New collection" label="Name" initial="" confirmLabel="Create" maxLength={120} onAnswer={(v) => void answerCollection(v)} />}
+      {collectionDialog?.mode === 'rename' && (
+        <PromptDialog title="Rename collection" label="Name" initial={collectionDialog.c.name} confirmLabel="Rename" maxLength={120} onAnswer={(v) => void answerCollection(v)} />
+      )}
+      {collectionDialog?.mode === 'delete' && (
+        <ConfirmDialog title={`Delete “${collectionDialog.c.name}”?`} confirmLabel="Delete collection" danger onAnswer={(yes) => void answerCollection(yes)}>
+          <p>Its documents and collections move up one level. No document is deleted.</p>
+        </ConfirmDialog>
+      )}
     </div>
   );
 }

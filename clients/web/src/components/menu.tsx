@@ -1,0 +1,224 @@
+/**
+ * The app's menu button and confirmation dialog. The menu opens on click, Enter, Space or
+ * ArrowDown; arrows move, Escape closes and gives focus back to its button.
+ */
+import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
+
+export interface MenuItem {
+  label: string;
+  icon?: ReactNode;
+  danger?: boolean;
+  disabled?: boolean;
+  run: () => void;
+}
+
+export function MenuButton({ label, icon, items, className }: { label: string; icon: ReactNode; items: MenuItem[]; className?: string }) {
+  const [open, setOpen] = useState(false);
+  const button = useRef<HTMLButtonElement>(null);
+  const list = useRef<HTMLUListElement>(null);
+  const id = useId();
+  const focusItem = (i: number) => {
+    const all = [...(list.current?.querySelectorAll<HTMLButtonElement>('button:not(:disabled)') ?? [])];
+    all[(i + all.length) % all.length]?.focus();
+  };
+  useEffect(() => {
+    if (!open) return;
+    focusItem(0);
+    const outside = (e: PointerEvent) => {
+      if (!list.current?.contains(e.target as Node) && !button.current?.contains(e.target as Node)) setOpen(false);
+    };
+    document.addEventListener('pointerdown', outside);
+    return () => document.removeEventListener('pointerdown', outside);
+  }, [open]);
+  const close = () => {
+    setOpen(false);
+    button.current?.focus();
+  };
+  return (
+    <span className={`menu-anchor ${className ?? ''}`}>
+      <button
+        ref={button}
+        type="button"
+        className="icon-button"
+        aria-label={label}
+        title={label}
+        aria-haspopup="menu"
+        aria-expanded={open}
+        aria-controls={open ? id : undefined}
+        onClick={() => setOpen((o) => !o)}
+        onKeyDown={(e) => {
+          if (e.key === 'ArrowDown') {
+            e.preventDefault();
+            setOpen(true);
+          }
+        }}
+      >
+        {icon}
+      </button>
+      {open && (
+        <ul
+          ref={list}
+          id={id}
+          className="menu dropdown"
+          role="menu"
+          aria-label={label}
+          onKeyDown={(e) => {
+            const all = [...(list.current?.querySelectorAll<HTMLButtonElement>('button:not(:disabled)') ?? [])];
+            const at = all.indexOf(document.activeElement as HTMLButtonElement);
+            if (e.key === 'ArrowDown') focusItem(at + 1);
+            else if (e.key === 'ArrowUp') focusItem(at - 1);
+            else if (e.key === 'Home') focusItem(0);
+            else if (e.key === 'End') focusItem(-1);
+            else if (e.key === 'Escape' || e.key === 'Tab') close();
+            else return;
+            e.preventDefault();
+          }}
+        >
+          {items.map((item) => (
+            <li key={item.label} role="none">
+              <button
+                type="button"
+                role="menuitem"
+                className={item.danger ? 'danger' : undefined}
+                disabled={item.disabled}
+                onClick={() => {
+                  close();
+                  item.run();
+                }}
+              >
+                {item.icon}
+                <span>{item.label}</span>
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </span>
+  );
+}
+
+/** A modal question with one confirming button; Escape or Cancel answers no. */
+export function ConfirmDialog({ title, children, confirmLabel, danger, onAnswer }: { title: string; children: ReactNode; confirmLabel: string; danger?: boolean; onAnswer: (yes: boolean) => void }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const titleId = useId();
+  useEffect(() => {
+    const d = ref.current;
+    if (d && !d.open) d.showModal();
+  }, []);
+  return (
+    <dialog ref={ref} className="dialog" aria-labelledby={titleId} onCancel={() => onAnswer(false)}>
+      <h2 id={titleId}>{title}</h2>
+      <div>{children}</div>
+      <div className="dialog-actions">
+        <button type="button" onClick={() => onAnswer(false)}>
+          Cancel
+        </button>
+        <button type="button" className={danger ? 'danger-button' : 'primary'} onClick={() => onAnswer(true)} autoFocus>
+          {confirmLabel}
+        </button>
+      </div>
+    </dialog>
+  );
+}
+
+/** A modal asking for one line of text (a name); Escape or Cancel answers null. */
+export function PromptDialog({
+  title,
+  label,
+  initial,
+  confirmLabel,
+  maxLength,
+  onAnswer,
+}: {
+  title: string;
+  label: string;
+  initial: string;
+  confirmLabel: string;
+  maxLength: number;
+  onAnswer: (value: string | null) => void;
+}) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const [value, setValue] = useState(initial);
+  const titleId = useId();
+  const fieldId = useId();
+  useEffect(() => {
+    const d = ref.current;
+    if (d && !d.open) d.showModal();
+  }, []);
+  return (
+    <dialog ref={ref} className="dialog" aria-labelledby={titleId} onCancel={() => onAnswer(null)}>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (value.trim()) onAnswer(value.trim());
+        }}
+      >
+        <h2 id={titleId}>{title}</h2>
+        <label htmlFor={fieldId}>{label}</label>
+        <input id={fieldId} value={value} maxLength={maxLength} onChange={(e) => setValue(e.target.value)} autoFocus required />
+        <div className="dialog-actions">
+          <button type="button" onClick={() => onAnswer(null)}>
+            Cancel
+          </button>
+          <button type="submit" className="primary" disabled={!value.trim()}>
+            {confirmLabel}
+          </button>
+        </div>
+      </form>
+    </dialog>
+  );
+}
+
+/** A modal offering a choice from a list; Escape or Cancel answers null. */
+export function ChoiceDialog({
+  title,
+  label,
+  options,
+  initial,
+  confirmLabel,
+  onAnswer,
+}: {
+  title: string;
+  label: string;
+  options: { value: string; label: string }[];
+  initial: string;
+  confirmLabel: string;
+  onAnswer: (value: string | null) => void;
+}) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const [value, setValue] = useState(initial);
+  const titleId = useId();
+  const fieldId = useId();
+  useEffect(() => {
+    const d = ref.current;
+    if (d && !d.open) d.showModal();
+  }, []);
+  return (
+    <dialog ref={ref} className="dialog" aria-labelledby={titleId} onCancel={() => onAnswer(null)}>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          onAnswer(value);
+        }}
+      >
+        <h2 id={titleId}>{title}</h2>
+        <label htmlFor={fieldId}>{label}</label>
+        <select id={fieldId} value={value} onChange={(e) => setValue(e.target.value)} autoFocus>
+          {options.map((o) => (
+            <option key={o.value} value={o.value}>
+              {o.label}
+            </option>
+          ))}
+        </select>
+        <div className="dialog-actions">
+          <button type="button" onClick={() => onAnswer(null)}>
+            Cancel
+          </button>
+          <button type="submit" className="primary">
+            {confirmLabel}
+          </button>
+        </div>
+      </form>
+    </dialog>
+  );
+}
