@@ -614,6 +614,8 @@ for (const dialect of DIALECTS) {
       [[mine.id, true, true, 'admin']],
     );
     assert.deepEqual(ids((await walk(api, owner, 'sort=title', 1)).docs), [doc.id, mine.id]);
+    assert.deepEqual(ids((await walk(api, owner, `q=${encodeURIComponent('KLY T')}&sort=title`, 1)).docs), [mine.id]);
+    assert.deepEqual(ids((await walk(api, owner, `q=${encodeURIComponent('%')}`, 1)).docs), []);
     assert.deepEqual(ids((await walk(api, owner, 'sort=recent&kind=template', 1)).docs), [tpl.id]);
     assert.equal((await api.del(`/api/v1/collections/${folder.id}`, owner.accessToken)).status, 204);
     assert.equal((await api.get(`/api/v1/documents/${doc.id}`, owner.accessToken)).body.collectionId, sub.id);
