@@ -46,11 +46,7 @@ function NameForm({ me, onProfile }: { me: Me | null; onProfile: (me: Me) => voi
         <button type="submit" className="primary">
           Save name
         </button>
-        {message && (
-          <span role={message.ok ? 'status' : 'alert'} className={message.ok ? 'ok' : 'error'}>
-            {message.text}
-          </span>
-        )}
+        <Outcome message={message} />
       </div>
     </form>
   );
@@ -128,11 +124,7 @@ function PasswordForm({ user, me }: { user: SessionUser; me: Me | null }) {
         <button type="submit" className="primary" disabled={busy || weak}>
           Change password
         </button>
-        {message && (
-          <span role={message.ok ? 'status' : 'alert'} className={message.ok ? 'ok' : 'error'}>
-            {message.text}
-          </span>
-        )}
+        <Outcome message={message} />
       </div>
     </form>
   );
@@ -166,5 +158,15 @@ function SignOutEverywhere({ user }: { user: SessionUser }) {
         </ConfirmDialog>
       )}
     </div>
+  );
+}
+
+/** What became of the last submit: said politely when it worked, as an alert when not. */
+function Outcome({ message }: { message: { ok: boolean; text: string } | null }) {
+  if (!message) return null;
+  return (
+    <span role={message.ok ? 'status' : 'alert'} className={message.ok ? 'ok' : 'error'}>
+      {message.text}
+    </span>
   );
 }

@@ -121,6 +121,51 @@ export function ConfirmDialog({ title, children, confirmLabel, danger, onAnswer 
   );
 }
 
+/** A modal form: a title, its fields, Cancel and one submitting button; Escape or Cancel answers null. */
+function ModalForm({
+  title,
+  confirmLabel,
+  canSubmit,
+  onSubmit,
+  onCancel,
+  children,
+}: {
+  title: string;
+  confirmLabel: string;
+  canSubmit: boolean;
+  onSubmit: () => void;
+  onCancel: () => void;
+  children: ReactNode;
+}) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const titleId = useId();
+  useEffect(() => {
+    const d = ref.current;
+    if (d && !d.open) d.showModal();
+  }, []);
+  return (
+    <dialog ref={ref} className="dialog" aria-labelledby={titleId} onCancel={onCancel}>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (canSubmit) onSubmit();
+        }}
+      >
+        <h2 id={titleId}>{title}</h2>
+        {children}
+        <div className="dialog-actions">
+          <button type="button" onClick={onCancel}>
+            Cancel
+          </button>
+          <button type="submit" className="primary" disabled={!canSubmit}>
+            {confirmLabel}
+          </button>
+        </div>
+      </form>
+    </dialog>
+  );
+}
+
 /** A modal asking for one line of text (a name); Escape or Cancel answers null. */
 export function PromptDialog({
   title,
@@ -137,35 +182,13 @@ export function PromptDialog({
   maxLength: number;
   onAnswer: (value: string | null) => void;
 }) {
-  const ref = useRef<HTMLDialogElement>(null);
   const [value, setValue] = useState(initial);
-  const titleId = useId();
   const fieldId = useId();
-  useEffect(() => {
-    const d = ref.current;
-    if (d && !d.open) d.showModal();
-  }, []);
   return (
-    <dialog ref={ref} className="dialog" aria-labelledby={titleId} onCancel={() => onAnswer(null)}>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          if (value.trim()) onAnswer(value.trim());
-        }}
-      >
-        <h2 id={titleId}>{title}</h2>
-        <label htmlFor={fieldId}>{label}</label>
-        <input id={fieldId} value={value} maxLength={maxLength} onChange={(e) => setValue(e.target.value)} autoFocus required />
-        <div className="dialog-actions">
-          <button type="button" onClick={() => onAnswer(null)}>
-            Cancel
-          </button>
-          <button type="submit" className="primary" disabled={!value.trim()}>
-            {confirmLabel}
-          </button>
-        </div>
-      </form>
-    </dialog>
+    <ModalForm title={title} confirmLabel={confirmLabel} canSubmit={value.trim() !== ''} onSubmit={() => onAnswer(value.trim())} onCancel={() => onAnswer(null)}>
+      <label htmlFor={fieldId}>{label}</label>
+      <input id={fieldId} value={value} maxLength={maxLength} onChange={(e) => setValue(e.target.value)} autoFocus required />
+    </ModalForm>
   );
 }
 
@@ -185,40 +208,18 @@ export function ChoiceDialog({
   confirmLabel: string;
   onAnswer: (value: string | null) => void;
 }) {
-  const ref = useRef<HTMLDialogElement>(null);
   const [value, setValue] = useState(initial);
-  const titleId = useId();
   const fieldId = useId();
-  useEffect(() => {
-    const d = ref.current;
-    if (d && !d.open) d.showModal();
-  }, []);
   return (
-    <dialog ref={ref} className="dialog" aria-labelledby={titleId} onCancel={() => onAnswer(null)}>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          onAnswer(value);
-        }}
-      >
-        <h2 id={titleId}>{title}</h2>
-        <label htmlFor={fieldId}>{label}</label>
-        <select id={fieldId} value={value} onChange={(e) => setValue(e.target.value)} autoFocus>
-          {options.map((o) => (
-            <option key={o.value} value={o.value}>
-              {o.label}
-            </option>
-          ))}
-        </select>
-        <div className="dialog-actions">
-          <button type="button" onClick={() => onAnswer(null)}>
-            Cancel
-          </button>
-          <button type="submit" className="primary">
-            {confirmLabel}
-          </button>
-        </div>
-      </form>
-    </dialog>
+    <ModalForm title={title} confirmLabel={confirmLabel} canSubmit onSubmit={() => onAnswer(value)} onCancel={() => onAnswer(null)}>
+      <label htmlFor={fieldId}>{label}</label>
+      <select id={fieldId} value={value} onChange={(e) => setValue(e.target.value)} autoFocus>
+        {options.map((o) => (
+          <option key={o.value} value={o.value}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+    </ModalForm>
   );
 }
