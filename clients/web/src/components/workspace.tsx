@@ -43,7 +43,8 @@ export function Workspace({ user }: { user: SessionUser }) {
   useEffect(() => setQuery(shownQuery), [shownQuery]);
 
   const [view, setView] = useState<ListView>({ name: 'all' });
-  const [sort, setSort] = useState<DocumentSort>('recent');
+  // The server's `recent` order follows renames, not edits, so it is not offered as "last edited".
+  const [sort, setSort] = useState<DocumentSort>('created');
   const [filter, setFilter] = useState('');
   const [collections, setCollections] = useState<Collection[]>([]);
   const canOrganise = user.role !== 'guest';
