@@ -243,3 +243,36 @@ test('the account page: display name, a password change with a strength check, a
   await p.getByRole('button', { name: 'Sign in' }).waitFor(WAIT);
   assert.equal(await p.evaluate(() => localStorage.getItem('quire.session')), null);
 });
+
+test('presence shows readers too, each person with initials on a colour of their own', BROWSER_TEST, async (t) => {
+  const { url, api } = await startServer(t, web);
+  const owner = await api.signup();
+  const reader = await api.addUser(owner, 'member');
+  await api.patch('/api/v1/me', { displayName: 'Rita Reyes' }, reader.accessToken);
+  await api.patch('/api/v1/me', { displayName: 'Olive Owner' }, owner.accessToken);
+  const doc = await api.post('/api/v1/documents', { title: 'Handbook', text: 'Read me.' }, owner.accessToken);
+  await api.put(`/api/v1/documents/${doc.body.id}/permissions`, { userId: reader.user.id, level: 'read' }, owner.accessToken);
+  const [co, cr] = await Promise.all([signedInContext(browser, owner), signedInContext(browser, reader)]);
+  t.after(() => Promise.all([co.close(), cr.close()]));
+  const [o, r] = await Promise.all([co.newPage(), cr.newPage()]);
+  await o.goto(`${url}/d/${doc.body.id}`);
+  await r.goto(`${url}/d/${doc.body.id}`);
+  const presence = o.getByTestId('presence');
+  await presence
+    .filter({ hasText: 'Also here: Rita Reyes (reading)' })
+    .waitFor(WAIT)
+    .catch(async (e) => {
+      throw new Error(`${e.message}; presence shows: ${await presence.textContent()}`);
+    });
+  const badge = presence.getByRole('img', { name: 'Rita Reyes (reading)' });
+  assert.equal(await badge.textContent(), 'RR');
+  await r.getByTestId('presence').filter({ hasText: 'Also here: Olive Owner' }).waitFor(WAIT);
+  // The same person has the same colour on both screens and in the header.
+  const colourOn = (p: Page, name: string) =>
+    p
+      .getByTestId('presence')
+      .getByRole('img', { name })
+      .evaluate((el) => getComputedStyle(el).backgroundColor);
+  assert.equal(await colourOn(o, 'Olive Owner (you)'), await colourOn(r, 'Olive Owner'));
+  await o.screenshot({ path: outputPath('presence-readers.png') });
+});

@@ -1,11 +1,12 @@
 /**
  * Authentication: the access token must verify (RS256, pinned), the document must exist
  * in the caller's tenant and be readable by them. `read` ⇒ a read-only connection whose
- * document updates, awareness and stateless messages are all refused (and told so).
+ * document updates and stateless messages are refused (and told so); its awareness is
+ * relayed like anyone's (readers show in presence), within the awareness limits.
  * Tokens can be refreshed on an open socket (`onTokenSync`); the sweep asks clients with
  * an expired token for a fresh one and closes those that do not answer.
  */
-import type { beforeHandleAwarenessPayload, Extension, Hocuspocus, onAuthenticatePayload, onConfigurePayload, onStatelessPayload, onTokenSyncPayload } from '@hocuspocus/server';
+import type { Extension, Hocuspocus, onAuthenticatePayload, onConfigurePayload, onStatelessPayload, onTokenSyncPayload } from '@hocuspocus/server';
 
 import { sessionVersionOf, type TokenService } from '../../core/tokens.js';
 import type { Logger } from '../../lib/log.js';
@@ -120,14 +121,6 @@ export class Authentication implements Extension {
     ctx.level = access.level;
     ctx.user = access.user;
     connection.readOnly = access.level === 'read';
-  }
-
-  async beforeHandleAwareness(data: beforeHandleAwarenessPayload<SyncContext>): Promise<void> {
-    const conn = data.connection;
-    if (conn?.readOnly && data.states.size > 0) {
-      data.states.clear();
-      conn.sendStateless(refusal('awareness', 'read-only'));
-    }
   }
 
   async onStateless({ connection }: onStatelessPayload): Promise<void> {

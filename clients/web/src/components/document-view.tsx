@@ -78,7 +78,7 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
   const opened = useRef(false);
   const onGoneRef = useRef(onGone);
   onGoneRef.current = onGone;
-  const me = useMemo(() => ({ name, color: colorFor(user.id) }), [name, user.id]);
+  const me = useMemo(() => ({ name, color: colorFor(user.id), id: user.id }), [name, user.id]);
   // The session opens with the presence known then; a later name change updates it in place
   // (the editor's caret label and the awareness field) instead of reopening the document.
   const meAtOpen = useRef(me);
@@ -329,7 +329,7 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
           {renameError}
         </p>
       )}
-      {session && <Presence session={session} self={me} />}
+      {session && <Presence session={session} self={me} reading={!editable} />}
       {session ? <CollabEditor key={session.id} session={session} user={me} editable={editable} toolbar={!narrow && canWrite} /> : <p className="muted loading">Loading document…</p>}
       {narrow && (
         <nav className="review-nav" aria-label="Move between documents">

@@ -28,7 +28,8 @@ const lowlight = createLowlight(common);
 
 interface Props {
   session: DocumentSession;
-  user: { name: string; color: string };
+  /** How this user appears to others: the caret label and presence (`id` keeps their colour stable). */
+  user: { name: string; color: string; id: string };
   editable: boolean;
   toolbar: boolean;
 }
@@ -105,8 +106,8 @@ export function CollabEditor({ session, user, editable, toolbar }: Props) {
   // A name learned after the editor opened (the profile loads after the document) is shown
   // on this user's caret for everyone.
   useEffect(() => {
-    editor?.commands.updateUser({ name: user.name, color: user.color });
-  }, [editor, user.name, user.color]);
+    editor?.commands.updateUser({ name: user.name, color: user.color, id: user.id });
+  }, [editor, user.name, user.color, user.id]);
 
   return (
     <div className="editor-wrap">

@@ -2,6 +2,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import type { SessionUser, TenantRole, User } from '../../../sdk/index.js';
 import { client, describeError } from '../api.js';
+import { Avatar } from './avatar.js';
 
 const ROLES: { value: TenantRole; label: string }[] = [
   { value: 'member', label: 'Member (sees what is shared with them)' },
@@ -109,6 +110,7 @@ export function PeopleView({ user }: { user: SessionUser }) {
         <ul className="perm-list">
           {users.map((u) => (
             <li key={u.id}>
+              <Avatar name={u.displayName || u.email} seed={u.id} size="sm" />
               <span>
                 {u.displayName ? `${u.displayName} · ` : ''}
                 {u.email}

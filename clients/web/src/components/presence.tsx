@@ -1,23 +1,31 @@
-/** Who else has this document open (from the provider's awareness). */
+/** Who has this document open (from the provider's awareness): editors and readers alike. */
 import { useEffect, useState } from 'react';
 import type { DocumentSession } from '../../../sdk/index.js';
+import { Avatar } from './avatar.js';
 
 interface Person {
   clientId: number;
   name: string;
-  color: string;
+  /** The user id when the client shares it (stable colour), else the name. */
+  seed: string;
+  reading: boolean;
 }
 
-export function Presence({ session, self }: { session: DocumentSession; self: { name: string } }) {
+export function Presence({ session, self, reading }: { session: DocumentSession; self: { name: string; id: string }; reading: boolean }) {
   const [people, setPeople] = useState<Person[]>([]);
+  // Others see whether this user is reading or editing.
+  useEffect(() => {
+    session.provider.setAwarenessField('mode', reading ? 'reading' : 'editing');
+  }, [session, reading]);
   useEffect(() => {
     const awareness = session.awareness;
     const read = () => {
       const out: Person[] = [];
       for (const [clientId, state] of awareness.getStates()) {
         if (clientId === awareness.clientID) continue;
-        const u = (state as { user?: { name?: unknown; color?: unknown } }).user;
-        if (u && typeof u.name === 'string') out.push({ clientId, name: u.name, color: typeof u.color === 'string' ? u.color : '#666' });
+        const s = state as { user?: { name?: unknown; id?: unknown }; mode?: unknown };
+        const u = s.user;
+        if (u && typeof u.name === 'string') out.push({ clientId, name: u.name, seed: typeof u.id === 'string' ? u.id : u.name, reading: s.mode === 'reading' });
       }
       setPeople(out);
     };
@@ -26,17 +34,14 @@ export function Presence({ session, self }: { session: DocumentSession; self: { 
     return () => awareness.off('change', read);
   }, [session]);
 
+  const describe = (p: Person) => `${p.name}${p.reading ? ' (reading)' : ''}`;
   return (
     <div className="presence" role="group" aria-label="People in this document" data-testid="presence">
-      <span className="avatar self" title={`${self.name} (you)`} aria-hidden="true">
-        {self.name.slice(0, 1).toUpperCase()}
-      </span>
+      <Avatar name={self.name} seed={self.id} label={`${self.name} (you)`} />
       {people.map((p) => (
-        <span key={p.clientId} className="avatar" style={{ background: p.color }} title={p.name}>
-          {p.name.slice(0, 1).toUpperCase()}
-        </span>
+        <Avatar key={p.clientId} name={p.name} seed={p.seed} label={describe(p)} />
       ))}
-      <span className="muted presence-text">{people.length === 0 ? 'Only you' : `Also here: ${people.map((p) => p.name).join(', ')}`}</span>
+      <span className="muted presence-text">{people.length === 0 ? 'Only you' : `Also here: ${people.map(describe).join(', ')}`}</span>
     </div>
   );
 }

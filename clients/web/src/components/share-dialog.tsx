@@ -2,6 +2,7 @@
 import { useEffect, useRef, useState } from 'react';
 import type { Permission, PermissionLevel, User } from '../../../sdk/index.js';
 import { client, describeError } from '../api.js';
+import { Avatar } from './avatar.js';
 
 interface Props {
   documentId: string;
@@ -106,6 +107,7 @@ export function ShareDialog({ documentId, title, selfId, onClose }: Props) {
         <ul className="perm-list">
           {perms.map((p) => (
             <li key={p.userId}>
+              <Avatar name={p.email} seed={p.userId} size="sm" />
               <span>{p.email}</span>
               <select aria-label={`Access for ${p.email}`} value={p.level} disabled={busy || p.userId === selfId} onChange={(e) => void set(p.userId, e.target.value as PermissionLevel)}>
                 {LEVELS.map((l) => (

@@ -12,6 +12,7 @@ import { useToast } from './toast.js';
 import { DocumentView } from './document-view.js';
 import { PeopleView } from './people-view.js';
 import { AccountView } from './account-view.js';
+import { Avatar } from './avatar.js';
 import { SearchAnalyticsView } from './search-analytics-view.js';
 import { SearchView } from './search-view.js';
 
@@ -255,7 +256,8 @@ export function Workspace({ user }: { user: SessionUser }) {
             navigate('/account');
           }}
         >
-          {name}
+          <Avatar name={name} seed={user.id} size="sm" />
+          <span className="who-name">{name}</span>
         </a>
         <button type="button" className="link" onClick={logout} disabled={signingOut}>
           Sign out
