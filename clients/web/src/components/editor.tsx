@@ -8,6 +8,7 @@ import { Extension, type Editor } from '@tiptap/core';
 import CodeBlockLowlight from '@tiptap/extension-code-block-lowlight';
 import Collaboration from '@tiptap/extension-collaboration';
 import CollaborationCaret from '@tiptap/extension-collaboration-caret';
+import Link from '@tiptap/extension-link';
 import { TaskItem, TaskList } from '@tiptap/extension-list';
 import { TableKit } from '@tiptap/extension-table';
 import TextAlign from '@tiptap/extension-text-align';
@@ -68,7 +69,15 @@ export function CollabEditor({ session, user, editable, toolbar }: Props) {
         StarterKit.configure({
           undoRedo: false,
           codeBlock: false,
-          link: { openOnClick: false, autolink: true, linkOnPaste: true, defaultProtocol: 'https', HTMLAttributes: { rel: 'noopener noreferrer nofollow', target: '_blank' } },
+          link: false,
+        }),
+        // Typing at a link's end, or pressing Enter there, does not carry the link on.
+        Link.extend({ inclusive: () => false }).configure({
+          openOnClick: false,
+          autolink: true,
+          linkOnPaste: true,
+          defaultProtocol: 'https',
+          HTMLAttributes: { rel: 'noopener noreferrer nofollow', target: '_blank' },
         }),
         CodeBlockLowlight.configure({ lowlight, HTMLAttributes: { spellcheck: 'false' } }),
         TableKit.configure({ table: { resizable: false } }),
