@@ -249,14 +249,14 @@ export class DocumentStore {
         .values({ document_id: documentId, tenant_id: tenantId, state, last_seq: maxRead })
         .onConflict((oc) => oc.column('document_id').doUpdateSet({ state, last_seq: maxRead, updated_at: sql`now()` }))
         .execute();
-      await tx
-        .deleteFrom('document_updates')
-        .where('document_id', '=', documentId)
-        .where('seq', '=', sql<string>`any(${rows.map((r) => r.seq)}::bigint[])`)
-        .execute();
       // The folded rows leave the log, maybe before the relay read them: record the change in
-      // the outbox in this transaction, so the change feed still sees it.
-      await tx.insertInto('document_events').values({ tenant_id: tenantId, document_id: documentId, type: 'document.changed' }).execute();
+      // the outbox in this transaction, so the change feed still sees it. It carries the newest
+      // row's time, the document's last edit (`ml-workers/last-edited.ts`).
+      await sql`
+        with folded as (
+          delete from document_updates where document_id = ${documentId} and seq = any(${rows.map((r) => r.seq)}::bigint[]) returning created_at)
+        insert into document_events (tenant_id, document_id, type, changed_at)
+        select ${tenantId}::uuid, ${documentId}::uuid, 'document.changed', max(created_at) from folded`.execute(tx);
       return { folded: rows.length - bad.length, quarantined: bad, bytes: state.byteLength + logBytes, remaining: total - rows.length };
     });
   }

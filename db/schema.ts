@@ -50,6 +50,7 @@ export interface DocumentsTable {
   title: string;
   created_by: string | null;
   created_at: Generated<Date>;
+  /** Last edited: set by a rename, advanced to a content edit's time by the worker (`ml-workers/last-edited.ts`). */
   updated_at: Generated<Date>;
   deleted_at: NullableTimestamp;
   /** Migration 0013: a document or a template, and its collection (null: the top level). */
@@ -137,6 +138,8 @@ export interface DocumentEventsTable {
   document_id: string;
   type: FeedEventType;
   created_at: Generated<Date>;
+  /** Migration 0015: on a compaction's `document.changed`, the time of the newest log row it folded. */
+  changed_at: NullableTimestamp;
 }
 
 export interface FeedCursorsTable {

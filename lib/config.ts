@@ -122,6 +122,7 @@ const EnvSchema = z.object({
     .regex(/^[A-Za-z0-9_-]{1,64}$/)
     .default('quire-documents'),
   FEED_POLL_MS: int(100, 10, 60_000),
+  LAST_EDITED_INTERVAL_MS: int(2_000, 100, 60_000),
   SEMANTIC_SEARCH: bool(true),
   EMBEDDING_THREADS: int(1, 1, 16),
   QDRANT_URL: optionalUrl(['http://', 'https://']),
@@ -255,6 +256,8 @@ export interface Config {
     stream: string;
     subjectPrefix: string;
     pollMs: number;
+    /** How often the worker advances documents' `updated_at` to their newest edit (the lag it adds). */
+    lastEditedMs: number;
   };
   search: {
     meiliUrl?: string;
@@ -402,7 +405,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     passwords: { scryptCost: e.PASSWORD_SCRYPT_COST },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
-    feed: { natsUrl: e.NATS_URL, stream: e.NATS_STREAM, subjectPrefix: e.NATS_SUBJECT_PREFIX, pollMs: e.FEED_POLL_MS },
+    feed: { natsUrl: e.NATS_URL, stream: e.NATS_STREAM, subjectPrefix: e.NATS_SUBJECT_PREFIX, pollMs: e.FEED_POLL_MS, lastEditedMs: e.LAST_EDITED_INTERVAL_MS },
     search: {
       meiliUrl: e.MEILI_URL,
       meiliKey: e.MEILI_KEY,

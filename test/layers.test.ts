@@ -70,7 +70,7 @@ test('every import goes down a layer or stays in its folder, so no folder import
   }
 });
 
-test('a process without the worker role does not load the worker side (relay, consumer, trainer, bus)', () => {
+test('a process without the worker role does not load the worker side (relay, last-edited times, consumer, trainer, bus)', () => {
   const edges = importGraph();
   // What the root loads for --roles=api,sync: its static imports and the modules of those two roles.
   const loaded = new Set<string>();
@@ -83,7 +83,7 @@ test('a process without the worker role does not load the worker side (relay, co
   for (const e of edges) if (e.from === root && !e.dynamic && !e.typeOnly) visit(e.to);
   loaded.add(root);
   for (const role of ['shared', 'search', 'sync', 'api']) visit(path.join('server', 'roles', `${role}.ts`));
-  const worker = [...loaded].filter((f) => /^ml-workers\/(relay|indexer|trainer|bus\/)|^server\/roles\/worker/.test(f.split(path.sep).join('/')));
+  const worker = [...loaded].filter((f) => /^ml-workers\/(relay|last-edited|indexer|trainer|bus\/)|^server\/roles\/worker/.test(f.split(path.sep).join('/')));
   assert.deepEqual(worker, []);
   // And the root reaches the worker role only through import(), when the role is on.
   assert.ok(edges.some((e) => e.from === root && e.to === path.join('server', 'roles', 'worker.ts') && e.dynamic));

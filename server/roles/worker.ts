@@ -1,7 +1,8 @@
 /**
  * The worker role: the relay (outbox → event bus), the indexing consumer (full text,
- * embeddings, labels) and the classifier trainer. Shutdown stops them in the order they
- * depend on each other — the relay (after its last publish), the trainer, the consumer
+ * embeddings, labels), the classifier trainer, and the last-edited times (outbox →
+ * `documents.updated_at`). Shutdown stops them in the order they depend on each other —
+ * the last-edited run and the relay (after its last publish), the trainer, the consumer
  * (its handlers in flight finish), then the bus — and only then closes the sentence
  * encoder, the search indexes and the store they use.
  */
@@ -10,6 +11,7 @@ import { DocumentStore } from '../../core/document-store.js';
 import { PoisonMessageError, type EventBus } from '../../ml-workers/bus/bus.js';
 import { loadClassifierModel } from '../../ml-workers/classifier/model.js';
 import { Indexer } from '../../ml-workers/indexer.js';
+import { LastEdited } from '../../ml-workers/last-edited.js';
 import { Relay } from '../../ml-workers/relay.js';
 import { Trainer } from '../../ml-workers/trainer.js';
 import type { SearchIndexes } from './search.js';
@@ -61,5 +63,9 @@ export async function startWorker(shared: Shared, search: SearchIndexes): Promis
   const relay = new Relay({ db: store.db, bus, subjectPrefix: config.feed.subjectPrefix, log, intervalMs: config.feed.pollMs });
   relay.start();
   shutdown.add('relay', () => relay.stop());
+  // Documents' last-edited time follows their edits from the outbox (not the bus).
+  const lastEdited = new LastEdited({ db: store.db, log, intervalMs: config.feed.lastEditedMs, registry: shared.metrics.registry });
+  lastEdited.start();
+  shutdown.add('last-edited', () => lastEdited.stop());
   return bus;
 }
