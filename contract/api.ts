@@ -11,6 +11,13 @@
 
 export type TenantRole = 'owner' | 'admin' | 'member' | 'guest';
 export type PermissionLevel = 'read' | 'write' | 'admin';
+/**
+ * What a document gives every member of its workspace who is not a guest and has its
+ * address ("anyone in the workspace with the link"): nothing, `read` or `write`, on top of
+ * their own grant and role (the higher counts). It does not list the document for them or
+ * make it searchable; once they opened it, it is in their recently viewed list.
+ */
+export type LinkAccess = 'none' | 'read' | 'write';
 export type SearchMode = 'fulltext' | 'semantic' | 'hybrid';
 /** How `GET /api/v1/documents/:id/content` answers: plain text, ProseMirror JSON or the Yjs state (bytes). */
 export type ContentFormat = 'text' | 'json' | 'yjs';
@@ -85,6 +92,26 @@ export interface PasswordStrength {
   suggestions: string[];
 }
 
+// ---- workspace ------------------------------------------------------------------------
+
+/** `GET /api/v1/workspace` (every signed-in user of the workspace). */
+export interface Workspace {
+  id: string;
+  name: string;
+  /**
+   * Whether the workspace's public links answer. Off: every public link of the workspace
+   * answers 404 at once and no new one can be created (403 `public_links_disabled`); the
+   * links are kept, and work again when this is turned back on. @default true
+   */
+  publicLinksEnabled: boolean;
+}
+
+/** `PATCH /api/v1/workspace` (owners and admins), at least one field; `name` is trimmed, 1–120 characters. Answers `Workspace`. */
+export interface UpdateWorkspaceRequest {
+  name?: string;
+  publicLinksEnabled?: boolean;
+}
+
 // ---- users ----------------------------------------------------------------------------
 
 export interface User {
@@ -148,6 +175,10 @@ export interface DocumentMeta {
   starred: boolean;
   /** When the caller last recorded opening it (`POST …/views`); null: never. */
   lastViewedAt: string | null;
+  /** What every member of the workspace who is not a guest gets with the document's address. */
+  linkAccess: LinkAccess;
+  /** Whether the document has a public read-only link (kept, but not answering, while the workspace has public links off). */
+  publicLink: boolean;
 }
 
 /** `GET /api/v1/documents`: one page of the documents the caller can read. */
@@ -190,12 +221,14 @@ export interface CreateDocumentRequest {
 /**
  * `PATCH /api/v1/documents/:id`, at least one field: renames the document (write), moves it
  * to a collection or to the top level with `null` (write), makes it a template or a document
- * again (admin).
+ * again (admin), sets what the workspace gets with its address (admin; lowering it closes or
+ * downgrades the live sockets of members who had only the link).
  */
 export interface UpdateDocumentRequest {
   title?: string;
   collectionId?: string | null;
   kind?: DocumentKind;
+  linkAccess?: LinkAccess;
 }
 
 /**
@@ -296,6 +329,48 @@ export interface PermissionRemoved {
 
 /** What `PUT /api/v1/documents/:id/permissions` answers: the grant, or its removal. */
 export type SetPermissionResponse = Permission | PermissionRemoved;
+
+// ---- public links ---------------------------------------------------------------------
+
+/**
+ * What `POST /api/v1/documents/:id/public-link` answers (201; admin on the document): the
+ * document's new public read-only link. `url` is `/p/<token>`, relative to the server's
+ * origin. The token is shown this once: the server keeps only its SHA-256 hash. Creating a
+ * link again replaces the previous one, which stops working at once.
+ */
+export interface PublicLink {
+  token: string;
+  url: string;
+  createdAt: string;
+}
+
+/**
+ * `GET /api/v1/documents/:id/public-link` (read access): whether the document has a public
+ * link and since when. `url` is always null: the token cannot be shown again (create a new
+ * link to get a new address).
+ */
+export interface PublicLinkState {
+  active: boolean;
+  createdAt: string | null;
+  url: null;
+}
+
+/**
+ * `GET /api/v1/public/:token` (no authentication): the document behind a public link, read
+ * only. Unknown, replaced or revoked tokens, deleted documents and workspaces with public
+ * links off all answer 404 `public_link_not_found`. Answered with `cache-control: no-store`
+ * and `x-robots-tag: noindex`.
+ */
+export interface PublicDocument {
+  title: string;
+  /** The content as `GET /api/v1/documents/:id/content?format=json` gives it. */
+  json: ProseMirrorJson;
+  /** The content as plain text (blocks joined by `\n`). */
+  text: string;
+  updatedAt: string;
+  /** The workspace's name. */
+  workspace: string;
+}
 
 // ---- classification -------------------------------------------------------------------
 

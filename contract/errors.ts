@@ -22,6 +22,7 @@ export const SERVER_ERROR_CODES = [
   'last_owner',
   'cannot_remove_self',
   'cannot_change_own_permission',
+  'public_links_disabled',
   // Not found
   'document_not_found',
   'user_not_found',
@@ -30,6 +31,7 @@ export const SERVER_ERROR_CODES = [
   'label_not_found',
   'search_not_found',
   'collection_not_found',
+  'public_link_not_found',
   'route_not_found',
   // Requests the server cannot take
   'validation_failed',
@@ -77,4 +79,4 @@ export const SERVER_ERROR_CODES = [
 export type ServerErrorCode = (typeof SERVER_ERROR_CODES)[number];
 
 /** Things the API answers 404 for, each with its `<what>_not_found` code. */
-export type NotFoundWhat = 'document' | 'user' | 'classifier' | 'classification' | 'label' | 'search' | 'collection' | 'route';
+export type NotFoundWhat = 'document' | 'user' | 'classifier' | 'classification' | 'label' | 'search' | 'collection' | 'public_link' | 'route';

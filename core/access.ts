@@ -1,16 +1,19 @@
 /**
  * Per-document access: a caller's effective level on a document is `admin` for tenant
- * owners and admins, otherwise the level granted to them explicitly (document creators
- * are granted `admin`). Templates are shared with the workspace: every member who is not a
- * guest reads a template without a grant (writing one still needs a grant). No level ⇒ the
- * document does not exist for that caller.
+ * owners and admins, otherwise the highest of the level granted to them explicitly
+ * (document creators are granted `admin`) and what the document gives the workspace.
+ * Templates are shared with the workspace: every member who is not a guest reads a template
+ * without a grant (writing one still needs a grant). A document's link access (`read` or
+ * `write`) gives every member who is not a guest that level with the document's address.
+ * No level ⇒ the document does not exist for that caller.
  *
- * `levelFor` is that rule for one document, `readableSql` the same rule for queries over
- * many (search engines, the live access filter); every path that decides a caller's level
- * goes through one of the two.
+ * `levelFor` is that rule for one document — REST, the sync tier's authentication and
+ * re-checks — and `levelSql` the same rule in SQL, for lists. Link access opens a document
+ * for whoever has its address; it does not make the document found: `readableSql`, what
+ * lists and search find (search engines, the live access filter), is the rule without it.
  */
 import { sql, type RawBuilder } from 'kysely';
-import type { DocumentKind, PermissionLevel, TenantRole } from '../db/schema.js';
+import type { DocumentKind, LinkAccess, PermissionLevel, TenantRole } from '../db/schema.js';
 import type { Tx } from '../db/store.js';
 import { forbidden, notFound } from '../lib/errors.js';
 import { isTenantAdmin, type Actor } from './actor.js';
@@ -26,18 +29,53 @@ export function readsTemplates(role: TenantRole): boolean {
   return role !== 'guest';
 }
 
-/** The caller's level on a document from their role, the document's kind and their own grant (null: none). */
-export function levelFor(role: TenantRole, kind: DocumentKind, granted: PermissionLevel | null | undefined): PermissionLevel | null {
+/** The higher of two levels (null: none). */
+export function higher(a: PermissionLevel | null, b: PermissionLevel | null): PermissionLevel | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return LEVEL_RANK[a] >= LEVEL_RANK[b] ? a : b;
+}
+
+/** What a document gives the workspace, in the terms of {@link levelFor}. */
+export interface DocumentAccess {
+  kind: DocumentKind;
+  linkAccess: LinkAccess;
+}
+
+/** The caller's level on a document from their role, the document's kind and link access, and their own grant (null: none). */
+export function levelFor(role: TenantRole, doc: DocumentAccess, granted: PermissionLevel | null | undefined): PermissionLevel | null {
   if (isTenantAdmin(role)) return 'admin';
-  if (granted) return granted;
-  return kind === 'template' && readsTemplates(role) ? 'read' : null;
+  let level: PermissionLevel | null = granted ?? null;
+  // Guests get nothing from the workspace: only what is shared with them.
+  if (readsTemplates(role)) {
+    if (doc.kind === 'template') level = higher(level, 'read');
+    if (doc.linkAccess !== 'none') level = higher(level, doc.linkAccess);
+  }
+  return level;
 }
 
 /**
- * {@link levelFor}'s "may read" as an SQL condition: `document` is the alias of a `documents`
- * row, `grant` the alias of the caller's `document_permissions` row (left-joined, so null
- * when there is none); `tenantAdmin` and `member` say whether the caller is an owner or admin,
- * and whether they are not a guest — as values, or as conditions on a joined `users` row.
+ * {@link levelFor} as an SQL expression (the level's text, null for none), with the
+ * arguments of {@link readableSql}.
+ */
+export function levelSql(opts: { document: string; grant: string; tenantAdmin: boolean | RawBuilder<boolean>; member: boolean | RawBuilder<boolean> }): RawBuilder<PermissionLevel | null> {
+  const kind = sql.ref(`${opts.document}.kind`);
+  const link = sql.ref(`${opts.document}.link_access`);
+  const level = sql.ref(`${opts.grant}.level`);
+  return sql<PermissionLevel | null>`(case
+    when ${opts.tenantAdmin} or ${level} = 'admin' then 'admin'
+    when ${level} = 'write' or (${opts.member} and ${link} = 'write') then 'write'
+    when ${level} = 'read' or (${opts.member} and (${link} = 'read' or ${kind} = 'template')) then 'read'
+  end)`;
+}
+
+/**
+ * What lists and search find for a caller, as an SQL condition: the documents they may read
+ * ({@link levelFor}) other than through link access alone. `document` is the alias of a
+ * `documents` row, `grant` the alias of the caller's `document_permissions` row
+ * (left-joined, so null when there is none); `tenantAdmin` and `member` say whether the
+ * caller is an owner or admin, and whether they are not a guest — as values, or as
+ * conditions on a joined `users` row.
  */
 export function readableSql(opts: { document: string; grant: string; tenantAdmin: boolean | RawBuilder<boolean>; member: boolean | RawBuilder<boolean> }): RawBuilder<boolean> {
   const kind = sql.ref(`${opts.document}.kind`);
@@ -55,12 +93,12 @@ export async function effectiveLevel(tx: Tx, actor: Actor, documentId: string): 
   const row = await tx
     .selectFrom('documents as d')
     .leftJoin('document_permissions as p', (j) => j.onRef('p.document_id', '=', 'd.id').on('p.user_id', '=', actor.userId))
-    .select(['d.id', 'd.kind', 'p.level'])
+    .select(['d.id', 'd.kind', 'd.link_access', 'p.level'])
     .where('d.id', '=', documentId)
     .where('d.deleted_at', 'is', null)
     .executeTakeFirst();
   if (!row) return null;
-  return levelFor(actor.role, row.kind, row.level);
+  return levelFor(actor.role, { kind: row.kind, linkAccess: row.link_access }, row.level);
 }
 
 /**

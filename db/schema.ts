@@ -3,18 +3,20 @@
  * Migrations in `db/migrations/` create them; keep both in step.
  */
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
-import type { DocumentKind, PermissionLevel, TenantRole } from '../contract/api.js';
+import type { DocumentKind, LinkAccess, PermissionLevel, TenantRole } from '../contract/api.js';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 
 /** The roles and levels the API shows are the ones stored: one definition, in the contract. */
-export type { DocumentKind, PermissionLevel, TenantRole };
+export type { DocumentKind, LinkAccess, PermissionLevel, TenantRole };
 
 export interface TenantsTable {
   id: string;
   name: string;
   created_at: Generated<Date>;
+  /** Whether the workspace's public links answer (migration 0014). */
+  public_links_enabled: Generated<boolean>;
 }
 
 export interface UsersTable {
@@ -56,6 +58,17 @@ export interface DocumentsTable {
   /** Migration 0013: a document or a template, and its collection (null: the top level). */
   kind: Generated<DocumentKind>;
   collection_id: string | null;
+  /** Migration 0014: what every member who is not a guest gets with the document's address. */
+  link_access: Generated<LinkAccess>;
+}
+
+/** A document's public read-only link (migration 0014): one per document, its token stored as a SHA-256 hash. */
+export interface DocumentPublicLinksTable {
+  document_id: string;
+  tenant_id: string;
+  token_hash: string;
+  created_by: string | null;
+  created_at: Generated<Date>;
 }
 
 /** A folder of the workspace (migration 0013). */
@@ -282,6 +295,7 @@ export interface Database {
   collections: CollectionsTable;
   document_stars: DocumentStarsTable;
   document_views: DocumentViewsTable;
+  document_public_links: DocumentPublicLinksTable;
   audit_log: AuditLogTable;
   document_updates: DocumentUpdatesTable;
   document_snapshots: DocumentSnapshotsTable;

@@ -9,7 +9,20 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { z } from 'zod';
-import type { ClassifierList, CreateDocumentRequest, DocumentMeta, DocumentPage, Me, MlSettings, Session, SessionUser } from '../clients/sdk/index.js';
+import type {
+  ClassifierList,
+  CreateDocumentRequest,
+  DocumentMeta,
+  DocumentPage,
+  Me,
+  MlSettings,
+  PublicDocument,
+  PublicLink,
+  PublicLinkState,
+  Session,
+  SessionUser,
+  Workspace,
+} from '../clients/sdk/index.js';
 import { CLOSE as SDK_CLOSE, SERVER_ERROR_CODES as SDK_CODES } from '../clients/sdk/index.js';
 import { SERVER_ERROR_CODES } from '../contract/errors.js';
 import type { Accepts, Expect } from '../server/http/validate.js';
@@ -63,6 +76,8 @@ test('a schema or an answer that drifts from the REST contract does not compile'
     collectionId: null,
     starred: false,
     lastViewedAt: null,
+    linkAccess: 'none',
+    publicLink: false,
     // @ts-expect-error DocumentMeta has no `owner`.
     owner: 'u',
   };
@@ -87,10 +102,16 @@ test('answers carry exactly the fields of their contract types', async (t) => {
     collectionId: true,
     starred: true,
     lastViewedAt: true,
+    linkAccess: true,
+    publicLink: true,
   } satisfies Record<keyof DocumentMeta, true>;
   const PAGE = { documents: true, nextCursor: true } satisfies Record<keyof DocumentPage, true>;
   const CLASSIFIERS = { classifiers: true, truncated: true } satisfies Record<keyof ClassifierList, true>;
   const SETTINGS = { defaultClassifier: true } satisfies Record<keyof MlSettings, true>;
+  const WORKSPACE = { id: true, name: true, publicLinksEnabled: true } satisfies Record<keyof Workspace, true>;
+  const LINK = { token: true, url: true, createdAt: true } satisfies Record<keyof PublicLink, true>;
+  const LINK_STATE = { active: true, createdAt: true, url: true } satisfies Record<keyof PublicLinkState, true>;
+  const PUBLIC = { title: true, json: true, text: true, updatedAt: true, workspace: true } satisfies Record<keyof PublicDocument, true>;
   const fields = (o: object) => Object.keys(o).sort();
 
   const { api } = await startServer(t);
@@ -106,4 +127,10 @@ test('answers carry exactly the fields of their contract types', async (t) => {
   assert.deepEqual(fields(page.documents[0]), fields(DOCUMENT));
   assert.deepEqual(fields((await api.get('/api/v1/ml/classifiers', s.accessToken)).body), fields(CLASSIFIERS));
   assert.deepEqual(fields((await api.get('/api/v1/ml/settings', s.accessToken)).body), fields(SETTINGS));
+  assert.deepEqual(fields((await api.get('/api/v1/workspace', s.accessToken)).body), fields(WORKSPACE));
+  const link = await api.post(`/api/v1/documents/${created.body.id}/public-link`, undefined, s.accessToken);
+  assert.equal(link.status, 201, link.text);
+  assert.deepEqual(fields(link.body), fields(LINK));
+  assert.deepEqual(fields((await api.get(`/api/v1/documents/${created.body.id}/public-link`, s.accessToken)).body), fields(LINK_STATE));
+  assert.deepEqual(fields((await api.get(`/api/v1/public/${link.body.token}`)).body), fields(PUBLIC));
 });

@@ -14,6 +14,7 @@ import { searchVocabularyAnalytics } from './0010-search-vocabulary-analytics.js
 import { classifierRegistry } from './0011-classifier-registry.js';
 import { sessionVersions } from './0012-session-versions.js';
 import { workspaceOrganisation } from './0013-workspace-organisation.js';
+import { shareLinks } from './0014-share-links.js';
 import { editTimes } from './0015-edit-times.js';
 
 export type { MigrationContext };
@@ -33,6 +34,7 @@ export function migrations(ctx: MigrationContext): Record<string, Migration> {
     '0011-classifier-registry': classifierRegistry(ctx),
     '0012-session-versions': sessionVersions(ctx),
     '0013-workspace-organisation': workspaceOrganisation(ctx),
+    '0014-share-links': shareLinks(ctx),
     '0015-edit-times': editTimes(ctx),
   };
 }

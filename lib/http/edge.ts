@@ -142,22 +142,25 @@ export class HttpEdge {
 
   /**
    * Registers a route. `pattern` uses uWS syntax (`/api/v1/documents/:id`). `maxBodyBytes`
-   * overrides the edge's body limit for this route alone (a bulk upload).
+   * overrides the edge's body limit for this route alone (a bulk upload). `secretPath`: the
+   * path carries a secret (a public link's token), so log lines show the route pattern
+   * instead of the path.
    */
-  route(method: Method, pattern: string, handler: Handler, opts: { maxBodyBytes?: number } = {}): this {
+  route(method: Method, pattern: string, handler: Handler, opts: { maxBodyBytes?: number; secretPath?: boolean } = {}): this {
     this.registered.push({ method, pattern });
     const names = pattern
       .split('/')
       .filter((s) => s.startsWith(':'))
       .map((s) => s.slice(1));
     const limit = opts.maxBodyBytes ?? this.opts.maxBodyBytes;
-    this.app[method](pattern, (res, req) => this.guard(res, req, pattern, names, handler, limit));
+    const secretPath = opts.secretPath ?? false;
+    this.app[method](pattern, (res, req) => this.guard(res, req, pattern, names, handler, limit, secretPath));
     return this;
   }
 
   /** Catch-all for anything no route matched (registered last); `route` labels it in metrics. */
   fallback(handler: Handler, route = 'unmatched'): this {
-    this.app.any('/*', (res, req) => this.guard(res, req, route, [], handler, this.opts.maxBodyBytes));
+    this.app.any('/*', (res, req) => this.guard(res, req, route, [], handler, this.opts.maxBodyBytes, false));
     return this;
   }
 
@@ -177,9 +180,9 @@ export class HttpEdge {
    * process, so whatever `dispatch` did not turn into an answer becomes a 500 here (or, if
    * the response is already gone, a log line).
    */
-  private guard(res: UwsResponse, uReq: UwsRequest, route: string, paramNames: string[], handler: Handler, maxBodyBytes: number): void {
+  private guard(res: UwsResponse, uReq: UwsRequest, route: string, paramNames: string[], handler: Handler, maxBodyBytes: number, secretPath: boolean): void {
     try {
-      this.dispatch(res, uReq, route, paramNames, handler, maxBodyBytes);
+      this.dispatch(res, uReq, route, paramNames, handler, maxBodyBytes, secretPath);
     } catch (err) {
       this.opts.log.error({ cat: 'http', err, route }, 'request handler threw outside its error path');
       try {
@@ -195,10 +198,12 @@ export class HttpEdge {
     }
   }
 
-  private dispatch(res: UwsResponse, uReq: UwsRequest, route: string, paramNames: string[], handler: Handler, maxBodyBytes: number): void {
+  private dispatch(res: UwsResponse, uReq: UwsRequest, route: string, paramNames: string[], handler: Handler, maxBodyBytes: number, secretPath: boolean): void {
     const started = process.hrtime.bigint();
     const method = uReq.getMethod();
-    const url = uReq.getUrl();
+    const path = uReq.getUrl();
+    // What log lines show: the path, or the route's pattern when the path holds a secret.
+    const url = secretPath ? route : path;
     const query = new URLSearchParams(uReq.getQuery() ?? '');
     const headers: Record<string, string> = {};
     uReq.forEach((k, v) => {
@@ -261,7 +266,7 @@ export class HttpEdge {
       const req: Req = {
         id,
         method,
-        path: url,
+        path,
         route,
         params,
         query,

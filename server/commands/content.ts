@@ -35,7 +35,7 @@ export async function getContent(
 }
 
 /** A document the sync tier would not load because the workspace's processing budget is spent: 429. */
-function busyOr(e: unknown): unknown {
+export function busyOr(e: unknown): unknown {
   if ((e as { reason?: unknown } | null)?.reason !== DENIED.workspaceBusy) return e;
   return new AppError(429, 'workspace_busy', 'This workspace has used its processing budget for now; retry in a moment', undefined, { 'retry-after': '1' });
 }

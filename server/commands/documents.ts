@@ -1,10 +1,10 @@
 /**
  * Documents: create, list (filtered, in one of several orders, cursor pagination over
- * readable documents), get, change (rename, move to a collection, document or template),
- * soft delete and restore, duplicate, the caller's stars and views.
+ * readable documents), get, change (rename, move to a collection, document or template,
+ * link access), soft delete and restore, duplicate, the caller's stars and views.
  */
 import { sql, type RawBuilder } from 'kysely';
-import type { CreateDocumentRequest, DocumentKind, DocumentMeta, DocumentPage, DocumentSort, ListDocumentsQuery, PermissionLevel } from '../../contract/api.js';
+import type { CreateDocumentRequest, DocumentKind, DocumentMeta, DocumentPage, DocumentSort, LinkAccess, ListDocumentsQuery, PermissionLevel } from '../../contract/api.js';
 import type { TenantRole } from '../../db/schema.js';
 import { readAsTenant, withTenant, type Tx } from '../../db/store.js';
 import { queryTemplate } from '../../db/template.js';
@@ -13,7 +13,7 @@ import { AppError, badRequest, notFound } from '../../lib/errors.js';
 import type { Principal } from '../../core/tokens.js';
 import type { Services } from '../services.js';
 import { actorFrom, actorQuery, isTenantAdmin, loadActor, type Actor } from '../../core/actor.js';
-import { levelFor, readsTemplates, requireLevel } from '../../core/access.js';
+import { levelFor, levelSql, readsTemplates, requireLevel } from '../../core/access.js';
 import { audit } from './audit.js';
 import { feedEvent } from './feed.js';
 import { requireCollection } from './collections.js';
@@ -27,6 +27,9 @@ interface DocRow {
   updated_at: Date | string;
   kind: DocumentKind;
   collection_id: string | null;
+  link_access: LinkAccess;
+  /** Whether it has a public link. */
+  public_link: boolean;
   /** The caller's own star and last view. */
   starred: boolean;
   last_viewed_at: Date | string | null;
@@ -45,13 +48,16 @@ const present = (d: DocRow, access: PermissionLevel): DocumentMeta => ({
   collectionId: d.collection_id,
   starred: d.starred,
   lastViewedAt: d.last_viewed_at === null ? null : iso(d.last_viewed_at),
+  linkAccess: d.link_access,
+  publicLink: d.public_link,
 });
 
-/** A document the caller just made: no star, no view. */
-const presentNew = (d: Omit<DocRow, 'starred' | 'last_viewed_at'>, access: PermissionLevel): DocumentMeta => present({ ...d, starred: false, last_viewed_at: null }, access);
+/** A document the caller just made: no star, no view, no public link. */
+const presentNew = (d: Omit<DocRow, 'starred' | 'last_viewed_at' | 'public_link'>, access: PermissionLevel): DocumentMeta =>
+  present({ ...d, starred: false, last_viewed_at: null, public_link: false }, access);
 
-/** The document columns every answer presents (with the caller's star and view, read separately). */
-const DOC_COLUMNS = ['id', 'title', 'created_by', 'created_at', 'updated_at', 'kind', 'collection_id'] as const;
+/** The document columns every answer presents (with the caller's star and view, and the public link, read separately). */
+const DOC_COLUMNS = ['id', 'title', 'created_by', 'created_at', 'updated_at', 'kind', 'collection_id', 'link_access'] as const;
 
 /**
  * A timestamp column as the text `Date.toISOString()` would give (UTC, milliseconds).
@@ -62,7 +68,7 @@ const isoTimestamp = (column: 'd.created_at' | 'd.updated_at') => sql<string>`to
 /** The caller's last view (`v`, left-joined) the same way; null when never viewed. */
 const isoViewedAt = sql<string | null>`to_char(v.viewed_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
-/** The columns of a listed document (`d`) with the caller's star (`s`) and view (`v`). */
+/** The columns of a listed document (`d`) with its public link (`l`) and the caller's star (`s`) and view (`v`). */
 const LIST_COLUMNS = [
   'd.id',
   'd.title',
@@ -71,6 +77,8 @@ const LIST_COLUMNS = [
   isoTimestamp('d.updated_at').as('updated_at'),
   'd.kind',
   'd.collection_id',
+  'd.link_access',
+  sql<boolean>`l.document_id is not null`.as('public_link'),
   sql<boolean>`s.user_id is not null`.as('starred'),
   isoViewedAt.as('last_viewed_at'),
 ] as const;
@@ -146,14 +154,18 @@ export function decodeCursor(raw: string, sort: ListSort = 'created'): Cursor {
 /**
  * Which documents the caller's list walks: `admin` every document of the tenant at admin
  * level, no grant needed; `granted` only those shared with the caller (their grants
- * joined); `templates` every template (members who are not guests read them all), with
- * the caller's grant where there is one.
+ * joined: guests); `member` those shared with the caller and, in their own lists (starred,
+ * recently viewed), those they read through link access too; `templates` every template
+ * (members who are not guests read them all), with the caller's grant where there is one.
+ * Link access alone never lists a document in the others: it opens a document for whoever
+ * has its address, it does not show it to the workspace.
  */
-type ListAccess = 'admin' | 'granted' | 'templates';
+type ListAccess = 'admin' | 'granted' | 'member' | 'templates';
 
 function listAccess(role: TenantRole, kind: DocumentKind): ListAccess {
   if (isTenantAdmin(role)) return 'admin';
-  return kind === 'template' && readsTemplates(role) ? 'templates' : 'granted';
+  if (!readsTemplates(role)) return 'granted';
+  return kind === 'template' ? 'templates' : 'member';
 }
 
 /** The shape of a list query: one template per shape, built when first used. */
@@ -194,25 +206,34 @@ const ORDERS: Record<ListSort, { key: RawBuilder<unknown>; text: RawBuilder<stri
  * One page of the documents the caller can read, in one order, keyset-paginated on (sort
  * key, id). Admins walk the tenant's documents with no grant joined; others join their
  * grants (an inner join: a left join let the planner probe the caller's whole grant list
- * once per listed row), except for templates, which members read without one. The
- * caller's star and last view are joined by key; `starred` and `recent` keep only rows that
- * have one.
+ * once per listed row), except for templates, which members read without one, and for a
+ * member's own lists (starred, recently viewed: driven by their stars and views), which
+ * also hold what they read through link access. The level is `levelSql`, the access rule
+ * itself. The caller's star and last view are joined by key; `starred` and `recent` keep
+ * only rows that have one. The public link is joined by its key (the document).
  */
 const listTemplate = (shape: ListShape) =>
   queryTemplate((db, p: ListValues) => {
     const order = ORDERS[shape.sort];
     const base = db
       .selectFrom('documents as d')
+      .leftJoin('document_public_links as l', 'l.document_id', 'd.id')
       .leftJoin('document_stars as s', (j) => j.onRef('s.document_id', '=', 'd.id').on('s.user_id', '=', p.userId))
       .leftJoin('document_views as v', (j) => j.onRef('v.document_id', '=', 'd.id').on('v.user_id', '=', p.userId));
+    // Guests (`granted`) get nothing from the workspace; everyone else walking grants is a member.
+    const level = levelSql({ document: 'd', grant: 'p', tenantAdmin: sql<boolean>`false`, member: shape.access === 'granted' ? sql<boolean>`false` : sql<boolean>`true` });
+    const linked = shape.access === 'member' && (shape.sort === 'viewed' || shape.starred);
     let q =
       shape.access === 'admin'
         ? base.select([...LIST_COLUMNS, order.text.as('sort_key'), sql<PermissionLevel>`'admin'`.as('level')])
-        : shape.access === 'granted'
-          ? base.innerJoin('document_permissions as p', (j) => j.onRef('p.document_id', '=', 'd.id').on('p.user_id', '=', p.userId)).select([...LIST_COLUMNS, order.text.as('sort_key'), 'p.level'])
-          : base
+        : shape.access === 'templates' || linked
+          ? base
               .leftJoin('document_permissions as p', (j) => j.onRef('p.document_id', '=', 'd.id').on('p.user_id', '=', p.userId))
-              .select([...LIST_COLUMNS, order.text.as('sort_key'), sql<PermissionLevel>`coalesce(p.level, 'read')`.as('level')]);
+              .select([...LIST_COLUMNS, order.text.as('sort_key'), level.as('level')])
+          : base
+              .innerJoin('document_permissions as p', (j) => j.onRef('p.document_id', '=', 'd.id').on('p.user_id', '=', p.userId))
+              .select([...LIST_COLUMNS, order.text.as('sort_key'), level.as('level')]);
+    if (linked) q = q.where(sql<boolean>`(p.level is not null or d.link_access <> 'none')`);
     q = q.where('d.deleted_at', 'is', null).where('d.kind', '=', p.kind);
     if (shape.collection === 'root') q = q.where('d.collection_id', 'is', null);
     if (shape.collection === 'one') q = q.where('d.collection_id', '=', p.collectionId);
@@ -294,6 +315,7 @@ const documentForCaller = queryTemplate((db, p: { id: string; userId: string }) 
     .selectFrom('users as u')
     .leftJoin('documents as d', (j) => j.on('d.id', '=', p.id).on('d.deleted_at', 'is', null))
     .leftJoin('document_permissions as p', (j) => j.onRef('p.document_id', '=', 'd.id').onRef('p.user_id', '=', 'u.id'))
+    .leftJoin('document_public_links as l', 'l.document_id', 'd.id')
     .leftJoin('document_stars as s', (j) => j.onRef('s.document_id', '=', 'd.id').onRef('s.user_id', '=', 'u.id'))
     .leftJoin('document_views as v', (j) => j.onRef('v.document_id', '=', 'd.id').onRef('v.user_id', '=', 'u.id'))
     .select([
@@ -310,6 +332,8 @@ const documentForCaller = queryTemplate((db, p: { id: string; userId: string }) 
       'p.level',
       'd.kind',
       'd.collection_id',
+      'd.link_access',
+      sql<boolean>`l.document_id is not null`.as('public_link'),
       sql<boolean>`s.user_id is not null`.as('starred'),
       isoViewedAt.as('last_viewed_at'),
     ])
@@ -322,7 +346,7 @@ export async function getDocument(svc: Services, principal: Principal, ip: strin
   const [rows] = await readAsTenant(svc.store.db, principal.tenantId, [documentForCaller({ id: props.id, userId: principal.userId })]);
   const row = rows[0];
   const actor = actorFrom(row ? [{ id: row.user_id, role: row.role, email: row.email, disabled_at: row.disabled_at, session_version: row.session_version }] : [], principal, ip);
-  const level: PermissionLevel | null = row?.id && row.kind ? levelFor(actor.role, row.kind, row.level) : null;
+  const level: PermissionLevel | null = row?.id && row.kind && row.link_access ? levelFor(actor.role, { kind: row.kind, linkAccess: row.link_access }, row.level) : null;
   // Unreadable looks exactly like missing.
   if (!row?.id || !level) throw notFound('document');
   // A document row's columns are not null (the left join makes them nullable in the type).
@@ -335,6 +359,8 @@ export async function getDocument(svc: Services, principal: Principal, ip: strin
       updated_at: row.updated_at!,
       kind: row.kind!,
       collection_id: row.collection_id,
+      link_access: row.link_access!,
+      public_link: row.public_link,
       starred: row.starred,
       last_viewed_at: row.last_viewed_at,
     },
@@ -348,39 +374,57 @@ async function metaFor(tx: Tx, actor: Actor, id: string, level: PermissionLevel)
     .selectFrom('documents as d')
     .leftJoin('document_stars as s', (j) => j.onRef('s.document_id', '=', 'd.id').on('s.user_id', '=', actor.userId))
     .leftJoin('document_views as v', (j) => j.onRef('v.document_id', '=', 'd.id').on('v.user_id', '=', actor.userId))
-    .select(['d.id', 'd.title', 'd.created_by', 'd.created_at', 'd.updated_at', 'd.kind', 'd.collection_id', sql<boolean>`s.user_id is not null`.as('starred'), 'v.viewed_at as last_viewed_at'])
+    .leftJoin('document_public_links as l', 'l.document_id', 'd.id')
+    .select([
+      'd.id',
+      'd.title',
+      'd.created_by',
+      'd.created_at',
+      'd.updated_at',
+      'd.kind',
+      'd.collection_id',
+      'd.link_access',
+      sql<boolean>`l.document_id is not null`.as('public_link'),
+      sql<boolean>`s.user_id is not null`.as('starred'),
+      'v.viewed_at as last_viewed_at',
+    ])
     .where('d.id', '=', id)
     .executeTakeFirstOrThrow();
   return present(row, level);
 }
 
 /**
- * Renames (write), moves to a collection or the top level (write), or turns a document
- * into a template and back (admin). Only a rename counts as an update (`updatedAt`, the
- * `recent` order). Making a template a document again takes the workspace's read away:
- * open sockets of members without a grant are closed.
+ * Renames (write), moves to a collection or the top level (write), turns a document into a
+ * template and back (admin), or sets its link access (admin). Only a rename counts as an
+ * update (`updatedAt`, the `recent` order). Making a template a document again, or lowering
+ * link access, takes the workspace's access away: after the commit, an access event has
+ * every instance re-check the document's open sockets (members left without a level are
+ * closed, those left with read become read-only). Raising link access sends the event too,
+ * so read-only sockets that may now write are told at once.
  */
 export async function updateDocument(
   svc: Services,
   principal: Principal,
   ip: string | null,
-  props: { id: string; title?: string; collectionId?: string | null; kind?: DocumentKind },
+  props: { id: string; title?: string; collectionId?: string | null; kind?: DocumentKind; linkAccess?: LinkAccess },
 ): Promise<DocumentMeta> {
-  let accessNarrowed = false;
+  let accessChanged = false;
   const meta = await withTenant(svc.store.db, principal.tenantId, async (tx) => {
     const actor = await loadActor(tx, principal, ip);
-    const level = await requireLevel(tx, actor, props.id, props.kind !== undefined ? 'admin' : 'write');
-    const before = await tx.selectFrom('documents').select(['kind', 'collection_id']).where('id', '=', props.id).executeTakeFirstOrThrow();
+    const level = await requireLevel(tx, actor, props.id, props.kind !== undefined || props.linkAccess !== undefined ? 'admin' : 'write');
+    const before = await tx.selectFrom('documents').select(['kind', 'collection_id', 'link_access']).where('id', '=', props.id).executeTakeFirstOrThrow();
     const moved = props.collectionId !== undefined && props.collectionId !== before.collection_id;
     const rekinded = props.kind !== undefined && props.kind !== before.kind;
+    const relinked = props.linkAccess !== undefined && props.linkAccess !== before.link_access;
     if (moved && props.collectionId) await requireCollection(tx, props.collectionId);
-    if (props.title !== undefined || moved || rekinded) {
+    if (props.title !== undefined || moved || rekinded || relinked) {
       await tx
         .updateTable('documents')
         .set({
           ...(props.title !== undefined ? { title: props.title, updated_at: sql`now()` } : {}),
           ...(moved ? { collection_id: props.collectionId } : {}),
           ...(rekinded ? { kind: props.kind } : {}),
+          ...(relinked ? { link_access: props.linkAccess } : {}),
         })
         .where('id', '=', props.id)
         .execute();
@@ -395,11 +439,16 @@ export async function updateDocument(
       // Who reads it changed: the indexes' stored readers follow.
       await feedEvent(tx, actor.tenantId, props.id, 'document.permissions');
       await audit(tx, { ...entry, action: 'document.kind', detail: { kind: props.kind } });
-      accessNarrowed = props.kind !== 'template';
+      if (props.kind !== 'template') accessChanged = true;
+    }
+    if (relinked) {
+      // Who finds it did not change (link access lists it for nobody): no feed event.
+      await audit(tx, { ...entry, action: 'document.link_access', detail: { from: before.link_access, to: props.linkAccess } });
+      accessChanged = true;
     }
     return metaFor(tx, actor, props.id, level);
   });
-  if (accessNarrowed) svc.accessEvents.emit({ type: 'document-access', tenantId: principal.tenantId, documentId: props.id });
+  if (accessChanged) svc.accessEvents.emit({ type: 'document-access', tenantId: principal.tenantId, documentId: props.id });
   return meta;
 }
 
@@ -430,11 +479,11 @@ export async function restoreDocument(svc: Services, principal: Principal, ip: s
     const row = await tx
       .selectFrom('documents as d')
       .leftJoin('document_permissions as p', (j) => j.onRef('p.document_id', '=', 'd.id').on('p.user_id', '=', actor.userId))
-      .select(['d.kind', 'p.level'])
+      .select(['d.kind', 'd.link_access', 'p.level'])
       .where('d.id', '=', props.id)
       .where('d.deleted_at', 'is not', null)
       .executeTakeFirst();
-    if (!row || levelFor(actor.role, row.kind, row.level) !== 'admin') throw notFound('document');
+    if (!row || levelFor(actor.role, { kind: row.kind, linkAccess: row.link_access }, row.level) !== 'admin') throw notFound('document');
     const restored = await tx.updateTable('documents').set({ deleted_at: null }).where('id', '=', props.id).where('deleted_at', 'is not', null).executeTakeFirst();
     // Restored concurrently by someone else: it is not deleted any more.
     if (restored.numUpdatedRows === 0n) throw notFound('document');

@@ -7,15 +7,19 @@ import { authRoutes } from '../routes/auth.js';
 import { collectionRoutes } from '../routes/collections.js';
 import { documentRoutes } from '../routes/documents.js';
 import { mlRoutes } from '../routes/ml.js';
+import { publicLinkRoutes } from '../routes/public-links.js';
 import { searchRoutes } from '../routes/search.js';
 import { userRoutes } from '../routes/users.js';
+import { workspaceRoutes } from '../routes/workspace.js';
 import type { Shared } from './shared.js';
 
 export async function startApi(shared: Shared): Promise<void> {
   const { routes, config, log, edge } = shared;
   authRoutes(routes);
   userRoutes(routes);
+  workspaceRoutes(routes);
   documentRoutes(routes);
+  publicLinkRoutes(routes);
   collectionRoutes(routes);
   searchRoutes(routes);
   mlRoutes(routes);

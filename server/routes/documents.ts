@@ -31,6 +31,7 @@ const CollectionRef = z
   .transform((v) => v.toLowerCase())
   .nullable();
 const Kind = z.enum(['document', 'template']);
+const LinkAccessLevel = z.enum(['none', 'read', 'write']);
 const CreateDocument = z.strictObject({ title: Title, text: z.string().max(MAX_TEXT_CHARS).optional(), collectionId: CollectionRef.optional() });
 const ContentQuery = z.strictObject({ format: z.enum(['text', 'json', 'yjs']).default('text') });
 const PutContent = z
@@ -41,8 +42,10 @@ const PutContent = z
   })
   .refine((b) => (b.text === undefined) !== (b.json === undefined), { message: 'send exactly one of "text" or "json"' });
 const PatchDocument = z
-  .strictObject({ title: Title.optional(), collectionId: CollectionRef.optional(), kind: Kind.optional() })
-  .refine((b) => b.title !== undefined || b.collectionId !== undefined || b.kind !== undefined, { message: 'send at least one of "title", "collectionId" or "kind"' });
+  .strictObject({ title: Title.optional(), collectionId: CollectionRef.optional(), kind: Kind.optional(), linkAccess: LinkAccessLevel.optional() })
+  .refine((b) => b.title !== undefined || b.collectionId !== undefined || b.kind !== undefined || b.linkAccess !== undefined, {
+    message: 'send at least one of "title", "collectionId", "kind" or "linkAccess"',
+  });
 const DuplicateDocument = z.strictObject({ title: Title.optional(), collectionId: CollectionRef.optional(), kind: Kind.optional() });
 const Flag = z.enum(['true', 'false']).transform((v) => v === 'true');
 const ListQuery = z
