@@ -154,7 +154,7 @@ export interface UpdateUserRequest {
  */
 export type DocumentKind = 'document' | 'template';
 
-/** Orders of `GET /api/v1/documents`: last updated first, by title (case-insensitive A–Z), or newest first. */
+/** Orders of `GET /api/v1/documents`: last edited first, by title (case-insensitive A–Z), or newest first. */
 export type DocumentSort = 'recent' | 'title' | 'created';
 
 /** Longest document title, in characters (after trimming). */
@@ -165,6 +165,7 @@ export interface DocumentMeta {
   title: string;
   createdBy: string | null;
   createdAt: string;
+  /** Last edited: the last rename or change to the content (a content change shows here within a few seconds). */
   updatedAt: string;
   /** The caller's own level on this document. */
   access: PermissionLevel;
