@@ -8,7 +8,13 @@
  * (their after/before ratio is the noise floor). Prints a markdown table of medians over
  * the rounds, with the range in brackets.
  *
- * Usage: npm run bench:revisions -- --before=<rev> [--after=<rev>] [--scenarios=fanout,trace,durability]
+ * The web app's browser scenarios (`typing`, `load`: bench/web-typing.ts, bench/web-load.ts)
+ * serve each side's own web app, built in its checkout with that checkout's Vite config,
+ * from that side's server; compare committed revisions with `--after=HEAD` so that
+ * uncommitted work in clients/web stays out of the "after" build. They are not in the default
+ * `--scenarios`.
+ *
+ * Usage: npm run bench:revisions -- --before=<rev> [--after=<rev>] [--scenarios=fanout,trace,durability,typing,load]
  *   [--runs=3] [--scenario-runs=1] [--keep] [--json=<file>] [scenario flags]
  *   --runs            rounds (before + after each) per scenario
  *   --scenario-runs   the scenario's own --runs inside one invocation (its median)
@@ -87,7 +93,48 @@ const SCENARIOS: Scenario[] = [
         { server: r.server, label: 'updates acked before SIGKILL', value: num(r.acked) },
       ]),
   },
+  {
+    name: 'typing',
+    script: 'bench/web-typing.ts',
+    metrics: (s: {
+      summary: { document: string; collab: boolean; p50: number; p95: number; p99: number; max: number; eventP99: number; eventMax: number; scriptMsPerKey: number; openMs: number }[];
+    }) =>
+      s.summary.flatMap((r) => {
+        const c = `${r.document}, ${r.collab ? 'second user on' : 'alone'}`;
+        const m = (label: string, value: number) => ({ server: 'web app', label: `${c}: ${label}`, value: num(value) });
+        return [
+          m('keypress → frame p50 ms', r.p50),
+          m('keypress → frame p95 ms', r.p95),
+          m('keypress → frame p99 ms', r.p99),
+          m('keypress → frame max ms', r.max),
+          m('Event Timing p99 ms (0: under 16)', r.eventP99),
+          m('Event Timing max ms', r.eventMax),
+          m('main-thread script ms per key', r.scriptMsPerKey),
+          m('document open ms', r.openMs),
+        ];
+      }),
+  },
+  {
+    name: 'load',
+    script: 'bench/web-load.ts',
+    metrics: (s: { summary: Record<string, number> }) => {
+      const m = (label: string, key: string) => ({ server: 'web app', label, value: num(s.summary[key]) });
+      return [
+        m('time to interactive ms', 'interactiveMs'),
+        m('editor editable ms', 'editableMs'),
+        m('"Saved" shown ms', 'savedMs'),
+        m('DOMContentLoaded ms', 'domContentLoadedMs'),
+        m('requests', 'requests'),
+        m('app files KB sent', 'appKb'),
+        m('app files KB uncompressed', 'appUncompressedKb'),
+        m('API KB sent', 'apiKb'),
+        m('sync socket KB received', 'socketKb'),
+        m('total KB', 'totalKb'),
+      ];
+    },
+  },
 ];
+const DEFAULT_SCENARIOS = 'fanout,trace,durability';
 
 // Flags: the value is everything after the first `=` (scenario flags may contain one).
 const flags = new Map<string, string>();
@@ -102,14 +149,14 @@ for (const a of process.argv.slice(2)) {
 const BEFORE = flags.get('before');
 if (!BEFORE) {
   process.stderr.write(
-    'usage: npm run bench:revisions -- --before=<rev> [--after=<rev>] [--scenarios=fanout,trace,durability] [--runs=3] [--scenario-runs=1] [--keep] [--json=<file>] [scenario flags]\n',
+    'usage: npm run bench:revisions -- --before=<rev> [--after=<rev>] [--scenarios=fanout,trace,durability,typing,load] [--runs=3] [--scenario-runs=1] [--keep] [--json=<file>] [scenario flags]\n',
   );
   process.exit(2);
 }
 const RUNS = Number(flags.get('runs') ?? '3');
 const SCENARIO_RUNS = Number(flags.get('scenario-runs') ?? '1');
 const KEEP = flags.has('keep');
-const chosen = (flags.get('scenarios') ?? 'fanout,trace,durability').split(',').filter(Boolean);
+const chosen = (flags.get('scenarios') ?? DEFAULT_SCENARIOS).split(',').filter(Boolean);
 for (const n of chosen) if (!SCENARIOS.some((s) => s.name === n)) throw new Error(`unknown scenario "${n}"; available: ${SCENARIOS.map((s) => s.name).join(', ')}`);
 const scenarios = SCENARIOS.filter((s) => chosen.includes(s.name));
 /** The flags one scenario gets: the shared ones, and `--<name>.<flag>` as `--<flag>`. */
