@@ -75,6 +75,7 @@ interface Probe {
 type ProbeWindow = Window & { __typing: Probe };
 
 function installProbe(): void {
+  // No named inner functions: the page runs this source as it is, without the bundler's helpers.
   const probe: Probe = { recording: false, keys: [], events: [] };
   (window as unknown as ProbeWindow).__typing = probe;
   // A task posted from an animation frame callback runs after that frame's rendering.
@@ -100,7 +101,7 @@ function installProbe(): void {
   try {
     new PerformanceObserver((list) => {
       if (!probe.recording) return;
-      for (const e of list.getEntries() as PerformanceEventTiming[]) if (e.interactionId) probe.events.push({ id: e.interactionId, name: e.name, duration: e.duration });
+      for (const e of list.getEntries() as (PerformanceEventTiming & { interactionId: number })[]) if (e.interactionId) probe.events.push({ id: e.interactionId, name: e.name, duration: e.duration });
     }).observe({ type: 'event', durationThreshold: 16 } as PerformanceObserverInit);
   } catch {
     // no Event Timing in this browser: the frame numbers stand alone
