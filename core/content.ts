@@ -148,8 +148,9 @@ function buildChildren(nodes: PMInput[]): (Y.XmlElement | Y.XmlText)[] {
         run = new Y.XmlText();
         runLength = 0;
       }
+      // Always an object: without one, Yjs gives inserted text the marks of the text before it.
       const attrs = Object.fromEntries((n.marks ?? []).map((m) => [m.type, m.attrs ?? {}]));
-      run.insert(runLength, n.text ?? '', Object.keys(attrs).length ? attrs : undefined);
+      run.insert(runLength, n.text ?? '', attrs);
       runLength += (n.text ?? '').length;
       if (!out.includes(run)) out.push(run);
     } else {

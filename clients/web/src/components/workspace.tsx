@@ -7,7 +7,8 @@ import type { Collection, DocumentMeta, DocumentSort, ListDocumentsQuery, Me, Se
 import { cacheDocuments, cachedDocuments, cacheProfile, cachedProfile, client, describeError, displayName, offlineDocuments, pendingTotal, signOut } from '../api.js';
 import { navigate, useNarrow, useOnline, useRoute } from '../router.js';
 import { DocumentList, type ListView } from './document-list.js';
-import { ConfirmDialog, PromptDialog } from './menu.js';
+import { ConfirmDialog, MenuButton, PromptDialog } from './menu.js';
+import { ChartColumn, LogOut, Menu as MenuIcon, Search, UserRound, Users, X } from 'lucide-react';
 import { useToast } from './toast.js';
 import { DocumentView } from './document-view.js';
 import { PeopleView } from './people-view.js';
@@ -165,6 +166,8 @@ export function Workspace({ user }: { user: SessionUser }) {
   };
 
   const [signingOut, setSigningOut] = useState(false);
+  // On a phone the header is one row: search opens in place of the rest.
+  const [searchOpen, setSearchOpen] = useState(false);
   const logout = async () => {
     const waiting = pendingTotal(user.id);
     if (waiting > 0 && !window.confirm('Some of your changes have not reached the server yet and will be lost if you sign out now. Sign out anyway?')) return;
@@ -193,75 +196,110 @@ export function Workspace({ user }: { user: SessionUser }) {
         Skip to content
       </a>
       <header className="topbar">
-        <a
-          className="brand"
-          href="/"
-          onClick={(e) => {
-            e.preventDefault();
-            navigate('/');
-          }}
-        >
-          Quire
-        </a>
-        {me && (
-          <span className="workspace-name" data-testid="workspace-name">
-            {me.tenantName}
-          </span>
+        {!(narrow && searchOpen) && (
+          <>
+            <a
+              className="brand"
+              href="/"
+              onClick={(e) => {
+                e.preventDefault();
+                navigate('/');
+              }}
+            >
+              Quire
+            </a>
+            {!narrow && me && (
+              <span className="workspace-name" data-testid="workspace-name">
+                {me.tenantName}
+              </span>
+            )}
+          </>
         )}
-        <form className="search-form" role="search" onSubmit={search}>
-          <label className="visually-hidden" htmlFor="search-input">
-            Search documents
-          </label>
-          <input id="search-input" type="search" placeholder="Search documents" value={query} onChange={(e) => setQuery(e.target.value)} />
-          <button type="submit" aria-label="Search">
-            Search
-          </button>
-        </form>
+        {(!narrow || searchOpen) && (
+          <>
+            <form className="search-form" role="search" onSubmit={search}>
+              <label className="visually-hidden" htmlFor="search-input">
+                Search documents
+              </label>
+              <input id="search-input" type="search" placeholder="Search documents" value={query} onChange={(e) => setQuery(e.target.value)} />
+              <button type="submit" aria-label="Search">
+                Search
+              </button>
+            </form>
+            {narrow && (
+              <button type="button" className="icon-button" aria-label="Close search" onClick={() => setSearchOpen(false)}>
+                <X size={18} aria-hidden />
+              </button>
+            )}
+          </>
+        )}
+        {narrow && !searchOpen && <span className="spacer" />}
         <span className={`net ${online ? 'online' : 'offline'}`} role="status" aria-live="polite" data-testid="network-status">
           {online ? 'Online' : 'Offline'}
         </span>
-        {user.role !== 'guest' && (
-          <a
-            className="nav-link"
-            href="/people"
-            aria-current={route.name === 'people' ? 'page' : undefined}
-            onClick={(e) => {
-              e.preventDefault();
-              navigate('/people');
-            }}
-          >
-            People
-          </a>
+        {narrow && !searchOpen && (
+          <>
+            <button type="button" className="icon-button" aria-label="Search" onClick={() => setSearchOpen(true)}>
+              <Search size={18} aria-hidden />
+            </button>
+            <MenuButton
+              label="Menu"
+              icon={<MenuIcon size={20} aria-hidden />}
+              items={[
+                { label: 'Your account', icon: <UserRound size={16} aria-hidden />, run: () => navigate('/account') },
+                ...(user.role !== 'guest' ? [{ label: 'People', icon: <Users size={16} aria-hidden />, run: () => navigate('/people') }] : []),
+                ...(user.role === 'owner' || user.role === 'admin' ? [{ label: 'Search analytics', icon: <ChartColumn size={16} aria-hidden />, run: () => navigate('/admin/search') }] : []),
+                { label: 'Sign out', icon: <LogOut size={16} aria-hidden />, disabled: signingOut, run: () => void logout() },
+              ]}
+            />
+          </>
         )}
-        {(user.role === 'owner' || user.role === 'admin') && (
-          <a
-            className="nav-link"
-            href="/admin/search"
-            aria-current={route.name === 'search-analytics' ? 'page' : undefined}
-            onClick={(e) => {
-              e.preventDefault();
-              navigate('/admin/search');
-            }}
-          >
-            Search analytics
-          </a>
+        {!narrow && (
+          <>
+            {user.role !== 'guest' && (
+              <a
+                className="nav-link"
+                href="/people"
+                aria-current={route.name === 'people' ? 'page' : undefined}
+                onClick={(e) => {
+                  e.preventDefault();
+                  navigate('/people');
+                }}
+              >
+                People
+              </a>
+            )}
+            {(user.role === 'owner' || user.role === 'admin') && (
+              <a
+                className="nav-link"
+                href="/admin/search"
+                aria-current={route.name === 'search-analytics' ? 'page' : undefined}
+                onClick={(e) => {
+                  e.preventDefault();
+                  navigate('/admin/search');
+                }}
+              >
+                Search analytics
+              </a>
+            )}
+            <a
+              className="who nav-link"
+              href="/account"
+              title={`${user.email}: your account`}
+              aria-current={route.name === 'account' ? 'page' : undefined}
+              onClick={(e) => {
+                e.preventDefault();
+                navigate('/account');
+              }}
+            >
+              <Avatar name={name} seed={user.id} size="sm" />
+              <span className="who-name">{name}</span>
+            </a>
+            <button type="button" className="link" onClick={logout} disabled={signingOut}>
+              Sign out
+            </button>
+          </>
         )}
-        <a
-          className="who nav-link"
-          href="/account"
-          title={`${user.email}: your account`}
-          aria-current={route.name === 'account' ? 'page' : undefined}
-          onClick={(e) => {
-            e.preventDefault();
-            navigate('/account');
-          }}
-        >
-          <Avatar name={name} seed={user.id} size="sm" />
-          <span className="who-name">{name}</span>
-        </a>
-        <button type="button" className="link" onClick={logout} disabled={signingOut}>
-          Sign out
-        </button>
       </header>
       <div className="body">
         {showList && (
