@@ -27,6 +27,7 @@ import type {
   DocumentMeta,
   DocumentPage,
   DuplicateDocumentRequest,
+  LinkAccess,
   ListDocumentsQuery,
   LoginRequest,
   LogoutRequest,
@@ -37,6 +38,9 @@ import type {
   PermissionList,
   PredictRequest,
   ProseMirrorJson,
+  PublicDocument,
+  PublicLink,
+  PublicLinkState,
   PutContentRequest,
   RefreshRequest,
   SearchAnalytics,
@@ -59,8 +63,10 @@ import type {
   UpdateDocumentRequest,
   UpdateMeRequest,
   UpdateUserRequest,
+  UpdateWorkspaceRequest,
   User,
   UserList,
+  Workspace,
 } from './types.js';
 
 export interface QuireClientOptions {
@@ -312,6 +318,18 @@ export class QuireClient {
     return this.request('DELETE', `/api/v1/users/${encodeURIComponent(userId)}`, { as: 'none' });
   }
 
+  // ---- workspace -----------------------------------------------------------------------
+
+  /** The caller's workspace: its id, name and whether its public links answer. */
+  getWorkspace(): Promise<Result<Workspace>> {
+    return this.request('GET', '/api/v1/workspace');
+  }
+
+  /** Renames the workspace or turns its public links on or off (owners and admins; `forbidden` otherwise). */
+  updateWorkspace(input: UpdateWorkspaceRequest): Promise<Result<Workspace>> {
+    return this.request('PATCH', '/api/v1/workspace', { json: input });
+  }
+
   // ---- documents -----------------------------------------------------------------------
 
   /**
@@ -339,6 +357,14 @@ export class QuireClient {
   /** Changes the title (write), the collection (write; null: the top level) or the kind (admin) in one call. */
   updateDocument(id: string, input: UpdateDocumentRequest): Promise<Result<DocumentMeta>> {
     return this.request('PATCH', `/api/v1/documents/${encodeURIComponent(id)}`, { json: input });
+  }
+
+  /**
+   * What every member of the workspace who is not a guest gets with the document's address:
+   * `none`, `read` or `write` (admin on the document). It lists the document for nobody.
+   */
+  setLinkAccess(id: string, linkAccess: LinkAccess): Promise<Result<DocumentMeta>> {
+    return this.updateDocument(id, { linkAccess });
   }
 
   /** Moves the document into a collection, or to the top level with `null` (write access). */
@@ -402,6 +428,35 @@ export class QuireClient {
   /** Grants `level` to a user of the tenant; `none` removes their access. */
   setPermission(id: string, userId: string, level: PermissionLevel | 'none'): Promise<Result<SetPermissionResponse>> {
     return this.request('PUT', `/api/v1/documents/${encodeURIComponent(id)}/permissions`, { json: { userId, level } satisfies SetPermissionRequest });
+  }
+
+  /**
+   * A new public read-only link for the document (admin on it), replacing the previous one,
+   * which stops working. The token (and `url`, `/p/<token>` on the server's origin) is
+   * shown this once; `public_links_disabled` while the workspace has public links off.
+   */
+  createPublicLink(id: string): Promise<Result<PublicLink>> {
+    return this.request('POST', `/api/v1/documents/${encodeURIComponent(id)}/public-link`);
+  }
+
+  /** Whether the document has a public link, and since when (read access); the address itself cannot be read again. */
+  getPublicLink(id: string): Promise<Result<PublicLinkState>> {
+    return this.request('GET', `/api/v1/documents/${encodeURIComponent(id)}/public-link`);
+  }
+
+  /** Revokes the document's public link (admin on it); its address answers `public_link_not_found` from now on. */
+  revokePublicLink(id: string): Promise<Result<void>> {
+    return this.request('DELETE', `/api/v1/documents/${encodeURIComponent(id)}/public-link`, { as: 'none' });
+  }
+
+  /**
+   * The document behind a public link's token, read only: title, content (ProseMirror JSON
+   * and text), last update and the workspace's name. Needs no session and sends none.
+   * `public_link_not_found` for a token that does not work (unknown, replaced, revoked, its
+   * document deleted, or public links off in its workspace).
+   */
+  getPublicDocument(token: string): Promise<Result<PublicDocument>> {
+    return this.request('GET', `/api/v1/public/${encodeURIComponent(token)}`, { auth: false });
   }
 
   getClassification(id: string): Promise<Result<ClassificationAnswer>> {

@@ -34,11 +34,12 @@ export function shareLinks(ctx: MigrationContext) {
 
       await sql`
         create table document_public_links (
-          document_id uuid primary key,
+          document_id uuid not null,
           tenant_id uuid not null,
           token_hash text not null,
           created_by uuid references users(id) on delete set null,
           created_at timestamptz not null default now(),
+          primary key (tenant_id, document_id),
           constraint document_public_links_token_hash_key unique (token_hash),
           foreign key (tenant_id, document_id) references documents (tenant_id, id) on delete cascade
         )`.execute(db);

@@ -217,7 +217,7 @@ const listTemplate = (shape: ListShape) =>
     const order = ORDERS[shape.sort];
     const base = db
       .selectFrom('documents as d')
-      .leftJoin('document_public_links as l', 'l.document_id', 'd.id')
+      .leftJoin('document_public_links as l', (j) => j.onRef('l.tenant_id', '=', 'd.tenant_id').onRef('l.document_id', '=', 'd.id'))
       .leftJoin('document_stars as s', (j) => j.onRef('s.document_id', '=', 'd.id').on('s.user_id', '=', p.userId))
       .leftJoin('document_views as v', (j) => j.onRef('v.document_id', '=', 'd.id').on('v.user_id', '=', p.userId));
     // Guests (`granted`) get nothing from the workspace; everyone else walking grants is a member.
@@ -315,7 +315,7 @@ const documentForCaller = queryTemplate((db, p: { id: string; userId: string }) 
     .selectFrom('users as u')
     .leftJoin('documents as d', (j) => j.on('d.id', '=', p.id).on('d.deleted_at', 'is', null))
     .leftJoin('document_permissions as p', (j) => j.onRef('p.document_id', '=', 'd.id').onRef('p.user_id', '=', 'u.id'))
-    .leftJoin('document_public_links as l', 'l.document_id', 'd.id')
+    .leftJoin('document_public_links as l', (j) => j.onRef('l.tenant_id', '=', 'd.tenant_id').onRef('l.document_id', '=', 'd.id'))
     .leftJoin('document_stars as s', (j) => j.onRef('s.document_id', '=', 'd.id').onRef('s.user_id', '=', 'u.id'))
     .leftJoin('document_views as v', (j) => j.onRef('v.document_id', '=', 'd.id').onRef('v.user_id', '=', 'u.id'))
     .select([
@@ -374,7 +374,7 @@ async function metaFor(tx: Tx, actor: Actor, id: string, level: PermissionLevel)
     .selectFrom('documents as d')
     .leftJoin('document_stars as s', (j) => j.onRef('s.document_id', '=', 'd.id').on('s.user_id', '=', actor.userId))
     .leftJoin('document_views as v', (j) => j.onRef('v.document_id', '=', 'd.id').on('v.user_id', '=', actor.userId))
-    .leftJoin('document_public_links as l', 'l.document_id', 'd.id')
+    .leftJoin('document_public_links as l', (j) => j.onRef('l.tenant_id', '=', 'd.tenant_id').onRef('l.document_id', '=', 'd.id'))
     .select([
       'd.id',
       'd.title',

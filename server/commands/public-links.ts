@@ -62,7 +62,7 @@ export async function createPublicLink(svc: Services, principal: Principal, ip: 
     const row = await tx
       .insertInto('document_public_links')
       .values({ tenant_id: actor.tenantId, document_id: props.id, token_hash: hashToken(token), created_by: actor.userId })
-      .onConflict((oc) => oc.column('document_id').doUpdateSet({ token_hash: (eb) => eb.ref('excluded.token_hash'), created_by: actor.userId, created_at: sql`now()` }))
+      .onConflict((oc) => oc.columns(['tenant_id', 'document_id']).doUpdateSet({ token_hash: (eb) => eb.ref('excluded.token_hash'), created_by: actor.userId, created_at: sql`now()` }))
       .returning('created_at')
       .executeTakeFirstOrThrow();
     await audit(tx, {
