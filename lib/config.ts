@@ -103,6 +103,8 @@ const EnvSchema = z.object({
   RATE_LIMIT_AUTH_BURST: int(10, 1),
   RATE_LIMIT_LOGIN_ACCOUNT_PER_MINUTE: int(5, 1),
   RATE_LIMIT_LOGIN_ACCOUNT_BURST: int(10, 1),
+  RATE_LIMIT_PUBLIC_PER_MINUTE: int(120, 1),
+  RATE_LIMIT_PUBLIC_BURST: int(60, 1),
 
   PASSWORD_SCRYPT_COST: int(15, 10, 20),
 
@@ -246,6 +248,8 @@ export interface Config {
      * rate by someone guessing at their account (the usual price of account throttling).
      */
     loginAccount: { perMinute: number; burst: number };
+    /** Reads of public links (`GET /api/v1/public/:token`, no sign-in), per address. */
+    publicLink: { perMinute: number; burst: number };
   };
   passwords: { scryptCost: number };
   shutdownTimeoutMs: number;
@@ -402,6 +406,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       user: { perMinute: e.RATE_LIMIT_USER_PER_MINUTE, burst: e.RATE_LIMIT_USER_BURST },
       auth: { perMinute: e.RATE_LIMIT_AUTH_PER_MINUTE, burst: e.RATE_LIMIT_AUTH_BURST },
       loginAccount: { perMinute: e.RATE_LIMIT_LOGIN_ACCOUNT_PER_MINUTE, burst: e.RATE_LIMIT_LOGIN_ACCOUNT_BURST },
+      publicLink: { perMinute: e.RATE_LIMIT_PUBLIC_PER_MINUTE, burst: e.RATE_LIMIT_PUBLIC_BURST },
     },
     passwords: { scryptCost: e.PASSWORD_SCRYPT_COST },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

@@ -34,7 +34,7 @@ export function publicLinkRoutes(ctx: RouteContext): void {
     '/api/v1/public/:token',
     async (req) => {
       try {
-        await limit(ctx, `public:${req.ip}`, ctx.config.rateLimits.auth);
+        await limit(ctx, `public:${req.ip}`, ctx.config.rateLimits.publicLink);
         const token = req.params['token'] ?? '';
         if (token.length > MAX_TOKEN_CHARS) throw publicLinkNotFound();
         return { status: 200, json: await readPublicDocument(svc, { token }), headers: PUBLIC_HEADERS };

@@ -118,6 +118,8 @@ export const UNLIMITED_RATE_LIMITS: Record<string, string> = {
   RATE_LIMIT_AUTH_BURST: '100000',
   RATE_LIMIT_LOGIN_ACCOUNT_PER_MINUTE: '1000000',
   RATE_LIMIT_LOGIN_ACCOUNT_BURST: '100000',
+  RATE_LIMIT_PUBLIC_PER_MINUTE: '1000000',
+  RATE_LIMIT_PUBLIC_BURST: '100000',
 };
 
 export function testConfig(schema: string, opts: StartServerOptions, dataDir: string): Config {
