@@ -38,6 +38,7 @@ test('organise: nested collections, move, star, recently viewed, filter and orde
   await listShows(p, ['Gamma', 'Alpha plan', 'Beta notes']);
 
   // Order and filter.
+  assert.equal(await p.getByLabel('Order').inputValue(), 'recent', 'last edited first by default');
   await p.getByLabel('Order').selectOption('title');
   await listShows(p, ['Alpha plan', 'Beta notes', 'Gamma']);
   await p.getByLabel('Filter by title').fill('PLAN');
@@ -122,6 +123,24 @@ test('organise: nested collections, move, star, recently viewed, filter and orde
   await sidebar(p).getByRole('link', { name: /Gamma/ }).waitFor(WAIT);
   assert.equal((await api.get(`/api/v1/documents/${gammaId}/content`, owner.accessToken)).text, 'Gamma body.');
   await p.getByTestId('save-status').filter({ hasText: 'Saved' }).waitFor(WAIT);
+
+  // "Last edited" puts the document edited last first (the server follows edits within seconds).
+  await sidebar(p)
+    .getByRole('link', { name: /Beta notes/ })
+    .click();
+  await p.locator('[data-testid=editor][contenteditable=true]').waitFor(WAIT);
+  await p.getByTestId('editor').click();
+  await p.keyboard.press('Control+End');
+  await p.keyboard.type(' Edited.');
+  await p.getByTestId('save-status').filter({ hasText: 'Saved' }).waitFor(WAIT);
+  await eventually(
+    async () => {
+      await p.getByLabel('Order').selectOption('title');
+      await p.getByLabel('Order').selectOption('recent');
+      await eventually(async () => assert.equal((await listed(p).allTextContents())[0], 'Beta notes'), { timeoutMs: 2000 });
+    },
+    { timeoutMs: WAIT.timeout, message: 'the edited document comes first under Last edited' },
+  );
 });
 
 test(
@@ -275,4 +294,76 @@ test('presence shows readers too, each person with initials on a colour of their
       .evaluate((el) => getComputedStyle(el).backgroundColor);
   assert.equal(await colourOn(o, 'Olive Owner (you)'), await colourOn(r, 'Olive Owner'));
   await o.screenshot({ path: outputPath('presence-readers.png') });
+});
+
+test('share links: anyone in the workspace with the link reads it; a public read-only link works without an account until it is turned off or public links are disabled', BROWSER_TEST, async (t) => {
+  const { url, api } = await startServer(t, web);
+  const owner = await api.signup('Northwind');
+  const member = await api.addUser(owner, 'member');
+  const doc = await api.post('/api/v1/documents', { title: 'Roadmap', text: 'Next: the public beta.' }, owner.accessToken);
+  const [co, cm, anon] = await Promise.all([signedInContext(browser, owner), signedInContext(browser, member), browser.newContext()]);
+  t.after(() => Promise.all([co.close(), cm.close(), anon.close()]));
+  const [o, m, a] = await Promise.all([co.newPage(), cm.newPage(), anon.newPage()]);
+
+  // Workspace link, read.
+  await o.goto(`${url}/d/${doc.body.id}`);
+  await o.getByTestId('save-status').filter({ hasText: 'Saved' }).waitFor(WAIT);
+  await o.getByRole('button', { name: 'Share' }).click();
+  const dialog = o.getByRole('dialog', { name: 'Share “Roadmap”' });
+  await dialog.getByLabel('Who can open the link').selectOption('read');
+  await eventually(async () => assert.equal((await api.get(`/api/v1/documents/${doc.body.id}`, owner.accessToken)).body.linkAccess, 'read'));
+  await m.goto(url);
+  await m.getByRole('button', { name: 'New document' }).waitFor(WAIT);
+  assert.equal(
+    await sidebar(m)
+      .getByRole('link', { name: /Roadmap/ })
+      .count(),
+    0,
+    'not listed: it takes the link',
+  );
+  await m.goto(`${url}/d/${doc.body.id}`);
+  await m.getByTestId('editor').filter({ hasText: 'Next: the public beta.' }).waitFor(WAIT);
+  await m.getByText('Read only', { exact: true }).first().waitFor(WAIT);
+  assert.equal(await m.getByTestId('editor').getAttribute('contenteditable'), 'false');
+  await sidebar(m).getByRole('button', { name: 'Recently viewed' }).click();
+  await listShows(m, ['Roadmap']);
+
+  // Public link: shown once, readable without an account.
+  await dialog.getByRole('button', { name: 'Create a public read-only link' }).click();
+  const field = dialog.getByLabel('Public link', { exact: true });
+  await field.waitFor(WAIT);
+  const publicUrl = await field.inputValue();
+  assert.match(publicUrl, new RegExp(`^${url}/p/`));
+  await o.screenshot({ path: outputPath('share-dialog-links.png') });
+  await a.goto(publicUrl);
+  await a.getByTestId('public-document').filter({ hasText: 'Next: the public beta.' }).waitFor(WAIT);
+  await a.getByRole('heading', { name: 'Roadmap' }).waitFor(WAIT);
+  assert.equal(await a.getByTestId('public-document').getAttribute('contenteditable'), 'false');
+  await a.getByText('Shared publicly by Northwind').waitFor(WAIT);
+  await a.screenshot({ path: outputPath('public-page.png') });
+
+  // An admin turns public links off for the workspace: the page stops working at once.
+  const admin = await co.newPage();
+  await admin.goto(`${url}/people`);
+  await admin.getByRole('heading', { name: 'Workspace' }).waitFor(WAIT);
+  await admin.screenshot({ path: outputPath('workspace-settings.png') });
+  await admin.getByLabel(/Allow public read-only links/).click();
+  await admin
+    .getByText('Public links are off')
+    .waitFor(WAIT)
+    .catch(async (e) => {
+      await admin.screenshot({ path: outputPath('workspace-settings-failed.png') });
+      throw e;
+    });
+  await a.reload();
+  await a.getByTestId('public-error').waitFor(WAIT);
+  await admin.getByLabel(/Allow public read-only links/).click();
+  await admin.getByText('Public links work again').waitFor(WAIT);
+  await a.reload();
+  await a.getByTestId('public-document').waitFor(WAIT);
+  // The owner turns the link off.
+  await dialog.getByRole('button', { name: 'Turn off the public link' }).click();
+  await dialog.getByRole('button', { name: 'Create a public read-only link' }).waitFor(WAIT);
+  await a.reload();
+  await a.getByTestId('public-error').filter({ hasText: 'does not work any more' }).waitFor(WAIT);
 });

@@ -107,14 +107,18 @@ export class StaticSite {
     }
     if (RESERVED.test(p)) return null;
     let file = this.files.get(p === '/' ? '/index.html' : p);
-    // An app route (no extension): the app shell; a missing file with an extension: 404.
-    if (!file && !path.posix.extname(p)) file = this.files.get('/index.html');
+    // An app route (no extension, or a public link `/p/<token>`, whose token has dots): the
+    // app shell; a missing file with an extension: 404.
+    const publicLink = p.startsWith('/p/');
+    if (!file && (!path.posix.extname(p) || publicLink)) file = this.files.get('/index.html');
     if (!file) return null;
     const headers: Record<string, string> = { 'content-type': file.type, etag: file.etag, 'cache-control': file.cache, vary: 'Accept-Encoding' };
     if (file.type.startsWith('text/html')) {
       headers['content-security-policy'] = APP_CSP;
       headers['referrer-policy'] = 'no-referrer';
       headers['x-frame-options'] = 'DENY';
+      // A public document's page is for the people given the link, not for search engines.
+      if (publicLink) headers['x-robots-tag'] = 'noindex';
     }
     if (req.headers['if-none-match'] === file.etag) return { status: 304, headers };
     let body = file.body;

@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from 'react';
 import type { SessionUser } from '../../sdk/index.js';
 import { client, forgetDevice } from './api.js';
 import { AuthPage } from './components/auth-page.js';
+import { PublicView } from './components/public-view.js';
 import { Workspace } from './components/workspace.js';
 
 export function App() {
@@ -24,6 +25,9 @@ export function App() {
       }),
     [],
   );
+  // A public link opens without an account, signed in or not.
+  const publicToken = /^\/p\/([A-Za-z0-9_.-]{10,200})\/?$/.exec(window.location.pathname)?.[1];
+  if (publicToken) return <PublicView token={publicToken} />;
   if (!user) return <AuthPage notice={notice} />;
   return <Workspace key={user.id} user={user} />;
 }

@@ -95,6 +95,7 @@ export function DocumentList(props: Props) {
               Order
             </label>
             <select id="doc-sort" value={sort} onChange={(e) => onSort(e.target.value as DocumentSort)}>
+              <option value="recent">Last edited</option>
               <option value="created">Newest</option>
               <option value="title">Title A–Z</option>
             </select>

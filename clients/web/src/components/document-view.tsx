@@ -357,7 +357,20 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
           <p>“{meta.title}” will be removed for everyone it is shared with. You can undo this right after.</p>
         </ConfirmDialog>
       )}
-      {sharing && meta && <ShareDialog documentId={id} title={meta.title} selfId={user.id} onClose={() => setSharing(false)} />}
+      {sharing && meta && (
+        <ShareDialog
+          documentId={id}
+          title={meta.title}
+          selfId={user.id}
+          linkAccess={meta.linkAccess}
+          onLinkAccess={(linkAccess) => {
+            const next = { ...meta, linkAccess };
+            setMeta(next);
+            onChanged(next);
+          }}
+          onClose={() => setSharing(false)}
+        />
+      )}
     </article>
   );
 }

@@ -5,27 +5,19 @@
  * extension's own), so it undoes only this user's changes.
  */
 import { Extension, type Editor } from '@tiptap/core';
-import CodeBlockLowlight from '@tiptap/extension-code-block-lowlight';
 import Collaboration from '@tiptap/extension-collaboration';
 import CollaborationCaret from '@tiptap/extension-collaboration-caret';
-import Link from '@tiptap/extension-link';
-import { TaskItem, TaskList } from '@tiptap/extension-list';
-import { TableKit } from '@tiptap/extension-table';
-import TextAlign from '@tiptap/extension-text-align';
 import { Placeholder } from '@tiptap/extensions';
 import { EditorContent, useEditor, useEditorState } from '@tiptap/react';
-import StarterKit from '@tiptap/starter-kit';
-import { common, createLowlight } from 'lowlight';
 import { BetweenHorizontalEnd, BetweenHorizontalStart, BetweenVerticalEnd, BetweenVerticalStart, Link as LinkIcon, PanelTop, Rows3, Columns3, Trash2 } from 'lucide-react';
 import { useEffect, useRef, useState } from 'react';
 import type { DocumentSession } from '../../../sdk/index.js';
 import { ALIGNMENTS, BLOCKS, FORMATS, shortcutLabel, tip } from '../editor/blocks.js';
 import { SelectionBubble } from '../editor/bubble-menu.js';
+import { contentExtensions } from '../editor/extensions.js';
 import { normalizePastedHTML } from '../editor/paste.js';
 import { SlashCommand } from '../editor/slash-menu.js';
 import { useToast } from './toast.js';
-
-const lowlight = createLowlight(common);
 
 interface Props {
   session: DocumentSession;
@@ -66,24 +58,7 @@ export function CollabEditor({ session, user, editable, toolbar }: Props) {
     {
       editable,
       extensions: [
-        StarterKit.configure({
-          undoRedo: false,
-          codeBlock: false,
-          link: false,
-        }),
-        // Typing at a link's end, or pressing Enter there, does not carry the link on.
-        Link.extend({ inclusive: () => false }).configure({
-          openOnClick: false,
-          autolink: true,
-          linkOnPaste: true,
-          defaultProtocol: 'https',
-          HTMLAttributes: { rel: 'noopener noreferrer nofollow', target: '_blank' },
-        }),
-        CodeBlockLowlight.configure({ lowlight, HTMLAttributes: { spellcheck: 'false' } }),
-        TableKit.configure({ table: { resizable: false } }),
-        TaskList,
-        TaskItem.configure({ nested: true }),
-        TextAlign.configure({ types: ['heading', 'paragraph'] }),
+        ...contentExtensions(),
         Placeholder.configure({
           showOnlyWhenEditable: false,
           placeholder: ({ editor: e, node }) =>

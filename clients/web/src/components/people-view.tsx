@@ -3,6 +3,7 @@ import { useEffect, useState, type FormEvent } from 'react';
 import type { SessionUser, TenantRole, User } from '../../../sdk/index.js';
 import { client, describeError } from '../api.js';
 import { Avatar } from './avatar.js';
+import { WorkspaceSettings } from './workspace-settings.js';
 
 const ROLES: { value: TenantRole; label: string }[] = [
   { value: 'member', label: 'Member (sees what is shared with them)' },
@@ -11,7 +12,7 @@ const ROLES: { value: TenantRole; label: string }[] = [
   { value: 'owner', label: 'Owner' },
 ];
 
-export function PeopleView({ user }: { user: SessionUser }) {
+export function PeopleView({ user, onWorkspaceRenamed }: { user: SessionUser; onWorkspaceRenamed: (name: string) => void }) {
   const manage = user.role === 'owner' || user.role === 'admin';
   const [users, setUsers] = useState<User[] | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -136,6 +137,7 @@ export function PeopleView({ user }: { user: SessionUser }) {
           ))}
         </ul>
       )}
+      {manage && <WorkspaceSettings onRenamed={onWorkspaceRenamed} />}
     </section>
   );
 }

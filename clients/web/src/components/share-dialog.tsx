@@ -1,13 +1,16 @@
 /** Share a document with people of the workspace: read, write or admin; remove access. */
 import { useEffect, useRef, useState } from 'react';
-import type { Permission, PermissionLevel, User } from '../../../sdk/index.js';
+import type { LinkAccess, Permission, PermissionLevel, User } from '../../../sdk/index.js';
 import { client, describeError } from '../api.js';
 import { Avatar } from './avatar.js';
+import { ShareLinks } from './share-links.js';
 
 interface Props {
   documentId: string;
   title: string;
   selfId: string;
+  linkAccess: LinkAccess;
+  onLinkAccess: (l: LinkAccess) => void;
   onClose: () => void;
 }
 
@@ -17,7 +20,7 @@ const LEVELS: { value: PermissionLevel; label: string }[] = [
   { value: 'admin', label: 'Can edit and share' },
 ];
 
-export function ShareDialog({ documentId, title, selfId, onClose }: Props) {
+export function ShareDialog({ documentId, title, selfId, linkAccess, onLinkAccess, onClose }: Props) {
   const ref = useRef<HTMLDialogElement>(null);
   const [perms, setPerms] = useState<Permission[] | null>(null);
   const [users, setUsers] = useState<User[]>([]);
@@ -125,6 +128,7 @@ export function ShareDialog({ documentId, title, selfId, onClose }: Props) {
           ))}
         </ul>
       )}
+      <ShareLinks documentId={documentId} linkAccess={linkAccess} onLinkAccess={onLinkAccess} />
       <div className="dialog-actions">
         <button type="button" onClick={() => ref.current?.close()}>
           Done

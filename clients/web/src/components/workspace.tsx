@@ -45,8 +45,8 @@ export function Workspace({ user }: { user: SessionUser }) {
   useEffect(() => setQuery(shownQuery), [shownQuery]);
 
   const [view, setView] = useState<ListView>({ name: 'all' });
-  // The server's `recent` order follows renames, not edits, so it is not offered as "last edited".
-  const [sort, setSort] = useState<DocumentSort>('created');
+  // Last edited first (the server advances a document's time within seconds of an edit).
+  const [sort, setSort] = useState<DocumentSort>('recent');
   const [filter, setFilter] = useState('');
   const [collections, setCollections] = useState<Collection[]>([]);
   const canOrganise = user.role !== 'guest';
@@ -342,7 +342,7 @@ export function Workspace({ user }: { user: SessionUser }) {
               onGone={onGone}
             />
           )}
-          {route.name === 'people' && <PeopleView user={user} />}
+          {route.name === 'people' && <PeopleView user={user} onWorkspaceRenamed={(tenantName) => setMe((m) => (m ? { ...m, tenantName } : m))} />}
           {route.name === 'account' && <AccountView user={user} me={me} onProfile={setMe} />}
           {route.name === 'search-analytics' && <SearchAnalyticsView />}
           {route.name === 'search' && <SearchView key={`${route.q}:${route.mode}`} q={route.q} mode={route.mode} />}
