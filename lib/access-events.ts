@@ -1,8 +1,9 @@
 /**
  * Access changes that live connections must follow: a document permission changed, a
  * user's role changed or the user was removed, a document's access changed for everyone
- * (a template became a document again: the workspace's implicit read is gone). Commands emit them after commit; the sync
- * tier's revocation extension listens (and relays them between instances).
+ * (a template became a document again: the workspace's implicit read is gone; its link
+ * access changed). Commands emit them after commit; the sync tier's revocation extension
+ * listens (and relays them between instances).
  */
 import { EventEmitter } from 'node:events';
 
