@@ -603,6 +603,29 @@ for (const dialect of DIALECTS) {
     await assertPublicGone(api, link.token);
   });
 
+  test(`the access version moves when link access is lowered or removed, not when it is raised (${dialect})`, async (t) => {
+    const { quire, api } = await startServer(t, { dialect });
+    const owner = await api.signup();
+    const doc = await newDocument(api, owner, 'versions');
+    const version = async () => {
+      const r = await sql<{ version: string }>`select version::text as version from quire_access_versions(${[owner.user.tenantId]}::uuid[])`.execute(quire.store.db);
+      return Number(r.rows[0]?.version ?? 0);
+    };
+    let last = await version();
+    for (const [to, moves] of [
+      ['read', false],
+      ['write', false],
+      ['read', true],
+      ['write', false],
+      ['none', true],
+    ] as const) {
+      await setLink(api, owner, doc.id, to);
+      const v = await version();
+      assert.equal(v > last, moves, `to ${to}: ${last} → ${v}`);
+      last = v;
+    }
+  });
+
   test(`public links are isolated per tenant in the database (${dialect})`, async (t) => {
     const { api, quire } = await startServer(t, { dialect });
     const db = quire.store.db;
