@@ -39,7 +39,7 @@ export interface LastEditedOptions {
   intervalMs?: number;
   /** Outbox rows read per source per run. @default 5_000 */
   batch?: number;
-  /** Registers `quire_last_edited_writes_total` and `quire_last_edited_rows_total`. */
+  /** Registers `quire_last_edited_runs_total`, `quire_last_edited_rows_total` and `quire_last_edited_writes_total`. */
   registry?: Registry;
 }
 
@@ -66,14 +66,16 @@ export class LastEdited {
   private running: Promise<void> | null = null;
   private stopped = false;
   private failures = 0;
-  private readonly writes?: Counter;
+  private readonly runs?: Counter;
   private readonly rows?: Counter;
+  private readonly writes?: Counter;
 
   constructor(private readonly opts: LastEditedOptions) {
     if (opts.registry) {
       const registers = [opts.registry];
-      this.writes = new Counter({ name: 'quire_last_edited_writes_total', help: "Documents whose updated_at moved to a newer edit's time", registers });
+      this.runs = new Counter({ name: 'quire_last_edited_runs_total', help: 'Runs that advanced updated_at (each writes an edited document at most once)', registers });
       this.rows = new Counter({ name: 'quire_last_edited_rows_total', help: 'Outbox rows read to advance updated_at', registers });
+      this.writes = new Counter({ name: 'quire_last_edited_writes_total', help: "Documents whose updated_at moved to a newer edit's time", registers });
     }
   }
 
@@ -126,6 +128,7 @@ export class LastEdited {
       return total;
     });
     if (run) {
+      this.runs?.inc();
       this.rows?.inc(run.read);
       this.writes?.inc(run.written);
       if (run.written > 0) this.opts.log.debug({ cat: 'feed', read: run.read, written: run.written }, 'last-edited times advanced');
