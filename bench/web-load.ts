@@ -16,7 +16,8 @@
  * received; the app's files are also counted uncompressed. One load before the measured
  * ones is not counted (the server compresses each file on its first request).
  *
- * Usage: npm run bench:load -- [--runs=7] [--pages=3] [--seed=2] [--json=<file>]
+ * Usage: npm run bench:load -- [--runs=7] [--pages=3] [--seed=2] [--list] [--json=<file>]
+ *   --list   prints every response of the first measured load (path, bytes sent, encoding)
  * The server and web app are this checkout's, or BENCH_QUIRE_ROOT's (`npm run bench:revisions
  * -- --scenarios=load` compares two revisions).
  */
@@ -29,6 +30,8 @@ const RUNS = Number(arg('runs', '7'));
 const PAGES = Number(arg('pages', '3'));
 const SEED = Number(arg('seed', '2'));
 const JSON_OUT = process.argv.find((a) => a.startsWith('--json='))?.slice('--json='.length);
+/** Lists every response of the first measured load. */
+const LIST = process.argv.includes('--list');
 for (const [name, v] of Object.entries({ runs: RUNS, pages: PAGES })) if (!(Number.isInteger(v) && v > 0)) throw new Error(`--${name} takes a positive integer`);
 
 interface Probe {
@@ -132,7 +135,7 @@ async function load(browser: Browser, base: string, session: Session, id: string
       return { responseEnd: n.responseEnd, dcl: n.domContentLoadedEventEnd, load: n.loadEventEnd };
     });
     const done = [...responses.values()].filter((r) => r.done && r.url);
-    if (process.env.BENCH_LOAD_DEBUG) for (const r of done) process.stderr.write(`${r.url} ${r.encoding} ${r.encoded} ${r.decoded}\n`);
+    if (LIST && run === 0) for (const r of done) process.stderr.write(`  ${new URL(r.url).pathname}: ${r.encoded} bytes sent${r.encoding ? ` (${r.encoding})` : ''}, ${r.decoded} bytes of content\n`);
     const isApi = (r: Response) => new URL(r.url).pathname.startsWith('/api/');
     const sum = (rs: Response[], f: (r: Response) => number) => rs.reduce((s, r) => s + f(r), 0) / 1000;
     const app = done.filter((r) => !isApi(r));

@@ -347,7 +347,7 @@ try {
   for (let run = 0; run < RUNS; run++) {
     for (const t of TABLES) {
       const doc = benchDocument({ pages: PAGES, seed: SEED, tables: t === 'yes' });
-      const label = `${PAGES} pages${t === 'yes' ? ` with ${doc.tables} tables` : ''}`;
+      const label = `${PAGES} pages${t === 'yes' ? ` with ${doc.tables} table${doc.tables === 1 ? '' : 's'}` : ''}`;
       if (run === 0) process.stderr.write(`${label}: ${doc.words} words, ${doc.blocks} blocks, ${doc.headings} headings, ${doc.lists} lists, ${doc.codeBlocks} code blocks, ${doc.tables} tables\n`);
       for (const c of COLLAB) {
         if (skipped.includes(label)) continue;
