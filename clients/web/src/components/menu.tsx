@@ -99,25 +99,10 @@ export function MenuButton({ label, icon, items, className }: { label: string; i
 
 /** A modal question with one confirming button; Escape or Cancel answers no. */
 export function ConfirmDialog({ title, children, confirmLabel, danger, onAnswer }: { title: string; children: ReactNode; confirmLabel: string; danger?: boolean; onAnswer: (yes: boolean) => void }) {
-  const ref = useRef<HTMLDialogElement>(null);
-  const titleId = useId();
-  useEffect(() => {
-    const d = ref.current;
-    if (d && !d.open) d.showModal();
-  }, []);
   return (
-    <dialog ref={ref} className="dialog" aria-labelledby={titleId} onCancel={() => onAnswer(false)}>
-      <h2 id={titleId}>{title}</h2>
+    <ModalForm title={title} confirmLabel={confirmLabel} danger={danger} focusSubmit canSubmit onSubmit={() => onAnswer(true)} onCancel={() => onAnswer(false)}>
       <div>{children}</div>
-      <div className="dialog-actions">
-        <button type="button" onClick={() => onAnswer(false)}>
-          Cancel
-        </button>
-        <button type="button" className={danger ? 'danger-button' : 'primary'} onClick={() => onAnswer(true)} autoFocus>
-          {confirmLabel}
-        </button>
-      </div>
-    </dialog>
+    </ModalForm>
   );
 }
 
@@ -129,6 +114,8 @@ function ModalForm({
   onSubmit,
   onCancel,
   children,
+  danger,
+  focusSubmit,
 }: {
   title: string;
   confirmLabel: string;
@@ -136,6 +123,10 @@ function ModalForm({
   onSubmit: () => void;
   onCancel: () => void;
   children: ReactNode;
+  /** The submitting button warns (deleting, signing out everywhere). */
+  danger?: boolean;
+  /** Focus starts on the submitting button (a question with no field). */
+  focusSubmit?: boolean;
 }) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
@@ -157,7 +148,7 @@ function ModalForm({
           <button type="button" onClick={onCancel}>
             Cancel
           </button>
-          <button type="submit" className="primary" disabled={!canSubmit}>
+          <button type="submit" className={danger ? 'danger-button' : 'primary'} disabled={!canSubmit} autoFocus={focusSubmit}>
             {confirmLabel}
           </button>
         </div>
