@@ -11,6 +11,7 @@ import crypto from 'node:crypto';
 import { test } from 'node:test';
 import { sql } from 'kysely';
 import type { DocumentMeta, PublicDocument, PublicLink, PublicLinkState, Workspace } from '../contract/api.js';
+import { levelFor, levelSql, readableSql, roleConditions } from '../core/access.js';
 import { withTenant, type Tx } from '../db/store.js';
 import { TEST_REDIS_URL } from './helpers/env.js';
 import type { ApiClient, Session } from './helpers/api.js';
@@ -168,6 +169,26 @@ test('link access: members without a grant read or write with the address, on RE
   // Sharing still needs admin, which a link never gives.
   assert.equal((await api.put(`/api/v1/documents/${doc.id}/permissions`, { userId: guest.user.id, level: 'read' }, member.accessToken)).status, 403);
   assert.equal((await api.get(`/api/v1/documents/${doc.id}`, guest.accessToken)).status, 404);
+});
+
+test('levelSql is levelFor in SQL, and readableSql is levelFor without link access, for every role, kind, link level and grant', async (t) => {
+  const { quire } = await startServer(t);
+  const roles = ['owner', 'admin', 'member', 'guest'] as const;
+  const cases = roles.flatMap((role) =>
+    (['document', 'template'] as const).flatMap((kind) =>
+      (['none', 'read', 'write'] as const).flatMap((linkAccess) => ([null, 'read', 'write', 'admin'] as const).map((grant) => ({ role, kind, linkAccess, grant }))),
+    ),
+  );
+  const values = sql.join(cases.map((c, i) => sql`(${i}::int, ${c.role}::text, ${c.kind}::text, ${c.linkAccess}::text, ${c.grant}::text)`));
+  const { rows } = await sql<{ i: number; level: string | null; readable: boolean }>`
+    select c.i, ${levelSql({ document: 'c', grant: 'c', ...roleConditions('c') })} as level, ${readableSql({ document: 'c', grant: 'c', ...roleConditions('c') })} as readable
+    from (values ${values}) as c(i, role, kind, link_access, level) order by c.i`.execute(quire.store.db);
+  assert.equal(rows.length, cases.length);
+  for (const [i, c] of cases.entries()) {
+    const expected = levelFor(c.role, c, c.grant);
+    assert.equal(rows[i]!.level, expected, `levelSql ${JSON.stringify(c)}`);
+    assert.equal(rows[i]!.readable, levelFor(c.role, { ...c, linkAccess: 'none' }, c.grant) !== null, `readableSql ${JSON.stringify(c)}`);
+  }
 });
 
 test('link access lists nothing by itself: not in lists, filters or search; in the recently viewed and starred lists once the member opened or starred it', async (t) => {
