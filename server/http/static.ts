@@ -107,8 +107,8 @@ export class StaticSite {
     }
     if (RESERVED.test(p)) return null;
     let file = this.files.get(p === '/' ? '/index.html' : p);
-    // An app route (no extension, or a public link `/p/<token>`, whose token has dots): the
-    // app shell; a missing file with an extension: 404.
+    // An app route (no extension; a public link `/p/<token>` whatever its token looks like):
+    // the app shell; a missing file with an extension: 404.
     const publicLink = p.startsWith('/p/');
     if (!file && (!path.posix.extname(p) || publicLink)) file = this.files.get('/index.html');
     if (!file) return null;
