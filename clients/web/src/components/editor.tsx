@@ -10,7 +10,7 @@ import CollaborationCaret from '@tiptap/extension-collaboration-caret';
 import { Placeholder } from '@tiptap/extensions';
 import { EditorContent, useEditor, useEditorState } from '@tiptap/react';
 import { BetweenHorizontalEnd, BetweenHorizontalStart, BetweenVerticalEnd, BetweenVerticalStart, Link as LinkIcon, PanelTop, Rows3, Columns3, Trash2 } from 'lucide-react';
-import { useEffect, useRef, useState } from 'react';
+import { memo, useEffect, useRef, useState } from 'react';
 import type { DocumentSession } from '../../../sdk/index.js';
 import { ALIGNMENTS, BLOCKS, FORMATS, shortcutLabel, tip } from '../editor/blocks.js';
 import { SelectionBubble } from '../editor/bubble-menu.js';
@@ -44,7 +44,8 @@ const EditorKeys = Extension.create<{ onLink: { current: () => void }; onMenu: {
   },
 });
 
-export function CollabEditor({ session, user, editable, toolbar }: Props) {
+/** Memoised: the document view re-renders on every save status; the editor need not. */
+export const CollabEditor = memo(function CollabEditor({ session, user, editable, toolbar }: Props) {
   const toast = useToast();
   const [linkRequest, setLinkRequest] = useState(0);
   const [focusRequest, setFocusRequest] = useState(0);
@@ -100,7 +101,7 @@ export function CollabEditor({ session, user, editable, toolbar }: Props) {
       <EditorContent editor={editor} className="editor" />
     </div>
   );
-}
+});
 
 const TABLE_ACTIONS: { label: string; icon: typeof Rows3; run: (e: Editor) => void }[] = [
   { label: 'Add row above', icon: BetweenHorizontalStart, run: (e) => e.chain().focus().addRowBefore().run() },

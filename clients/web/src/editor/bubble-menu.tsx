@@ -4,11 +4,14 @@
  * bubble, Escape goes back to the text.
  */
 import type { Editor } from '@tiptap/core';
+import type { EditorState } from '@tiptap/pm/state';
 import { useEditorState } from '@tiptap/react';
 import { BubbleMenu } from '@tiptap/react/menus';
 import { Check, ExternalLink, Link as LinkIcon, Pencil, Unlink, X } from 'lucide-react';
-import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
+import { useCallback, useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { FORMATS, shortcutLabel, tip } from './blocks.js';
+
+const BUBBLE_OPTIONS = { placement: 'top', offset: 8 } as const;
 
 const SAFE_SCHEMES = /^(https?:|mailto:|tel:)/i;
 
@@ -108,16 +111,17 @@ export function SelectionBubble({ editor, linkRequest, focusRequest }: Props) {
     </button>
   );
 
+  // Stable across renders: a new function or options object makes the bubble re-register,
+  // one more editor transaction per keystroke.
+  const shouldShow = useCallback(
+    ({ editor: e, state }: { editor: Editor; state: EditorState }) =>
+      e.isEditable &&
+      !e.isActive('codeBlock') &&
+      (editingRef.current || e.isActive('link') || (!state.selection.empty && state.doc.textBetween(state.selection.from, state.selection.to).trim().length > 0)),
+    [],
+  );
   return (
-    <BubbleMenu
-      editor={editor}
-      options={{ placement: 'top', offset: 8 }}
-      shouldShow={({ editor: e, state }) =>
-        e.isEditable &&
-        !e.isActive('codeBlock') &&
-        (editingRef.current || e.isActive('link') || (!state.selection.empty && state.doc.textBetween(state.selection.from, state.selection.to).trim().length > 0))
-      }
-    >
+    <BubbleMenu editor={editor} options={BUBBLE_OPTIONS} shouldShow={shouldShow}>
       <div ref={box} className="menu bubble" role="toolbar" aria-label="Text formatting" data-testid="bubble-menu" onKeyDown={onKeyDown}>
         {editingLink ? (
           <form
