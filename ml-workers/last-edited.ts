@@ -26,9 +26,9 @@
  *   lock, which the log's foreign-key check (`FOR KEY SHARE`) does not wait for; waiting
  *   for a row a command holds ends after 250 ms and the run is retried.
  */
-import { sql, type Kysely } from 'kysely';
+import { feedCursor, type FeedCursor } from './feed-cursor.js';
+import { sql } from 'kysely';
 import { Counter, type Registry } from 'prom-client';
-import type { Database } from '../db/schema.js';
 import type { AppDb } from '../db/store.js';
 import type { Logger } from '../lib/log.js';
 
@@ -59,7 +59,7 @@ const SOURCES = [
   { name: 'last-edited:events', source: 'events' },
 ] as const;
 
-type Cursor = { txid: string; seq: string };
+type Cursor = FeedCursor;
 
 export class LastEdited {
   private timer: NodeJS.Timeout | null = null;
@@ -112,7 +112,7 @@ export class LastEdited {
       const horizon = (await sql<{ h: string }>`select pg_snapshot_xmin(pg_current_snapshot())::text as h`.execute(tx)).rows[0]!.h;
       const total: LastEditedRun = { read: 0, written: 0, more: false };
       for (const { name, source } of SOURCES) {
-        const cursor = await this.cursor(tx, name);
+        const cursor = await feedCursor(tx, name);
         const r = (
           await sql<{ to_txid: string | null; to_seq: string | null; rows_read: number; rows_written: number }>`
             select to_txid::text as to_txid, to_seq::text as to_seq, rows_read, rows_written
@@ -134,12 +134,6 @@ export class LastEdited {
       if (run.written > 0) this.opts.log.debug({ cat: 'feed', read: run.read, written: run.written }, 'last-edited times advanced');
     }
     return run;
-  }
-
-  private async cursor(tx: Kysely<Database>, name: string): Promise<Cursor> {
-    await sql`insert into feed_cursors (name, txid, seq) values (${name}, '0'::xid8, 0) on conflict (name) do nothing`.execute(tx);
-    const r = await sql<Cursor>`select txid::text as txid, seq::text as seq from feed_cursors where name = ${name}`.execute(tx);
-    return r.rows[0]!;
   }
 
   async stop(): Promise<void> {

@@ -11,8 +11,8 @@
  * at a time per schema (transaction-scoped advisory lock); duplicates after a crash are
  * dropped by the bus' de-duplication window.
  */
-import { sql, type Kysely } from 'kysely';
-import type { Database } from '../db/schema.js';
+import { feedCursor, type FeedCursor } from './feed-cursor.js';
+import { sql } from 'kysely';
 import type { EventBus } from './bus/bus.js';
 import { encodeEvent, messageIdFor, subjectFor, type FeedEvent, type FeedEventType } from '../contract/feed.js';
 import type { Logger } from '../lib/log.js';
@@ -37,7 +37,7 @@ interface Row {
   type?: FeedEventType;
 }
 
-type Cursor = { txid: string; seq: string };
+type Cursor = FeedCursor;
 
 export class Relay {
   private timer: NodeJS.Timeout | null = null;
@@ -80,7 +80,7 @@ export class Relay {
       const horizon = (await sql<{ h: string }>`select pg_snapshot_xmin(pg_current_snapshot())::text as h`.execute(tx)).rows[0]!.h;
       let published = 0;
       for (const source of ['changes', 'events'] as const) {
-        const cursor = await this.cursor(tx, source);
+        const cursor = await feedCursor(tx, source);
         const fn = source === 'changes' ? sql`quire_feed_changes` : sql`quire_feed_events`;
         const rows = (
           await sql<Row>`select txid::text as txid, seq::text as seq, tenant_id, document_id${source === 'events' ? sql`, type` : sql``}
@@ -95,12 +95,6 @@ export class Relay {
       }
       return published;
     });
-  }
-
-  private async cursor(tx: Kysely<Database>, name: string): Promise<Cursor> {
-    await sql`insert into feed_cursors (name, txid, seq) values (${name}, '0'::xid8, 0) on conflict (name) do nothing`.execute(tx);
-    const r = await sql<Cursor>`select txid::text as txid, seq::text as seq from feed_cursors where name = ${name}`.execute(tx);
-    return r.rows[0]!;
   }
 
   async stop(): Promise<void> {
