@@ -61,7 +61,9 @@ test('two users co-edit: sign-up, create, share through the dialog, each sees th
   await pa.getByRole('button', { name: 'New document' }).click(WAIT);
   await pa.waitForURL(/\/d\/[0-9a-f-]{36}$/, WAIT);
   const id = pa.url().split('/d/')[1]!;
-  await status(pa).filter({ hasText: /^Saved$/ }).waitFor(WAIT);
+  await status(pa)
+    .filter({ hasText: /^Saved$/ })
+    .waitFor(WAIT);
   await pa.getByLabel('Title', { exact: true }).fill('Team notes');
   await pa.getByLabel('Title', { exact: true }).press('Enter');
   await pa.getByRole('navigation', { name: 'Documents' }).getByText('Team notes').waitFor(WAIT);
@@ -98,7 +100,9 @@ test('two users co-edit: sign-up, create, share through the dialog, each sees th
   await pb.getByLabel('Password').fill('another good password');
   await pb.getByRole('button', { name: 'Sign in' }).click();
   await pb.getByRole('link', { name: /Team notes/ }).click(WAIT);
-  await status(pb).filter({ hasText: /^Saved$/ }).waitFor(WAIT);
+  await status(pb)
+    .filter({ hasText: /^Saved$/ })
+    .waitFor(WAIT);
 
   await typeAtEnd(pa, 'Alpha from A.');
   await editorShows(pb, 'Alpha from A.');
@@ -119,8 +123,12 @@ test('two users co-edit: sign-up, create, share through the dialog, each sees th
     .filter({ hasText: nameOf(ownerEmail) })
     .waitFor(WAIT);
 
-  await status(pa).filter({ hasText: /^Saved$/ }).waitFor(WAIT);
-  await status(pb).filter({ hasText: /^Saved$/ }).waitFor(WAIT);
+  await status(pa)
+    .filter({ hasText: /^Saved$/ })
+    .waitFor(WAIT);
+  await status(pb)
+    .filter({ hasText: /^Saved$/ })
+    .waitFor(WAIT);
   const stored = (await api.get(`/api/v1/documents/${id}/content`, owner.accessToken)).text;
   assert.equal(stored, 'Alpha from A. Beta from B.');
   assert.equal(await editorText(pa), await editorText(pb));
@@ -167,8 +175,12 @@ test('offline: edits keep working, unsaved changes are shown, both sides converg
   const pa = await ca.newPage();
   const pb = await cb.newPage();
   await Promise.all([pa.goto(`${url}/d/${id}`), pb.goto(`${url}/d/${id}`)]);
-  await status(pa).filter({ hasText: /^Saved$/ }).waitFor(WAIT);
-  await status(pb).filter({ hasText: /^Saved$/ }).waitFor(WAIT);
+  await status(pa)
+    .filter({ hasText: /^Saved$/ })
+    .waitFor(WAIT);
+  await status(pb)
+    .filter({ hasText: /^Saved$/ })
+    .waitFor(WAIT);
   // The service worker has cached the app shell once it is active.
   await pa.evaluate(() => navigator.serviceWorker.ready.then(() => true));
 
@@ -182,11 +194,15 @@ test('offline: edits keep working, unsaved changes are shown, both sides converg
   await editor(pb).click();
   await pb.keyboard.press('Control+Home');
   await pb.keyboard.type('B first. ');
-  await status(pb).filter({ hasText: /^Saved$/ }).waitFor(WAIT);
+  await status(pb)
+    .filter({ hasText: /^Saved$/ })
+    .waitFor(WAIT);
   assert.doesNotMatch(await editorText(pb), /Offline A/);
 
   await ca.setOffline(false);
-  await status(pa).filter({ hasText: /^Saved$/ }).waitFor(WAIT);
+  await status(pa)
+    .filter({ hasText: /^Saved$/ })
+    .waitFor(WAIT);
   const expected = 'B first. Start. Offline A.';
   await editorShows(pa, expected, 'exact');
   await editorShows(pb, expected, 'exact');
@@ -203,7 +219,9 @@ test('offline: edits keep working, unsaved changes are shown, both sides converg
     .filter({ hasText: /unsaved changes/ })
     .waitFor(WAIT);
   await ca.setOffline(false);
-  await status(pa).filter({ hasText: /^Saved$/ }).waitFor(WAIT);
+  await status(pa)
+    .filter({ hasText: /^Saved$/ })
+    .waitFor(WAIT);
   await editorShows(pb, `${expected} After reload.`, 'exact');
   assert.equal((await api.get(`/api/v1/documents/${id}/content`, owner.accessToken)).text, `${expected} After reload.`);
 });
@@ -216,9 +234,13 @@ test('search finds a phrase typed a moment ago and opens the hit', BROWSER_TEST,
   t.after(() => ctx.close());
   const p = await ctx.newPage();
   await p.goto(`${url}/d/${doc.body.id}`);
-  await status(p).filter({ hasText: /^Saved$/ }).waitFor(WAIT);
+  await status(p)
+    .filter({ hasText: /^Saved$/ })
+    .waitFor(WAIT);
   await typeAtEnd(p, 'Grandma’s zephyr marmalade needs bitter oranges.');
-  await status(p).filter({ hasText: /^Saved$/ }).waitFor(WAIT);
+  await status(p)
+    .filter({ hasText: /^Saved$/ })
+    .waitFor(WAIT);
 
   // Through the search box, as a user would; indexing follows the edit within moments.
   await eventually(
@@ -310,7 +332,9 @@ test('keyboard only: sign in, reach "New document" with Tab, create and write', 
   assert.equal(await focused(), 'New document');
   await p.keyboard.press('Enter');
   await p.waitForURL(/\/d\/[0-9a-f-]{36}$/, WAIT);
-  await status(p).filter({ hasText: /^Saved$/ }).waitFor(WAIT);
+  await status(p)
+    .filter({ hasText: /^Saved$/ })
+    .waitFor(WAIT);
   // The editor opens read-only until the caller's access is known.
   await p.locator('[data-testid=editor][contenteditable=true]').waitFor(WAIT);
   for (let i = 0; i < 20 && (await p.evaluate(() => document.activeElement?.getAttribute('data-testid'))) !== 'editor'; i++) await p.keyboard.press('Tab');
@@ -375,7 +399,9 @@ test('a token refresh in another tab does not reopen the document being edited',
   t.after(() => ctx.close());
   const p1 = await ctx.newPage();
   await p1.goto(`${url}/d/${doc.body.id}`);
-  await status(p1).filter({ hasText: /^Saved$/ }).waitFor(WAIT);
+  await status(p1)
+    .filter({ hasText: /^Saved$/ })
+    .waitFor(WAIT);
   await p1.evaluate(() => {
     (window as unknown as { editorBefore: Element | null }).editorBefore = document.querySelector('[data-testid=editor]');
     const w = window as unknown as { storageEvents: number };
@@ -396,7 +422,9 @@ test('a token refresh in another tab does not reopen the document being edited',
     intervalMs: 100,
   });
   await typeAtEnd(p1, ' two');
-  await status(p1).filter({ hasText: /^Saved$/ }).waitFor(WAIT);
+  await status(p1)
+    .filter({ hasText: /^Saved$/ })
+    .waitFor(WAIT);
   assert.equal((await api.get(`/api/v1/documents/${doc.body.id}/content`, owner.accessToken)).text, 'one two');
 });
 
@@ -416,7 +444,9 @@ test('losing access removes the offline copy; signing out with unsaved changes a
 
   // Opening a document keeps a copy on the device; losing access removes it.
   await p.goto(`${url}/d/${shared.body.id}`);
-  await status(p).filter({ hasText: /^Saved$/ }).waitFor(WAIT);
+  await status(p)
+    .filter({ hasText: /^Saved$/ })
+    .waitFor(WAIT);
   await eventually(async () => assert.ok((await copies()).includes(copyOf(shared.body.id)), 'the copy exists'));
   await api.put(`/api/v1/documents/${shared.body.id}/permissions`, { userId: member.user.id, level: 'none' }, owner.accessToken);
   await p.getByText('You no longer have access').first().waitFor(WAIT);
@@ -424,7 +454,9 @@ test('losing access removes the offline copy; signing out with unsaved changes a
 
   // Offline edits waiting: "Sign out" asks; declining keeps the session and the edits.
   await p.goto(`${url}/d/${kept.body.id}`);
-  await status(p).filter({ hasText: /^Saved$/ }).waitFor(WAIT);
+  await status(p)
+    .filter({ hasText: /^Saved$/ })
+    .waitFor(WAIT);
   await ctx.setOffline(true);
   await p.getByTestId('network-status').filter({ hasText: 'Offline' }).waitFor(WAIT);
   await typeAtEnd(p, ' Not yet sent.');
@@ -443,7 +475,9 @@ test('losing access removes the offline copy; signing out with unsaved changes a
   assert.ok((await copies()).includes(copyOf(kept.body.id)), 'still signed in, the copy is kept');
   // Back online the edit is stored; signing out then asks nothing and removes the copy.
   await ctx.setOffline(false);
-  await status(p).filter({ hasText: /^Saved$/ }).waitFor(WAIT);
+  await status(p)
+    .filter({ hasText: /^Saved$/ })
+    .waitFor(WAIT);
   assert.equal((await api.get(`/api/v1/documents/${kept.body.id}/content`, owner.accessToken)).text, 'Draft. Not yet sent.');
   p.once('dialog', (d) => {
     asked.push(d.message());

@@ -55,7 +55,10 @@ async function storedSatisfies(api: ApiClient, id: string, owner: Session, check
 async function openEditable(p: Page, url: string, id: string): Promise<void> {
   await p.goto(`${url}/d/${id}`);
   await p.locator('[data-testid=editor][contenteditable=true]').waitFor(WAIT);
-  await p.getByTestId('save-status').filter({ hasText: /^Saved$/ }).waitFor(WAIT);
+  await p
+    .getByTestId('save-status')
+    .filter({ hasText: /^Saved$/ })
+    .waitFor(WAIT);
 }
 
 async function paste(p: Page, html: string): Promise<void> {

@@ -78,7 +78,10 @@ test('every main screen in light, dark and phone layouts: screenshots, and no se
       open: async (p) => {
         await p.goto(`${url}/d/${doc.body.id}`);
         await p.locator('[data-testid=editor] pre code .hljs-keyword').waitFor(WAIT);
-        await p.getByTestId('save-status').filter({ hasText: /^Saved$/ }).waitFor(WAIT);
+        await p
+          .getByTestId('save-status')
+          .filter({ hasText: /^Saved$/ })
+          .waitFor(WAIT);
       },
     },
     {

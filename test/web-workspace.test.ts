@@ -62,7 +62,10 @@ test('organise: nested collections, move, star, recently viewed, filter and orde
   await sidebar(p)
     .getByRole('link', { name: /Alpha plan/ })
     .click();
-  await p.getByTestId('save-status').filter({ hasText: /^Saved$/ }).waitFor(WAIT);
+  await p
+    .getByTestId('save-status')
+    .filter({ hasText: /^Saved$/ })
+    .waitFor(WAIT);
   await moreAction(p, 'Move to collection…');
   await p.getByRole('dialog', { name: 'Move to collection' }).getByLabel('Collection').selectOption({ label: 'Projects / 2027' });
   await p.getByRole('button', { name: 'Move', exact: true }).click();
@@ -103,7 +106,10 @@ test('organise: nested collections, move, star, recently viewed, filter and orde
   // Delete asks first; Cancel keeps it; Delete removes it with an Undo that brings it back.
   await p.getByRole('button', { name: 'All documents' }).click();
   await sidebar(p).getByRole('link', { name: /Gamma/ }).click();
-  await p.getByTestId('save-status').filter({ hasText: /^Saved$/ }).waitFor(WAIT);
+  await p
+    .getByTestId('save-status')
+    .filter({ hasText: /^Saved$/ })
+    .waitFor(WAIT);
   const gammaId = /\/d\/([0-9a-f-]{36})/.exec(p.url())![1]!;
   await moreAction(p, 'Delete');
   const confirm = p.getByRole('dialog', { name: 'Delete this document?' });
@@ -122,7 +128,10 @@ test('organise: nested collections, move, star, recently viewed, filter and orde
   await p.waitForURL(`${url}/d/${gammaId}`, WAIT);
   await sidebar(p).getByRole('link', { name: /Gamma/ }).waitFor(WAIT);
   assert.equal((await api.get(`/api/v1/documents/${gammaId}/content`, owner.accessToken)).text, 'Gamma body.');
-  await p.getByTestId('save-status').filter({ hasText: /^Saved$/ }).waitFor(WAIT);
+  await p
+    .getByTestId('save-status')
+    .filter({ hasText: /^Saved$/ })
+    .waitFor(WAIT);
 
   // "Last edited" puts the document edited last first (the server follows edits within seconds).
   await sidebar(p)
@@ -132,7 +141,10 @@ test('organise: nested collections, move, star, recently viewed, filter and orde
   await p.getByTestId('editor').click();
   await p.keyboard.press('Control+End');
   await p.keyboard.type(' Edited.');
-  await p.getByTestId('save-status').filter({ hasText: /^Saved$/ }).waitFor(WAIT);
+  await p
+    .getByTestId('save-status')
+    .filter({ hasText: /^Saved$/ })
+    .waitFor(WAIT);
   await eventually(
     async () => {
       await p.getByLabel('Order').selectOption('title');
@@ -159,7 +171,10 @@ test(
       if (r.url().includes(`/documents/${doc.body.id}/classification`)) classificationAsks.push(r.url());
     });
     await p.goto(`${url}/d/${doc.body.id}`);
-    await p.getByTestId('save-status').filter({ hasText: /^Saved$/ }).waitFor(WAIT);
+    await p
+      .getByTestId('save-status')
+      .filter({ hasText: /^Saved$/ })
+      .waitFor(WAIT);
     // A new document is "not classified yet" (no 404 in the console).
     await p.getByTestId('classification').filter({ hasText: 'Not classified yet' }).waitFor(WAIT);
     await api.del(`/api/v1/documents/${doc.body.id}`, owner.accessToken);
@@ -313,7 +328,10 @@ test('share links: anyone in the workspace with the link reads it; a public read
 
   // Workspace link, read.
   await o.goto(`${url}/d/${doc.body.id}`);
-  await o.getByTestId('save-status').filter({ hasText: /^Saved$/ }).waitFor(WAIT);
+  await o
+    .getByTestId('save-status')
+    .filter({ hasText: /^Saved$/ })
+    .waitFor(WAIT);
   await o.getByRole('button', { name: 'Share' }).click();
   const dialog = o.getByRole('dialog', { name: 'Share “Roadmap”' });
   await dialog.getByLabel('Who can open the link').selectOption('read');
