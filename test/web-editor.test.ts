@@ -212,6 +212,17 @@ test('marks, links from the bubble, task lists, code with highlighting, a divide
   await a.keyboard.press('Enter');
   await a.keyboard.press('Enter');
   await a.keyboard.press('Enter');
+  // Grammars are fetched when a block in their language first appears: Python's only now.
+  const grammarsFetched = (p: Page) => p.evaluate(() => performance.getEntriesByType('resource').filter((r) => /\/assets\/python-[\w-]+\.js$/.test(new URL(r.name).pathname)).length);
+  assert.equal(await grammarsFetched(a), 0, 'no Python grammar before a Python block');
+  await a.keyboard.type('```python ');
+  await a.keyboard.type('def answer(): return 42  # the answer');
+  await showingEditor(a, () => editor(a).locator('pre code.language-python .hljs-keyword').first().waitFor(WAIT));
+  await editor(a).locator('pre code.language-python .hljs-comment').waitFor(WAIT);
+  assert.equal(await grammarsFetched(a), 1, 'the Python grammar, fetched once');
+  await a.keyboard.press('Enter');
+  await a.keyboard.press('Enter');
+  await a.keyboard.press('Enter');
   await a.keyboard.type('---');
   await a.keyboard.type('Centered line');
   await a.keyboard.press('Control+Shift+e');
@@ -243,16 +254,23 @@ test('marks, links from the bubble, task lists, code with highlighting, a divide
       ['Tell the team', false],
     ],
   );
-  const code = all.find((n) => n.type === 'codeBlock');
+  const [code, python] = all.filter((n) => n.type === 'codeBlock');
   assert.equal(code?.attrs?.language, 'js');
   assert.equal(code?.content?.[0]?.text, 'const answer = 42; // the answer');
+  assert.equal(python?.attrs?.language, 'python');
+  assert.equal(python?.content?.[0]?.text, 'def answer(): return 42  # the answer');
   assert.ok(
     all.some((n) => n.type === 'horizontalRule'),
     'a divider',
   );
 
   // The reader sees all of it, highlighted, and gets no bubble or slash menu.
-  await editor(b).locator('pre code .hljs-comment').waitFor(WAIT);
+  await editor(b).locator('pre code.language-js .hljs-comment').waitFor(WAIT);
+  await editor(b).locator('pre code.language-python .hljs-comment').waitFor(WAIT);
+  await editor(b)
+    .locator('pre')
+    .last()
+    .screenshot({ path: outputPath('editor-code-python.png') });
   await editor(b).locator('hr').waitFor(WAIT);
   await editor(b).locator('p[style*="text-align: center"]').waitFor(WAIT);
   await editor(b).locator('ul[data-type=taskList] li[data-checked=true]').waitFor(WAIT);

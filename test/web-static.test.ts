@@ -1,6 +1,8 @@
 /** The server serves the web app's build: caching headers, CSP, gzip, app routes, HEAD, and never over the API. */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import { before, test } from 'node:test';
 import { ensureWebBuild } from '../scripts/build-web.mjs';
 import { startServer } from './helpers/server.js';
@@ -39,6 +41,15 @@ test('the app shell, its assets and app routes are served with the right caching
   assert.match(js.headers.get('content-type') ?? '', /javascript/);
   const etag = js.headers.get('etag')!;
   assert.equal((await fetch(`${url}${asset}`, { headers: { 'if-none-match': etag } })).status, 304);
+
+  // Chunks the app fetches on demand (a code highlighting grammar) are served like it.
+  const grammar = fs.readdirSync(path.join('clients', 'web', 'dist', 'assets')).find((f) => /^python-[\w-]+\.js$/.test(f));
+  assert.ok(grammar, 'the build has a chunk for the Python grammar');
+  const chunk = await fetch(`${url}/assets/${grammar}`, { headers: { 'accept-encoding': 'gzip' } });
+  assert.equal(chunk.status, 200);
+  assert.match(chunk.headers.get('content-type') ?? '', /^text\/javascript/);
+  assert.equal(chunk.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+  assert.match(await chunk.text(), /export\s*\{/);
 
   // App routes get the shell; files that do not exist and server paths do not.
   const route = await fetch(`${url}/d/${crypto.randomUUID()}`);

@@ -4,15 +4,12 @@
  * adds editing aids to these; the public read-only page uses them as they are.
  */
 import type { Extensions } from '@tiptap/core';
-import CodeBlockLowlight from '@tiptap/extension-code-block-lowlight';
 import Link from '@tiptap/extension-link';
 import { TaskItem, TaskList } from '@tiptap/extension-list';
 import { TableKit } from '@tiptap/extension-table';
 import TextAlign from '@tiptap/extension-text-align';
 import StarterKit from '@tiptap/starter-kit';
-import { common, createLowlight } from 'lowlight';
-
-const lowlight = createLowlight(common);
+import { HighlightedCodeBlock, highlighter } from './highlighting.js';
 
 export function contentExtensions(): Extensions {
   return [
@@ -25,7 +22,8 @@ export function contentExtensions(): Extensions {
       defaultProtocol: 'https',
       HTMLAttributes: { rel: 'noopener noreferrer nofollow', target: '_blank' },
     }),
-    CodeBlockLowlight.configure({ lowlight, HTMLAttributes: { spellcheck: 'false' } }),
+    // Grammars arrive on demand (see highlighting.ts); highlights are remembered.
+    HighlightedCodeBlock.configure({ lowlight: highlighter, HTMLAttributes: { spellcheck: 'false' } }),
     TableKit.configure({ table: { resizable: false } }),
     TaskList,
     TaskItem.configure({ nested: true }),
