@@ -94,6 +94,22 @@ export interface WorkBudgetConfiguration {
   tenantMsPerSecond: number;
 }
 
+/**
+ * Starts timing a piece of work for the work budget; the returned function gives the
+ * milliseconds to charge so far: the process's CPU time over the span, capped by the wall
+ * time. Wall time alone would charge a workspace for a busy machine (its work waiting for a
+ * core while other processes run), so a loaded host would close its sockets as "sending too
+ * fast"; CPU time alone could charge it for other threads' work over a long span.
+ */
+export function startWork(): () => number {
+  const wall = performance.now();
+  const cpu = process.cpuUsage();
+  return () => {
+    const used = process.cpuUsage(cpu);
+    return Math.min(performance.now() - wall, (used.user + used.system) / 1000);
+  };
+}
+
 export const DEFAULT_WORK_BUDGET: WorkBudgetConfiguration = { tenantBurstMs: 2_000, tenantMsPerSecond: 250 };
 
 export class WorkBudget {

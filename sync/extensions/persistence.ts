@@ -27,6 +27,7 @@ import type { Logger } from '../../lib/log.js';
 import { CLOSE, DENIED, SyncRefusal, tenantOf, type SyncContext } from '../context.js';
 import type { DocumentStore } from '../../core/document-store.js';
 import type { GroupCommitter } from '../group-commit.js';
+import { startWork } from '../inbound-budget.js';
 import { SliceSizer, UpdateSlicer } from '../update-slices.js';
 import { applyChecked, checkOnEmptyDocument, checkStructure, checkUpdate, decodeChecked, InvalidUpdateError, type UpdateProblem } from '../../core/update-validation.js';
 import type { UwsSocket } from '../uws-socket.js';
@@ -121,14 +122,14 @@ export class Persistence implements Extension {
     // Charged from the end of the read: integrating is the work; waiting for a busy database
     // (another workspace's flood, say) is not this workspace's doing. Decoding what was
     // read is, and is charged by its bytes (`LOAD_MS_PER_MB`).
-    let integrationStarted = performance.now();
+    let integration = startWork();
     const socket = context.socket;
     const address = socket?.wholeDocumentRequest(documentName) ?? null;
     let answered = false;
     let storedVector: Uint8Array | null = null;
     try {
       const { bytes, skipped } = await this.config.store.loadInto(tenantId, documentName, document, (stored) => {
-        integrationStarted = performance.now();
+        integration = startWork();
         if (!socket || address === null || !stored.snapshot || document.store.clients.size > 0) return;
         socket.answerFromStorage(address, stored.snapshot, stored.updates, () => Y.encodeStateAsUpdate(document, storedVector ?? undefined));
         answered = true;
@@ -136,7 +137,7 @@ export class Persistence implements Extension {
       // The document held nothing before the load, so its state vector now is the stored state's.
       if (answered) storedVector = Y.encodeStateVector(document);
       this.docs.set(documentName, { tenantId, bytes, sinceCompaction: 0, localWrites: new Set() });
-      this.config.chargeWork?.(tenantId, performance.now() - integrationStarted + (bytes / 1_048_576) * LOAD_MS_PER_MB);
+      this.config.chargeWork?.(tenantId, integration() + (bytes / 1_048_576) * LOAD_MS_PER_MB);
       if (skipped.length > 0) {
         // The rest of the document is served; compaction moves the rows to quarantine.
         this.config.log.error(
@@ -176,7 +177,7 @@ export class Persistence implements Extension {
       socket.close(CLOSE.documentTooLarge.code, `${CLOSE.documentTooLarge.reason}: limit ${this.config.maxDocumentBytes} bytes`);
       throw new SyncRefusal(CLOSE.documentTooLarge);
     }
-    const started = performance.now();
+    const work = startWork();
     const decoded = decodeChecked(payload);
     if ('code' in decoded) this.refuse(socket, documentName, decoded);
     const structural = checkStructure(decoded);
@@ -185,14 +186,14 @@ export class Persistence implements Extension {
       // What the document already holds is left out: a client resending an update the
       // server stopped in the middle of (budget spent) carries on where it stopped.
       const news = Y.decodeUpdate(Y.diffUpdate(payload, Y.encodeStateVector(document)));
-      await this.applyInSlices(new UpdateSlicer(news), { socket, connection, documentName, document, state, tenantId, userId: ctx.user?.id ?? null }, performance.now() - started);
+      await this.applyInSlices(new UpdateSlicer(news), { socket, connection, documentName, document, state, tenantId, userId: ctx.user?.id ?? null }, work());
       return;
     }
     const problem = checkOnEmptyDocument(payload);
     if (problem) this.refuse(socket, documentName, problem);
     const commit = this.appendAndApply({ socket, connection, documentName, document, state, userId: ctx.user?.id ?? null }, payload);
     socket.holdNextAck(connection.messageAddress, commit);
-    if (this.config.chargeWork && !this.config.chargeWork(tenantId, performance.now() - started)) {
+    if (this.config.chargeWork && !this.config.chargeWork(tenantId, work())) {
       // This update stands (it is stored and applied); the socket goes, so the client slows
       // down: it reconnects after its backoff and resyncs.
       this.budgetSpent(socket, documentName, tenantId);
@@ -238,6 +239,7 @@ export class Persistence implements Extension {
     for (;;) {
       const before = slicer.remaining;
       const started = performance.now();
+      const work = startWork();
       const slice = slicer.take(sizer.size);
       if (!slice) break;
       const problem = checkOnEmptyDocument(slice);
@@ -245,7 +247,7 @@ export class Persistence implements Extension {
       commit = this.appendAndApply(target, slice);
       const ms = performance.now() - started;
       sizer.record(before - slicer.remaining, ms);
-      const charged = ms + uncharged;
+      const charged = work() + uncharged;
       uncharged = 0;
       if (this.config.chargeWork && !this.config.chargeWork(tenantId, charged)) {
         this.budgetSpent(socket, documentName, tenantId);
@@ -373,9 +375,9 @@ export class Persistence implements Extension {
     const run = (async () => {
       const before = this.docs.get(documentName)?.bytes ?? 0;
       await this.config.committer.flush();
-      const started = performance.now();
+      const work = startWork();
       const res = await this.config.store.compactAll(tenantId, documentName, { shouldStop: () => this.closing });
-      this.config.chargeWork?.(tenantId, performance.now() - started);
+      this.config.chargeWork?.(tenantId, work());
       const state = this.docs.get(documentName);
       if (res && state) {
         state.sinceCompaction = 0;
