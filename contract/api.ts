@@ -10,14 +10,19 @@
  */
 
 export type TenantRole = 'owner' | 'admin' | 'member' | 'guest';
-export type PermissionLevel = 'read' | 'write' | 'admin';
+/**
+ * A caller's level on a document, lowest first: `read` reads it and its comments,
+ * `comment` also comments (starts threads, replies, resolves) but never changes the text,
+ * `write` edits, `admin` also shares and deletes.
+ */
+export type PermissionLevel = 'read' | 'comment' | 'write' | 'admin';
 /**
  * What a document gives every member of its workspace who is not a guest and has its
- * address ("anyone in the workspace with the link"): nothing, `read` or `write`, on top of
+ * address ("anyone in the workspace with the link"): nothing, `read`, `comment` or `write`, on top of
  * their own grant and role (the higher counts). It does not list the document for them or
  * make it searchable; once they opened it, it is in their recently viewed list.
  */
-export type LinkAccess = 'none' | 'read' | 'write';
+export type LinkAccess = 'none' | 'read' | 'comment' | 'write';
 export type SearchMode = 'fulltext' | 'semantic' | 'hybrid';
 /** How `GET /api/v1/documents/:id/content` answers: plain text, ProseMirror JSON or the Yjs state (bytes). */
 export type ContentFormat = 'text' | 'json' | 'yjs';
@@ -630,4 +635,80 @@ export interface DocumentLabelList {
 /** `PUT /api/v1/documents/:id/labels/:classifier` (write access). */
 export interface SetDocumentLabelRequest {
   label: string;
+}
+
+// ---- comments ---------------------------------------------------------------------------
+
+/** Longest comment body, in characters. */
+export const MAX_COMMENT_CHARS = 10_000;
+
+/**
+ * Where a comment points in the text. Sent as text offsets (`from`/`to`, in the plain text
+ * `GET …/content?format=text` returns, end exclusive) or as Yjs relative positions
+ * (`start`/`end`: base64 of `Y.encodeRelativePosition`, what an editor makes from its
+ * selection). Either way the server stores relative positions, so the anchor follows the
+ * text through every later edit.
+ */
+export type CommentAnchorInput = { from: number; to: number } | { start: string; end: string };
+
+/**
+ * A comment's anchor as it stands now: the relative positions, where they fall in the
+ * current plain text and what they cover. `detached` when the text it pointed at was deleted
+ * (the comment stays, with `quote` — the text as it was when commented on).
+ */
+export interface CommentAnchor {
+  start: string;
+  end: string;
+  /** Offsets in the current plain text; null when detached. */
+  from: number | null;
+  to: number | null;
+  /** The text the comment was made on, as it was then. */
+  quote: string;
+  detached: boolean;
+}
+
+export interface CommentAuthor {
+  id: string | null;
+  /** Display name, else the email's local part; "Removed user" once the account is deleted. */
+  name: string;
+}
+
+export interface Comment {
+  id: string;
+  documentId: string;
+  /** The thread's first comment; null for a thread's first comment itself. */
+  parentId: string | null;
+  author: CommentAuthor;
+  body: string;
+  /** Users mentioned as `@[Name](user:<uuid>)` in the body, in order, without repeats. */
+  mentions: string[];
+  /** On a thread's first comment only (replies follow their thread). */
+  anchor: CommentAnchor | null;
+  /** Threads only: when and by whom it was resolved (null: open). */
+  resolvedAt: string | null;
+  resolvedBy: CommentAuthor | null;
+  createdAt: string;
+  /** Set when the body was changed after posting. */
+  editedAt: string | null;
+}
+
+/** `GET /api/v1/documents/:id/comments`: every comment of the document, threads first then replies, oldest first within each. */
+export interface CommentList {
+  comments: Comment[];
+}
+
+/**
+ * `POST /api/v1/documents/:id/comments`: a new thread (with `anchor`, or none for a comment
+ * on the whole document) or a reply (`parentId`, no anchor). Needs `comment` access.
+ */
+export interface CreateCommentRequest {
+  body: string;
+  anchor?: CommentAnchorInput;
+  parentId?: string;
+}
+
+/** `PATCH /api/v1/documents/:id/comments/:commentId`: the author edits the body; anyone who may comment resolves or reopens a thread. */
+export interface UpdateCommentRequest {
+  body?: string;
+  resolved?: boolean;
 }

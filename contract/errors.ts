@@ -32,6 +32,7 @@ export const SERVER_ERROR_CODES = [
   'search_not_found',
   'collection_not_found',
   'public_link_not_found',
+  'comment_not_found',
   'route_not_found',
   // Requests the server cannot take
   'validation_failed',
@@ -50,6 +51,8 @@ export const SERVER_ERROR_CODES = [
   'weak_password',
   'password_unchanged',
   'mode_unavailable',
+  'invalid_anchor',
+  'not_a_thread',
   // Collections
   'collection_cycle',
   'collection_too_deep',
@@ -79,4 +82,4 @@ export const SERVER_ERROR_CODES = [
 export type ServerErrorCode = (typeof SERVER_ERROR_CODES)[number];
 
 /** Things the API answers 404 for, each with its `<what>_not_found` code. */
-export type NotFoundWhat = 'document' | 'user' | 'classifier' | 'classification' | 'label' | 'search' | 'collection' | 'public_link' | 'route';
+export type NotFoundWhat = 'document' | 'user' | 'classifier' | 'classification' | 'label' | 'search' | 'collection' | 'public_link' | 'comment' | 'route';

@@ -17,6 +17,8 @@
  * | 1011 | `persist_failed`, `document_not_loaded` | reconnects; unacknowledged edits are resent |
  * | 1012 | `server_restarting` | reconnects |
  */
+import type { PermissionLevel } from './api.js';
+
 export const CLOSE = {
   invalidMessage: { code: 4400, reason: 'malformed_message' },
   invalidUpdate: { code: 4400, reason: 'invalid_update' },
@@ -65,7 +67,12 @@ export type DeniedReason = (typeof DENIED)[keyof typeof DENIED];
 
 /**
  * Stateless messages (JSON in Hocuspocus' stateless frame) the server sends on a document
- * connection: a message of the client's it did not apply, and the connection's access level
- * when it changes.
+ * connection: a message of the client's it did not apply, the connection's access level when
+ * it changes (and at connection for `comment`, which the socket's read-only flag does not
+ * tell from `read`), and a nudge that the document's comments changed.
  */
-export type StatelessMessage = { type: 'quire.refused'; what: 'update' | 'awareness' | 'stateless'; reason: string } | { type: 'quire.access'; level: 'read' | 'write' | 'admin' };
+export type StatelessMessage =
+  | { type: 'quire.refused'; what: 'update' | 'awareness' | 'stateless'; reason: string }
+  | { type: 'quire.access'; level: PermissionLevel }
+  /** The document's comments changed (someone commented, replied, edited, resolved or deleted): read them again. */
+  | { type: 'quire.comments'; commentId: string };

@@ -3,8 +3,8 @@
  * owners and admins, otherwise the highest of the level granted to them explicitly
  * (document creators are granted `admin`) and what the document gives the workspace.
  * Templates are shared with the workspace: every member who is not a guest reads a template
- * without a grant (writing one still needs a grant). A document's link access (`read` or
- * `write`) gives every member who is not a guest that level with the document's address.
+ * without a grant (writing one still needs a grant). A document's link access (`read`,
+ * `comment` or `write`) gives every member who is not a guest that level with the document's address.
  * No level ⇒ the document does not exist for that caller.
  *
  * `levelFor` is that rule for one document — REST, the sync tier's authentication and
@@ -18,10 +18,15 @@ import type { Tx } from '../db/store.js';
 import { forbidden, notFound } from '../lib/errors.js';
 import { isTenantAdmin, type Actor } from './actor.js';
 
-export const LEVEL_RANK: Record<PermissionLevel, number> = { read: 1, write: 2, admin: 3 };
+export const LEVEL_RANK: Record<PermissionLevel, number> = { read: 1, comment: 2, write: 3, admin: 4 };
 
 export function atLeast(level: PermissionLevel | null, needed: PermissionLevel): boolean {
   return level !== null && LEVEL_RANK[level] >= LEVEL_RANK[needed];
+}
+
+/** Whether a level changes the document's content (`read` and `comment` do not): the sync tier's read-only flag. */
+export function editsContent(level: PermissionLevel): boolean {
+  return atLeast(level, 'write');
 }
 
 /** Whether a role reads the workspace's templates without a grant: everyone but guests. */
@@ -65,6 +70,7 @@ export function levelSql(opts: { document: string; grant: string; tenantAdmin: b
   return sql<PermissionLevel | null>`(case
     when ${opts.tenantAdmin} or ${level} = 'admin' then 'admin'
     when ${level} = 'write' or (${opts.member} and ${link} = 'write') then 'write'
+    when ${level} = 'comment' or (${opts.member} and ${link} = 'comment') then 'comment'
     when ${level} = 'read' or (${opts.member} and (${link} = 'read' or ${kind} = 'template')) then 'read'
   end)`;
 }

@@ -9,14 +9,14 @@ import { z } from 'zod';
 export const FRAGMENT = 'default';
 
 /** Nodes that hold other blocks rather than inline content. */
-const CONTAINERS = new Set(['blockquote', 'bulletList', 'orderedList', 'listItem', 'taskList', 'taskItem', 'table', 'tableRow', 'tableCell', 'tableHeader', 'details', 'detailsContent']);
+export const CONTAINERS = new Set(['blockquote', 'bulletList', 'orderedList', 'listItem', 'taskList', 'taskItem', 'table', 'tableRow', 'tableCell', 'tableHeader', 'details', 'detailsContent']);
 
 /**
  * Deepest nesting the readers below walk. Writes refuse content past `MAX_NESTING_DEPTH`
  * (core/update-validation.ts); a document stored deeper before that limit existed is
  * refused by the readers with a clear error instead of overflowing the stack.
  */
-const MAX_READ_DEPTH = 128;
+export const MAX_READ_DEPTH = 128;
 
 /** A document nests elements deeper than the readers walk. */
 export class ContentTooDeepError extends Error {
@@ -114,7 +114,7 @@ export function toProseMirrorJSON(doc: Y.Doc): PMNode {
 const MAX_DEPTH = 32;
 const NodeName = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/);
 const Mark = z.strictObject({ type: NodeName, attrs: z.record(z.string(), z.unknown()).optional() });
-type PMInput = { type: string; attrs?: Record<string, unknown>; content?: PMInput[]; text?: string; marks?: PMMark[] };
+export type PMInput = { type: string; attrs?: Record<string, unknown>; content?: PMInput[]; text?: string; marks?: PMMark[] };
 export const ProseMirrorNode: z.ZodType<PMInput> = z.lazy(() =>
   z.strictObject({
     type: NodeName,

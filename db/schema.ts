@@ -71,6 +71,32 @@ export interface DocumentPublicLinksTable {
   created_at: Generated<Date>;
 }
 
+/** A comment: a thread (`parent_id` null) or a reply (migration 0016). */
+export interface DocumentCommentsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  document_id: string;
+  parent_id: string | null;
+  author_id: string | null;
+  body: string;
+  anchor_start: string | null;
+  anchor_end: string | null;
+  quote: Generated<string>;
+  resolved_at: Date | null;
+  resolved_by: string | null;
+  created_at: Generated<Date>;
+  edited_at: Date | null;
+}
+
+/** Who a comment mentions (migration 0016). */
+export interface CommentMentionsTable {
+  comment_id: string;
+  tenant_id: string;
+  document_id: string;
+  user_id: string;
+  created_at: Generated<Date>;
+}
+
 /** A folder of the workspace (migration 0013). */
 export interface CollectionsTable {
   id: Generated<string>;
@@ -296,6 +322,8 @@ export interface Database {
   document_stars: DocumentStarsTable;
   document_views: DocumentViewsTable;
   document_public_links: DocumentPublicLinksTable;
+  document_comments: DocumentCommentsTable;
+  comment_mentions: CommentMentionsTable;
   audit_log: AuditLogTable;
   document_updates: DocumentUpdatesTable;
   document_snapshots: DocumentSnapshotsTable;

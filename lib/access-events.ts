@@ -1,9 +1,10 @@
 /**
- * Access changes that live connections must follow: a document permission changed, a
- * user's role changed or the user was removed, a document's access changed for everyone
- * (a template became a document again: the workspace's implicit read is gone; its link
- * access changed). Commands emit them after commit; the sync tier's revocation extension
- * listens (and relays them between instances).
+ * What live connections must follow: access changes (a document permission changed, a
+ * user's role changed or the user was removed, a document's access changed for everyone —
+ * a template became a document again: the workspace's implicit read is gone; its link
+ * access changed) and a change to a document's comments, which open clients read again.
+ * Commands emit them after commit; the sync tier's revocation extension listens (and
+ * relays them between instances).
  */
 import { EventEmitter } from 'node:events';
 
@@ -11,7 +12,8 @@ export type AccessEvent =
   | { type: 'permission'; tenantId: string; documentId: string; userId: string }
   | { type: 'user'; tenantId: string; userId: string }
   | { type: 'document-deleted'; tenantId: string; documentId: string }
-  | { type: 'document-access'; tenantId: string; documentId: string };
+  | { type: 'document-access'; tenantId: string; documentId: string }
+  | { type: 'comments'; tenantId: string; documentId: string; commentId: string };
 
 export class AccessEvents {
   private readonly emitter = new EventEmitter();

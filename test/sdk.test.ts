@@ -402,3 +402,30 @@ test('an access change made while the session was offline shows once it is back:
   const text = await api.get(`/api/v1/documents/${id}/content?format=text`, owner.accessToken);
   assert.equal(text.text, 'hello and welcome');
 });
+
+test('presence comes back at once after a reconnect, without waiting for the others to renew theirs', async (t) => {
+  const { url, api } = await startServer(t);
+  const owner = await api.signup();
+  const other = await api.addUser(owner, 'member');
+  const doc = await api.post('/api/v1/documents', { title: 'Together', text: 'Hi' }, owner.accessToken);
+  const id = doc.body.id as string;
+  await api.put(`/api/v1/documents/${id}/permissions`, { userId: other.user.id, level: 'read' }, owner.accessToken);
+  const a = await open(t, new QuireClient({ baseUrl: url, tokens: memoryTokenStorage(owner as Session) }), id, { user: { name: 'Ann', color: '#205090' } });
+  const b = await open(t, new QuireClient({ baseUrl: url, tokens: memoryTokenStorage(other as Session) }), id, { user: { name: 'Bo', color: '#902050' } });
+  await Promise.all([a.whenSaved(), b.whenSaved()]);
+  const namesSeenBy = (s: DocumentSession) =>
+    [...s.awareness.getStates()]
+      .filter(([client]) => client !== s.awareness.clientID)
+      .map(([, state]) => (state as { user?: { name?: string } }).user?.name)
+      .sort();
+  await eventually(() => assert.deepEqual(namesSeenBy(b), ['Ann']));
+  await eventually(() => assert.deepEqual(namesSeenBy(a), ['Bo']));
+
+  // Bo's connection drops and comes back: Ann is shown again within moments (her state did
+  // not change, so she sends nothing new; the server hands over the state it holds).
+  b.goOffline();
+  await eventually(() => assert.deepEqual(namesSeenBy(b), []), { message: 'offline, nobody else is shown' });
+  b.goOnline();
+  await eventually(() => assert.deepEqual(namesSeenBy(b), ['Ann']), { timeoutMs: 5_000, message: 'Ann is shown again after the reconnect' });
+  await eventually(() => assert.deepEqual(namesSeenBy(a), ['Bo']), { timeoutMs: 5_000 });
+});

@@ -108,11 +108,11 @@ test('link access: members without a grant read or write with the address, on RE
   const early = connect(t, url, doc.id, member.accessToken, { reconnect: false });
   await eventually(() => assert.deepEqual(early.authFailures, ['forbidden']));
 
-  // Setting it needs admin on the document; only none, read and write exist (no comment level yet).
+  // Setting it needs admin on the document; only none, read, comment and write exist.
   assert.equal((await api.patch(`/api/v1/documents/${doc.id}`, { linkAccess: 'read' }, member.accessToken)).status, 404);
   const byEditor = await api.patch(`/api/v1/documents/${doc.id}`, { linkAccess: 'read' }, editor.accessToken);
   assert.equal(byEditor.status, 403, byEditor.text);
-  for (const bad of ['comment', 'admin', 'public', '', null, 1]) {
+  for (const bad of ['admin', 'public', '', null, 1]) {
     const r = await api.patch(`/api/v1/documents/${doc.id}`, { linkAccess: bad }, owner.accessToken);
     assert.equal(r.status, 400, `${JSON.stringify(bad)}: ${r.text}`);
     assert.equal(r.body.error.code, 'validation_failed');
@@ -176,7 +176,7 @@ test('levelSql is levelFor in SQL, and readableSql is levelFor without link acce
   const roles = ['owner', 'admin', 'member', 'guest'] as const;
   const cases = roles.flatMap((role) =>
     (['document', 'template'] as const).flatMap((kind) =>
-      (['none', 'read', 'write'] as const).flatMap((linkAccess) => ([null, 'read', 'write', 'admin'] as const).map((grant) => ({ role, kind, linkAccess, grant }))),
+      (['none', 'read', 'comment', 'write'] as const).flatMap((linkAccess) => ([null, 'read', 'comment', 'write', 'admin'] as const).map((grant) => ({ role, kind, linkAccess, grant }))),
     ),
   );
   const values = sql.join(cases.map((c, i) => sql`(${i}::int, ${c.role}::text, ${c.kind}::text, ${c.linkAccess}::text, ${c.grant}::text)`));

@@ -67,6 +67,10 @@ import type {
   User,
   UserList,
   Workspace,
+  Comment,
+  CommentList,
+  CreateCommentRequest,
+  UpdateCommentRequest,
 } from './types.js';
 
 export interface QuireClientOptions {
@@ -457,6 +461,36 @@ export class QuireClient {
    */
   getPublicDocument(token: string): Promise<Result<PublicDocument>> {
     return this.request('GET', `/api/v1/public/${encodeURIComponent(token)}`, { auth: false });
+  }
+
+  // ---- comments ------------------------------------------------------------------------
+
+  /**
+   * Every comment of the document (read access): threads first, then replies, each with
+   * where its anchor stands in the current text (or `detached` once its text was deleted).
+   */
+  async listComments(id: string): Promise<Result<Comment[]>> {
+    const r = await this.request<CommentList>('GET', `/api/v1/documents/${encodeURIComponent(id)}/comments`);
+    return r.ok ? ok(r.value.comments) : r;
+  }
+
+  /**
+   * A new thread (`anchor`: text offsets or relative positions from an editor's selection;
+   * none comments on the whole document) or a reply (`parentId`). Needs `comment` access.
+   * Mention people as `@[Name](user:<id>)` in the body.
+   */
+  createComment(id: string, input: CreateCommentRequest): Promise<Result<Comment>> {
+    return this.request('POST', `/api/v1/documents/${encodeURIComponent(id)}/comments`, { json: input });
+  }
+
+  /** Changes a comment's body (its author) and/or resolves or reopens a thread (`comment` access). */
+  updateComment(id: string, commentId: string, input: UpdateCommentRequest): Promise<Result<Comment>> {
+    return this.request('PATCH', `/api/v1/documents/${encodeURIComponent(id)}/comments/${encodeURIComponent(commentId)}`, { json: input });
+  }
+
+  /** Deletes a comment (its author, or a document admin); a thread goes with its replies. */
+  deleteComment(id: string, commentId: string): Promise<Result<void>> {
+    return this.request('DELETE', `/api/v1/documents/${encodeURIComponent(id)}/comments/${encodeURIComponent(commentId)}`, { as: 'none' });
   }
 
   getClassification(id: string): Promise<Result<ClassificationAnswer>> {

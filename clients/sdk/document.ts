@@ -60,6 +60,11 @@ export type SessionError = CloseReason | DeniedReason | 'signed_out' | (string &
 
 type StatusListener = (s: DocumentStatus) => void;
 
+/** Whether a level edits the document's content (`read` and `comment` do not). */
+export function canEdit(access: PermissionLevel | null): boolean {
+  return access === 'write' || access === 'admin';
+}
+
 const PENDING_KEY = 'pendingChanges';
 /** Refused tokens renewed in a row before a session gives up (`status.error` says why). */
 const MAX_TOKEN_RENEWALS = 3;
@@ -71,6 +76,7 @@ export class DocumentSession {
   readonly socket: HocuspocusProviderWebsocket;
   private binding: OfflineBinding | null;
   private readonly listeners = new Set<StatusListener>();
+  private readonly commentListeners = new Set<(commentId: string | null) => void>();
   private state: DocumentStatus;
   private destroyed = false;
   /** Set by a close that reconnecting cannot fix (access revoked, document deleted, too large). */
@@ -104,6 +110,22 @@ export class DocumentSession {
     this.listeners.add(listener);
     listener(this.state);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Subscribes to changes of the document's comments: called with the changed comment's id
+   * when someone comments, replies, edits, resolves or deletes, and with null after every
+   * (re)connect (changes made while away are not announced one by one). Read the comments
+   * again (`client.listComments`) when it is called.
+   */
+  onComments(listener: (commentId: string | null) => void): () => void {
+    this.commentListeners.add(listener);
+    return () => this.commentListeners.delete(listener);
+  }
+
+  /** @internal */
+  commentsChanged(commentId: string | null): void {
+    for (const l of this.commentListeners) l(commentId);
   }
 
   /** @internal */
@@ -221,6 +243,7 @@ export class DocumentSession {
     await this.forgetting;
     this.update({ connection: 'closed' });
     this.listeners.clear();
+    this.commentListeners.clear();
   }
 }
 
@@ -291,7 +314,7 @@ export async function openDocument(client: QuireClient, id: string, opts: OpenDo
   // showing them as waiting forever.
   const checkRejected = () => {
     const st = session.status;
-    if (st.synced && st.access === 'read' && st.pendingChanges > 0) {
+    if (st.synced && st.access !== null && !canEdit(st.access) && st.pendingChanges > 0) {
       session.update({ rejectedChanges: st.rejectedChanges + st.pendingChanges, pendingChanges: 0 });
     }
   };
@@ -299,7 +322,7 @@ export async function openDocument(client: QuireClient, id: string, opts: OpenDo
   const onUpdate = (_u: Uint8Array, origin: unknown) => {
     if (origin === provider || (binding !== null && origin === binding)) return;
     session.update({ pendingChanges: session.status.pendingChanges + 1 });
-    if (session.status.access === 'read') checkRejected();
+    if (session.status.access !== null && !canEdit(session.status.access)) checkRejected();
   };
   doc.on('update', onUpdate);
   session.addCleanup(() => doc.off('update', onUpdate));
@@ -315,18 +338,34 @@ export async function openDocument(client: QuireClient, id: string, opts: OpenDo
   });
   provider.on('synced', () => {
     session.update({ synced: true });
+    session.commentsChanged(null);
     if (provider.unsyncedChanges === 0) session.update({ pendingChanges: 0 });
     checkRejected();
   });
   provider.on('status', ({ status }: { status: string }) => {
+    // A closed connection removed everyone else's presence here but kept their clocks; the
+    // server's copy of a state that did not change since comes with the same clock and would
+    // be ignored until its owner renews it (up to 30 s with nobody shown). Forgetting the
+    // clocks of those who are not shown lets the server's states in again.
+    if (status === 'connected') {
+      const awareness = session.awareness;
+      for (const id of [...awareness.meta.keys()]) if (id !== awareness.clientID && !awareness.states.has(id)) awareness.meta.delete(id);
+    }
     const current = session.status.connection;
     if ((current === 'offline' || current === 'closed') && status !== 'connected') return;
     session.update({ connection: status === 'connected' ? 'connected' : 'connecting', ...(status === 'connected' ? {} : { synced: false }) });
   });
   provider.on('authenticated', ({ scope }: { scope: string }) => {
     renewals = 0;
-    // The socket tells read-only from read-write; admin is only known from REST or a quire.access message.
-    session.update({ access: scope === 'readonly' ? 'read' : session.status.access === 'admin' ? 'admin' : 'write', error: null });
+    // The server dropped this client's presence when the last connection closed, keeping its
+    // clock: the same state sent again would be ignored there. A new clock brings it back.
+    const local = session.awareness.getLocalState();
+    if (local !== null) session.awareness.setLocalState({ ...local });
+    // The socket tells read-only from read-write; which read-only level (`read` or `comment`)
+    // follows at once in a quire.access message, and admin is only known from REST or one.
+    const known = session.status.access;
+    const access = scope === 'readonly' ? (known === 'comment' ? 'comment' : 'read') : known === 'admin' ? 'admin' : 'write';
+    session.update({ access, error: null });
     checkRejected();
   });
   provider.on('authenticationFailed', ({ reason }: { reason: string }) => {
@@ -401,6 +440,8 @@ export async function openDocument(client: QuireClient, id: string, opts: OpenDo
       if (msg.type === 'quire.access' && msg.level) {
         session.update({ access: msg.level });
         checkRejected();
+      } else if (msg.type === 'quire.comments' && typeof msg.commentId === 'string') {
+        session.commentsChanged(msg.commentId);
       }
     } catch {
       // Not one of ours.

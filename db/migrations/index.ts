@@ -16,6 +16,7 @@ import { sessionVersions } from './0012-session-versions.js';
 import { workspaceOrganisation } from './0013-workspace-organisation.js';
 import { shareLinks } from './0014-share-links.js';
 import { editTimes } from './0015-edit-times.js';
+import { comments } from './0016-comments.js';
 
 export type { MigrationContext };
 
@@ -36,5 +37,6 @@ export function migrations(ctx: MigrationContext): Record<string, Migration> {
     '0013-workspace-organisation': workspaceOrganisation(ctx),
     '0014-share-links': shareLinks(ctx),
     '0015-edit-times': editTimes(ctx),
+    '0016-comments': comments(ctx),
   };
 }

@@ -5,6 +5,7 @@ import { notFound } from '../../lib/errors.js';
 import { StaticSite } from '../http/static.js';
 import { authRoutes } from '../routes/auth.js';
 import { collectionRoutes } from '../routes/collections.js';
+import { commentRoutes } from '../routes/comments.js';
 import { documentRoutes } from '../routes/documents.js';
 import { mlRoutes } from '../routes/ml.js';
 import { publicLinkRoutes } from '../routes/public-links.js';
@@ -19,6 +20,7 @@ export async function startApi(shared: Shared): Promise<void> {
   userRoutes(routes);
   workspaceRoutes(routes);
   documentRoutes(routes);
+  commentRoutes(routes);
   publicLinkRoutes(routes);
   collectionRoutes(routes);
   searchRoutes(routes);

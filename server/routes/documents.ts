@@ -31,7 +31,7 @@ const CollectionRef = z
   .transform((v) => v.toLowerCase())
   .nullable();
 const Kind = z.enum(['document', 'template']);
-const LinkAccessLevel = z.enum(['none', 'read', 'write']);
+const LinkAccessLevel = z.enum(['none', 'read', 'comment', 'write']);
 const CreateDocument = z.strictObject({ title: Title, text: z.string().max(MAX_TEXT_CHARS).optional(), collectionId: CollectionRef.optional() });
 const ContentQuery = z.strictObject({ format: z.enum(['text', 'json', 'yjs']).default('text') });
 const PutContent = z
@@ -64,7 +64,7 @@ const ListQuery = z
     kind: Kind.optional(),
   })
   .refine((q) => !(q.recent && q.sort), { message: '"recent=true" lists by the last view: leave out "sort"' });
-const SetPermission = z.strictObject({ userId: z.uuid().transform((v) => v.toLowerCase()), level: z.enum(['read', 'write', 'admin', 'none']) });
+const SetPermission = z.strictObject({ userId: z.uuid().transform((v) => v.toLowerCase()), level: z.enum(['read', 'comment', 'write', 'admin', 'none']) });
 // Bodies and query parameters are the contract's types (contract/api.ts): a change on one side alone fails tsc.
 type _Requests = [
   Expect<Accepts<typeof CreateDocument, CreateDocumentRequest>>,

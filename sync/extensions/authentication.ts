@@ -1,17 +1,20 @@
 /**
  * Authentication: the access token must verify (RS256, pinned), the document must exist
- * in the caller's tenant and be readable by them. `read` ⇒ a read-only connection whose
- * document updates and stateless messages are refused (and told so); its awareness is
- * relayed like anyone's (readers show in presence), within the awareness limits.
+ * in the caller's tenant and be readable by them. `read` and `comment` ⇒ a read-only
+ * connection whose document updates and stateless messages are refused (and told so); its
+ * awareness is relayed like anyone's (readers show in presence), within the awareness
+ * limits. A read-only connection is told its level once connected (`quire.access`): the
+ * protocol's read-only flag does not tell `comment` from `read`.
  * Tokens can be refreshed on an open socket (`onTokenSync`); the sweep asks clients with
  * an expired token for a fresh one and closes those that do not answer.
  */
-import type { Extension, Hocuspocus, onAuthenticatePayload, onConfigurePayload, onStatelessPayload, onTokenSyncPayload } from '@hocuspocus/server';
+import type { connectedPayload, Extension, Hocuspocus, onAuthenticatePayload, onConfigurePayload, onStatelessPayload, onTokenSyncPayload } from '@hocuspocus/server';
 
 import { sessionVersionOf, type TokenService } from '../../core/tokens.js';
 import type { Logger } from '../../lib/log.js';
+import { editsContent } from '../../core/access.js';
 import { lostAccessClose, resolveAccess } from '../access.js';
-import { CLOSE, DENIED, denied, refusal, SyncRefusal, type SyncContext } from '../context.js';
+import { CLOSE, DENIED, denied, refusal, stateless, SyncRefusal, type SyncContext } from '../context.js';
 import type { UwsSocket } from '../uws-socket.js';
 import type { Admission } from './limits.js';
 import type { AppDb } from '../../db/store.js';
@@ -83,7 +86,7 @@ export class Authentication implements Extension {
     if (access === 'inactive') throw denied(DENIED.accountInactive);
     if (access === 'revoked') throw denied(DENIED.sessionRevoked);
     if (!access) throw denied(DENIED.forbidden);
-    connectionConfig.readOnly = access.level === 'read';
+    connectionConfig.readOnly = !editsContent(access.level);
     this.config.admit?.({ documentName, userId: access.user.id, socket: data.context.socket, readOnly: connectionConfig.readOnly });
     // The workspace's inbound budget and turn apply from here: frames sent while the
     // document loads count too.
@@ -120,7 +123,11 @@ export class Authentication implements Extension {
     ctx.sessionVersion = sessionVersionOf(principal);
     ctx.level = access.level;
     ctx.user = access.user;
-    connection.readOnly = access.level === 'read';
+    connection.readOnly = !editsContent(access.level);
+  }
+
+  async connected({ connection, context }: connectedPayload<SyncContext>): Promise<void> {
+    if (context.level && !editsContent(context.level)) connection.sendStateless(stateless({ type: 'quire.access', level: context.level }));
   }
 
   async onStateless({ connection }: onStatelessPayload): Promise<void> {

@@ -14,6 +14,10 @@
  * connections may have authenticated before a change it never heard of. A revocation
  * therefore reaches every socket within `recheckMs` plus the re-check's queries, whatever
  * happened to Redis, as long as the instance reaches Postgres.
+ *
+ * The same relay carries comment changes: each connection of the document is sent a
+ * `quire.comments` message and reads the comments again. Those are at most once too; a
+ * client also reads them whenever it (re)connects.
  */
 import type { Connection, Extension, Hocuspocus, onConfigurePayload } from '@hocuspocus/server';
 import type { Redis } from 'ioredis';
@@ -22,6 +26,7 @@ import { z } from 'zod';
 
 import type { AccessEvent, AccessEvents } from '../../lib/access-events.js';
 import type { Logger } from '../../lib/log.js';
+import { editsContent } from '../../core/access.js';
 import { lostAccessClose, resolveAccess, type SyncAccess } from '../access.js';
 import { CLOSE, stateless, type SyncContext } from '../context.js';
 import type { UwsSocket } from '../uws-socket.js';
@@ -32,6 +37,7 @@ const EventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('user'), tenantId: z.uuid(), userId: z.uuid() }),
   z.object({ type: z.literal('document-deleted'), tenantId: z.uuid(), documentId: z.uuid() }),
   z.object({ type: z.literal('document-access'), tenantId: z.uuid(), documentId: z.uuid() }),
+  z.object({ type: z.literal('comments'), tenantId: z.uuid(), documentId: z.uuid(), commentId: z.uuid() }),
 ]);
 
 export interface RevocationConfiguration {
@@ -167,6 +173,10 @@ export class Revocation implements Extension {
       for (const conn of doc.getConnections()) {
         const ctx = conn.context as SyncContext;
         if (!ctx.user || ctx.user.tenantId !== event.tenantId) continue;
+        if (event.type === 'comments') {
+          conn.sendStateless(stateless({ type: 'quire.comments', commentId: event.commentId }));
+          continue;
+        }
         const socket = conn.webSocket as UwsSocket;
         if (event.type === 'document-deleted') {
           socket.close(CLOSE.documentDeleted.code, CLOSE.documentDeleted.reason);
@@ -187,7 +197,7 @@ export class Revocation implements Extension {
       socket.close(why.code, why.reason);
       return;
     }
-    const readOnly = access.level === 'read';
+    const readOnly = !editsContent(access.level);
     if (conn.readOnly !== readOnly || ctx.level !== access.level) {
       conn.readOnly = readOnly;
       ctx.level = access.level;
