@@ -121,7 +121,7 @@ export function DocumentList(props: Props) {
                 {d.title}
               </span>
               <span className="meta">
-                {d.access === 'read' ? 'Read only' : d.access === 'admin' ? 'Owner' : 'Can edit'}
+                {d.access === 'read' ? 'Read only' : d.access === 'comment' ? 'Can comment' : d.access === 'admin' ? 'Owner' : 'Can edit'}
                 {available.has(d.id) ? ' · on this device' : ''}
               </span>
             </a>

@@ -4,18 +4,21 @@
  * is the review view: read first (editing is one tap away when allowed), with who is
  * editing and previous/next to move through the list.
  */
-import { useEffect, useMemo, useRef, useState } from 'react';
-import { openDocument, type Collection, type DocumentMeta, type DocumentSession, type DocumentStatus, type QuireError, type SessionUser } from '../../../sdk/index.js';
-import { MAX_TITLE_CHARS } from '../../../../contract/api.js';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import type { Editor } from '@tiptap/core';
+import { canEdit, openDocument, type Collection, type DocumentMeta, type DocumentSession, type DocumentStatus, type QuireError, type SessionUser } from '../../../sdk/index.js';
+import { MAX_TITLE_CHARS, type Comment } from '../../../../contract/api.js';
 import { client, colorFor, describeError, forgetOffline, offlineStore, recordPending, rememberOffline } from '../api.js';
 import { navigate } from '../router.js';
 import { ClassificationBadge } from './classification-badge.js';
 import { CollabEditor } from './editor.js';
+import { CommentsPanel, type Draft, type Person } from './comments-panel.js';
+import { revealThread, selectionAnchor } from '../editor/comments.js';
 import { Presence } from './presence.js';
 import { ShareDialog } from './share-dialog.js';
 import { ChoiceDialog, ConfirmDialog, MenuButton } from './menu.js';
 import { useToast } from './toast.js';
-import { Copy, FilePlus2, FolderInput, LayoutTemplate, MoreHorizontal, Star, Trash2 } from 'lucide-react';
+import { Copy, FilePlus2, FolderInput, LayoutTemplate, MessageSquare, MoreHorizontal, Star, Trash2 } from 'lucide-react';
 
 interface Props {
   id: string;
@@ -83,6 +86,93 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
   // (the editor's caret label and the awareness field) instead of reopening the document.
   const meAtOpen = useRef(me);
   meAtOpen.current = me;
+  const [comments, setComments] = useState<Comment[] | null>(null);
+  const [panelOpen, setPanelOpen] = useState(!narrow);
+  const [draft, setDraft] = useState<Draft | null>(null);
+  const [activeThread, setActiveThread] = useState<string | null>(null);
+  const [listedPeople, setListedPeople] = useState<Person[]>([]);
+  const editorRef = useRef<Editor | null>(null);
+  const onEditor = useCallback((e: Editor | null) => {
+    editorRef.current = e;
+  }, []);
+
+  // Comments: read on open, again (a little later, once per burst) whenever anyone changes
+  // one, and after every reconnect.
+  const fetchComments = useCallback(async () => {
+    const r = await client.listComments(id);
+    if (r.ok) setComments(r.value);
+  }, [id]);
+  useEffect(() => {
+    setComments(null);
+    setDraft(null);
+    setActiveThread(null);
+    void fetchComments();
+  }, [fetchComments]);
+  useEffect(() => {
+    if (!session) return;
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const off = session.onComments(() => {
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => void fetchComments(), 150);
+    });
+    return () => {
+      off();
+      if (timer) clearTimeout(timer);
+    };
+  }, [session, fetchComments]);
+  const highlightThreads = useMemo(
+    () => (comments ?? []).filter((c) => c.parentId === null && c.resolvedAt === null && c.anchor && !c.anchor.detached).map((c) => ({ id: c.id, start: c.anchor!.start, end: c.anchor!.end })),
+    [comments],
+  );
+  const startComment = useCallback((anchor: Draft) => {
+    setDraft(anchor);
+    setActiveThread(null);
+    setPanelOpen(true);
+  }, []);
+  const onThreadClick = useCallback((threadId: string) => {
+    setActiveThread(threadId);
+    setPanelOpen(true);
+  }, []);
+  const selectThread = useCallback((threadId: string | null) => {
+    setActiveThread(threadId);
+    if (threadId && editorRef.current) revealThread(editorRef.current, threadId);
+  }, []);
+  // Mod-Alt-M over a read-only text (which never has the keyboard focus): comment on the selection.
+  const canCommentRef = useRef(false);
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const e2 = editorRef.current;
+      if (e.defaultPrevented || !e2 || !canCommentRef.current || !(e.ctrlKey || e.metaKey) || !e.altKey || e.code !== 'KeyM') return;
+      const anchor = selectionAnchor(e2);
+      if (!anchor) return;
+      e.preventDefault();
+      startComment(anchor);
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [startComment]);
+  // Comments from everyone, and the people they came from, offered as mentions too.
+  const mentionable = useMemo(() => {
+    const seen = new Set([user.id, ...listedPeople.map((p) => p.id)]);
+    const extra: Person[] = [];
+    for (const c of comments ?? []) {
+      if (c.author.id && !seen.has(c.author.id)) {
+        seen.add(c.author.id);
+        extra.push({ id: c.author.id, name: c.author.name });
+      }
+    }
+    return [...listedPeople, ...extra];
+  }, [listedPeople, comments, user.id]);
+  // People to mention: the workspace's (guests may not list them: then the people seen in the comments).
+  useEffect(() => {
+    let live = true;
+    void client.listUsers().then((r) => {
+      if (live && r.ok) setListedPeople(r.value.filter((u) => u.id !== user.id).map((u) => ({ id: u.id, name: u.displayName || u.email.replace(/@.*$/, ''), email: u.email })));
+    });
+    return () => {
+      live = false;
+    };
+  }, [user.id]);
 
   useEffect(() => {
     let live = true;
@@ -168,9 +258,17 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
   }
 
   const access = status?.access ?? meta?.access ?? null;
-  const canWrite = access === 'write' || access === 'admin';
+  const canWrite = canEdit(access);
+  const canComment = access !== null && access !== 'read' && !status?.error;
+  canCommentRef.current = canComment;
   const isAdmin = meta?.access === 'admin';
   const editable = canWrite && !status?.error && (!narrow || editing);
+  const openThreads = (comments ?? []).filter((c) => c.parentId === null && c.resolvedAt === null).length;
+  const commentsButton = (
+    <button type="button" className="comments-toggle" aria-pressed={panelOpen} aria-label={`Comments (${openThreads} open)`} title="Show or hide comments" onClick={() => setPanelOpen((o) => !o)}>
+      <MessageSquare size={16} aria-hidden /> {narrow ? `Comments (${openThreads})` : openThreads}
+    </button>
+  );
 
   const rename = async () => {
     const t = title.trim();
@@ -273,6 +371,8 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
             {statusText(status)}
           </span>
           {access === 'read' && <span className="pill">Read only</span>}
+          {access === 'comment' && <span className="pill">Can comment</span>}
+          {meta && !status?.error && commentsButton}
           <ClassificationBadge id={id} online={online} active={!status?.error} />
           {meta && !status?.error && (
             <button
@@ -329,8 +429,48 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
           {renameError}
         </p>
       )}
-      {session && <Presence session={session} self={me} reading={!editable} />}
-      {session ? <CollabEditor key={session.id} session={session} user={me} editable={editable} toolbar={!narrow && canWrite} /> : <p className="muted loading">Loading document…</p>}
+      <div className={`doc-body ${panelOpen && !narrow ? 'with-comments' : ''}`}>
+        <div className="doc-main">
+          {session && <Presence session={session} self={me} reading={!editable} />}
+          {session ? (
+            <CollabEditor
+              key={session.id}
+              session={session}
+              user={me}
+              editable={editable}
+              toolbar={!narrow && canWrite}
+              canComment={canComment}
+              threads={highlightThreads}
+              activeThread={activeThread}
+              onComment={startComment}
+              onThreadClick={onThreadClick}
+              onEditor={onEditor}
+            />
+          ) : (
+            <p className="muted loading">Loading document…</p>
+          )}
+        </div>
+        {panelOpen && (
+          <CommentsPanel
+            documentId={id}
+            comments={comments}
+            selfId={user.id}
+            isAdmin={isAdmin}
+            canComment={canComment}
+            people={mentionable}
+            draft={draft}
+            onDraftDone={() => setDraft(null)}
+            active={activeThread}
+            onSelect={selectThread}
+            onChanged={() => void fetchComments()}
+            sheet={narrow}
+            onClose={() => {
+              setPanelOpen(false);
+              setDraft(null);
+            }}
+          />
+        )}
+      </div>
       {narrow && (
         <nav className="review-nav" aria-label="Move between documents">
           <button type="button" disabled={!prev} onClick={() => prev && navigate(`/d/${prev.id}`)}>

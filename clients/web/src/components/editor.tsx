@@ -13,10 +13,11 @@ import { BetweenHorizontalEnd, BetweenHorizontalStart, BetweenVerticalEnd, Betwe
 import { memo, useEffect, useRef, useState } from 'react';
 import type { DocumentSession } from '../../../sdk/index.js';
 import { ALIGNMENTS, BLOCKS, FORMATS, shortcutLabel, tip } from '../editor/blocks.js';
-import { SelectionBubble } from '../editor/bubble-menu.js';
+import { CommentBubble, SelectionBubble } from '../editor/bubble-menu.js';
 import { contentExtensions } from '../editor/extensions.js';
 import { normalizePastedHTML } from '../editor/paste.js';
 import { SlashCommand } from '../editor/slash-menu.js';
+import { CommentHighlights, selectionAnchor, setActiveThread, setCommentThreads, type HighlightThread } from '../editor/comments.js';
 import { useToast } from './toast.js';
 
 interface Props {
@@ -25,6 +26,17 @@ interface Props {
   user: { name: string; color: string; id: string };
   editable: boolean;
   toolbar: boolean;
+  /** The user may comment (a read-only editor then still offers "Comment" on a selection). */
+  canComment: boolean;
+  /** Open threads on the text, highlighted; `activeThread` more strongly. */
+  threads: HighlightThread[];
+  activeThread: string | null;
+  /** Comment on this selection (from the bubble or Mod-Alt-M). */
+  onComment: (anchor: { start: string; end: string; quote: string }) => void;
+  /** A highlight was clicked. */
+  onThreadClick: (id: string) => void;
+  /** The editor once made (null when it goes), for the comments panel to reveal a thread's text. */
+  onEditor: (editor: Editor | null) => void;
 }
 
 /** Ctrl+K (link) and Alt+F10 (into the bubble) call back into React through these refs. */
@@ -45,7 +57,7 @@ const EditorKeys = Extension.create<{ onLink: { current: () => void }; onMenu: {
 });
 
 /** Memoised: the document view re-renders on every save status; the editor need not. */
-export const CollabEditor = memo(function CollabEditor({ session, user, editable, toolbar }: Props) {
+export const CollabEditor = memo(function CollabEditor({ session, user, editable, toolbar, canComment, threads, activeThread, onComment, onThreadClick, onEditor }: Props) {
   const toast = useToast();
   const [linkRequest, setLinkRequest] = useState(0);
   const [focusRequest, setFocusRequest] = useState(0);
@@ -54,6 +66,18 @@ export const CollabEditor = memo(function CollabEditor({ session, user, editable
   const reportPaste = (dropped: string[]) => toast({ message: `Pasted without ${dropped.join(', ')}: the editor cannot hold ${dropped.length === 1 ? 'it' : 'them'}.` });
   const onPasteReport = useRef(reportPaste);
   onPasteReport.current = reportPaste;
+  const canCommentRef = useRef(canComment);
+  canCommentRef.current = canComment;
+  const onCommentRef = useRef(onComment);
+  onCommentRef.current = onComment;
+  const onThreadClickRef = useRef(onThreadClick);
+  onThreadClickRef.current = onThreadClick;
+  const editorRef = useRef<Editor | null>(null);
+  const commentOnSelection = useRef(() => {
+    const e = editorRef.current;
+    const anchor = e && canCommentRef.current ? selectionAnchor(e) : null;
+    if (anchor) onCommentRef.current(anchor);
+  });
 
   const editor = useEditor(
     {
@@ -77,6 +101,7 @@ export const CollabEditor = memo(function CollabEditor({ session, user, editable
         EditorKeys.configure({ onLink, onMenu }),
         Collaboration.configure({ document: session.doc, field: 'default' }),
         CollaborationCaret.configure({ provider: session.provider, user }),
+        CommentHighlights.configure({ onCommentKey: commentOnSelection, onThreadClick: onThreadClickRef }),
       ],
       editorProps: {
         attributes: { class: 'prose', 'aria-label': 'Document text', 'aria-multiline': 'true', role: 'textbox', 'data-testid': 'editor' },
@@ -88,6 +113,17 @@ export const CollabEditor = memo(function CollabEditor({ session, user, editable
   useEffect(() => {
     if (editor && editor.isEditable !== editable) editor.setEditable(editable);
   }, [editor, editable]);
+  useEffect(() => {
+    editorRef.current = editor;
+    onEditor(editor);
+    return () => onEditor(null);
+  }, [editor, onEditor]);
+  useEffect(() => {
+    if (editor) setCommentThreads(editor, threads);
+  }, [editor, threads]);
+  useEffect(() => {
+    if (editor) setActiveThread(editor, activeThread);
+  }, [editor, activeThread]);
   // A name learned after the editor opened (the profile loads after the document) is shown
   // on this user's caret for everyone.
   useEffect(() => {
@@ -97,7 +133,8 @@ export const CollabEditor = memo(function CollabEditor({ session, user, editable
   return (
     <div className="editor-wrap">
       {toolbar && editor && <Toolbar editor={editor} disabled={!editable} onLink={() => onLink.current()} />}
-      {editor && editable && <SelectionBubble editor={editor} linkRequest={linkRequest} focusRequest={focusRequest} />}
+      {editor && editable && <SelectionBubble editor={editor} linkRequest={linkRequest} focusRequest={focusRequest} onComment={canComment ? () => commentOnSelection.current() : null} />}
+      {editor && !editable && canComment && <CommentBubble editor={editor} onComment={() => commentOnSelection.current()} />}
       <EditorContent editor={editor} className="editor" />
     </div>
   );

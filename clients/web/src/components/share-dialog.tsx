@@ -1,4 +1,4 @@
-/** Share a document with people of the workspace: read, write or admin; remove access. */
+/** Share a document with people of the workspace: read, comment, write or admin; remove access. */
 import { useEffect, useRef, useState } from 'react';
 import type { LinkAccess, Permission, PermissionLevel, User } from '../../../sdk/index.js';
 import { client, describeError } from '../api.js';
@@ -16,6 +16,7 @@ interface Props {
 
 const LEVELS: { value: PermissionLevel; label: string }[] = [
   { value: 'read', label: 'Can read' },
+  { value: 'comment', label: 'Can comment' },
   { value: 'write', label: 'Can edit' },
   { value: 'admin', label: 'Can edit and share' },
 ];

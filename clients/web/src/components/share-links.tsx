@@ -70,6 +70,7 @@ export function ShareLinks({ documentId, linkAccess, onLinkAccess }: { documentI
         >
           <option value="none">Only people added above</option>
           <option value="read">Anyone in {workspaceName} with the link can read</option>
+          <option value="comment">Anyone in {workspaceName} with the link can comment</option>
           <option value="write">Anyone in {workspaceName} with the link can edit</option>
         </select>
         <CopyButton text={docUrl} label="Copy the document’s link" />

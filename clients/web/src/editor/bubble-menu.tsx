@@ -7,7 +7,7 @@ import type { Editor } from '@tiptap/core';
 import type { EditorState } from '@tiptap/pm/state';
 import { useEditorState } from '@tiptap/react';
 import { BubbleMenu } from '@tiptap/react/menus';
-import { Check, ExternalLink, Link as LinkIcon, Pencil, Unlink, X } from 'lucide-react';
+import { Check, ExternalLink, Link as LinkIcon, MessageSquarePlus, Pencil, Unlink, X } from 'lucide-react';
 import { useCallback, useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { FORMATS, shortcutLabel, tip } from './blocks.js';
 
@@ -35,9 +35,29 @@ interface Props {
   linkRequest: number;
   /** Bumped by Alt+F10: focuses the bubble. */
   focusRequest: number;
+  /** Comment on the selection; null when the user may not comment. */
+  onComment: (() => void) | null;
 }
 
-export function SelectionBubble({ editor, linkRequest, focusRequest }: Props) {
+const COMMENT_TIP = `Comment (${shortcutLabel('Mod-Alt-M')})`;
+
+const hasText = (state: EditorState) => !state.selection.empty && state.doc.textBetween(state.selection.from, state.selection.to).trim().length > 0;
+
+/** For a reader who may comment: the bubble over a selection holds only "Comment". */
+export function CommentBubble({ editor, onComment }: { editor: Editor; onComment: () => void }) {
+  const shouldShow = useCallback(({ editor: e, state }: { editor: Editor; state: EditorState }) => !e.isEditable && hasText(state), []);
+  return (
+    <BubbleMenu editor={editor} pluginKey="commentBubble" options={BUBBLE_OPTIONS} shouldShow={shouldShow}>
+      <div className="menu bubble" role="toolbar" aria-label="Selection" data-testid="comment-bubble">
+        <button type="button" className="bubble-comment" title={COMMENT_TIP} aria-keyshortcuts="Control+Alt+M" onMouseDown={(e) => e.preventDefault()} onClick={onComment}>
+          <MessageSquarePlus size={16} aria-hidden /> Comment
+        </button>
+      </div>
+    </BubbleMenu>
+  );
+}
+
+export function SelectionBubble({ editor, linkRequest, focusRequest, onComment }: Props) {
   const [editingLink, setEditing] = useState(false);
   // The bubble's visibility test reads this; a transaction makes the bubble re-check it.
   const editingRef = useRef(false);
@@ -114,10 +134,7 @@ export function SelectionBubble({ editor, linkRequest, focusRequest }: Props) {
   // Stable across renders: a new function or options object makes the bubble re-register,
   // one more editor transaction per keystroke.
   const shouldShow = useCallback(
-    ({ editor: e, state }: { editor: Editor; state: EditorState }) =>
-      e.isEditable &&
-      !e.isActive('codeBlock') &&
-      (editingRef.current || e.isActive('link') || (!state.selection.empty && state.doc.textBetween(state.selection.from, state.selection.to).trim().length > 0)),
+    ({ editor: e, state }: { editor: Editor; state: EditorState }) => e.isEditable && !e.isActive('codeBlock') && (editingRef.current || e.isActive('link') || hasText(state)),
     [],
   );
   return (
@@ -179,6 +196,12 @@ export function SelectionBubble({ editor, linkRequest, focusRequest }: Props) {
                   s.href !== null,
                 )}
                 {s.href !== null && btn('Remove link', 'Remove link', <Unlink size={16} aria-hidden />, () => editor.chain().focus().extendMarkRange('link').unsetLink().run())}
+                {onComment && !s.empty && (
+                  <>
+                    <span className="menu-sep" aria-hidden />
+                    {btn('Comment', COMMENT_TIP, <MessageSquarePlus size={16} aria-hidden />, onComment)}
+                  </>
+                )}
               </>
             )}
           </>
