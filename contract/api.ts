@@ -712,3 +712,83 @@ export interface UpdateCommentRequest {
   body?: string;
   resolved?: boolean;
 }
+
+// ---- version history ----------------------------------------------------------------------
+
+/** Longest version name, in characters (after trimming). */
+export const MAX_VERSION_NAME_CHARS = 200;
+/** Most versions one page of `GET …/versions` lists. */
+export const VERSIONS_MAX_LIMIT = 100;
+
+/**
+ * How a version came about: `auto` — a checkpoint the server took while people edited (every
+ * `HISTORY_CHECKPOINT_INTERVAL_MS` of editing, and when the last editor left); `named` —
+ * someone saved the current state under a name; `restore` — the state right after an older
+ * version was restored (restoring the version before it undoes the restore).
+ */
+export type VersionKind = 'auto' | 'named' | 'restore';
+
+export interface Version {
+  id: string;
+  createdAt: string;
+  /** Null for automatic versions. */
+  name: string | null;
+  kind: VersionKind;
+  /** Users whose edits this version took in since the previous one. */
+  authors: string[];
+}
+
+/** `GET /api/v1/documents/:id/versions?cursor=&limit=`: newest first. */
+export interface VersionPage {
+  versions: Version[];
+  /** Pass as `cursor` for the next (older) page; null on the last page. */
+  nextCursor: string | null;
+}
+
+export interface ListVersionsQuery {
+  cursor?: string;
+  /** 1–100. @default 50 */
+  limit?: number;
+}
+
+/** `POST /api/v1/documents/:id/versions`: saves the current state as a named version (write access). */
+export interface CreateVersionRequest {
+  /** 1–200 characters, trimmed. */
+  name: string;
+}
+
+/** `GET /api/v1/documents/:id/versions/:versionId/content?format=`: the version's content, as `…/content` answers for the current one. */
+export interface VersionContentQuery {
+  format?: ContentFormat;
+}
+
+/**
+ * `POST /api/v1/documents/:id/restore` with a `versionId` (write access): the version's
+ * content becomes the document's current content as a new change that open clients receive,
+ * and a `restore` version records it. The same path without a body (or with `{}`) undoes a
+ * delete, as `POST …/undelete` does.
+ */
+export interface RestoreVersionRequest {
+  versionId: string;
+}
+
+/** The answer to a version restore: the `restore` version it recorded. */
+export interface RestoreVersionResponse {
+  version: Version;
+}
+
+/** A deleted document in `GET /api/v1/trash`. */
+export interface TrashItem {
+  id: string;
+  title: string;
+  kind: DocumentKind;
+  collectionId: string | null;
+  deletedAt: string;
+  /** When the document leaves the trash for good: its deletion plus the server's `TRASH_RETENTION_DAYS`. */
+  purgeAt: string;
+}
+
+/** `GET /api/v1/trash`: the caller's deleted documents they may restore (admin on them), newest deletion first, at most 500. */
+export interface TrashList {
+  documents: TrashItem[];
+}

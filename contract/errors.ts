@@ -33,6 +33,7 @@ export const SERVER_ERROR_CODES = [
   'collection_not_found',
   'public_link_not_found',
   'comment_not_found',
+  'version_not_found',
   'route_not_found',
   // Requests the server cannot take
   'validation_failed',
@@ -82,4 +83,4 @@ export const SERVER_ERROR_CODES = [
 export type ServerErrorCode = (typeof SERVER_ERROR_CODES)[number];
 
 /** Things the API answers 404 for, each with its `<what>_not_found` code. */
-export type NotFoundWhat = 'document' | 'user' | 'classifier' | 'classification' | 'label' | 'search' | 'collection' | 'public_link' | 'comment' | 'route';
+export type NotFoundWhat = 'document' | 'user' | 'classifier' | 'classification' | 'label' | 'search' | 'collection' | 'public_link' | 'comment' | 'version' | 'route';

@@ -97,6 +97,23 @@ export interface CommentMentionsTable {
   created_at: Generated<Date>;
 }
 
+/** A point in a document's history (migration 0017): a full Yjs state (`base_id` null) or the diff from version `base_id`. */
+export interface DocumentVersionsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  document_id: string;
+  seq: number;
+  kind: 'auto' | 'named' | 'restore';
+  name: string | null;
+  created_by: string | null;
+  created_at: Generated<Date>;
+  authors: Generated<string[]>;
+  state_vector: Uint8Array;
+  digest: string;
+  base_id: string | null;
+  data: Uint8Array;
+}
+
 /** A folder of the workspace (migration 0013). */
 export interface CollectionsTable {
   id: Generated<string>;
@@ -324,6 +341,7 @@ export interface Database {
   document_public_links: DocumentPublicLinksTable;
   document_comments: DocumentCommentsTable;
   comment_mentions: CommentMentionsTable;
+  document_versions: DocumentVersionsTable;
   audit_log: AuditLogTable;
   document_updates: DocumentUpdatesTable;
   document_snapshots: DocumentSnapshotsTable;

@@ -154,6 +154,8 @@ const EnvSchema = z.object({
   SYNC_IDLE_TIMEOUT_MS: int(60_000, 1_000, 3_600_000),
   SYNC_COMPACT_AFTER_UPDATES: int(500, 1, 1_000_000),
   SYNC_COMPACT_DEBOUNCE_MS: int(5_000, 0, 3_600_000),
+  HISTORY_CHECKPOINT_INTERVAL_MS: int(600_000, 50, 86_400_000),
+  TRASH_RETENTION_DAYS: int(30, 1, 3650),
   ACCESS_RECHECK_SECONDS: int(5, 1, 300),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 120_000),
 });
@@ -253,6 +255,8 @@ export interface Config {
   };
   passwords: { scryptCost: number };
   shutdownTimeoutMs: number;
+  /** How long a deleted document stays in the trash (`purgeAt` = deletion + this). @default 30 days */
+  trashRetentionDays: number;
   sync: SyncLimits;
   feed: {
     /** NATS JetStream when set, else the in-process bus. */
@@ -321,6 +325,11 @@ export interface SyncLimits {
    * missed its Redis event. Each poll is one query. @default 5 s
    */
   accessRecheckMs: number;
+  /**
+   * An automatic version is taken of a document that was edited once this long has passed
+   * since its last version (and when its last editor leaves). @default 10 minutes
+   */
+  historyCheckpointIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -410,6 +419,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     passwords: { scryptCost: e.PASSWORD_SCRYPT_COST },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    trashRetentionDays: e.TRASH_RETENTION_DAYS,
     feed: { natsUrl: e.NATS_URL, stream: e.NATS_STREAM, subjectPrefix: e.NATS_SUBJECT_PREFIX, pollMs: e.FEED_POLL_MS, lastEditedMs: e.LAST_EDITED_INTERVAL_MS },
     search: {
       meiliUrl: e.MEILI_URL,
@@ -443,6 +453,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       compactAfterUpdates: e.SYNC_COMPACT_AFTER_UPDATES,
       compactDebounceMs: e.SYNC_COMPACT_DEBOUNCE_MS,
       accessRecheckMs: e.ACCESS_RECHECK_SECONDS * 1000,
+      historyCheckpointIntervalMs: e.HISTORY_CHECKPOINT_INTERVAL_MS,
     },
   };
 }

@@ -17,6 +17,8 @@ export interface Services {
   log: Logger;
   refreshTtlSeconds: number;
   refreshReuseGraceSeconds: number;
+  /** Days a deleted document stays in the trash (`purgeAt`). @default 30 */
+  trashRetentionDays?: number;
   /** Document content (present when this process runs the api or sync role). */
   content?: ContentService;
   /** Full-text index (Meilisearch when configured, else Postgres). */

@@ -6,7 +6,9 @@
  */
 import type { Hocuspocus } from '@hocuspocus/server';
 import * as Y from 'yjs';
-import { writeContent, type ProseMirrorNode } from '../core/content.js';
+import { toProseMirrorJSON, writeContent, type ProseMirrorNode } from '../core/content.js';
+import type { VersionRecord, VersionStore } from '../core/history.js';
+import type { History } from './extensions/history.js';
 import type { SyncContext } from './context.js';
 import type { DocumentStore } from '../core/document-store.js';
 import type { Persistence } from './extensions/persistence.js';
@@ -20,6 +22,8 @@ export class ContentService {
     private readonly hocuspocus: Hocuspocus,
     private readonly persistence: Persistence,
     private readonly store: DocumentStore,
+    private readonly history: History,
+    readonly versions: VersionStore,
   ) {}
 
   async read<T>(tenantId: string, documentId: string, fn: (doc: Y.Doc) => T): Promise<T> {
@@ -61,6 +65,67 @@ export class ContentService {
       await this.persistence.flushDocument(documentId);
     } finally {
       // Unloading may wait on fan-out housekeeping; the write is already durable.
+      void dc.disconnect().catch(() => undefined);
+    }
+  }
+
+  /** Waits until every change this instance applied to the document so far is committed. */
+  private async durable(documentId: string): Promise<void> {
+    await this.persistence.whenDurable(documentId);
+    await this.persistence.flushDocument(documentId);
+  }
+
+  /**
+   * Records a named version of the document's committed state; its authors are the users
+   * whose edits this instance applied since its latest version.
+   */
+  async createNamedVersion(actor: { tenantId: string; userId: string }, documentId: string, name: string): Promise<VersionRecord> {
+    await this.durable(documentId);
+    const authors = this.history.take(documentId);
+    try {
+      const res = await this.versions.create(actor.tenantId, documentId, { kind: 'named', name, createdBy: actor.userId, authors });
+      if (!('created' in res)) throw new Error(`named version not recorded: ${res.skipped}`);
+      return res.created;
+    } catch (e) {
+      this.history.giveBack(documentId, actor.tenantId, authors);
+      throw e;
+    }
+  }
+
+  /**
+   * Makes a version's content the document's current content: an automatic version of the
+   * current state first (when it changed since the latest version, so the restore can be
+   * undone exactly), then the version's ProseMirror JSON replaces the content as a new
+   * change through a direct connection — live clients receive it like any edit — and once it
+   * is committed a `restore` version records the result. Null when there is no such version.
+   */
+  async restoreVersion(actor: { tenantId: string; userId: string }, documentId: string, versionId: string, name: (v: VersionRecord) => string): Promise<VersionRecord | null> {
+    const found = await this.versions.read(actor.tenantId, documentId, versionId);
+    if (!found) return null;
+    let json: ReturnType<typeof toProseMirrorJSON>;
+    try {
+      json = toProseMirrorJSON(found.doc);
+    } finally {
+      found.doc.destroy();
+    }
+    await this.durable(documentId);
+    const before = this.history.take(documentId);
+    try {
+      await this.versions.create(actor.tenantId, documentId, { kind: 'auto', name: null, createdBy: null, authors: before });
+    } catch (e) {
+      this.history.giveBack(documentId, actor.tenantId, before);
+      throw e;
+    }
+    const context: SyncContext = { tenantId: actor.tenantId, userId: actor.userId };
+    const dc = await this.hocuspocus.openDirectConnection(documentId, context);
+    try {
+      await dc.transact((doc) => writeContent(doc, { json }, 'replace'));
+      await this.durable(documentId);
+      const authors = this.history.take(documentId);
+      const res = await this.versions.create(actor.tenantId, documentId, { kind: 'restore', name: name(found.version), createdBy: actor.userId, authors: [actor.userId, ...authors] });
+      if (!('created' in res)) throw new Error(`restore version not recorded: ${res.skipped}`);
+      return res.created;
+    } finally {
       void dc.disconnect().catch(() => undefined);
     }
   }

@@ -3,7 +3,7 @@
  * WebSocket route `/sync` on the uWebSockets.js edge (same port as REST).
  *
  * Extensions (Redis first by its own priority):
- *   Redis fan-out (scaled profile) → Metrics → Limits → Authentication → Persistence → Revocation
+ *   Redis fan-out (scaled profile) → Metrics → Limits → Authentication → Persistence → History → Revocation
  */
 import crypto from 'node:crypto';
 import type { Hocuspocus, Extension } from '@hocuspocus/server';
@@ -29,6 +29,8 @@ import { InboundBudget, WorkBudget, type ByteBucket } from './inbound-budget.js'
 import { DEFAULT_INBOUND_SCHEDULER, InboundScheduler } from './inbound-scheduler.js';
 import { SyncMetrics } from './extensions/metrics.js';
 import { Persistence } from './extensions/persistence.js';
+import { History } from './extensions/history.js';
+import { VersionStore } from '../core/history.js';
 import { Revocation } from './extensions/revocation.js';
 import { UwsSocket, type SocketData } from './uws-socket.js';
 
@@ -90,6 +92,7 @@ export class SyncServer {
   readonly persistence: Persistence;
   readonly documents: DocumentStore;
   readonly content: ContentService;
+  readonly history: History;
   private readonly revocation: Revocation;
   private readonly syncMetrics: SyncMetrics;
   private readonly sockets = new Set<UwsSocket>();
@@ -116,6 +119,12 @@ export class SyncServer {
       onAppend: (bytes) => this.syncMetrics.onAppend(bytes),
       chargeWork: (tenantId, ms) => work.charge(tenantId, ms),
       canWork: (tenantId) => work.available(tenantId),
+    });
+    this.history = new History({
+      versions: new VersionStore(opts.store.db, this.documents),
+      persistence: this.persistence,
+      log,
+      intervalMs: limits.historyCheckpointIntervalMs,
     });
     this.revocation = new Revocation({
       db: opts.store.db,
@@ -147,6 +156,7 @@ export class SyncServer {
       new Authentication({ tokens: opts.tokens, db: opts.store.db, log, admit: (a) => connectionLimits.admit(a) }),
       new AwarenessLimits({ maxClientsPerDocument: limits.maxConnectionsPerDocument }),
       this.persistence,
+      this.history,
       this.revocation,
     ];
     if (opts.redisUrl) extensions.unshift(redisExtension(opts.redisUrl, opts.redisPrefix, opts.redisCommandTimeoutMs ?? 1_000, this.persistence, log));
@@ -163,7 +173,7 @@ export class SyncServer {
       },
       log,
     );
-    this.content = new ContentService(this.hocuspocus, this.persistence, this.documents);
+    this.content = new ContentService(this.hocuspocus, this.persistence, this.documents, this.history, new VersionStore(opts.store.db, this.documents));
   }
 
   async start(): Promise<void> {
@@ -309,6 +319,7 @@ export class SyncServer {
     const deadline = Date.now() + 5_000;
     while (this.hocuspocus.getDocumentsCount() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await this.persistence.flush();
+    await this.history.flush();
     await this.hocuspocus.hooks('onDestroy', { instance: this.hocuspocus });
   }
 }

@@ -8,6 +8,16 @@ import { err, ok, SESSION_ENDING_CODES, type QuireError, type Result } from './e
 import { memoryTokenStorage, needsRefresh, type TokenStorage } from './tokens.js';
 import type {
   ChangePasswordRequest,
+  ContentFormat,
+  CreateVersionRequest,
+  ListVersionsQuery,
+  RestoreVersionRequest,
+  RestoreVersionResponse,
+  TrashItem,
+  TrashList,
+  Version,
+  VersionContentQuery,
+  VersionPage,
   ClassifierList,
   ClassifierPrediction,
   ClassifierStatus,
@@ -383,6 +393,46 @@ export class QuireClient {
   /** Undoes a delete (admin on the document); `document_not_found` when it is not deleted or not the caller's to restore. */
   restoreDocument(id: string): Promise<Result<DocumentMeta>> {
     return this.request('POST', `/api/v1/documents/${encodeURIComponent(id)}/restore`);
+  }
+
+  /** Undoes a delete (admin on the document), as `restoreDocument` does. */
+  undeleteDocument(id: string): Promise<Result<DocumentMeta>> {
+    return this.request('POST', `/api/v1/documents/${encodeURIComponent(id)}/undelete`);
+  }
+
+  /** The caller's deleted documents they may restore, newest deletion first, each with when it leaves the trash (`purgeAt`). */
+  async listTrash(): Promise<Result<TrashItem[]>> {
+    const r = await this.request<TrashList>('GET', '/api/v1/trash');
+    return r.ok ? ok(r.value.documents) : r;
+  }
+
+  /** One page of the document's versions, newest first (read access); pass `nextCursor` as `cursor` for older ones. */
+  listVersions(id: string, opts: ListVersionsQuery = {}): Promise<Result<VersionPage>> {
+    return this.request('GET', `/api/v1/documents/${encodeURIComponent(id)}/versions`, { query: { ...opts } });
+  }
+
+  /** Saves the document's current state as a named version (write access). */
+  createVersion(id: string, name: string): Promise<Result<Version>> {
+    return this.request('POST', `/api/v1/documents/${encodeURIComponent(id)}/versions`, { json: { name } satisfies CreateVersionRequest });
+  }
+
+  /** A version's content: plain text, ProseMirror JSON, or its Yjs state as one update. */
+  getVersionContent(id: string, versionId: string, format: 'text'): Promise<Result<string>>;
+  getVersionContent(id: string, versionId: string, format: 'json'): Promise<Result<ProseMirrorJson>>;
+  getVersionContent(id: string, versionId: string, format: 'yjs'): Promise<Result<Uint8Array>>;
+  getVersionContent(id: string, versionId: string, format: ContentFormat): Promise<Result<string | ProseMirrorJson | Uint8Array>> {
+    const as = format === 'text' ? 'text' : format === 'yjs' ? 'bytes' : 'json';
+    return this.request('GET', `/api/v1/documents/${encodeURIComponent(id)}/versions/${encodeURIComponent(versionId)}/content`, { query: { format } satisfies VersionContentQuery, as });
+  }
+
+  /**
+   * Makes a version's content the current content (write access): open editors receive it as
+   * a change; resolves with the `restore` version it recorded once that change is durable.
+   * Restoring the version before that one undoes it.
+   */
+  async restoreVersion(id: string, versionId: string): Promise<Result<Version>> {
+    const r = await this.request<RestoreVersionResponse>('POST', `/api/v1/documents/${encodeURIComponent(id)}/restore`, { json: { versionId } satisfies RestoreVersionRequest });
+    return r.ok ? ok(r.value.version) : r;
   }
 
   /**

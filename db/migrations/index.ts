@@ -17,6 +17,7 @@ import { workspaceOrganisation } from './0013-workspace-organisation.js';
 import { shareLinks } from './0014-share-links.js';
 import { editTimes } from './0015-edit-times.js';
 import { comments } from './0016-comments.js';
+import { versionHistory } from './0017-version-history.js';
 
 export type { MigrationContext };
 
@@ -38,5 +39,6 @@ export function migrations(ctx: MigrationContext): Record<string, Migration> {
     '0014-share-links': shareLinks(ctx),
     '0015-edit-times': editTimes(ctx),
     '0016-comments': comments(ctx),
+    '0017-version-history': versionHistory(ctx),
   };
 }

@@ -7,6 +7,7 @@ import { authRoutes } from '../routes/auth.js';
 import { collectionRoutes } from '../routes/collections.js';
 import { commentRoutes } from '../routes/comments.js';
 import { documentRoutes } from '../routes/documents.js';
+import { historyRoutes } from '../routes/history.js';
 import { mlRoutes } from '../routes/ml.js';
 import { publicLinkRoutes } from '../routes/public-links.js';
 import { searchRoutes } from '../routes/search.js';
@@ -21,6 +22,7 @@ export async function startApi(shared: Shared): Promise<void> {
   workspaceRoutes(routes);
   documentRoutes(routes);
   commentRoutes(routes);
+  historyRoutes(routes);
   publicLinkRoutes(routes);
   collectionRoutes(routes);
   searchRoutes(routes);

@@ -102,6 +102,7 @@ export async function openShared(opts: SharedOptions): Promise<Shared> {
     log,
     refreshTtlSeconds: config.jwt.refreshTtlSeconds,
     refreshReuseGraceSeconds: config.jwt.refreshReuseGraceSeconds,
+    trashRetentionDays: config.trashRetentionDays,
   };
   const metrics = new Metrics();
   const edge = new HttpEdge({

@@ -1,4 +1,4 @@
-/** `/api/v1/documents*`: create, list, get, change, soft delete and restore, duplicate, stars and views, permissions. */
+/** `/api/v1/documents*`: create, list, get, change, soft delete, duplicate, stars and views, permissions (restore and undelete: routes/history.ts). */
 import { z } from 'zod';
 import type {
   CreateDocumentRequest,
@@ -12,7 +12,7 @@ import type {
   SetPermissionResponse,
   UpdateDocumentRequest,
 } from '../../contract/api.js';
-import { createDocument, deleteDocument, duplicateDocument, getDocument, listDocuments, LIST_MAX_LIMIT, recordView, restoreDocument, setStar, updateDocument } from '../commands/documents.js';
+import { createDocument, deleteDocument, duplicateDocument, getDocument, listDocuments, LIST_MAX_LIMIT, recordView, setStar, updateDocument } from '../commands/documents.js';
 import { listPermissions, setPermission } from '../commands/permissions.js';
 import { getContent, putContent } from '../commands/content.js';
 import { getClassification } from '../commands/classification.js';
@@ -102,10 +102,6 @@ export function documentRoutes(ctx: RouteContext): void {
     const p = await authenticate(ctx, req);
     await deleteDocument(svc, p, req.ip, { id: pathId(req, 'id', 'document') });
     return { status: 204 };
-  });
-  edge.route('post', '/api/v1/documents/:id/restore', async (req) => {
-    const p = await authenticate(ctx, req);
-    return { status: 200, json: await restoreDocument(svc, p, req.ip, { id: pathId(req, 'id', 'document') }) };
   });
   edge.route('post', '/api/v1/documents/:id/duplicate', async (req) => {
     const p = await authenticate(ctx, req);

@@ -1,0 +1,164 @@
+/**
+ * History: automatic versions of the documents edited on this instance.
+ *
+ * A document that was edited gets a version once `intervalMs` has passed since its first
+ * edit after the latest version (and at least that long after the latest version of any
+ * kind), and when it is left: its last connection disconnects, or it unloads. A version is
+ * taken of the committed state, after this instance's appends of the document have
+ * committed; one whose state is already the latest version's is not stored (nothing
+ * changed, or another instance versioned the same state).
+ *
+ * Authors are the users whose edits this instance applied since its last version of the
+ * document (kept in memory here): a version taken on one instance names the authors seen
+ * there. Failing to store a version never affects editing: it is logged, and the authors
+ * wait for the next one.
+ */
+import { isTransactionOrigin, type beforeUnloadDocumentPayload, type Extension, type onChangePayload, type onDisconnectPayload } from '@hocuspocus/server';
+import type { Logger } from '../../lib/log.js';
+import type { VersionStore } from '../../core/history.js';
+import { tenantOf, type SyncContext } from '../context.js';
+import type { Persistence } from './persistence.js';
+
+export interface HistoryConfiguration {
+  versions: VersionStore;
+  persistence: Persistence;
+  log: Logger;
+  intervalMs: number;
+}
+
+interface DocHistory {
+  tenantId: string;
+  /** Users whose edits are not in a version yet. */
+  authors: Set<string>;
+  /** Edited since the latest version this instance took or was told of. */
+  edited: boolean;
+  timer?: NodeJS.Timeout;
+  running?: Promise<void>;
+}
+
+export class History implements Extension {
+  extensionName = 'History';
+  private readonly docs = new Map<string, DocHistory>();
+  private readonly running = new Set<Promise<void>>();
+  private closing = false;
+
+  constructor(private readonly config: HistoryConfiguration) {}
+
+  async onChange({ documentName, transactionOrigin, context }: onChangePayload<SyncContext>): Promise<void> {
+    let ctx: SyncContext | undefined = context;
+    if (isTransactionOrigin(transactionOrigin)) {
+      // Another instance applied it and versions it.
+      if (transactionOrigin.source === 'redis') return;
+      if (transactionOrigin.source === 'connection') ctx = transactionOrigin.connection.context as SyncContext;
+      else if (transactionOrigin.context) ctx = transactionOrigin.context as SyncContext;
+    }
+    const userId = ctx?.user?.id ?? ctx?.userId;
+    const tenantId = tenantOf(ctx);
+    if (!tenantId) return;
+    let state = this.docs.get(documentName);
+    if (!state) {
+      state = { tenantId, authors: new Set(), edited: false };
+      this.docs.set(documentName, state);
+    }
+    if (userId) state.authors.add(userId);
+    state.edited = true;
+    if (!state.timer && !this.closing) this.arm(documentName, state, this.config.intervalMs);
+  }
+
+  async onDisconnect({ documentName, clientsCount }: onDisconnectPayload<SyncContext>): Promise<void> {
+    if (clientsCount === 0) void this.checkpoint(documentName, 'left');
+  }
+
+  async beforeUnloadDocument({ documentName }: beforeUnloadDocumentPayload): Promise<void> {
+    void this.checkpoint(documentName, 'left');
+  }
+
+  async afterUnloadDocument({ documentName }: { documentName: string }): Promise<void> {
+    const state = this.docs.get(documentName);
+    if (state && !state.edited && !state.running) {
+      if (state.timer) clearTimeout(state.timer);
+      this.docs.delete(documentName);
+    }
+  }
+
+  /**
+   * Takes what the next version of the document would name as its authors, and marks the
+   * document as versioned: the caller is about to record a version of its current state.
+   */
+  take(documentName: string): string[] {
+    const state = this.docs.get(documentName);
+    if (!state) return [];
+    const authors = [...state.authors];
+    state.authors.clear();
+    state.edited = false;
+    if (state.timer) clearTimeout(state.timer);
+    state.timer = undefined;
+    return authors;
+  }
+
+  /** Hands back authors taken for a version that was not recorded. */
+  giveBack(documentName: string, tenantId: string, authors: string[]): void {
+    let state = this.docs.get(documentName);
+    if (!state) {
+      state = { tenantId, authors: new Set(), edited: false };
+      this.docs.set(documentName, state);
+    }
+    for (const a of authors) state.authors.add(a);
+    state.edited = true;
+    if (!state.timer && !this.closing) this.arm(documentName, state, this.config.intervalMs);
+  }
+
+  private arm(documentName: string, state: DocHistory, ms: number): void {
+    state.timer = setTimeout(() => {
+      state.timer = undefined;
+      void this.checkpoint(documentName, 'interval');
+    }, ms);
+    state.timer.unref();
+  }
+
+  /** An automatic version of the document, when it was edited since the latest one. */
+  checkpoint(documentName: string, reason: 'interval' | 'left'): Promise<void> {
+    const state = this.docs.get(documentName);
+    if (!state || !state.edited) return Promise.resolve();
+    // One at a time per document: the next edit (or leaving) asks again.
+    if (state.running) return state.running.then(() => this.checkpoint(documentName, reason));
+    const authors = this.take(documentName);
+    const run = (async () => {
+      // The version is read from the store: wait for this instance's appends of the document.
+      await this.config.persistence.whenDurable(documentName);
+      await this.config.persistence.flushDocument(documentName);
+      const res = await this.config.versions.create(state.tenantId, documentName, {
+        kind: 'auto',
+        name: null,
+        createdBy: null,
+        authors,
+        minIntervalMs: reason === 'interval' ? this.config.intervalMs : undefined,
+      });
+      if ('skipped' in res && res.skipped === 'too_soon') {
+        this.giveBack(documentName, state.tenantId, authors);
+        if (state.timer) clearTimeout(state.timer);
+        if (!this.closing) this.arm(documentName, state, res.retryInMs);
+      } else if ('created' in res) {
+        this.config.log.debug({ cat: 'sync', doc: documentName, version: res.created.id, full: res.created.full, bytes: res.created.bytes, reason }, 'version recorded');
+      }
+    })()
+      .catch((e: unknown) => {
+        this.config.log.error({ cat: 'sync', doc: documentName, err: e }, 'automatic version could not be recorded');
+        this.giveBack(documentName, state.tenantId, authors);
+      })
+      .finally(() => {
+        state.running = undefined;
+        this.running.delete(run);
+      });
+    state.running = run;
+    this.running.add(run);
+    return run;
+  }
+
+  /** Waits for the versions being recorded (shutdown); no new timers start. */
+  async flush(): Promise<void> {
+    this.closing = true;
+    for (const s of this.docs.values()) if (s.timer) clearTimeout(s.timer);
+    while (this.running.size > 0) await Promise.all([...this.running]);
+  }
+}
