@@ -32,9 +32,20 @@ export interface Thread {
 
 const MENTION = /@\[([^\]\n]{1,200})\]\(user:([0-9a-fA-F-]{36})\)/g;
 
-/** Threads with their replies, in the order of the text they are on. */
-export function threadsOf(comments: Comment[]): Thread[] {
-  const roots = comments.filter((c) => c.parentId === null);
+/**
+ * Threads with their replies, in the order of the text they are on. `textOrder` (the
+ * editor's view: threads whose text is there, in order) wins over the server's offsets,
+ * which date from the last read: a thread whose text was just deleted shows as detached.
+ */
+export function threadsOf(comments: Comment[], textOrder: string[] | null = null): Thread[] {
+  const live = textOrder && new Map(textOrder.map((id, i) => [id, i]));
+  const roots = comments
+    .filter((c) => c.parentId === null)
+    .map((c) => {
+      if (!live || !c.anchor) return c;
+      const i = live.get(c.id);
+      return { ...c, anchor: { ...c.anchor, detached: i === undefined, from: i ?? null } };
+    });
   const replies = new Map<string, Comment[]>();
   for (const c of comments) if (c.parentId) replies.set(c.parentId, [...(replies.get(c.parentId) ?? []), c]);
   const rank = (c: Comment) => (c.anchor === null ? -1 : c.anchor.detached || c.anchor.from === null ? Number.MAX_SAFE_INTEGER : c.anchor.from);
@@ -229,6 +240,8 @@ function Composer({
 interface PanelProps {
   documentId: string;
   comments: Comment[] | null;
+  /** Threads whose text is in the document, in text order, as the editor sees it now (null: not known). */
+  textOrder: string[] | null;
   selfId: string;
   isAdmin: boolean;
   canComment: boolean;
@@ -245,10 +258,10 @@ interface PanelProps {
   onClose: () => void;
 }
 
-export function CommentsPanel({ documentId, comments, selfId, isAdmin, canComment, people, draft, onDraftDone, active, onSelect, onChanged, sheet, onClose }: PanelProps) {
+export function CommentsPanel({ documentId, comments, textOrder, selfId, isAdmin, canComment, people, draft, onDraftDone, active, onSelect, onChanged, sheet, onClose }: PanelProps) {
   const [filter, setFilter] = useState<'open' | 'resolved'>('open');
   const [error, setError] = useState<string | null>(null);
-  const threads = useMemo(() => threadsOf(comments ?? []), [comments]);
+  const threads = useMemo(() => threadsOf(comments ?? [], textOrder), [comments, textOrder]);
   const shown = threads.filter((t) => (filter === 'open' ? t.root.resolvedAt === null : t.root.resolvedAt !== null));
   const openCount = threads.filter((t) => t.root.resolvedAt === null).length;
   const list = useRef<HTMLDivElement>(null);

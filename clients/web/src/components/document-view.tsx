@@ -90,6 +90,9 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
   const [panelOpen, setPanelOpen] = useState(!narrow);
   const [draft, setDraft] = useState<Draft | null>(null);
   const [activeThread, setActiveThread] = useState<string | null>(null);
+  /** The threads whose text is in this copy of the document, in text order (it follows every edit, before the server is asked again). */
+  const [threadOrder, setThreadOrder] = useState<string[] | null>(null);
+  const onThreadOrder = useCallback((order: string[]) => setThreadOrder((prev) => (prev && prev.join() === order.join() ? prev : order)), []);
   const [listedPeople, setListedPeople] = useState<Person[]>([]);
   const editorRef = useRef<Editor | null>(null);
   const onEditor = useCallback((e: Editor | null) => {
@@ -121,7 +124,7 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
     };
   }, [session, fetchComments]);
   const highlightThreads = useMemo(
-    () => (comments ?? []).filter((c) => c.parentId === null && c.resolvedAt === null && c.anchor && !c.anchor.detached).map((c) => ({ id: c.id, start: c.anchor!.start, end: c.anchor!.end })),
+    () => (comments ?? []).filter((c) => c.parentId === null && c.anchor).map((c) => ({ id: c.id, start: c.anchor!.start, end: c.anchor!.end, resolved: c.resolvedAt !== null })),
     [comments],
   );
   const startComment = useCallback((anchor: Draft) => {
@@ -444,6 +447,7 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
               activeThread={activeThread}
               onComment={startComment}
               onThreadClick={onThreadClick}
+              onThreadOrder={onThreadOrder}
               onEditor={onEditor}
             />
           ) : (
@@ -454,6 +458,7 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
           <CommentsPanel
             documentId={id}
             comments={comments}
+            textOrder={status?.synced && !status.error ? threadOrder : null}
             selfId={user.id}
             isAdmin={isAdmin}
             canComment={canComment}

@@ -35,6 +35,8 @@ interface Props {
   onComment: (anchor: { start: string; end: string; quote: string }) => void;
   /** A highlight was clicked. */
   onThreadClick: (id: string) => void;
+  /** The threads whose text is in the document, in text order, whenever that changes. */
+  onThreadOrder: (order: string[]) => void;
   /** The editor once made (null when it goes), for the comments panel to reveal a thread's text. */
   onEditor: (editor: Editor | null) => void;
 }
@@ -57,7 +59,7 @@ const EditorKeys = Extension.create<{ onLink: { current: () => void }; onMenu: {
 });
 
 /** Memoised: the document view re-renders on every save status; the editor need not. */
-export const CollabEditor = memo(function CollabEditor({ session, user, editable, toolbar, canComment, threads, activeThread, onComment, onThreadClick, onEditor }: Props) {
+export const CollabEditor = memo(function CollabEditor({ session, user, editable, toolbar, canComment, threads, activeThread, onComment, onThreadClick, onThreadOrder, onEditor }: Props) {
   const toast = useToast();
   const [linkRequest, setLinkRequest] = useState(0);
   const [focusRequest, setFocusRequest] = useState(0);
@@ -72,6 +74,8 @@ export const CollabEditor = memo(function CollabEditor({ session, user, editable
   onCommentRef.current = onComment;
   const onThreadClickRef = useRef(onThreadClick);
   onThreadClickRef.current = onThreadClick;
+  const onOrderRef = useRef(onThreadOrder);
+  onOrderRef.current = onThreadOrder;
   const editorRef = useRef<Editor | null>(null);
   const commentOnSelection = useRef(() => {
     const e = editorRef.current;
@@ -101,7 +105,7 @@ export const CollabEditor = memo(function CollabEditor({ session, user, editable
         EditorKeys.configure({ onLink, onMenu }),
         Collaboration.configure({ document: session.doc, field: 'default' }),
         CollaborationCaret.configure({ provider: session.provider, user }),
-        CommentHighlights.configure({ onCommentKey: commentOnSelection, onThreadClick: onThreadClickRef }),
+        CommentHighlights.configure({ onCommentKey: commentOnSelection, onThreadClick: onThreadClickRef, onOrder: onOrderRef }),
       ],
       editorProps: {
         attributes: { class: 'prose', 'aria-label': 'Document text', 'aria-multiline': 'true', role: 'textbox', 'data-testid': 'editor' },

@@ -15,15 +15,20 @@ export interface HighlightThread {
   id: string;
   start: string;
   end: string;
+  /** Resolved threads are not highlighted, but where their text is is still followed. */
+  resolved: boolean;
 }
 
 interface HighlightState {
   threads: HighlightThread[];
   active: string | null;
   decorations: DecorationSet;
+  /** Threads whose text is in the document, in the order of that text. */
+  order: string[];
 }
 
-type Meta = { threads?: HighlightThread[]; active?: string | null; decorations?: DecorationSet };
+type Built = { decorations: DecorationSet; order: string[] };
+type Meta = { threads?: HighlightThread[]; active?: string | null; built?: Built };
 
 const key = new PluginKey<HighlightState>('commentHighlights');
 
@@ -74,12 +79,16 @@ export function threadRanges(state: EditorState, threads: HighlightThread[]): Ma
   return out;
 }
 
-function build(state: EditorState, threads: HighlightThread[], active: string | null): DecorationSet {
+function build(state: EditorState, threads: HighlightThread[], active: string | null): Built {
   const decos: Decoration[] = [];
-  for (const [id, r] of threadRanges(state, threads)) {
+  const ranges = threadRanges(state, threads);
+  const resolved = new Set(threads.filter((t) => t.resolved).map((t) => t.id));
+  for (const [id, r] of ranges) {
+    if (resolved.has(id)) continue;
     decos.push(Decoration.inline(r.from, r.to, { class: id === active ? 'comment-mark active' : 'comment-mark', 'data-thread': id }, { thread: id, inclusiveStart: false, inclusiveEnd: false }));
   }
-  return DecorationSet.create(state.doc, decos);
+  const order = [...ranges].sort((a, b) => a[1].from - b[1].from || a[1].to - b[1].to).map(([id]) => id);
+  return { decorations: DecorationSet.create(state.doc, decos), order };
 }
 
 /** The selection as a comment anchor (relative positions) and the text it covers; null when it holds no text. */
@@ -122,6 +131,8 @@ export interface CommentOptions {
   onCommentKey: { current: () => void };
   /** A click on highlighted text: the thread it belongs to. */
   onThreadClick: { current: (id: string) => void };
+  /** The threads whose text is in the document, in text order, whenever that changes. */
+  onOrder: { current: (order: string[]) => void };
 }
 
 export const CommentHighlights = Extension.create<CommentOptions>({
@@ -140,14 +151,14 @@ export const CommentHighlights = Extension.create<CommentOptions>({
       new Plugin<HighlightState>({
         key,
         state: {
-          init: () => ({ threads: [], active: null, decorations: DecorationSet.empty }),
+          init: () => ({ threads: [], active: null, decorations: DecorationSet.empty, order: [] }),
           apply: (tr, prev, _old, state) => {
             const meta = tr.getMeta(key) as Meta | undefined;
             const threads = meta?.threads ?? prev.threads;
             const active = meta?.active !== undefined ? meta.active : prev.active;
-            if (meta?.decorations) return { threads, active, decorations: meta.decorations };
-            if (meta?.threads || meta?.active !== undefined) return { threads, active, decorations: build(state, threads, active) };
-            return { threads, active, decorations: tr.docChanged ? prev.decorations.map(tr.mapping, tr.doc) : prev.decorations };
+            if (meta?.built) return { threads, active, ...meta.built };
+            if (meta?.threads || meta?.active !== undefined) return { threads, active, ...build(state, threads, active) };
+            return { ...prev, decorations: tr.docChanged ? prev.decorations.map(tr.mapping, tr.doc) : prev.decorations };
           },
         },
         props: {
@@ -169,10 +180,12 @@ export const CommentHighlights = Extension.create<CommentOptions>({
             if (view.isDestroyed) return;
             const st = key.getState(view.state);
             if (!st || st.threads.length === 0) return;
-            view.dispatch(view.state.tr.setMeta(key, { decorations: build(view.state, st.threads, st.active) } satisfies Meta).setMeta('addToHistory', false));
+            view.dispatch(view.state.tr.setMeta(key, { built: build(view.state, st.threads, st.active) } satisfies Meta).setMeta('addToHistory', false));
           };
           return {
             update: (view, prevState) => {
+              const order = key.getState(view.state)?.order;
+              if (order && order !== key.getState(prevState)?.order) options.onOrder.current(order);
               if (view.state.doc.eq(prevState.doc)) return;
               if (timer) clearTimeout(timer);
               timer = setTimeout(() => recompute(view), 50);
