@@ -66,6 +66,8 @@ const thread = (p: Page, quote: string) =>
   panel(p)
     .getByTestId('comment-thread')
     .filter({ has: p.locator('.quote', { hasText: quote }) });
+/** A posted comment (not a comment box still holding the text). */
+const said = (p: Page, quote: string, text: string) => thread(p, quote).locator('.comment-body', { hasText: text });
 
 async function named(api: ApiClient, s: Session, displayName: string): Promise<void> {
   assert.equal((await api.patch('/api/v1/me', { displayName }, s.accessToken)).status, 200);
@@ -101,14 +103,15 @@ test('comments: comment on a selection, live to a second user who replies with a
   assert.ok(await draft.evaluate((el) => el === document.activeElement), 'the comment box has the focus');
   await draft.fill('Should this be 60?');
   await a.getByTestId('comment-draft').getByRole('button', { name: 'Comment' }).click();
-  await thread(a, '30 days').getByText('Should this be 60?').waitFor(WAIT);
+  await said(a, '30 days', 'Should this be 60?').waitFor(WAIT);
   await a.locator('.comment-mark', { hasText: '30 days' }).waitFor(WAIT);
+  assert.equal(await a.getByTestId('bubble-menu').isVisible(), false, 'the bubble leaves with the selection');
   assert.equal(await a.getByRole('button', { name: 'Comments (1 open)' }).count(), 1);
   const [first] = await comments(api, owner, doc.id);
   assert.equal(first?.anchor?.quote, '30 days');
 
   // The writer sees it without reloading, and replies mentioning the owner.
-  await thread(b, '30 days').getByText('Should this be 60?').waitFor(WAIT);
+  await said(b, '30 days', 'Should this be 60?').waitFor(WAIT);
   await b.locator('.comment-mark', { hasText: '30 days' }).waitFor(WAIT);
   const reply = thread(b, '30 days').getByRole('combobox', { name: /Reply to/ });
   await reply.click();
@@ -162,6 +165,7 @@ test('comments: comment on a selection, live to a second user who replies with a
     .getByTestId('comment-thread')
     .evaluateAll((els) => els.map((e) => e.querySelector('.quote')?.textContent ?? '(document)'));
   assert.deepEqual(quotes, ['(document)', '30 days', 'both parties']);
+  await thread(a, 'both parties').scrollIntoViewIfNeeded();
   await a.screenshot({ path: outputPath('comments-detached.png') });
 
   // Delete (own) asks first.
@@ -194,7 +198,7 @@ test('comments: a commenter sees "Can comment", cannot type, but comments on a s
   await p.getByTestId('comment-bubble').getByRole('button', { name: 'Comment' }).click();
   await p.getByLabel('Comment on the selected text').fill('Can we pay sooner?');
   await p.getByTestId('comment-draft').getByRole('button', { name: 'Comment' }).click();
-  await thread(p, 'due in 30 days').getByText('Can we pay sooner?').waitFor(WAIT);
+  await said(p, 'due in 30 days', 'Can we pay sooner?').waitFor(WAIT);
   await p.locator('.comment-mark', { hasText: 'due in 30 days' }).waitFor(WAIT);
   const [c] = await comments(api, owner, doc.id);
   assert.deepEqual([c?.author.name, c?.anchor?.quote], ['Cora Commenter', 'due in 30 days']);
@@ -230,14 +234,14 @@ test('comments on a phone: the review layout opens comments in a sheet, replies,
   await p.locator('.comment-mark', { hasText: '30 days' }).waitFor(WAIT);
   await p.getByRole('button', { name: 'Comments (1 open)' }).click();
   const sheet = panel(p);
-  await thread(p, '30 days').getByText('Check this.').waitFor(WAIT);
+  await said(p, '30 days', 'Check this.').waitFor(WAIT);
   const box = await sheet.boundingBox();
   assert.ok(box && box.width >= 389 && box.height >= 843, `the sheet fills the screen (${JSON.stringify(box)})`);
   await thread(p, '30 days')
     .getByRole('combobox', { name: /Reply to/ })
     .fill('Done.');
   await thread(p, '30 days').getByRole('button', { name: 'Reply' }).click();
-  await thread(p, '30 days').getByText('Done.').waitFor(WAIT);
+  await said(p, '30 days', 'Done.').waitFor(WAIT);
   await p.screenshot({ path: outputPath('comments-phone-sheet.png') });
   await thread(p, '30 days').getByRole('button', { name: 'Resolve' }).click();
   await sheet.getByText('No open comments.').waitFor(WAIT);
@@ -250,7 +254,7 @@ test('comments on a phone: the review layout opens comments in a sheet, replies,
   await p.getByLabel('Comment on the selected text').fill('Names?');
   await p.screenshot({ path: outputPath('comments-phone-draft.png') });
   await p.getByTestId('comment-draft').getByRole('button', { name: 'Comment' }).click();
-  await thread(p, 'both parties').getByText('Names?').waitFor(WAIT);
+  await said(p, 'both parties', 'Names?').waitFor(WAIT);
   const all = await comments(api, owner, doc.id);
   assert.deepEqual(all.map((c) => c.body).sort(), ['Check this.', 'Done.', 'Names?']);
   assert.ok(all.find((c) => c.body === 'Check this.')?.resolvedAt);

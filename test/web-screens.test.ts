@@ -70,6 +70,11 @@ test('every main screen in light, dark and phone layouts: screenshots, and no se
     owner.accessToken,
   );
   await api.post('/api/v1/documents', { title: 'Meeting notes', text: 'Notes about the quarterly plan.' }, owner.accessToken);
+  // A comment thread with a reply mentioning someone, for the comments panel.
+  const plain: string = (await api.get(`/api/v1/documents/${doc.body.id}/content?format=text`, owner.accessToken)).text;
+  const at = plain.indexOf('measure');
+  const thread = await api.post(`/api/v1/documents/${doc.body.id}/comments`, { body: 'Which numbers do we measure first?', anchor: { from: at, to: at + 7 } }, owner.accessToken);
+  await api.post(`/api/v1/documents/${doc.body.id}/comments`, { body: `Load time, @[Olive Owner](user:${owner.user.id}).`, parentId: thread.body.id }, owner.accessToken);
 
   const screens: { name: string; open: (p: Page) => Promise<void> }[] = [
     { name: 'home', open: async (p) => (await p.goto(url), await p.getByRole('button', { name: 'New document' }).waitFor(WAIT)) },
@@ -82,6 +87,17 @@ test('every main screen in light, dark and phone layouts: screenshots, and no se
           .getByTestId('save-status')
           .filter({ hasText: /^Saved$/ })
           .waitFor(WAIT);
+      },
+    },
+    {
+      name: 'comments',
+      open: async (p) => {
+        await p.goto(`${url}/d/${doc.body.id}`);
+        await p.locator('.comment-mark').waitFor(WAIT);
+        // On a phone the comments are a sheet; on a desktop, the thread of a clicked highlight is in focus.
+        if (await p.getByTestId('review-view').count()) await p.getByRole('button', { name: /^Comments \(/ }).click();
+        else await p.locator('.comment-mark').click();
+        await p.locator('.comments-panel .mention').waitFor(WAIT);
       },
     },
     {

@@ -93,7 +93,12 @@ function Composer({
   autoFocus,
   onSubmit,
   onCancel,
+  rows = 2,
+  extra,
 }: {
+  rows?: number;
+  /** Shown at the start of the buttons' row (a thread's Resolve). */
+  extra?: React.ReactNode;
   label: string;
   placeholder: string;
   submitLabel: string;
@@ -187,7 +192,7 @@ function Composer({
           ref={box}
           aria-label={label}
           placeholder={placeholder}
-          rows={2}
+          rows={rows}
           value={text}
           maxLength={MAX_COMMENT_CHARS}
           role="combobox"
@@ -224,6 +229,7 @@ function Composer({
         )}
       </div>
       <div className="composer-actions">
+        {extra}
         {onCancel && (
           <button type="button" className="link" onClick={onCancel}>
             Cancel
@@ -391,6 +397,11 @@ function ThreadView({
   const { root, replies } = thread;
   const resolved = root.resolvedAt !== null;
   const anchor = root.anchor;
+  const resolveButton = (
+    <button type="button" className="resolve" onClick={() => void run(client.updateComment(documentId, root.id, { resolved: !resolved }))}>
+      {resolved ? <RotateCcw size={15} aria-hidden /> : <Check size={15} aria-hidden />} {resolved ? 'Reopen' : 'Resolve'}
+    </button>
+  );
   return (
     <section
       className={`thread ${active ? 'active' : ''} ${resolved ? 'resolved' : ''}`}
@@ -422,22 +433,20 @@ function ThreadView({
           Resolved by {root.resolvedBy.name} · {relativeTime(root.resolvedAt!)}
         </p>
       )}
-      {canComment && (
-        <div className="thread-actions">
-          {!resolved && (
-            <Composer
-              label={`Reply to ${root.author.name}`}
-              placeholder="Reply… (@ to mention)"
-              submitLabel="Reply"
-              people={people}
-              onSubmit={(body) => run(client.createComment(documentId, { body, parentId: root.id }))}
-            />
-          )}
-          <button type="button" className="resolve" onClick={() => void run(client.updateComment(documentId, root.id, { resolved: !resolved }))}>
-            {resolved ? <RotateCcw size={15} aria-hidden /> : <Check size={15} aria-hidden />} {resolved ? 'Reopen' : 'Resolve'}
-          </button>
-        </div>
-      )}
+      {canComment &&
+        (resolved ? (
+          <div className="composer-actions">{resolveButton}</div>
+        ) : (
+          <Composer
+            label={`Reply to ${root.author.name}`}
+            placeholder="Reply… (@ to mention)"
+            submitLabel="Reply"
+            rows={1}
+            people={people}
+            extra={resolveButton}
+            onSubmit={(body) => run(client.createComment(documentId, { body, parentId: root.id }))}
+          />
+        ))}
     </section>
   );
 }

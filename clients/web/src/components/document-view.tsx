@@ -6,6 +6,7 @@
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { Editor } from '@tiptap/core';
+import { TextSelection } from '@tiptap/pm/state';
 import { canEdit, openDocument, type Collection, type DocumentMeta, type DocumentSession, type DocumentStatus, type QuireError, type SessionUser } from '../../../sdk/index.js';
 import { MAX_TITLE_CHARS, type Comment } from '../../../../contract/api.js';
 import { client, colorFor, describeError, forgetOffline, offlineStore, recordPending, rememberOffline } from '../api.js';
@@ -149,6 +150,7 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
       const anchor = selectionAnchor(e2);
       if (!anchor) return;
       e.preventDefault();
+      e2.view.dispatch(e2.state.tr.setSelection(TextSelection.create(e2.state.doc, e2.state.selection.to)));
       startComment(anchor);
     };
     window.addEventListener('keydown', onKey);

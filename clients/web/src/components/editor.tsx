@@ -5,6 +5,7 @@
  * extension's own), so it undoes only this user's changes.
  */
 import { Extension, type Editor } from '@tiptap/core';
+import { TextSelection } from '@tiptap/pm/state';
 import Collaboration from '@tiptap/extension-collaboration';
 import CollaborationCaret from '@tiptap/extension-collaboration-caret';
 import { Placeholder } from '@tiptap/extensions';
@@ -80,7 +81,10 @@ export const CollabEditor = memo(function CollabEditor({ session, user, editable
   const commentOnSelection = useRef(() => {
     const e = editorRef.current;
     const anchor = e && canCommentRef.current ? selectionAnchor(e) : null;
-    if (anchor) onCommentRef.current(anchor);
+    if (!e || !anchor) return;
+    // The comment box takes over from the selection (its bubble goes; the box shows the quote).
+    e.view.dispatch(e.state.tr.setSelection(TextSelection.create(e.state.doc, e.state.selection.to)));
+    onCommentRef.current(anchor);
   });
 
   const editor = useEditor(
