@@ -32,6 +32,8 @@ interface DocHistory {
   authors: Set<string>;
   /** Edited since the latest version this instance took or was told of. */
   edited: boolean;
+  /** Some of those edits came from a socket (not only from REST writes). */
+  socketEdits: boolean;
   timer?: NodeJS.Timeout;
   running?: Promise<void>;
 }
@@ -57,11 +59,12 @@ export class History implements Extension {
     if (!tenantId) return;
     let state = this.docs.get(documentName);
     if (!state) {
-      state = { tenantId, authors: new Set(), edited: false };
+      state = { tenantId, authors: new Set(), edited: false, socketEdits: false };
       this.docs.set(documentName, state);
     }
     if (userId) state.authors.add(userId);
     state.edited = true;
+    if (isTransactionOrigin(transactionOrigin) && transactionOrigin.source === 'connection') state.socketEdits = true;
     if (!state.timer && !this.closing) this.arm(documentName, state, this.config.intervalMs);
   }
 
@@ -75,6 +78,7 @@ export class History implements Extension {
 
   async afterUnloadDocument({ documentName }: { documentName: string }): Promise<void> {
     const state = this.docs.get(documentName);
+    // A document with edits not in a version yet stays until its timer records them.
     if (state && !state.edited && !state.running) {
       if (state.timer) clearTimeout(state.timer);
       this.docs.delete(documentName);
@@ -91,20 +95,22 @@ export class History implements Extension {
     const authors = [...state.authors];
     state.authors.clear();
     state.edited = false;
+    state.socketEdits = false;
     if (state.timer) clearTimeout(state.timer);
     state.timer = undefined;
     return authors;
   }
 
   /** Hands back authors taken for a version that was not recorded. */
-  giveBack(documentName: string, tenantId: string, authors: string[]): void {
+  giveBack(documentName: string, tenantId: string, authors: string[], socketEdits = false): void {
     let state = this.docs.get(documentName);
     if (!state) {
-      state = { tenantId, authors: new Set(), edited: false };
+      state = { tenantId, authors: new Set(), edited: false, socketEdits: false };
       this.docs.set(documentName, state);
     }
     for (const a of authors) state.authors.add(a);
     state.edited = true;
+    state.socketEdits ||= socketEdits;
     if (!state.timer && !this.closing) this.arm(documentName, state, this.config.intervalMs);
   }
 
@@ -116,13 +122,20 @@ export class History implements Extension {
     state.timer.unref();
   }
 
-  /** An automatic version of the document, when it was edited since the latest one. */
+  /**
+   * An automatic version of the document, when it was edited since the latest one. When it
+   * is left after REST writes alone (a script appending, say), the interval still applies:
+   * such writes are versioned at most once per interval, by the timer, which outlives the
+   * document's unloading.
+   */
   checkpoint(documentName: string, reason: 'interval' | 'left'): Promise<void> {
     const state = this.docs.get(documentName);
     if (!state || !state.edited) return Promise.resolve();
     // One at a time per document: the next edit (or leaving) asks again.
     if (state.running) return state.running.then(() => this.checkpoint(documentName, reason));
+    const socketEdits = state.socketEdits;
     const authors = this.take(documentName);
+    const spaced = reason === 'interval' || !socketEdits;
     const run = (async () => {
       // The version is read from the store: wait for this instance's appends of the document.
       await this.config.persistence.whenDurable(documentName);
@@ -132,10 +145,10 @@ export class History implements Extension {
         name: null,
         createdBy: null,
         authors,
-        minIntervalMs: reason === 'interval' ? this.config.intervalMs : undefined,
+        minIntervalMs: spaced ? this.config.intervalMs : undefined,
       });
       if ('skipped' in res && res.skipped === 'too_soon') {
-        this.giveBack(documentName, state.tenantId, authors);
+        this.giveBack(documentName, state.tenantId, authors, socketEdits);
         if (state.timer) clearTimeout(state.timer);
         if (!this.closing) this.arm(documentName, state, res.retryInMs);
       } else if ('created' in res) {
@@ -144,7 +157,7 @@ export class History implements Extension {
     })()
       .catch((e: unknown) => {
         this.config.log.error({ cat: 'sync', doc: documentName, err: e }, 'automatic version could not be recorded');
-        this.giveBack(documentName, state.tenantId, authors);
+        this.giveBack(documentName, state.tenantId, authors, socketEdits);
       })
       .finally(() => {
         state.running = undefined;
@@ -155,10 +168,17 @@ export class History implements Extension {
     return run;
   }
 
-  /** Waits for the versions being recorded (shutdown); no new timers start. */
+  /** Shutdown: records a version of every document with edits not in one yet, and waits for them; no new timers start. */
   async flush(): Promise<void> {
     this.closing = true;
-    for (const s of this.docs.values()) if (s.timer) clearTimeout(s.timer);
+    for (const [name, s] of this.docs) {
+      if (s.timer) clearTimeout(s.timer);
+      s.timer = undefined;
+      if (s.edited) {
+        s.socketEdits = true;
+        void this.checkpoint(name, 'left');
+      }
+    }
     while (this.running.size > 0) await Promise.all([...this.running]);
   }
 }
