@@ -298,16 +298,16 @@ export function CommentsPanel({ documentId, comments, textOrder, selfId, isAdmin
     <aside className={`comments-panel ${sheet ? 'sheet' : ''}`} aria-label="Comments" data-testid="comments-panel" role={sheet ? 'dialog' : undefined} aria-modal={sheet ? true : undefined}>
       <div className="comments-head">
         <h2>Comments</h2>
-        <div className="segmented" role="group" aria-label="Show">
-          <button type="button" aria-pressed={filter === 'open'} onClick={() => setFilter('open')}>
-            Open ({openCount})
-          </button>
-          <button type="button" aria-pressed={filter === 'resolved'} onClick={() => setFilter('resolved')}>
-            Resolved ({threads.length - openCount})
-          </button>
-        </div>
         <button type="button" className="icon-button" aria-label="Close comments" title="Close comments" onClick={onClose}>
           <X size={18} aria-hidden />
+        </button>
+      </div>
+      <div className="segmented comments-filter" role="group" aria-label="Show">
+        <button type="button" aria-pressed={filter === 'open'} onClick={() => setFilter('open')}>
+          Open ({openCount})
+        </button>
+        <button type="button" aria-pressed={filter === 'resolved'} onClick={() => setFilter('resolved')}>
+          Resolved ({threads.length - openCount})
         </button>
       </div>
       {error && (

@@ -270,8 +270,16 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
   const editable = canWrite && !status?.error && (!narrow || editing);
   const openThreads = (comments ?? []).filter((c) => c.parentId === null && c.resolvedAt === null).length;
   const commentsButton = (
-    <button type="button" className="comments-toggle" aria-pressed={panelOpen} aria-label={`Comments (${openThreads} open)`} title="Show or hide comments" onClick={() => setPanelOpen((o) => !o)}>
-      <MessageSquare size={16} aria-hidden /> {narrow ? `Comments (${openThreads})` : openThreads}
+    <button type="button" className="comments-toggle" aria-pressed={panelOpen} title="Show or hide comments" onClick={() => setPanelOpen((o) => !o)}>
+      <MessageSquare size={16} aria-hidden />{' '}
+      {narrow ? (
+        `Comments (${openThreads})`
+      ) : (
+        <>
+          {openThreads}
+          <span className="visually-hidden"> open comments</span>
+        </>
+      )}
     </button>
   );
 
