@@ -407,3 +407,29 @@ for (const dialect of DIALECTS) {
     assert.equal(unwrap(await sdk.getText(doc.id)), texts.at(-1));
   });
 }
+
+test('automatic versions of one state are stored once, from any instance; a deletion alone is a change', async (t) => {
+  const first = await startServer(t);
+  const second = await startServer(t, { schema: first.schema });
+  const s = await first.api.signup();
+  const doc = await newDocument(first.api, s, 'Once', 'Keep this text');
+  const stores = [first, second].map(({ quire }) => new VersionStore(quire.store.db, new DocumentStore(quire.store.db)));
+  const auto = { kind: 'auto' as const, name: null, createdBy: null, authors: [s.user.id] };
+  const both = await Promise.all(stores.map((v) => v.create(s.user.tenantId, doc.id, auto)));
+  assert.deepEqual(both.map((r) => 'created' in r).sort(), [false, true], 'two instances, one version');
+  assert.ok(both.some((r) => 'skipped' in r && r.skipped === 'unchanged'));
+  assert.deepEqual(await stores[1]!.create(s.user.tenantId, doc.id, auto), { skipped: 'unchanged' });
+
+  // Deleting text leaves the state vector as it was; the version is still taken.
+  const c = connect(t, first.url, doc.id, s.accessToken);
+  await synced(c);
+  c.doc.transact(() => paragraphText(c.doc).delete(0, 5));
+  await acked(c);
+  const deleted = await stores[0]!.create(s.user.tenantId, doc.id, auto);
+  assert.ok('created' in deleted, JSON.stringify(deleted));
+  assert.equal(await versionText(first.api, s, doc.id, deleted.created.id), 'this text');
+  // Named versions are kept even when the state is the latest one's.
+  const same = await stores[1]!.create(s.user.tenantId, doc.id, { ...auto, kind: 'named', name: 'Same' });
+  assert.ok('created' in same);
+  assert.equal((await versions(first.api, s, doc.id)).length, 3);
+});
