@@ -271,6 +271,11 @@ export function CommentsPanel({ documentId, comments, textOrder, selfId, isAdmin
   const shown = threads.filter((t) => (filter === 'open' ? t.root.resolvedAt === null : t.root.resolvedAt !== null));
   const openCount = threads.filter((t) => t.root.resolvedAt === null).length;
   const list = useRef<HTMLDivElement>(null);
+  const closeButton = useRef<HTMLButtonElement>(null);
+  // As a sheet it covers the page: the focus moves into it (a new comment's box takes it itself).
+  useEffect(() => {
+    if (sheet && !draft) closeButton.current?.focus();
+  }, [sheet]);
 
   // A thread chosen elsewhere (its highlight clicked) is shown, under its filter, and scrolled to.
   useEffect(() => {
@@ -295,10 +300,19 @@ export function CommentsPanel({ documentId, comments, textOrder, selfId, isAdmin
   };
 
   return (
-    <aside className={`comments-panel ${sheet ? 'sheet' : ''}`} aria-label="Comments" data-testid="comments-panel" role={sheet ? 'dialog' : undefined} aria-modal={sheet ? true : undefined}>
+    <aside
+      className={`comments-panel ${sheet ? 'sheet' : ''}`}
+      aria-label="Comments"
+      data-testid="comments-panel"
+      role={sheet ? 'dialog' : undefined}
+      aria-modal={sheet ? true : undefined}
+      onKeyDown={(e) => {
+        if (sheet && e.key === 'Escape' && !e.defaultPrevented) onClose();
+      }}
+    >
       <div className="comments-head">
         <h2>Comments</h2>
-        <button type="button" className="icon-button" aria-label="Close comments" title="Close comments" onClick={onClose}>
+        <button ref={closeButton} type="button" className="icon-button" aria-label="Close comments" title="Close comments (Esc)" onClick={onClose}>
           <X size={18} aria-hidden />
         </button>
       </div>

@@ -102,9 +102,12 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
 
   // Comments: read on open, again (a little later, once per burst) whenever anyone changes
   // one, and after every reconnect.
+  // Answers may arrive out of order: only the latest request's is shown.
+  const commentsAsked = useRef(0);
   const fetchComments = useCallback(async () => {
+    const n = ++commentsAsked.current;
     const r = await client.listComments(id);
-    if (r.ok) setComments(r.value);
+    if (r.ok && n === commentsAsked.current) setComments(r.value);
   }, [id]);
   useEffect(() => {
     setComments(null);
