@@ -92,11 +92,12 @@ test('a trace replayed with a named version every 700 transactions: every versio
     assert.equal(await versionText(api, s, doc.id, e.version.id), e.text, e.version.name ?? '');
     reads.push(performance.now() - t0);
   }
+  // The current state as the live document encodes it.
+  const res = await fetch(`${api.base}/api/v1/documents/${doc.id}/content?format=yjs`, { headers: { authorization: `Bearer ${s.accessToken}` } });
+  const stateBytes = (await res.arrayBuffer()).byteLength;
   c.destroy();
   const store = new VersionStore(quire.store.db, new DocumentStore(quire.store.db));
   const size = await store.size(s.user.tenantId, doc.id);
-  const res = await fetch(`${api.base}/api/v1/documents/${doc.id}/content?format=yjs`, { headers: { authorization: `Bearer ${s.accessToken}` } });
-  const stateBytes = (await res.arrayBuffer()).byteLength;
   const fulls = (await store.list(s.user.tenantId, doc.id, { limit: 100 })).filter((v) => v.full).length;
   reads.sort((a, b) => a - b);
   t.diagnostic(

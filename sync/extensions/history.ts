@@ -13,7 +13,7 @@
  * there. Failing to store a version never affects editing: it is logged, and the authors
  * wait for the next one.
  */
-import { isTransactionOrigin, type beforeUnloadDocumentPayload, type Extension, type onChangePayload, type onDisconnectPayload } from '@hocuspocus/server';
+import { isTransactionOrigin, type beforeUnloadDocumentPayload, type Extension, type Hocuspocus, type onChangePayload, type onConfigurePayload, type onDisconnectPayload } from '@hocuspocus/server';
 import type { Logger } from '../../lib/log.js';
 import type { VersionStore } from '../../core/history.js';
 import { tenantOf, type SyncContext } from '../context.js';
@@ -44,7 +44,19 @@ export class History implements Extension {
   private readonly running = new Set<Promise<void>>();
   private closing = false;
 
+  private instance: Hocuspocus | null = null;
+
   constructor(private readonly config: HistoryConfiguration) {}
+
+  async onConfigure({ instance }: onConfigurePayload): Promise<void> {
+    this.instance = instance;
+  }
+
+  /** Forgets a document that is not loaded and has nothing waiting for a version. */
+  private forgetIdle(documentName: string): void {
+    const state = this.docs.get(documentName);
+    if (state && !state.edited && !state.running && !state.timer && !this.instance?.documents.has(documentName)) this.docs.delete(documentName);
+  }
 
   async onChange({ documentName, transactionOrigin, context }: onChangePayload<SyncContext>): Promise<void> {
     let ctx: SyncContext | undefined = context;
@@ -77,12 +89,8 @@ export class History implements Extension {
   }
 
   async afterUnloadDocument({ documentName }: { documentName: string }): Promise<void> {
-    const state = this.docs.get(documentName);
     // A document with edits not in a version yet stays until its timer records them.
-    if (state && !state.edited && !state.running) {
-      if (state.timer) clearTimeout(state.timer);
-      this.docs.delete(documentName);
-    }
+    this.forgetIdle(documentName);
   }
 
   /**
@@ -117,7 +125,7 @@ export class History implements Extension {
   private arm(documentName: string, state: DocHistory, ms: number): void {
     state.timer = setTimeout(() => {
       state.timer = undefined;
-      void this.checkpoint(documentName, 'interval');
+      void this.checkpoint(documentName, 'interval').then(() => this.forgetIdle(documentName));
     }, ms);
     state.timer.unref();
   }
@@ -162,6 +170,7 @@ export class History implements Extension {
       .finally(() => {
         state.running = undefined;
         this.running.delete(run);
+        this.forgetIdle(documentName);
       });
     state.running = run;
     this.running.add(run);
