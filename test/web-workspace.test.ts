@@ -77,7 +77,7 @@ test('organise: nested collections, move, star, recently viewed, filter and orde
 
   // Star it; the starred view and recently viewed have it.
   await p.getByRole('button', { name: 'Star', exact: true }).click();
-  await p.getByRole('button', { name: 'Starred', exact: true }).waitFor(WAIT);
+  await p.getByRole('button', { name: 'Star', exact: true, pressed: true }).waitFor(WAIT);
   await sidebar(p).getByRole('button', { name: 'Starred' }).click();
   await listShows(p, ['Alpha plan']);
   await sidebar(p).getByRole('button', { name: 'Recently viewed' }).click();

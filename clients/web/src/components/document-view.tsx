@@ -395,7 +395,7 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
               type="button"
               className="icon-button star"
               aria-pressed={meta.starred}
-              aria-label={meta.starred ? 'Starred' : 'Star'}
+              aria-label="Star"
               title={meta.starred ? 'Remove from starred' : 'Add to starred'}
               onClick={() => void toggleStar()}
             >
