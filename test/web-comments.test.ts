@@ -89,6 +89,10 @@ test('comments: comment on a selection, live to a second user who replies with a
   const b = await ctxB.newPage();
   await open(a, url, doc.id);
   await open(b, url, doc.id);
+  // Without comments the document opens without the panel; the toggle shows it.
+  await a.getByRole('button', { name: '0 open comments' }).waitFor(WAIT);
+  assert.equal(await panel(a).count(), 0, 'no panel on a document without comments');
+  await a.getByRole('button', { name: '0 open comments' }).click();
   await panel(a).getByText('No comments yet').waitFor(WAIT);
 
   // The owner selects "30 days" and comments from the bubble.

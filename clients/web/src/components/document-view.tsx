@@ -88,7 +88,10 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
   const meAtOpen = useRef(me);
   meAtOpen.current = me;
   const [comments, setComments] = useState<Comment[] | null>(null);
-  const [panelOpen, setPanelOpen] = useState(!narrow);
+  // The panel opens by itself (on a wide screen) when the document has open threads, and
+  // otherwise stays out of the text's way until someone asks for it or starts a comment.
+  const [panelOpen, setPanelOpen] = useState(false);
+  const panelChosen = useRef(false);
   const [draft, setDraft] = useState<Draft | null>(null);
   const [activeThread, setActiveThread] = useState<string | null>(null);
   /** The threads whose text is in this copy of the document, in text order (it follows every edit, before the server is asked again). */
@@ -104,12 +107,18 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
   // one, and after every reconnect.
   // Answers may arrive out of order: only the latest request's is shown.
   const commentsAsked = useRef(0);
+  const narrowRef = useRef(narrow);
+  narrowRef.current = narrow;
   const fetchComments = useCallback(async () => {
     const n = ++commentsAsked.current;
     const r = await client.listComments(id);
-    if (r.ok && n === commentsAsked.current) setComments(r.value);
+    if (!r.ok || n !== commentsAsked.current) return;
+    setComments(r.value);
+    if (!panelChosen.current && !narrowRef.current && r.value.some((c) => c.parentId === null && c.resolvedAt === null)) setPanelOpen(true);
   }, [id]);
   useEffect(() => {
+    panelChosen.current = false;
+    setPanelOpen(false);
     setComments(null);
     setDraft(null);
     setActiveThread(null);
@@ -132,6 +141,7 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
     [comments],
   );
   const startComment = useCallback((anchor: Draft) => {
+    panelChosen.current = true;
     setDraft(anchor);
     setActiveThread(null);
     setPanelOpen(true);
@@ -273,7 +283,16 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
   const editable = canWrite && !status?.error && (!narrow || editing);
   const openThreads = (comments ?? []).filter((c) => c.parentId === null && c.resolvedAt === null).length;
   const commentsButton = (
-    <button type="button" className="comments-toggle" aria-pressed={panelOpen} title="Show or hide comments" onClick={() => setPanelOpen((o) => !o)}>
+    <button
+      type="button"
+      className="comments-toggle"
+      aria-pressed={panelOpen}
+      title="Show or hide comments"
+      onClick={() => {
+        panelChosen.current = true;
+        setPanelOpen((o) => !o);
+      }}
+    >
       <MessageSquare size={16} aria-hidden />{' '}
       {narrow ? (
         `Comments (${openThreads})`
@@ -483,6 +502,7 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
             onChanged={() => void fetchComments()}
             sheet={narrow}
             onClose={() => {
+              panelChosen.current = true;
               setPanelOpen(false);
               setDraft(null);
             }}
