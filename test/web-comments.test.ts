@@ -236,7 +236,7 @@ test('comments on a phone: the review layout opens comments in a sheet, replies,
   await p.goto(`${url}/d/${doc.id}`);
   await p.getByTestId('review-view').waitFor(WAIT);
   await p.locator('.comment-mark', { hasText: '30 days' }).waitFor(WAIT);
-  await p.getByRole('button', { name: 'Comments (1)' }).click();
+  await p.getByRole('button', { name: '1 open comments' }).click();
   const sheet = panel(p);
   await said(p, '30 days', 'Check this.').waitFor(WAIT);
   const box = await sheet.boundingBox();

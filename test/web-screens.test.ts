@@ -95,7 +95,7 @@ test('every main screen in light, dark and phone layouts: screenshots, and no se
         await p.goto(`${url}/d/${doc.body.id}`);
         await p.locator('.comment-mark').waitFor(WAIT);
         // On a phone the comments are a sheet; on a desktop, the thread of a clicked highlight is in focus.
-        if (await p.getByTestId('review-view').count()) await p.getByRole('button', { name: /^Comments \(/ }).click();
+        if (await p.getByTestId('review-view').count()) await p.getByRole('button', { name: /open comments$/ }).click();
         else await p.locator('.comment-mark').click();
         await p.locator('.comments-panel .mention').waitFor(WAIT);
       },

@@ -293,15 +293,9 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
         setPanelOpen((o) => !o);
       }}
     >
-      <MessageSquare size={16} aria-hidden />{' '}
-      {narrow ? (
-        `Comments (${openThreads})`
-      ) : (
-        <>
-          {openThreads}
-          <span className="visually-hidden"> open comments</span>
-        </>
-      )}
+      {/* An icon and the count, on a phone too: the header keeps its tools on one row. */}
+      <MessageSquare size={16} aria-hidden /> {openThreads}
+      <span className="visually-hidden"> open comments</span>
     </button>
   );
 
