@@ -331,6 +331,7 @@ export async function openDocument(client: QuireClient, id: string, opts: OpenDo
   // in a row (since the server last took every change: a throttled client authenticates
   // on each reconnect before it is refused again).
   let renewals = 0;
+  let authenticatedBefore = false;
   let throttled = 0;
   provider.on('unsyncedChanges', ({ number }: { number: number }) => {
     if (number === 0) throttled = 0;
@@ -357,10 +358,12 @@ export async function openDocument(client: QuireClient, id: string, opts: OpenDo
   });
   provider.on('authenticated', ({ scope }: { scope: string }) => {
     renewals = 0;
-    // The server dropped this client's presence when the last connection closed, keeping its
-    // clock: the same state sent again would be ignored there. A new clock brings it back.
+    // After a reconnect: the server dropped this client's presence when the connection
+    // closed, keeping its clock, so the same state sent again would be ignored there. A new
+    // clock brings it back. (Not on the first connection: nothing is stale yet.)
     const local = session.awareness.getLocalState();
-    if (local !== null) session.awareness.setLocalState({ ...local });
+    if (authenticatedBefore && local !== null) session.awareness.setLocalState({ ...local });
+    authenticatedBefore = true;
     // The socket tells read-only from read-write; which read-only level (`read` or `comment`)
     // follows at once in a quire.access message, and admin is only known from REST or one.
     const known = session.status.access;
