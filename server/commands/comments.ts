@@ -22,7 +22,7 @@ import { anchorFromOffsets, anchorFromPositions, resolveAnchor, TextMap } from '
 import { ContentTooDeepError } from '../../core/content.js';
 import { AppError } from '../../lib/errors.js';
 import { audit } from './audit.js';
-import { busyOr } from './content.js';
+import { busyOr, contentService } from './content.js';
 
 /** Most mentions one comment records. */
 export const MAX_MENTIONS = 20;
@@ -130,9 +130,8 @@ function present(r: Row, mentions: string[], map: TextMap | null): Comment {
 
 /** The document's text as it stands, for anchors. */
 async function textMap(svc: Services, tenantId: string, documentId: string): Promise<TextMap> {
-  if (!svc.content) throw new AppError(503, 'sync_unavailable', 'Document content is served by the sync role, which this process does not run');
   try {
-    return await svc.content.read(tenantId, documentId, (doc) => new TextMap(doc));
+    return await contentService(svc).read(tenantId, documentId, (doc) => new TextMap(doc));
   } catch (e) {
     if (e instanceof ContentTooDeepError) throw new AppError(422, e.code, e.message);
     throw busyOr(e);

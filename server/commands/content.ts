@@ -11,7 +11,8 @@ import { loadActor } from '../../core/actor.js';
 import { requireLevel } from '../../core/access.js';
 import { audit } from './audit.js';
 
-function contentService(svc: Services): ContentService {
+/** The content service, or 503 `sync_unavailable` in a process that does not run it. */
+export function contentService(svc: Services): ContentService {
   if (!svc.content) throw new AppError(503, 'sync_unavailable', 'Document content is served by the sync role, which this process does not run');
   return svc.content;
 }

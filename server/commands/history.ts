@@ -21,7 +21,7 @@ import type { Principal } from '../../core/tokens.js';
 import { AppError, badRequest, notFound } from '../../lib/errors.js';
 import type { Services } from '../services.js';
 import { audit } from './audit.js';
-import { busyOr } from './content.js';
+import { busyOr, contentService } from './content.js';
 
 /** Versions per page when the caller does not say. */
 export const VERSIONS_DEFAULT_LIMIT = 50;
@@ -58,11 +58,6 @@ function decodeCursor(raw: string): number {
 
 async function check(svc: Services, principal: Principal, ip: string | null, id: string, needed: PermissionLevel): Promise<void> {
   await withTenant(svc.store.db, principal.tenantId, async (tx) => requireLevel(tx, await loadActor(tx, principal, ip), id, needed));
-}
-
-function contentService(svc: Services) {
-  if (!svc.content) throw new AppError(503, 'sync_unavailable', 'Document content is served by the sync role, which this process does not run');
-  return svc.content;
 }
 
 export async function listVersions(svc: Services, principal: Principal, ip: string | null, props: { id: string; cursor?: string; limit?: number }): Promise<VersionPage> {
