@@ -792,3 +792,74 @@ export interface TrashItem {
 export interface TrashList {
   documents: TrashItem[];
 }
+
+/** `GET /api/v1/documents/:id/versions/:versionId/diff?against=`: the other end of the comparison. */
+export interface VersionDiffQuery {
+  /** Another version's id, or `current` (the document as it is now). @default "current" */
+  against?: string;
+}
+
+/**
+ * How a piece of text fared between the two states compared: `same` — in both; `added` —
+ * only in the newer; `removed` — only in the older.
+ */
+export type DiffChange = 'same' | 'added' | 'removed';
+
+/** A run of text with one fate and one author. */
+export interface DiffRun {
+  change: DiffChange;
+  text: string;
+  /**
+   * `added`: the user who wrote it; `removed`: the user who removed it; null for `same`, and
+   * when the server does not know (text written by the server itself, or stored before
+   * authorship was recorded).
+   */
+  by: string | null;
+}
+
+/** A top-level block of the document (a paragraph, heading, list, table, …) and its text. */
+export interface DiffBlock {
+  /** The block's node type (`paragraph`, `heading`, `bulletList`, …). */
+  type: string;
+  /** `added`/`removed` when the whole block is new or gone; else `same` (its runs say what changed inside). */
+  change: DiffChange;
+  /** The block's text in document order; nested blocks are separated by "\n". */
+  runs: DiffRun[];
+}
+
+/** One end of a comparison: a version, or the current state (`versionId` null). */
+export interface DiffEnd {
+  versionId: string | null;
+  /** When that version was taken; for the current state, when the diff was computed. */
+  at: string;
+}
+
+/** Characters one user added and removed between the two states (`userId` null: unknown). */
+export interface DiffAuthor {
+  userId: string | null;
+  added: number;
+  removed: number;
+}
+
+/**
+ * What changed from the older of the two states compared to the newer (the order is by
+ * history, whichever was named in the path): every block of the newer state and every block
+ * removed since, in document order, with authorship.
+ */
+export interface VersionDiff {
+  from: DiffEnd;
+  to: DiffEnd;
+  blocks: DiffBlock[];
+  /** Everyone who changed something, most characters changed first. */
+  authors: DiffAuthor[];
+}
+
+/**
+ * `GET /api/v1/documents/:id/since-seen`: what changed since the caller last had the document
+ * open (their last connection to it closed). `seenAt` null: they never had it open;
+ * `diff` null: nothing changed since (or they never had it open).
+ */
+export interface SinceSeen {
+  seenAt: string | null;
+  diff: VersionDiff | null;
+}
