@@ -17,7 +17,10 @@ import type {
   TrashList,
   Version,
   VersionContentQuery,
+  VersionDiff,
+  VersionDiffQuery,
   VersionPage,
+  SinceSeen,
   ClassifierList,
   ClassifierPrediction,
   ClassifierStatus,
@@ -423,6 +426,20 @@ export class QuireClient {
   getVersionContent(id: string, versionId: string, format: ContentFormat): Promise<Result<string | ProseMirrorJson | Uint8Array>> {
     const as = format === 'text' ? 'text' : format === 'yjs' ? 'bytes' : 'json';
     return this.request('GET', `/api/v1/documents/${encodeURIComponent(id)}/versions/${encodeURIComponent(versionId)}/content`, { query: { format } satisfies VersionContentQuery, as });
+  }
+
+  /**
+   * What changed between a version and another one (`against`: its id) or the current state
+   * (`against` omitted): from the older to the newer, block by block, each run of text marked
+   * same/added/removed with who added or removed it.
+   */
+  diffVersion(id: string, versionId: string, against: string = 'current'): Promise<Result<VersionDiff>> {
+    return this.request('GET', `/api/v1/documents/${encodeURIComponent(id)}/versions/${encodeURIComponent(versionId)}/diff`, { query: { against } satisfies VersionDiffQuery });
+  }
+
+  /** What changed since the caller last had the document open ("while you were away"). */
+  sinceSeen(id: string): Promise<Result<SinceSeen>> {
+    return this.request('GET', `/api/v1/documents/${encodeURIComponent(id)}/since-seen`);
   }
 
   /**
