@@ -1,6 +1,6 @@
 /**
  * A small history-API router: `/`, `/d/<id>`, `/search?q=&mode=`, `/people`, `/account`,
- * `/admin/search`; anything else (an unknown path, a malformed document id) is not found.
+ * `/admin/search`, `/trash`; anything else (an unknown path, a malformed document id) is not found.
  */
 import { useEffect, useState } from 'react';
 
@@ -10,6 +10,7 @@ export type Route =
   | { name: 'account' }
   | { name: 'people' }
   | { name: 'search-analytics' }
+  | { name: 'trash' }
   | { name: 'document'; id: string }
   | { name: 'search'; q: string; mode: 'fulltext' | 'semantic' | 'hybrid' };
 
@@ -20,6 +21,7 @@ export function parseRoute(loc: Location = window.location): Route {
   if (loc.pathname === '/people') return { name: 'people' };
   if (loc.pathname === '/account') return { name: 'account' };
   if (loc.pathname === '/admin/search') return { name: 'search-analytics' };
+  if (loc.pathname === '/trash') return { name: 'trash' };
   if (loc.pathname === '/search') {
     const p = new URLSearchParams(loc.search);
     const mode = p.get('mode');

@@ -1,6 +1,6 @@
 /**
  * The sidebar: new document (blank or from a template), the views (all, starred, recently
- * viewed, templates), the collection tree, a title filter, the order, and the documents of
+ * viewed, templates, and the trash, which opens in the main view), the collection tree, a title filter, the order, and the documents of
  * the chosen view.
  */
 import { ChevronDown, ChevronRight, Clock, FileText, Folder, FolderPlus, LayoutTemplate, MoreHorizontal, Pencil, Star, Trash2 } from 'lucide-react';
@@ -32,6 +32,8 @@ interface Props {
   onNewCollection: (parentId: string | null) => void;
   onRenameCollection: (c: Collection) => void;
   onDeleteCollection: (c: Collection) => void;
+  /** The trash is what the main view shows. */
+  trashOpen: boolean;
 }
 
 const VIEWS: { view: ListView; label: string; icon: typeof Star }[] = [
@@ -44,7 +46,7 @@ const VIEWS: { view: ListView; label: string; icon: typeof Star }[] = [
 const sameView = (a: ListView, b: ListView) => a.name === b.name && (a.name !== 'collection' || (b.name === 'collection' && a.id === b.id));
 
 export function DocumentList(props: Props) {
-  const { docs, activeId, loading, error, available, hasMore, onMore, onCreate, view, onView, sort, onSort, filter, onFilter, collections, canOrganise } = props;
+  const { docs, activeId, loading, error, available, hasMore, onMore, onCreate, view, onView, sort, onSort, filter, onFilter, collections, canOrganise, trashOpen } = props;
   const [createError, setCreateError] = useState<string | null>(null);
   const [creating, setCreating] = useState(false);
   const create = async () => {
@@ -77,11 +79,24 @@ export function DocumentList(props: Props) {
       <ul className="views" aria-label="Views">
         {VIEWS.map((v) => (
           <li key={v.label}>
-            <button type="button" className="view-button" aria-current={sameView(view, v.view) ? 'true' : undefined} onClick={() => onView(v.view)}>
+            <button type="button" className="view-button" aria-current={sameView(view, v.view) && !trashOpen ? 'true' : undefined} onClick={() => onView(v.view)}>
               <v.icon size={16} aria-hidden /> {v.label}
             </button>
           </li>
         ))}
+        <li>
+          <a
+            className="view-button"
+            href="/trash"
+            aria-current={trashOpen ? 'page' : undefined}
+            onClick={(e) => {
+              e.preventDefault();
+              navigate('/trash');
+            }}
+          >
+            <Trash2 size={16} aria-hidden /> Trash
+          </a>
+        </li>
       </ul>
       {canOrganise && <CollectionTree {...props} />}
       <div className="list-controls">

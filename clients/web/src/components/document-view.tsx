@@ -1,6 +1,7 @@
 /**
  * One open document: title, status (saved / saving / offline with waiting changes),
- * presence, classification, sharing, and the collaborative editor. On narrow screens it
+ * presence, classification, sharing, comments, version history (a version opens read-only
+ * in place of the text, to compare or restore), and the collaborative editor. On narrow screens it
  * is the review view: read first (editing is one tap away when allowed), with who is
  * editing and previous/next to move through the list.
  */
@@ -8,7 +9,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { Editor } from '@tiptap/core';
 import { TextSelection } from '@tiptap/pm/state';
 import { canEdit, openDocument, type Collection, type DocumentMeta, type DocumentSession, type DocumentStatus, type QuireError, type SessionUser } from '../../../sdk/index.js';
-import { MAX_TITLE_CHARS, type Comment } from '../../../../contract/api.js';
+import { MAX_TITLE_CHARS, type Comment, type Version } from '../../../../contract/api.js';
 import { client, colorFor, describeError, forgetOffline, offlineStore, recordPending, rememberOffline } from '../api.js';
 import { navigate } from '../router.js';
 import { ClassificationBadge } from './classification-badge.js';
@@ -17,9 +18,14 @@ import { CommentsPanel, type Draft, type Person } from './comments-panel.js';
 import { revealThread, selectionAnchor } from '../editor/comments.js';
 import { Presence } from './presence.js';
 import { ShareDialog } from './share-dialog.js';
-import { ChoiceDialog, ConfirmDialog, MenuButton } from './menu.js';
+import { ChoiceDialog, ConfirmDialog, MenuButton, PromptDialog } from './menu.js';
 import { useToast } from './toast.js';
-import { Copy, FilePlus2, FolderInput, LayoutTemplate, MessageSquare, MoreHorizontal, Star, Trash2 } from 'lucide-react';
+import { HistoryPanel, type NameOf } from './history-panel.js';
+import { VersionPreview } from './version-preview.js';
+import { Copy, FilePlus2, FolderInput, History, LayoutTemplate, MessageSquare, MoreHorizontal, Save, Star, Trash2 } from 'lucide-react';
+
+/** Longest version name, in characters. */
+const MAX_VERSION_NAME = 200;
 
 interface Props {
   id: string;
@@ -98,6 +104,13 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
   const [threadOrder, setThreadOrder] = useState<string[] | null>(null);
   const onThreadOrder = useCallback((order: string[]) => setThreadOrder((prev) => (prev && prev.join() === order.join() ? prev : order)), []);
   const [listedPeople, setListedPeople] = useState<Person[]>([]);
+  // Version history: the panel (in place of the comments), the version shown read-only in
+  // place of the text, and the questions it asks.
+  const [historyOpen, setHistoryOpen] = useState(false);
+  const [viewing, setViewing] = useState<Version | null>(null);
+  const [historyReload, setHistoryReload] = useState(0);
+  const [namingVersion, setNamingVersion] = useState(false);
+  const [confirmRestore, setConfirmRestore] = useState<Version | null>(null);
   const editorRef = useRef<Editor | null>(null);
   const onEditor = useCallback((e: Editor | null) => {
     editorRef.current = e;
@@ -142,11 +155,13 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
   );
   const startComment = useCallback((anchor: Draft) => {
     panelChosen.current = true;
+    setHistoryOpen(false);
     setDraft(anchor);
     setActiveThread(null);
     setPanelOpen(true);
   }, []);
   const onThreadClick = useCallback((threadId: string) => {
+    setHistoryOpen(false);
     setActiveThread(threadId);
     setPanelOpen(true);
   }, []);
@@ -169,6 +184,21 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
   }, [startComment]);
+  // Mod-Alt-H: show or hide the version history.
+  const canHistoryRef = useRef(false);
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.defaultPrevented || !canHistoryRef.current || !(e.ctrlKey || e.metaKey) || !e.altKey || e.code !== 'KeyH') return;
+      e.preventDefault();
+      setHistoryOpen((o) => !o);
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+  useEffect(() => {
+    setHistoryOpen(false);
+    setViewing(null);
+  }, [id]);
   // Comments from everyone, and the people they came from, offered as mentions too.
   const mentionable = useMemo(() => {
     const seen = new Set([user.id, ...listedPeople.map((p) => p.id)]);
@@ -181,6 +211,11 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
     }
     return [...listedPeople, ...extra];
   }, [listedPeople, comments, user.id]);
+  // Names for the user ids of versions and changes: the people the app knows, else "Someone".
+  const nameOf = useMemo<NameOf>(() => {
+    const names = new Map<string, string>([...mentionable.map((p): [string, string] => [p.id, p.name]), [user.id, name]]);
+    return (userId) => (userId && names.get(userId)) || 'Someone';
+  }, [mentionable, user.id, name]);
   // People to mention: the workspace's (guests may not list them: then the people seen in the comments).
   useEffect(() => {
     let live = true;
@@ -280,17 +315,23 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
   const canComment = access !== null && access !== 'read' && !status?.error;
   canCommentRef.current = canComment;
   const isAdmin = meta?.access === 'admin';
-  const editable = canWrite && !status?.error && (!narrow || editing);
+  const editable = canWrite && !status?.error && (!narrow || editing) && !viewing;
+  canHistoryRef.current = Boolean(meta) && !status?.error;
+  const sideOpen = historyOpen || panelOpen;
   const openThreads = (comments ?? []).filter((c) => c.parentId === null && c.resolvedAt === null).length;
   const commentsButton = (
     <button
       type="button"
       className="comments-toggle"
-      aria-pressed={panelOpen}
+      aria-pressed={panelOpen && !historyOpen}
       title="Show or hide comments"
       onClick={() => {
         panelChosen.current = true;
-        setPanelOpen((o) => !o);
+        // Comments take the history's place beside the text.
+        if (historyOpen) {
+          setHistoryOpen(false);
+          setPanelOpen(true);
+        } else setPanelOpen((o) => !o);
       }}
     >
       {/* An icon and the count, on a phone too: the header keeps its tools on one row. */}
@@ -346,6 +387,30 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
     const r = await client.deleteDocument(id);
     if (!r.ok) return setMetaNotice(describeError(r.error));
     onDeleted(meta);
+  };
+
+  const saveVersion = async (versionName: string | null) => {
+    setNamingVersion(false);
+    if (versionName === null) return;
+    const r = await client.createVersion(id, versionName);
+    if (!r.ok) return toast({ message: `Could not save the version: ${describeError(r.error)}`, tone: 'error' });
+    setHistoryReload((n) => n + 1);
+    toast({ message: `Saved version “${r.value.name ?? versionName}”`, ...(historyOpen ? {} : { action: { label: 'Show history', run: () => setHistoryOpen(true) } }) });
+  };
+  const restore = async (yes: boolean) => {
+    const v = confirmRestore;
+    setConfirmRestore(null);
+    if (!yes || !v) return;
+    const r = await client.restoreVersion(id, v.id);
+    if (!r.ok) return toast({ message: `Could not restore the version: ${describeError(r.error)}`, tone: 'error' });
+    setViewing(null);
+    setHistoryReload((n) => n + 1);
+    toast({ message: 'Restored' });
+  };
+  const selectVersion = (v: Version) => {
+    setViewing(v);
+    // On a phone the version takes the screen the sheet had.
+    if (narrow) setHistoryOpen(false);
   };
 
   const index = docs.findIndex((d) => d.id === id);
@@ -432,6 +497,8 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
                       ...(canWrite && user.role !== 'guest' ? [{ label: 'Move to collection…', icon: <FolderInput size={16} aria-hidden />, run: () => setMoving(true) }] : []),
                       { label: 'Save as template', icon: <LayoutTemplate size={16} aria-hidden />, run: () => void copy('template') },
                     ]),
+                { label: 'Version history', icon: <History size={16} aria-hidden />, run: () => setHistoryOpen(true) },
+                ...(canWrite ? [{ label: 'Save version…', icon: <Save size={16} aria-hidden />, run: () => setNamingVersion(true) }] : []),
                 ...(isAdmin ? [{ label: 'Delete', icon: <Trash2 size={16} aria-hidden />, danger: true, run: () => setConfirmDelete(true) }] : []),
               ]}
             />
@@ -458,29 +525,48 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
           {renameError}
         </p>
       )}
-      <div className={`doc-body ${panelOpen && !narrow ? 'with-comments' : ''}`}>
+      <div className={`doc-body ${sideOpen && !narrow ? 'with-comments' : ''}`}>
         <div className="doc-main">
-          {session && <Presence session={session} self={me} reading={!editable} />}
-          {session ? (
-            <CollabEditor
-              key={session.id}
-              session={session}
-              user={me}
-              editable={editable}
-              toolbar={!narrow && canWrite}
-              canComment={canComment}
-              threads={highlightThreads}
-              activeThread={activeThread}
-              onComment={startComment}
-              onThreadClick={onThreadClick}
-              onThreadOrder={onThreadOrder}
-              onEditor={onEditor}
-            />
-          ) : (
-            <p className="muted loading">Loading document…</p>
+          {viewing && (
+            <VersionPreview documentId={id} version={viewing} canWrite={canWrite && !status?.error} nameOf={nameOf} onRestore={() => setConfirmRestore(viewing)} onBack={() => setViewing(null)} />
           )}
+          {/* The live text stays open while a version is shown: it keeps receiving changes (a restore among them). */}
+          <div className="live-text" hidden={viewing !== null}>
+            {session && <Presence session={session} self={me} reading={!editable} />}
+            {session ? (
+              <CollabEditor
+                key={session.id}
+                session={session}
+                user={me}
+                editable={editable}
+                toolbar={!narrow && canWrite}
+                canComment={canComment}
+                threads={highlightThreads}
+                activeThread={activeThread}
+                onComment={startComment}
+                onThreadClick={onThreadClick}
+                onThreadOrder={onThreadOrder}
+                onEditor={onEditor}
+              />
+            ) : (
+              <p className="muted loading">Loading document…</p>
+            )}
+          </div>
         </div>
-        {panelOpen && (
+        {historyOpen && (
+          <HistoryPanel
+            documentId={id}
+            canWrite={canWrite && !status?.error}
+            nameOf={nameOf}
+            selected={viewing?.id ?? null}
+            onSelect={selectVersion}
+            onSave={() => setNamingVersion(true)}
+            reload={historyReload}
+            sheet={narrow}
+            onClose={() => setHistoryOpen(false)}
+          />
+        )}
+        {panelOpen && !historyOpen && (
           <CommentsPanel
             documentId={id}
             comments={comments}
@@ -523,6 +609,12 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
           confirmLabel="Move"
           onAnswer={(v) => void move(v)}
         />
+      )}
+      {namingVersion && <PromptDialog title="Save version" label="Version name" initial="" confirmLabel="Save version" maxLength={MAX_VERSION_NAME} onAnswer={(v) => void saveVersion(v)} />}
+      {confirmRestore && (
+        <ConfirmDialog title="Restore this version?" confirmLabel="Restore" onAnswer={(yes) => void restore(yes)}>
+          <p>Everyone's open copy changes to it; the restore is itself a version, so it can be undone.</p>
+        </ConfirmDialog>
       )}
       {confirmDelete && meta && (
         <ConfirmDialog title="Delete this document?" confirmLabel="Delete" danger onAnswer={(yes) => void remove(yes)}>

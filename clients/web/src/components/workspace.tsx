@@ -16,6 +16,7 @@ import { AccountView } from './account-view.js';
 import { Avatar } from './avatar.js';
 import { SearchAnalyticsView } from './search-analytics-view.js';
 import { SearchView } from './search-view.js';
+import { TrashView } from './trash-view.js';
 
 export function Workspace({ user }: { user: SessionUser }) {
   const route = useRoute();
@@ -106,6 +107,14 @@ export function Workspace({ user }: { user: SessionUser }) {
     setDocs((d) => [r.value, ...d]);
     navigate(`/d/${r.value.id}`);
     return null;
+  };
+
+  // A document brought back from the trash is listed again (in the views it belongs to).
+  const onRestored = (meta: DocumentMeta) => {
+    if (view.name === 'all' || (view.name === 'templates' && meta.kind === 'template') || (view.name === 'collection' && view.id === meta.collectionId)) {
+      setDocs((d) => [meta, ...d.filter((x) => x.id !== meta.id)]);
+    }
+    if (isDefaultList) cacheDocuments(user.id, [meta, ...docs.filter((x) => x.id !== meta.id)]);
   };
 
   const onChanged = (meta: DocumentMeta) => setDocs((d) => d.map((x) => (x.id === meta.id ? { ...x, ...meta } : x)));
@@ -313,7 +322,12 @@ export function Workspace({ user }: { user: SessionUser }) {
             onMore={loadMore}
             onCreate={create}
             view={view}
-            onView={setView}
+            onView={(v) => {
+              setView(v);
+              // A view is a list of documents: leave the trash for it.
+              if (route.name === 'trash') navigate('/');
+            }}
+            trashOpen={route.name === 'trash'}
             sort={sort}
             onSort={setSort}
             filter={filter}
@@ -345,6 +359,7 @@ export function Workspace({ user }: { user: SessionUser }) {
           {route.name === 'people' && <PeopleView user={user} onWorkspaceRenamed={(tenantName) => setMe((m) => (m ? { ...m, tenantName } : m))} />}
           {route.name === 'account' && <AccountView user={user} me={me} onProfile={setMe} />}
           {route.name === 'search-analytics' && <SearchAnalyticsView />}
+          {route.name === 'trash' && <TrashView narrow={narrow} onRestored={onRestored} />}
           {route.name === 'search' && <SearchView key={`${route.q}:${route.mode}`} q={route.q} mode={route.mode} />}
           {route.name === 'not-found' && (
             <div className="empty" role="alert" data-testid="not-found">

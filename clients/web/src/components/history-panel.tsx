@@ -1,0 +1,180 @@
+/**
+ * A document's version history: its versions newest first (named ones by their name,
+ * restores as "Restored …", the rest as automatic saves), when and by whom, older pages on
+ * request, and "Save version…" for those who may edit. Beside the text on a wide screen, a
+ * full-screen sheet on a phone. Choosing a version opens it read-only (see version-preview).
+ */
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { Version } from '../../../../contract/api.js';
+import { client, describeError } from '../api.js';
+import { Avatar } from './avatar.js';
+import { relativeTime } from './comments-panel.js';
+import { History, Save, X } from 'lucide-react';
+
+/** How many versions one page asks for. */
+const PAGE = 30;
+
+/** A user id's name among the people the app knows; "Someone" for anyone else. */
+export type NameOf = (userId: string | null) => string;
+
+/** The restore versions the server names "Restored from 2026-12-05 08:53:38 UTC" (an automatic version's time) read better in local time. */
+export function versionTitle(v: Version): string {
+  if (v.kind === 'named') return v.name ?? 'Named version';
+  if (v.kind === 'restore') {
+    const name = v.name ?? 'Restored';
+    const at = /^Restored from (\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d) UTC$/.exec(name);
+    return at ? `Restored from ${new Date(`${at[1]}T${at[2]}Z`).toLocaleString()}` : name;
+  }
+  return 'Automatic save';
+}
+
+/** "Ann", "Ann and Bo", "Ann, Bo and 2 others". */
+export function authorList(ids: string[], nameOf: NameOf): string {
+  const names = [...new Set(ids.map(nameOf))];
+  if (names.length === 0) return '';
+  if (names.length === 1) return names[0]!;
+  if (names.length === 2) return `${names[0]} and ${names[1]}`;
+  return `${names[0]}, ${names[1]} and ${names.length - 2} other${names.length === 3 ? '' : 's'}`;
+}
+
+interface Props {
+  documentId: string;
+  canWrite: boolean;
+  nameOf: NameOf;
+  /** The version being looked at, marked in the list. */
+  selected: string | null;
+  onSelect: (v: Version) => void;
+  /** "Save version…" (asks for the name; the panel reloads when `reload` changes). */
+  onSave: () => void;
+  /** Changes when the list should be read again (a version saved or restored here). */
+  reload: number;
+  sheet: boolean;
+  onClose: () => void;
+}
+
+export function HistoryPanel({ documentId, canWrite, nameOf, selected, onSelect, onSave, reload, sheet, onClose }: Props) {
+  const [versions, setVersions] = useState<Version[] | null>(null);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const closeButton = useRef<HTMLButtonElement>(null);
+  // Only the latest read is shown (a reload may overtake an older page's answer).
+  const asked = useRef(0);
+
+  const loadFirst = useCallback(async () => {
+    const n = ++asked.current;
+    const r = await client.listVersions(documentId, { limit: PAGE });
+    if (n !== asked.current) return;
+    if (!r.ok) return setError(describeError(r.error));
+    setError(null);
+    setVersions(r.value.versions);
+    setCursor(r.value.nextCursor);
+  }, [documentId]);
+  useEffect(() => {
+    void loadFirst();
+  }, [loadFirst, reload]);
+
+  const loadOlder = async () => {
+    if (!cursor) return;
+    const n = asked.current;
+    setLoadingMore(true);
+    const r = await client.listVersions(documentId, { cursor, limit: PAGE });
+    setLoadingMore(false);
+    if (n !== asked.current) return;
+    if (!r.ok) return setError(describeError(r.error));
+    setError(null);
+    setVersions((v) => {
+      const seen = new Set((v ?? []).map((x) => x.id));
+      return [...(v ?? []), ...r.value.versions.filter((x) => !seen.has(x.id))];
+    });
+    setCursor(r.value.nextCursor);
+  };
+
+  // As a sheet it covers the page: the focus moves into it.
+  useEffect(() => {
+    if (sheet) closeButton.current?.focus();
+  }, [sheet]);
+
+  return (
+    <aside
+      className={`comments-panel history-panel ${sheet ? 'sheet' : ''}`}
+      aria-label="Version history"
+      data-testid="history-panel"
+      role={sheet ? 'dialog' : undefined}
+      aria-modal={sheet ? true : undefined}
+      onKeyDown={(e) => {
+        if (e.key === 'Escape' && !e.defaultPrevented && !(e.target as HTMLElement).closest('dialog')) {
+          e.preventDefault();
+          onClose();
+        }
+      }}
+    >
+      <div className="comments-head">
+        <h2>
+          <History size={16} aria-hidden /> Version history
+        </h2>
+        <button ref={closeButton} type="button" className="icon-button" aria-label="Close version history" title="Close version history (Esc)" onClick={onClose}>
+          <X size={18} aria-hidden />
+        </button>
+      </div>
+      {canWrite && (
+        <div className="history-actions">
+          <button type="button" onClick={onSave}>
+            <Save size={15} aria-hidden /> Save version…
+          </button>
+        </div>
+      )}
+      {error && (
+        <p className="error history-error" role="alert">
+          {error}
+        </p>
+      )}
+      <div className="version-list-wrap">
+        {versions === null ? (
+          !error && <p className="muted empty-comments">Loading versions…</p>
+        ) : versions.length === 0 ? (
+          <p className="muted empty-comments">No versions yet. Versions are saved automatically as people edit{canWrite ? ', or save one yourself with “Save version…”' : ''}.</p>
+        ) : (
+          <ol className="version-list" aria-label="Versions, newest first">
+            {versions.map((v) => (
+              <li key={v.id}>
+                <VersionItem v={v} nameOf={nameOf} current={v.id === selected} onSelect={() => onSelect(v)} />
+              </li>
+            ))}
+          </ol>
+        )}
+        {cursor && (
+          <button type="button" className="link show-older" onClick={() => void loadOlder()} disabled={loadingMore}>
+            {loadingMore ? 'Loading…' : 'Show older'}
+          </button>
+        )}
+      </div>
+    </aside>
+  );
+}
+
+function VersionItem({ v, nameOf, current, onSelect }: { v: Version; nameOf: NameOf; current: boolean; onSelect: () => void }) {
+  const authors = authorList(v.authors, nameOf);
+  const when = new Date(v.createdAt);
+  return (
+    <button type="button" className={`version-item ${v.kind}`} aria-current={current ? 'true' : undefined} data-testid="version-item" data-kind={v.kind} onClick={onSelect}>
+      <span className="version-title">{versionTitle(v)}</span>
+      <span className="version-meta">
+        <time dateTime={v.createdAt} title={when.toLocaleString()}>
+          {relativeTime(v.createdAt)}
+        </time>
+        {v.kind === 'auto' ? null : <span className="version-kind">{v.kind === 'named' ? ' · Named version' : ' · Restore'}</span>}
+      </span>
+      {authors && (
+        <span className="version-authors">
+          <span className="avatars" aria-hidden>
+            {[...new Set(v.authors)].slice(0, 3).map((id) => (
+              <Avatar key={id} name={nameOf(id)} seed={id} size="sm" />
+            ))}
+          </span>
+          <span>{authors}</span>
+        </span>
+      )}
+    </button>
+  );
+}
