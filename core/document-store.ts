@@ -16,6 +16,7 @@ import * as Y from 'yjs';
 
 import { inOneTransaction, inOneTrip, withTenant, type AppDb } from '../db/store.js';
 import { foldStored, type BadRow } from './fold.js';
+import { recordAuthorship } from './authorship.js';
 
 export type { BadRow } from './fold.js';
 
@@ -220,12 +221,12 @@ export class DocumentStore {
       const snap = snapRow && { state: fromBase64(snapRow.state), last_seq: snapRow.last_seq };
       const read = await tx
         .selectFrom('document_updates')
-        .select(['seq', bytesOf('data')])
+        .select(['seq', bytesOf('data'), 'user_id'])
         .where('document_id', '=', documentId)
         .orderBy('seq')
         .limit(maxRows)
         .execute();
-      const rows = read.map((r) => ({ seq: r.seq, data: fromBase64(r.data) }));
+      const rows = read.map((r) => ({ seq: r.seq, data: fromBase64(r.data), userId: r.user_id }));
       const all = await tx
         .selectFrom('document_updates')
         .select([sql<string>`count(*)`.as('n'), sql<string>`coalesce(sum(octet_length(data)), 0)`.as('bytes')])
@@ -235,7 +236,8 @@ export class DocumentStore {
       const readBytes = rows.reduce((n, r) => n + r.data.byteLength, 0);
       const logBytes = Number(all.bytes) - readBytes;
       if (rows.length === 0) return { folded: 0, quarantined: [], bytes: (snap?.state.byteLength ?? 0) + logBytes, remaining: total };
-      const { state, bad } = await foldStored(snap?.state ?? null, rows);
+      const { state, bad, authorship } = await foldStored(snap?.state ?? null, rows, { authorship: true });
+      await recordAuthorship(tx, tenantId, documentId, authorship ?? []);
       for (const b of bad) {
         await sql`
           insert into document_quarantine (tenant_id, document_id, seq, data, user_id, created_at, code, detail)

@@ -20,6 +20,7 @@ import type { Worker } from 'node:worker_threads';
 import * as Y from 'yjs';
 import { deserializeError, serializeError, startModuleWorker, type SerializedError } from '../lib/thread.js';
 import { checkUpdate, type UpdateProblem } from './update-validation.js';
+import { collectAuthorship, encodeRanges, type EncodedUserRanges } from './authorship.js';
 
 /** A log row that could not be applied: skipped by a load, quarantined by compaction. */
 export interface BadRow {
@@ -30,13 +31,19 @@ export interface BadRow {
 export interface StoredRow {
   seq: string;
   data: Uint8Array;
+  /** Who wrote the row (compaction records it: `authorship.ts`); absent or null: unknown or the server. */
+  userId?: string | null;
 }
+
+
 
 export interface FoldResult {
   /** The document as one update (V1): snapshot and every row that could be applied. */
   state: Uint8Array;
   /** Rows that could not be applied, left out of `state`. */
   bad: BadRow[];
+  /** With `authorship`: who wrote what in the rows that were applied. */
+  authorship?: EncodedUserRanges[];
 }
 
 /**
@@ -50,7 +57,7 @@ export interface FoldResult {
  * row blamed. Each pass sets aside at least one row, so this ends. A snapshot that throws
  * is an error: there is nothing to fold onto.
  */
-export function foldRows(snapshot: Uint8Array | null, rows: StoredRow[]): FoldResult {
+export function foldRows(snapshot: Uint8Array | null, rows: StoredRow[], opts: { authorship?: boolean } = {}): FoldResult {
   const bad = new Map<string, UpdateProblem>();
   let checked = false;
   for (;;) {
@@ -80,7 +87,15 @@ export function foldRows(snapshot: Uint8Array | null, rows: StoredRow[]): FoldRe
     // Pending structs and deletions are part of the encoding (Yjs merges them in).
     const state = Y.encodeStateAsUpdate(doc);
     doc.destroy();
-    return { state, bad: rows.filter((r) => bad.has(r.seq)).map((r) => ({ seq: r.seq, problem: bad.get(r.seq)! })) };
+    const result: FoldResult = { state, bad: rows.filter((r) => bad.has(r.seq)).map((r) => ({ seq: r.seq, problem: bad.get(r.seq)! })) };
+    if (opts.authorship) {
+      result.authorship = collectAuthorship(rows.filter((r) => !bad.has(r.seq)).map((r) => ({ userId: r.userId ?? null, data: r.data }))).map((u) => ({
+        userId: u.userId,
+        inserted: encodeRanges(u.inserted),
+        deleted: encodeRanges(u.deleted),
+      }));
+    }
+    return result;
   }
 }
 
@@ -88,6 +103,7 @@ interface FoldRequest {
   id: number;
   snapshot: Uint8Array | null;
   rows: StoredRow[];
+  authorship: boolean;
 }
 
 type FoldReply = { id: number; result: FoldResult } | { id: number; error: SerializedError };
@@ -98,7 +114,7 @@ class FoldThread {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (r: FoldResult) => void; reject: (e: Error) => void }>();
 
-  fold(snapshot: Uint8Array | null, rows: StoredRow[]): Promise<FoldResult> {
+  fold(snapshot: Uint8Array | null, rows: StoredRow[], authorship: boolean): Promise<FoldResult> {
     const worker = this.start();
     const id = this.nextId++;
     return new Promise<FoldResult>((resolve, reject) => {
@@ -107,7 +123,7 @@ class FoldThread {
       // Rows read from the database are views into shared pools: each is copied into a buffer
       // of its own, which moves to the thread without a second copy.
       const own = (u: Uint8Array) => Uint8Array.prototype.slice.call(u);
-      const request: FoldRequest = { id, snapshot: snapshot && own(snapshot), rows: rows.map((r) => ({ seq: r.seq, data: own(r.data) })) };
+      const request: FoldRequest = { id, snapshot: snapshot && own(snapshot), rows: rows.map((r) => ({ seq: r.seq, data: own(r.data), userId: r.userId ?? null })), authorship };
       const transfer = [request.snapshot, ...request.rows.map((r) => r.data)].filter((u): u is Uint8Array => u !== null).map((u) => u.buffer as ArrayBuffer);
       worker.postMessage(request, transfer);
     });
@@ -140,8 +156,8 @@ class FoldThread {
 const thread = new FoldThread();
 
 /** `foldRows` on this process' folding thread. */
-export function foldStored(snapshot: Uint8Array | null, rows: StoredRow[]): Promise<FoldResult> {
-  return thread.fold(snapshot, rows);
+export function foldStored(snapshot: Uint8Array | null, rows: StoredRow[], opts: { authorship?: boolean } = {}): Promise<FoldResult> {
+  return thread.fold(snapshot, rows, opts.authorship ?? false);
 }
 
 /** The folding thread's message loop (run by `fold-worker.ts`). */
@@ -149,7 +165,7 @@ export function serveFolds(): void {
   parentPort?.on('message', (req: FoldRequest) => {
     let reply: FoldReply;
     try {
-      reply = { id: req.id, result: foldRows(req.snapshot, req.rows) };
+      reply = { id: req.id, result: foldRows(req.snapshot, req.rows, { authorship: req.authorship }) };
     } catch (e) {
       reply = { id: req.id, error: serializeError(e) };
     }

@@ -114,6 +114,26 @@ export interface DocumentVersionsTable {
   data: Uint8Array;
 }
 
+/** Who inserted and deleted which item ranges of a document (migration 0018). */
+export interface DocumentAuthorshipTable {
+  id: Generated<string>;
+  tenant_id: string;
+  document_id: string;
+  user_id: string;
+  inserted: Uint8Array;
+  deleted: Uint8Array;
+  created_at: Generated<Date>;
+}
+
+/** The version a user's copy of a document held when they last left it (migration 0018). */
+export interface DocumentSeenTable {
+  tenant_id: string;
+  document_id: string;
+  user_id: string;
+  version_id: string | null;
+  seen_at: Date;
+}
+
 /** A folder of the workspace (migration 0013). */
 export interface CollectionsTable {
   id: Generated<string>;
@@ -342,6 +362,8 @@ export interface Database {
   document_comments: DocumentCommentsTable;
   comment_mentions: CommentMentionsTable;
   document_versions: DocumentVersionsTable;
+  document_authorship: DocumentAuthorshipTable;
+  document_seen: DocumentSeenTable;
   audit_log: AuditLogTable;
   document_updates: DocumentUpdatesTable;
   document_snapshots: DocumentSnapshotsTable;

@@ -18,6 +18,8 @@ import { shareLinks } from './0014-share-links.js';
 import { editTimes } from './0015-edit-times.js';
 import { comments } from './0016-comments.js';
 import { versionHistory } from './0017-version-history.js';
+import { authorship } from './0018-authorship.js';
+import { retention } from './0019-retention.js';
 
 export type { MigrationContext };
 
@@ -40,5 +42,7 @@ export function migrations(ctx: MigrationContext): Record<string, Migration> {
     '0015-edit-times': editTimes(ctx),
     '0016-comments': comments(ctx),
     '0017-version-history': versionHistory(ctx),
+    '0018-authorship': authorship(ctx),
+    '0019-retention': retention(ctx),
   };
 }
