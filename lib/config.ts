@@ -156,6 +156,8 @@ const EnvSchema = z.object({
   SYNC_COMPACT_DEBOUNCE_MS: int(5_000, 0, 3_600_000),
   HISTORY_CHECKPOINT_INTERVAL_MS: int(600_000, 50, 86_400_000),
   TRASH_RETENTION_DAYS: int(30, 1, 3650),
+  HISTORY_RETENTION_DAYS: int(0, 0, 36_500),
+  RETENTION_INTERVAL_MS: int(3_600_000, 0, 7 * 86_400_000),
   ACCESS_RECHECK_SECONDS: int(5, 1, 300),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 120_000),
 });
@@ -257,6 +259,13 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** How long a deleted document stays in the trash (`purgeAt` = deletion + this). @default 30 days */
   trashRetentionDays: number;
+  /**
+   * Automatic versions older than this many days are removed (named and restore versions,
+   * and each document's newest version, are kept); 0 keeps every version. @default 0
+   */
+  historyRetentionDays: number;
+  /** How often the worker role purges the trash and expires versions; 0 = never. @default 1 hour */
+  retentionIntervalMs: number;
   sync: SyncLimits;
   feed: {
     /** NATS JetStream when set, else the in-process bus. */
@@ -420,6 +429,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     passwords: { scryptCost: e.PASSWORD_SCRYPT_COST },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     trashRetentionDays: e.TRASH_RETENTION_DAYS,
+    historyRetentionDays: e.HISTORY_RETENTION_DAYS,
+    retentionIntervalMs: e.RETENTION_INTERVAL_MS,
     feed: { natsUrl: e.NATS_URL, stream: e.NATS_STREAM, subjectPrefix: e.NATS_SUBJECT_PREFIX, pollMs: e.FEED_POLL_MS, lastEditedMs: e.LAST_EDITED_INTERVAL_MS },
     search: {
       meiliUrl: e.MEILI_URL,

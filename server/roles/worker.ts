@@ -1,8 +1,10 @@
 /**
  * The worker role: the relay (outbox → event bus), the indexing consumer (full text,
- * embeddings, labels), the classifier trainer, and the last-edited times (outbox →
- * `documents.updated_at`). Shutdown stops them in the order they depend on each other —
- * the last-edited run and the relay (after its last publish), the trainer, the consumer
+ * embeddings, labels), the classifier trainer, the last-edited times (outbox →
+ * `documents.updated_at`), and retention (the trash purge, version expiry). Shutdown stops
+ * them in the order they depend on each other — the retention run (its outbox events are
+ * then published by the relay's last polls), the last-edited run and the relay (after its
+ * last publish), the trainer, the consumer
  * (its handlers in flight finish), then the bus — and only then closes the sentence
  * encoder, the search indexes and the store they use.
  */
@@ -14,6 +16,7 @@ import { Indexer } from '../../ml-workers/indexer.js';
 import { LastEdited } from '../../ml-workers/last-edited.js';
 import { Relay } from '../../ml-workers/relay.js';
 import { Trainer } from '../../ml-workers/trainer.js';
+import { Retention } from '../retention.js';
 import type { SearchIndexes } from './search.js';
 import type { Shared } from './shared.js';
 
@@ -67,5 +70,16 @@ export async function startWorker(shared: Shared, search: SearchIndexes): Promis
   const lastEdited = new LastEdited({ db: store.db, log, intervalMs: config.feed.lastEditedMs, registry: shared.metrics.registry });
   lastEdited.start();
   shutdown.add('last-edited', () => lastEdited.stop());
+  // The trash empties itself after TRASH_RETENTION_DAYS; automatic versions expire after HISTORY_RETENTION_DAYS (when set).
+  const retention = new Retention({
+    db: store.db,
+    log,
+    trashRetentionDays: config.trashRetentionDays,
+    historyRetentionDays: config.historyRetentionDays,
+    intervalMs: config.retentionIntervalMs,
+    registry: shared.metrics.registry,
+  });
+  retention.start();
+  shutdown.add('retention', () => retention.stop());
   return bus;
 }
