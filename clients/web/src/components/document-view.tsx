@@ -503,7 +503,7 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
               ]}
             />
           )}
-          {narrow && canWrite && (
+          {narrow && canWrite && !viewing && (
             <button type="button" aria-pressed={editing} onClick={() => setEditing((e) => !e)}>
               {editing ? 'Done' : 'Edit'}
             </button>

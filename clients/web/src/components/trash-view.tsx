@@ -56,7 +56,7 @@ export function TrashView({ narrow, onRestored }: { narrow: boolean; onRestored:
       <h1 id="trash-heading">
         <Trash2 size={22} aria-hidden /> Trash
       </h1>
-      <p className="muted">Deleted documents you can bring back. Each stays here for 30 days after it was deleted.</p>
+      <p className="muted">Deleted documents you can bring back, until the date each is deleted for good.</p>
       {error && (
         <p className="error" role="alert">
           {error}

@@ -28,13 +28,20 @@ interface Props {
 export function VersionPreview({ documentId, version, canWrite, nameOf, onRestore, onBack }: Props) {
   const [mode, setMode] = useState<'content' | 'compare'>('content');
   useEffect(() => setMode('content'), [version.id]);
-  const at = new Date(version.createdAt).toLocaleString();
+  const at = when(version.createdAt);
   return (
     <section className="version-preview" data-testid="version-preview" aria-label={`Version of ${at}`}>
       <div className="version-banner" role="status">
-        <div className="version-banner-text">
-          <strong>Viewing version of {at} — read-only</strong>
-          <span className="muted">{versionTitle(version)}</span>
+        <div className="version-banner-head">
+          <div className="version-banner-text">
+            <strong>
+              Viewing version of <span className="nowrap">{at}</span> — read-only
+            </strong>
+            <span className="muted">{versionTitle(version)}</span>
+          </div>
+          <button type="button" className="link back-to-document" onClick={onBack}>
+            <ArrowLeft size={15} aria-hidden /> Back to document
+          </button>
         </div>
         <div className="version-banner-actions">
           {canWrite && (
@@ -51,9 +58,6 @@ export function VersionPreview({ documentId, version, canWrite, nameOf, onRestor
               <Eye size={15} aria-hidden /> Show this version
             </button>
           )}
-          <button type="button" onClick={onBack}>
-            <ArrowLeft size={15} aria-hidden /> Back to document
-          </button>
         </div>
       </div>
       {mode === 'content' ? (
@@ -141,6 +145,8 @@ function VersionCompare({ documentId, version, nameOf }: { documentId: string; v
   return <DiffView diff={diff} nameOf={nameOf} />;
 }
 
+const when = (iso: string) => new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
 const changed = (b: DiffBlock) => b.change !== 'same' || b.runs.some((r) => r.change !== 'same');
 
 /** Blocks, with runs of two or more unchanged blocks folded into one line that opens them. */
@@ -170,7 +176,7 @@ function DiffView({ diff, nameOf }: { diff: VersionDiff; nameOf: NameOf }) {
   return (
     <div className="diff" data-testid="version-diff">
       <p className="muted small-print">
-        Changes from this version ({new Date(diff.from.at).toLocaleString()}) to {diff.to.versionId ? `the version of ${new Date(diff.to.at).toLocaleString()}` : 'the current document'}
+        Changes from this version ({when(diff.from.at)}) to {diff.to.versionId ? `the version of ${when(diff.to.at)}` : 'the current document'}
       </p>
       {diff.authors.length > 0 && (
         <ul className="diff-legend" aria-label="Who changed what">
