@@ -30,6 +30,7 @@ import { DEFAULT_INBOUND_SCHEDULER, InboundScheduler } from './inbound-scheduler
 import { SyncMetrics } from './extensions/metrics.js';
 import { Persistence } from './extensions/persistence.js';
 import { History } from './extensions/history.js';
+import { recordSeen } from '../core/seen.js';
 import { VersionStore } from '../core/history.js';
 import { Revocation } from './extensions/revocation.js';
 import { UwsSocket, type SocketData } from './uws-socket.js';
@@ -125,6 +126,7 @@ export class SyncServer {
       persistence: this.persistence,
       log,
       intervalMs: limits.historyCheckpointIntervalMs,
+      recordSeen: (tenantId, documentId, userId, versionId) => recordSeen(opts.store.db, tenantId, documentId, userId, versionId),
     });
     this.revocation = new Revocation({
       db: opts.store.db,

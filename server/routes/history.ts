@@ -1,4 +1,4 @@
-/** `/api/v1/documents/:id/versions*` and version restore (version history), `/api/v1/trash`. */
+/** `/api/v1/documents/:id/versions*` (list, save, read, compare), version restore, `…/since-seen`, `/api/v1/trash`. */
 import { z } from 'zod';
 import {
   MAX_VERSION_NAME_CHARS,
@@ -8,9 +8,13 @@ import {
   type ProseMirrorJson,
   type RestoreVersionResponse,
   type TrashList,
+  type SinceSeen,
   type VersionContentQuery,
+  type VersionDiff,
+  type VersionDiffQuery,
   type VersionPage,
 } from '../../contract/api.js';
+import { diffVersion, sinceSeen } from '../commands/compare.js';
 import { createVersion, getVersionContent, listTrash, listVersions, restoreVersion } from '../commands/history.js';
 import { restoreDocument } from '../commands/documents.js';
 import { readJson, readQuery, type Accepts, type Expect } from '../http/validate.js';
@@ -22,6 +26,11 @@ const ListQuery = z.strictObject({
 });
 const CreateVersion = z.strictObject({ name: z.string().trim().min(1).max(MAX_VERSION_NAME_CHARS) });
 const ContentQuery = z.strictObject({ format: z.enum(['text', 'json', 'yjs']).default('text') });
+const DiffQuery = z.strictObject({
+  against: z
+    .union([z.literal('current'), z.uuid().transform((v) => v.toLowerCase())], { error: 'against must be a version id or "current"' })
+    .default('current'),
+});
 /** `{versionId}` restores a version; `{}` (or no body) undoes a delete. */
 export const RestoreBody = z.strictObject({
   versionId: z
@@ -29,7 +38,7 @@ export const RestoreBody = z.strictObject({
     .transform((v) => v.toLowerCase())
     .optional(),
 });
-type _Requests = [Expect<Accepts<typeof ListQuery, ListVersionsQuery>>, Expect<Accepts<typeof CreateVersion, CreateVersionRequest>>, Expect<Accepts<typeof ContentQuery, VersionContentQuery>>];
+type _Requests = [Expect<Accepts<typeof ListQuery, ListVersionsQuery>>, Expect<Accepts<typeof CreateVersion, CreateVersionRequest>>, Expect<Accepts<typeof ContentQuery, VersionContentQuery>>, Expect<Accepts<typeof DiffQuery, VersionDiffQuery>>];
 
 export function historyRoutes(ctx: RouteContext): void {
   const { edge, svc } = ctx;
@@ -54,6 +63,18 @@ export function historyRoutes(ctx: RouteContext): void {
     if ('text' in out) return { status: 200, text: out.text };
     if ('json' in out) return { status: 200, json: out.json satisfies ProseMirrorJson };
     return { status: 200, bytes: out.yjs, headers: { 'content-type': 'application/octet-stream' } };
+  });
+  edge.route('get', '/api/v1/documents/:id/versions/:versionId/diff', async (req) => {
+    const p = await authenticate(ctx, req);
+    const id = pathId(req, 'id', 'document');
+    const versionId = pathId(req, 'versionId', 'version');
+    const { against } = readQuery(req, DiffQuery);
+    return { status: 200, json: (await diffVersion(svc, p, req.ip, { id, versionId, against })) satisfies VersionDiff };
+  });
+  edge.route('get', '/api/v1/documents/:id/since-seen', async (req) => {
+    const p = await authenticate(ctx, req);
+    const id = pathId(req, 'id', 'document');
+    return { status: 200, json: (await sinceSeen(svc, p, req.ip, { id })) satisfies SinceSeen };
   });
   edge.route('post', '/api/v1/documents/:id/restore', async (req) => {
     const p = await authenticate(ctx, req);

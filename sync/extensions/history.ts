@@ -8,6 +8,9 @@
  * committed; one whose state is already the latest version's is not stored (nothing
  * changed, or another instance versioned the same state).
  *
+ * When a user leaves (their connection closes), the state they leave is versioned too and
+ * recorded as what they last saw (`seen`), for "what changed since you were here".
+ *
  * Authors are the users whose edits this instance applied since its last version of the
  * document (kept in memory here): a version taken on one instance names the authors seen
  * there. Failing to store a version never affects editing: it is logged, and the authors
@@ -24,6 +27,8 @@ export interface HistoryConfiguration {
   persistence: Persistence;
   log: Logger;
   intervalMs: number;
+  /** Records the version a user's copy held when they left the document ("last seen"). */
+  recordSeen?: (tenantId: string, documentId: string, userId: string, versionId: string) => Promise<void>;
 }
 
 interface DocHistory {
@@ -42,6 +47,8 @@ export class History implements Extension {
   extensionName = 'History';
   private readonly docs = new Map<string, DocHistory>();
   private readonly running = new Set<Promise<void>>();
+  /** Users who left a document and wait for its last-seen version. */
+  private readonly seenWaiting = new Map<string, Set<string>>();
   private closing = false;
 
   private instance: Hocuspocus | null = null;
@@ -80,8 +87,57 @@ export class History implements Extension {
     if (!state.timer && !this.closing) this.arm(documentName, state, this.config.intervalMs);
   }
 
-  async onDisconnect({ documentName, clientsCount }: onDisconnectPayload<SyncContext>): Promise<void> {
-    if (clientsCount === 0) void this.checkpoint(documentName, 'left');
+  async onDisconnect({ documentName, clientsCount, context }: onDisconnectPayload<SyncContext>): Promise<void> {
+    const left = clientsCount === 0 ? this.checkpoint(documentName, 'left') : Promise.resolve();
+    const userId = context?.user?.id;
+    const tenantId = tenantOf(context);
+    if (userId && tenantId && this.config.recordSeen) this.seen(documentName, tenantId, userId, left);
+  }
+
+  /**
+   * "Last seen": once the user's connection closed, the document's committed state is
+   * versioned (an automatic version, unless the latest version already holds it) and the
+   * user's last-seen version set to it. A version is taken whoever made the edits, also
+   * another instance: what the user saw live is in it, so "what changed since" shows only
+   * what came after. Edits arriving in the moment between the close and the version count
+   * as seen.
+   */
+  private seen(documentName: string, tenantId: string, userId: string, after: Promise<void>): void {
+    // Users leaving together (a meeting ends) share one version.
+    const waiting = this.seenWaiting.get(documentName);
+    if (waiting) {
+      waiting.add(userId);
+      return;
+    }
+    const users = new Set([userId]);
+    this.seenWaiting.set(documentName, users);
+    const run = (async () => {
+      await after;
+      await this.config.persistence.whenDurable(documentName);
+      await this.config.persistence.flushDocument(documentName);
+      const state = this.docs.get(documentName);
+      while (state?.running) await state.running;
+      this.seenWaiting.delete(documentName);
+      const edited = state?.edited ?? false;
+      const socketEdits = state?.socketEdits ?? false;
+      const authors = edited ? this.take(documentName) : [];
+      let versionId: string | undefined;
+      try {
+        const res = await this.config.versions.create(tenantId, documentName, { kind: 'auto', name: null, createdBy: null, authors });
+        versionId = 'created' in res ? res.created.id : (await this.config.versions.list(tenantId, documentName, { limit: 1 }))[0]?.id;
+      } catch (e) {
+        if (edited) this.giveBack(documentName, tenantId, authors, socketEdits);
+        throw e;
+      }
+      if (versionId) for (const u of users) await this.config.recordSeen!(tenantId, documentName, u, versionId);
+    })()
+      .catch((e: unknown) => this.config.log.error({ cat: 'sync', doc: documentName, err: e }, 'last-seen version could not be recorded'))
+      .finally(() => {
+        if (this.seenWaiting.get(documentName) === users) this.seenWaiting.delete(documentName);
+        this.running.delete(run);
+        this.forgetIdle(documentName);
+      });
+    this.running.add(run);
   }
 
   async beforeUnloadDocument({ documentName }: beforeUnloadDocumentPayload): Promise<void> {

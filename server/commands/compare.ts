@@ -1,0 +1,70 @@
+/**
+ * Comparing versions over REST: the diff between a version and another one or the current
+ * state, with authorship, and "while you were away" (what changed since the caller last
+ * had the document open). Read access; a document the caller cannot read is a 404.
+ */
+import * as Y from 'yjs';
+import type { SinceSeen, VersionDiff } from '../../contract/api.js';
+import { withTenant } from '../../db/store.js';
+import { DocumentStore } from '../../core/document-store.js';
+import { VersionStore, type VersionRecord } from '../../core/history.js';
+import { loadAuthorship } from '../../core/authorship.js';
+import { diffStates } from '../../core/history-diff.js';
+import { lastSeen } from '../../core/seen.js';
+import { loadActor } from '../../core/actor.js';
+import { requireLevel } from '../../core/access.js';
+import type { Principal } from '../../core/tokens.js';
+import { notFound } from '../../lib/errors.js';
+import type { Services } from '../services.js';
+
+interface State {
+  doc: Y.Doc;
+  version: VersionRecord | null;
+}
+
+/** A version's state, or the current committed state (`version` null). */
+async function stateOf(svc: Services, tenantId: string, documentId: string, versionId: string | 'current'): Promise<State> {
+  if (versionId === 'current') {
+    const { doc } = await new DocumentStore(svc.store.db).loadInto(tenantId, documentId, new Y.Doc({ gc: false }));
+    return { doc, version: null };
+  }
+  const versions = svc.content?.versions ?? new VersionStore(svc.store.db, new DocumentStore(svc.store.db));
+  const found = await versions.read(tenantId, documentId, versionId);
+  if (!found) throw notFound('version');
+  return found;
+}
+
+/** Compares two states of a readable document, older to newer whichever order they are named in. */
+async function compare(svc: Services, tenantId: string, documentId: string, a: string, b: string | 'current'): Promise<VersionDiff> {
+  const computedAt = new Date();
+  const states: State[] = [];
+  try {
+    states.push(await stateOf(svc, tenantId, documentId, a));
+    states.push(await stateOf(svc, tenantId, documentId, b));
+    const [older, newer] = states[1]!.version && states[1]!.version.seq < states[0]!.version!.seq ? [states[1]!, states[0]!] : [states[0]!, states[1]!];
+    const authorship = await withTenant(svc.store.db, tenantId, (tx) => loadAuthorship(tx, documentId));
+    const { blocks, authors } = diffStates(older.doc, newer.doc, authorship);
+    const end = (s: State) => ({ versionId: s.version?.id ?? null, at: (s.version?.createdAt ?? computedAt).toISOString() });
+    return { from: end(older), to: end(newer), blocks, authors };
+  } finally {
+    for (const s of states) s.doc.destroy();
+  }
+}
+
+async function checkRead(svc: Services, principal: Principal, ip: string | null, id: string): Promise<void> {
+  await withTenant(svc.store.db, principal.tenantId, async (tx) => requireLevel(tx, await loadActor(tx, principal, ip), id, 'read'));
+}
+
+export async function diffVersion(svc: Services, principal: Principal, ip: string | null, props: { id: string; versionId: string; against: string | 'current' }): Promise<VersionDiff> {
+  await checkRead(svc, principal, ip, props.id);
+  return compare(svc, principal.tenantId, props.id, props.versionId, props.against);
+}
+
+export async function sinceSeen(svc: Services, principal: Principal, ip: string | null, props: { id: string }): Promise<SinceSeen> {
+  await checkRead(svc, principal, ip, props.id);
+  const seen = await lastSeen(svc.store.db, principal.tenantId, props.id, principal.userId);
+  if (!seen) return { seenAt: null, diff: null };
+  if (!seen.versionId) return { seenAt: seen.seenAt.toISOString(), diff: null };
+  const diff = await compare(svc, principal.tenantId, props.id, seen.versionId, 'current');
+  return { seenAt: seen.seenAt.toISOString(), diff: diff.authors.length > 0 ? diff : null };
+}
