@@ -38,6 +38,8 @@ export interface ExpireVersionsOptions {
   maxRewritesPerDocument?: number;
   /** Documents not to handle this run (they failed recently). */
   avoid?: ReadonlySet<string>;
+  /** Checked between documents: the run ends early when it answers true (shutdown). */
+  shouldStop?: () => boolean;
   log?: Logger;
 }
 
@@ -125,7 +127,7 @@ export async function expireDocumentVersions(
   versions: VersionStore,
   tenantId: string,
   documentId: string,
-  opts: Omit<ExpireVersionsOptions, 'maxDocuments' | 'avoid' | 'log'>,
+  opts: Omit<ExpireVersionsOptions, 'maxDocuments' | 'avoid' | 'shouldStop' | 'log'>,
 ): Promise<{ removed: number; rewritten: number; more: boolean } | 'changed'> {
   const limits = { maxRemove: opts.maxVersionsPerDocument ?? 500, maxRewrite: opts.maxRewritesPerDocument ?? 10 };
   const planned = planExpiry(await withTenant(db, tenantId, (tx) => versionsOf(tx, documentId)), opts.before, limits);
@@ -175,6 +177,10 @@ export async function expireVersions(db: AppDb, versions: VersionStore, opts: Ex
   const due = rows.filter((r) => !avoid.has(r.document_id)).slice(0, maxDocuments);
   const run: ExpireVersionsRun = { documents: 0, removed: 0, rewritten: 0, skipped: 0, failed: [], more: due.length === maxDocuments };
   for (const { tenant_id: tenantId, document_id: documentId } of due) {
+    if (opts.shouldStop?.()) {
+      run.more = true;
+      break;
+    }
     try {
       const r = await expireDocumentVersions(db, versions, tenantId, documentId, opts);
       if (r === 'changed') {

@@ -91,25 +91,28 @@ export class Retention {
     const { db, log, limits = {} } = this.opts;
     for (const [id, until] of this.failed) if (until <= Date.now()) this.failed.delete(id);
     const avoid = new Set(this.failed.keys());
+    const shouldStop = () => this.stopped;
     const fail = (ids: string[]) => ids.forEach((id) => this.failed.set(id, Date.now() + FAILED_BACKOFF_MS));
     const trash = await purgeTrash(db, {
       before: new Date(now.getTime() - this.opts.trashRetentionDays * DAY_MS),
       limit: limits.trashDocuments,
       batch: limits.trashBatch,
       avoid,
+      shouldStop,
       log,
     });
     fail(trash.failed);
     this.purgedTotal?.inc(trash.purged.length);
     if (trash.purged.length > 0) log.info({ cat: 'worker', purged: trash.purged.length }, 'purged deleted documents past the trash retention');
     let versions: ExpireVersionsRun | null = null;
-    if (this.opts.historyRetentionDays > 0) {
+    if (this.opts.historyRetentionDays > 0 && !this.stopped) {
       versions = await expireVersions(db, this.versions, {
         before: new Date(now.getTime() - this.opts.historyRetentionDays * DAY_MS),
         maxDocuments: limits.versionDocuments,
         maxVersionsPerDocument: limits.versionsPerDocument,
         maxRewritesPerDocument: limits.rewritesPerDocument,
         avoid,
+        shouldStop,
         log,
       });
       fail(versions.failed);

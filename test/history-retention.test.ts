@@ -179,108 +179,110 @@ async function take(ctx: { versions: VersionStore; owner: Kysely<unknown>; tenan
   return r.created;
 }
 
-test('version retention: old automatic versions go, named, restore and newest ones stay, and every remaining version reads back the same', async (t) => {
-  const server = await startServer(t, { env: NO_TIMER });
-  const { api } = server;
-  const s = await api.signup();
-  const tenantId = s.user.tenantId;
-  const documents = new DocumentStore(server.quire.store.db);
-  const versions = new VersionStore(server.quire.store.db, documents);
-  const ctx = { versions, owner: server.quire.store.owner, tenantId };
+for (const dialect of DIALECTS) {
+  test(`version retention (${dialect}): old automatic versions go, named, restore and newest ones stay, and every remaining version reads back the same`, async (t) => {
+    const server = await startServer(t, { dialect, env: NO_TIMER });
+    const { api } = server;
+    const s = await api.signup();
+    const tenantId = s.user.tenantId;
+    const documents = new DocumentStore(server.quire.store.db);
+    const versions = new VersionStore(server.quire.store.db, documents);
+    const ctx = { versions, owner: server.quire.store.owner, tenantId };
 
-  // A: the removed first version was the full base of a named one; a removed diff was the base of a restore one.
-  // A long first paragraph keeps each appended line a small diff (a diff over half the state is stored full).
-  const a = await newDocument(api, s, 'Chain', `line 0 ${'lorem ipsum '.repeat(100)}`);
-  const plan: [VersionKind, number][] = [
-    ['auto', 400],
-    ['named', 399],
-    ['auto', 398],
-    ['auto', 397],
-    ['restore', 396],
-    ['auto', 395],
-    ['auto', 10],
-    ['named', 5],
-    ['auto', 2],
-  ];
-  const made: VersionRecord[] = [];
-  const texts = new Map<string, string>();
-  for (const [i, [kind, age]] of plan.entries()) {
-    await write(documents, tenantId, a.id, `line ${i + 1}`, 'append');
-    const v = await take(ctx, a.id, kind, age);
-    made.push(v);
-    texts.set(v.id, await textOf(versions, tenantId, a.id, v.id));
-  }
-  assert.deepEqual(
-    made.map((v) => v.full),
-    [true, false, false, false, false, false, false, false, false],
-    'one full state, then diffs',
-  );
+    // A: the removed first version was the full base of a named one; a removed diff was the base of a restore one.
+    // A long first paragraph keeps each appended line a small diff (a diff over half the state is stored full).
+    const a = await newDocument(api, s, 'Chain', `line 0 ${'lorem ipsum '.repeat(100)}`);
+    const plan: [VersionKind, number][] = [
+      ['auto', 400],
+      ['named', 399],
+      ['auto', 398],
+      ['auto', 397],
+      ['restore', 396],
+      ['auto', 395],
+      ['auto', 10],
+      ['named', 5],
+      ['auto', 2],
+    ];
+    const made: VersionRecord[] = [];
+    const texts = new Map<string, string>();
+    for (const [i, [kind, age]] of plan.entries()) {
+      await write(documents, tenantId, a.id, `line ${i + 1}`, 'append');
+      const v = await take(ctx, a.id, kind, age);
+      made.push(v);
+      texts.set(v.id, await textOf(versions, tenantId, a.id, v.id));
+    }
+    assert.deepEqual(
+      made.map((v) => v.full),
+      [true, false, false, false, false, false, false, false, false],
+      'one full state, then diffs',
+    );
 
-  // B: an old document whose versions are all automatic and old keeps its newest.
-  const b = await newDocument(api, s, 'Dormant', 'quiet');
-  const bMade: VersionRecord[] = [];
-  for (let i = 0; i < 3; i++) {
-    await write(documents, tenantId, b.id, `dormant ${i}`, 'append');
-    bMade.push(await take(ctx, b.id, 'auto', 500 - i));
-  }
-  const bLast = await textOf(versions, tenantId, b.id, bMade[2]!.id);
+    // B: an old document whose versions are all automatic and old keeps its newest.
+    const b = await newDocument(api, s, 'Dormant', 'quiet');
+    const bMade: VersionRecord[] = [];
+    for (let i = 0; i < 3; i++) {
+      await write(documents, tenantId, b.id, `dormant ${i}`, 'append');
+      bMade.push(await take(ctx, b.id, 'auto', 500 - i));
+    }
+    const bLast = await textOf(versions, tenantId, b.id, bMade[2]!.id);
 
-  // C: recent automatic versions only: nothing is due.
-  const c = await newDocument(api, s, 'Fresh', 'new');
-  for (let i = 0; i < 3; i++) {
-    await write(documents, tenantId, c.id, `fresh ${i}`, 'append');
-    await take(ctx, c.id, 'auto', 30 - i);
-  }
+    // C: recent automatic versions only: nothing is due.
+    const c = await newDocument(api, s, 'Fresh', 'new');
+    for (let i = 0; i < 3; i++) {
+      await write(documents, tenantId, c.id, `fresh ${i}`, 'append');
+      await take(ctx, c.id, 'auto', 30 - i);
+    }
 
-  const run = await retention(server, { historyRetentionDays: 365 }).runOnce();
-  assert.ok(run.versions);
-  assert.deepEqual(run.versions.failed, []);
-  assert.equal(run.versions.removed, 4 + 2);
-  // A's named, restore and first recent version lost their base; B's newest did unless it was stored full (a small document).
-  assert.equal(run.versions.rewritten, 3 + (bMade[2]!.full ? 0 : 1));
+    const run = await retention(server, { historyRetentionDays: 365 }).runOnce();
+    assert.ok(run.versions);
+    assert.deepEqual(run.versions.failed, []);
+    assert.equal(run.versions.removed, 4 + 2);
+    // A's named, restore and first recent version lost their base; B's newest did unless it was stored full (a small document).
+    assert.equal(run.versions.rewritten, 3 + (bMade[2]!.full ? 0 : 1));
 
-  const kept = await allVersions(versions, tenantId, a.id);
-  assert.deepEqual(
-    kept.map((v) => v.id),
-    [made[1]!.id, made[4]!.id, made[6]!.id, made[7]!.id, made[8]!.id],
-    'the named, restore and recent versions',
-  );
-  assert.deepEqual(
-    kept.map((v) => v.full),
-    [true, true, true, false, false],
-    'the versions whose base went are full states now',
-  );
-  // Every remaining version reads as before, from storage and over REST.
-  for (const v of kept) {
-    assert.equal(await textOf(versions, tenantId, a.id, v.id), texts.get(v.id));
-    const r = await api.get(`/api/v1/documents/${a.id}/versions/${v.id}/content?format=text`, s.accessToken);
-    assert.equal(r.status, 200, r.text);
-    assert.equal(r.text, texts.get(v.id));
-  }
-  for (const v of [made[0]!, made[2]!, made[3]!, made[5]!]) {
-    assert.deepEqual(errorOf(await api.get(`/api/v1/documents/${a.id}/versions/${v.id}/content?format=text`, s.accessToken)), [404, 'version_not_found']);
-  }
-  assert.deepEqual(
-    (await allVersions(versions, tenantId, b.id)).map((v) => v.id),
-    [bMade[2]!.id],
-    'the newest version stays, however old',
-  );
-  assert.equal(await textOf(versions, tenantId, b.id, bMade[2]!.id), bLast);
-  assert.equal((await allVersions(versions, tenantId, c.id)).length, 3);
+    const kept = await allVersions(versions, tenantId, a.id);
+    assert.deepEqual(
+      kept.map((v) => v.id),
+      [made[1]!.id, made[4]!.id, made[6]!.id, made[7]!.id, made[8]!.id],
+      'the named, restore and recent versions',
+    );
+    assert.deepEqual(
+      kept.map((v) => v.full),
+      [true, true, true, false, false],
+      'the versions whose base went are full states now',
+    );
+    // Every remaining version reads as before, from storage and over REST.
+    for (const v of kept) {
+      assert.equal(await textOf(versions, tenantId, a.id, v.id), texts.get(v.id));
+      const r = await api.get(`/api/v1/documents/${a.id}/versions/${v.id}/content?format=text`, s.accessToken);
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.text, texts.get(v.id));
+    }
+    for (const v of [made[0]!, made[2]!, made[3]!, made[5]!]) {
+      assert.deepEqual(errorOf(await api.get(`/api/v1/documents/${a.id}/versions/${v.id}/content?format=text`, s.accessToken)), [404, 'version_not_found']);
+    }
+    assert.deepEqual(
+      (await allVersions(versions, tenantId, b.id)).map((v) => v.id),
+      [bMade[2]!.id],
+      'the newest version stays, however old',
+    );
+    assert.equal(await textOf(versions, tenantId, b.id, bMade[2]!.id), bLast);
+    assert.equal((await allVersions(versions, tenantId, c.id)).length, 3);
 
-  // History goes on from there: a new version is a diff from the newest, and reads right.
-  await write(documents, tenantId, a.id, 'after retention', 'append');
-  const next = await take(ctx, a.id, 'named', 0);
-  assert.equal(next.full, false);
-  assert.equal(next.seq, made[8]!.seq + 1);
-  assert.equal(await textOf(versions, tenantId, a.id, next.id), `${texts.get(made[8]!.id)}\nafter retention`);
+    // History goes on from there: a new version is a diff from the newest, and reads right.
+    await write(documents, tenantId, a.id, 'after retention', 'append');
+    const next = await take(ctx, a.id, 'named', 0);
+    assert.equal(next.full, false);
+    assert.equal(next.seq, made[8]!.seq + 1);
+    assert.equal(await textOf(versions, tenantId, a.id, next.id), `${texts.get(made[8]!.id)}\nafter retention`);
 
-  // Nothing more is due.
-  const again = await retention(server, { historyRetentionDays: 365 }).runOnce();
-  assert.equal(again.versions?.removed, 0);
-  // Off (0): nothing is removed, however old.
-  assert.equal((await retention(server, { historyRetentionDays: 0 }).runOnce(new Date(Date.now() + 1000 * DAY_MS))).versions, null);
-});
+    // Nothing more is due.
+    const again = await retention(server, { historyRetentionDays: 365 }).runOnce();
+    assert.equal(again.versions?.removed, 0);
+    // Off (0): nothing is removed, however old.
+    assert.equal((await retention(server, { historyRetentionDays: 0 }).runOnce(new Date(Date.now() + 1000 * DAY_MS))).versions, null);
+  });
+}
 
 test('version retention across several full states, in small batches and from two instances at once: every remaining version reads back the same after each run', async (t) => {
   const first = await startServer(t, { env: NO_TIMER });

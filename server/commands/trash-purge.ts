@@ -33,6 +33,8 @@ export interface PurgeTrashOptions {
   batch?: number;
   /** Documents not to purge this run (they failed recently). */
   avoid?: ReadonlySet<string>;
+  /** Checked between transactions: the run ends early when it answers true (shutdown). */
+  shouldStop?: () => boolean;
   log?: Logger;
 }
 
@@ -85,6 +87,7 @@ export async function purgeTrash(db: AppDb, opts: PurgeTrashOptions): Promise<Pu
   const run: PurgeTrashRun = { purged: [], failed: [], more: due.length === limit };
   for (const [tenantId, ids] of byTenant) {
     for (let i = 0; i < ids.length; i += batch) {
+      if (opts.shouldStop?.()) return { ...run, more: true };
       const chunk = ids.slice(i, i + batch);
       try {
         run.purged.push(...(await purgeBatch(db, tenantId, chunk, opts.before)));
