@@ -101,7 +101,11 @@ export async function recordAuthorship(tx: Tx, tenantId: string, documentId: str
     .insertInto('document_authorship')
     .values(ranges.map((u) => ({ tenant_id: tenantId, document_id: documentId, user_id: u.userId, inserted: buf(u.inserted), deleted: buf(u.deleted) })))
     .execute();
-  const count = await tx.selectFrom('document_authorship').select(sql<string>`count(*)`.as('n')).where('document_id', '=', documentId).executeTakeFirstOrThrow();
+  const count = await tx
+    .selectFrom('document_authorship')
+    .select(sql<string>`count(*)`.as('n'))
+    .where('document_id', '=', documentId)
+    .executeTakeFirstOrThrow();
   if (Number(count.n) <= MERGE_ABOVE_ROWS) return;
   const rows = await tx.deleteFrom('document_authorship').where('document_id', '=', documentId).returning(['user_id', 'inserted', 'deleted']).execute();
   const merged = mergeUsers(rows.map((r) => ({ userId: r.user_id, inserted: decodeRanges(new Uint8Array(r.inserted)), deleted: decodeRanges(new Uint8Array(r.deleted)) })));

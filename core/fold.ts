@@ -35,8 +35,6 @@ export interface StoredRow {
   userId?: string | null;
 }
 
-
-
 export interface FoldResult {
   /** The document as one update (V1): snapshot and every row that could be applied. */
   state: Uint8Array;

@@ -17,7 +17,10 @@ export async function recordSeen(db: AppDb, tenantId: string, documentId: string
       .insertInto('document_seen')
       .values({ tenant_id: tenantId, document_id: documentId, user_id: userId, version_id: versionId, seen_at: at })
       .onConflict((oc) =>
-        oc.columns(['tenant_id', 'document_id', 'user_id']).doUpdateSet({ version_id: versionId, seen_at: at }).where(sql<boolean>`document_seen.seen_at <= excluded.seen_at`),
+        oc
+          .columns(['tenant_id', 'document_id', 'user_id'])
+          .doUpdateSet({ version_id: versionId, seen_at: at })
+          .where(sql<boolean>`document_seen.seen_at <= excluded.seen_at`),
       )
       .execute(),
   );

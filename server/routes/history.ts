@@ -27,9 +27,7 @@ const ListQuery = z.strictObject({
 const CreateVersion = z.strictObject({ name: z.string().trim().min(1).max(MAX_VERSION_NAME_CHARS) });
 const ContentQuery = z.strictObject({ format: z.enum(['text', 'json', 'yjs']).default('text') });
 const DiffQuery = z.strictObject({
-  against: z
-    .union([z.literal('current'), z.uuid().transform((v) => v.toLowerCase())], { error: 'against must be a version id or "current"' })
-    .default('current'),
+  against: z.union([z.literal('current'), z.uuid().transform((v) => v.toLowerCase())], { error: 'against must be a version id or "current"' }).default('current'),
 });
 /** `{versionId}` restores a version; `{}` (or no body) undoes a delete. */
 export const RestoreBody = z.strictObject({
@@ -38,7 +36,12 @@ export const RestoreBody = z.strictObject({
     .transform((v) => v.toLowerCase())
     .optional(),
 });
-type _Requests = [Expect<Accepts<typeof ListQuery, ListVersionsQuery>>, Expect<Accepts<typeof CreateVersion, CreateVersionRequest>>, Expect<Accepts<typeof ContentQuery, VersionContentQuery>>, Expect<Accepts<typeof DiffQuery, VersionDiffQuery>>];
+type _Requests = [
+  Expect<Accepts<typeof ListQuery, ListVersionsQuery>>,
+  Expect<Accepts<typeof CreateVersion, CreateVersionRequest>>,
+  Expect<Accepts<typeof ContentQuery, VersionContentQuery>>,
+  Expect<Accepts<typeof DiffQuery, VersionDiffQuery>>,
+];
 
 export function historyRoutes(ctx: RouteContext): void {
   const { edge, svc } = ctx;
