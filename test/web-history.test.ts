@@ -117,9 +117,9 @@ test('history: save a named version, keep typing, the history lists it by name a
   assert.equal(await item.getAttribute('aria-current'), 'true');
   await p.screenshot({ path: outputPath('history-version.png') });
 
-  // Compare: the diff, or (while the server has no diff endpoint) a message, never a crash.
+  // Compare: the diff with the newer words added.
   await preview.getByRole('button', { name: 'Compare with current' }).click();
-  await preview.locator('[data-testid=version-diff], [data-testid=diff-error]').first().waitFor(WAIT);
+  await preview.getByTestId('version-diff').locator('ins.diff-run', { hasText: 'Moved to Monday after review.' }).waitFor(WAIT);
   await p.screenshot({ path: outputPath('history-compare.png') });
   await preview.getByRole('button', { name: 'Show this version' }).click();
   await text.waitFor(WAIT);
@@ -197,46 +197,42 @@ test('history: restoring a version while a colleague has the document open chang
   await eventually(async () => assert.match(await editorText(a), /Launch in March\. Confirmed\./));
 });
 
-test(
-  'history: compare a version with the current document, additions and removals by author with a legend',
-  { ...BROWSER_TEST, skip: process.env.DIFF_READY ? false : 'diff endpoint not yet available' },
-  async (t) => {
-    const { url, api } = await startServer(t, web);
-    const owner = await api.signup();
-    const writer = await api.addUser(owner, 'member');
-    await named(api, owner, 'Olive Owner');
-    await named(api, writer, 'Ed Writer');
-    const paragraphs = ['Intro stays.', 'One stays.', 'Two stays.', 'Three stays.', 'The fee is 30 days.'];
-    const doc = (await api.post('/api/v1/documents', { title: 'Terms', text: paragraphs.join('\n') }, owner.accessToken)).body as { id: string };
-    assert.equal((await api.put(`/api/v1/documents/${doc.id}/permissions`, { userId: writer.user.id, level: 'write' }, owner.accessToken)).status, 200);
-    assert.equal((await api.post(`/api/v1/documents/${doc.id}/versions`, { name: 'Draft' }, owner.accessToken)).status, 201);
+test('history: compare a version with the current document, additions and removals by author with a legend', BROWSER_TEST, async (t) => {
+  const { url, api } = await startServer(t, web);
+  const owner = await api.signup();
+  const writer = await api.addUser(owner, 'member');
+  await named(api, owner, 'Olive Owner');
+  await named(api, writer, 'Ed Writer');
+  const paragraphs = ['Intro stays.', 'One stays.', 'Two stays.', 'Three stays.', 'The fee is 30 days.'];
+  const doc = (await api.post('/api/v1/documents', { title: 'Terms', text: paragraphs.join('\n') }, owner.accessToken)).body as { id: string };
+  assert.equal((await api.put(`/api/v1/documents/${doc.id}/permissions`, { userId: writer.user.id, level: 'write' }, owner.accessToken)).status, 200);
+  assert.equal((await api.post(`/api/v1/documents/${doc.id}/versions`, { name: 'Draft' }, owner.accessToken)).status, 201);
 
-    const ctxB = await signedInContext(browser, writer, { viewport: { width: 1280, height: 860 } });
-    t.after(() => ctxB.close());
-    const b = await ctxB.newPage();
-    await open(b, url, doc.id);
-    await typeAtEnd(b, ' Net 60 now.');
+  const ctxB = await signedInContext(browser, writer, { viewport: { width: 1280, height: 860 } });
+  t.after(() => ctxB.close());
+  const b = await ctxB.newPage();
+  await open(b, url, doc.id);
+  await typeAtEnd(b, ' Net 60 now.');
 
-    const ctxA = await signedInContext(browser, owner, { viewport: { width: 1280, height: 860 } });
-    t.after(() => ctxA.close());
-    const a = await ctxA.newPage();
-    await open(a, url, doc.id);
-    await a.keyboard.press('Control+Alt+H');
-    await versionItem(a, 'Draft').click();
-    await a.getByTestId('version-preview').getByRole('button', { name: 'Compare with current' }).click();
-    const diff = a.getByTestId('version-diff');
-    const added = diff.locator('ins.diff-run', { hasText: 'Net 60 now.' });
-    await added.waitFor(WAIT);
-    assert.equal(await added.getAttribute('title'), 'Added by Ed Writer');
-    await diff
-      .getByTestId('diff-author')
-      .filter({ hasText: 'Ed Writer' })
-      .getByText(/\+\d+ added/)
-      .waitFor(WAIT);
-    await diff.getByRole('button', { name: /Show \d+ unchanged paragraphs/ }).waitFor(WAIT);
-    await a.screenshot({ path: outputPath('history-compare-diff.png') });
-  },
-);
+  const ctxA = await signedInContext(browser, owner, { viewport: { width: 1280, height: 860 } });
+  t.after(() => ctxA.close());
+  const a = await ctxA.newPage();
+  await open(a, url, doc.id);
+  await a.keyboard.press('Control+Alt+H');
+  await versionItem(a, 'Draft').click();
+  await a.getByTestId('version-preview').getByRole('button', { name: 'Compare with current' }).click();
+  const diff = a.getByTestId('version-diff');
+  const added = diff.locator('ins.diff-run', { hasText: 'Net 60 now.' });
+  await added.waitFor(WAIT);
+  assert.equal(await added.getAttribute('title'), 'Added by Ed Writer');
+  await diff
+    .getByTestId('diff-author')
+    .filter({ hasText: 'Ed Writer' })
+    .getByText(/\+\d+ added/)
+    .waitFor(WAIT);
+  await diff.getByRole('button', { name: /Show \d+ unchanged paragraphs/ }).waitFor(WAIT);
+  await a.screenshot({ path: outputPath('history-compare-diff.png') });
+});
 
 test('trash: a deleted document is listed with its purge date, restored from there, and back in the list', BROWSER_TEST, async (t) => {
   const { url, api } = await startServer(t, web);
