@@ -17,7 +17,7 @@
 import * as Y from 'yjs';
 import type { DiffAuthor, DiffBlock, DiffChange, DiffRun } from '../contract/api.js';
 import type { Authorship } from './authorship.js';
-import { FRAGMENT } from './content.js';
+import { ContentTooDeepError, FRAGMENT, MAX_READ_DEPTH } from './content.js';
 
 export interface StateDiff {
   blocks: DiffBlock[];
@@ -95,7 +95,8 @@ class Walker {
     if (last && !last.text.endsWith('\n')) this.push(runs, change, '\n', null);
   }
 
-  private children(type: { _start: Y.Item | null }, runs: DiffRun[]): void {
+  private children(type: { _start: Y.Item | null }, runs: DiffRun[], depth: number): void {
+    if (depth > MAX_READ_DEPTH) throw new ContentTooDeepError();
     for (let item = type._start; item !== null; item = item.right) {
       const content = item.content;
       if (content instanceof Y.ContentString) this.text(item, content.str, runs);
@@ -106,9 +107,9 @@ class Walker {
         if (child instanceof Y.XmlElement) {
           this.breakBefore(runs, fate);
           if (child.nodeName === 'hardBreak') this.push(runs, fate, '\n', null);
-          this.children(child, runs);
+          this.children(child, runs, depth + 1);
         } else if (child instanceof Y.XmlText) {
-          this.children(child, runs);
+          this.children(child, runs, depth + 1);
         }
       }
     }
@@ -122,7 +123,7 @@ class Walker {
       if (fate === null) continue;
       const type = item.content.type;
       const runs: DiffRun[] = [];
-      this.children(type, runs);
+      this.children(type, runs, 1);
       out.push({ type: type instanceof Y.XmlElement ? type.nodeName : 'text', change: fate, runs });
     }
     return out;

@@ -14,7 +14,8 @@ import { lastSeen } from '../../core/seen.js';
 import { loadActor } from '../../core/actor.js';
 import { requireLevel } from '../../core/access.js';
 import type { Principal } from '../../core/tokens.js';
-import { notFound } from '../../lib/errors.js';
+import { AppError, notFound } from '../../lib/errors.js';
+import { ContentTooDeepError } from '../../core/content.js';
 import type { Services } from '../services.js';
 
 interface State {
@@ -43,7 +44,14 @@ async function compare(svc: Services, tenantId: string, documentId: string, a: s
     states.push(await stateOf(svc, tenantId, documentId, b));
     const [older, newer] = states[1]!.version && states[1]!.version.seq < states[0]!.version!.seq ? [states[1]!, states[0]!] : [states[0]!, states[1]!];
     const authorship = await withTenant(svc.store.db, tenantId, (tx) => loadAuthorship(tx, documentId));
-    const { blocks, authors } = diffStates(older.doc, newer.doc, authorship);
+    let diffed: ReturnType<typeof diffStates>;
+    try {
+      diffed = diffStates(older.doc, newer.doc, authorship);
+    } catch (e) {
+      if (e instanceof ContentTooDeepError) throw new AppError(422, e.code, e.message);
+      throw e;
+    }
+    const { blocks, authors } = diffed;
     const end = (s: State) => ({ versionId: s.version?.id ?? null, at: (s.version?.createdAt ?? computedAt).toISOString() });
     return { from: end(older), to: end(newer), blocks, authors };
   } finally {
