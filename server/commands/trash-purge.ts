@@ -83,7 +83,11 @@ export async function purgeTrash(db: AppDb, opts: PurgeTrashOptions): Promise<Pu
     select tenant_id, document_id from quire_trash_due(${opts.before.toISOString()}::timestamptz, ${limit + avoid.size}::int)`.execute(db);
   const due = rows.filter((r) => !avoid.has(r.document_id)).slice(0, limit);
   const byTenant = new Map<string, string[]>();
-  for (const r of due) byTenant.set(r.tenant_id, [...(byTenant.get(r.tenant_id) ?? []), r.document_id]);
+  for (const r of due) {
+    const ids = byTenant.get(r.tenant_id) ?? [];
+    ids.push(r.document_id);
+    byTenant.set(r.tenant_id, ids);
+  }
   const run: PurgeTrashRun = { purged: [], failed: [], more: due.length === limit };
   for (const [tenantId, ids] of byTenant) {
     for (let i = 0; i < ids.length; i += batch) {
