@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import type { Version } from '../contract/api.js';
+import type { SinceSeen, Version } from '../contract/api.js';
 import type { ApiClient, Session } from './helpers/api.js';
 import { BROWSER_TEST, outputPath, signedInContext, useWebBrowser } from './helpers/browser.js';
 import { startServer } from './helpers/server.js';
@@ -232,6 +232,119 @@ test('history: compare a version with the current document, additions and remova
     .waitFor(WAIT);
   await diff.getByRole('button', { name: /Show \d+ unchanged paragraphs/ }).waitFor(WAIT);
   await a.screenshot({ path: outputPath('history-compare-diff.png') });
+});
+
+/** The caller's "seen" of a document over REST (what the app asks when it opens it). */
+async function sinceSeen(api: ApiClient, s: Session, id: string): Promise<SinceSeen> {
+  const r = await api.get(`/api/v1/documents/${id}/since-seen`, s.accessToken);
+  assert.equal(r.status, 200, r.text);
+  return r.body as SinceSeen;
+}
+
+/** Opens the document and waits until the page has its "since seen" answer (and the text is saved). */
+async function openAndAsk(p: Page, url: string, id: string): Promise<SinceSeen> {
+  const asked = p.waitForResponse((r) => r.url().endsWith(`/api/v1/documents/${id}/since-seen`), WAIT);
+  await open(p, url, id);
+  return (await (await asked).json()) as SinceSeen;
+}
+
+/** Leaves the document (the socket closes) and waits until the server has recorded a newer "seen". */
+async function leave(p: Page, url: string, api: ApiClient, s: Session, id: string, before: string | null): Promise<string> {
+  await p.goto(`${url}/`);
+  return eventually(
+    async () => {
+      const { seenAt } = await sinceSeen(api, s, id);
+      assert.ok(seenAt && seenAt !== before);
+      return seenAt;
+    },
+    { timeoutMs: WAIT.timeout, message: 'the server records that the user left' },
+  );
+}
+
+test('while you were away: reopening a document a colleague changed names them, shows their changes and dismisses; own changes alone say nothing', BROWSER_TEST, async (t) => {
+  const { url, api } = await startServer(t, web);
+  const alice = await api.signup();
+  const bob = await api.addUser(alice, 'member');
+  await named(api, alice, 'Alice Author');
+  await named(api, bob, 'Bob Reader');
+  const doc = (await api.post('/api/v1/documents', { title: 'Roadmap', text: 'Ship the beta.\nHire two people.\nPlan the offsite.' }, alice.accessToken)).body as { id: string };
+  assert.equal((await api.put(`/api/v1/documents/${doc.id}/permissions`, { userId: bob.user.id, level: 'write' }, alice.accessToken)).status, 200);
+
+  const ctxB = await signedInContext(browser, bob, { viewport: { width: 1280, height: 860 } });
+  t.after(() => ctxB.close());
+  const b = await ctxB.newPage();
+  const notice = b.getByTestId('away-notice');
+
+  // First visit: never here before, nothing to tell.
+  assert.deepEqual(await openAndAsk(b, url, doc.id), { seenAt: null, diff: null });
+  assert.equal(await notice.count(), 0);
+  let seenAt = await leave(b, url, api, bob, doc.id, null);
+
+  // Bob's own change made elsewhere (here over REST) is not news to him.
+  assert.equal((await api.put(`/api/v1/documents/${doc.id}/content`, { text: 'Ship the beta.\nHire two people.\nPlan the offsite.\nBob was here.' }, bob.accessToken)).status, 204);
+  const own = await openAndAsk(b, url, doc.id);
+  assert.ok(own.diff, 'the server reports the change');
+  assert.ok(
+    own.diff.blocks.flatMap((x) => x.runs).every((r) => r.change === 'same' || r.by === bob.user.id),
+    'only by Bob',
+  );
+  assert.equal(await notice.count(), 0, 'no notice for own changes');
+  seenAt = await leave(b, url, api, bob, doc.id, seenAt);
+
+  // Alice edits in her browser while Bob is away.
+  const ctxA = await signedInContext(browser, alice, { viewport: { width: 1280, height: 860 } });
+  t.after(() => ctxA.close());
+  const a = await ctxA.newPage();
+  await open(a, url, doc.id);
+  await typeAtEnd(a, ' Budget approved by finance.');
+
+  // Bob comes back: the notice names Alice, above the text.
+  const back = await openAndAsk(b, url, doc.id);
+  assert.equal(back.seenAt, seenAt);
+  await notice.waitFor(WAIT);
+  assert.match(await notice.innerText(), /^Since you were here just now, Alice Author made changes/);
+  assert.doesNotMatch(await notice.innerText(), /Bob Reader/);
+  const [noticeBox, textBox] = [await notice.boundingBox(), await b.getByTestId('editor').boundingBox()];
+  assert.ok(noticeBox && textBox && noticeBox.y + noticeBox.height <= textBox.y, 'the notice is above the text');
+  await b.screenshot({ path: outputPath('history-since-seen.png') });
+
+  // Show changes: the comparison, Alice's words added, in place of the text.
+  await notice.getByRole('button', { name: 'Show changes' }).click();
+  const changes = b.getByTestId('changes-since');
+  await changes.getByText('Changes since you were here', { exact: true }).waitFor(WAIT);
+  const added = changes.getByTestId('version-diff').locator('ins.diff-run', { hasText: 'Budget approved by finance.' });
+  await added.waitFor(WAIT);
+  assert.equal(await added.getAttribute('title'), 'Added by Alice Author');
+  await changes.getByTestId('diff-author').filter({ hasText: 'Alice Author' }).waitFor(WAIT);
+  assert.equal(await b.getByTestId('editor').isVisible(), false, 'the live text is out of the way');
+  await b.screenshot({ path: outputPath('history-since-seen-changes.png') });
+
+  // Back to the text, then Dismiss: gone.
+  await changes.getByRole('button', { name: 'Back to document' }).click();
+  await b.getByTestId('editor').getByText('Budget approved by finance.').waitFor(WAIT);
+  await notice.getByRole('button', { name: 'Dismiss' }).click();
+  await notice.waitFor({ state: 'detached', ...WAIT });
+  assert.equal(await changes.count(), 0);
+
+  // On a phone (Bob's other device; his first page is still open, so nothing newer is seen): it fits 390 px.
+  const ctxP = await signedInContext(browser, bob, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  t.after(() => ctxP.close());
+  const phone = await ctxP.newPage();
+  await phone.goto(`${url}/d/${doc.id}`);
+  await phone.getByTestId('review-view').waitFor(WAIT);
+  await saved(phone);
+  const phoneNotice = phone.getByTestId('away-notice');
+  await phoneNotice.waitFor(WAIT);
+  for (const el of [phoneNotice, phoneNotice.getByRole('button', { name: 'Show changes' }), phoneNotice.getByRole('button', { name: 'Dismiss' })]) {
+    const box = await el.boundingBox();
+    assert.ok(box && box.x >= 0 && box.x + box.width <= 390, `within the screen (${JSON.stringify(box)})`);
+  }
+  assert.equal(await phone.evaluate(() => document.documentElement.scrollWidth), 390, 'no sideways scrolling');
+  await phone.screenshot({ path: outputPath('history-since-seen-phone.png') });
+  await phoneNotice.getByRole('button', { name: 'Show changes' }).click();
+  await phone.getByTestId('changes-since').locator('ins.diff-run', { hasText: 'Budget approved by finance.' }).waitFor(WAIT);
+  assert.equal(await phone.getByRole('button', { name: 'Edit', exact: true }).count(), 0, 'no editing while the changes are shown');
+  await phone.screenshot({ path: outputPath('history-since-seen-phone-changes.png') });
 });
 
 test('trash: a deleted document is listed with its purge date, restored from there, and back in the list', BROWSER_TEST, async (t) => {

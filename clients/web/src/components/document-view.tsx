@@ -9,7 +9,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { Editor } from '@tiptap/core';
 import { TextSelection } from '@tiptap/pm/state';
 import { canEdit, openDocument, type Collection, type DocumentMeta, type DocumentSession, type DocumentStatus, type QuireError, type SessionUser } from '../../../sdk/index.js';
-import { MAX_TITLE_CHARS, type Comment, type Version } from '../../../../contract/api.js';
+import { MAX_TITLE_CHARS, type Comment, type SinceSeen, type Version } from '../../../../contract/api.js';
 import { client, colorFor, describeError, forgetOffline, offlineStore, recordPending, rememberOffline } from '../api.js';
 import { navigate } from '../router.js';
 import { ClassificationBadge } from './classification-badge.js';
@@ -21,7 +21,8 @@ import { ShareDialog } from './share-dialog.js';
 import { ChoiceDialog, ConfirmDialog, MenuButton, PromptDialog } from './menu.js';
 import { useToast } from './toast.js';
 import { HistoryPanel, type NameOf } from './history-panel.js';
-import { VersionPreview } from './version-preview.js';
+import { ChangesSince, VersionPreview } from './version-preview.js';
+import { AwayNotice, awayWorthTelling } from './since-seen.js';
 import { Copy, FilePlus2, FolderInput, History, LayoutTemplate, MessageSquare, MoreHorizontal, Save, Star, Trash2 } from 'lucide-react';
 
 /** Longest version name, in characters. */
@@ -111,6 +112,11 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
   const [historyReload, setHistoryReload] = useState(0);
   const [namingVersion, setNamingVersion] = useState(false);
   const [confirmRestore, setConfirmRestore] = useState<Version | null>(null);
+  // "While you were away": what others changed since the user last had the document open,
+  // the notice dismissed, and the changes shown in place of the text.
+  const [away, setAway] = useState<SinceSeen | null>(null);
+  const [awayDismissed, setAwayDismissed] = useState(false);
+  const [showingAway, setShowingAway] = useState(false);
   const editorRef = useRef<Editor | null>(null);
   const onEditor = useCallback((e: Editor | null) => {
     editorRef.current = e;
@@ -198,6 +204,26 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
   useEffect(() => {
     setHistoryOpen(false);
     setViewing(null);
+  }, [id]);
+  // Asked once per opening, independently of the live connection: the server records "seen"
+  // when a connection to the document closes, so the answer is about the previous visit.
+  // Not asked again when the app comes back online with the document open: the user never
+  // left, and what others wrote meanwhile merges into the text in front of them (the
+  // dropped connection did record a "seen", which the next opening compares with).
+  useEffect(() => {
+    let live = true;
+    setAway(null);
+    setAwayDismissed(false);
+    setShowingAway(false);
+    void client
+      .sinceSeen(id)
+      .then((r) => {
+        if (live && r.ok) setAway(r.value);
+      })
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
   }, [id]);
   // Comments from everyone, and the people they came from, offered as mentions too.
   const mentionable = useMemo(() => {
@@ -315,7 +341,8 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
   const canComment = access !== null && access !== 'read' && !status?.error;
   canCommentRef.current = canComment;
   const isAdmin = meta?.access === 'admin';
-  const editable = canWrite && !status?.error && (!narrow || editing) && !viewing;
+  const showingChanges = showingAway && awayWorthTelling(away, user.id) && !viewing;
+  const editable = canWrite && !status?.error && (!narrow || editing) && !viewing && !showingChanges;
   canHistoryRef.current = Boolean(meta) && !status?.error;
   const sideOpen = historyOpen || panelOpen;
   const openThreads = (comments ?? []).filter((c) => c.parentId === null && c.resolvedAt === null).length;
@@ -408,6 +435,7 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
     toast({ message: 'Restored' });
   };
   const selectVersion = (v: Version) => {
+    setShowingAway(false);
     setViewing(v);
     // On a phone the version takes the screen the sheet had.
     if (narrow) setHistoryOpen(false);
@@ -503,7 +531,7 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
               ]}
             />
           )}
-          {narrow && canWrite && !viewing && (
+          {narrow && canWrite && !viewing && !showingChanges && (
             <button type="button" aria-pressed={editing} onClick={() => setEditing((e) => !e)}>
               {editing ? 'Done' : 'Edit'}
             </button>
@@ -527,11 +555,15 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
       )}
       <div className={`doc-body ${sideOpen && !narrow ? 'with-comments' : ''}`}>
         <div className="doc-main">
+          {awayWorthTelling(away, user.id) && !awayDismissed && !viewing && !showingChanges && (
+            <AwayNotice seenAt={away.seenAt} diff={away.diff} selfId={user.id} nameOf={nameOf} onShow={() => setShowingAway(true)} onDismiss={() => setAwayDismissed(true)} />
+          )}
+          {showingChanges && awayWorthTelling(away, user.id) && <ChangesSince diff={away.diff} seenAt={away.seenAt} nameOf={nameOf} onBack={() => setShowingAway(false)} />}
           {viewing && (
             <VersionPreview documentId={id} version={viewing} canWrite={canWrite && !status?.error} nameOf={nameOf} onRestore={() => setConfirmRestore(viewing)} onBack={() => setViewing(null)} />
           )}
           {/* The live text stays open while a version is shown: it keeps receiving changes (a restore among them). */}
-          <div className="live-text" hidden={viewing !== null}>
+          <div className="live-text" hidden={viewing !== null || showingChanges}>
             {session && <Presence session={session} self={me} reading={!editable} />}
             {session ? (
               <CollabEditor

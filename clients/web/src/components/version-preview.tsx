@@ -170,14 +170,38 @@ function pieces(blocks: DiffBlock[]): Piece[] {
   return out;
 }
 
-function DiffView({ diff, nameOf }: { diff: VersionDiff; nameOf: NameOf }) {
+/**
+ * "While you were away": what changed from the version recorded when the user last left the
+ * document to the document as it is now, in the compare view's rendering, in place of the text.
+ */
+export function ChangesSince({ diff, seenAt, nameOf, onBack }: { diff: VersionDiff; seenAt: string; nameOf: NameOf; onBack: () => void }) {
+  return (
+    <section className="version-preview changes-since" data-testid="changes-since" aria-label="Changes since you were here">
+      <div className="version-banner" role="status">
+        <div className="version-banner-head">
+          <div className="version-banner-text">
+            <strong>Changes since you were here</strong>
+            <span className="muted">
+              You were last here <span className="nowrap">{when(seenAt)}</span>
+            </span>
+          </div>
+          <button type="button" className="link back-to-document" onClick={onBack}>
+            <ArrowLeft size={15} aria-hidden /> Back to document
+          </button>
+        </div>
+      </div>
+      <DiffView diff={diff} nameOf={nameOf} caption="What changed from then to the current document" />
+    </section>
+  );
+}
+
+/** The comparison: a legend of who changed how much, then the blocks with their added and removed runs. */
+export function DiffView({ diff, nameOf, caption }: { diff: VersionDiff; nameOf: NameOf; caption?: string }) {
   const parts = useMemo(() => pieces(diff.blocks), [diff]);
   const anyChange = diff.blocks.some(changed);
   return (
     <div className="diff" data-testid="version-diff">
-      <p className="muted small-print">
-        Changes from this version ({when(diff.from.at)}) to {diff.to.versionId ? `the version of ${when(diff.to.at)}` : 'the current document'}
-      </p>
+      <p className="muted small-print">{caption ?? `Changes from this version (${when(diff.from.at)}) to ${diff.to.versionId ? `the version of ${when(diff.to.at)}` : 'the current document'}`}</p>
       {diff.authors.length > 0 && (
         <ul className="diff-legend" aria-label="Who changed what">
           {diff.authors.map((a) => (
@@ -194,7 +218,7 @@ function DiffView({ diff, nameOf }: { diff: VersionDiff; nameOf: NameOf }) {
         </ul>
       )}
       {!anyChange ? (
-        <p className="muted">No changes: the current document is the same as this version.</p>
+        <p className="muted">No changes: the current document is the same as {caption ? 'then' : 'this version'}.</p>
       ) : (
         <div className="diff-body">{parts.map((p) => (p.kind === 'fold' ? <Fold key={`f${p.key}`} blocks={p.blocks} nameOf={nameOf} /> : <Block key={p.key} block={p.block} nameOf={nameOf} />))}</div>
       )}
