@@ -2,7 +2,9 @@
  * Comments in the web app, in real headless Chromium against a real server: commenting on
  * a selection, a second user seeing the thread live and replying with a mention, resolve
  * and reopen, a commenter (comment level) who cannot type but can comment, a thread whose
- * text was deleted, and the phone review layout.
+ * text was deleted, the phone review layout, editing one's own comment (live to a colleague),
+ * a workspace admin deleting someone else's comment (live to its author), and the phone
+ * sheet closing with Escape with the focus back on its button.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -262,4 +264,154 @@ test('comments on a phone: the review layout opens comments in a sheet, replies,
   const all = await comments(api, owner, doc.id);
   assert.deepEqual(all.map((c) => c.body).sort(), ['Check this.', 'Done.', 'Names?']);
   assert.ok(all.find((c) => c.body === 'Check this.')?.resolvedAt);
+});
+
+test('comments: editing your own comment shows the new text in a colleague’s open panel, live', BROWSER_TEST, async (t) => {
+  const { url, api } = await startServer(t, web);
+  const owner = await api.signup();
+  const writer = await api.addUser(owner, 'member');
+  await named(api, owner, 'Olive Owner');
+  await named(api, writer, 'Ed Writer');
+  const doc = (await api.post('/api/v1/documents', { title: 'Contract', text: TEXT }, owner.accessToken)).body as { id: string };
+  assert.equal((await api.put(`/api/v1/documents/${doc.id}/permissions`, { userId: writer.user.id, level: 'write' }, owner.accessToken)).status, 200);
+  const from = TEXT.indexOf('30 days');
+  const posted = await api.post(`/api/v1/documents/${doc.id}/comments`, { body: 'Shoud this be 60?', anchor: { from, to: from + 7 } }, writer.accessToken);
+  assert.equal(posted.status, 201, posted.text);
+
+  const ctxA = await signedInContext(browser, owner, { viewport: { width: 1280, height: 860 } });
+  const ctxB = await signedInContext(browser, writer, { viewport: { width: 1280, height: 860 } });
+  t.after(() => Promise.all([ctxA.close(), ctxB.close()]));
+  const a = await ctxA.newPage();
+  const b = await ctxB.newPage();
+  await open(a, url, doc.id);
+  await open(b, url, doc.id);
+  // The panel opens by itself on a document with an open thread.
+  await said(a, '30 days', 'Shoud this be 60?').waitFor(WAIT);
+  await said(b, '30 days', 'Shoud this be 60?').waitFor(WAIT);
+
+  // Only the author may edit: the owner has no Edit on it.
+  assert.equal(await thread(a, '30 days').getByRole('button', { name: 'Edit comment' }).count(), 0, 'no Edit on a colleague’s comment');
+
+  // The writer fixes the typo: the box starts with the old text.
+  await thread(b, '30 days').getByRole('button', { name: 'Edit comment' }).click();
+  const box = thread(b, '30 days').getByRole('combobox', { name: 'Edit comment' });
+  await box.waitFor(WAIT);
+  assert.equal(await box.inputValue(), 'Shoud this be 60?');
+  assert.ok(await box.evaluate((el) => el === document.activeElement), 'the edit box has the focus');
+  await box.fill('Should this be 60, @Oli');
+  await b.getByRole('option', { name: /Olive Owner/ }).waitFor(WAIT);
+  await box.press('Enter');
+  await box.pressSequentially('?');
+  await thread(b, '30 days').getByRole('button', { name: 'Save' }).click();
+  await box.waitFor({ state: 'detached', ...WAIT });
+  await said(b, '30 days', 'Should this be 60').waitFor(WAIT);
+
+  // The owner sees the new text (with the mention as a chip) and "edited", without reloading.
+  await said(a, '30 days', 'Should this be 60').waitFor(WAIT);
+  await thread(a, '30 days').locator('.mention', { hasText: '@Olive Owner' }).waitFor(WAIT);
+  assert.equal(await said(a, '30 days', 'Shoud this').count(), 0, 'the old text is gone');
+  await thread(a, '30 days').locator('time', { hasText: 'edited' }).waitFor(WAIT);
+  const [c] = await comments(api, owner, doc.id);
+  assert.equal(c?.body, `Should this be 60, @[Olive Owner](user:${owner.user.id}) ?`);
+  assert.ok(c?.editedAt);
+  assert.deepEqual(c?.mentions, [owner.user.id]);
+  await a.screenshot({ path: outputPath('comments-edited.png') });
+
+  // Cancel (Escape) leaves the text as it was.
+  await thread(b, '30 days').getByRole('button', { name: 'Edit comment' }).click();
+  await thread(b, '30 days').getByRole('combobox', { name: 'Edit comment' }).fill('Never mind');
+  await thread(b, '30 days').getByRole('combobox', { name: 'Edit comment' }).press('Escape');
+  await thread(b, '30 days')
+    .getByRole('combobox', { name: 'Edit comment' })
+    .waitFor({ state: 'detached', ...WAIT });
+  await said(b, '30 days', 'Should this be 60').waitFor(WAIT);
+  assert.equal((await comments(api, owner, doc.id))[0]?.body, c?.body);
+});
+
+test('comments: a workspace admin deletes a colleague’s comment and it disappears for its author live; others see no Delete on comments not theirs', BROWSER_TEST, async (t) => {
+  const { url, api } = await startServer(t, web);
+  const owner = await api.signup();
+  const admin = await api.addUser(owner, 'admin');
+  const writer = await api.addUser(owner, 'member');
+  await named(api, admin, 'Ada Admin');
+  await named(api, writer, 'Ed Writer');
+  const doc = (await api.post('/api/v1/documents', { title: 'Contract', text: TEXT }, owner.accessToken)).body as { id: string };
+  assert.equal((await api.put(`/api/v1/documents/${doc.id}/permissions`, { userId: writer.user.id, level: 'write' }, owner.accessToken)).status, 200);
+  const from = TEXT.indexOf('30 days');
+  assert.equal((await api.post(`/api/v1/documents/${doc.id}/comments`, { body: 'Off-topic remark.', anchor: { from, to: from + 7 } }, writer.accessToken)).status, 201);
+  assert.equal((await api.post(`/api/v1/documents/${doc.id}/comments`, { body: 'Please keep comments on the terms.' }, admin.accessToken)).status, 201);
+
+  const ctxA = await signedInContext(browser, admin, { viewport: { width: 1280, height: 860 } });
+  const ctxW = await signedInContext(browser, writer, { viewport: { width: 1280, height: 860 } });
+  t.after(() => Promise.all([ctxA.close(), ctxW.close()]));
+  const a = await ctxA.newPage();
+  const w = await ctxW.newPage();
+  await open(a, url, doc.id);
+  await open(w, url, doc.id);
+  const adminsNote = (p: Page) => panel(p).getByTestId('comment-thread').filter({ hasText: 'Please keep comments on the terms.' });
+  await said(w, '30 days', 'Off-topic remark.').waitFor(WAIT);
+  await adminsNote(w).waitFor(WAIT);
+  await said(a, '30 days', 'Off-topic remark.').waitFor(WAIT);
+
+  // The writer (not an admin) may delete and edit their own thread, not the admin's.
+  await thread(w, '30 days').getByRole('button', { name: 'Delete thread' }).waitFor(WAIT);
+  await thread(w, '30 days').getByRole('button', { name: 'Edit comment' }).waitFor(WAIT);
+  assert.equal(
+    await adminsNote(w)
+      .getByRole('button', { name: /^Delete/ })
+      .count(),
+    0,
+    'no Delete on a comment not theirs',
+  );
+  assert.equal(await adminsNote(w).getByRole('button', { name: 'Edit comment' }).count(), 0);
+  // The admin may delete the writer's thread, but not edit it.
+  assert.equal(await thread(a, '30 days').getByRole('button', { name: 'Edit comment' }).count(), 0, 'an admin does not edit others’ words');
+
+  await thread(a, '30 days').getByRole('button', { name: 'Delete thread' }).click();
+  const confirm = a.getByRole('dialog', { name: 'Delete this thread?' });
+  await confirm.getByText('The comment and all its replies will be removed for everyone.').waitFor(WAIT);
+  await confirm.getByRole('button', { name: 'Delete' }).click();
+  await thread(a, '30 days').waitFor({ state: 'detached', ...WAIT });
+
+  // Gone for its author without reloading: the thread and its highlight; the admin's note stays.
+  await thread(w, '30 days').waitFor({ state: 'detached', ...WAIT });
+  await w.locator('.comment-mark', { hasText: '30 days' }).waitFor({ state: 'detached', ...WAIT });
+  await adminsNote(w).waitFor(WAIT);
+  await w.getByRole('button', { name: '1 open comments' }).waitFor(WAIT);
+  assert.deepEqual(
+    (await comments(api, owner, doc.id)).map((c) => c.body),
+    ['Please keep comments on the terms.'],
+  );
+  await w.screenshot({ path: outputPath('comments-deleted-by-admin.png') });
+});
+
+test('comments on a phone: Escape closes the comments sheet and gives the focus back to the button that opened it', BROWSER_TEST, async (t) => {
+  const { url, api } = await startServer(t, web);
+  const owner = await api.signup();
+  const doc = (await api.post('/api/v1/documents', { title: 'On the go', text: TEXT }, owner.accessToken)).body as { id: string };
+  assert.equal((await api.post(`/api/v1/documents/${doc.id}/comments`, { body: 'Check this.' }, owner.accessToken)).status, 201);
+
+  const ctx = await signedInContext(browser, owner, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  t.after(() => ctx.close());
+  const p = await ctx.newPage();
+  await p.goto(`${url}/d/${doc.id}`);
+  await p.getByTestId('review-view').waitFor(WAIT);
+  const toggle = p.getByRole('button', { name: '1 open comments' });
+  await toggle.waitFor(WAIT);
+  assert.equal(await panel(p).count(), 0, 'on a phone the sheet waits to be asked for');
+
+  for (let round = 0; round < 2; round++) {
+    await toggle.focus();
+    await p.keyboard.press('Enter');
+    const sheet = panel(p);
+    await sheet.getByText('Check this.').waitFor(WAIT);
+    assert.equal(await sheet.getAttribute('role'), 'dialog');
+    assert.ok(await sheet.getByRole('button', { name: 'Close comments' }).evaluate((el) => el === document.activeElement), 'the sheet takes the focus');
+    // Escape from the close button the first time, from the comment box the second.
+    if (round === 1) await sheet.getByRole('combobox', { name: 'Comment on the whole document' }).focus();
+    await p.keyboard.press('Escape');
+    await sheet.waitFor({ state: 'detached', ...WAIT });
+    assert.ok(await toggle.evaluate((el) => el === document.activeElement), `the focus is back on the comments button (round ${round + 1})`);
+    assert.equal(await toggle.getAttribute('aria-pressed'), 'false');
+  }
 });

@@ -81,6 +81,25 @@ export function CommentBody({ body }: { body: string }) {
   return <p className="comment-body">{parts}</p>;
 }
 
+/**
+ * A sheet covers the page: when it closes (Escape, its close button), the focus goes back to
+ * what had it when the sheet opened (the button that opened it), unless it has moved on to
+ * something still on the page meanwhile, or that element is gone.
+ */
+export function useReturnFocus(sheet: boolean): void {
+  // What has the focus at the first render, before the sheet takes it.
+  const opener = useRef<Element | null | undefined>(undefined);
+  if (opener.current === undefined) opener.current = document.activeElement;
+  useEffect(() => {
+    if (!sheet) return;
+    const from = opener.current;
+    return () => {
+      const now = document.activeElement;
+      if (from instanceof HTMLElement && from.isConnected && (!now || now === document.body || !now.isConnected)) from.focus();
+    };
+  }, [sheet]);
+}
+
 const mentionName = (name: string) => name.replace(/[[\]()\n]/g, ' ').trim() || 'someone';
 
 /** A comment box: Ctrl+Enter posts; `@` suggests people. */
@@ -272,6 +291,7 @@ export function CommentsPanel({ documentId, comments, textOrder, selfId, isAdmin
   const openCount = threads.filter((t) => t.root.resolvedAt === null).length;
   const list = useRef<HTMLDivElement>(null);
   const closeButton = useRef<HTMLButtonElement>(null);
+  useReturnFocus(sheet);
   // As a sheet it covers the page: the focus moves into it (a new comment's box takes it itself).
   useEffect(() => {
     if (sheet && !draft) closeButton.current?.focus();
