@@ -2,8 +2,9 @@
  * Version history and the trash in the web app, in real headless Chromium against a real
  * server: saving a named version and opening it read-only, restoring a version while a
  * colleague has the document open (both editors converge without reloading), comparing a
- * version with the current document, restoring a deleted document from the trash, and the
- * history sheet on a phone.
+ * version with the current document, "while you were away" (what others changed since the
+ * user last left), the open list picking up a colleague's version, restoring a deleted
+ * document from the trash, and the history sheet on a phone.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -345,6 +346,37 @@ test('while you were away: reopening a document a colleague changed names them, 
   await phone.getByTestId('changes-since').locator('ins.diff-run', { hasText: 'Budget approved by finance.' }).waitFor(WAIT);
   assert.equal(await phone.getByRole('button', { name: 'Edit', exact: true }).count(), 0, 'no editing while the changes are shown');
   await phone.screenshot({ path: outputPath('history-since-seen-phone-changes.png') });
+});
+
+test('history: the open panel lists a version a colleague saved (read again every 30 s while shown), and reopening it reads the list again', BROWSER_TEST, async (t) => {
+  const { url, api } = await startServer(t, web);
+  const owner = await api.signup();
+  const writer = await api.addUser(owner, 'member');
+  await named(api, writer, 'Ed Writer');
+  const doc = (await api.post('/api/v1/documents', { title: 'Plan', text: 'Launch in March.' }, owner.accessToken)).body as { id: string };
+  assert.equal((await api.put(`/api/v1/documents/${doc.id}/permissions`, { userId: writer.user.id, level: 'write' }, owner.accessToken)).status, 200);
+  assert.equal((await api.post(`/api/v1/documents/${doc.id}/versions`, { name: 'First' }, owner.accessToken)).status, 201);
+
+  const ctx = await signedInContext(browser, owner, { viewport: { width: 1280, height: 860 } });
+  t.after(() => ctx.close());
+  const p = await ctx.newPage();
+  await open(p, url, doc.id);
+  await p.keyboard.press('Control+Alt+H');
+  await versionItem(p, 'First').waitFor(WAIT);
+
+  // The colleague saves a version elsewhere: the open list shows it within the refresh interval.
+  const savedAt = Date.now();
+  assert.equal((await api.post(`/api/v1/documents/${doc.id}/versions`, { name: 'Ed’s checkpoint' }, writer.accessToken)).status, 201);
+  await versionItem(p, 'Ed’s checkpoint').waitFor({ timeout: 45_000 });
+  assert.ok(Date.now() - savedAt > 1_000, 'read again later, not at once');
+  assert.equal(await historyPanel(p).getByTestId('version-item').first().locator('.version-title').innerText(), 'Ed’s checkpoint', 'on top');
+
+  // Closed, another version saved, opened again: listed at once.
+  await p.keyboard.press('Control+Alt+H');
+  await historyPanel(p).waitFor({ state: 'detached', ...WAIT });
+  assert.equal((await api.post(`/api/v1/documents/${doc.id}/versions`, { name: 'Second look' }, writer.accessToken)).status, 201);
+  await p.keyboard.press('Control+Alt+H');
+  await versionItem(p, 'Second look').waitFor({ timeout: 5_000 });
 });
 
 test('trash: a deleted document is listed with its purge date, restored from there, and back in the list', BROWSER_TEST, async (t) => {

@@ -13,6 +13,12 @@ import { History, Save, X } from 'lucide-react';
 
 /** How many versions one page asks for. */
 const PAGE = 30;
+/**
+ * How often an open, visible list is read again. Versions saved or restored by others send
+ * no signal to this page (comments do, over the socket), so the list is read when the panel
+ * opens, every this often while it is open, and when the page becomes visible again.
+ */
+const REFRESH_MS = 30_000;
 
 /** A user id's name among the people the app knows; "Someone" for anyone else. */
 export type NameOf = (userId: string | null) => string;
@@ -60,6 +66,8 @@ export function HistoryPanel({ documentId, canWrite, nameOf, selected, onSelect,
   const closeButton = useRef<HTMLButtonElement>(null);
   // Only the latest read is shown (a reload may overtake an older page's answer).
   const asked = useRef(0);
+  /** Older pages were added below the first: a refresh keeps them (and their cursor). */
+  const olderShown = useRef(false);
 
   const loadFirst = useCallback(async () => {
     const n = ++asked.current;
@@ -67,12 +75,44 @@ export function HistoryPanel({ documentId, canWrite, nameOf, selected, onSelect,
     if (n !== asked.current) return;
     if (!r.ok) return setError(describeError(r.error));
     setError(null);
+    olderShown.current = false;
     setVersions(r.value.versions);
     setCursor(r.value.nextCursor);
   }, [documentId]);
   useEffect(() => {
     void loadFirst();
   }, [loadFirst, reload]);
+
+  // The periodic read: the newest page again, on top of the older pages already shown. A
+  // failure says nothing (the next one may do better); any other read overtaking it wins.
+  const refresh = useCallback(async () => {
+    const n = asked.current;
+    const r = await client.listVersions(documentId, { limit: PAGE });
+    if (n !== asked.current || !r.ok) return;
+    const fresh = r.value.versions;
+    setError(null);
+    if (!olderShown.current) {
+      setVersions(fresh);
+      setCursor(r.value.nextCursor);
+      return;
+    }
+    const ids = new Set(fresh.map((x) => x.id));
+    setVersions((v) => [...fresh, ...(v ?? []).filter((x) => !ids.has(x.id))]);
+  }, [documentId]);
+  useEffect(() => {
+    const visible = () => document.visibilityState === 'visible';
+    const timer = setInterval(() => {
+      if (visible()) void refresh();
+    }, REFRESH_MS);
+    const onVisibility = () => {
+      if (visible()) void refresh();
+    };
+    document.addEventListener('visibilitychange', onVisibility);
+    return () => {
+      clearInterval(timer);
+      document.removeEventListener('visibilitychange', onVisibility);
+    };
+  }, [refresh]);
 
   const loadOlder = async () => {
     if (!cursor) return;
@@ -83,6 +123,7 @@ export function HistoryPanel({ documentId, canWrite, nameOf, selected, onSelect,
     if (n !== asked.current) return;
     if (!r.ok) return setError(describeError(r.error));
     setError(null);
+    olderShown.current = true;
     setVersions((v) => {
       const seen = new Set((v ?? []).map((x) => x.id));
       return [...(v ?? []), ...r.value.versions.filter((x) => !seen.has(x.id))];
