@@ -1,12 +1,13 @@
 /**
  * Authorship: who wrote and who deleted which parts of a document, as Yjs item ranges.
  *
- * Every stored update row carries the user whose connection (or REST call) made it. A row's
- * structs are the item ranges it inserted and its delete set the ranges it deleted, so
- * "who wrote this character" and "who deleted it" are exact — also for the server's own
- * writes (REST, restores), which all share one Yjs client id per instance. Compaction
- * records each folded row's ranges per user (`document_authorship`, migration 0018) before
- * the rows leave the log; readers add the rows still in the log.
+ * Every stored update row carries the user whose connection (or REST call) made it. When
+ * rows are folded in order (`fold.ts`), what each row's transaction inserted and deleted is
+ * its author's (`AuthorshipRecorder`), so "who wrote this character" and "who deleted it"
+ * are exact — also for the server's own writes (REST, restores), which all share one Yjs
+ * client id per instance, and for a reconnecting client's sync step, whose delete set names
+ * everyone's deletions. Compaction records the ranges per user (`document_authorship`,
+ * migration 0018) before the rows leave the log; readers fold the rows still in the log.
  *
  * Ranges are kept as Yjs delete sets (sorted, merged `{clock, len}` per client), the
  * structure Yjs itself uses for the same job, and stored with its encoding.
@@ -14,60 +15,13 @@
 import { sql } from 'kysely';
 import * as Y from 'yjs';
 import type { Tx } from '../db/store.js';
+import { decodeRanges, encodeRanges, type EncodedUserRanges, type IdRanges, type UserRanges } from './authorship-recorder.js';
+import { foldStored } from './fold.js';
 
-export type IdRanges = ReturnType<typeof Y.createDeleteSet>;
-
-/** One user's inserted and deleted item ranges. */
-export interface UserRanges {
-  userId: string;
-  inserted: IdRanges;
-  deleted: IdRanges;
-}
-
-/** `UserRanges` with both sets encoded (`encodeRanges`). */
-export interface EncodedUserRanges {
-  userId: string;
-  inserted: Uint8Array;
-  deleted: Uint8Array;
-}
-
-/** A stored log row and its author (null: written by the server itself). */
-export interface AuthoredRow {
-  userId: string | null;
-  data: Uint8Array;
-}
+export { decodeRanges, encodeRanges, type EncodedUserRanges, type IdRanges, type UserRanges } from './authorship-recorder.js';
 
 /** Above this many rows for one document, compaction merges them into one per user. */
 const MERGE_ABOVE_ROWS = 32;
-
-/** The item ranges an update (V1) inserts, and the ones it deletes. */
-export function rangesOfUpdate(update: Uint8Array): { inserted: IdRanges; deleted: IdRanges } {
-  const { structs, ds } = Y.decodeUpdate(update);
-  const inserted = Y.createDeleteSet();
-  for (const s of structs) {
-    if (s instanceof Y.Skip) continue;
-    const list = inserted.clients.get(s.id.client) ?? [];
-    const last = list[list.length - 1];
-    if (last && last.clock + last.len === s.id.clock) last.len += s.length;
-    else list.push({ clock: s.id.clock, len: s.length } as (typeof list)[number]);
-    inserted.clients.set(s.id.client, list);
-  }
-  return { inserted: Y.mergeDeleteSets([inserted]), deleted: ds as IdRanges };
-}
-
-/** The rows' ranges merged per author; rows without an author are left out. */
-export function collectAuthorship(rows: AuthoredRow[]): UserRanges[] {
-  const by = new Map<string, { inserted: IdRanges[]; deleted: IdRanges[] }>();
-  for (const r of rows) {
-    if (!r.userId) continue;
-    const { inserted, deleted } = rangesOfUpdate(r.data);
-    const e = by.get(r.userId) ?? { inserted: [], deleted: [] };
-    e.inserted.push(inserted);
-    e.deleted.push(deleted);
-    by.set(r.userId, e);
-  }
-  return [...by].map(([userId, e]) => ({ userId, inserted: Y.mergeDeleteSets(e.inserted), deleted: Y.mergeDeleteSets(e.deleted) }));
-}
 
 /** Merges several lists of ranges into one entry per user. */
 function mergeUsers(lists: UserRanges[]): UserRanges[] {
@@ -79,14 +33,6 @@ function mergeUsers(lists: UserRanges[]): UserRanges[] {
     by.set(u.userId, e);
   }
   return [...by].map(([userId, e]) => ({ userId, inserted: Y.mergeDeleteSets(e.inserted), deleted: Y.mergeDeleteSets(e.deleted) }));
-}
-
-export function encodeRanges(r: IdRanges): Uint8Array {
-  return Y.encodeSnapshot(Y.createSnapshot(r, new Map()));
-}
-
-export function decodeRanges(bytes: Uint8Array): IdRanges {
-  return Y.decodeSnapshot(bytes).ds as IdRanges;
 }
 
 const buf = (v: Uint8Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
@@ -113,16 +59,6 @@ export async function recordAuthorship(tx: Tx, tenantId: string, documentId: str
     .insertInto('document_authorship')
     .values(merged.map((u) => ({ tenant_id: tenantId, document_id: documentId, user_id: u.userId, inserted: buf(encodeRanges(u.inserted)), deleted: buf(encodeRanges(u.deleted)) })))
     .execute();
-}
-
-/** Everything known of a document's authorship: the recorded ranges and the log rows not folded yet. */
-export async function loadAuthorship(tx: Tx, documentId: string): Promise<Authorship> {
-  const recorded = await tx.selectFrom('document_authorship').select(['user_id', 'inserted', 'deleted']).where('document_id', '=', documentId).orderBy('id').execute();
-  const log = await tx.selectFrom('document_updates').select(['user_id', 'data']).where('document_id', '=', documentId).where('user_id', 'is not', null).orderBy('seq').execute();
-  return new Authorship([
-    ...recorded.map((r) => ({ userId: r.user_id, inserted: decodeRanges(new Uint8Array(r.inserted)), deleted: decodeRanges(new Uint8Array(r.deleted)) })),
-    ...collectAuthorship(log.map((r) => ({ userId: r.user_id, data: new Uint8Array(r.data) }))),
-  ]);
 }
 
 /** A range of one client's clocks and its user. */
@@ -192,4 +128,26 @@ export class Authorship {
 function answer(spans: Span[] | undefined, clock: number): { userId: string | null; until: number } {
   const { span, next } = locate(spans, clock);
   return span ? { userId: span.userId, until: Math.min(span.end, next) } : { userId: null, until: next };
+}
+
+/**
+ * Everything known of a document's authorship: the recorded ranges, and those of the log
+ * rows not folded yet (folded on the folding thread onto the snapshot, as compaction will,
+ * without storing anything). Run it in a repeatable-read transaction: a compaction moving
+ * rows from the log into `document_authorship` meanwhile would otherwise hide them.
+ */
+export async function loadAuthorship(tx: Tx, documentId: string): Promise<Authorship> {
+  const recorded = await tx.selectFrom('document_authorship').select(['user_id', 'inserted', 'deleted']).where('document_id', '=', documentId).orderBy('id').execute();
+  const log = await tx.selectFrom('document_updates').select(['seq', 'user_id', 'data']).where('document_id', '=', documentId).orderBy('seq').execute();
+  const list = recorded.map((r) => ({ userId: r.user_id, inserted: decodeRanges(new Uint8Array(r.inserted)), deleted: decodeRanges(new Uint8Array(r.deleted)) }));
+  if (log.some((r) => r.user_id !== null)) {
+    const snap = await tx.selectFrom('document_snapshots').select('state').where('document_id', '=', documentId).executeTakeFirst();
+    const { authorship } = await foldStored(
+      snap ? new Uint8Array(snap.state) : null,
+      log.map((r) => ({ seq: r.seq, data: new Uint8Array(r.data), userId: r.user_id })),
+      { authorship: true },
+    );
+    for (const u of authorship ?? []) list.push({ userId: u.userId, inserted: decodeRanges(u.inserted), deleted: decodeRanges(u.deleted) });
+  }
+  return new Authorship(list);
 }

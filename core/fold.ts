@@ -20,7 +20,7 @@ import type { Worker } from 'node:worker_threads';
 import * as Y from 'yjs';
 import { deserializeError, serializeError, startModuleWorker, type SerializedError } from '../lib/thread.js';
 import { checkUpdate, type UpdateProblem } from './update-validation.js';
-import { collectAuthorship, encodeRanges, type EncodedUserRanges } from './authorship.js';
+import { AuthorshipRecorder, encodeRanges, type EncodedUserRanges } from './authorship-recorder.js';
 
 /** A log row that could not be applied: skipped by a load, quarantined by compaction. */
 export interface BadRow {
@@ -40,7 +40,7 @@ export interface FoldResult {
   state: Uint8Array;
   /** Rows that could not be applied, left out of `state`. */
   bad: BadRow[];
-  /** With `authorship`: who wrote what in the rows that were applied. */
+  /** With `authorship`: what the rows that were applied inserted and deleted, per author (`AuthorshipRecorder`). */
   authorship?: EncodedUserRanges[];
 }
 
@@ -61,11 +61,13 @@ export function foldRows(snapshot: Uint8Array | null, rows: StoredRow[], opts: {
   for (;;) {
     const doc = new Y.Doc({ gc: true });
     const at: { seq: string | null } = { seq: null };
+    const authorship = opts.authorship ? new AuthorshipRecorder(doc) : null;
     try {
       if (snapshot) Y.applyUpdate(doc, snapshot);
       for (const r of rows) {
         if (bad.has(r.seq)) continue;
         at.seq = r.seq;
+        authorship?.by(r.userId ?? null);
         Y.applyUpdate(doc, r.data);
       }
     } catch (e) {
@@ -86,13 +88,7 @@ export function foldRows(snapshot: Uint8Array | null, rows: StoredRow[], opts: {
     const state = Y.encodeStateAsUpdate(doc);
     doc.destroy();
     const result: FoldResult = { state, bad: rows.filter((r) => bad.has(r.seq)).map((r) => ({ seq: r.seq, problem: bad.get(r.seq)! })) };
-    if (opts.authorship) {
-      result.authorship = collectAuthorship(rows.filter((r) => !bad.has(r.seq)).map((r) => ({ userId: r.userId ?? null, data: r.data }))).map((u) => ({
-        userId: u.userId,
-        inserted: encodeRanges(u.inserted),
-        deleted: encodeRanges(u.deleted),
-      }));
-    }
+    if (authorship) result.authorship = authorship.result().map((u) => ({ userId: u.userId, inserted: encodeRanges(u.inserted), deleted: encodeRanges(u.deleted) }));
     return result;
   }
 }

@@ -180,6 +180,14 @@ export class VersionStore {
     });
   }
 
+  /** The latest version's id and state digest (`stateDigest`); null when the document has none. */
+  async latest(tenantId: string, documentId: string): Promise<{ id: string; digest: string } | null> {
+    return withTenant(this.db, tenantId, async (tx) => {
+      const row = await tx.selectFrom('document_versions').select(['id', 'digest']).where('document_id', '=', documentId).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+      return row ?? null;
+    });
+  }
+
   /** One version's record; null when the document has no such version. */
   async get(tenantId: string, documentId: string, versionId: string): Promise<VersionRecord | null> {
     return withTenant(this.db, tenantId, async (tx) => {

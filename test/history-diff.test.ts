@@ -9,7 +9,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { DocumentMeta, SinceSeen, Version, VersionDiff } from '../contract/api.js';
+import * as Y from 'yjs';
+import { Authorship, decodeRanges } from '../core/authorship.js';
 import { DocumentStore } from '../core/document-store.js';
+import { foldRows } from '../core/fold.js';
 import type { ApiClient, Session } from './helpers/api.js';
 import { acked, connect, paragraphText, readParagraph, synced } from './helpers/provider.js';
 import { DIALECTS, startServer } from './helpers/server.js';
@@ -51,6 +54,28 @@ function side(d: VersionDiff, which: 'older' | 'newer'): string {
 /** The runs of one kind, as `[text, by]`, in order. */
 const runs = (d: VersionDiff, change: 'added' | 'removed') => d.blocks.flatMap((b) => b.runs.filter((r) => r.change === change).map((r) => [r.text, r.by]));
 
+test('authorship is what each row changed: a reconnecting client’s sync step, which names everyone’s deletions, credits it with none of them', () => {
+  const alice = new Y.Doc();
+  const bob = new Y.Doc();
+  const rows: { seq: string; data: Uint8Array; userId: string | null }[] = [];
+  const row = (userId: string, data: Uint8Array) => rows.push({ seq: String(rows.length + 1), data, userId });
+  alice.on('update', (u: Uint8Array) => row('alice', u));
+  alice.getText('t').insert(0, 'Hello world');
+  Y.applyUpdate(bob, Y.encodeStateAsUpdate(alice));
+  bob.on('update', (u: Uint8Array) => row('bob', u));
+  bob.getText('t').delete(5, 6);
+  // Alice receives Bob's deletion, then reconnects: her sync step carries her whole delete set.
+  Y.applyUpdate(alice, Y.encodeStateAsUpdate(bob), 'remote');
+  rows.length = 2;
+  row('alice', Y.encodeStateAsUpdate(alice, Y.encodeStateVector(bob)));
+  assert.ok(Y.decodeUpdate(rows[2]!.data).ds.clients.size > 0, 'the sync step names the deletion');
+  const { authorship } = foldRows(null, rows, { authorship: true });
+  const who = new Authorship((authorship ?? []).map((u) => ({ userId: u.userId, inserted: decodeRanges(u.inserted), deleted: decodeRanges(u.deleted) })));
+  assert.equal(who.writer(alice.clientID, 0).userId, 'alice');
+  assert.equal(who.deleter(alice.clientID, 6).userId, 'bob', '"world" was deleted by Bob');
+  assert.equal(who.deleter(alice.clientID, 0).userId, null, '"Hello" was deleted by no one');
+});
+
 test('a replayed trace: for every pair of versions the diff rebuilds the older and the newer text, in either order', async (t) => {
   const { api } = await startServer(t);
   const s = await api.signup();
@@ -77,7 +102,12 @@ test('a replayed trace: for every pair of versions the diff rebuilds the older a
         assert.equal(d.to.versionId, newer.version.id);
         assert.equal(side(d, 'older'), older.text, `${older.version.name} → ${newer.version.name}: the older side`);
         assert.equal(side(d, 'newer'), newer.text, `${older.version.name} → ${newer.version.name}: the newer side`);
-        for (const a of d.authors) assert.equal(a.userId, s.user.id, 'every change is the one editor’s');
+        for (const a of d.authors)
+          assert.equal(
+            a.userId,
+            s.user.id,
+            `every change is the one editor’s: ${JSON.stringify(d.blocks.flatMap((bl) => bl.runs.filter((r) => r.by !== s.user.id && r.change !== 'same')).slice(0, 5))} ${JSON.stringify(d.authors)}`,
+          );
       }
     }
   }

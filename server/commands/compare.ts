@@ -43,7 +43,8 @@ async function compare(svc: Services, tenantId: string, documentId: string, a: s
     states.push(await stateOf(svc, tenantId, documentId, a));
     states.push(await stateOf(svc, tenantId, documentId, b));
     const [older, newer] = states[1]!.version && states[1]!.version.seq < states[0]!.version!.seq ? [states[1]!, states[0]!] : [states[0]!, states[1]!];
-    const authorship = await withTenant(svc.store.db, tenantId, (tx) => loadAuthorship(tx, documentId));
+    // One snapshot of the database: a compaction moving rows from the log to the authorship table meanwhile would hide them.
+    const authorship = await withTenant(svc.store.db, tenantId, (tx) => loadAuthorship(tx, documentId), { isolation: 'repeatable read' });
     let diffed: ReturnType<typeof diffStates>;
     try {
       diffed = diffStates(older.doc, newer.doc, authorship);

@@ -18,7 +18,7 @@
  */
 import { isTransactionOrigin, type beforeUnloadDocumentPayload, type Extension, type Hocuspocus, type onChangePayload, type onConfigurePayload, type onDisconnectPayload } from '@hocuspocus/server';
 import type { Logger } from '../../lib/log.js';
-import type { VersionStore } from '../../core/history.js';
+import { stateDigest, type VersionStore } from '../../core/history.js';
 import { tenantOf, type SyncContext } from '../context.js';
 import type { Persistence } from './persistence.js';
 
@@ -123,8 +123,16 @@ export class History implements Extension {
       const authors = edited ? this.take(documentName) : [];
       let versionId: string | undefined;
       try {
-        const res = await this.config.versions.create(tenantId, documentName, { kind: 'auto', name: null, createdBy: null, authors });
-        versionId = 'created' in res ? res.created.id : (await this.config.versions.list(tenantId, documentName, { limit: 1 }))[0]?.id;
+        // Nothing edited here since the latest version and the loaded copy (all committed:
+        // other instances' edits arrive durable) is that version's state: no need to read the
+        // document back from the store.
+        const live = edited ? undefined : this.instance?.documents.get(documentName);
+        const latest = live ? await this.config.versions.latest(tenantId, documentName) : null;
+        if (live && latest && latest.digest === stateDigest(live)) versionId = latest.id;
+        else {
+          const res = await this.config.versions.create(tenantId, documentName, { kind: 'auto', name: null, createdBy: null, authors });
+          versionId = 'created' in res ? res.created.id : (await this.config.versions.latest(tenantId, documentName))?.id;
+        }
       } catch (e) {
         if (edited) this.giveBack(documentName, tenantId, authors, socketEdits);
         throw e;
