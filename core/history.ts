@@ -3,12 +3,13 @@
  * can be listed, read and restored.
  *
  * Storage is incremental: a version's `data` is either the document's full Yjs state or the
- * update from the previous version's state (its `base_id`) to its own. A full state is
- * stored for a document's first version, every `FULL_STATE_EVERY` versions, and whenever the
- * diff would be more than half the size of the full state (after a large rewrite, say), so
- * reading a version applies at most `FULL_STATE_EVERY` updates. Reading applies the nearest
- * full state at or before the version and every diff after it, in order, to a fresh
- * document (garbage collection off), from stored data alone.
+ * update from the previous version's state (its `base_id`) to its own — the structs added
+ * since and the deletions made since (not the whole delete set, which Yjs' own diff repeats
+ * every time). A full state is stored for a document's first version, once the diffs since
+ * the latest full state would pass `CHAIN_BYTES_PER_FULL_STATE` times its size or
+ * `MAX_CHAIN` versions, and whenever a diff would be more than half the full state (after a
+ * large rewrite, say). Reading folds the nearest full state at or before the version and
+ * every diff after it, in order, on the folding thread (`fold.ts`), from stored data alone.
  *
  * A version is always taken of the committed state (read from the document store, never
  * from a live copy that may hold updates still being committed). Versions of one document
@@ -21,9 +22,84 @@ import * as Y from 'yjs';
 import type { VersionKind } from '../contract/api.js';
 import { withTenant, type AppDb } from '../db/store.js';
 import type { DocumentStore } from './document-store.js';
+import { foldStored } from './fold.js';
 
-/** A full state is stored at least once per this many versions of a document. */
-export const FULL_STATE_EVERY = 20;
+/**
+ * A new full state is stored once the diffs since the latest one would pass this many times
+ * its size: reading a version then applies at most about that many states' worth of bytes.
+ */
+export const CHAIN_BYTES_PER_FULL_STATE = 2;
+/** …and at least once per this many versions of a document. */
+export const MAX_CHAIN = 128;
+
+/** A Yjs delete set, as `Y.snapshot(doc).ds`. */
+type DeleteSet = Y.Snapshot['ds'];
+
+/** A delete set in the V1 update encoding (Yjs' own writer: a snapshot with an empty state vector is the delete set and one zero byte). */
+function encodeDeleteSet(ds: DeleteSet): Uint8Array {
+  const snap = Y.encodeSnapshot(Y.createSnapshot(ds, new Map()));
+  return snap.subarray(0, snap.byteLength - 1);
+}
+
+/** What `a` deletes that `b` does not (both sorted and merged, as Yjs keeps them). */
+function subtract(a: DeleteSet, b: DeleteSet): DeleteSet {
+  const out = Y.createDeleteSet();
+  for (const [client, items] of a.clients) {
+    const minus = b.clients.get(client) ?? [];
+    const kept: { clock: number; len: number }[] = [];
+    let j = 0;
+    for (const it of items) {
+      let start = it.clock;
+      const end = it.clock + it.len;
+      while (j < minus.length && minus[j]!.clock + minus[j]!.len <= start) j++;
+      for (let k = j; k < minus.length && minus[k]!.clock < end; k++) {
+        const m = minus[k]!;
+        if (m.clock > start) kept.push({ clock: start, len: m.clock - start });
+        start = Math.max(start, m.clock + m.len);
+      }
+      if (start < end) kept.push({ clock: start, len: end - start });
+    }
+    if (kept.length > 0) out.clients.set(client, kept as (typeof items)[number][]);
+  }
+  return out;
+}
+
+/** A version's document from its chain (a full state and the diffs after it, in order), folded on the folding thread. */
+async function rebuild(chain: Uint8Array[]): Promise<Y.Doc> {
+  const [base, ...rest] = chain;
+  const { state, bad } = await foldStored(
+    base ?? null,
+    rest.map((data, i) => ({ seq: String(i + 1), data })),
+  );
+  if (bad.length > 0) throw new Error(`a stored version could not be applied: ${bad[0]!.problem.code}`);
+  const doc = new Y.Doc({ gc: false });
+  Y.applyUpdate(doc, state);
+  return doc;
+}
+
+/**
+ * The update from the previous version (its state vector `since`, its chain `chain`) to
+ * `doc`: the structs since, and only the deletions made since. `Y.encodeStateAsUpdate`
+ * repeats the document's whole delete set in every diff, which was most of history's bytes.
+ * Falls back to that encoding if the delete set cannot be cut off it.
+ */
+async function diffSince(doc: Y.Doc, since: Uint8Array, chain: Uint8Array[]): Promise<Uint8Array> {
+  const update = Y.encodeStateAsUpdate(doc, since);
+  const now = Y.snapshot(doc).ds;
+  const tail = encodeDeleteSet(now);
+  const cut = update.byteLength - tail.byteLength;
+  if (cut < 0 || !Buffer.from(update.buffer, update.byteOffset + cut, tail.byteLength).equals(Buffer.from(tail.buffer, tail.byteOffset, tail.byteLength))) return update;
+  const previous = await rebuild(chain);
+  try {
+    const fresh = encodeDeleteSet(subtract(now, Y.snapshot(previous).ds));
+    const out = new Uint8Array(cut + fresh.byteLength);
+    out.set(update.subarray(0, cut));
+    out.set(fresh, cut);
+    return out;
+  } finally {
+    previous.destroy();
+  }
+}
 
 export interface VersionRecord {
   id: string;
@@ -130,14 +206,21 @@ export class VersionStore {
               if (v.kind === 'auto') return { skipped: 'stale' as const };
               return 'again' as const;
             }
+            // The chain the next diff would join: the latest full state and the diffs after it.
             const chain = await tx
               .selectFrom('document_versions')
-              .select(sql<string>`count(*)`.as('n'))
+              .select('data')
               .where('document_id', '=', documentId)
               .where('seq', '>=', (eb) => eb.selectFrom('document_versions').select(eb.fn.max('seq').as('m')).where('document_id', '=', documentId).where('base_id', 'is', null))
-              .executeTakeFirstOrThrow();
-            const diff = Y.encodeStateAsUpdate(doc, lastVector);
-            if (Number(chain.n) < FULL_STATE_EVERY && diff.byteLength <= full.byteLength / 2) {
+              .orderBy('seq')
+              .execute();
+            const chainBytes = chain.reduce((n, r) => n + r.data.byteLength, 0);
+            const diff = await diffSince(
+              doc,
+              lastVector,
+              chain.map((r) => new Uint8Array(r.data)),
+            );
+            if (chain.length < MAX_CHAIN && chainBytes + diff.byteLength <= CHAIN_BYTES_PER_FULL_STATE * full.byteLength && diff.byteLength <= full.byteLength / 2) {
               data = diff;
               baseId = last.id;
             }
@@ -228,14 +311,7 @@ export class VersionStore {
       const expected = i === 0 ? null : rows[i - 1]!.id;
       if (r.base_id !== expected) throw new Error(`version ${r.id} of document ${documentId} does not follow the version before it`);
     });
-    const doc = new Y.Doc({ gc: false });
-    try {
-      for (const r of rows) Y.applyUpdate(doc, new Uint8Array(r.data));
-    } catch (e) {
-      doc.destroy();
-      throw e;
-    }
-    return { doc, version: target };
+    return { doc: await rebuild(rows.map((r) => new Uint8Array(r.data))), version: target };
   }
 
   /** Bytes stored for a document's versions, and how many there are. */

@@ -303,7 +303,9 @@ test('version retention across several full states, in small batches and from tw
   for (const doc of docs) {
     const list: VersionRecord[] = [];
     for (let i = 0; i < 50; i++) {
-      await write(documents, tenantId, doc.id, `${doc.title} ${i} ${'x'.repeat(Math.floor(random() * 40))}`, random() < 0.1 ? 'replace' : 'append');
+      // A replacement brings mostly new text: its diff is over half the state, stored full.
+      const replace = random() < 0.1;
+      await write(documents, tenantId, doc.id, `${doc.title} ${i} ${(replace ? 'y' : 'x').repeat(Math.floor(random() * 40) + (replace ? 4_000 : 0))}`, replace ? 'replace' : 'append');
       const kind: VersionKind = i % 4 === 3 ? 'named' : i % 9 === 8 ? 'restore' : 'auto';
       const v = await take(ctx, doc.id, kind, i < 40 ? 800 - i : 1);
       list.push(v);
