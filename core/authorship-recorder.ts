@@ -1,7 +1,9 @@
 /**
- * Recording authorship while updates are applied: what each author's updates inserted and
- * deleted, as Yjs item ranges (delete sets), and their encoding. Used by the fold
- * (`fold.ts`), which applies stored rows in order; read by `authorship.ts`.
+ * Authorship as Yjs item ranges (delete sets): recording what each author's updates
+ * inserted and deleted while they are applied in order (`AuthorshipRecorder`, used by the
+ * fold), their encoding, and answering "who wrote / who deleted this item" (`Authorship`).
+ * No database and no threads here: the folding thread uses it as it is; `authorship.ts`
+ * stores and loads it.
  */
 import * as Y from 'yjs';
 
@@ -72,4 +74,78 @@ export function encodeRanges(r: IdRanges): Uint8Array {
 
 export function decodeRanges(bytes: Uint8Array): IdRanges {
   return Y.decodeSnapshot(bytes).ds as IdRanges;
+}
+
+/** A range of one client's clocks and its user. */
+interface Span {
+  start: number;
+  end: number;
+  userId: string;
+}
+
+/** How far back a lookup looks past the nearest range for one that overlaps it (two users claiming one range is rare: a relayed update, two concurrent deletes). */
+const OVERLAP_SCAN = 8;
+
+function index(list: UserRanges[], pick: (u: UserRanges) => IdRanges): Map<number, Span[]> {
+  const out = new Map<number, Span[]>();
+  for (const u of list) {
+    for (const [client, items] of pick(u).clients) {
+      const spans = out.get(client) ?? [];
+      for (const it of items) spans.push({ start: it.clock, end: it.clock + it.len, userId: u.userId });
+      out.set(client, spans);
+    }
+  }
+  // Stable: among ranges starting at one clock, the earliest recorded comes first.
+  for (const spans of out.values()) spans.sort((a, b) => a.start - b.start);
+  return out;
+}
+
+/** The range holding `clock` (the earliest-starting one when several overlap) and where the next range starts. */
+function locate(spans: Span[] | undefined, clock: number): { span: Span | null; next: number } {
+  if (!spans || spans.length === 0) return { span: null, next: Number.POSITIVE_INFINITY };
+  let lo = 0;
+  let hi = spans.length - 1;
+  let at = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (spans[mid]!.start <= clock) {
+      at = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  const next = at + 1 < spans.length ? spans[at + 1]!.start : Number.POSITIVE_INFINITY;
+  let span: Span | null = null;
+  for (let i = at, seen = 0; i >= 0 && seen < OVERLAP_SCAN; i--, seen++) if (spans[i]!.end > clock) span = spans[i]!;
+  return { span, next };
+}
+
+/** Answers "who wrote" and "who deleted" an item id; also how far that answer holds. */
+export class Authorship {
+  private readonly inserts: Map<number, Span[]>;
+  private readonly deletes: Map<number, Span[]>;
+
+  constructor(list: UserRanges[]) {
+    this.inserts = index(list, (u) => u.inserted);
+    this.deletes = index(list, (u) => u.deleted);
+  }
+
+  /** The user who wrote the item at (client, clock), and the first clock after it the answer may differ at. */
+  writer(client: number, clock: number): { userId: string | null; until: number } {
+    return answer(this.inserts.get(client), clock);
+  }
+
+  /** The user who deleted it, likewise. */
+  deleter(client: number, clock: number): { userId: string | null; until: number } {
+    return answer(this.deletes.get(client), clock);
+  }
+}
+
+function answer(spans: Span[] | undefined, clock: number): { userId: string | null; until: number } {
+  const { span, next } = locate(spans, clock);
+  return span ? { userId: span.userId, until: Math.min(span.end, next) } : { userId: null, until: next };
+}
+
+/** Encoded ranges (`EncodedUserRanges`), decoded for lookups. */
+export function authorshipOf(list: EncodedUserRanges[]): Authorship {
+  return new Authorship(list.map((u) => ({ userId: u.userId, inserted: decodeRanges(u.inserted), deleted: decodeRanges(u.deleted) })));
 }

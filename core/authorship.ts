@@ -15,10 +15,10 @@
 import { sql } from 'kysely';
 import * as Y from 'yjs';
 import type { Tx } from '../db/store.js';
-import { decodeRanges, encodeRanges, type EncodedUserRanges, type IdRanges, type UserRanges } from './authorship-recorder.js';
+import { authorshipOf, decodeRanges, encodeRanges, type Authorship, type EncodedUserRanges, type IdRanges, type UserRanges } from './authorship-recorder.js';
 import { foldStored } from './fold.js';
 
-export { decodeRanges, encodeRanges, type EncodedUserRanges, type IdRanges, type UserRanges } from './authorship-recorder.js';
+export { Authorship, authorshipOf, decodeRanges, encodeRanges, type EncodedUserRanges, type IdRanges, type UserRanges } from './authorship-recorder.js';
 
 /** Above this many rows for one document, compaction merges them into one per user. */
 const MERGE_ABOVE_ROWS = 32;
@@ -61,85 +61,16 @@ export async function recordAuthorship(tx: Tx, tenantId: string, documentId: str
     .execute();
 }
 
-/** A range of one client's clocks and its user. */
-interface Span {
-  start: number;
-  end: number;
-  userId: string;
-}
-
-/** How far back a lookup looks past the nearest range for one that overlaps it (two users claiming one range is rare: a relayed update, two concurrent deletes). */
-const OVERLAP_SCAN = 8;
-
-function index(list: UserRanges[], pick: (u: UserRanges) => IdRanges): Map<number, Span[]> {
-  const out = new Map<number, Span[]>();
-  for (const u of list) {
-    for (const [client, items] of pick(u).clients) {
-      const spans = out.get(client) ?? [];
-      for (const it of items) spans.push({ start: it.clock, end: it.clock + it.len, userId: u.userId });
-      out.set(client, spans);
-    }
-  }
-  // Stable: among ranges starting at one clock, the earliest recorded comes first.
-  for (const spans of out.values()) spans.sort((a, b) => a.start - b.start);
-  return out;
-}
-
-/** The range holding `clock` (the earliest-starting one when several overlap) and where the next range starts. */
-function locate(spans: Span[] | undefined, clock: number): { span: Span | null; next: number } {
-  if (!spans || spans.length === 0) return { span: null, next: Number.POSITIVE_INFINITY };
-  let lo = 0;
-  let hi = spans.length - 1;
-  let at = -1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (spans[mid]!.start <= clock) {
-      at = mid;
-      lo = mid + 1;
-    } else hi = mid - 1;
-  }
-  const next = at + 1 < spans.length ? spans[at + 1]!.start : Number.POSITIVE_INFINITY;
-  let span: Span | null = null;
-  for (let i = at, seen = 0; i >= 0 && seen < OVERLAP_SCAN; i--, seen++) if (spans[i]!.end > clock) span = spans[i]!;
-  return { span, next };
-}
-
-/** Answers "who wrote" and "who deleted" an item id; also how far that answer holds. */
-export class Authorship {
-  private readonly inserts: Map<number, Span[]>;
-  private readonly deletes: Map<number, Span[]>;
-
-  constructor(list: UserRanges[]) {
-    this.inserts = index(list, (u) => u.inserted);
-    this.deletes = index(list, (u) => u.deleted);
-  }
-
-  /** The user who wrote the item at (client, clock), and the first clock after it the answer may differ at. */
-  writer(client: number, clock: number): { userId: string | null; until: number } {
-    return answer(this.inserts.get(client), clock);
-  }
-
-  /** The user who deleted it, likewise. */
-  deleter(client: number, clock: number): { userId: string | null; until: number } {
-    return answer(this.deletes.get(client), clock);
-  }
-}
-
-function answer(spans: Span[] | undefined, clock: number): { userId: string | null; until: number } {
-  const { span, next } = locate(spans, clock);
-  return span ? { userId: span.userId, until: Math.min(span.end, next) } : { userId: null, until: next };
-}
-
 /**
- * Everything known of a document's authorship: the recorded ranges, and those of the log
- * rows not folded yet (folded on the folding thread onto the snapshot, as compaction will,
- * without storing anything). Run it in a repeatable-read transaction: a compaction moving
- * rows from the log into `document_authorship` meanwhile would otherwise hide them.
+ * Everything known of a document's authorship, encoded: the recorded ranges, and those of
+ * the log rows not folded yet (folded on the folding thread onto the snapshot, as compaction
+ * will, without storing anything). Run it in a repeatable-read transaction: a compaction
+ * moving rows from the log into `document_authorship` meanwhile would otherwise hide them.
  */
-export async function loadAuthorship(tx: Tx, documentId: string): Promise<Authorship> {
+export async function loadAuthorshipRanges(tx: Tx, documentId: string): Promise<EncodedUserRanges[]> {
   const recorded = await tx.selectFrom('document_authorship').select(['user_id', 'inserted', 'deleted']).where('document_id', '=', documentId).orderBy('id').execute();
   const log = await tx.selectFrom('document_updates').select(['seq', 'user_id', 'data']).where('document_id', '=', documentId).orderBy('seq').execute();
-  const list = recorded.map((r) => ({ userId: r.user_id, inserted: decodeRanges(new Uint8Array(r.inserted)), deleted: decodeRanges(new Uint8Array(r.deleted)) }));
+  const list: EncodedUserRanges[] = recorded.map((r) => ({ userId: r.user_id, inserted: new Uint8Array(r.inserted), deleted: new Uint8Array(r.deleted) }));
   if (log.some((r) => r.user_id !== null)) {
     const snap = await tx.selectFrom('document_snapshots').select('state').where('document_id', '=', documentId).executeTakeFirst();
     const { authorship } = await foldStored(
@@ -147,7 +78,12 @@ export async function loadAuthorship(tx: Tx, documentId: string): Promise<Author
       log.map((r) => ({ seq: r.seq, data: new Uint8Array(r.data), userId: r.user_id })),
       { authorship: true },
     );
-    for (const u of authorship ?? []) list.push({ userId: u.userId, inserted: decodeRanges(u.inserted), deleted: decodeRanges(u.deleted) });
+    list.push(...(authorship ?? []));
   }
-  return new Authorship(list);
+  return list;
+}
+
+/** `loadAuthorshipRanges`, decoded for lookups. */
+export async function loadAuthorship(tx: Tx, documentId: string): Promise<Authorship> {
+  return authorshipOf(await loadAuthorshipRanges(tx, documentId));
 }

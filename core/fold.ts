@@ -20,7 +20,8 @@ import type { Worker } from 'node:worker_threads';
 import * as Y from 'yjs';
 import { deserializeError, serializeError, startModuleWorker, type SerializedError } from '../lib/thread.js';
 import { checkUpdate, type UpdateProblem } from './update-validation.js';
-import { AuthorshipRecorder, encodeRanges, type EncodedUserRanges } from './authorship-recorder.js';
+import { AuthorshipRecorder, authorshipOf, encodeRanges, type EncodedUserRanges } from './authorship-recorder.js';
+import { diffUpdates, type StateDiff } from './history-diff.js';
 
 /** A log row that could not be applied: skipped by a load, quarantined by compaction. */
 export interface BadRow {
@@ -93,33 +94,38 @@ export function foldRows(snapshot: Uint8Array | null, rows: StoredRow[], opts: {
   }
 }
 
-interface FoldRequest {
-  id: number;
-  snapshot: Uint8Array | null;
-  rows: StoredRow[];
-  authorship: boolean;
-}
+type FoldRequest =
+  | { kind: 'fold'; id: number; snapshot: Uint8Array | null; rows: StoredRow[]; authorship: boolean }
+  | { kind: 'diff'; id: number; older: Uint8Array; newer: Uint8Array; authorship: EncodedUserRanges[] };
 
-type FoldReply = { id: number; result: FoldResult } | { id: number; error: SerializedError };
+type FoldReply = { id: number; result: FoldResult | StateDiff } | { id: number; error: SerializedError };
 
 /** The folding thread of this process, started on first use and unreferenced while idle. */
 class FoldThread {
   private worker: Worker | null = null;
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (r: FoldResult) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (r: FoldResult | StateDiff) => void; reject: (e: Error) => void }>();
 
   fold(snapshot: Uint8Array | null, rows: StoredRow[], authorship: boolean): Promise<FoldResult> {
+    // Rows read from the database are views into shared pools: each is copied into a buffer
+    // of its own, which moves to the thread without a second copy.
+    const request = { kind: 'fold' as const, snapshot: snapshot && own(snapshot), rows: rows.map((r) => ({ seq: r.seq, data: own(r.data), userId: r.userId ?? null })), authorship };
+    return this.send<FoldResult>(request, [request.snapshot, ...request.rows.map((r) => r.data)]);
+  }
+
+  diff(older: Uint8Array, newer: Uint8Array, authorship: EncodedUserRanges[]): Promise<StateDiff> {
+    const request = { kind: 'diff' as const, older: own(older), newer: own(newer), authorship };
+    return this.send<StateDiff>(request, [request.older, request.newer]);
+  }
+
+  private send<T>(request: DistributiveOmit<FoldRequest, 'id'>, buffers: (Uint8Array | null)[]): Promise<T> {
     const worker = this.start();
     const id = this.nextId++;
-    return new Promise<FoldResult>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (r: FoldResult | StateDiff) => void, reject });
       if (this.pending.size === 1) worker.ref();
-      // Rows read from the database are views into shared pools: each is copied into a buffer
-      // of its own, which moves to the thread without a second copy.
-      const own = (u: Uint8Array) => Uint8Array.prototype.slice.call(u);
-      const request: FoldRequest = { id, snapshot: snapshot && own(snapshot), rows: rows.map((r) => ({ seq: r.seq, data: own(r.data), userId: r.userId ?? null })), authorship };
-      const transfer = [request.snapshot, ...request.rows.map((r) => r.data)].filter((u): u is Uint8Array => u !== null).map((u) => u.buffer as ArrayBuffer);
-      worker.postMessage(request, transfer);
+      const transfer = buffers.filter((u): u is Uint8Array => u !== null).map((u) => u.buffer as ArrayBuffer);
+      worker.postMessage({ ...request, id }, transfer);
     });
   }
 
@@ -149,6 +155,16 @@ class FoldThread {
 
 const thread = new FoldThread();
 
+/** A copy in a buffer of its own (rows read from the database are views into shared pools), which can move to the thread. */
+const own = (u: Uint8Array) => Uint8Array.prototype.slice.call(u);
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** `diffUpdates` (history-diff.ts) on this process' folding thread: a compare never holds the event loop. */
+export function diffStored(older: Uint8Array, newer: Uint8Array, authorship: EncodedUserRanges[]): Promise<StateDiff> {
+  return thread.diff(older, newer, authorship);
+}
+
 /** `foldRows` on this process' folding thread. */
 export function foldStored(snapshot: Uint8Array | null, rows: StoredRow[], opts: { authorship?: boolean } = {}): Promise<FoldResult> {
   return thread.fold(snapshot, rows, opts.authorship ?? false);
@@ -159,10 +175,13 @@ export function serveFolds(): void {
   parentPort?.on('message', (req: FoldRequest) => {
     let reply: FoldReply;
     try {
-      reply = { id: req.id, result: foldRows(req.snapshot, req.rows, { authorship: req.authorship }) };
+      reply =
+        req.kind === 'fold'
+          ? { id: req.id, result: foldRows(req.snapshot, req.rows, { authorship: req.authorship }) }
+          : { id: req.id, result: diffUpdates(req.older, req.newer, authorshipOf(req.authorship)) };
     } catch (e) {
       reply = { id: req.id, error: serializeError(e) };
     }
-    parentPort!.postMessage(reply, 'result' in reply ? [reply.result.state.buffer as ArrayBuffer] : []);
+    parentPort!.postMessage(reply, 'result' in reply && 'state' in reply.result ? [reply.result.state.buffer as ArrayBuffer] : []);
   });
 }

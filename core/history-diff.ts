@@ -12,11 +12,11 @@
  * the older (`removed`, by its deleter). Authorship comes from `authorship.ts`.
  *
  * Computed from stored states alone (versions and the committed current state), never from
- * a live document.
+ * a live document, on the folding thread (`diffStored` in `fold.ts`).
  */
 import * as Y from 'yjs';
 import type { DiffAuthor, DiffBlock, DiffChange, DiffRun } from '../contract/api.js';
-import type { Authorship } from './authorship.js';
+import type { Authorship } from './authorship-recorder.js';
 import { ContentTooDeepError, FRAGMENT, MAX_READ_DEPTH } from './content.js';
 
 export interface StateDiff {
@@ -137,18 +137,25 @@ class Walker {
 }
 
 /**
- * What changed from `older` to `newer` (a later state of the same document: it holds
- * everything `older` does). Neither document is modified.
+ * What changed from the state `older` to `newer` (each a document's state as one update;
+ * `newer` a later state of the same document: it holds everything `older` does). The older
+ * state's snapshot is taken from the scratch document before the newer state is applied.
  */
-export function diffStates(older: Y.Doc, newer: Y.Doc, authorship: Authorship): StateDiff {
+export function diffUpdates(older: Uint8Array, newer: Uint8Array, authorship: Authorship): StateDiff {
   const scratch = new Y.Doc({ gc: false });
   try {
-    Y.applyUpdate(scratch, Y.encodeStateAsUpdate(older));
-    Y.applyUpdate(scratch, Y.encodeStateAsUpdate(newer));
-    const walker = new Walker(Y.snapshot(older), authorship);
+    Y.applyUpdate(scratch, older);
+    const before = Y.snapshot(scratch);
+    Y.applyUpdate(scratch, newer);
+    const walker = new Walker(before, authorship);
     const blocks = walker.blocks(scratch.getXmlFragment(FRAGMENT));
     return { blocks, authors: walker.authors() };
   } finally {
     scratch.destroy();
   }
+}
+
+/** `diffUpdates` of two documents (neither is modified). */
+export function diffStates(older: Y.Doc, newer: Y.Doc, authorship: Authorship): StateDiff {
+  return diffUpdates(Y.encodeStateAsUpdate(older), Y.encodeStateAsUpdate(newer), authorship);
 }

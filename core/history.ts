@@ -64,16 +64,21 @@ function subtract(a: DeleteSet, b: DeleteSet): DeleteSet {
   return out;
 }
 
-/** A version's document from its chain (a full state and the diffs after it, in order), folded on the folding thread. */
-async function rebuild(chain: Uint8Array[]): Promise<Y.Doc> {
+/** A version's state from its chain (a full state and the diffs after it, in order), folded on the folding thread. */
+async function foldChain(chain: Uint8Array[]): Promise<Uint8Array> {
   const [base, ...rest] = chain;
   const { state, bad } = await foldStored(
     base ?? null,
     rest.map((data, i) => ({ seq: String(i + 1), data })),
   );
   if (bad.length > 0) throw new Error(`a stored version could not be applied: ${bad[0]!.problem.code}`);
+  return state;
+}
+
+/** A version's document from its chain. */
+async function rebuild(chain: Uint8Array[]): Promise<Y.Doc> {
   const doc = new Y.Doc({ gc: false });
-  Y.applyUpdate(doc, state);
+  Y.applyUpdate(doc, await foldChain(chain));
   return doc;
 }
 
@@ -285,6 +290,15 @@ export class VersionStore {
    * The caller destroys the returned document.
    */
   async read(tenantId: string, documentId: string, versionId: string): Promise<{ doc: Y.Doc; version: VersionRecord } | null> {
+    const found = await this.readState(tenantId, documentId, versionId);
+    if (!found) return null;
+    const doc = new Y.Doc({ gc: false });
+    Y.applyUpdate(doc, found.state);
+    return { doc, version: found.version };
+  }
+
+  /** The document's state at a version as one update (folded on the folding thread), without integrating it. Null when the document has no such version. */
+  async readState(tenantId: string, documentId: string, versionId: string): Promise<{ state: Uint8Array; version: VersionRecord } | null> {
     const found = await withTenant(
       this.db,
       tenantId,
@@ -311,7 +325,7 @@ export class VersionStore {
       const expected = i === 0 ? null : rows[i - 1]!.id;
       if (r.base_id !== expected) throw new Error(`version ${r.id} of document ${documentId} does not follow the version before it`);
     });
-    return { doc: await rebuild(rows.map((r) => new Uint8Array(r.data))), version: target };
+    return { state: await foldChain(rows.map((r) => new Uint8Array(r.data))), version: target };
   }
 
   /** Bytes stored for a document's versions, and how many there are. */
