@@ -20,19 +20,27 @@ export function Presence({ session, self, reading }: { session: DocumentSession;
   useEffect(() => {
     const awareness = session.awareness;
     const read = () => {
-      const out: Person[] = [];
+      // One entry per person: the user's own other tabs and devices (or a session of theirs
+      // that just closed) are not someone else; a person editing anywhere shows as editing.
+      const byPerson = new Map<string, Person>();
       for (const [clientId, state] of awareness.getStates()) {
         if (clientId === awareness.clientID) continue;
         const s = state as { user?: { name?: unknown; id?: unknown }; mode?: unknown };
         const u = s.user;
-        if (u && typeof u.name === 'string') out.push({ clientId, name: u.name, seed: typeof u.id === 'string' ? u.id : u.name, reading: s.mode === 'reading' });
+        if (!u || typeof u.name !== 'string') continue;
+        const seed = typeof u.id === 'string' ? u.id : u.name;
+        if (seed === self.id) continue;
+        const reading = s.mode === 'reading';
+        const seen = byPerson.get(seed);
+        if (!seen) byPerson.set(seed, { clientId, name: u.name, seed, reading });
+        else if (!reading) seen.reading = false;
       }
-      setPeople(out);
+      setPeople([...byPerson.values()]);
     };
     read();
     awareness.on('change', read);
     return () => awareness.off('change', read);
-  }, [session]);
+  }, [session, self.id]);
 
   const describe = (p: Person) => `${p.name}${p.reading ? ' (reading)' : ''}`;
   return (
