@@ -1,7 +1,7 @@
 /**
  * The ordered shutdown of a process running every role: the edge stops accepting first,
  * the sync tier flushes its writes, the worker side stops its consumers before the
- * resources they use (last-edited times, relay, trainer, consumer, then the bus), and the shared resources
+ * resources they use (retention, last-edited times, relay, trainer, consumer, then the bus), and the shared resources
  * close after every role, the store last.
  */
 import assert from 'node:assert/strict';
@@ -14,7 +14,7 @@ import { createLogger } from '../lib/log.js';
 import { startQuire } from '../server/app.js';
 import { dropSchema, testConfig, testKeys, uniqueName } from './helpers/server.js';
 
-test('shutdown stops the roles before what they use: edge, sync, last-edited times, relay, trainer, consumer, bus, then the shared resources, the store last', async (t) => {
+test('shutdown stops the roles before what they use: edge, sync, retention, last-edited times, relay, trainer, consumer, bus, then the shared resources, the store last', async (t) => {
   const schema = uniqueName('t');
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'quire-test-'));
   t.after(async () => {
@@ -33,5 +33,5 @@ test('shutdown stops the roles before what they use: edge, sync, last-edited tim
   const quire = await startQuire({ config, keys: (await testKeys()).keys, log: createLogger('info', sink) });
   await quire.close();
   const closed = lines.filter((l) => l.cat === 'shutdown' && l.msg === 'closed').map((l) => l.step);
-  assert.deepEqual(closed, ['http', 'sync', 'last-edited', 'relay', 'trainer', 'consumer', 'bus', 'dependencies', 'rate-limiter', 'redis', 'vacuum', 'store']);
+  assert.deepEqual(closed, ['http', 'sync', 'retention', 'last-edited', 'relay', 'trainer', 'consumer', 'bus', 'dependencies', 'rate-limiter', 'redis', 'vacuum', 'store']);
 });
