@@ -86,6 +86,8 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
   const [editing, setEditing] = useState(false);
   /** While the title field has focus, the server's copy does not overwrite what is being typed. */
   const titleFocused = useRef(false);
+  /** Renames made here: a details request that started before one answers with the old title. */
+  const renames = useRef(0);
   const opened = useRef(false);
   const onGoneRef = useRef(onGone);
   onGoneRef.current = onGone;
@@ -255,12 +257,15 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
 
   useEffect(() => {
     let live = true;
+    const renamesBefore = renames.current;
     void client.getDocument(id).then((r) => {
       if (!live) return;
       if (r.ok) {
         // For "recently viewed"; a failure here costs nothing the user would notice.
         if (!opened.current) void client.recordView(id);
         opened.current = true;
+        // A rename made while this was on its way is newer than what it brings.
+        if (renames.current !== renamesBefore) return;
         setMeta(r.value);
         if (!titleFocused.current) setTitle(r.value.title);
         setMetaError(null);
@@ -367,20 +372,22 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
     </button>
   );
 
+  // A title typed before the document's details arrived is saved too (it used to be dropped).
   const rename = async () => {
     const t = title.trim();
-    if (!meta || !t || t === meta.title) {
+    if (!t || t === meta?.title) {
       setTitle(meta?.title ?? '');
       return;
     }
     const r = await client.renameDocument(id, t);
     if (r.ok) {
-      setMeta({ ...meta, title: r.value.title });
+      renames.current++;
+      setMeta(r.value);
       onChanged(r.value);
       setRenameError(null);
     } else {
       setRenameError(describeError(r.error));
-      setTitle(meta.title);
+      setTitle(meta?.title ?? '');
     }
   };
 
