@@ -254,7 +254,12 @@ async function leave(p: Page, url: string, api: ApiClient, s: Session, id: strin
   await p.goto(`${url}/`);
   return eventually(
     async () => {
-      const { seenAt } = await sinceSeen(api, s, id);
+      // Each ask is bounded, so one request that never answers is asked again (and a server
+      // that stops answering fails here, at the deadline, instead of at the file's timeout).
+      const { seenAt } = await Promise.race([
+        sinceSeen(api, s, id),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('since-seen did not answer within 10 s')), 10_000).unref()),
+      ]);
       assert.ok(seenAt && seenAt !== before);
       return seenAt;
     },
