@@ -116,7 +116,9 @@ export class History implements Extension {
       await this.config.persistence.whenDurable(documentName);
       await this.config.persistence.flushDocument(documentName);
       const state = this.docs.get(documentName);
-      while (state?.running) await state.running;
+      // After a checkpoint in progress (versions are serialized in the database anyway; this
+      // only spares reading the same state twice). One wait, not a loop on a promise.
+      if (state?.running) await state.running;
       this.seenWaiting.delete(documentName);
       const edited = state?.edited ?? false;
       const socketEdits = state?.socketEdits ?? false;
