@@ -57,6 +57,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import * as Y from 'yjs';
+import { createRng } from '../ml-workers/classifier/train.js';
 import { openStore, withTenant, type Store } from '../db/store.js';
 import { DocumentStore, type AppendItem } from '../core/document-store.js';
 import { VersionStore, type VersionRecord } from '../core/history.js';
@@ -86,18 +87,6 @@ const pct = (xs: number[], p: number) => {
 };
 const stats = (xs: number[]) => ({ n: xs.length, p50: pct(xs, 0.5), p95: pct(xs, 0.95), max: Math.max(...xs) });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A seeded generator, so every run samples the same versions and pairs. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function paragraphText(d: Y.Doc): Y.XmlText {
   const frag = d.getXmlFragment('default');
@@ -254,7 +243,8 @@ interface RestResult {
 
 /** Step 4. */
 async function rest(base: string, token: string, docId: string, versions: VersionRecord[]): Promise<RestResult> {
-  const rand = rng(18);
+  // Seeded, so every run samples the same versions and pairs.
+  const rand = createRng(18);
   const dist = distances(versions);
   const sample = sampleVersions(versions, SAMPLES);
   // Shuffled: no version benefits from the one read before it.
