@@ -219,7 +219,10 @@ test('poison updates over the wire are refused with 4400 before anything is stor
 });
 
 test('fuzzer: thousands of mutated real updates are each refused (4400) or applied; everything acknowledged loads', async (t) => {
-  const { api, url, quire } = await startServer(t);
+  // Thousands of updates back to back approach a workspace's CPU budget (250 ms a second)
+  // on a loaded machine, and a spent budget closes with 4429: this test is about poison,
+  // the budget has tests of its own (sync-budgets), so it is set out of reach here.
+  const { api, url, quire } = await startServer(t, { env: { SYNC_TENANT_WORK_BURST_MS: '600000', SYNC_TENANT_WORK_MS_PER_SECOND: '100000' } });
   const s = await api.signup();
   const doc = await api.createDocument(s, 'fuzz');
   const good = connect(t, url, doc.id, s.accessToken);
