@@ -863,3 +863,207 @@ export interface SinceSeen {
   seenAt: string | null;
   diff: VersionDiff | null;
 }
+
+// ---- notifications ----------------------------------------------------------------------
+
+/** What a notification is about. */
+export const NOTIFICATION_KINDS = ['mention', 'reply', 'share', 'review_assigned', 'review_decided', 'deadline'] as const;
+export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
+
+/** Where a notification goes besides the app's list (which always has it unless `inApp` is off). */
+export const NOTIFICATION_CHANNELS = ['inApp', 'email', 'push'] as const;
+export type NotificationChannel = (typeof NOTIFICATION_CHANNELS)[number];
+
+/** Most notifications one page of `GET /api/v1/notifications` lists. */
+export const NOTIFICATIONS_MAX_LIMIT = 100;
+
+export interface Notification {
+  id: string;
+  kind: NotificationKind;
+  /** The document it is about (null once it was deleted for good). */
+  documentId: string | null;
+  documentTitle: string | null;
+  /** Who caused it (null for a deadline, or a removed user). */
+  actor: CommentAuthor | null;
+  /** One line a person reads: "Ada mentioned you in “Plan”". */
+  text: string;
+  /** Where clicking it goes, relative to the app (`/d/<id>?comment=<id>`, `/tasks`). */
+  link: string;
+  /** Ids of what it is about, by kind: `commentId`, `reviewId`, `taskId`, `decision`, `stage` ("warning" | "overdue" | "escalated"). */
+  data: Record<string, string>;
+  createdAt: string;
+  readAt: string | null;
+}
+
+/** `GET /api/v1/notifications?unread=true|false&cursor=&limit=`: newest first. */
+export interface NotificationPage {
+  notifications: Notification[];
+  nextCursor: string | null;
+  /** Unread notifications the user has in all (not only on this page). */
+  unread: number;
+}
+
+export interface ListNotificationsQuery {
+  unread?: boolean;
+  cursor?: string;
+  limit?: number;
+}
+
+/** `POST /api/v1/notifications/read`: some (`ids`) or all of the user's notifications. */
+export type MarkNotificationsReadRequest = { ids: string[] } | { all: true };
+
+export interface MarkNotificationsReadResponse {
+  unread: number;
+}
+
+/** Per kind, per channel: on or off. A partial map sets only what it names. */
+export type NotificationPreferenceMap = Record<NotificationKind, Record<NotificationChannel, boolean>>;
+export type NotificationPreferencePatch = Partial<Record<NotificationKind, Partial<Record<NotificationChannel, boolean>>>>;
+
+/** `GET /api/v1/me/notification-preferences`: what applies, and the workspace defaults it starts from. */
+export interface NotificationPreferences {
+  preferences: NotificationPreferenceMap;
+  defaults: NotificationPreferenceMap;
+}
+
+/** `PUT /api/v1/me/notification-preferences` and `PUT /api/v1/workspace/notification-defaults` (admin). */
+export interface SetNotificationPreferencesRequest {
+  preferences: NotificationPreferencePatch;
+}
+
+/**
+ * Live delivery: `GET /api/v1/notifications/stream` (Server-Sent Events, the same bearer
+ * token as every call). Each new notification arrives as `event: notification` with a
+ * `NotificationStreamEvent`; `event: unread` follows reads from another tab or device.
+ */
+export type NotificationStreamEvent = { type: 'notification'; notification: Notification; unread: number } | { type: 'unread'; unread: number };
+
+/** `POST /api/v1/me/push-subscriptions`: a browser's `PushSubscription.toJSON()`. */
+export interface PushSubscriptionRequest {
+  endpoint: string;
+  keys: { p256dh: string; auth: string };
+}
+
+/** `GET /api/v1/push/vapid-public-key`: the application server key a browser subscribes with. */
+export interface VapidPublicKey {
+  publicKey: string;
+}
+
+// ---- review workflows --------------------------------------------------------------------
+
+export const MAX_WORKFLOW_STEPS = 10;
+
+/** Who a step's tasks go to: named users, everyone with a workspace role, or both. */
+export interface WorkflowAssignees {
+  users?: string[];
+  role?: TenantRole;
+}
+
+export interface WorkflowStep {
+  name: string;
+  assignees: WorkflowAssignees;
+  /** Approvals that complete the step. @default 1 */
+  approvals: number;
+  /** Seconds from the step's start to its deadline; null: no deadline. */
+  slaSeconds: number | null;
+  /** Seconds before the deadline the assignees are warned. @default a fifth of the SLA */
+  warnBeforeSeconds: number | null;
+  /** Who is told when the deadline passes (besides the assignees). */
+  escalateTo: WorkflowAssignees;
+}
+
+export interface Workflow {
+  id: string;
+  name: string;
+  steps: WorkflowStep[];
+  createdAt: string;
+  updatedAt: string;
+  archived: boolean;
+}
+
+export interface WorkflowList {
+  workflows: Workflow[];
+}
+
+/** `POST /api/v1/workflows` (admin). Optional step fields take their defaults. */
+export interface CreateWorkflowRequest {
+  name: string;
+  steps: (Pick<WorkflowStep, 'name' | 'assignees'> & Partial<Omit<WorkflowStep, 'name' | 'assignees'>>)[];
+}
+
+/** `PATCH /api/v1/workflows/:id` (admin): reviews already running keep the steps they started with. */
+export interface UpdateWorkflowRequest {
+  name?: string;
+  steps?: CreateWorkflowRequest['steps'];
+  archived?: boolean;
+}
+
+export type ReviewStatus = 'in_review' | 'approved' | 'rejected' | 'changes_requested' | 'cancelled';
+export type TaskStatus = 'open' | 'approved' | 'rejected' | 'changes_requested' | 'closed';
+export type ReviewDecision = 'approve' | 'reject' | 'request_changes';
+export type ReviewEventType = 'requested' | 'assigned' | 'approved' | 'rejected' | 'changes_requested' | 'step_completed' | 'completed' | 'warning' | 'escalated' | 'cancelled';
+
+export interface ReviewEvent {
+  id: string;
+  type: ReviewEventType;
+  step: number | null;
+  actor: CommentAuthor | null;
+  comment: string | null;
+  createdAt: string;
+}
+
+export interface Task {
+  id: string;
+  reviewId: string;
+  documentId: string;
+  documentTitle: string;
+  workflowName: string;
+  step: number;
+  stepName: string;
+  status: TaskStatus;
+  comment: string | null;
+  dueAt: string | null;
+  createdAt: string;
+  decidedAt: string | null;
+}
+
+export interface Review {
+  id: string;
+  documentId: string;
+  workflowId: string | null;
+  workflowName: string;
+  steps: WorkflowStep[];
+  /** The named version under review, when one was pinned. */
+  versionId: string | null;
+  requestedBy: CommentAuthor | null;
+  status: ReviewStatus;
+  /** The step in progress (index into `steps`); the last one once decided. */
+  currentStep: number;
+  stepDueAt: string | null;
+  createdAt: string;
+  decidedAt: string | null;
+  tasks: Task[];
+  events: ReviewEvent[];
+}
+
+/** `POST /api/v1/documents/:id/reviews` (write access). */
+export interface RequestReviewRequest {
+  workflowId: string;
+  versionId?: string;
+}
+
+/** `GET /api/v1/documents/:id/reviews`: newest first. */
+export interface ReviewList {
+  reviews: Review[];
+}
+
+/** `GET /api/v1/tasks?status=open|decided|all`: the caller's tasks, newest first. */
+export interface TaskList {
+  tasks: Task[];
+}
+
+/** `POST /api/v1/tasks/:id/decision`. A comment is required to reject or request changes. */
+export interface DecisionRequest {
+  decision: ReviewDecision;
+  comment?: string;
+}

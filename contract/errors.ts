@@ -34,6 +34,10 @@ export const SERVER_ERROR_CODES = [
   'public_link_not_found',
   'comment_not_found',
   'version_not_found',
+  'notification_not_found',
+  'workflow_not_found',
+  'review_not_found',
+  'task_not_found',
   'route_not_found',
   // Requests the server cannot take
   'validation_failed',
@@ -54,6 +58,12 @@ export const SERVER_ERROR_CODES = [
   'mode_unavailable',
   'invalid_anchor',
   'not_a_thread',
+  // Reviews
+  'review_in_progress',
+  'task_closed',
+  'no_eligible_assignees',
+  'workflow_archived',
+  'push_unavailable',
   // Collections
   'collection_cycle',
   'collection_too_deep',
@@ -83,4 +93,4 @@ export const SERVER_ERROR_CODES = [
 export type ServerErrorCode = (typeof SERVER_ERROR_CODES)[number];
 
 /** Things the API answers 404 for, each with its `<what>_not_found` code. */
-export type NotFoundWhat = 'document' | 'user' | 'classifier' | 'classification' | 'label' | 'search' | 'collection' | 'public_link' | 'comment' | 'version' | 'route';
+export type NotFoundWhat = 'document' | 'user' | 'classifier' | 'classification' | 'label' | 'search' | 'collection' | 'public_link' | 'comment' | 'version' | 'notification' | 'workflow' | 'review' | 'task' | 'route';

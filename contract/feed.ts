@@ -5,8 +5,23 @@
  */
 import { z } from 'zod';
 
-export const FEED_EVENT_TYPES = ['document.created', 'document.changed', 'document.deleted', 'document.permissions'] as const;
+export const FEED_EVENT_TYPES = [
+  'document.created',
+  'document.changed',
+  'document.deleted',
+  'document.permissions',
+  // What people are told about (the notifier); `subjectId` names what it is about.
+  'document.commented',
+  'document.shared',
+  'document.review',
+] as const;
 export type FeedEventType = (typeof FEED_EVENT_TYPES)[number];
+
+/** Events about a document's content or access: what the indexer handles (the rest are for the notifier). */
+export const INDEXED_EVENT_TYPES: readonly FeedEventType[] = ['document.created', 'document.changed', 'document.deleted', 'document.permissions'];
+
+/** Events the notifier turns into notifications. */
+export const NOTIFYING_EVENT_TYPES: readonly FeedEventType[] = ['document.commented', 'document.shared', 'document.review'];
 
 export const FeedEventSchema = z.strictObject({
   type: z.enum(FEED_EVENT_TYPES),
@@ -17,6 +32,8 @@ export const FeedEventSchema = z.strictObject({
   /** Its row sequence number (log seq for changes, outbox seq otherwise). */
   seq: z.string().regex(/^\d{1,20}$/),
   at: z.iso.datetime(),
+  /** `document.commented`: the comment; `document.shared`: the user it was shared with; `document.review`: the review event. */
+  subjectId: z.uuid().optional(),
 });
 export type FeedEvent = z.infer<typeof FeedEventSchema>;
 
@@ -31,12 +48,14 @@ export function messageIdFor(e: Pick<FeedEvent, 'documentId' | 'seq' | 'type'>):
 }
 
 /**
- * The indexer's coalescing key: every event type about one document is handled by reading
- * that document's current state, so waiting events for it are interchangeable. Throws for
- * an undecodable event (which then stands alone and is dead-lettered by its handler).
+ * The indexer's coalescing key: every indexed event type about one document is handled by
+ * reading that document's current state, so waiting events for it are interchangeable.
+ * Notifying events stand alone (null): folding an indexing event into one would lose it.
+ * Throws for an undecodable event (which then stands alone and is dead-lettered by its handler).
  */
-export function documentKeyOf(data: Uint8Array): string {
-  return decodeEvent(data).documentId;
+export function indexKeyOf(data: Uint8Array): string | null {
+  const ev = decodeEvent(data);
+  return INDEXED_EVENT_TYPES.includes(ev.type) ? ev.documentId : null;
 }
 
 export function decodeEvent(data: Uint8Array): FeedEvent {

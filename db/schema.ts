@@ -3,7 +3,18 @@
  * Migrations in `db/migrations/` create them; keep both in step.
  */
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
-import type { DocumentKind, LinkAccess, PermissionLevel, TenantRole } from '../contract/api.js';
+import type {
+  DocumentKind,
+  LinkAccess,
+  NotificationKind,
+  NotificationPreferencePatch,
+  PermissionLevel,
+  ReviewEventType,
+  ReviewStatus,
+  TaskStatus,
+  TenantRole,
+  WorkflowStep,
+} from '../contract/api.js';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
@@ -17,6 +28,8 @@ export interface TenantsTable {
   created_at: Generated<Date>;
   /** Whether the workspace's public links answer (migration 0014). */
   public_links_enabled: Generated<boolean>;
+  /** Workspace defaults for notifications, `{kind: {channel: boolean}}` (migration 0020). */
+  notification_defaults: ColumnType<NotificationPreferencePatch, string | undefined, string>;
 }
 
 export interface UsersTable {
@@ -31,6 +44,8 @@ export interface UsersTable {
   disabled_at: NullableTimestamp;
   /** Bumped when the user ends all their sessions; access tokens of a lower version are refused (migration 0012). */
   session_version: Generated<number>;
+  /** The user's own notification settings over the workspace defaults (migration 0020). */
+  notification_preferences: ColumnType<NotificationPreferencePatch, string | undefined, string>;
 }
 
 export interface RefreshTokensTable {
@@ -205,7 +220,8 @@ export interface DocumentQuarantineTable {
   detail: string;
 }
 
-export type FeedEventType = 'document.created' | 'document.changed' | 'document.deleted' | 'document.permissions';
+export type { FeedEventType } from '../contract/feed.js';
+import type { FeedEventType } from '../contract/feed.js';
 
 export interface DocumentEventsTable {
   seq: Generated<string>;
@@ -216,6 +232,8 @@ export interface DocumentEventsTable {
   created_at: Generated<Date>;
   /** Migration 0015: on a compaction's `document.changed`, the time of the newest log row it folded. */
   changed_at: NullableTimestamp;
+  /** Migration 0020: what a notification event is about (a comment, a user, a review event). */
+  subject_id: string | null;
 }
 
 export interface FeedCursorsTable {
@@ -349,6 +367,115 @@ export interface DocumentSnapshotsTable {
   updated_at: Generated<Date>;
 }
 
+// ---- notifications and reviews (migration 0020) ----
+
+export interface NotificationsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  user_id: string;
+  kind: NotificationKind;
+  document_id: string | null;
+  actor_id: string | null;
+  /** Idempotency: `ev:<feed seq>`, unique per user and kind. */
+  source: string;
+  data: ColumnType<Record<string, string>, string | undefined, string>;
+  created_at: Generated<Date>;
+  read_at: NullableTimestamp;
+}
+
+export type DeliveryChannel = 'email' | 'push';
+export type DeliveryStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'skipped' | 'unknown';
+
+export interface NotificationDeliveriesTable {
+  id: Generated<string>;
+  tenant_id: string;
+  notification_id: string;
+  user_id: string;
+  channel: DeliveryChannel;
+  status: Generated<DeliveryStatus>;
+  due_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  attempts: Generated<number>;
+  claimed_at: NullableTimestamp;
+  sent_at: NullableTimestamp;
+  error: string | null;
+  created_at: Generated<Date>;
+}
+
+export interface PushSubscriptionsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  user_id: string;
+  endpoint: string;
+  p256dh: string;
+  auth: string;
+  created_at: Generated<Date>;
+  last_error: string | null;
+}
+
+export interface WorkflowsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  name: string;
+  steps: ColumnType<WorkflowStep[], string, string>;
+  created_by: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+  archived_at: NullableTimestamp;
+}
+
+export interface ReviewsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  document_id: string;
+  workflow_id: string | null;
+  workflow_name: string;
+  steps: ColumnType<WorkflowStep[], string, string>;
+  version_id: string | null;
+  requested_by: string | null;
+  status: Generated<ReviewStatus>;
+  current_step: Generated<number>;
+  step_started_at: Generated<Date>;
+  step_due_at: NullableTimestamp;
+  created_at: Generated<Date>;
+  decided_at: NullableTimestamp;
+}
+
+export interface ReviewTasksTable {
+  id: Generated<string>;
+  tenant_id: string;
+  review_id: string;
+  document_id: string;
+  step: number;
+  assignee_id: string;
+  status: Generated<TaskStatus>;
+  comment: string | null;
+  due_at: NullableTimestamp;
+  created_at: Generated<Date>;
+  decided_at: NullableTimestamp;
+}
+
+export interface ReviewEventsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  review_id: string;
+  document_id: string;
+  step: number | null;
+  type: ReviewEventType;
+  actor_id: string | null;
+  comment: string | null;
+  created_at: Generated<Date>;
+}
+
+export interface ReviewTimersTable {
+  id: Generated<string>;
+  tenant_id: string;
+  review_id: string;
+  step: number;
+  kind: 'warning' | 'escalation';
+  due_at: Timestamp;
+  fired_at: NullableTimestamp;
+}
+
 export interface Database {
   tenants: TenantsTable;
   users: UsersTable;
@@ -365,6 +492,14 @@ export interface Database {
   document_authorship: DocumentAuthorshipTable;
   document_seen: DocumentSeenTable;
   audit_log: AuditLogTable;
+  notifications: NotificationsTable;
+  notification_deliveries: NotificationDeliveriesTable;
+  push_subscriptions: PushSubscriptionsTable;
+  workflows: WorkflowsTable;
+  reviews: ReviewsTable;
+  review_tasks: ReviewTasksTable;
+  review_events: ReviewEventsTable;
+  review_timers: ReviewTimersTable;
   document_updates: DocumentUpdatesTable;
   document_snapshots: DocumentSnapshotsTable;
   document_quarantine: DocumentQuarantineTable;

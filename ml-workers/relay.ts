@@ -35,6 +35,7 @@ interface Row {
   tenant_id: string;
   document_id: string;
   type?: FeedEventType;
+  subject_id?: string | null;
 }
 
 type Cursor = FeedCursor;
@@ -83,7 +84,7 @@ export class Relay {
         const cursor = await feedCursor(tx, source);
         const fn = source === 'changes' ? sql`quire_feed_changes` : sql`quire_feed_events`;
         const rows = (
-          await sql<Row>`select txid::text as txid, seq::text as seq, tenant_id, document_id${source === 'events' ? sql`, type` : sql``}
+          await sql<Row>`select txid::text as txid, seq::text as seq, tenant_id, document_id${source === 'events' ? sql`, type, subject_id` : sql``}
             from ${fn}(${cursor.txid}::xid8, ${cursor.seq}::bigint, ${horizon}::xid8, ${limit})`.execute(tx)
         ).rows;
         const events = source === 'changes' ? coalesce(rows) : rows.map((r) => toEvent(r, r.type!));
@@ -139,7 +140,9 @@ export async function publishAll(bus: EventBus, subjectPrefix: string, events: r
 }
 
 function toEvent(r: Row, type: FeedEventType): FeedEvent {
-  return { type, tenantId: r.tenant_id, documentId: r.document_id, txid: r.txid, seq: r.seq, at: new Date().toISOString() };
+  const e: FeedEvent = { type, tenantId: r.tenant_id, documentId: r.document_id, txid: r.txid, seq: r.seq, at: new Date().toISOString() };
+  if (r.subject_id) e.subjectId = r.subject_id;
+  return e;
 }
 
 /** One `document.changed` per document: the newest row stands for all of them. */

@@ -20,6 +20,7 @@ import { comments } from './0016-comments.js';
 import { versionHistory } from './0017-version-history.js';
 import { authorship } from './0018-authorship.js';
 import { retention } from './0019-retention.js';
+import { notificationsReviews } from './0020-notifications-reviews.js';
 
 export type { MigrationContext };
 
@@ -44,5 +45,6 @@ export function migrations(ctx: MigrationContext): Record<string, Migration> {
     '0017-version-history': versionHistory(ctx),
     '0018-authorship': authorship(ctx),
     '0019-retention': retention(ctx),
+    '0020-notifications-reviews': notificationsReviews(ctx),
   };
 }

@@ -2,6 +2,7 @@
 import type { FeedEventType } from '../../db/schema.js';
 import type { Tx } from '../../db/store.js';
 
-export async function feedEvent(tx: Tx, tenantId: string, documentId: string, type: FeedEventType): Promise<void> {
-  await tx.insertInto('document_events').values({ tenant_id: tenantId, document_id: documentId, type }).execute();
+/** `subjectId`: what a notifying event is about (see `contract/feed.ts`). */
+export async function feedEvent(tx: Tx, tenantId: string, documentId: string, type: FeedEventType, subjectId: string | null = null): Promise<void> {
+  await tx.insertInto('document_events').values({ tenant_id: tenantId, document_id: documentId, type, subject_id: subjectId }).execute();
 }

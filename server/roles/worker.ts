@@ -8,7 +8,7 @@
  * (its handlers in flight finish), then the bus — and only then closes the sentence
  * encoder, the search indexes and the store they use.
  */
-import { decodeEvent, documentKeyOf } from '../../contract/feed.js';
+import { decodeEvent, indexKeyOf, INDEXED_EVENT_TYPES } from '../../contract/feed.js';
 import { DocumentStore } from '../../core/document-store.js';
 import { PoisonMessageError, type EventBus } from '../../ml-workers/bus/bus.js';
 import { loadClassifierModel } from '../../ml-workers/classifier/model.js';
@@ -49,13 +49,15 @@ export async function startWorker(shared: Shared, search: SearchIndexes): Promis
   const indexer = new Indexer({ db: store.db, store: new DocumentStore(store.db), fulltext: search.fulltext, log, semantic });
   // Events for one document fold into one run (the indexer reads current state);
   // handler slots are shared fairly between tenants (see ml-workers/bus/dispatch.ts).
-  const consumer = await bus.consume({ durable: 'indexer', coalesceKey: (m) => documentKeyOf(m.data) }, async (msg) => {
+  const consumer = await bus.consume({ durable: 'indexer', coalesceKey: (m) => indexKeyOf(m.data) }, async (msg) => {
     let ev;
     try {
       ev = decodeEvent(msg.data);
     } catch (e) {
       throw new PoisonMessageError(`undecodable event on ${msg.subject}`, { cause: e });
     }
+    // Comments, shares and reviews change neither the text nor who may read it.
+    if (!INDEXED_EVENT_TYPES.includes(ev.type)) return;
     await indexer.handle(ev);
   });
   shutdown.add('consumer', () => consumer.stop());
