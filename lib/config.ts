@@ -159,6 +159,15 @@ const EnvSchema = z.object({
   HISTORY_RETENTION_DAYS: int(0, 0, 36_500),
   RETENTION_INTERVAL_MS: int(3_600_000, 0, 7 * 86_400_000),
   ACCESS_RECHECK_SECONDS: int(5, 1, 300),
+  PUBLIC_URL: optionalUrl(['http://', 'https://']),
+  SMTP_URL: optionalUrl(['smtp://', 'smtps://']),
+  MAIL_FROM: z.string().trim().default('Quire <quire@localhost>'),
+  EMAIL_BATCH_MS: int(60_000, 0, 86_400_000),
+  NOTIFY_POLL_MS: int(1_000, 10, 600_000),
+  VAPID_PUBLIC_KEY: z.string().trim().optional(),
+  VAPID_PRIVATE_KEY: z.string().trim().optional(),
+  VAPID_SUBJECT: z.string().trim().default('mailto:quire@localhost'),
+  REVIEW_TIMER_POLL_MS: int(1_000, 10, 600_000),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 120_000),
 });
 
@@ -266,6 +275,25 @@ export interface Config {
   historyRetentionDays: number;
   /** How often the worker role purges the trash and expires versions; 0 = never. @default 1 hour */
   retentionIntervalMs: number;
+  notifications: {
+    /** Where links in emails and pushes point (the web app's origin). @default http://localhost:<PORT> */
+    publicUrl: string;
+    /** Email goes out through this SMTP server when set; unset: no email channel. */
+    smtpUrl?: string;
+    /** The From address of notification email. */
+    mailFrom: string;
+    /** Email waits this long for more notifications to the same person and sends them together (a digest). @default 60 s */
+    emailBatchMs: number;
+    /** How often the email and push senders look for due deliveries. @default 1 s */
+    pollMs: number;
+    /** Web Push application server keys (base64url); generated once into `DATA_DIR/keys/` when unset. */
+    vapidPublicKey?: string;
+    vapidPrivateKey?: string;
+    /** The contact push services see (`mailto:` or `https:`). */
+    vapidSubject: string;
+    /** How often the worker looks for review deadlines that came due. @default 1 s */
+    reviewTimerPollMs: number;
+  };
   sync: SyncLimits;
   feed: {
     /** NATS JetStream when set, else the in-process bus. */
@@ -377,6 +405,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (parsed.success) {
     const e = parsed.data;
+    if (Boolean(e.VAPID_PUBLIC_KEY) !== Boolean(e.VAPID_PRIVATE_KEY)) {
+      problems.push('VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY must be set together (or both left unset to generate them in DATA_DIR)');
+    }
     if (Boolean(e.JWT_PRIVATE_KEY) !== Boolean(e.JWT_PUBLIC_KEY)) {
       problems.push('JWT_PRIVATE_KEY and JWT_PUBLIC_KEY must be set together (or both left unset to generate keys in DATA_DIR)');
     }
@@ -431,6 +462,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trashRetentionDays: e.TRASH_RETENTION_DAYS,
     historyRetentionDays: e.HISTORY_RETENTION_DAYS,
     retentionIntervalMs: e.RETENTION_INTERVAL_MS,
+    notifications: {
+      publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+      smtpUrl: e.SMTP_URL,
+      mailFrom: e.MAIL_FROM,
+      emailBatchMs: e.EMAIL_BATCH_MS,
+      pollMs: e.NOTIFY_POLL_MS,
+      vapidPublicKey: e.VAPID_PUBLIC_KEY || undefined,
+      vapidPrivateKey: e.VAPID_PRIVATE_KEY || undefined,
+      vapidSubject: e.VAPID_SUBJECT,
+      reviewTimerPollMs: e.REVIEW_TIMER_POLL_MS,
+    },
     feed: { natsUrl: e.NATS_URL, stream: e.NATS_STREAM, subjectPrefix: e.NATS_SUBJECT_PREFIX, pollMs: e.FEED_POLL_MS, lastEditedMs: e.LAST_EDITED_INTERVAL_MS },
     search: {
       meiliUrl: e.MEILI_URL,

@@ -36,7 +36,25 @@ export interface Res {
   headers?: Record<string, string>;
   /** Answer a HEAD request: send these headers and this content-length, no body. */
   headOnlyLength?: number;
+  /**
+   * Keep the response open as a stream of Server-Sent Events (status 200): called once the
+   * headers are out; returns what to do when the stream ends (the client left, the server
+   * closes it, or it fell too far behind).
+   */
+  eventStream?: (sink: EventStreamSink) => () => void;
 }
+
+/** The open end of a Server-Sent Events response. */
+export interface EventStreamSink {
+  /** Writes one event; false when the stream is closed (nothing was written). */
+  send(event: string, data: unknown): boolean;
+  /** Ends the stream from our side. */
+  close(): void;
+  readonly closed: boolean;
+}
+
+/** How often an open event stream gets a comment line, so proxies and clients keep it open. */
+const EVENT_STREAM_PING_MS = 25_000;
 
 export type Handler = (req: Req) => Promise<Res> | Res;
 /** Runs before every routed handler (rate limits); throw an AppError to refuse. */
@@ -85,6 +103,8 @@ interface AnswerContext {
   aborted: () => boolean;
   log: () => Logger;
   closeConnection: boolean;
+  /** Runs `fn` when the client goes away (now, if it already has). */
+  onAbort: (fn: () => void) => void;
 }
 
 /** `decodeURIComponent`, or null for a malformed escape (`%E0%A4%A`), which it throws on. */
@@ -107,6 +127,9 @@ export class HttpEdge {
   private readonly registered: { method: Method; pattern: string }[] = [];
   private drained: (() => void) | null = null;
   private closing = false;
+  /** Open event streams, closed on shutdown; pinged while any is open. */
+  private readonly streams = new Set<EventStreamSink>();
+  private pinger: NodeJS.Timeout | null = null;
 
   constructor(private readonly opts: EdgeOptions) {
     this.app.options('/*', (res, req) => {
@@ -226,9 +249,15 @@ export class HttpEdge {
     let child: Logger | null = null;
     const log = (): Logger => (child ??= root.child({ cat: 'http', reqId: id }));
     let aborted = false;
+    const abortListeners: (() => void)[] = [];
     res.onAborted(() => {
       aborted = true;
+      for (const fn of abortListeners.splice(0)) fn();
     });
+    const onAbort = (fn: () => void) => {
+      if (aborted) fn();
+      else abortListeners.push(fn);
+    };
     this.inflight++;
 
     let finished = false;
@@ -236,7 +265,7 @@ export class HttpEdge {
       if (finished) return;
       finished = true;
       try {
-        this.answer(res, r, { method, url, route, started, id, origin: headers['origin'] ?? '', aborted: () => aborted, log, closeConnection });
+        this.answer(res, r, { method, url, route, started, id, origin: headers['origin'] ?? '', aborted: () => aborted, log, closeConnection, onAbort });
       } catch (err) {
         log().error({ err, method, url, route }, 'could not send the response');
       } finally {
@@ -360,12 +389,93 @@ export class HttpEdge {
         res.writeHeader('access-control-expose-headers', 'x-request-id, retry-after');
         res.writeHeader('vary', 'Origin');
       }
+      if (r.eventStream && status === 200) {
+        res.writeHeader('content-type', 'text/event-stream; charset=utf-8');
+        res.writeHeader('cache-control', 'no-store');
+        res.writeHeader('x-accel-buffering', 'no');
+        for (const [k, v] of Object.entries(extra)) res.writeHeader(k, v);
+        res.write(': open\n\n');
+        return;
+      }
       if (type && !Object.keys(extra).some((k) => k.toLowerCase() === 'content-type')) res.writeHeader('content-type', type);
       for (const [k, v] of Object.entries(extra)) res.writeHeader(k, v);
       if (r.headOnlyLength !== undefined && status === r.status) res.endWithoutBody(r.headOnlyLength, at.closeConnection);
       else if (body === undefined) res.endWithoutBody(0, at.closeConnection);
       else res.end(body, at.closeConnection);
     });
+    if (r.eventStream && status === 200) this.openStream(res, r.eventStream, at);
+  }
+
+  /**
+   * Holds an event stream open. A client that stops reading is dropped rather than
+   * buffered for: an event that finds the previous one still unsent closes the stream (the
+   * client reconnects and reads what it missed through the REST API).
+   */
+  private openStream(res: UwsResponse, start: (sink: EventStreamSink) => () => void, at: AnswerContext): void {
+    let closed = false;
+    let backedUp = false;
+    let cleanup: (() => void) | null = null;
+    const edge = this;
+    const end = (fromClient: boolean) => {
+      if (closed) return;
+      closed = true;
+      edge.streams.delete(sink);
+      if (edge.streams.size === 0 && edge.pinger) {
+        clearInterval(edge.pinger);
+        edge.pinger = null;
+      }
+      if (!fromClient) {
+        try {
+          res.cork(() => res.end());
+        } catch {
+          // Already gone.
+        }
+      }
+      try {
+        cleanup?.();
+      } catch (err) {
+        at.log().warn({ err, route: at.route }, 'event stream cleanup failed');
+      }
+    };
+    const write = (chunk: string): boolean => {
+      if (closed) return false;
+      if (backedUp) {
+        end(false);
+        return false;
+      }
+      let ok = true;
+      res.cork(() => {
+        ok = res.write(chunk);
+      });
+      if (!ok) {
+        backedUp = true;
+        res.onWritable(() => {
+          backedUp = false;
+          return true;
+        });
+      }
+      return true;
+    };
+    const sink: EventStreamSink & { ping(): void } = {
+      send: (event, data) => write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`),
+      ping: () => void write(': ping\n\n'),
+      close: () => end(false),
+      get closed() {
+        return closed;
+      },
+    };
+    this.streams.add(sink);
+    this.pinger ??= setInterval(() => {
+      for (const s of this.streams) (s as typeof sink).ping();
+    }, EVENT_STREAM_PING_MS).unref();
+    at.onAbort(() => end(true));
+    try {
+      cleanup = start(sink);
+    } catch (err) {
+      at.log().error({ err, route: at.route }, 'event stream failed to start');
+      end(false);
+    }
+    if (closed) cleanup?.();
   }
 
   async listen(host: string, port: number): Promise<number> {
@@ -384,6 +494,7 @@ export class HttpEdge {
   /** Stops accepting connections, answers new requests with 503, waits for in-flight ones. */
   async close(timeoutMs: number): Promise<void> {
     this.closing = true;
+    for (const s of [...this.streams]) s.close();
     if (this.listenSocket) {
       uWS.us_listen_socket_close(this.listenSocket);
       this.listenSocket = null;
