@@ -1,6 +1,7 @@
 /** What commands need from the process: store, tokens, hashing, events, settings. */
 import type { Store } from '../db/store.js';
 import type { AccessEvents } from '../lib/access-events.js';
+import type { NotificationHub } from '../lib/notification-hub.js';
 import type { PasswordHasher } from './auth/passwords.js';
 import type { TokenService } from '../core/tokens.js';
 import type { Logger } from '../lib/log.js';
@@ -14,6 +15,8 @@ export interface Services {
   tokens: TokenService;
   passwords: PasswordHasher;
   accessEvents: AccessEvents;
+  /** Live notification signals between the worker that makes notifications and the API streams that show them. */
+  notificationHub: NotificationHub;
   log: Logger;
   refreshTtlSeconds: number;
   refreshReuseGraceSeconds: number;

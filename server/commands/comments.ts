@@ -23,24 +23,13 @@ import { ContentTooDeepError } from '../../core/content.js';
 import { AppError } from '../../lib/errors.js';
 import { audit } from './audit.js';
 import { busyOr, contentService } from './content.js';
+import { mentionsIn } from '../../core/mentions.js';
+import { feedEvent } from './feed.js';
 
 /** Most mentions one comment records. */
 export const MAX_MENTIONS = 20;
 /** Most comments a document holds (threads and replies). */
 export const MAX_COMMENTS_PER_DOCUMENT = 5_000;
-
-/** `@[Name](user:<uuid>)`: how a body mentions someone (the name is what readers see). */
-const MENTION = /@\[([^\]\n]{1,200})\]\(user:([0-9a-fA-F-]{36})\)/g;
-
-/** The users a body mentions, in order, without repeats. */
-export function mentionsIn(body: string): string[] {
-  const out: string[] = [];
-  for (const m of body.matchAll(MENTION)) {
-    const id = m[2]!.toLowerCase();
-    if (!out.includes(id)) out.push(id);
-  }
-  return out;
-}
 
 const authorOf = (id: string | null, displayName: string | null, email: string | null): CommentAuthor => ({
   id,
@@ -234,6 +223,8 @@ export async function createComment(svc: Services, principal: Principal, ip: str
       .returning('id')
       .executeTakeFirstOrThrow();
     await recordMentions(tx, actor.tenantId, props.id, row.id, mentions);
+    // Mentioned people and the thread's other participants are told (the notifier).
+    await feedEvent(tx, actor.tenantId, props.id, 'document.commented', row.id);
     return find(tx, props.id, row.id);
   });
   const comment = (await presentFound(svc, principal.tenantId, props.id, created))[0]!;
@@ -251,8 +242,11 @@ export async function updateComment(svc: Services, principal: Principal, ip: str
     if (props.body !== undefined) {
       if (c.author_id !== actor.userId) throw forbidden('Only its author changes a comment');
       const mentions = await checkMentions(tx, props.body);
+      const before = (await tx.selectFrom('comment_mentions').select('user_id').where('comment_id', '=', c.id).execute()).map((m) => m.user_id);
       await tx.updateTable('document_comments').set({ body: props.body, edited_at: new Date() }).where('id', '=', c.id).execute();
       await recordMentions(tx, actor.tenantId, props.id, c.id, mentions);
+      // Someone newly mentioned is told (each person once per comment: see the notifier).
+      if (mentions.some((m) => !before.includes(m))) await feedEvent(tx, actor.tenantId, props.id, 'document.commented', c.id);
     }
     if (props.resolved !== undefined) {
       if (c.parent_id !== null) throw badRequest('not_a_thread', 'Resolve the thread (its first comment), not a reply');

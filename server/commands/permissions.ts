@@ -6,7 +6,7 @@ import { badRequest, notFound } from '../../lib/errors.js';
 import type { Principal } from '../../core/tokens.js';
 import type { Services } from '../services.js';
 import { loadActor } from '../../core/actor.js';
-import { requireLevel } from '../../core/access.js';
+import { LEVEL_RANK, requireLevel } from '../../core/access.js';
 import { audit } from './audit.js';
 import { feedEvent } from './feed.js';
 
@@ -36,6 +36,7 @@ export async function setPermission(svc: Services, principal: Principal, ip: str
     const target = await tx.selectFrom('users').select(['id', 'email']).where('id', '=', props.userId).where('disabled_at', 'is', null).executeTakeFirst();
     if (!target) throw notFound('user');
     let view: Permission | null = null;
+    const before = await tx.selectFrom('document_permissions').select('level').where('document_id', '=', props.id).where('user_id', '=', props.userId).executeTakeFirst();
     if (props.level === 'none') {
       await tx.deleteFrom('document_permissions').where('document_id', '=', props.id).where('user_id', '=', props.userId).execute();
     } else {
@@ -47,6 +48,10 @@ export async function setPermission(svc: Services, principal: Principal, ip: str
       view = { userId: target.id, email: target.email, level: props.level };
     }
     await feedEvent(tx, actor.tenantId, props.id, 'document.permissions');
+    // Shared with them, or their access raised: they are told (the notifier).
+    if (props.level !== 'none' && (!before || LEVEL_RANK[props.level] > LEVEL_RANK[before.level])) {
+      await feedEvent(tx, actor.tenantId, props.id, 'document.shared', props.userId);
+    }
     await audit(tx, {
       tenantId: actor.tenantId,
       actorId: actor.userId,

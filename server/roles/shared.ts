@@ -6,6 +6,7 @@
  * opens, so it closes after every role that uses it.
  */
 import { Redis } from 'ioredis';
+import { NotificationHub } from '../../lib/notification-hub.js';
 import { startVacuumTimer } from '../../db/maintenance.js';
 import type { PGliteHandle } from '../../db/pglite-dialect.js';
 import { openStore } from '../../db/store.js';
@@ -93,12 +94,15 @@ export async function openShared(opts: SharedOptions): Promise<Shared> {
   dependencies.start();
   shutdown.add('dependencies', () => dependencies.stop());
 
+  const notificationHub = new NotificationHub({ redis, channel: `${config.redis.prefix}notifications`, log });
+  shutdown.add('notification-hub', () => notificationHub.stop());
   const keys = opts.keys ?? (await loadSigningKeys({ privatePem: config.jwt.privateKeyPem, publicPem: config.jwt.publicKeyPem, dataDir: config.dataDir }));
   const svc: Services = {
     store,
     tokens: new TokenService(keys, { issuer: config.jwt.issuer, audience: config.jwt.audience, accessTtlSeconds: config.jwt.accessTtlSeconds }),
     passwords: new PasswordHasher(config.passwords.scryptCost),
     accessEvents: new AccessEvents(),
+    notificationHub,
     log,
     refreshTtlSeconds: config.jwt.refreshTtlSeconds,
     refreshReuseGraceSeconds: config.jwt.refreshReuseGraceSeconds,

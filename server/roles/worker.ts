@@ -8,12 +8,13 @@
  * (its handlers in flight finish), then the bus — and only then closes the sentence
  * encoder, the search indexes and the store they use.
  */
-import { decodeEvent, indexKeyOf, INDEXED_EVENT_TYPES } from '../../contract/feed.js';
+import { decodeEvent, indexKeyOf, INDEXED_EVENT_TYPES, NOTIFYING_EVENT_TYPES } from '../../contract/feed.js';
 import { DocumentStore } from '../../core/document-store.js';
 import { PoisonMessageError, type EventBus } from '../../ml-workers/bus/bus.js';
 import { loadClassifierModel } from '../../ml-workers/classifier/model.js';
 import { Indexer } from '../../ml-workers/indexer.js';
 import { LastEdited } from '../../ml-workers/last-edited.js';
+import { Notifier } from '../../ml-workers/notify/notifier.js';
 import { Relay } from '../../ml-workers/relay.js';
 import { Trainer } from '../../ml-workers/trainer.js';
 import { Retention } from '../retention.js';
@@ -61,6 +62,24 @@ export async function startWorker(shared: Shared, search: SearchIndexes): Promis
     await indexer.handle(ev);
   });
   shutdown.add('consumer', () => consumer.stop());
+  // Comments, shares and reviews become notifications (one per recipient, idempotent per event).
+  const notifier = new Notifier({
+    db: store.db,
+    log,
+    hub: svc.notificationHub,
+    email: Boolean(config.notifications.smtpUrl),
+    emailBatchMs: config.notifications.emailBatchMs,
+  });
+  const notifications = await bus.consume({ durable: 'notifier' }, async (msg) => {
+    let ev;
+    try {
+      ev = decodeEvent(msg.data);
+    } catch (e) {
+      throw new PoisonMessageError(`undecodable event on ${msg.subject}`, { cause: e });
+    }
+    if (NOTIFYING_EVENT_TYPES.includes(ev.type)) await notifier.handle(ev);
+  });
+  shutdown.add('notifier', () => notifications.stop());
   // Without the sentence encoder, classifiers train the n-gram candidate only.
   const trainer = new Trainer({ db: store.db, embedder: search.embedder ?? undefined, log });
   trainer.start();
