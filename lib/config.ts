@@ -167,6 +167,7 @@ const EnvSchema = z.object({
   VAPID_PUBLIC_KEY: z.string().trim().optional(),
   VAPID_PRIVATE_KEY: z.string().trim().optional(),
   VAPID_SUBJECT: z.string().trim().default('mailto:quire@localhost'),
+  PUSH_ALLOW_PRIVATE_ENDPOINTS: bool(false),
   REVIEW_TIMER_POLL_MS: int(1_000, 10, 600_000),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 120_000),
 });
@@ -291,6 +292,8 @@ export interface Config {
     vapidPrivateKey?: string;
     /** The contact push services see (`mailto:` or `https:`). */
     vapidSubject: string;
+    /** Web Push may go to endpoints on loopback, private or link-local addresses (tests, closed networks); off: only public `https:` push services (SSRF guard). @default false */
+    pushAllowPrivateEndpoints: boolean;
     /** How often the worker looks for review deadlines that came due. @default 1 s */
     reviewTimerPollMs: number;
   };
@@ -471,6 +474,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       vapidPublicKey: e.VAPID_PUBLIC_KEY || undefined,
       vapidPrivateKey: e.VAPID_PRIVATE_KEY || undefined,
       vapidSubject: e.VAPID_SUBJECT,
+      pushAllowPrivateEndpoints: e.PUSH_ALLOW_PRIVATE_ENDPOINTS,
       reviewTimerPollMs: e.REVIEW_TIMER_POLL_MS,
     },
     feed: { natsUrl: e.NATS_URL, stream: e.NATS_STREAM, subjectPrefix: e.NATS_SUBJECT_PREFIX, pollMs: e.FEED_POLL_MS, lastEditedMs: e.LAST_EDITED_INTERVAL_MS },
