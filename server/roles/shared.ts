@@ -41,6 +41,8 @@ export interface Shared {
   edge: HttpEdge;
   /** What route modules receive. */
   routes: RouteContext;
+  /** The signing keys (the worker signs email's unsubscribe links with them). */
+  keys: SigningKeys;
 }
 
 export interface SharedOptions {
@@ -121,5 +123,5 @@ export async function openShared(opts: SharedOptions): Promise<Shared> {
   });
   const routes: RouteContext = { edge, svc, config, limiter, metrics };
   healthRoutes(routes, { ready: opts.ready, dependencies });
-  return { config, log, shutdown, svc, redis, metrics, edge, routes };
+  return { config, log, shutdown, svc, redis, metrics, edge, routes, keys };
 }

@@ -80,6 +80,16 @@ export async function startWorker(shared: Shared, search: SearchIndexes): Promis
     if (NOTIFYING_EVENT_TYPES.includes(ev.type)) await notifier.handle(ev);
   });
   shutdown.add('notifier', () => notifications.stop());
+  // Notification email, when SMTP is configured: digests, at most once (ml-workers/notify/mailer.ts).
+  const smtpUrl = config.notifications.smtpUrl;
+  if (smtpUrl) {
+    const { Mailer } = await import('../../ml-workers/notify/mailer.js');
+    const { signUnsubscribeToken } = await import('../../core/unsubscribe-tokens.js');
+    const { mailFrom: from, publicUrl, pollMs } = config.notifications;
+    const mailer = new Mailer({ db: store.db, log, smtpUrl, from, publicUrl, pollMs, signUnsubscribe: (c) => signUnsubscribeToken(shared.keys, config.jwt.issuer, c) });
+    mailer.start();
+    shutdown.add('mailer', () => mailer.stop());
+  }
   // Without the sentence encoder, classifiers train the n-gram candidate only.
   const trainer = new Trainer({ db: store.db, embedder: search.embedder ?? undefined, log });
   trainer.start();
