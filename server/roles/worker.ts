@@ -16,6 +16,7 @@ import { Indexer } from '../../ml-workers/indexer.js';
 import { LastEdited } from '../../ml-workers/last-edited.js';
 import { Notifier } from '../../ml-workers/notify/notifier.js';
 import { Relay } from '../../ml-workers/relay.js';
+import { ReviewTimers } from '../../ml-workers/review-timers.js';
 import { Trainer } from '../../ml-workers/trainer.js';
 import { Retention } from '../retention.js';
 import type { SearchIndexes } from './search.js';
@@ -112,5 +113,9 @@ export async function startWorker(shared: Shared, search: SearchIndexes): Promis
   });
   retention.start();
   shutdown.add('retention', () => retention.stop());
+  // Review deadlines: warnings and escalations, each fired once by whichever worker takes it (stopped before the relay, which publishes them).
+  const reviewTimers = new ReviewTimers({ db: store.db, log, intervalMs: config.notifications.reviewTimerPollMs, registry: shared.metrics.registry });
+  reviewTimers.start();
+  shutdown.add('review-timers', () => reviewTimers.stop());
   return bus;
 }
