@@ -32,7 +32,12 @@ export function generatePemPair(): { privatePem: string; publicPem: string } {
   };
 }
 
-async function readOrCreate(file: string, create: () => string, mode: number): Promise<string> {
+/**
+ * The contents of `file`, written first with `create()` (mode `mode`) when it does not exist.
+ * The write is exclusive (`wx`): when several processes race, the first writer wins and
+ * every process reads the winner's file.
+ */
+export async function readOrCreate(file: string, create: () => string, mode: number): Promise<string> {
   try {
     await fs.writeFile(file, create(), { flag: 'wx', mode });
   } catch (e) {

@@ -91,6 +91,11 @@ export async function startWorker(shared: Shared, search: SearchIndexes): Promis
     mailer.start();
     shutdown.add('mailer', () => mailer.stop());
   }
+  // Web Push to subscribed browsers, with VAPID keys from config or DATA_DIR/keys/vapid.json (ml-workers/notify/push.ts).
+  const { PushSender } = await import('../../ml-workers/notify/push.js');
+  const pushSender = new PushSender({ db: store.db, log, notifications: config.notifications, dataDir: config.dataDir });
+  pushSender.start();
+  shutdown.add('push', () => pushSender.stop());
   // Without the sentence encoder, classifiers train the n-gram candidate only.
   const trainer = new Trainer({ db: store.db, embedder: search.embedder ?? undefined, log });
   trainer.start();
