@@ -1,0 +1,358 @@
+/**
+ * Notification email end to end, through a loopback SMTP server: a mention reaches the
+ * mentioned person's mailbox once, with a working link and RFC 8058 one-click unsubscribe
+ * that turns their email off; several notifications in the window go out as one digest;
+ * nothing goes out when email is off (workspace or person) or the person lost access
+ * during the window; and a sender killed after the message went out but before it was
+ * recorded never sends it again.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { sql, type Kysely } from 'kysely';
+import type { ApiClient, Session } from './helpers/api.js';
+import { TEST_DATABASE_URL } from './helpers/env.js';
+import { freePort, ready, spawnQuire } from './helpers/process.js';
+import { startServer, testKeys, type TestServer } from './helpers/server.js';
+import { startMailbox, type ReceivedMail, type TestMailbox } from './helpers/smtp.js';
+import { eventually } from './helpers/wait.js';
+
+const PUBLIC_URL = 'http://quire.test';
+/** Waits for mail: the relay, the notifier, the batch window and the mailer's poll. */
+const MAIL_WITHIN_MS = 30_000;
+
+const mention = (s: Session, name: string) => `@[${name}](user:${s.user.id})`;
+
+function mailEnv(mailbox: TestMailbox, batchMs: number): Record<string, string> {
+  return { SMTP_URL: mailbox.url, EMAIL_BATCH_MS: String(batchMs), NOTIFY_POLL_MS: '50', PUBLIC_URL, MAIL_FROM: 'Quire <notify@quire.test>' };
+}
+
+async function comment(api: ApiClient, s: Session, docId: string, body: string): Promise<{ id: string }> {
+  const r = await api.post(`/api/v1/documents/${docId}/comments`, { body }, s.accessToken);
+  assert.equal(r.status, 201, r.text);
+  return r.body as { id: string };
+}
+
+interface DeliveryRow {
+  id: string;
+  status: string;
+  error: string | null;
+  kind: string;
+  excerpt: string | null;
+}
+
+/** A person's email deliveries, oldest first. */
+async function deliveries(owner: Kysely<unknown>, userId: string): Promise<DeliveryRow[]> {
+  const r = await sql<DeliveryRow>`
+    select d.id, d.status, d.error, n.kind, n.data->>'excerpt' as excerpt
+    from notification_deliveries d join notifications n on n.id = d.notification_id
+    where d.user_id = ${userId} and d.channel = 'email' order by d.created_at, d.id`.execute(owner);
+  return r.rows;
+}
+
+async function notificationCount(owner: Kysely<unknown>, userId: string): Promise<number> {
+  const r = await sql<{ n: number }>`select count(*)::int as n from notifications where user_id = ${userId}`.execute(owner);
+  return r.rows[0]!.n;
+}
+
+/** Makes a person's pending email due now (the batch window has passed). */
+async function windowPasses(owner: Kysely<unknown>, userId: string): Promise<void> {
+  await sql`update notification_deliveries set due_at = now() where user_id = ${userId} and channel = 'email' and status = 'pending'`.execute(owner);
+}
+
+async function emailPrefs(owner: Kysely<unknown>, userId: string): Promise<Record<string, Record<string, boolean>>> {
+  const r = await sql<{ p: Record<string, Record<string, boolean>> }>`select notification_preferences as p from users where id = ${userId}`.execute(owner);
+  return r.rows[0]!.p;
+}
+
+/** The unsubscribe link of a message (its `List-Unsubscribe` header), and the same path on the test server. */
+function unsubscribeLink(mail: ReceivedMail, server: string): { header: string; local: string } {
+  const header = mail.header('list-unsubscribe') ?? '';
+  const m = /^<(http:\/\/quire\.test(\/api\/v1\/unsubscribe\?token=[A-Za-z0-9_\-.%]+))>$/.exec(header);
+  assert.ok(m, `List-Unsubscribe: ${header}`);
+  return { header, local: `${server}${m[2]}` };
+}
+
+async function setup(t: TestContext, batchMs: number): Promise<{ web: TestServer; mailbox: TestMailbox; owner: Session; bob: Session; doc: { id: string } }> {
+  const mailbox = await startMailbox(t);
+  const web = await startServer(t, { env: mailEnv(mailbox, batchMs) });
+  const owner = await web.api.signup('Acme');
+  // An admin reads every document of the workspace: no share (and its own notification) needed.
+  const bob = await web.api.addUser(owner, 'admin');
+  const doc = await web.api.createDocument(owner, 'Plan');
+  return { web, mailbox, owner, bob, doc };
+}
+
+test('a mention reaches the mentioned person once, with a working link and a one-click unsubscribe that turns their email off', async (t) => {
+  const { web, mailbox, owner, bob, doc } = await setup(t, 200);
+  const { api, quire } = web;
+  const c = await comment(api, owner, doc.id, `Hi ${mention(bob, 'Bob')}, can you look at <b>this</b> & that?`);
+
+  const mail = await eventually(
+    () => {
+      const got = mailbox.to(bob.user.email);
+      assert.equal(got.length, 1);
+      return got[0]!;
+    },
+    { timeoutMs: MAIL_WITHIN_MS, message: 'the mention email' },
+  );
+  await eventually(
+    async () =>
+      assert.deepEqual(
+        (await deliveries(quire.store.owner, bob.user.id)).map((d) => d.status),
+        ['sent'],
+      ),
+    { message: 'the delivery is recorded sent' },
+  );
+  assert.equal(mailbox.to(bob.user.email).length, 1, 'sent once');
+
+  const author = owner.user.email.split('@')[0]!;
+  assert.equal(mail.parsed.subject, `${author} mentioned you in “Plan”`);
+  assert.equal(mail.from, 'notify@quire.test');
+  const link = `${PUBLIC_URL}/d/${doc.id}?comment=${c.id}`;
+  assert.ok(mail.parsed.text?.includes(link), mail.parsed.text);
+  assert.ok(mail.parsed.text?.includes('Hi @Bob, can you look at <b>this</b> & that?'), 'the excerpt, as readers see it');
+  const html = String(mail.parsed.html);
+  assert.ok(html.includes(`href="${link.replace(/&/g, '&amp;')}"`), 'the HTML links to the comment');
+  assert.ok(html.includes('&lt;b&gt;this&lt;/b&gt; &amp; that'), 'the excerpt is escaped in HTML');
+  assert.ok(!html.includes('<b>this</b>'));
+  assert.ok(html.includes(`${PUBLIC_URL}/account#notifications`), 'a link to the notification settings');
+  assert.equal(mail.header('list-unsubscribe-post'), 'List-Unsubscribe=One-Click');
+  assert.match(mail.header('message-id') ?? '', /^<[0-9a-f]{40}\.notify@quire\.test>$/);
+  const unsub = unsubscribeLink(mail, web.url);
+  assert.ok(html.includes(unsub.header.slice(1, -1)), 'the footer has the same unsubscribe link');
+
+  // The link the email points to opens: the comment's document, readable by Bob.
+  const opened = await api.get(`/api/v1/documents/${doc.id}`, bob.accessToken);
+  assert.equal(opened.status, 200);
+
+  // A mail scanner fetching the link changes nothing; the page has the button.
+  const page = await fetch(unsub.local, { headers: { accept: 'text/html' } });
+  assert.equal(page.status, 200);
+  assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+  assert.match(await page.text(), /<form method="post" action="\/api\/v1\/unsubscribe\?token=/);
+  assert.equal(page.headers.get('cache-control'), 'no-store');
+  assert.deepEqual(await emailPrefs(quire.store.owner, bob.user.id), {});
+
+  // One-click (RFC 8058): no sign-in, form-encoded body; doing it again is fine.
+  for (let i = 0; i < 2; i++) {
+    const r = await fetch(unsub.local, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+    assert.equal(r.status, 200, await r.clone().text());
+    assert.deepEqual(await r.json(), { unsubscribed: ['mention'] });
+  }
+  assert.deepEqual(await emailPrefs(quire.store.owner, bob.user.id), { mention: { email: false } });
+
+  // A tampered or foreign token is refused in the API's error shape.
+  const tampered = unsub.local.replace(/token=([^.]+)\.([^.]+)\./, (_m, h: string, p: string) => `token=${h}.${p.slice(0, -2)}AA.`);
+  for (const url of [tampered, `${web.url}/api/v1/unsubscribe?token=${owner.accessToken}`, `${web.url}/api/v1/unsubscribe`]) {
+    const r = await fetch(url, { method: 'POST', body: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    assert.equal(r.status, 400);
+    assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'invalid_token');
+  }
+
+  // The next mention is in the app but not in the mailbox.
+  await comment(api, owner, doc.id, `Again ${mention(bob, 'Bob')}`);
+  await eventually(async () => assert.equal(await notificationCount(quire.store.owner, bob.user.id), 2), { timeoutMs: MAIL_WITHIN_MS, message: 'the second notification' });
+  assert.equal((await deliveries(quire.store.owner, bob.user.id)).length, 1, 'no email delivery for the second mention');
+  assert.equal(mailbox.to(bob.user.email).length, 1);
+});
+
+test('several notifications within the batch window go out as one digest listing them all', async (t) => {
+  // A window longer than the test: it "passes" when the test says so.
+  const { web, mailbox, owner, bob, doc } = await setup(t, 600_000);
+  const { api, quire } = web;
+  const other = await api.createDocument(owner, 'Budget');
+  const comments = [
+    { doc: doc.id, c: await comment(api, owner, doc.id, `First ${mention(bob, 'Bob')}`) },
+    { doc: doc.id, c: await comment(api, owner, doc.id, `Second ${mention(bob, 'Bob')}`) },
+    { doc: other.id, c: await comment(api, owner, other.id, `Third ${mention(bob, 'Bob')}`) },
+  ];
+  await eventually(
+    async () =>
+      assert.deepEqual(
+        (await deliveries(quire.store.owner, bob.user.id)).map((d) => d.status),
+        ['pending', 'pending', 'pending'],
+      ),
+    {
+      timeoutMs: MAIL_WITHIN_MS,
+      message: 'three pending deliveries',
+    },
+  );
+  assert.equal(mailbox.to(bob.user.email).length, 0, 'nothing before the window passes');
+
+  await windowPasses(quire.store.owner, bob.user.id);
+  const mail = await eventually(
+    () => {
+      const got = mailbox.to(bob.user.email);
+      assert.equal(got.length, 1);
+      return got[0]!;
+    },
+    { timeoutMs: MAIL_WITHIN_MS, message: 'the digest' },
+  );
+  await eventually(async () =>
+    assert.deepEqual(
+      (await deliveries(quire.store.owner, bob.user.id)).map((d) => d.status),
+      ['sent', 'sent', 'sent'],
+    ),
+  );
+  assert.equal(mailbox.to(bob.user.email).length, 1, 'one message for the three');
+  assert.equal(mail.parsed.subject, '3 new notifications in Quire');
+  const text = mail.parsed.text ?? '';
+  for (const [i, word] of ['First', 'Second', 'Third'].entries()) {
+    assert.ok(text.includes(`${word} @Bob`), `lists ${word}`);
+    assert.ok(text.includes(`${PUBLIC_URL}/d/${comments[i]!.doc}?comment=${comments[i]!.c.id}`), `links ${word}`);
+  }
+  assert.ok(text.includes('“Plan”') && text.includes('“Budget”'));
+
+  // A digest's unsubscribe turns email off for every kind.
+  const r = await fetch(unsubscribeLink(mail, web.url).local, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+  assert.equal(r.status, 200);
+  const prefs = await emailPrefs(quire.store.owner, bob.user.id);
+  for (const kind of ['mention', 'reply', 'share', 'review_assigned', 'review_decided', 'deadline']) assert.equal(prefs[kind]?.email, false, kind);
+});
+
+test('no email when the workspace or the person has it off, or the person lost access during the window', async (t) => {
+  const { web, mailbox, owner, bob, doc } = await setup(t, 600_000);
+  const { api, quire } = web;
+  const db = quire.store.owner;
+
+  // The workspace's default: mention email off. The notification is made, no email.
+  await sql`update tenants set notification_defaults = ${JSON.stringify({ mention: { email: false } })}::jsonb where id = ${owner.user.tenantId}`.execute(db);
+  await comment(api, owner, doc.id, `Workspace says no ${mention(bob, 'Bob')}`);
+  await eventually(async () => assert.equal(await notificationCount(db, bob.user.id), 1), { timeoutMs: MAIL_WITHIN_MS, message: 'the notification' });
+  assert.deepEqual(await deliveries(db, bob.user.id), []);
+
+  // On again; the person turns it off while the email waits for the window: skipped.
+  await sql`update tenants set notification_defaults = '{}'::jsonb where id = ${owner.user.tenantId}`.execute(db);
+  await comment(api, owner, doc.id, `Bob changes his mind ${mention(bob, 'Bob')}`);
+  await eventually(
+    async () =>
+      assert.deepEqual(
+        (await deliveries(db, bob.user.id)).map((d) => d.status),
+        ['pending'],
+      ),
+    { timeoutMs: MAIL_WITHIN_MS },
+  );
+  await sql`update users set notification_preferences = ${JSON.stringify({ mention: { email: false } })}::jsonb where id = ${bob.user.id}`.execute(db);
+  await windowPasses(db, bob.user.id);
+  await eventually(
+    async () =>
+      assert.deepEqual(
+        (await deliveries(db, bob.user.id)).map((d) => [d.status, d.error]),
+        [['skipped', 'email for this kind is off']],
+      ),
+    { timeoutMs: MAIL_WITHIN_MS },
+  );
+
+  // A member shared the document, mentioned, then unshared before the window passed: both skipped.
+  const carol = await api.addUser(owner, 'member');
+  const shared = await api.put(`/api/v1/documents/${doc.id}/permissions`, { userId: carol.user.id, level: 'read' }, owner.accessToken);
+  assert.equal(shared.status, 200, shared.text);
+  await comment(api, owner, doc.id, `Carol, see ${mention(carol, 'Carol')}`);
+  await eventually(
+    async () =>
+      assert.deepEqual((await deliveries(db, carol.user.id)).map((d) => [d.kind, d.status]).sort(), [
+        ['mention', 'pending'],
+        ['share', 'pending'],
+      ]),
+    {
+      timeoutMs: MAIL_WITHIN_MS,
+    },
+  );
+  const unshared = await api.put(`/api/v1/documents/${doc.id}/permissions`, { userId: carol.user.id, level: 'none' }, owner.accessToken);
+  assert.equal(unshared.status, 200, unshared.text);
+  await windowPasses(db, carol.user.id);
+  await eventually(
+    async () =>
+      assert.deepEqual(
+        (await deliveries(db, carol.user.id)).map((d) => [d.status, d.error]),
+        [
+          ['skipped', 'the recipient can no longer read the document'],
+          ['skipped', 'the recipient can no longer read the document'],
+        ],
+      ),
+    { timeoutMs: MAIL_WITHIN_MS },
+  );
+  assert.equal(mailbox.to(bob.user.email).length, 0);
+  assert.equal(mailbox.to(carol.user.email).length, 0);
+});
+
+test('killed -9 after the message went out but before it was recorded, the sender never sends it again', async (t) => {
+  const mailbox = await startMailbox(t);
+  // The API in this process; the worker (relay, notifier, mailer) is a child process.
+  const web = await startServer(t, { roles: ['api', 'sync'], env: mailEnv(mailbox, 200) });
+  const { api, quire } = web;
+  const db = quire.store.owner;
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'quire-mailer-'));
+  t.after(() => fs.rm(dataDir, { recursive: true, force: true }));
+  const { privatePem, publicPem } = await testKeys();
+  const env = {
+    DATABASE_URL: TEST_DATABASE_URL,
+    DATABASE_SCHEMA: web.schema,
+    DATA_DIR: dataDir,
+    SEMANTIC_SEARCH: 'false',
+    WEB_APP: 'false',
+    LOG_LEVEL: 'warn',
+    JWT_PRIVATE_KEY: privatePem,
+    JWT_PUBLIC_KEY: publicPem,
+    ...mailEnv(mailbox, 200),
+  };
+  const owner = await api.signup('Acme');
+  const bob = await api.addUser(owner, 'admin');
+  const doc = await api.createDocument(owner, 'Plan');
+
+  const w1 = spawnQuire(env, await freePort(), ['--roles=worker']);
+  t.after(() => w1.kill());
+  await ready(w1);
+  const held = mailbox.holdNext();
+  await comment(api, owner, doc.id, `Only once ${mention(bob, 'Bob')}`);
+  const first = await Promise.race([
+    held.arrived,
+    new Promise<never>((_r, reject) => setTimeout(() => reject(new Error(`no email within ${MAIL_WITHIN_MS} ms: ${w1.output()}`)), MAIL_WITHIN_MS).unref()),
+  ]);
+  assert.ok(first.parsed.text?.includes('Only once @Bob'));
+  // The message is in the mailbox; the sender has not heard back. Killed now.
+  assert.deepEqual(
+    (await deliveries(db, bob.user.id)).map((d) => d.status),
+    ['sending'],
+  );
+  await w1.kill();
+  held.release();
+
+  const w2 = spawnQuire(env, await freePort(), ['--roles=worker']);
+  t.after(() => w2.kill());
+  await ready(w2);
+  // The new sender runs: a later mention goes out on its own, the first is not in it.
+  await comment(api, owner, doc.id, `After the restart ${mention(bob, 'Bob')}`);
+  const second = await eventually(
+    () => {
+      const got = mailbox.to(bob.user.email).filter((m) => m.parsed.text?.includes('After the restart @Bob'));
+      assert.equal(got.length, 1);
+      return got[0]!;
+    },
+    { timeoutMs: MAIL_WITHIN_MS, message: `the later email: ${w2.output()}` },
+  );
+  assert.ok(!second.parsed.text?.includes('Only once'), 'the first is not sent again in the next message');
+  assert.equal(second.parsed.subject?.includes('mentioned you'), true);
+
+  // Its lease runs out (ten minutes, moved back here): it is marked unknown, never resent.
+  const [stuck] = await deliveries(db, bob.user.id);
+  assert.equal(stuck!.status, 'sending');
+  await sql`update notification_deliveries set claimed_at = claimed_at - interval '11 minutes', due_at = now() where id = ${stuck!.id}`.execute(db);
+  await eventually(
+    async () =>
+      assert.deepEqual(
+        (await deliveries(db, bob.user.id)).map((d) => d.status),
+        ['unknown', 'sent'],
+      ),
+    {
+      timeoutMs: MAIL_WITHIN_MS,
+      message: 'the stuck delivery is marked unknown',
+    },
+  );
+  assert.equal(mailbox.to(bob.user.email).filter((m) => m.parsed.text?.includes('Only once @Bob')).length, 1, 'exactly one copy of the first');
+  assert.equal(mailbox.to(bob.user.email).length, 2);
+  await w2.stop();
+});
