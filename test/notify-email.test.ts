@@ -3,8 +3,9 @@
  * mentioned person's mailbox once, with a working link and RFC 8058 one-click unsubscribe
  * that turns their email off; several notifications in the window go out as one digest;
  * nothing goes out when email is off (workspace or person) or the person lost access
- * during the window; and a sender killed after the message went out but before it was
- * recorded never sends it again.
+ * during the window; the SMTP server's answer decides between a retry and a failure; and
+ * a sender killed (or cut off) after the message went out but before it was recorded never
+ * sends it again.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -17,6 +18,7 @@ import { TEST_DATABASE_URL } from './helpers/env.js';
 import { freePort, ready, spawnQuire } from './helpers/process.js';
 import { startServer, testKeys, type TestServer } from './helpers/server.js';
 import { startMailbox, type ReceivedMail, type TestMailbox } from './helpers/smtp.js';
+import { startTcpProxy } from './helpers/tcp-proxy.js';
 import { eventually } from './helpers/wait.js';
 
 const PUBLIC_URL = 'http://quire.test';
@@ -355,4 +357,59 @@ test('killed -9 after the message went out but before it was recorded, the sende
   assert.equal(mailbox.to(bob.user.email).filter((m) => m.parsed.text?.includes('Only once @Bob')).length, 1, 'exactly one copy of the first');
   assert.equal(mailbox.to(bob.user.email).length, 2);
   await w2.stop();
+});
+
+test("the SMTP server's answer decides: not now (4xx) is tried again later, never (5xx) fails, a connection cut after the message went out is unknown", async (t) => {
+  const mailbox = await startMailbox(t);
+  const proxy = await startTcpProxy(t, { host: '127.0.0.1', port: mailbox.port });
+  const web = await startServer(t, { env: { ...mailEnv(mailbox, 200), SMTP_URL: `smtp://${proxy.host}` } });
+  const { api, quire } = web;
+  const db = quire.store.owner;
+  const owner = await api.signup('Acme');
+  const bob = await api.addUser(owner, 'admin');
+  const doc = await api.createDocument(owner, 'Plan');
+  const state = async () =>
+    (
+      await sql<{ status: string; attempts: number; error: string | null; later: boolean }>`
+        select status, attempts, error, due_at > now() + interval '20 seconds' as later
+        from notification_deliveries where user_id = ${bob.user.id} and channel = 'email' order by created_at, id`.execute(db)
+    ).rows;
+
+  // 451: the server did not take it; it waits for a retry (30 s, then doubling).
+  let held = mailbox.holdNext();
+  await comment(api, owner, doc.id, `Not now ${mention(bob, 'Bob')}`);
+  await held.arrived;
+  held.release({ code: 451, message: 'Try again later' });
+  await eventually(
+    async () => {
+      const [d] = await state();
+      assert.deepEqual([d!.status, d!.attempts, d!.later], ['pending', 1, true]);
+      assert.match(d!.error ?? '', /451/);
+    },
+    { message: 'back to pending' },
+  );
+
+  // Its retry comes due; 550: the server will never take it.
+  held = mailbox.holdNext();
+  await windowPasses(db, bob.user.id);
+  await held.arrived;
+  held.release({ code: 550, message: 'No such user' });
+  await eventually(async () => {
+    const [d] = await state();
+    assert.deepEqual([d!.status, d!.attempts], ['failed', 2]);
+    assert.match(d!.error ?? '', /550/);
+  });
+
+  // The connection drops while the server has the message and the sender awaits its answer.
+  held = mailbox.holdNext();
+  await comment(api, owner, doc.id, `Cut off ${mention(bob, 'Bob')}`);
+  await held.arrived;
+  proxy.reset();
+  await eventually(async () => {
+    const [, d] = await state();
+    assert.deepEqual([d!.status, d!.attempts], ['unknown', 1]);
+    assert.match(d!.error ?? '', /after the message was sent/);
+  });
+  held.release();
+  assert.equal(mailbox.to(bob.user.email).filter((m) => m.parsed.text?.includes('Cut off @Bob')).length, 1, 'it arrived once and is never sent again');
 });

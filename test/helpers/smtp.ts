@@ -21,15 +21,15 @@ export interface ReceivedMail {
 export interface HeldReply {
   /** Resolves with the message once it has arrived (its DATA reply not yet sent). */
   arrived: Promise<ReceivedMail>;
-  /** Sends the held reply (`250`), if the connection is still there. */
-  release(): void;
+  /** Sends the held reply — `250`, or the error `reply` (`451`: not now, `550`: never) — if the connection is still there. */
+  release(reply?: { code: number; message: string }): void;
 }
 
 export interface TestMailbox {
   port: number;
   /** `smtp://127.0.0.1:<port>` */
   url: string;
-  /** Every message received, in order. */
+  /** Every message that arrived, in order (also one whose reply was then an error). */
   messages: ReceivedMail[];
   /** Messages to an address. */
   to(address: string): ReceivedMail[];
@@ -47,7 +47,8 @@ function rawHeader(raw: string, name: string): string | undefined {
 
 export async function startMailbox(t: TestContext): Promise<TestMailbox> {
   const messages: ReceivedMail[] = [];
-  let holding: { resolve: (m: ReceivedMail) => void; reply: Promise<void> } | null = null;
+  type Reply = { code: number; message: string } | undefined;
+  let holding: { resolve: (m: ReceivedMail) => void; reply: Promise<Reply> } | null = null;
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
@@ -73,11 +74,11 @@ export async function startMailbox(t: TestContext): Promise<TestMailbox> {
             messages.push(mail);
             const hold = holding;
             holding = null;
-            if (hold) {
-              hold.resolve(mail);
-              await hold.reply;
-            }
-            callback();
+            if (!hold) return callback();
+            hold.resolve(mail);
+            const reply = await hold.reply;
+            if (!reply) return callback();
+            callback(Object.assign(new Error(reply.message), { responseCode: reply.code }));
           })
           .catch((e: unknown) => callback(e instanceof Error ? e : new Error(String(e))));
       });
@@ -97,9 +98,9 @@ export async function startMailbox(t: TestContext): Promise<TestMailbox> {
     to: (address) => messages.filter((m) => m.to.some((a) => a.toLowerCase() === address.toLowerCase())),
     holdNext() {
       let resolve!: (m: ReceivedMail) => void;
-      let release!: () => void;
+      let release!: (reply?: Reply) => void;
       const arrived = new Promise<ReceivedMail>((r) => (resolve = r));
-      const reply = new Promise<void>((r) => (release = r));
+      const reply = new Promise<Reply>((r) => (release = r));
       holding = { resolve, reply };
       return { arrived, release };
     },
