@@ -63,6 +63,8 @@ export interface MailerOptions {
   batch?: number;
   /** How long a claimed delivery may stay `sending` before it counts as `unknown`. @default 600_000 ms (longer than the SMTP timeouts) */
   leaseMs?: number;
+  /** Notifications listed in one digest at most (more go in the next). @default 100 */
+  maxPerEmail?: number;
   /** Attempts before a delivery the server keeps refusing for now is `failed`. @default 5 */
   maxAttempts?: number;
   /** The first retry's wait; doubled per attempt, at most an hour. @default 30_000 ms */
@@ -152,7 +154,8 @@ export class Mailer {
       try {
         await this.deliverTo(d.tenant_id, d.user_id, run);
       } catch (err) {
-        // One person's failure (a database error) leaves the others' email going; their rows stay as they were.
+        // One person's failure (a database error) leaves the others' email going. Theirs stays
+        // pending when it came before the claim, or `sending` (later unknown) after the send.
         this.opts.log.warn({ cat: 'notify', tenant: d.tenant_id, user: d.user_id, err: err instanceof Error ? err.message : String(err) }, 'email for a person could not be handled');
       }
     }
@@ -162,32 +165,21 @@ export class Mailer {
   private async deliverTo(tenantId: string, userId: string, run: MailerRun): Promise<void> {
     const claimed = await withTenant(this.opts.db, tenantId, (tx) => this.claim(tx, tenantId, userId, run));
     if (!claimed) return;
-    // A single notification's link turns off its kind; a digest's, every kind.
-    const kind: NotificationKind | undefined = claimed.items.length === 1 ? claimed.items[0]!.kind : undefined;
-    const token = await this.opts.signUnsubscribe({ tenantId, userId, ...(kind ? { kind } : {}) });
-    const unsubscribeUrl = `${this.opts.publicUrl}/api/v1/unsubscribe?token=${encodeURIComponent(token)}`;
-    const email = renderEmail({ items: claimed.items, publicUrl: this.opts.publicUrl, unsubscribeUrl, workspace: claimed.workspace });
     const messageId = `<${crypto
       .createHash('sha256')
       .update([...claimed.ids].sort().join(','))
       .digest('hex')
       .slice(0, 40)}.notify@${this.host}>`;
-    const raw = await new MailComposer({
-      from: this.opts.from,
-      to: claimed.to,
-      subject: email.subject,
-      text: email.text,
-      html: email.html,
-      messageId,
-      headers: {
-        'List-Unsubscribe': { prepared: true, value: `<${unsubscribeUrl}>` },
-        'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
-        'Auto-Submitted': 'auto-generated',
-        'X-Auto-Response-Suppress': 'All',
-      },
-    })
-      .compile()
-      .build();
+    let raw: Buffer;
+    try {
+      raw = await this.compose(tenantId, userId, claimed, messageId);
+    } catch (err) {
+      // Nothing went out: the deliveries go back to pending like a refused send.
+      await withTenant(this.opts.db, tenantId, (tx) =>
+        this.record(tx, claimed.ids, { ok: false, permanent: false, handedOver: false, error: `composing: ${err instanceof Error ? err.message : String(err)}` }),
+      );
+      throw err;
+    }
     const outcome = await this.send(claimed.to.address, raw);
     await withTenant(this.opts.db, tenantId, (tx) => this.record(tx, claimed.ids, outcome));
     const log = { cat: 'notify', tenant: tenantId, user: userId, deliveries: claimed.ids.length, messageId };
@@ -201,11 +193,37 @@ export class Mailer {
     }
   }
 
+  /** The message as it goes over the wire. */
+  private async compose(tenantId: string, userId: string, claimed: Claimed, messageId: string): Promise<Buffer> {
+    // A single notification's link turns off its kind; a digest's, every kind.
+    const kind: NotificationKind | undefined = claimed.items.length === 1 ? claimed.items[0]!.kind : undefined;
+    const token = await this.opts.signUnsubscribe({ tenantId, userId, ...(kind ? { kind } : {}) });
+    const unsubscribeUrl = `${this.opts.publicUrl}/api/v1/unsubscribe?token=${encodeURIComponent(token)}`;
+    const email = renderEmail({ items: claimed.items, publicUrl: this.opts.publicUrl, unsubscribeUrl, workspace: claimed.workspace });
+    return new MailComposer({
+      from: this.opts.from,
+      to: claimed.to,
+      subject: email.subject,
+      text: email.text,
+      html: email.html,
+      messageId,
+      headers: {
+        // One line: a receiver reads the URL between the angle brackets as is (RFC 2369, RFC 8058).
+        'List-Unsubscribe': { prepared: true, value: `<${unsubscribeUrl}>` },
+        'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+        'Auto-Submitted': 'auto-generated',
+        'X-Auto-Response-Suppress': 'All',
+      },
+    })
+      .compile()
+      .build();
+  }
+
   /** Claims a person's pending email (step 1); null when there is nothing to send now. */
   private async claim(tx: Tx, tenantId: string, userId: string, run: MailerRun): Promise<Claimed | null> {
     const rows = await tx
       .selectFrom('notification_deliveries')
-      .select(['id', 'notification_id', 'status', 'claimed_at'])
+      .select(['id', 'notification_id', 'status', 'created_at'])
       .select(sql<boolean>`due_at <= now()`.as('due'))
       .select(sql<boolean>`claimed_at is not null and claimed_at <= now() - ${`${this.opts.leaseMs ?? 600_000} milliseconds`}::interval`.as('expired'))
       .where('user_id', '=', userId)
@@ -221,9 +239,13 @@ export class Mailer {
       run.notSent += lost.length;
       this.opts.log.warn({ cat: 'notify', tenant: tenantId, user: userId, deliveries: lost }, 'email deliveries left sending by a stopped sender are marked unknown (never sent twice)');
     }
-    const pending = rows.filter((r) => r.status === 'pending');
+    const waiting = rows.filter((r) => r.status === 'pending').sort((a, b) => a.created_at.getTime() - b.created_at.getTime() || (a.id < b.id ? -1 : 1));
     // Only when one of them is due: the others wait with it for the digest, not on their own.
-    if (!pending.some((r) => r.due)) return null;
+    if (!waiting.some((r) => r.due)) return null;
+    // A very long digest is split: the oldest go now, the rest (due as well) in the next run.
+    const maxPerEmail = this.opts.maxPerEmail ?? 100;
+    const pending = waiting.slice(0, maxPerEmail);
+    if (waiting.length > maxPerEmail) run.more = true;
 
     const user = await tx.selectFrom('users').select(['id', 'email', 'display_name', 'role', 'disabled_at', 'notification_preferences']).where('id', '=', userId).executeTakeFirst();
     const tenant = await tx.selectFrom('tenants').select(['name', 'notification_defaults']).where('id', '=', tenantId).executeTakeFirstOrThrow();

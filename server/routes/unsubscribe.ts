@@ -58,7 +58,8 @@ export function unsubscribeRoutes(ctx: RouteContext): void {
     })());
 
   async function claimsOf(req: Req): Promise<{ token: string; claims: UnsubscribeClaims }> {
-    await limit(ctx, `public:${req.ip}`, config.rateLimits.publicLink);
+    // Per address, with the public links' budget (no sign-in on either).
+    await limit(ctx, `unsubscribe:${req.ip}`, config.rateLimits.publicLink);
     const q = (() => {
       try {
         return readQuery(req, Query);
