@@ -9,8 +9,12 @@ import { commentRoutes } from '../routes/comments.js';
 import { documentRoutes } from '../routes/documents.js';
 import { historyRoutes } from '../routes/history.js';
 import { mlRoutes } from '../routes/ml.js';
+import { notificationRoutes } from '../routes/notifications.js';
 import { publicLinkRoutes } from '../routes/public-links.js';
+import { pushRoutes } from '../routes/push.js';
+import { reviewRoutes } from '../routes/reviews.js';
 import { searchRoutes } from '../routes/search.js';
+import { unsubscribeRoutes } from '../routes/unsubscribe.js';
 import { userRoutes } from '../routes/users.js';
 import { workspaceRoutes } from '../routes/workspace.js';
 import type { Shared } from './shared.js';
@@ -22,11 +26,15 @@ export async function startApi(shared: Shared): Promise<void> {
   workspaceRoutes(routes);
   documentRoutes(routes);
   commentRoutes(routes);
+  reviewRoutes(routes);
   historyRoutes(routes);
   publicLinkRoutes(routes);
   collectionRoutes(routes);
   searchRoutes(routes);
   mlRoutes(routes);
+  pushRoutes(routes);
+  unsubscribeRoutes(routes);
+  notificationRoutes(routes);
   const site = config.web.enabled ? await StaticSite.load(config.web.dir) : null;
   if (config.web.enabled && !site) log.warn({ cat: 'app', dir: config.web.dir }, 'web app not built: run `npm run build:web` to serve it at /');
   edge.fallback((req) => {
