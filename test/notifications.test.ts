@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { FeedEvent } from '../contract/feed.js';
 import { Notifier } from '../ml-workers/notify/notifier.js';
-import { ApiClient, type Session } from './helpers/api.js';
+import type { ApiClient, Session } from './helpers/api.js';
 import { startServer } from './helpers/server.js';
 import { eventually } from './helpers/wait.js';
 
