@@ -16,7 +16,7 @@ import { sql, type Kysely } from 'kysely';
 import type { ApiClient, Session } from './helpers/api.js';
 import { TEST_DATABASE_URL } from './helpers/env.js';
 import { freePort, ready, spawnQuire } from './helpers/process.js';
-import { startServer, testKeys, type TestServer } from './helpers/server.js';
+import { startServer, testKeys, type Dialect, type TestServer } from './helpers/server.js';
 import { startMailbox, type ReceivedMail, type TestMailbox } from './helpers/smtp.js';
 import { startTcpProxy } from './helpers/tcp-proxy.js';
 import { eventually } from './helpers/wait.js';
@@ -87,9 +87,9 @@ function unsubscribeLink(mail: ReceivedMail, server: string): { header: string; 
   return { header, local: `${server}${m[2]}` };
 }
 
-async function setup(t: TestContext, batchMs: number): Promise<{ web: TestServer; mailbox: TestMailbox; owner: Session; bob: Session; doc: { id: string } }> {
+async function setup(t: TestContext, batchMs: number, dialect: Dialect = 'postgres'): Promise<{ web: TestServer; mailbox: TestMailbox; owner: Session; bob: Session; doc: { id: string } }> {
   const mailbox = await startMailbox(t);
-  const web = await startServer(t, { env: mailEnv(mailbox, batchMs) });
+  const web = await startServer(t, { dialect, env: mailEnv(mailbox, batchMs) });
   const owner = await web.api.signup('Acme');
   // An admin reads every document of the workspace: no share (and its own notification) needed.
   const bob = await web.api.addUser(owner, 'admin');
@@ -171,59 +171,61 @@ test('a mention reaches the mentioned person once, with a working link and a one
   assert.equal(mailbox.to(bob.user.email).length, 1);
 });
 
-test('several notifications within the batch window go out as one digest listing them all', async (t) => {
-  // A window longer than the test: it "passes" when the test says so.
-  const { web, mailbox, owner, bob, doc } = await setup(t, 600_000);
-  const { api, quire } = web;
-  const other = await api.createDocument(owner, 'Budget');
-  const comments = [
-    { doc: doc.id, c: await comment(api, owner, doc.id, `First ${mention(bob, 'Bob')}`) },
-    { doc: doc.id, c: await comment(api, owner, doc.id, `Second ${mention(bob, 'Bob')}`) },
-    { doc: other.id, c: await comment(api, owner, other.id, `Third ${mention(bob, 'Bob')}`) },
-  ];
-  await eventually(
-    async () =>
+for (const dialect of ['postgres', 'pglite'] as const) {
+  test(`several notifications within the batch window go out as one digest listing them all (${dialect})`, async (t) => {
+    // A window longer than the test: it "passes" when the test says so.
+    const { web, mailbox, owner, bob, doc } = await setup(t, 600_000, dialect);
+    const { api, quire } = web;
+    const other = await api.createDocument(owner, 'Budget');
+    const comments = [
+      { doc: doc.id, c: await comment(api, owner, doc.id, `First ${mention(bob, 'Bob')}`) },
+      { doc: doc.id, c: await comment(api, owner, doc.id, `Second ${mention(bob, 'Bob')}`) },
+      { doc: other.id, c: await comment(api, owner, other.id, `Third ${mention(bob, 'Bob')}`) },
+    ];
+    await eventually(
+      async () =>
+        assert.deepEqual(
+          (await deliveries(quire.store.owner, bob.user.id)).map((d) => d.status),
+          ['pending', 'pending', 'pending'],
+        ),
+      {
+        timeoutMs: MAIL_WITHIN_MS,
+        message: 'three pending deliveries',
+      },
+    );
+    assert.equal(mailbox.to(bob.user.email).length, 0, 'nothing before the window passes');
+
+    await windowPasses(quire.store.owner, bob.user.id);
+    const mail = await eventually(
+      async () => {
+        const got = mailbox.to(bob.user.email);
+        assert.equal(got.length, 1, await progress(quire.store.owner, bob.user.id));
+        return got[0]!;
+      },
+      { timeoutMs: MAIL_WITHIN_MS, message: 'the digest' },
+    );
+    await eventually(async () =>
       assert.deepEqual(
         (await deliveries(quire.store.owner, bob.user.id)).map((d) => d.status),
-        ['pending', 'pending', 'pending'],
+        ['sent', 'sent', 'sent'],
       ),
-    {
-      timeoutMs: MAIL_WITHIN_MS,
-      message: 'three pending deliveries',
-    },
-  );
-  assert.equal(mailbox.to(bob.user.email).length, 0, 'nothing before the window passes');
+    );
+    assert.equal(mailbox.to(bob.user.email).length, 1, 'one message for the three');
+    assert.equal(mail.parsed.subject, '3 new notifications in Quire');
+    const text = mail.parsed.text ?? '';
+    for (const [i, word] of ['First', 'Second', 'Third'].entries()) {
+      assert.ok(text.includes(`${word} @Bob`), `lists ${word}`);
+      assert.ok(text.includes(`${PUBLIC_URL}/d/${comments[i]!.doc}?comment=${comments[i]!.c.id}`), `links ${word}`);
+    }
+    assert.ok(text.includes('“Plan”') && text.includes('“Budget”'));
 
-  await windowPasses(quire.store.owner, bob.user.id);
-  const mail = await eventually(
-    async () => {
-      const got = mailbox.to(bob.user.email);
-      assert.equal(got.length, 1, await progress(quire.store.owner, bob.user.id));
-      return got[0]!;
-    },
-    { timeoutMs: MAIL_WITHIN_MS, message: 'the digest' },
-  );
-  await eventually(async () =>
-    assert.deepEqual(
-      (await deliveries(quire.store.owner, bob.user.id)).map((d) => d.status),
-      ['sent', 'sent', 'sent'],
-    ),
-  );
-  assert.equal(mailbox.to(bob.user.email).length, 1, 'one message for the three');
-  assert.equal(mail.parsed.subject, '3 new notifications in Quire');
-  const text = mail.parsed.text ?? '';
-  for (const [i, word] of ['First', 'Second', 'Third'].entries()) {
-    assert.ok(text.includes(`${word} @Bob`), `lists ${word}`);
-    assert.ok(text.includes(`${PUBLIC_URL}/d/${comments[i]!.doc}?comment=${comments[i]!.c.id}`), `links ${word}`);
-  }
-  assert.ok(text.includes('“Plan”') && text.includes('“Budget”'));
-
-  // A digest's unsubscribe turns email off for every kind.
-  const r = await fetch(unsubscribeLink(mail, web.url).local, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
-  assert.equal(r.status, 200);
-  const prefs = await emailPrefs(quire.store.owner, bob.user.id);
-  for (const kind of ['mention', 'reply', 'share', 'review_assigned', 'review_decided', 'deadline']) assert.equal(prefs[kind]?.email, false, kind);
-});
+    // A digest's unsubscribe turns email off for every kind.
+    const r = await fetch(unsubscribeLink(mail, web.url).local, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+    assert.equal(r.status, 200);
+    const prefs = await emailPrefs(quire.store.owner, bob.user.id);
+    for (const kind of ['mention', 'reply', 'share', 'review_assigned', 'review_decided', 'deadline']) assert.equal(prefs[kind]?.email, false, kind);
+  });
+}
 
 test('no email when the workspace or the person has it off, or the person lost access during the window', async (t) => {
   const { web, mailbox, owner, bob, doc } = await setup(t, 600_000);
