@@ -129,7 +129,7 @@ test('a mention reaches the mentioned person once, with a working link and a one
   const html = String(mail.parsed.html);
   assert.ok(html.includes(`href="${link.replace(/&/g, '&amp;')}"`), 'the HTML links to the comment');
   assert.ok(html.includes('&lt;b&gt;this&lt;/b&gt; &amp; that'), 'the excerpt is escaped in HTML');
-  assert.ok(!html.includes('<b>this</b>'));
+  assert.ok(!html.includes('<b>this</b>'), 'no markup from the comment in the HTML');
   assert.ok(html.includes(`${PUBLIC_URL}/account#notifications`), 'a link to the notification settings');
   assert.equal(mail.header('list-unsubscribe-post'), 'List-Unsubscribe=One-Click');
   assert.match(mail.header('message-id') ?? '', /^<[0-9a-f]{40}\.notify@quire\.test>$/);
@@ -163,6 +163,12 @@ test('a mention reaches the mentioned person once, with a working link and a one
     assert.equal(r.status, 400);
     assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'invalid_token');
   }
+
+  // A browser following a bad link gets a page that says so, and the way to the settings.
+  const bad = await fetch(tampered, { headers: { accept: 'text/html' } });
+  assert.equal(bad.status, 400);
+  assert.match(bad.headers.get('content-type') ?? '', /^text\/html/);
+  assert.match(await bad.text(), /not valid or has expired[\s\S]*http:\/\/quire\.test\/account#notifications/);
 
   // The next mention is in the app but not in the mailbox.
   await comment(api, owner, doc.id, `Again ${mention(bob, 'Bob')}`);
@@ -217,7 +223,7 @@ for (const dialect of ['postgres', 'pglite'] as const) {
       assert.ok(text.includes(`${word} @Bob`), `lists ${word}`);
       assert.ok(text.includes(`${PUBLIC_URL}/d/${comments[i]!.doc}?comment=${comments[i]!.c.id}`), `links ${word}`);
     }
-    assert.ok(text.includes('“Plan”') && text.includes('“Budget”'));
+    assert.ok(text.includes('“Plan”') && text.includes('“Budget”'), 'names both documents');
 
     // A digest's unsubscribe turns email off for every kind.
     const r = await fetch(unsubscribeLink(mail, web.url).local, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
@@ -326,7 +332,7 @@ test('killed -9 after the message went out but before it was recorded, the sende
     held.arrived,
     new Promise<never>((_r, reject) => setTimeout(() => reject(new Error(`no email within ${MAIL_WITHIN_MS} ms: ${w1.output()}`)), MAIL_WITHIN_MS).unref()),
   ]);
-  assert.ok(first.parsed.text?.includes('Only once @Bob'));
+  assert.ok(first.parsed.text?.includes('Only once @Bob'), 'the held message is the mention');
   // The message is in the mailbox; the sender has not heard back. Killed now.
   assert.deepEqual(
     (await deliveries(db, bob.user.id)).map((d) => d.status),
