@@ -6,7 +6,26 @@
  */
 import { err, ok, SESSION_ENDING_CODES, type QuireError, type Result } from './errors.js';
 import { memoryTokenStorage, needsRefresh, type TokenStorage } from './tokens.js';
+import { openNotificationStream, type NotificationStream, type NotificationStreamOptions } from './notifications.js';
 import type {
+  CreateWorkflowRequest,
+  DecisionRequest,
+  ListNotificationsQuery,
+  MarkNotificationsReadRequest,
+  MarkNotificationsReadResponse,
+  NotificationPage,
+  NotificationPreferencePatch,
+  NotificationPreferences,
+  PushSubscriptionRequest,
+  RequestReviewRequest,
+  Review,
+  ReviewList,
+  Task,
+  TaskList,
+  UpdateWorkflowRequest,
+  VapidPublicKey,
+  Workflow,
+  WorkflowList,
   ChangePasswordRequest,
   ContentFormat,
   CreateVersionRequest,
@@ -661,6 +680,101 @@ export class QuireClient {
 
   clearDocumentLabel(documentId: string, classifier: string): Promise<Result<void>> {
     return this.request('DELETE', `/api/v1/documents/${encodeURIComponent(documentId)}/labels/${encodeURIComponent(classifier)}`, { as: 'none' });
+  }
+
+  // ---- notifications -------------------------------------------------------------------
+
+  /** The caller's notifications, newest first, with their unread count in all. */
+  listNotifications(query: ListNotificationsQuery = {}): Promise<Result<NotificationPage>> {
+    return this.request('GET', '/api/v1/notifications', { query: { unread: query.unread, cursor: query.cursor, limit: query.limit } });
+  }
+
+  /** Marks some (`{ids}`) or all (`{all: true}`) read; answers the unread count left. */
+  markNotificationsRead(input: MarkNotificationsReadRequest): Promise<Result<MarkNotificationsReadResponse>> {
+    return this.request('POST', '/api/v1/notifications/read', { json: input });
+  }
+
+  /**
+   * Live notifications (Server-Sent Events over fetch, with the session's token): `onEvent`
+   * gets the unread count when the stream opens and each new notification as it is made.
+   * It reconnects by itself (with a fresh token, after a backoff) until closed.
+   */
+  streamNotifications(opts: NotificationStreamOptions): NotificationStream {
+    return openNotificationStream({ url: `${this.baseUrl}/api/v1/notifications/stream`, fetch: this.fetchImpl, token: () => this.accessToken() }, opts);
+  }
+
+  getNotificationPreferences(): Promise<Result<NotificationPreferences>> {
+    return this.request('GET', '/api/v1/me/notification-preferences');
+  }
+
+  /** Sets the kinds and channels named; the rest stay as they are. */
+  setNotificationPreferences(preferences: NotificationPreferencePatch): Promise<Result<NotificationPreferences>> {
+    return this.request('PUT', '/api/v1/me/notification-preferences', { json: { preferences } });
+  }
+
+  getNotificationDefaults(): Promise<Result<NotificationPreferences>> {
+    return this.request('GET', '/api/v1/workspace/notification-defaults');
+  }
+
+  /** The workspace's defaults (owners and admins). */
+  setNotificationDefaults(preferences: NotificationPreferencePatch): Promise<Result<NotificationPreferences>> {
+    return this.request('PUT', '/api/v1/workspace/notification-defaults', { json: { preferences } });
+  }
+
+  /** The key a browser subscribes to Web Push with (`PushManager.subscribe({applicationServerKey})`). */
+  getVapidPublicKey(): Promise<Result<VapidPublicKey>> {
+    return this.request('GET', '/api/v1/push/vapid-public-key');
+  }
+
+  /** Registers this browser's push subscription (`PushSubscription.toJSON()`). */
+  addPushSubscription(sub: PushSubscriptionRequest): Promise<Result<unknown>> {
+    return this.request('POST', '/api/v1/me/push-subscriptions', { json: sub });
+  }
+
+  removePushSubscription(endpoint: string): Promise<Result<void>> {
+    return this.request('DELETE', '/api/v1/me/push-subscriptions', { json: { endpoint }, as: 'none' });
+  }
+
+  // ---- review workflows ----------------------------------------------------------------
+
+  async listWorkflows(): Promise<Result<Workflow[]>> {
+    const r = await this.request<WorkflowList>('GET', '/api/v1/workflows');
+    return r.ok ? ok(r.value.workflows) : r;
+  }
+
+  getWorkflow(id: string): Promise<Result<Workflow>> {
+    return this.request('GET', `/api/v1/workflows/${encodeURIComponent(id)}`);
+  }
+
+  /** Owners and admins define workflows. */
+  createWorkflow(input: CreateWorkflowRequest): Promise<Result<Workflow>> {
+    return this.request('POST', '/api/v1/workflows', { json: input });
+  }
+
+  updateWorkflow(id: string, input: UpdateWorkflowRequest): Promise<Result<Workflow>> {
+    return this.request('PATCH', `/api/v1/workflows/${encodeURIComponent(id)}`, { json: input });
+  }
+
+  /** Asks for a review of a document (write access), optionally of a named version. */
+  requestReview(documentId: string, input: RequestReviewRequest): Promise<Result<Review>> {
+    return this.request('POST', `/api/v1/documents/${encodeURIComponent(documentId)}/reviews`, { json: input });
+  }
+
+  /** A document's reviews, newest first, each with its tasks and every decision. */
+  async listReviews(documentId: string): Promise<Result<Review[]>> {
+    const r = await this.request<ReviewList>('GET', `/api/v1/documents/${encodeURIComponent(documentId)}/reviews`);
+    return r.ok ? ok(r.value.reviews) : r;
+  }
+
+  /** The caller's review tasks (`open` by default). */
+  async listTasks(status: 'open' | 'decided' | 'all' = 'open'): Promise<Result<Task[]>> {
+    const r = await this.request<TaskList>('GET', '/api/v1/tasks', { query: { status } });
+    return r.ok ? ok(r.value.tasks) : r;
+  }
+
+  /** Approves, rejects or requests changes (a comment is needed for the last two). */
+  decideTask(taskId: string, input: DecisionRequest): Promise<Result<Review>> {
+    return this.request('POST', `/api/v1/tasks/${encodeURIComponent(taskId)}/decision`, { json: input });
   }
 
   // ---- transport -----------------------------------------------------------------------

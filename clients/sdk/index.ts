@@ -11,5 +11,6 @@ export { CLOSE, DENIED, FINAL_CLOSE_CODES, type CloseReason, type DeniedReason }
 export { memoryStore, type OfflineBinding, type OfflineStore } from './offline.js';
 export { indexedDbStore } from './stores/indexeddb.js';
 export { snippetParts, type SnippetPart } from './snippets.js';
+export type { NotificationStream, NotificationStreamOptions } from './notifications.js';
 export { localStorageTokenStorage, memoryTokenStorage, needsRefresh, tokenExpiry, tokenTimes, type TokenStorage } from './tokens.js';
 export type * from './types.js';
