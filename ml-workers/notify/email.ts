@@ -69,7 +69,8 @@ export function renderEmail(input: EmailInput): RenderedEmail {
   const subject = single ? oneLine(single.text) : `${items.length} new notifications in Quire`;
   const settings = settingsUrl(input.publicUrl);
   const where = input.workspace ? ` in the ${input.workspace} workspace` : '';
-  const whatOff = single ? 'this kind of notification' : 'notifications';
+  // A single notification's link turns off its kind; a digest's, all notification email.
+  const stop = single ? 'Stop email about this kind of notification' : 'Stop all notification email';
 
   const textItems = items.map((it) => [`${single ? '' : '• '}${it.text}`, ...(it.excerpt ? [`  “${it.excerpt}”`] : []), `  ${it.url}`].join('\n'));
   const text = [
@@ -78,7 +79,7 @@ export function renderEmail(input: EmailInput): RenderedEmail {
     '',
     '—',
     `You get this email because of your Quire notification settings${where}.`,
-    `Stop email about ${whatOff}: ${input.unsubscribeUrl}`,
+    `${stop}: ${input.unsubscribeUrl}`,
     `Notification settings: ${settings}`,
   ]
     .filter((l, i) => i > 0 || l !== '')
@@ -102,7 +103,7 @@ ${single ? '' : `<h1 style="font-size:18px;margin:0 0 8px">You have ${items.leng
 ${htmlItems}
 </table>
 <p style="font-size:12px;color:#57606a;margin-top:24px">You get this email because of your Quire notification settings${escapeHtml(where)}.<br>
-<a href="${escapeHtml(input.unsubscribeUrl)}" style="color:#57606a">Unsubscribe from ${whatOff}</a> · <a href="${escapeHtml(settings)}" style="color:#57606a">Notification settings</a></p>
+<a href="${escapeHtml(input.unsubscribeUrl)}" style="color:#57606a">${stop}</a> · <a href="${escapeHtml(settings)}" style="color:#57606a">Notification settings</a></p>
 </div></body></html>`;
   return { subject, text, html };
 }
