@@ -259,3 +259,22 @@ test('a feed event handled twice (redelivered after a crash before its ack) noti
   assert.deepEqual(signals, []);
   assert.equal((await list(api, eve)).notifications.filter((n) => n.kind === 'mention').length, 1);
 });
+
+test('on the scaled profile the notifier consumes the JetStream feed: a mention arrives, once', async (t) => {
+  const { api, url } = await startServer(t, { nats: true });
+  const owner = await api.signup();
+  const fay = await api.addUser(owner, 'member');
+  const doc = await api.createDocument(owner, 'Scaled');
+  await share(api, owner, doc.id, fay, 'comment');
+  const stream = await openStream(url, fay.accessToken);
+  t.after(() => stream.close());
+  const c = await comment(api, owner, doc.id, `Over NATS, ${mention(fay, 'Fay')}`);
+  await eventually(() =>
+    assert.ok(
+      stream.events.some((e) => e.event === 'notification' && e.data.notification.data.commentId === c.id),
+      'the mention arrives over the JetStream feed',
+    ),
+  );
+  const page = await list(api, fay);
+  assert.deepEqual(page.notifications.map((n) => n.kind).sort(), ['mention', 'share']);
+});
