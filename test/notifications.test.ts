@@ -278,3 +278,23 @@ test('on the scaled profile the notifier consumes the JetStream feed: a mention 
   const page = await list(api, fay);
   assert.deepEqual(page.notifications.map((n) => n.kind).sort(), ['mention', 'share']);
 });
+
+test('two instances with Redis: a stream open on one hears what the other made; after one stops, the other carries on', async (t) => {
+  const one = await startServer(t, { redis: true });
+  const two = await startServer(t, { redis: true, schema: one.schema, env: { REDIS_PREFIX: one.config.redis.prefix } });
+  const owner = await one.api.signup();
+  const gus = await one.api.addUser(owner, 'member');
+  const doc = await one.api.createDocument(owner, 'Two');
+  await share(one.api, owner, doc.id, gus, 'comment');
+  const stream = await openStream(two.url, gus.accessToken);
+  t.after(() => stream.close());
+  const heard = (id: string) => stream.events.some((e) => e.event === 'notification' && e.data.notification.data.commentId === id);
+
+  const first = await comment(one.api, owner, doc.id, `Via one, ${mention(gus, 'Gus')}`);
+  await eventually(() => assert.ok(heard(first.id), 'the stream on instance two hears a comment made on instance one'));
+  await one.quire.close();
+  const second = await comment(two.api, owner, doc.id, `Via two, ${mention(gus, 'Gus')}`);
+  await eventually(() => assert.ok(heard(second.id), 'instance two alone still notifies'));
+  const kinds = (await list(two.api, gus)).notifications.map((n) => n.kind);
+  assert.deepEqual(kinds.sort(), ['mention', 'mention', 'share'], 'each once');
+});
