@@ -394,3 +394,35 @@ test('a task goes with access: an assignee who can no longer read the document n
   const done = await decideAs(api, b, taskB!.id, 'approve');
   assert.equal(done.body.status, 'approved');
 });
+
+test('at the same time: two requests for a review make one, two approvals complete their step once', async (t) => {
+  const { api } = await startServer(t);
+  const owner = await api.signup();
+  const [a, b, c] = await Promise.all([api.addUser(owner, 'member'), api.addUser(owner, 'member'), api.addUser(owner, 'member')]);
+  const doc = await api.createDocument(owner, 'Race');
+  for (const u of [a, b, c]) await share(api, owner, doc.id, u, 'write');
+  const wf = await workflow(api, owner, {
+    name: 'Both',
+    steps: [
+      { name: 'Pair', assignees: { users: [a.user.id, b.user.id] }, approvals: 2 },
+      { name: 'Last', assignees: { users: [c.user.id] } },
+    ],
+  });
+  const requests = await Promise.all([a, b, c].map((u) => api.post(`/api/v1/documents/${doc.id}/reviews`, { workflowId: wf.id }, u.accessToken)));
+  assert.deepEqual(requests.map((r) => r.status).sort(), [201, 409, 409]);
+
+  const [taskA] = await tasksOf(api, a);
+  const [taskB] = await tasksOf(api, b);
+  const decisions = await Promise.all([decideAs(api, a, taskA!.id, 'approve'), decideAs(api, b, taskB!.id, 'approve')]);
+  assert.deepEqual(
+    decisions.map((r) => r.status),
+    [200, 200],
+  );
+  const [review] = await reviewsOf(api, owner, doc.id);
+  assert.equal(review?.currentStep, 1);
+  assert.deepEqual(
+    review.events.filter((e) => e.type === 'step_completed' || e.type === 'assigned').map((e) => `${e.type}@${e.step}`),
+    ['assigned@0', 'step_completed@0', 'assigned@1'],
+  );
+  assert.equal((await tasksOf(api, c)).length, 1);
+});
