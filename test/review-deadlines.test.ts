@@ -6,16 +6,16 @@
  * once. Timers of a step that is over are marked fired without an event. A deadline that
  * passed while no worker ran fires when one starts.
  *
- * Server Postgres (PGlite is one process) with the change feed on NATS JetStream, so the
- * instances share one durable notifier: an event published just before the restart is
- * still handled.
+ * The two instances run on server Postgres (PGlite is one process) with the change feed on
+ * NATS JetStream, so they share one durable notifier: an event published just before the
+ * restart is still handled.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sql } from 'kysely';
 import type { Review, Task, Workflow } from '../contract/api.js';
 import type { ApiClient, Session } from './helpers/api.js';
-import { startServer, type TestServer } from './helpers/server.js';
+import { DIALECTS, startServer, type TestServer } from './helpers/server.js';
 import { eventually, quietFor } from './helpers/wait.js';
 
 const ENV = { REVIEW_TIMER_POLL_MS: '100', FEED_POLL_MS: '50' };
@@ -127,40 +127,46 @@ test('a step deadline warns and escalates exactly once with two instances pollin
   assert.deepEqual(types, ['warning@0', 'escalated@0']);
 });
 
-test('a deadline that passed while no worker ran fires once a worker starts', async (t) => {
-  const api1 = await startServer(t, { roles: ['api'], env: ENV });
-  const { api } = api1;
-  const db = api1.quire.store.owner;
-  const owner = await api.signup();
-  const a = await api.addUser(owner, 'member');
-  const doc = await api.createDocument(owner, 'Quiet week');
-  assert.equal((await api.put(`/api/v1/documents/${doc.id}/permissions`, { userId: a.user.id, level: 'read' }, owner.accessToken)).status, 200);
-  const wf = await api.post<Workflow>('/api/v1/workflows', { name: 'Quick', steps: [{ name: 'Look', assignees: { users: [a.user.id] }, slaSeconds: 1, warnBeforeSeconds: null }] }, owner.accessToken);
-  assert.equal(wf.status, 201, wf.text);
-  const requested = await api.post<Review>(`/api/v1/documents/${doc.id}/reviews`, { workflowId: wf.body.id }, owner.accessToken);
-  assert.equal(requested.status, 201, requested.text);
+for (const dialect of DIALECTS) {
+  test(`a deadline that passed while no worker ran fires once a worker starts (${dialect})`, async (t) => {
+    const api1 = await startServer(t, { dialect, roles: ['api'], env: ENV });
+    const { api } = api1;
+    const db = api1.quire.store.owner;
+    const owner = await api.signup();
+    const a = await api.addUser(owner, 'member');
+    const doc = await api.createDocument(owner, 'Quiet week');
+    assert.equal((await api.put(`/api/v1/documents/${doc.id}/permissions`, { userId: a.user.id, level: 'read' }, owner.accessToken)).status, 200);
+    const wf = await api.post<Workflow>(
+      '/api/v1/workflows',
+      { name: 'Quick', steps: [{ name: 'Look', assignees: { users: [a.user.id] }, slaSeconds: 1, warnBeforeSeconds: null }] },
+      owner.accessToken,
+    );
+    assert.equal(wf.status, 201, wf.text);
+    const requested = await api.post<Review>(`/api/v1/documents/${doc.id}/reviews`, { workflowId: wf.body.id }, owner.accessToken);
+    assert.equal(requested.status, 201, requested.text);
 
-  // The deadline passes (by the database's clock) with no worker anywhere: nothing fires.
-  await eventually(
-    async () => {
-      const r = await sql<{ passed: boolean }>`select bool_and(due_at < now()) as passed from review_timers where review_id = ${requested.body.id}`.execute(db);
-      assert.equal(r.rows[0]!.passed, true, 'the deadline has not passed yet');
-    },
-    { timeoutMs: 10_000 },
-  );
-  const escalations = async () => (await reviewOf(api, owner, doc.id)).events.filter((e) => e.type === 'escalated' || e.type === 'warning').map((e) => e.type);
-  assert.deepEqual(await escalations(), []);
+    // The deadline passes (by the database's clock) with no worker anywhere: nothing fires.
+    await eventually(
+      async () => {
+        const r = await sql<{ passed: boolean }>`select bool_and(due_at < now()) as passed from review_timers where review_id = ${requested.body.id}`.execute(db);
+        assert.equal(r.rows[0]!.passed, true, 'the deadline has not passed yet');
+      },
+      { timeoutMs: 10_000 },
+    );
+    const escalations = async () => (await reviewOf(api, owner, doc.id)).events.filter((e) => e.type === 'escalated' || e.type === 'warning').map((e) => e.type);
+    assert.deepEqual(await escalations(), []);
 
-  await startServer(t, { roles: ['worker'], env: ENV, schema: api1.schema });
-  await eventually(async () => assert.deepEqual(await escalations(), ['escalated']), { timeoutMs: 20_000, message: 'the late escalation' });
-  await eventually(
-    async () => {
-      const rows = await sql<Row>`select user_id, kind, data->>'stage' as stage from notifications where kind = 'deadline'`.execute(db);
-      assert.deepEqual(
-        rows.rows.map((r) => [r.user_id, r.stage]),
-        [[a.user.id, 'overdue']],
-      );
-    },
-    { timeoutMs: 20_000, message: 'the overdue notification' },
-  );
-});
+    await startServer(t, { dialect, roles: ['worker'], env: ENV, schema: api1.schema });
+    await eventually(async () => assert.deepEqual(await escalations(), ['escalated']), { timeoutMs: 20_000, message: 'the late escalation' });
+    await eventually(
+      async () => {
+        const rows = await sql<Row>`select user_id, kind, data->>'stage' as stage from notifications where kind = 'deadline'`.execute(db);
+        assert.deepEqual(
+          rows.rows.map((r) => [r.user_id, r.stage]),
+          [[a.user.id, 'overdue']],
+        );
+      },
+      { timeoutMs: 20_000, message: 'the overdue notification' },
+    );
+  });
+}
