@@ -18,6 +18,13 @@ const MESSAGES: Record<string, string> = {
   not_signed_in: 'Your session ended. Sign in again.',
   refresh_token_reused: 'Your session ended. Sign in again.',
   invalid_refresh_token: 'Your session ended. Sign in again.',
+  review_in_progress: 'This document already has a review in progress. It must be decided before another is requested.',
+  no_eligible_assignees: 'Nobody in the first step of this workflow can read this document. Share it with them, or choose another workflow.',
+  workflow_archived: 'That workflow is archived. Choose another one.',
+  workflow_not_found: 'That workflow no longer exists.',
+  task_closed: 'This task is no longer open: the review was decided or cancelled.',
+  task_not_found: 'This task does not exist or is not yours.',
+  push_unavailable: 'Push messages are not set up on this server.',
 };
 
 /** A sentence for the user; validation details become "field: problem". */

@@ -1,6 +1,8 @@
 /**
- * A small history-API router: `/`, `/d/<id>`, `/search?q=&mode=`, `/people`, `/account`,
- * `/admin/search`, `/trash`; anything else (an unknown path, a malformed document id) is not found.
+ * A small history-API router: `/`, `/d/<id>` (with `?comment=<id>` to open that thread, or
+ * `?panel=reviews|history|comments`), `/search?q=&mode=`, `/people`, `/account`,
+ * `/admin/search`, `/trash`, `/tasks` (with `?task=<id>` to open that task); anything else (an
+ * unknown path, a malformed document id) is not found.
  */
 import { useEffect, useState } from 'react';
 
@@ -11,17 +13,37 @@ export type Route =
   | { name: 'people' }
   | { name: 'search-analytics' }
   | { name: 'trash' }
-  | { name: 'document'; id: string }
+  | { name: 'tasks'; task: string | null }
+  | { name: 'document'; id: string; comment: string | null; panel: DocumentPanel | null }
   | { name: 'search'; q: string; mode: 'fulltext' | 'semantic' | 'hybrid' };
+
+/** A side panel a link into a document may open. */
+export type DocumentPanel = 'reviews' | 'history' | 'comments';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function parseRoute(loc: Location = window.location): Route {
   const doc = /^\/d\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/?$/i.exec(loc.pathname);
-  if (doc?.[1]) return { name: 'document', id: doc[1].toLowerCase() };
+  if (doc?.[1]) {
+    const p = new URLSearchParams(loc.search);
+    const comment = p.get('comment');
+    const panel = p.get('panel');
+    return {
+      name: 'document',
+      id: doc[1].toLowerCase(),
+      comment: comment && UUID.test(comment) ? comment.toLowerCase() : null,
+      panel: panel === 'reviews' || panel === 'history' || panel === 'comments' ? panel : null,
+    };
+  }
   if (loc.pathname === '/' || loc.pathname === '/index.html') return { name: 'home' };
   if (loc.pathname === '/people') return { name: 'people' };
   if (loc.pathname === '/account') return { name: 'account' };
   if (loc.pathname === '/admin/search') return { name: 'search-analytics' };
   if (loc.pathname === '/trash') return { name: 'trash' };
+  if (loc.pathname === '/tasks' || loc.pathname === '/tasks/') {
+    const task = new URLSearchParams(loc.search).get('task');
+    return { name: 'tasks', task: task && UUID.test(task) ? task.toLowerCase() : null };
+  }
   if (loc.pathname === '/search') {
     const p = new URLSearchParams(loc.search);
     const mode = p.get('mode');

@@ -1,12 +1,14 @@
 /**
  * The account page: the name others see, a password change with a live strength estimate
- * (the server checks the same way and has the last word), and signing out everywhere.
+ * (the server checks the same way and has the last word), notification settings
+ * (`#notifications`), and signing out everywhere.
  */
 import { useEffect, useState, type FormEvent } from 'react';
 import type { Me, PasswordStrength, SessionUser } from '../../../sdk/index.js';
 import { cacheProfile, client, describeError, forgetDevice } from '../api.js';
 import { loadStrength, MIN_SCORE, SCORE_WORDS, type Strength } from '../password-strength.js';
 import { ConfirmDialog } from './menu.js';
+import { NotificationSettings } from './notification-settings.js';
 
 export function AccountView({ user, me, onProfile }: { user: SessionUser; me: Me | null; onProfile: (me: Me) => void }) {
   return (
@@ -18,6 +20,7 @@ export function AccountView({ user, me, onProfile }: { user: SessionUser; me: Me
       </p>
       <NameForm me={me} onProfile={onProfile} />
       <PasswordForm user={user} me={me} />
+      <NotificationSettings />
       <SignOutEverywhere user={user} />
     </section>
   );

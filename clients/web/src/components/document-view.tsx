@@ -9,9 +9,9 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { Editor } from '@tiptap/core';
 import { TextSelection } from '@tiptap/pm/state';
 import { canEdit, openDocument, type Collection, type DocumentMeta, type DocumentSession, type DocumentStatus, type QuireError, type SessionUser } from '../../../sdk/index.js';
-import { MAX_TITLE_CHARS, type Comment, type SinceSeen, type Version } from '../../../../contract/api.js';
+import { MAX_TITLE_CHARS, type Comment, type Notification, type Review, type SinceSeen, type Version } from '../../../../contract/api.js';
 import { client, colorFor, describeError, forgetOffline, offlineStore, recordPending, rememberOffline } from '../api.js';
-import { navigate } from '../router.js';
+import { navigate, type DocumentPanel } from '../router.js';
 import { ClassificationBadge } from './classification-badge.js';
 import { CollabEditor } from './editor.js';
 import { CommentsPanel, type Draft, type Person } from './comments-panel.js';
@@ -23,7 +23,9 @@ import { useToast } from './toast.js';
 import { HistoryPanel, type NameOf } from './history-panel.js';
 import { ChangesSince, VersionPreview } from './version-preview.js';
 import { AwayNotice, awayWorthTelling } from './since-seen.js';
-import { Copy, FilePlus2, FolderInput, History, LayoutTemplate, MessageSquare, MoreHorizontal, Save, Star, Trash2 } from 'lucide-react';
+import { ReviewBadge, ReviewsPanel, RequestReviewDialog } from './reviews-panel.js';
+import { NOTIFICATION_EVENT } from './notification-bell.js';
+import { ClipboardCheck, Copy, FilePlus2, FolderInput, History, LayoutTemplate, MessageSquare, MoreHorizontal, Save, Star, Trash2 } from 'lucide-react';
 
 /** Longest version name, in characters. */
 const MAX_VERSION_NAME = 200;
@@ -46,6 +48,10 @@ interface Props {
   onDeleted: (meta: DocumentMeta) => void;
   /** The document was deleted or the user lost access to it: take it off the list. */
   onGone: (id: string) => void;
+  /** A comment a link points at (`?comment=<id>`): its thread opens in the comments panel. */
+  comment?: string | null;
+  /** A panel a link asks for (`?panel=reviews`). */
+  panel?: DocumentPanel | null;
 }
 
 const ERRORS: Record<string, string> = {
@@ -69,7 +75,7 @@ export function statusText(s: DocumentStatus | null): string {
   return s.pendingChanges ? 'Saving…' : 'Saved';
 }
 
-export function DocumentView({ id, user, name, docs, narrow, online, collections, onChanged, onCreated, onDeleted, onGone }: Props) {
+export function DocumentView({ id, user, name, docs, narrow, online, collections, onChanged, onCreated, onDeleted, onGone, comment: linkedComment = null, panel: linkedPanel = null }: Props) {
   const cached = docs.find((d) => d.id === id) ?? null;
   const [meta, setMeta] = useState<DocumentMeta | null>(cached);
   const [metaError, setMetaError] = useState<QuireError | null>(null);
@@ -114,6 +120,41 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
   const [historyReload, setHistoryReload] = useState(0);
   const [namingVersion, setNamingVersion] = useState(false);
   const [confirmRestore, setConfirmRestore] = useState<Version | null>(null);
+  // Reviews: the document's reviews (the latest gives the header's badge), their panel (in
+  // place of the comments and the history), and "Request review".
+  const [reviews, setReviews] = useState<Review[] | null>(null);
+  const [reviewsError, setReviewsError] = useState<string | null>(null);
+  const [reviewsOpen, setReviewsOpen] = useState(false);
+  const [requesting, setRequesting] = useState(false);
+  const reviewsAsked = useRef(0);
+  const fetchReviews = useCallback(async () => {
+    const n = ++reviewsAsked.current;
+    const r = await client.listReviews(id);
+    if (n !== reviewsAsked.current) return;
+    if (!r.ok) return setReviewsError(r.error.code === 'network_error' ? null : describeError(r.error));
+    setReviewsError(null);
+    setReviews(r.value);
+  }, [id]);
+  useEffect(() => {
+    setReviews(null);
+    setReviewsOpen(false);
+    void fetchReviews();
+  }, [fetchReviews]);
+  // Decisions reach the people who asked as notifications: the badge and panel follow them.
+  useEffect(() => {
+    const on = (e: Event) => {
+      if ((e as CustomEvent<Notification>).detail?.documentId === id) void fetchReviews();
+    };
+    window.addEventListener(NOTIFICATION_EVENT, on);
+    return () => window.removeEventListener(NOTIFICATION_EVENT, on);
+  }, [id, fetchReviews]);
+  useEffect(() => {
+    if (reviewsOpen) void fetchReviews();
+  }, [reviewsOpen, fetchReviews]);
+  const openReviews = useCallback(() => {
+    setHistoryOpen(false);
+    setReviewsOpen(true);
+  }, []);
   // "While you were away": what others changed since the user last had the document open,
   // the notice dismissed, and the changes shown in place of the text.
   const [away, setAway] = useState<SinceSeen | null>(null);
@@ -164,12 +205,14 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
   const startComment = useCallback((anchor: Draft) => {
     panelChosen.current = true;
     setHistoryOpen(false);
+    setReviewsOpen(false);
     setDraft(anchor);
     setActiveThread(null);
     setPanelOpen(true);
   }, []);
   const onThreadClick = useCallback((threadId: string) => {
     setHistoryOpen(false);
+    setReviewsOpen(false);
     setActiveThread(threadId);
     setPanelOpen(true);
   }, []);
@@ -198,6 +241,7 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
     const onKey = (e: KeyboardEvent) => {
       if (e.defaultPrevented || !canHistoryRef.current || !(e.ctrlKey || e.metaKey) || !e.altKey || e.code !== 'KeyH') return;
       e.preventDefault();
+      setReviewsOpen(false);
       setHistoryOpen((o) => !o);
     };
     window.addEventListener('keydown', onKey);
@@ -316,6 +360,40 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
     };
   }, [id, metaError, user.id, reopen]);
 
+  // A link into the document: `?panel=` opens that panel, `?comment=` the comment's thread
+  // (in the comments panel, marked in the text) once the comments are read.
+  useEffect(() => {
+    if (linkedPanel === 'reviews') openReviews();
+    else if (linkedPanel === 'history') {
+      setReviewsOpen(false);
+      setHistoryOpen(true);
+    } else if (linkedPanel === 'comments') {
+      panelChosen.current = true;
+      setHistoryOpen(false);
+      setReviewsOpen(false);
+      setPanelOpen(true);
+    }
+  }, [id, linkedPanel, openReviews]);
+  const pendingComment = useRef<string | null>(null);
+  useEffect(() => {
+    pendingComment.current = linkedComment;
+  }, [id, linkedComment]);
+  useEffect(() => {
+    const target = pendingComment.current;
+    if (!target || !comments) return;
+    pendingComment.current = null;
+    const c = comments.find((x) => x.id === target);
+    if (!c) {
+      toast({ message: 'That comment was deleted.' });
+      return;
+    }
+    panelChosen.current = true;
+    setHistoryOpen(false);
+    setReviewsOpen(false);
+    setPanelOpen(true);
+    selectThread(c.parentId ?? c.id);
+  }, [comments, linkedComment, id, selectThread, toast]);
+
   useEffect(() => {
     const previous = document.title;
     document.title = meta ? `${meta.title} · Quire` : 'Quire';
@@ -349,19 +427,20 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
   const showingChanges = showingAway && awayWorthTelling(away, user.id) && !viewing;
   const editable = canWrite && !status?.error && (!narrow || editing) && !viewing && !showingChanges;
   canHistoryRef.current = Boolean(meta) && !status?.error;
-  const sideOpen = historyOpen || panelOpen;
+  const sideOpen = historyOpen || panelOpen || reviewsOpen;
   const openThreads = (comments ?? []).filter((c) => c.parentId === null && c.resolvedAt === null).length;
   const commentsButton = (
     <button
       type="button"
       className="comments-toggle"
-      aria-pressed={panelOpen && !historyOpen}
+      aria-pressed={panelOpen && !historyOpen && !reviewsOpen}
       title="Show or hide comments"
       onClick={() => {
         panelChosen.current = true;
-        // Comments take the history's place beside the text.
-        if (historyOpen) {
+        // Comments take the history's (or the reviews') place beside the text.
+        if (historyOpen || reviewsOpen) {
           setHistoryOpen(false);
+          setReviewsOpen(false);
           setPanelOpen(true);
         } else setPanelOpen((o) => !o);
       }}
@@ -502,6 +581,7 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
           {access === 'read' && <span className="pill">Read only</span>}
           {access === 'comment' && <span className="pill">Can comment</span>}
           {meta && !status?.error && commentsButton}
+          <ReviewBadge review={reviews?.[0]} onOpen={openReviews} />
           <ClassificationBadge id={id} online={online} active={!status?.error} />
           {meta && !status?.error && (
             <button
@@ -532,7 +612,16 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
                       ...(canWrite && user.role !== 'guest' ? [{ label: 'Move to collection…', icon: <FolderInput size={16} aria-hidden />, run: () => setMoving(true) }] : []),
                       { label: 'Save as template', icon: <LayoutTemplate size={16} aria-hidden />, run: () => void copy('template') },
                     ]),
-                { label: 'Version history', icon: <History size={16} aria-hidden />, run: () => setHistoryOpen(true) },
+                {
+                  label: 'Version history',
+                  icon: <History size={16} aria-hidden />,
+                  run: () => {
+                    setReviewsOpen(false);
+                    setHistoryOpen(true);
+                  },
+                },
+                { label: 'Reviews', icon: <ClipboardCheck size={16} aria-hidden />, run: openReviews },
+                ...(canWrite && user.role !== 'guest' ? [{ label: 'Request review…', icon: <ClipboardCheck size={16} aria-hidden />, run: () => setRequesting(true) }] : []),
                 ...(canWrite ? [{ label: 'Save version…', icon: <Save size={16} aria-hidden />, run: () => setNamingVersion(true) }] : []),
                 ...(isAdmin ? [{ label: 'Delete', icon: <Trash2 size={16} aria-hidden />, danger: true, run: () => setConfirmDelete(true) }] : []),
               ]}
@@ -592,7 +681,18 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
             )}
           </div>
         </div>
-        {historyOpen && (
+        {reviewsOpen && (
+          <ReviewsPanel
+            reviews={reviews}
+            error={reviewsError}
+            nameOf={nameOf}
+            canRequest={canWrite && user.role !== 'guest' && !status?.error}
+            onRequest={() => setRequesting(true)}
+            sheet={narrow}
+            onClose={() => setReviewsOpen(false)}
+          />
+        )}
+        {historyOpen && !reviewsOpen && (
           <HistoryPanel
             documentId={id}
             canWrite={canWrite && !status?.error}
@@ -605,7 +705,7 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
             onClose={() => setHistoryOpen(false)}
           />
         )}
-        {panelOpen && !historyOpen && (
+        {panelOpen && !historyOpen && !reviewsOpen && (
           <CommentsPanel
             documentId={id}
             comments={comments}
@@ -647,6 +747,17 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
           initial={meta.collectionId ?? ''}
           confirmLabel="Move"
           onAnswer={(v) => void move(v)}
+        />
+      )}
+      {requesting && (
+        <RequestReviewDialog
+          documentId={id}
+          onDone={(review) => {
+            setRequesting(false);
+            if (!review) return;
+            setReviews((list) => [review, ...(list ?? []).filter((x) => x.id !== review.id)]);
+            toast({ message: `Review requested: ${review.workflowName}`, ...(reviewsOpen ? {} : { action: { label: 'Show reviews', run: openReviews } }) });
+          }}
         />
       )}
       {namingVersion && <PromptDialog title="Save version" label="Version name" initial="" confirmLabel="Save version" maxLength={MAX_VERSION_NAME} onAnswer={(v) => void saveVersion(v)} />}

@@ -8,7 +8,7 @@ import { cacheDocuments, cachedDocuments, cacheProfile, cachedProfile, client, d
 import { navigate, useNarrow, useOnline, useRoute } from '../router.js';
 import { DocumentList, type ListView } from './document-list.js';
 import { ConfirmDialog, MenuButton, PromptDialog } from './menu.js';
-import { ChartColumn, LogOut, Menu as MenuIcon, Search, UserRound, Users, X } from 'lucide-react';
+import { ChartColumn, ClipboardCheck, LogOut, Menu as MenuIcon, Search, UserRound, Users, X } from 'lucide-react';
 import { useToast } from './toast.js';
 import { DocumentView } from './document-view.js';
 import { PeopleView } from './people-view.js';
@@ -17,6 +17,9 @@ import { Avatar } from './avatar.js';
 import { SearchAnalyticsView } from './search-analytics-view.js';
 import { SearchView } from './search-view.js';
 import { TrashView } from './trash-view.js';
+import { countLabel, NotificationBell } from './notification-bell.js';
+import { TaskInbox } from './task-inbox.js';
+import type { Notification } from '../../../../contract/api.js';
 
 export function Workspace({ user }: { user: SessionUser }) {
   const route = useRoute();
@@ -37,6 +40,24 @@ export function Workspace({ user }: { user: SessionUser }) {
     };
   }, [user.id]);
   const name = me?.displayName || displayName(user.email);
+  // Open review tasks, counted in the header: read on start, when a review notification
+  // arrives, and when the user decides one.
+  const [openTasks, setOpenTasks] = useState<number | null>(null);
+  const tasksAsked = useRef(0);
+  const loadTaskCount = useCallback(async () => {
+    const n = ++tasksAsked.current;
+    const r = await client.listTasks('open');
+    if (r.ok && n === tasksAsked.current) setOpenTasks(r.value.length);
+  }, []);
+  useEffect(() => {
+    void loadTaskCount();
+  }, [loadTaskCount, online]);
+  const onNotification = useCallback(
+    (n: Notification) => {
+      if (n.kind === 'review_assigned' || n.kind === 'review_decided' || n.kind === 'deadline') void loadTaskCount();
+    },
+    [loadTaskCount],
+  );
   const [cursor, setCursor] = useState<string | null>(null);
   const [loading, setLoading] = useState(true);
   const [listError, setListError] = useState<string | null>(null);
@@ -196,6 +217,25 @@ export function Workspace({ user }: { user: SessionUser }) {
   }, [route]);
 
   const openId = route.name === 'document' ? route.id : null;
+  // On a phone, the open review tasks are one tap away from anywhere.
+  const tasksButton = (
+    <button
+      type="button"
+      className="icon-button tasks-button"
+      aria-label={openTasks ? `Review tasks, ${openTasks} open` : 'Review tasks'}
+      title="Review tasks"
+      aria-current={route.name === 'tasks' ? 'page' : undefined}
+      data-testid="tasks-link"
+      onClick={() => navigate('/tasks')}
+    >
+      <ClipboardCheck size={19} aria-hidden />
+      {openTasks ? (
+        <span className="count-badge" aria-hidden>
+          {countLabel(openTasks)}
+        </span>
+      ) : null}
+    </button>
+  );
   const showList = !narrow || route.name === 'home';
   const available = offlineDocuments(user.id);
 
@@ -251,6 +291,8 @@ export function Workspace({ user }: { user: SessionUser }) {
             <button type="button" className="icon-button" aria-label="Search" onClick={() => setSearchOpen(true)}>
               <Search size={18} aria-hidden />
             </button>
+            {tasksButton}
+            <NotificationBell narrow onNotification={onNotification} />
             <MenuButton
               label="Menu"
               icon={<MenuIcon size={20} aria-hidden />}
@@ -291,6 +333,25 @@ export function Workspace({ user }: { user: SessionUser }) {
                 Search analytics
               </a>
             )}
+            <a
+              className="nav-link tasks-link"
+              href="/tasks"
+              aria-current={route.name === 'tasks' ? 'page' : undefined}
+              data-testid="tasks-link"
+              onClick={(e) => {
+                e.preventDefault();
+                navigate('/tasks');
+              }}
+            >
+              Tasks
+              {openTasks ? (
+                <span className="count-badge inline" aria-hidden>
+                  {countLabel(openTasks)}
+                </span>
+              ) : null}
+              <span className="visually-hidden">{openTasks ? `, ${openTasks} open` : ''}</span>
+            </a>
+            <NotificationBell narrow={false} onNotification={onNotification} />
             <a
               className="who nav-link"
               href="/account"
@@ -354,11 +415,14 @@ export function Workspace({ user }: { user: SessionUser }) {
               onCreated={onCreated}
               onDeleted={onDeleted}
               onGone={onGone}
+              comment={route.comment}
+              panel={route.panel}
             />
           )}
           {route.name === 'people' && <PeopleView user={user} onWorkspaceRenamed={(tenantName) => setMe((m) => (m ? { ...m, tenantName } : m))} />}
           {route.name === 'account' && <AccountView user={user} me={me} onProfile={setMe} />}
           {route.name === 'search-analytics' && <SearchAnalyticsView />}
+          {route.name === 'tasks' && <TaskInbox narrow={narrow} selected={route.task} onChanged={() => void loadTaskCount()} />}
           {route.name === 'trash' && <TrashView narrow={narrow} onRestored={onRestored} />}
           {route.name === 'search' && <SearchView key={`${route.q}:${route.mode}`} q={route.q} mode={route.mode} />}
           {route.name === 'not-found' && (
