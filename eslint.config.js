@@ -45,6 +45,32 @@ export default tseslint.config(
     rules: { 'no-restricted-syntax': 'off' },
   },
   {
+    // A truthiness assert (assert(x), assert.ok(x), assert.strict(x), assert.strict.ok(x)) that
+    // fails without a message makes Node build one from the source: it takes the call's position
+    // in the compiled module (tsx compiles a test file to one line), re-reads the .ts file and
+    // parses it with acorn from the top, token after token, to find the call there. It does not
+    // find it and parses again (nodejs/node#52677, #52962): minutes of synchronous CPU, during
+    // which the server under test, in the same process, answers nothing; a failed poll inside
+    // eventually() looks like a hang. Node builds the other asserts' messages (equal, deepEqual,
+    // match, throws, ifError…) from the values alone.
+    files: ['test/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: [
+            'CallExpression:not([arguments.1]):matches(',
+            "[callee.type='Identifier'][callee.name='assert'],",
+            "[callee.type='MemberExpression'][callee.object.name='assert'][callee.property.name=/^(ok|strict)$/],",
+            "[callee.type='MemberExpression'][callee.object.object.name='assert'][callee.object.property.name='strict'][callee.property.name=/^(ok|strict)$/]",
+            ')',
+          ].join(''),
+          message: 'Give assert.ok a message: without one, a failing assert parses the test file on the main thread (slow enough to stall the in-process server).',
+        },
+      ],
+    },
+  },
+  {
     // Plain JavaScript (examples, scripts) runs on Node.
     files: ['**/*.mjs', '**/*.js'],
     languageOptions: {

@@ -124,8 +124,11 @@ test('a new password that is too easy to guess is 400 weak_password with the est
     const details = r.body.error.details as PasswordStrength;
     assert.deepEqual(Object.keys(details).sort(), ['score', 'suggestions', 'warning']);
     assert.ok(Number.isInteger(details.score) && details.score >= 0 && details.score < 3, `${newPassword}: score ${details.score}`);
-    assert.ok(details.warning === null || typeof details.warning === 'string');
-    assert.ok(Array.isArray(details.suggestions) && details.suggestions.every((x) => typeof x === 'string'));
+    assert.ok(details.warning === null || typeof details.warning === 'string', "details.warning === null || typeof details.warning === 'string'");
+    assert.ok(
+      Array.isArray(details.suggestions) && details.suggestions.every((x) => typeof x === 'string'),
+      "Array.isArray(details.suggestions) && details.suggestions.every((x) => typeof x === 'string')",
+    );
   }
   const repeated = await api.post('/api/v1/me/password', { currentPassword: STRONG, newPassword: 'aaaaaaaaaa' }, s.accessToken);
   assert.match(repeated.body.error.details.warning, /Repeated characters/);
@@ -133,7 +136,7 @@ test('a new password that is too easy to guess is 400 weak_password with the est
   const personal = await api.post('/api/v1/me/password', { currentPassword: STRONG, newPassword: 'zelmiraquixby' }, s.accessToken);
   assert.match(personal.body.error.details.warning, /personal/);
   const other = await api.signup('Other', 'someone.else@example.test', 'zelmiraquixby');
-  assert.ok(other.accessToken);
+  assert.ok(other.accessToken, 'other.accessToken is set');
 
   const short = await api.post('/api/v1/me/password', { currentPassword: STRONG, newPassword: 'Xq7!vR2' }, s.accessToken);
   assert.equal(short.status, 400);
@@ -157,7 +160,7 @@ test('a wrong current password is 403 wrong_password (the session is fine), and 
   assert.equal((await api.post('/api/v1/auth/refresh', { refreshToken: s.refreshToken })).status, 200);
   await login(server, 'wrong@example.test', STRONG);
   assert.equal((await api.post('/api/v1/auth/login', { email: 'wrong@example.test', password: NEXT })).status, 401);
-  assert.ok((await auditActions(server)).includes('user.password_change_failed'));
+  assert.ok((await auditActions(server)).includes('user.password_change_failed'), "(await auditActions(server)).includes('user.password_change_failed')");
   assert.equal((await api.post('/api/v1/me/password', { currentPassword: STRONG, newPassword: NEXT })).status, 401, 'signed in only');
 });
 
@@ -199,7 +202,7 @@ test('a password change answers a working session and ends every other one: toke
 
   assert.equal((await api.post('/api/v1/auth/login', { email: here.user.email, password: STRONG })).status, 401, 'the old password is gone');
   await login(server, here.user.email, NEXT);
-  assert.ok((await auditActions(server)).includes('user.password_change'));
+  assert.ok((await auditActions(server)).includes('user.password_change'), "(await auditActions(server)).includes('user.password_change')");
 });
 
 test('logout-all ends every session of the user, this one included; their next login works', async (t) => {
@@ -238,7 +241,7 @@ test('logout-all ends every session of the user, this one included; their next l
   assert.equal((await api.get('/api/v1/me', back.accessToken)).status, 200);
   const d = connect(t, server.url, doc.id, back.accessToken, { reconnect: false });
   await synced(d);
-  assert.ok((await auditActions(server)).includes('auth.logout_all'));
+  assert.ok((await auditActions(server)).includes('auth.logout_all'), "(await auditActions(server)).includes('auth.logout_all')");
 });
 
 test('an access token without the session-version claim counts as version 0', async (t) => {
@@ -290,7 +293,7 @@ test('signup and new users with a password too easy to guess are 400 weak_passwo
     const r = await api.post('/api/v1/auth/signup', { tenant, email, password });
     assert.equal(r.status, 400, `${password}: ${r.text}`);
     assert.equal(r.body.error.code, 'weak_password', password);
-    assert.ok(typeof r.body.error.details.score === 'number');
+    assert.ok(typeof r.body.error.details.score === 'number', "typeof r.body.error.details.score === 'number'");
   }
   const n = await sql<{ n: string }>`select count(*) as n from tenants`.execute(server.quire.store.owner);
   assert.equal(Number(n.rows[0]?.n), 0);
@@ -315,7 +318,7 @@ test('password changes are rate-limited per account like logins', async (t) => {
   const limited = await api.post('/api/v1/me/password', { currentPassword: STRONG, newPassword: NEXT }, s.accessToken);
   assert.equal(limited.status, 429);
   assert.equal(limited.body.error.code, 'rate_limited');
-  assert.ok(Number(limited.headers.get('retry-after')) >= 1);
+  assert.ok(Number(limited.headers.get('retry-after')) >= 1, "Number(limited.headers.get('retry-after')) >= 1");
   // Another account has its own bucket.
   const other = await api.signup();
   assert.equal((await api.post('/api/v1/me/password', { currentPassword: STRONG, newPassword: NEXT }, other.accessToken)).status, 200);

@@ -55,7 +55,7 @@ test('refresh rotates the token; reusing an old refresh token revokes the whole 
   const r1 = await api.post('/api/v1/auth/refresh', { refreshToken: s.refreshToken });
   assert.equal(r1.status, 200);
   assert.notEqual(r1.body.refreshToken, s.refreshToken);
-  assert.ok(r1.body.accessToken);
+  assert.ok(r1.body.accessToken, 'r1.body.accessToken is set');
   assert.equal((await api.get('/api/v1/me', r1.body.accessToken)).status, 200);
 
   // An attacker replays the first token: refused, and the family dies with it.

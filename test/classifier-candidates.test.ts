@@ -25,8 +25,11 @@ describe('n-gram features', () => {
     const a = ngramVector('The quick brown fox jumps over the lazy dog. The dog sleeps.', spec);
     const b = ngramVector('The quick brown fox jumps over the lazy dog. The dog sleeps.', spec);
     assert.deepEqual(a, b);
-    for (let k = 1; k < a.indices.length; k++) assert.ok(a.indices[k]! > a.indices[k - 1]!);
-    assert.ok(a.indices.every((i) => i >= 0 && i < spec.dimensions));
+    for (let k = 1; k < a.indices.length; k++) assert.ok(a.indices[k]! > a.indices[k - 1]!, 'a.indices[k]! > a.indices[k - 1]!');
+    assert.ok(
+      a.indices.every((i) => i >= 0 && i < spec.dimensions),
+      'a.indices.every((i) => i >= 0 && i < spec.dimensions)',
+    );
     const norm = Math.hypot(...a.values);
     assert.ok(norm > 1 && norm <= Math.SQRT2 + 1e-6, `norm ${norm}`);
     assert.equal(ngramVector('  ... !!! ', spec).indices.length, 0);
@@ -52,12 +55,12 @@ describe('trainCandidates', () => {
     const r = trainCandidates({ texts, labels, groups, vectors, embedderModel: 'hashed-64', seed: 7 });
     assert.deepEqual(r.candidates.map((c) => c.name).sort(), ['combined', 'embedding', 'ngrams']);
     assert.equal(r.split.train + r.split.validation + r.split.test, data.length);
-    assert.ok(r.split.validation > 0 && r.split.test > 0);
+    assert.ok(r.split.validation > 0 && r.split.test > 0, 'r.split.validation > 0 && r.split.test > 0');
     for (const c of r.candidates) {
       for (const m of [c.validation, c.test!]) {
         assert.ok(m.accuracy >= 0 && m.accuracy <= 1 && m.macroF1 >= 0 && m.macroF1 <= 1, JSON.stringify(c));
       }
-      assert.ok(c.l2 > 0);
+      assert.ok(c.l2 > 0, 'c.l2 > 0');
     }
     const selected = r.candidates.filter((c) => c.selected);
     assert.equal(selected.length, 1);
@@ -77,7 +80,7 @@ describe('trainCandidates', () => {
     assert.equal(loaded.candidate, r.selected);
     assert.deepEqual(loaded.labels, ['fiction', 'learned', 'press']);
     const p = loaded.predict({ text: texts[0]!, vector: vectors[0] });
-    assert.ok(Math.abs(Object.values(p.scores).reduce((a, b) => a + b, 0) - 1) < 1e-9);
+    assert.ok(Math.abs(Object.values(p.scores).reduce((a, b) => a + b, 0) - 1) < 1e-9, 'Math.abs(Object.values(p.scores).reduce((a, b) => a + b, 0) - 1) < 1e-9');
   });
 
   it('every candidate kind survives JSON storage and predicts its own training examples', () => {

@@ -85,7 +85,7 @@ test('labels on documents train a classifier; labelling needs write access', asy
     owner.accessToken,
   );
   assert.equal(p.status, 200, p.text);
-  assert.ok(['press', 'religion'].includes(p.body.label));
+  assert.ok(['press', 'religion'].includes(p.body.label), "['press', 'religion'].includes(p.body.label)");
 
   // Documents indexed before the classifier existed are labelled by it once it is active,
   // unedited; and with the sentence encoder off (as here) the n-gram model still labels.

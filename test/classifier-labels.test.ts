@@ -37,7 +37,7 @@ test('documents show a readable label only with enough text, and keep it through
   // Two fiction passages of the Brown Corpus: enough text, a confident model, a readable name.
   const fiction = loadBrownPassages({ minWords: 100, maxWords: 200, maxPassagesPerDocument: 1 }).filter((p) => p.documentId === 'cn01' || p.documentId === 'cn02');
   const text = fiction.map((p) => p.text).join('\n');
-  assert.ok(text.split(/\s+/).length > LABEL_POLICY.minWords);
+  assert.ok(text.split(/\s+/).length > LABEL_POLICY.minWords, 'text.split(/\\s+/).length > LABEL_POLICY.minWords');
   const doc = await api.post('/api/v1/documents', { title: 'Chapter one', text }, owner.accessToken);
   const first = await classification(doc.body.id, (b) => assert.notEqual(b.label, null, JSON.stringify(b)));
   assert.equal(first.model, 'default');

@@ -47,7 +47,7 @@ test('registry: versions with metrics, pin, roll back, delete, cached prediction
   assert.equal(v1.examples, 48);
   assert.equal(v1.candidates.length, 1);
   assert.ok(v1.candidates[0].validation.macroF1 >= 0 && v1.candidates[0].test.accuracy >= 0, JSON.stringify(v1.candidates));
-  assert.ok(v1.split.train > 0 && v1.split.validation > 0 && v1.split.test > 0);
+  assert.ok(v1.split.train > 0 && v1.split.validation > 0 && v1.split.test > 0, 'v1.split.train > 0 && v1.split.validation > 0 && v1.split.test > 0');
 
   // A version trained on shuffled labels: kept, listed, not promoted over a better one.
   const shuffled = data.map((e, i) => ({ text: e.text, label: data[(i * 7) % data.length]!.label }));
@@ -64,7 +64,10 @@ test('registry: versions with metrics, pin, roll back, delete, cached prediction
     topic.versions.map((v: { version: number }) => v.version),
     [2, 1],
   );
-  assert.ok(topic.versions.every((v: { metrics: { accuracy: number; macroF1: number } }) => v.metrics.accuracy >= 0 && v.metrics.macroF1 >= 0));
+  assert.ok(
+    topic.versions.every((v: { metrics: { accuracy: number; macroF1: number } }) => v.metrics.accuracy >= 0 && v.metrics.macroF1 >= 0),
+    'topic.versions.every((v: { metrics: { accuracy: number; macroF1: number } }) => v.metrics.accuracy…',
+  );
   const activeBefore = topic.activeVersion;
   assert.equal(activeBefore, v2.active ? 2 : 1);
 
@@ -92,8 +95,8 @@ test('registry: versions with metrics, pin, roll back, delete, cached prediction
   const p1 = await api.post(`/api/v1/ml/classifiers/${activeId}/predict`, { text }, member.accessToken);
   assert.equal(p1.status, 200, p1.text);
   assert.equal(p1.body.cached, false);
-  assert.ok(['press', 'religion'].includes(p1.body.label));
-  assert.ok(Math.abs(p1.body.scores.press + p1.body.scores.religion - 1) < 1e-6);
+  assert.ok(['press', 'religion'].includes(p1.body.label), "['press', 'religion'].includes(p1.body.label)");
+  assert.ok(Math.abs(p1.body.scores.press + p1.body.scores.religion - 1) < 1e-6, 'Math.abs(p1.body.scores.press + p1.body.scores.religion - 1) < 1e-6');
   const p2 = await api.post(`/api/v1/ml/classifiers/${activeId}/predict`, { text }, member.accessToken);
   assert.equal(p2.body.cached, true);
   assert.deepEqual({ label: p2.body.label, confidence: p2.body.confidence }, { label: p1.body.label, confidence: p1.body.confidence });

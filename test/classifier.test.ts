@@ -79,12 +79,12 @@ describe('metrics', () => {
       ['a', 'b', 'c'],
     );
     assert.equal(scores[0]?.precision, 1);
-    assert.ok(Math.abs((scores[0]?.recall as number) - 2 / 3) < 1e-12);
-    assert.ok(Math.abs((scores[0]?.f1 as number) - 0.8) < 1e-12);
+    assert.ok(Math.abs((scores[0]?.recall as number) - 2 / 3) < 1e-12, 'Math.abs((scores[0]?.recall as number) - 2 / 3) < 1e-12');
+    assert.ok(Math.abs((scores[0]?.f1 as number) - 0.8) < 1e-12, 'Math.abs((scores[0]?.f1 as number) - 0.8) < 1e-12');
     assert.equal(scores[1]?.f1, 0.5);
-    assert.ok(Math.abs((scores[2]?.f1 as number) - 2 / 3) < 1e-12);
+    assert.ok(Math.abs((scores[2]?.f1 as number) - 2 / 3) < 1e-12, 'Math.abs((scores[2]?.f1 as number) - 2 / 3) < 1e-12');
     assert.equal(scores[0]?.support, 3);
-    assert.ok(Math.abs(macroF1(truth, predicted) - (0.8 + 0.5 + 2 / 3) / 3) < 1e-12);
+    assert.ok(Math.abs(macroF1(truth, predicted) - (0.8 + 0.5 + 2 / 3) / 3) < 1e-12, 'Math.abs(macroF1(truth, predicted) - (0.8 + 0.5 + 2 / 3) / 3) < 1e-12');
     // No correct prediction at all: every F1 is 0 (zero division → 0).
     assert.equal(macroF1(['a', 'a'], ['b', 'b']), 0);
     // A label with no true or predicted example counts as 0 when it is named explicitly.
@@ -97,7 +97,7 @@ describe('metrics', () => {
     assert.equal(baseline.label, 'y');
     assert.equal(baseline.accuracy, 0.5);
     // y: tp 2, fp 2, fn 0 → F1 2/3; x and z: 0.
-    assert.ok(Math.abs(baseline.macroF1 - 2 / 9) < 1e-12);
+    assert.ok(Math.abs(baseline.macroF1 - 2 / 9) < 1e-12, 'Math.abs(baseline.macroF1 - 2 / 9) < 1e-12');
   });
 });
 
@@ -113,9 +113,9 @@ describe('trainClassifier on synthetic clusters', () => {
     assert.ok(model.metrics.macroF1 >= 0.98, `held-out macro-F1 ${model.metrics.macroF1}`);
     const p = predict(model, (examples[70] as TrainingExample).vector);
     assert.equal(p.label, 'class-1');
-    assert.ok(p.confidence > 0.5);
+    assert.ok(p.confidence > 0.5, 'p.confidence > 0.5');
     const total = Object.values(p.scores).reduce((a, b) => a + b, 0);
-    assert.ok(Math.abs(total - 1) < 1e-9);
+    assert.ok(Math.abs(total - 1) < 1e-9, 'Math.abs(total - 1) < 1e-9');
     assert.equal(p.confidence, Math.max(...Object.values(p.scores)));
   });
 
@@ -151,7 +151,7 @@ describe('trainClassifier on synthetic clusters', () => {
     const best = Math.max(...selection.candidates.map((c) => c.macroF1));
     assert.equal(selection.candidates.find((c) => c.l2 === selection.l2)?.macroF1, best);
     // Huge penalty → near-constant scores → clearly worse than a sensible one.
-    assert.ok((selection.candidates[2]?.macroF1 as number) < best);
+    assert.ok((selection.candidates[2]?.macroF1 as number) < best, '(selection.candidates[2]?.macroF1 as number) < best');
     assert.throws(() => selectL2(examples, { grid: [] }), /empty grid/);
   });
 
@@ -164,7 +164,7 @@ describe('trainClassifier on synthetic clusters', () => {
     const before = predict(model, v);
     const after = predict(loaded, v);
     assert.equal(after.label, before.label);
-    assert.ok(Math.abs(after.confidence - before.confidence) < 1e-4);
+    assert.ok(Math.abs(after.confidence - before.confidence) < 1e-4, 'Math.abs(after.confidence - before.confidence) < 1e-4');
     assert.equal(roundSignificant(1.23456789, 6), 1.23457);
     assert.equal(roundSignificant(-0.000123456789, 3), -0.000123);
   });
@@ -183,7 +183,7 @@ describe('held-out split', () => {
         assert.ok(heldLabels.includes(label), `seed ${seed}: no held-out "${label}"`);
         assert.ok(trainLabels.includes(label), `seed ${seed}: no training "${label}"`);
       }
-      assert.ok(trainLabels.includes('d') && !heldLabels.includes('d'));
+      assert.ok(trainLabels.includes('d') && !heldLabels.includes('d'), "trainLabels.includes('d') && !heldLabels.includes('d')");
       assert.equal(heldLabels.filter((l) => l === 'b').length, 10);
     }
   });
@@ -299,11 +299,11 @@ describe('default model', () => {
     const model = await loadClassifierModel(DEFAULT_MODEL);
     assert.equal(model.dimensions, 512);
     assert.deepEqual(model.labels, [...new Set(Object.values(BROWN_GENRES))].sort());
-    assert.ok(model.metrics.heldOut > 0 && model.metrics.trainedOn > model.metrics.heldOut);
+    assert.ok(model.metrics.heldOut > 0 && model.metrics.trainedOn > model.metrics.heldOut, 'model.metrics.heldOut > 0 && model.metrics.trainedOn > model.metrics.heldOut');
     for (let seed = 1; seed <= 3; seed++) {
       const p = predict(model, randomUnitVector(512, seed));
-      assert.ok(model.labels.includes(p.label));
-      assert.ok(p.confidence > 0 && p.confidence <= 1);
+      assert.ok(model.labels.includes(p.label), 'model.labels.includes(p.label)');
+      assert.ok(p.confidence > 0 && p.confidence <= 1, 'p.confidence > 0 && p.confidence <= 1');
     }
   });
 });
@@ -334,7 +334,10 @@ describe('datasets and hashing features', () => {
     const counts = labelCounts(passages);
     assert.deepEqual(Object.keys(counts), ['1790-1860', '1861-1932', '1933-1980', '1981-2021']);
     for (const [label, count] of Object.entries(counts)) assert.ok(count >= 60, `${label}: ${count}`);
-    assert.ok(passages.every((p) => p.words >= 60 && p.words <= 120));
+    assert.ok(
+      passages.every((p) => p.words >= 60 && p.words <= 120),
+      'passages.every((p) => p.words >= 60 && p.words <= 120)',
+    );
     assert.equal(new Set(passages.map((p) => p.documentId)).size, 233);
   });
 
@@ -342,7 +345,7 @@ describe('datasets and hashing features', () => {
     assert.equal(fnv1a('a'), 0xe40c292c);
     const a = hashingFeatures('The jury said, the jury did.', { dimensions: 64 });
     assert.deepEqual(a, hashingFeatures('the JURY said the jury did', { dimensions: 64 }));
-    assert.ok(Math.abs(Math.hypot(...a) - 1) < 1e-6);
+    assert.ok(Math.abs(Math.hypot(...a) - 1) < 1e-6, 'Math.abs(Math.hypot(...a) - 1) < 1e-6');
     assert.deepEqual(hashingFeatures('...', { dimensions: 8 }), new Float32Array(8));
     assert.equal(hashingFeatures('x y', { dimensions: 16, bigrams: true }).length, 16);
   });
@@ -356,10 +359,13 @@ describe('datasets and hashing features', () => {
     }));
     let evaluation: HeldOutEvaluation | undefined;
     const model = trainClassifier(examples, { embedderModel: 'hashing-1024', seed: 1, l2: 0.3, onHeldOut: (e) => (evaluation = e) });
-    assert.ok(evaluation);
+    assert.ok(evaluation, 'evaluation is set');
     // Grouped by document: no Brown file has passages on both sides.
     const trainDocs = new Set(evaluation.split.train.map((i) => passages[i]?.documentId));
-    assert.ok(evaluation.split.heldOut.every((i) => !trainDocs.has(passages[i]?.documentId)));
+    assert.ok(
+      evaluation.split.heldOut.every((i) => !trainDocs.has(passages[i]?.documentId)),
+      'evaluation.split.heldOut.every((i) => !trainDocs.has(passages[i]?.documentId))',
+    );
     const baseline = majorityBaseline(
       evaluation.split.train.map((i) => passages[i]?.label as string),
       evaluation.truth,

@@ -46,15 +46,15 @@ test('train a tenant classifier, read its metrics, predict, and promote only a b
   assert.equal(v1.active, true);
   assert.deepEqual(v1.labels, ['fiction', 'press', 'religion']);
   assert.ok(v1.metrics.accuracy > 1 / 3, `held-out accuracy ${v1.metrics.accuracy} beats chance`);
-  assert.ok(v1.metrics.macroF1 > 0 && v1.metrics.macroF1 <= 1);
+  assert.ok(v1.metrics.macroF1 > 0 && v1.metrics.macroF1 <= 1, 'v1.metrics.macroF1 > 0 && v1.metrics.macroF1 <= 1');
   // With the sentence encoder, all three candidates were trained and one was kept.
   assert.deepEqual(v1.candidates.map((c: { name: string }) => c.name).sort(), ['combined', 'embedding', 'ngrams']);
-  assert.ok(['combined', 'embedding', 'ngrams'].includes(v1.selected));
+  assert.ok(['combined', 'embedding', 'ngrams'].includes(v1.selected), "['combined', 'embedding', 'ngrams'].includes(v1.selected)");
 
   const p = await api.post(`/api/v1/ml/classifiers/${created.body.id}/predict`, { text: 'The senator told reporters on Tuesday that the bill would pass the legislature.' }, member.accessToken);
   assert.equal(p.status, 200, p.text);
-  assert.ok(['fiction', 'press', 'religion'].includes(p.body.label));
-  assert.ok(p.body.confidence > 0 && p.body.confidence <= 1);
+  assert.ok(['fiction', 'press', 'religion'].includes(p.body.label), "['fiction', 'press', 'religion'].includes(p.body.label)");
+  assert.ok(p.body.confidence > 0 && p.body.confidence <= 1, 'p.body.confidence > 0 && p.body.confidence <= 1');
 
   // Shuffled labels learn nothing: the new version is kept, evaluated, and not promoted.
   const shuffled = good.map((e, i) => ({ text: e.text, label: good[(i * 7) % good.length]!.label }));
@@ -88,8 +88,8 @@ test('train a tenant classifier, read its metrics, predict, and promote only a b
     },
     { timeoutMs: 60_000, intervalMs: 200 },
   );
-  assert.ok(['fiction', 'press', 'religion'].includes(cls.predicted));
-  assert.ok(cls.label === null || cls.label === cls.predicted);
+  assert.ok(['fiction', 'press', 'religion'].includes(cls.predicted), "['fiction', 'press', 'religion'].includes(cls.predicted)");
+  assert.ok(cls.label === null || cls.label === cls.predicted, 'cls.label === null || cls.label === cls.predicted');
   assert.deepEqual(cls.all.map((c: { model: string }) => c.model).sort(), ['default', 'tenant:genre']);
   // Another tenant cannot see either version.
   const other = await api.signup('Other');

@@ -95,7 +95,7 @@ for (const dialect of DIALECTS) {
     // Resolve and reopen: anyone who may comment; only threads.
     const resolved = await api.patch(`/api/v1/documents/${doc.id}/comments/${thread.id}`, { resolved: true }, editor.accessToken);
     assert.equal(resolved.status, 200, resolved.text);
-    assert.ok(resolved.body.resolvedAt);
+    assert.ok(resolved.body.resolvedAt, 'resolved.body.resolvedAt is set');
     assert.equal(resolved.body.resolvedBy.id, editor.user.id);
     assert.deepEqual(errorOf(await api.patch(`/api/v1/documents/${doc.id}/comments/${thread.id}`, { resolved: false }, reader.accessToken)), [403, 'forbidden']);
     assert.deepEqual(errorOf(await api.patch(`/api/v1/documents/${doc.id}/comments/${reply.id}`, { resolved: true }, editor.accessToken)), [400, 'not_a_thread']);
@@ -108,7 +108,7 @@ for (const dialect of DIALECTS) {
     assert.deepEqual(errorOf(await api.patch(`/api/v1/documents/${doc.id}/comments/${thread.id}`, { body: 'Hijacked' }, owner.accessToken)), [403, 'forbidden']);
     const edited = await api.patch(`/api/v1/documents/${doc.id}/comments/${thread.id}`, { body: `Should be 60, @[Owner](user:${owner.user.id})?` }, commenter.accessToken);
     assert.equal(edited.status, 200, edited.text);
-    assert.ok(edited.body.editedAt);
+    assert.ok(edited.body.editedAt, 'edited.body.editedAt is set');
     assert.deepEqual(edited.body.mentions, [owner.user.id]);
 
     // Deletes: the author, or a document admin; a thread takes its replies with it.

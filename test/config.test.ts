@@ -7,7 +7,7 @@ test('defaults give the embedded profile on port 8080 with every role', () => {
   assert.equal(c.port, 8080);
   assert.equal(c.database.url, undefined);
   assert.deepEqual(c.roles, ['api', 'sync', 'worker']);
-  assert.ok(c.dataDir.endsWith('/data'));
+  assert.ok(c.dataDir.endsWith('/data'), "c.dataDir.endsWith('/data')");
   assert.equal(c.jwt.accessTtlSeconds, 900);
   assert.equal(c.http.maxBodyBytes, 1_048_576);
 });
@@ -17,7 +17,7 @@ test('a bad configuration names every problem at once', () => {
     loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', JWT_PRIVATE_KEY: 'pem-only', LOG_LEVEL: 'loud', DATABASE_SCHEMA: 'Bad-Name' }, ['node', 'main', '--roles=api,cook']);
     assert.fail('should throw');
   } catch (e) {
-    assert.ok(e instanceof ConfigError);
+    assert.ok(e instanceof ConfigError, 'e instanceof ConfigError');
     const text = e.problems.join('\n');
     for (const needle of ['--roles', 'PORT', 'DATABASE_URL', 'LOG_LEVEL', 'DATABASE_SCHEMA']) assert.match(text, new RegExp(needle));
     assert.equal(e.problems.length, 5, text);

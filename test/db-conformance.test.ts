@@ -140,10 +140,10 @@ for (const dialect of DIALECTS) {
             }>`select (select count(*) from document_updates where document_id = ${documentId}) + (select count(*) from document_permissions where document_id = ${documentId}) as n`.execute(owner)
           ).rows[0]!.n,
         );
-      assert.ok((await rows(a1.id)) >= 2);
+      assert.ok((await rows(a1.id)) >= 2, '(await rows(a1.id)) >= 2');
       await sql`delete from documents where id = ${a1.id}`.execute(owner);
       assert.equal(await rows(a1.id), 0);
-      assert.ok((await rows(a2.id)) >= 2);
+      assert.ok((await rows(a2.id)) >= 2, '(await rows(a2.id)) >= 2');
       await sql`delete from tenants where id = ${a.user.tenantId}`.execute(owner);
       assert.equal(await rows(a2.id), 0);
       assert.ok((await rows(b1.id)) >= 2, 'another tenant keeps its rows');
@@ -192,7 +192,7 @@ for (const dialect of DIALECTS) {
       assert.equal(page2.nextCursor, null);
       const all = await listDocuments(svc, owner, null, { limit: 2 });
       assert.equal(all.documents.length, 2);
-      assert.ok(all.nextCursor);
+      assert.ok(all.nextCursor, 'all.nextCursor is set');
     });
 
     test('readAsTenant: each query’s rows in order, under the tenant’s row-level security; values stay data', async (t) => {
@@ -281,11 +281,11 @@ for (const dialect of DIALECTS) {
       const owner = quire.store.owner;
       await migrateToLatest(owner, ctx);
       const tables = async () => (await sql<{ n: string }>`select count(*) as n from pg_tables where schemaname = ${schema}`.execute(owner)).rows[0]!.n;
-      assert.ok(Number(await tables()) >= 6);
+      assert.ok(Number(await tables()) >= 6, 'Number(await tables()) >= 6');
       await migrateDownAll(owner, ctx);
       assert.equal(Number(await tables()), 2, 'only kysely’s own bookkeeping tables remain');
       await migrateToLatest(owner, ctx);
-      assert.ok(Number(await tables()) >= 6);
+      assert.ok(Number(await tables()) >= 6, 'Number(await tables()) >= 6');
       await sql.raw(`drop schema "${schema}" cascade`).execute(owner);
     });
   });
@@ -322,7 +322,7 @@ for (const dialect of DIALECTS) {
     const timer = await startVacuumTimer(store, 20, (r) => runs.push(r));
     assert.equal(timer.running, reason !== null);
     if (timer.running) {
-      await eventually(() => assert.ok(runs.length > 0), { message: 'the vacuum timer runs' });
+      await eventually(() => assert.ok(runs.length > 0, 'runs.length > 0'), { message: 'the vacuum timer runs' });
       assert.ok(!('error' in (runs[0] as object)), JSON.stringify(runs));
     }
     await timer.stop();
@@ -435,7 +435,7 @@ test('readAsTenant on server Postgres: each statement prepared once per connecti
     ]);
     assert.deepEqual(rows, [{ n: i }]);
   }
-  assert.ok((await preparedNow(a.user.tenantId)).length <= PREPARED_PER_CONNECTION);
+  assert.ok((await preparedNow(a.user.tenantId)).length <= PREPARED_PER_CONNECTION, '(await preparedNow(a.user.tenantId)).length <= PREPARED_PER_CONNECTION');
   assert.deepEqual(
     (await titles(b.user.tenantId, 'none'))[0].map((r) => r.title),
     ['B1'],
@@ -510,5 +510,5 @@ test('group commits of a few rows on server Postgres: prepared once per row coun
   assert.deepEqual((await stored()).slice(before.length), ['275c00ff', '01', '02', '03', '04', '05', '06', '09']);
   // Another tenant's commit on the same connection and statement stays that tenant's.
   const visible = await withTenant(db, b.user.tenantId, (tx) => tx.selectFrom('document_updates').select('document_id').execute());
-  assert.ok(visible.length > 0 && visible.every((r) => r.document_id === dbDoc.id));
+  assert.ok(visible.length > 0 && visible.every((r) => r.document_id === dbDoc.id), 'visible.length > 0 && visible.every((r) => r.document_id === dbDoc.id)');
 });

@@ -104,7 +104,7 @@ test('terminated backends and TCP resets: the process stays up, acks wait for co
       assert.ok(Number(r.rows[0]!.n) > 0, 'the server has connections named by DATABASE_APPLICATION_NAME');
       terminated += Number(r.rows[0]!.n);
     } else {
-      assert.ok(proxy.open > 0);
+      assert.ok(proxy.open > 0, 'proxy.open > 0');
       proxy.reset();
     }
     await progress(round % 2 === 0 ? 'pg_terminate_backend' : 'a TCP reset');
@@ -113,7 +113,10 @@ test('terminated backends and TCP resets: the process stays up, acks wait for co
   // reconnects and resends once the database answers again.
   const refusedBefore = c.closes.filter((e) => e.code === 1011).length;
   proxy.pause();
-  await eventually(() => assert.ok(c.closes.filter((e) => e.code === 1011).length > refusedBefore || exited()), { timeoutMs: 30_000, message: 'a commit that cannot happen is refused with 1011' });
+  await eventually(() => assert.ok(c.closes.filter((e) => e.code === 1011).length > refusedBefore || exited(), 'c.closes.filter((e) => e.code === 1011).length > refusedBefore || exited()'), {
+    timeoutMs: 30_000,
+    message: 'a commit that cannot happen is refused with 1011',
+  });
   assert.ok(c.provider.hasUnsyncedChanges, 'the refused update is still pending on the client');
   proxy.resume();
   assert.ok(!exited(), `the process exited during a stall:\n${server.output().slice(-2000)}`);

@@ -39,7 +39,7 @@ for (const dialect of DIALECTS) {
       assert.equal(extractText(loaded.doc), expected);
 
       const res = await store.compact(s.user.tenantId, doc.id);
-      assert.ok(res && res.folded === updates.length);
+      assert.ok(res && res.folded === updates.length, 'res && res.folded === updates.length');
       const rows = await sql<{ n: string }>`select count(*) as n from document_updates where document_id = ${doc.id}`.execute(quire.store.owner);
       assert.equal(Number(rows.rows[0]!.n), 0);
       assert.equal(extractText((await store.loadInto(s.user.tenantId, doc.id)).doc), expected);
@@ -180,7 +180,7 @@ test('live documents compact in the background and reload intact', async (t) => 
   const count = async (table: string) => Number((await sql<{ n: string }>`select count(*) as n from ${sql.table(table)} where document_id = ${doc.id}`.execute(first.quire.store.owner)).rows[0]!.n);
   await eventually(async () => {
     assert.equal(await count('document_snapshots'), 1);
-    assert.ok((await count('document_updates')) < 100);
+    assert.ok((await count('document_updates')) < 100, "(await count('document_updates')) < 100");
   });
   const expected = Array.from({ length: 100 }, (_, i) => `${i};`).join('');
   c.destroy();

@@ -72,7 +72,7 @@ test('an update is not fanned out while its commit is stalled; when it commits, 
 
   proxy.resume();
   await eventually(() => assert.ok(marks(b).has('u'), 'U reaches the peer once committed'));
-  assert.ok((await stored(two, owner.user.tenantId, doc.id)).has('u'));
+  assert.ok((await stored(two, owner.user.tenantId, doc.id)).has('u'), "(await stored(two, owner.user.tenantId, doc.id)).has('u')");
 });
 
 test('the author of an update whose instance stalls before committing it fails over to a peer, and the update is stored', async (t) => {
@@ -88,7 +88,7 @@ test('the author of an update whose instance stalls before committing it fails o
   const again = connect(t, two.url, doc.id, owner.accessToken, { doc: a.doc });
   await synced(again);
   await eventually(async () => assert.ok((await stored(two, owner.user.tenantId, doc.id)).has('u'), 'U is stored'), { timeoutMs: 10_000 });
-  await eventually(() => assert.ok(marks(b).has('u')));
+  await eventually(() => assert.ok(marks(b).has('u'), "marks(b).has('u')"));
   assert.equal(proxy.open > 0, true, 'instance one is still stalled on its database link');
 });
 

@@ -23,7 +23,7 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 }
 
 function assertUnit(v: Float32Array | undefined): Float32Array {
-  assert.ok(v instanceof Float32Array);
+  assert.ok(v instanceof Float32Array, 'v instanceof Float32Array');
   assert.equal(v.length, 512);
   assert.ok(v.every(Number.isFinite), 'finite components');
   assert.ok(Math.abs(Math.sqrt(dot(v, v)) - 1) < 1e-5, `unit length, got ${Math.sqrt(dot(v, v))}`);
@@ -65,7 +65,10 @@ describe('USE tokenizer', () => {
     const text = Array.from({ length: 5000 }, (_, i) => words[i % words.length]).join(' ');
     const ids = tokenizer.encode(text);
     assert.ok(ids.length > 5000, `${ids.length} tokens`);
-    assert.ok(ids.every((id) => id >= 0 && id < 8000));
+    assert.ok(
+      ids.every((id) => id >= 0 && id < 8000),
+      'ids.every((id) => id >= 0 && id < 8000)',
+    );
   });
 });
 
@@ -85,8 +88,8 @@ describe('USE-lite embedder', () => {
     const vectors = await embedder.embed(texts);
     assert.equal(vectors.length, 3);
     vectors.forEach(assertUnit);
-    assert.ok(maxAbsDiff(vectors[0] as Float32Array, vectors[2] as Float32Array) < 1e-6);
-    assert.ok(dot(vectors[0] as Float32Array, vectors[1] as Float32Array) < 0.9);
+    assert.ok(maxAbsDiff(vectors[0] as Float32Array, vectors[2] as Float32Array) < 1e-6, 'maxAbsDiff(vectors[0] as Float32Array, vectors[2] as Float32Array) < 1e-6');
+    assert.ok(dot(vectors[0] as Float32Array, vectors[1] as Float32Array) < 0.9, 'dot(vectors[0] as Float32Array, vectors[1] as Float32Array) < 0.9');
     assert.deepEqual(await embedder.embed([]), []);
   });
 
@@ -96,7 +99,7 @@ describe('USE-lite embedder', () => {
     const [again] = await embedder.embed([text]);
     const batched = await embedder.embed(['Something else entirely, and longer than the other one.', text, 'Short.']);
     assert.deepEqual(again, alone);
-    assert.ok(maxAbsDiff(assertUnit(alone), assertUnit(batched[1])) < 1e-5);
+    assert.ok(maxAbsDiff(assertUnit(alone), assertUnit(batched[1])) < 1e-5, 'maxAbsDiff(assertUnit(alone), assertUnit(batched[1])) < 1e-5');
   });
 
   test('semantic sanity: related sentences are closer than unrelated ones', async () => {
@@ -122,7 +125,7 @@ describe('USE-lite embedder', () => {
   });
 
   test('long texts are windowed and pooled, not truncated', async () => {
-    assert.ok(LONG.split(' ').length > 500);
+    assert.ok(LONG.split(' ').length > 500, "LONG.split(' ').length > 500");
     const first100 = LONG.split(' ').slice(0, 100).join(' ');
     let ticks = 0;
     const timer = setInterval(() => ticks++, 1);
@@ -131,7 +134,7 @@ describe('USE-lite embedder', () => {
     assertUnit(long);
     // Truncation to the first 128 tokens would make `long` ≈ `head`; pooling makes it mostly cats.
     assert.ok(dot(long as Float32Array, assertUnit(head)) < 0.8, `long vs first 100 words: ${dot(long as Float32Array, head as Float32Array)}`);
-    assert.ok(dot(long as Float32Array, assertUnit(cat)) > 0.7);
+    assert.ok(dot(long as Float32Array, assertUnit(cat)) > 0.7, 'dot(long as Float32Array, assertUnit(cat)) > 0.7');
     assert.ok(ticks > 0, 'the main event loop ran while the worker embedded');
   });
 
@@ -140,7 +143,7 @@ describe('USE-lite embedder', () => {
     assertUnit(empty);
     assertUnit(blank);
     assertUnit(word);
-    assert.ok(maxAbsDiff(empty as Float32Array, blank as Float32Array) < 1e-6);
+    assert.ok(maxAbsDiff(empty as Float32Array, blank as Float32Array) < 1e-6, 'maxAbsDiff(empty as Float32Array, blank as Float32Array) < 1e-6');
   });
 
   test('an invalid request is rejected alone; the others are answered in order', async () => {
@@ -184,8 +187,10 @@ test('two threads: same vectors, answers in request order', async () => {
       order,
       results.map((_, i) => i),
     );
-    assert.ok(maxAbsDiff(results[0]?.[0] as Float32Array, expected[40] as Float32Array) < 1e-5);
-    texts.forEach((_, i) => assert.ok(maxAbsDiff(results[i + 1]?.[0] as Float32Array, expected[i] as Float32Array) < 1e-5));
+    assert.ok(maxAbsDiff(results[0]?.[0] as Float32Array, expected[40] as Float32Array) < 1e-5, 'maxAbsDiff(results[0]?.[0] as Float32Array, expected[40] as Float32Array) < 1e-5');
+    texts.forEach((_, i) =>
+      assert.ok(maxAbsDiff(results[i + 1]?.[0] as Float32Array, expected[i] as Float32Array) < 1e-5, 'maxAbsDiff(results[i + 1]?.[0] as Float32Array, expected[i] as Float32Array) < 1e-5'),
+    );
   } finally {
     await Promise.all([one.destroy(), two.destroy()]);
   }

@@ -102,7 +102,7 @@ test('a worker killed mid-stream: its replacement indexes every document, with n
   await ready(w1);
   const N = 30;
   const writes = Array.from({ length: N }, (_, i) => web.api.post('/api/v1/documents', { title: `doc ${i}`, text: `narwhal ${i}` }, s.accessToken));
-  await eventually(async () => assert.ok((await searchCount(web.api, s.accessToken, 'narwhal')) > 0), { timeoutMs: 30_000 });
+  await eventually(async () => assert.ok((await searchCount(web.api, s.accessToken, 'narwhal')) > 0, "(await searchCount(web.api, s.accessToken, 'narwhal')) > 0"), { timeoutMs: 30_000 });
   await w1.kill();
   await Promise.all(writes);
   const w2 = spawnQuire(env, await freePort(), ['--roles=worker']);

@@ -93,7 +93,7 @@ test('a replayed trace: for every pair of versions the diff rebuilds the older a
       taken.push({ version: await named(api, s, doc.id, `after ${i + 1}`), text: readParagraph(c.doc) });
     }
   }
-  assert.ok(taken.length >= 3);
+  assert.ok(taken.length >= 3, 'taken.length >= 3');
   for (let i = 0; i < taken.length; i++) {
     for (let j = i + 1; j < taken.length; j++) {
       const [older, newer] = [taken[i]!, taken[j]!];

@@ -108,7 +108,10 @@ test('the trash purge: only documents deleted before the retention go, with ever
     audits.map((a) => a.target_id),
     [...oldIds].sort(),
   );
-  assert.ok(audits.every((a) => a.actor_id === null));
+  assert.ok(
+    audits.every((a) => a.actor_id === null),
+    'audits.every((a) => a.actor_id === null)',
+  );
 
   // Nothing keyed by them is left, in any table.
   const { rows: docs } = await sql<{ n: string }>`select count(*) as n from documents where id = any(${oldIds}::uuid[])`.execute(owner);
@@ -234,7 +237,7 @@ for (const dialect of DIALECTS) {
     }
 
     const run = await retention(server, { historyRetentionDays: 365 }).runOnce();
-    assert.ok(run.versions);
+    assert.ok(run.versions, 'run.versions is set');
     assert.deepEqual(run.versions.failed, []);
     assert.equal(run.versions.removed, 4 + 2);
     // A's named, restore and first recent version lost their base; B's newest did unless it was stored full (a small document).
@@ -331,7 +334,7 @@ test('version retention across several full states, in small batches and from tw
     assert.ok(rounds < 100, 'retention converges');
   }
   t.diagnostic(`${rounds} rounds of two instances: ${JSON.stringify(total)}`);
-  assert.ok(total.rewritten > 0);
+  assert.ok(total.rewritten > 0, 'total.rewritten > 0');
   for (const doc of docs) {
     const list = made.get(doc.id)!;
     const expected = list.filter((v, i) => v.kind !== 'auto' || i >= 40 || i === list.length - 1).map((v) => v.id);

@@ -130,11 +130,11 @@ test('restoring while two editors type: everyone converges on the restored text 
   try {
     await new Promise((r) => setTimeout(r, 300));
     const before = await api.get(`/api/v1/documents/${doc.id}/content`, s.accessToken);
-    assert.ok(before.text.length > 'The first draft. '.length);
+    assert.ok(before.text.length > 'The first draft. '.length, "before.text.length > 'The first draft. '.length");
     const r = await restore(api, s, doc.id, v1.id);
     assert.equal(r.kind, 'restore');
     assert.equal(r.name, 'Restored from First draft');
-    assert.ok(r.authors.includes(s.user.id));
+    assert.ok(r.authors.includes(s.user.id), 'r.authors.includes(s.user.id)');
     // Both editors get the restored text without reloading and keep typing into it.
     for (const c of [a, b]) await eventually(() => assert.ok(readParagraph(c.doc).startsWith('The first draft. '), readParagraph(c.doc)), { timeoutMs: 10_000 });
     await new Promise((r) => setTimeout(r, 200));
@@ -367,12 +367,12 @@ for (const dialect of DIALECTS) {
     let pages = 0;
     do {
       const page = unwrap(await sdk.listVersions(doc.id, { limit: 10, cursor }));
-      assert.ok(page.versions.length === 10 || page.nextCursor === null);
+      assert.ok(page.versions.length === 10 || page.nextCursor === null, 'page.versions.length === 10 || page.nextCursor === null');
       all.push(...page.versions);
       cursor = page.nextCursor ?? undefined;
       pages++;
     } while (cursor);
-    assert.ok(pages >= 3);
+    assert.ok(pages >= 3, 'pages >= 3');
     assert.equal(new Set(all.map((v) => v.id)).size, all.length, 'no version on two pages');
     // REST writes on a document nobody has open leave automatic versions too (when it unloads).
     const namedOnly = all.filter((v) => v.kind === 'named');
@@ -418,7 +418,10 @@ test('automatic versions of one state are stored once, from any instance; a dele
   const auto = { kind: 'auto' as const, name: null, createdBy: null, authors: [s.user.id] };
   const both = await Promise.all(stores.map((v) => v.create(s.user.tenantId, doc.id, auto)));
   assert.deepEqual(both.map((r) => 'created' in r).sort(), [false, true], 'two instances, one version');
-  assert.ok(both.some((r) => 'skipped' in r && r.skipped === 'unchanged'));
+  assert.ok(
+    both.some((r) => 'skipped' in r && r.skipped === 'unchanged'),
+    "both.some((r) => 'skipped' in r && r.skipped === 'unchanged')",
+  );
   assert.deepEqual(await stores[1]!.create(s.user.tenantId, doc.id, auto), { skipped: 'unchanged' });
 
   // Deleting text leaves the state vector as it was; the version is still taken.
@@ -431,6 +434,6 @@ test('automatic versions of one state are stored once, from any instance; a dele
   assert.equal(await versionText(first.api, s, doc.id, deleted.created.id), 'this text');
   // Named versions are kept even when the state is the latest one's.
   const same = await stores[1]!.create(s.user.tenantId, doc.id, { ...auto, kind: 'named', name: 'Same' });
-  assert.ok('created' in same);
+  assert.ok('created' in same, "'created' in same");
   assert.equal((await versions(first.api, s, doc.id)).length, 3);
 });

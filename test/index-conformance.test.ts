@@ -185,7 +185,7 @@ for (const [name, { dialect, make }] of Object.entries(VECTORS)) {
       const near = await idx.search({ ...as(w.owner, true), vector: unit(11, 100) });
       assert.equal(near[0]?.documentId, w.secret.id);
       assert.equal(near[0]?.chunkIndex, 1);
-      assert.ok(near[0]!.score > 0.9);
+      assert.ok(near[0]!.score > 0.9, 'near[0]!.score > 0.9');
       const memberHits = await idx.search({ ...as(w.member, false), vector: unit(11, 100), limit: 10 });
       assert.ok(
         memberHits.every((h) => h.documentId === w.shared.id),
@@ -194,14 +194,17 @@ for (const [name, { dialect, make }] of Object.entries(VECTORS)) {
       assert.deepEqual(await idx.search({ ...as(w.stranger, true), vector: unit(11, 100) }), []);
       const existing = await idx.existing(tenantId, w.shared.id);
       assert.deepEqual([...existing.keys()].sort(), ['h0-0', 'h0-1', 'h0-2']);
-      assert.ok(Math.abs(existing.get('h0-1')![1]! - unit(1, 100)[1]!) < 1e-5);
+      assert.ok(Math.abs(existing.get('h0-1')![1]! - unit(1, 100)[1]!) < 1e-5, "Math.abs(existing.get('h0-1')![1]! - unit(1, 100)[1]!) < 1e-5");
       // Shrinking to one chunk drops the other two; re-running is idempotent (no duplicates).
       await idx.replace(tenantId, w.shared.id, chunks(0, 1), [w.owner.user.id, w.member.user.id], 'm');
       await idx.replace(tenantId, w.shared.id, chunks(0, 1), [w.owner.user.id, w.member.user.id], 'm');
       const all = await idx.search({ ...as(w.owner, true), vector: unit(0, 100), limit: 20 });
       assert.equal(all.filter((h) => h.documentId === w.shared.id).length, 1);
       await idx.remove(tenantId, w.secret.id);
-      assert.ok((await idx.search({ ...as(w.owner, true), vector: unit(11, 100), limit: 20 })).every((h) => h.documentId !== w.secret.id));
+      assert.ok(
+        (await idx.search({ ...as(w.owner, true), vector: unit(11, 100), limit: 20 })).every((h) => h.documentId !== w.secret.id),
+        '(await idx.search({ ...as(w.owner, true), vector: unit(11, 100), limit: 20 })).every((h) => h.docum…',
+      );
     });
 
     test('pages by offset, and leaves out chunks below a minimum similarity', async (t) => {
@@ -235,7 +238,10 @@ for (const [name, { dialect, make }] of Object.entries(VECTORS)) {
         floored.map((h) => h.chunkIndex),
         [0, 1, 2],
       );
-      assert.ok(floored.every((h) => h.score >= 0.8));
+      assert.ok(
+        floored.every((h) => h.score >= 0.8),
+        'floored.every((h) => h.score >= 0.8)',
+      );
     });
   });
 }

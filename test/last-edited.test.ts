@@ -128,7 +128,7 @@ for (const dialect of DIALECTS) {
     assert.equal((await api.put(`/api/v1/documents/${b.id}/content`, { text: 'written over REST', mode: 'append' }, s.accessToken)).status, 204);
     const putDone = Date.now();
     const putSeen = await advanced(api, s, b.id, putStart, putDone);
-    assert.ok(putSeen.at <= putDone);
+    assert.ok(putSeen.at <= putDone, 'putSeen.at <= putDone');
     assert.notEqual(await updatedAt(api, s, b.id), created.b);
     t.diagnostic(`PUT content: updatedAt followed ${putSeen.lagMs} ms after the answer`);
     assert.deepEqual(await recent(api, s), [b.id, a.id, c.id]);
@@ -150,7 +150,7 @@ for (const dialect of DIALECTS) {
     // Renamed after the edits: the rename's time stands.
     assert.equal((await api.patch(`/api/v1/documents/${a.id}`, { title: 'A, renamed' }, s.accessToken)).status, 200);
     const renamed = await updatedAt(api, s, a.id);
-    assert.ok(Date.parse(renamed) >= seen.at);
+    assert.ok(Date.parse(renamed) >= seen.at, 'Date.parse(renamed) >= seen.at');
 
     // The outbox read again from its start (every log row and compaction event) moves nothing back.
     const before = { a: renamed, b: await updatedAt(api, s, b.id), c: await updatedAt(api, s, c.id) };

@@ -86,5 +86,8 @@ test('a process without the worker role does not load the worker side (relay, la
   const worker = [...loaded].filter((f) => /^ml-workers\/(relay|last-edited|indexer|trainer|bus\/)|^server\/roles\/worker/.test(f.split(path.sep).join('/')));
   assert.deepEqual(worker, []);
   // And the root reaches the worker role only through import(), when the role is on.
-  assert.ok(edges.some((e) => e.from === root && e.to === path.join('server', 'roles', 'worker.ts') && e.dynamic));
+  assert.ok(
+    edges.some((e) => e.from === root && e.to === path.join('server', 'roles', 'worker.ts') && e.dynamic),
+    "edges.some((e) => e.from === root && e.to === path.join('server', 'roles', 'worker.ts') && e.dynami…",
+  );
 });

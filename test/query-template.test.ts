@@ -46,7 +46,7 @@ for (const dialect of DIALECTS) {
     ];
     for (const [title, after, rows] of cases) {
       const expected = await withTenant(db, a.user.tenantId, (tx) => built(tx, title, after, rows));
-      assert.ok(expected.length > 0 || after === tricky);
+      assert.ok(expected.length > 0 || after === tricky, 'expected.length > 0 || after === tricky');
       // Executed directly, in a transaction.
       assert.deepEqual(await withTenant(db, a.user.tenantId, (tx) => titled({ title, after, rows }).execute(tx)), expected);
       // In one trip (prepared statements on server Postgres), twice: prepared, then reused.

@@ -66,7 +66,7 @@ test('HTTP: the auth limit answers 429 with Retry-After, per IP, on Redis shared
   const r = await one.api.post('/api/v1/auth/login', body);
   assert.equal(r.status, 429);
   assert.equal(r.body.error.code, 'rate_limited');
-  assert.ok(Number(r.headers.get('retry-after')) >= 1);
+  assert.ok(Number(r.headers.get('retry-after')) >= 1, "Number(r.headers.get('retry-after')) >= 1");
   // Health probes are never limited.
   assert.equal((await one.api.get('/health')).status, 200);
 });

@@ -60,7 +60,7 @@ test('a member revoked through one instance loses their socket on another whose 
   const stored = new Y.Doc();
   const { doc: loaded } = await new DocumentStore(two.quire.store.db).loadInto(owner.user.tenantId, doc.id, stored);
   const marks = loaded.getMap('marks');
-  assert.ok(marks.has('before') && marks.has('owner'));
+  assert.ok(marks.has('before') && marks.has('owner'), "marks.has('before') && marks.has('owner')");
   assert.equal(marks.has('after'), false, 'a write after the revocation was stored');
 });
 

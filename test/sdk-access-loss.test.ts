@@ -88,10 +88,10 @@ test('a removed account: the open document is wiped and the session ends, over t
   const c2 = new QuireClient({ baseUrl: url, tokens: memoryTokenStorage(other as Session) });
   const heard: string[] = [];
   c2.onSession((u, reason) => heard.push(`${u ? 'user' : 'none'}:${reason}`));
-  assert.ok((await c2.listDocuments()).ok);
+  assert.ok((await c2.listDocuments()).ok, '(await c2.listDocuments()).ok');
   await api.request('DELETE', `/api/v1/users/${other.user.id}`, { token: owner.accessToken });
   const r = await c2.listDocuments();
-  assert.ok(!r.ok && r.error.code === 'account_inactive');
+  assert.ok(!r.ok && r.error.code === 'account_inactive', "!r.ok && r.error.code === 'account_inactive'");
   assert.equal(c2.user, null);
   assert.deepEqual(heard, ['none:expired']);
 });

@@ -72,13 +72,13 @@ test('changePassword: refusals are values and keep the session; success stores t
   const before = here.user;
 
   const wrong = await here.changePassword({ currentPassword: 'not my password at all', newPassword: NEXT });
-  assert.ok(!wrong.ok);
+  assert.ok(!wrong.ok, '!wrong.ok');
   assert.equal(wrong.error.code, 'wrong_password');
   assert.equal(wrong.error.status, 403);
   const weak = await here.changePassword({ currentPassword: STRONG, newPassword: 'aaaaaaaaaa' });
-  assert.ok(!weak.ok);
+  assert.ok(!weak.ok, '!weak.ok');
   assert.equal(weak.error.code, 'weak_password');
-  assert.ok((weak.error.details as PasswordStrength).score < 3);
+  assert.ok((weak.error.details as PasswordStrength).score < 3, '(weak.error.details as PasswordStrength).score < 3');
   assert.ok(here.user, 'refusals keep the session');
   assert.deepEqual(hereEvents, ['user:signed-in']);
 
@@ -98,7 +98,7 @@ test('changePassword: refusals are values and keep the session; success stores t
   await eventually(() => assert.equal(there.user, null));
   assert.ok(thereEvents.includes('none:expired'), thereEvents.join());
   const after = await there.listDocuments();
-  assert.ok(!after.ok && after.error.code === 'not_signed_in');
+  assert.ok(!after.ok && after.error.code === 'not_signed_in', "!after.ok && after.error.code === 'not_signed_in'");
   // It signs in again with the new password only.
   const third = new QuireClient({ baseUrl: url, tokens: memoryTokenStorage() });
   assert.equal((await third.login({ email, password: STRONG })).ok, false);
@@ -115,5 +115,5 @@ test('logoutEverywhere signs out this device and every other one', async (t) => 
   await eventually(() => assert.equal(there.user, null));
   assert.ok(thereEvents.includes('none:expired'), thereEvents.join());
   const again = await here.logoutEverywhere();
-  assert.ok(!again.ok && again.error.code === 'not_signed_in');
+  assert.ok(!again.ok && again.error.code === 'not_signed_in', "!again.ok && again.error.code === 'not_signed_in'");
 });

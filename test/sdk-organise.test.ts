@@ -21,7 +21,7 @@ test('collections, moves, duplicates and templates, stars, views, restore and th
   assert.equal(notes.parentId, team.id);
   assert.equal(unwrap(await member.updateCollection(notes.id, { name: 'Meeting notes' })).name, 'Meeting notes');
   const cycle = await owner.updateCollection(team.id, { parentId: notes.id });
-  assert.ok(!cycle.ok && cycle.error.code === 'collection_cycle' && cycle.error.status === 400);
+  assert.ok(!cycle.ok && cycle.error.code === 'collection_cycle' && cycle.error.status === 400, "!cycle.ok && cycle.error.code === 'collection_cycle' && cycle.error.status === 400");
   assert.deepEqual(
     unwrap(await member.listCollections()).map((c) => c.name),
     ['Meeting notes', 'Team'],
@@ -32,7 +32,7 @@ test('collections, moves, duplicates and templates, stars, views, restore and th
   assert.equal(doc.collectionId, team.id);
   assert.equal(unwrap(await owner.moveDocument(doc.id, notes.id)).collectionId, notes.id);
   const lost = await owner.moveDocument(doc.id, crypto.randomUUID());
-  assert.ok(!lost.ok && lost.error.code === 'collection_not_found');
+  assert.ok(!lost.ok && lost.error.code === 'collection_not_found', "!lost.ok && lost.error.code === 'collection_not_found'");
   unwrap(await owner.starDocument(doc.id));
   unwrap(await owner.recordView(doc.id));
   const starred = unwrap(await owner.listDocuments({ starred: true, sort: 'title', collectionId: notes.id }));
@@ -47,7 +47,7 @@ test('collections, moves, duplicates and templates, stars, views, restore and th
   unwrap(await owner.unstarDocument(doc.id));
   assert.equal(unwrap(await owner.getDocument(doc.id)).starred, false);
   const bad = await owner.listDocuments({ recent: true, sort: 'title' });
-  assert.ok(!bad.ok && bad.error.code === 'invalid_query');
+  assert.ok(!bad.ok && bad.error.code === 'invalid_query', "!bad.ok && bad.error.code === 'invalid_query'");
 
   // Templates: save as template, new from template (the member reads it without a grant).
   const tpl = unwrap(await owner.duplicateDocument(doc.id, { kind: 'template' }));
@@ -61,16 +61,16 @@ test('collections, moves, duplicates and templates, stars, views, restore and th
   assert.equal(unwrap(await member.getText(fresh.id)), 'Went well');
   assert.equal(unwrap(await owner.updateDocument(tpl.id, { kind: 'document', title: 'Retro (old template)' })).kind, 'document');
   const gone = await member.getDocument(tpl.id);
-  assert.ok(!gone.ok && gone.error.code === 'document_not_found');
+  assert.ok(!gone.ok && gone.error.code === 'document_not_found', "!gone.ok && gone.error.code === 'document_not_found'");
 
   // Delete and restore; deleting a collection moves what it holds up.
   unwrap(await owner.deleteDocument(doc.id));
   const restored = unwrap(await owner.restoreDocument(doc.id));
   assert.equal(restored.id, doc.id);
   const twice = await owner.restoreDocument(doc.id);
-  assert.ok(!twice.ok && twice.error.code === 'document_not_found');
+  assert.ok(!twice.ok && twice.error.code === 'document_not_found', "!twice.ok && twice.error.code === 'document_not_found'");
   unwrap(await member.deleteCollection(notes.id));
   assert.equal(unwrap(await owner.getDocument(doc.id)).collectionId, team.id);
   const again = await member.deleteCollection(notes.id);
-  assert.ok(!again.ok && again.error.code === 'collection_not_found' && again.error.status === 404);
+  assert.ok(!again.ok && again.error.code === 'collection_not_found' && again.error.status === 404, "!again.ok && again.error.code === 'collection_not_found' && again.error.status === 404");
 });

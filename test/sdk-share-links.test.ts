@@ -18,12 +18,12 @@ test('link access, public links and the workspace setting through the SDK; the p
   // Link access: the member reads with the address, and finds it only once opened.
   const doc = unwrap(await owner.createDocument({ title: 'Plan', text: 'First step' }));
   const hidden = await member.getDocument(doc.id);
-  assert.ok(!hidden.ok && hidden.error.code === 'document_not_found');
+  assert.ok(!hidden.ok && hidden.error.code === 'document_not_found', "!hidden.ok && hidden.error.code === 'document_not_found'");
   const shared = unwrap(await owner.setLinkAccess(doc.id, 'read'));
   assert.equal(shared.linkAccess, 'read');
   assert.equal(unwrap(await member.getDocument(doc.id)).access, 'read');
   const notAdmin = await member.setLinkAccess(doc.id, 'write');
-  assert.ok(!notAdmin.ok && notAdmin.error.code === 'forbidden' && notAdmin.error.status === 403);
+  assert.ok(!notAdmin.ok && notAdmin.error.code === 'forbidden' && notAdmin.error.status === 403, "!notAdmin.ok && notAdmin.error.code === 'forbidden' && notAdmin.error.status === 403");
   assert.deepEqual(unwrap(await member.listDocuments()).documents, []);
   unwrap(await member.recordView(doc.id));
   assert.deepEqual(
@@ -47,16 +47,19 @@ test('link access, public links and the workspace setting through the SDK; the p
   // The workspace: read by everyone, switched by its owner; off, the link does not answer.
   assert.deepEqual(unwrap(await member.getWorkspace()), { id: owner.user!.tenantId, name: 'Org', publicLinksEnabled: true });
   const refused = await member.updateWorkspace({ publicLinksEnabled: false });
-  assert.ok(!refused.ok && refused.error.code === 'forbidden');
+  assert.ok(!refused.ok && refused.error.code === 'forbidden', "!refused.ok && refused.error.code === 'forbidden'");
   assert.equal(unwrap(await owner.updateWorkspace({ publicLinksEnabled: false, name: 'Org Ltd' })).name, 'Org Ltd');
   const off = await anonymous.getPublicDocument(link.token);
-  assert.ok(!off.ok && off.error.code === 'public_link_not_found' && off.error.status === 404);
+  assert.ok(!off.ok && off.error.code === 'public_link_not_found' && off.error.status === 404, "!off.ok && off.error.code === 'public_link_not_found' && off.error.status === 404");
   const disabled = await owner.createPublicLink(doc.id);
-  assert.ok(!disabled.ok && disabled.error.code === 'public_links_disabled' && disabled.error.status === 403);
+  assert.ok(
+    !disabled.ok && disabled.error.code === 'public_links_disabled' && disabled.error.status === 403,
+    "!disabled.ok && disabled.error.code === 'public_links_disabled' && disabled.error.status === 403",
+  );
   unwrap(await owner.updateWorkspace({ publicLinksEnabled: true }));
   assert.equal(unwrap(await anonymous.getPublicDocument(link.token)).workspace, 'Org Ltd');
   unwrap(await owner.revokePublicLink(doc.id));
   const revoked = await anonymous.getPublicDocument(link.token);
-  assert.ok(!revoked.ok && revoked.error.code === 'public_link_not_found');
+  assert.ok(!revoked.ok && revoked.error.code === 'public_link_not_found', "!revoked.ok && revoked.error.code === 'public_link_not_found'");
   assert.equal(anonymous.user, null, 'reading public links starts no session');
 });

@@ -62,7 +62,7 @@ test('REST calls return typed results; failures are values with the server code'
   const client = new QuireClient({ baseUrl: url });
   const email = `sdk-${Math.random().toString(36).slice(2)}@example.test`;
   const signed = await client.signup({ tenant: 'SDK', email, password: 'correct horse battery' });
-  assert.ok(signed.ok);
+  assert.ok(signed.ok, 'signed.ok is set');
   assert.equal(client.user?.email, email);
 
   const wrong = await new QuireClient({ baseUrl: url }).login({ email, password: 'nope nope nope' });
@@ -70,13 +70,13 @@ test('REST calls return typed results; failures are values with the server code'
   if (!wrong.ok) {
     assert.equal(wrong.error.code, 'invalid_credentials');
     assert.equal(wrong.error.status, 401);
-    assert.ok(wrong.error.requestId);
+    assert.ok(wrong.error.requestId, 'wrong.error.requestId is set');
   }
 
   const bad = await client.createDocument({ title: '' });
-  assert.ok(!bad.ok && bad.error.code === 'validation_failed' && bad.error.status === 400);
+  assert.ok(!bad.ok && bad.error.code === 'validation_failed' && bad.error.status === 400, "!bad.ok && bad.error.code === 'validation_failed' && bad.error.status === 400");
   const missing = await client.getDocument(crypto.randomUUID());
-  assert.ok(!missing.ok && missing.error.code === 'document_not_found' && missing.error.status === 404);
+  assert.ok(!missing.ok && missing.error.code === 'document_not_found' && missing.error.status === 404, "!missing.ok && missing.error.code === 'document_not_found' && missing.error.status === 404");
 
   const doc = unwrap(await client.createDocument({ title: 'Plan', text: 'first line' }));
   assert.equal(doc.access, 'admin');
@@ -96,10 +96,10 @@ test('REST calls return typed results; failures are values with the server code'
 
   const down = new QuireClient({ baseUrl: 'http://127.0.0.1:9', tokens: memoryTokenStorage(signed.ok ? signed.value : null) });
   const offline = await down.listDocuments();
-  assert.ok(!offline.ok && offline.error.code === 'network_error' && offline.error.status === 0);
+  assert.ok(!offline.ok && offline.error.code === 'network_error' && offline.error.status === 0, "!offline.ok && offline.error.code === 'network_error' && offline.error.status === 0");
 
   const anonymous = await new QuireClient({ baseUrl: url }).listDocuments();
-  assert.ok(!anonymous.ok && anonymous.error.code === 'not_signed_in');
+  assert.ok(!anonymous.ok && anonymous.error.code === 'not_signed_in', "!anonymous.ok && anonymous.error.code === 'not_signed_in'");
 });
 
 test('tokens refresh before expiry; concurrent calls share one rotation; a refused token is refreshed once and retried', async (t) => {
@@ -108,7 +108,7 @@ test('tokens refresh before expiry; concurrent calls share one rotation; a refus
   const storage = memoryTokenStorage();
   const client = new QuireClient({ baseUrl: url, tokens: storage, fetch: refreshes.fetch });
   unwrap(await client.signup({ tenant: 'R', email: `r-${Math.random().toString(36).slice(2)}@example.test`, password: 'correct horse battery' }));
-  assert.ok((await client.listDocuments()).ok);
+  assert.ok((await client.listDocuments()).ok, '(await client.listDocuments()).ok');
   assert.equal(refreshes.count, 0, 'a fresh token is used as it is');
   // The access token expires: eight calls at once share one refresh.
   storage.save(expired(storage.load()!));
@@ -128,7 +128,7 @@ test('tokens refresh before expiry; concurrent calls share one rotation; a refus
   storage.save({ ...s, accessToken: forged });
   const relaxed = new QuireClient({ baseUrl: url, tokens: storage, fetch: refreshes.fetch });
   const before = refreshes.count;
-  assert.ok((await relaxed.listDocuments()).ok);
+  assert.ok((await relaxed.listDocuments()).ok, '(await relaxed.listDocuments()).ok');
   assert.equal(refreshes.count, before + 1);
 });
 
@@ -141,10 +141,10 @@ test('a reused refresh token ends the session and tells the app', async (t) => {
   client.onSession((_u, reason) => events.push(reason));
   // Someone else (a stolen copy) rotates the refresh token first.
   const thief = new QuireClient({ baseUrl: url, tokens: memoryTokenStorage(session as Session) });
-  assert.ok((await thief.refresh()).ok);
+  assert.ok((await thief.refresh()).ok, '(await thief.refresh()).ok');
   storage.save(expired(storage.load()!));
   const r = await client.listDocuments();
-  assert.ok(!r.ok && r.error.code === 'refresh_token_reused');
+  assert.ok(!r.ok && r.error.code === 'refresh_token_reused', "!r.ok && r.error.code === 'refresh_token_reused'");
   assert.equal(client.user, null);
   assert.deepEqual(events, ['expired']);
 });
@@ -273,7 +273,7 @@ test('the provider authenticates every (re)connect with a fresh token from the c
   await s.whenSaved();
   assert.ok(asked > askedFirst, 'the reconnect asked the client for a token again');
   // The rotated session still works for REST (no refresh token was used twice).
-  assert.ok((await client.listDocuments()).ok);
+  assert.ok((await client.listDocuments()).ok, '(await client.listDocuments()).ok');
 });
 
 test('signing out while a refresh is on its way does not bring the session back', async (t) => {
@@ -299,7 +299,7 @@ test('signing out while a refresh is on its way does not bring the session back'
   assert.equal(storage.load(), null, 'still signed out');
   assert.equal(client.user, null);
   assert.equal(events.at(-1), 'signed-out');
-  assert.ok(!(await client.listDocuments()).ok);
+  assert.ok(!(await client.listDocuments()).ok, '!(await client.listDocuments()).ok');
 });
 
 test('changes made offline before a downgrade to read are reported as rejected, not as waiting forever; the local copy can be discarded', async (t) => {
@@ -377,7 +377,7 @@ test('short-lived tokens are refreshed half-way through their life at the earlie
   // Leeway (30 s by default) equals the token's whole life here.
   const client = new QuireClient({ baseUrl: url, fetch: refreshes.fetch });
   unwrap(await client.signup({ tenant: 'Short', email: `sh-${Math.random().toString(36).slice(2)}@example.test`, password: 'correct horse battery' }));
-  for (let i = 0; i < 5; i++) assert.ok((await client.listDocuments()).ok);
+  for (let i = 0; i < 5; i++) assert.ok((await client.listDocuments()).ok, '(await client.listDocuments()).ok');
   assert.equal(refreshes.count, 0);
 });
 

@@ -46,7 +46,7 @@ for (const [name, profile] of Object.entries(PROFILES)) {
         assert.equal(r.body.hits[0]?.documentId, money.body.id, JSON.stringify(r.body));
         return r.body.hits;
       });
-      assert.ok(semantic.length >= 1);
+      assert.ok(semantic.length >= 1, 'semantic.length >= 1');
       // The second document may be indexed a moment after the first.
       await eventually(async () => {
         const kitten = await find(owner.accessToken, 'a kitten napping on the couch', 'semantic');
@@ -96,8 +96,8 @@ for (const [name, profile] of Object.entries(PROFILES)) {
       });
       assert.equal(cls.model, 'default');
       assert.ok(['belles', 'fiction', 'learned', 'popular', 'press', 'religion'].includes(cls.predicted), cls.predicted);
-      assert.ok(cls.label === null || cls.label === cls.predicted);
-      assert.ok(cls.confidence > 0 && cls.confidence <= 1);
+      assert.ok(cls.label === null || cls.label === cls.predicted, 'cls.label === null || cls.label === cls.predicted');
+      assert.ok(cls.confidence > 0 && cls.confidence <= 1, 'cls.confidence > 0 && cls.confidence <= 1');
       assert.equal((await api.get(`/api/v1/documents/${pets.body.id}/classification`, member.accessToken)).status, 404);
     });
   });

@@ -374,7 +374,7 @@ test('public links: created by a document admin, read by anyone without a token,
   const link = await createLink(api, owner, doc.id);
   assert.match(link.token, new RegExp(`^qpl_${owner.user.tenantId}_[A-Za-z0-9_-]{43}$`));
   assert.equal(link.url, `/p/${link.token}`);
-  assert.ok(Math.abs(Date.parse(link.createdAt) - Date.now()) < 60_000);
+  assert.ok(Math.abs(Date.parse(link.createdAt) - Date.now()) < 60_000, 'Math.abs(Date.parse(link.createdAt) - Date.now()) < 60_000');
   const state = (await api.get(`/api/v1/documents/${doc.id}/public-link`, owner.accessToken)).body as PublicLinkState;
   assert.deepEqual(state, { active: true, createdAt: link.createdAt, url: null });
   assert.equal((await api.get(`/api/v1/documents/${doc.id}`, editor.accessToken)).body.publicLink, true);
@@ -400,7 +400,7 @@ test('public links: created by a document admin, read by anyone without a token,
     assert.equal(r.body.text, 'Embargoed until Monday\nSecond line');
     assert.deepEqual(r.body.json, json);
     assert.equal(r.body.workspace, 'Acme Press');
-    assert.ok(!Number.isNaN(Date.parse(r.body.updatedAt)));
+    assert.ok(!Number.isNaN(Date.parse(r.body.updatedAt)), '!Number.isNaN(Date.parse(r.body.updatedAt))');
     assert.equal(r.headers.get('cache-control'), 'no-store');
     assert.equal(r.headers.get('x-robots-tag'), 'noindex');
     // It names no id: not the document's, the workspace's or a person's.
@@ -557,7 +557,7 @@ test('the public read is rate-limited per address, and its 429 is no-store too',
   }
   assert.deepEqual(statuses.slice(0, 3), [404, 200, 404]);
   assert.ok(limited, JSON.stringify(statuses));
-  assert.ok(Number(limited.headers.get('retry-after')) > 0);
+  assert.ok(Number(limited.headers.get('retry-after')) > 0, "Number(limited.headers.get('retry-after')) > 0");
   assert.equal(limited.headers.get('cache-control'), 'no-store');
   // Signed-in routes and sign-in itself are not spent by it.
   assert.equal((await api.get('/api/v1/documents', owner.accessToken)).status, 200);

@@ -91,7 +91,14 @@ test('revocation: downgrade to read, then removal, reach the live socket within 
   await acked(m);
 
   await api.put(`/api/v1/documents/${doc.id}/permissions`, { userId: member.user.id, level: 'read' }, owner.accessToken);
-  await eventually(() => assert.ok(m.notices.some((n) => n?.type === 'quire.access' && n.level === 'read')), { timeoutMs: 5000 });
+  await eventually(
+    () =>
+      assert.ok(
+        m.notices.some((n) => n?.type === 'quire.access' && n.level === 'read'),
+        "m.notices.some((n) => n?.type === 'quire.access' && n.level === 'read')",
+      ),
+    { timeoutMs: 5000 },
+  );
   paragraphText(m.doc).insert(0, 'refused ');
   const o = connect(t, url, doc.id, owner.accessToken);
   await synced(o);

@@ -98,15 +98,26 @@ test('awareness: oversized states and extra client ids are dropped and refused; 
     hostile.send(awarenessFrame(doc.id, encodeAwarenessUpdate(a, [d.clientID])));
     a.destroy();
   }
-  await eventually(() => assert.ok(hostile.frames.some((f) => new TextDecoder().decode(f).includes('too many awareness clients'))));
-  assert.ok(hostile.frames.some((f) => new TextDecoder().decode(f).includes('awareness state larger than')));
+  await eventually(() =>
+    assert.ok(
+      hostile.frames.some((f) => new TextDecoder().decode(f).includes('too many awareness clients')),
+      "hostile.frames.some((f) => new TextDecoder().decode(f).includes('too many awareness clients'))",
+    ),
+  );
+  assert.ok(
+    hostile.frames.some((f) => new TextDecoder().decode(f).includes('awareness state larger than')),
+    "hostile.frames.some((f) => new TextDecoder().decode(f).includes('awareness state larger than'))",
+  );
 
   const newcomer = connect(t, url, doc.id, s.accessToken);
   await synced(newcomer);
   await eventually(() => {
     const ghosts = [...newcomer.provider.awareness!.getStates().entries()].filter(([id]) => id >= 50_000 && id < 50_012);
     assert.equal(ghosts.length, 4, `ghosts seen: ${ghosts.map(([id, st]) => `${id}:${JSON.stringify(st).length}`).join(',')}`);
-    assert.ok(ghosts.every(([, st]) => JSON.stringify(st).length < 1000));
+    assert.ok(
+      ghosts.every(([, st]) => JSON.stringify(st).length < 1000),
+      'ghosts.every(([, st]) => JSON.stringify(st).length < 1000)',
+    );
   });
   // Editing is unaffected.
   paragraphText(newcomer.doc).insert(0, 'hello');
@@ -188,7 +199,10 @@ test('a workspace whose updates cost more processing than its budget is slowed d
       'permission denied',
     ),
   );
-  assert.ok(refused.frames.some((f) => new TextDecoder().decode(f).includes('workspace_busy')));
+  assert.ok(
+    refused.frames.some((f) => new TextDecoder().decode(f).includes('workspace_busy')),
+    "refused.frames.some((f) => new TextDecoder().decode(f).includes('workspace_busy'))",
+  );
   refused.ws.close();
   const put = await api.request('PUT', `/api/v1/documents/${other2.id}/content`, { token: heavy.accessToken, json: { text: 'later' } });
   assert.equal(put.status, 429, put.text);

@@ -30,7 +30,7 @@ async function storedDocument(t: TestContext) {
     await store.appendBatch(updates.splice(0).map((data) => ({ tenantId: s.user.tenantId, documentId: doc.id, data, userId: s.user.id })));
   };
   for (const w of ['Folded ', 'into ', 'the snapshot. ']) await write(w);
-  assert.ok((await store.compact(s.user.tenantId, doc.id))?.folded);
+  assert.ok((await store.compact(s.user.tenantId, doc.id))?.folded, '(await store.compact(s.user.tenantId, doc.id))?.folded');
   for (const w of ['Tail one. ', 'Tail two. ', 'Tail three.']) await write(w);
   const stored = await store.load(s.user.tenantId, doc.id);
   assert.ok(stored.snapshot && stored.updates.length >= 3, 'a snapshot and a tail');
@@ -118,7 +118,12 @@ test('the standard sync answers a client with state, a client of a document alre
   await a.opened;
   a.send(authFrame(w.doc.id, w.s.accessToken));
   a.send(syncStep1Frame(w.doc.id, Y.encodeStateVector(partial)));
-  await eventually(() => assert.ok(syncFrames(a.frames).some((f) => f.step === 1)));
+  await eventually(() =>
+    assert.ok(
+      syncFrames(a.frames).some((f) => f.step === 1),
+      'syncFrames(a.frames).some((f) => f.step === 1)',
+    ),
+  );
   const first = syncFrames(a.frames)[0]!;
   assert.equal(first.step !== 2 || Y.decodeUpdate(first.payload).structs.length < 10, true, 'no snapshot pushed to a client that has it');
   const steps = syncFrames(a.frames).filter((f) => f.step === 1);
@@ -131,7 +136,12 @@ test('the standard sync answers a client with state, a client of a document alre
   await b.opened;
   b.send(authFrame(w.doc.id, w.s.accessToken));
   b.send(syncStep1Frame(w.doc.id, EMPTY_STATE_VECTOR));
-  await eventually(() => assert.ok(syncFrames(b.frames).some((f) => f.step === 1)));
+  await eventually(() =>
+    assert.ok(
+      syncFrames(b.frames).some((f) => f.step === 1),
+      'syncFrames(b.frames).some((f) => f.step === 1)',
+    ),
+  );
   const bSync = syncFrames(b.frames);
   assert.equal(
     bSync.findIndex((f) => f.step === 2),

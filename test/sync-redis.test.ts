@@ -41,7 +41,14 @@ test('revoking access on one instance cuts the socket on the other within second
   const m = connect(t, two.url, doc.id, member.accessToken, { reconnect: false });
   await synced(m);
   await one.api.put(`/api/v1/documents/${doc.id}/permissions`, { userId: member.user.id, level: 'read' }, owner.accessToken);
-  await eventually(() => assert.ok(m.notices.some((n) => n?.type === 'quire.access' && n.level === 'read')), { timeoutMs: 5000 });
+  await eventually(
+    () =>
+      assert.ok(
+        m.notices.some((n) => n?.type === 'quire.access' && n.level === 'read'),
+        "m.notices.some((n) => n?.type === 'quire.access' && n.level === 'read')",
+      ),
+    { timeoutMs: 5000 },
+  );
   const revokedAt = Date.now();
   await one.api.put(`/api/v1/documents/${doc.id}/permissions`, { userId: member.user.id, level: 'none' }, owner.accessToken);
   await eventually(

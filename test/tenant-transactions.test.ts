@@ -45,7 +45,7 @@ for (const impl of IMPLEMENTATIONS) {
     test('openStore picks the expected implementation', async (t) => {
       const { db } = await twoTenants(t, impl.dialect);
       const expected = impl.dialect === 'postgres' ? OneTripTransactions : StandardTransactions;
-      assert.ok(db.tenants instanceof expected);
+      assert.ok(db.tenants instanceof expected, 'db.tenants instanceof expected');
       assert.equal(impl.make(db) === db.tenants, impl.isDefault);
     });
 

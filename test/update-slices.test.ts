@@ -55,7 +55,7 @@ function applySliced(doc: Y.Doc, update: Uint8Array, sizes: () => number): numbe
     Y.applyUpdate(doc, slice);
     n++;
   }
-  assert.ok(slicer.done);
+  assert.ok(slicer.done, 'slicer.done is set');
   return n;
 }
 
@@ -110,7 +110,7 @@ test('an update of deletions only, and an empty update', () => {
   assert.equal(target.getText('t').toString(), 'world');
   const empty = new UpdateSlicer(Y.decodeUpdate(Y.encodeStateAsUpdate(new Y.Doc())));
   assert.equal(empty.take(10), null);
-  assert.ok(empty.done);
+  assert.ok(empty.done, 'empty.done is set');
 });
 
 test('the slice size grows while slices are cheap and drops at once when one is not', () => {

@@ -263,7 +263,7 @@ test('comments on a phone: the review layout opens comments in a sheet, replies,
   await said(p, 'both parties', 'Names?').waitFor(WAIT);
   const all = await comments(api, owner, doc.id);
   assert.deepEqual(all.map((c) => c.body).sort(), ['Check this.', 'Done.', 'Names?']);
-  assert.ok(all.find((c) => c.body === 'Check this.')?.resolvedAt);
+  assert.ok(all.find((c) => c.body === 'Check this.')?.resolvedAt, "all.find((c) => c.body === 'Check this.')?.resolvedAt");
 });
 
 test('comments: editing your own comment shows the new text in a colleague’s open panel, live', BROWSER_TEST, async (t) => {
@@ -313,7 +313,7 @@ test('comments: editing your own comment shows the new text in a colleague’s o
   await thread(a, '30 days').locator('time', { hasText: 'edited' }).waitFor(WAIT);
   const [c] = await comments(api, owner, doc.id);
   assert.equal(c?.body, `Should this be 60, @[Olive Owner](user:${owner.user.id}) ?`);
-  assert.ok(c?.editedAt);
+  assert.ok(c?.editedAt, 'c?.editedAt is set');
   assert.deepEqual(c?.mentions, [owner.user.id]);
   await a.screenshot({ path: outputPath('comments-edited.png') });
 

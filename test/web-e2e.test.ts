@@ -188,7 +188,7 @@ test('offline: edits keep working, unsaved changes are shown, both sides converg
   await pa.getByTestId('network-status').filter({ hasText: 'Offline' }).waitFor(WAIT);
   await typeAtEnd(pa, ' Offline A.');
   await status(pa).filter({ hasText: 'Offline · unsaved changes kept on this device' }).waitFor(WAIT);
-  assert.ok(Number(await status(pa).getAttribute('data-pending')) > 0);
+  assert.ok(Number(await status(pa).getAttribute('data-pending')) > 0, "Number(await status(pa).getAttribute('data-pending')) > 0");
   assert.doesNotMatch((await status(pa).textContent()) ?? '', /\d/, 'no keystroke count is shown as a number of changes');
   // Meanwhile B edits online.
   await editor(pb).click();
@@ -414,7 +414,14 @@ test('a token refresh in another tab does not reopen the document being edited',
   await p2.goto(`${url}/`);
   await p2.evaluate((s) => localStorage.setItem('quire.session', s), JSON.stringify(again.body));
   // The first tab has heard of it (the app's own listener, added at load, ran before this one)…
-  await eventually(async () => assert.ok(await p1.evaluate(() => (window as unknown as { storageEvents: number }).storageEvents > 0)), { message: 'the first tab gets the storage event' });
+  await eventually(
+    async () =>
+      assert.ok(
+        await p1.evaluate(() => (window as unknown as { storageEvents: number }).storageEvents > 0),
+        'await p1.evaluate(() => (window as unknown as { storageEvents: number }).storageEvents > 0)',
+      ),
+    { message: 'the first tab gets the storage event' },
+  );
   // …and a re-render that reopened the document would replace the editor within moments.
   const sameEditor = () => p1.evaluate(() => (window as unknown as { editorBefore: Element | null }).editorBefore === document.querySelector('[data-testid=editor]'));
   await quietFor(500, 'a reopened document would have replaced the editor', {

@@ -287,7 +287,10 @@ test('rich paste keeps tables, lists, task lists, links and code from Google Doc
     {
       file: 'google-docs.html',
       check: (all: PMNode[]) => {
-        assert.ok(all.some((n) => n.type === 'heading' && nodes(n).some((x) => x.text === 'Launch plan')));
+        assert.ok(
+          all.some((n) => n.type === 'heading' && nodes(n).some((x) => x.text === 'Launch plan')),
+          "all.some((n) => n.type === 'heading' && nodes(n).some((x) => x.text === 'Launch plan'))",
+        );
         assert.ok(
           all.some((n) => n.text === 'Owner:' && n.marks?.some((m) => m.type === 'bold')),
           'bold kept',
@@ -309,11 +312,20 @@ test('rich paste keeps tables, lists, task lists, links and code from Google Doc
     {
       file: 'word.html',
       check: (all: PMNode[]) => {
-        assert.ok(all.some((n) => n.type === 'heading' && nodes(n).some((x) => x.text === 'Quarterly review')));
+        assert.ok(
+          all.some((n) => n.type === 'heading' && nodes(n).some((x) => x.text === 'Quarterly review')),
+          "all.some((n) => n.type === 'heading' && nodes(n).some((x) => x.text === 'Quarterly review'))",
+        );
         const bullets = all.filter((n) => n.type === 'bulletList');
         assert.equal(bullets.length, 2, 'a bulleted list with a nested one');
-        assert.ok(nodes(bullets[0]!).some((n) => n.text === 'Revenue up 12%'));
-        assert.ok(nodes(bullets[1]!).some((n) => n.text === 'Mostly in Europe'));
+        assert.ok(
+          nodes(bullets[0]!).some((n) => n.text === 'Revenue up 12%'),
+          "nodes(bullets[0]!).some((n) => n.text === 'Revenue up 12%')",
+        );
+        assert.ok(
+          nodes(bullets[1]!).some((n) => n.text === 'Mostly in Europe'),
+          "nodes(bullets[1]!).some((n) => n.text === 'Mostly in Europe')",
+        );
         assert.ok(!all.some((n) => n.text?.includes('·')), 'no bullet characters left as text');
         const ordered = all.find((n) => n.type === 'orderedList');
         assert.deepEqual(
@@ -322,7 +334,10 @@ test('rich paste keeps tables, lists, task lists, links and code from Google Doc
             .map((n) => n.text),
           ['Approve the budget', 'Hire two engineers'],
         );
-        assert.ok(all.some((n) => n.text === 'Q3 report' && n.marks?.some((m) => m.type === 'link')));
+        assert.ok(
+          all.some((n) => n.text === 'Q3 report' && n.marks?.some((m) => m.type === 'link')),
+          "all.some((n) => n.text === 'Q3 report' && n.marks?.some((m) => m.type === 'link'))",
+        );
         assert.equal(all.filter((n) => n.type === 'tableRow').length, 2);
       },
       dropped: 'Pasted without 1 image',
@@ -351,8 +366,14 @@ test('rich paste keeps tables, lists, task lists, links and code from Google Doc
           all.filter((n) => n.type === 'tableHeader').map((n) => nodes(n).find((x) => x.type === 'text')?.text),
           ['Command', 'What it does'],
         );
-        assert.ok(all.some((n) => n.text === 'npm start' && n.marks?.some((m) => m.type === 'code')));
-        assert.ok(all.some((n) => n.type === 'orderedList'));
+        assert.ok(
+          all.some((n) => n.text === 'npm start' && n.marks?.some((m) => m.type === 'code')),
+          "all.some((n) => n.text === 'npm start' && n.marks?.some((m) => m.type === 'code'))",
+        );
+        assert.ok(
+          all.some((n) => n.type === 'orderedList'),
+          "all.some((n) => n.type === 'orderedList')",
+        );
       },
       dropped: 'Pasted without 1 image, 1 embedded item',
     },

@@ -42,7 +42,7 @@ test('every language highlights as lowlight with its common grammars does', asyn
 test('a language is plain text until its grammar arrives, then listeners hear of it', async () => {
   const h = createHighlighter();
   assert.ok(h.registered('python') && h.registered('py') && h.registered('PY'), 'known before it is loaded');
-  assert.ok(!h.registered('no-such-language'));
+  assert.ok(!h.registered('no-such-language'), "!h.registered('no-such-language')");
   const arrived = new Promise<void>((resolve) => h.onGrammars(resolve));
   const before = h.highlight('py', 'def f(): pass');
   assert.deepEqual(before.children, [{ type: 'text', value: 'def f(): pass' }]);
@@ -109,7 +109,7 @@ test('code blocks get the stock extension’s decorations, and again when gramma
   await h.preload(['rust', 'python', 'html']);
   state = state.apply(state.tr.setMeta(plugin, true));
   const expected = stockDecorations(doc);
-  assert.ok(expected.length > 20);
+  assert.ok(expected.length > 20, 'expected.length > 20');
   assert.deepEqual(decorations(state, plugin), expected);
 
   // A change outside code keeps them (mapped); typing in a block computes them again.

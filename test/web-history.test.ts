@@ -257,7 +257,7 @@ async function leave(p: Page, url: string, api: ApiClient, s: Session, id: strin
       // Each ask is bounded, so one request that never answers is asked again (and a server
       // that stops answering fails here, at the deadline, instead of at the file's timeout).
       const { seenAt } = await Promise.race([sinceSeen(api, s, id), new Promise<never>((_, reject) => setTimeout(() => reject(new Error('since-seen did not answer within 10 s')), 10_000).unref())]);
-      assert.ok(seenAt && seenAt !== before);
+      assert.ok(seenAt && seenAt !== before, 'the server has recorded a newer "seen"');
       return seenAt;
     },
     { timeoutMs: WAIT.timeout, message: 'the server records that the user left' },

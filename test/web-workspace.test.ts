@@ -251,7 +251,7 @@ test('the account page: display name, a password change with a strength check, a
   await p.getByLabel('Current password').fill('correct horse battery');
   await p.getByLabel('New password').fill('aaaaaaaaaa');
   await p.getByTestId('password-strength').filter({ hasText: 'choose a stronger password' }).waitFor(WAIT);
-  assert.ok(await p.getByRole('button', { name: 'Change password' }).isDisabled());
+  assert.ok(await p.getByRole('button', { name: 'Change password' }).isDisabled(), "await p.getByRole('button', { name: 'Change password' }).isDisabled()");
   await p.screenshot({ path: outputPath('account-weak-password.png') });
   await p.getByLabel('Current password').fill('not my password at all');
   await p.getByLabel('New password').fill('purple walrus juggles lanterns');

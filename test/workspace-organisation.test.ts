@@ -455,11 +455,11 @@ test('stars and recent views are per user, need read access, and filter the list
   assert.deepEqual(ids((await api.get('/api/v1/documents?recent=true', owner.accessToken)).body.documents), [b.id, a.id]);
   await eventually(async () => {
     assert.equal((await api.post(`/api/v1/documents/${a.id}/views`, undefined, owner.accessToken)).status, 204);
-    assert.ok((await api.get(`/api/v1/documents/${a.id}`, owner.accessToken)).body.lastViewedAt > first);
+    assert.ok((await api.get(`/api/v1/documents/${a.id}`, owner.accessToken)).body.lastViewedAt > first, '(await api.get(`/api/v1/documents/${a.id}`, owner.accessToken)).body.lastViewedAt > first');
   });
   const recent = (await api.get('/api/v1/documents?recent=true', owner.accessToken)).body.documents as Meta[];
   assert.deepEqual(ids(recent), [a.id, b.id]);
-  assert.ok(recent[0]!.lastViewedAt! > recent[1]!.lastViewedAt!);
+  assert.ok(recent[0]!.lastViewedAt! > recent[1]!.lastViewedAt!, 'recent[0]!.lastViewedAt! > recent[1]!.lastViewedAt!');
   assert.deepEqual((await api.get('/api/v1/documents?recent=true', member.accessToken)).body.documents, [], 'views are per user');
   // A document the viewer lost access to leaves their recent list.
   await api.post(`/api/v1/documents/${a.id}/views`, undefined, member.accessToken);
@@ -522,7 +522,7 @@ test('the list in every order and filter walks every page once, in order; cursor
   assert.deepEqual(ids(await list('sort=created')), ids(docs).reverse());
   const byUpdate = await list('sort=recent');
   assert.deepEqual(ids(byUpdate.slice(0, 3)), [docs[7]!.id, docs[0]!.id, docs[4]!.id]);
-  for (let i = 1; i < byUpdate.length; i++) assert.ok(byUpdate[i - 1]!.updatedAt >= byUpdate[i]!.updatedAt);
+  for (let i = 1; i < byUpdate.length; i++) assert.ok(byUpdate[i - 1]!.updatedAt >= byUpdate[i]!.updatedAt, 'byUpdate[i - 1]!.updatedAt >= byUpdate[i]!.updatedAt');
   const byTitle = await list('sort=title');
   const lower = (d: Meta) => d.title.toLowerCase();
   const expected = [...docs].sort((x, y) => (lower(x) < lower(y) ? -1 : lower(x) > lower(y) ? 1 : x.id < y.id ? -1 : 1));
@@ -555,7 +555,7 @@ test('the list in every order and filter walks every page once, in order; cursor
   assert.deepEqual(titles(await list(`q=${encodeURIComponent('  eta  ')}&sort=title`)), ['beta', 'eta', 'Zeta']);
   assert.deepEqual(ids(await list('kind=template')), [tpl.id]);
   assert.deepEqual(ids(await list('kind=template', member)), [tpl.id], 'members read every template');
-  assert.ok(!ids(await list('')).includes(tpl.id));
+  assert.ok(!ids(await list('')).includes(tpl.id), "!ids(await list('')).includes(tpl.id)");
 
   // Cursors: of one order only; the first release's format still reads as `created`.
   const page = (await api.get('/api/v1/documents?sort=title&limit=2', owner.accessToken)).body;

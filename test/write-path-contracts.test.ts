@@ -153,7 +153,7 @@ describe('lib0 keeps Observable listeners in _observers', () => {
     assert.deepEqual(seen, [], 'no update event while a stored state is integrated');
     doc.getText('t').insert(0, 'live');
     assert.equal(seen.length, 1, 'the listener is back');
-    assert.ok((doc as unknown as { _observers: unknown })._observers instanceof Map);
+    assert.ok((doc as unknown as { _observers: unknown })._observers instanceof Map, '(doc as unknown as { _observers: unknown })._observers instanceof Map');
   });
 });
 
