@@ -3,16 +3,20 @@
  * mentioned person's mailbox once, with a working link and RFC 8058 one-click unsubscribe
  * that turns their email off; several notifications in the window go out as one digest;
  * nothing goes out when email is off (workspace or person) or the person lost access
- * during the window; the SMTP server's answer decides between a retry and a failure; and
+ * during the window; two senders on one database never send the same email; the SMTP server's answer decides between a retry and a failure; and
  * a sender killed (or cut off) after the message went out but before it was recorded never
  * sends it again.
  */
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { sql, type Kysely } from 'kysely';
+import { TokenService } from '../core/tokens.js';
+import { signUnsubscribeToken, verifyUnsubscribeToken } from '../core/unsubscribe-tokens.js';
+import { Mailer } from '../ml-workers/notify/mailer.js';
 import type { ApiClient, Session } from './helpers/api.js';
 import { TEST_DATABASE_URL } from './helpers/env.js';
 import { freePort, ready, spawnQuire } from './helpers/process.js';
@@ -430,4 +434,61 @@ test("the SMTP server's answer decides: not now (4xx) is tried again later, neve
   });
   held.release();
   assert.equal(mailbox.to(bob.user.email).filter((m) => m.parsed.text?.includes('Cut off @Bob')).length, 1, 'it arrived once and is never sent again');
+});
+
+test('two senders on one database send each person their email once', async (t) => {
+  const mailbox = await startMailbox(t);
+  const web = await startServer(t, { env: mailEnv(mailbox, 200) });
+  const { api, quire } = web;
+  // A second sender beside the worker's, as another instance's worker would be.
+  const { keys } = await testKeys();
+  const other = new Mailer({
+    db: quire.store.db,
+    log: quire.log,
+    smtpUrl: mailbox.url,
+    from: 'Quire <notify@quire.test>',
+    publicUrl: PUBLIC_URL,
+    pollMs: 20,
+    signUnsubscribe: (c) => signUnsubscribeToken(keys, web.config.jwt.issuer, c),
+  });
+  other.start();
+  try {
+    const owner = await api.signup('Acme');
+    const people = await Promise.all(Array.from({ length: 6 }, () => api.addUser(owner, 'admin')));
+    const doc = await api.createDocument(owner, 'Plan');
+    for (const [i, p] of people.entries()) await comment(api, owner, doc.id, `Number ${i} ${mention(p, `P${i}`)}`);
+    await eventually(
+      async () => {
+        for (const p of people)
+          assert.deepEqual(
+            (await deliveries(quire.store.owner, p.user.id)).map((d) => d.status),
+            ['sent'],
+            await progress(quire.store.owner, p.user.id),
+          );
+      },
+      { timeoutMs: MAIL_WITHIN_MS, message: 'every delivery sent' },
+    );
+    for (const p of people) assert.equal(mailbox.to(p.user.email).length, 1, `one email to ${p.user.email}`);
+    assert.equal(mailbox.messages.length, people.length);
+  } finally {
+    await other.stop();
+  }
+});
+
+test('an unsubscribe token works only as signed: not expired, not altered, RS256 with this server’s key, not an access token', async () => {
+  const { keys } = await testKeys();
+  const claims = { userId: crypto.randomUUID(), tenantId: crypto.randomUUID(), kind: 'mention' as const };
+  const token = await signUnsubscribeToken(keys, 'quire', claims);
+  assert.deepEqual(await verifyUnsubscribeToken(keys, 'quire', token), claims);
+  const refused = async (tok: string, why: string, issuer = 'quire', now = Date.now()) =>
+    assert.rejects(verifyUnsubscribeToken(keys, issuer, tok, now), (e: { status?: number; code?: string }) => e.status === 400 && e.code === 'invalid_token', why);
+  await refused(await signUnsubscribeToken(keys, 'quire', claims, Date.now() - 366 * 24 * 3600 * 1000), 'expired after a year');
+  await refused(token, 'another issuer', 'elsewhere');
+  const [h, p] = token.split('.');
+  const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  await refused(`${b64({ alg: 'none', typ: 'unsubscribe+jwt' })}.${p}.`, 'alg none');
+  const forged = b64({ ...JSON.parse(Buffer.from(p!, 'base64url').toString()), sub: crypto.randomUUID() });
+  await refused(`${h}.${forged}.${token.split('.')[2]}`, 'claims changed');
+  const access = await new TokenService(keys, { issuer: 'quire', audience: 'quire', accessTtlSeconds: 60 }).signAccess({ userId: claims.userId, tenantId: claims.tenantId, role: 'member' });
+  await refused(access, 'an access token');
 });
