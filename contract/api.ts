@@ -1017,6 +1017,8 @@ export interface Task {
   reviewId: string;
   documentId: string;
   documentTitle: string;
+  /** Whose task it is. */
+  assignee: CommentAuthor;
   workflowName: string;
   step: number;
   stepName: string;

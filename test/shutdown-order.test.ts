@@ -33,5 +33,23 @@ test('shutdown stops the roles before what they use: edge, sync, retention, last
   const quire = await startQuire({ config, keys: (await testKeys()).keys, log: createLogger('info', sink) });
   await quire.close();
   const closed = lines.filter((l) => l.cat === 'shutdown' && l.msg === 'closed').map((l) => l.step);
-  assert.deepEqual(closed, ['http', 'sync', 'retention', 'last-edited', 'relay', 'trainer', 'consumer', 'bus', 'dependencies', 'rate-limiter', 'redis', 'vacuum', 'store']);
+  assert.deepEqual(closed, [
+    'http',
+    'sync',
+    'review-timers',
+    'retention',
+    'last-edited',
+    'relay',
+    'trainer',
+    'push',
+    'notifier',
+    'consumer',
+    'bus',
+    'notification-hub',
+    'dependencies',
+    'rate-limiter',
+    'redis',
+    'vacuum',
+    'store',
+  ]);
 });

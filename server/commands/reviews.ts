@@ -29,6 +29,9 @@ interface TaskRow {
   review_id: string;
   document_id: string;
   document_title: string;
+  assignee_id: string;
+  assignee_name: string | null;
+  assignee_email: string;
   workflow_name: string;
   steps: WorkflowStep[];
   step: number;
@@ -44,6 +47,7 @@ const presentTask = (t: TaskRow): Task => ({
   reviewId: t.review_id,
   documentId: t.document_id,
   documentTitle: t.document_title,
+  assignee: authorOf(t.assignee_id, t.assignee_name, t.assignee_email) ?? { id: null, name: 'Removed user' },
   workflowName: t.workflow_name,
   step: t.step,
   stepName: t.steps[t.step]?.name ?? '',
@@ -59,7 +63,24 @@ function taskQuery(tx: Tx) {
     .selectFrom('review_tasks as t')
     .innerJoin('reviews as r', 'r.id', 't.review_id')
     .innerJoin('documents as d', 'd.id', 't.document_id')
-    .select(['t.id', 't.review_id', 't.document_id', 'd.title as document_title', 'r.workflow_name', 'r.steps', 't.step', 't.status', 't.comment', 't.due_at', 't.created_at', 't.decided_at']);
+    .innerJoin('users as a', 'a.id', 't.assignee_id')
+    .select([
+      't.id',
+      't.review_id',
+      't.document_id',
+      'd.title as document_title',
+      't.assignee_id',
+      'a.display_name as assignee_name',
+      'a.email as assignee_email',
+      'r.workflow_name',
+      'r.steps',
+      't.step',
+      't.status',
+      't.comment',
+      't.due_at',
+      't.created_at',
+      't.decided_at',
+    ]);
 }
 
 /** A document's reviews (or one of them), newest first, with their tasks and events. */

@@ -1,12 +1,14 @@
 /**
  * The worker role: the relay (outbox → event bus), the indexing consumer (full text,
- * embeddings, labels), the classifier trainer, the last-edited times (outbox →
- * `documents.updated_at`), and retention (the trash purge, version expiry). Shutdown stops
- * them in the order they depend on each other — the retention run (its outbox events are
- * then published by the relay's last polls), the last-edited run and the relay (after its
- * last publish), the trainer, the consumer
- * (its handlers in flight finish), then the bus — and only then closes the sentence
- * encoder, the search indexes and the store they use.
+ * embeddings, labels), the notifier (comments, shares and reviews → notifications), the
+ * email and Web Push senders, the review deadline timers, the classifier trainer, the
+ * last-edited times (outbox → `documents.updated_at`), and retention (the trash purge,
+ * version expiry). Shutdown stops them in the order they depend on each other — the review
+ * timers and the retention run (their outbox events are then published by the relay's last
+ * polls), the last-edited run and the relay (after its last publish), the trainer, the
+ * senders (a send in flight finishes and is recorded), the notifier and the consumer (their
+ * handlers in flight finish), then the bus — and only then closes the sentence encoder, the
+ * search indexes and the store they use.
  */
 import { decodeEvent, indexKeyOf, INDEXED_EVENT_TYPES, NOTIFYING_EVENT_TYPES } from '../../contract/feed.js';
 import { DocumentStore } from '../../core/document-store.js';
@@ -87,7 +89,16 @@ export async function startWorker(shared: Shared, search: SearchIndexes): Promis
     const { Mailer } = await import('../../ml-workers/notify/mailer.js');
     const { signUnsubscribeToken } = await import('../../core/unsubscribe-tokens.js');
     const { mailFrom: from, publicUrl, pollMs } = config.notifications;
-    const mailer = new Mailer({ db: store.db, log, smtpUrl, from, publicUrl, pollMs, signUnsubscribe: (c) => signUnsubscribeToken(shared.keys, config.jwt.issuer, c) });
+    const mailer = new Mailer({
+      db: store.db,
+      log,
+      smtpUrl,
+      from,
+      publicUrl,
+      pollMs,
+      signUnsubscribe: (c) => signUnsubscribeToken(shared.keys, config.jwt.issuer, c),
+      registry: shared.metrics.registry,
+    });
     mailer.start();
     shutdown.add('mailer', () => mailer.stop());
   }
