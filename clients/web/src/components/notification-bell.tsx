@@ -87,6 +87,18 @@ export function NotificationBell({ narrow, onNotification }: Props) {
     return () => document.removeEventListener('pointerdown', outside);
   }, [open, narrow]);
 
+  // Escape closes the list wherever the focus is (a button inside it may have been disabled).
+  useEffect(() => {
+    if (!open) return;
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== 'Escape' || e.defaultPrevented || document.querySelector('dialog[open]')) return;
+      e.preventDefault();
+      close();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [open, close]);
+
   // The focus moves into the list when it opens.
   useEffect(() => {
     if (open) panel.current?.querySelector<HTMLElement>('.notification-head button, .notification-item')?.focus();
@@ -114,6 +126,8 @@ export function NotificationBell({ narrow, onNotification }: Props) {
     const now = new Date().toISOString();
     setItems((list) => list?.map((x) => (x.readAt ? x : { ...x, readAt: now })) ?? list);
     setUnread(r.value.unread);
+    // The button is disabled now: keep the focus in the list.
+    panel.current?.querySelector<HTMLElement>('.notification-head .icon-button')?.focus();
   };
 
   const choose = (n: Notification) => {
@@ -161,12 +175,6 @@ export function NotificationBell({ narrow, onNotification }: Props) {
           aria-modal={narrow ? true : undefined}
           aria-labelledby="notification-heading"
           data-testid="notification-panel"
-          onKeyDown={(e) => {
-            if (e.key === 'Escape') {
-              e.preventDefault();
-              close();
-            }
-          }}
         >
           <div className="notification-head">
             <h2 id="notification-heading">Notifications</h2>

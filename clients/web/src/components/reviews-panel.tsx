@@ -51,7 +51,7 @@ export function ReviewBadge({ review, onOpen }: { review: Review | undefined; on
 
 const EVENT_WORDS: Record<ReviewEvent['type'], string> = {
   requested: 'requested a review',
-  assigned: 'assigned',
+  assigned: 'Sent to its reviewers',
   approved: 'approved',
   rejected: 'rejected',
   changes_requested: 'requested changes',
@@ -61,6 +61,9 @@ const EVENT_WORDS: Record<ReviewEvent['type'], string> = {
   escalated: 'Deadline passed: escalated',
   cancelled: 'cancelled the review',
 };
+
+/** Events the review's progress makes (not a person's act), shown without a name. */
+const SYSTEM_EVENTS = new Set<ReviewEvent['type']>(['assigned', 'step_completed', 'completed', 'warning', 'escalated']);
 
 interface PanelProps {
   reviews: Review[] | null;
@@ -170,29 +173,32 @@ function ReviewCard({ review: r, nameOf }: { review: Review; nameOf: NameOf }) {
       </ol>
       <h3 className="review-events-head">History</h3>
       <ol className="review-events" aria-label="Every decision and event, oldest first">
-        {r.events.map((e) => (
-          <li key={e.id} className={`review-event ${e.type}`} data-testid="review-event" data-type={e.type}>
-            {e.actor?.id ? (
-              <Avatar name={e.actor.name} seed={e.actor.id} size="sm" />
-            ) : (
-              <span className="avatar sm notification-icon" aria-hidden>
-                <ClipboardCheck size={13} />
+        {r.events.map((e) => {
+          const byPerson = e.actor !== null && !SYSTEM_EVENTS.has(e.type);
+          return (
+            <li key={e.id} className={`review-event ${e.type}`} data-testid="review-event" data-type={e.type}>
+              {byPerson && e.actor?.id ? (
+                <Avatar name={e.actor.name} seed={e.actor.id} size="sm" />
+              ) : (
+                <span className="avatar sm notification-icon" aria-hidden>
+                  <ClipboardCheck size={13} />
+                </span>
+              )}
+              <span className="review-event-text">
+                <span>
+                  {byPerson ? <strong>{e.actor!.name}</strong> : null}
+                  {byPerson ? ' ' : ''}
+                  {EVENT_WORDS[e.type]}
+                  {e.step !== null && r.steps[e.step] ? <span className="muted"> · {r.steps[e.step]!.name}</span> : null}
+                </span>
+                {e.comment && <span className="review-event-comment">“{e.comment}”</span>}
+                <time dateTime={e.createdAt} title={new Date(e.createdAt).toLocaleString()}>
+                  {relativeTime(e.createdAt)} · {new Date(e.createdAt).toLocaleString()}
+                </time>
               </span>
-            )}
-            <span className="review-event-text">
-              <span>
-                {e.actor && !['step_completed', 'completed', 'warning', 'escalated'].includes(e.type) ? <strong>{e.actor.name}</strong> : null}
-                {e.actor && !['step_completed', 'completed', 'warning', 'escalated'].includes(e.type) ? ' ' : ''}
-                {EVENT_WORDS[e.type]}
-                {e.step !== null && r.steps[e.step] ? <span className="muted"> · {r.steps[e.step]!.name}</span> : null}
-              </span>
-              {e.comment && <span className="review-event-comment">“{e.comment}”</span>}
-              <time dateTime={e.createdAt} title={new Date(e.createdAt).toLocaleString()}>
-                {relativeTime(e.createdAt)} · {new Date(e.createdAt).toLocaleString()}
-              </time>
-            </span>
-          </li>
-        ))}
+            </li>
+          );
+        })}
       </ol>
     </article>
   );
