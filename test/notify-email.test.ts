@@ -123,6 +123,10 @@ test('a mention reaches the mentioned person once, with a working link and a one
     { message: 'the delivery is recorded sent' },
   );
   assert.equal(mailbox.to(bob.user.email).length, 1, 'sent once');
+  const metrics = await quire.metrics.registry.getMetricsAsJSON();
+  const sentCount = (name: string) => metrics.find((m) => m.name === name)?.values.find((v) => !v.labels['outcome'] || v.labels['outcome'] === 'sent')?.value;
+  assert.equal(sentCount('quire_email_messages_total'), 1, 'counted as a message');
+  assert.equal(sentCount('quire_email_deliveries_total'), 1, 'counted as a sent delivery');
 
   const author = owner.user.email.split('@')[0]!;
   assert.equal(mail.parsed.subject, `${author} mentioned you in “Plan”`);

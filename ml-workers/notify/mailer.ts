@@ -34,6 +34,7 @@
 import crypto from 'node:crypto';
 import { Readable } from 'node:stream';
 import { sql } from 'kysely';
+import { Counter, type Registry } from 'prom-client';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { parseConnectionUrl } from 'nodemailer/lib/shared';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
@@ -71,7 +72,12 @@ export interface MailerOptions {
   retryBaseMs?: number;
   /** SMTP timeouts. @default connect 10 s, greeting 10 s, socket 60 s */
   timeouts?: { connectionMs?: number; greetingMs?: number; socketMs?: number };
+  /** Registers `quire_email_messages_total` and `quire_email_deliveries_total{outcome}`. */
+  registry?: Registry;
 }
+
+/** What became of an email delivery (the `outcome` label). */
+type Outcome = 'sent' | 'skipped' | 'retry' | 'failed' | 'unknown';
 
 /** What one run did. */
 export interface MailerRun {
@@ -107,10 +113,26 @@ export class Mailer {
   private failures = 0;
   private readonly smtp: ReturnType<typeof parseConnectionUrl>;
   private readonly host: string;
+  private readonly messages?: Counter;
+  private readonly deliveries?: Counter<'outcome'>;
 
   constructor(private readonly opts: MailerOptions) {
     this.smtp = parseConnectionUrl(opts.smtpUrl);
     this.host = new URL(opts.publicUrl).hostname || 'quire';
+    if (opts.registry) {
+      const registers = [opts.registry];
+      this.messages = new Counter({ name: 'quire_email_messages_total', help: 'Notification emails the SMTP server accepted (a digest counts once)', registers });
+      this.deliveries = new Counter({
+        name: 'quire_email_deliveries_total',
+        help: 'Email deliveries by outcome: sent, skipped (access, account or preference), retry (refused for now), failed, unknown (may have gone out; never resent)',
+        labelNames: ['outcome'],
+        registers,
+      });
+    }
+  }
+
+  private count(outcome: Outcome, n: number): void {
+    if (n > 0) this.deliveries?.inc({ outcome }, n);
   }
 
   start(): void {
@@ -181,15 +203,16 @@ export class Mailer {
       throw err;
     }
     const outcome = await this.send(claimed.to.address, raw);
-    await withTenant(this.opts.db, tenantId, (tx) => this.record(tx, claimed.ids, outcome));
+    const outcomes = await withTenant(this.opts.db, tenantId, (tx) => this.record(tx, claimed.ids, outcome));
+    for (const o of new Set(outcomes)) this.count(o, outcomes.filter((x) => x === o).length);
     const log = { cat: 'notify', tenant: tenantId, user: userId, deliveries: claimed.ids.length, messageId };
     if (outcome.ok) {
       run.sent++;
+      this.messages?.inc();
       this.opts.log.debug(log, 'email sent');
     } else {
       run.notSent += claimed.ids.length;
-      const state = outcome.handedOver ? 'unknown' : outcome.permanent ? 'failed' : 'retried or failed';
-      this.opts.log.warn({ ...log, state, err: outcome.error }, 'email not sent');
+      this.opts.log.warn({ ...log, outcomes: [...new Set(outcomes)], err: outcome.error }, 'email not sent');
     }
   }
 
@@ -237,6 +260,7 @@ export class Mailer {
     if (lost.length > 0) {
       await tx.updateTable('notification_deliveries').set({ status: 'unknown', error: 'the sender stopped while sending; not sent again' }).where('id', 'in', lost).execute();
       run.notSent += lost.length;
+      this.count('unknown', lost.length);
       this.opts.log.warn({ cat: 'notify', tenant: tenantId, user: userId, deliveries: lost }, 'email deliveries left sending by a stopped sender are marked unknown (never sent twice)');
     }
     const waiting = rows.filter((r) => r.status === 'pending').sort((a, b) => a.created_at.getTime() - b.created_at.getTime() || (a.id < b.id ? -1 : 1));
@@ -311,6 +335,7 @@ export class Mailer {
       await tx.updateTable('notification_deliveries').set({ status: 'skipped', error: why }).where('id', '=', id).execute();
     }
     run.skipped += skipped.size;
+    this.count('skipped', skipped.size);
     if (items.length === 0 || !user) return null;
     const ids = items.map((i) => i.deliveryId);
     await tx
@@ -329,28 +354,35 @@ export class Mailer {
   }
 
   /** Records how a send ended (step 3). Only rows still `sending` are touched. */
-  private async record(tx: Tx, ids: string[], outcome: SendOutcome): Promise<void> {
+  private async record(tx: Tx, ids: string[], outcome: SendOutcome): Promise<Outcome[]> {
     const q = tx.updateTable('notification_deliveries').where('id', 'in', ids).where('status', '=', 'sending');
+    const error = outcome.ok ? null : outcome.error.slice(0, MAX_ERROR_CHARS);
+    let rows: { status: string }[];
     if (outcome.ok) {
-      await q.set({ status: 'sent', sent_at: sql<Date>`now()`, error: null }).execute();
-      return;
-    }
-    const error = outcome.error.slice(0, MAX_ERROR_CHARS);
-    if (outcome.handedOver) {
-      await q.set({ status: 'unknown', error: `the connection ended after the message was sent: ${error}` }).execute();
+      rows = await q
+        .set({ status: 'sent', sent_at: sql<Date>`now()`, error: null })
+        .returning('status')
+        .execute();
+    } else if (outcome.handedOver) {
+      rows = await q
+        .set({ status: 'unknown', error: `the connection ended after the message was sent: ${error}` })
+        .returning('status')
+        .execute();
     } else if (outcome.permanent) {
-      await q.set({ status: 'failed', error }).execute();
+      rows = await q.set({ status: 'failed', error }).returning('status').execute();
     } else {
       const max = this.opts.maxAttempts ?? 5;
       const base = this.opts.retryBaseMs ?? 30_000;
-      await q
+      rows = await q
         .set({
           status: sql<'pending' | 'failed'>`case when attempts < ${max} then 'pending' else 'failed' end`,
           due_at: sql<Date>`now() + least(3600000, ${base}::bigint * power(2, greatest(attempts - 1, 0))::bigint) * interval '1 millisecond'`,
           error,
         })
+        .returning('status')
         .execute();
     }
+    return rows.map((r) => (r.status === 'pending' ? 'retry' : (r.status as Outcome)));
   }
 
   /**
