@@ -153,6 +153,8 @@ export function notificationsReviews(ctx: MigrationContext) {
           unique (tenant_id, id)
         )`.execute(db);
       await sql`create index reviews_document_idx on reviews (tenant_id, document_id, created_at desc)`.execute(db);
+      // One review in progress per document, whatever the application does.
+      await sql`create unique index reviews_one_in_progress on reviews (tenant_id, document_id) where status = 'in_review'`.execute(db);
       await enableTenantRls(db, 'reviews');
 
       await sql`
