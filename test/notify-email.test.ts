@@ -233,9 +233,14 @@ for (const dialect of ['postgres', 'pglite'] as const) {
     }
     assert.ok(text.includes('“Plan”') && text.includes('“Budget”'), 'names both documents');
 
-    // A digest's unsubscribe turns email off for every kind.
-    const r = await fetch(unsubscribeLink(mail, web.url).local, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+    // A digest's unsubscribe turns email off for every kind; the page's button (a browser's form post) gets a page.
+    const r = await fetch(unsubscribeLink(mail, web.url).local, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+      body: 'List-Unsubscribe=One-Click',
+    });
     assert.equal(r.status, 200);
+    assert.match(await r.text(), /You are unsubscribed[\s\S]*no longer get email about notifications/);
     const prefs = await emailPrefs(quire.store.owner, bob.user.id);
     for (const kind of ['mention', 'reply', 'share', 'review_assigned', 'review_decided', 'deadline']) assert.equal(prefs[kind]?.email, false, kind);
   });
