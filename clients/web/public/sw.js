@@ -86,3 +86,67 @@ self.addEventListener('fetch', (event) => {
 self.addEventListener('message', (event) => {
   if (event.data === 'version') event.source?.postMessage({ build: BUILD });
 });
+
+/*
+ * Web Push (ml-workers/notify/push.ts sends it): the payload is JSON
+ * `{title, body, url, tag, notificationId, count}`. A notification with the same tag
+ * replaces the older one on this device. Clicking it focuses an open Quire window and takes
+ * it to the notification's page, or opens one.
+ */
+
+/** A link from a push, always on this app's origin (a path from another origin is kept, on ours). */
+function appUrl(raw) {
+  try {
+    const u = new URL(typeof raw === 'string' && raw ? raw : '/', self.location.origin);
+    if (u.origin === self.location.origin) return u.href;
+    return new URL(u.pathname + u.search + u.hash, self.location.origin).href;
+  } catch {
+    return new URL('/', self.location.origin).href;
+  }
+}
+
+self.addEventListener('push', (event) => {
+  let data;
+  try {
+    data = event.data ? event.data.json() : {};
+  } catch {
+    data = { body: event.data ? event.data.text() : '' };
+  }
+  if (!data || typeof data !== 'object') data = {};
+  const title = typeof data.title === 'string' && data.title ? data.title : 'Quire';
+  const options = {
+    body: typeof data.body === 'string' ? data.body : '',
+    icon: '/icon-192.png',
+    badge: '/icon-192.png',
+    data: { url: appUrl(data.url), notificationId: typeof data.notificationId === 'string' ? data.notificationId : null },
+  };
+  if (typeof data.tag === 'string' && data.tag) options.tag = data.tag;
+  event.waitUntil(self.registration.showNotification(title, options));
+});
+
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const url = appUrl(event.notification.data && event.notification.data.url);
+  event.waitUntil(
+    (async () => {
+      const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+      const ours = windows.filter((c) => new URL(c.url).origin === self.location.origin);
+      const there = ours.find((c) => c.url === url);
+      if (there) {
+        await there.focus();
+        return;
+      }
+      const client = ours.find((c) => c.focused) ?? ours[0];
+      if (client) {
+        try {
+          const focused = await client.focus();
+          // navigate() only works on a window this worker controls; otherwise open one.
+          if (await (focused ?? client).navigate(url)) return;
+        } catch {
+          // Not controlled or not allowed to focus: open a window instead.
+        }
+      }
+      await self.clients.openWindow(url);
+    })(),
+  );
+});
