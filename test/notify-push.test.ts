@@ -354,3 +354,71 @@ test('VAPID keys: generated once per data dir (mode 0600), the same for every pr
   assert.equal(ka.body.publicKey, racing[0]!.publicKey);
   assert.equal(kb.body.publicKey, racing[0]!.publicKey);
 });
+
+/** The service worker run in a context of its own, with stand-ins for the browser's worker globals. */
+async function loadServiceWorker(windows: { url: string; focused?: boolean; controlled?: boolean }[]) {
+  const handlers = new Map<string, (event: unknown) => void>();
+  const shown: { title: string; options: Record<string, unknown> }[] = [];
+  const navigated: string[] = [];
+  const opened: string[] = [];
+  const focused: string[] = [];
+  const clients = windows.map((w) => {
+    const c = {
+      url: w.url,
+      focused: w.focused ?? false,
+      focus: async () => (focused.push(c.url), c),
+      navigate: async (to: string) => {
+        if (!w.controlled) throw new TypeError('not controlled');
+        navigated.push(to);
+        return c;
+      },
+    };
+    return c;
+  });
+  const self = {
+    location: new URL('https://quire.example.com/sw.js'),
+    addEventListener: (type: string, fn: (event: unknown) => void) => handlers.set(type, fn),
+    registration: { showNotification: async (title: string, options: Record<string, unknown>) => void shown.push({ title, options }) },
+    clients: { matchAll: async () => clients, openWindow: async (url: string) => void opened.push(url), claim: async () => undefined },
+  };
+  const vm = await import('node:vm');
+  vm.runInNewContext(await fs.readFile(new URL('../clients/web/public/sw.js', import.meta.url), 'utf8'), { self, URL, caches: {}, fetch });
+  const dispatch = async (type: string, event: Record<string, unknown>) => {
+    let work: Promise<unknown> = Promise.resolve();
+    handlers.get(type)!({ ...event, waitUntil: (p: Promise<unknown>) => (work = p) });
+    await work;
+  };
+  return { dispatch, shown, navigated, opened, focused };
+}
+
+test('service worker: a push shows the notification; a click focuses an open window and navigates it, or opens one', async () => {
+  const payload = { title: 'Ada mentioned you in “Plan”', body: 'Can you check?', url: 'https://quire.example.com/d/1?comment=2', tag: 'quire-n1', notificationId: 'n1', count: 1 };
+  const sw = await loadServiceWorker([{ url: 'https://quire.example.com/', focused: true, controlled: true }, { url: 'https://elsewhere.example/' }]);
+  await sw.dispatch('push', { data: { json: () => payload, text: () => JSON.stringify(payload) } });
+  assert.equal(sw.shown.length, 1);
+  assert.equal(sw.shown[0]!.title, payload.title);
+  assert.equal(sw.shown[0]!.options['body'], payload.body);
+  assert.equal(sw.shown[0]!.options['tag'], 'quire-n1');
+  assert.equal(sw.shown[0]!.options['icon'], '/icon-192.png');
+  const data = sw.shown[0]!.options['data'] as { url: string; notificationId: string };
+  assert.deepEqual({ ...data }, { url: payload.url, notificationId: 'n1' });
+
+  let closed = false;
+  await sw.dispatch('notificationclick', { notification: { data, close: () => (closed = true) } });
+  assert.ok(closed, 'the notification is closed');
+  assert.deepEqual(sw.focused, ['https://quire.example.com/']);
+  assert.deepEqual(sw.navigated, [payload.url]);
+  assert.deepEqual(sw.opened, []);
+
+  // No window of ours open: a new one; a link to another origin keeps its path on ours.
+  const cold = await loadServiceWorker([{ url: 'https://elsewhere.example/' }]);
+  await cold.dispatch('push', { data: { json: () => ({ ...payload, url: 'https://evil.example/d/1' }), text: () => '' } });
+  const coldData = cold.shown[0]!.options['data'] as { url: string };
+  assert.equal(coldData.url, 'https://quire.example.com/d/1');
+  await cold.dispatch('notificationclick', { notification: { data: coldData, close: () => undefined } });
+  assert.deepEqual(cold.opened, ['https://quire.example.com/d/1']);
+
+  // A push without a readable payload still shows something.
+  await cold.dispatch('push', { data: null });
+  assert.equal(cold.shown[1]!.title, 'Quire');
+});
