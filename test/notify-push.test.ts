@@ -94,7 +94,7 @@ async function pushDeliveries(server: TestServer, s: Session) {
     tx
       .selectFrom('notification_deliveries as d')
       .innerJoin('notifications as n', 'n.id', 'd.notification_id')
-      .select(['d.status', 'd.error', 'n.kind', 'n.data'])
+      .select(['d.id', 'd.status', 'd.error', 'd.attempts', 'n.kind', 'n.data'])
       .where('d.user_id', '=', s.user.id)
       .where('d.channel', '=', 'push')
       .execute(),
@@ -328,6 +328,84 @@ test('send-time checks: access lost before the send skips it; an endpoint the gu
   assert.equal(refused?.status, 'failed');
   assert.equal(refused?.error, 'the endpoint must be an https URL');
   assert.equal(service.received.filter((r) => r.path === '/push/bob' && String(decrypt(r, bobsBrowser)['url']).includes('comment=')).length, 0);
+});
+
+test('sender outcomes: several waiting become one summary; a 503 is tried again later; a delivery left sending past its lease is unknown, never sent', async (t) => {
+  const service = await pushService(t);
+  // The server's own sender waits ten minutes between rounds: the test runs the rounds.
+  const server = await startServer(t, { env: { PUSH_ALLOW_PRIVATE_ENDPOINTS: 'true', NOTIFY_POLL_MS: '600000', VAPID_SUBJECT: SUBJECT } });
+  const { api } = server;
+  const alice = await api.signup();
+  const bob = await api.addUser(alice, 'member');
+  const doc = await api.createDocument(alice, 'Roadmap');
+  await share(server, alice, doc.id, bob, 'read');
+  // The share is told before Bob subscribes, so it has no push of its own.
+  await eventually(async () => {
+    const n = await withTenant(server.quire.store.db, bob.user.tenantId, (tx) => tx.selectFrom('notifications').select('kind').where('user_id', '=', bob.user.id).execute());
+    assert.deepEqual(
+      n.map((x) => x.kind),
+      ['share'],
+    );
+  });
+  const bobsBrowser = browser(`${service.origin}/push/bob`);
+  assert.equal((await api.post('/api/v1/me/push-subscriptions', bobsBrowser.subscription, bob.accessToken)).status, 201);
+  const sender = new PushSender({ db: server.quire.store.db, log: server.quire.log, notifications: server.config.notifications, dataDir: server.config.dataDir });
+  const deliveries = async (status: string, count: number) =>
+    eventually(async () => {
+      const d = (await pushDeliveries(server, bob)).filter((x) => x.status === status);
+      assert.equal(d.length, count, `${count} push deliveries ${status}`);
+      return d;
+    });
+
+  for (let i = 1; i <= 4; i++) await comment(server, alice, doc.id, `Point ${i}, @[Bob](user:${bob.user.id})`);
+  await deliveries('pending', 4);
+  await sender.runOnce();
+  assert.equal(service.at('/push/bob').length, 1, 'one push for the four');
+  const summary = decrypt(service.at('/push/bob')[0]!, bobsBrowser);
+  assert.equal(summary['title'], '4 new notifications');
+  assert.equal(summary['count'], 4);
+  assert.equal(summary['notificationId'], null);
+  assert.equal(summary['url'], `${server.config.notifications.publicUrl}/`);
+  assert.match(String(summary['body']), /mentioned you in “Roadmap”/);
+  await deliveries('sent', 4);
+
+  // The push service is down: the delivery waits and is tried again.
+  service.answer.set('/push/bob', 503);
+  await comment(server, alice, doc.id, `Still there, @[Bob](user:${bob.user.id})?`);
+  await deliveries('pending', 1);
+  await sender.runOnce();
+  const [waiting] = await deliveries('pending', 1);
+  assert.deepEqual([waiting!.attempts, waiting!.error], [1, 'HTTP 503']);
+  assert.equal(service.at('/push/bob').length, 2);
+  await sender.runOnce();
+  assert.equal(service.at('/push/bob').length, 2, 'not tried again before its delay');
+  service.answer.delete('/push/bob');
+  await withTenant(server.quire.store.db, bob.user.tenantId, (tx) =>
+    tx
+      .updateTable('notification_deliveries')
+      .set({ due_at: new Date(Date.now() - 1000) })
+      .where('id', '=', waiting!.id)
+      .execute(),
+  );
+  await sender.runOnce();
+  assert.equal(service.at('/push/bob').length, 3);
+  const retried = (await pushDeliveries(server, bob)).find((d) => d.id === waiting!.id);
+  assert.deepEqual([retried?.status, retried?.attempts, retried?.error], ['sent', 2, null]);
+
+  // A sender that stopped mid-send left this one 'sending': whether it went out is unknown, so it is never sent again.
+  await comment(server, alice, doc.id, `Last one, @[Bob](user:${bob.user.id})`);
+  const [lost] = await deliveries('pending', 1);
+  await withTenant(server.quire.store.db, bob.user.tenantId, (tx) =>
+    tx
+      .updateTable('notification_deliveries')
+      .set({ status: 'sending', claimed_at: new Date(Date.now() - 3_600_000), due_at: new Date(Date.now() - 1000) })
+      .where('id', '=', lost!.id)
+      .execute(),
+  );
+  await sender.runOnce();
+  const unknown = (await pushDeliveries(server, bob)).find((d) => d.id === lost!.id);
+  assert.equal(unknown?.status, 'unknown');
+  assert.equal(service.at('/push/bob').length, 3, 'nothing sent for it');
 });
 
 test('VAPID keys: generated once per data dir (mode 0600), the same for every process using it; configured keys must match', async (t) => {
