@@ -105,11 +105,16 @@ interface Claimed {
 }
 
 const MAX_ERROR_CHARS = 500;
+/** How long after a delivery's due time a wake looks (the due time is the database's clock). */
+const WAKE_MARGIN_MS = 20;
 
 export class Mailer {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = true;
+  /** When the pending timer fires; a wake while a run is in progress is kept in `wakeAt`. */
+  private nextAt = 0;
+  private wakeAt = 0;
   private failures = 0;
   private readonly smtp: ReturnType<typeof parseConnectionUrl>;
   private readonly host: string;
@@ -147,13 +152,36 @@ export class Mailer {
     await this.running?.catch(() => undefined);
   }
 
+  /**
+   * Looks for due email in `inMs` (unless it will sooner): this process just wrote a
+   * delivery due then, so it goes out without waiting for the next poll. Other instances'
+   * deliveries are found by the poll.
+   */
+  wake(inMs: number): void {
+    if (this.stopped) return;
+    // A little after the due time: the database's clock set it.
+    const at = Date.now() + inMs + WAKE_MARGIN_MS;
+    if (this.timer) {
+      if (at < this.nextAt) {
+        clearTimeout(this.timer);
+        this.schedule(at - Date.now());
+      }
+    } else {
+      this.wakeAt = this.wakeAt ? Math.min(this.wakeAt, at) : at;
+    }
+  }
+
   private schedule(delay: number): void {
     if (this.stopped) return;
+    this.nextAt = Date.now() + delay;
     this.timer = setTimeout(() => {
+      this.timer = null;
       this.running = this.runOnce().then(
         (run) => {
           this.failures = 0;
-          this.schedule(run.more ? 0 : (this.opts.pollMs ?? 1_000));
+          const woken = this.wakeAt ? Math.max(0, this.wakeAt - Date.now()) : Infinity;
+          this.wakeAt = 0;
+          this.schedule(Math.min(run.more ? 0 : (this.opts.pollMs ?? 1_000), woken));
         },
         (err: unknown) => {
           this.failures++;

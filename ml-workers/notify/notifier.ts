@@ -32,6 +32,8 @@ export interface NotifierOptions {
   email: boolean;
   /** An email delivery waits this long for others to the same person (the digest window). */
   emailBatchMs: number;
+  /** Told after commit when deliveries were written, and in how long they are due (the senders here look then). */
+  onDeliveries?: (channel: 'email' | 'push', dueInMs: number) => void;
 }
 
 /** One person to tell about one thing. */
@@ -56,11 +58,13 @@ export class Notifier {
     for (const n of made) {
       if (n.inApp) this.opts.hub.publish({ type: 'notification', tenantId: ev.tenantId, userId: n.userId, notificationId: n.id });
     }
+    if (made.some((n) => n.email)) this.opts.onDeliveries?.('email', this.opts.emailBatchMs);
+    if (made.some((n) => n.push)) this.opts.onDeliveries?.('push', 0);
     if (made.length > 0) this.opts.log.debug({ cat: 'notify', type: ev.type, doc: ev.documentId, count: made.length }, 'notifications written');
     return made.length;
   }
 
-  private async write(tx: Tx, ev: FeedEvent, wanted: Recipient[]): Promise<{ id: string; userId: string; inApp: boolean }[]> {
+  private async write(tx: Tx, ev: FeedEvent, wanted: Recipient[]): Promise<{ id: string; userId: string; inApp: boolean; email: boolean; push: boolean }[]> {
     const ids = [...new Set(wanted.map((r) => r.userId))];
     const doc = await tx.selectFrom('documents').select(['kind', 'link_access', 'deleted_at']).where('id', '=', ev.documentId).executeTakeFirst();
     if (!doc || doc.deleted_at) return [];
@@ -74,7 +78,7 @@ export class Notifier {
     const tenant = await tx.selectFrom('tenants').select('notification_defaults').where('id', '=', ev.tenantId).executeTakeFirstOrThrow();
     const pushers = new Set((await tx.selectFrom('push_subscriptions').select('user_id').distinct().where('user_id', 'in', ids).execute()).map((r) => r.user_id));
     const byId = new Map(people.map((p) => [p.id, p]));
-    const out: { id: string; userId: string; inApp: boolean }[] = [];
+    const out: { id: string; userId: string; inApp: boolean; email: boolean; push: boolean }[] = [];
     // A comment tells each person once, whatever edits add later; other events once per feed row.
     const source = ev.type === 'document.commented' ? `comment:${ev.subjectId}` : `ev:${ev.seq}`;
     for (const r of wanted) {
@@ -114,7 +118,7 @@ export class Notifier {
           .onConflict((oc) => oc.columns(['notification_id', 'channel']).doNothing())
           .execute();
       }
-      out.push({ id: row.id, userId: r.userId, inApp: prefs.inApp });
+      out.push({ id: row.id, userId: r.userId, inApp: prefs.inApp, email, push });
     }
     return out;
   }

@@ -65,6 +65,7 @@ export async function startWorker(shared: Shared, search: SearchIndexes): Promis
     await indexer.handle(ev);
   });
   shutdown.add('consumer', () => consumer.stop());
+  const wake: Partial<Record<'email' | 'push', (dueInMs: number) => void>> = {};
   // Comments, shares and reviews become notifications (one per recipient, idempotent per event).
   const notifier = new Notifier({
     db: store.db,
@@ -72,6 +73,8 @@ export async function startWorker(shared: Shared, search: SearchIndexes): Promis
     hub: svc.notificationHub,
     email: Boolean(config.notifications.smtpUrl),
     emailBatchMs: config.notifications.emailBatchMs,
+    // The senders in this process look when what it wrote is due, not at their next poll.
+    onDeliveries: (channel, dueInMs) => wake[channel]?.(dueInMs),
   });
   const notifications = await bus.consume({ durable: 'notifier' }, async (msg) => {
     let ev;
@@ -100,6 +103,7 @@ export async function startWorker(shared: Shared, search: SearchIndexes): Promis
       registry: shared.metrics.registry,
     });
     mailer.start();
+    wake.email = (ms) => mailer.wake(ms);
     shutdown.add('mailer', () => mailer.stop());
   }
   // Web Push to subscribed browsers, with VAPID keys from config or DATA_DIR/keys/vapid.json (ml-workers/notify/push.ts).
