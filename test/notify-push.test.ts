@@ -24,7 +24,7 @@ import { checkVapidKeys, loadVapidKeys } from '../core/vapid-keys.js';
 import { withTenant } from '../db/store.js';
 import { PushSender } from '../ml-workers/notify/push.js';
 import type { Session } from './helpers/api.js';
-import { startServer, type TestServer } from './helpers/server.js';
+import { DIALECTS, startServer, type TestServer } from './helpers/server.js';
 import { eventually, quietFor } from './helpers/wait.js';
 
 const ece = createRequire(import.meta.url)('http_ece') as {
@@ -112,76 +112,78 @@ async function comment(server: TestServer, s: Session, docId: string, body: stri
   return r.body.id as string;
 }
 
-test('a mention reaches the reader’s browser: VAPID signed with the served key, payload decrypted with the browser’s keys; no push without access; 410 drops the subscription', async (t) => {
-  const service = await pushService(t);
-  const server = await startServer(t, { env: { PUSH_ALLOW_PRIVATE_ENDPOINTS: 'true', NOTIFY_POLL_MS: '50', VAPID_SUBJECT: SUBJECT } });
-  const { api } = server;
-  const alice = await api.signup();
-  const bob = await api.addUser(alice, 'member');
-  const carol = await api.addUser(alice, 'member');
-  const doc = await api.createDocument(alice, 'Quarterly plan');
-  await share(server, alice, doc.id, bob, 'read');
+for (const dialect of DIALECTS) {
+  test(`a mention reaches the reader’s browser (${dialect}): VAPID signed with the served key, payload decrypted with the browser’s keys; no push without access; 410 drops the subscription`, async (t) => {
+    const service = await pushService(t);
+    const server = await startServer(t, { dialect, env: { PUSH_ALLOW_PRIVATE_ENDPOINTS: 'true', NOTIFY_POLL_MS: '50', VAPID_SUBJECT: SUBJECT } });
+    const { api } = server;
+    const alice = await api.signup();
+    const bob = await api.addUser(alice, 'member');
+    const carol = await api.addUser(alice, 'member');
+    const doc = await api.createDocument(alice, 'Quarterly plan');
+    await share(server, alice, doc.id, bob, 'read');
 
-  assert.equal((await api.get('/api/v1/push/vapid-public-key')).status, 401, 'signed-in users only');
-  const key = await api.get('/api/v1/push/vapid-public-key', bob.accessToken);
-  assert.equal(key.status, 200, key.text);
-  const publicKey = key.body.publicKey as string;
-  assert.equal(Buffer.from(publicKey, 'base64url').length, 65);
+    assert.equal((await api.get('/api/v1/push/vapid-public-key')).status, 401, 'signed-in users only');
+    const key = await api.get('/api/v1/push/vapid-public-key', bob.accessToken);
+    assert.equal(key.status, 200, key.text);
+    const publicKey = key.body.publicKey as string;
+    assert.equal(Buffer.from(publicKey, 'base64url').length, 65);
 
-  const bobsBrowser = browser(`${service.origin}/push/bob`);
-  const carolsBrowser = browser(`${service.origin}/push/carol`);
-  for (const [s, b] of [
-    [bob, bobsBrowser],
-    [carol, carolsBrowser],
-  ] as const) {
-    const r = await api.post('/api/v1/me/push-subscriptions', b.subscription, s.accessToken);
-    assert.equal(r.status, 201, r.text);
-  }
+    const bobsBrowser = browser(`${service.origin}/push/bob`);
+    const carolsBrowser = browser(`${service.origin}/push/carol`);
+    for (const [s, b] of [
+      [bob, bobsBrowser],
+      [carol, carolsBrowser],
+    ] as const) {
+      const r = await api.post('/api/v1/me/push-subscriptions', b.subscription, s.accessToken);
+      assert.equal(r.status, 201, r.text);
+    }
 
-  // Alice mentions both; only Bob can read the document.
-  const commentId = await comment(server, alice, doc.id, `Can you check the numbers, @[Bob](user:${bob.user.id}) and @[Carol](user:${carol.user.id})?`);
-  const push = await eventually(
-    () => {
-      const found = service.at('/push/bob').find((r) => String(decrypt(r, bobsBrowser)['url']).includes(`comment=${commentId}`));
-      assert.ok(found, 'the mention’s push reached Bob’s push service');
-      return found;
-    },
-    { message: 'waiting for the mention push' },
-  );
-  const claims = await verifyVapid(push, service.origin, publicKey);
-  assert.equal(claims.aud, service.origin);
-  const payload = decrypt(push, bobsBrowser);
-  assert.match(String(payload['title']), /mentioned you in “Quarterly plan”/);
-  assert.match(String(payload['body']), /check the numbers/);
-  assert.equal(payload['url'], `${server.config.notifications.publicUrl}/d/${doc.id}?comment=${commentId}`);
-  assert.equal(typeof payload['notificationId'], 'string');
-  assert.equal(payload['tag'], `quire-${String(payload['notificationId'])}`);
-  assert.equal(push.headers['ttl'], String(24 * 3600));
-  assert.equal(push.headers['urgency'], 'normal');
-  assert.equal(push.headers['topic'], String(payload['notificationId']).replace(/-/g, ''));
-  await eventually(async () => assert.deepEqual((await pushDeliveries(server, bob)).find((d) => d.kind === 'mention')?.status, 'sent'));
+    // Alice mentions both; only Bob can read the document.
+    const commentId = await comment(server, alice, doc.id, `Can you check the numbers, @[Bob](user:${bob.user.id}) and @[Carol](user:${carol.user.id})?`);
+    const push = await eventually(
+      () => {
+        const found = service.at('/push/bob').find((r) => String(decrypt(r, bobsBrowser)['url']).includes(`comment=${commentId}`));
+        assert.ok(found, 'the mention’s push reached Bob’s push service');
+        return found;
+      },
+      { message: 'waiting for the mention push' },
+    );
+    const claims = await verifyVapid(push, service.origin, publicKey);
+    assert.equal(claims.aud, service.origin);
+    const payload = decrypt(push, bobsBrowser);
+    assert.match(String(payload['title']), /mentioned you in “Quarterly plan”/);
+    assert.match(String(payload['body']), /check the numbers/);
+    assert.equal(payload['url'], `${server.config.notifications.publicUrl}/d/${doc.id}?comment=${commentId}`);
+    assert.equal(typeof payload['notificationId'], 'string');
+    assert.equal(payload['tag'], `quire-${String(payload['notificationId'])}`);
+    assert.equal(push.headers['ttl'], String(24 * 3600));
+    assert.equal(push.headers['urgency'], 'normal');
+    assert.equal(push.headers['topic'], String(payload['notificationId']).replace(/-/g, ''));
+    await eventually(async () => assert.deepEqual((await pushDeliveries(server, bob)).find((d) => d.kind === 'mention')?.status, 'sent'));
 
-  // Carol was mentioned in the same event, handled in the same transaction: she has no access, so nothing.
-  await quietFor(300, 'a push to a person who cannot read the document', { check: () => assert.equal(service.at('/push/carol').length, 0) });
-  assert.deepEqual(await pushDeliveries(server, carol), []);
+    // Carol was mentioned in the same event, handled in the same transaction: she has no access, so nothing.
+    await quietFor(300, 'a push to a person who cannot read the document', { check: () => assert.equal(service.at('/push/carol').length, 0) });
+    assert.deepEqual(await pushDeliveries(server, carol), []);
 
-  // Bob's browser unsubscribed: the push service answers 410 and the subscription goes.
-  service.answer.set('/push/bob', 410);
-  const before = service.at('/push/bob').length;
-  const second = await comment(server, alice, doc.id, `And the totals, @[Bob](user:${bob.user.id})`);
-  await eventually(() => assert.ok(service.at('/push/bob').length > before, 'the second push was tried'));
-  await eventually(async () => assert.deepEqual(await subscriptionsOf(server, bob), []));
-  await eventually(async () => {
-    const d = (await pushDeliveries(server, bob)).find((x) => x.data['commentId'] === second);
-    assert.deepEqual([d?.status, d?.error], ['failed', 'HTTP 410']);
+    // Bob's browser unsubscribed: the push service answers 410 and the subscription goes.
+    service.answer.set('/push/bob', 410);
+    const before = service.at('/push/bob').length;
+    const second = await comment(server, alice, doc.id, `And the totals, @[Bob](user:${bob.user.id})`);
+    await eventually(() => assert.ok(service.at('/push/bob').length > before, 'the second push was tried'));
+    await eventually(async () => assert.deepEqual(await subscriptionsOf(server, bob), []));
+    await eventually(async () => {
+      const d = (await pushDeliveries(server, bob)).find((x) => x.data['commentId'] === second);
+      assert.deepEqual([d?.status, d?.error], ['failed', 'HTTP 410']);
+    });
+
+    // Unsubscribing is idempotent and takes the endpoint away.
+    const del = await api.request('DELETE', '/api/v1/me/push-subscriptions', { json: { endpoint: carolsBrowser.subscription.endpoint }, token: carol.accessToken });
+    assert.equal(del.status, 204, del.text);
+    assert.deepEqual(await subscriptionsOf(server, carol), []);
+    assert.equal((await api.request('DELETE', '/api/v1/me/push-subscriptions', { json: { endpoint: carolsBrowser.subscription.endpoint }, token: carol.accessToken })).status, 204);
   });
-
-  // Unsubscribing is idempotent and takes the endpoint away.
-  const del = await api.request('DELETE', '/api/v1/me/push-subscriptions', { json: { endpoint: carolsBrowser.subscription.endpoint }, token: carol.accessToken });
-  assert.equal(del.status, 204, del.text);
-  assert.deepEqual(await subscriptionsOf(server, carol), []);
-  assert.equal((await api.request('DELETE', '/api/v1/me/push-subscriptions', { json: { endpoint: carolsBrowser.subscription.endpoint }, token: carol.accessToken })).status, 204);
-});
+}
 
 test('subscriptions: keys validated, at most 10 per person (the oldest goes), one person per browser', async (t) => {
   const server = await startServer(t, { env: { PUSH_ALLOW_PRIVATE_ENDPOINTS: 'true' } });
