@@ -183,8 +183,10 @@ export class PushSender {
     const byDelivery = new Map<string, PushOutcome[]>();
     for (const m of messages) {
       const urgent = m.deliveries.some((d) => d.kind === 'deadline' || d.kind === 'review_assigned');
-      const outcomes = await Promise.all(subscriptions.map((s) => sendPush(s, JSON.stringify(m.payload), { ...base, urgency: urgent ? 'high' : 'normal', topic: m.topic })));
-      subscriptions.forEach((s, i) => bySub.set(s.id, [...(bySub.get(s.id) ?? []), outcomes[i]!]));
+      // A browser that unsubscribed (404/410) is not sent the rest.
+      const live = subscriptions.filter((s) => !bySub.get(s.id)?.some((o) => o.result === 'gone'));
+      const outcomes = await Promise.all(live.map((s) => sendPush(s, JSON.stringify(m.payload), { ...base, urgency: urgent ? 'high' : 'normal', topic: m.topic })));
+      live.forEach((s, i) => bySub.set(s.id, [...(bySub.get(s.id) ?? []), outcomes[i]!]));
       for (const d of m.deliveries) byDelivery.set(d.deliveryId, outcomes);
     }
     for (const s of subscriptions) {
@@ -247,7 +249,7 @@ export class PushSender {
     for (const r of rows) {
       const doc = r.document_id ? docById.get(r.document_id) : undefined;
       let why: string | null = null;
-      if (!user || !prefs || user.disabled_at) why = 'the recipient is disabled';
+      if (!user || !prefs || user.disabled_at) why = 'the recipient is disabled or removed';
       else if (!prefs[r.kind].push) why = 'the recipient turned push off';
       else if (r.document_id && (!doc || doc.deleted_at || !atLeast(levelFor(user.role as TenantRole, { kind: doc.kind, linkAccess: doc.link_access }, doc.level as PermissionLevel | null), 'read')))
         why = 'the recipient can no longer read the document';
