@@ -7,6 +7,8 @@
  * notification settings grid saving, the workspace defaults and the workflow editor.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import { after, before, test, type TestContext } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import type { Review, Workflow } from '../contract/api.js';
@@ -67,6 +69,24 @@ async function openTaskIds(api: ApiClient, s: Session): Promise<string[]> {
   return (r.body.tasks as { id: string }[]).map((x) => x.id);
 }
 
+const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** Fails on axe-core's serious and critical findings on the page as it is now. */
+async function accessible(p: Page, what: string): Promise<void> {
+  // Evaluated through the debugging protocol: the app's Content-Security-Policy blocks inline scripts.
+  if (!(await p.evaluate(() => 'axe' in window))) await p.evaluate(AXE);
+  const r = await p.evaluate(() =>
+    (window as unknown as { axe: { run: (ctx: Document, o: unknown) => Promise<{ violations: { id: string; impact: string | null; help: string; nodes: { target: unknown[] }[] }[] }> } }).axe.run(
+      document,
+      {
+        resultTypes: ['violations'],
+      },
+    ),
+  );
+  const serious = r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.help} — ${v.nodes.map((n) => JSON.stringify(n.target)).join(' | ')}`);
+  assert.deepEqual(serious, [], `${what}: no serious or critical accessibility problem`);
+}
+
 const badge = (p: Page) => p.getByTestId('notification-count');
 
 test('bell: a mention raises the count live, the list shows it, choosing it opens the comment and marks it read', BROWSER_TEST, async (t) => {
@@ -104,6 +124,7 @@ test('bell: a mention raises the count live, the list shows it, choosing it open
   assert.match((await items.first().textContent()) ?? '', /Ann Author mentioned you in “Launch plan”/);
   assert.equal(await items.nth(1).getAttribute('data-kind'), 'share', 'then the share');
   await b.screenshot({ path: outputPath('notifications-bell-open.png') });
+  await accessible(b, 'the open notification list');
 
   await items.first().click();
   await b.waitForURL(`${url}/d/${doc.id}?comment=${commentId}`, WAIT);
@@ -149,12 +170,16 @@ test('task inbox: the assignee approves, the document shows the review state and
   const b = await ctx.newPage();
   await b.goto(`${url}/`);
   await b.getByTestId('tasks-link').filter({ hasText: '1' }).waitFor(WAIT);
-  await b.getByTestId('tasks-link').click();
-  await b.waitForURL(`${url}/tasks`, WAIT);
+  // The review request in the bell leads to the task.
+  const [taskId] = await openTaskIds(api, bea);
+  await b.getByTestId('notification-bell').click();
+  await b.getByTestId('notification-item').filter({ hasText: 'Ann Author asked you to review “Supplier contract” — Legal review' }).click();
+  await b.waitForURL(`${url}/tasks?task=${taskId}`, WAIT);
   const card = b.getByTestId('task-card');
   await card.waitFor(WAIT);
   assert.match((await card.textContent()) ?? '', /Supplier contract.*Contract sign-off · Legal review.*Due in (48 h|2 d)/s);
   await b.screenshot({ path: outputPath('notifications-task-inbox.png') });
+  await accessible(b, 'the task inbox');
 
   await card.getByRole('button', { name: 'Approve' }).click();
   await b.getByText('No reviews waiting for you.').waitFor(WAIT);
@@ -184,6 +209,7 @@ test('task inbox: the assignee approves, the document shows the review state and
   const types = await events.evaluateAll((els) => els.map((e) => e.getAttribute('data-type')));
   assert.ok(types.includes('requested') && types.includes('approved') && types.includes('changes_requested'), `every decision is listed (${types.join(', ')})`);
   await b.screenshot({ path: outputPath('notifications-reviews-panel.png') });
+  await accessible(b, 'the reviews panel');
 
   // Ann requests the next review from the document itself.
   const actx = await signedInContext(browser, ann, WIDE);
@@ -232,6 +258,7 @@ test('phone: the open task is one tap away and approved in two more', BROWSER_TE
   const box = await approve.boundingBox();
   assert.ok(box && box.height >= 43 && box.x >= 0 && box.x + box.width <= 390, `Approve is a full-size touch target on screen (${JSON.stringify(box)})`);
   await b.screenshot({ path: outputPath('notifications-phone-task.png') });
+  await accessible(b, 'the task inbox on a phone');
   await approve.tap();
   taps++;
   await b.getByText('No reviews waiting for you.').waitFor(WAIT);
@@ -282,6 +309,7 @@ test('settings: the notification grid saves (a reload shows it), the workspace d
   await b.getByText(/^Saved: review deadlines/).waitFor(WAIT);
   await b.getByTestId('push-device').waitFor(WAIT);
   await b.locator('#notifications').screenshot({ path: outputPath('notifications-account-grid.png') });
+  await accessible(b, 'the account page with the notification settings');
   await b.reload();
   await mentionEmail.waitFor(WAIT);
   assert.equal(await mentionEmail.isChecked(), !before.mentionEmail, 'mention emails stay as chosen after a reload');
@@ -290,7 +318,7 @@ test('settings: the notification grid saves (a reload shows it), the workspace d
   assert.equal(saved.body.preferences.mention.email, !before.mentionEmail, 'the server has the mention email choice');
 
   // The owner: the workspace defaults grid, and a workflow made in the editor.
-  const octx = await signedInContext(browser, owner, { viewport: { width: 1280, height: 1500 } });
+  const octx = await signedInContext(browser, owner, { viewport: { width: 1280, height: 1500 }, colorScheme: 'dark' });
   t.after(() => octx.close());
   const o = await octx.newPage();
   await o.goto(`${url}/people`);
@@ -320,6 +348,7 @@ test('settings: the notification grid saves (a reload shows it), the workspace d
   await steps.nth(1).getByLabel('Minutes').fill('30');
   await editor.getByRole('heading', { name: 'New workflow' }).scrollIntoViewIfNeeded();
   await o.screenshot({ path: outputPath('notifications-workflow-editor.png') });
+  await accessible(o, 'the workflow editor and the notification defaults');
   await editor.getByRole('button', { name: 'Create workflow' }).click();
   await Promise.race([
     section.getByTestId('workflow-row').filter({ hasText: 'Policy approval' }).waitFor(WAIT),

@@ -703,6 +703,7 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
             reload={historyReload}
             sheet={narrow}
             onClose={() => setHistoryOpen(false)}
+            onReviews={openReviews}
           />
         )}
         {panelOpen && !historyOpen && !reviewsOpen && (

@@ -9,7 +9,7 @@ import type { Version } from '../../../../contract/api.js';
 import { client, describeError } from '../api.js';
 import { Avatar } from './avatar.js';
 import { relativeTime } from './comments-panel.js';
-import { History, Save, X } from 'lucide-react';
+import { ClipboardCheck, History, Save, X } from 'lucide-react';
 
 /** How many versions one page asks for. */
 const PAGE = 30;
@@ -56,9 +56,11 @@ interface Props {
   reload: number;
   sheet: boolean;
   onClose: () => void;
+  /** Shows the document's reviews (their decisions are part of its history) in place of this panel. */
+  onReviews?: () => void;
 }
 
-export function HistoryPanel({ documentId, canWrite, nameOf, selected, onSelect, onSave, reload, sheet, onClose }: Props) {
+export function HistoryPanel({ documentId, canWrite, nameOf, selected, onSelect, onSave, reload, sheet, onClose, onReviews }: Props) {
   const [versions, setVersions] = useState<Version[] | null>(null);
   const [cursor, setCursor] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -158,11 +160,18 @@ export function HistoryPanel({ documentId, canWrite, nameOf, selected, onSelect,
           <X size={18} aria-hidden />
         </button>
       </div>
-      {canWrite && (
+      {(canWrite || onReviews) && (
         <div className="history-actions">
-          <button type="button" onClick={onSave}>
-            <Save size={15} aria-hidden /> Save version…
-          </button>
+          {canWrite && (
+            <button type="button" onClick={onSave}>
+              <Save size={15} aria-hidden /> Save version…
+            </button>
+          )}
+          {onReviews && (
+            <button type="button" onClick={onReviews}>
+              <ClipboardCheck size={15} aria-hidden /> Reviews and decisions
+            </button>
+          )}
         </div>
       )}
       {error && (
