@@ -316,8 +316,23 @@ test('send-time checks: access lost before the send skips it; an endpoint the gu
   const skipped = (await pushDeliveries(server, bob)).find((d) => d.data['commentId'] === first);
   assert.deepEqual([skipped?.status, skipped?.error], ['skipped', 'the recipient can no longer read the document']);
 
-  // The same subscription with the guard on: refused at send time, nothing reaches the endpoint.
+  // Access back; then push turned off for mentions after the notification was written.
   await share(server, alice, doc.id, bob, 'read');
+  const quiet = await comment(server, alice, doc.id, `Psst, @[Bob](user:${bob.user.id})`);
+  await eventually(async () =>
+    assert.ok(
+      (await pushDeliveries(server, bob)).some((d) => d.data['commentId'] === quiet && d.status === 'pending'),
+      'the quiet mention’s push delivery is pending',
+    ),
+  );
+  const off = await api.put('/api/v1/me/notification-preferences', { preferences: { mention: { push: false } } }, bob.accessToken);
+  assert.equal(off.status, 200, off.text);
+  await sender(true).runOnce();
+  const turnedOff = (await pushDeliveries(server, bob)).find((d) => d.data['commentId'] === quiet);
+  assert.deepEqual([turnedOff?.status, turnedOff?.error], ['skipped', 'the recipient turned push off']);
+  assert.equal((await api.put('/api/v1/me/notification-preferences', { preferences: { mention: { push: true } } }, bob.accessToken)).status, 200);
+
+  // The same subscription with the guard on: refused at send time, nothing reaches the endpoint.
   const second = await comment(server, alice, doc.id, `Again, @[Bob](user:${bob.user.id})`);
   await eventually(async () =>
     assert.ok(
