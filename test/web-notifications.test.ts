@@ -142,6 +142,19 @@ test('bell: a mention raises the count live, the list shows it, choosing it open
   await list.waitFor({ state: 'detached', ...WAIT });
   assert.equal(await b.evaluate(() => document.activeElement?.getAttribute('data-testid')), 'notification-bell', 'Escape gives the focus back to the bell');
   assert.equal(await unreadOf(api, bea), 0, 'all read on the server');
+
+  // Many at once: the count follows live, the list shows a page and loads the rest on request.
+  for (let i = 1; i <= 21; i++) {
+    const r = await api.post(`/api/v1/documents/${doc.id}/comments`, { body: `Point ${i}, @[Bea Reader](user:${bea.user.id})` }, ann.accessToken);
+    assert.equal(r.status, 201, r.text);
+  }
+  await badge(b).filter({ hasText: /^21$/ }).waitFor(WAIT);
+  await b.getByTestId('notification-bell').click();
+  await eventually(async () => assert.equal(await items.count(), 20, 'one page of 20'), { timeoutMs: 20_000 });
+  await list.getByRole('button', { name: 'Load more' }).click();
+  await eventually(async () => assert.equal(await items.count(), 23, 'all 23 after loading more'), { timeoutMs: 20_000 });
+  assert.equal(await list.locator('[data-unread="true"]').count(), 21, 'the 21 new ones are unread');
+  await list.getByRole('button', { name: 'Load more' }).waitFor({ state: 'detached', ...WAIT });
 });
 
 test('task inbox: the assignee approves, the document shows the review state and every decision, and a review is requested from the document', BROWSER_TEST, async (t) => {
@@ -294,7 +307,7 @@ test('settings: the notification grid saves (a reload shows it), the workspace d
   await named(api, owner, 'Olive Owner');
   await named(api, bea, 'Bea Member');
 
-  const ctx = await signedInContext(browser, bea, WIDE);
+  const ctx = await signedInContext(browser, bea, { viewport: { width: 1280, height: 1300 } });
   t.after(() => ctx.close());
   const b = await ctx.newPage();
   await b.goto(`${url}/account#notifications`);
@@ -307,7 +320,19 @@ test('settings: the notification grid saves (a reload shows it), the workspace d
   await b.getByText(/^Saved: mentions/).waitFor(WAIT);
   await deadlinePush.click();
   await b.getByText(/^Saved: review deadlines/).waitFor(WAIT);
-  await b.getByTestId('push-device').waitFor(WAIT);
+  // Push on this device: the browser's push service may or may not answer a headless
+  // browser; either way the page says what happened instead of failing silently.
+  await ctx.grantPermissions(['notifications'], { origin: url });
+  await b.getByRole('button', { name: 'Enable push on this device' }).click();
+  const outcome = b.getByTestId('push-device').locator('[role="status"], [role="alert"]');
+  await outcome.first().waitFor(WAIT);
+  const said = (await outcome.first().textContent()) ?? '';
+  if (said.includes('Push is on')) {
+    await b.getByRole('button', { name: 'Turn off on this device' }).click();
+    await b.getByText('Push is off for this device.').waitFor(WAIT);
+  } else {
+    assert.match(said, /could not turn on push|not set up on this server|background worker/, 'a refusal is explained');
+  }
   await b.locator('#notifications').screenshot({ path: outputPath('notifications-account-grid.png') });
   await accessible(b, 'the account page with the notification settings');
   await b.reload();

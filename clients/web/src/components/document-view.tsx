@@ -148,8 +148,18 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
     window.addEventListener(NOTIFICATION_EVENT, on);
     return () => window.removeEventListener(NOTIFICATION_EVENT, on);
   }, [id, fetchReviews]);
+  // Decisions by others who do not tell this user send no signal here: an open panel reads
+  // the reviews again every half minute, and any open document when the page is shown again.
   useEffect(() => {
     if (reviewsOpen) void fetchReviews();
+    const visible = () => document.visibilityState === 'visible';
+    const timer = reviewsOpen ? setInterval(() => visible() && void fetchReviews(), 30_000) : null;
+    const onVisibility = () => visible() && void fetchReviews();
+    document.addEventListener('visibilitychange', onVisibility);
+    return () => {
+      if (timer) clearInterval(timer);
+      document.removeEventListener('visibilitychange', onVisibility);
+    };
   }, [reviewsOpen, fetchReviews]);
   const openReviews = useCallback(() => {
     setHistoryOpen(false);
