@@ -106,8 +106,16 @@ export class PushSender {
     return this.opts.leaseMs ?? 300_000;
   }
 
+  /** The VAPID keys, once the contact push services see is one they accept (else the round fails before claiming anything). */
   private keys(): Promise<VapidKeys> {
     const n = this.opts.notifications;
+    let protocol = '';
+    try {
+      protocol = new URL(n.vapidSubject).protocol;
+    } catch {
+      // not a URL: refused below
+    }
+    if (protocol !== 'https:' && protocol !== 'mailto:') return Promise.reject(new Error('VAPID_SUBJECT must be an https: URL or a mailto: address'));
     return vapidKeysFor(n, { publicKey: n.vapidPublicKey, privateKey: n.vapidPrivateKey, dataDir: this.opts.dataDir });
   }
 
