@@ -101,7 +101,7 @@ export function NotificationBell({ narrow, onNotification }: Props) {
 
   // The focus moves into the list when it opens.
   useEffect(() => {
-    if (open) panel.current?.querySelector<HTMLElement>('.notification-head button, .notification-item')?.focus();
+    if (open) panel.current?.querySelector<HTMLElement>('.notification-head button:not(:disabled), .notification-item')?.focus();
   }, [open]);
 
   const loadMore = async () => {

@@ -256,7 +256,7 @@ export function RequestReviewDialog({ documentId, onDone }: { documentId: string
         {workflows === null ? (
           !error && <p className="muted">Loading workflows…</p>
         ) : workflows.length === 0 ? (
-          <p className="muted">This workspace has no review workflows yet. An owner or admin can create one under People → Workflows.</p>
+          <p className="muted">This workspace has no review workflows yet. An owner or admin can create one on the People page, under Review workflows.</p>
         ) : (
           <>
             <label htmlFor={`${titleId}-workflow`}>Workflow</label>
