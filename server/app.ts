@@ -22,6 +22,7 @@ import { createLogger, type Logger } from '../lib/log.js';
 import type { Metrics } from '../lib/metrics.js';
 import type { EventBus } from '../ml-workers/bus/bus.js';
 import type { Redis } from 'ioredis';
+import type { WorkerHandles } from './roles/worker.js';
 import type { SyncServer } from '../sync/server.js';
 import type { Services } from './services.js';
 import { Shutdown } from './shutdown.js';
@@ -47,6 +48,8 @@ export interface Quire {
   edge: HttpEdge;
   sync: SyncServer | null;
   bus: EventBus | null;
+  /** The worker role's notification senders (tests park or drive them). */
+  senders: Omit<WorkerHandles, 'bus'> | null;
   /** Runs the ordered shutdown; safe to call twice. */
   close(): Promise<void>;
 }
@@ -74,7 +77,7 @@ export async function startQuire(opts: StartOptions): Promise<Quire> {
   try {
     const shared = await openShared({ config, log, shutdown, ready: () => ready, pglite: opts.pglite, keys: opts.keys });
     const search = runs('api') || runs('worker') ? await (await import('./roles/search.js')).openSearch(shared) : null;
-    const bus = runs('worker') && search ? await (await import('./roles/worker.js')).startWorker(shared, search) : null;
+    const worker = runs('worker') && search ? await (await import('./roles/worker.js')).startWorker(shared, search) : null;
     const sync = runs('sync') || runs('api') ? await (await import('./roles/sync.js')).startSync(shared, { serveSockets: runs('sync') }) : null;
     if (runs('api')) await (await import('./roles/api.js')).startApi(shared);
     else {
@@ -99,7 +102,8 @@ export async function startQuire(opts: StartOptions): Promise<Quire> {
       log,
       edge,
       sync,
-      bus,
+      bus: worker?.bus ?? null,
+      senders: worker ? { push: worker.push, mailer: worker.mailer } : null,
       close: async () => {
         ready = false;
         await shutdown.run();

@@ -288,6 +288,8 @@ test('send-time checks: access lost before the send skips it; an endpoint the gu
   const service = await pushService(t);
   // The server's own sender waits ten minutes between rounds: the test runs the rounds.
   const server = await startServer(t, { env: { PUSH_ALLOW_PRIVATE_ENDPOINTS: 'true', NOTIFY_POLL_MS: '600000', VAPID_SUBJECT: SUBJECT } });
+  // The server's own sender is parked: this test runs senders of its own, one round at a time.
+  await server.quire.senders!.push.stop();
   const { api } = server;
   const alice = await api.signup();
   const bob = await api.addUser(alice, 'member');
@@ -351,6 +353,8 @@ test('sender outcomes: several waiting become one summary; a 503 is tried again 
   const service = await pushService(t);
   // The server's own sender waits ten minutes between rounds: the test runs the rounds.
   const server = await startServer(t, { env: { PUSH_ALLOW_PRIVATE_ENDPOINTS: 'true', NOTIFY_POLL_MS: '600000', VAPID_SUBJECT: SUBJECT } });
+  // The server's own sender is parked: this test runs senders of its own, one round at a time.
+  await server.quire.senders!.push.stop();
   const { api } = server;
   const alice = await api.signup();
   const bob = await api.addUser(alice, 'member');

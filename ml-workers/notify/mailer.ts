@@ -31,6 +31,7 @@
  * claimed delivery's `due_at` moves to the end of its lease, so the due list does not name
  * it again while its sender may still be talking to the server.
  */
+import { DuePoller } from './due-poller.js';
 import crypto from 'node:crypto';
 import { Readable } from 'node:stream';
 import { sql } from 'kysely';
@@ -105,23 +106,21 @@ interface Claimed {
 }
 
 const MAX_ERROR_CHARS = 500;
-/** How long after a delivery's due time a wake looks (the due time is the database's clock). */
-const WAKE_MARGIN_MS = 20;
 
 export class Mailer {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
+  private readonly poller: DuePoller;
   private stopped = true;
-  /** When the pending timer fires; a wake while a run is in progress is kept in `wakeAt`. */
-  private nextAt = 0;
-  private wakeAt = 0;
-  private failures = 0;
   private readonly smtp: ReturnType<typeof parseConnectionUrl>;
   private readonly host: string;
   private readonly messages?: Counter;
   private readonly deliveries?: Counter<'outcome'>;
 
   constructor(private readonly opts: MailerOptions) {
+    this.poller = new DuePoller({
+      pollMs: opts.pollMs ?? 1_000,
+      run: async () => (await this.runOnce()).more,
+      onError: (err, retryInMs) => opts.log.warn({ cat: 'notify', err: err instanceof Error ? err.message : String(err), retryInMs }, 'looking for due email failed'),
+    });
     this.smtp = parseConnectionUrl(opts.smtpUrl);
     this.host = new URL(opts.publicUrl).hostname || 'quire';
     if (opts.registry) {
@@ -142,56 +141,17 @@ export class Mailer {
 
   start(): void {
     this.stopped = false;
-    this.schedule(0);
+    this.poller.start();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running?.catch(() => undefined);
+    await this.poller.stop();
   }
 
-  /**
-   * Looks for due email in `inMs` (unless it will sooner): this process just wrote a
-   * delivery due then, so it goes out without waiting for the next poll. Other instances'
-   * deliveries are found by the poll.
-   */
+  /** Looks for due email in `inMs`: this process just wrote deliveries due then (see `DuePoller.wake`). */
   wake(inMs: number): void {
-    if (this.stopped) return;
-    // A little after the due time: the database's clock set it.
-    const at = Date.now() + inMs + WAKE_MARGIN_MS;
-    if (this.timer) {
-      if (at < this.nextAt) {
-        clearTimeout(this.timer);
-        this.schedule(at - Date.now());
-      }
-    } else {
-      this.wakeAt = this.wakeAt ? Math.min(this.wakeAt, at) : at;
-    }
-  }
-
-  private schedule(delay: number): void {
-    if (this.stopped) return;
-    this.nextAt = Date.now() + delay;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.running = this.runOnce().then(
-        (run) => {
-          this.failures = 0;
-          const woken = this.wakeAt ? Math.max(0, this.wakeAt - Date.now()) : Infinity;
-          this.wakeAt = 0;
-          this.schedule(Math.min(run.more ? 0 : (this.opts.pollMs ?? 1_000), woken));
-        },
-        (err: unknown) => {
-          this.failures++;
-          const wait = Math.min(30_000, 200 * 2 ** Math.min(this.failures, 8));
-          this.opts.log.warn({ cat: 'notify', err: err instanceof Error ? err.message : String(err), retryInMs: wait }, 'looking for due email failed');
-          this.schedule(wait);
-        },
-      );
-    }, delay);
-    this.timer.unref();
+    this.poller.wake(inMs);
   }
 
   /** One run: every person with email due (up to `batch`), one message each. */

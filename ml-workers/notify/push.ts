@@ -23,6 +23,7 @@
  * may not have reached the browser; it is never sent again (at most once) and is marked
  * `unknown`. Endpoints are capability URLs: logs name only their origin.
  */
+import { DuePoller } from './due-poller.js';
 import { sql } from 'kysely';
 import type { NotificationKind, NotificationPreferencePatch, PermissionLevel } from '../../contract/api.js';
 import { atLeast, levelFor } from '../../core/access.js';
@@ -95,12 +96,17 @@ export interface PushPayload {
 const cut = (s: string, max: number) => (s.length <= max ? s : `${s.slice(0, max - 1).trimEnd()}…`);
 
 export class PushSender {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
+  private readonly poller: DuePoller;
   private stopped = false;
-  private failures = 0;
 
-  constructor(private readonly opts: PushSenderOptions) {}
+  constructor(private readonly opts: PushSenderOptions) {
+    this.poller = new DuePoller({
+      pollMs: opts.notifications.pollMs,
+      run: () => this.runOnce(),
+      backoffMs: 250,
+      onError: (err, retryInMs) => opts.log.warn({ cat: 'notify', channel: 'push', err: err instanceof Error ? err.message : String(err), retryInMs }, 'push round failed'),
+    });
+  }
 
   private get leaseMs(): number {
     return this.opts.leaseMs ?? 300_000;
@@ -121,31 +127,17 @@ export class PushSender {
 
   start(): void {
     this.stopped = false;
-    this.schedule(0);
+    this.poller.start();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running?.catch(() => undefined);
+    await this.poller.stop();
   }
 
-  private schedule(delay: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.runOnce().then(
-        (more) => {
-          this.failures = 0;
-          this.schedule(more ? 0 : this.opts.notifications.pollMs);
-        },
-        (err: unknown) => {
-          this.failures++;
-          const wait = Math.min(30_000, 500 * 2 ** Math.min(this.failures, 6));
-          this.opts.log.warn({ cat: 'notify', channel: 'push', err: err instanceof Error ? err.message : String(err), retryInMs: wait }, 'push round failed');
-          this.schedule(wait);
-        },
-      );
-    }, delay);
+  /** Looks for due pushes in `inMs`: this process just wrote deliveries due then (see `DuePoller.wake`). */
+  wake(inMs: number): void {
+    this.poller.wake(inMs);
   }
 
   /** One round over the people with due push deliveries; true when more were due than it took. */

@@ -17,6 +17,8 @@ import { loadClassifierModel } from '../../ml-workers/classifier/model.js';
 import { Indexer } from '../../ml-workers/indexer.js';
 import { LastEdited } from '../../ml-workers/last-edited.js';
 import { Notifier } from '../../ml-workers/notify/notifier.js';
+import type { Mailer } from '../../ml-workers/notify/mailer.js';
+import type { PushSender } from '../../ml-workers/notify/push.js';
 import { Relay } from '../../ml-workers/relay.js';
 import { ReviewTimers } from '../../ml-workers/review-timers.js';
 import { Trainer } from '../../ml-workers/trainer.js';
@@ -27,7 +29,15 @@ import type { Shared } from './shared.js';
 /** The default genre classifier, trained by `npm run train:default` and committed. */
 const DEFAULT_CLASSIFIER_PATH = new URL('../../ml-workers/classifier/default-model.json', import.meta.url);
 
-export async function startWorker(shared: Shared, search: SearchIndexes): Promise<EventBus> {
+/** What a worker process runs that others may hold on to: the bus, and the delivery senders. */
+export interface WorkerHandles {
+  bus: EventBus;
+  push: PushSender;
+  /** Present when SMTP_URL is set. */
+  mailer: Mailer | null;
+}
+
+export async function startWorker(shared: Shared, search: SearchIndexes): Promise<WorkerHandles> {
   const { config, svc, log, shutdown } = shared;
   const { store } = svc;
   let bus: EventBus;
@@ -88,11 +98,12 @@ export async function startWorker(shared: Shared, search: SearchIndexes): Promis
   shutdown.add('notifier', () => notifications.stop());
   // Notification email, when SMTP is configured: digests, at most once (ml-workers/notify/mailer.ts).
   const smtpUrl = config.notifications.smtpUrl;
+  let mailer: Mailer | null = null;
   if (smtpUrl) {
     const { Mailer } = await import('../../ml-workers/notify/mailer.js');
     const { signUnsubscribeToken } = await import('../../core/unsubscribe-tokens.js');
     const { mailFrom: from, publicUrl, pollMs } = config.notifications;
-    const mailer = new Mailer({
+    mailer = new Mailer({
       db: store.db,
       log,
       smtpUrl,
@@ -102,14 +113,16 @@ export async function startWorker(shared: Shared, search: SearchIndexes): Promis
       signUnsubscribe: (c) => signUnsubscribeToken(shared.keys, config.jwt.issuer, c),
       registry: shared.metrics.registry,
     });
-    mailer.start();
-    wake.email = (ms) => mailer.wake(ms);
-    shutdown.add('mailer', () => mailer.stop());
+    const started = mailer;
+    started.start();
+    wake.email = (ms) => started.wake(ms);
+    shutdown.add('mailer', () => started.stop());
   }
   // Web Push to subscribed browsers, with VAPID keys from config or DATA_DIR/keys/vapid.json (ml-workers/notify/push.ts).
   const { PushSender } = await import('../../ml-workers/notify/push.js');
   const pushSender = new PushSender({ db: store.db, log, notifications: config.notifications, dataDir: config.dataDir });
   pushSender.start();
+  wake.push = (ms) => pushSender.wake(ms);
   shutdown.add('push', () => pushSender.stop());
   // Without the sentence encoder, classifiers train the n-gram candidate only.
   const trainer = new Trainer({ db: store.db, embedder: search.embedder ?? undefined, log });
@@ -137,5 +150,5 @@ export async function startWorker(shared: Shared, search: SearchIndexes): Promis
   const reviewTimers = new ReviewTimers({ db: store.db, log, intervalMs: config.notifications.reviewTimerPollMs, registry: shared.metrics.registry });
   reviewTimers.start();
   shutdown.add('review-timers', () => reviewTimers.stop());
-  return bus;
+  return { bus, push: pushSender, mailer };
 }
