@@ -415,14 +415,13 @@ export class HttpEdge {
     let closed = false;
     let backedUp = false;
     let cleanup: (() => void) | null = null;
-    const edge = this;
     const end = (fromClient: boolean) => {
       if (closed) return;
       closed = true;
-      edge.streams.delete(sink);
-      if (edge.streams.size === 0 && edge.pinger) {
-        clearInterval(edge.pinger);
-        edge.pinger = null;
+      this.streams.delete(sink);
+      if (this.streams.size === 0 && this.pinger) {
+        clearInterval(this.pinger);
+        this.pinger = null;
       }
       if (!fromClient) {
         try {
