@@ -93,4 +93,5 @@ export const SERVER_ERROR_CODES = [
 export type ServerErrorCode = (typeof SERVER_ERROR_CODES)[number];
 
 /** Things the API answers 404 for, each with its `<what>_not_found` code. */
-export type NotFoundWhat = 'document' | 'user' | 'classifier' | 'classification' | 'label' | 'search' | 'collection' | 'public_link' | 'comment' | 'version' | 'notification' | 'workflow' | 'review' | 'task' | 'route';
+export type NotFoundWhat =
+  'document' | 'user' | 'classifier' | 'classification' | 'label' | 'search' | 'collection' | 'public_link' | 'comment' | 'version' | 'notification' | 'workflow' | 'review' | 'task' | 'route';

@@ -3,18 +3,7 @@
  * Migrations in `db/migrations/` create them; keep both in step.
  */
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
-import type {
-  DocumentKind,
-  LinkAccess,
-  NotificationKind,
-  NotificationPreferencePatch,
-  PermissionLevel,
-  ReviewEventType,
-  ReviewStatus,
-  TaskStatus,
-  TenantRole,
-  WorkflowStep,
-} from '../contract/api.js';
+import type { DocumentKind, LinkAccess, NotificationKind, NotificationPreferencePatch, PermissionLevel, ReviewEventType, ReviewStatus, TaskStatus, TenantRole, WorkflowStep } from '../contract/api.js';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
