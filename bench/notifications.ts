@@ -30,6 +30,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { SMTPServer } from 'smtp-server';
+import { parseEvents } from '../clients/sdk/notifications.js';
 import { arg, benchDirs, createDocument, dropSchema, signup, startQuire } from './lib.js';
 
 const SAMPLES = Number(arg('samples', '60'));
@@ -87,17 +88,11 @@ async function openStream(base: string, token: string): Promise<{ arrived: Map<s
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
-        buf += value;
-        let at: number;
-        while ((at = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, at);
-          buf = buf.slice(at + 2);
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (!data) continue;
+        buf = parseEvents(buf + value, (_event, data) => {
           const ev = JSON.parse(data) as { type: string; notification?: { data: Record<string, string> } };
           const id = ev.notification?.data['commentId'];
           if (ev.type === 'notification' && id && !arrived.has(id)) arrived.set(id, performance.now());
-        }
+        });
       }
     } catch {
       // closed

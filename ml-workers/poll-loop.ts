@@ -1,24 +1,26 @@
 /**
- * The loop of a delivery sender (email, push): a run, then the next after `pollMs` — at
- * once when the run left more behind, later and later after failures — and sooner when
- * this process just wrote deliveries that come due before the next poll (`wake`). Runs never
- * overlap; `stop` waits for the one in progress.
+ * The loop of a worker that polls the database for due work (the email and push senders,
+ * the review timers): a run, then the next after `pollMs` — at once when the run left more
+ * behind, later and later after failures — and sooner when this process just wrote work
+ * that comes due before the next poll (`wake`). Runs never overlap; `stop` waits for the
+ * one in progress.
  */
-export interface DuePollerOptions {
+export interface PollLoopOptions {
   pollMs: number;
   /** One run; true when it stopped at its batch limit (more is due now). */
   run: () => Promise<boolean>;
   /** A run failed; the next is in `retryInMs`. */
   onError: (err: unknown, retryInMs: number) => void;
-  /** First retry delay after a failure, doubled per failure up to 30 s. @default 200 */
+  /** First retry delay after a failure, doubled per failure up to `maxBackoffMs`. @default 200 */
   backoffMs?: number;
+  /** @default 30_000 */
+  maxBackoffMs?: number;
 }
 
 /** How long after a wake's due time the run starts: due times are the database's clock. */
 const WAKE_MARGIN_MS = 20;
-const MAX_BACKOFF_MS = 30_000;
 
-export class DuePoller {
+export class PollLoop {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = true;
@@ -27,7 +29,7 @@ export class DuePoller {
   private nextAt = 0;
   private wakeAt = 0;
 
-  constructor(private readonly opts: DuePollerOptions) {}
+  constructor(private readonly opts: PollLoopOptions) {}
 
   start(): void {
     this.stopped = false;
@@ -41,7 +43,7 @@ export class DuePoller {
     await this.running?.catch(() => undefined);
   }
 
-  /** Runs in `inMs` (unless it will sooner anyway): deliveries written here come due then. */
+  /** Runs in `inMs` (unless it will sooner anyway): work written here comes due then. */
   wake(inMs: number): void {
     if (this.stopped) return;
     const at = Date.now() + inMs + WAKE_MARGIN_MS;
@@ -69,7 +71,7 @@ export class DuePoller {
         },
         (err: unknown) => {
           this.failures++;
-          const wait = Math.min(MAX_BACKOFF_MS, (this.opts.backoffMs ?? 200) * 2 ** Math.min(this.failures, 8));
+          const wait = Math.min(this.opts.maxBackoffMs ?? 30_000, (this.opts.backoffMs ?? 200) * 2 ** Math.min(this.failures, 8));
           this.opts.onError(err, wait);
           this.schedule(wait);
         },

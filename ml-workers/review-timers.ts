@@ -10,6 +10,7 @@
  * with `for update skip locked` and marked fired in the transaction that records it, so two
  * workers never fire one twice and a worker stopped mid-way leaves it for the next poll.
  */
+import { PollLoop } from './poll-loop.js';
 import { sql } from 'kysely';
 import { Counter, type Registry } from 'prom-client';
 import { fireReviewTimer, type TimerOutcome } from '../core/review-flow.js';
@@ -37,13 +38,17 @@ export interface ReviewTimersRun {
 }
 
 export class ReviewTimers {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
+  private readonly loop: PollLoop;
   private stopped = false;
-  private failures = 0;
   private readonly outcomes?: Counter<'outcome'>;
 
   constructor(private readonly opts: ReviewTimersOptions) {
+    this.loop = new PollLoop({
+      pollMs: opts.intervalMs,
+      run: async () => (await this.runOnce()).more,
+      backoffMs: opts.intervalMs,
+      onError: (err, retryInMs) => opts.log.warn({ cat: 'worker', err: err instanceof Error ? err.message : String(err), retryInMs }, 'looking for due review timers failed'),
+    });
     if (opts.registry) {
       this.outcomes = new Counter({
         name: 'quire_review_timers_total',
@@ -56,26 +61,7 @@ export class ReviewTimers {
 
   start(): void {
     this.stopped = false;
-    this.schedule(0);
-  }
-
-  private schedule(delay: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.runOnce().then(
-        (run) => {
-          this.failures = 0;
-          this.schedule(run.more ? 0 : this.opts.intervalMs);
-        },
-        (err: unknown) => {
-          this.failures++;
-          const wait = Math.min(30_000, this.opts.intervalMs * 2 ** Math.min(this.failures, 5));
-          this.opts.log.warn({ cat: 'worker', err: err instanceof Error ? err.message : String(err), retryInMs: wait }, 'looking for due review timers failed');
-          this.schedule(wait);
-        },
-      );
-    }, delay);
-    this.timer.unref();
+    this.loop.start();
   }
 
   /** One poll: fires the timers due now. */
@@ -104,7 +90,6 @@ export class ReviewTimers {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running?.catch(() => undefined);
+    await this.loop.stop();
   }
 }

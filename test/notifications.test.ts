@@ -11,51 +11,11 @@ import { Notifier } from '../ml-workers/notify/notifier.js';
 import type { ApiClient, Session } from './helpers/api.js';
 import { startServer } from './helpers/server.js';
 import { eventually } from './helpers/wait.js';
+import { openNotificationStream } from './helpers/notification-stream.js';
 
 const mention = (s: Session, name = 'You') => `@[${name}](user:${s.user.id})`;
 
-/** An open `GET /api/v1/notifications/stream`, read with fetch as a browser does. */
-async function openStream(base: string, token: string) {
-  const ctrl = new AbortController();
-  const res = await fetch(`${base}/api/v1/notifications/stream`, { headers: { authorization: `Bearer ${token}` }, signal: ctrl.signal });
-  assert.equal(res.status, 200);
-  assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
-  const events: { event: string; data: any }[] = [];
-  let ended = false;
-  const reading = (async () => {
-    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let buf = '';
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buf += value;
-        let at: number;
-        while ((at = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, at);
-          buf = buf.slice(at + 2);
-          const event = /^event: (.*)$/m.exec(block)?.[1];
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (event && data) events.push({ event, data: JSON.parse(data) });
-        }
-      }
-    } catch {
-      // aborted
-    } finally {
-      ended = true;
-    }
-  })();
-  return {
-    events,
-    get ended() {
-      return ended;
-    },
-    close: async () => {
-      ctrl.abort();
-      await reading;
-    },
-  };
-}
+const openStream = openNotificationStream;
 
 async function share(api: ApiClient, owner: Session, docId: string, user: Session, level: string) {
   const r = await api.put(`/api/v1/documents/${docId}/permissions`, { userId: user.user.id, level }, owner.accessToken);

@@ -11,33 +11,17 @@ import type { Session } from './helpers/api.js';
 import { startServer } from './helpers/server.js';
 import { startMailbox } from './helpers/smtp.js';
 import { eventually } from './helpers/wait.js';
+import { openNotificationStream } from './helpers/notification-stream.js';
 
+/** The kinds (with a decision, if any) of the notifications a person's open app receives. */
 async function liveKinds(base: string, token: string) {
-  const ctrl = new AbortController();
-  const res = await fetch(`${base}/api/v1/notifications/stream`, { headers: { authorization: `Bearer ${token}` }, signal: ctrl.signal });
-  assert.equal(res.status, 200, 'the stream opens');
-  const kinds: string[] = [];
-  void (async () => {
-    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let buf = '';
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buf += value;
-        let at: number;
-        while ((at = buf.indexOf('\n\n')) >= 0) {
-          const data = /^data: (.*)$/m.exec(buf.slice(0, at))?.[1];
-          buf = buf.slice(at + 2);
-          const ev = data ? (JSON.parse(data) as { type: string; notification?: { kind: string; data: Record<string, string> } }) : null;
-          if (ev?.type === 'notification') kinds.push(`${ev.notification!.kind}${ev.notification!.data['decision'] ? `:${ev.notification!.data['decision']}` : ''}`);
-        }
-      }
-    } catch {
-      // closed
-    }
-  })();
-  return { kinds, close: () => ctrl.abort() };
+  const stream = await openNotificationStream(base, token);
+  return {
+    get kinds(): string[] {
+      return stream.events.filter((e) => e.event === 'notification').map((e) => `${e.data.notification.kind}${e.data.notification.data['decision'] ? `:${e.data.notification.data['decision']}` : ''}`);
+    },
+    close: () => void stream.close(),
+  };
 }
 
 test('a two-step review on the embedded default: tasks, decisions and the outcome reach people in the app and by email', async (t) => {

@@ -31,7 +31,7 @@
  * claimed delivery's `due_at` moves to the end of its lease, so the due list does not name
  * it again while its sender may still be talking to the server.
  */
-import { DuePoller } from './due-poller.js';
+import { PollLoop } from '../poll-loop.js';
 import crypto from 'node:crypto';
 import { Readable } from 'node:stream';
 import { sql } from 'kysely';
@@ -108,7 +108,7 @@ interface Claimed {
 const MAX_ERROR_CHARS = 500;
 
 export class Mailer {
-  private readonly poller: DuePoller;
+  private readonly poller: PollLoop;
   private stopped = true;
   private readonly smtp: ReturnType<typeof parseConnectionUrl>;
   private readonly host: string;
@@ -116,7 +116,7 @@ export class Mailer {
   private readonly deliveries?: Counter<'outcome'>;
 
   constructor(private readonly opts: MailerOptions) {
-    this.poller = new DuePoller({
+    this.poller = new PollLoop({
       pollMs: opts.pollMs ?? 1_000,
       run: async () => (await this.runOnce()).more,
       onError: (err, retryInMs) => opts.log.warn({ cat: 'notify', err: err instanceof Error ? err.message : String(err), retryInMs }, 'looking for due email failed'),
@@ -149,7 +149,7 @@ export class Mailer {
     await this.poller.stop();
   }
 
-  /** Looks for due email in `inMs`: this process just wrote deliveries due then (see `DuePoller.wake`). */
+  /** Looks for due email in `inMs`: this process just wrote deliveries due then (see `PollLoop.wake`). */
   wake(inMs: number): void {
     this.poller.wake(inMs);
   }

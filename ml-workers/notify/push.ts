@@ -23,7 +23,7 @@
  * may not have reached the browser; it is never sent again (at most once) and is marked
  * `unknown`. Endpoints are capability URLs: logs name only their origin.
  */
-import { DuePoller } from './due-poller.js';
+import { PollLoop } from '../poll-loop.js';
 import { sql } from 'kysely';
 import type { NotificationKind, NotificationPreferencePatch, PermissionLevel } from '../../contract/api.js';
 import { atLeast, levelFor } from '../../core/access.js';
@@ -96,11 +96,11 @@ export interface PushPayload {
 const cut = (s: string, max: number) => (s.length <= max ? s : `${s.slice(0, max - 1).trimEnd()}…`);
 
 export class PushSender {
-  private readonly poller: DuePoller;
+  private readonly poller: PollLoop;
   private stopped = false;
 
   constructor(private readonly opts: PushSenderOptions) {
-    this.poller = new DuePoller({
+    this.poller = new PollLoop({
       pollMs: opts.notifications.pollMs,
       run: () => this.runOnce(),
       backoffMs: 250,
@@ -135,7 +135,7 @@ export class PushSender {
     await this.poller.stop();
   }
 
-  /** Looks for due pushes in `inMs`: this process just wrote deliveries due then (see `DuePoller.wake`). */
+  /** Looks for due pushes in `inMs`: this process just wrote deliveries due then (see `PollLoop.wake`). */
   wake(inMs: number): void {
     this.poller.wake(inMs);
   }
