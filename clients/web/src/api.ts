@@ -122,8 +122,23 @@ export async function forgetDevice(userId: string): Promise<void> {
   localStorage.removeItem(profileKey(userId));
 }
 
-/** Signs out and removes this user's offline copies and cached list from the device. */
+/**
+ * Stops this browser's Web Push for the signed-in person: the server forgets the
+ * subscription and the browser drops it, so whoever uses the browser next is not shown
+ * their notifications. Quietly does nothing where push is not available.
+ */
+export async function forgetPush(): Promise<void> {
+  if (typeof navigator === 'undefined' || !('serviceWorker' in navigator)) return;
+  const reg = await navigator.serviceWorker.getRegistration().catch(() => undefined);
+  const sub = await reg?.pushManager?.getSubscription().catch(() => null);
+  if (!sub) return;
+  await client.removePushSubscription(sub.endpoint);
+  await sub.unsubscribe().catch(() => undefined);
+}
+
+/** Signs out and removes this user's offline copies, cached list and push subscription from the device. */
 export async function signOut(userId: string): Promise<void> {
+  await forgetPush().catch(() => undefined);
   await forgetDevice(userId);
   await client.logout();
 }

@@ -125,6 +125,12 @@ function urlBase64ToBytes(base64: string): Uint8Array<ArrayBuffer> {
 }
 
 /** The service worker, or null when it does not become ready in time (not registered, blocked). */
+function sameBytes(a: ArrayBuffer | null, b: Uint8Array): boolean {
+  if (!a || a.byteLength !== b.byteLength) return false;
+  const x = new Uint8Array(a);
+  return x.every((v, i) => v === b[i]);
+}
+
 async function serviceWorker(): Promise<ServiceWorkerRegistration | null> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<null>((resolve) => {
@@ -177,7 +183,14 @@ function PushDevice() {
         setMessage({ ok: false, text: 'This browser did not start the app’s background worker, which push messages need. Reload the page and try again.' });
         return;
       }
-      const sub = (await reg.pushManager.getSubscription()) ?? (await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: urlBase64ToBytes(key.value.publicKey) }));
+      const serverKey = urlBase64ToBytes(key.value.publicKey);
+      let sub = await reg.pushManager.getSubscription();
+      // A subscription made for other keys (the server's were replaced) is refused by push services: make a new one.
+      if (sub && !sameBytes(sub.options.applicationServerKey, serverKey)) {
+        await sub.unsubscribe().catch(() => undefined);
+        sub = null;
+      }
+      sub ??= await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: serverKey });
       const json = sub.toJSON();
       if (!json.endpoint || !json.keys?.['p256dh'] || !json.keys['auth']) {
         setMessage({ ok: false, text: 'This browser gave an incomplete push subscription.' });
