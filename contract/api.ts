@@ -1069,3 +1069,44 @@ export interface DecisionRequest {
   decision: ReviewDecision;
   comment?: string;
 }
+
+// ---- audit log ---------------------------------------------------------------------------
+
+/** Most entries one page of `GET /api/v1/audit` lists; an NDJSON export lists up to `AUDIT_EXPORT_MAX`. */
+export const AUDIT_MAX_LIMIT = 200;
+export const AUDIT_EXPORT_MAX = 100_000;
+
+export interface AuditEntry {
+  id: string;
+  /** Who did it (null for the system or a removed user). */
+  actor: CommentAuthor | null;
+  /** What was done, e.g. `auth.login`, `document.permission_set`, `review.approve`. */
+  action: string;
+  targetType: string | null;
+  targetId: string | null;
+  ip: string | null;
+  detail: unknown;
+  createdAt: string;
+}
+
+/**
+ * `GET /api/v1/audit?actor=&action=&target=&from=&to=&cursor=&limit=` (owners and admins):
+ * newest first. `action` matches exactly, or a prefix ending in `.` (`review.`); `target`
+ * is a target id; `from`/`to` are ISO times. `format=ndjson` exports every matching entry
+ * (up to `AUDIT_EXPORT_MAX`) as one JSON object per line; an export is itself audited.
+ */
+export interface AuditQuery {
+  actor?: string;
+  action?: string;
+  target?: string;
+  from?: string;
+  to?: string;
+  cursor?: string;
+  limit?: number;
+  format?: 'json' | 'ndjson';
+}
+
+export interface AuditPage {
+  entries: AuditEntry[];
+  nextCursor: string | null;
+}

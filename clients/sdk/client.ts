@@ -8,6 +8,8 @@ import { err, ok, SESSION_ENDING_CODES, type QuireError, type Result } from './e
 import { memoryTokenStorage, needsRefresh, type TokenStorage } from './tokens.js';
 import { openNotificationStream, type NotificationStream, type NotificationStreamOptions } from './notifications.js';
 import type {
+  AuditPage,
+  AuditQuery,
   CreateWorkflowRequest,
   DecisionRequest,
   ListNotificationsQuery,
@@ -775,6 +777,18 @@ export class QuireClient {
   /** Approves, rejects or requests changes (a comment is needed for the last two). */
   decideTask(taskId: string, input: DecisionRequest): Promise<Result<Review>> {
     return this.request('POST', `/api/v1/tasks/${encodeURIComponent(taskId)}/decision`, { json: input });
+  }
+
+  // ---- audit log -----------------------------------------------------------------------
+
+  /** The workspace's audit log, newest first (owners and admins). */
+  listAudit(query: Omit<AuditQuery, 'format'> = {}): Promise<Result<AuditPage>> {
+    return this.request('GET', '/api/v1/audit', { query: { ...query } });
+  }
+
+  /** Every matching entry as NDJSON text, one JSON object per line (owners and admins; the export is audited). */
+  exportAudit(query: Omit<AuditQuery, 'format' | 'cursor' | 'limit'> = {}): Promise<Result<string>> {
+    return this.request('GET', '/api/v1/audit', { query: { ...query, format: 'ndjson' }, as: 'text' });
   }
 
   // ---- transport -----------------------------------------------------------------------

@@ -3,6 +3,7 @@
  */
 import { notFound } from '../../lib/errors.js';
 import { StaticSite } from '../http/static.js';
+import { auditRoutes } from '../routes/audit.js';
 import { authRoutes } from '../routes/auth.js';
 import { collectionRoutes } from '../routes/collections.js';
 import { commentRoutes } from '../routes/comments.js';
@@ -35,6 +36,7 @@ export async function startApi(shared: Shared): Promise<void> {
   pushRoutes(routes);
   unsubscribeRoutes(routes);
   notificationRoutes(routes);
+  auditRoutes(routes);
   const site = config.web.enabled ? await StaticSite.load(config.web.dir) : null;
   if (config.web.enabled && !site) log.warn({ cat: 'app', dir: config.web.dir }, 'web app not built: run `npm run build:web` to serve it at /');
   edge.fallback((req) => {
