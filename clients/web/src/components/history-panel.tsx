@@ -10,6 +10,7 @@ import { client, describeError } from '../api.js';
 import { Avatar } from './avatar.js';
 import { relativeTime } from './comments-panel.js';
 import { ClipboardCheck, History, Save, X } from 'lucide-react';
+import { escapeCloses } from './panel-keys.js';
 
 /** How many versions one page asks for. */
 const PAGE = 30;
@@ -145,12 +146,7 @@ export function HistoryPanel({ documentId, canWrite, nameOf, selected, onSelect,
       data-testid="history-panel"
       role={sheet ? 'dialog' : undefined}
       aria-modal={sheet ? true : undefined}
-      onKeyDown={(e) => {
-        if (e.key === 'Escape' && !e.defaultPrevented && !(e.target as HTMLElement).closest('dialog')) {
-          e.preventDefault();
-          onClose();
-        }
-      }}
+      onKeyDown={escapeCloses(onClose)}
     >
       <div className="comments-head">
         <h2>

@@ -12,6 +12,7 @@ import { relativeTime } from './comments-panel.js';
 import type { NameOf } from './history-panel.js';
 import { dueText } from './task-inbox.js';
 import { ClipboardCheck, X } from 'lucide-react';
+import { escapeCloses } from './panel-keys.js';
 
 export const REVIEW_STATUS_WORDS: Record<ReviewStatus, string> = {
   in_review: 'In review',
@@ -88,12 +89,7 @@ export function ReviewsPanel({ reviews, error, nameOf, canRequest, onRequest, sh
       data-testid="reviews-panel"
       role={sheet ? 'dialog' : undefined}
       aria-modal={sheet ? true : undefined}
-      onKeyDown={(e) => {
-        if (e.key === 'Escape' && !e.defaultPrevented && !(e.target as HTMLElement).closest('dialog')) {
-          e.preventDefault();
-          onClose();
-        }
-      }}
+      onKeyDown={escapeCloses(onClose)}
     >
       <div className="comments-head">
         <h2>
