@@ -1,7 +1,7 @@
 /**
  * A small history-API router: `/`, `/d/<id>` (with `?comment=<id>` to open that thread, or
  * `?panel=reviews|history|comments`), `/search?q=&mode=`, `/people`, `/account`,
- * `/admin/search`, `/trash`, `/tasks` (with `?task=<id>` to open that task); anything else (an
+ * `/admin/search`, `/admin/audit`, `/trash`, `/tasks` (with `?task=<id>` to open that task); anything else (an
  * unknown path, a malformed document id) is not found.
  */
 import { useEffect, useState } from 'react';
@@ -12,6 +12,7 @@ export type Route =
   | { name: 'account' }
   | { name: 'people' }
   | { name: 'search-analytics' }
+  | { name: 'audit' }
   | { name: 'trash' }
   | { name: 'tasks'; task: string | null }
   | { name: 'document'; id: string; comment: string | null; panel: DocumentPanel | null }
@@ -39,6 +40,7 @@ export function parseRoute(loc: Location = window.location): Route {
   if (loc.pathname === '/people') return { name: 'people' };
   if (loc.pathname === '/account') return { name: 'account' };
   if (loc.pathname === '/admin/search') return { name: 'search-analytics' };
+  if (loc.pathname === '/admin/audit') return { name: 'audit' };
   if (loc.pathname === '/trash') return { name: 'trash' };
   if (loc.pathname === '/tasks' || loc.pathname === '/tasks/') {
     const task = new URLSearchParams(loc.search).get('task');

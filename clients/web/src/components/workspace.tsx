@@ -8,13 +8,14 @@ import { cacheDocuments, cachedDocuments, cacheProfile, cachedProfile, client, d
 import { navigate, useNarrow, useOnline, useRoute } from '../router.js';
 import { DocumentList, type ListView } from './document-list.js';
 import { ConfirmDialog, MenuButton, PromptDialog } from './menu.js';
-import { ChartColumn, ClipboardCheck, LogOut, Menu as MenuIcon, Search, UserRound, Users, X } from 'lucide-react';
+import { ChartColumn, ClipboardCheck, LogOut, Menu as MenuIcon, ScrollText, Search, UserRound, Users, X } from 'lucide-react';
 import { useToast } from './toast.js';
 import { DocumentView } from './document-view.js';
 import { PeopleView } from './people-view.js';
 import { AccountView } from './account-view.js';
 import { Avatar } from './avatar.js';
 import { SearchAnalyticsView } from './search-analytics-view.js';
+import { AuditView } from './audit-view.js';
 import { SearchView } from './search-view.js';
 import { TrashView } from './trash-view.js';
 import { countLabel, NotificationBell } from './notification-bell.js';
@@ -300,6 +301,7 @@ export function Workspace({ user }: { user: SessionUser }) {
                 { label: 'Your account', icon: <UserRound size={16} aria-hidden />, run: () => navigate('/account') },
                 ...(user.role !== 'guest' ? [{ label: 'People', icon: <Users size={16} aria-hidden />, run: () => navigate('/people') }] : []),
                 ...(user.role === 'owner' || user.role === 'admin' ? [{ label: 'Search analytics', icon: <ChartColumn size={16} aria-hidden />, run: () => navigate('/admin/search') }] : []),
+                ...(user.role === 'owner' || user.role === 'admin' ? [{ label: 'Audit log', icon: <ScrollText size={16} aria-hidden />, run: () => navigate('/admin/audit') }] : []),
                 { label: 'Sign out', icon: <LogOut size={16} aria-hidden />, disabled: signingOut, run: () => void logout() },
               ]}
             />
@@ -331,6 +333,19 @@ export function Workspace({ user }: { user: SessionUser }) {
                 }}
               >
                 Search analytics
+              </a>
+            )}
+            {(user.role === 'owner' || user.role === 'admin') && (
+              <a
+                className="nav-link"
+                href="/admin/audit"
+                aria-current={route.name === 'audit' ? 'page' : undefined}
+                onClick={(e) => {
+                  e.preventDefault();
+                  navigate('/admin/audit');
+                }}
+              >
+                Audit log
               </a>
             )}
             <a
@@ -422,6 +437,7 @@ export function Workspace({ user }: { user: SessionUser }) {
           {route.name === 'people' && <PeopleView user={user} onWorkspaceRenamed={(tenantName) => setMe((m) => (m ? { ...m, tenantName } : m))} />}
           {route.name === 'account' && <AccountView user={user} me={me} onProfile={setMe} />}
           {route.name === 'search-analytics' && <SearchAnalyticsView />}
+          {route.name === 'audit' && <AuditView user={user} />}
           {route.name === 'tasks' && <TaskInbox narrow={narrow} selected={route.task} onChanged={() => void loadTaskCount()} />}
           {route.name === 'trash' && <TrashView narrow={narrow} onRestored={onRestored} />}
           {route.name === 'search' && <SearchView key={`${route.q}:${route.mode}`} q={route.q} mode={route.mode} />}

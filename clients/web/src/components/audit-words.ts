@@ -1,0 +1,130 @@
+/** The audit log's actions in words, and the choices the audit page's action filter offers. */
+import type { AuditEntry } from '../../../sdk/index.js';
+
+const ACTIONS: Record<string, string> = {
+  'auth.signup': 'Created the workspace',
+  'auth.login': 'Signed in',
+  'auth.login_failed': 'Failed sign-in (wrong password)',
+  'auth.logout': 'Signed out',
+  'auth.logout_all': 'Signed out everywhere',
+  'auth.refresh_reuse': 'Reused a sign-in token (the session was ended)',
+  'auth.mfa_failed': 'Failed two-factor code',
+  'auth.mfa_login': 'Signed in with a two-factor code',
+  'auth.recovery_code_used': 'Signed in with a recovery code',
+  'auth.sso_login': 'Signed in with single sign-on',
+  'auth.sso_failed': 'Failed single sign-on',
+  'session.revoke': 'Signed out a session',
+  'session.revoke_others': 'Signed out all other sessions',
+  'session.revoke_all': 'Signed out everywhere',
+  'mfa.enroll': 'Turned on two-factor sign-in',
+  'mfa.enable': 'Turned on two-factor sign-in',
+  'mfa.disable': 'Turned off two-factor sign-in',
+  'mfa.reset': 'Reset two-factor sign-in',
+  'mfa.recovery_regenerate': 'Made new recovery codes',
+  'mfa.recovery_codes_regenerate': 'Made new recovery codes',
+  'api_key.create': 'Created an API key',
+  'api_key.revoke': 'Revoked an API key',
+  'user.create': 'Added a person',
+  'user.remove': 'Removed a person',
+  'user.role_change': 'Changed a role',
+  'user.password_change': 'Changed their password',
+  'user.password_change_failed': 'Failed password change (wrong current password)',
+  'user.display_name_change': 'Changed a display name',
+  'user.sessions_revoke': 'Signed a person out everywhere',
+  'user.mfa_reset': 'Reset a person’s two-factor sign-in',
+  'invitation.create': 'Invited someone',
+  'invitation.accept': 'Accepted an invitation',
+  'invitation.revoke': 'Withdrew an invitation',
+  'workspace.rename': 'Renamed the workspace',
+  'workspace.public_links': 'Changed whether public links are allowed',
+  'workspace.notification_defaults': 'Changed notification defaults',
+  'workspace.require_mfa': 'Changed the two-factor requirement',
+  'workspace.sso': 'Changed single sign-on settings',
+  'document.create': 'Created a document',
+  'document.rename': 'Renamed a document',
+  'document.delete': 'Moved a document to the trash',
+  'document.restore': 'Restored a document from the trash',
+  'document.purge': 'Deleted a document for good',
+  'document.move': 'Moved a document',
+  'document.duplicate': 'Duplicated a document',
+  'document.kind': 'Changed a document’s kind',
+  'document.content_put': 'Replaced a document’s content',
+  'document.permission_set': 'Changed who can open a document',
+  'document.link_access': 'Changed a document’s link access',
+  'document.public_link_create': 'Made a public link',
+  'document.public_link_revoke': 'Revoked a public link',
+  'document.version_create': 'Saved a named version',
+  'document.version_restore': 'Restored an earlier version',
+  'comment.delete': 'Deleted a comment',
+  'collection.create': 'Created a collection',
+  'collection.update': 'Changed a collection',
+  'collection.delete': 'Deleted a collection',
+  'review.request': 'Requested a review',
+  'review.approve': 'Approved a review',
+  'review.reject': 'Rejected a review',
+  'review.request_changes': 'Asked for changes in a review',
+  'workflow.create': 'Created a review workflow',
+  'workflow.update': 'Changed a review workflow',
+  'classifier.train': 'Trained a classifier',
+  'classifier.pin': 'Pinned a classifier version',
+  'classifier.unpin': 'Unpinned a classifier version',
+  'classifier.rollback': 'Rolled a classifier back',
+  'classifier.delete': 'Deleted a classifier',
+  'push.subscribe': 'Turned on push messages',
+  'push.unsubscribe': 'Turned off push messages',
+  'notifications.unsubscribed': 'Unsubscribed from emails',
+  'audit.export': 'Exported the audit log',
+};
+
+/** The groups the filter offers as "every … event" (a prefix ending in "."). */
+export const ACTION_GROUPS: { prefix: string; label: string }[] = [
+  { prefix: 'auth.', label: 'Sign-in and sign-out' },
+  { prefix: 'session.', label: 'Sessions' },
+  { prefix: 'mfa.', label: 'Two-factor sign-in' },
+  { prefix: 'api_key.', label: 'API keys' },
+  { prefix: 'user.', label: 'People' },
+  { prefix: 'invitation.', label: 'Invitations' },
+  { prefix: 'workspace.', label: 'Workspace settings' },
+  { prefix: 'document.', label: 'Documents' },
+  { prefix: 'collection.', label: 'Collections' },
+  { prefix: 'comment.', label: 'Comments' },
+  { prefix: 'review.', label: 'Reviews' },
+  { prefix: 'workflow.', label: 'Review workflows' },
+  { prefix: 'classifier.', label: 'Classifiers' },
+  { prefix: 'audit.', label: 'Audit log' },
+];
+
+/** Single actions offered in the filter, grouped as above. */
+export function actionsIn(prefix: string): { action: string; label: string }[] {
+  return Object.entries(ACTIONS)
+    .filter(([a]) => a.startsWith(prefix))
+    .map(([action, label]) => ({ action, label }));
+}
+
+/** `user.role_change` → "Changed a role"; an action this version does not know reads as its name. */
+export function actionWords(action: string): string {
+  const known = ACTIONS[action];
+  if (known) return known;
+  const [area = '', what = ''] = action.split('.', 2);
+  const words = what.replace(/_/g, ' ');
+  return words ? `${area.replace(/_/g, ' ')}: ${words}` : action;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const str = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : null);
+
+/** The detail worth a reader's eye (a role's from → to, a new name), or null. */
+export function detailWords(e: AuditEntry): string | null {
+  const d = e.detail;
+  if (!isRecord(d)) return null;
+  const from = str(d['from']);
+  const to = str(d['to']);
+  if (from !== null && to !== null) return `${from} → ${to}`;
+  if (to !== null) return `set to ${to}`;
+  if (from !== null) return `cleared (was ${from})`;
+  if (e.action === 'user.create' && str(d['role'])) return `as ${str(d['role'])}`;
+  if (e.action === 'audit.export' && str(d['entries'])) return `${str(d['entries'])} entries`;
+  const name = str(d['name']) ?? str(d['title']);
+  if (name) return `“${name}”`;
+  return null;
+}
