@@ -97,6 +97,46 @@ export interface PasswordStrength {
   suggestions: string[];
 }
 
+// ---- sessions (signed-in devices) ------------------------------------------------------
+
+/** How a session was started. */
+export type SessionMethod = 'signup' | 'password' | 'sso' | 'invitation' | 'password_reset';
+
+/**
+ * A signed-in device. Live sessions only: not signed out and used within the refresh
+ * token's lifetime. `lastUsedAt` moves at each token refresh (every few minutes while the
+ * app is open), `ip` is where it signed in, `lastIp` where it last refreshed.
+ */
+export interface SessionInfo {
+  id: string;
+  method: SessionMethod;
+  /** The sign-in passed a second factor. */
+  mfa: boolean;
+  userAgent: string | null;
+  ip: string | null;
+  lastIp: string | null;
+  createdAt: string;
+  lastUsedAt: string;
+  /** The session of the token that asked. */
+  current: boolean;
+}
+
+/**
+ * `GET /api/v1/me/sessions` (the caller's), `GET /api/v1/users/:id/sessions` (owners and
+ * admins). `DELETE /api/v1/me/sessions/:id` signs one out (204; 404 `session_not_found`),
+ * `DELETE /api/v1/me/sessions` every one but the caller's (answers `EndedSessions`),
+ * `DELETE /api/v1/users/:id/sessions` (owners and admins) every one of that user (204).
+ * A session that ends cannot refresh, its access tokens are refused (401 `session_revoked`)
+ * and its live sockets close (`4401 session_revoked`) within seconds.
+ */
+export interface SessionList {
+  sessions: SessionInfo[];
+}
+
+export interface EndedSessions {
+  ended: number;
+}
+
 // ---- workspace ------------------------------------------------------------------------
 
 /** `GET /api/v1/workspace` (every signed-in user of the workspace). */
@@ -1109,4 +1149,128 @@ export interface AuditQuery {
 export interface AuditPage {
   entries: AuditEntry[];
   nextCursor: string | null;
+}
+
+// ---- invitations and password reset --------------------------------------------------------
+
+/** The roles an invitation can grant: every role but `owner` (owners promote people themselves). */
+export type InvitationRole = Exclude<TenantRole, 'owner'>;
+
+/** `POST /api/v1/invitations` (owners and admins). */
+export interface CreateInvitationRequest {
+  email: string;
+  role: InvitationRole;
+}
+
+/** A pending invitation, as owners and admins see it. */
+export interface Invitation {
+  id: string;
+  email: string;
+  role: InvitationRole;
+  /** Who invited (null once that account is deleted). */
+  invitedBy: CommentAuthor | null;
+  createdAt: string;
+  expiresAt: string;
+}
+
+/**
+ * How the link reached (or is to reach) the person: `email` — the server sent it; `link` —
+ * no email is configured (or sending failed: `emailError`), and `link` is for the admin to
+ * pass on. The link carries the secret in its fragment (`#token=…`), which browsers never send.
+ */
+export type LinkDelivery = { delivery: 'email' } | { delivery: 'link'; link: string; emailError?: string };
+
+/** `POST /api/v1/invitations` and `POST /api/v1/invitations/:id/resend` (201 / 200). */
+export type InvitationSent = { invitation: Invitation } & LinkDelivery;
+
+/** `GET /api/v1/invitations`: the pending invitations, newest first. */
+export interface InvitationList {
+  invitations: Invitation[];
+}
+
+/** `GET /api/v1/auth/invitations/:token` (no sign-in): what the invitee is about to join. */
+export interface InvitationPreview {
+  workspace: string;
+  email: string;
+  role: InvitationRole;
+  expiresAt: string;
+  /** The workspace signs in only through its single sign-on: the invitee signs in there instead of choosing a password. */
+  ssoRequired: boolean;
+}
+
+/** `POST /api/v1/auth/invitations/accept` (no sign-in): creates the account; 201 with the user, no session (sign in next). */
+export interface AcceptInvitationRequest {
+  token: string;
+  password: string;
+  displayName?: string;
+}
+
+/** `POST /api/v1/auth/password-reset` (no sign-in): always 202, whether or not the account exists. */
+export interface PasswordResetRequest {
+  email: string;
+}
+
+/** `POST /api/v1/auth/password-reset/confirm` (no sign-in): 204; every session of the user ends. */
+export interface ConfirmPasswordResetRequest {
+  token: string;
+  password: string;
+}
+
+/** `POST /api/v1/users/:id/password-reset` (owners and admins): the link went by email, or here it is. */
+export type PasswordResetLink = { expiresAt: string } & LinkDelivery;
+
+// ---- single sign-on (OpenID Connect) -------------------------------------------------------
+
+/** The role a user provisioned on their first SSO sign-in gets: never `owner`. */
+export type SsoDefaultRole = Exclude<TenantRole, 'owner'>;
+
+/**
+ * `GET /api/v1/workspace/sso` (owners and admins): the workspace's SSO settings. The client
+ * secret is never returned, only whether one is stored. `callbackUrl` is the redirect URI to
+ * register at the provider; `startUrl` a sign-in link for this workspace.
+ */
+export interface SsoSettings {
+  configured: boolean;
+  enabled: boolean;
+  issuer: string | null;
+  clientId: string | null;
+  hasClientSecret: boolean;
+  mandatory: boolean;
+  defaultRole: SsoDefaultRole;
+  allowedDomains: string[];
+  callbackUrl: string;
+  startUrl: string;
+  updatedAt: string | null;
+}
+
+/**
+ * `PUT /api/v1/workspace/sso` (owners and admins): the issuer is checked by running OpenID
+ * discovery against it before anything is saved (`sso_discovery_failed`). `clientSecret`:
+ * omitted keeps the stored one, `null` removes it (a public client, PKCE only).
+ */
+export interface UpdateSsoRequest {
+  issuer: string;
+  clientId: string;
+  clientSecret?: string | null;
+  enabled?: boolean;
+  mandatory?: boolean;
+  defaultRole?: SsoDefaultRole;
+  allowedDomains?: string[];
+}
+
+/**
+ * `GET /api/v1/auth/sso/discover?email=` (no sign-in): whether the workspace that claims the
+ * email's domain signs in with SSO. Answered from the domain alone, the same for every
+ * address at it, so it never tells whether an account exists.
+ */
+export interface SsoDiscovery {
+  sso: boolean;
+  mandatory: boolean;
+  /** Where the browser goes to sign in (present when `sso`). */
+  startUrl?: string;
+}
+
+/** `POST /api/v1/auth/sso/exchange` (no sign-in): the one-time code from `/sso/done#code=` for a session. */
+export interface SsoExchangeRequest {
+  code: string;
 }

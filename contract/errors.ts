@@ -88,10 +88,62 @@ export const SERVER_ERROR_CODES = [
   'dependency_unavailable',
   'shutting_down',
   'internal_error',
+  // Sessions, two-factor sign-in and API keys
+  'session_not_found',
+  'mfa_required',
+  'mfa_enrollment_required',
+  'invalid_mfa_code',
+  'invalid_mfa_challenge',
+  'mfa_not_enabled',
+  'mfa_already_enabled',
+  'mfa_required_by_workspace',
+  'api_key_not_found',
+  'invalid_api_key',
+  'insufficient_scope',
+  // Invitations and password reset
+  'invitation_not_found',
+  'invitation_pending',
+  'already_member',
+  'invalid_reset_token',
+  'email_failed',
+  // Single sign-on (OpenID Connect)
+  'sso_not_configured',
+  'sso_required',
+  'sso_issuer_refused',
+  'sso_discovery_failed',
+  'sso_domain_taken',
+  'sso_invalid_state',
+  'sso_provider_error',
+  'sso_token_invalid',
+  'sso_nonce_mismatch',
+  'sso_issuer_mismatch',
+  'sso_audience_mismatch',
+  'sso_token_expired',
+  'sso_email_unverified',
+  'sso_domain_not_allowed',
+  'sso_email_taken',
+  'sso_invalid_code',
 ] as const;
 
 export type ServerErrorCode = (typeof SERVER_ERROR_CODES)[number];
 
 /** Things the API answers 404 for, each with its `<what>_not_found` code. */
 export type NotFoundWhat =
-  'document' | 'user' | 'classifier' | 'classification' | 'label' | 'search' | 'collection' | 'public_link' | 'comment' | 'version' | 'notification' | 'workflow' | 'review' | 'task' | 'route';
+  | 'document'
+  | 'user'
+  | 'classifier'
+  | 'classification'
+  | 'label'
+  | 'search'
+  | 'collection'
+  | 'public_link'
+  | 'comment'
+  | 'version'
+  | 'notification'
+  | 'workflow'
+  | 'review'
+  | 'task'
+  | 'route'
+  | 'invitation'
+  | 'session'
+  | 'api_key';

@@ -22,6 +22,29 @@ export interface Principal {
    * belongs to an ended session: see `core/actor.ts`.
    */
   sessionVersion?: number;
+  /**
+   * The session (a signed-in device, migration 0021) the token belongs to (claim `sid`;
+   * absent in tokens issued before sessions were recorded). A token of an ended session
+   * is refused: see `core/actor.ts`.
+   */
+  sessionId?: string;
+}
+
+/**
+ * What a live connection was admitted with, re-checked whenever access may have changed:
+ * the session version and session of a user's token, or the API key it presented.
+ */
+export interface Credential {
+  sessionVersion: number;
+  sessionId?: string;
+  apiKeyId?: string;
+}
+
+/** The credential a principal stands on. */
+export function credentialOf(p: Principal): Credential {
+  const c: Credential = { sessionVersion: sessionVersionOf(p) };
+  if (p.sessionId !== undefined) c.sessionId = p.sessionId;
+  return c;
 }
 
 /** A principal's session version: a token without the claim counts as 0. */
@@ -40,6 +63,7 @@ const Claims = z.object({
   tid: z.uuid(),
   role: z.enum(['owner', 'admin', 'member', 'guest']),
   sv: z.number().int().min(0).optional(),
+  sid: z.uuid().optional(),
 });
 
 /** Verified access tokens kept (by their exact text) until they expire; the oldest go first. */
@@ -66,7 +90,12 @@ export class TokenService {
 
   async signAccess(p: Principal): Promise<string> {
     const now = Math.floor(this.now() / 1000);
-    return new SignJWT({ tid: p.tenantId, role: p.role, ...(p.sessionVersion === undefined ? {} : { sv: p.sessionVersion }) })
+    return new SignJWT({
+      tid: p.tenantId,
+      role: p.role,
+      ...(p.sessionVersion === undefined ? {} : { sv: p.sessionVersion }),
+      ...(p.sessionId === undefined ? {} : { sid: p.sessionId }),
+    })
       .setProtectedHeader({ alg: 'RS256', kid: this.keys.kid, typ: ACCESS_TOKEN_TYPE })
       .setSubject(p.userId)
       .setIssuer(this.settings.issuer)
@@ -101,6 +130,7 @@ export class TokenService {
       if (!claims.success) throw unauthorized('Token claims are malformed', 'invalid_token');
       const principal: Principal = { userId: claims.data.sub, tenantId: claims.data.tid, role: claims.data.role };
       if (claims.data.sv !== undefined) principal.sessionVersion = claims.data.sv;
+      if (claims.data.sid !== undefined) principal.sessionId = claims.data.sid;
       // Kept until `exp` exactly; the 5 s of clock tolerance is granted by verifying again.
       if (payload.exp !== undefined && payload.exp > nowSeconds) {
         if (this.verified.size >= MAX_VERIFIED_TOKENS) this.verified.delete(this.verified.keys().next().value!);

@@ -3,7 +3,19 @@
  * Migrations in `db/migrations/` create them; keep both in step.
  */
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
-import type { DocumentKind, LinkAccess, NotificationKind, NotificationPreferencePatch, PermissionLevel, ReviewEventType, ReviewStatus, TaskStatus, TenantRole, WorkflowStep } from '../contract/api.js';
+import type {
+  DocumentKind,
+  LinkAccess,
+  NotificationKind,
+  NotificationPreferencePatch,
+  PermissionLevel,
+  ReviewEventType,
+  ReviewStatus,
+  SessionMethod,
+  TaskStatus,
+  TenantRole,
+  WorkflowStep,
+} from '../contract/api.js';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
@@ -48,6 +60,24 @@ export interface RefreshTokensTable {
   used_at: NullableTimestamp;
   revoked_at: NullableTimestamp;
   ip: string | null;
+}
+
+export type { SessionMethod };
+
+/** A signed-in device: a refresh-token family (migration 0021). */
+export interface SessionsTable {
+  id: string;
+  tenant_id: string;
+  user_id: string;
+  method: SessionMethod;
+  mfa: Generated<boolean>;
+  user_agent: string | null;
+  ip: string | null;
+  created_at: Generated<Date>;
+  last_used_at: Generated<Date>;
+  last_ip: string | null;
+  ended_at: NullableTimestamp;
+  ended_reason: string | null;
 }
 
 export interface DocumentsTable {
@@ -172,6 +202,33 @@ export interface DocumentPermissionsTable {
   level: PermissionLevel;
   granted_by: string | null;
   updated_at: Generated<Date>;
+}
+
+/** An invitation to join a workspace (migration 0024); the token is stored as its SHA-256 hash. */
+export interface InvitationsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  email: string;
+  role: Exclude<TenantRole, 'owner'>;
+  invited_by: string | null;
+  token_hash: string;
+  created_at: Generated<Date>;
+  expires_at: Timestamp;
+  accepted_at: NullableTimestamp;
+  accepted_user_id: string | null;
+  revoked_at: NullableTimestamp;
+}
+
+/** A one-time password reset link (migration 0024); `created_by` is the admin who made it, if one did. */
+export interface PasswordResetsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  user_id: string;
+  token_hash: string;
+  created_by: string | null;
+  created_at: Generated<Date>;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
 }
 
 export interface AuditLogTable {
@@ -465,10 +522,55 @@ export interface ReviewTimersTable {
   fired_at: NullableTimestamp;
 }
 
+/** A workspace's OpenID Connect sign-in (migration 0025). The secret is AES-GCM sealed, never returned. */
+export interface SsoConfigsTable {
+  tenant_id: string;
+  issuer: string;
+  client_id: string;
+  client_secret_enc: string | null;
+  enabled: Generated<boolean>;
+  mandatory: Generated<boolean>;
+  default_role: Exclude<TenantRole, 'owner'>;
+  allowed_domains: ColumnType<string[], string[] | undefined, string[]>;
+  updated_by: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+/** One SSO sign-in attempt: pending (state, nonce, verifier), then its one-time exchange code (migration 0025). */
+export interface SsoLoginsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  state_hash: string;
+  browser_hash: string;
+  nonce: string;
+  verifier_enc: string;
+  ip: string | null;
+  created_at: Generated<Date>;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
+  user_id: string | null;
+  exchange_hash: string | null;
+  exchange_expires_at: NullableTimestamp;
+  exchanged_at: NullableTimestamp;
+}
+
+/** (tenant, issuer, subject) → user: who an identity provider's account is here (migration 0025). */
+export interface UserIdentitiesTable {
+  tenant_id: string;
+  issuer: string;
+  subject: string;
+  user_id: string;
+  email: string | null;
+  created_at: Generated<Date>;
+  last_login_at: NullableTimestamp;
+}
+
 export interface Database {
   tenants: TenantsTable;
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
+  sessions: SessionsTable;
   documents: DocumentsTable;
   document_permissions: DocumentPermissionsTable;
   collections: CollectionsTable;
@@ -504,6 +606,11 @@ export interface Database {
   classifiers: ClassifiersTable;
   document_labels: DocumentLabelsTable;
   ml_settings: MlSettingsTable;
+  sso_configs: SsoConfigsTable;
+  sso_logins: SsoLoginsTable;
+  user_identities: UserIdentitiesTable;
+  invitations: InvitationsTable;
+  password_resets: PasswordResetsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -2,22 +2,30 @@
  * The sync tier's view of document access: the caller's current level on a document,
  * `null` when they cannot read it, `'inactive'` when the account is gone or disabled,
  * `'revoked'` when the connection's session was ended (its token's session version is below
- * the user's: they signed out everywhere or changed their password).
+ * the user's: they signed out everywhere or changed their password; or its session was
+ * signed out) or its API key was revoked or expired.
  */
 import { CLOSE } from '../contract/sync.js';
 import type { PermissionLevel } from '../db/schema.js';
 import { withTenant, type AppDb } from '../db/store.js';
 import { effectiveLevel } from '../core/access.js';
 import type { SyncUser } from './context.js';
+import { sessionLive, sessionParam } from '../core/actor.js';
+import type { Credential } from '../core/tokens.js';
 
 export type SyncAccess = { user: SyncUser; level: PermissionLevel } | null | 'inactive' | 'revoked';
 
-/** `sessionVersion`: the one the connection's token was issued at (`sessionVersionOf`). */
-export async function resolveAccess(db: AppDb, tenantId: string, userId: string, documentId: string, sessionVersion: number): Promise<SyncAccess> {
+/** `credential`: what the connection was admitted with (`credentialOf` its token's principal). */
+export async function resolveAccess(db: AppDb, tenantId: string, userId: string, documentId: string, credential: Credential): Promise<SyncAccess> {
   return withTenant(db, tenantId, async (tx) => {
-    const user = await tx.selectFrom('users').select(['id', 'role', 'email', 'disabled_at', 'session_version']).where('id', '=', userId).executeTakeFirst();
+    const user = await tx
+      .selectFrom('users')
+      .select(['id', 'role', 'email', 'disabled_at', 'session_version', sessionLive(sessionParam(credential))])
+      .where('id', '=', userId)
+      .executeTakeFirst();
     if (!user || user.disabled_at) return 'inactive';
-    if (sessionVersion < user.session_version) return 'revoked';
+    if (credential.sessionVersion < user.session_version) return 'revoked';
+    if (credential.sessionId !== undefined && user.session_live !== true) return 'revoked';
     const level = await effectiveLevel(tx, { userId: user.id, tenantId, role: user.role, email: user.email, ip: null }, documentId);
     if (!level) return null;
     return { user: { id: user.id, tenantId, role: user.role, email: user.email }, level };

@@ -2,6 +2,7 @@
 import type { DeniedReason, StatelessMessage } from '../contract/sync.js';
 import type { PermissionLevel, TenantRole } from '../db/schema.js';
 import type { UwsSocket } from './uws-socket.js';
+import type { Credential } from '../core/tokens.js';
 
 export interface SyncUser {
   id: string;
@@ -16,8 +17,11 @@ export interface SyncContext {
   level?: PermissionLevel;
   /** Access-token expiry (seconds since epoch); the token sweep asks for a fresh one. */
   tokenExp?: number;
-  /** The session version of the connection's token: below the user's, the socket closes (`4401 session_revoked`). */
-  sessionVersion?: number;
+  /**
+   * What the connection was admitted with (its token's session version and session, or its
+   * API key): when the session is ended or the key revoked, the socket closes (`4401 session_revoked`).
+   */
+  credential?: Credential;
   ip?: string;
   /** The socket wrapper (absent for direct connections). */
   socket?: UwsSocket;

@@ -8,7 +8,20 @@ import { err, ok, SESSION_ENDING_CODES, type QuireError, type Result } from './e
 import { memoryTokenStorage, needsRefresh, type TokenStorage } from './tokens.js';
 import { openNotificationStream, type NotificationStream, type NotificationStreamOptions } from './notifications.js';
 import type {
+  AcceptInvitationRequest,
+  ConfirmPasswordResetRequest,
+  CreateInvitationRequest,
+  Invitation,
+  InvitationList,
+  InvitationPreview,
+  InvitationSent,
+  PasswordResetLink,
+  PasswordResetRequest,
+} from './types.js';
+import type {
   AuditPage,
+  EndedSessions,
+  SessionList,
   AuditQuery,
   CreateWorkflowRequest,
   DecisionRequest,
@@ -289,6 +302,33 @@ export class QuireClient {
       this.emit(null, 'expired');
     }
     return r;
+  }
+
+  // ---- signed-in devices (sessions) ---------------------------------------------------
+
+  /** This user's signed-in devices, most recently used first; `current` marks this one. */
+  listSessions(): Promise<Result<SessionList>> {
+    return this.request('GET', '/api/v1/me/sessions');
+  }
+
+  /** Signs one of this user's sessions out. Signing out this device's own session is `logout()`. */
+  endOtherSession(sessionId: string): Promise<Result<void>> {
+    return this.request('DELETE', `/api/v1/me/sessions/${encodeURIComponent(sessionId)}`, { as: 'none' });
+  }
+
+  /** Signs out every session of this user except this device's. */
+  endOtherSessions(): Promise<Result<EndedSessions>> {
+    return this.request('DELETE', '/api/v1/me/sessions');
+  }
+
+  /** A user's signed-in devices (owners and admins). */
+  listUserSessions(userId: string): Promise<Result<SessionList>> {
+    return this.request('GET', `/api/v1/users/${encodeURIComponent(userId)}/sessions`);
+  }
+
+  /** Ends every session of a user (owners and admins): they are signed out on every device. */
+  endUserSessions(userId: string): Promise<Result<void>> {
+    return this.request('DELETE', `/api/v1/users/${encodeURIComponent(userId)}/sessions`, { as: 'none' });
   }
 
   // ---- users ---------------------------------------------------------------------------
@@ -859,6 +899,54 @@ export class QuireClient {
     } catch (e) {
       return err({ code: 'invalid_response', message: `The server's answer could not be read: ${(e as Error).message}`, status: res.status, requestId });
     }
+  }
+
+  // ---- invitations and password reset ----------------------------------------------------
+
+  /** Invites an email to the workspace with a role (owners and admins). Emailed when the server has SMTP; else the answer has the `link` to pass on. */
+  createInvitation(input: CreateInvitationRequest): Promise<Result<InvitationSent>> {
+    return this.request('POST', '/api/v1/invitations', { json: input });
+  }
+
+  /** The workspace's pending invitations, newest first (owners and admins). */
+  async listInvitations(): Promise<Result<Invitation[]>> {
+    const r = await this.request<InvitationList>('GET', '/api/v1/invitations');
+    return r.ok ? ok(r.value.invitations) : r;
+  }
+
+  /** Revokes a pending invitation: its link stops working (owners and admins). */
+  revokeInvitation(id: string): Promise<Result<void>> {
+    return this.request('DELETE', `/api/v1/invitations/${encodeURIComponent(id)}`, { as: 'none' });
+  }
+
+  /** A new link for a pending invitation (emailed, or in the answer); the old link stops working. */
+  resendInvitation(id: string): Promise<Result<InvitationSent>> {
+    return this.request('POST', `/api/v1/invitations/${encodeURIComponent(id)}/resend`);
+  }
+
+  /** What an invitation link joins (no sign-in): workspace, email, role, expiry. */
+  getInvitation(token: string): Promise<Result<InvitationPreview>> {
+    return this.request('GET', `/api/v1/auth/invitations/${encodeURIComponent(token)}`, { auth: false });
+  }
+
+  /** Accepts an invitation with a password (no sign-in); then sign in with `login`. */
+  acceptInvitation(input: AcceptInvitationRequest): Promise<Result<User>> {
+    return this.request('POST', '/api/v1/auth/invitations/accept', { json: input, auth: false });
+  }
+
+  /** Asks for a password reset email (no sign-in). Always succeeds the same way, whether or not the account exists. */
+  requestPasswordReset(email: string): Promise<Result<void>> {
+    return this.request('POST', '/api/v1/auth/password-reset', { json: { email } satisfies PasswordResetRequest, auth: false, as: 'none' });
+  }
+
+  /** Sets a new password with a reset link's token (no sign-in); every session of the account ends. */
+  confirmPasswordReset(input: ConfirmPasswordResetRequest): Promise<Result<void>> {
+    return this.request('POST', '/api/v1/auth/password-reset/confirm', { json: input, auth: false, as: 'none' });
+  }
+
+  /** A password reset link for a user (owners and admins): emailed when the server has SMTP, else in the answer. */
+  createPasswordResetLink(userId: string): Promise<Result<PasswordResetLink>> {
+    return this.request('POST', `/api/v1/users/${encodeURIComponent(userId)}/password-reset`);
   }
 }
 

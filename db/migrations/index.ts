@@ -21,6 +21,9 @@ import { versionHistory } from './0017-version-history.js';
 import { authorship } from './0018-authorship.js';
 import { retention } from './0019-retention.js';
 import { notificationsReviews } from './0020-notifications-reviews.js';
+import { sessions } from './0021-sessions.js';
+import { invitations } from './0024-invitations.js';
+import { sso } from './0025-sso.js';
 
 export type { MigrationContext };
 
@@ -46,5 +49,8 @@ export function migrations(ctx: MigrationContext): Record<string, Migration> {
     '0018-authorship': authorship(ctx),
     '0019-retention': retention(ctx),
     '0020-notifications-reviews': notificationsReviews(ctx),
+    '0021-sessions': sessions(ctx),
+    '0024-invitations': invitations(ctx),
+    '0025-sso': sso(ctx),
   };
 }

@@ -17,7 +17,7 @@
  */
 import crypto from 'node:crypto';
 import { sql } from 'kysely';
-import type { ChangePasswordRequest, LoginRequest, Session, SessionUser, SignupRequest } from '../../contract/api.js';
+import type { ChangePasswordRequest, LoginRequest, Session, SignupRequest, TenantRole } from '../../contract/api.js';
 import { withTenant, type Tx } from '../../db/store.js';
 import { badRequest, conflict, forbidden, unauthorized, type AppError } from '../../lib/errors.js';
 import { assertStrongPassword } from '../../lib/password-strength.js';
@@ -25,36 +25,8 @@ import { loadActor } from '../../core/actor.js';
 import type { Principal } from '../../core/tokens.js';
 import type { Services } from '../services.js';
 import { audit } from './audit.js';
-
-const REFRESH_PREFIX = 'qrt_';
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-function hashToken(token: string): string {
-  return crypto.createHash('sha256').update(token).digest('hex');
-}
-
-function parseRefreshToken(token: string): { tenantId: string } | null {
-  if (!token.startsWith(REFRESH_PREFIX)) return null;
-  const [tenantId, secret] = token.slice(REFRESH_PREFIX.length).split('.');
-  if (!tenantId || !secret || !UUID_RE.test(tenantId) || !/^[A-Za-z0-9_-]{43}$/.test(secret)) return null;
-  return { tenantId };
-}
-
-async function issueRefreshToken(svc: Services, tx: Tx, p: { tenantId: string; userId: string; familyId: string; ip: string | null }): Promise<string> {
-  const token = `${REFRESH_PREFIX}${p.tenantId}.${crypto.randomBytes(32).toString('base64url')}`;
-  await tx
-    .insertInto('refresh_tokens')
-    .values({
-      tenant_id: p.tenantId,
-      user_id: p.userId,
-      family_id: p.familyId,
-      token_hash: hashToken(token),
-      expires_at: new Date(Date.now() + svc.refreshTtlSeconds * 1000),
-      ip: p.ip,
-    })
-    .execute();
-  return token;
-}
+import { passwordLoginPolicy, ssoRequired } from './sso.js';
+import { endAllSessions, endSessions, hashToken, issueRefreshToken, parseRefreshToken, sessionAnswer, sessionEnded, startSession, touchSession, type Device } from './sessions.js';
 
 function isUniqueViolation(e: unknown, constraint?: string): boolean {
   const err = e as { code?: string; constraint?: string; message?: string };
@@ -62,38 +34,31 @@ function isUniqueViolation(e: unknown, constraint?: string): boolean {
   return !constraint || err.constraint === constraint || Boolean(err.message?.includes(constraint));
 }
 
-export async function signup(svc: Services, props: SignupRequest & { ip: string | null }): Promise<Session> {
+export async function signup(svc: Services, props: SignupRequest & Device): Promise<Session> {
   await assertStrongPassword(props.password, [props.email, props.tenant]);
   const passwordHash = await svc.passwords.hash(props.password);
   const tenantId = crypto.randomUUID();
   const email = props.email.toLowerCase();
   try {
-    const { user, refreshToken } = await withTenant(svc.store.db, tenantId, async (tx) => {
+    const { user, sessionId, refreshToken } = await withTenant(svc.store.db, tenantId, async (tx) => {
       await tx.insertInto('tenants').values({ id: tenantId, name: props.tenant }).execute();
       const user = await tx
         .insertInto('users')
         .values({ tenant_id: tenantId, email, password_hash: passwordHash, role: 'owner', display_name: null })
         .returning(['id', 'email', 'role'])
         .executeTakeFirstOrThrow();
-      const refreshToken = await issueRefreshToken(svc, tx, {
-        tenantId,
-        userId: user.id,
-        familyId: crypto.randomUUID(),
-        ip: props.ip,
-      });
+      const started = await startSession(svc, tx, { tenantId, userId: user.id, ip: props.ip, userAgent: props.userAgent, method: 'signup' });
       await audit(tx, { tenantId, actorId: user.id, action: 'auth.signup', targetType: 'tenant', targetId: tenantId, ip: props.ip });
-      return { user, refreshToken };
+      return { user, ...started };
     });
-    const sessionUser: SessionUser = { id: user.id, email: user.email, tenantId, role: user.role };
-    const accessToken = await svc.tokens.signAccess({ userId: user.id, tenantId, role: user.role, sessionVersion: 0 });
-    return { accessToken, refreshToken, user: sessionUser };
+    return await sessionAnswer(svc, { tenantId, sessionId, refreshToken, sessionVersion: 0, user });
   } catch (e) {
     if (isUniqueViolation(e, 'users_email_key')) throw conflict('email_taken', 'An account with this email already exists');
     throw e;
   }
 }
 
-export async function login(svc: Services, props: LoginRequest & { ip: string | null }): Promise<Session> {
+export async function login(svc: Services, props: LoginRequest & Device): Promise<Session> {
   const found = await sql<{ tenant_id: string; user_id: string }>`select * from quire_login_lookup(${props.email})`.execute(svc.store.db);
   const ref = found.rows[0];
   if (!ref) {
@@ -113,24 +78,34 @@ export async function login(svc: Services, props: LoginRequest & { ip: string | 
     // old one was being verified starts no session.
     const current = await tx.selectFrom('users').select(['email', 'role', 'password_hash', 'disabled_at', 'session_version']).where('id', '=', user.id).forShare().executeTakeFirst();
     if (!current || current.disabled_at || current.password_hash !== user.password_hash) return null;
-    const token = await issueRefreshToken(svc, tx, {
+    // Mandatory single sign-on: only owners sign in with a password (the break-glass way in).
+    const sso = await passwordLoginPolicy(tx, current.role);
+    if (sso === 'sso_required') {
+      await audit(tx, { tenantId: ref.tenant_id, actorId: null, action: 'auth.login_failed', targetType: 'user', targetId: user.id, ip: props.ip, detail: { reason: 'sso_required' } });
+      return 'sso_required' as const;
+    }
+    const session = await startSession(svc, tx, { tenantId: ref.tenant_id, userId: user.id, ip: props.ip, userAgent: props.userAgent, method: 'password' });
+    await audit(tx, {
       tenantId: ref.tenant_id,
-      userId: user.id,
-      familyId: crypto.randomUUID(),
+      actorId: user.id,
+      action: 'auth.login',
+      targetType: 'user',
+      targetId: user.id,
       ip: props.ip,
+      ...(sso === 'break_glass' ? { detail: { breakGlass: true } } : {}),
     });
-    await audit(tx, { tenantId: ref.tenant_id, actorId: user.id, action: 'auth.login', targetType: 'user', targetId: user.id, ip: props.ip });
-    return { refreshToken: token, user: current };
+    return { ...session, user: current };
   });
   if (!started) throw unauthorized('Email or password is wrong', 'invalid_credentials');
-  const { refreshToken, user: current } = started;
-  const accessToken = await svc.tokens.signAccess({ userId: user.id, tenantId: ref.tenant_id, role: current.role, sessionVersion: current.session_version });
-  return { accessToken, refreshToken, user: { id: user.id, email: current.email, tenantId: ref.tenant_id, role: current.role } };
+  if (started === 'sso_required') throw ssoRequired();
+  const { user: current, ...session } = started;
+  return sessionAnswer(svc, { tenantId: ref.tenant_id, ...session, sessionVersion: current.session_version, user: { id: user.id, email: current.email, role: current.role } });
 }
 
-type RefreshOutcome = { ok: true; session: Omit<Session, 'accessToken'>; sessionVersion: number } | { ok: false; error: AppError };
+type RefreshOutcome =
+  { ok: true; session: { refreshToken: string; sessionId: string; user: { id: string; email: string; role: TenantRole } }; sessionVersion: number } | { ok: false; error: AppError };
 
-export async function refresh(svc: Services, props: { refreshToken: string; ip: string | null }): Promise<Session> {
+export async function refresh(svc: Services, props: { refreshToken: string } & Device): Promise<Session> {
   const parsed = parseRefreshToken(props.refreshToken);
   if (!parsed) throw unauthorized('Invalid refresh token', 'invalid_refresh_token');
   const { tenantId } = parsed;
@@ -169,12 +144,7 @@ export async function refresh(svc: Services, props: { refreshToken: string; ip: 
     if (!claimed) {
       const known = await tx.selectFrom('refresh_tokens').select(['family_id', 'user_id', 'used_at', 'revoked_at']).where('token_hash', '=', tokenHash).executeTakeFirst();
       if (known?.used_at) {
-        await tx
-          .updateTable('refresh_tokens')
-          .set({ revoked_at: sql`now()` })
-          .where('family_id', '=', known.family_id)
-          .where('revoked_at', 'is', null)
-          .execute();
+        await endSessions(tx, { sessionIds: [known.family_id] }, 'reused_token');
         await audit(tx, {
           tenantId,
           actorId: known.user_id,
@@ -191,65 +161,35 @@ export async function refresh(svc: Services, props: { refreshToken: string; ip: 
     if (!user || user.disabled_at) {
       return { ok: false, error: unauthorized('This account is no longer active', 'account_inactive') };
     }
-    const refreshToken = await issueRefreshToken(svc, tx, {
-      tenantId,
-      userId: user.id,
-      familyId: claimed.family_id,
-      ip: props.ip,
-    });
-    return { ok: true, session: { refreshToken, user: { id: user.id, email: user.email, tenantId, role: user.role } }, sessionVersion: user.session_version };
+    // A token of an ended session never refreshes, even if it escaped the revocation.
+    if (await sessionEnded(tx, claimed.family_id)) {
+      return { ok: false, error: unauthorized('This session was ended; sign in again', 'session_revoked') };
+    }
+    const refreshToken = await issueRefreshToken(svc, tx, { tenantId, userId: user.id, sessionId: claimed.family_id, ip: props.ip });
+    await touchSession(tx, claimed.family_id, props);
+    return { ok: true, session: { refreshToken, sessionId: claimed.family_id, user: { id: user.id, email: user.email, role: user.role } }, sessionVersion: user.session_version };
   });
   if (!outcome.ok) throw outcome.error;
-  const { user } = outcome.session;
-  const accessToken = await svc.tokens.signAccess({ userId: user.id, tenantId, role: user.role, sessionVersion: outcome.sessionVersion });
-  return { accessToken, ...outcome.session };
+  return sessionAnswer(svc, { tenantId, ...outcome.session, sessionVersion: outcome.sessionVersion });
 }
 
-/** Revokes the presented token's whole family. Idempotent: an unknown token is a no-op. */
+/** Ends the presented token's session (its whole family). Idempotent: an unknown token is a no-op. */
 export async function logout(svc: Services, props: { refreshToken: string; ip: string | null }): Promise<void> {
   const parsed = parseRefreshToken(props.refreshToken);
   if (!parsed) return;
   await withTenant(svc.store.db, parsed.tenantId, async (tx) => {
     const row = await tx.selectFrom('refresh_tokens').select(['family_id', 'user_id']).where('token_hash', '=', hashToken(props.refreshToken)).executeTakeFirst();
     if (!row) return;
-    await tx
-      .updateTable('refresh_tokens')
-      .set({ revoked_at: sql`now()` })
-      .where('family_id', '=', row.family_id)
-      .where('revoked_at', 'is', null)
-      .execute();
+    await endSessions(tx, { sessionIds: [row.family_id] }, 'signed_out');
     await audit(tx, { tenantId: parsed.tenantId, actorId: row.user_id, action: 'auth.logout', targetType: 'token_family', targetId: row.family_id, ip: props.ip });
   });
-}
-
-/**
- * Ends every session of a user, inside the caller's transaction: the session version moves
- * (access tokens issued before are refused from now on) and every refresh token is revoked.
- * The user row is updated first, so it is locked before any refresh token (see the top of
- * this file). Returns the new session version. The caller emits the `user` access event
- * after commit, so live sockets close.
- */
-async function endAllSessions(tx: Tx, userId: string, set: { password_hash?: string } = {}): Promise<number> {
-  const row = await tx
-    .updateTable('users')
-    .set({ ...set, session_version: sql<number>`session_version + 1`, updated_at: sql`now()` })
-    .where('id', '=', userId)
-    .returning('session_version')
-    .executeTakeFirstOrThrow();
-  await tx
-    .updateTable('refresh_tokens')
-    .set({ revoked_at: sql`now()` })
-    .where('user_id', '=', userId)
-    .where('revoked_at', 'is', null)
-    .execute();
-  return row.session_version;
 }
 
 /** `POST /api/v1/auth/logout-all`: ends every session of the caller, this one included. */
 export async function logoutAll(svc: Services, principal: Principal, ip: string | null): Promise<void> {
   await withTenant(svc.store.db, principal.tenantId, async (tx) => {
     const actor = await loadActor(tx, principal, ip);
-    const version = await endAllSessions(tx, actor.userId);
+    const version = await endAllSessions(tx, actor.userId, 'signed_out_everywhere');
     await audit(tx, { tenantId: actor.tenantId, actorId: actor.userId, action: 'auth.logout_all', targetType: 'user', targetId: actor.userId, ip, detail: { sessionVersion: version } });
   });
   svc.accessEvents.emit({ type: 'user', tenantId: principal.tenantId, userId: principal.userId });
@@ -260,7 +200,8 @@ export async function logoutAll(svc: Services, principal: Principal, ip: string 
  * the strength policy), ends every session of the user and starts a new one for the caller.
  * A wrong current password is a 403 (`wrong_password`), not a 401: the caller's session is fine.
  */
-export async function changePassword(svc: Services, principal: Principal, ip: string | null, props: ChangePasswordRequest): Promise<Session> {
+export async function changePassword(svc: Services, principal: Principal, device: Device, props: ChangePasswordRequest): Promise<Session> {
+  const { ip } = device;
   const db = svc.store.db;
   const tenantId = principal.tenantId;
   const before = await withTenant(db, tenantId, async (tx) => {
@@ -283,14 +224,20 @@ export async function changePassword(svc: Services, principal: Principal, ip: st
     const current = await tx.selectFrom('users').select('password_hash').where('id', '=', userId).forUpdate().executeTakeFirst();
     const actor = await loadActor(tx, principal, ip);
     if (current?.password_hash !== before.password_hash) return null;
-    const sessionVersion = await endAllSessions(tx, userId, { password_hash: passwordHash });
-    const refreshToken = await issueRefreshToken(svc, tx, { tenantId, userId, familyId: crypto.randomUUID(), ip });
+    const sessionVersion = await endAllSessions(tx, userId, 'password_changed', { password_hash: passwordHash });
+    const session = await startSession(svc, tx, { tenantId, userId, ...device, method: 'password', mfa: await sessionHadMfa(tx, principal) });
     await audit(tx, { tenantId, actorId: userId, action: 'user.password_change', targetType: 'user', targetId: userId, ip, detail: { sessionVersion } });
-    return { actor, sessionVersion, refreshToken };
+    return { actor, sessionVersion, ...session };
   });
   if (!changed) throw wrong();
   svc.accessEvents.emit({ type: 'user', tenantId, userId });
-  const { actor, sessionVersion, refreshToken } = changed;
-  const accessToken = await svc.tokens.signAccess({ userId, tenantId, role: actor.role, sessionVersion });
-  return { accessToken, refreshToken, user: { id: userId, email: actor.email, tenantId, role: actor.role } };
+  const { actor, sessionVersion, ...session } = changed;
+  return sessionAnswer(svc, { tenantId, ...session, sessionVersion, user: { id: userId, email: actor.email, role: actor.role } });
+}
+
+/** Whether the caller's session passed a second factor (a session started by a password change keeps it). */
+async function sessionHadMfa(tx: Tx, principal: Principal): Promise<boolean> {
+  if (!principal.sessionId) return false;
+  const row = await tx.selectFrom('sessions').select('mfa').where('id', '=', principal.sessionId).executeTakeFirst();
+  return row?.mfa ?? false;
 }

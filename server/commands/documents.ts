@@ -12,7 +12,7 @@ import { initialUpdateFromText } from '../../core/content.js';
 import { AppError, badRequest, notFound } from '../../lib/errors.js';
 import type { Principal } from '../../core/tokens.js';
 import type { Services } from '../services.js';
-import { actorFrom, actorQuery, isTenantAdmin, loadActor, type Actor } from '../../core/actor.js';
+import { actorFrom, actorQuery, isTenantAdmin, loadActor, sessionLive, sessionParam, type Actor } from '../../core/actor.js';
 import { levelFor, levelSql, readsTemplates, requireLevel } from '../../core/access.js';
 import { audit } from './audit.js';
 import { feedEvent } from './feed.js';
@@ -310,7 +310,7 @@ export async function listDocuments(svc: Services, principal: Principal, ip: str
  * document), none once the user is gone. One statement instead of two per read: a
  * statement costs the database its own execution and the driver its own result set.
  */
-const documentForCaller = queryTemplate((db, p: { id: string; userId: string }) =>
+const documentForCaller = queryTemplate((db, p: { id: string; userId: string; sessionId: string }) =>
   db
     .selectFrom('users as u')
     .leftJoin('documents as d', (j) => j.on('d.id', '=', p.id).on('d.deleted_at', 'is', null))
@@ -324,6 +324,7 @@ const documentForCaller = queryTemplate((db, p: { id: string; userId: string }) 
       'u.email',
       'u.disabled_at',
       'u.session_version',
+      sessionLive(p.sessionId),
       'd.id',
       'd.title',
       'd.created_by',
@@ -343,9 +344,13 @@ const documentForCaller = queryTemplate((db, p: { id: string; userId: string }) 
 export async function getDocument(svc: Services, principal: Principal, ip: string | null, props: { id: string }): Promise<DocumentMeta> {
   // The hottest read of the API: the caller as stored now and the document, in one round
   // trip and one statement.
-  const [rows] = await readAsTenant(svc.store.db, principal.tenantId, [documentForCaller({ id: props.id, userId: principal.userId })]);
+  const [rows] = await readAsTenant(svc.store.db, principal.tenantId, [documentForCaller({ id: props.id, userId: principal.userId, sessionId: sessionParam(principal) })]);
   const row = rows[0];
-  const actor = actorFrom(row ? [{ id: row.user_id, role: row.role, email: row.email, disabled_at: row.disabled_at, session_version: row.session_version }] : [], principal, ip);
+  const actor = actorFrom(
+    row ? [{ id: row.user_id, role: row.role, email: row.email, disabled_at: row.disabled_at, session_version: row.session_version, session_live: row.session_live }] : [],
+    principal,
+    ip,
+  );
   const level: PermissionLevel | null = row?.id && row.kind && row.link_access ? levelFor(actor.role, { kind: row.kind, linkAccess: row.link_access }, row.level) : null;
   // Unreadable looks exactly like missing.
   if (!row?.id || !level) throw notFound('document');

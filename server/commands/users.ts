@@ -8,6 +8,7 @@ import type { Principal } from '../../core/tokens.js';
 import type { Services } from '../services.js';
 import { isTenantAdmin, loadActor, type Actor } from '../../core/actor.js';
 import { audit } from './audit.js';
+import { endSessions } from './sessions.js';
 import { feedEvent } from './feed.js';
 
 const present = (u: { id: string; email: string; display_name: string | null; role: TenantRole; created_at: Date }): User => ({
@@ -171,12 +172,7 @@ export async function removeUser(svc: Services, principal: Principal, ip: string
       .set({ disabled_at: sql`now()`, updated_at: sql`now()` })
       .where('id', '=', props.userId)
       .execute();
-    await tx
-      .updateTable('refresh_tokens')
-      .set({ revoked_at: sql`now()` })
-      .where('user_id', '=', props.userId)
-      .where('revoked_at', 'is', null)
-      .execute();
+    await endSessions(tx, { userId: props.userId }, 'user_removed');
     const granted = await tx.deleteFrom('document_permissions').where('user_id', '=', props.userId).returning('document_id').execute();
     // Indexes that store readers drop this user from those documents.
     for (const g of granted) await feedEvent(tx, actor.tenantId, g.document_id, 'document.permissions');

@@ -15,14 +15,18 @@ import { publicLinkRoutes } from '../routes/public-links.js';
 import { pushRoutes } from '../routes/push.js';
 import { reviewRoutes } from '../routes/reviews.js';
 import { searchRoutes } from '../routes/search.js';
+import { sessionRoutes } from '../routes/sessions.js';
+import { ssoRoutes } from '../routes/sso.js';
 import { unsubscribeRoutes } from '../routes/unsubscribe.js';
 import { userRoutes } from '../routes/users.js';
+import { invitationRoutes } from '../routes/invitations.js';
 import { workspaceRoutes } from '../routes/workspace.js';
 import type { Shared } from './shared.js';
 
 export async function startApi(shared: Shared): Promise<void> {
   const { routes, config, log, edge } = shared;
   authRoutes(routes);
+  sessionRoutes(routes);
   userRoutes(routes);
   workspaceRoutes(routes);
   documentRoutes(routes);
@@ -37,6 +41,8 @@ export async function startApi(shared: Shared): Promise<void> {
   unsubscribeRoutes(routes);
   notificationRoutes(routes);
   auditRoutes(routes);
+  invitationRoutes(routes);
+  ssoRoutes(routes);
   const site = config.web.enabled ? await StaticSite.load(config.web.dir) : null;
   if (config.web.enabled && !site) log.warn({ cat: 'app', dir: config.web.dir }, 'web app not built: run `npm run build:web` to serve it at /');
   edge.fallback((req) => {

@@ -6,7 +6,7 @@ import { login, logout, logoutAll, refresh, signup } from '../commands/auth.js';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../auth/passwords.js';
 import { readJson, type Accepts, type Expect } from '../http/validate.js';
 import type { Req } from '../../lib/http/edge.js';
-import { authenticate, limit, type RouteContext } from './context.js';
+import { authenticate, device, limit, type RouteContext } from './context.js';
 
 export const Email = z.email({ message: 'must be an email address' }).max(254);
 export const Password = z
@@ -33,7 +33,7 @@ export function authRoutes(ctx: RouteContext): void {
   edge.route('post', '/api/v1/auth/signup', async (req) => {
     await authLimit(req);
     const body = readJson(req, Signup);
-    return { status: 201, json: await signup(svc, { ...body, ip: req.ip }) };
+    return { status: 201, json: await signup(svc, { ...body, ...device(req) }) };
   });
   edge.route('post', '/api/v1/auth/login', async (req) => {
     await authLimit(req);
@@ -41,12 +41,12 @@ export function authRoutes(ctx: RouteContext): void {
     // Keyed by a digest: the limiter (Redis) never holds an address book of emails.
     const account = crypto.createHash('sha256').update(body.email.trim().toLowerCase()).digest('base64url').slice(0, 22);
     await limit(ctx, `login:${account}`, ctx.config.rateLimits.loginAccount);
-    return { status: 200, json: await login(svc, { ...body, ip: req.ip }) };
+    return { status: 200, json: await login(svc, { ...body, ...device(req) }) };
   });
   edge.route('post', '/api/v1/auth/refresh', async (req) => {
     await authLimit(req);
     const body = readJson(req, RefreshBody);
-    return { status: 200, json: await refresh(svc, { refreshToken: body.refreshToken, ip: req.ip }) };
+    return { status: 200, json: await refresh(svc, { refreshToken: body.refreshToken, ...device(req) }) };
   });
   edge.route('post', '/api/v1/auth/logout', async (req) => {
     const body = readJson(req, RefreshBody);

@@ -41,3 +41,6 @@ export function pathId(req: Req, name: string, what: NotFoundWhat): string {
 }
 
 export const ip = (req: Req): string => req.ip;
+
+/** Where a request comes from, as a session records it: the address and the browser. */
+export const device = (req: Req): { ip: string; userAgent: string | null } => ({ ip: req.ip, userAgent: req.headers['user-agent'] ?? null });

@@ -6,7 +6,7 @@ import { createUser, getMe, listUsers, removeUser, updateMe, updateUserRole } fr
 import { PASSWORD_MAX_LENGTH } from '../auth/passwords.js';
 import { readJson, type Accepts, type Expect } from '../http/validate.js';
 import { Email, Password } from './auth.js';
-import { authenticate, limit, pathId, type RouteContext } from './context.js';
+import { authenticate, device, limit, pathId, type RouteContext } from './context.js';
 
 const Role = z.enum(['owner', 'admin', 'member', 'guest']);
 const CreateUser = z.strictObject({ email: Email, password: Password, role: Role, displayName: z.string().trim().min(1).max(200).optional() });
@@ -48,7 +48,7 @@ export function userRoutes(ctx: RouteContext): void {
     const p = await authenticate(ctx, req);
     const body = readJson(req, ChangePassword);
     await limit(ctx, `password:${p.userId}`, ctx.config.rateLimits.loginAccount);
-    return { status: 200, json: await changePassword(svc, p, req.ip, body) };
+    return { status: 200, json: await changePassword(svc, p, device(req), body) };
   });
   edge.route('get', '/api/v1/users', async (req) => {
     const p = await authenticate(ctx, req);

@@ -10,7 +10,7 @@
  */
 import type { connectedPayload, Extension, Hocuspocus, onAuthenticatePayload, onConfigurePayload, onStatelessPayload, onTokenSyncPayload } from '@hocuspocus/server';
 
-import { sessionVersionOf, type TokenService } from '../../core/tokens.js';
+import { credentialOf, type TokenService } from '../../core/tokens.js';
 import type { Logger } from '../../lib/log.js';
 import { editsContent } from '../../core/access.js';
 import { lostAccessClose, resolveAccess } from '../access.js';
@@ -81,7 +81,8 @@ export class Authentication implements Extension {
       throw denied((e as { code?: string }).code === 'token_expired' ? DENIED.tokenExpired : DENIED.invalidToken);
     }
     caller.user = principal.userId;
-    const access = await resolveAccess(this.config.db, principal.tenantId, principal.userId, documentName, sessionVersionOf(principal));
+    const credential = credentialOf(principal);
+    const access = await resolveAccess(this.config.db, principal.tenantId, principal.userId, documentName, credential);
     // Missing and forbidden look the same: existence is not leaked.
     if (access === 'inactive') throw denied(DENIED.accountInactive);
     if (access === 'revoked') throw denied(DENIED.sessionRevoked);
@@ -91,7 +92,7 @@ export class Authentication implements Extension {
     // The workspace's inbound budget and turn apply from here: frames sent while the
     // document loads count too.
     if (data.context.socket) data.context.socket.tenantId ??= access.user.tenantId;
-    return { user: access.user, level: access.level, tokenExp: expOf(token), sessionVersion: sessionVersionOf(principal) };
+    return { user: access.user, level: access.level, tokenExp: expOf(token), credential };
   }
 
   async onTokenSync(data: onTokenSyncPayload<SyncContext>): Promise<void> {
@@ -111,7 +112,8 @@ export class Authentication implements Extension {
       throw refuse(CLOSE.invalidToken);
     }
     if (!ctx.user || principal.userId !== ctx.user.id) throw refuse(CLOSE.tokenForAnotherUser);
-    const access = await resolveAccess(this.config.db, principal.tenantId, principal.userId, documentName, sessionVersionOf(principal));
+    const credential = credentialOf(principal);
+    const access = await resolveAccess(this.config.db, principal.tenantId, principal.userId, documentName, credential);
     if (!access || access === 'inactive' || access === 'revoked') {
       const why = lostAccessClose(access);
       this.config.log.info({ cat: 'sync', doc: documentName, user: principal.userId, ip: ctx.ip, reason: why.reason }, 'access lost at token renewal; closing socket');
@@ -120,7 +122,7 @@ export class Authentication implements Extension {
     }
     // Mutate in place: Hocuspocus keeps the original context object on the connection.
     ctx.tokenExp = expOf(token);
-    ctx.sessionVersion = sessionVersionOf(principal);
+    ctx.credential = credential;
     ctx.level = access.level;
     ctx.user = access.user;
     connection.readOnly = !editsContent(access.level);

@@ -31,6 +31,16 @@ import { lostAccessClose, resolveAccess, type SyncAccess } from '../access.js';
 import { CLOSE, stateless, type SyncContext } from '../context.js';
 import type { UwsSocket } from '../uws-socket.js';
 import type { AppDb } from '../../db/store.js';
+import type { Credential } from '../../core/tokens.js';
+
+/** A connection admitted without a credential (none are: Authentication sets one) counts as a session-less version 0. */
+const NO_CREDENTIAL: Credential = { sessionVersion: 0 };
+
+/** Connections on the same user and credential share one re-check. */
+function credentialKey(ctx: SyncContext): string {
+  const c = ctx.credential ?? NO_CREDENTIAL;
+  return `${ctx.user?.id}:${c.sessionVersion}:${c.sessionId ?? ''}:${c.apiKeyId ?? ''}`;
+}
 
 const EventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('permission'), tenantId: z.uuid(), documentId: z.uuid(), userId: z.uuid() }),
@@ -150,10 +160,10 @@ export class Revocation implements Extension {
       for (const conn of doc.getConnections()) {
         const ctx = conn.context as SyncContext;
         if (!ctx.user || ctx.user.tenantId !== tenantId) continue;
-        const key = `${ctx.user.id}:${ctx.sessionVersion ?? 0}`;
+        const key = credentialKey(ctx);
         let access = checked.get(key);
         if (access === undefined) {
-          access = await resolveAccess(this.config.db, tenantId, ctx.user.id, doc.name, ctx.sessionVersion ?? 0);
+          access = await resolveAccess(this.config.db, tenantId, ctx.user.id, doc.name, ctx.credential ?? NO_CREDENTIAL);
           checked.set(key, access);
         }
         this.enforce(conn, access);
@@ -183,7 +193,7 @@ export class Revocation implements Extension {
           continue;
         }
         if (event.type !== 'document-access' && ctx.user.id !== event.userId) continue;
-        this.enforce(conn, await resolveAccess(this.config.db, ctx.user.tenantId, ctx.user.id, doc.name, ctx.sessionVersion ?? 0));
+        this.enforce(conn, await resolveAccess(this.config.db, ctx.user.tenantId, ctx.user.id, doc.name, ctx.credential ?? NO_CREDENTIAL));
       }
     }
   }
