@@ -170,6 +170,15 @@ const EnvSchema = z.object({
   PUSH_ALLOW_PRIVATE_ENDPOINTS: bool(false),
   REVIEW_TIMER_POLL_MS: int(1_000, 10, 600_000),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 120_000),
+  // Single sign-on: the key that seals workspaces' OIDC client secrets (32 bytes, base64 or
+  // base64url); unset: generated once into DATA_DIR/keys/sso-secret.key.
+  SSO_SECRET_KEY: z
+    .string()
+    .trim()
+    .optional()
+    .transform((v) => (v === '' ? undefined : v))
+    .refine((v) => v === undefined || Buffer.from(v, 'base64').length === 32, { message: 'must be 32 bytes, base64-encoded' }),
+  SSO_ALLOW_PRIVATE_ISSUERS: bool(false),
 });
 
 export interface Config {
@@ -298,6 +307,13 @@ export interface Config {
     reviewTimerPollMs: number;
   };
   sync: SyncLimits;
+  /** Single sign-on (OpenID Connect), per workspace. */
+  sso: {
+    /** Seals the workspaces' client secrets at rest (AES-256-GCM); unset: generated into `DATA_DIR/keys/sso-secret.key`. */
+    secretKey?: string;
+    /** Issuers (and every URL their metadata names) may be `http:` or on loopback/private addresses (tests, closed networks); off: `https:` and public addresses only. @default false */
+    allowPrivateIssuers: boolean;
+  };
   feed: {
     /** NATS JetStream when set, else the in-process bus. */
     natsUrl?: string;
@@ -462,6 +478,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     passwords: { scryptCost: e.PASSWORD_SCRYPT_COST },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    sso: { secretKey: e.SSO_SECRET_KEY, allowPrivateIssuers: e.SSO_ALLOW_PRIVATE_ISSUERS },
     trashRetentionDays: e.TRASH_RETENTION_DAYS,
     historyRetentionDays: e.HISTORY_RETENTION_DAYS,
     retentionIntervalMs: e.RETENTION_INTERVAL_MS,
