@@ -169,6 +169,8 @@ const EnvSchema = z.object({
   VAPID_SUBJECT: z.string().trim().default('mailto:quire@localhost'),
   PUSH_ALLOW_PRIVATE_ENDPOINTS: bool(false),
   REVIEW_TIMER_POLL_MS: int(1_000, 10, 600_000),
+  INVITATION_TTL_HOURS: int(7 * 24, 1, 90 * 24),
+  PASSWORD_RESET_TTL_MINUTES: int(60, 5, 24 * 60),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 120_000),
   // Single sign-on: the key that seals workspaces' OIDC client secrets (32 bytes, base64 or
   // base64url); unset: generated once into DATA_DIR/keys/sso-secret.key.
@@ -305,6 +307,13 @@ export interface Config {
     pushAllowPrivateEndpoints: boolean;
     /** How often the worker looks for review deadlines that came due. @default 1 s */
     reviewTimerPollMs: number;
+  };
+  /** Invitations and password reset links (how long a link works). */
+  accounts: {
+    /** @default 168 (7 days) */
+    invitationTtlHours: number;
+    /** @default 60 */
+    passwordResetTtlMinutes: number;
   };
   sync: SyncLimits;
   /** Single sign-on (OpenID Connect), per workspace. */
@@ -494,6 +503,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       pushAllowPrivateEndpoints: e.PUSH_ALLOW_PRIVATE_ENDPOINTS,
       reviewTimerPollMs: e.REVIEW_TIMER_POLL_MS,
     },
+    accounts: { invitationTtlHours: e.INVITATION_TTL_HOURS, passwordResetTtlMinutes: e.PASSWORD_RESET_TTL_MINUTES },
     feed: { natsUrl: e.NATS_URL, stream: e.NATS_STREAM, subjectPrefix: e.NATS_SUBJECT_PREFIX, pollMs: e.FEED_POLL_MS, lastEditedMs: e.LAST_EDITED_INTERVAL_MS },
     search: {
       meiliUrl: e.MEILI_URL,
