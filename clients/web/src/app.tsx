@@ -5,11 +5,14 @@ import { client, forgetDevice } from './api.js';
 import { AuthPage } from './components/auth-page.js';
 import { PublicView } from './components/public-view.js';
 import { Workspace } from './components/workspace.js';
+import { ForgotPasswordPage, InvitePage, ResetPasswordPage } from './components/account-links.js';
+import { navigate, useRoute } from './router.js';
 
 export function App() {
   const [user, setUser] = useState<SessionUser | null>(() => client.user);
   const [notice, setNotice] = useState<string | null>(null);
   const last = useRef<SessionUser | null>(client.user);
+  const route = useRoute();
   useEffect(
     () =>
       client.onSession((u, reason) => {
@@ -28,6 +31,18 @@ export function App() {
   // A public link opens without an account, signed in or not.
   const publicToken = /^\/p\/([A-Za-z0-9_.-]{10,200})\/?$/.exec(window.location.pathname)?.[1];
   if (publicToken) return <PublicView token={publicToken} />;
+  // Invitation and password reset links open whether or not someone is signed in here.
+  if (route.name === 'invite') return <InvitePage />;
+  if (route.name === 'reset-password')
+    return (
+      <ResetPasswordPage
+        onDone={(text) => {
+          navigate('/', true);
+          setNotice(text);
+        }}
+      />
+    );
+  if (route.name === 'forgot-password' && !user) return <ForgotPasswordPage />;
   if (!user) return <AuthPage notice={notice} />;
   return <Workspace key={user.id} user={user} />;
 }

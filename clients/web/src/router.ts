@@ -14,6 +14,9 @@ export type Route =
   | { name: 'search-analytics' }
   | { name: 'audit' }
   | { name: 'trash' }
+  | { name: 'invite' }
+  | { name: 'reset-password' }
+  | { name: 'forgot-password' }
   | { name: 'tasks'; task: string | null }
   | { name: 'document'; id: string; comment: string | null; panel: DocumentPanel | null }
   | { name: 'search'; q: string; mode: 'fulltext' | 'semantic' | 'hybrid' };
@@ -42,6 +45,10 @@ export function parseRoute(loc: Location = window.location): Route {
   if (loc.pathname === '/admin/search') return { name: 'search-analytics' };
   if (loc.pathname === '/admin/audit') return { name: 'audit' };
   if (loc.pathname === '/trash') return { name: 'trash' };
+  // Pages a link from an email opens, signed in or not (components/account-links.tsx).
+  if (loc.pathname === '/invite') return { name: 'invite' };
+  if (loc.pathname === '/reset-password') return { name: 'reset-password' };
+  if (loc.pathname === '/forgot-password') return { name: 'forgot-password' };
   if (loc.pathname === '/tasks' || loc.pathname === '/tasks/') {
     const task = new URLSearchParams(loc.search).get('task');
     return { name: 'tasks', task: task && UUID.test(task) ? task.toLowerCase() : null };

@@ -1,6 +1,7 @@
 /** Sign in, or create a workspace (tenant) and its first account. */
 import { useState, type FormEvent } from 'react';
 import { client, describeError } from '../api.js';
+import { navigate } from '../router.js';
 
 export function AuthPage({ notice }: { notice: string | null }) {
   const [mode, setMode] = useState<'login' | 'signup'>('login');
@@ -70,6 +71,19 @@ export function AuthPage({ notice }: { notice: string | null }) {
             {busy ? 'Please wait…' : mode === 'login' ? 'Sign in' : 'Create workspace'}
           </button>
         </form>
+        {mode === 'login' && (
+          <p className="auth-forgot">
+            <a
+              href="/forgot-password"
+              onClick={(e) => {
+                e.preventDefault();
+                navigate('/forgot-password');
+              }}
+            >
+              Forgot password?
+            </a>
+          </p>
+        )}
       </div>
     </main>
   );

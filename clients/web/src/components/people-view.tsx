@@ -4,6 +4,7 @@ import type { SessionUser, TenantRole, User } from '../../../sdk/index.js';
 import { client, describeError } from '../api.js';
 import { Avatar } from './avatar.js';
 import { WorkspaceSettings } from './workspace-settings.js';
+import { InvitationsPanel, ResetPasswordAction } from './invitations-panel.js';
 
 const ROLES: { value: TenantRole; label: string }[] = [
   { value: 'member', label: 'Member (sees what is shared with them)' },
@@ -67,6 +68,8 @@ export function PeopleView({ user, onWorkspaceRenamed }: { user: SessionUser; on
   return (
     <section className="people" aria-labelledby="people-heading">
       <h2 id="people-heading">People</h2>
+      {manage && <InvitationsPanel />}
+      {manage && <h3 className="add-person-heading">Or add someone with a first password</h3>}
       {manage && (
         <form className="add-person" onSubmit={add} aria-label="Add a person">
           <div className="field">
@@ -129,6 +132,7 @@ export function PeopleView({ user, onWorkspaceRenamed }: { user: SessionUser; on
                   <button type="button" className="link danger" onClick={() => void remove(u)}>
                     Remove
                   </button>
+                  {(u.role !== 'owner' || user.role === 'owner') && <ResetPasswordAction user={u} />}
                 </>
               ) : (
                 <span className="pill">{u.role}</span>
