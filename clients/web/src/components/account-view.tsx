@@ -9,6 +9,7 @@ import { cacheProfile, client, describeError, forgetDevice } from '../api.js';
 import { loadStrength, MIN_SCORE, SCORE_WORDS, type Strength } from '../password-strength.js';
 import { ConfirmDialog } from './menu.js';
 import { NotificationSettings } from './notification-settings.js';
+import { SessionsCard } from './security-sessions.js';
 
 export function AccountView({ user, me, onProfile }: { user: SessionUser; me: Me | null; onProfile: (me: Me) => void }) {
   return (
@@ -21,6 +22,7 @@ export function AccountView({ user, me, onProfile }: { user: SessionUser; me: Me
       <NameForm me={me} onProfile={onProfile} />
       <PasswordForm user={user} me={me} />
       <NotificationSettings />
+      <SessionsCard />
       <SignOutEverywhere user={user} />
     </section>
   );
@@ -145,7 +147,7 @@ function SignOutEverywhere({ user }: { user: SessionUser }) {
   };
   return (
     <div className="card" aria-labelledby="everywhere-heading">
-      <h3 id="everywhere-heading">Sessions</h3>
+      <h3 id="everywhere-heading">Sign out everywhere</h3>
       <p>Lost a device, or signed in on a shared computer? Sign out on every device, this one included.</p>
       <button type="button" className="danger-button" onClick={() => setAsking(true)}>
         Sign out everywhere

@@ -13,6 +13,9 @@ const ACTIONS: Record<string, string> = {
   'auth.recovery_code_used': 'Signed in with a recovery code',
   'auth.sso_login': 'Signed in with single sign-on',
   'auth.sso_failed': 'Failed single sign-on',
+  'session.end': 'Signed out a device',
+  'session.end_others': 'Signed out every other device',
+  'user.sessions_ended': 'Signed a person out everywhere',
   'session.revoke': 'Signed out a session',
   'session.revoke_others': 'Signed out all other sessions',
   'session.revoke_all': 'Signed out everywhere',
@@ -124,6 +127,7 @@ export function detailWords(e: AuditEntry): string | null {
   if (from !== null) return `cleared (was ${from})`;
   if (e.action === 'user.create' && str(d['role'])) return `as ${str(d['role'])}`;
   if (e.action === 'audit.export' && str(d['entries'])) return `${str(d['entries'])} entries`;
+  if (str(d['ended'])) return `${str(d['ended'])} signed out`;
   const name = str(d['name']) ?? str(d['title']);
   if (name) return `“${name}”`;
   return null;

@@ -4,6 +4,7 @@ import type { SessionUser, TenantRole, User } from '../../../sdk/index.js';
 import { client, describeError } from '../api.js';
 import { Avatar } from './avatar.js';
 import { WorkspaceSettings } from './workspace-settings.js';
+import { PersonSecurityMenu } from './people-security.js';
 import { InvitationsPanel, ResetPasswordAction } from './invitations-panel.js';
 
 const ROLES: { value: TenantRole; label: string }[] = [
@@ -132,6 +133,7 @@ export function PeopleView({ user, onWorkspaceRenamed }: { user: SessionUser; on
                   <button type="button" className="link danger" onClick={() => void remove(u)}>
                     Remove
                   </button>
+                  {(u.role !== 'owner' || user.role === 'owner') && <PersonSecurityMenu person={u} />}
                   {(u.role !== 'owner' || user.role === 'owner') && <ResetPasswordAction user={u} />}
                 </>
               ) : (

@@ -1,0 +1,41 @@
+/**
+ * Owners' and admins' security actions for one person on the People page: sign them out on
+ * every device. Each asks first; the outcome is a toast.
+ */
+import { useState } from 'react';
+import { LogOut, ShieldUser } from 'lucide-react';
+import type { User } from '../../../sdk/index.js';
+import { client, describeError } from '../api.js';
+import { ConfirmDialog, MenuButton } from './menu.js';
+import { useToast } from './toast.js';
+
+type Asking = 'sessions' | null;
+
+export function PersonSecurityMenu({ person }: { person: User }) {
+  const [asking, setAsking] = useState<Asking>(null);
+  const toast = useToast();
+  const who = person.displayName || person.email;
+  const answer = async (yes: boolean) => {
+    const what = asking;
+    setAsking(null);
+    if (!yes || !what) return;
+    if (what === 'sessions') {
+      const r = await client.endUserSessions(person.id);
+      toast(r.ok ? { message: `${who} is signed out on every device.` } : { message: describeError(r.error), tone: 'error' });
+    }
+  };
+  return (
+    <>
+      <MenuButton
+        label={`Security actions for ${person.email}`}
+        icon={<ShieldUser size={18} aria-hidden />}
+        items={[{ label: 'Sign out everywhere', icon: <LogOut size={16} aria-hidden />, run: () => setAsking('sessions') }]}
+      />
+      {asking === 'sessions' && (
+        <ConfirmDialog title={`Sign ${who} out everywhere?`} confirmLabel="Sign out everywhere" danger onAnswer={(yes) => void answer(yes)}>
+          <p>Every device signed in to {person.email} will need to sign in again. Edits a device has not sent yet are lost.</p>
+        </ConfirmDialog>
+      )}
+    </>
+  );
+}
