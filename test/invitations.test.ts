@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sql, type Kysely } from 'kysely';
 import { memoryTokenStorage, QuireClient, unwrap } from '../clients/sdk/node.js';
+import { withTenant } from '../db/store.js';
+import { claimPendingInvitation } from '../server/commands/invitations.js';
 import type { ApiClient, Session } from './helpers/api.js';
 import { DIALECTS, startServer } from './helpers/server.js';
 import { startMailbox, type ReceivedMail } from './helpers/smtp.js';
@@ -268,4 +270,26 @@ test('the SDK: invite, list, preview, accept, sign in; resend and revoke; reset 
   );
   const bad = await invitee.confirmPasswordReset({ token: 'qpr_nonsense', password: 'fresh harbor lantern nine' });
   assert.ok(!bad.ok && bad.error.code === 'invalid_reset_token', 'a bad token is refused');
+});
+
+test('an account made by another sign-in path (SSO) takes the pending invitation: its role, accepted once', async (t) => {
+  const { api, quire } = await startServer(t, { env: { PUBLIC_URL } });
+  const owner = await api.signup('Federated');
+  const email = uniqueEmail('sso');
+  const made = await invite(api, owner, email, 'admin');
+  const tenantId = owner.user.tenantId;
+  const role = await withTenant(quire.store.db, tenantId, async (tx) => {
+    const user = await tx.insertInto('users').values({ tenant_id: tenantId, email, password_hash: 'x', role: 'member', display_name: null }).returning('id').executeTakeFirstOrThrow();
+    const claimed = await claimPendingInvitation(tx, { tenantId, email: email.toUpperCase(), userId: user.id, ip: null, via: 'sso' });
+    const again = await claimPendingInvitation(tx, { tenantId, email, userId: user.id, ip: null, via: 'sso' });
+    assert.equal(again, null, 'taken once');
+    return claimed;
+  });
+  assert.equal(role, 'admin', "the invitation's role");
+  assert.equal((await api.get(`/api/v1/auth/invitations/${encodeURIComponent(tokenOf(made.link ?? ''))}`)).status, 404, 'the link is used');
+  assert.equal((await auditCounts(quire.store.owner, tenantId))['invitation.accepted'], 1, 'audited once');
+  // Nothing pending in another workspace is taken.
+  const other = await api.signup('Other');
+  const none = await withTenant(quire.store.db, other.user.tenantId, (tx) => claimPendingInvitation(tx, { tenantId: other.user.tenantId, email, userId: other.user.id, ip: null, via: 'sso' }));
+  assert.equal(none, null, 'another workspace has no invitation for it');
 });

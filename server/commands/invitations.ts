@@ -306,3 +306,30 @@ export async function acceptInvitation(svc: Services, ip: string | null, props: 
     throw e;
   }
 }
+
+/**
+ * For sign-in paths that make accounts themselves (single sign-on's first sign-in): in the
+ * transaction that inserts the user, takes the pending invitation of `email` in the
+ * transaction's workspace, if there is one — marks it accepted by `userId`, audited as
+ * `invitation.accepted` (with `via`) — and returns its role, to use instead of a default.
+ */
+export async function claimPendingInvitation(tx: Tx, p: { tenantId: string; email: string; userId: string; ip: string | null; via: string }): Promise<InvitationRole | null> {
+  const email = p.email.trim().toLowerCase();
+  const inv = await tx.selectFrom('invitations as i').select(['i.id', 'i.role', 'i.invited_by']).where('i.email', '=', email).where(pending).forUpdate().executeTakeFirst();
+  if (!inv) return null;
+  await tx
+    .updateTable('invitations')
+    .set({ accepted_at: sql`now()`, accepted_user_id: p.userId })
+    .where('id', '=', inv.id)
+    .execute();
+  await audit(tx, {
+    tenantId: p.tenantId,
+    actorId: p.userId,
+    action: 'invitation.accepted',
+    targetType: 'invitation',
+    targetId: inv.id,
+    ip: p.ip,
+    detail: { email, role: inv.role, userId: p.userId, invitedBy: inv.invited_by, via: p.via },
+  });
+  return inv.role;
+}
