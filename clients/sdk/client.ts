@@ -111,6 +111,10 @@ import type {
   UpdateMeRequest,
   UpdateUserRequest,
   UpdateWorkspaceRequest,
+  SsoDiscovery,
+  SsoExchangeRequest,
+  SsoSettings,
+  UpdateSsoRequest,
   User,
   UserList,
   Workspace,
@@ -947,6 +951,42 @@ export class QuireClient {
   /** A password reset link for a user (owners and admins): emailed when the server has SMTP, else in the answer. */
   createPasswordResetLink(userId: string): Promise<Result<PasswordResetLink>> {
     return this.request('POST', `/api/v1/users/${encodeURIComponent(userId)}/password-reset`);
+  }
+
+  // ---- single sign-on (OpenID Connect) -----------------------------------------------------
+
+  /** The workspace's SSO settings (owners and admins). The client secret is never returned, only `hasClientSecret`. */
+  getSso(): Promise<Result<SsoSettings>> {
+    return this.request('GET', '/api/v1/workspace/sso');
+  }
+
+  /** Saves the SSO settings after the server ran OpenID discovery against the issuer (`sso_discovery_failed` otherwise). Omit `clientSecret` to keep the stored one. */
+  putSso(input: UpdateSsoRequest): Promise<Result<SsoSettings>> {
+    return this.request('PUT', '/api/v1/workspace/sso', { json: input });
+  }
+
+  /** Switches SSO off (its settings and secret are removed; people keep their accounts). */
+  deleteSso(): Promise<Result<void>> {
+    return this.request('DELETE', '/api/v1/workspace/sso', { as: 'none' });
+  }
+
+  /** Whether the workspace that claims this email's domain signs in with SSO, and whether it must (no sign-in; answered by domain). */
+  ssoDiscover(email: string): Promise<Result<SsoDiscovery>> {
+    return this.request('GET', '/api/v1/auth/sso/discover', { query: { email }, auth: false });
+  }
+
+  /** Where to send the browser to sign in with SSO: by the email's domain, or a workspace's id. */
+  ssoStartUrl(by: { email: string } | { workspace: string }): string {
+    const q = new URLSearchParams('email' in by ? { email: by.email } : { workspace: by.workspace });
+    return `${this.baseUrl}/api/v1/auth/sso/start?${q.toString()}`;
+  }
+
+  /**
+   * Trades the one-time code the server put in `/sso/done#code=…` for a session and keeps it,
+   * like `login` (listeners hear `signed-in`). The code works once, for a minute.
+   */
+  async ssoExchange(code: string): Promise<Result<Session>> {
+    return this.startSession(await this.request<Session>('POST', '/api/v1/auth/sso/exchange', { json: { code } satisfies SsoExchangeRequest, auth: false }));
   }
 }
 

@@ -7,6 +7,7 @@ import { PublicView } from './components/public-view.js';
 import { Workspace } from './components/workspace.js';
 import { ForgotPasswordPage, InvitePage, ResetPasswordPage } from './components/account-links.js';
 import { navigate, useRoute } from './router.js';
+import { SsoDonePage } from './components/sso.js';
 
 export function App() {
   const [user, setUser] = useState<SessionUser | null>(() => client.user);
@@ -43,6 +44,7 @@ export function App() {
       />
     );
   if (route.name === 'forgot-password' && !user) return <ForgotPasswordPage />;
+  if (route.name === 'sso-done') return <SsoDonePage />;
   if (!user) return <AuthPage notice={notice} />;
   return <Workspace key={user.id} user={user} />;
 }

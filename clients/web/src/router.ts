@@ -17,6 +17,7 @@ export type Route =
   | { name: 'invite' }
   | { name: 'reset-password' }
   | { name: 'forgot-password' }
+  | { name: 'sso-done' }
   | { name: 'tasks'; task: string | null }
   | { name: 'document'; id: string; comment: string | null; panel: DocumentPanel | null }
   | { name: 'search'; q: string; mode: 'fulltext' | 'semantic' | 'hybrid' };
@@ -49,6 +50,8 @@ export function parseRoute(loc: Location = window.location): Route {
   if (loc.pathname === '/invite') return { name: 'invite' };
   if (loc.pathname === '/reset-password') return { name: 'reset-password' };
   if (loc.pathname === '/forgot-password') return { name: 'forgot-password' };
+  // Where the server sends the browser back after single sign-on (components/sso.tsx).
+  if (loc.pathname === '/sso/done') return { name: 'sso-done' };
   if (loc.pathname === '/tasks' || loc.pathname === '/tasks/') {
     const task = new URLSearchParams(loc.search).get('task');
     return { name: 'tasks', task: task && UUID.test(task) ? task.toLowerCase() : null };

@@ -2,6 +2,7 @@
 import { useState, type FormEvent } from 'react';
 import { client, describeError } from '../api.js';
 import { navigate } from '../router.js';
+import { SsoSignIn } from './sso.js';
 
 export function AuthPage({ notice }: { notice: string | null }) {
   const [mode, setMode] = useState<'login' | 'signup'>('login');
@@ -71,6 +72,7 @@ export function AuthPage({ notice }: { notice: string | null }) {
             {busy ? 'Please wait…' : mode === 'login' ? 'Sign in' : 'Create workspace'}
           </button>
         </form>
+        {mode === 'login' && <SsoSignIn email={email} />}
         {mode === 'login' && (
           <p className="auth-forgot">
             <a

@@ -7,6 +7,7 @@ import type { Workspace } from '../../../sdk/index.js';
 import { client, describeError } from '../api.js';
 import { NotificationGrid } from './notification-settings.js';
 import { WorkflowsSection } from './workflow-editor.js';
+import { SsoSettingsSection } from './sso.js';
 
 export function WorkspaceSettings({ onRenamed }: { onRenamed: (name: string) => void }) {
   const [ws, setWs] = useState<Workspace | null>(null);
@@ -67,6 +68,7 @@ export function WorkspaceSettings({ onRenamed }: { onRenamed: (name: string) => 
         <NotificationGrid mode="defaults" />
       </section>
       <WorkflowsSection />
+      <SsoSettingsSection />
     </>
   );
 }
