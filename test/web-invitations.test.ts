@@ -7,14 +7,32 @@
  * the same for any address.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import { test } from 'node:test';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { BROWSER_TEST, outputPath, signedInContext, useWebBrowser } from './helpers/browser.js';
 import { startServer } from './helpers/server.js';
 
 const WAIT = { timeout: 30_000 };
 let browser: Browser;
 useWebBrowser((b) => (browser = b));
+
+const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** axe-core's serious and critical findings on the page as it is now (evaluated over the debugging protocol: the app's CSP blocks inline scripts). */
+async function seriousViolations(p: Page): Promise<string[]> {
+  if (!(await p.evaluate(() => 'axe' in window))) await p.evaluate(AXE);
+  const r = await p.evaluate(() =>
+    (window as unknown as { axe: { run: (ctx: Document, o: unknown) => Promise<{ violations: { id: string; impact: string | null; help: string; nodes: { target: unknown[] }[] }[] }> } }).axe.run(
+      document,
+      {
+        resultTypes: ['violations'],
+      },
+    ),
+  );
+  return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => JSON.stringify(n.target)).join(' | ')}`);
+}
 
 /** The link as the server made it (PUBLIC_URL's origin), opened on the test server. */
 const onServer = (link: string, url: string) => {
@@ -43,6 +61,7 @@ test('an admin invites (no SMTP: copies the link); the invitee sets a password a
   assert.match(link, /\/invite#token=qin_/, 'the link to pass on');
   await a.getByRole('list', { name: 'Pending invitations' }).getByText(email).waitFor(WAIT);
   await a.screenshot({ path: outputPath('invitations-people.png'), fullPage: true });
+  assert.deepEqual(await seriousViolations(a), [], 'the People page with an invitation link: no serious axe finding');
 
   // A second browser opens the link.
   const inviteeCtx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -62,6 +81,7 @@ test('an admin invites (no SMTP: copies the link); the invitee sets a password a
     .getByText(/strong/i)
     .waitFor(WAIT);
   await b.screenshot({ path: outputPath('invitations-accept.png'), fullPage: true });
+  assert.deepEqual(await seriousViolations(b), [], 'the invitation page: no serious axe finding');
   await b.getByRole('button', { name: 'Join and sign in' }).click();
   // Signed in: the workspace shows, at its start page.
   await b.getByRole('navigation', { name: 'Documents' }).waitFor(WAIT);
@@ -83,6 +103,7 @@ test('an admin invites (no SMTP: copies the link); the invitee sets a password a
   const resetLink = await resetCopy.inputValue();
   assert.match(resetLink, /\/reset-password#token=qpr_/);
   await a.screenshot({ path: outputPath('invitations-reset-link.png') });
+  assert.deepEqual(await seriousViolations(a), [], 'the reset link dialog: no serious axe finding');
   await a.getByRole('button', { name: 'Done' }).click();
 
   // A third browser uses it, and is sent back to sign in.
@@ -91,6 +112,7 @@ test('an admin invites (no SMTP: copies the link); the invitee sets a password a
   const c = await resetCtx.newPage();
   await c.goto(onServer(resetLink, url));
   await c.getByRole('heading', { name: 'Choose a new password' }).waitFor(WAIT);
+  assert.deepEqual(await seriousViolations(c), [], 'the reset page: no serious axe finding');
   await c.getByLabel('Password', { exact: true }).fill('copper meadow whistle far');
   await c
     .getByTestId('password-strength')
@@ -109,4 +131,5 @@ test('an admin invites (no SMTP: copies the link); the invitee sets a password a
   await c.getByRole('button', { name: 'Send reset link' }).click();
   await c.getByText('If an account exists for nobody@example.test, we sent a link').waitFor(WAIT);
   await c.screenshot({ path: outputPath('invitations-forgot.png') });
+  assert.deepEqual(await seriousViolations(c), [], 'the forgot-password page: no serious axe finding');
 });
