@@ -137,6 +137,90 @@ export interface EndedSessions {
   ended: number;
 }
 
+// ---- two-factor sign-in (TOTP) ---------------------------------------------------------
+
+/**
+ * The `details` of a login's 401 `mfa_required` (the user has two-factor sign-in: send a code
+ * with `POST /api/v1/auth/mfa`) or `mfa_enrollment_required` (the workspace requires it and
+ * the user has none: enrol with `POST /api/v1/auth/mfa/enrol` then `/auth/mfa/enrol/confirm`).
+ * A challenge lives five minutes, takes five wrong codes and is used once (401
+ * `invalid_mfa_challenge` after that: sign in again).
+ */
+export interface MfaChallenge {
+  challenge: string;
+  expiresAt: string;
+}
+
+/**
+ * `POST /api/v1/auth/mfa`: a 6-digit code from the authenticator app, or one of the
+ * recovery codes (each works once). Answers `Session`; a wrong or already used code is 401
+ * `invalid_mfa_code`.
+ */
+export interface MfaVerifyRequest {
+  challenge: string;
+  code: string;
+}
+
+/** `POST /api/v1/auth/mfa/enrol` (with an enrolment challenge): answers `MfaEnrolment`. */
+export interface MfaChallengeRequest {
+  challenge: string;
+}
+
+/**
+ * A secret to enrol: `otpauthUri` is what an authenticator app reads from a QR code; the
+ * secret (base 32) is for typing it in by hand.
+ */
+export interface MfaEnrolment {
+  secret: string;
+  otpauthUri: string;
+}
+
+/** `POST /api/v1/auth/mfa/enrol/confirm` ({challenge, code}): two-factor sign-in is on, the session starts. */
+export interface MfaEnrolled extends Session {
+  /** Ten one-time recovery codes, shown this once. */
+  recoveryCodes: string[];
+}
+
+/**
+ * `GET /api/v1/me/mfa`. The account page enrols with `POST /api/v1/me/mfa/enrol` (answers
+ * `MfaEnrolment`) and `POST /api/v1/me/mfa/confirm` (`MfaCodeRequest`, answers
+ * `RecoveryCodes`); `POST /api/v1/me/mfa/recovery-codes` (a code from the app) makes ten new
+ * ones; `DELETE /api/v1/me/mfa` (a code or a recovery code) turns it off — 403
+ * `mfa_required_by_workspace` when the workspace requires it. Owners and admins reset a
+ * user's with `DELETE /api/v1/users/:id/mfa` (every session of theirs ends) and require it
+ * for everyone with `PUT /api/v1/workspace/mfa` (`WorkspaceMfaRequest`).
+ */
+export interface MfaStatus {
+  enabled: boolean;
+  enabledAt: string | null;
+  /** Recovery codes not yet used. */
+  recoveryCodesLeft: number;
+  requiredByWorkspace: boolean;
+}
+
+export interface MfaCodeRequest {
+  code: string;
+}
+
+export interface RecoveryCodes {
+  recoveryCodes: string[];
+}
+
+/**
+ * `PUT /api/v1/workspace/mfa`: requiring two-factor sign-in needs the caller to have it on
+ * (400 `mfa_not_enabled` otherwise) and ends the password sessions of everyone without it,
+ * who enrol at their next sign-in. Answers `WorkspaceMfa`.
+ */
+export interface WorkspaceMfaRequest {
+  required: boolean;
+}
+
+export interface WorkspaceMfa {
+  required: boolean;
+  /** Sessions ended because their user has no second factor yet. */
+  sessionsEnded: number;
+}
+
 // ---- workspace ------------------------------------------------------------------------
 
 /** `GET /api/v1/workspace` (every signed-in user of the workspace). */

@@ -31,6 +31,8 @@ export interface TenantsTable {
   public_links_enabled: Generated<boolean>;
   /** Workspace defaults for notifications, `{kind: {channel: boolean}}` (migration 0020). */
   notification_defaults: ColumnType<NotificationPreferencePatch, string | undefined, string>;
+  /** Everyone signing in with a password must pass a second factor (migration 0022). */
+  mfa_required: Generated<boolean>;
 }
 
 export interface UsersTable {
@@ -47,6 +49,35 @@ export interface UsersTable {
   session_version: Generated<number>;
   /** The user's own notification settings over the workspace defaults (migration 0020). */
   notification_preferences: ColumnType<NotificationPreferencePatch, string | undefined, string>;
+  /** TOTP secret, sealed; set once enrolment is confirmed (migration 0022). */
+  mfa_secret: string | null;
+  mfa_enabled_at: NullableTimestamp;
+  /** The time step of the last TOTP code accepted: a code works once. */
+  mfa_last_step: ColumnType<string | null, number | string | null | undefined, number | string | null>;
+  /** A secret being enrolled from the account page, sealed, until confirmed with a code. */
+  mfa_pending_secret: string | null;
+}
+
+export interface MfaRecoveryCodesTable {
+  id: Generated<string>;
+  tenant_id: string;
+  user_id: string;
+  code_hash: string;
+  created_at: Generated<Date>;
+  used_at: NullableTimestamp;
+}
+
+export interface MfaChallengesTable {
+  id: Generated<string>;
+  tenant_id: string;
+  user_id: string;
+  token_hash: string;
+  purpose: 'verify' | 'enrol';
+  pending_secret: string | null;
+  attempts: Generated<number>;
+  created_at: Generated<Date>;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
 }
 
 export interface RefreshTokensTable {
@@ -571,6 +602,8 @@ export interface Database {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
   sessions: SessionsTable;
+  mfa_recovery_codes: MfaRecoveryCodesTable;
+  mfa_challenges: MfaChallengesTable;
   documents: DocumentsTable;
   document_permissions: DocumentPermissionsTable;
   collections: CollectionsTable;

@@ -9,6 +9,7 @@ import type { ContentService } from '../sync/content-service.js';
 import type { FullTextIndex } from '../ml-workers/search/fulltext.js';
 import type { VectorIndex } from '../ml-workers/search/vectors.js';
 import type { Embedder } from '../ml-workers/embeddings/embedder.js';
+import type { SecretBox } from './auth/sso-client.js';
 
 export interface Services {
   store: Store;
@@ -19,6 +20,8 @@ export interface Services {
   notificationHub: NotificationHub;
   log: Logger;
   refreshTtlSeconds: number;
+  /** Seals secrets kept at rest (TOTP secrets, single sign-on client secrets). */
+  secrets: SecretBox;
   refreshReuseGraceSeconds: number;
   /** Days a deleted document stays in the trash (`purgeAt`). @default 30 */
   trashRetentionDays?: number;

@@ -20,6 +20,15 @@ import type {
 } from './types.js';
 import type {
   AuditPage,
+  MfaChallengeRequest,
+  MfaCodeRequest,
+  MfaEnrolled,
+  MfaEnrolment,
+  MfaStatus,
+  MfaVerifyRequest,
+  RecoveryCodes,
+  WorkspaceMfa,
+  WorkspaceMfaRequest,
   EndedSessions,
   SessionList,
   AuditQuery,
@@ -306,6 +315,67 @@ export class QuireClient {
       this.emit(null, 'expired');
     }
     return r;
+  }
+
+  // ---- two-factor sign-in --------------------------------------------------------------
+
+  /**
+   * The second step of a sign-in, when `login` answered `mfa_required` (its error's
+   * `details` is an `MfaChallenge`): a 6-digit code from the authenticator app or a recovery
+   * code. Stores the session as `login` does.
+   */
+  async completeMfa(input: MfaVerifyRequest): Promise<Result<Session>> {
+    return this.startSession(await this.request<Session>('POST', '/api/v1/auth/mfa', { json: input, auth: false }));
+  }
+
+  /** When `login` answered `mfa_enrollment_required`: the secret to put in an authenticator app. */
+  mfaEnrolmentSecret(challenge: string): Promise<Result<MfaEnrolment>> {
+    return this.request('POST', '/api/v1/auth/mfa/enrol', { json: { challenge } satisfies MfaChallengeRequest, auth: false });
+  }
+
+  /** Confirms that enrolment with a first code: two-factor sign-in is on and the session starts (stored as `login` stores one). */
+  async completeMfaEnrolment(input: MfaVerifyRequest): Promise<Result<MfaEnrolled>> {
+    const r = await this.request<MfaEnrolled>('POST', '/api/v1/auth/mfa/enrol/confirm', { json: input, auth: false });
+    if (r.ok) {
+      const { recoveryCodes: _codes, ...session } = r.value;
+      this.startSession(ok(session));
+    }
+    return r;
+  }
+
+  /** Whether this user has two-factor sign-in, and whether the workspace requires it. */
+  mfaStatus(): Promise<Result<MfaStatus>> {
+    return this.request('GET', '/api/v1/me/mfa');
+  }
+
+  /** Starts enrolling an authenticator app from the account page: a new secret and its `otpauth://` URI (for a QR code). */
+  startMfaEnrolment(): Promise<Result<MfaEnrolment>> {
+    return this.request('POST', '/api/v1/me/mfa/enrol');
+  }
+
+  /** Turns two-factor sign-in on with a first code from the app; answers the ten recovery codes, shown once. */
+  confirmMfaEnrolment(code: string): Promise<Result<RecoveryCodes>> {
+    return this.request('POST', '/api/v1/me/mfa/confirm', { json: { code } satisfies MfaCodeRequest });
+  }
+
+  /** Ten new recovery codes (the old ones stop working); needs a code from the app. */
+  regenerateRecoveryCodes(code: string): Promise<Result<RecoveryCodes>> {
+    return this.request('POST', '/api/v1/me/mfa/recovery-codes', { json: { code } satisfies MfaCodeRequest });
+  }
+
+  /** Turns two-factor sign-in off (a code from the app or a recovery code); refused when the workspace requires it. */
+  disableMfa(code: string): Promise<Result<void>> {
+    return this.request('DELETE', '/api/v1/me/mfa', { json: { code } satisfies MfaCodeRequest, as: 'none' });
+  }
+
+  /** Resets a user's two-factor sign-in (owners and admins); every session of theirs ends. */
+  resetUserMfa(userId: string): Promise<Result<void>> {
+    return this.request('DELETE', `/api/v1/users/${encodeURIComponent(userId)}/mfa`, { as: 'none' });
+  }
+
+  /** Requires two-factor sign-in for everyone signing in with a password (owners and admins; the caller needs it on first). */
+  setWorkspaceMfa(required: boolean): Promise<Result<WorkspaceMfa>> {
+    return this.request('PUT', '/api/v1/workspace/mfa', { json: { required } satisfies WorkspaceMfaRequest });
   }
 
   // ---- signed-in devices (sessions) ---------------------------------------------------

@@ -22,6 +22,7 @@ import { authorship } from './0018-authorship.js';
 import { retention } from './0019-retention.js';
 import { notificationsReviews } from './0020-notifications-reviews.js';
 import { sessions } from './0021-sessions.js';
+import { mfa } from './0022-mfa.js';
 import { invitations } from './0024-invitations.js';
 import { sso } from './0025-sso.js';
 
@@ -50,6 +51,7 @@ export function migrations(ctx: MigrationContext): Record<string, Migration> {
     '0019-retention': retention(ctx),
     '0020-notifications-reviews': notificationsReviews(ctx),
     '0021-sessions': sessions(ctx),
+    '0022-mfa': mfa(ctx),
     '0024-invitations': invitations(ctx),
     '0025-sso': sso(ctx),
   };

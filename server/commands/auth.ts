@@ -25,6 +25,7 @@ import { loadActor } from '../../core/actor.js';
 import type { Principal } from '../../core/tokens.js';
 import type { Services } from '../services.js';
 import { audit } from './audit.js';
+import { mfaGate } from './mfa.js';
 import { passwordLoginPolicy, ssoRequired } from './sso.js';
 import { endAllSessions, endSessions, hashToken, issueRefreshToken, parseRefreshToken, sessionAnswer, sessionEnded, startSession, touchSession, type Device } from './sessions.js';
 
@@ -76,7 +77,12 @@ export async function login(svc: Services, props: LoginRequest & Device): Promis
   const started = await withTenant(svc.store.db, ref.tenant_id, async (tx) => {
     // Read again under the row's lock: a password changed (or an account disabled) while the
     // old one was being verified starts no session.
-    const current = await tx.selectFrom('users').select(['email', 'role', 'password_hash', 'disabled_at', 'session_version']).where('id', '=', user.id).forShare().executeTakeFirst();
+    const current = await tx
+      .selectFrom('users')
+      .select(['email', 'role', 'password_hash', 'disabled_at', 'session_version', 'mfa_enabled_at'])
+      .where('id', '=', user.id)
+      .forShare()
+      .executeTakeFirst();
     if (!current || current.disabled_at || current.password_hash !== user.password_hash) return null;
     // Mandatory single sign-on: only owners sign in with a password (the break-glass way in).
     const sso = await passwordLoginPolicy(tx, current.role);
@@ -84,6 +90,9 @@ export async function login(svc: Services, props: LoginRequest & Device): Promis
       await audit(tx, { tenantId: ref.tenant_id, actorId: null, action: 'auth.login_failed', targetType: 'user', targetId: user.id, ip: props.ip, detail: { reason: 'sso_required' } });
       return 'sso_required' as const;
     }
+    // A second factor: the answer is a challenge (mfa_required, or mfa_enrollment_required), not a session yet.
+    const challenge = await mfaGate(svc, tx, { tenantId: ref.tenant_id, userId: user.id, mfaEnabled: current.mfa_enabled_at !== null });
+    if (challenge) return { challenge };
     const session = await startSession(svc, tx, { tenantId: ref.tenant_id, userId: user.id, ip: props.ip, userAgent: props.userAgent, method: 'password' });
     await audit(tx, {
       tenantId: ref.tenant_id,
@@ -98,6 +107,7 @@ export async function login(svc: Services, props: LoginRequest & Device): Promis
   });
   if (!started) throw unauthorized('Email or password is wrong', 'invalid_credentials');
   if (started === 'sso_required') throw ssoRequired();
+  if ('challenge' in started) throw started.challenge;
   const { user: current, ...session } = started;
   return sessionAnswer(svc, { tenantId: ref.tenant_id, ...session, sessionVersion: current.session_version, user: { id: user.id, email: current.email, role: current.role } });
 }

@@ -16,6 +16,7 @@ import { pushRoutes } from '../routes/push.js';
 import { reviewRoutes } from '../routes/reviews.js';
 import { searchRoutes } from '../routes/search.js';
 import { sessionRoutes } from '../routes/sessions.js';
+import { mfaRoutes } from '../routes/mfa.js';
 import { ssoRoutes } from '../routes/sso.js';
 import { unsubscribeRoutes } from '../routes/unsubscribe.js';
 import { userRoutes } from '../routes/users.js';
@@ -27,6 +28,7 @@ export async function startApi(shared: Shared): Promise<void> {
   const { routes, config, log, edge } = shared;
   authRoutes(routes);
   sessionRoutes(routes);
+  mfaRoutes(routes);
   userRoutes(routes);
   workspaceRoutes(routes);
   documentRoutes(routes);
