@@ -7,11 +7,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sql } from 'kysely';
-import type { MfaChallenge, MfaEnrolled, MfaEnrolment, MfaStatus, RecoveryCodes, Session, WorkspaceMfa } from '../contract/api.js';
+import type { MfaChallenge, MfaEnrolled, MfaEnrolment, MfaStatus, RecoveryCodes, WorkspaceMfa } from '../contract/api.js';
 import { TOTP_PERIOD_SECONDS, totpCode } from '../core/totp.js';
 import { connect, synced } from './helpers/provider.js';
 import { DIALECTS, startServer, type TestServer } from './helpers/server.js';
 import { eventually } from './helpers/wait.js';
+import type { Session } from './helpers/api.js';
 
 const STRONG = 'correct horse battery';
 const MEMBER_PASSWORD = 'another good password';
