@@ -33,7 +33,15 @@ export function App() {
   const publicToken = /^\/p\/([A-Za-z0-9_.-]{10,200})\/?$/.exec(window.location.pathname)?.[1];
   if (publicToken) return <PublicView token={publicToken} />;
   // Invitation and password reset links open whether or not someone is signed in here.
-  if (route.name === 'invite') return <InvitePage />;
+  if (route.name === 'invite')
+    return (
+      <InvitePage
+        onSignIn={(text) => {
+          navigate('/', true);
+          setNotice(text);
+        }}
+      />
+    );
   if (route.name === 'reset-password')
     return (
       <ResetPasswordPage

@@ -117,7 +117,8 @@ function BackToSignIn({ label = 'Back to sign in' }: { label?: string }) {
 
 const ROLE_WORDS: Record<string, string> = { admin: 'an admin', member: 'a member', guest: 'a guest' };
 
-export function InvitePage() {
+/** `onSignIn`: the account is made but signing in needs the sign-in page (a second factor the workspace requires, say). */
+export function InvitePage({ onSignIn }: { onSignIn: (notice: string) => void }) {
   const token = useFragmentToken();
   const [preview, setPreview] = useState<InvitationPreview | null>(null);
   const [missing, setMissing] = useState<string | null>(token ? null : 'This invitation link is incomplete. Open the link from your invitation again.');
@@ -155,8 +156,10 @@ export function InvitePage() {
     if (client.user) await client.logout();
     const signed = await client.login({ email: preview.email, password });
     setBusy(false);
-    if (!signed.ok) return setError(`Your account is ready, but signing in failed: ${describeError(signed.error)} Sign in from the start page.`);
-    navigate('/', true);
+    if (signed.ok) return navigate('/', true);
+    // A second step (two-factor sign-in the workspace requires) is the sign-in page's to ask for.
+    if (signed.error.code.startsWith('mfa_')) return onSignIn(`Your account is ready. Sign in as ${preview.email} with your new password to set up two-factor sign-in.`);
+    setError(`Your account is ready, but signing in failed: ${describeError(signed.error)} Sign in from the start page.`);
   };
 
   if (missing) {
