@@ -1,5 +1,5 @@
-/** Appends one row to the tenant's audit log, inside the caller's transaction. */
-import type { Tx } from '../../db/store.js';
+/** Appends one row to the tenant's audit log, inside the caller's transaction: every security event writes exactly one. */
+import type { Tx } from '../db/store.js';
 
 export interface AuditEntry {
   tenantId: string;
