@@ -355,3 +355,21 @@ test('the public SSO endpoints take the auth rate limit per address', async (t) 
   assert.deepEqual(statuses, [200, 200, 429]);
   assert.equal((await s.server.api.post('/api/v1/auth/sso/exchange', { code: 'x' })).status, 429, 'the exchange too');
 });
+
+test('the issuer guard: without SSO_ALLOW_PRIVATE_ISSUERS an issuer must be https and public, so settings cannot point the server at its own network', async (t) => {
+  const server = await startServer(t, { dialect: 'pglite' });
+  const owner = await server.api.signup('Guarded');
+  const idp = await startOidcProvider(t, { redirectUri: `${server.url}/api/v1/auth/sso/callback` });
+  for (const [issuer, reason] of [
+    [idp.issuer, /https/],
+    ['https://127.0.0.1:9/', /private, loopback or reserved/],
+    ['https://169.254.169.254/latest/', /private, loopback or reserved/],
+    ['https://localhost/', /private, loopback or reserved/],
+  ] as const) {
+    const r = await server.api.put('/api/v1/workspace/sso', { issuer, clientId: 'x', clientSecret: 'y' }, owner.accessToken);
+    assert.equal(r.status, 400, `${issuer}: ${r.text}`);
+    assert.equal(r.body.error.code, 'sso_discovery_failed');
+    assert.match(r.body.error.message, reason, issuer);
+  }
+  assert.equal(idp.requests, 0, 'nothing reached the provider (not even discovery)');
+});

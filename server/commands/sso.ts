@@ -410,8 +410,6 @@ export async function ssoCallback(svc: Services, deps: SsoDeps, p: { query: URLS
   const email = typeof claims['email'] === 'string' ? claims['email'].trim().toLowerCase() : null;
   const verified = claims['email_verified'] === true;
   const name = typeof claims['name'] === 'string' ? claims['name'].trim().slice(0, 200) || null : null;
-  // A password no one knows: an account made by SSO signs in through SSO (or a reset link).
-  const unusableHash = await svc.passwords.hash(random());
 
   try {
     const outcome = await withTenant(db, tenantId, async (tx): Promise<{ ok: true; code: string } | { ok: false; error: AppError; userId?: string }> => {
@@ -433,6 +431,8 @@ export async function ssoCallback(svc: Services, deps: SsoDeps, p: { query: URLS
           userId = existing.id;
           await audit(tx, { tenantId, actorId: userId, action: 'user.sso_linked', targetType: 'user', targetId: userId, ip: p.ip, detail: { issuer, subject } });
         } else {
+          // A password no one knows: an account made by SSO signs in through SSO (or a reset link).
+          const unusableHash = await svc.passwords.hash(random());
           const created = await tx
             .insertInto('users')
             .values({ tenant_id: tenantId, email, password_hash: unusableHash, role: row.default_role, display_name: name })

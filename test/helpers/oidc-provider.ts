@@ -36,6 +36,8 @@ export interface TestProvider {
   tamper: Tamper | null;
   /** Token requests answered so far. */
   tokenRequests: number;
+  /** Requests of any kind so far. */
+  requests: number;
   close(): Promise<void>;
 }
 
@@ -62,7 +64,7 @@ export async function startOidcProvider(t: TestContext, opts: { redirectUri: str
   const client: TestClient = { clientId: 'quire-test', clientSecret: crypto.randomBytes(24).toString('base64url'), redirectUri: opts.redirectUri };
   const accounts = new Map<string, Account>();
   const holder: { provider?: OidcProvider } = {};
-  const state: Omit<TestProvider, 'close' | 'issuer' | 'client' | 'accounts'> = { loginAs: null, tamper: null, tokenRequests: 0 };
+  const state: Omit<TestProvider, 'close' | 'issuer' | 'client' | 'accounts'> = { loginAs: null, tamper: null, tokenRequests: 0, requests: 0 };
 
   const server = http.createServer((req, res) => {
     void handle(req, res).catch((e: unknown) => {
@@ -72,6 +74,7 @@ export async function startOidcProvider(t: TestContext, opts: { redirectUri: str
   });
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const p = holder.provider!;
+    state.requests++;
     const path = (req.url ?? '').split('?')[0] ?? '';
     if (path.startsWith('/interaction/')) {
       const details = await p.interactionDetails(req, res);
@@ -158,6 +161,9 @@ export async function startOidcProvider(t: TestContext, opts: { redirectUri: str
     },
     get tokenRequests() {
       return state.tokenRequests;
+    },
+    get requests() {
+      return state.requests;
     },
     close: () =>
       new Promise<void>((resolve) => {

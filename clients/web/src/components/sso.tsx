@@ -34,21 +34,35 @@ export const describeSsoError = (e: Pick<QuireError, 'code' | 'message'> & Parti
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
-/** On the login page: offers SSO when the email's workspace has it (after a short pause in typing). */
+/**
+ * What discovery said per email domain, for this page load: the answer goes by domain, and
+ * every question counts against the sign-in rate limit, so each domain is asked once.
+ */
+const discovered = new Map<string, boolean | SsoDiscovery>();
+
+/** On the login page: offers SSO when the email's workspace has it (after a pause in typing). */
 export function SsoSignIn({ email }: { email: string }) {
   const [found, setFound] = useState<SsoDiscovery | null>(null);
   useEffect(() => {
     const address = email.trim();
+    const domain = address.slice(address.lastIndexOf('@') + 1).toLowerCase();
     if (!EMAIL.test(address)) {
       setFound(null);
+      return;
+    }
+    const known = discovered.get(domain);
+    if (known !== undefined) {
+      setFound(typeof known === 'object' ? known : null);
       return;
     }
     let live = true;
     const timer = setTimeout(() => {
       void client.ssoDiscover(address).then((r) => {
+        // A failure (offline, rate limited) is not remembered: the next pause asks again.
+        if (r.ok) discovered.set(domain, r.value.sso ? r.value : false);
         if (live) setFound(r.ok && r.value.sso ? r.value : null);
       });
-    }, 300);
+    }, 500);
     return () => {
       live = false;
       clearTimeout(timer);
