@@ -6,13 +6,27 @@
  */
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import { test } from 'node:test';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { BROWSER_TEST, outputPath, signedInContext, useWebBrowser } from './helpers/browser.js';
 import { startOidcProvider } from './helpers/oidc-provider.js';
 import { startServer } from './helpers/server.js';
 
 const WAIT = { timeout: 30_000 };
+const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** axe-core's serious and critical findings on the page as it is now (as in web-screens.test.ts). */
+async function seriousViolations(p: Page): Promise<string[]> {
+  if (!(await p.evaluate(() => 'axe' in window))) await p.evaluate(AXE);
+  const r = await p.evaluate(() =>
+    (window as unknown as { axe: { run: (ctx: Document, o: unknown) => Promise<{ violations: { id: string; impact: string | null; help: string }[] }> } }).axe.run(document, {
+      resultTypes: ['violations'],
+    }),
+  );
+  return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.help}`);
+}
 let browser: Browser;
 useWebBrowser((b) => (browser = b));
 
@@ -41,6 +55,7 @@ test('SSO from the browser: an owner sets it up in the settings; a new person si
   assert.match((await section.getByLabel('Client secret').getAttribute('placeholder')) ?? '', /Stored/, 'a secret is stored');
   await section.scrollIntoViewIfNeeded();
   await a.screenshot({ path: outputPath('web-sso-settings.png'), fullPage: false });
+  assert.deepEqual(await seriousViolations(a), [], 'the settings pass axe');
 
   // A new person signs in with SSO from the login page.
   idp.accounts.set('henry', { sub: 'henry', email: `henry@${domain}`, email_verified: true, name: 'Henry Ford' });
@@ -53,6 +68,7 @@ test('SSO from the browser: an owner sets it up in the settings; a new person si
   const sso = p.getByRole('link', { name: 'Sign in with SSO' });
   await sso.waitFor(WAIT);
   await p.screenshot({ path: outputPath('web-sso-login.png') });
+  assert.deepEqual(await seriousViolations(p), [], 'the login page with SSO passes axe');
   await sso.click();
   // Through the provider and back: the app trades the code and shows the workspace.
   await p.waitForURL(`${server.url}/`, WAIT);
@@ -75,4 +91,5 @@ test('SSO from the browser: an owner sets it up in the settings; a new person si
   await q.getByRole('alert').filter({ hasText: 'did not confirm your email address' }).waitFor(WAIT);
   assert.equal(new URL(q.url()).pathname, '/sso/done');
   await q.screenshot({ path: outputPath('web-sso-refused.png') });
+  assert.deepEqual(await seriousViolations(q), [], 'the refusal page passes axe');
 });
