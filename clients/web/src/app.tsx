@@ -5,6 +5,7 @@ import { client, forgetDevice } from './api.js';
 import { AuthPage } from './components/auth-page.js';
 import { PublicView } from './components/public-view.js';
 import { Workspace } from './components/workspace.js';
+import { PendingRecoveryCodes } from './components/security-mfa.js';
 import { ForgotPasswordPage, InvitePage, ResetPasswordPage } from './components/account-links.js';
 import { navigate, useRoute } from './router.js';
 import { SsoDonePage } from './components/sso.js';
@@ -54,5 +55,10 @@ export function App() {
   if (route.name === 'forgot-password' && !user) return <ForgotPasswordPage />;
   if (route.name === 'sso-done') return <SsoDonePage />;
   if (!user) return <AuthPage notice={notice} />;
-  return <Workspace key={user.id} user={user} />;
+  return (
+    <>
+      <Workspace key={user.id} user={user} />
+      <PendingRecoveryCodes />
+    </>
+  );
 }

@@ -10,6 +10,7 @@ import { loadStrength, MIN_SCORE, SCORE_WORDS, type Strength } from '../password
 import { ConfirmDialog } from './menu.js';
 import { NotificationSettings } from './notification-settings.js';
 import { SessionsCard } from './security-sessions.js';
+import { MfaCard } from './security-mfa.js';
 
 export function AccountView({ user, me, onProfile }: { user: SessionUser; me: Me | null; onProfile: (me: Me) => void }) {
   return (
@@ -21,6 +22,7 @@ export function AccountView({ user, me, onProfile }: { user: SessionUser; me: Me
       </p>
       <NameForm me={me} onProfile={onProfile} />
       <PasswordForm user={user} me={me} />
+      <MfaCard />
       <NotificationSettings />
       <SessionsCard />
       <SignOutEverywhere user={user} />

@@ -8,9 +8,7 @@ const ACTIONS: Record<string, string> = {
   'auth.logout': 'Signed out',
   'auth.logout_all': 'Signed out everywhere',
   'auth.refresh_reuse': 'Reused a sign-in token (the session was ended)',
-  'auth.mfa_failed': 'Failed two-factor code',
-  'auth.mfa_login': 'Signed in with a two-factor code',
-  'auth.recovery_code_used': 'Signed in with a recovery code',
+  'auth.mfa_failed': 'Failed two-factor code at sign-in',
   'auth.sso_login': 'Signed in with single sign-on',
   'auth.sso_failed': 'Failed single sign-on',
   'session.end': 'Signed out a device',
@@ -19,12 +17,11 @@ const ACTIONS: Record<string, string> = {
   'session.revoke': 'Signed out a session',
   'session.revoke_others': 'Signed out all other sessions',
   'session.revoke_all': 'Signed out everywhere',
-  'mfa.enroll': 'Turned on two-factor sign-in',
-  'mfa.enable': 'Turned on two-factor sign-in',
-  'mfa.disable': 'Turned off two-factor sign-in',
-  'mfa.reset': 'Reset two-factor sign-in',
-  'mfa.recovery_regenerate': 'Made new recovery codes',
-  'mfa.recovery_codes_regenerate': 'Made new recovery codes',
+  'mfa.enabled': 'Turned on two-factor sign-in',
+  'mfa.disabled': 'Turned off two-factor sign-in',
+  'mfa.reset': 'Reset a person’s two-factor sign-in',
+  'mfa.recovery_codes_regenerated': 'Made new recovery codes',
+  'mfa.code_refused': 'Entered a wrong two-factor code',
   'api_key.create': 'Created an API key',
   'api_key.revoke': 'Revoked an API key',
   'user.create': 'Added a person',
@@ -34,14 +31,13 @@ const ACTIONS: Record<string, string> = {
   'user.password_change_failed': 'Failed password change (wrong current password)',
   'user.display_name_change': 'Changed a display name',
   'user.sessions_revoke': 'Signed a person out everywhere',
-  'user.mfa_reset': 'Reset a person’s two-factor sign-in',
   'invitation.create': 'Invited someone',
   'invitation.accept': 'Accepted an invitation',
   'invitation.revoke': 'Withdrew an invitation',
   'workspace.rename': 'Renamed the workspace',
   'workspace.public_links': 'Changed whether public links are allowed',
   'workspace.notification_defaults': 'Changed notification defaults',
-  'workspace.require_mfa': 'Changed the two-factor requirement',
+  'workspace.mfa_required': 'Changed whether two-factor sign-in is required',
   'workspace.sso': 'Changed single sign-on settings',
   'document.create': 'Created a document',
   'document.rename': 'Renamed a document',
@@ -128,6 +124,9 @@ export function detailWords(e: AuditEntry): string | null {
   if (e.action === 'user.create' && str(d['role'])) return `as ${str(d['role'])}`;
   if (e.action === 'audit.export' && str(d['entries'])) return `${str(d['entries'])} entries`;
   if (str(d['ended'])) return `${str(d['ended'])} signed out`;
+  if (e.action === 'auth.login' && d['mfa'] === 'totp') return 'with a code from the app';
+  if (e.action === 'auth.login' && d['mfa'] === 'recovery') return 'with a recovery code';
+  if (e.action === 'workspace.mfa_required' && typeof d['required'] === 'boolean') return d['required'] ? 'now required' : 'no longer required';
   const name = str(d['name']) ?? str(d['title']);
   if (name) return `“${name}”`;
   return null;

@@ -3,6 +3,7 @@ import { useState, type FormEvent } from 'react';
 import { client, describeError } from '../api.js';
 import { navigate } from '../router.js';
 import { SsoSignIn } from './sso.js';
+import { MfaSignIn, mfaStepOf, type MfaStep } from './security-mfa.js';
 
 export function AuthPage({ notice }: { notice: string | null }) {
   const [mode, setMode] = useState<'login' | 'signup'>('login');
@@ -11,6 +12,8 @@ export function AuthPage({ notice }: { notice: string | null }) {
   const [password, setPassword] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  // The second step of a sign-in: a code, or enrolling where the workspace requires it.
+  const [step, setStep] = useState<MfaStep | null>(null);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -18,9 +21,26 @@ export function AuthPage({ notice }: { notice: string | null }) {
     setError(null);
     const r = mode === 'login' ? await client.login({ email, password }) : await client.signup({ tenant, email, password });
     setBusy(false);
-    if (!r.ok) setError(describeError(r.error));
+    if (r.ok) return;
+    const next = mode === 'login' ? mfaStepOf(r.error) : null;
+    if (next) {
+      setPassword('');
+      return setStep(next);
+    }
+    setError(describeError(r.error));
   };
 
+  if (step)
+    return (
+      <MfaSignIn
+        step={step}
+        email={email}
+        onCancel={(message) => {
+          setStep(null);
+          setError(message ?? null);
+        }}
+      />
+    );
   return (
     <main className="auth">
       <div className="auth-card">

@@ -8,6 +8,7 @@ import { client, describeError } from '../api.js';
 import { NotificationGrid } from './notification-settings.js';
 import { WorkflowsSection } from './workflow-editor.js';
 import { SsoSettingsSection } from './sso.js';
+import { WorkspaceMfaSection } from './workspace-mfa.js';
 
 export function WorkspaceSettings({ onRenamed }: { onRenamed: (name: string) => void }) {
   const [ws, setWs] = useState<Workspace | null>(null);
@@ -68,6 +69,7 @@ export function WorkspaceSettings({ onRenamed }: { onRenamed: (name: string) => 
         <NotificationGrid mode="defaults" />
       </section>
       <WorkflowsSection />
+      <WorkspaceMfaSection />
       <SsoSettingsSection />
     </>
   );
