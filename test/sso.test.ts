@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { test, type TestContext } from 'node:test';
+import { memoryTokenStorage, QuireClient, unwrap } from '../clients/sdk/node.js';
 import { withTenant } from '../db/store.js';
 import { CookieBrowser, startOidcProvider, type TestProvider } from './helpers/oidc-provider.js';
 import { DIALECTS, startServer, type Dialect, type TestServer } from './helpers/server.js';
@@ -372,4 +373,32 @@ test('the issuer guard: without SSO_ALLOW_PRIVATE_ISSUERS an issuer must be http
     assert.match(r.body.error.message, reason, issuer);
   }
   assert.equal(idp.requests, 0, 'nothing reached the provider (not even discovery)');
+});
+
+test('the SDK: SSO settings, discovery, the start URL, and ssoExchange keeping the session like login', async (t) => {
+  const s = await setup(t, 'pglite');
+  const admin = new QuireClient({ baseUrl: s.server.url, tokens: memoryTokenStorage() });
+  unwrap(await admin.login({ email: `owner@${s.domain}`, password: 'correct horse battery' }));
+  const saved = unwrap(await admin.putSso({ issuer: s.idp.issuer, clientId: s.idp.client.clientId, clientSecret: s.idp.client.clientSecret, allowedDomains: [s.domain] }));
+  assert.equal(saved.hasClientSecret, true);
+  assert.equal(unwrap(await admin.getSso()).issuer, s.idp.issuer);
+
+  const sdk = new QuireClient({ baseUrl: s.server.url, tokens: memoryTokenStorage() });
+  const heard: string[] = [];
+  sdk.onSession((u, reason) => heard.push(`${reason}:${u?.email ?? '-'}`));
+  const found = unwrap(await sdk.ssoDiscover(`ida@${s.domain}`));
+  assert.equal(found.sso, true);
+  assert.equal(sdk.ssoStartUrl({ email: `ida@${s.domain}` }), found.startUrl, 'the same start URL');
+  s.idp.accounts.set('ida', { sub: 'ida', email: `ida@${s.domain}`, email_verified: true });
+  const done = await ssoSignIn(s, 'ida', { start: sdk.ssoStartUrl({ email: `ida@${s.domain}` }) });
+  const session = unwrap(await sdk.ssoExchange(done.get('code')!));
+  assert.equal(sdk.user?.email, `ida@${s.domain}`, 'kept as the signed-in user');
+  assert.deepEqual(heard, [`signed-in:ida@${s.domain}`]);
+  assert.equal(unwrap(await sdk.getWorkspace()).id, session.user.tenantId, 'the stored session works');
+  const again = await sdk.ssoExchange(done.get('code')!);
+  assert.ok(!again.ok && again.error.code === 'sso_invalid_code', 'the code works once');
+  assert.equal(sdk.user?.email, `ida@${s.domain}`, 'a refused exchange leaves the session alone');
+
+  unwrap(await admin.deleteSso());
+  assert.equal(unwrap(await admin.getSso()).configured, false);
 });
