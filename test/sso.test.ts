@@ -255,7 +255,19 @@ for (const dialect of DIALECTS) {
     const before = await s.server.api.get(`/api/v1/auth/sso/discover?email=${encodeURIComponent(`gina@${s.domain}`)}`);
     assert.deepEqual(before.body, { sso: false, mandatory: false }, 'no SSO yet');
 
+    const passwordSession = await s.server.api.post<Session>('/api/v1/auth/login', { email: `gina@${s.domain}`, password: 'another good password' });
+    assert.equal(passwordSession.status, 200, 'a password session before SSO is mandatory');
+
     await configure(s, { mandatory: true });
+    // Making SSO mandatory ends the password sessions of everyone but owners, at once.
+    const ended = await s.server.api.get('/api/v1/me', passwordSession.body.accessToken);
+    assert.equal(ended.status, 401, ended.text);
+    assert.equal(ended.body.error.code, 'session_revoked');
+    assert.equal((await s.server.api.post('/api/v1/auth/refresh', { refreshToken: passwordSession.body.refreshToken })).status, 401, 'its refresh token is revoked');
+    assert.equal((await s.server.api.get('/api/v1/me', s.owner.accessToken)).status, 200, 'the owner’s session stays');
+    const changed = await auditRows(s, 'sso.config_changed');
+    assert.equal(changed.length, 1);
+    assert.equal(changed[0]!.detail?.['endedSessions'], 1, 'the audit row counts the ended sessions');
     const discover = await s.server.api.get(`/api/v1/auth/sso/discover?email=${encodeURIComponent(`gina@${s.domain}`)}`);
     assert.equal(discover.status, 200, discover.text);
     assert.equal(discover.body.sso, true);

@@ -34,7 +34,7 @@ import type { Principal } from '../../core/tokens.js';
 import { describeProviderError, discoverProvider, failedClaim, type ProviderClient, type SecretBox } from '../auth/sso-client.js';
 import type { Services } from '../services.js';
 import { audit } from './audit.js';
-import { sessionAnswer, startSession } from './sessions.js';
+import { endSessions, sessionAnswer, startSession } from './sessions.js';
 
 /** How long a started sign-in may take at the provider. */
 export const SSO_LOGIN_TTL_SECONDS = 600;
@@ -179,7 +179,7 @@ export async function putSsoSettings(svc: Services, deps: SsoDeps, principal: Pr
   } catch (e) {
     throw badRequest('sso_discovery_failed', `OpenID discovery at ${body.issuer} failed: ${describeProviderError(e)}`);
   }
-  return withTenant(db, tenantId, async (tx) => {
+  const saved = await withTenant(db, tenantId, async (tx) => {
     const actor = await adminOnly(tx, principal, ip);
     const values = {
       issuer: body.issuer,
@@ -197,6 +197,10 @@ export async function putSsoSettings(svc: Services, deps: SsoDeps, principal: Pr
       .onConflict((oc) => oc.column('tenant_id').doUpdateSet({ ...values, updated_at: sql`clock_timestamp()` }))
       .execute();
     const secretChange = body.clientSecret === undefined ? 'kept' : body.clientSecret === null ? 'removed' : 'set';
+    // SSO made mandatory: the password (and other non-SSO) sessions of everyone but owners
+    // end now, not when their refresh tokens expire; they sign in again through the provider.
+    const nowMandatory = values.enabled && values.mandatory;
+    const ended = nowMandatory && !(before?.enabled && before.mandatory) ? await endNonSsoSessions(tx) : { sessions: 0, users: [] };
     await audit(tx, {
       tenantId,
       actorId: actor.userId,
@@ -213,10 +217,30 @@ export async function putSsoSettings(svc: Services, deps: SsoDeps, principal: Pr
         defaultRole: values.default_role,
         allowedDomains: domains,
         secret: secretChange,
+        ...(ended.sessions ? { endedSessions: ended.sessions } : {}),
       },
     });
-    return settingsOf(await readConfig(tx), tenantId, deps);
+    return { settings: settingsOf(await readConfig(tx), tenantId, deps), endedUsers: ended.users };
   });
+  for (const userId of saved.endedUsers) svc.accessEvents.emit({ type: 'user', tenantId, userId });
+  return saved.settings;
+}
+
+/** Ends the live sessions not started by SSO of every user but owners (users locked first, as everywhere). */
+async function endNonSsoSessions(tx: Tx): Promise<{ sessions: number; users: string[] }> {
+  const live = await tx
+    .selectFrom('sessions as s')
+    .innerJoin('users as u', 'u.id', 's.user_id')
+    .select(['s.id', 's.user_id'])
+    .where('s.ended_at', 'is', null)
+    .where('s.method', '<>', 'sso')
+    .where('u.role', '<>', 'owner')
+    .execute();
+  const users = [...new Set(live.map((r) => r.user_id))];
+  if (users.length === 0) return { sessions: 0, users };
+  await tx.selectFrom('users').select('id').where('id', 'in', users).orderBy('id').forNoKeyUpdate().execute();
+  const ended = await endSessions(tx, { sessionIds: live.map((r) => r.id) }, 'ended_by_admin');
+  return { sessions: ended.length, users };
 }
 
 /** Switches SSO off: the settings (and the sealed secret) are removed; identities stay, so switching it on again finds the same people. */
