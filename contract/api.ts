@@ -221,6 +221,53 @@ export interface WorkspaceMfa {
   sessionsEnded: number;
 }
 
+// ---- API keys ------------------------------------------------------------------------
+
+/**
+ * What a key may do: `read` (GET routes and read-only sync), `write` (every other document
+ * route and writable sync), `search` (`/api/v1/search*`), `admin` (managing users, the
+ * workspace, invitations and the audit log; the key's user must be an owner or admin). A key
+ * acts as the user who made it and never beyond their own access; it cannot manage the
+ * account itself (password, two-factor sign-in, sessions, keys): 403 `insufficient_scope`.
+ */
+export type ApiKeyScope = 'read' | 'write' | 'search' | 'admin';
+
+export interface ApiKey {
+  id: string;
+  name: string;
+  scopes: ApiKeyScope[];
+  /** The key's last four characters, to tell keys apart. */
+  hint: string;
+  userId: string;
+  createdAt: string;
+  expiresAt: string;
+  lastUsedAt: string | null;
+  lastUsedIp: string | null;
+}
+
+/**
+ * `POST /api/v1/api-keys` (signed in with a session, not a key): answers `CreatedApiKey`,
+ * the key's secret shown this once. `expiresInDays` 1–365, @default 90. At most 50 live keys
+ * per user. `GET /api/v1/api-keys` lists the caller's (`?all=true`: every key of the
+ * workspace, owners and admins); `DELETE /api/v1/api-keys/:id` revokes one (its own, or any
+ * for owners and admins) — at once, on every instance, its sockets closed.
+ * Use a key as `Authorization: Bearer qak_…` on REST, or as the token of a `/sync` connection.
+ */
+export interface CreateApiKeyRequest {
+  name: string;
+  scopes: ApiKeyScope[];
+  expiresInDays?: number;
+}
+
+export interface CreatedApiKey {
+  key: ApiKey;
+  secret: string;
+}
+
+export interface ApiKeyList {
+  keys: ApiKey[];
+}
+
 // ---- workspace ------------------------------------------------------------------------
 
 /** `GET /api/v1/workspace` (every signed-in user of the workspace). */

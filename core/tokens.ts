@@ -6,7 +6,7 @@
 import crypto from 'node:crypto';
 import { SignJWT, errors as joseErrors, jwtVerify, type JWTHeaderParameters } from 'jose';
 import { z } from 'zod';
-import type { TenantRole } from '../db/schema.js';
+import type { ApiKeyScope, TenantRole } from '../db/schema.js';
 import { unauthorized } from '../lib/errors.js';
 import type { SigningKeys } from './keys.js';
 
@@ -28,6 +28,8 @@ export interface Principal {
    * is refused: see `core/actor.ts`.
    */
   sessionId?: string;
+  /** Set when the caller presented an API key (`core/api-keys.ts`) rather than an access token. */
+  apiKey?: { id: string; scopes: ApiKeyScope[]; expiresAt: Date };
 }
 
 /**
@@ -38,12 +40,18 @@ export interface Credential {
   sessionVersion: number;
   sessionId?: string;
   apiKeyId?: string;
+  /** An API key without the write scope: the connection reads, whatever the user may do. */
+  readOnly?: boolean;
 }
 
 /** The credential a principal stands on. */
 export function credentialOf(p: Principal): Credential {
   const c: Credential = { sessionVersion: sessionVersionOf(p) };
   if (p.sessionId !== undefined) c.sessionId = p.sessionId;
+  if (p.apiKey !== undefined) {
+    c.apiKeyId = p.apiKey.id;
+    if (!p.apiKey.scopes.includes('write')) c.readOnly = true;
+  }
   return c;
 }
 

@@ -4,6 +4,7 @@
  */
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 import type {
+  ApiKeyScope,
   DocumentKind,
   LinkAccess,
   NotificationKind,
@@ -78,6 +79,24 @@ export interface MfaChallengesTable {
   created_at: Generated<Date>;
   expires_at: Timestamp;
   used_at: NullableTimestamp;
+}
+
+export type { ApiKeyScope };
+
+/** An integration's key (migration 0023). */
+export interface ApiKeysTable {
+  id: Generated<string>;
+  tenant_id: string;
+  user_id: string;
+  name: string;
+  scopes: ApiKeyScope[];
+  key_hash: string;
+  hint: string;
+  created_at: Generated<Date>;
+  expires_at: Timestamp;
+  revoked_at: NullableTimestamp;
+  last_used_at: NullableTimestamp;
+  last_used_ip: string | null;
 }
 
 export interface RefreshTokensTable {
@@ -604,6 +623,7 @@ export interface Database {
   sessions: SessionsTable;
   mfa_recovery_codes: MfaRecoveryCodesTable;
   mfa_challenges: MfaChallengesTable;
+  api_keys: ApiKeysTable;
   documents: DocumentsTable;
   document_permissions: DocumentPermissionsTable;
   collections: CollectionsTable;

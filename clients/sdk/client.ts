@@ -20,6 +20,9 @@ import type {
 } from './types.js';
 import type {
   AuditPage,
+  ApiKeyList,
+  CreateApiKeyRequest,
+  CreatedApiKey,
   MfaChallengeRequest,
   MfaCodeRequest,
   MfaEnrolled,
@@ -376,6 +379,23 @@ export class QuireClient {
   /** Requires two-factor sign-in for everyone signing in with a password (owners and admins; the caller needs it on first). */
   setWorkspaceMfa(required: boolean): Promise<Result<WorkspaceMfa>> {
     return this.request('PUT', '/api/v1/workspace/mfa', { json: { required } satisfies WorkspaceMfaRequest });
+  }
+
+  // ---- API keys ------------------------------------------------------------------------
+
+  /** Makes an API key for integrations; `secret` is shown this once. */
+  createApiKey(input: CreateApiKeyRequest): Promise<Result<CreatedApiKey>> {
+    return this.request('POST', '/api/v1/api-keys', { json: input });
+  }
+
+  /** This user's live keys; `all` (owners and admins): every live key of the workspace. */
+  listApiKeys(opts: { all?: boolean } = {}): Promise<Result<ApiKeyList>> {
+    return this.request('GET', '/api/v1/api-keys', { query: { all: opts.all ? 'true' : undefined } });
+  }
+
+  /** Revokes a key at once (its own, or any for owners and admins). */
+  revokeApiKey(keyId: string): Promise<Result<void>> {
+    return this.request('DELETE', `/api/v1/api-keys/${encodeURIComponent(keyId)}`, { as: 'none' });
   }
 
   // ---- signed-in devices (sessions) ---------------------------------------------------

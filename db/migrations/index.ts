@@ -23,6 +23,7 @@ import { retention } from './0019-retention.js';
 import { notificationsReviews } from './0020-notifications-reviews.js';
 import { sessions } from './0021-sessions.js';
 import { mfa } from './0022-mfa.js';
+import { apiKeys } from './0023-api-keys.js';
 import { invitations } from './0024-invitations.js';
 import { sso } from './0025-sso.js';
 
@@ -52,6 +53,7 @@ export function migrations(ctx: MigrationContext): Record<string, Migration> {
     '0020-notifications-reviews': notificationsReviews(ctx),
     '0021-sessions': sessions(ctx),
     '0022-mfa': mfa(ctx),
+    '0023-api-keys': apiKeys(ctx),
     '0024-invitations': invitations(ctx),
     '0025-sso': sso(ctx),
   };

@@ -17,6 +17,7 @@ import { reviewRoutes } from '../routes/reviews.js';
 import { searchRoutes } from '../routes/search.js';
 import { sessionRoutes } from '../routes/sessions.js';
 import { mfaRoutes } from '../routes/mfa.js';
+import { apiKeyRoutes } from '../routes/api-keys.js';
 import { ssoRoutes } from '../routes/sso.js';
 import { unsubscribeRoutes } from '../routes/unsubscribe.js';
 import { userRoutes } from '../routes/users.js';
@@ -29,6 +30,7 @@ export async function startApi(shared: Shared): Promise<void> {
   authRoutes(routes);
   sessionRoutes(routes);
   mfaRoutes(routes);
+  apiKeyRoutes(routes);
   userRoutes(routes);
   workspaceRoutes(routes);
   documentRoutes(routes);

@@ -2,6 +2,7 @@
 import type { NotFoundWhat } from '../../contract/errors.js';
 import type { Config } from '../../lib/config.js';
 import type { Principal } from '../../core/tokens.js';
+import { isApiKey, requireScope, verifyApiKey } from '../../core/api-keys.js';
 import { notFound, tooManyRequests, unauthorized } from '../../lib/errors.js';
 import type { HttpEdge, Req } from '../../lib/http/edge.js';
 import type { Metrics } from '../../lib/metrics.js';
@@ -21,11 +22,20 @@ export async function limit(ctx: RouteContext, key: string, rule: RateRule): Pro
   if (!d.allowed) throw tooManyRequests(d.retryAfterSeconds);
 }
 
-/** Verifies the bearer token and applies the per-user rate limit. */
+/**
+ * Verifies the bearer token — an access token, or an API key (checked against the database,
+ * and refused on a route its scopes do not cover) — and applies the per-user rate limit.
+ */
 export async function authenticate(ctx: RouteContext, req: Req): Promise<Principal> {
   const h = req.headers['authorization'] ?? '';
   const m = /^Bearer ([A-Za-z0-9_\-.]{10,4096})$/.exec(h);
   if (!m?.[1]) throw unauthorized('Send an access token as "Authorization: Bearer <token>"');
+  if (isApiKey(m[1])) {
+    const principal = await verifyApiKey(ctx.svc.store.db, m[1], req.ip);
+    await limit(ctx, `user:${principal.userId}`, ctx.config.rateLimits.user);
+    requireScope(principal.apiKey.scopes, req.method, req.route);
+    return principal;
+  }
   const principal = await ctx.svc.tokens.verifyAccess(m[1]);
   await limit(ctx, `user:${principal.userId}`, ctx.config.rateLimits.user);
   return principal;

@@ -10,7 +10,8 @@
  */
 import type { connectedPayload, Extension, Hocuspocus, onAuthenticatePayload, onConfigurePayload, onStatelessPayload, onTokenSyncPayload } from '@hocuspocus/server';
 
-import { credentialOf, type TokenService } from '../../core/tokens.js';
+import { credentialOf, type Principal, type TokenService } from '../../core/tokens.js';
+import { isApiKey, verifyApiKey } from '../../core/api-keys.js';
 import type { Logger } from '../../lib/log.js';
 import { editsContent } from '../../core/access.js';
 import { lostAccessClose, resolveAccess } from '../access.js';
@@ -74,12 +75,11 @@ export class Authentication implements Extension {
   private async authenticate(data: onAuthenticatePayload<SyncContext>, caller: { user?: string }): Promise<Partial<SyncContext>> {
     const { token, documentName, connectionConfig } = data;
     if (!UUID.test(documentName)) throw denied(DENIED.forbidden);
-    let principal;
-    try {
-      principal = await this.config.tokens.verifyAccess(token);
-    } catch (e) {
+    const principal = await this.principalOf(token, data.context.ip ?? null).catch((e: unknown) => {
       throw denied((e as { code?: string }).code === 'token_expired' ? DENIED.tokenExpired : DENIED.invalidToken);
-    }
+    });
+    // A key connects only with the read scope (and writes only with the write scope: `credentialOf`).
+    if (principal.apiKey && !principal.apiKey.scopes.includes('read')) throw denied(DENIED.forbidden);
     caller.user = principal.userId;
     const credential = credentialOf(principal);
     const access = await resolveAccess(this.config.db, principal.tenantId, principal.userId, documentName, credential);
@@ -92,7 +92,7 @@ export class Authentication implements Extension {
     // The workspace's inbound budget and turn apply from here: frames sent while the
     // document loads count too.
     if (data.context.socket) data.context.socket.tenantId ??= access.user.tenantId;
-    return { user: access.user, level: access.level, tokenExp: expOf(token), credential };
+    return { user: access.user, level: access.level, tokenExp: this.expiryOf(token, principal), credential };
   }
 
   async onTokenSync(data: onTokenSyncPayload<SyncContext>): Promise<void> {
@@ -107,11 +107,12 @@ export class Authentication implements Extension {
     };
     let principal;
     try {
-      principal = await this.config.tokens.verifyAccess(token);
+      principal = await this.principalOf(token, ctx.ip ?? null);
     } catch {
       throw refuse(CLOSE.invalidToken);
     }
     if (!ctx.user || principal.userId !== ctx.user.id) throw refuse(CLOSE.tokenForAnotherUser);
+    if (principal.apiKey && !principal.apiKey.scopes.includes('read')) throw refuse(CLOSE.invalidToken);
     const credential = credentialOf(principal);
     const access = await resolveAccess(this.config.db, principal.tenantId, principal.userId, documentName, credential);
     if (!access || access === 'inactive' || access === 'revoked') {
@@ -121,11 +122,21 @@ export class Authentication implements Extension {
       return;
     }
     // Mutate in place: Hocuspocus keeps the original context object on the connection.
-    ctx.tokenExp = expOf(token);
+    ctx.tokenExp = this.expiryOf(token, principal);
     ctx.credential = credential;
     ctx.level = access.level;
     ctx.user = access.user;
     connection.readOnly = !editsContent(access.level);
+  }
+
+  /** The principal of an access token, or of an API key (checked against the database: revoked or expired keys are refused). */
+  private principalOf(token: string, ip: string | null): Promise<Principal> {
+    return isApiKey(token) ? verifyApiKey(this.config.db, token, ip) : this.config.tokens.verifyAccess(token);
+  }
+
+  /** When the connection's credential runs out: the token's `exp`, or the key's expiry (the sweep then asks for a new one). */
+  private expiryOf(token: string, principal: Principal): number | undefined {
+    return principal.apiKey ? Math.floor(principal.apiKey.expiresAt.getTime() / 1000) : expOf(token);
   }
 
   async connected({ connection, context }: connectedPayload<SyncContext>): Promise<void> {
