@@ -225,7 +225,23 @@ for (const dialect of DIALECTS) {
     assert.equal(carol.body.user.id, member.body.id, 'the existing account');
     assert.equal(carol.body.user.role, 'admin', 'keeps its role');
     assert.equal((await auditRows(s, 'user.sso_linked')).length, 1, 'linked once');
-    assert.equal((await auditRows(s, 'user.provisioned_sso')).length, 0, 'nobody provisioned');
+    assert.equal((await auditRows(s, 'user.provisioned_sso')).length, 0, 'nobody provisioned yet');
+
+    // Someone with a pending invitation joins with the invitation's role, and uses it.
+    const invite = await s.server.api.post('/api/v1/invitations', { email: `jill@${s.domain}`, role: 'admin' }, s.owner.accessToken);
+    assert.equal(invite.status, 201, invite.text);
+    s.idp.accounts.set('jill', { sub: 'jill', email: `jill@${s.domain}`, email_verified: true });
+    const jill = await exchange(s, (await ssoSignIn(s, 'jill')).get('code')!);
+    assert.equal(jill.status, 200, jill.text);
+    assert.equal(jill.body.user.role, 'admin', 'the invitation’s role, not the default');
+    const accepted = await auditRows(s, 'invitation.accepted');
+    assert.equal(accepted.length, 1, 'the invitation is used, once');
+    assert.equal(accepted[0]!.detail?.['via'], 'sso');
+    assert.deepEqual(
+      (await auditRows(s, 'user.provisioned_sso')).map((e) => e.detail?.['role']),
+      ['admin'],
+    );
+    assert.equal((await s.server.api.get('/api/v1/invitations', s.owner.accessToken)).body.invitations.length, 0, 'no longer pending');
 
     // Unverified emails neither link nor provision.
     s.idp.accounts.set('dave', { sub: 'dave', email: `dave@${s.domain}`, email_verified: false });

@@ -14,8 +14,9 @@
  *    trades the code at the provider and validates the ID token with openid-client (state,
  *    nonce, issuer, audience, expiry, signature), finds the user by (issuer, subject), else by
  *    verified email in the workspace (and links the identity), else provisions one with the
- *    workspace's default role. It answers a one-time exchange code (60 s, stored hashed) —
- *    the browser gets it in a URL fragment, never a token.
+ *    role of the person's pending invitation, or else the workspace's default role. It
+ *    answers a one-time exchange code (60 s, stored hashed) — the browser gets it in a URL
+ *    fragment, never a token.
  * 3. `exchange`: the web app trades the code for a session (`startSession`, method `sso`).
  *
  * Refusals that name a workspace (a real pending login) are audited `auth.login_failed`
@@ -35,6 +36,7 @@ import { describeProviderError, discoverProvider, failedClaim, type ProviderClie
 import type { Services } from '../services.js';
 import { audit } from './audit.js';
 import { endSessions, sessionAnswer, startSession } from './sessions.js';
+import { claimPendingInvitation } from './invitations.js';
 
 /** How long a started sign-in may take at the provider. */
 export const SSO_LOGIN_TTL_SECONDS = 600;
@@ -463,7 +465,19 @@ export async function ssoCallback(svc: Services, deps: SsoDeps, p: { query: URLS
             .returning('id')
             .executeTakeFirstOrThrow();
           userId = created.id;
-          await audit(tx, { tenantId, actorId: userId, action: 'user.provisioned_sso', targetType: 'user', targetId: userId, ip: p.ip, detail: { issuer, subject, role: row.default_role } });
+          // Someone invited to the workspace gets the invitation's role, and the invitation is used.
+          const invited = await claimPendingInvitation(tx, { tenantId, email, userId, ip: p.ip, via: 'sso' });
+          const role = invited ?? row.default_role;
+          if (role !== row.default_role) await tx.updateTable('users').set({ role }).where('id', '=', userId).execute();
+          await audit(tx, {
+            tenantId,
+            actorId: userId,
+            action: 'user.provisioned_sso',
+            targetType: 'user',
+            targetId: userId,
+            ip: p.ip,
+            detail: { issuer, subject, role, ...(invited ? { invitation: true } : {}) },
+          });
         }
         await tx.insertInto('user_identities').values({ tenant_id: tenantId, issuer, subject, user_id: userId, email }).execute();
       }
