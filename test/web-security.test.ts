@@ -6,10 +6,13 @@
  * codes copied and downloaded, signing in with a code from the app and with a recovery code,
  * new recovery codes, turning it off; a workspace that requires it: a member enrols at
  * sign-in, an admin resets theirs). Codes are computed with `otpauth` as an authenticator app
- * would. Screenshots in test-output/security-*.png.
+ * would; API keys (made with scopes and an expiry, the secret shown once and copied, used,
+ * revoked); the account page's security section and the audit page in the dark theme and on a
+ * phone, checked with axe. Screenshots in test-output/security-*.png.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import { Secret, TOTP } from 'otpauth';
 import { after, before, test, type TestContext } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
@@ -33,7 +36,7 @@ after(async () => {
   for (const stop of stops.reverse()) await stop();
 });
 
-const WIDE = { viewport: { width: 1280, height: 900 } };
+const WIDE = { viewport: { width: 1280, height: 900 }, locale: 'en-US' };
 const PASSWORD = 'correct horse battery';
 const FIREFOX_WINDOWS = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0';
 const SAFARI_IPHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1';
@@ -325,4 +328,112 @@ test('a workspace that requires two-factor sign-in: a member enrols at sign-in; 
   const again = await api.post('/api/v1/auth/login', { email: member.user.email, password: 'another good password' });
   assert.equal(again.status, 401, again.text);
   assert.equal(again.body.error.code, 'mfa_enrollment_required', again.text);
+});
+
+test('API keys: made with scopes and an expiry, shown once and copied, used, revoked', BROWSER_TEST, async (t) => {
+  const { url, api } = server;
+  const owner = await api.signup('Keys Co');
+  const member = await api.addUser(owner, 'member');
+  const ctx = await browser.newContext(WIDE);
+  t.after(() => ctx.close());
+  await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: url });
+  await ctx.addInitScript((s: string) => {
+    if (!localStorage.getItem('quire.session')) localStorage.setItem('quire.session', s);
+  }, JSON.stringify(owner));
+  const p = await ctx.newPage();
+  await p.goto(`${url}/account`);
+  const card = p.getByTestId('api-keys');
+  await card.getByText('You have no API keys.').waitFor(WAIT);
+  await card.getByLabel('Name').fill('Nightly export');
+  await card.getByLabel('Search', { exact: true }).check();
+  assert.ok(await card.getByLabel('Read', { exact: true }).isChecked(), 'read is chosen by default');
+  assert.equal(await card.getByLabel('Admin', { exact: true }).count(), 1, 'an owner may give a key the admin scope');
+  await card.getByLabel('Expires after').selectOption('30');
+  await card.getByRole('button', { name: 'Create key' }).click();
+
+  // The secret, once: copied, and it works.
+  const secret = (await card.getByTestId('new-key-secret').innerText()).trim();
+  assert.match(secret, /^qak_/, `a key: ${secret.slice(0, 8)}…`);
+  await card.getByRole('button', { name: 'Copy key' }).click();
+  await card.getByText('Copied to the clipboard.').waitFor(WAIT);
+  assert.equal(await p.evaluate(() => navigator.clipboard.readText()), secret);
+  await card.screenshot({ path: outputPath('security-api-key-created.png') });
+  const used = await api.get('/api/v1/documents', secret);
+  assert.equal(used.status, 200, used.text);
+  await card.getByRole('button', { name: 'Done' }).click();
+  assert.equal(await card.getByTestId('new-key').count(), 0, 'the secret is not shown again');
+
+  // Listed with its scopes, dates and last use.
+  await p.reload();
+  const item = p.getByTestId('api-keys').getByRole('listitem', { name: 'Nightly export' });
+  await item.waitFor(WAIT);
+  const text = await item.innerText();
+  assert.match(text, /…[A-Za-z0-9_-]{4}/, `its last characters: ${text}`);
+  assert.match(text, /Read\s+Search/, `its scopes: ${text}`);
+  const expires = new Date(Date.now() + 30 * 86_400_000).toLocaleDateString('en-US', { dateStyle: 'medium' });
+  assert.ok(text.includes(`expires ${expires}`), `expires in 30 days (${expires}): ${text}`);
+  assert.match(text, /Last used just now from 127\.0\.0\.1/, `its last use: ${text}`);
+  await p.getByTestId('api-keys').screenshot({ path: outputPath('security-api-keys.png') });
+
+  // Revoked: gone from the list, refused at once.
+  await item.getByRole('button', { name: 'Revoke Nightly export' }).click();
+  await p.getByRole('dialog', { name: 'Revoke “Nightly export”?' }).getByRole('button', { name: 'Revoke key' }).click();
+  await p.getByTestId('api-keys').getByText('“Nightly export” is revoked: it no longer works.').waitFor(WAIT);
+  await p.getByTestId('api-keys').getByText('You have no API keys.').waitFor(WAIT);
+  assert.equal((await api.get('/api/v1/documents', secret)).status, 401, 'the revoked key is refused');
+
+  // A member's keys cannot have the admin scope.
+  const m = await browser.newContext(WIDE);
+  t.after(() => m.close());
+  await m.addInitScript((s: string) => {
+    if (!localStorage.getItem('quire.session')) localStorage.setItem('quire.session', s);
+  }, JSON.stringify(member));
+  const q = await m.newPage();
+  await q.goto(`${url}/account`);
+  await q.getByTestId('api-keys').getByLabel('Read', { exact: true }).waitFor(WAIT);
+  assert.equal(await q.getByTestId('api-keys').getByLabel('Admin', { exact: true }).count(), 0, 'no admin scope for a member');
+});
+
+const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** axe-core's serious and critical findings on the page as it is now. */
+async function seriousViolations(p: Page): Promise<string[]> {
+  if (!(await p.evaluate(() => 'axe' in window))) await p.evaluate(AXE);
+  const r = await p.evaluate(() =>
+    (window as unknown as { axe: { run: (ctx: Document, o: unknown) => Promise<{ violations: { id: string; impact: string | null; nodes: { target: unknown[] }[] }[] }> } }).axe.run(document, {
+      resultTypes: ['violations'],
+    }),
+  );
+  return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => JSON.stringify(n.target)).join(' | ')}`);
+}
+
+test('the security section and the audit page in the dark theme and on a phone: no serious or critical axe finding', BROWSER_TEST, async (t) => {
+  const { url, api } = server;
+  const owner = await api.signup('Looks Co');
+  await loginAs(api, owner.user.email, FIREFOX_WINDOWS);
+  const key = await api.post('/api/v1/api-keys', { name: 'Backup script', scopes: ['read', 'search'] }, owner.accessToken);
+  assert.equal(key.status, 201, key.text);
+  const problems: string[] = [];
+  for (const [layout, options] of Object.entries({
+    dark: { ...WIDE, colorScheme: 'dark' as const },
+    phone: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2, locale: 'en-US' },
+  })) {
+    const ctx = await browser.newContext(options);
+    t.after(() => ctx.close());
+    await ctx.addInitScript((s: string) => {
+      if (!localStorage.getItem('quire.session')) localStorage.setItem('quire.session', s);
+    }, JSON.stringify(owner));
+    const p = await ctx.newPage();
+    await p.goto(`${url}/account`);
+    await p.getByTestId('sessions').getByRole('listitem').first().waitFor(WAIT);
+    await p.getByTestId('api-keys').getByRole('listitem', { name: 'Backup script' }).waitFor(WAIT);
+    await p.getByTestId('mfa').getByRole('button', { name: 'Set up two-factor sign-in' }).click();
+    await p.getByTestId('mfa-qr').waitFor(WAIT);
+    for (const part of ['mfa', 'sessions', 'api-keys']) await p.getByTestId(part).screenshot({ path: outputPath(`security-${part}-${layout}.png`) });
+    problems.push(...(await seriousViolations(p)).map((v) => `account/${layout}: ${v}`));
+    await p.goto(`${url}/admin/audit`);
+    await p.getByTestId('audit-table').waitFor(WAIT);
+    problems.push(...(await seriousViolations(p)).map((v) => `audit/${layout}: ${v}`));
+  }
+  assert.deepEqual(problems, []);
 });

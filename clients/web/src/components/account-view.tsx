@@ -11,6 +11,7 @@ import { ConfirmDialog } from './menu.js';
 import { NotificationSettings } from './notification-settings.js';
 import { SessionsCard } from './security-sessions.js';
 import { MfaCard } from './security-mfa.js';
+import { ApiKeysCard } from './api-keys.js';
 
 export function AccountView({ user, me, onProfile }: { user: SessionUser; me: Me | null; onProfile: (me: Me) => void }) {
   return (
@@ -26,6 +27,7 @@ export function AccountView({ user, me, onProfile }: { user: SessionUser; me: Me
       <NotificationSettings />
       <SessionsCard />
       <SignOutEverywhere user={user} />
+      <ApiKeysCard user={user} />
     </section>
   );
 }

@@ -4,13 +4,11 @@ import type { AuditEntry } from '../../../sdk/index.js';
 const ACTIONS: Record<string, string> = {
   'auth.signup': 'Created the workspace',
   'auth.login': 'Signed in',
-  'auth.login_failed': 'Failed sign-in (wrong password)',
+  'auth.login_failed': 'Failed sign-in',
   'auth.logout': 'Signed out',
   'auth.logout_all': 'Signed out everywhere',
   'auth.refresh_reuse': 'Reused a sign-in token (the session was ended)',
   'auth.mfa_failed': 'Failed two-factor code at sign-in',
-  'auth.sso_login': 'Signed in with single sign-on',
-  'auth.sso_failed': 'Failed single sign-on',
   'session.end': 'Signed out a device',
   'session.end_others': 'Signed out every other device',
   'user.sessions_ended': 'Signed a person out everywhere',
@@ -22,8 +20,9 @@ const ACTIONS: Record<string, string> = {
   'mfa.reset': 'Reset a person’s two-factor sign-in',
   'mfa.recovery_codes_regenerated': 'Made new recovery codes',
   'mfa.code_refused': 'Entered a wrong two-factor code',
-  'api_key.create': 'Created an API key',
-  'api_key.revoke': 'Revoked an API key',
+  'api_key.created': 'Created an API key',
+  'api_key.revoked': 'Revoked an API key',
+  'api_key.used': 'Used an API key',
   'user.create': 'Added a person',
   'user.remove': 'Removed a person',
   'user.role_change': 'Changed a role',
@@ -31,14 +30,18 @@ const ACTIONS: Record<string, string> = {
   'user.password_change_failed': 'Failed password change (wrong current password)',
   'user.display_name_change': 'Changed a display name',
   'user.sessions_revoke': 'Signed a person out everywhere',
-  'invitation.create': 'Invited someone',
-  'invitation.accept': 'Accepted an invitation',
-  'invitation.revoke': 'Withdrew an invitation',
+  'invitation.created': 'Invited someone',
+  'invitation.resent': 'Sent an invitation again',
+  'invitation.accepted': 'Accepted an invitation',
+  'invitation.revoked': 'Withdrew an invitation',
+  'auth.password_reset_requested': 'Asked for a password reset link',
+  'auth.password_reset': 'Reset their password with a link',
+  'sso.config_changed': 'Changed single sign-on settings',
+  'sso.disabled': 'Turned single sign-on off',
   'workspace.rename': 'Renamed the workspace',
   'workspace.public_links': 'Changed whether public links are allowed',
   'workspace.notification_defaults': 'Changed notification defaults',
   'workspace.mfa_required': 'Changed whether two-factor sign-in is required',
-  'workspace.sso': 'Changed single sign-on settings',
   'document.create': 'Created a document',
   'document.rename': 'Renamed a document',
   'document.delete': 'Moved a document to the trash',
@@ -83,6 +86,7 @@ export const ACTION_GROUPS: { prefix: string; label: string }[] = [
   { prefix: 'api_key.', label: 'API keys' },
   { prefix: 'user.', label: 'People' },
   { prefix: 'invitation.', label: 'Invitations' },
+  { prefix: 'sso.', label: 'Single sign-on' },
   { prefix: 'workspace.', label: 'Workspace settings' },
   { prefix: 'document.', label: 'Documents' },
   { prefix: 'collection.', label: 'Collections' },
@@ -115,6 +119,10 @@ const str = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? St
 /** The detail worth a reader's eye (a role's from → to, a new name), or null. */
 export function detailWords(e: AuditEntry): string | null {
   const d = e.detail;
+  if (e.action === 'auth.login_failed') {
+    if (isRecord(d) && d['method'] === 'sso') return `single sign-on${str(d['reason']) ? ` (${str(d['reason'])!.replace(/_/g, ' ')})` : ''}`;
+    return 'wrong password';
+  }
   if (!isRecord(d)) return null;
   const from = str(d['from']);
   const to = str(d['to']);
@@ -124,6 +132,7 @@ export function detailWords(e: AuditEntry): string | null {
   if (e.action === 'user.create' && str(d['role'])) return `as ${str(d['role'])}`;
   if (e.action === 'audit.export' && str(d['entries'])) return `${str(d['entries'])} entries`;
   if (str(d['ended'])) return `${str(d['ended'])} signed out`;
+  if (e.action === 'auth.login' && d['method'] === 'sso') return 'with single sign-on';
   if (e.action === 'auth.login' && d['mfa'] === 'totp') return 'with a code from the app';
   if (e.action === 'auth.login' && d['mfa'] === 'recovery') return 'with a recovery code';
   if (e.action === 'workspace.mfa_required' && typeof d['required'] === 'boolean') return d['required'] ? 'now required' : 'no longer required';
