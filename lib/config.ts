@@ -172,9 +172,9 @@ const EnvSchema = z.object({
   INVITATION_TTL_HOURS: int(7 * 24, 1, 90 * 24),
   PASSWORD_RESET_TTL_MINUTES: int(60, 5, 24 * 60),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 120_000),
-  // Single sign-on: the key that seals workspaces' OIDC client secrets (32 bytes, base64 or
-  // base64url); unset: generated once into DATA_DIR/keys/sso-secret.key.
-  SSO_SECRET_KEY: z
+  // The key that seals secrets at rest (TOTP secrets, SSO client secrets; 32 bytes, base64);
+  // unset: generated once into DATA_DIR/keys/secrets.key.
+  SECRETS_KEY: z
     .string()
     .trim()
     .optional()
@@ -316,10 +316,13 @@ export interface Config {
     passwordResetTtlMinutes: number;
   };
   sync: SyncLimits;
+  /**
+   * Seals secrets kept at rest (TOTP secrets, SSO client secrets) with AES-256-GCM; unset:
+   * generated once into `DATA_DIR/keys/secrets.key`. Instances sharing a database need the same one.
+   */
+  secretsKey?: string;
   /** Single sign-on (OpenID Connect), per workspace. */
   sso: {
-    /** Seals the workspaces' client secrets at rest (AES-256-GCM); unset: generated into `DATA_DIR/keys/sso-secret.key`. */
-    secretKey?: string;
     /** Issuers (and every URL their metadata names) may be `http:` or on loopback/private addresses (tests, closed networks); off: `https:` and public addresses only. @default false */
     allowPrivateIssuers: boolean;
   };
@@ -487,7 +490,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     passwords: { scryptCost: e.PASSWORD_SCRYPT_COST },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
-    sso: { secretKey: e.SSO_SECRET_KEY, allowPrivateIssuers: e.SSO_ALLOW_PRIVATE_ISSUERS },
+    sso: { allowPrivateIssuers: e.SSO_ALLOW_PRIVATE_ISSUERS },
+    secretsKey: e.SECRETS_KEY,
     trashRetentionDays: e.TRASH_RETENTION_DAYS,
     historyRetentionDays: e.HISTORY_RETENTION_DAYS,
     retentionIntervalMs: e.RETENTION_INTERVAL_MS,

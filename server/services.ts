@@ -9,7 +9,7 @@ import type { ContentService } from '../sync/content-service.js';
 import type { FullTextIndex } from '../ml-workers/search/fulltext.js';
 import type { VectorIndex } from '../ml-workers/search/vectors.js';
 import type { Embedder } from '../ml-workers/embeddings/embedder.js';
-import type { SecretBox } from './auth/sso-client.js';
+import type { SecretBox } from '../core/secret-box.js';
 
 export interface Services {
   store: Store;

@@ -1,7 +1,7 @@
 /**
  * Two-factor sign-in (TOTP, RFC 6238).
  *
- * - `users.mfa_secret`: the user's TOTP secret, sealed (AES-256-GCM, `SecretBox`), set once
+ * - `users.mfa_secret`: the user's TOTP secret, sealed (AES-256-GCM, `core/secret-box.ts`), set once
  *   enrolment is confirmed with a first code; `mfa_enabled_at`; `mfa_last_step`: the time
  *   step of the last code accepted, so a code works once (a replay, or an older code, is refused).
  * - `mfa_recovery_codes`: ten one-time codes per user, stored as SHA-256 digests.

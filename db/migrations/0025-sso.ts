@@ -2,7 +2,7 @@
  * Single sign-on with OpenID Connect, per workspace.
  *
  * - `sso_configs`: one per tenant: the provider's issuer, the client id, the client secret
- *   (encrypted at rest: AES-256-GCM with `SSO_SECRET_KEY`, see server/commands/sso.ts),
+ *   (encrypted at rest: AES-256-GCM with `SECRETS_KEY`, core/secret-box.ts),
  *   whether SSO is on and mandatory, the role a user provisioned on first sign-in gets
  *   (never `owner`), and the email domains the workspace claims (sign-in discovery by
  *   email, and the only domains a new user may come from when set).

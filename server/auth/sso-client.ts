@@ -3,62 +3,20 @@
  * secrets at rest, the guard on the addresses the server fetches from an issuer, and the
  * OpenID client (openid-client) for a workspace's provider.
  *
- * Sealing: AES-256-GCM with `SSO_SECRET_KEY` (or a key generated once into
- * `DATA_DIR/keys/sso-secret.key`), a random 96-bit IV per value, and additional data naming
- * what the value is and whose it is (`sso-secret:<tenantId>`), so a sealed value copied into
- * another workspace's row does not open. Stored form: `v1.<iv>.<ciphertext+tag>` (base64url).
+ * Sealing: client secrets and PKCE verifiers are sealed with the process' `SecretBox`
+ * (`core/secret-box.ts`), with additional data naming what the value is and whose it is
+ * (`sso-secret:<tenantId>`), so a sealed value copied into another workspace's row does not open.
  *
  * Issuer guard: an issuer is someone's input pointed at our network (the server fetches its
  * discovery document, keys and token endpoint). Unless `SSO_ALLOW_PRIVATE_ISSUERS` is on,
  * every URL the client fetches — the issuer's and every one its metadata names — must be
  * `https:` and its host must resolve only to public addresses; the check runs on each fetch.
  */
-import crypto from 'node:crypto';
 import dns from 'node:dns';
-import fs from 'node:fs/promises';
 import net from 'node:net';
-import path from 'node:path';
 import * as oidc from 'openid-client';
 import { isPublicAddress } from '../../core/push-endpoint.js';
-import { readOrCreate } from '../../core/keys.js';
 
-/** Seals and opens short secrets (client secrets, PKCE verifiers) with one 256-bit key. */
-export class SecretBox {
-  constructor(private readonly key: Buffer) {
-    if (key.length !== 32) throw new Error('the SSO secret key must be 32 bytes');
-  }
-
-  seal(plain: string, aad: string): string {
-    const iv = crypto.randomBytes(12);
-    const c = crypto.createCipheriv('aes-256-gcm', this.key, iv);
-    c.setAAD(Buffer.from(aad));
-    const body = Buffer.concat([c.update(plain, 'utf8'), c.final(), c.getAuthTag()]);
-    return `v1.${iv.toString('base64url')}.${body.toString('base64url')}`;
-  }
-
-  open(sealed: string, aad: string): string {
-    const [v, ivText, bodyText] = sealed.split('.');
-    if (v !== 'v1' || !ivText || !bodyText) throw new Error('not a sealed value');
-    const iv = Buffer.from(ivText, 'base64url');
-    const body = Buffer.from(bodyText, 'base64url');
-    if (iv.length !== 12 || body.length < 16) throw new Error('not a sealed value');
-    const d = crypto.createDecipheriv('aes-256-gcm', this.key, iv);
-    d.setAAD(Buffer.from(aad));
-    d.setAuthTag(body.subarray(body.length - 16));
-    return Buffer.concat([d.update(body.subarray(0, body.length - 16)), d.final()]).toString('utf8');
-  }
-}
-
-/** The sealing key: from configuration, or generated once into `DATA_DIR/keys/` (mode 0600; the first writer wins). */
-export async function loadSsoSecretBox(opts: { secretKey?: string; dataDir: string }): Promise<SecretBox> {
-  if (opts.secretKey) return new SecretBox(Buffer.from(opts.secretKey, 'base64'));
-  const dir = path.join(opts.dataDir, 'keys');
-  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-  const text = await readOrCreate(path.join(dir, 'sso-secret.key'), () => crypto.randomBytes(32).toString('base64') + '\n', 0o600);
-  return new SecretBox(Buffer.from(text.trim(), 'base64'));
-}
-
-/** An issuer (or a URL its metadata names) the server will not fetch from; the message is safe to show an admin. */
 export class IssuerRefused extends Error {
   override readonly name = 'IssuerRefused';
 }

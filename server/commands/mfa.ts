@@ -26,6 +26,7 @@ import type { Principal } from '../../core/tokens.js';
 import { acceptTotp, isRecoveryCode, newRecoveryCodes, newTotpSecret, otpauthUri, recoveryCodeHash } from '../../core/totp.js';
 import type { Services } from '../services.js';
 import { audit } from './audit.js';
+import { passwordLoginPolicy, ssoRequired } from './sso.js';
 import { endAllSessions, hashToken, sessionAnswer, startSession, type Device } from './sessions.js';
 
 const CHALLENGE_PREFIX = 'qmc_';
@@ -168,6 +169,9 @@ export async function verifyMfa(svc: Services, props: { challenge: string; code:
     const challenge = await liveChallenge(tx, props.challenge, 'verify');
     const user = await mfaUser(tx, challenge.user_id);
     if (!user || user.disabled_at) throw unauthorized('This account is no longer active', 'account_inactive');
+    // Single sign-on made mandatory between the password and the code: only owners go on.
+    const policy = await passwordLoginPolicy(tx, user.role);
+    if (policy === 'sso_required') throw ssoRequired();
     const used = await useCode(svc, tx, tenantId, user, props.code, true);
     if (!used) return { ok: false as const, challengeId: challenge.id, userId: user.id };
     await tx
@@ -176,7 +180,15 @@ export async function verifyMfa(svc: Services, props: { challenge: string; code:
       .where('id', '=', challenge.id)
       .execute();
     const session = await startSession(svc, tx, { tenantId, userId: user.id, ip: props.ip, userAgent: props.userAgent, method: 'password', mfa: true });
-    await audit(tx, { tenantId, actorId: user.id, action: 'auth.login', targetType: 'user', targetId: user.id, ip: props.ip, detail: { mfa: used } });
+    await audit(tx, {
+      tenantId,
+      actorId: user.id,
+      action: 'auth.login',
+      targetType: 'user',
+      targetId: user.id,
+      ip: props.ip,
+      detail: { mfa: used, ...(policy === 'break_glass' ? { breakGlass: true } : {}) },
+    });
     return { ok: true as const, session, user };
   });
   if (!outcome.ok) {
@@ -221,6 +233,8 @@ export async function confirmChallengeEnrolment(svc: Services, props: { challeng
     const user = await mfaUser(tx, challenge.user_id);
     if (!user || user.disabled_at) throw unauthorized('This account is no longer active', 'account_inactive');
     if (!challenge.pending_secret) throw badRequest('mfa_not_enabled', 'Ask for the secret first (POST /api/v1/auth/mfa/enrol)');
+    const policy = await passwordLoginPolicy(tx, user.role);
+    if (policy === 'sso_required') throw ssoRequired();
     const step = acceptTotp(svc.secrets.open(challenge.pending_secret, sealAad(tenantId, user.id)), props.code, null);
     if (step === null) return { ok: false as const, challengeId: challenge.id, userId: user.id };
     await tx
@@ -236,7 +250,15 @@ export async function confirmChallengeEnrolment(svc: Services, props: { challeng
       .execute();
     const session = await startSession(svc, tx, { tenantId, userId: user.id, ip: props.ip, userAgent: props.userAgent, method: 'password', mfa: true });
     await audit(tx, { tenantId, actorId: user.id, action: 'mfa.enabled', targetType: 'user', targetId: user.id, ip: props.ip });
-    await audit(tx, { tenantId, actorId: user.id, action: 'auth.login', targetType: 'user', targetId: user.id, ip: props.ip, detail: { mfa: 'totp' } });
+    await audit(tx, {
+      tenantId,
+      actorId: user.id,
+      action: 'auth.login',
+      targetType: 'user',
+      targetId: user.id,
+      ip: props.ip,
+      detail: { mfa: 'totp', ...(policy === 'break_glass' ? { breakGlass: true } : {}) },
+    });
     return { ok: true as const, session, user, recoveryCodes };
   });
   if (!outcome.ok) {

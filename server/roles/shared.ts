@@ -25,7 +25,7 @@ import { RedisRateLimiter } from '../rate-limit/redis.js';
 import { limit, type RouteContext } from '../routes/context.js';
 import { healthRoutes } from '../routes/health.js';
 import type { Services } from '../services.js';
-import { loadSsoSecretBox } from '../auth/sso-client.js';
+import { loadSecretBox } from '../../core/secret-box.js';
 import type { Shutdown } from '../shutdown.js';
 
 /** Probes and scrapes are never rate limited. */
@@ -108,7 +108,7 @@ export async function openShared(opts: SharedOptions): Promise<Shared> {
     notificationHub,
     log,
     refreshTtlSeconds: config.jwt.refreshTtlSeconds,
-    secrets: await loadSsoSecretBox({ secretKey: config.sso.secretKey, dataDir: config.dataDir }),
+    secrets: await loadSecretBox({ secretKey: config.secretsKey, dataDir: config.dataDir }),
     refreshReuseGraceSeconds: config.jwt.refreshReuseGraceSeconds,
     trashRetentionDays: config.trashRetentionDays,
   };

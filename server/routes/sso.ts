@@ -8,7 +8,6 @@ import { z } from 'zod';
 import type { SsoExchangeRequest, UpdateSsoRequest } from '../../contract/api.js';
 import { AppError, badRequest } from '../../lib/errors.js';
 import type { Req, Res } from '../../lib/http/edge.js';
-import { loadSsoSecretBox } from '../auth/sso-client.js';
 import {
   SSO_BROWSER_COOKIE,
   SSO_LOGIN_TTL_SECONDS,
@@ -77,12 +76,8 @@ const redirect = (location: string, headers: Record<string, string> = {}): Res =
 
 export function ssoRoutes(ctx: RouteContext): void {
   const { edge, svc, config } = ctx;
-  let box: ReturnType<typeof loadSsoSecretBox> | undefined;
-  const deps = async (): Promise<SsoDeps> => {
-    box ??= loadSsoSecretBox({ secretKey: config.sso.secretKey, dataDir: config.dataDir });
-    // Read per request: the public URL is configuration, and tests point it at their port.
-    return { box: await box, publicUrl: () => config.notifications.publicUrl, allowPrivateIssuers: config.sso.allowPrivateIssuers };
-  };
+  // Read per request: the public URL is configuration, and tests point it at their port.
+  const deps = async (): Promise<SsoDeps> => Promise.resolve({ box: svc.secrets, publicUrl: () => config.notifications.publicUrl, allowPrivateIssuers: config.sso.allowPrivateIssuers });
   const authLimit = (req: Req) => limit(ctx, `auth:${req.ip}`, config.rateLimits.auth);
 
   // ---- settings ----
