@@ -433,6 +433,7 @@ test('the security section and the audit page in the dark theme and on a phone: 
     problems.push(...(await seriousViolations(p)).map((v) => `account/${layout}: ${v}`));
     await p.goto(`${url}/admin/audit`);
     await p.getByTestId('audit-table').waitFor(WAIT);
+    await p.screenshot({ path: outputPath(`security-audit-${layout}.png`) });
     problems.push(...(await seriousViolations(p)).map((v) => `audit/${layout}: ${v}`));
   }
   assert.deepEqual(problems, []);

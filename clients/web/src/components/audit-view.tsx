@@ -7,7 +7,7 @@ import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } fro
 import type { AuditEntry, AuditQuery, SessionUser, User } from '../../../sdk/index.js';
 import { cachedDocuments, client, describeError } from '../api.js';
 import { navigate, useNarrow } from '../router.js';
-import { ACTION_GROUPS, actionsIn, actionWords, detailWords } from './audit-words.js';
+import { ACTION_GROUPS, actionsIn, actionWords, detailWords, targetWords } from './audit-words.js';
 import './audit.css';
 
 const PAGE = 50;
@@ -193,7 +193,7 @@ export function AuditView({ user }: { user: SessionUser }) {
     }
     return (
       <span>
-        {(e.targetType ?? 'Item').replace(/_/g, ' ')} <code title={e.targetId}>{short(e.targetId)}</code>
+        {targetWords(e.targetType)} <code title={e.targetId}>{short(e.targetId)}</code>
       </span>
     );
   };

@@ -140,3 +140,22 @@ export function detailWords(e: AuditEntry): string | null {
   if (name) return `“${name}”`;
   return null;
 }
+
+const TARGETS: Record<string, string> = {
+  api_key: 'API key',
+  classifier: 'Classifier',
+  collection: 'Collection',
+  invitation: 'Invitation',
+  push_subscription: 'Push subscription',
+  session: 'Session',
+  token_family: 'Session',
+  workflow: 'Workflow',
+  comment: 'Comment',
+  review: 'Review',
+};
+
+/** A target's kind in words ("API key"), for kinds the page does not name more precisely. */
+export function targetWords(type: string | null): string {
+  if (!type) return 'Item';
+  return TARGETS[type] ?? type.charAt(0).toUpperCase() + type.slice(1).replace(/_/g, ' ');
+}
