@@ -10,6 +10,8 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
 import { readOrCreate } from './keys.js';
 
 /** Seals and opens short secrets (TOTP secrets, SSO client secrets, PKCE verifiers) with one 256-bit key. */
@@ -49,3 +51,25 @@ export async function loadSecretBox(opts: { secretKey?: string; dataDir: string 
 }
 
 /** An issuer (or a URL its metadata names) the server will not fetch from; the message is safe to show an admin. */
+
+const CHECK_AAD = 'secrets-key-check';
+const CHECK_VALUE = 'quire';
+
+/**
+ * Whether this process' key is the one the database's secrets were sealed with: the first
+ * process to ask seals a known value, every later one opens it. `false` means two-factor
+ * codes and single sign-on will fail on this instance until it is given the same `SECRETS_KEY`.
+ */
+export async function sameSecretsKey(db: Kysely<Database>, box: SecretBox): Promise<boolean> {
+  await db
+    .insertInto('secrets_key_check')
+    .values({ id: 1, sealed: box.seal(CHECK_VALUE, CHECK_AAD) })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .execute();
+  const row = await db.selectFrom('secrets_key_check').select('sealed').where('id', '=', 1).executeTakeFirstOrThrow();
+  try {
+    return box.open(row.sealed, CHECK_AAD) === CHECK_VALUE;
+  } catch {
+    return false;
+  }
+}

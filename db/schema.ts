@@ -59,6 +59,13 @@ export interface UsersTable {
   mfa_pending_secret: string | null;
 }
 
+/** One value sealed with the secrets key, to tell at start whether this instance holds the same key (migration 0022). */
+export interface SecretsKeyCheckTable {
+  id: number;
+  sealed: string;
+  created_at: Generated<Date>;
+}
+
 export interface MfaRecoveryCodesTable {
   id: Generated<string>;
   tenant_id: string;
@@ -624,6 +631,7 @@ export interface Database {
   mfa_recovery_codes: MfaRecoveryCodesTable;
   mfa_challenges: MfaChallengesTable;
   api_keys: ApiKeysTable;
+  secrets_key_check: SecretsKeyCheckTable;
   documents: DocumentsTable;
   document_permissions: DocumentPermissionsTable;
   collections: CollectionsTable;

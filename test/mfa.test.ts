@@ -10,7 +10,9 @@ import { sql } from 'kysely';
 import type { MfaChallenge, MfaEnrolled, MfaEnrolment, MfaStatus, RecoveryCodes, WorkspaceMfa } from '../contract/api.js';
 import { TOTP_PERIOD_SECONDS, totpCode } from '../core/totp.js';
 import { connect, synced } from './helpers/provider.js';
-import { DIALECTS, startServer, type TestServer } from './helpers/server.js';
+import { DIALECTS, startServer, TEST_SECRETS_KEY, type TestServer } from './helpers/server.js';
+import { SecretBox, sameSecretsKey } from '../core/secret-box.js';
+import crypto from 'node:crypto';
 import { eventually } from './helpers/wait.js';
 import type { Session } from './helpers/api.js';
 
@@ -270,4 +272,19 @@ test('a workspace that requires MFA: members without it are signed out and enrol
   ] as const) {
     assert.equal(await auditCount(server, action), n, action);
   }
+});
+
+test('two instances: a challenge from one is answered on the other; an instance with another secrets key is told at start', async (t) => {
+  const a = await startServer(t, { redis: true });
+  const b = await startServer(t, { schema: a.schema, redis: true });
+  const owner = await a.api.signup('Acme', 'two-instances@example.test', STRONG);
+  const { secret } = await enrol(a, owner);
+  await forgetLastStep(a, owner.user.id);
+  const c = await challengeFor(b, owner.user.email, STRONG, 'mfa_required');
+  const signedIn = await a.api.post<Session>('/api/v1/auth/mfa', { challenge: c.challenge, code: totpCode(secret) });
+  assert.equal(signedIn.status, 200, signedIn.text);
+  assert.equal((await b.api.get('/api/v1/me', signedIn.body.accessToken)).status, 200);
+
+  assert.equal(await sameSecretsKey(a.quire.store.db, new SecretBox(Buffer.from(TEST_SECRETS_KEY, 'base64'))), true, 'the same key');
+  assert.equal(await sameSecretsKey(a.quire.store.db, new SecretBox(crypto.randomBytes(32))), false, 'another key is noticed');
 });

@@ -10,12 +10,13 @@
  *   the user has none) with a challenge token (`qmc_<tenant>.<secret>`, stored as a digest);
  *   it lives five minutes, allows five wrong codes and is used once. An enrolment challenge
  *   holds the secret being enrolled (sealed).
+ * - `secrets_key_check`: one value sealed with the process' secrets key, checked at start.
  * - `tenants.mfa_required`: owners and admins require MFA for everyone signing in with a
  *   password (single sign-on leaves the second factor to the identity provider).
  */
 import { sql, type Kysely } from 'kysely';
 import type { MigrationContext } from './context.js';
-import { enableTenantRls, grantTables } from './context.js';
+import { enableTenantRls, grantTables, ident } from './context.js';
 
 export function mfa(ctx: MigrationContext) {
   return {
@@ -47,9 +48,14 @@ export function mfa(ctx: MigrationContext) {
         )`.execute(db);
       await sql`create index mfa_challenges_user_idx on mfa_challenges (tenant_id, user_id)`.execute(db);
       for (const t of ['mfa_recovery_codes', 'mfa_challenges']) await enableTenantRls(db, t);
+      // One sealed known value: an instance whose secrets key differs from the one the
+      // database's secrets were sealed with finds out at start (core/secret-box.ts).
+      await sql`create table secrets_key_check (id smallint primary key check (id = 1), sealed text not null, created_at timestamptz not null default now())`.execute(db);
+      await sql`grant select, insert on secrets_key_check to ${sql.raw(ident(ctx.appRole))}`.execute(db);
       await grantTables(db, ctx, ['mfa_recovery_codes', 'mfa_challenges']);
     },
     async down(db: Kysely<unknown>): Promise<void> {
+      await sql`drop table if exists secrets_key_check`.execute(db);
       await sql`drop table if exists mfa_challenges`.execute(db);
       await sql`drop table if exists mfa_recovery_codes`.execute(db);
       await sql`alter table tenants drop column if exists mfa_required`.execute(db);

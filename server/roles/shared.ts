@@ -25,7 +25,7 @@ import { RedisRateLimiter } from '../rate-limit/redis.js';
 import { limit, type RouteContext } from '../routes/context.js';
 import { healthRoutes } from '../routes/health.js';
 import type { Services } from '../services.js';
-import { loadSecretBox } from '../../core/secret-box.js';
+import { loadSecretBox, sameSecretsKey } from '../../core/secret-box.js';
 import type { Shutdown } from '../shutdown.js';
 
 /** Probes and scrapes are never rate limited. */
@@ -100,6 +100,13 @@ export async function openShared(opts: SharedOptions): Promise<Shared> {
   const notificationHub = new NotificationHub({ redis, channel: `${config.redis.prefix}notifications`, log });
   shutdown.add('notification-hub', () => notificationHub.stop());
   const keys = opts.keys ?? (await loadSigningKeys({ privatePem: config.jwt.privateKeyPem, publicPem: config.jwt.publicKeyPem, dataDir: config.dataDir }));
+  const secrets = await loadSecretBox({ secretKey: config.secretsKey, dataDir: config.dataDir });
+  if (!(await sameSecretsKey(store.db, secrets))) {
+    log.error(
+      { cat: 'app' },
+      "this instance's secrets key differs from the one this database's secrets were sealed with: two-factor sign-in and single sign-on will fail here; set the same SECRETS_KEY on every instance",
+    );
+  }
   const svc: Services = {
     store,
     tokens: new TokenService(keys, { issuer: config.jwt.issuer, audience: config.jwt.audience, accessTtlSeconds: config.jwt.accessTtlSeconds }),
@@ -108,7 +115,7 @@ export async function openShared(opts: SharedOptions): Promise<Shared> {
     notificationHub,
     log,
     refreshTtlSeconds: config.jwt.refreshTtlSeconds,
-    secrets: await loadSecretBox({ secretKey: config.secretsKey, dataDir: config.dataDir }),
+    secrets,
     refreshReuseGraceSeconds: config.jwt.refreshReuseGraceSeconds,
     trashRetentionDays: config.trashRetentionDays,
   };

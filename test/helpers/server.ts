@@ -122,6 +122,9 @@ export const UNLIMITED_RATE_LIMITS: Record<string, string> = {
   RATE_LIMIT_PUBLIC_BURST: '100000',
 };
 
+/** The secrets key every test instance holds (32 bytes, base64). */
+export const TEST_SECRETS_KEY = Buffer.alloc(32, 7).toString('base64');
+
 export function testConfig(schema: string, opts: StartServerOptions, dataDir: string): Config {
   const dialect = opts.dialect ?? 'postgres';
   return loadConfig(
@@ -133,6 +136,8 @@ export function testConfig(schema: string, opts: StartServerOptions, dataDir: st
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       DATABASE_SCHEMA: schema,
       PASSWORD_SCRYPT_COST: '10',
+      // Instances of one test share a database and so its sealed secrets, as deployments must.
+      SECRETS_KEY: TEST_SECRETS_KEY,
       // The sentence encoder costs CPU; tests of semantic search turn it on.
       SEMANTIC_SEARCH: 'false',
       // The browser tests serve the web app; the rest do not need it.
