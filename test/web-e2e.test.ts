@@ -73,11 +73,13 @@ test('two users co-edit: sign-up, create, share through the dialog, each sees th
   // The owner adds a colleague on the People page.
   const memberEmail = `bea-${Date.now()}@example.test`;
   await pa.getByRole('link', { name: 'People' }).click();
-  await pa.getByLabel('Email').fill(memberEmail);
-  await pa.getByLabel('Name (optional)').fill('Bea');
-  await pa.getByLabel('First password').fill('another good password');
-  await pa.getByLabel('Role').selectOption('member');
-  await pa.getByRole('button', { name: 'Add person' }).click();
+  // The page also has the invitation form; this is the one that adds a person directly.
+  const addForm = pa.getByRole('form', { name: 'Add a person' });
+  await addForm.getByLabel('Email').fill(memberEmail);
+  await addForm.getByLabel('Name (optional)').fill('Bea');
+  await addForm.getByLabel('First password').fill('another good password');
+  await addForm.getByLabel('Role').selectOption('member');
+  await addForm.getByRole('button', { name: 'Add person' }).click();
   await pa.getByRole('listitem').filter({ hasText: memberEmail }).waitFor(WAIT);
   const member = { user: { email: memberEmail } };
   await pa.goBack();

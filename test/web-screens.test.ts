@@ -110,7 +110,7 @@ test('every main screen in light, dark and phone layouts: screenshots, and no se
           .waitFor(WAIT)
       ),
     },
-    { name: 'people', open: async (p) => (await p.goto(`${url}/people`), await p.getByRole('heading', { name: 'People' }).waitFor(WAIT)) },
+    { name: 'people', open: async (p) => (await p.goto(`${url}/people`), await p.getByRole('heading', { name: 'People', exact: true }).waitFor(WAIT)) },
     { name: 'account', open: async (p) => (await p.goto(`${url}/account`), await p.getByLabel('Display name').waitFor(WAIT)) },
     { name: 'audit', open: async (p) => (await p.goto(`${url}/admin/audit`), await p.getByTestId('audit-table').waitFor(WAIT)) },
     { name: 'not-found', open: async (p) => (await p.goto(`${url}/no-such-page`), await p.getByTestId('not-found').waitFor(WAIT)) },
