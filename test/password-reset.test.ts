@@ -182,3 +182,16 @@ test('with SMTP an admin’s link is emailed; a failed send leaves no link and n
   assert.equal(rows.rows[0]!.n, 1, 'only the first link exists');
   assert.equal((await auditCounts(quire.store.owner, owner.user.tenantId))['user.password_reset_link'], 1, 'the failed one is not audited');
 });
+
+test('a reset link made before the person changed their password stops working', async (t) => {
+  const { api } = await startServer(t, { env: { PUBLIC_URL } });
+  const owner = await api.signup('Changed');
+  const member = await api.addUser(owner, 'member', OLD);
+  const made = await api.post(`/api/v1/users/${member.user.id}/password-reset`, {}, owner.accessToken);
+  assert.equal(made.status, 200, made.text);
+  const changed = await api.post('/api/v1/me/password', { currentPassword: OLD, newPassword: NEW }, member.accessToken);
+  assert.equal(changed.status, 200, changed.text);
+  const late = await api.post('/api/v1/auth/password-reset/confirm', { token: tokenOfLink(made.body.link), password: 'violet kettle on the stairs' });
+  assert.equal(late.status, 400, late.text);
+  assert.equal((await api.post('/api/v1/auth/login', { email: member.user.email, password: NEW })).status, 200, 'the new password stands');
+});

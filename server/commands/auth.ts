@@ -77,12 +77,7 @@ export async function login(svc: Services, props: LoginRequest & Device): Promis
   const started = await withTenant(svc.store.db, ref.tenant_id, async (tx) => {
     // Read again under the row's lock: a password changed (or an account disabled) while the
     // old one was being verified starts no session.
-    const current = await tx
-      .selectFrom('users')
-      .select(['email', 'role', 'password_hash', 'disabled_at', 'session_version', 'mfa_enabled_at'])
-      .where('id', '=', user.id)
-      .forShare()
-      .executeTakeFirst();
+    const current = await tx.selectFrom('users').select(['email', 'role', 'password_hash', 'disabled_at', 'session_version', 'mfa_enabled_at']).where('id', '=', user.id).forShare().executeTakeFirst();
     if (!current || current.disabled_at || current.password_hash !== user.password_hash) return null;
     // Mandatory single sign-on: only owners sign in with a password (the break-glass way in).
     const sso = await passwordLoginPolicy(tx, current.role);
@@ -235,6 +230,13 @@ export async function changePassword(svc: Services, principal: Principal, device
     const actor = await loadActor(tx, principal, ip);
     if (current?.password_hash !== before.password_hash) return null;
     const sessionVersion = await endAllSessions(tx, userId, 'password_changed', { password_hash: passwordHash });
+    // Reset links made for the old password stop working with it.
+    await tx
+      .updateTable('password_resets')
+      .set({ used_at: sql`now()` })
+      .where('user_id', '=', userId)
+      .where('used_at', 'is', null)
+      .execute();
     const session = await startSession(svc, tx, { tenantId, userId, ...device, method: 'password', mfa: await sessionHadMfa(tx, principal) });
     await audit(tx, { tenantId, actorId: userId, action: 'user.password_change', targetType: 'user', targetId: userId, ip, detail: { sessionVersion } });
     return { actor, sessionVersion, ...session };
