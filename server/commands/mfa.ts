@@ -100,6 +100,21 @@ async function liveChallenge(tx: Tx, token: string, purpose: 'verify' | 'enrol')
   return row;
 }
 
+/** The workspace a challenge names (in clear, as refresh tokens do); a malformed one is refused. */
+function challengeTenant(token: string): string {
+  const parsed = parseChallenge(token);
+  if (!parsed) throw invalidChallenge();
+  return parsed.tenantId;
+}
+
+/** A live challenge of this purpose and its user, who must still be active. */
+async function openChallenge(tx: Tx, token: string, purpose: 'verify' | 'enrol'): Promise<{ challenge: ChallengeRow; user: MfaUser }> {
+  const challenge = await liveChallenge(tx, token, purpose);
+  const user = await mfaUser(tx, challenge.user_id);
+  if (!user || user.disabled_at) throw unauthorized('This account is no longer active', 'account_inactive');
+  return { challenge, user };
+}
+
 interface MfaUser {
   id: string;
   email: string;
@@ -162,13 +177,9 @@ async function spendAttempt(svc: Services, tenantId: string, challengeId: string
 
 /** `POST /api/v1/auth/mfa`: the second step of a sign-in; answers the session. */
 export async function verifyMfa(svc: Services, props: { challenge: string; code: string } & Device): Promise<Session> {
-  const parsed = parseChallenge(props.challenge);
-  if (!parsed) throw invalidChallenge();
-  const { tenantId } = parsed;
+  const tenantId = challengeTenant(props.challenge);
   const outcome = await withTenant(svc.store.db, tenantId, async (tx) => {
-    const challenge = await liveChallenge(tx, props.challenge, 'verify');
-    const user = await mfaUser(tx, challenge.user_id);
-    if (!user || user.disabled_at) throw unauthorized('This account is no longer active', 'account_inactive');
+    const { challenge, user } = await openChallenge(tx, props.challenge, 'verify');
     // Single sign-on made mandatory between the password and the code: only owners go on.
     const policy = await passwordLoginPolicy(tx, user.role);
     if (policy === 'sso_required') throw ssoRequired();
@@ -201,13 +212,9 @@ export async function verifyMfa(svc: Services, props: { challenge: string; code:
 
 /** `POST /api/v1/auth/mfa/enrol`: the secret for an enrolment challenge (the same one each time it is asked). */
 export async function challengeEnrolment(svc: Services, props: { challenge: string }): Promise<MfaEnrolment> {
-  const parsed = parseChallenge(props.challenge);
-  if (!parsed) throw invalidChallenge();
-  const { tenantId } = parsed;
+  const tenantId = challengeTenant(props.challenge);
   return withTenant(svc.store.db, tenantId, async (tx) => {
-    const challenge = await liveChallenge(tx, props.challenge, 'enrol');
-    const user = await mfaUser(tx, challenge.user_id);
-    if (!user || user.disabled_at) throw unauthorized('This account is no longer active', 'account_inactive');
+    const { challenge, user } = await openChallenge(tx, props.challenge, 'enrol');
     const aad = sealAad(tenantId, user.id);
     let secret: string;
     if (challenge.pending_secret) secret = svc.secrets.open(challenge.pending_secret, aad);
@@ -225,13 +232,9 @@ export async function challengeEnrolment(svc: Services, props: { challenge: stri
 
 /** `POST /api/v1/auth/mfa/enrol/confirm`: turns MFA on with a first code and starts the session. */
 export async function confirmChallengeEnrolment(svc: Services, props: { challenge: string; code: string } & Device): Promise<MfaEnrolled> {
-  const parsed = parseChallenge(props.challenge);
-  if (!parsed) throw invalidChallenge();
-  const { tenantId } = parsed;
+  const tenantId = challengeTenant(props.challenge);
   const outcome = await withTenant(svc.store.db, tenantId, async (tx) => {
-    const challenge = await liveChallenge(tx, props.challenge, 'enrol');
-    const user = await mfaUser(tx, challenge.user_id);
-    if (!user || user.disabled_at) throw unauthorized('This account is no longer active', 'account_inactive');
+    const { challenge, user } = await openChallenge(tx, props.challenge, 'enrol');
     if (!challenge.pending_secret) throw badRequest('mfa_not_enabled', 'Ask for the secret first (POST /api/v1/auth/mfa/enrol)');
     const policy = await passwordLoginPolicy(tx, user.role);
     if (policy === 'sso_required') throw ssoRequired();
