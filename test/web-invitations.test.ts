@@ -96,7 +96,7 @@ test('an admin invites (no SMTP: copies the link); the invitee sets a password a
   const row = a.locator('.perm-list li', { hasText: email });
   await row.waitFor(WAIT);
   assert.equal(await a.getByRole('list', { name: 'Pending invitations' }).count(), 0, 'nothing pending');
-  await a.getByRole('button', { name: `Reset the password of ${email}` }).click();
+  await a.getByRole('button', { name: `Reset password for ${email}` }).click();
   await a.getByRole('button', { name: 'Make reset link' }).click();
   const resetCopy = a.getByRole('dialog', { name: 'Password reset link' }).getByTestId('copy-link');
   await resetCopy.waitFor(WAIT);

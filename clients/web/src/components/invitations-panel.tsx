@@ -188,7 +188,7 @@ export function ResetPasswordAction({ user }: { user: User }) {
   };
   return (
     <>
-      <button type="button" className="link" onClick={() => setStep('asking')} aria-label={`Reset the password of ${user.email}`}>
+      <button type="button" className="link" onClick={() => setStep('asking')} aria-label={`Reset password for ${user.email}`}>
         Reset password
       </button>
       {step === 'asking' && (
