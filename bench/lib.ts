@@ -1,5 +1,6 @@
 /** Shared pieces of the benchmark scenarios: starting servers as processes, measuring them. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,7 +25,12 @@ function quireRoot(): string {
   return root;
 }
 /** Environment a Quire process needs to run from QUIRE_ROOT as it would from ROOT. */
-const QUIRE_ROOT_ENV: Record<string, string> = QUIRE_ROOT === ROOT ? {} : { WEB_DIR: path.join(ROOT, 'clients/web/dist') };
+const QUIRE_ROOT_ENV: Record<string, string> = {
+  ...(QUIRE_ROOT === ROOT ? {} : { WEB_DIR: path.join(ROOT, 'clients/web/dist') }),
+  // Processes of one run share a database, so they share the key that seals its secrets
+  // (each has its own DATA_DIR, where it would otherwise generate one of its own).
+  SECRETS_KEY: process.env.SECRETS_KEY ?? crypto.randomBytes(32).toString('base64'),
+};
 export const DB = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 export const arg = (name: string, def: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? def;
