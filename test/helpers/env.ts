@@ -4,3 +4,5 @@ export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6
 export const TEST_NATS_URL = process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 export const TEST_MEILI_URL = process.env.TEST_MEILI_URL ?? 'http://127.0.0.1:7700';
 export const TEST_QDRANT_URL = process.env.TEST_QDRANT_URL ?? 'http://127.0.0.1:6333';
+/** The secrets key every test instance holds (32 bytes, base64): instances of a test share a database, so they share its sealed secrets. */
+export const TEST_SECRETS_KEY = Buffer.alloc(32, 7).toString('base64');

@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { ApiClient } from './api.js';
+import { TEST_SECRETS_KEY } from './env.js';
 import { eventually } from './wait.js';
 
 export async function freePort(): Promise<number> {
@@ -29,7 +30,7 @@ export interface QuireProcess {
 export function spawnQuire(env: Record<string, string>, port: number, args: string[] = []): QuireProcess {
   let out = '';
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', ...args], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', HOST: '127.0.0.1', PORT: String(port), PASSWORD_SCRYPT_COST: '10', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', HOST: '127.0.0.1', PORT: String(port), PASSWORD_SCRYPT_COST: '10', SECRETS_KEY: TEST_SECRETS_KEY, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (d) => (out += d));

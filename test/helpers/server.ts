@@ -13,7 +13,7 @@ import { keysFromPem, generatePemPair, type SigningKeys } from '../../core/keys.
 import { loadConfig, type Config } from '../../lib/config.js';
 import { openPGlite } from '../../db/store.js';
 import type { PGliteHandle } from '../../db/pglite-dialect.js';
-import { TEST_DATABASE_URL, TEST_MEILI_URL, TEST_NATS_URL, TEST_REDIS_URL } from './env.js';
+import { TEST_DATABASE_URL, TEST_MEILI_URL, TEST_NATS_URL, TEST_REDIS_URL, TEST_SECRETS_KEY } from './env.js';
 import { ApiClient } from './api.js';
 import { eventually } from './wait.js';
 
@@ -122,8 +122,7 @@ export const UNLIMITED_RATE_LIMITS: Record<string, string> = {
   RATE_LIMIT_PUBLIC_BURST: '100000',
 };
 
-/** The secrets key every test instance holds (32 bytes, base64). */
-export const TEST_SECRETS_KEY = Buffer.alloc(32, 7).toString('base64');
+export { TEST_SECRETS_KEY };
 
 export function testConfig(schema: string, opts: StartServerOptions, dataDir: string): Config {
   const dialect = opts.dialect ?? 'postgres';
