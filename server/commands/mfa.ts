@@ -115,6 +115,30 @@ async function openChallenge(tx: Tx, token: string, purpose: 'verify' | 'enrol')
   return { challenge, user };
 }
 
+/** The last of a sign-in's second step: the challenge is used up, the session starts, the sign-in is audited. */
+async function finishChallenge(
+  svc: Services,
+  tx: Tx,
+  p: { tenantId: string; challengeId: string; userId: string; device: Device; mfa: 'totp' | 'recovery'; breakGlass: boolean },
+): Promise<{ sessionId: string; refreshToken: string }> {
+  await tx
+    .updateTable('mfa_challenges')
+    .set({ used_at: sql`now()` })
+    .where('id', '=', p.challengeId)
+    .execute();
+  const session = await startSession(svc, tx, { tenantId: p.tenantId, userId: p.userId, ip: p.device.ip, userAgent: p.device.userAgent, method: 'password', mfa: true });
+  await audit(tx, {
+    tenantId: p.tenantId,
+    actorId: p.userId,
+    action: 'auth.login',
+    targetType: 'user',
+    targetId: p.userId,
+    ip: p.device.ip,
+    detail: { mfa: p.mfa, ...(p.breakGlass ? { breakGlass: true } : {}) },
+  });
+  return session;
+}
+
 interface MfaUser {
   id: string;
   email: string;
@@ -185,21 +209,7 @@ export async function verifyMfa(svc: Services, props: { challenge: string; code:
     if (policy === 'sso_required') throw ssoRequired();
     const used = await useCode(svc, tx, tenantId, user, props.code, true);
     if (!used) return { ok: false as const, challengeId: challenge.id, userId: user.id };
-    await tx
-      .updateTable('mfa_challenges')
-      .set({ used_at: sql`now()` })
-      .where('id', '=', challenge.id)
-      .execute();
-    const session = await startSession(svc, tx, { tenantId, userId: user.id, ip: props.ip, userAgent: props.userAgent, method: 'password', mfa: true });
-    await audit(tx, {
-      tenantId,
-      actorId: user.id,
-      action: 'auth.login',
-      targetType: 'user',
-      targetId: user.id,
-      ip: props.ip,
-      detail: { mfa: used, ...(policy === 'break_glass' ? { breakGlass: true } : {}) },
-    });
+    const session = await finishChallenge(svc, tx, { tenantId, challengeId: challenge.id, userId: user.id, device: props, mfa: used, breakGlass: policy === 'break_glass' });
     return { ok: true as const, session, user };
   });
   if (!outcome.ok) {
@@ -246,22 +256,8 @@ export async function confirmChallengeEnrolment(svc: Services, props: { challeng
       .where('id', '=', user.id)
       .execute();
     const recoveryCodes = await storeRecoveryCodes(tx, tenantId, user.id);
-    await tx
-      .updateTable('mfa_challenges')
-      .set({ used_at: sql`now()` })
-      .where('id', '=', challenge.id)
-      .execute();
-    const session = await startSession(svc, tx, { tenantId, userId: user.id, ip: props.ip, userAgent: props.userAgent, method: 'password', mfa: true });
     await audit(tx, { tenantId, actorId: user.id, action: 'mfa.enabled', targetType: 'user', targetId: user.id, ip: props.ip });
-    await audit(tx, {
-      tenantId,
-      actorId: user.id,
-      action: 'auth.login',
-      targetType: 'user',
-      targetId: user.id,
-      ip: props.ip,
-      detail: { mfa: 'totp', ...(policy === 'break_glass' ? { breakGlass: true } : {}) },
-    });
+    const session = await finishChallenge(svc, tx, { tenantId, challengeId: challenge.id, userId: user.id, device: props, mfa: 'totp', breakGlass: policy === 'break_glass' });
     return { ok: true as const, session, user, recoveryCodes };
   });
   if (!outcome.ok) {
