@@ -158,6 +158,9 @@ test('comments: comment on a selection, live to a second user who replies with a
 
   // A thread on "both parties" (by the shortcut), then that text deleted: it shows detached, last.
   await select(b, 'both parties');
+  // The bubble shows once the editor has taken the selection (the DOM selection reaches it a
+  // moment later); the shortcut before that would act on the previous, empty selection.
+  await b.getByTestId('bubble-menu').getByRole('button', { name: 'Comment' }).waitFor(WAIT);
   await b.keyboard.press('Control+Alt+M');
   await b.getByLabel('Comment on the selected text').fill('Who signs?');
   await b.getByLabel('Comment on the selected text').press('Control+Enter');
