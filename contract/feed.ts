@@ -14,11 +14,13 @@ export const FEED_EVENT_TYPES = [
   'document.commented',
   'document.shared',
   'document.review',
+  // A file was added to the document (`subjectId`): its text is extracted and the document re-indexed.
+  'document.attachment',
 ] as const;
 export type FeedEventType = (typeof FEED_EVENT_TYPES)[number];
 
 /** Events about a document's content or access: what the indexer handles (the rest are for the notifier). */
-export const INDEXED_EVENT_TYPES: readonly FeedEventType[] = ['document.created', 'document.changed', 'document.deleted', 'document.permissions'];
+export const INDEXED_EVENT_TYPES: readonly FeedEventType[] = ['document.created', 'document.changed', 'document.deleted', 'document.permissions', 'document.attachment'];
 
 /** Events the notifier turns into notifications. */
 export const NOTIFYING_EVENT_TYPES: readonly FeedEventType[] = ['document.commented', 'document.shared', 'document.review'];
@@ -32,7 +34,7 @@ export const FeedEventSchema = z.strictObject({
   /** Its row sequence number (log seq for changes, outbox seq otherwise). */
   seq: z.string().regex(/^\d{1,20}$/),
   at: z.iso.datetime(),
-  /** `document.commented`: the comment; `document.shared`: the user it was shared with; `document.review`: the review event. */
+  /** `document.commented`: the comment; `document.shared`: the user it was shared with; `document.review`: the review event; `document.attachment`: the attachment. */
   subjectId: z.uuid().optional(),
 });
 export type FeedEvent = z.infer<typeof FeedEventSchema>;

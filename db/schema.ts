@@ -34,6 +34,8 @@ export interface TenantsTable {
   notification_defaults: ColumnType<NotificationPreferencePatch, string | undefined, string>;
   /** Everyone signing in with a password must pass a second factor (migration 0022). */
   mfa_required: Generated<boolean>;
+  /** The workspace's storage quota when it differs from the deployment's default (migration 0026). */
+  storage_quota_bytes: number | null;
 }
 
 export interface UsersTable {
@@ -623,6 +625,30 @@ export interface UserIdentitiesTable {
   last_login_at: NullableTimestamp;
 }
 
+/** An uploaded file of a document (migration 0026). */
+export interface AttachmentsTable {
+  id: string;
+  tenant_id: string;
+  /** Null once its document was purged: the collector removes the blob. */
+  document_id: string | null;
+  created_by: string | null;
+  name: string;
+  content_type: string;
+  kind: 'image' | 'file';
+  /** Bytes (int8: read as a string on Postgres, Number() it): the declared length while uploading, the stored length once ready. */
+  size: ColumnType<string | number, number, number>;
+  sha256: string | null;
+  storage_key: string;
+  status: Generated<'uploading' | 'ready'>;
+  created_at: Generated<Date>;
+  ready_at: NullableTimestamp;
+  extraction_status: Generated<'none' | 'pending' | 'done' | 'failed'>;
+  extracted_text: string | null;
+  extracted_at: NullableTimestamp;
+  extraction_error: string | null;
+  unreferenced_since: NullableTimestamp;
+}
+
 export interface Database {
   tenants: TenantsTable;
   users: UsersTable;
@@ -631,6 +657,7 @@ export interface Database {
   mfa_recovery_codes: MfaRecoveryCodesTable;
   mfa_challenges: MfaChallengesTable;
   api_keys: ApiKeysTable;
+  attachments: AttachmentsTable;
   secrets_key_check: SecretsKeyCheckTable;
   documents: DocumentsTable;
   document_permissions: DocumentPermissionsTable;

@@ -26,6 +26,7 @@ import { mfa } from './0022-mfa.js';
 import { apiKeys } from './0023-api-keys.js';
 import { invitations } from './0024-invitations.js';
 import { sso } from './0025-sso.js';
+import { attachments } from './0026-attachments.js';
 
 export type { MigrationContext };
 
@@ -56,5 +57,6 @@ export function migrations(ctx: MigrationContext): Record<string, Migration> {
     '0023-api-keys': apiKeys(ctx),
     '0024-invitations': invitations(ctx),
     '0025-sso': sso(ctx),
+    '0026-attachments': attachments(ctx),
   };
 }
