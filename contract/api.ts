@@ -1405,3 +1405,39 @@ export interface SsoDiscovery {
 export interface SsoExchangeRequest {
   code: string;
 }
+
+// ---------------------------------------------------------------------------
+// Files: images and attachments (uploads with tus, downloads by the document's permission)
+
+/** An uploaded file of a document. */
+export interface Attachment {
+  id: string;
+  documentId: string;
+  name: string;
+  /** The type it was uploaded as (for images: the type its bytes were checked to be). */
+  contentType: string;
+  /** `image`: a PNG, JPEG, GIF or WebP image shown inline; `file`: anything else, shown as a card. */
+  kind: 'image' | 'file';
+  /** Bytes (the declared length while `uploading`). */
+  size: number;
+  status: 'uploading' | 'ready';
+  createdAt: string;
+  createdBy: string | null;
+  /** Where the bytes are read: `GET` with the same credentials as the API. */
+  contentUrl: string;
+  /** Text extraction for search: `pending`, `done`, `failed`, or `none` (nothing to extract). */
+  extraction: 'none' | 'pending' | 'done' | 'failed';
+}
+
+/** `GET /api/v1/documents/:id/attachments`: the document's files, newest first. */
+export interface AttachmentList {
+  attachments: Attachment[];
+}
+
+/** `GET /api/v1/workspace/storage`: what the workspace's files take and may take. */
+export interface WorkspaceStorage {
+  usedBytes: number;
+  quotaBytes: number;
+  /** Largest single file accepted. */
+  maxFileBytes: number;
+}

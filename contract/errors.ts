@@ -123,6 +123,15 @@ export const SERVER_ERROR_CODES = [
   'sso_domain_not_allowed',
   'sso_email_taken',
   'sso_invalid_code',
+  // Files, import and export
+  'attachment_not_found',
+  'upload_not_found',
+  'file_too_large',
+  'quota_exceeded',
+  'content_type_mismatch',
+  'upload_incomplete',
+  'import_failed',
+  'export_failed',
 ] as const;
 
 export type ServerErrorCode = (typeof SERVER_ERROR_CODES)[number];
@@ -146,4 +155,6 @@ export type NotFoundWhat =
   | 'route'
   | 'invitation'
   | 'session'
-  | 'api_key';
+  | 'api_key'
+  | 'attachment'
+  | 'upload';
