@@ -2,10 +2,26 @@
  * Quire's service worker: keeps the app shell (index.html and the assets it references)
  * so the app opens without a network. Navigations go to the network first and fall back
  * to the cached shell; hashed assets are served from the cache. The API and the sync
- * socket are never cached: documents live in IndexedDB, managed by the app.
+ * socket are never cached (documents live in IndexedDB, managed by the app), except the
+ * bytes of attachments (`GET /api/v1/attachments/<id>/content`): they never change, so
+ * they are served from their own cache once fetched, and an image seen once shows offline.
+ * The app empties that cache when its user signs out (clients/web/src/editor/files.ts).
  */
 const BUILD = '__BUILD_ID__';
 const CACHE = 'quire-shell';
+const ATTACHMENTS = 'quire-attachments';
+const ATTACHMENT_CONTENT = /^\/api\/v1\/attachments\/[0-9a-fA-F-]{36}\/content$/;
+
+/** Cache-first for an attachment's whole bytes (keyed by address; errors and ranges are not kept). */
+async function attachmentContent(req, url) {
+  const key = url.origin + url.pathname;
+  const cache = await caches.open(ATTACHMENTS);
+  const hit = await cache.match(key, { ignoreVary: true });
+  if (hit) return hit;
+  const res = await fetch(req);
+  if (res.status === 200) await cache.put(key, res.clone()).catch(() => undefined);
+  return res;
+}
 
 async function shellUrls() {
   const res = await fetch('/', { cache: 'no-cache' });
@@ -50,6 +66,10 @@ self.addEventListener('fetch', (event) => {
   const req = event.request;
   const url = new URL(req.url);
   if (req.method !== 'GET' || url.origin !== self.location.origin) return;
+  if (req.mode !== 'navigate' && ATTACHMENT_CONTENT.test(url.pathname) && !url.search && !req.headers.has('range')) {
+    event.respondWith(attachmentContent(req, url));
+    return;
+  }
   if (/^\/(api|sync|metrics|health|ready|\.well-known)(\/|$)/.test(url.pathname)) return;
 
   // App routes (no file extension) are the shell; a navigation to a file (an icon, a

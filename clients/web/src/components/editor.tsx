@@ -16,6 +16,7 @@ import type { DocumentSession } from '../../../sdk/index.js';
 import { ALIGNMENTS, BLOCKS, FORMATS, shortcutLabel, tip } from '../editor/blocks.js';
 import { CommentBubble, SelectionBubble } from '../editor/bubble-menu.js';
 import { contentExtensions } from '../editor/extensions.js';
+import { FileUploads } from '../editor/files.js';
 import { normalizePastedHTML } from '../editor/paste.js';
 import { SlashCommand } from '../editor/slash-menu.js';
 import { CommentHighlights, selectionAnchor, setActiveThread, setCommentThreads, type HighlightThread } from '../editor/comments.js';
@@ -69,6 +70,8 @@ export const CollabEditor = memo(function CollabEditor({ session, user, editable
   const reportPaste = (dropped: string[]) => toast({ message: `Pasted without ${dropped.join(', ')}: the editor cannot hold ${dropped.length === 1 ? 'it' : 'them'}.` });
   const onPasteReport = useRef(reportPaste);
   onPasteReport.current = reportPaste;
+  const onUploadError = useRef((message: string) => toast({ message, tone: 'error' }));
+  onUploadError.current = (message: string) => toast({ message, tone: 'error' });
   const canCommentRef = useRef(canComment);
   canCommentRef.current = canComment;
   const onCommentRef = useRef(onComment);
@@ -106,6 +109,7 @@ export const CollabEditor = memo(function CollabEditor({ session, user, editable
                   : '',
         }),
         SlashCommand,
+        FileUploads.configure({ documentId: session.id, onError: onUploadError }),
         EditorKeys.configure({ onLink, onMenu }),
         Collaboration.configure({ document: session.doc, field: 'default' }),
         CollaborationCaret.configure({ provider: session.provider, user }),

@@ -5,11 +5,15 @@
  */
 import type { Extensions } from '@tiptap/core';
 import { documentSchema } from '../../../../contract/document-schema.js';
+import { fileNodes } from './files.js';
 import { HighlightedCodeBlock, highlighter } from './highlighting.js';
 
-export function contentExtensions(): Extensions {
+/** `publicPage`: shown without sign-in (uploaded images cannot be fetched there; see files.ts). */
+export function contentExtensions(opts: { publicPage?: boolean } = {}): Extensions {
   return documentSchema({
     // Grammars arrive on demand (see highlighting.ts); highlights are remembered.
     codeBlock: HighlightedCodeBlock.configure({ lowlight: highlighter, HTMLAttributes: { spellcheck: 'false' } }),
+    // Images and attachment cards with their views (uploaded bytes fetched with the user's token).
+    ...fileNodes(opts.publicPage ? 'public' : 'app'),
   });
 }

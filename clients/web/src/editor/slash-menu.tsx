@@ -8,6 +8,7 @@ import { ReactRenderer } from '@tiptap/react';
 import Suggestion, { type SuggestionKeyDownProps, type SuggestionProps } from '@tiptap/suggestion';
 import { useEffect, useImperativeHandle, useState, type Ref } from 'react';
 import { matchBlocks, shortcutLabel, type Block } from './blocks.js';
+import { matchFileBlock } from './files.js';
 
 interface ListHandle {
   onKeyDown: (e: KeyboardEvent) => boolean;
@@ -74,7 +75,7 @@ export const SlashCommand = Extension.create({
         pluginKey: new PluginKey('slashCommand'),
         char: '/',
         allow: ({ editor }) => !editor.isActive('codeBlock') && !editor.isActive('code'),
-        items: ({ query }) => matchBlocks(query),
+        items: ({ query }) => [...matchBlocks(query), ...matchFileBlock(query)],
         command: ({ editor, range, props }: { editor: Editor; range: Range; props: Block }) => props.run(editor, range),
         render: () => {
           let renderer: ReactRenderer<ListHandle, ListProps> | null = null;
