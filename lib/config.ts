@@ -181,6 +181,22 @@ const EnvSchema = z.object({
     .transform((v) => (v === '' ? undefined : v))
     .refine((v) => v === undefined || Buffer.from(v, 'base64').length === 32, { message: 'must be 32 bytes, base64-encoded' }),
   SSO_ALLOW_PRIVATE_ISSUERS: bool(false),
+  // Files: where their bytes live (the filesystem under DATA_DIR/blobs, or S3-compatible
+  // object storage when S3_BUCKET is set), and how much a file and a workspace may take.
+  STORAGE_BACKEND: z.enum(['fs', 's3']).optional(),
+  S3_ENDPOINT: optionalUrl(['http://', 'https://']),
+  S3_REGION: z.string().trim().default('us-east-1'),
+  S3_BUCKET: z.string().trim().optional(),
+  S3_ACCESS_KEY_ID: z.string().trim().optional(),
+  S3_SECRET_ACCESS_KEY: z.string().trim().optional(),
+  S3_PREFIX: z
+    .string()
+    .trim()
+    .default('')
+    .refine((v) => v === '' || /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)*\/?$/.test(v), { message: 'must be a folder path like quire/ or empty' }),
+  MAX_UPLOAD_BYTES: int(100 * 1_048_576, 1, 5 * 1024 * 1_048_576),
+  WORKSPACE_STORAGE_QUOTA_BYTES: int(10 * 1024 * 1_048_576, 0, Number.MAX_SAFE_INTEGER),
+  UPLOAD_EXPIRY_HOURS: int(24, 1, 24 * 30),
 });
 
 export interface Config {
@@ -285,6 +301,18 @@ export interface Config {
    * and each document's newest version, are kept); 0 keeps every version. @default 0
    */
   historyRetentionDays: number;
+  /** Files in documents: uploads, downloads, quotas. */
+  files: {
+    /** `fs`: `DATA_DIR/blobs` (the embedded default); `s3`: S3-compatible object storage. */
+    backend: 'fs' | 's3';
+    s3?: { endpoint?: string; region: string; bucket: string; accessKeyId: string; secretAccessKey: string; prefix: string };
+    /** Largest file accepted, in bytes. @default 100 MiB */
+    maxUploadBytes: number;
+    /** What a workspace's files may take together, in bytes (a workspace can be given its own). @default 10 GiB */
+    workspaceQuotaBytes: number;
+    /** An upload not finished after this long is removed (and stops counting against the quota). @default 24 */
+    uploadExpiryHours: number;
+  };
   /** How often the worker role purges the trash and expires versions; 0 = never. @default 1 hour */
   retentionIntervalMs: number;
   notifications: {
@@ -442,6 +470,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (Boolean(e.JWT_PRIVATE_KEY) !== Boolean(e.JWT_PUBLIC_KEY)) {
       problems.push('JWT_PRIVATE_KEY and JWT_PUBLIC_KEY must be set together (or both left unset to generate keys in DATA_DIR)');
     }
+    if (e.STORAGE_BACKEND === 's3' && !e.S3_BUCKET) problems.push('STORAGE_BACKEND=s3 needs S3_BUCKET (and S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY; S3_ENDPOINT for a store other than AWS)');
+    if (e.S3_BUCKET && (!e.S3_ACCESS_KEY_ID || !e.S3_SECRET_ACCESS_KEY)) problems.push('S3_BUCKET needs S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY');
     if (e.DATABASE_APP_URL && !e.DATABASE_URL) {
       problems.push('DATABASE_APP_URL needs DATABASE_URL (the owner connection that runs migrations)');
     }
@@ -494,6 +524,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     secretsKey: e.SECRETS_KEY,
     trashRetentionDays: e.TRASH_RETENTION_DAYS,
     historyRetentionDays: e.HISTORY_RETENTION_DAYS,
+    files: {
+      backend: e.STORAGE_BACKEND ?? (e.S3_BUCKET ? 's3' : 'fs'),
+      s3: e.S3_BUCKET
+        ? {
+            endpoint: e.S3_ENDPOINT,
+            region: e.S3_REGION,
+            bucket: e.S3_BUCKET,
+            accessKeyId: e.S3_ACCESS_KEY_ID ?? '',
+            secretAccessKey: e.S3_SECRET_ACCESS_KEY ?? '',
+            prefix: e.S3_PREFIX.replace(/\/+$/, ''),
+          }
+        : undefined,
+      maxUploadBytes: e.MAX_UPLOAD_BYTES,
+      workspaceQuotaBytes: e.WORKSPACE_STORAGE_QUOTA_BYTES,
+      uploadExpiryHours: e.UPLOAD_EXPIRY_HOURS,
+    },
     retentionIntervalMs: e.RETENTION_INTERVAL_MS,
     notifications: {
       publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),

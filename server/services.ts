@@ -10,6 +10,7 @@ import type { FullTextIndex } from '../ml-workers/search/fulltext.js';
 import type { VectorIndex } from '../ml-workers/search/vectors.js';
 import type { Embedder } from '../ml-workers/embeddings/embedder.js';
 import type { SecretBox } from '../core/secret-box.js';
+import type { BlobStore } from '../lib/storage/blob-store.js';
 
 export interface Services {
   store: Store;
@@ -23,6 +24,10 @@ export interface Services {
   /** Seals secrets kept at rest (TOTP secrets, single sign-on client secrets). */
   secrets: SecretBox;
   refreshReuseGraceSeconds: number;
+  /** Where file bytes live (the filesystem under DATA_DIR, or S3-compatible object storage). */
+  blobs: BlobStore;
+  /** File limits: the largest file, a workspace's default quota, when unfinished uploads expire. */
+  files: { maxUploadBytes: number; workspaceQuotaBytes: number; uploadExpiryHours: number };
   /** Days a deleted document stays in the trash (`purgeAt`). @default 30 */
   trashRetentionDays?: number;
   /** Document content (present when this process runs the api or sync role). */

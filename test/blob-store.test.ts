@@ -59,9 +59,11 @@ for (const [name, make] of stores) {
       const store = await make();
       t.after(() => store.close());
       const bytes = crypto.randomBytes(6 * 1024 * 1024 + 123);
-      const body = Readable.from((function* () {
-        for (let i = 0; i < bytes.length; i += 65_536) yield bytes.subarray(i, i + 65_536);
-      })());
+      const body = Readable.from(
+        (function* () {
+          for (let i = 0; i < bytes.length; i += 65_536) yield bytes.subarray(i, i + 65_536);
+        })(),
+      );
       assert.equal(await store.put('big/one', body), bytes.length);
       const back = await readAll(store, 'big/one');
       assert.ok(back && back.equals(bytes), 'the same bytes come back');

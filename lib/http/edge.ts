@@ -4,6 +4,7 @@
  * drain on shutdown. WebSocket routes are attached to `app` by the sync tier.
  */
 import crypto from 'node:crypto';
+import type { Readable } from 'node:stream';
 import uWS from '@trufflesuite/uws-js-unofficial';
 import type { HttpRequest as UwsRequest, HttpResponse as UwsResponse, TemplatedApp, us_listen_socket } from '@trufflesuite/uws-js-unofficial';
 import { badRequest, isAppError, payloadTooLarge, type ServerErrorCode } from '../errors.js';
@@ -11,7 +12,15 @@ import type { Logger } from '../log.js';
 import { clientAddress, type TrustProxy } from './client-ip.js';
 import type { Metrics } from '../metrics.js';
 
-export type Method = 'get' | 'post' | 'put' | 'patch' | 'del';
+export type Method = 'get' | 'head' | 'post' | 'put' | 'patch' | 'del';
+
+interface RouteOptions {
+  route: string;
+  paramNames: string[];
+  maxBodyBytes: number;
+  secretPath: boolean;
+  streamBody: boolean;
+}
 
 export interface Req {
   id: string;
@@ -25,6 +34,14 @@ export interface Req {
   headers: Record<string, string>;
   ip: string;
   body: Buffer | null;
+  /**
+   * On a route registered with `streamBody`: the request body as it arrives (`body` is
+   * null), with backpressure: the socket is paused while the reader lags. It ends early,
+   * without an error, when the client goes away; `aborted` tells which.
+   */
+  bodyStream?: ReadableStream<Uint8Array>;
+  /** On a `streamBody` route: whether the client went away before the answer. */
+  aborted?: () => boolean;
   log: Logger;
 }
 
@@ -42,6 +59,12 @@ export interface Res {
    * closes it, or it fell too far behind).
    */
   eventStream?: (sink: EventStreamSink) => () => void;
+  /**
+   * A body streamed from `body` with backpressure (a file download): `length` bytes are
+   * sent with a Content-Length; a source that fails midway cuts the connection, so the
+   * client sees a short body rather than a wrong one.
+   */
+  stream?: { body: Readable; length: number };
 }
 
 /** The open end of a Server-Sent Events response. */
@@ -169,21 +192,26 @@ export class HttpEdge {
    * path carries a secret (a public link's token), so log lines show the route pattern
    * instead of the path.
    */
-  route(method: Method, pattern: string, handler: Handler, opts: { maxBodyBytes?: number; secretPath?: boolean } = {}): this {
+  route(method: Method, pattern: string, handler: Handler, opts: { maxBodyBytes?: number; secretPath?: boolean; streamBody?: boolean } = {}): this {
     this.registered.push({ method, pattern });
     const names = pattern
       .split('/')
       .filter((s) => s.startsWith(':'))
       .map((s) => s.slice(1));
-    const limit = opts.maxBodyBytes ?? this.opts.maxBodyBytes;
-    const secretPath = opts.secretPath ?? false;
-    this.app[method](pattern, (res, req) => this.guard(res, req, pattern, names, handler, limit, secretPath));
+    const route: RouteOptions = {
+      route: pattern,
+      paramNames: names,
+      maxBodyBytes: opts.maxBodyBytes ?? this.opts.maxBodyBytes,
+      secretPath: opts.secretPath ?? false,
+      streamBody: opts.streamBody ?? false,
+    };
+    this.app[method === 'head' ? 'head' : method](pattern, (res, req) => this.guard(res, req, route, handler));
     return this;
   }
 
   /** Catch-all for anything no route matched (registered last); `route` labels it in metrics. */
   fallback(handler: Handler, route = 'unmatched'): this {
-    this.app.any('/*', (res, req) => this.guard(res, req, route, [], handler, this.opts.maxBodyBytes, false));
+    this.app.any('/*', (res, req) => this.guard(res, req, { route, paramNames: [], maxBodyBytes: this.opts.maxBodyBytes, secretPath: false, streamBody: false }, handler));
     return this;
   }
 
@@ -203,11 +231,11 @@ export class HttpEdge {
    * process, so whatever `dispatch` did not turn into an answer becomes a 500 here (or, if
    * the response is already gone, a log line).
    */
-  private guard(res: UwsResponse, uReq: UwsRequest, route: string, paramNames: string[], handler: Handler, maxBodyBytes: number, secretPath: boolean): void {
+  private guard(res: UwsResponse, uReq: UwsRequest, opts: RouteOptions, handler: Handler): void {
     try {
-      this.dispatch(res, uReq, route, paramNames, handler, maxBodyBytes, secretPath);
+      this.dispatch(res, uReq, opts, handler);
     } catch (err) {
-      this.opts.log.error({ cat: 'http', err, route }, 'request handler threw outside its error path');
+      this.opts.log.error({ cat: 'http', err, route: opts.route }, 'request handler threw outside its error path');
       try {
         res.cork(() => {
           res.writeStatus('500 Internal Server Error');
@@ -221,7 +249,8 @@ export class HttpEdge {
     }
   }
 
-  private dispatch(res: UwsResponse, uReq: UwsRequest, route: string, paramNames: string[], handler: Handler, maxBodyBytes: number, secretPath: boolean): void {
+  private dispatch(res: UwsResponse, uReq: UwsRequest, opts: RouteOptions, handler: Handler): void {
+    const { route, paramNames, maxBodyBytes, secretPath } = opts;
     const started = process.hrtime.bigint();
     const method = uReq.getMethod();
     const path = uReq.getUrl();
@@ -291,7 +320,7 @@ export class HttpEdge {
       return;
     }
 
-    const run = (body: Buffer | null) => {
+    const run = (body: Buffer | null, bodyStream?: ReadableStream<Uint8Array>) => {
       const req: Req = {
         id,
         method,
@@ -302,6 +331,7 @@ export class HttpEdge {
         headers,
         ip,
         body,
+        ...(bodyStream ? { bodyStream, aborted: () => aborted } : {}),
         get log() {
           return log();
         },
@@ -326,6 +356,10 @@ export class HttpEdge {
       fail(payloadTooLarge(limit), true);
       return;
     }
+    if (opts.streamBody) {
+      run(null, this.bodyStream(res, limit, onAbort, fail));
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
@@ -348,6 +382,68 @@ export class HttpEdge {
         fail(e, true);
       }
     });
+  }
+
+  /**
+   * The request body as a stream, read as the handler pulls it: uWS delivers chunks as they
+   * arrive and the socket is paused while more than a few are waiting. Past `limit` bytes
+   * the request is answered 413 and closed.
+   */
+  private bodyStream(res: UwsResponse, limit: number, onAbort: (fn: () => void) => void, fail: (e: unknown, closeConnection?: boolean) => void): ReadableStream<Uint8Array> {
+    let controller!: ReadableStreamDefaultController<Uint8Array>;
+    let paused = false;
+    let ended = false;
+    let size = 0;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      try {
+        controller.close();
+      } catch {
+        // The reader cancelled it already.
+      }
+    };
+    const stream = new ReadableStream<Uint8Array>(
+      {
+        start: (c) => {
+          controller = c;
+        },
+        pull: () => {
+          if (paused && !ended) {
+            paused = false;
+            res.resume();
+          }
+        },
+        cancel: () => {
+          ended = true;
+        },
+      },
+      { highWaterMark: 8 },
+    );
+    // A client that goes away ends the body where it stopped: what arrived is kept (a resumable upload resumes from there).
+    onAbort(end);
+    res.onData((chunk, isLast) => {
+      if (ended) return;
+      try {
+        size += chunk.byteLength;
+        if (size > limit) {
+          ended = true;
+          controller.error(payloadTooLarge(limit));
+          fail(payloadTooLarge(limit), true);
+          return;
+        }
+        controller.enqueue(new Uint8Array(chunk.slice(0)));
+        if (isLast) end();
+        else if ((controller.desiredSize ?? 1) <= 0) {
+          paused = true;
+          res.pause();
+        }
+      } catch (e) {
+        ended = true;
+        fail(e, true);
+      }
+    });
+    return stream;
   }
 
   /** Records the answer's metrics and log line, and writes it unless the client went away. */
@@ -399,11 +495,75 @@ export class HttpEdge {
       }
       if (type && !Object.keys(extra).some((k) => k.toLowerCase() === 'content-type')) res.writeHeader('content-type', type);
       for (const [k, v] of Object.entries(extra)) res.writeHeader(k, v);
+      if (r.stream && status === r.status) {
+        if (r.stream.length === 0) res.endWithoutBody(0, at.closeConnection);
+        return;
+      }
       if (r.headOnlyLength !== undefined && status === r.status) res.endWithoutBody(r.headOnlyLength, at.closeConnection);
       else if (body === undefined) res.endWithoutBody(0, at.closeConnection);
       else res.end(body, at.closeConnection);
     });
     if (r.eventStream && status === 200) this.openStream(res, r.eventStream, at);
+    if (r.stream) {
+      if (status === r.status && r.stream.length > 0) this.pipeOut(res, r.stream, at);
+      else r.stream.body.destroy();
+    }
+  }
+
+  /**
+   * Sends a stream of `length` bytes with backpressure: the source pauses while uWS holds
+   * unsent bytes and resumes when the socket drains. A source that fails or ends short cuts
+   * the connection, so the client never takes a short body for a whole one.
+   */
+  private pipeOut(res: UwsResponse, src: { body: Readable; length: number }, at: AnswerContext): void {
+    let done = false;
+    const finish = (cut: boolean) => {
+      if (done) return;
+      done = true;
+      src.body.destroy();
+      if (cut && !at.aborted()) {
+        try {
+          res.close();
+        } catch {
+          // Already gone.
+        }
+      }
+    };
+    at.onAbort(() => finish(false));
+    const send = (chunk: Uint8Array): boolean => {
+      const before = res.getWriteOffset();
+      let ok = false;
+      let responded = false;
+      res.cork(() => {
+        [ok, responded] = res.tryEnd(chunk, src.length);
+      });
+      if (responded) {
+        finish(false);
+        return true;
+      }
+      if (!ok) {
+        src.body.pause();
+        res.onWritable((offset) => {
+          if (done) return true;
+          const [ok2, responded2] = res.tryEnd(chunk.subarray(offset - before), src.length);
+          if (responded2) finish(false);
+          else if (ok2) src.body.resume();
+          return ok2;
+        });
+      }
+      return ok;
+    };
+    src.body.on('data', (c: Buffer | string) => {
+      if (done) return;
+      const b = typeof c === 'string' ? Buffer.from(c) : c;
+      // uWS takes an ArrayBuffer view; copy out of Node's pooled buffers.
+      send(new Uint8Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)));
+    });
+    src.body.on('end', () => finish(true));
+    src.body.on('error', (err) => {
+      at.log().warn({ err, route: at.route }, 'a streamed response failed midway; the connection is cut');
+      finish(true);
+    });
   }
 
   /**

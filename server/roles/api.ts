@@ -7,6 +7,8 @@ import { auditRoutes } from '../routes/audit.js';
 import { authRoutes } from '../routes/auth.js';
 import { collectionRoutes } from '../routes/collections.js';
 import { commentRoutes } from '../routes/comments.js';
+import { importExportRoutes } from '../routes/import-export.js';
+import { attachmentRoutes } from '../routes/attachments.js';
 import { documentRoutes } from '../routes/documents.js';
 import { historyRoutes } from '../routes/history.js';
 import { mlRoutes } from '../routes/ml.js';
@@ -35,6 +37,8 @@ export async function startApi(shared: Shared): Promise<void> {
   workspaceRoutes(routes);
   documentRoutes(routes);
   commentRoutes(routes);
+  importExportRoutes(routes);
+  attachmentRoutes(routes);
   reviewRoutes(routes);
   historyRoutes(routes);
   publicLinkRoutes(routes);

@@ -27,6 +27,7 @@ import { healthRoutes } from '../routes/health.js';
 import type { Services } from '../services.js';
 import { loadSecretBox, sameSecretsKey } from '../../core/secret-box.js';
 import type { Shutdown } from '../shutdown.js';
+import { openBlobStore } from '../../lib/storage/open.js';
 
 /** Probes and scrapes are never rate limited. */
 // Static files are served from memory; they do not count against the per-IP API budget.
@@ -107,8 +108,13 @@ export async function openShared(opts: SharedOptions): Promise<Shared> {
       "this instance's secrets key differs from the one this database's secrets were sealed with: two-factor sign-in and single sign-on will fail here; set the same SECRETS_KEY on every instance",
     );
   }
+  const blobs = openBlobStore(config.files, config.dataDir);
+  shutdown.add('blobs', () => blobs.close());
+  log.info({ cat: 'app', kind: blobs.kind }, 'blob store ready');
   const svc: Services = {
     store,
+    blobs,
+    files: { maxUploadBytes: config.files.maxUploadBytes, workspaceQuotaBytes: config.files.workspaceQuotaBytes, uploadExpiryHours: config.files.uploadExpiryHours },
     tokens: new TokenService(keys, { issuer: config.jwt.issuer, audience: config.jwt.audience, accessTtlSeconds: config.jwt.accessTtlSeconds }),
     passwords: new PasswordHasher(config.passwords.scryptCost),
     accessEvents: new AccessEvents(),

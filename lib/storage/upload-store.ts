@@ -1,0 +1,144 @@
+/**
+ * Resumable uploads (the tus protocol, served by `@tus/server`) kept in the blob store, so
+ * any instance can take the next piece of an upload another instance started, on either
+ * backend.
+ *
+ * An upload `<id>` is a folder: `uploads/<id>/info` (its length and metadata, JSON) and
+ * one object per piece received, `uploads/<id>/p<offset>-<random>` (offset zero-padded, so
+ * key order is byte order; the random part keeps two instances that took pieces at the same
+ * offset, a resumed request racing the one it replaced, from overwriting each other, and the
+ * longer piece wins). A PATCH cut short by a dropped connection still stores the bytes that
+ * arrived, and the client resumes after them. `assemble` streams the pieces into the final
+ * object and removes them.
+ */
+import crypto from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough, Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { DataStore, ERRORS, Upload } from '@tus/utils';
+import { readAll, type BlobStore } from './blob-store.js';
+
+const PIECE_DIGITS = 15;
+
+interface Info {
+  id: string;
+  size?: number;
+  metadata?: Record<string, string | null>;
+  creation_date?: string;
+}
+
+export class BlobUploadStore extends DataStore {
+  constructor(
+    private readonly blobs: BlobStore,
+    /** Where pieces are spooled while they arrive (their length is known only at the end). */
+    private readonly spoolDir: string = os.tmpdir(),
+  ) {
+    super();
+    this.extensions = ['creation', 'creation-with-upload', 'termination'];
+  }
+
+  private folder(id: string): string {
+    if (!/^[0-9a-f-]{36}$/.test(id)) throw ERRORS.FILE_NOT_FOUND;
+    return `uploads/${id}/`;
+  }
+
+  override async create(upload: Upload): Promise<Upload> {
+    const info: Info = { id: upload.id, size: upload.size, metadata: upload.metadata, creation_date: upload.creation_date ?? new Date().toISOString() };
+    await this.blobs.put(`${this.folder(upload.id)}info`, Buffer.from(JSON.stringify(info)), { contentType: 'application/json' });
+    upload.storage = { type: this.blobs.kind, path: this.folder(upload.id) };
+    return upload;
+  }
+
+  /** The pieces of an upload in byte order, and how many bytes they hold from the start without a gap. */
+  private async pieces(id: string): Promise<{ keys: string[]; offset: number }> {
+    const byOffset = new Map<number, { key: string; size: number }>();
+    for await (const b of this.blobs.list(`${this.folder(id)}p`)) {
+      const at = Number(b.key.slice(b.key.lastIndexOf('/p') + 2, b.key.lastIndexOf('-')));
+      const best = byOffset.get(at);
+      if (!best || b.size > best.size) byOffset.set(at, b);
+    }
+    // From the start, piece after piece, each starting where the one before ended; a longer piece at an offset wins.
+    const keys: string[] = [];
+    let offset = 0;
+    for (let piece = byOffset.get(0); piece && piece.size > 0; piece = byOffset.get(offset)) {
+      keys.push(piece.key);
+      offset += piece.size;
+    }
+    return { keys, offset };
+  }
+
+  override async getUpload(id: string): Promise<Upload> {
+    const raw = await readAll(this.blobs, `${this.folder(id)}info`);
+    if (!raw) throw ERRORS.FILE_NOT_FOUND;
+    const info = JSON.parse(raw.toString('utf8')) as Info;
+    const { offset } = await this.pieces(id);
+    return new Upload({ id, size: info.size, offset, metadata: info.metadata, creation_date: info.creation_date, storage: { type: this.blobs.kind, path: this.folder(id) } });
+  }
+
+  override async write(stream: Readable, id: string, offset: number): Promise<number> {
+    const key = `${this.folder(id)}p${String(offset).padStart(PIECE_DIGITS, '0')}-${crypto.randomBytes(6).toString('hex')}`;
+    await fs.mkdir(this.spoolDir, { recursive: true });
+    const spool = path.join(this.spoolDir, `quire-upload-${crypto.randomUUID()}`);
+    let received = 0;
+    let failure: unknown = null;
+    try {
+      const counter = new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          received += chunk.length;
+          done(null, chunk);
+        },
+      });
+      try {
+        await pipeline(stream, counter, createWriteStream(spool));
+      } catch (err) {
+        // What arrived before the stream failed is kept: the client resumes after it.
+        failure = err;
+      }
+      if (received > 0) await this.blobs.put(key, createReadStream(spool));
+    } finally {
+      await fs.rm(spool, { force: true });
+    }
+    if (failure && received === 0) throw failure;
+    return offset + received;
+  }
+
+  override async remove(id: string): Promise<void> {
+    const keys: string[] = [];
+    for await (const b of this.blobs.list(this.folder(id))) keys.push(b.key);
+    await this.blobs.delete(keys);
+  }
+
+  override async declareUploadLength(): Promise<void> {
+    throw ERRORS.UNSUPPORTED_CREATION_DEFER_LENGTH_EXTENSION;
+  }
+
+  /**
+   * Streams the finished upload's bytes into `target` and removes its pieces; resolves to
+   * the stored length. `observe` sees every byte on the way (a digest, the first bytes).
+   */
+  async assemble(id: string, target: string, observe: (chunk: Buffer) => void, contentType?: string): Promise<number> {
+    const { keys } = await this.pieces(id);
+    const blobs = this.blobs;
+    const out = new PassThrough();
+    const feed = (async () => {
+      for (const key of keys) {
+        const got = await blobs.get(key);
+        if (!got) throw new Error(`upload piece ${key} disappeared`);
+        for await (const c of got.body) {
+          const chunk = Buffer.isBuffer(c) ? c : Buffer.from(c as Uint8Array);
+          observe(chunk);
+          if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', r));
+        }
+      }
+      out.end();
+    })();
+    feed.catch((err: unknown) => out.destroy(err as Error));
+    const size = await this.blobs.put(target, out, { contentType });
+    await feed;
+    await this.remove(id);
+    return size;
+  }
+}
