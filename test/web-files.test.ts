@@ -108,6 +108,16 @@ async function drop(p: Page, files: { name: string; type: string; base64: string
   }, files);
 }
 
+/** Picks a file through the slash menu's "Image or file…" and the file picker. */
+async function pick(p: Page, file: { name: string; mimeType: string; buffer: Buffer }): Promise<void> {
+  // Listening first: the browser is told to hand the picker to the test before it opens.
+  const chooser = p.waitForEvent('filechooser', WAIT);
+  await p.keyboard.type('/file');
+  await p.getByTestId('slash-menu').getByRole('option', { name: 'Image or file…', selected: true }).waitFor(WAIT);
+  await p.keyboard.press('Enter');
+  await (await chooser).setFiles(file);
+}
+
 /** Resolves once the image in the editor has been decoded (its natural width known). */
 async function imageShown(p: Page): Promise<number> {
   const handle = await p.waitForFunction(
@@ -220,7 +230,16 @@ test('images: a pasted image uploads with a progress bar, a colleague sees it li
   // Selected, the image is outlined; the page passes axe.
   await a.locator('[data-testid=editor] .doc-image').click();
   await a.locator('[data-testid=editor] .doc-image.ProseMirror-selectednode').waitFor(WAIT);
+  await a.locator('[data-testid=editor] .doc-image').screenshot({ path: outputPath('files-image-selected.png') });
   assert.deepEqual(await seriousViolations(a), []);
+
+  // Signing out removes the kept images from the device.
+  await b
+    .getByTestId('save-status')
+    .filter({ hasText: /^Saved$/ })
+    .waitFor(WAIT);
+  await b.getByRole('button', { name: 'Sign out' }).click();
+  await b.waitForFunction(() => caches.has('quire-attachments').then((kept) => !kept), undefined, WAIT);
 });
 
 test('files: a picked file becomes a card (name, size, type) whose Download gives the same bytes; a file over the quota is refused with the server’s words', BROWSER_TEST, async (t) => {
@@ -229,7 +248,7 @@ test('files: a picked file becomes a card (name, size, type) whose Download give
   const pdf = Buffer.concat([Buffer.from('%PDF-1.4\n% booking confirmation\n'), crypto.randomBytes(12 * 1024 - 33)]);
 
   const ctxA = await signedInContext(browser, owner, WIDE);
-  const ctxB = await signedInContext(browser, colleague, { ...WIDE, acceptDownloads: true });
+  const ctxB = await signedInContext(browser, colleague, { ...WIDE, acceptDownloads: true, colorScheme: 'dark' });
   t.after(() => Promise.all([ctxA.close(), ctxB.close()]));
   const a = await ctxA.newPage();
   const b = await ctxB.newPage();
@@ -240,10 +259,7 @@ test('files: a picked file becomes a card (name, size, type) whose Download give
   await editor(a).click();
   await a.keyboard.press('Control+End');
   await a.keyboard.press('Enter');
-  await a.keyboard.type('/file');
-  await a.getByTestId('slash-menu').getByRole('option', { name: 'Image or file…' }).waitFor(WAIT);
-  const [chooser] = await Promise.all([a.waitForEvent('filechooser', WAIT), a.keyboard.press('Enter')]);
-  await chooser.setFiles({ name: 'booking.pdf', mimeType: 'application/pdf', buffer: pdf });
+  await pick(a, { name: 'booking.pdf', mimeType: 'application/pdf', buffer: pdf });
 
   const cardA = editor(a).getByTestId('file-card');
   await cardA.waitFor(WAIT);
@@ -251,7 +267,7 @@ test('files: a picked file becomes a card (name, size, type) whose Download give
   await cardB.waitFor(WAIT);
   for (const card of [cardA, cardB]) {
     assert.equal(await card.locator('.file-card-name').textContent(), 'booking.pdf');
-    assert.equal(await card.locator('.file-card-meta').textContent(), '12.0 KB · PDF document');
+    assert.equal(await card.locator('.file-card-meta').textContent(), '12 KB · PDF document');
   }
   assert.equal(await editor(a).locator('p', { hasText: '/file' }).count(), 0, 'the typed /file is gone');
   await a.screenshot({ path: outputPath('files-card.png') });
@@ -262,6 +278,21 @@ test('files: a picked file becomes a card (name, size, type) whose Download give
   const [file] = await Promise.all([b.waitForEvent('download', WAIT), b.keyboard.press('Enter')]);
   assert.equal(file.suggestedFilename(), 'booking.pdf');
   assert.ok(fs.readFileSync(await file.path()).equals(pdf), 'the download holds the uploaded bytes');
+
+  // An upload can be cancelled while it runs: nothing is put in the document.
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  await a.route(/\/api\/v1\/uploads\/[^/?]+$/, async (route) => {
+    if (route.request().method() === 'PATCH') await held;
+    await route.continue().catch(() => undefined);
+  });
+  await drop(a, [{ name: 'draft.txt', type: 'text/plain', base64: Buffer.from('not this one').toString('base64') }]);
+  await a.getByRole('progressbar', { name: 'Uploading draft.txt' }).waitFor(WAIT);
+  await a.getByRole('button', { name: 'Cancel upload of draft.txt' }).click();
+  await a.getByTestId('upload').waitFor({ state: 'detached', ...WAIT });
+  release();
+  await a.unroute(/\/api\/v1\/uploads\/[^/?]+$/);
+  assert.equal(await editor(a).getByTestId('file-card').count(), 1, 'no card for the cancelled file');
 
   // A file that does not fit in what is left of the workspace's storage is refused, in the server's words.
   await drop(a, [{ name: 'archive.zip', type: 'application/zip', base64: crypto.randomBytes(80 * 1024).toString('base64') }]);
@@ -303,10 +334,7 @@ test('files: a large upload cut by a network drop goes on from where it stopped 
   await editor(p).click();
   await p.keyboard.press('Control+End');
   await p.keyboard.press('Enter');
-  await p.keyboard.type('/file');
-  await p.getByTestId('slash-menu').getByRole('option', { name: 'Image or file…' }).waitFor(WAIT);
-  const [chooser] = await Promise.all([p.waitForEvent('filechooser', WAIT), p.keyboard.press('Enter')]);
-  await chooser.setFiles({ name: 'footage.mov', mimeType: 'video/quicktime', buffer: big });
+  await pick(p, { name: 'footage.mov', mimeType: 'video/quicktime', buffer: big });
   const waiting = p.getByTestId('upload').locator('.upload-status', { hasText: /Offline/ });
   await waiting.waitFor(WAIT);
   await p.screenshot({ path: outputPath('files-upload-offline.png') });

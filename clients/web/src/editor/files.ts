@@ -197,8 +197,8 @@ function seedAttachment(id: string, file: Blob): void {
 }
 
 // Attachments kept on this device belong to the person signed in: they go when that person
-// signs out (or another signs in).
-let cacheOwner: string | null | undefined;
+// signs out (or another signs in), also when that happened while the app was closed.
+const CACHE_OWNER_KEY = 'quire.attachments.owner';
 function forgetCachedAttachments(): void {
   for (const [id, entry] of objectUrls) {
     objectUrls.delete(id);
@@ -206,11 +206,20 @@ function forgetCachedAttachments(): void {
   }
   if (typeof caches !== 'undefined') void caches.delete(ATTACHMENT_CACHE).catch(() => undefined);
 }
-client.onSession((user) => {
-  const id = user?.id ?? null;
-  if (cacheOwner !== undefined && cacheOwner !== id) forgetCachedAttachments();
-  cacheOwner = id;
-});
+function ownCache(userId: string | null): void {
+  try {
+    if ((localStorage.getItem(CACHE_OWNER_KEY) ?? null) === userId) return;
+    forgetCachedAttachments();
+    if (userId) localStorage.setItem(CACHE_OWNER_KEY, userId);
+    else localStorage.removeItem(CACHE_OWNER_KEY);
+  } catch {
+    // No storage (a private window that refuses it): nothing is kept either.
+  }
+}
+if (typeof localStorage !== 'undefined') {
+  ownCache(client.user?.id ?? null);
+  client.onSession((user) => ownCache(user?.id ?? null));
+}
 
 // ---------------------------------------------------------------------------------------
 // Views
