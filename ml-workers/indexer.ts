@@ -3,6 +3,8 @@
  * readers and bring the full-text index (and, when configured, the vector index) up to
  * date. Idempotent: each index records the feed horizon it last indexed at, and an event
  * whose transaction is below it is already covered. Unchanged content is not re-sent.
+ * A document is indexed with the text of its attachments: those still waiting for
+ * extraction are extracted first (ml-workers/extract/attachments.ts).
  */
 import crypto from 'node:crypto';
 import { sql } from 'kysely';
@@ -18,6 +20,9 @@ import type { Embedder } from './embeddings/embedder.js';
 import type { ClassifierModel } from './classifier/model.js';
 import { labelDocument } from './classifier/document-labels.js';
 import { ModelCache } from './classifier/model-cache.js';
+import type { BlobStore } from '../lib/storage/blob-store.js';
+import { Extractor } from './extract/extractor.js';
+import { attachmentChunks, attachmentTexts, extractPending, pendingAttachments, withAttachmentText, type AttachmentText } from './extract/attachments.js';
 
 export interface SemanticOptions {
   embedder: Embedder;
@@ -32,6 +37,10 @@ export interface IndexerOptions {
   fulltext: FullTextIndex;
   log: Logger;
   semantic?: SemanticOptions;
+  /** Where attachments' bytes are read for text extraction. Without it, attachments waiting for extraction keep waiting. */
+  blobs?: BlobStore;
+  /** Extracts attachments' text. @default an {@link Extractor} of the indexer's own (stopped by {@link Indexer.close}) */
+  extractor?: Extractor;
 }
 
 const sha256 = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
@@ -54,8 +63,21 @@ export class Indexer {
   private readonly queues = new Map<string, Promise<unknown>>();
   /** Parsed workspace classifier models, for document labels. */
   private readonly models = new ModelCache();
+  private ownExtractor: Extractor | null = null;
 
   constructor(private readonly opts: IndexerOptions) {}
+
+  /** Stops the extraction process the indexer started (handlers in flight should have finished). */
+  async close(): Promise<void> {
+    await this.ownExtractor?.close();
+    this.ownExtractor = null;
+  }
+
+  private extractor(): Extractor {
+    if (this.opts.extractor) return this.opts.extractor;
+    this.ownExtractor ??= new Extractor();
+    return this.ownExtractor;
+  }
 
   /**
    * Handles one event. Events about the same document are serialised in this process so
@@ -72,7 +94,7 @@ export class Indexer {
     }
   }
 
-  private async handleNow(ev: FeedEvent, force: boolean, attempt: number): Promise<'indexed' | 'removed' | 'unchanged' | 'skipped'> {
+  private async handleNow(ev: FeedEvent, force: boolean, attempt: number, extracted = false): Promise<'indexed' | 'removed' | 'unchanged' | 'skipped'> {
     const { db, store, fulltext } = this.opts;
     const indexName = `fulltext:${fulltext.name}`;
     const snapshot = await withTenant(db, ev.tenantId, async (tx) => {
@@ -90,8 +112,17 @@ export class Indexer {
         .where('index_name', '=', indexName)
         .executeTakeFirst();
       const covered = state ? (await sql<{ c: boolean }>`select ${ev.txid}::xid8 < ${state.horizon}::xid8 as c`.execute(tx)).rows[0]!.c : false;
-      return { horizon, doc, readers, labelModels: labelModels.map((m) => `${m.id}@${m.updated_at.toISOString()}`), state, covered };
+      const live = doc && !doc.deleted_at;
+      const pending = live && this.opts.blobs && !extracted ? await pendingAttachments(tx, ev.documentId) : [];
+      const attachments = live ? await attachmentTexts(tx, ev.documentId) : [];
+      return { horizon, doc, readers, labelModels: labelModels.map((m) => `${m.id}@${m.updated_at.toISOString()}`), state, covered, pending, attachments };
     });
+    if (snapshot.pending.length > 0) {
+      // Whatever the event, a document's waiting attachments are extracted before it is
+      // indexed; then it is indexed from a fresh view that holds their text.
+      await extractPending({ db, blobs: this.opts.blobs!, extractor: this.extractor(), log: this.opts.log, tenantId: ev.tenantId }, snapshot.pending);
+      return this.handleNow(ev, true, attempt, true);
+    }
     if (snapshot.covered && !force) return 'skipped';
     if (!snapshot.doc || snapshot.doc.deleted_at) {
       await fulltext.remove(ev.tenantId, ev.documentId);
@@ -105,11 +136,12 @@ export class Indexer {
     const { doc: ydoc } = await store.loadInto(ev.tenantId, ev.documentId);
     const text = extractText(ydoc);
     ydoc.destroy();
-    const hash = sha256(JSON.stringify([snapshot.doc.title, text, snapshot.readers, snapshot.labelModels]));
+    const attached = snapshot.attachments.map((a) => [a.id, a.name, sha256(a.text)]);
+    const hash = sha256(JSON.stringify([snapshot.doc.title, text, snapshot.readers, snapshot.labelModels, ...(attached.length ? [attached] : [])]));
     const changed = force || snapshot.state?.content_hash !== hash;
     if (changed) {
       const labels = this.opts.semantic
-        ? await this.semantic(ev, snapshot.doc.title, text, snapshot.readers, snapshot.horizon)
+        ? await this.semantic(ev, snapshot.doc.title, text, snapshot.attachments, snapshot.readers, snapshot.horizon)
         : await labelDocument({
             db,
             tenantId: ev.tenantId,
@@ -121,7 +153,8 @@ export class Indexer {
             version: snapshot.horizon,
             cache: this.models,
           });
-      await fulltext.upsert({ tenantId: ev.tenantId, documentId: ev.documentId, title: snapshot.doc.title, text, labels, readers: snapshot.readers });
+      const indexed = withAttachmentText(text, snapshot.attachments);
+      await fulltext.upsert({ tenantId: ev.tenantId, documentId: ev.documentId, title: snapshot.doc.title, text: indexed, labels, readers: snapshot.readers });
     }
     // The state only moves forward. If another worker recorded a newer view meanwhile, our
     // index writes may have landed after its own: index again from the current state.
@@ -146,12 +179,14 @@ export class Indexer {
   }
 
   /**
-   * Chunks by block, embeds only chunks whose hash is new, replaces the document's vectors,
-   * and classifies the document from the mean of its chunk vectors. Returns its labels.
+   * Chunks by block (the document's, then its attachments'), embeds only chunks whose hash
+   * is new, replaces the document's vectors, and classifies the document from the mean of
+   * its own chunk vectors. Returns its labels.
    */
-  private async semantic(ev: FeedEvent, title: string, text: string, readers: string[], version: string): Promise<string[]> {
+  private async semantic(ev: FeedEvent, title: string, text: string, attachments: AttachmentText[], readers: string[], version: string): Promise<string[]> {
     const { embedder, vectors, classifier } = this.opts.semantic!;
-    const chunkTexts = chunkBlocks([title, ...text.split('\n')]);
+    const own = chunkBlocks([title, ...text.split('\n')]);
+    const chunkTexts = [...own, ...attachmentChunks(attachments, (blocks) => chunkBlocks(blocks))];
     const existing = await vectors.existing(ev.tenantId, ev.documentId);
     const hashes = chunkTexts.map((c) => sha256(`${embedder.model}\n${c}`));
     const missing = chunkTexts.map((c, i) => ({ c, i })).filter(({ i }) => !existing.has(hashes[i]!));
@@ -167,7 +202,7 @@ export class Indexer {
       documentId: ev.documentId,
       title,
       text,
-      vector: meanVector(chunks.map((c) => c.vector)),
+      vector: meanVector(chunks.slice(0, own.length).map((c) => c.vector)),
       embedderModel: embedder.model,
       version,
       builtIn: classifier,

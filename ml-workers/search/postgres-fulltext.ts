@@ -58,12 +58,25 @@ export class PostgresFullText implements FullTextIndex {
   constructor(private readonly db: AppDb) {}
 
   async upsert(doc: FullTextDocument): Promise<void> {
-    const words = vocabularyOf(`${doc.title}\n${doc.text}`);
+    // A tsvector holds at most 1 MB (lexemes and positions): a text of many distinct words
+    // is refused (program_limit_exceeded); its beginning is indexed instead.
+    for (let body = doc.text, attempt = 0; ; attempt++) {
+      try {
+        return await this.write(doc, body);
+      } catch (e) {
+        if ((e as { code?: string }).code !== '54000' || attempt >= 4 || body.length === 0) throw e;
+        body = body.slice(0, Math.floor(body.length / 2));
+      }
+    }
+  }
+
+  private async write(doc: FullTextDocument, body: string): Promise<void> {
+    const words = vocabularyOf(`${doc.title}\n${body}`);
     await withTenant(this.db, doc.tenantId, async (tx) => {
       await tx
         .insertInto('search_documents')
-        .values({ document_id: doc.documentId, tenant_id: doc.tenantId, title: doc.title, body: doc.text, labels: doc.labels })
-        .onConflict((oc) => oc.column('document_id').doUpdateSet({ title: doc.title, body: doc.text, labels: doc.labels, updated_at: sql`now()` }))
+        .values({ document_id: doc.documentId, tenant_id: doc.tenantId, title: doc.title, body, labels: doc.labels })
+        .onConflict((oc) => oc.column('document_id').doUpdateSet({ title: doc.title, body, labels: doc.labels, updated_at: sql`now()` }))
         .execute();
       if (words.length) {
         await sql`
