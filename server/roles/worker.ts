@@ -60,7 +60,9 @@ export async function startWorker(shared: Shared, search: SearchIndexes): Promis
           classifier: { name: 'default', model: await loadClassifierModel(DEFAULT_CLASSIFIER_PATH) },
         }
       : undefined;
-  const indexer = new Indexer({ db: store.db, store: new DocumentStore(store.db), fulltext: search.fulltext, log, semantic });
+  // Attachments' text is extracted (from svc.blobs, in a child process of the indexer's) before their document is indexed.
+  const indexer = new Indexer({ db: store.db, store: new DocumentStore(store.db), fulltext: search.fulltext, log, semantic, blobs: svc.blobs });
+  shutdown.add('extractor', () => indexer.close());
   // Events for one document fold into one run (the indexer reads current state);
   // handler slots are shared fairly between tenants (see ml-workers/bus/dispatch.ts).
   const consumer = await bus.consume({ durable: 'indexer', coalesceKey: (m) => indexKeyOf(m.data) }, async (msg) => {
