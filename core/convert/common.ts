@@ -115,7 +115,10 @@ export function humanSize(size: unknown): string | null {
 export function attachmentCardParagraph(n: PMNode): PMNode {
   const name = typeof n.attrs?.name === 'string' && n.attrs.name ? n.attrs.name : 'file';
   const size = humanSize(n.attrs?.size);
-  const content: PMNode[] = [{ type: 'text', text: 'Attached file: ' }, { type: 'text', text: name, marks: [{ type: 'bold' }] }];
+  const content: PMNode[] = [
+    { type: 'text', text: 'Attached file: ' },
+    { type: 'text', text: name, marks: [{ type: 'bold' }] },
+  ];
   if (size) content.push({ type: 'text', text: ` (${size})` });
   return { type: 'paragraph', content };
 }
@@ -151,7 +154,11 @@ export async function loadImages(doc: PMNode, hooks: ExportHooks | undefined): P
  * The document as an export writes it: attachment cards become paragraphs naming the file,
  * and uploaded images become data URIs (an image whose bytes are gone becomes its alt text).
  */
-export async function prepareForExport(doc: PMNode, hooks: ExportHooks | undefined, opts: { embed: boolean }): Promise<{ doc: PMNode; images: Map<string, { bytes: Uint8Array; contentType: string }> }> {
+export async function prepareForExport(
+  doc: PMNode,
+  hooks: ExportHooks | undefined,
+  opts: { embed: boolean },
+): Promise<{ doc: PMNode; images: Map<string, { bytes: Uint8Array; contentType: string }> }> {
   const images = await loadImages(doc, hooks);
   const out = await mapNodes(doc, (n) => {
     if (n.type === 'fileAttachment') return attachmentCardParagraph(n);

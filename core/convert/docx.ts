@@ -12,22 +12,7 @@
  * list), https images (Word files carry images, and the export does not fetch: they become
  * links), and WebP images (Word cannot show them: their alt text stays).
  */
-import {
-  AlignmentType,
-  Document,
-  ExternalHyperlink,
-  HeadingLevel,
-  ImageRun,
-  LevelFormat,
-  Packer,
-  Paragraph,
-  Table,
-  TableCell,
-  TableRow,
-  TextRun,
-  WidthType,
-  type ParagraphChild,
-} from 'docx';
+import { AlignmentType, Document, ExternalHyperlink, HeadingLevel, ImageRun, LevelFormat, Packer, Paragraph, Table, TableCell, TableRow, TextRun, WidthType, type ParagraphChild } from 'docx';
 import mammoth from 'mammoth';
 import { attachmentIdOfSrc } from '../../contract/document-schema.js';
 import type { PMNode } from '../content.js';
@@ -212,7 +197,8 @@ function tableToDocx(n: PMNode, ctx: Ctx): Table | null {
     rows: rows.map(
       (r) =>
         new TableRow({
-          tableHeader: (r.content ?? []).length > 0 && (r.content ?? []).every((c) => c.type === 'tableHeader'),
+          // Left out rather than false: `<w:tblHeader w:val="off"/>` reads as a header row in some readers.
+          tableHeader: (r.content ?? []).length > 0 && (r.content ?? []).every((c) => c.type === 'tableHeader') ? true : undefined,
           children: (r.content ?? []).map((c) => {
             const children = blocksToDocx(c.content ?? [], ctx, {});
             return new TableCell({

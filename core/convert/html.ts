@@ -123,6 +123,24 @@ function dropAttachmentCards(doc: HDocument): void {
   }
 }
 
+/**
+ * Block images written inside paragraphs (Markdown's `![]()`, Word's inline pictures) leave
+ * the paragraph when it holds nothing else, so no empty paragraphs appear around them; a code
+ * block's closing newline (Markdown's fences end with one) is not part of its text.
+ */
+function tidyBlocks(doc: HDocument): void {
+  for (const p of Array.from(doc.querySelectorAll('p'))) {
+    const kids = Array.from(p.childNodes);
+    const onlyImages = kids.some((k) => k.nodeName === 'IMG') && kids.every((k) => k.nodeName === 'IMG' || k.nodeName === 'BR' || (k.nodeType === 3 && !(k.textContent ?? '').trim()));
+    if (onlyImages) p.replaceWith(...kids.filter((k) => k.nodeName === 'IMG'));
+  }
+  for (const pre of Array.from(doc.querySelectorAll('pre'))) {
+    let last = pre.lastChild;
+    while (last && last.nodeType === 1 && last.lastChild) last = last.lastChild;
+    if (last && last.nodeType === 3 && (last.textContent ?? '').endsWith('\n')) last.textContent = (last.textContent ?? '').slice(0, -1);
+  }
+}
+
 /** HTML to a document (ProseMirror JSON of the document schema). */
 export async function htmlToDoc(html: string, hooks: ImportHooks, ownImages: Set<string> = new Set()): Promise<PMNode> {
   const w = newWindow();
@@ -132,6 +150,7 @@ export async function htmlToDoc(html: string, hooks: ImportHooks, ownImages: Set
     for (const el of Array.from(dom.querySelectorAll('script, style, template, iframe, object, embed, noscript, head'))) el.remove();
     dropAttachmentCards(dom);
     markTaskLists(dom);
+    tidyBlocks(dom);
     await takeImages(dom, hooks, ownImages);
     const node = PMDOMParser.fromSchema(pmSchema()).parse(dom.body as unknown as globalThis.Node);
     return node.toJSON() as PMNode;

@@ -67,7 +67,10 @@ function linkTarget(href: string): string {
 
 /** Backslash-escapes what Markdown would read as syntax. */
 function escapeText(s: string): string {
-  return s.replace(/[\\`*_{}[\]<>#+!|~&]/g, (c) => `\\${c}`).replace(/^(\s*)(\d+)([.)])/, '$1$2\\$3').replace(/^(\s*)-/, '$1\\-');
+  return s
+    .replace(/[\\`*_{}[\]<>#+!|~&]/g, (c) => `\\${c}`)
+    .replace(/^(\s*)(\d+)([.)])/, '$1$2\\$3')
+    .replace(/^(\s*)-/, '$1\\-');
 }
 
 function codeSpan(s: string): string {
@@ -151,7 +154,11 @@ function listItems(n: PMNode): string[] {
 
 function cellText(cell: PMNode): string {
   const parts = (cell.content ?? []).map((b) => (b.type === 'paragraph' || b.type === 'heading' ? inline(b.content ?? []) : blocks([b]).join(' ')));
-  return parts.join('<br>').replace(/\\\n/g, '<br>').replace(/\n/g, ' ').replace(/(?<!\\)\|/g, '\\|');
+  return parts
+    .join('<br>')
+    .replace(/\\\n/g, '<br>')
+    .replace(/\n/g, ' ')
+    .replace(/(?<!\\)\|/g, '\\|');
 }
 
 function table(n: PMNode): string[] {

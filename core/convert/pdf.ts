@@ -148,7 +148,15 @@ class Writer {
         const top = pdf.y;
         pdf.fillColor('#444444');
         this.blocks(n.content ?? [], x + 14, width - 14);
-        if (pdf.page === page) pdf.save().moveTo(x + 3, top).lineTo(x + 3, pdf.y - 4).lineWidth(2).strokeColor('#bbbbbb').stroke().restore();
+        if (pdf.page === page)
+          pdf
+            .save()
+            .moveTo(x + 3, top)
+            .lineTo(x + 3, pdf.y - 4)
+            .lineWidth(2)
+            .strokeColor('#bbbbbb')
+            .stroke()
+            .restore();
         pdf.fillColor(TEXT_COLOR);
         break;
       }
@@ -166,7 +174,14 @@ class Writer {
       }
       case 'horizontalRule':
         this.room(12);
-        pdf.save().moveTo(x, pdf.y + 4).lineTo(x + width, pdf.y + 4).lineWidth(0.7).strokeColor('#999999').stroke().restore();
+        pdf
+          .save()
+          .moveTo(x, pdf.y + 4)
+          .lineTo(x + width, pdf.y + 4)
+          .lineWidth(0.7)
+          .strokeColor('#999999')
+          .stroke()
+          .restore();
         pdf.y += 12;
         break;
       case 'image':
@@ -213,14 +228,20 @@ class Writer {
     for (const r of rows) {
       const cells = (r.content ?? []).map((c) => ({ text: pdfSafe((c.content ?? []).map(textOf).join('\n')), header: c.type === 'tableHeader' }));
       pdf.fontSize(10);
-      const h = Math.max(pdf.currentLineHeight() + 2 * pad, ...cells.map((c) => pdf.font(c.header ? 'Helvetica-Bold' : 'Helvetica').heightOfString(c.text || ' ', { width: colW - 2 * pad }) + 2 * pad));
+      const h = Math.max(
+        pdf.currentLineHeight() + 2 * pad,
+        ...cells.map((c) => pdf.font(c.header ? 'Helvetica-Bold' : 'Helvetica').heightOfString(c.text || ' ', { width: colW - 2 * pad }) + 2 * pad),
+      );
       this.room(h);
       const top = pdf.y;
       cells.forEach((c, i) => {
         const cx = x + i * colW;
         if (c.header) pdf.save().rect(cx, top, colW, h).fill('#eeeeee').restore();
         pdf.save().rect(cx, top, colW, h).lineWidth(0.6).strokeColor('#888888').stroke().restore();
-        pdf.font(c.header ? 'Helvetica-Bold' : 'Helvetica').fillColor(TEXT_COLOR).text(c.text, cx + pad, top + pad, { width: colW - 2 * pad, height: h });
+        pdf
+          .font(c.header ? 'Helvetica-Bold' : 'Helvetica')
+          .fillColor(TEXT_COLOR)
+          .text(c.text, cx + pad, top + pad, { width: colW - 2 * pad, height: h });
       });
       pdf.y = top + h;
     }
