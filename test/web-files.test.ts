@@ -352,7 +352,7 @@ test('files: a large upload cut by a network drop goes on from where it stopped 
   assert.equal((await attachments(api, owner, doc.id)).length, 1, 'one attachment');
 });
 
-test('public page: an uploaded image is a described box there (no token to fetch it with), a card has no Download', BROWSER_TEST, async (t) => {
+test('public page: an uploaded image is a described box there (no token to fetch it with), a card has no Download; an image that cannot be fetched says so', BROWSER_TEST, async (t) => {
   const { url, api } = await startServer(t, { env: { WEB_APP: 'true' } });
   const { owner, doc } = await team(api, 'Shared notes.');
   const png = sunsetPng(320, 180);
@@ -382,4 +382,17 @@ test('public page: an uploaded image is a described box there (no token to fetch
   await q.getByTestId('file-card').filter({ hasText: 'menu.txt' }).waitFor(WAIT);
   assert.equal(await q.getByRole('button', { name: /Download/ }).count(), 0, 'no Download without a sign-in');
   await q.screenshot({ path: outputPath('files-public.png') });
+
+  // An image whose bytes cannot be had says so, in the space the image would take.
+  const gone = await signedInContext(browser, owner, { ...WIDE, serviceWorkers: 'block' });
+  t.after(() => gone.close());
+  const g = await gone.newPage();
+  await g.route(/\/api\/v1\/attachments\/[^/]+\/content$/, (route) =>
+    route.fulfill({ status: 404, contentType: 'application/json', body: '{"error":{"code":"attachment_not_found","message":"gone"}}' }),
+  );
+  await open(g, url, doc.id);
+  const unavailable = editor(g).getByRole('img', { name: 'Image unavailable: harbour' });
+  await unavailable.waitFor(WAIT);
+  assert.match((await unavailable.textContent()) ?? '', /Image unavailable.*removed, or you cannot open it/);
+  await editor(g).screenshot({ path: outputPath('files-image-unavailable.png') });
 });

@@ -103,7 +103,7 @@ export const CollabEditor = memo(function CollabEditor({ session, user, editable
                 ? 'This document is empty.'
                 : ''
               : e.isEmpty
-                ? 'Start writing, or type / to add a heading, list, table or code…'
+                ? 'Start writing, or type / to add a heading, list, table, image or code…'
                 : node.type.name === 'heading'
                   ? 'Heading'
                   : '',

@@ -237,7 +237,7 @@ function imageView(mode: Mode): NodeViewRenderer {
     let live = true;
     let held = false;
 
-    const box = (kind: 'loading' | 'error' | 'public'): HTMLElement => {
+    const box = (kind: 'loading' | 'failed' | 'public'): HTMLElement => {
       const b = el('div', { class: `doc-image-box ${kind}` });
       if (width > 0 && height > 0) {
         b.style.aspectRatio = `${width} / ${height}`;
@@ -265,7 +265,7 @@ function imageView(mode: Mode): NodeViewRenderer {
         .then(() => live && img.naturalWidth > 0 && show(img, 'ready'));
     };
     const showError = (detail: string) => {
-      const b = box('error');
+      const b = box('failed');
       b.setAttribute('role', 'img');
       b.setAttribute('aria-label', alt ? `Image unavailable: ${alt}` : 'Image unavailable');
       b.innerHTML = icon('imageOff', 22);
