@@ -382,6 +382,9 @@ test('public page: an uploaded image is a described box there (no token to fetch
   await q.getByTestId('file-card').filter({ hasText: 'menu.txt' }).waitFor(WAIT);
   assert.equal(await q.getByRole('button', { name: /Download/ }).count(), 0, 'no Download without a sign-in');
   await q.screenshot({ path: outputPath('files-public.png') });
+  assert.deepEqual(await seriousViolations(q), []);
+  await q.setViewportSize({ width: 390, height: 844 });
+  await q.screenshot({ path: outputPath('files-public-phone.png') });
 
   // An image whose bytes cannot be had says so, in the space the image would take.
   const gone = await signedInContext(browser, owner, { ...WIDE, serviceWorkers: 'block' });

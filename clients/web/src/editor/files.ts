@@ -532,7 +532,7 @@ function placeholder(p: Pick<Pending, 'file' | 'image' | 'width' | 'height' | 'p
   const bar = el('div', { class: 'upload-bar', role: 'progressbar', 'aria-label': `Uploading ${p.file.name}`, 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': '0' });
   const fill = el('div', { class: 'upload-bar-fill' });
   bar.append(fill);
-  const status = el('div', { class: 'upload-status', 'aria-live': 'polite' }, 'Uploading…');
+  const status = el('div', { class: 'upload-status' }, 'Uploading…');
   body.append(title, bar, status);
   const cancel = el('button', { type: 'button', class: 'icon-button upload-cancel', 'aria-label': `Cancel upload of ${p.file.name}`, title: 'Cancel upload' });
   cancel.innerHTML = icon('x', 16);
