@@ -647,6 +647,7 @@ export interface AttachmentsTable {
   extracted_at: NullableTimestamp;
   extraction_error: string | null;
   unreferenced_since: NullableTimestamp;
+  checked_at: NullableTimestamp;
 }
 
 export interface Database {

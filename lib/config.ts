@@ -197,6 +197,7 @@ const EnvSchema = z.object({
   MAX_UPLOAD_BYTES: int(100 * 1_048_576, 1, 5 * 1024 * 1_048_576),
   WORKSPACE_STORAGE_QUOTA_BYTES: int(10 * 1024 * 1_048_576, 0, Number.MAX_SAFE_INTEGER),
   UPLOAD_EXPIRY_HOURS: int(24, 1, 24 * 30),
+  FILE_ORPHAN_DAYS: int(7, 1, 36_500),
 });
 
 export interface Config {
@@ -312,6 +313,11 @@ export interface Config {
     workspaceQuotaBytes: number;
     /** An upload not finished after this long is removed (and stops counting against the quota). @default 24 */
     uploadExpiryHours: number;
+    /**
+     * A file that neither its document nor any of its versions has shown for this many days
+     * (and at least HISTORY_RETENTION_DAYS) is removed by the worker's retention job. @default 7
+     */
+    orphanDays: number;
   };
   /** How often the worker role purges the trash and expires versions; 0 = never. @default 1 hour */
   retentionIntervalMs: number;
@@ -539,6 +545,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxUploadBytes: e.MAX_UPLOAD_BYTES,
       workspaceQuotaBytes: e.WORKSPACE_STORAGE_QUOTA_BYTES,
       uploadExpiryHours: e.UPLOAD_EXPIRY_HOURS,
+      orphanDays: Math.max(e.FILE_ORPHAN_DAYS, e.HISTORY_RETENTION_DAYS),
     },
     retentionIntervalMs: e.RETENTION_INTERVAL_MS,
     notifications: {

@@ -2,7 +2,8 @@
  * The retention job of the worker role: every `RETENTION_INTERVAL_MS` (1 hour) it empties
  * the trash of documents deleted more than `TRASH_RETENTION_DAYS` ago
  * (commands/trash-purge.ts) and, when `HISTORY_RETENTION_DAYS` is set, removes automatic
- * versions older than that (core/history-retention.ts).
+ * versions older than that (core/history-retention.ts), then collects files nobody can
+ * reach any more (core/file-retention.ts).
  *
  * Every worker runs it; both parts are safe with several at once (each purged document is
  * announced once; a document's versions change under its version lock). A run does bounded
@@ -15,6 +16,8 @@ import { expireVersions, type ExpireVersionsRun } from '../core/history-retentio
 import { VersionStore } from '../core/history.js';
 import type { AppDb } from '../db/store.js';
 import type { Logger } from '../lib/log.js';
+import type { BlobStore } from '../lib/storage/blob-store.js';
+import { collectFiles, type CollectFilesRun } from '../core/file-retention.js';
 import { purgeTrash } from './commands/trash-purge.js';
 
 const DAY_MS = 86_400_000;
@@ -32,6 +35,8 @@ export interface RetentionOptions {
   intervalMs: number;
   /** Registers `quire_trash_purged_total` and `quire_versions_expired_total`. */
   registry?: Registry;
+  /** The file collector: where the bytes are, and when files go. */
+  files?: { blobs: BlobStore; orphanDays: number; uploadExpiryHours: number };
   /** Limits of one run (tests make them small). */
   limits?: { trashDocuments?: number; trashBatch?: number; versionDocuments?: number; versionsPerDocument?: number; rewritesPerDocument?: number };
 }
@@ -41,6 +46,8 @@ export interface RetentionRun {
   purged: string[];
   /** Version retention's run; null when it is off. */
   versions: ExpireVersionsRun | null;
+  /** The file collector's run; null when it is off. */
+  files: CollectFilesRun | null;
   /** A backlog remains. */
   more: boolean;
 }
@@ -50,13 +57,15 @@ export class Retention {
   private running: Promise<unknown> | null = null;
   private stopped = false;
   private readonly versions: VersionStore;
+  private readonly docs: DocumentStore;
   /** Documents that failed, and until when they are left out. */
   private readonly failed = new Map<string, number>();
   private readonly purgedTotal?: Counter;
   private readonly expiredTotal?: Counter;
 
   constructor(private readonly opts: RetentionOptions) {
-    this.versions = new VersionStore(opts.db, new DocumentStore(opts.db));
+    this.docs = new DocumentStore(opts.db);
+    this.versions = new VersionStore(opts.db, this.docs);
     if (opts.registry) {
       const registers = [opts.registry];
       this.purgedTotal = new Counter({ name: 'quire_trash_purged_total', help: 'Deleted documents purged for good after TRASH_RETENTION_DAYS', registers });
@@ -120,9 +129,15 @@ export class Retention {
       if (versions.removed > 0)
         log.info({ cat: 'worker', documents: versions.documents, removed: versions.removed, rewritten: versions.rewritten }, 'removed automatic versions past the history retention');
     }
+    let files: CollectFilesRun | null = null;
+    if (this.opts.files && !this.stopped) {
+      const f = this.opts.files;
+      files = await collectFiles(db, f.blobs, this.docs, this.versions, { now, orphanDays: f.orphanDays, uploadExpiryHours: f.uploadExpiryHours, shouldStop, log });
+      if (files.removed.length > 0) log.info({ cat: 'worker', removed: files.removed.length }, 'removed files no document or version shows any more');
+    }
     // Go on soon only while runs make progress (a backlog of failures waits for the interval).
-    const progressed = trash.purged.length > 0 || (versions?.removed ?? 0) > 0;
-    return { purged: trash.purged, versions, more: progressed && (trash.more || Boolean(versions?.more)) };
+    const progressed = trash.purged.length > 0 || (versions?.removed ?? 0) > 0 || (files?.removed.length ?? 0) > 0 || (files?.kept ?? 0) > 0;
+    return { purged: trash.purged, versions, files, more: progressed && (trash.more || Boolean(versions?.more) || Boolean(files?.more)) };
   }
 
   async stop(): Promise<void> {

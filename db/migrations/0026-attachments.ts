@@ -13,9 +13,10 @@
  *   deployment's `WORKSPACE_STORAGE_QUOTA_BYTES`.
  * - The change feed gains `document.attachment` (subject: the attachment): the workers
  *   extract its text and re-index its document.
- * - `quire_attachments_due(cutoff, stale_uploads, limit)`: ids of attachments the collector
- *   should look at (document purged, unreferenced before `cutoff`, or an upload started
- *   before `stale_uploads` that never finished) across tenants, ids only.
+ * - `quire_attachments_due(checked_before, stale_uploads, limit)`: the attachments the
+ *   collector should look at, across tenants, ids only: those whose document was purged,
+ *   uploads started before `stale_uploads` that never finished, and ready files not looked
+ *   at since `checked_before` (created before it, too), least recently looked at first.
  */
 import { sql, type Kysely } from 'kysely';
 import type { MigrationContext } from './context.js';
@@ -50,25 +51,26 @@ export function attachments(ctx: MigrationContext) {
           extracted_text text,
           extracted_at timestamptz,
           extraction_error text,
-          unreferenced_since timestamptz
+          unreferenced_since timestamptz,
+          checked_at timestamptz
         )`.execute(db);
       await sql`create index attachments_document_idx on attachments (tenant_id, document_id, created_at)`.execute(db);
-      await sql`create index attachments_collect_idx on attachments (created_at) where document_id is null or unreferenced_since is not null or status = 'uploading'`.execute(db);
+      await sql`create index attachments_collect_idx on attachments (coalesce(checked_at, created_at))`.execute(db);
       await enableTenantRls(db, 'attachments');
       await grantTables(db, ctx, ['attachments']);
       await sql`alter table tenants add column storage_quota_bytes bigint check (storage_quota_bytes >= 0)`.execute(db);
       await sql`alter table document_events drop constraint if exists document_events_type_check`.execute(db);
       await sql`alter table document_events add constraint document_events_type_check ${typeCheck(NEW_TYPES)}`.execute(db);
       await sql`
-        create or replace function quire_attachments_due(p_cutoff timestamptz, p_stale_uploads timestamptz, p_limit int)
-          returns table (tenant_id uuid, attachment_id uuid)
+        create or replace function quire_attachments_due(p_checked_before timestamptz, p_stale_uploads timestamptz, p_limit int)
+          returns table (tenant_id uuid, attachment_id uuid, document_id uuid, status text)
           language sql stable security definer
           set search_path = ${schema}, pg_temp
-          as $$ select a.tenant_id, a.id from attachments a
+          as $$ select a.tenant_id, a.id, a.document_id, a.status from attachments a
                 where a.document_id is null
                    or (a.status = 'uploading' and a.created_at < p_stale_uploads)
-                   or (a.status = 'ready' and a.created_at < p_cutoff)
-                order by a.created_at, a.id limit p_limit $$`.execute(db);
+                   or (a.status = 'ready' and coalesce(a.checked_at, a.created_at) < p_checked_before)
+                order by coalesce(a.checked_at, a.created_at), a.id limit p_limit $$`.execute(db);
       for (const fn of FNS) {
         await sql`revoke all on function ${sql.raw(fn)} from public`.execute(db);
         await sql`grant execute on function ${sql.raw(fn)} to ${app}`.execute(db);
