@@ -8,6 +8,7 @@ import { useMemo, useState } from 'react';
 import type { Collection, DocumentMeta, DocumentSort } from '../../../sdk/index.js';
 import { navigate } from '../router.js';
 import { MenuButton } from './menu.js';
+import { ImportButton } from './import-export.js';
 
 export type ListView = { name: 'all' } | { name: 'starred' } | { name: 'recent' } | { name: 'templates' } | { name: 'collection'; id: string };
 
@@ -71,6 +72,7 @@ export function DocumentList(props: Props) {
       <button type="button" className="primary new-doc" onClick={create} disabled={creating}>
         New document
       </button>
+      {canOrganise && <ImportButton />}
       {createError && (
         <p className="error" role="alert">
           {createError}

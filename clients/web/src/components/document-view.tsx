@@ -19,6 +19,7 @@ import { revealThread, selectionAnchor } from '../editor/comments.js';
 import { Presence } from './presence.js';
 import { ShareDialog } from './share-dialog.js';
 import { ChoiceDialog, ConfirmDialog, MenuButton, PromptDialog } from './menu.js';
+import { ExportMenu } from './import-export.js';
 import { useToast } from './toast.js';
 import { HistoryPanel, type NameOf } from './history-panel.js';
 import { ChangesSince, VersionPreview } from './version-preview.js';
@@ -610,6 +611,7 @@ export function DocumentView({ id, user, name, docs, narrow, online, collections
               Share
             </button>
           )}
+          {meta && !status?.error && <ExportMenu documentId={id} title={meta.title} />}
           {meta && !status?.error && (
             <MenuButton
               label="More actions"
