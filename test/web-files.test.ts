@@ -233,6 +233,21 @@ test('images: a pasted image uploads with a progress bar, a colleague sees it li
   await a.locator('[data-testid=editor] .doc-image').screenshot({ path: outputPath('files-image-selected.png') });
   assert.deepEqual(await seriousViolations(a), []);
 
+  // Copied and pasted within the document, the image is the same attachment again.
+  await a.keyboard.press('Control+C');
+  await a.keyboard.press('Control+End');
+  await a.keyboard.press('Control+V');
+  await b.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('[data-testid=editor] .doc-image img')].filter((i) => i.naturalWidth > 0).length === 2, undefined, WAIT);
+  assert.equal(
+    await a
+      .getByTestId('toasts')
+      .getByText(/Pasted without/)
+      .count(),
+    0,
+    'nothing left out',
+  );
+  assert.equal((await attachments(api, owner, doc.id)).length, 1, 'no new upload');
+
   // Signing out removes the kept images from the device.
   await b
     .getByTestId('save-status')

@@ -5,9 +5,13 @@
  * counted, so the user is told what was left out instead of losing it silently.
  */
 
-/** Elements the editor cannot hold, by what the user would call them. */
+/**
+ * Elements the editor cannot hold, by what the user would call them. Images copied from a
+ * Quire document (`attachment:` addresses) are kept; images of other pages would be fetched
+ * from their sites, so they are left out (paste or drop the image file itself instead).
+ */
 const UNSUPPORTED: [selector: string, noun: string][] = [
-  ['img, picture', 'image'],
+  ['img:not([src^="attachment:"]), picture', 'image'],
   ['video', 'video'],
   ['audio', 'audio clip'],
   ['iframe, embed, object', 'embedded item'],
