@@ -405,10 +405,19 @@ test('public page: an uploaded image is a described box there (no token to fetch
   const gone = await signedInContext(browser, owner, { ...WIDE, serviceWorkers: 'block' });
   t.after(() => gone.close());
   const g = await gone.newPage();
-  await g.route(/\/api\/v1\/attachments\/[^/]+\/content$/, (route) =>
-    route.fulfill({ status: 404, contentType: 'application/json', body: '{"error":{"code":"attachment_not_found","message":"gone"}}' }),
-  );
+  let answer!: () => void;
+  const answered = new Promise<void>((r) => (answer = r));
+  await g.route(/\/api\/v1\/attachments\/[^/]+\/content$/, async (route) => {
+    await answered;
+    await route.fulfill({ status: 404, contentType: 'application/json', body: '{"error":{"code":"attachment_not_found","message":"gone"}}' });
+  });
   await open(g, url, doc.id);
+  // While the bytes are on their way, a box of the image's size stands in.
+  const loading = editor(g).getByRole('img', { name: 'Loading image: harbour' });
+  await loading.waitFor(WAIT);
+  assert.deepEqual(await loading.evaluate((e) => [Math.round(e.getBoundingClientRect().width), Math.round(e.getBoundingClientRect().height)]), [320, 180]);
+  await editor(g).screenshot({ path: outputPath('files-image-loading.png') });
+  answer();
   const unavailable = editor(g).getByRole('img', { name: 'Image unavailable: harbour' });
   await unavailable.waitFor(WAIT);
   assert.match((await unavailable.textContent()) ?? '', /Image unavailable.*removed, or you cannot open it/);
