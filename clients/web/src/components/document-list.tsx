@@ -72,7 +72,8 @@ export function DocumentList(props: Props) {
       <button type="button" className="primary new-doc" onClick={create} disabled={creating}>
         New document
       </button>
-      {canOrganise && <ImportButton />}
+      {/* The same view again asks for the list again, with the new document in it. */}
+      {canOrganise && <ImportButton collectionId={view.name === 'collection' ? view.id : null} onImported={() => onView({ ...view })} />}
       {createError && (
         <p className="error" role="alert">
           {createError}

@@ -37,8 +37,8 @@ function formatOf(file: File): string | null {
   return null;
 }
 
-/** "Import…": pick a .md, .html or .docx file; the new document opens. */
-export function ImportButton() {
+/** "Import…": pick a .md, .html or .docx file; the new document (in `collectionId`, when given) opens. */
+export function ImportButton({ collectionId, onImported }: { collectionId: string | null; onImported: () => void }) {
   const input = useRef<HTMLInputElement>(null);
   const [busy, setBusy] = useState(false);
   const toast = useToast();
@@ -50,7 +50,8 @@ export function ImportButton() {
     if (!auth) return toast({ message: 'Sign in again to import.', tone: 'error' });
     setBusy(true);
     try {
-      const res = await fetch(`/api/v1/documents/import?format=${format}&name=${encodeURIComponent(file.name)}`, {
+      const where = collectionId ? `&collectionId=${collectionId}` : '';
+      const res = await fetch(`/api/v1/documents/import?format=${format}&name=${encodeURIComponent(file.name)}${where}`, {
         method: 'POST',
         headers: { ...auth, 'content-type': file.type || 'application/octet-stream' },
         body: file,
@@ -58,6 +59,7 @@ export function ImportButton() {
       if (!res.ok) return toast({ message: `Could not import “${file.name}”: ${await errorText(res, 'the server refused it.')}`, tone: 'error' });
       const doc = (await res.json()) as { id: string; title: string };
       toast({ message: `Imported “${doc.title}”` });
+      onImported();
       navigate(`/d/${doc.id}`);
     } catch {
       toast({ message: 'Cannot reach the server. Check your connection and try again.', tone: 'error' });
