@@ -36,6 +36,8 @@ export interface TenantsTable {
   mfa_required: Generated<boolean>;
   /** The workspace's storage quota when it differs from the deployment's default (migration 0026). */
   storage_quota_bytes: number | null;
+  /** What the workspace's attachments take, in bytes (int8, read as a string; migration 0026). */
+  storage_used_bytes: ColumnType<string, never, never>;
 }
 
 export interface UsersTable {

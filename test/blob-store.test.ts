@@ -93,6 +93,16 @@ for (const [name, make] of stores) {
       assert.deepEqual(await keys(store, 'w/'), []);
     });
 
+    test('move: the object is under its new key, not its old one', async (t) => {
+      const store = await make();
+      t.after(() => store.close());
+      await store.put('m/from', new TextEncoder().encode('moving'));
+      await store.put('n/to', new TextEncoder().encode('old'));
+      await store.move('m/from', 'n/to');
+      assert.equal(await store.stat('m/from'), null, 'gone from the old key');
+      assert.equal(await text(await store.get('n/to')), 'moving', 'replaces what the new key held');
+    });
+
     test('keys that could leave the store are refused', async (t) => {
       const store = await make();
       t.after(() => store.close());

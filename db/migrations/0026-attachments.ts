@@ -10,7 +10,10 @@
  *   collector; `unreferenced_since` is when the collector first found no version of the
  *   document referring to it (cleared when one does again).
  * - `tenants.storage_quota_bytes`: the workspace's quota when it differs from the
- *   deployment's `WORKSPACE_STORAGE_QUOTA_BYTES`.
+ *   deployment's `WORKSPACE_STORAGE_QUOTA_BYTES`; `tenants.storage_used_bytes`: what its
+ *   attachments take. A new attachment adds its size with one conditional update (which
+ *   fails past the quota, so two uploads cannot both take the last bytes); a trigger takes
+ *   a removed attachment's size back and follows a size that changes.
  * - The change feed gains `document.attachment` (subject: the attachment): the workers
  *   extract its text and re-index its document.
  * - `quire_attachments_due(checked_before, stale_uploads, limit)`: the attachments the
@@ -59,6 +62,18 @@ export function attachments(ctx: MigrationContext) {
       await enableTenantRls(db, 'attachments');
       await grantTables(db, ctx, ['attachments']);
       await sql`alter table tenants add column storage_quota_bytes bigint check (storage_quota_bytes >= 0)`.execute(db);
+      await sql`alter table tenants add column storage_used_bytes bigint not null default 0`.execute(db);
+      await sql`
+        create function quire_attachment_storage() returns trigger language plpgsql as $$
+        begin
+          if tg_op = 'DELETE' then
+            update tenants set storage_used_bytes = storage_used_bytes - old.size where id = old.tenant_id;
+          elsif new.size <> old.size then
+            update tenants set storage_used_bytes = storage_used_bytes + new.size - old.size where id = new.tenant_id;
+          end if;
+          return null;
+        end $$`.execute(db);
+      await sql`create trigger attachments_storage after delete or update of size on attachments for each row execute function quire_attachment_storage()`.execute(db);
       await sql`alter table document_events drop constraint if exists document_events_type_check`.execute(db);
       await sql`alter table document_events add constraint document_events_type_check ${typeCheck(NEW_TYPES)}`.execute(db);
       await sql`
@@ -81,8 +96,10 @@ export function attachments(ctx: MigrationContext) {
       await sql`delete from document_events where type = 'document.attachment'`.execute(db);
       await sql`alter table document_events drop constraint if exists document_events_type_check`.execute(db);
       await sql`alter table document_events add constraint document_events_type_check ${typeCheck(OLD_TYPES)}`.execute(db);
-      await sql`alter table tenants drop column if exists storage_quota_bytes`.execute(db);
       await sql`drop table if exists attachments`.execute(db);
+      await sql`drop function if exists quire_attachment_storage()`.execute(db);
+      await sql`alter table tenants drop column if exists storage_quota_bytes`.execute(db);
+      await sql`alter table tenants drop column if exists storage_used_bytes`.execute(db);
     },
   };
 }

@@ -29,6 +29,8 @@ export interface BlobStore {
   /** The object's bytes (or a range of them) and its full size; null when there is none. */
   get(key: string, range?: ByteRange): Promise<{ body: Readable; size: number } | null>;
   stat(key: string): Promise<BlobInfo | null>;
+  /** Moves an object to another key (replacing what was there) without sending its bytes through us. */
+  move(from: string, to: string): Promise<void>;
   /** Removes the objects; keys that do not exist are not an error. */
   delete(keys: string[]): Promise<void>;
   /** Every object whose key starts with `prefix`, in key order. */

@@ -71,6 +71,12 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
+  async move(from: string, to: string): Promise<void> {
+    const target = this.file(to);
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    await fs.rename(this.file(from), target);
+  }
+
   async delete(keys: string[]): Promise<void> {
     for (const key of keys) {
       const file = this.file(key);

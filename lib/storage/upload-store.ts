@@ -12,12 +12,7 @@
  * object and removes them.
  */
 import crypto from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { PassThrough, Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import { DataStore, ERRORS, Upload } from '@tus/utils';
 import { readAll, type BlobStore } from './blob-store.js';
 
@@ -31,11 +26,7 @@ interface Info {
 }
 
 export class BlobUploadStore extends DataStore {
-  constructor(
-    private readonly blobs: BlobStore,
-    /** Where pieces are spooled while they arrive (their length is known only at the end). */
-    private readonly spoolDir: string = os.tmpdir(),
-  ) {
+  constructor(private readonly blobs: BlobStore) {
     super();
     this.extensions = ['creation', 'creation-with-upload', 'termination'];
   }
@@ -80,29 +71,9 @@ export class BlobUploadStore extends DataStore {
 
   override async write(stream: Readable, id: string, offset: number): Promise<number> {
     const key = `${this.folder(id)}p${String(offset).padStart(PIECE_DIGITS, '0')}-${crypto.randomBytes(6).toString('hex')}`;
-    await fs.mkdir(this.spoolDir, { recursive: true });
-    const spool = path.join(this.spoolDir, `quire-upload-${crypto.randomUUID()}`);
-    let received = 0;
-    let failure: unknown = null;
-    try {
-      const counter = new Transform({
-        transform(chunk: Buffer, _enc, done) {
-          received += chunk.length;
-          done(null, chunk);
-        },
-      });
-      try {
-        await pipeline(stream, counter, createWriteStream(spool));
-      } catch (err) {
-        // What arrived before the stream failed is kept: the client resumes after it.
-        failure = err;
-      }
-      if (received > 0) await this.blobs.put(key, createReadStream(spool));
-    } finally {
-      await fs.rm(spool, { force: true });
-    }
-    if (failure && received === 0) throw failure;
-    return offset + received;
+    // A request cut short ends its body stream early (the HTTP edge closes it when the client
+    // goes away): what arrived is stored as this piece, and the client resumes after it.
+    return offset + (await this.blobs.put(key, stream));
   }
 
   override async remove(id: string): Promise<void> {
@@ -116,28 +87,38 @@ export class BlobUploadStore extends DataStore {
   }
 
   /**
-   * Streams the finished upload's bytes into `target` and removes its pieces; resolves to
-   * the stored length. `observe` sees every byte on the way (a digest, the first bytes).
+   * Makes the finished upload the object `target` and removes its pieces; resolves to the
+   * stored length. `observe` sees every byte on the way (a digest, the first bytes). A file
+   * that arrived in one piece is moved, not copied.
    */
   async assemble(id: string, target: string, observe: (chunk: Buffer) => void, contentType?: string): Promise<number> {
     const { keys } = await this.pieces(id);
-    const blobs = this.blobs;
-    const out = new PassThrough();
-    const feed = (async () => {
-      for (const key of keys) {
-        const got = await blobs.get(key);
-        if (!got) throw new Error(`upload piece ${key} disappeared`);
-        for await (const c of got.body) {
-          const chunk = Buffer.isBuffer(c) ? c : Buffer.from(c as Uint8Array);
-          observe(chunk);
-          if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', r));
-        }
+    const readPiece = async function* (blobs: BlobStore, key: string) {
+      const got = await blobs.get(key);
+      if (!got) throw new Error(`upload piece ${key} disappeared`);
+      for await (const c of got.body) {
+        const chunk = Buffer.isBuffer(c) ? c : Buffer.from(c as Uint8Array);
+        observe(chunk);
+        yield chunk;
       }
-      out.end();
-    })();
-    feed.catch((err: unknown) => out.destroy(err as Error));
-    const size = await this.blobs.put(target, out, { contentType });
-    await feed;
+    };
+    let size: number;
+    if (keys.length === 1) {
+      size = 0;
+      for await (const chunk of readPiece(this.blobs, keys[0]!)) size += chunk.length;
+      await this.blobs.move(keys[0]!, target);
+    } else {
+      const blobs = this.blobs;
+      size = await this.blobs.put(
+        target,
+        Readable.from(
+          (async function* () {
+            for (const key of keys) yield* readPiece(blobs, key);
+          })(),
+        ),
+        { contentType },
+      );
+    }
     await this.remove(id);
     return size;
   }

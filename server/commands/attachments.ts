@@ -17,6 +17,7 @@ import { requireLevel } from '../../core/access.js';
 import { classify, cleanFileName, extractable, normaliseType } from '../../core/file-types.js';
 import type { Principal } from '../../core/tokens.js';
 import type { AttachmentsTable } from '../../db/schema.js';
+import { sql } from 'kysely';
 import { withTenant, type Tx } from '../../db/store.js';
 import { AppError, forbidden, notFound } from '../../lib/errors.js';
 import type { ByteRange } from '../../lib/storage/blob-store.js';
@@ -54,22 +55,27 @@ export function present(r: Row): Attachment {
 export const fileTooLarge = (limit: number) => new AppError(413, 'file_too_large', `A file may be at most ${limit} bytes`, { limitBytes: limit });
 const typeMismatch = (reason: string) => new AppError(415, 'content_type_mismatch', reason);
 
-/** The workspace's quota and what its files take now; locks the tenant row when `lock` (quota checks). */
-async function usage(svc: Services, tx: Tx, tenantId: string, lock: boolean): Promise<{ used: number; quota: number }> {
-  let q = tx.selectFrom('tenants').select('storage_quota_bytes').where('id', '=', tenantId);
-  if (lock) q = q.forUpdate();
-  const tenant = await q.executeTakeFirstOrThrow();
-  const sum = await tx
-    .selectFrom('attachments')
-    .select((eb) => eb.fn.coalesce(eb.fn.sum<string>('size'), eb.val('0')).as('used'))
-    .executeTakeFirstOrThrow();
-  const quota = tenant.storage_quota_bytes === null ? svc.files.workspaceQuotaBytes : Number(tenant.storage_quota_bytes);
-  return { used: Number(sum.used), quota };
+/** The workspace's quota and what its files take now. */
+async function usage(svc: Services, tx: Tx, tenantId: string): Promise<{ used: number; quota: number }> {
+  const t = await tx.selectFrom('tenants').select(['storage_quota_bytes', 'storage_used_bytes']).where('id', '=', tenantId).executeTakeFirstOrThrow();
+  return { used: Number(t.storage_used_bytes), quota: t.storage_quota_bytes === null ? svc.files.workspaceQuotaBytes : Number(t.storage_quota_bytes) };
 }
 
-async function requireRoom(svc: Services, tx: Tx, tenantId: string, size: number): Promise<void> {
-  const { used, quota } = await usage(svc, tx, tenantId, true);
-  if (used + size > quota) {
+/**
+ * Takes `size` bytes of the workspace's quota for a new attachment: one conditional update,
+ * so two uploads racing for the last bytes cannot both pass (a trigger gives them back when
+ * the attachment is removed).
+ */
+async function takeRoom(svc: Services, tx: Tx, tenantId: string, size: number): Promise<void> {
+  const taken = await tx
+    .updateTable('tenants')
+    .set({ storage_used_bytes: sql`storage_used_bytes + ${size}` } as never)
+    .where('id', '=', tenantId)
+    .where(sql<boolean>`storage_used_bytes + ${size} <= coalesce(storage_quota_bytes, ${svc.files.workspaceQuotaBytes})`)
+    .returning('id')
+    .executeTakeFirst();
+  if (!taken) {
+    const { used, quota } = await usage(svc, tx, tenantId);
     throw new AppError(413, 'quota_exceeded', `This file does not fit in the workspace's storage: ${used} of ${quota} bytes are used`, { usedBytes: used, quotaBytes: quota, fileBytes: size });
   }
 }
@@ -88,7 +94,7 @@ export async function beginUpload(svc: Services, principal: Principal, ip: strin
   await withTenant(svc.store.db, principal.tenantId, async (tx) => {
     const actor = await loadActor(tx, principal, ip);
     await requireLevel(tx, actor, u.documentId, 'write');
-    await requireRoom(svc, tx, actor.tenantId, u.size);
+    await takeRoom(svc, tx, actor.tenantId, u.size);
     await tx
       .insertInto('attachments')
       .values({
@@ -161,7 +167,8 @@ async function settle(svc: Services, principal: Principal, row: Row, size: numbe
       .executeTakeFirst();
     // The document was purged while the last piece arrived: the collector removes the blob.
     if (!done || done.document_id === null) throw notFound('document');
-    await feedEvent(tx, principal.tenantId, done.document_id, 'document.attachment', done.id);
+    // The workers extract the text of the files that have some, and re-index the document.
+    if (done.extraction_status === 'pending') await feedEvent(tx, principal.tenantId, done.document_id, 'document.attachment', done.id);
     return present(done);
   });
 }
@@ -175,7 +182,7 @@ export async function addAttachment(svc: Services, principal: Principal, ip: str
   const row = await withTenant(svc.store.db, principal.tenantId, async (tx) => {
     const actor = await loadActor(tx, principal, ip);
     await requireLevel(tx, actor, file.documentId, 'write');
-    await requireRoom(svc, tx, actor.tenantId, file.bytes.byteLength);
+    await takeRoom(svc, tx, actor.tenantId, file.bytes.byteLength);
     return tx
       .insertInto('attachments')
       .values({
@@ -262,7 +269,7 @@ export async function readAttachmentBytes(svc: Services, tenantId: string, id: s
 
 export async function workspaceStorage(svc: Services, principal: Principal): Promise<WorkspaceStorage> {
   return withTenant(svc.store.db, principal.tenantId, async (tx) => {
-    const { used, quota } = await usage(svc, tx, principal.tenantId, false);
+    const { used, quota } = await usage(svc, tx, principal.tenantId);
     return { usedBytes: used, quotaBytes: quota, maxFileBytes: svc.files.maxUploadBytes };
   });
 }

@@ -16,7 +16,6 @@
  * - `GET|PUT /api/v1/workspace/storage`: usage and quota (setting it: admins).
  */
 import crypto from 'node:crypto';
-import path from 'node:path';
 import { Server, type Upload } from '@tus/server';
 import { z } from 'zod';
 import type { Principal } from '../../core/tokens.js';
@@ -75,9 +74,9 @@ function disposition(kind: 'inline' | 'attachment', name: string): string {
 
 export function attachmentRoutes(ctx: RouteContext): void {
   const { edge, svc, config } = ctx;
-  const store = new BlobUploadStore(svc.blobs, path.join(config.dataDir, 'tmp', 'uploads'));
-  /** Who sent each request tus is handling (authenticated before tus sees it). */
-  const callers = new WeakMap<Request, { principal: Principal; ip: string }>();
+  const store = new BlobUploadStore(svc.blobs);
+  /** Who sent each request tus is handling (authenticated before tus sees it), and the upload it checked. */
+  const callers = new WeakMap<Request, { principal: Principal; ip: string; upload?: Awaited<ReturnType<typeof checkUpload>> }>();
   const caller = (req: Request) => {
     const c = callers.get(req);
     if (!c) throw new AppError(401, 'unauthorized', 'Authentication required');
@@ -95,9 +94,9 @@ export function attachmentRoutes(ctx: RouteContext): void {
     namingFunction: () => crypto.randomUUID(),
     onIncomingRequest: async (req, id) => {
       if (req.method === 'POST') return;
-      const { principal, ip } = caller(req);
+      const c = caller(req);
       try {
-        await checkUpload(svc, principal, ip, id);
+        c.upload = await checkUpload(svc, c.principal, c.ip, id);
       } catch (e) {
         // A finished upload answers HEAD with its full offset, so a client that lost the last answer sees it done.
         if (req.method === 'HEAD' && isAppError(e) && e.status === 409) return;
@@ -118,9 +117,10 @@ export function attachmentRoutes(ctx: RouteContext): void {
       return {};
     },
     onUploadFinish: async (req, upload: Upload) => {
-      const { principal, ip } = caller(req);
+      const { principal, ip, upload: checked } = caller(req);
       try {
-        const row = await checkUpload(svc, principal, ip, upload.id);
+        // Checked when this request came in (a PATCH); a creation that carried the whole file is checked here.
+        const row = checked ?? (await checkUpload(svc, principal, ip, upload.id));
         const attachment = await finishUpload(svc, principal, row, (target, observe) => store.assemble(upload.id, target, observe));
         return { status_code: 200, headers: { 'Quire-Attachment-Id': attachment.id, 'Content-Type': 'application/json; charset=utf-8' }, body: JSON.stringify(attachment) };
       } catch (e) {
