@@ -10,7 +10,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { Document, Packer, Paragraph } from 'docx';
 import PDFDocument from 'pdfkit';
 
@@ -24,7 +24,9 @@ import { DOCX_TYPE, ExtractionError, PDF_TYPE } from '../ml-workers/extract/form
 import { Indexer } from '../ml-workers/indexer.js';
 import { PostgresFullText } from '../ml-workers/search/postgres-fulltext.js';
 import { chunkBlocks } from '../ml-workers/search/vectors.js';
-import { startServer } from './helpers/server.js';
+import { TEST_QDRANT_URL, TEST_S3 } from './helpers/env.js';
+import { startServer, uniqueName, type StartServerOptions } from './helpers/server.js';
+import { eventually } from './helpers/wait.js';
 
 /** A PDF with one page per entry (pdfkit lays the text out in lines). */
 function makePdf(pages: string[], opts: PDFKit.PDFDocumentOptions = {}): Promise<Buffer> {
@@ -111,7 +113,11 @@ describe('the extraction process', () => {
     t.after(() => extractor.close());
     // A 60 KB Word file of 20,000 paragraphs: its parsed XML needs several times the heap.
     const big = await makeDocx(Array.from({ length: 20_000 }, (_, i) => `paragraph ${i}`));
-    await assert.rejects(extractor.extract(big, DOCX_TYPE), (e: unknown) => e instanceof ExtractionError && /more than 32 MiB of memory/.test(e.message), 'out of memory is a failed file');
+    const failed = await extractor.extract(big, DOCX_TYPE).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    assert.ok(failed instanceof ExtractionError && /more than 32 MiB of memory/.test(failed.message), `out of memory is a failed file: ${String(failed)}`);
     assert.equal((await extractor.extract(Buffer.from('still here'), 'text/plain')).text, 'still here', 'a fresh process for the next file');
   });
 });
@@ -207,3 +213,98 @@ describe('attachment text in the index', () => {
     assert.equal((await search(owner.user.id, 'funicular')).length, 1, 'the other one still is');
   });
 });
+
+const PROFILES: Record<string, (t: TestContext) => StartServerOptions> = {
+  'embedded (Postgres full text + pgvector, files on disk)': () => ({ dialect: 'pglite', env: { SEMANTIC_SEARCH: 'true' } }),
+  'scaled (Meilisearch + Qdrant + NATS, files on S3)': (t) => {
+    const collection = uniqueName('qa');
+    t.after(() => fetch(`${TEST_QDRANT_URL}/collections/${collection}`, { method: 'DELETE' }).then(() => undefined));
+    return {
+      nats: true,
+      meili: true,
+      env: {
+        SEMANTIC_SEARCH: 'true',
+        QDRANT_URL: TEST_QDRANT_URL,
+        QDRANT_COLLECTION: collection,
+        S3_BUCKET: TEST_S3.bucket,
+        S3_ENDPOINT: TEST_S3.endpoint,
+        S3_REGION: TEST_S3.region,
+        S3_ACCESS_KEY_ID: TEST_S3.accessKeyId,
+        S3_SECRET_ACCESS_KEY: TEST_S3.secretAccessKey,
+        S3_PREFIX: `test-${uniqueName('as')}`,
+      },
+    };
+  },
+};
+
+/** A passage of the uploaded PDF, and a question about it in other words. */
+const PDF_PASSAGE = 'The lighthouse keeper logged every passing ship and the height of the waves during the winter storms.';
+const PDF_PHRASE = 'quillfeather lanterns';
+const MEANING = 'a lighthouse keeper recording ships and waves in winter storms';
+
+for (const [name, profile] of Object.entries(PROFILES)) {
+  describe(`searchable attachments: ${name}`, () => {
+    test("a PDF's phrase is found by search within seconds of upload, pointing to the document, for its readers only", async (t) => {
+      const { api } = await startServer(t, profile(t));
+      const owner = await api.signup('Harbour');
+      const reader = await api.addUser(owner, 'member');
+      const outsider = await api.addUser(owner, 'member');
+      const doc = await api.createDocument(owner, 'Coast notes');
+      await api.put(`/api/v1/documents/${doc.id}/content`, { text: 'Our notes on the coast trip.', mode: 'replace' }, owner.accessToken);
+      assert.equal((await api.put(`/api/v1/documents/${doc.id}/permissions`, { userId: reader.user.id, level: 'read' }, owner.accessToken)).status, 200);
+
+      const upload = async (fileName: string, type: string, bytes: Uint8Array) => {
+        const r = await api.request('POST', `/api/v1/documents/${doc.id}/attachments?name=${encodeURIComponent(fileName)}`, {
+          token: owner.accessToken,
+          body: bytes,
+          headers: { 'content-type': type },
+        });
+        assert.equal(r.status, 201, r.text);
+        return r.body as { id: string; extraction: string };
+      };
+      // A corrupt PDF first: it must not hold up the files after it.
+      const broken = await upload('broken.pdf', PDF_TYPE, CORRUPT_PDF);
+      const started = Date.now();
+      const pdf = await upload('logbook.pdf', PDF_TYPE, await makePdf([`${PDF_PASSAGE} The ${PDF_PHRASE} were lit at dusk.`]));
+      const word = await upload('supplies.docx', DOCX_TYPE, await makeDocx(['Order more barnacle scrapers before spring.']));
+      assert.equal(pdf.extraction, 'pending', 'a PDF waits for extraction');
+
+      const find = (token: string, q: string, mode = 'fulltext') => api.get(`/api/v1/search?q=${encodeURIComponent(q)}&mode=${mode}&limit=10`, token);
+      const ids = (r: { body: { hits: { documentId: string }[] } }) => r.body.hits.map((h) => h.documentId);
+      const hit = await eventually(
+        async () => {
+          const r = await find(reader.accessToken, PDF_PHRASE);
+          assert.equal(r.status, 200, r.text);
+          assert.deepEqual(ids(r), [doc.id], 'the PDF phrase finds the document');
+          return r.body.hits[0] as { title: string; snippet: string };
+        },
+        { timeoutMs: 60_000, intervalMs: 100, message: 'the PDF phrase was not found' },
+      );
+      const tookMs = Date.now() - started;
+      t.diagnostic(`PDF phrase found ${tookMs} ms after upload`);
+      assert.ok(tookMs < 30_000, `found within seconds of upload (${tookMs} ms)`);
+      assert.equal(hit.title, 'Coast notes');
+      assert.match(hit.snippet, /<mark>quillfeather<\/mark>/i, `the snippet shows the PDF's words: ${hit.snippet}`);
+      await eventually(async () => assert.deepEqual(ids(await find(reader.accessToken, 'barnacle scrapers')), [doc.id], 'the Word file too'), { timeoutMs: 30_000, intervalMs: 100 });
+
+      for (const mode of ['semantic', 'hybrid']) {
+        const r = await find(reader.accessToken, MEANING, mode);
+        assert.equal(r.status, 200, r.text);
+        assert.deepEqual(ids(r), [doc.id], `${mode} search finds the document by the PDF's meaning`);
+      }
+      for (const mode of ['fulltext', 'semantic', 'hybrid']) {
+        const r = await find(outsider.accessToken, mode === 'fulltext' ? PDF_PHRASE : MEANING, mode);
+        assert.equal(r.status, 200, r.text);
+        assert.deepEqual(ids(r), [], `${mode}: not found by a member who cannot read the document`);
+      }
+
+      const states = async () => {
+        const r = await api.get(`/api/v1/documents/${doc.id}/attachments`, owner.accessToken);
+        assert.equal(r.status, 200, r.text);
+        return new Map((r.body.attachments as { id: string; extraction: string }[]).map((a) => [a.id, a.extraction]));
+      };
+      const now = await states();
+      assert.deepEqual([now.get(broken.id), now.get(pdf.id), now.get(word.id)], ['failed', 'done', 'done'], 'the corrupt PDF failed, the files after it were extracted');
+    });
+  });
+}

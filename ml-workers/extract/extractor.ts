@@ -147,7 +147,7 @@ export class Extractor {
         else finish(() => reject(new ExtractionError(m.error.name === 'ExtractionError' ? m.error.message : `the file could not be read (${m.error.message})`.slice(0, 200))));
       };
       const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
-        const oom = /heap out of memory|heap limit/i.test(c.stderr);
+        const oom = /out of memory|heap limit|allocation failed/i.test(c.stderr);
         const why = oom ? `reading the file needs more than ${this.maxHeapMb} MiB of memory` : `the extraction process stopped (${signal ?? `exit code ${code}`})`;
         finish(() => reject(new ExtractionError(why)));
       };
