@@ -233,6 +233,17 @@ test('images: a pasted image uploads with a progress bar, a colleague sees it li
   await a.locator('[data-testid=editor] .doc-image').screenshot({ path: outputPath('files-image-selected.png') });
   assert.deepEqual(await seriousViolations(a), []);
 
+  // Its description (alt text) is edited on the image, for everyone.
+  await a.getByRole('button', { name: 'Alt text: sunset' }).click();
+  const describe = a.getByRole('textbox', { name: 'Image description (alt text)' });
+  assert.equal(await describe.inputValue(), 'sunset');
+  await describe.fill('An orange sun setting over a calm sea');
+  await a.locator('[data-testid=editor] .doc-image').screenshot({ path: outputPath('files-image-alt.png') });
+  await describe.press('Enter');
+  await b.locator('[data-testid=editor] .doc-image img[alt="An orange sun setting over a calm sea"]').waitFor(WAIT);
+  await a.locator('[data-testid=editor] .doc-image').click();
+  await a.locator('[data-testid=editor] .doc-image.ProseMirror-selectednode').waitFor(WAIT);
+
   // Copied and pasted within the document, the image is the same attachment again.
   await a.keyboard.press('Control+C');
   await a.keyboard.press('Control+End');

@@ -227,11 +227,13 @@ if (typeof localStorage !== 'undefined') {
 type Mode = 'app' | 'public';
 
 function imageView(mode: Mode): NodeViewRenderer {
-  return ({ node }) => {
+  return ({ node, editor, getPos }) => {
     const dom = el('figure', { class: 'doc-image' });
+    const stage = el('div', { class: 'doc-image-stage' });
+    dom.append(stage);
     const attachmentId = attachmentIdOfSrc(node.attrs.src);
     const src = typeof node.attrs.src === 'string' ? node.attrs.src : '';
-    const alt = typeof node.attrs.alt === 'string' ? node.attrs.alt : '';
+    let alt = typeof node.attrs.alt === 'string' ? node.attrs.alt : '';
     const width = Number(node.attrs.width) || 0;
     const height = Number(node.attrs.height) || 0;
     let live = true;
@@ -247,7 +249,7 @@ function imageView(mode: Mode): NodeViewRenderer {
     };
     const show = (child: HTMLElement, state: string) => {
       dom.dataset.state = state;
-      dom.replaceChildren(child);
+      stage.replaceChildren(child);
     };
     const showImage = (url: string) => {
       const img = el('img', { alt, draggable: 'false' });
@@ -278,8 +280,8 @@ function imageView(mode: Mode): NodeViewRenderer {
       if (!attachmentId) return;
       held = true;
       show(box('loading'), 'loading');
-      dom.querySelector('.doc-image-box')?.setAttribute('aria-label', alt ? `Loading image: ${alt}` : 'Loading image');
-      dom.querySelector('.doc-image-box')?.setAttribute('role', 'img');
+      stage.querySelector('.doc-image-box')?.setAttribute('aria-label', alt ? `Loading image: ${alt}` : 'Loading image');
+      stage.querySelector('.doc-image-box')?.setAttribute('role', 'img');
       acquireUrl(attachmentId).then(
         (url) => live && showImage(url),
         (e: unknown) => {
@@ -319,11 +321,66 @@ function imageView(mode: Mode): NodeViewRenderer {
       showError('It has no address.');
     }
 
+    // The image's description (alt text), for people who cannot see it: editable from a
+    // small button on the image while the document is.
+    const altControl = mode === 'app' ? el('div', { class: 'doc-image-alt' }) : null;
+    const altButton = () => {
+      const b = el('button', { type: 'button', class: 'doc-image-alt-button', title: "The image's description, for people who cannot see it" }, alt ? 'Alt text' : 'Add alt text');
+      if (alt) b.setAttribute('aria-label', `Alt text: ${alt}`);
+      b.addEventListener('click', (e) => {
+        e.preventDefault();
+        openAltForm();
+      });
+      return b;
+    };
+    const closeAltForm = () => altControl?.replaceChildren(altButton());
+    const openAltForm = () => {
+      if (!altControl || !editor.isEditable) return;
+      const form = el('form', { class: 'doc-image-alt-form' });
+      const input = el('input', { type: 'text', maxlength: '1000', 'aria-label': 'Image description (alt text)', placeholder: 'Describe the image for people who cannot see it' });
+      input.value = alt;
+      const save = el('button', { type: 'submit', class: 'primary' }, 'Save');
+      form.append(input, save);
+      form.addEventListener('submit', (e) => {
+        e.preventDefault();
+        const pos = getPos();
+        const value = input.value.trim();
+        if (typeof pos === 'number' && editor.isEditable && value !== alt) editor.view.dispatch(editor.state.tr.setNodeAttribute(pos, 'alt', value || null));
+        alt = value;
+        closeAltForm();
+        editor.commands.focus();
+      });
+      input.addEventListener('keydown', (e) => {
+        if (e.key !== 'Escape') return;
+        e.preventDefault();
+        closeAltForm();
+        editor.commands.focus();
+      });
+      altControl.replaceChildren(form);
+      input.focus();
+      input.select();
+    };
+    if (altControl) {
+      closeAltForm();
+      dom.append(altControl);
+    }
+
     return {
       dom,
       ignoreMutation: () => true,
-      update: (next: PMNode) =>
-        next.type === node.type && next.attrs.src === node.attrs.src && next.attrs.alt === node.attrs.alt && next.attrs.width === node.attrs.width && next.attrs.height === node.attrs.height,
+      stopEvent: (e: Event) => !!altControl && e.target instanceof globalThis.Node && altControl.contains(e.target),
+      update: (next: PMNode) => {
+        if (next.type !== node.type || next.attrs.src !== node.attrs.src || next.attrs.width !== node.attrs.width || next.attrs.height !== node.attrs.height) return false;
+        const nextAlt = typeof next.attrs.alt === 'string' ? next.attrs.alt : '';
+        if (nextAlt === alt) return true;
+        // A new description: the shown image takes it; the other states are made again.
+        const img = stage.querySelector('img');
+        if (dom.dataset.state !== 'ready' || !img) return false;
+        alt = nextAlt;
+        img.alt = alt;
+        if (!altControl?.querySelector('form')) closeAltForm();
+        return true;
+      },
       destroy: () => {
         live = false;
         window.removeEventListener('online', onOnline);
