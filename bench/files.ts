@@ -160,7 +160,17 @@ async function quireTarget(name: string, env: Record<string, string>, postgres: 
     schema,
     dataDir,
     roles: 'api,sync,worker',
-    env: { ...(postgres ? {} : { DATABASE_URL: '' }), MAX_UPLOAD_BYTES: String((LARGE_MB + 10) * MB), WORKSPACE_STORAGE_QUOTA_BYTES: String(100 * 1024 * MB), ...env },
+    env: {
+      ...(postgres ? {} : { DATABASE_URL: '' }),
+      // One account uploads everything: the per-person and per-address request limits would measure themselves.
+      RATE_LIMIT_USER_PER_MINUTE: '1000000',
+      RATE_LIMIT_USER_BURST: '100000',
+      RATE_LIMIT_IP_PER_MINUTE: '1000000',
+      RATE_LIMIT_IP_BURST: '100000',
+      MAX_UPLOAD_BYTES: String((LARGE_MB + 10) * MB),
+      WORKSPACE_STORAGE_QUOTA_BYTES: String(100 * 1024 * MB),
+      ...env,
+    },
   });
   const s = await signup(quire.base);
   const doc = await createDocument(quire.base, s.accessToken, 'Files');
