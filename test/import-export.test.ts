@@ -319,6 +319,9 @@ test('REST: import Markdown, HTML and a Word file; export in four formats; right
   assert.deepEqual([garbage.status, garbage.body?.error?.code], [400, 'import_failed']);
   const zipJunk = await importFile(api, owner, '', new Uint8Array([0x50, 0x4b, 0x03, 0x04, ...new Array(200).fill(7)]), 'application/vnd.openxmlformats-officedocument.wordprocessingml.document');
   assert.deepEqual([zipJunk.status, zipJunk.body?.error?.code], [400, 'import_failed']);
+  const crowded = await importFile(api, owner, '?format=html', '<p>x</p>'.repeat(30_001), 'text/html');
+  assert.deepEqual([crowded.status, crowded.body?.error?.code], [400, 'import_failed'], 'more elements than an import reads');
+  assert.match(crowded.body.error.message, /more than 30,000 elements/);
   const pdfIn = await importFile(api, owner, '?format=pdf', '%PDF-1.4', 'application/pdf');
   assert.deepEqual([pdfIn.status, pdfIn.body?.error?.code], [415, 'unsupported_media_type']);
   const unnamed = await importFile(api, owner, '', 'xx', 'image/png');

@@ -141,8 +141,21 @@ function tidyBlocks(doc: HDocument): void {
   }
 }
 
+/**
+ * Most elements an import reads (about a 200-page document): past it the DOM and the schema
+ * parse take more memory and time than one request should.
+ */
+export const MAX_IMPORT_ELEMENTS = 30_000;
+
 /** HTML to a document (ProseMirror JSON of the document schema). */
 export async function htmlToDoc(html: string, hooks: ImportHooks, ownImages: Set<string> = new Set()): Promise<PMNode> {
+  let elements = 0;
+  for (let i = html.indexOf('<'); i >= 0; i = html.indexOf('<', i + 1)) {
+    const c = html.charCodeAt(i + 1) | 0x20;
+    if (c >= 0x61 && c <= 0x7a) elements += 1;
+    if (elements > MAX_IMPORT_ELEMENTS)
+      throw new ConvertError(`The file has more than ${MAX_IMPORT_ELEMENTS.toLocaleString('en')} elements (blocks, list items, cells, formatted runs): split it into smaller files`);
+  }
   const w = newWindow();
   try {
     const dom = new w.DOMParser().parseFromString(`<!DOCTYPE html><html><body>${html}</body></html>`, 'text/html');

@@ -3,14 +3,14 @@
  * HTML, Word or PDF. Converting is core/convert/'s work; here are the rights, the document's
  * creation and content write, its images as attachments, and the audit log.
  */
-import { randomUUID } from 'node:crypto';
 import { MAX_TITLE_CHARS, type DocumentMeta } from '../../contract/api.js';
 import { ATTACHMENT_SRC_PREFIX, attachmentIdOfSrc } from '../../contract/document-schema.js';
 import { withTenant } from '../../db/store.js';
 import { requireLevel } from '../../core/access.js';
 import { loadActor } from '../../core/actor.js';
 import { ContentTooDeepError, toProseMirrorJSON, validateProseMirror, type PMNode } from '../../core/content.js';
-import { ConvertError, exportDocument as convertExport, importDocument as convertImport, type ExportFormat, type ImportFormat } from '../../core/convert/index.js';
+import { ConvertError, type ExportFormat, type ImportFormat } from '../../core/convert/index.js';
+import { exportInThread, importInThread } from '../../core/convert/thread.js';
 import type { Principal } from '../../core/tokens.js';
 import { AppError, badRequest, isAppError, notFound } from '../../lib/errors.js';
 import type { Services } from '../services.js';
@@ -61,31 +61,24 @@ export async function importDocument(
     const actor = await loadActor(tx, principal, ip);
     if (actor.role === 'guest') throw badRequest('guest_cannot_create', 'Guests cannot create documents');
   });
-  // Images wait under a stand-in id until the document exists to hold them.
-  const images = new Map<string, { bytes: Uint8Array; contentType: string; name: string }>();
-  let converted: { doc: PMNode; title: string | null };
+  // Converted in the conversion thread; images come back under stand-in ids until the document exists to hold them.
+  let converted: Awaited<ReturnType<typeof importInThread>>;
   try {
-    converted = await convertImport(props.format, props.bytes, {
-      storeImage: (bytes, contentType, name) => {
-        if (images.size >= MAX_IMPORT_IMAGES) throw new ConvertError(`The file has more than ${MAX_IMPORT_IMAGES} images`);
-        const id = randomUUID();
-        images.set(id, { bytes, contentType, name });
-        return Promise.resolve(id);
-      },
-    });
+    converted = await importInThread(props.format, props.bytes);
   } catch (e) {
     if (e instanceof ConvertError) throw importFailed(e.message);
-    if (isAppError(e)) throw e;
+    svc.log.warn({ err: e, format: props.format, bytes: props.bytes.byteLength }, 'import could not convert the file');
     throw importFailed(`The ${props.format} file could not be read`);
   }
+  if (converted.images.length > MAX_IMPORT_IMAGES) throw importFailed(`The file has more than ${MAX_IMPORT_IMAGES} images`);
   const problem = validateProseMirror(converted.doc);
   if (problem) throw importFailed(`The file's structure cannot be a document: ${problem}`);
   const meta = await createDocument(svc, principal, ip, { title: titleFrom(props.title, converted.title, props.name), ...(props.collectionId ? { collectionId: props.collectionId } : {}) });
   try {
     const ids = new Map<string, string>();
-    for (const [standIn, img] of images) {
+    for (const img of converted.images) {
       const att = await addAttachment(svc, principal, ip, { documentId: meta.id, name: img.name, contentType: img.contentType, bytes: img.bytes });
-      ids.set(standIn, att.id);
+      ids.set(img.id, att.id);
     }
     const doc = rewriteImages(converted.doc, ids);
     await content.write({ tenantId: principal.tenantId, userId: principal.userId }, meta.id, { json: doc }, 'replace').catch((e: unknown) => {
@@ -99,7 +92,7 @@ export async function importDocument(
         targetType: 'document',
         targetId: meta.id,
         ip,
-        detail: { format: props.format, bytes: props.bytes.byteLength, images: images.size },
+        detail: { format: props.format, bytes: props.bytes.byteLength, images: converted.images.length },
       }),
     );
   } catch (e) {
@@ -171,7 +164,7 @@ export async function exportDocument(
   };
   let out: { bytes: Uint8Array; contentType: string; extension: string };
   try {
-    out = await convertExport(props.format, json, title, {
+    out = await exportInThread(props.format, json, title, {
       loadImage: async (attachmentId) => {
         const found = await readAttachmentBytes(svc, principal.tenantId, attachmentId);
         if (!found || !(await canRead(found.attachment.documentId))) return null;
@@ -180,6 +173,8 @@ export async function exportDocument(
     });
   } catch (e) {
     if (isAppError(e)) throw e;
+    svc.log.error({ err: e, documentId: props.id, format: props.format }, 'export failed');
+    if (e instanceof ConvertError) throw new AppError(422, 'export_failed', `The document could not be written as ${props.format}: ${e.message}`);
     throw new AppError(500, 'export_failed', `The document could not be written as ${props.format}`);
   }
   await withTenant(svc.store.db, principal.tenantId, (tx) =>
