@@ -10,6 +10,7 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import { test } from 'node:test';
 import * as tus from 'tus-js-client';
+import { QuireClient, memoryTokenStorage, type Session as SdkSession } from '../clients/sdk/index.js';
 import type { Attachment } from '../contract/api.js';
 import type { Session } from './helpers/api.js';
 import { TEST_S3 } from './helpers/env.js';
@@ -293,4 +294,23 @@ test('files: the scaled profile (S3-compatible storage, two instances): an uploa
   const fromB = await download(b.url, owner, attachment.id);
   assert.equal(fromB.status, 200);
   assert.equal(fromB.bytes.length, attachment.size);
+});
+
+test('files through the SDK: upload in one request, list, read, download, storage', async (t) => {
+  const { url, api } = await startServer(t);
+  const owner = await api.signup();
+  const doc = await api.createDocument(owner, 'SDK');
+  const client = new QuireClient({ baseUrl: url, tokens: memoryTokenStorage(owner as unknown as SdkSession) });
+  const up = await client.uploadAttachment(doc.id, new Uint8Array(PNG), { name: 'pixel.png', contentType: 'image/png' });
+  assert.ok(up.ok, JSON.stringify(up));
+  if (!up.ok) return;
+  assert.equal(up.value.kind, 'image');
+  const listed = await client.listAttachments(doc.id);
+  assert.deepEqual(listed.ok && listed.value.map((a) => a.id), [up.value.id]);
+  const bytes = await client.downloadAttachment(up.value.id);
+  assert.ok(bytes.ok && Buffer.from(bytes.value).equals(PNG), 'the same bytes');
+  const storage = await client.workspaceStorage();
+  assert.equal(storage.ok && storage.value.usedBytes, PNG.length);
+  const refused = await client.uploadAttachment(doc.id, new TextEncoder().encode('<svg onload=alert(1)>'), { name: 'x.png', contentType: 'image/png' });
+  assert.equal(!refused.ok && refused.error.code, 'content_type_mismatch');
 });

@@ -7,6 +7,7 @@
 import { err, ok, SESSION_ENDING_CODES, type QuireError, type Result } from './errors.js';
 import { memoryTokenStorage, needsRefresh, type TokenStorage } from './tokens.js';
 import { openNotificationStream, type NotificationStream, type NotificationStreamOptions } from './notifications.js';
+import type { Attachment, AttachmentList, WorkspaceStorage } from './types.js';
 import type {
   AcceptInvitationRequest,
   ConfirmPasswordResetRequest,
@@ -149,6 +150,8 @@ export type SessionListener = (user: SessionUser | null, reason: 'signed-in' | '
 
 interface RequestOptions {
   json?: unknown;
+  /** A raw body (a file) and its type. */
+  raw?: { body: Uint8Array | Blob; contentType: string };
   query?: Record<string, string | number | boolean | undefined>;
   auth?: boolean;
   /** How to read a 2xx body. @default 'json' */
@@ -913,6 +916,40 @@ export class QuireClient {
     return this.request('POST', `/api/v1/tasks/${encodeURIComponent(taskId)}/decision`, { json: input });
   }
 
+  // ---- files ---------------------------------------------------------------------------
+
+  /**
+   * Adds a file to a document in one request (write access; up to 32 MiB here, larger files
+   * resume with a tus client against `POST /api/v1/uploads`). PNG, JPEG, GIF and WebP become
+   * images; anything else an attachment. Put it in the text as `image{src: "attachment:<id>"}`
+   * or `fileAttachment{id, name, size, contentType}`.
+   */
+  uploadAttachment(documentId: string, file: Uint8Array | Blob, opts: { name: string; contentType?: string }): Promise<Result<Attachment>> {
+    const contentType = opts.contentType ?? (typeof Blob !== 'undefined' && file instanceof Blob && file.type ? file.type : 'application/octet-stream');
+    return this.request('POST', `/api/v1/documents/${encodeURIComponent(documentId)}/attachments`, { query: { name: opts.name }, raw: { body: file, contentType } });
+  }
+
+  /** The document's files, newest first (read access). */
+  async listAttachments(documentId: string): Promise<Result<Attachment[]>> {
+    const r = await this.request<AttachmentList>('GET', `/api/v1/documents/${encodeURIComponent(documentId)}/attachments`);
+    return r.ok ? ok(r.value.attachments) : r;
+  }
+
+  /** One file's details (read access to its document). */
+  getAttachment(id: string): Promise<Result<Attachment>> {
+    return this.request('GET', `/api/v1/attachments/${encodeURIComponent(id)}`);
+  }
+
+  /** A file's bytes (read access to its document). */
+  downloadAttachment(id: string): Promise<Result<Uint8Array>> {
+    return this.request('GET', `/api/v1/attachments/${encodeURIComponent(id)}/content`, { as: 'bytes' });
+  }
+
+  /** What the workspace's files take, its quota, and the largest file accepted. */
+  workspaceStorage(): Promise<Result<WorkspaceStorage>> {
+    return this.request('GET', '/api/v1/workspace/storage');
+  }
+
   // ---- audit log -----------------------------------------------------------------------
 
   /** The workspace's audit log, newest first (owners and admins). */
@@ -966,14 +1003,17 @@ export class QuireClient {
     }
     const headers: Record<string, string> = { accept: 'application/json' };
     if (token) headers['authorization'] = `Bearer ${token}`;
-    let body: string | undefined;
+    let body: string | Uint8Array | Blob | undefined;
     if (opts.json !== undefined) {
       body = JSON.stringify(opts.json);
       headers['content-type'] = 'application/json';
+    } else if (opts.raw) {
+      body = opts.raw.body;
+      headers['content-type'] = opts.raw.contentType;
     }
     let res: Response;
     try {
-      res = await this.fetchImpl(url, { method, headers, body });
+      res = await this.fetchImpl(url, { method, headers, body: body as BodyInit | undefined });
     } catch (e) {
       return err({ code: 'network_error', message: `Could not reach the server: ${(e as Error).message}`, status: 0 });
     }
