@@ -136,6 +136,25 @@ describe('attachment text in the index', () => {
     assert.equal(withAttachmentText('doc text', [{ id: 'a', name: 'a.pdf', text: 'pdf text' }]), 'doc text\n\na.pdf\npdf text');
   });
 
+  test('Postgres full text indexes the beginning of a text too large for a tsvector', async (t) => {
+    const { api, quire } = await startServer(t, { dialect: 'pglite', roles: ['api', 'sync'] });
+    const owner = await api.signup();
+    const doc = await api.createDocument(owner, 'Checksums');
+    const fulltext = new PostgresFullText(quire.store.db);
+    // 70,000 distinct words (2.3 MB): their tsvector would be over Postgres' 1 MB limit.
+    const distinct = Array.from({ length: 70_000 }, (_, i) => crypto.createHash('md5').update(String(i)).digest('hex')).join(' ');
+    const tenantId = owner.user.tenantId;
+    await fulltext.upsert({ tenantId, documentId: doc.id, title: 'Checksums', text: `Opening remarks on zanzibar. ${distinct}`, labels: [], readers: [owner.user.id] });
+    const hits = await fulltext.search({ tenantId, userId: owner.user.id, tenantAdmin: false, q: 'zanzibar', limit: 5 });
+    assert.deepEqual(
+      hits.map((h) => h.documentId),
+      [doc.id],
+      'indexed, from its beginning',
+    );
+    const stored = await withTenant(quire.store.db, tenantId, (tx) => tx.selectFrom('search_documents').select('body').where('document_id', '=', doc.id).executeTakeFirstOrThrow());
+    assert.ok(stored.body.length < distinct.length, `the body was cut (${stored.body.length} of ${distinct.length} characters)`);
+  });
+
   test('the indexer extracts pending attachments (a corrupt one fails, the next extracts) and indexes their text with the document', async (t) => {
     const { api, quire } = await startServer(t, { dialect: 'pglite', roles: ['api', 'sync'] });
     const db = quire.store.db;
