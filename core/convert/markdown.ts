@@ -65,12 +65,17 @@ function linkTarget(href: string): string {
   return /[\s()<>]/.test(href) ? `<${href.replace(/[<>]/g, (c) => encodeURIComponent(c))}>` : href;
 }
 
-/** Backslash-escapes what Markdown would read as syntax. */
+/**
+ * Backslash-escapes what Markdown would read as syntax: emphasis, code, link and HTML marks
+ * anywhere, an entity-like `&`, and block markers at the start of the text (headings,
+ * quotes, list items).
+ */
 function escapeText(s: string): string {
   return s
-    .replace(/[\\`*_{}[\]<>#+!|~&]/g, (c) => `\\${c}`)
-    .replace(/^(\s*)(\d+)([.)])/, '$1$2\\$3')
-    .replace(/^(\s*)-/, '$1\\-');
+    .replace(/[\\`*_[\]<~]/g, (c) => `\\${c}`)
+    .replace(/&(?=#?[a-z0-9]+;)/gi, '\\&')
+    .replace(/^(\s*)([#>+=-])/, '$1\\$2')
+    .replace(/^(\s*)(\d+)([.)])/, '$1$2\\$3');
 }
 
 function codeSpan(s: string): string {
