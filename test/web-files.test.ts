@@ -265,7 +265,7 @@ test('images: a pasted image uploads with a progress bar, a colleague sees it li
     .filter({ hasText: /^Saved$/ })
     .waitFor(WAIT);
   await b.getByRole('button', { name: 'Sign out' }).click();
-  await b.waitForFunction(() => caches.has('quire-attachments').then((kept) => !kept), undefined, WAIT);
+  await eventually(async () => assert.equal(await b.evaluate(() => caches.has('quire-attachments')), false, 'the kept images are gone'));
 });
 
 test('files: a picked file becomes a card (name, size, type) whose Download gives the same bytes; a file over the quota is refused with the server’s words', BROWSER_TEST, async (t) => {
