@@ -4,7 +4,8 @@
  * writes Markdown from the document's JSON. What Markdown cannot carry: text alignment,
  * underline (written as `<u>`, which reads back), table cells that span, a table without a
  * header row (its first row becomes the header), several blocks in one table cell (joined
- * with line breaks), and attachment cards (a paragraph naming the file).
+ * with line breaks), and attachment cards (a paragraph naming the file). On import, bare web
+ * and email addresses in text become links, as GitHub shows them.
  */
 import MarkdownIt from 'markdown-it';
 import type { PMMark, PMNode } from '../content.js';
