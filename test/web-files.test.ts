@@ -87,13 +87,20 @@ async function controlled(p: Page): Promise<void> {
   await p.waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, WAIT);
 }
 
-/** Pastes files into the editor as the clipboard would hand them over. */
-async function paste(p: Page, files: { name: string; type: string; base64: string }[]): Promise<void> {
-  await editor(p).evaluate((root, files) => {
-    const dt = new DataTransfer();
-    for (const f of files) dt.items.add(new File([Uint8Array.from(atob(f.base64), (c) => c.charCodeAt(0))], f.name, { type: f.type }));
-    root.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
-  }, files);
+/** Pastes files (and text, as an office app would beside them) into the editor as the clipboard would hand them over. */
+async function paste(p: Page, files: { name: string; type: string; base64: string }[], text?: { html: string; plain: string }): Promise<void> {
+  await editor(p).evaluate(
+    (root, { files, text }) => {
+      const dt = new DataTransfer();
+      if (text) {
+        dt.setData('text/html', text.html);
+        dt.setData('text/plain', text.plain);
+      }
+      for (const f of files) dt.items.add(new File([Uint8Array.from(atob(f.base64), (c) => c.charCodeAt(0))], f.name, { type: f.type }));
+      root.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+    },
+    { files, text },
+  );
 }
 
 /** Drops files on the editor's first paragraph. */
@@ -304,6 +311,13 @@ test('files: a picked file becomes a card (name, size, type) whose Download give
   const [file] = await Promise.all([b.waitForEvent('download', WAIT), b.keyboard.press('Enter')]);
   assert.equal(file.suggestedFilename(), 'booking.pdf');
   assert.ok(fs.readFileSync(await file.path()).equals(pdf), 'the download holds the uploaded bytes');
+
+  // Text copied from an office app comes with a picture of itself: the text is pasted, not the picture.
+  await editor(a).click();
+  await a.keyboard.press('Control+End');
+  await paste(a, [{ name: 'image.png', type: 'image/png', base64: sunsetPng(40, 20).toString('base64') }], { html: '<p>Totals for <b>March</b></p>', plain: 'Totals for March' });
+  await editor(a).locator('p', { hasText: 'Totals for March' }).waitFor(WAIT);
+  assert.equal(await a.getByTestId('upload').count(), 0, 'no upload of the picture');
 
   // An upload can be cancelled while it runs: nothing is put in the document.
   let release!: () => void;

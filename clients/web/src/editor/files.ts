@@ -760,8 +760,11 @@ function uploadPlugin(editor: Editor, options: FileUploadOptions): Plugin {
         const data = event.clipboardData;
         const files = [...(data?.files ?? [])];
         if (!data || files.length === 0) return false;
-        // Office apps put a picture of the copied text beside the text: the text wins.
-        if (data.getData('text/plain').trim()) return false;
+        // Office apps put a picture of the copied text beside the text (as HTML): the text
+        // wins. A browser's "Copy image" gives HTML with the image alone; a file manager
+        // gives the file's name as plain text: there the files win.
+        const html = data.getData('text/html');
+        if (html && new DOMParser().parseFromString(html, 'text/html').body.textContent?.trim()) return false;
         if (!v.editable) return true;
         event.preventDefault();
         start(files);
