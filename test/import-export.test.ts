@@ -50,6 +50,8 @@ const FULL: PMNode = {
       t(', '),
       t('struck', 'strike'),
       t(', '),
+      t('underlined', 'underline'),
+      t(', '),
       t('code()', 'code'),
       t(' and a '),
       t('link', { href: 'https://example.com/a?b=1' }),
