@@ -318,3 +318,26 @@ test('files through the SDK: upload in one request, list, read, download, storag
   const refused = await client.uploadAttachment(doc.id, new TextEncoder().encode('<svg onload=alert(1)>'), { name: 'x.png', contentType: 'image/png' });
   assert.equal(!refused.ok && refused.error.code, 'content_type_mismatch');
 });
+
+test("files on a public link: the linked document's files answer, no other file does, and none once the link is revoked", async (t) => {
+  const { url, api } = await startServer(t);
+  const owner = await api.signup();
+  const shared = await api.createDocument(owner, 'Shared');
+  const other = await api.createDocument(owner, 'Not shared');
+  const post = (doc: string, name: string) =>
+    api.request('POST', `/api/v1/documents/${doc}/attachments?name=${name}`, { token: owner.accessToken, body: PNG, headers: { 'content-type': 'image/png' } });
+  const mine = (await post(shared.id, 'shared.png')).body as Attachment;
+  const theirs = (await post(other.id, 'other.png')).body as Attachment;
+  const link = await api.post(`/api/v1/documents/${shared.id}/public-link`, {}, owner.accessToken);
+  assert.equal(link.status, 201, link.text);
+  const token = link.body.token as string;
+  const got = await fetch(`${url}/api/v1/public/${token}/attachments/${mine.id}`);
+  assert.equal(got.status, 200);
+  assert.ok(Buffer.from(await got.arrayBuffer()).equals(PNG), 'anyone with the link reads the image');
+  assert.equal(got.headers.get('cache-control'), 'no-store');
+  assert.equal(got.headers.get('content-security-policy'), "default-src 'none'; sandbox");
+  assert.equal((await fetch(`${url}/api/v1/public/${token}/attachments/${theirs.id}`)).status, 404, "another document's file is not reachable through the link");
+  assert.equal((await fetch(`${url}/api/v1/public/qpl_nope/attachments/${mine.id}`)).status, 404);
+  assert.equal((await api.del(`/api/v1/documents/${shared.id}/public-link`, owner.accessToken)).status, 204);
+  assert.equal((await fetch(`${url}/api/v1/public/${token}/attachments/${mine.id}`)).status, 404, 'a revoked link reads nothing');
+});

@@ -24,6 +24,7 @@ import type { ByteRange } from '../../lib/storage/blob-store.js';
 import type { Services } from '../services.js';
 import { audit } from './audit.js';
 import { feedEvent } from './feed.js';
+import { publicLinkTarget } from './public-links.js';
 
 type Row = Pick<AttachmentsTable, 'id' | 'document_id' | 'name' | 'content_type' | 'kind' | 'storage_key' | 'created_by'> & {
   extraction_status: 'none' | 'pending' | 'done' | 'failed';
@@ -240,20 +241,42 @@ export async function getAttachment(svc: Services, principal: Principal, ip: str
   return present(await readable(svc, principal, ip, props.id));
 }
 
-/** The attachment and its bytes (or a range of them), for a download. */
+/** An attachment the caller may read, and a way to read its bytes (or a range of them), for a download. */
 export async function openAttachment(
   svc: Services,
   principal: Principal,
   ip: string | null,
-  props: { id: string; range?: ByteRange },
-): Promise<{ attachment: Attachment; body: Readable; size: number }> {
+  props: { id: string },
+): Promise<{ attachment: Attachment; open: (range?: ByteRange) => Promise<{ body: Readable; size: number }> }> {
   const row = await readable(svc, principal, ip, props.id);
-  const got = await svc.blobs.get(row.storage_key, props.range);
-  if (!got) {
-    svc.log.error({ cat: 'files', attachmentId: row.id }, 'an attachment has no bytes in the blob store');
-    throw notFound('attachment');
-  }
-  return { attachment: present(row), body: got.body, size: got.size };
+  return { attachment: present(row), open: opener(svc, row) };
+}
+
+function opener(svc: Services, row: Row): (range?: ByteRange) => Promise<{ body: Readable; size: number }> {
+  return async (range) => {
+    const got = await svc.blobs.get(row.storage_key, range);
+    if (!got) {
+      svc.log.error({ cat: 'files', attachmentId: row.id }, 'an attachment has no bytes in the blob store');
+      throw notFound('attachment');
+    }
+    return got;
+  };
+}
+
+/**
+ * A file of the document a public link opens (its images and cards on the public page):
+ * the same 404 for a file of another document as for one that does not exist.
+ */
+export async function openPublicAttachment(
+  svc: Services,
+  props: { token: string; id: string },
+): Promise<{ attachment: Attachment; open: (range?: ByteRange) => Promise<{ body: Readable; size: number }> }> {
+  const { tenantId, link } = await publicLinkTarget(svc, props.token);
+  const row = await withTenant(svc.store.db, tenantId, (tx) =>
+    tx.selectFrom('attachments').select(COLUMNS).where('id', '=', props.id).where('document_id', '=', link.id).where('status', '=', 'ready').executeTakeFirst(),
+  );
+  if (!row) throw notFound('attachment');
+  return { attachment: present(row), open: opener(svc, row) };
 }
 
 /** An attachment's bytes for server code that has checked access to its document itself (export, extraction). */

@@ -106,21 +106,7 @@ export async function revokePublicLink(svc: Services, principal: Principal, ip: 
  * public links off — is the same 404.
  */
 export async function readPublicDocument(svc: Services, props: { token: string }): Promise<PublicDocument> {
-  const parsed = parsePublicToken(props.token);
-  if (!parsed) throw publicLinkNotFound();
-  const { tenantId } = parsed;
-  const link = await withTenant(svc.store.db, tenantId, (tx) =>
-    tx
-      .selectFrom('document_public_links as l')
-      .innerJoin('documents as d', 'd.id', 'l.document_id')
-      .innerJoin('tenants as t', 't.id', 'l.tenant_id')
-      .select(['d.id', 'd.title', 'd.updated_at', 't.name as workspace'])
-      .where('l.token_hash', '=', hashToken(props.token))
-      .where('d.deleted_at', 'is', null)
-      .where('t.public_links_enabled', '=', true)
-      .executeTakeFirst(),
-  );
-  if (!link) throw publicLinkNotFound();
+  const { tenantId, link } = await publicLinkTarget(svc, props.token);
   if (!svc.content) throw new AppError(503, 'sync_unavailable', 'Document content is served by the sync role, which this process does not run');
   let content: Pick<PublicDocument, 'json' | 'text'>;
   try {
@@ -130,4 +116,24 @@ export async function readPublicDocument(svc: Services, props: { token: string }
     throw busyOr(e);
   }
   return { title: link.title, ...content, updatedAt: link.updated_at.toISOString(), workspace: link.workspace };
+}
+
+/** The document a public token opens now (404 for every token that does not answer, as above). */
+export async function publicLinkTarget(svc: Services, token: string) {
+  const parsed = parsePublicToken(token);
+  if (!parsed) throw publicLinkNotFound();
+  const { tenantId } = parsed;
+  const link = await withTenant(svc.store.db, tenantId, (tx) =>
+    tx
+      .selectFrom('document_public_links as l')
+      .innerJoin('documents as d', 'd.id', 'l.document_id')
+      .innerJoin('tenants as t', 't.id', 'l.tenant_id')
+      .select(['d.id', 'd.title', 'd.updated_at', 't.name as workspace'])
+      .where('l.token_hash', '=', hashToken(token))
+      .where('d.deleted_at', 'is', null)
+      .where('t.public_links_enabled', '=', true)
+      .executeTakeFirst(),
+  );
+  if (!link) throw publicLinkNotFound();
+  return { tenantId, link };
 }

@@ -18,14 +18,29 @@
 import crypto from 'node:crypto';
 import { Server, type Upload } from '@tus/server';
 import { z } from 'zod';
+import type { Readable } from 'node:stream';
+import type { Attachment } from '../../contract/api.js';
 import type { Principal } from '../../core/tokens.js';
 import { isAppError, AppError, badRequest } from '../../lib/errors.js';
 import { errorBody, type Req, type Res } from '../../lib/http/edge.js';
 import type { ByteRange } from '../../lib/storage/blob-store.js';
 import { BlobUploadStore } from '../../lib/storage/upload-store.js';
-import { abandonUpload, addAttachment, beginUpload, checkUpload, finishUpload, getAttachment, listAttachments, openAttachment, setWorkspaceQuota, workspaceStorage } from '../commands/attachments.js';
+import {
+  abandonUpload,
+  addAttachment,
+  beginUpload,
+  checkUpload,
+  finishUpload,
+  getAttachment,
+  listAttachments,
+  openAttachment,
+  openPublicAttachment,
+  setWorkspaceQuota,
+  workspaceStorage,
+} from '../commands/attachments.js';
 import { readJson } from '../http/validate.js';
-import { authenticate, pathId, type RouteContext } from './context.js';
+import { authenticate, limit, pathId, type RouteContext } from './context.js';
+import { publicLinkNotFound } from '../commands/public-links.js';
 
 const UPLOADS = '/api/v1/uploads';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -192,10 +207,8 @@ export function attachmentRoutes(ctx: RouteContext): void {
     return { status: 200, json: await getAttachment(svc, p, req.ip, { id: pathId(req, 'id', 'attachment') }) };
   });
 
-  const content = async (req: Req): Promise<Res> => {
-    const p = await authenticate(ctx, req);
-    const id = pathId(req, 'id', 'attachment');
-    const meta = await getAttachment(svc, p, req.ip, { id });
+  /** Answers a download of `meta` (a range, HEAD, a revalidation) with the headers that keep a file inert. */
+  const serve = async (req: Req, meta: Attachment, open: (range?: ByteRange) => Promise<{ body: Readable; size: number }>, extra: Record<string, string> = {}): Promise<Res> => {
     const range = parseRange(req.headers['range'], meta.size);
     const inline = meta.kind === 'image' && req.query.get('download') !== '1';
     const headers: Record<string, string> = {
@@ -207,18 +220,35 @@ export function attachmentRoutes(ctx: RouteContext): void {
       // The bytes of an attachment never change; who may read them does, so caches stay private.
       'cache-control': 'private, max-age=31536000, immutable',
       etag: `"${meta.id}"`,
+      ...extra,
     };
     if (range === 'unsatisfiable')
       return { status: 416, json: errorBody('validation_failed', `The range is outside the file's ${meta.size} bytes`), headers: { 'content-range': `bytes */${meta.size}` } };
     if (req.headers['if-none-match'] === headers.etag) return { status: 304, headers };
     if (req.method === 'head') return { status: 200, headers, headOnlyLength: meta.size };
-    const opened = await openAttachment(svc, p, req.ip, { id, range: range ?? undefined });
+    const opened = await open(range ?? undefined);
     if (range) {
       headers['content-range'] = `bytes ${range.start}-${range.end}/${opened.size}`;
       return { status: 206, headers, stream: { body: opened.body, length: range.end - range.start + 1 } };
     }
     return { status: 200, headers, stream: { body: opened.body, length: opened.size } };
   };
+  const content = async (req: Req): Promise<Res> => {
+    const p = await authenticate(ctx, req);
+    const found = await openAttachment(svc, p, req.ip, { id: pathId(req, 'id', 'attachment') });
+    return serve(req, found.attachment, found.open);
+  };
+  // The files of a document a public link opens, for anyone holding the link (its images and cards on the public page).
+  const publicContent = async (req: Req): Promise<Res> => {
+    const extra = { 'cache-control': 'no-store', 'x-robots-tag': 'noindex', 'referrer-policy': 'no-referrer' };
+    await limit(ctx, `public:${req.ip}`, config.rateLimits.publicLink);
+    const token = req.params['token'] ?? '';
+    if (token.length > 128) throw publicLinkNotFound();
+    const found = await openPublicAttachment(svc, { token, id: pathId(req, 'id', 'attachment') });
+    return serve(req, found.attachment, found.open, extra);
+  };
+  edge.route('get', '/api/v1/public/:token/attachments/:id', publicContent, { secretPath: true });
+  edge.route('head', '/api/v1/public/:token/attachments/:id', publicContent, { secretPath: true });
   edge.route('get', '/api/v1/attachments/:id/content', content);
   edge.route('head', '/api/v1/attachments/:id/content', content);
 
