@@ -8,6 +8,7 @@
  * an idle one exits after {@link ExtractorOptions.idleMs}.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 import { DEFAULT_EXTRACT_LIMITS, EXTRACT_MAX_BYTES, EXTRACT_MAX_HEAP_MB, EXTRACT_TIMEOUT_MS, ExtractionError, type Extracted, type ExtractLimits } from './formats.js';
@@ -37,15 +38,25 @@ export interface ExtractorOptions {
 /** The tail of a child's stderr kept to tell why it died. */
 const STDERR_TAIL_CHARS = 2000;
 
+/** Niceness of the extraction process: the worker's own work (and an API or sync server on the same machine) goes first. */
+const CHILD_PRIORITY = 10;
+
 /**
  * Starts extract-child.ts (.js in built code) with a heap limit; TypeScript source runs
- * through tsx's loader, as its parent does.
+ * through tsx's loader, as its parent does. The child parses untrusted files, so it gets
+ * none of the parent's environment (database addresses, keys).
  */
 function startChild(maxHeapMb: number): ChildProcess {
   const source = new URL(import.meta.url).pathname.endsWith('.ts');
   const entry = fileURLToPath(new URL(source ? './extract-child.ts' : './extract-child.js', import.meta.url));
   const execArgv = [`--max-old-space-size=${maxHeapMb}`, ...(source ? ['--import', import.meta.resolve('tsx')] : [])];
-  return fork(entry, [], { execArgv, serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  const child = fork(entry, [], { execArgv, env: {}, serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  try {
+    if (child.pid !== undefined) os.setPriority(child.pid, CHILD_PRIORITY);
+  } catch {
+    // Not permitted here (some containers): it runs at the worker's priority.
+  }
+  return child;
 }
 
 interface Child {
