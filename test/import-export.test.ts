@@ -4,10 +4,13 @@
  * a Word file made with the `docx` package imports with its image as an attachment; PDF text
  * holds the document's words; the REST routes check rights (no read: 404; guests cannot
  * import), refuse bad input (garbage .docx 400 import_failed, unknown format 415, too large
- * 413), answer downloads with safe headers, and record exports in the audit log.
+ * 413), answer downloads with safe headers, and record exports in the audit log. In the web
+ * app, Import… opens the new document (listed at once) and Export downloads it.
  */
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { getSchema } from '@tiptap/core';
@@ -18,7 +21,9 @@ import { documentSchema } from '../contract/document-schema.js';
 import type { PMNode } from '../core/content.js';
 import { exportDocument, importDocument, type ExportFormat, type ImportFormat } from '../core/convert/index.js';
 import { pdfSafe } from '../core/convert/pdf.js';
+import type { Browser } from 'playwright-core';
 import type { Session } from './helpers/api.js';
+import { BROWSER_TEST, outputPath, signedInContext, useWebBrowser } from './helpers/browser.js';
 import { startServer } from './helpers/server.js';
 
 /** A 2×2 PNG. */
@@ -343,4 +348,37 @@ test('REST: import Markdown, HTML and a Word file; export in four formats; right
   assert.deepEqual(formats, ['docx', 'html', 'markdown', 'markdown', 'pdf'], 'one entry per export, the reader’s too');
   const imports = await api.get('/api/v1/audit?action=document.import', owner.accessToken);
   assert.equal(imports.body.entries.length, 4, 'one entry per import');
+});
+
+let browser: Browser;
+useWebBrowser((b) => (browser = b));
+
+test('web app: Import… opens the new document and lists it; Export downloads Markdown and PDF', BROWSER_TEST, async (t) => {
+  const { url, api } = await startServer(t, { env: { WEB_APP: 'true' } });
+  const owner = await api.signup();
+  const ctx = await signedInContext(browser, owner);
+  t.after(() => ctx.close());
+  const page = await ctx.newPage();
+  await page.goto(url);
+  const file = path.join(os.tmpdir(), `trip-notes-${Date.now()}.md`);
+  writeFileSync(file, '# Trip notes\n\nPack **boots**.\n\n- [ ] tickets\n- [x] map\n\n| a | b |\n|---|---|\n| 1 | 2 |\n');
+  const chooser = page.waitForEvent('filechooser');
+  await page.getByRole('button', { name: 'Import…' }).click();
+  await (await chooser).setFiles(file);
+  await page.waitForURL(/\/d\//, { timeout: 30_000 });
+  await page.getByTestId('editor').getByText('tickets', { exact: true }).waitFor({ timeout: 30_000 });
+  await page.getByRole('list', { name: 'All documents' }).getByText('Trip notes').waitFor({ timeout: 30_000 });
+  await page.screenshot({ path: outputPath('import-export-imported.png') });
+
+  const markdown = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Export' }).click();
+  await page.getByRole('menuitem', { name: 'Export as Markdown (.md)' }).click();
+  const md = await markdown;
+  assert.equal(md.suggestedFilename(), 'Trip notes.md');
+  const text = readFileSync(await md.path(), 'utf8');
+  assert.ok(text.includes('- [x] map') && text.includes('**boots**'), `the download is the document as Markdown: ${text}`);
+  const pdf = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Export' }).click();
+  await page.getByRole('menuitem', { name: 'Export as PDF (.pdf)' }).click();
+  assert.equal((await pdf).suggestedFilename(), 'Trip notes.pdf');
 });
