@@ -208,8 +208,9 @@ export function docToHtmlFragment(doc: PMNode): string {
 
 const PAGE_STYLE = `body{font:16px/1.6 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#1d1d1f}
 img{max-width:100%;height:auto}pre{background:#f4f4f5;padding:.75rem 1rem;overflow:auto;border-radius:6px}code{font-family:ui-monospace,Menlo,Consolas,monospace}
-blockquote{border-left:3px solid #d4d4d8;margin-left:0;padding-left:1rem;color:#52525b}table{border-collapse:collapse}th,td{border:1px solid #d4d4d8;padding:.3rem .6rem;vertical-align:top}
-ul[data-type=taskList]{list-style:none;padding-left:.5rem}ul[data-type=taskList] li{display:flex;gap:.5rem}ul[data-type=taskList] li>label{flex:none}`;
+blockquote{border-left:3px solid #d4d4d8;margin-left:0;padding-left:1rem;color:#52525b}table{border-collapse:collapse;width:100%;margin:1rem 0}
+th,td{border:1px solid #d4d4d8;padding:.3rem .6rem;vertical-align:top;text-align:left}th{background:#f4f4f5}td>p,th>p,li>p{margin:.15rem 0}
+ul[data-type=taskList]{list-style:none;padding-left:.25rem}ul[data-type=taskList] li{display:flex;gap:.5rem;align-items:baseline}ul[data-type=taskList] li>div>p{margin:.15rem 0}`;
 
 /**
  * A standalone, safe page of the document: uploaded images embedded as data URIs, no script,
