@@ -190,13 +190,18 @@ test('import keeps only safe images: data URIs become attachments, https stays, 
   assert.ok(!JSON.stringify(doc).includes('fileAttachment'), 'attachment cards of other documents become text');
 });
 
-test('PDF export holds the document’s words; characters outside the standard fonts become "?"', async () => {
+test('PDF export holds the document’s words; characters its fonts lack become "?"', async () => {
   const out = await exportDocument('pdf', FULL, 'Quarterly plan', loader);
   assert.equal(out.contentType, 'application/pdf');
   assert.equal(Buffer.from(out.bytes.subarray(0, 5)).toString(), '%PDF-');
   const text = await pdfText(out.bytes);
   for (const w of ['Quarterly plan', 'bold', 'italic', 'green apples', 'second step', 'done task', 'A quoted line.', 'console.log', 'Quantity', 'twelve', 'budget.xlsx', 'The end.'])
     assert.ok(text.includes(w), `the PDF's text has "${w}": ${text}`);
+  // Liberation Sans has Latin, Greek and Cyrillic; CJK and emoji become "?"; code (Courier) keeps to Windows-1252.
+  const intl = await exportDocument('pdf', { type: 'doc', content: [p(t('Café Ωmega Жук 日本 😀')), p(t('naïve Ωx', 'code'))] }, 'Ω', loader);
+  const intlText = await pdfText(intl.bytes);
+  assert.ok(intlText.includes('Café Ωmega Жук ?? ?'), `Greek and Cyrillic are written, CJK and emoji are not: ${intlText}`);
+  assert.ok(intlText.includes('naïve ?x'), `code keeps to Windows-1252: ${intlText}`);
   assert.equal(pdfSafe('Café – “ok” 日本 😀'), 'Café – “ok” ?? ?');
 });
 

@@ -3,12 +3,18 @@
  * inline code and links, lists (bullets, numbers, checkboxes), quotes, code blocks, rules,
  * tables as simple grids, and embedded PNG and JPEG images.
  *
- * Font limit: the PDF uses the standard PDF fonts (Helvetica, Courier), which every reader
- * has and which need no font files, but which cover only the Windows-1252 (Latin-1 plus
- * typographic quotes and dashes) characters. Any other character (Greek, Cyrillic, CJK,
- * emoji, most symbols) is written as "?". GIF and WebP images are not embedded (pdfkit reads
- * PNG and JPEG only): their alt text is written instead; https images become links.
+ * Fonts and their limit: text is set in Liberation Sans (SIL Open Font License), the
+ * TrueType files that ship with pdfjs-dist, embedded as subsets. It covers Latin, Greek and
+ * Cyrillic and common symbols, but not CJK scripts, emoji or most other scripts: a
+ * character the font lacks is written as "?". Code is set in Courier, a standard PDF font
+ * that covers only Windows-1252 (Latin-1 plus typographic quotes and dashes): other
+ * characters in code become "?". Without the Liberation files the body text falls back to
+ * Helvetica with the same Windows-1252 limit. GIF and WebP images are not embedded (pdfkit
+ * reads PNG and JPEG only): their alt text is written instead; https images become links.
  */
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import PDFDocument from 'pdfkit';
 import { attachmentIdOfSrc } from '../../contract/document-schema.js';
 import type { PMNode } from '../content.js';
@@ -32,6 +38,50 @@ export function pdfSafe(s: string): string {
   return out;
 }
 
+interface Family {
+  regular: string;
+  bold: string;
+  italic: string;
+  boldItalic: string;
+}
+const HELVETICA: Family = { regular: 'Helvetica', bold: 'Helvetica-Bold', italic: 'Helvetica-Oblique', boldItalic: 'Helvetica-BoldOblique' };
+const SANS: Family = { regular: 'Sans', bold: 'Sans-Bold', italic: 'Sans-Italic', boldItalic: 'Sans-BoldItalic' };
+const SANS_FILES: Record<keyof Family, string> = {
+  regular: 'LiberationSans-Regular.ttf',
+  bold: 'LiberationSans-Bold.ttf',
+  italic: 'LiberationSans-Italic.ttf',
+  boldItalic: 'LiberationSans-BoldItalic.ttf',
+};
+
+let sansFonts: Record<keyof Family, Buffer> | null | undefined;
+/** Liberation Sans from pdfjs-dist's standard fonts, read once; null when they are not there. */
+function sans(): Record<keyof Family, Buffer> | null {
+  if (sansFonts !== undefined) return sansFonts;
+  try {
+    const dir = path.join(path.dirname(createRequire(import.meta.url).resolve('pdfjs-dist/package.json')), 'standard_fonts');
+    sansFonts = Object.fromEntries(Object.entries(SANS_FILES).map(([k, f]) => [k, fs.readFileSync(path.join(dir, f))])) as Record<keyof Family, Buffer>;
+  } catch {
+    sansFonts = null;
+  }
+  return sansFonts;
+}
+
+/** Text a font can write: each character it lacks becomes "?" (a few common ones a look-alike). */
+function safeFor(covers: ((codePoint: number) => boolean) | null): (s: string) => string {
+  if (!covers) return pdfSafe;
+  return (s) => {
+    let out = '';
+    for (const ch of s) {
+      const c = ch.codePointAt(0)!;
+      if (ch === '\n') out += ch;
+      else if (c === 9) out += '    ';
+      else if (covers(c)) out += ch;
+      else out += REPLACE[ch] ?? '?';
+    }
+    return out;
+  };
+}
+
 const BODY = 11;
 const HEADING_SIZES = [22, 18, 15, 13, 12, 11];
 const LINK_COLOR = '#1a56db';
@@ -45,26 +95,27 @@ interface Seg {
   link: string | null;
 }
 
-function fontFor(bold: boolean, italic: boolean, code: boolean): string {
+function fontFor(f: Family, bold: boolean, italic: boolean, code: boolean): string {
   if (code) return bold ? 'Courier-Bold' : 'Courier';
-  if (bold && italic) return 'Helvetica-BoldOblique';
-  if (bold) return 'Helvetica-Bold';
-  if (italic) return 'Helvetica-Oblique';
-  return 'Helvetica';
+  if (bold && italic) return f.boldItalic;
+  if (bold) return f.bold;
+  if (italic) return f.italic;
+  return f.regular;
 }
 
-function segments(nodes: PMNode[], base: { bold?: boolean } = {}): Seg[] {
+function segments(nodes: PMNode[], f: Family, safe: (s: string) => string, base: { bold?: boolean } = {}): Seg[] {
   const out: Seg[] = [];
   for (const n of nodes) {
     if (n.type === 'hardBreak') {
-      out.push({ text: '\n', font: 'Helvetica', underline: false, strike: false, link: null });
+      out.push({ text: '\n', font: f.regular, underline: false, strike: false, link: null });
       continue;
     }
     if (n.type !== 'text' || !n.text) continue;
     const has = (t: string): boolean => (n.marks ?? []).some((m) => m.type === t);
     const href = (n.marks ?? []).find((m) => m.type === 'link')?.attrs?.href;
     const link = typeof href === 'string' && /^(https?:|mailto:)/i.test(href) ? href : null;
-    out.push({ text: pdfSafe(n.text), font: fontFor(!!base.bold || has('bold'), has('italic'), has('code')), underline: has('underline') || !!link, strike: has('strike'), link });
+    const code = has('code');
+    out.push({ text: code ? pdfSafe(n.text) : safe(n.text), font: fontFor(f, !!base.bold || has('bold'), has('italic'), code), underline: has('underline') || !!link, strike: has('strike'), link });
   }
   return out;
 }
@@ -73,6 +124,8 @@ class Writer {
   constructor(
     readonly pdf: Pdf,
     readonly images: Map<string, { bytes: Uint8Array; contentType: string }>,
+    readonly family: Family,
+    readonly safe: (s: string) => string,
   ) {}
 
   get bottom(): number {
@@ -85,11 +138,11 @@ class Writer {
   }
 
   inline(nodes: PMNode[], x: number, width: number, size: number, opts: { bold?: boolean } = {}): void {
-    const segs = segments(nodes, opts);
+    const segs = segments(nodes, this.family, this.safe, opts);
     this.pdf.fontSize(size);
     this.room(size * 1.4);
     if (segs.length === 0) {
-      this.pdf.font('Helvetica').text(' ', x, this.pdf.y, { width });
+      this.pdf.font(this.family.regular).text(' ', x, this.pdf.y, { width });
       return;
     }
     segs.forEach((s, i) => {
@@ -129,7 +182,7 @@ class Writer {
           pdf.fontSize(BODY);
           this.room(BODY * 1.4);
           const y = pdf.y;
-          pdf.font('Helvetica').fillColor(TEXT_COLOR).text(marker, x, y, { width: 22, lineBreak: false });
+          pdf.font(this.family.regular).fillColor(TEXT_COLOR).text(marker, x, y, { width: 22, lineBreak: false });
           pdf.y = y;
           const inner = item.content ?? [];
           inner.forEach((c, i) => {
@@ -226,11 +279,11 @@ class Writer {
     const colW = width / cols;
     const pad = 4;
     for (const r of rows) {
-      const cells = (r.content ?? []).map((c) => ({ text: pdfSafe((c.content ?? []).map(textOf).join('\n')), header: c.type === 'tableHeader' }));
+      const cells = (r.content ?? []).map((c) => ({ text: this.safe((c.content ?? []).map(textOf).join('\n')), header: c.type === 'tableHeader' }));
       pdf.fontSize(10);
       const h = Math.max(
         pdf.currentLineHeight() + 2 * pad,
-        ...cells.map((c) => pdf.font(c.header ? 'Helvetica-Bold' : 'Helvetica').heightOfString(c.text || ' ', { width: colW - 2 * pad }) + 2 * pad),
+        ...cells.map((c) => pdf.font(c.header ? this.family.bold : this.family.regular).heightOfString(c.text || ' ', { width: colW - 2 * pad }) + 2 * pad),
       );
       this.room(h);
       const top = pdf.y;
@@ -239,7 +292,7 @@ class Writer {
         if (c.header) pdf.save().rect(cx, top, colW, h).fill('#eeeeee').restore();
         pdf.save().rect(cx, top, colW, h).lineWidth(0.6).strokeColor('#888888').stroke().restore();
         pdf
-          .font(c.header ? 'Helvetica-Bold' : 'Helvetica')
+          .font(c.header ? this.family.bold : this.family.regular)
           .fillColor(TEXT_COLOR)
           .text(c.text, cx + pad, top + pad, { width: colW - 2 * pad, height: h });
       });
@@ -253,14 +306,25 @@ class Writer {
 /** The document as a PDF (A4). */
 export async function docToPdf(doc: PMNode, title: string, hooks?: ExportHooks): Promise<Uint8Array> {
   const { doc: ready, images } = await prepareForExport(doc, hooks, { embed: false });
-  const pdf = new PDFDocument({ size: 'A4', margin: 56, info: { Title: pdfSafe(title), Creator: 'Quire' }, compress: true });
+  const pdf = new PDFDocument({ size: 'A4', margin: 56, info: { Title: title, Creator: 'Quire' }, compress: true });
+  const files = sans();
+  let family = HELVETICA;
+  let covers: ((codePoint: number) => boolean) | null = null;
+  if (files) {
+    for (const k of Object.keys(SANS) as (keyof Family)[]) pdf.registerFont(SANS[k], files[k]);
+    family = SANS;
+    // pdfkit keeps the parsed TrueType font (fontkit) of an embedded font; it says which characters it has.
+    const font = (pdf.font(SANS.regular) as unknown as { _font?: { font?: { hasGlyphForCodePoint?: (c: number) => boolean } } })._font?.font;
+    if (typeof font?.hasGlyphForCodePoint === 'function') covers = (c) => font.hasGlyphForCodePoint!(c);
+    else family = HELVETICA;
+  }
   const chunks: Buffer[] = [];
   const done = new Promise<void>((resolve, reject) => {
     pdf.on('data', (c: Buffer) => chunks.push(c));
     pdf.on('end', () => resolve());
     pdf.on('error', reject);
   });
-  const w = new Writer(pdf, images);
+  const w = new Writer(pdf, images, family, safeFor(family === SANS ? covers : null));
   const x = pdf.page.margins.left;
   const width = pdf.page.width - pdf.page.margins.left - pdf.page.margins.right;
   pdf.fillColor(TEXT_COLOR);
