@@ -103,6 +103,24 @@ for (const [name, make] of stores) {
       assert.equal(await text(await store.get('n/to')), 'moving', 'replaces what the new key held');
     });
 
+    test('append, where the store can: bytes accumulate, and a failing stream keeps what came before', async (t) => {
+      const store = await make();
+      t.after(() => store.close());
+      if (!store.append) return t.skip('this store cannot append in place');
+      assert.equal(await store.append('ap/data', Readable.from([Buffer.from('one ')])), 4);
+      assert.equal(await store.append('ap/data', Readable.from([Buffer.from('two')])), 3);
+      let sent = false;
+      const failing = new Readable({
+        read() {
+          if (sent) this.destroy(new Error('connection lost'));
+          else this.push(Buffer.from(' three'));
+          sent = true;
+        },
+      });
+      await store.append('ap/data', failing).catch(() => undefined);
+      assert.equal(await text(await store.get('ap/data')), 'one two three');
+    });
+
     test('keys that could leave the store are refused', async (t) => {
       const store = await make();
       t.after(() => store.close());

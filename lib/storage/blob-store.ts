@@ -29,6 +29,12 @@ export interface BlobStore {
   /** The object's bytes (or a range of them) and its full size; null when there is none. */
   get(key: string, range?: ByteRange): Promise<{ body: Readable; size: number } | null>;
   stat(key: string): Promise<BlobInfo | null>;
+  /**
+   * Appends `body` to the object (creating it), durably as the bytes arrive: a stream that
+   * ends early or fails leaves what came before it. Resolves to the bytes appended. Only
+   * stores that can append in place have it (the filesystem; S3 objects cannot grow).
+   */
+  append?(key: string, body: Readable): Promise<number>;
   /** Moves an object to another key (replacing what was there) without sending its bytes through us. */
   move(from: string, to: string): Promise<void>;
   /** Removes the objects; keys that do not exist are not an error. */

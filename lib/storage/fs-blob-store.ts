@@ -71,6 +71,26 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
+  async append(key: string, body: Readable): Promise<number> {
+    const file = this.file(key);
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    const handle = await fs.open(file, 'a');
+    let size = 0;
+    try {
+      // Each chunk is written before the next is read: what arrived before a failure is in the file.
+      for await (const c of body) {
+        const chunk = Buffer.isBuffer(c) ? c : Buffer.from(c as Uint8Array);
+        await handle.write(chunk);
+        size += chunk.length;
+      }
+    } catch (err) {
+      if (size === 0) throw err;
+    } finally {
+      await handle.close();
+    }
+    return size;
+  }
+
   async move(from: string, to: string): Promise<void> {
     const target = this.file(to);
     await fs.mkdir(path.dirname(target), { recursive: true });

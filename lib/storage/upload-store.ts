@@ -9,7 +9,10 @@
  * offset, a resumed request racing the one it replaced, from overwriting each other, and the
  * longer piece wins). A PATCH cut short by a dropped connection still stores the bytes that
  * arrived, and the client resumes after them. `assemble` streams the pieces into the final
- * object and removes them.
+ * object and removes them. A store that appends in place (the filesystem) keeps one object,
+ * `uploads/<id>/data`, that every piece is appended to, and the finished file is moved, not
+ * copied; an upload's pieces are serialised by tus's lock within the one instance such a
+ * store serves.
  */
 import crypto from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -61,15 +64,24 @@ export class BlobUploadStore extends DataStore {
     return { keys, offset };
   }
 
+  private async received(id: string): Promise<number> {
+    if (this.blobs.append) return (await this.blobs.stat(`${this.folder(id)}data`))?.size ?? 0;
+    return (await this.pieces(id)).offset;
+  }
+
   override async getUpload(id: string): Promise<Upload> {
     const raw = await readAll(this.blobs, `${this.folder(id)}info`);
     if (!raw) throw ERRORS.FILE_NOT_FOUND;
     const info = JSON.parse(raw.toString('utf8')) as Info;
-    const { offset } = await this.pieces(id);
+    const offset = await this.received(id);
     return new Upload({ id, size: info.size, offset, metadata: info.metadata, creation_date: info.creation_date, storage: { type: this.blobs.kind, path: this.folder(id) } });
   }
 
   override async write(stream: Readable, id: string, offset: number): Promise<number> {
+    if (this.blobs.append) {
+      if ((await this.received(id)) !== offset) throw ERRORS.INVALID_OFFSET;
+      return offset + (await this.blobs.append(`${this.folder(id)}data`, stream));
+    }
     const key = `${this.folder(id)}p${String(offset).padStart(PIECE_DIGITS, '0')}-${crypto.randomBytes(6).toString('hex')}`;
     // A request cut short ends its body stream early (the HTTP edge closes it when the client
     // goes away): what arrived is stored as this piece, and the client resumes after it.
@@ -92,7 +104,8 @@ export class BlobUploadStore extends DataStore {
    * that arrived in one piece is moved, not copied.
    */
   async assemble(id: string, target: string, observe: (chunk: Buffer) => void, contentType?: string): Promise<number> {
-    const { keys } = await this.pieces(id);
+    const data = `${this.folder(id)}data`;
+    const keys = this.blobs.append ? ((await this.blobs.stat(data)) ? [data] : []) : (await this.pieces(id)).keys;
     const readPiece = async function* (blobs: BlobStore, key: string) {
       const got = await blobs.get(key);
       if (!got) throw new Error(`upload piece ${key} disappeared`);
