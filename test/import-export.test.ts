@@ -250,6 +250,11 @@ test('REST: import Markdown, HTML and a Word file; export in four formats; right
   const r2 = await importFile(api, owner, '?format=html&title=From%20HTML', '<p>Hello <em>there</em></p>', 'application/octet-stream');
   assert.equal(r2.status, 201, r2.text);
   assert.equal(r2.body.title, 'From HTML');
+  const folder = await api.post('/api/v1/collections', { name: 'Imports' }, owner.accessToken);
+  assert.equal(folder.status, 201, folder.text);
+  const r2b = await importFile(api, owner, `?format=html&collectionId=${folder.body.id}`, '<h3>Filed</h3>', 'text/html');
+  assert.equal(r2b.status, 201, r2b.text);
+  assert.deepEqual([r2b.body.title, r2b.body.collectionId], ['Filed', folder.body.id], 'imported into the collection');
   const word = new Document({
     sections: [
       {
@@ -352,7 +357,7 @@ test('REST: import Markdown, HTML and a Word file; export in four formats; right
   const formats = (log.body.entries as { detail: { format: string } | null }[]).map((e) => e.detail?.format).sort();
   assert.deepEqual(formats, ['docx', 'html', 'markdown', 'markdown', 'pdf'], 'one entry per export, the reader’s too');
   const imports = await api.get('/api/v1/audit?action=document.import', owner.accessToken);
-  assert.equal(imports.body.entries.length, 4, 'one entry per import');
+  assert.equal(imports.body.entries.length, 5, 'one entry per import');
 });
 
 let browser: Browser;
