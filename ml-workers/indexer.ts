@@ -43,6 +43,9 @@ export interface IndexerOptions {
   extractor?: Extractor;
 }
 
+/** Attachment passages embedded per request to the sentence encoder. @default 16 */
+export const ATTACHMENT_EMBED_BATCH = 16;
+
 const sha256 = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
 
 /** L2-normalised mean of vectors (a document's embedding from its chunks). */
@@ -190,7 +193,13 @@ export class Indexer {
     const existing = await vectors.existing(ev.tenantId, ev.documentId);
     const hashes = chunkTexts.map((c) => sha256(`${embedder.model}\n${c}`));
     const missing = chunkTexts.map((c, i) => ({ c, i })).filter(({ i }) => !existing.has(hashes[i]!));
-    const fresh = missing.length ? await embedder.embed(missing.map((m) => m.c)) : [];
+    // The document's own chunks in one request; its attachments' in requests of
+    // ATTACHMENT_EMBED_BATCH, so a search's query (same encoder) waits for one batch at most.
+    const batches = [missing.filter((m) => m.i < own.length)];
+    const attached = missing.filter((m) => m.i >= own.length);
+    for (let k = 0; k < attached.length; k += ATTACHMENT_EMBED_BATCH) batches.push(attached.slice(k, k + ATTACHMENT_EMBED_BATCH));
+    const fresh: Float32Array[] = []; // in the order of `missing` (the batches keep it)
+    for (const batch of batches) if (batch.length) fresh.push(...(await embedder.embed(batch.map((m) => m.c))));
     const byIndex = new Map(missing.map((m, k) => [m.i, fresh[k]!]));
     const chunks: ChunkVector[] = chunkTexts.map((c, i) => ({ index: i, hash: hashes[i]!, text: c, vector: byIndex.get(i) ?? existing.get(hashes[i]!)! }));
     await vectors.replace(ev.tenantId, ev.documentId, chunks, readers, embedder.model);

@@ -17,11 +17,14 @@ import PDFDocument from 'pdfkit';
 import { DocumentStore } from '../core/document-store.js';
 import { withTenant } from '../db/store.js';
 import { FsBlobStore } from '../lib/storage/fs-blob-store.js';
-import { attachmentChunks, withAttachmentText } from '../ml-workers/extract/attachments.js';
+import { attachmentChunks, SEMANTIC_ATTACHMENT_MAX_CHUNKS, withAttachmentText } from '../ml-workers/extract/attachments.js';
+import type { Embedder } from '../ml-workers/embeddings/embedder.js';
+import { createUseEmbedder } from '../ml-workers/embeddings/use-embedder.js';
 import { extractText } from '../ml-workers/extract/extract.js';
 import { Extractor } from '../ml-workers/extract/extractor.js';
 import { DOCX_TYPE, ExtractionError, PDF_TYPE } from '../ml-workers/extract/formats.js';
 import { Indexer } from '../ml-workers/indexer.js';
+import { PgVectorIndex } from '../ml-workers/search/pgvector.js';
 import { PostgresFullText } from '../ml-workers/search/postgres-fulltext.js';
 import { chunkBlocks } from '../ml-workers/search/vectors.js';
 import { TEST_QDRANT_URL, TEST_S3 } from './helpers/env.js';
@@ -231,6 +234,49 @@ describe('attachment text in the index', () => {
     assert.deepEqual(await search(owner.user.id, 'xylophone'), [], 'the removed attachment is no longer found');
     assert.equal((await search(owner.user.id, 'funicular')).length, 1, 'the other one still is');
   });
+});
+
+test('meaning search embeds at most SEMANTIC_ATTACHMENT_MAX_CHUNKS passages of attachments, in batches', async (t) => {
+  const { api, quire } = await startServer(t, { dialect: 'pglite', roles: ['api', 'sync'] });
+  const db = quire.store.db;
+  const blobDir = await fs.mkdtemp(path.join(os.tmpdir(), 'quire-extract-'));
+  t.after(() => fs.rm(blobDir, { recursive: true, force: true }));
+  const blobs = new FsBlobStore(blobDir);
+  const real = await createUseEmbedder();
+  t.after(() => real.destroy());
+  const requests: number[] = [];
+  const counting: Embedder = { model: real.model, dimensions: real.dimensions, embed: async (texts) => (requests.push(texts.length), real.embed(texts)), destroy: async () => undefined };
+  const indexer = new Indexer({ db, store: new DocumentStore(db), fulltext: new PostgresFullText(db), log: quire.log, blobs, semantic: { embedder: counting, vectors: new PgVectorIndex(db) } });
+  t.after(() => indexer.close());
+  const owner = await api.signup();
+  const doc = await api.createDocument(owner, 'Archive');
+  const tenantId = owner.user.tenantId;
+  // 60 paragraphs of 100 words: 60 passages, more than the limit.
+  const text = Array.from({ length: 60 }, (_, p) => Array.from({ length: 100 }, (_, w) => `word${(p * 100 + w) % 997}`).join(' ')).join('\n');
+  const id = crypto.randomUUID();
+  await blobs.put(`t/${tenantId}/a/${id}`, Buffer.from(text));
+  await withTenant(db, tenantId, (tx) =>
+    tx
+      .insertInto('attachments')
+      .values({
+        id,
+        tenant_id: tenantId,
+        document_id: doc.id,
+        name: 'archive.txt',
+        content_type: 'text/plain',
+        kind: 'file',
+        size: text.length,
+        storage_key: `t/${tenantId}/a/${id}`,
+        status: 'ready',
+        extraction_status: 'pending',
+      })
+      .execute(),
+  );
+  assert.equal(await indexer.handle({ type: 'document.attachment', tenantId, documentId: doc.id, txid: '1', seq: '1', at: new Date().toISOString(), subjectId: id }), 'indexed');
+  const stored = await new PgVectorIndex(db).existing(tenantId, doc.id);
+  assert.equal(requests[0], 1, "the document's own passage (its title) first");
+  assert.deepEqual(requests.slice(1), [16, 16], `attachment passages in batches of 16: ${requests.join(', ')}`);
+  assert.equal(stored.size, 1 + SEMANTIC_ATTACHMENT_MAX_CHUNKS, 'the document passage and the first 32 of the file');
 });
 
 const PROFILES: Record<string, (t: TestContext) => StartServerOptions> = {

@@ -25,8 +25,14 @@ import { ExtractionError } from './formats.js';
  * 2 MB), so the index takes the beginning of large files. @default 500,000
  */
 export const FULLTEXT_ATTACHMENT_MAX_CHARS = 500_000;
-/** Passages (about 120 words each) of attachment text embedded per document for meaning search. @default 200 */
-export const SEMANTIC_ATTACHMENT_MAX_CHUNKS = 200;
+/**
+ * Passages (about 120 words each) of attachment text embedded per document for meaning
+ * search: about the first 8 pages of its files. The sentence encoder takes 70–160 ms a
+ * passage on one core and answers search queries too, so a large file is found by
+ * meaning through its beginning (and by its words through the first
+ * {@link FULLTEXT_ATTACHMENT_MAX_CHARS} characters). @default 32
+ */
+export const SEMANTIC_ATTACHMENT_MAX_CHUNKS = 32;
 /** Characters of a failure reason stored on the attachment. */
 const MAX_ERROR_CHARS = 200;
 
