@@ -356,6 +356,7 @@ for (const [name, profile] of Object.entries(PROFILES)) {
         const r = await find(reader.accessToken, MEANING, mode);
         assert.equal(r.status, 200, r.text);
         assert.deepEqual(ids(r), [doc.id], `${mode} search finds the document by the PDF's meaning`);
+        if (mode === 'semantic') assert.match(r.body.hits[0].snippet, /lighthouse/i, `the best passage is the PDF's: ${r.body.hits[0].snippet}`);
       }
       for (const mode of ['fulltext', 'semantic', 'hybrid']) {
         const r = await find(outsider.accessToken, mode === 'fulltext' ? PDF_PHRASE : MEANING, mode);
