@@ -639,7 +639,6 @@ export interface AttachmentsTable {
   kind: 'image' | 'file';
   /** Bytes (int8: read as a string on Postgres, Number() it): the declared length while uploading, the stored length once ready. */
   size: ColumnType<string | number, number, number>;
-  sha256: string | null;
   storage_key: string;
   status: Generated<'uploading' | 'ready'>;
   created_at: Generated<Date>;

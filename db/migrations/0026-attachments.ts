@@ -5,7 +5,7 @@
  *   `uploading`, `size` the declared length, so the workspace quota counts uploads in
  *   flight) and made `ready` when its last byte is stored. The bytes live in the blob store
  *   (lib/storage) under `storage_key`; the row holds what a download needs (name, type,
- *   size, digest) and what the workers extract from it (`extracted_text` for search).
+ *   size) and what the workers extract from it (`extracted_text` for search).
  *   `document_id` is set null when its document is purged, which hands the blob to the
  *   collector; `unreferenced_since` is when the collector first found no version of the
  *   document referring to it (cleared when one does again).
@@ -45,7 +45,6 @@ export function attachments(ctx: MigrationContext) {
           content_type text not null check (char_length(content_type) between 3 and 255),
           kind text not null check (kind in ('image', 'file')),
           size bigint not null check (size >= 0),
-          sha256 text,
           storage_key text not null,
           status text not null default 'uploading' check (status in ('uploading', 'ready')),
           created_at timestamptz not null default now(),

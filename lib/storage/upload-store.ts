@@ -100,25 +100,15 @@ export class BlobUploadStore extends DataStore {
 
   /**
    * Makes the finished upload the object `target` and removes its pieces; resolves to the
-   * stored length. `observe` sees every byte on the way (a digest, the first bytes). A file
-   * that arrived in one piece is moved, not copied.
+   * stored length. A file that arrived in one piece (or into one appended object) is moved,
+   * not copied.
    */
-  async assemble(id: string, target: string, observe: (chunk: Buffer) => void, contentType?: string): Promise<number> {
+  async assemble(id: string, target: string, contentType?: string): Promise<number> {
     const data = `${this.folder(id)}data`;
     const keys = this.blobs.append ? ((await this.blobs.stat(data)) ? [data] : []) : (await this.pieces(id)).keys;
-    const readPiece = async function* (blobs: BlobStore, key: string) {
-      const got = await blobs.get(key);
-      if (!got) throw new Error(`upload piece ${key} disappeared`);
-      for await (const c of got.body) {
-        const chunk = Buffer.isBuffer(c) ? c : Buffer.from(c as Uint8Array);
-        observe(chunk);
-        yield chunk;
-      }
-    };
     let size: number;
     if (keys.length === 1) {
-      size = 0;
-      for await (const chunk of readPiece(this.blobs, keys[0]!)) size += chunk.length;
+      size = (await this.blobs.stat(keys[0]!))?.size ?? 0;
       await this.blobs.move(keys[0]!, target);
     } else {
       const blobs = this.blobs;
@@ -126,7 +116,11 @@ export class BlobUploadStore extends DataStore {
         target,
         Readable.from(
           (async function* () {
-            for (const key of keys) yield* readPiece(blobs, key);
+            for (const key of keys) {
+              const got = await blobs.get(key);
+              if (!got) throw new Error(`upload piece ${key} disappeared`);
+              yield* got.body;
+            }
           })(),
         ),
         { contentType },

@@ -125,25 +125,19 @@ export async function checkUpload(svc: Services, principal: Principal, ip: strin
 }
 
 /**
- * Makes a fully received upload an attachment: `store(target, observe)` writes its bytes
- * to the attachment's key, letting us digest them and read the first bytes; a file whose
- * bytes contradict its declared image type is removed and refused (415).
+ * Makes a fully received upload an attachment: `store(target)` puts its bytes under the
+ * attachment's key; a file whose bytes contradict its declared image type is removed and
+ * refused (415).
  */
-export async function finishUpload(svc: Services, principal: Principal, row: Row, store: (target: string, observe: (chunk: Buffer) => void) => Promise<number>): Promise<Attachment> {
-  const hash = crypto.createHash('sha256');
-  const head: Buffer[] = [];
-  let headLength = 0;
-  const size = await store(row.storage_key, (chunk) => {
-    hash.update(chunk);
-    if (headLength < 64) {
-      head.push(chunk.subarray(0, 64 - headLength));
-      headLength += Math.min(chunk.length, 64 - headLength);
-    }
-  });
-  return settle(svc, principal, row, size, Buffer.concat(head), hash.digest('hex'));
+export async function finishUpload(svc: Services, principal: Principal, row: Row, store: (target: string) => Promise<number>): Promise<Attachment> {
+  const size = await store(row.storage_key);
+  const head = size === 0 ? null : await svc.blobs.get(row.storage_key, { start: 0, end: Math.min(size, 64) - 1 });
+  const bytes: Buffer[] = [];
+  if (head) for await (const c of head.body) bytes.push(Buffer.isBuffer(c) ? c : Buffer.from(c as Uint8Array));
+  return settle(svc, principal, row, size, Buffer.concat(bytes));
 }
 
-async function settle(svc: Services, principal: Principal, row: Row, size: number, head: Uint8Array, sha256: string): Promise<Attachment> {
+async function settle(svc: Services, principal: Principal, row: Row, size: number, head: Uint8Array): Promise<Attachment> {
   const kind = classify(row.content_type, head);
   if (!kind.ok || size !== Number(row.size)) {
     await svc.blobs.delete([row.storage_key]);
@@ -159,7 +153,6 @@ async function settle(svc: Services, principal: Principal, row: Row, size: numbe
         kind: kind.kind,
         content_type: kind.contentType,
         size,
-        sha256,
         ready_at: new Date(),
         extraction_status: extractable(kind.contentType) ? 'pending' : 'none',
       })
@@ -206,7 +199,7 @@ export async function addAttachment(svc: Services, principal: Principal, ip: str
     await withTenant(svc.store.db, principal.tenantId, (tx) => tx.deleteFrom('attachments').where('id', '=', id).execute());
     throw err;
   }
-  return settle(svc, principal, row, file.bytes.byteLength, file.bytes.subarray(0, 64), crypto.createHash('sha256').update(file.bytes).digest('hex'));
+  return settle(svc, principal, row, file.bytes.byteLength, file.bytes.subarray(0, 64));
 }
 
 /** Removes an unfinished upload of the caller (tus termination). */

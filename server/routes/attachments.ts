@@ -136,7 +136,7 @@ export function attachmentRoutes(ctx: RouteContext): void {
       try {
         // Checked when this request came in (a PATCH); a creation that carried the whole file is checked here.
         const row = checked ?? (await checkUpload(svc, principal, ip, upload.id));
-        const attachment = await finishUpload(svc, principal, row, (target, observe) => store.assemble(upload.id, target, observe));
+        const attachment = await finishUpload(svc, principal, row, (target) => store.assemble(upload.id, target));
         return { status_code: 200, headers: { 'Quire-Attachment-Id': attachment.id, 'Content-Type': 'application/json; charset=utf-8' }, body: JSON.stringify(attachment) };
       } catch (e) {
         throw tusError(e);
