@@ -145,6 +145,7 @@ export async function startWorker(shared: Shared, search: SearchIndexes): Promis
     historyRetentionDays: config.historyRetentionDays,
     intervalMs: config.retentionIntervalMs,
     registry: shared.metrics.registry,
+    files: { blobs: svc.blobs, orphanDays: config.files.orphanDays, uploadExpiryHours: config.files.uploadExpiryHours },
   });
   retention.start();
   shutdown.add('retention', () => retention.stop());
