@@ -44,7 +44,12 @@ export function PublicView({ token }: { token: string }) {
 
 function PublicDocumentBody({ doc }: { doc: PublicDocument }) {
   const editor = useEditor(
-    { editable: false, extensions: contentExtensions({ publicPage: true }), content: doc.json, editorProps: { attributes: { class: 'prose', 'aria-label': 'Document text', 'data-testid': 'public-document' } } },
+    {
+      editable: false,
+      extensions: contentExtensions({ publicPage: true }),
+      content: doc.json,
+      editorProps: { attributes: { class: 'prose', 'aria-label': 'Document text', 'data-testid': 'public-document' } },
+    },
     [doc],
   );
   return (

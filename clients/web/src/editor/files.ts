@@ -469,11 +469,12 @@ export function fileNodes(mode: Mode) {
     fileAttachment: FileAttachment.extend({
       addNodeView: () => cardView(mode),
       addKeyboardShortcuts() {
-        // Enter on a selected card downloads it.
+        // Enter on a selected card downloads it where the document is read only (while
+        // editing, Enter keeps its editing meaning; the card's button is there to Tab to).
         return {
           Enter: ({ editor }) => {
             const sel = editor.state.selection;
-            if (mode !== 'app' || !(sel instanceof NodeSelection) || sel.node.type.name !== 'fileAttachment') return false;
+            if (mode !== 'app' || editor.isEditable || !(sel instanceof NodeSelection) || sel.node.type.name !== 'fileAttachment') return false;
             const id = sel.node.attrs.id as string | null;
             if (id) void download(id, String(sel.node.attrs.name ?? 'file')).catch(() => undefined);
             return true;
