@@ -4,8 +4,8 @@
  * that colleague's offline reload (the service worker keeps its bytes); a picked file becomes
  * a card with its name, size and type whose Download gives the same bytes; an upload the
  * workspace's quota refuses shows the server's words; a large upload cut by a network drop
- * goes on once the connection is back; the public page shows an uploaded image as a
- * described box. Screenshots in test-output/files-*.png.
+ * goes on once the connection is back; the public page shows uploaded images and downloads
+ * files through its link. Screenshots in test-output/files-*.png.
  */
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -400,7 +400,7 @@ test('files: a large upload cut by a network drop goes on from where it stopped 
   assert.equal((await attachments(api, owner, doc.id)).length, 1, 'one attachment');
 });
 
-test('public page: an uploaded image is a described box there (no token to fetch it with), a card has no Download; an image that cannot be fetched says so', BROWSER_TEST, async (t) => {
+test('public page: uploaded images show and files download through the link; an image that cannot be fetched says so', BROWSER_TEST, async (t) => {
   const { url, api } = await startServer(t, { env: { WEB_APP: 'true' } });
   const { owner, doc } = await team(api, 'Shared notes.');
   const png = sunsetPng(320, 180);
@@ -425,10 +425,13 @@ test('public page: an uploaded image is a described box there (no token to fetch
   t.after(() => anon.close());
   const q = await anon.newPage();
   await q.goto(`${url}${(link.body as { url: string }).url}`);
-  const box = q.getByRole('img', { name: 'Image: harbour' });
-  await box.waitFor(WAIT);
-  await q.getByTestId('file-card').filter({ hasText: 'menu.txt' }).waitFor(WAIT);
-  assert.equal(await q.getByRole('button', { name: /Download/ }).count(), 0, 'no Download without a sign-in');
+  const shown = q.getByTestId('public-document').locator('img[alt="harbour"]');
+  await shown.waitFor(WAIT);
+  await eventually(async () => assert.ok((await shown.evaluate((i: HTMLImageElement) => i.naturalWidth)) === 320, 'the image is painted from the public link'));
+  const publicCard = q.getByTestId('file-card').filter({ hasText: 'menu.txt' });
+  await publicCard.waitFor(WAIT);
+  const [saved] = await Promise.all([q.waitForEvent('download'), publicCard.getByRole('link', { name: 'Download menu.txt' }).click()]);
+  assert.equal(fs.readFileSync(await saved.path()).toString(), 'Fish soup\n', 'anyone with the link downloads the file');
   await q.screenshot({ path: outputPath('files-public.png') });
   assert.deepEqual(await seriousViolations(q), []);
   await q.setViewportSize({ width: 390, height: 844 });

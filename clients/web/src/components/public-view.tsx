@@ -33,7 +33,7 @@ export function PublicView({ token }: { token: string }) {
             <p className="muted">{error}</p>
           </div>
         ) : doc ? (
-          <PublicDocumentBody doc={doc} />
+          <PublicDocumentBody doc={doc} token={token} />
         ) : (
           <p className="muted">Loading…</p>
         )}
@@ -42,15 +42,15 @@ export function PublicView({ token }: { token: string }) {
   );
 }
 
-function PublicDocumentBody({ doc }: { doc: PublicDocument }) {
+function PublicDocumentBody({ doc, token }: { doc: PublicDocument; token: string }) {
   const editor = useEditor(
     {
       editable: false,
-      extensions: contentExtensions({ publicPage: true }),
+      extensions: contentExtensions({ publicToken: token }),
       content: doc.json,
       editorProps: { attributes: { class: 'prose', 'aria-label': 'Document text', 'data-testid': 'public-document' } },
     },
-    [doc],
+    [doc, token],
   );
   return (
     <article className="document">

@@ -8,12 +8,12 @@ import { documentSchema } from '../../../../contract/document-schema.js';
 import { fileNodes } from './files.js';
 import { HighlightedCodeBlock, highlighter } from './highlighting.js';
 
-/** `publicPage`: shown without sign-in (uploaded images cannot be fetched there; see files.ts). */
-export function contentExtensions(opts: { publicPage?: boolean } = {}): Extensions {
+/** `publicToken`: shown without sign-in on that public link's page (files are read through the link; see files.ts). */
+export function contentExtensions(opts: { publicToken?: string } = {}): Extensions {
   return documentSchema({
     // Grammars arrive on demand (see highlighting.ts); highlights are remembered.
     codeBlock: HighlightedCodeBlock.configure({ lowlight: highlighter, HTMLAttributes: { spellcheck: 'false' } }),
     // Images and attachment cards with their views (uploaded bytes fetched with the user's token).
-    ...fileNodes(opts.publicPage ? 'public' : 'app'),
+    ...fileNodes(opts.publicToken ? { publicToken: opts.publicToken } : 'app'),
   });
 }

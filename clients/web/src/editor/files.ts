@@ -11,8 +11,9 @@
  *   uploader sees the upload's placeholder, with its progress and a Cancel button; the node
  *   is put into the document when the upload is done, so colleagues see the finished image
  *   or card appear.
- * - On the public page (no sign-in, no token) an uploaded image is shown as a box with its
- *   description, and a card has no Download button.
+ * - On the public page (no sign-in) images and cards read their bytes through the public
+ *   link (`/api/v1/public/<token>/attachments/<id>`), which answers only for the linked
+ *   document's files and only while the link works.
  */
 import { Extension, type Editor, type NodeViewRenderer } from '@tiptap/core';
 import Image from '@tiptap/extension-image';
@@ -34,6 +35,8 @@ export const INLINE_IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif
 const CHUNK_SIZE = 5 * 1024 * 1024;
 
 export const contentPath = (id: string) => `/api/v1/attachments/${id}/content`;
+/** A file of the document a public link opens, for anyone holding the link. */
+export const publicContentPath = (token: string, id: string) => `/api/v1/public/${encodeURIComponent(token)}/attachments/${id}`;
 
 // ---------------------------------------------------------------------------------------
 // Small helpers
@@ -224,7 +227,8 @@ if (typeof localStorage !== 'undefined') {
 // ---------------------------------------------------------------------------------------
 // Views
 
-type Mode = 'app' | 'public';
+/** `app`: signed in (bytes fetched with the user's token); otherwise the public page of `publicToken`. */
+type Mode = 'app' | { publicToken: string };
 
 function imageView(mode: Mode): NodeViewRenderer {
   return ({ node, editor, getPos }) => {
@@ -239,7 +243,7 @@ function imageView(mode: Mode): NodeViewRenderer {
     let live = true;
     let held = false;
 
-    const box = (kind: 'loading' | 'failed' | 'public'): HTMLElement => {
+    const box = (kind: 'loading' | 'failed'): HTMLElement => {
       const b = el('div', { class: `doc-image-box ${kind}` });
       if (width > 0 && height > 0) {
         b.style.aspectRatio = `${width} / ${height}`;
@@ -299,17 +303,10 @@ function imageView(mode: Mode): NodeViewRenderer {
       load();
     };
 
-    if (attachmentId && mode === 'public') {
-      // The public page has no token to fetch an uploaded image with.
-      const b = box('public');
-      b.setAttribute('role', 'img');
-      b.setAttribute('aria-label', alt ? `Image: ${alt}` : 'Image');
-      b.innerHTML = icon('image', 22);
-      const words = el('div', { class: 'doc-image-words' });
-      words.append(el('strong', {}, 'Image'));
-      if (alt) words.append(el('span', {}, alt));
-      b.append(words);
-      show(b, 'public');
+    if (attachmentId && mode !== 'app') {
+      // The public page reads the bytes through its link (no token; the browser fetches them itself).
+      show(box('loading'), 'loading');
+      showImage(publicContentPath(mode.publicToken, attachmentId));
     } else if (attachmentId) {
       load();
       window.addEventListener('online', onOnline);
@@ -451,6 +448,12 @@ function cardView(mode: Mode): NodeViewRenderer {
         );
       });
       dom.append(button);
+    } else if (mode !== 'app' && id) {
+      // The public page downloads through its link.
+      const a = el('a', { class: 'file-card-download', href: `${publicContentPath(mode.publicToken, id)}?download=1`, download: name, 'aria-label': `Download ${name}` });
+      a.innerHTML = icon('download', 16);
+      a.append(el('span', {}, 'Download'));
+      dom.append(a);
     }
     return {
       dom,
