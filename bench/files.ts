@@ -19,7 +19,8 @@
  * 2. One `--large-mb` file: MB/s.
  * 3. (quire only) Extraction: a PDF and a .docx of about `--extract-mb` MB each, uploaded
  *    and polled until the attachment's text is extracted (`extraction: "done"`): seconds
- *    per MB, through the change feed and the indexer as in production.
+ *    per MB, through the change feed and the indexer as in production; and the extraction
+ *    alone (`measureExtraction`, the worker's extraction process, warm): ms per MB.
  *
  * Usage: npm run bench:files -- [--rounds=4] [--large-mb=200] [--extract-mb=2] [--s3] [--json=<file>]
  */
@@ -29,6 +30,7 @@ import os from 'node:os';
 import { Document, Packer, Paragraph, TextRun } from 'docx';
 import PDFDocument from 'pdfkit';
 import * as tus from 'tus-js-client';
+import { measureExtraction } from '../ml-workers/extract/measure.js';
 import { arg, benchDirs, createDocument, dropSchema, signup, startPeer, startQuire } from './lib.js';
 
 const ROUNDS = Number(arg('rounds', '4'));
@@ -111,7 +113,7 @@ async function makeDocx(targetBytes: number): Promise<Buffer> {
   return Packer.toBuffer(doc);
 }
 
-async function extraction(base: string, token: string, t: Target): Promise<{ type: string; mb: number; seconds: number; secondsPerMb: number }[]> {
+async function extraction(base: string, token: string, t: Target): Promise<{ type: string; mb: number; seconds: number; secondsPerMb: number; aloneMsPerMb: number }[]> {
   const out = [];
   for (const [type, name, make] of [
     ['application/pdf', 'report.pdf', makePdf],
@@ -132,7 +134,9 @@ async function extraction(base: string, token: string, t: Target): Promise<{ typ
     }
     // From the upload's last answer to the text stored: the feed, the indexer's queue, the extraction.
     const seconds = (performance.now() - started) / 1000;
-    out.push({ type: name.split('.').pop()!, mb: bytes.length / MB, seconds, secondsPerMb: seconds / (bytes.length / MB) });
+    // The extraction alone (the worker's extraction process, warm), without the feed and the indexing around it.
+    const alone = await measureExtraction(bytes, type);
+    out.push({ type: name.split('.').pop()!, mb: bytes.length / MB, seconds, secondsPerMb: seconds / (bytes.length / MB), aloneMsPerMb: (alone.ms / bytes.length) * MB });
   }
   return out;
 }
@@ -225,7 +229,8 @@ for (const r of reports) {
 for (const r of reports) {
   if (!r.extraction) continue;
   console.log(`\nExtraction, ${r.server}:`);
-  for (const e of r.extraction) console.log(`- ${e.type}: ${e.mb.toFixed(1)} MB in ${e.seconds.toFixed(2)} s (${e.secondsPerMb.toFixed(2)} s/MB)`);
+  for (const e of r.extraction)
+    console.log(`- ${e.type}: ${e.mb.toFixed(2)} MB, upload to text stored ${e.seconds.toFixed(2)} s (${e.secondsPerMb.toFixed(2)} s/MB); the extraction alone ${e.aloneMsPerMb.toFixed(0)} ms/MB`);
 }
 if (JSON_OUT) fs.writeFileSync(JSON_OUT, JSON.stringify(reports, null, 2));
 process.exit(0);
