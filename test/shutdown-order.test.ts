@@ -1,8 +1,9 @@
 /**
  * The ordered shutdown of a process running every role: the edge stops accepting first,
  * the sync tier flushes its writes, the worker side stops its consumers before the
- * resources they use (retention, last-edited times, relay, trainer, consumer, then the bus), and the shared resources
- * close after every role, the store last.
+ * resources they use (retention, last-edited times, relay, trainer, consumer, the text
+ * extraction process the indexer uses, then the bus), and the shared resources (the blob
+ * store among them) close after every role, the store last.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -44,7 +45,9 @@ test('shutdown stops the roles before what they use: edge, sync, retention, last
     'push',
     'notifier',
     'consumer',
+    'extractor',
     'bus',
+    'blobs',
     'notification-hub',
     'dependencies',
     'rate-limiter',
