@@ -3,6 +3,7 @@ import { createRoot } from 'react-dom/client';
 import { App } from './app.js';
 import { ToastProvider } from './components/toast.js';
 import './styles.css';
+import './files.css';
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

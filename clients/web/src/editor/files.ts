@@ -26,7 +26,6 @@ import { Upload, type DetailedError } from 'tus-js-client';
 import { attachmentIdOfSrc, ATTACHMENT_SRC_PREFIX, FileAttachment } from '../../../../contract/document-schema.js';
 import { client } from '../api.js';
 import type { Block } from './blocks.js';
-import '../files.css';
 
 /** The Cache Storage cache the service worker keeps attachments' bytes in (public/sw.js). */
 export const ATTACHMENT_CACHE = 'quire-attachments';
