@@ -12,6 +12,7 @@ import { startServer } from './helpers/server.js';
 import { startMailbox } from './helpers/smtp.js';
 import { eventually } from './helpers/wait.js';
 
+/** Email goes through the worker's notifier and sender on the single-session embedded database: slower than an in-app signal on a loaded machine. */
 const MAIL_WAIT = { timeoutMs: 60_000 };
 import { openNotificationStream } from './helpers/notification-stream.js';
 
@@ -55,6 +56,13 @@ test('a two-step review on the embedded default: tasks, decisions and the outcom
   for (const s of [legal, boss]) {
     const shared = await api.put(`/api/v1/documents/${doc.id}/permissions`, { userId: s.user.id, level: 'comment' }, writer.accessToken);
     assert.equal(shared.status, 200, shared.text);
+  }
+  // Sharing emails each of them. Those go out before the review starts: a notification due
+  // while an earlier one still waits joins it in one email (a digest), and this test reads
+  // the review's own email.
+  for (const s of [legal, boss]) {
+    const to = await emailOf(s);
+    await eventually(() => assert.ok(mailbox.to(to).length >= 1, 'the share email went out'), MAIL_WAIT);
   }
   const version = await api.post(`/api/v1/documents/${doc.id}/versions`, { name: 'Sent to legal' }, writer.accessToken);
   assert.equal(version.status, 201, version.text);
