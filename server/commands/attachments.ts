@@ -12,6 +12,7 @@
 import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Attachment, AttachmentList, WorkspaceStorage } from '../../contract/api.js';
+import { humanSize } from '../../contract/sizes.js';
 import { loadActor, isTenantAdmin } from '../../core/actor.js';
 import { requireLevel } from '../../core/access.js';
 import { classify, cleanFileName, extractable, normaliseType } from '../../core/file-types.js';
@@ -53,20 +54,7 @@ export function present(r: Row): Attachment {
   };
 }
 
-/** `1536` → `1.5 KB` (messages people read; `details` keep the exact bytes). */
-export function humanBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} bytes`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let n = bytes / 1024;
-  let u = 0;
-  while (n >= 1024 && u < units.length - 1) {
-    n /= 1024;
-    u++;
-  }
-  return `${n < 10 ? n.toFixed(1) : Math.round(n)} ${units[u]}`;
-}
-
-export const fileTooLarge = (limit: number) => new AppError(413, 'file_too_large', `A file may be at most ${humanBytes(limit)}`, { limitBytes: limit });
+export const fileTooLarge = (limit: number) => new AppError(413, 'file_too_large', `A file may be at most ${humanSize(limit)}`, { limitBytes: limit });
 const typeMismatch = (reason: string) => new AppError(415, 'content_type_mismatch', reason);
 
 /** The workspace's quota and what its files take now. */
@@ -90,7 +78,7 @@ async function takeRoom(svc: Services, tx: Tx, tenantId: string, size: number): 
     .executeTakeFirst();
   if (!taken) {
     const { used, quota } = await usage(svc, tx, tenantId);
-    throw new AppError(413, 'quota_exceeded', `This file (${humanBytes(size)}) does not fit in the workspace's storage: ${humanBytes(used)} of ${humanBytes(quota)} are used`, {
+    throw new AppError(413, 'quota_exceeded', `This file (${humanSize(size)}) does not fit in the workspace's storage: ${humanSize(used)} of ${humanSize(quota)} are used`, {
       usedBytes: used,
       quotaBytes: quota,
       fileBytes: size,

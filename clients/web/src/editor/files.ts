@@ -24,6 +24,7 @@ import { Decoration, DecorationSet, type EditorView } from '@tiptap/pm/view';
 import { ImagePlus } from 'lucide-react';
 import { Upload, type DetailedError } from 'tus-js-client';
 import { attachmentIdOfSrc, ATTACHMENT_SRC_PREFIX, FileAttachment } from '../../../../contract/document-schema.js';
+import { humanSize } from '../../../../contract/sizes.js';
 import { client } from '../api.js';
 import type { Block } from './blocks.js';
 
@@ -40,19 +41,6 @@ export const publicContentPath = (token: string, id: string) => `/api/v1/public/
 // ---------------------------------------------------------------------------------------
 // Small helpers
 
-/** `1536` → `1.5 KB`. */
-export function humanSize(bytes: number | null | undefined): string {
-  if (typeof bytes !== 'number' || !Number.isFinite(bytes) || bytes < 0) return '';
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let n = bytes / 1024;
-  let u = 0;
-  while (n >= 1024 && u < units.length - 1) {
-    n /= 1024;
-    u++;
-  }
-  return `${n < 10 ? n.toFixed(1) : Math.round(n)} ${units[u]}`;
-}
 
 const KNOWN_TYPES: Record<string, string> = {
   'application/pdf': 'PDF document',
