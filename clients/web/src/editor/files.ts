@@ -41,7 +41,6 @@ export const publicContentPath = (token: string, id: string) => `/api/v1/public/
 // ---------------------------------------------------------------------------------------
 // Small helpers
 
-
 const KNOWN_TYPES: Record<string, string> = {
   'application/pdf': 'PDF document',
   'application/msword': 'Word document',
