@@ -15,7 +15,6 @@
  * again rather than bytes nobody knows about. A removed file's document gets a
  * `document.attachment` event, so the index forgets its text.
  */
-import * as Y from 'yjs';
 import { sql } from 'kysely';
 import { withTenant, type AppDb } from '../db/store.js';
 import type { Logger } from '../lib/log.js';
@@ -57,7 +56,7 @@ interface Due {
 
 async function referencedIn(docs: DocumentStore, versions: VersionStore, tenantId: string, documentId: string, withVersions: boolean): Promise<Set<string>> {
   const refs = new Set<string>();
-  const { doc } = await docs.loadInto(tenantId, documentId, new Y.Doc({ gc: false }));
+  const { doc } = await docs.loadInto(tenantId, documentId);
   attachmentRefs(doc, refs);
   doc.destroy();
   if (!withVersions) return refs;
