@@ -62,7 +62,11 @@ function startChild(maxHeapMb: number): ChildProcess {
 interface Child {
   process: ChildProcess;
   stderr: string;
+  /** V8 said it ran out of heap (the line comes before a native stack trace longer than the tail kept). */
+  outOfMemory: boolean;
 }
+
+const OUT_OF_MEMORY = /out of memory|heap limit|allocation failed/i;
 
 export class Extractor {
   private child: Child | null = null;
@@ -111,9 +115,10 @@ export class Extractor {
 
   private start(): Child {
     if (this.child) return this.child;
-    const c: Child = { process: startChild(this.maxHeapMb), stderr: '' };
+    const c: Child = { process: startChild(this.maxHeapMb), stderr: '', outOfMemory: false };
     c.process.stderr?.setEncoding('utf8');
     c.process.stderr?.on('data', (s: string) => {
+      if (OUT_OF_MEMORY.test(s)) c.outOfMemory = true;
       c.stderr = (c.stderr + s).slice(-STDERR_TAIL_CHARS);
     });
     // Errors are answered per job; the child never keeps the worker process alive.
@@ -158,7 +163,8 @@ export class Extractor {
         else finish(() => reject(new ExtractionError(m.error.name === 'ExtractionError' ? m.error.message : `the file could not be read (${m.error.message})`.slice(0, 200))));
       };
       const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
-        const oom = /out of memory|heap limit|allocation failed/i.test(c.stderr);
+        // V8 ends a process that reached its heap limit with SIGABRT; its message may not have been read yet.
+        const oom = c.outOfMemory || OUT_OF_MEMORY.test(c.stderr) || signal === 'SIGABRT';
         const why = oom ? `reading the file needs more than ${this.maxHeapMb} MiB of memory` : `the extraction process stopped (${signal ?? `exit code ${code}`})`;
         finish(() => reject(new ExtractionError(why)));
       };
