@@ -36,6 +36,34 @@ const list = z
       .filter(Boolean),
   );
 
+/** OTLP over HTTP: protobuf (the standard default) or JSON; gRPC is not shipped. */
+const otlpProtocol = z.enum(['http/protobuf', 'http/json']).optional();
+/** `key=value,key2=value2`, values percent-encoded (the W3C Baggage form the OTEL_* lists use). */
+const otlpHeaders = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const out: Record<string, string> = {};
+    for (const part of (v ?? '').split(',')) {
+      if (!part.trim()) continue;
+      const eq = part.indexOf('=');
+      const key = eq > 0 ? part.slice(0, eq).trim() : '';
+      let value: string;
+      try {
+        value = decodeURIComponent(part.slice(eq + 1).trim());
+      } catch {
+        value = '';
+      }
+      if (!key || eq < 0) {
+        // The entry itself may be a secret (an API key header): name its position only.
+        ctx.addIssue({ code: 'custom', message: 'must be a comma-separated list of key=value' });
+        return z.NEVER;
+      }
+      out[key] = value;
+    }
+    return out;
+  });
+
 const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().default('0.0.0.0'),
@@ -198,6 +226,33 @@ const EnvSchema = z.object({
   WORKSPACE_STORAGE_QUOTA_BYTES: int(10 * 1024 * 1_048_576, 0, Number.MAX_SAFE_INTEGER),
   UPLOAD_EXPIRY_HOURS: int(24, 1, 24 * 30),
   FILE_ORPHAN_DAYS: int(7, 1, 36_500),
+  // Tracing (OpenTelemetry, lib/tracing.ts): the standard OTEL_* variables; off unless an
+  // OTLP exporter or endpoint is named.
+  OTEL_SDK_DISABLED: bool(false),
+  OTEL_TRACES_EXPORTER: z
+    .string()
+    .trim()
+    .optional()
+    .transform((v) => (v === '' ? undefined : v))
+    .refine((v) => v === undefined || v === 'otlp' || v === 'none', { message: 'must be otlp or none (the only trace exporters Quire ships)' }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl(['http://', 'https://']),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalUrl(['http://', 'https://']),
+  OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol,
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol,
+  OTEL_EXPORTER_OTLP_HEADERS: otlpHeaders,
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: otlpHeaders,
+  OTEL_EXPORTER_OTLP_TIMEOUT: z.coerce.number().int().min(1).max(600_000).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: z.coerce.number().int().min(1).max(600_000).optional(),
+  OTEL_EXPORTER_OTLP_COMPRESSION: z.enum(['gzip', 'none']).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: z.enum(['gzip', 'none']).optional(),
+  OTEL_SERVICE_NAME: z.string().trim().min(1).default('quire'),
+  OTEL_RESOURCE_ATTRIBUTES: otlpHeaders,
+  OTEL_TRACES_SAMPLER: z.enum(['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio']).default('parentbased_always_on'),
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).optional(),
+  OTEL_BSP_SCHEDULE_DELAY: int(5_000, 1, 600_000),
+  OTEL_BSP_EXPORT_TIMEOUT: int(30_000, 1, 600_000),
+  OTEL_BSP_MAX_QUEUE_SIZE: int(2_048, 1, 1_000_000),
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: int(512, 1, 1_000_000),
 });
 
 export interface Config {
@@ -369,6 +424,8 @@ export interface Config {
     /** How often the worker advances documents' `updated_at` to their newest edit (the lag it adds). */
     lastEditedMs: number;
   };
+  /** Distributed tracing (lib/tracing.ts); `enabled` false ⇒ the SDK is never loaded. */
+  tracing: TracingConfig;
   search: {
     meiliUrl?: string;
     meiliKey?: string;
@@ -380,6 +437,29 @@ export interface Config {
     qdrantKey?: string;
     qdrantCollection: string;
   };
+}
+
+/**
+ * OpenTelemetry tracing from the standard `OTEL_*` variables. On when `OTEL_TRACES_EXPORTER=otlp`
+ * or an OTLP endpoint is set, unless `OTEL_SDK_DISABLED=true` or `OTEL_TRACES_EXPORTER=none`.
+ */
+export interface TracingConfig {
+  enabled: boolean;
+  serviceName: string;
+  /** Extra resource attributes (`OTEL_RESOURCE_ATTRIBUTES`). */
+  resourceAttributes: Record<string, string>;
+  /** Where spans go: the traces endpoint, or `<OTEL_EXPORTER_OTLP_ENDPOINT>/v1/traces`. @default http://localhost:4318/v1/traces */
+  url: string;
+  protocol: 'http/protobuf' | 'http/json';
+  /** Sent with every export (an API key); never logged. */
+  headers: Record<string, string>;
+  timeoutMs: number;
+  compression: 'gzip' | 'none';
+  sampler: 'always_on' | 'always_off' | 'traceidratio' | 'parentbased_always_on' | 'parentbased_always_off' | 'parentbased_traceidratio';
+  /** The ratio of the `traceidratio` samplers. @default 1 */
+  samplerRatio: number;
+  /** Batch span processor: delay between exports, export timeout, queue and batch sizes. */
+  batch: { scheduleDelayMs: number; exportTimeoutMs: number; maxQueueSize: number; maxExportBatchSize: number };
 }
 
 /** Limits of the sync tier; crossing one closes only the offending connection. */
@@ -562,6 +642,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     accounts: { invitationTtlHours: e.INVITATION_TTL_HOURS, passwordResetTtlMinutes: e.PASSWORD_RESET_TTL_MINUTES },
     feed: { natsUrl: e.NATS_URL, stream: e.NATS_STREAM, subjectPrefix: e.NATS_SUBJECT_PREFIX, pollMs: e.FEED_POLL_MS, lastEditedMs: e.LAST_EDITED_INTERVAL_MS },
+    tracing: tracingConfig(e),
     search: {
       meiliUrl: e.MEILI_URL,
       meiliKey: e.MEILI_KEY,
@@ -595,6 +676,32 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       compactDebounceMs: e.SYNC_COMPACT_DEBOUNCE_MS,
       accessRecheckMs: e.ACCESS_RECHECK_SECONDS * 1000,
       historyCheckpointIntervalMs: e.HISTORY_CHECKPOINT_INTERVAL_MS,
+    },
+  };
+}
+
+/** The tracing section from the parsed `OTEL_*` variables (see {@link TracingConfig}). */
+function tracingConfig(e: z.infer<typeof EnvSchema>): TracingConfig {
+  const exporterNamed = e.OTEL_TRACES_EXPORTER === 'otlp';
+  const endpointSet = Boolean(e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || e.OTEL_EXPORTER_OTLP_ENDPOINT);
+  const enabled = !e.OTEL_SDK_DISABLED && e.OTEL_TRACES_EXPORTER !== 'none' && (exporterNamed || endpointSet);
+  const base = (e.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318').replace(/\/+$/, '');
+  return {
+    enabled,
+    serviceName: e.OTEL_SERVICE_NAME,
+    resourceAttributes: e.OTEL_RESOURCE_ATTRIBUTES,
+    url: e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? `${base}/v1/traces`,
+    protocol: e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf',
+    headers: { ...e.OTEL_EXPORTER_OTLP_HEADERS, ...e.OTEL_EXPORTER_OTLP_TRACES_HEADERS },
+    timeoutMs: e.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT ?? e.OTEL_EXPORTER_OTLP_TIMEOUT ?? 10_000,
+    compression: e.OTEL_EXPORTER_OTLP_TRACES_COMPRESSION ?? e.OTEL_EXPORTER_OTLP_COMPRESSION ?? 'none',
+    sampler: e.OTEL_TRACES_SAMPLER,
+    samplerRatio: e.OTEL_TRACES_SAMPLER_ARG ?? 1,
+    batch: {
+      scheduleDelayMs: e.OTEL_BSP_SCHEDULE_DELAY,
+      exportTimeoutMs: e.OTEL_BSP_EXPORT_TIMEOUT,
+      maxQueueSize: e.OTEL_BSP_MAX_QUEUE_SIZE,
+      maxExportBatchSize: e.OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
     },
   };
 }
