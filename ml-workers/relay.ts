@@ -17,6 +17,7 @@ import type { EventBus } from './bus/bus.js';
 import { encodeEvent, messageIdFor, subjectFor, type FeedEvent, type FeedEventType } from '../contract/feed.js';
 import type { Logger } from '../lib/log.js';
 import type { AppDb } from '../db/store.js';
+import type { FeedMetrics } from './feed-metrics.js';
 
 export interface RelayOptions {
   db: AppDb;
@@ -27,6 +28,7 @@ export interface RelayOptions {
   intervalMs?: number;
   /** Rows read per source per poll. @default 5_000 */
   batch?: number;
+  metrics?: FeedMetrics;
 }
 
 interface Row {
@@ -64,6 +66,7 @@ export class Relay {
         },
         (err: unknown) => {
           this.failures++;
+          this.opts.metrics?.relayFailures.inc();
           const wait = Math.min(5_000, 100 * 2 ** Math.min(this.failures, 6));
           this.opts.log.warn({ cat: 'feed', err: err instanceof Error ? err.message : String(err), retryInMs: wait }, 'relay poll failed');
           this.schedule(wait);
@@ -77,9 +80,14 @@ export class Relay {
     const limit = this.opts.batch ?? 5_000;
     return this.opts.db.transaction().execute(async (tx) => {
       const lock = await sql<{ ok: boolean }>`select pg_try_advisory_xact_lock(hashtextextended('quire:relay:' || current_schema(), 0)) as ok`.execute(tx);
-      if (!lock.rows[0]?.ok) return 0;
+      if (!lock.rows[0]?.ok) {
+        // Another instance's relay is the active one: this one is not behind.
+        this.opts.metrics?.relayCaughtUp();
+        return 0;
+      }
       const horizon = (await sql<{ h: string }>`select pg_snapshot_xmin(pg_current_snapshot())::text as h`.execute(tx)).rows[0]!.h;
       let published = 0;
+      let caughtUp = true;
       for (const source of ['changes', 'events'] as const) {
         const cursor = await feedCursor(tx, source);
         const fn = source === 'changes' ? sql`quire_feed_changes` : sql`quire_feed_events`;
@@ -92,8 +100,11 @@ export class Relay {
         published += events.length;
         const last = rows[rows.length - 1];
         const next: Cursor = rows.length === limit && last ? { txid: last.txid, seq: last.seq } : { txid: horizon, seq: '0' };
+        if (rows.length === limit) caughtUp = false;
         await sql`update feed_cursors set txid = ${next.txid}::xid8, seq = ${next.seq}::bigint, updated_at = now() where name = ${source}`.execute(tx);
       }
+      this.opts.metrics?.published.inc(published);
+      if (caughtUp) this.opts.metrics?.relayCaughtUp();
       return published;
     });
   }

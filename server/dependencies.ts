@@ -15,6 +15,7 @@
  *
  * The embedded database runs in this process and is not probed.
  */
+import { Gauge, type Registry } from 'prom-client';
 import type { Redis } from 'ioredis';
 import type { Store } from '../db/store.js';
 import type { Logger } from '../lib/log.js';
@@ -115,6 +116,29 @@ export class DependencyMonitor {
   /** Required dependencies that are down. */
   get failing(): string[] {
     return this.probes.filter((p) => p.required && p.report.status === 'down').map((p) => p.name);
+  }
+
+  /** Dependencies watched by their own state rather than a probe (the worker's NATS connection). */
+  private readonly watched = new Map<string, () => boolean>();
+
+  /** Reports `name` in `quire_dependency_up` from `up()` (not part of readiness). */
+  watch(name: string, up: () => boolean): void {
+    this.watched.set(name, up);
+  }
+
+  /** `quire_dependency_up{dependency}`: 1 while the dependency answers, 0 while it does not. */
+  registerMetrics(registry: Registry): void {
+    const probes = () => this.probes.map((p) => [p.name, p.report.status === 'up'] as const);
+    const watched = () => [...this.watched].map(([name, up]) => [name, up()] as const);
+    new Gauge({
+      name: 'quire_dependency_up',
+      help: 'Whether a dependency answers (1) or not (0): postgres, redis (probed), nats (connection of a worker)',
+      labelNames: ['dependency'],
+      registers: [registry],
+      collect() {
+        for (const [name, up] of [...probes(), ...watched()]) this.set({ dependency: name }, up ? 1 : 0);
+      },
+    });
   }
 
   /** Every dependency's last known state, by name. */

@@ -35,6 +35,8 @@ type Publish = (channel: string | Buffer, message: string | Buffer) => Promise<n
 export class RedisFanout extends RedisExtension {
   private degradedSince: number | null = null;
   private readonly resubscribing = new Map<string, NodeJS.Timeout>();
+  /** Messages published to and received from the other instances (metrics). */
+  readonly counts = { published: 0, received: 0 };
 
   constructor(
     configuration: Partial<Configuration>,
@@ -47,11 +49,13 @@ export class RedisFanout extends RedisExtension {
     ] as const) {
       client.on('error', (err: Error) => this.degrade(err, `${name} connection`));
     }
+    this.sub.on('messageBuffer', () => void this.counts.received++);
     // Publishing is fire-and-forget in Redis: a failure is noted, not thrown at the editor.
     const publish = this.pub.publish.bind(this.pub) as Publish;
     (this.pub as unknown as { publish: Publish }).publish = (channel, message) =>
       publish(channel, message).then(
         (n) => {
+          this.counts.published++;
           this.recover();
           return n;
         },

@@ -64,7 +64,7 @@ type SyncSocketData = SocketData & { url: string; client?: ClientHandle; authTim
  */
 const NO_HEADERS = new Headers();
 
-function redisExtension(url: string, prefix: string, commandTimeoutMs: number, durability: Durability, log: Logger): Extension {
+function redisExtension(url: string, prefix: string, commandTimeoutMs: number, durability: Durability, log: Logger): DurableFanout {
   const u = new URL(url);
   return new DurableFanout(
     {
@@ -118,6 +118,7 @@ export class SyncServer {
       compactAfterUpdates: limits.compactAfterUpdates,
       compactDebounceMs: limits.compactDebounceMs,
       onAppend: (bytes) => this.syncMetrics.onAppend(bytes),
+      onAck: (seconds) => this.syncMetrics.ackSeconds.observe(seconds),
       chargeWork: (tenantId, ms) => work.charge(tenantId, ms),
       canWork: (tenantId) => work.available(tenantId),
     });
@@ -161,7 +162,11 @@ export class SyncServer {
       this.history,
       this.revocation,
     ];
-    if (opts.redisUrl) extensions.unshift(redisExtension(opts.redisUrl, opts.redisPrefix, opts.redisCommandTimeoutMs ?? 1_000, this.persistence, log));
+    if (opts.redisUrl) {
+      const fanout = redisExtension(opts.redisUrl, opts.redisPrefix, opts.redisCommandTimeoutMs ?? 1_000, this.persistence, log);
+      this.syncMetrics.fanout = () => fanout.counts;
+      extensions.unshift(fanout);
+    }
     // Hook failures go to the log, not the console (see hocuspocus.ts).
     this.hocuspocus = createHocuspocus(
       {

@@ -51,12 +51,26 @@ export interface NatsBusOptions {
 }
 
 export class NatsBus implements EventBus {
+  private up = true;
+
   private constructor(
     private readonly nc: NatsConnection,
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
     private readonly opts: NatsBusOptions,
-  ) {}
+  ) {
+    void (async () => {
+      for await (const st of nc.status()) {
+        if (st.type === 'disconnect' || st.type === 'close') this.up = false;
+        else if (st.type === 'reconnect') this.up = true;
+      }
+    })().catch(() => undefined);
+  }
+
+  /** Whether the connection to NATS is up (false while it reconnects). */
+  get connected(): boolean {
+    return this.up && !this.nc.isClosed();
+  }
 
   static async connect(opts: NatsBusOptions): Promise<NatsBus> {
     const nc = await connect({ servers: opts.url, name: 'quire', maxReconnectAttempts: -1, reconnectTimeWait: 500 });

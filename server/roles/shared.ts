@@ -45,6 +45,8 @@ export interface Shared {
   routes: RouteContext;
   /** The signing keys (the worker signs email's unsubscribe links with them). */
   keys: SigningKeys;
+  /** What `/ready` and `quire_dependency_up` report. */
+  dependencies: DependencyMonitor;
 }
 
 export interface SharedOptions {
@@ -126,6 +128,7 @@ export async function openShared(opts: SharedOptions): Promise<Shared> {
     trashRetentionDays: config.trashRetentionDays,
   };
   const metrics = new Metrics();
+  dependencies.registerMetrics(metrics.registry);
   const edge = new HttpEdge({
     log,
     metrics,
@@ -138,5 +141,5 @@ export async function openShared(opts: SharedOptions): Promise<Shared> {
   });
   const routes: RouteContext = { edge, svc, config, limiter, metrics };
   healthRoutes(routes, { ready: opts.ready, dependencies });
-  return { config, log, shutdown, svc, redis, metrics, edge, routes, keys };
+  return { config, log, shutdown, svc, redis, metrics, edge, routes, keys, dependencies };
 }

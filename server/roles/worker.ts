@@ -19,6 +19,7 @@ import { LastEdited } from '../../ml-workers/last-edited.js';
 import { Notifier } from '../../ml-workers/notify/notifier.js';
 import type { Mailer } from '../../ml-workers/notify/mailer.js';
 import type { PushSender } from '../../ml-workers/notify/push.js';
+import { FeedMetrics } from '../../ml-workers/feed-metrics.js';
 import { Relay } from '../../ml-workers/relay.js';
 import { ReviewTimers } from '../../ml-workers/review-timers.js';
 import { Trainer } from '../../ml-workers/trainer.js';
@@ -52,6 +53,12 @@ export async function startWorker(shared: Shared, search: SearchIndexes): Promis
   // stops the relay, then the trainer, then the consumer, and closes the bus last; a start
   // that fails half-way stops what did start.
   shutdown.add('bus', () => bus.close());
+  const feedMetrics = new FeedMetrics(shared.metrics.registry);
+  feedMetrics.watchConsumers(shared.metrics.registry, bus, ['indexer', 'notifier']);
+  if (config.feed.natsUrl) {
+    const nats = bus as { connected?: boolean };
+    shared.dependencies.watch('nats', () => nats.connected !== false);
+  }
   const semantic =
     svc.semantic && search.embedder
       ? {
@@ -73,8 +80,20 @@ export async function startWorker(shared: Shared, search: SearchIndexes): Promis
       throw new PoisonMessageError(`undecodable event on ${msg.subject}`, { cause: e });
     }
     // Comments, shares and reviews change neither the text nor who may read it.
-    if (!INDEXED_EVENT_TYPES.includes(ev.type)) return;
-    await indexer.handle(ev);
+    if (!INDEXED_EVENT_TYPES.includes(ev.type)) {
+      feedMetrics.indexed.inc({ result: 'ignored' });
+      return;
+    }
+    let result;
+    try {
+      result = await indexer.handle(ev);
+    } catch (e) {
+      feedMetrics.indexed.inc({ result: 'failed' });
+      throw e;
+    }
+    feedMetrics.indexed.inc({ result });
+    const publishedAt = Date.parse(ev.at);
+    if (Number.isFinite(publishedAt)) feedMetrics.indexLag.observe(Math.max(0, (Date.now() - publishedAt) / 1000));
   });
   shutdown.add('consumer', () => consumer.stop());
   const wake: Partial<Record<'email' | 'push', (dueInMs: number) => void>> = {};
@@ -130,7 +149,7 @@ export async function startWorker(shared: Shared, search: SearchIndexes): Promis
   const trainer = new Trainer({ db: store.db, embedder: search.embedder ?? undefined, log });
   trainer.start();
   shutdown.add('trainer', () => trainer.stop());
-  const relay = new Relay({ db: store.db, bus, subjectPrefix: config.feed.subjectPrefix, log, intervalMs: config.feed.pollMs });
+  const relay = new Relay({ db: store.db, bus, subjectPrefix: config.feed.subjectPrefix, log, intervalMs: config.feed.pollMs, metrics: feedMetrics });
   relay.start();
   shutdown.add('relay', () => relay.stop());
   // Documents' last-edited time follows their edits from the outbox (not the bus).

@@ -13,6 +13,9 @@ export class SyncMetrics implements Extension {
   readonly commitBatch: Histogram;
   readonly commitFailures: Counter;
   readonly refusedSockets: Counter<'reason'>;
+  readonly ackSeconds: Histogram;
+  /** Redis fan-out message counts, when fan-out is on (read at each scrape). */
+  fanout: (() => { published: number; received: number }) | null = null;
 
   constructor(metrics: Metrics, socketCount: () => number) {
     const registers = [metrics.registry];
@@ -52,6 +55,25 @@ export class SyncMetrics implements Extension {
     this.commitBatch = new Histogram({ name: 'quire_sync_commit_batch_size', help: 'Updates per group commit', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers });
     this.commitFailures = new Counter({ name: 'quire_sync_commit_failures_total', help: 'Group commits that failed', registers });
     this.refusedSockets = new Counter({ name: 'quire_sync_refused_total', help: 'Sockets refused or closed by a limit', labelNames: ['reason'], registers });
+    this.ackSeconds = new Histogram({
+      name: 'quire_sync_ack_seconds',
+      help: "An update's wait from its arrival at the group committer to its commit (when its ack is released)",
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    const fanout = () => this.fanout?.() ?? { published: 0, received: 0 };
+    new Counter({
+      name: 'quire_sync_fanout_messages_total',
+      help: 'Redis fan-out messages between instances, by direction (published, received)',
+      labelNames: ['direction'],
+      registers,
+      collect() {
+        const c = fanout();
+        this.reset();
+        this.inc({ direction: 'published' }, c.published);
+        this.inc({ direction: 'received' }, c.received);
+      },
+    });
   }
 
   async onConfigure({ instance }: onConfigurePayload): Promise<void> {

@@ -40,6 +40,8 @@ export interface PersistenceConfiguration {
   compactAfterUpdates: number;
   compactDebounceMs: number;
   onAppend?: (bytes: number) => void;
+  /** Seconds from an update's hand-over to the group committer to its commit (its ack is released then). */
+  onAck?: (seconds: number) => void;
   /**
    * Charges the milliseconds spent checking and applying a client's update to its
    * workspace; false when the workspace's budget is spent (the socket is then closed with
@@ -310,7 +312,14 @@ export class Persistence implements Extension {
     state.bytes += data.byteLength;
     state.sinceCompaction++;
     this.config.onAppend?.(data.byteLength);
+    const t0 = process.hrtime.bigint();
     const commit = this.config.committer.append({ tenantId: state.tenantId, documentId: documentName, data, userId });
+    const onAck = this.config.onAck;
+    if (onAck)
+      commit.then(
+        () => onAck(Number(process.hrtime.bigint() - t0) / 1e9),
+        () => undefined,
+      );
     commit.catch((e: unknown) => {
       state.failed = true;
       this.resetDocument(documentName, e);
