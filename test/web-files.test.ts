@@ -257,13 +257,13 @@ test('images: a pasted image uploads with a progress bar, a colleague sees it li
   // the same attachment again.
   await a.keyboard.press('Control+End');
   await paste(a, [], { html: `<img src="attachment:${stored!.id}" alt="The same sunset" width="480" height="270">`, plain: '' });
-  await eventually(async () =>
-    assert.equal(
-      await b.evaluate(() => [...document.querySelectorAll<HTMLImageElement>('[data-testid=editor] .doc-image img')].filter((i) => i.naturalWidth > 0).length),
-      2,
-      'the colleague sees both',
-    ),
-  );
+  // Each image's state on both pages, so a failure says where the second image stopped.
+  const images = (p: Page) =>
+    p.evaluate(() => [...document.querySelectorAll<HTMLElement>('[data-testid=editor] .doc-image')].map((d) => `${d.dataset.state ?? '?'}:${d.querySelector('img')?.naturalWidth ?? '-'}`).join(','));
+  await eventually(async () => {
+    const seen = await b.evaluate(() => [...document.querySelectorAll<HTMLImageElement>('[data-testid=editor] .doc-image img')].filter((i) => i.naturalWidth > 0).length);
+    assert.equal(seen, 2, `the colleague sees both (uploader: ${await images(a)}; colleague: ${await images(b)})`);
+  });
   assert.equal(
     await a
       .getByTestId('toasts')
