@@ -2,7 +2,9 @@
  * Load generator for the fan-out scenario (a separate process from every server): one
  * writer at `hz` and `n` readers on one document; latency is measured writer → reader in
  * this one process, so there is no clock skew.
- * Usage: fanout-client.ts <hocuspocus|y-websocket> <wsUrl> <doc[,doc…]> <token|-> <n> <hz> <seconds>
+ * Usage: fanout-client.ts <hocuspocus|y-websocket> <wsUrl[,wsUrl…]> <doc[,doc…]> <token|-> <n> <hz> <seconds>
+ * With several URLs (instances of one deployment), each document's writer connects to the
+ * first and its readers are spread over all of them in turn.
  */
 import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/provider';
 import WebSocket from 'ws';
@@ -20,13 +22,16 @@ interface Client {
   destroy(): void;
 }
 
-function client(name: string): Client {
+const urls = url!.split(',');
+let connected = 0;
+
+function client(name: string, at = urls[connected++ % urls.length]!): Client {
   const ydoc = new Y.Doc();
   if (protocol === 'y-websocket') {
-    const p = new WebsocketProvider(url!, name, ydoc, { WebSocketPolyfill: WebSocket as never, disableBc: true });
+    const p = new WebsocketProvider(at, name, ydoc, { WebSocketPolyfill: WebSocket as never, disableBc: true });
     return { doc: ydoc, synced: new Promise((r) => p.once('sync', () => r())), destroy: () => p.destroy() };
   }
-  const socket = new HocuspocusProviderWebsocket({ url: url!, WebSocketPolyfill: WebSocket as never });
+  const socket = new HocuspocusProviderWebsocket({ url: at, WebSocketPolyfill: WebSocket as never });
   const p = new HocuspocusProvider({ websocketProvider: socket, name, document: ydoc, token: token === '-' ? 'bench' : token! });
   p.attach();
   return {
@@ -41,7 +46,11 @@ function client(name: string): Client {
 
 // One writer and n readers per document; `doc` may list several documents (comma-separated).
 const docs = doc!.split(',');
-const groups = docs.map((name) => ({ writer: client(name), readers: Array.from({ length: n }, () => client(name)) }));
+const groups = docs.map((name) => {
+  const writer = client(name, urls[0]);
+  connected = 1;
+  return { writer, readers: Array.from({ length: n }, () => client(name)) };
+});
 const all = groups.flatMap((g) => [g.writer, ...g.readers]);
 for (let i = 0; i < all.length; i += 100) await Promise.all(all.slice(i, i + 100).map((c) => c.synced));
 

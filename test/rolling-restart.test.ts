@@ -46,7 +46,7 @@ test('draining one of two instances moves its sessions to the other: nothing ack
   const doc = await a.api.createDocument(owner, 'Rolling restart');
 
   const open = async () => {
-    const client = new QuireClient({ baseUrl: lb.url, tokens: memoryTokenStorage(owner) });
+    const client = new QuireClient({ baseUrl: lb.url, tokens: memoryTokenStorage(owner as Parameters<typeof memoryTokenStorage>[0]) });
     const session = await openDocument(client, doc.id, { WebSocket: QuietWebSocket, followNetwork: false, reconnectDelay: { min: 50, max: 1000 } });
     t.after(() => session.destroy());
     return watch(session);
