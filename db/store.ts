@@ -92,15 +92,69 @@ export function deriveAppUrl(ownerUrl: string, appRole: string): string {
   return u.toString();
 }
 
-/** Opens the embedded database files, creating them on first use. */
-export async function openPGlite(dataDir?: string): Promise<PGliteHandle> {
+/** The file in `DATA_DIR` naming the process that has the embedded database open. */
+export const DATA_DIR_LOCK = 'quire.lock';
+
+/** Whether a process with this id is running on this machine. */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The process id holding `dataDir` (its lock names a running process other than this
+ * one), or null. The embedded database is one process's: a second one opening the same
+ * files would corrupt them, so servers and operator commands take this lock first.
+ */
+export async function dataDirHolder(dataDir: string): Promise<number | null> {
+  const text = await fs.readFile(path.join(dataDir, DATA_DIR_LOCK), 'utf8').catch(() => null);
+  const pid = text === null ? NaN : Number.parseInt(text.trim(), 10);
+  return Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid) ? pid : null;
+}
+
+/** Takes `dataDir`'s lock for this process (a lock of a process that is gone is taken over); returns its release. */
+export async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
+  await fs.mkdir(dataDir, { recursive: true });
+  const holder = await dataDirHolder(dataDir);
+  if (holder !== null) throw new Error(`${path.resolve(dataDir)} is in use by process ${holder} (a Quire server or operator command); stop it first`);
+  const file = path.join(dataDir, DATA_DIR_LOCK);
+  await fs.writeFile(file, `${process.pid}\n`);
+  return async () => {
+    const text = await fs.readFile(file, 'utf8').catch(() => null);
+    if (text?.trim() === String(process.pid)) await fs.rm(file, { force: true });
+  };
+}
+
+/** Opens the embedded database files, creating them on first use (and locking `dataDir` while open, unless `locked`: the caller holds it). */
+export async function openPGlite(dataDir?: string, opts: { locked?: boolean } = {}): Promise<PGliteHandle> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { vector } = await import('@electric-sql/pglite-pgvector');
   // Trigram similarity for typo-tolerant full-text search (migration 0010 creates it).
   const { pg_trgm } = await import('@electric-sql/pglite/contrib/pg_trgm');
-  if (dataDir) await fs.mkdir(dataDir, { recursive: true });
-  const pgl = await PGlite.create({ dataDir: dataDir ? path.join(dataDir, 'pg') : undefined, extensions: { vector, pg_trgm } });
-  return new PGliteHandle(pgl);
+  // A caller that holds the lock already (a backup) keeps it past the database's close.
+  const unlock = dataDir && !opts.locked ? await lockDataDir(dataDir) : null;
+  if (dataDir && opts.locked) await fs.mkdir(dataDir, { recursive: true });
+  try {
+    const pgl = await PGlite.create({ dataDir: dataDir ? path.join(dataDir, 'pg') : undefined, extensions: { vector, pg_trgm } });
+    if (unlock) {
+      const close = pgl.close.bind(pgl);
+      pgl.close = async () => {
+        try {
+          await close();
+        } finally {
+          await unlock();
+        }
+      };
+    }
+    return new PGliteHandle(pgl);
+  } catch (e) {
+    await unlock?.();
+    throw e;
+  }
 }
 
 export async function openStore(opts: StoreOptions): Promise<Store> {
