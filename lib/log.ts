@@ -5,6 +5,7 @@
  */
 import { format } from 'node:util';
 import { pino, type Logger } from 'pino';
+import { NO_TRACE_FIELDS, traceFields } from './tracing.js';
 
 export type { Logger };
 
@@ -17,6 +18,10 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       level,
       base: { svc: 'quire' },
       timestamp: pino.stdTimeFunctions.isoTime,
+      // A line written while a recorded span is active carries its `trace_id` and `span_id`
+      // (lib/tracing.ts); with tracing off nothing is added and nothing is allocated.
+      mixin: traceFields,
+      mixinMergeStrategy: (line: object, fields: object) => (fields === NO_TRACE_FIELDS ? line : Object.assign(fields, line)),
       redact: {
         paths: [
           'password',

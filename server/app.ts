@@ -9,8 +9,8 @@
  *
  * Shutdown runs the other way: the edge stops accepting, the sync tier flushes its writes,
  * the worker side publishes them and drains its handlers, then the search indexes and the
- * shared resources close, the store last. `main.ts` calls `startQuire`; tests call it too,
- * with port 0 and their own schema.
+ * shared resources close, the store last, and the spans still queued are exported.
+ * `main.ts` calls `startQuire`; tests call it too, with port 0 and their own schema.
  */
 import type { PGliteHandle } from '../db/pglite-dialect.js';
 import type { Store } from '../db/store.js';
@@ -26,6 +26,7 @@ import type { WorkerHandles } from './roles/worker.js';
 import type { SyncServer } from '../sync/server.js';
 import type { Services } from './services.js';
 import { Shutdown } from './shutdown.js';
+import { startTracing } from '../lib/tracing.js';
 import { openShared } from './roles/shared.js';
 
 export interface StartOptions {
@@ -75,6 +76,10 @@ export async function startQuire(opts: StartOptions): Promise<Quire> {
   const runs = (role: 'api' | 'sync' | 'worker') => config.roles.includes(role);
   let ready = false;
   try {
+    // Tracing first, so its flush is the last step of the shutdown (the spans of the other
+    // steps go out too); off, nothing is loaded and the step does nothing.
+    const tracing = await startTracing(config.tracing, log);
+    shutdown.add('tracing', async () => tracing?.shutdown());
     const shared = await openShared({ config, log, shutdown, ready: () => ready, pglite: opts.pglite, keys: opts.keys });
     const search = runs('api') || runs('worker') ? await (await import('./roles/search.js')).openSearch(shared) : null;
     const worker = runs('worker') && search ? await (await import('./roles/worker.js')).startWorker(shared, search) : null;

@@ -3,7 +3,8 @@
  * the sync tier flushes its writes, the worker side stops its consumers before the
  * resources they use (retention, last-edited times, relay, trainer, consumer, the text
  * extraction process the indexer uses, then the bus), and the shared resources (the blob
- * store among them) close after every role, the store last.
+ * store among them) close after every role, the store last; the tracing step (queued spans
+ * exported, a no-op with tracing off) runs after everything, so the other steps' spans go out.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -15,7 +16,7 @@ import { createLogger } from '../lib/log.js';
 import { startQuire } from '../server/app.js';
 import { dropSchema, testConfig, testKeys, uniqueName } from './helpers/server.js';
 
-test('shutdown stops the roles before what they use: edge, sync, retention, last-edited times, relay, trainer, consumer, bus, then the shared resources, the store last', async (t) => {
+test('shutdown stops the roles before what they use: edge, sync, retention, last-edited times, relay, trainer, consumer, bus, then the shared resources, the store last, the span export after everything', async (t) => {
   const schema = uniqueName('t');
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'quire-test-'));
   t.after(async () => {
@@ -54,5 +55,6 @@ test('shutdown stops the roles before what they use: edge, sync, retention, last
     'redis',
     'vacuum',
     'store',
+    'tracing',
   ]);
 });
