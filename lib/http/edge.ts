@@ -11,6 +11,7 @@ import { badRequest, isAppError, payloadTooLarge, type ServerErrorCode } from '.
 import type { Logger } from '../log.js';
 import { clientAddress, type TrustProxy } from './client-ip.js';
 import type { Metrics } from '../metrics.js';
+import { contextFromHeaders, SpanKind, SpanStatusCode, startSpan, tracingOn, withActiveSpan } from '../tracing.js';
 
 export type Method = 'get' | 'head' | 'post' | 'put' | 'patch' | 'del';
 
@@ -288,6 +289,16 @@ export class HttpEdge {
       else abortListeners.push(fn);
     };
     this.inflight++;
+    // Tracing on: a server span per request, continuing the caller's W3C trace context
+    // (`traceparent`); its handler runs with the span active. Named by the route pattern,
+    // which never holds a secret.
+    const span = tracingOn()
+      ? startSpan(`${method.toUpperCase()} ${route}`, {
+          kind: SpanKind.SERVER,
+          parent: contextFromHeaders(headers),
+          attributes: () => ({ 'http.request.method': method.toUpperCase(), 'http.route': route, 'url.path': url, 'quire.request_id': id }),
+        })
+      : null;
 
     let finished = false;
     const finish = (r: Res, closeConnection = false) => {
@@ -300,6 +311,11 @@ export class HttpEdge {
       } finally {
         this.inflight--;
         if (this.inflight === 0 && this.drained) this.drained();
+        if (span) {
+          span.setAttribute('http.response.status_code', r.status);
+          if (r.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+          span.end();
+        }
       }
     };
     const fail = (e: unknown, closeConnection = false) => {
@@ -321,6 +337,10 @@ export class HttpEdge {
     }
 
     const run = (body: Buffer | null, bodyStream?: ReadableStream<Uint8Array>) => {
+      if (span) withActiveSpan(span, () => handle(body, bodyStream));
+      else handle(body, bodyStream);
+    };
+    const handle = (body: Buffer | null, bodyStream?: ReadableStream<Uint8Array>) => {
       const req: Req = {
         id,
         method,
