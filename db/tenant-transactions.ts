@@ -18,6 +18,7 @@
  */
 import { Kysely, sql, type Compilable, type KyselyConfig, type RootOperationNode } from 'kysely';
 import type { Database } from './schema.js';
+import { inSpan, SpanKind, tracingOn } from '../lib/tracing.js';
 
 declare const inTenantTransaction: unique symbol;
 /**
@@ -108,6 +109,25 @@ export class StandardTransactions implements TenantTransactions {
 }
 
 /**
+ * Tracing on: each tenant transaction is a client span (`db.transaction`, a child of
+ * whatever span is active: a request, a commit, a worker's run). Off, calls go straight
+ * through.
+ */
+function traced(inner: TenantTransactions): TenantTransactions {
+  const attributes = (mode: string, groups: number) => () => ({ 'db.system.name': 'postgresql', 'db.operation.name': 'transaction', 'quire.db.mode': mode, 'quire.db.groups': groups });
+  return {
+    withTenant(tenantId, fn, isolation) {
+      if (!tracingOn()) return inner.withTenant(tenantId, fn, isolation);
+      return inSpan('db.transaction', { kind: SpanKind.CLIENT, attributes: attributes('transaction', 1) }, () => inner.withTenant(tenantId, fn, isolation));
+    },
+    inOneTrip(groups, opts) {
+      if (!tracingOn()) return inner.inOneTrip(groups, opts);
+      return inSpan('db.transaction', { kind: SpanKind.CLIENT, attributes: attributes('one-trip', groups.length) }, () => inner.inOneTrip(groups, opts));
+    },
+  };
+}
+
+/**
  * The application role's database as `openStore` makes it: a Kysely that knows how its
  * backend runs tenant transactions.
  */
@@ -116,6 +136,6 @@ export class AppDb extends Kysely<Database> {
 
   constructor(config: KyselyConfig, transactions: (db: Kysely<Database>) => TenantTransactions) {
     super(config);
-    this.tenants = transactions(this);
+    this.tenants = traced(transactions(this));
   }
 }
