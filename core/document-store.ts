@@ -51,6 +51,8 @@ export interface AppendItem {
   documentId: string;
   data: Uint8Array;
   userId: string | null;
+  /** The `traceparent` of the span that received the update (tracing on only): stored with the row for the relay. */
+  traceparent?: string;
 }
 
 export interface StoredDocument {
@@ -190,9 +192,16 @@ export class DocumentStore {
     }
     // Stay far below Postgres' 65,535 bind parameters per statement.
     const chunks = <T>(list: T[]) => Array.from({ length: Math.ceil(list.length / APPEND_CHUNK_ROWS) }, (_, i) => list.slice(i * APPEND_CHUNK_ROWS, (i + 1) * APPEND_CHUNK_ROWS));
+    // The trace context column is named only when a row has one (tracing on), so the
+    // statement's shape, and what is prepared, stays as it was with tracing off.
+    const traced = items.some((it) => it.traceparent !== undefined);
+    const row = (tenantId: string, it: AppendItem) =>
+      traced
+        ? { tenant_id: tenantId, document_id: it.documentId, data: it.data, user_id: it.userId, trace_context: it.traceparent ?? null }
+        : { tenant_id: tenantId, document_id: it.documentId, data: it.data, user_id: it.userId };
     const groups = [...byTenant].map(([tenantId, list]) => ({
       tenantId,
-      queries: chunks(list.map((it) => ({ tenant_id: tenantId, document_id: it.documentId, data: it.data, user_id: it.userId }))).map((c) => this.db.insertInto('document_updates').values(c)),
+      queries: chunks(list.map((it) => row(tenantId, it))).map((c) => this.db.insertInto('document_updates').values(c)),
     }));
     // Most commits are a few small updates: BEGIN, the setting, the INSERT and COMMIT would
     // be four round trips before the ack, where one does.

@@ -311,6 +311,8 @@ export interface DocumentUpdatesTable {
   data: Uint8Array;
   user_id: string | null;
   created_at: Generated<Date>;
+  /** Migration 0027: the `traceparent` of the span that received the update; written only while tracing is on. */
+  trace_context: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** A log row that could not be applied, moved out of `document_updates` (migration 0008). */

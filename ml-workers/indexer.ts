@@ -5,6 +5,9 @@
  * whose transaction is below it is already covered. Unchanged content is not re-sent.
  * A document is indexed with the text of its attachments: those still waiting for
  * extraction are extracted first (ml-workers/extract/attachments.ts).
+ *
+ * Tracing on: every write to an index is a span (`index.upsert`, `index.remove`,
+ * `vectors.replace`, `vectors.remove`) under the consumer's span for the event.
  */
 import crypto from 'node:crypto';
 import { sql } from 'kysely';
@@ -13,6 +16,7 @@ import { withTenant, type AppDb } from '../db/store.js';
 import { extractText } from '../core/content.js';
 import type { DocumentStore } from '../core/document-store.js';
 import type { Logger } from '../lib/log.js';
+import { inSpan, SpanKind } from '../lib/tracing.js';
 import type { FeedEvent } from '../contract/feed.js';
 import { MEMBER_READER, type FullTextIndex } from './search/fulltext.js';
 import { chunkBlocks, type ChunkVector, type VectorIndex } from './search/vectors.js';
@@ -127,9 +131,14 @@ export class Indexer {
       return this.handleNow(ev, true, attempt, true);
     }
     if (snapshot.covered && !force) return 'skipped';
+    const indexSpan = (op: string, engine: string) => ({
+      kind: SpanKind.CLIENT,
+      attributes: () => ({ 'quire.index.engine': engine, 'quire.index.operation': op, 'quire.document_id': ev.documentId }),
+    });
     if (!snapshot.doc || snapshot.doc.deleted_at) {
-      await fulltext.remove(ev.tenantId, ev.documentId);
-      await this.opts.semantic?.vectors.remove(ev.tenantId, ev.documentId);
+      await inSpan('index.remove', indexSpan('remove', fulltext.name), () => fulltext.remove(ev.tenantId, ev.documentId));
+      const vectors = this.opts.semantic?.vectors;
+      if (vectors) await inSpan('vectors.remove', indexSpan('remove', 'vectors'), () => vectors.remove(ev.tenantId, ev.documentId));
       if (snapshot.doc) {
         await withTenant(db, ev.tenantId, (tx) => tx.deleteFrom('index_state').where('document_id', '=', ev.documentId).execute());
       }
@@ -157,7 +166,10 @@ export class Indexer {
             cache: this.models,
           });
       const indexed = withAttachmentText(text, snapshot.attachments);
-      await fulltext.upsert({ tenantId: ev.tenantId, documentId: ev.documentId, title: snapshot.doc.title, text: indexed, labels, readers: snapshot.readers });
+      const title = snapshot.doc.title;
+      await inSpan('index.upsert', indexSpan('upsert', fulltext.name), () =>
+        fulltext.upsert({ tenantId: ev.tenantId, documentId: ev.documentId, title, text: indexed, labels, readers: snapshot.readers }),
+      );
     }
     // The state only moves forward. If another worker recorded a newer view meanwhile, our
     // index writes may have landed after its own: index again from the current state.
@@ -202,7 +214,11 @@ export class Indexer {
     for (const batch of batches) if (batch.length) fresh.push(...(await embedder.embed(batch.map((m) => m.c))));
     const byIndex = new Map(missing.map((m, k) => [m.i, fresh[k]!]));
     const chunks: ChunkVector[] = chunkTexts.map((c, i) => ({ index: i, hash: hashes[i]!, text: c, vector: byIndex.get(i) ?? existing.get(hashes[i]!)! }));
-    await vectors.replace(ev.tenantId, ev.documentId, chunks, readers, embedder.model);
+    await inSpan(
+      'vectors.replace',
+      { kind: SpanKind.CLIENT, attributes: () => ({ 'quire.index.operation': 'replace', 'quire.document_id': ev.documentId, 'quire.index.chunks': chunks.length }) },
+      () => vectors.replace(ev.tenantId, ev.documentId, chunks, readers, embedder.model),
+    );
     this.opts.log.debug({ cat: 'worker', doc: ev.documentId, chunks: chunks.length, embedded: missing.length }, 'vectors updated');
     // Document labels: the built-in model and the workspace's classifiers (see document-labels.ts).
     return labelDocument({

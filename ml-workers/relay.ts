@@ -10,12 +10,17 @@
  * Changes to one document within a poll coalesce into one `document.changed`. One relay
  * at a time per schema (transaction-scoped advisory lock); duplicates after a crash are
  * dropped by the bus' de-duplication window.
+ *
+ * Tracing on: each publish is a producer span, a child of the span that received the
+ * update when its log row kept one (`trace_context`, migration 0027), and its context goes
+ * with the message (`traceparent` header) to the workers.
  */
 import { feedCursor, type FeedCursor } from './feed-cursor.js';
 import { sql } from 'kysely';
 import type { EventBus } from './bus/bus.js';
 import { encodeEvent, messageIdFor, subjectFor, type FeedEvent, type FeedEventType } from '../contract/feed.js';
 import type { Logger } from '../lib/log.js';
+import { contextFromHeaders, failSpan, headersFor, SpanKind, startSpan, traceApi, tracingOn } from '../lib/tracing.js';
 import type { AppDb } from '../db/store.js';
 import type { FeedMetrics } from './feed-metrics.js';
 
@@ -38,6 +43,8 @@ interface Row {
   document_id: string;
   type?: FeedEventType;
   subject_id?: string | null;
+  /** The `traceparent` kept with a log row (tracing on when it was written). */
+  trace_context?: string | null;
 }
 
 type Cursor = FeedCursor;
@@ -92,11 +99,12 @@ export class Relay {
         const cursor = await feedCursor(tx, source);
         const fn = source === 'changes' ? sql`quire_feed_changes` : sql`quire_feed_events`;
         const rows = (
-          await sql<Row>`select txid::text as txid, seq::text as seq, tenant_id, document_id${source === 'events' ? sql`, type, subject_id` : sql``}
+          await sql<Row>`select txid::text as txid, seq::text as seq, tenant_id, document_id${source === 'events' ? sql`, type, subject_id` : sql`, trace_context`}
             from ${fn}(${cursor.txid}::xid8, ${cursor.seq}::bigint, ${horizon}::xid8, ${limit})`.execute(tx)
         ).rows;
-        const events = source === 'changes' ? coalesce(rows) : rows.map((r) => toEvent(r, r.type!));
-        await publishAll(this.opts.bus, this.opts.subjectPrefix, events);
+        const traces = new Map<FeedEvent, string>();
+        const events = source === 'changes' ? coalesce(rows, traces) : rows.map((r) => toEvent(r, r.type!));
+        await publishAll(this.opts.bus, this.opts.subjectPrefix, events, (e) => traces.get(e));
         published += events.length;
         const last = rows[rows.length - 1];
         const next: Cursor = rows.length === limit && last ? { txid: last.txid, seq: last.seq } : { txid: horizon, seq: '0' };
@@ -124,7 +132,7 @@ export const PUBLISH_PARALLELISM = 32;
  * one after another, in their order (a consumer must not see a document deleted before it
  * was created). The first failure stops the rest and rejects.
  */
-export async function publishAll(bus: EventBus, subjectPrefix: string, events: readonly FeedEvent[]): Promise<void> {
+export async function publishAll(bus: EventBus, subjectPrefix: string, events: readonly FeedEvent[], traceOf?: (e: FeedEvent) => string | undefined): Promise<void> {
   const byDocument = new Map<string, FeedEvent[]>();
   for (const e of events) {
     const list = byDocument.get(e.documentId);
@@ -139,7 +147,8 @@ export async function publishAll(bus: EventBus, subjectPrefix: string, events: r
       for (const e of queues[next++]!) {
         if (failed) return;
         try {
-          await bus.publish(subjectFor(subjectPrefix, e), encodeEvent(e), messageIdFor(e));
+          if (tracingOn()) await publishTraced(bus, subjectPrefix, e, traceOf?.(e));
+          else await bus.publish(subjectFor(subjectPrefix, e), encodeEvent(e), messageIdFor(e));
         } catch (err) {
           failed = true;
           throw err;
@@ -150,15 +159,44 @@ export async function publishAll(bus: EventBus, subjectPrefix: string, events: r
   await Promise.all(Array.from({ length: Math.min(PUBLISH_PARALLELISM, queues.length) }, drain));
 }
 
+/** One publish as a producer span, its context sent with the message. */
+async function publishTraced(bus: EventBus, subjectPrefix: string, e: FeedEvent, traceparent: string | undefined): Promise<void> {
+  const subject = subjectFor(subjectPrefix, e);
+  const msgId = messageIdFor(e);
+  const parent = contextFromHeaders(traceparent ? { traceparent } : undefined);
+  const span = startSpan(`publish ${e.type}`, {
+    kind: SpanKind.PRODUCER,
+    parent,
+    attributes: () => ({
+      'messaging.operation.type': 'send',
+      'messaging.destination.name': subject,
+      'messaging.message.id': msgId,
+      'quire.document_id': e.documentId,
+    }),
+  });
+  try {
+    await bus.publish(subject, encodeEvent(e), msgId, headersFor(traceApi.setSpan(parent, span)));
+  } catch (err) {
+    failSpan(span, err);
+    throw err;
+  } finally {
+    span.end();
+  }
+}
+
 function toEvent(r: Row, type: FeedEventType): FeedEvent {
   const e: FeedEvent = { type, tenantId: r.tenant_id, documentId: r.document_id, txid: r.txid, seq: r.seq, at: new Date().toISOString() };
   if (r.subject_id) e.subjectId = r.subject_id;
   return e;
 }
 
-/** One `document.changed` per document: the newest row stands for all of them. */
-function coalesce(rows: Row[]): FeedEvent[] {
+/** One `document.changed` per document: the newest row stands for all of them (and its trace context, into `traces`). */
+function coalesce(rows: Row[], traces: Map<FeedEvent, string>): FeedEvent[] {
   const byDoc = new Map<string, Row>();
   for (const r of rows) byDoc.set(r.document_id, r);
-  return [...byDoc.values()].map((r) => toEvent(r, 'document.changed'));
+  return [...byDoc.values()].map((r) => {
+    const e = toEvent(r, 'document.changed');
+    if (r.trace_context) traces.set(e, r.trace_context);
+    return e;
+  });
 }

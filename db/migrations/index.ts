@@ -27,6 +27,7 @@ import { apiKeys } from './0023-api-keys.js';
 import { invitations } from './0024-invitations.js';
 import { sso } from './0025-sso.js';
 import { attachments } from './0026-attachments.js';
+import { traceContext } from './0027-trace-context.js';
 
 export type { MigrationContext };
 
@@ -58,5 +59,6 @@ export function migrations(ctx: MigrationContext): Record<string, Migration> {
     '0024-invitations': invitations(ctx),
     '0025-sso': sso(ctx),
     '0026-attachments': attachments(ctx),
+    '0027-trace-context': traceContext(ctx),
   };
 }

@@ -15,6 +15,8 @@ export interface BusMessage {
    * coalescing key) and the bus's own redeliveries, whichever is higher.
    */
   deliveryCount: number;
+  /** The W3C trace context it was published with (`traceparent`, `tracestate`), when tracing was on. */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /** What a handler's failure means for the message. */
@@ -92,8 +94,11 @@ export interface DeadLetter {
 }
 
 export interface EventBus {
-  /** Publishes once per `msgId` within the de-duplication window; resolves when stored. */
-  publish(subject: string, data: Uint8Array, msgId: string): Promise<void>;
+  /**
+   * Publishes once per `msgId` within the de-duplication window; resolves when stored.
+   * `headers` (trace context only) travel with the message to its consumers.
+   */
+  publish(subject: string, data: Uint8Array, msgId: string, headers?: Readonly<Record<string, string>>): Promise<void>;
   /**
    * Delivers messages to `handler`. Resolve ⇒ acked. Throw ⇒ redelivered after backoff;
    * throw `PoisonMessageError` ⇒ dead-lettered at once.

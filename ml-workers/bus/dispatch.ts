@@ -23,6 +23,7 @@
  *   newer message for the key is already waiting. After `maxDeliver` attempts, or at once
  *   for a `PoisonMessageError`, the message is dead-lettered: recorded first, then ended.
  */
+import { contextFromHeaders, inSpan, SpanKind, tracingOn } from '../../lib/tracing.js';
 import { DEFAULT_BACKOFF_MS, DEFAULT_CONCURRENCY, DEFAULT_MAX_DELIVER, PoisonMessageError, type BusMessage, type ConsumeOptions, type DeadLetter } from './bus.js';
 
 /** One delivery of a message, as the bus hands it to the dispatcher. */
@@ -33,6 +34,8 @@ export interface Delivery {
   readonly deliveryCount: number;
   /** The message's identity on the bus (stream sequence): equal across its redeliveries. */
   readonly id: string;
+  /** The trace context it was published with, when tracing was on. */
+  readonly headers?: Readonly<Record<string, string>>;
   ack(): void;
   /** Hands the message back; the bus redelivers it after `delayMs`. */
   nak(delayMs: number): void;
@@ -43,6 +46,8 @@ export interface Delivery {
 }
 
 export interface DispatchOptions {
+  /** The durable consumer's name (names its spans). */
+  name: string;
   concurrency: number;
   maxPerTenant: number;
   prefetch: number;
@@ -89,6 +94,7 @@ export function dispatchOptions(opts: ConsumeOptions, heartbeatMs: number): Disp
   const maxPerTenant = Math.max(1, opts.maxPerTenant ?? concurrency - 1);
   const prefetch = Math.max(concurrency, opts.prefetch ?? concurrency * 4);
   return {
+    name: opts.durable,
     concurrency,
     maxPerTenant,
     prefetch,
@@ -262,7 +268,26 @@ export class Dispatcher {
 
   private async run(st: KeyState, d: Delivery, attempt: number): Promise<void> {
     try {
-      await this.handler({ subject: d.subject, data: d.data, deliveryCount: attempt });
+      const msg = { subject: d.subject, data: d.data, deliveryCount: attempt, headers: d.headers };
+      if (!tracingOn()) await this.handler(msg);
+      else {
+        // A consumer span, continuing the trace the message was published in.
+        await inSpan(
+          `${this.opts.name} process`,
+          {
+            kind: SpanKind.CONSUMER,
+            parent: contextFromHeaders(d.headers),
+            attributes: () => ({
+              'messaging.operation.type': 'process',
+              'messaging.destination.name': d.subject,
+              'messaging.consumer.group.name': this.opts.name,
+              'messaging.message.id': d.id,
+              'quire.delivery_count': attempt,
+            }),
+          },
+          () => this.handler(msg),
+        );
+      }
       st.failures = 0;
       st.coolUntil = 0;
       d.ack();

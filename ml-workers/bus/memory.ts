@@ -12,6 +12,7 @@ interface Entry {
   data: Uint8Array;
   /** Position in the log: the message's identity across redeliveries. */
   pos: number;
+  headers?: Readonly<Record<string, string>>;
 }
 
 /** One tenant's messages for one durable, in log order. */
@@ -49,7 +50,7 @@ export class MemoryBus implements EventBus {
 
   constructor(private readonly opts: { duplicateWindowMs?: number; maxRetained?: number } = {}) {}
 
-  async publish(subject: string, data: Uint8Array, msgId: string): Promise<void> {
+  async publish(subject: string, data: Uint8Array, msgId: string, headers?: Readonly<Record<string, string>>): Promise<void> {
     if (this.closed) throw new Error('bus closed');
     const now = Date.now();
     const window = this.opts.duplicateWindowMs ?? 120_000;
@@ -57,7 +58,9 @@ export class MemoryBus implements EventBus {
     if (prev !== undefined && now - prev < window) return;
     this.seen.set(msgId, now);
     if (this.seen.size > 100_000) for (const [k, t] of this.seen) if (now - t >= window) this.seen.delete(k);
-    this.log.push({ subject, data: data.slice(), pos: this.base + this.log.length });
+    const entry: Entry = { subject, data: data.slice(), pos: this.base + this.log.length };
+    if (headers) entry.headers = headers;
+    this.log.push(entry);
     for (const d of this.durables.values()) this.pump(d);
     this.trim();
   }
@@ -161,6 +164,7 @@ export class MemoryBus implements EventBus {
       data: entry.data,
       deliveryCount,
       id: String(entry.pos),
+      headers: entry.headers,
       ack: () => {
         if (!done) end();
       },

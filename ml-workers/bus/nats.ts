@@ -90,8 +90,15 @@ export class NatsBus implements EventBus {
     return new NatsBus(nc, jetstream(nc), jsm, opts);
   }
 
-  async publish(subject: string, data: Uint8Array, msgId: string): Promise<void> {
-    await this.js.publish(subject, data, { msgID: msgId, timeout: 5_000 });
+  async publish(subject: string, data: Uint8Array, msgId: string, traceHeaders?: Readonly<Record<string, string>>): Promise<void> {
+    if (!traceHeaders) {
+      await this.js.publish(subject, data, { msgID: msgId, timeout: 5_000 });
+      return;
+    }
+    // The trace context goes as NATS message headers (`traceparent`, `tracestate`).
+    const h = headers();
+    for (const [k, v] of Object.entries(traceHeaders)) h.set(k, v);
+    await this.js.publish(subject, data, { msgID: msgId, timeout: 5_000, headers: h });
   }
 
   /**
@@ -259,6 +266,7 @@ export class NatsBus implements EventBus {
       data: m.data,
       deliveryCount: m.info.deliveryCount,
       id: String(m.seq),
+      headers: traceHeadersOf(m),
       ack: () => m.ack(),
       nak: (delayMs) => m.nak(delayMs),
       working: () => m.working(),
@@ -320,4 +328,12 @@ export class NatsBus implements EventBus {
   async close(): Promise<void> {
     await this.nc.drain().catch(() => this.nc.close());
   }
+}
+
+/** The W3C trace context headers of a message, when it was published with them. */
+function traceHeadersOf(m: JsMsg): Record<string, string> | undefined {
+  const traceparent = m.headers?.get('traceparent');
+  if (!traceparent) return undefined;
+  const tracestate = m.headers?.get('tracestate');
+  return tracestate ? { traceparent, tracestate } : { traceparent };
 }
