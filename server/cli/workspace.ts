@@ -14,7 +14,7 @@ import { ident } from '../../db/migrations/context.js';
 import { createAdmin, createWorkspace, OperatorError } from '../commands/operator-workspaces.js';
 import { exportWorkspace } from '../commands/workspace-export.js';
 import { deleteWorkspace, findWorkspace } from '../commands/workspace-delete.js';
-import { openOperatorServices, type OperatorServices } from '../operator.js';
+import { openOperatorServices, type OperatorServices } from '../operator-services.js';
 import { flag, UsageError, type CliContext, type CliGroup } from './command.js';
 
 const Email = z.email().max(320);

@@ -13,7 +13,12 @@
  * covered too), checked empty for the tenant before the transaction commits.
  */
 import { sql, type Kysely } from 'kysely';
-import type { Store } from '../../db/store.js';
+import { withTenant, type Store } from '../../db/store.js';
+import { loadActor } from '../../core/actor.js';
+import type { Principal } from '../../core/tokens.js';
+import { badRequest, forbidden } from '../../lib/errors.js';
+import type { Services } from '../services.js';
+import { audit } from './audit.js';
 import { ident } from '../../db/migrations/context.js';
 import type { BlobStore } from '../../lib/storage/blob-store.js';
 import type { Logger } from '../../lib/log.js';
@@ -62,6 +67,18 @@ export async function findWorkspace(store: Store, ref: string): Promise<{ id: st
   return byName[0] ?? null;
 }
 
+/** Runs an idempotent step again when it fails (a search engine that is slow to confirm), up to five times. */
+async function again(step: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await step();
+    } catch (e) {
+      if (attempt >= 5) throw e;
+      await new Promise((r) => setTimeout(r, 200 * attempt));
+    }
+  }
+}
+
 export async function deleteWorkspace(deps: WorkspaceDeleteDeps, tenantId: string): Promise<WorkspaceDeleted> {
   const { store } = deps;
   const { owner, schema } = store;
@@ -83,8 +100,8 @@ export async function deleteWorkspace(deps: WorkspaceDeleteDeps, tenantId: strin
     for (const r of rows.rows) docIds.add(r.id);
   }
   for (const id of docIds) {
-    await deps.fulltext?.remove(tenantId, id);
-    await deps.vectors?.remove(tenantId, id);
+    if (deps.fulltext) await again(() => deps.fulltext!.remove(tenantId, id));
+    if (deps.vectors) await again(() => deps.vectors!.remove(tenantId, id));
   }
 
   // 3. Files: everything under the workspace's prefix, and any key a row names elsewhere.
@@ -116,4 +133,29 @@ export async function deleteWorkspace(deps: WorkspaceDeleteDeps, tenantId: strin
   const result: WorkspaceDeleted = { tenantId, name: tenant.name, rows, blobs: all.length, indexed: docIds.size };
   deps.log?.warn({ cat: 'operator', tenantId, name: tenant.name, rows, blobs: all.length, indexed: docIds.size }, 'workspace deleted');
   return result;
+}
+
+/**
+ * `DELETE /api/v1/workspace`: an owner deletes their own workspace. As sensitive as changing
+ * a password, so it asks for the owner's password again, and for the workspace's id as the
+ * confirmation that the right one is meant.
+ */
+export async function deleteOwnWorkspace(svc: Services, principal: Principal, ip: string | null, props: { confirm: string; password: string }): Promise<WorkspaceDeleted> {
+  const tenantId = principal.tenantId;
+  const hash = await withTenant(svc.store.db, tenantId, async (tx) => {
+    const actor = await loadActor(tx, principal, ip);
+    if (actor.role !== 'owner') throw forbidden('Only an owner deletes the workspace');
+    const row = await tx.selectFrom('users').select('password_hash').where('id', '=', principal.userId).executeTakeFirstOrThrow();
+    return row.password_hash;
+  });
+  if (props.confirm.toLowerCase() !== tenantId) throw badRequest('validation_failed', 'Send the workspace\'s id as "confirm" to delete it');
+  if (!(await svc.passwords.verify(props.password, hash))) {
+    await withTenant(svc.store.db, tenantId, (tx) =>
+      audit(tx, { tenantId, actorId: principal.userId, action: 'workspace.delete_failed', targetType: 'tenant', targetId: tenantId, ip, detail: { reason: 'invalid_password' } }),
+    );
+    throw forbidden('The password is not correct', 'wrong_password');
+  }
+  const done = await deleteWorkspace({ store: svc.store, blobs: svc.blobs, fulltext: svc.fulltext ?? null, vectors: svc.semantic?.vectors ?? null, log: svc.log }, tenantId);
+  svc.log.warn({ cat: 'operator', tenantId, by: principal.userId, ip }, 'workspace deleted by its owner');
+  return done;
 }

@@ -27,6 +27,8 @@
  * Binary columns in the JSON files (comment anchors, version state vectors) are base64.
  */
 import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { sql } from 'kysely';
 import * as Y from 'yjs';
 import { withTenant, type Store, type Tx } from '../../db/store.js';
@@ -36,7 +38,12 @@ import { VersionStore } from '../../core/history.js';
 import { toProseMirrorJSON } from '../../core/content.js';
 import { docToMarkdown } from '../../core/convert/markdown.js';
 import type { BlobStore } from '../../lib/storage/blob-store.js';
+import { isTenantAdmin, loadActor } from '../../core/actor.js';
+import type { Principal } from '../../core/tokens.js';
+import { forbidden } from '../../lib/errors.js';
 import { ArchiveWriter } from '../backup/archive.js';
+import type { Services } from '../services.js';
+import { audit } from './audit.js';
 
 export const EXPORT_FORMAT = 'quire-workspace-export';
 export const EXPORT_VERSION = 1;
@@ -243,6 +250,40 @@ export async function exportWorkspace(deps: ExportDeps, tenantId: string, out: s
   } catch (e) {
     await w.abort();
     await fs.rm(out, { force: true });
+    throw e;
+  }
+}
+
+/**
+ * `POST /api/v1/workspace/export`: an owner or admin exports their workspace. The archive is
+ * written to a temporary file (the caller streams it, then removes it); audited as
+ * `workspace.export` with its counts.
+ */
+export async function exportOwnWorkspace(svc: Services, principal: Principal, ip: string | null): Promise<{ file: string; size: number; name: string }> {
+  const tenantId = principal.tenantId;
+  await withTenant(svc.store.db, tenantId, async (tx) => {
+    const actor = await loadActor(tx, principal, ip);
+    if (!isTenantAdmin(actor.role)) throw forbidden('Only owners and admins export the workspace');
+  });
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'quire-export-'));
+  const file = path.join(dir, 'workspace.tar.gz');
+  try {
+    const summary = await exportWorkspace({ store: svc.store, blobs: svc.blobs }, tenantId, file);
+    await withTenant(svc.store.db, tenantId, (tx) =>
+      audit(tx, {
+        tenantId,
+        actorId: principal.userId,
+        action: 'workspace.export',
+        targetType: 'tenant',
+        targetId: tenantId,
+        ip,
+        detail: { documents: summary.documents, versions: summary.versions, comments: summary.comments, attachments: summary.attachments, users: summary.users },
+      }),
+    );
+    const { size } = await fs.stat(file);
+    return { file, size, name: summary.name };
+  } catch (e) {
+    await fs.rm(dir, { recursive: true, force: true });
     throw e;
   }
 }

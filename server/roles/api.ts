@@ -25,6 +25,7 @@ import { unsubscribeRoutes } from '../routes/unsubscribe.js';
 import { userRoutes } from '../routes/users.js';
 import { invitationRoutes } from '../routes/invitations.js';
 import { workspaceRoutes } from '../routes/workspace.js';
+import { workspaceDataRoutes } from '../routes/workspace-data.js';
 import type { Shared } from './shared.js';
 
 export async function startApi(shared: Shared): Promise<void> {
@@ -35,6 +36,7 @@ export async function startApi(shared: Shared): Promise<void> {
   apiKeyRoutes(routes);
   userRoutes(routes);
   workspaceRoutes(routes);
+  workspaceDataRoutes(routes);
   documentRoutes(routes);
   commentRoutes(routes);
   importExportRoutes(routes);

@@ -67,6 +67,11 @@ export async function seedWorkspace(api: ApiClient, url: string, name: string): 
   return { owner, ownerEmail, ownerPassword, member, documentIds, attachmentId, fileBytes };
 }
 
+/** Without what the server's background work changes on its own (last-edited times, a file's text extraction). */
+export function withoutBackgroundFields(state: unknown): unknown {
+  return JSON.parse(JSON.stringify(state, (k, v: unknown) => (k === 'updatedAt' || k === 'extraction' ? undefined : v)));
+}
+
 /** Everything of the workspace the REST API shows its owner, for comparison before and after. */
 export async function workspaceState(api: ApiClient, url: string, s: Session, seeded: Seeded): Promise<unknown> {
   const get = async (path: string) => {
