@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { ApiKeyScope, TenantRole } from '../db/schema.js';
 import { unauthorized } from '../lib/errors.js';
 import type { SigningKeys } from './keys.js';
+import { KeyRing } from './key-ring.js';
 
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
 
@@ -83,46 +84,58 @@ export class TokenService {
    * of the API process under load — bench/RESULTS.md, scenario 6), and a client sends the
    * same token with every request for its lifetime. A verified token's principal is kept
    * until the token's `exp`, keyed by the token's exact text: the result of a verification
-   * that depends only on the text, the process' fixed key and the time. What can change
+   * that depends only on the text, the keys that verify (the cache is emptied when they change) and the time. What can change
    * meanwhile (the user removed, their role or grants) is read from the database on every
    * request, as before.
    */
   private readonly verified = new Map<string, { principal: Principal; exp: number }>();
+  /** The key ring's version the cache was filled under: a rotation or retirement empties it. */
+  private verifiedUnder = -1;
+  /** The signing keys: a ring that follows rotations (core/key-ring.ts), or one fixed key. */
+  readonly keys: KeyRing;
 
   constructor(
-    private readonly keys: SigningKeys,
+    keys: SigningKeys | KeyRing,
     private readonly settings: TokenSettings,
     /** Milliseconds since the epoch (tests move it). */
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.keys = keys instanceof KeyRing ? keys : KeyRing.fixed(keys);
+  }
 
   async signAccess(p: Principal): Promise<string> {
     const now = Math.floor(this.now() / 1000);
+    const key = this.keys.current();
     return new SignJWT({
       tid: p.tenantId,
       role: p.role,
       ...(p.sessionVersion === undefined ? {} : { sv: p.sessionVersion }),
       ...(p.sessionId === undefined ? {} : { sid: p.sessionId }),
     })
-      .setProtectedHeader({ alg: 'RS256', kid: this.keys.kid, typ: ACCESS_TOKEN_TYPE })
+      .setProtectedHeader({ alg: 'RS256', kid: key.kid, typ: ACCESS_TOKEN_TYPE })
       .setSubject(p.userId)
       .setIssuer(this.settings.issuer)
       .setAudience(this.settings.audience)
       .setIssuedAt(now)
       .setExpirationTime(now + this.settings.accessTtlSeconds)
       .setJti(crypto.randomUUID())
-      .sign(this.keys.privateKey);
+      .sign(key.privateKey);
   }
 
   /** Verifies an access token; any failure is a 401 with a reason code, never a 500. */
   async verifyAccess(token: string): Promise<Principal> {
     const nowSeconds = this.now() / 1000;
+    if (this.verifiedUnder !== this.keys.version) {
+      this.verified.clear();
+      this.verifiedUnder = this.keys.version;
+    }
     const known = this.verified.get(token);
     if (known && known.exp > nowSeconds) return known.principal;
     if (known) this.verified.delete(token);
     const keyFor = async (header: JWTHeaderParameters) => {
-      if (header.kid !== this.keys.kid) throw unauthorized('Unknown signing key', 'invalid_token');
-      return this.keys.publicKey;
+      const key = await this.keys.publicKeyFor(header.kid);
+      if (!key) throw unauthorized('Unknown signing key', 'invalid_token');
+      return key;
     };
     try {
       const { payload } = await jwtVerify(token, keyFor, {
@@ -152,7 +165,8 @@ export class TokenService {
     }
   }
 
+  /** The keys that verify access tokens now, the signing key first. */
   jwks(): { keys: object[] } {
-    return { keys: [this.keys.publicJwk] };
+    return { keys: this.keys.jwks() };
   }
 }

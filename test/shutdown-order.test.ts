@@ -49,6 +49,7 @@ test('shutdown stops the roles before what they use: edge, sync, retention, last
     'extractor',
     'bus',
     'blobs',
+    'signing-keys',
     'notification-hub',
     'dependencies',
     'rate-limiter',

@@ -10,6 +10,7 @@ import { NotificationHub } from '../../lib/notification-hub.js';
 import { startVacuumTimer } from '../../db/maintenance.js';
 import type { PGliteHandle } from '../../db/pglite-dialect.js';
 import { openStore } from '../../db/store.js';
+import { KeyRing } from '../../core/key-ring.js';
 import { loadSigningKeys, type SigningKeys } from '../../core/keys.js';
 import { TokenService } from '../../core/tokens.js';
 import { AccessEvents } from '../../lib/access-events.js';
@@ -43,7 +44,7 @@ export interface Shared {
   edge: HttpEdge;
   /** What route modules receive. */
   routes: RouteContext;
-  /** The signing keys (the worker signs email's unsubscribe links with them). */
+  /** The configured signing key (rotated keys: `svc.tokens.keys`, whose current key signs email's unsubscribe links). */
   keys: SigningKeys;
   /** What `/ready` and `quire_dependency_up` report. */
   dependencies: DependencyMonitor;
@@ -104,6 +105,10 @@ export async function openShared(opts: SharedOptions): Promise<Shared> {
   shutdown.add('notification-hub', () => notificationHub.stop());
   const keys = opts.keys ?? (await loadSigningKeys({ privatePem: config.jwt.privateKeyPem, publicPem: config.jwt.publicKeyPem, dataDir: config.dataDir }));
   const secrets = await loadSecretBox({ secretKey: config.secretsKey, dataDir: config.dataDir });
+  // Rotated keys live in the database (`quire keys rotate`); every instance follows them.
+  const keyRing = new KeyRing(keys, { db: store.db, secrets, log });
+  await keyRing.start();
+  shutdown.add('signing-keys', async () => keyRing.stop());
   if (!(await sameSecretsKey(store.db, secrets))) {
     log.error(
       { cat: 'app' },
@@ -117,7 +122,7 @@ export async function openShared(opts: SharedOptions): Promise<Shared> {
     store,
     blobs,
     files: { maxUploadBytes: config.files.maxUploadBytes, workspaceQuotaBytes: config.files.workspaceQuotaBytes, uploadExpiryHours: config.files.uploadExpiryHours },
-    tokens: new TokenService(keys, { issuer: config.jwt.issuer, audience: config.jwt.audience, accessTtlSeconds: config.jwt.accessTtlSeconds }),
+    tokens: new TokenService(keyRing, { issuer: config.jwt.issuer, audience: config.jwt.audience, accessTtlSeconds: config.jwt.accessTtlSeconds }),
     passwords: new PasswordHasher(config.passwords.scryptCost),
     accessEvents: new AccessEvents(),
     notificationHub,

@@ -131,7 +131,7 @@ export async function startWorker(shared: Shared, search: SearchIndexes): Promis
       from,
       publicUrl,
       pollMs,
-      signUnsubscribe: (c) => signUnsubscribeToken(shared.keys, config.jwt.issuer, c),
+      signUnsubscribe: (c) => signUnsubscribeToken(svc.tokens.keys.current(), config.jwt.issuer, c),
       registry: shared.metrics.registry,
     });
     const started = mailer;

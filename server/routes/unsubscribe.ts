@@ -12,7 +12,7 @@
  * and `no-referrer` (the address holds the token), and a bad or expired token is a 400 in
  * the API's error shape (an HTML page for a browser's GET).
  */
-import { importJWK, type JWK } from 'jose';
+import { decodeProtectedHeader } from 'jose';
 import { z } from 'zod';
 import { invalidUnsubscribeToken, verifyUnsubscribeToken, type UnsubscribeClaims } from '../../core/unsubscribe-tokens.js';
 import type { SigningKeys } from '../../core/keys.js';
@@ -49,13 +49,19 @@ const wantsHtml = (req: Req) => (req.headers['accept'] ?? '').includes('text/htm
 export function unsubscribeRoutes(ctx: RouteContext): void {
   const { edge, svc, config } = ctx;
   const settingsUrl = `${config.notifications.publicUrl}/account#notifications`;
-  // The API verifies with the public half of the key the worker signs with.
-  let publicKey: Promise<Pick<SigningKeys, 'kid' | 'publicKey'>> | undefined;
-  const verifyingKey = () =>
-    (publicKey ??= (async () => {
-      const jwk = svc.tokens.jwks().keys[0] as JWK;
-      return { kid: jwk.kid ?? '', publicKey: (await importJWK(jwk, 'RS256')) as CryptoKey };
-    })());
+  // The API verifies with the public half of the key the worker signed with (by its kid:
+  // links sent before a key rotation keep working until that key is retired).
+  const verifyingKey = async (token: string): Promise<Pick<SigningKeys, 'kid' | 'publicKey'>> => {
+    let kid: string | undefined;
+    try {
+      kid = decodeProtectedHeader(token).kid;
+    } catch {
+      throw invalidUnsubscribeToken();
+    }
+    const publicKey = await svc.tokens.keys.publicKeyFor(kid);
+    if (!kid || !publicKey) throw invalidUnsubscribeToken();
+    return { kid, publicKey };
+  };
 
   async function claimsOf(req: Req): Promise<{ token: string; claims: UnsubscribeClaims }> {
     // Per address, with the public links' budget (no sign-in on either).
@@ -67,7 +73,7 @@ export function unsubscribeRoutes(ctx: RouteContext): void {
         throw invalidUnsubscribeToken();
       }
     })();
-    return { token: q.token, claims: await verifyUnsubscribeToken(await verifyingKey(), config.jwt.issuer, q.token) };
+    return { token: q.token, claims: await verifyUnsubscribeToken(await verifyingKey(q.token), config.jwt.issuer, q.token) };
   }
 
   /** Errors keep the API's shape and gain the page headers; a browser gets a page. */
