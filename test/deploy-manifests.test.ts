@@ -178,7 +178,7 @@ for (const target of TARGETS) {
         ['startupProbe', '/health'],
         ['readinessProbe', '/ready'],
       ] as const) {
-        const p = c[probe];
+        const p: Obj | undefined = c[probe];
         assert.ok(p?.httpGet, `${name}: ${probe} is an HTTP probe`);
         assert.equal(p.httpGet.path, wanted, `${name}: ${probe} on ${wanted}`);
         assert.equal(portNumber(c, p.httpGet.port), port, `${name}: ${probe} on PORT ${port}`);
