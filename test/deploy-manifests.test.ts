@@ -104,6 +104,41 @@ function portNumber(container: Obj, port: number | string): number {
   return p.containerPort as number;
 }
 
+test('the image builds from every runtime folder and runs as the manifests expect (user, DATA_DIR, WEB_DIR, PORT, command)', () => {
+  const dockerfile = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8').replace(/\\\n/g, ' ');
+  const lines = dockerfile.split('\n').map((l) => l.trim());
+  const ignored = fs
+    .readFileSync(path.join(ROOT, '.dockerignore'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+  const copied = lines.filter((l) => l.startsWith('COPY ') && !l.includes('--from=')).flatMap((l) => l.split(/\s+/).slice(1, -1));
+  const build = JSON.parse(fs.readFileSync(path.join(ROOT, 'tsconfig.build.json'), 'utf8')) as { include: string[] };
+  for (const need of [...build.include, 'clients', 'scripts', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json']) {
+    assert.ok(copied.includes(need), `the build stage copies ${need}: ${copied.join(' ')}`);
+    assert.ok(!ignored.includes(need), `.dockerignore does not leave out ${need}`);
+  }
+  assert.ok(/^ARG NODE_IMAGE=node:20[.-]/m.test(dockerfile), 'the image is Node 20 (package.json engines)');
+  assert.ok(
+    lines.some((l) => /^RUN npm ci\b/.test(l)) && lines.some((l) => l.includes('npm run build') && l.includes('npm prune --omit=dev')),
+    'it runs npm ci, npm run build, and keeps only runtime dependencies',
+  );
+  const user = /^USER (\d+):(\d+)$/m.exec(dockerfile);
+  assert.ok(user, 'the runtime stage runs as a numeric user and group');
+  assert.match(dockerfile, /^CMD \["node", "dist\/server\/main\.js"\]$/m, 'the image runs the built server');
+  const env = new Map([...dockerfile.matchAll(/\b([A-Z_]+)=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
+
+  const objs = objectsOf('base');
+  for (const { owner, template } of podTemplates(objs)) {
+    const sc = template.spec.securityContext;
+    assert.equal(String(sc.runAsUser), user[1], `${owner.metadata.name} runs as the image's user`);
+    assert.equal(String(sc.runAsGroup), user[2], `${owner.metadata.name} runs as the image's group`);
+    const cm = configMapOf(objs, template.spec.containers[0]);
+    for (const k of ['DATA_DIR', 'WEB_DIR', 'PORT']) assert.equal(cm[k], env.get(k), `${owner.metadata.name}: ${k} as the image sets it`);
+  }
+  assert.ok(dockerfile.includes(`mkdir -p /data && chown ${user[1]}:${user[2]} /data`) && env.get('DATA_DIR') === '/data', 'DATA_DIR exists and belongs to the user');
+});
+
 for (const target of TARGETS) {
   test(`${target}: every rendered object is valid against the Kubernetes API schema`, async () => {
     const objs = objectsOf(target);
