@@ -3,8 +3,12 @@
  * holding it has committed. Appends queue while commits are in flight and go together in
  * the next batch, in two lanes so that megabytes from one document never stand between
  * another document's keystroke and its commit.
+ *
+ * Tracing on: each batch is a `sync.commit` span, a child of its first update's span and
+ * linked to every update it carries (a commit serves several traces).
  */
 import type { AppendItem, DocumentStore } from '../core/document-store.js';
+import { contextFromHeaders, failSpan, linkTo, SpanKind, startSpan, tracingOn, withActiveSpan, type Link } from '../lib/tracing.js';
 
 const RETRY_DELAYS_MS = [50, 250, 1_000];
 
@@ -189,11 +193,18 @@ export class GroupCommitter {
 
   private async commit(batch: Pending[]): Promise<void> {
     const t0 = process.hrtime.bigint();
+    const span = tracingOn() ? commitSpan(batch) : null;
     try {
-      await this.withRetries(() => this.store.appendBatch(batch.map((p) => p.item)));
+      const write = () => this.withRetries(() => this.store.appendBatch(batch.map((p) => p.item)));
+      await (span ? withActiveSpan(span, write) : write());
+      span?.end();
       this.onBatch?.(batch.length, Number(process.hrtime.bigint() - t0) / 1e9, true);
       for (const p of batch) p.resolve();
     } catch (e) {
+      if (span) {
+        failSpan(span, e);
+        span.end();
+      }
       this.onBatch?.(batch.length, Number(process.hrtime.bigint() - t0) / 1e9, false);
       for (const p of batch) p.reject(e);
     }
@@ -215,4 +226,24 @@ export class GroupCommitter {
   async flush(): Promise<void> {
     await Promise.all([...this.inFlight, ...this.queue].map((p) => p.settled));
   }
+}
+
+/** The span of one batch: under its first traced update, linked to all of them. */
+function commitSpan(batch: Pending[]): ReturnType<typeof startSpan> {
+  const links: Link[] = [];
+  let first: string | undefined;
+  let bytes = 0;
+  for (const p of batch) {
+    bytes += p.item.data.byteLength;
+    const link = linkTo(p.item.traceparent);
+    if (!link) continue;
+    first ??= p.item.traceparent;
+    links.push(link);
+  }
+  return startSpan('sync.commit', {
+    kind: SpanKind.INTERNAL,
+    parent: contextFromHeaders(first ? { traceparent: first } : undefined),
+    links,
+    attributes: () => ({ 'quire.commit.updates': batch.length, 'quire.commit.bytes': bytes }),
+  });
 }

@@ -34,6 +34,7 @@ import { recordSeen } from '../core/seen.js';
 import { VersionStore } from '../core/history.js';
 import { Revocation } from './extensions/revocation.js';
 import { UwsSocket, type SocketData } from './uws-socket.js';
+import { tracingOn } from '../lib/tracing.js';
 
 export interface SyncServerOptions {
   store: Store;
@@ -54,7 +55,7 @@ interface ClientHandle {
   handleClose(event?: { code: number; reason: string }): void;
 }
 
-type SyncSocketData = SocketData & { url: string; client?: ClientHandle; authTimer?: NodeJS.Timeout; budget?: ByteBucket };
+type SyncSocketData = SocketData & { url: string; client?: ClientHandle; authTimer?: NodeJS.Timeout; budget?: ByteBucket; traceparent?: string };
 
 /**
  * The request headers Hocuspocus' hooks see: none. Hocuspocus keeps each socket's upgrade
@@ -239,7 +240,9 @@ export class SyncServer {
           if (this.sockets.size >= limits.maxConnections) return refuse('503 Service Unavailable', 'too_many_connections');
           if ((this.perIp.get(ip) ?? 0) >= limits.maxConnectionsPerIp) return refuse('429 Too Many Requests', 'too_many_connections_from_ip');
           this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
-          res.upgrade<SyncSocketData>({ ip, url }, key, protocol, extensions, context);
+          // Tracing on: the upgrade's trace context, which each update's span links to.
+          const traceparent = tracingOn() ? req.getHeader('traceparent') || undefined : undefined;
+          res.upgrade<SyncSocketData>(traceparent ? { ip, url, traceparent } : { ip, url }, key, protocol, extensions, context);
         } catch (err) {
           log.error({ cat: 'sync', err }, 'socket upgrade failed');
           try {
@@ -257,6 +260,7 @@ export class SyncServer {
             s.close(CLOSE.persistFailed.code, CLOSE.persistFailed.reason);
           });
           data.socket = socket;
+          if (data.traceparent) socket.upgradeTraceparent = data.traceparent;
           data.budget = this.budget.socketBucket();
           this.clients.set(socket, data);
           this.sockets.add(socket);

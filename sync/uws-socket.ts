@@ -49,6 +49,8 @@ export class UwsSocket {
   authenticatedDocuments = 0;
   /** The workspace of the user signed in on this socket (set once a document is open). */
   tenantId: string | undefined;
+  /** The upgrade request's `traceparent` (kept only while tracing is on): the updates' spans link to it. */
+  upgradeTraceparent: string | undefined;
   private readonly pendingAcks = new Map<string, Promise<void>[]>();
   private readonly ackTails = new Map<string, Promise<void>>();
   /** Addresses where a held commit failed (null on almost every socket). */

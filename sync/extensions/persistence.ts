@@ -11,6 +11,10 @@
  * - Server-side writes (direct connections) are appended from `onChange`; callers await
  *   `flushDocument`.
  * - Compaction runs after enough appends (debounced) and when a document unloads.
+ * - Tracing on: each client update is a `sync.update` span (linked to the connection's
+ *   upgrade request when that carried a `traceparent`) from its arrival to its commit; its
+ *   `traceparent` is stored with the log row (a server-side write stores the active one,
+ *   a REST request's).
  */
 import {
   isTransactionOrigin,
@@ -31,6 +35,7 @@ import { startWork } from '../inbound-budget.js';
 import { SliceSizer, UpdateSlicer } from '../update-slices.js';
 import { applyChecked, checkOnEmptyDocument, checkStructure, checkUpdate, decodeChecked, InvalidUpdateError, type UpdateProblem } from '../../core/update-validation.js';
 import type { UwsSocket } from '../uws-socket.js';
+import { failSpan, linkTo, ROOT_CONTEXT, SpanKind, startSpan, traceparentOf, tracingOn, withActiveSpan } from '../../lib/tracing.js';
 
 export interface PersistenceConfiguration {
   store: DocumentStore;
@@ -158,7 +163,37 @@ export class Persistence implements Extension {
     }
   }
 
-  async beforeSync({ type, payload, connection, documentName, document }: beforeSyncPayload<SyncContext>): Promise<void> {
+  async beforeSync(p: beforeSyncPayload<SyncContext>): Promise<void> {
+    if (!tracingOn() || p.type === 0 || p.connection.readOnly) return this.receiveUpdate(p);
+    const socket = p.connection.webSocket as UwsSocket;
+    const link = linkTo(socket.upgradeTraceparent);
+    const span = startSpan('sync.update', {
+      kind: SpanKind.SERVER,
+      parent: ROOT_CONTEXT,
+      links: link ? [link] : undefined,
+      attributes: () => ({ 'quire.document_id': p.documentName, 'quire.update.bytes': p.payload.byteLength, 'quire.sync.message_type': p.type }),
+    });
+    try {
+      await withActiveSpan(span, () => this.receiveUpdate(p));
+    } catch (e) {
+      failSpan(span, e);
+      span.end();
+      throw e;
+    }
+    // The span lasts until the update is committed (when its ack goes out).
+    const commit = this.docs.get(p.documentName)?.lastCommit;
+    if (!commit) span.end();
+    else
+      commit.then(
+        () => span.end(),
+        (e: unknown) => {
+          failSpan(span, e);
+          span.end();
+        },
+      );
+  }
+
+  private async receiveUpdate({ type, payload, connection, documentName, document }: beforeSyncPayload<SyncContext>): Promise<void> {
     if (type === 0 || connection.readOnly) return;
     const socket = connection.webSocket as UwsSocket;
     const state = this.docs.get(documentName);
@@ -313,7 +348,10 @@ export class Persistence implements Extension {
     state.sinceCompaction++;
     this.config.onAppend?.(data.byteLength);
     const t0 = process.hrtime.bigint();
-    const commit = this.config.committer.append({ tenantId: state.tenantId, documentId: documentName, data, userId });
+    const traceparent = tracingOn() ? traceparentOf() : undefined;
+    const commit = this.config.committer.append(
+      traceparent ? { tenantId: state.tenantId, documentId: documentName, data, userId, traceparent } : { tenantId: state.tenantId, documentId: documentName, data, userId },
+    );
     const onAck = this.config.onAck;
     if (onAck)
       commit.then(
