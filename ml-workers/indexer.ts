@@ -101,6 +101,23 @@ export class Indexer {
     }
   }
 
+  /**
+   * Indexes a document again from its current state, whatever its indexes say they hold
+   * (`quire search reindex`): the horizon and content-hash checks are skipped, so a wiped or
+   * rebuilt index gets every document back. A deleted document is removed.
+   */
+  async reindex(tenantId: string, documentId: string): Promise<'indexed' | 'removed' | 'unchanged' | 'skipped'> {
+    const ev: FeedEvent = { type: 'document.changed', tenantId, documentId, txid: '0', seq: '0', at: new Date().toISOString() };
+    const prev = this.queues.get(documentId) ?? Promise.resolve();
+    const run = prev.catch(() => undefined).then(() => this.handleNow(ev, true, 0));
+    this.queues.set(documentId, run);
+    try {
+      return await run;
+    } finally {
+      if (this.queues.get(documentId) === run) this.queues.delete(documentId);
+    }
+  }
+
   private async handleNow(ev: FeedEvent, force: boolean, attempt: number, extracted = false): Promise<'indexed' | 'removed' | 'unchanged' | 'skipped'> {
     const { db, store, fulltext } = this.opts;
     const indexName = `fulltext:${fulltext.name}`;
