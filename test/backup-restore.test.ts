@@ -17,7 +17,7 @@ import { loadConfig } from '../lib/config.js';
 import { ApiClient } from './helpers/api.js';
 import { eventually } from './helpers/wait.js';
 import { UNLIMITED_RATE_LIMITS } from './helpers/server.js';
-import { seedWorkspace, workspaceState } from './helpers/workspace-seed.js';
+import { seedWorkspace, withoutBackgroundFields, workspaceState } from './helpers/workspace-seed.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 
@@ -161,4 +161,57 @@ test('a backup from a newer schema, or one with a file changed, is refused', asy
   assert.equal(await runCli(['backup', 'restore', await make('changed.tar.gz', '0001-foundation', true)], changed.io, env), 1, changed.text());
   assert.match(changed.text(), /data\/keys\/example does not match its checksum/, changed.text());
   await assert.rejects(fs.stat(path.join(root, 'data', 'keys')), 'nothing was restored');
+});
+
+test('scaled profile: quire backup create takes a pg_dump of the schema and the files while serving; restore brings both back', async (t) => {
+  const { startServer } = await import('./helpers/server.js');
+  const { TEST_DATABASE_URL } = await import('./helpers/env.js');
+  const { sql } = await import('kysely');
+  const first = await startServer(t);
+  const seeded = await seedWorkspace(first.api, first.url, 'Scaled Co');
+  await eventually(
+    async () => {
+      const r = await first.api.get<{ attachments: { extraction: string }[] }>(`/api/v1/documents/${seeded.documentIds[0]}/attachments`, seeded.owner.accessToken);
+      assert.ok(
+        r.body.attachments.every((a) => a.extraction !== 'pending'),
+        'the file was read',
+      );
+    },
+    { timeoutMs: 120_000, intervalMs: 200 },
+  );
+  const env = { DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: first.schema, DATA_DIR: first.config.dataDir, LOG_LEVEL: 'silent' };
+  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'quire-drill-'));
+  t.after(() => fs.rm(root, { recursive: true, force: true }));
+  const archive = path.join(root, 'scaled.tar.gz');
+  // What a restart shows once the first server finished its work (versions made at unload) …
+  await first.quire.close();
+  const again = await startServer(t, { schema: first.schema, env: { DATA_DIR: first.config.dataDir } });
+  const before = withoutBackgroundFields(await workspaceState(again.api, again.url, seeded.owner, seeded));
+  // … backed up while that server runs.
+  const made = cliIo();
+  assert.equal(await runCli(['backup', 'create', `--out=${archive}`], made.io, env), 0, made.text());
+  assert.match(made.text(), /backup written to .* at migration \d{4}-/, made.text());
+  await again.quire.close();
+
+  // Into a schema that holds tables, only with --force.
+  const busy = cliIo();
+  assert.equal(await runCli(['backup', 'restore', archive], busy.io, env), 1, busy.text());
+  assert.match(busy.text(), /not empty/, busy.text());
+
+  // Lose everything: the schema and the files.
+  await sql
+    .raw(`drop schema "${first.schema}" cascade`)
+    .execute(first.quire.store.owner)
+    .catch(async () => {
+      const { dropSchema } = await import('./helpers/server.js');
+      await dropSchema('postgres', first.schema);
+    });
+  await fs.rm(path.join(first.config.dataDir, 'blobs'), { recursive: true, force: true });
+  const restored = cliIo();
+  assert.equal(await runCli(['backup', 'restore', archive], restored.io, env), 0, restored.text());
+
+  const after = await startServer(t, { schema: first.schema, env: { DATA_DIR: first.config.dataDir } });
+  assert.deepEqual(withoutBackgroundFields(await workspaceState(after.api, after.url, seeded.owner, seeded)), before, 'documents, history, comments, files and users are back');
+  const login = await after.api.post('/api/v1/auth/login', { email: seeded.ownerEmail, password: seeded.ownerPassword });
+  assert.equal(login.status, 200, `the owner signs in with the same password: ${login.text}`);
 });

@@ -38,7 +38,8 @@ const FileEntry = z.strictObject({ path: z.string().min(1).max(1024), bytes: z.n
 export const BackupManifest = z.object({
   format: z.literal(BACKUP_FORMAT),
   version: z.number().int().min(1),
-  profile: z.literal('embedded'),
+  /** `embedded`: DATA_DIR's files; `postgres`: a pg_dump of the schema and the blob store's objects (postgres.ts). */
+  profile: z.enum(['embedded', 'postgres']),
   createdAt: z.string(),
   schema: z.object({ name: z.string(), migration: z.string(), migrations: z.number().int().min(0) }),
   /** Folders to make even when empty. */
@@ -139,7 +140,7 @@ export async function createBackup(opts: BackupOptions): Promise<BackupManifest>
 }
 
 /** Reads `archive` into `dir` and checks it against its manifest; resolves to the manifest. */
-async function unpackAndCheck(archive: string, dir: string, schema: string, appRole: string): Promise<BackupManifest> {
+export async function unpackAndCheck(archive: string, dir: string, schema: string, appRole: string): Promise<BackupManifest> {
   let files: ArchivedFile[];
   try {
     files = await extractArchive(archive, dir);
@@ -209,6 +210,7 @@ export async function restoreBackup(opts: RestoreOptions): Promise<BackupManifes
   await fs.mkdir(staging);
   try {
     const manifest = await unpackAndCheck(opts.archive, staging, opts.schema, opts.appRole);
+    if (manifest.profile !== 'embedded') throw new BackupError(`${opts.archive} is a backup of the ${manifest.profile} profile: restore it with DATABASE_URL set`);
     for (const name of present) await fs.rm(path.join(dataDir, name), { recursive: true, force: true });
     const data = path.join(staging, 'data');
     for (const name of await fs.readdir(data).catch(() => [] as string[])) await fs.rename(path.join(data, name), path.join(dataDir, name));

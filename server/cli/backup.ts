@@ -1,16 +1,24 @@
 /**
- * `quire backup create|restore|verify`: backups of the embedded profile (everything under
- * DATA_DIR, taken with the server stopped; see `server/backup/embedded.ts`). The scaled
- * profile is backed up with Postgres' and the object store's own tools: docs/OPERATIONS.md.
+ * `quire backup create|restore|verify`: on the embedded profile, everything under DATA_DIR,
+ * taken with the server stopped (`server/backup/embedded.ts`); on the scaled profile
+ * (DATABASE_URL set), a pg_dump of Quire's schema and the blob store's objects, taken while
+ * it runs (`server/backup/postgres.ts`) — a portable copy next to Postgres' continuous
+ * archiving and the bucket's versioning (docs/OPERATIONS.md).
  */
 import path from 'node:path';
 import { BackupError, createBackup, restoreBackup, verifyBackup, type BackupManifest } from '../backup/embedded.js';
+import { createPostgresBackup, restorePostgresBackup } from '../backup/postgres.js';
+import { openOperatorServices, type OperatorServices } from '../operator-services.js';
 import { flag, UsageError, type CliContext, type CliGroup } from './command.js';
 
-function embeddedOnly(ctx: CliContext, what: string): number | null {
-  if (!ctx.config.database.url) return null;
-  ctx.err(`${what} is for the embedded profile (DATABASE_URL is set): back up Postgres and the object store with their own tools, as docs/OPERATIONS.md describes`);
-  return 1;
+/** Runs `fn` with the scaled profile's store and blob store. */
+async function onPostgres(ctx: CliContext, fn: (svc: OperatorServices, url: string) => Promise<BackupManifest>): Promise<BackupManifest> {
+  const svc = await openOperatorServices(ctx.config);
+  try {
+    return await fn(svc, ctx.config.database.url!);
+  } finally {
+    await svc.close();
+  }
 }
 
 function summary(m: BackupManifest): string {
@@ -37,30 +45,33 @@ function archiveArg(ctx: CliContext): string {
 }
 
 export const group: CliGroup = {
-  summary: 'back up and restore an embedded installation (DATA_DIR: database, files, keys)',
+  summary: 'back up and restore an installation (database, files; on the embedded profile keys too)',
   commands: {
     create: {
-      usage: '[--out=<file.tar.gz>]  write a backup of DATA_DIR (stop the server first)',
+      usage: '[--out=<file.tar.gz>]  write a backup (embedded: DATA_DIR, server stopped; scaled: pg_dump and the blob store)',
       run: async (ctx) => {
-        const refused = embeddedOnly(ctx, 'quire backup create');
-        if (refused !== null) return refused;
         const out = path.resolve(flag(ctx, 'out') ?? `quire-backup-${new Date().toISOString().replace(/[:.]/g, '-')}.tar.gz`);
         return guarded(ctx, async () => {
-          const m = await createBackup({ dataDir: ctx.config.dataDir, schema: ctx.config.database.schema, appRole: ctx.config.database.appRole, out });
+          const { schema, appRole } = ctx.config.database;
+          const m = ctx.config.database.url
+            ? await onPostgres(ctx, (svc, url) => createPostgresBackup({ url, owner: svc.store.owner, schema, blobs: svc.blobs, out }))
+            : await createBackup({ dataDir: ctx.config.dataDir, schema, appRole, out });
           ctx.out(`backup written to ${out}: ${summary(m)}`);
           return 0;
         });
       },
     },
     restore: {
-      usage: '<file.tar.gz> [--force]  restore a backup into DATA_DIR (empty, or replaced with --force; server stopped)',
+      usage: '<file.tar.gz> [--force]  restore a backup into an empty DATA_DIR or schema (--force replaces it; servers stopped)',
       run: async (ctx) => {
-        const refused = embeddedOnly(ctx, 'quire backup restore');
-        if (refused !== null) return refused;
         const archive = path.resolve(archiveArg(ctx));
         return guarded(ctx, async () => {
-          const m = await restoreBackup({ archive, dataDir: ctx.config.dataDir, schema: ctx.config.database.schema, appRole: ctx.config.database.appRole, force: ctx.flags.force === true });
-          ctx.out(`restored into ${path.resolve(ctx.config.dataDir)}: ${summary(m)}`);
+          const { schema, appRole } = ctx.config.database;
+          const force = ctx.flags.force === true;
+          const m = ctx.config.database.url
+            ? await onPostgres(ctx, (svc, url) => restorePostgresBackup({ archive, url, owner: svc.store.owner, schema, appRole, blobs: svc.blobs, force }))
+            : await restoreBackup({ archive, dataDir: ctx.config.dataDir, schema, appRole, force });
+          ctx.out(`restored into ${ctx.config.database.url ? `schema ${schema} and the blob store` : path.resolve(ctx.config.dataDir)}: ${summary(m)}`);
           return 0;
         });
       },
