@@ -95,7 +95,9 @@ export class Indexer {
     const run = prev.catch(() => undefined).then(() => this.handleNow(ev, false, 0));
     this.queues.set(ev.documentId, run);
     try {
-      return await run;
+      const outcome = await run;
+      this.opts.log.debug({ cat: 'worker', doc: ev.documentId, event: ev.type, outcome }, 'index run');
+      return outcome;
     } finally {
       if (this.queues.get(ev.documentId) === run) this.queues.delete(ev.documentId);
     }
