@@ -142,11 +142,15 @@ export async function deleteWorkspace(deps: WorkspaceDeleteDeps, tenantId: strin
  */
 export async function deleteOwnWorkspace(svc: Services, principal: Principal, ip: string | null, props: { confirm: string; password: string }): Promise<WorkspaceDeleted> {
   const tenantId = principal.tenantId;
-  const hash = await withTenant(svc.store.db, tenantId, async (tx) => {
+  const { hash, users, documents } = await withTenant(svc.store.db, tenantId, async (tx) => {
     const actor = await loadActor(tx, principal, ip);
     if (actor.role !== 'owner') throw forbidden('Only an owner deletes the workspace');
     const row = await tx.selectFrom('users').select('password_hash').where('id', '=', principal.userId).executeTakeFirstOrThrow();
-    return row.password_hash;
+    return {
+      hash: row.password_hash,
+      users: (await tx.selectFrom('users').select('id').execute()).map((u) => u.id),
+      documents: (await tx.selectFrom('documents').select('id').execute()).map((d) => d.id),
+    };
   });
   if (props.confirm.toLowerCase() !== tenantId) throw badRequest('validation_failed', 'Send the workspace\'s id as "confirm" to delete it');
   if (!(await svc.passwords.verify(props.password, hash))) {
@@ -156,6 +160,9 @@ export async function deleteOwnWorkspace(svc: Services, principal: Principal, ip
     throw forbidden('The password is not correct', 'wrong_password');
   }
   const done = await deleteWorkspace({ store: svc.store, blobs: svc.blobs, fulltext: svc.fulltext ?? null, vectors: svc.semantic?.vectors ?? null, log: svc.log }, tenantId);
+  // Open documents and sockets of this process let go at once (others at their next access check).
+  for (const documentId of documents) svc.accessEvents.emit({ type: 'document-deleted', tenantId, documentId });
+  for (const userId of users) svc.accessEvents.emit({ type: 'user', tenantId, userId });
   svc.log.warn({ cat: 'operator', tenantId, by: principal.userId, ip }, 'workspace deleted by its owner');
   return done;
 }
