@@ -36,7 +36,8 @@ export interface RelayOptions {
   metrics?: FeedMetrics;
 }
 
-interface Row {
+/** An outbox row as the feed functions return it. */
+export interface Row {
   txid: string;
   seq: string;
   tenant_id: string;
@@ -184,7 +185,7 @@ async function publishTraced(bus: EventBus, subjectPrefix: string, e: FeedEvent,
   }
 }
 
-function toEvent(r: Row, type: FeedEventType): FeedEvent {
+export function toEvent(r: Row, type: FeedEventType): FeedEvent {
   const e: FeedEvent = { type, tenantId: r.tenant_id, documentId: r.document_id, txid: r.txid, seq: r.seq, at: new Date().toISOString() };
   if (r.subject_id) e.subjectId = r.subject_id;
   return e;
