@@ -5,6 +5,7 @@
  * used only for migrations and maintenance.
  */
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { Kysely, PostgresDialect, sql, type Compilable, type DatabaseIntrospector } from 'kysely';
 import pg from 'pg';
@@ -106,13 +107,18 @@ function processAlive(pid: number): boolean {
 }
 
 /**
- * The process id holding `dataDir` (its lock names a running process other than this
- * one), or null. The embedded database is one process's: a second one opening the same
- * files would corrupt them, so servers and operator commands take this lock first.
+ * The process id holding `dataDir` (its lock names a running process of this host other
+ * than this one), or null. The embedded database is one process's: a second one opening the
+ * same files would corrupt them, so servers and operator commands take this lock first. The
+ * lock names the host too: a process id means nothing in another container sharing the
+ * folder, and a lock left by a container that is gone must not keep the next one from starting.
  */
 export async function dataDirHolder(dataDir: string): Promise<number | null> {
   const text = await fs.readFile(path.join(dataDir, DATA_DIR_LOCK), 'utf8').catch(() => null);
-  const pid = text === null ? NaN : Number.parseInt(text.trim(), 10);
+  const [pidText, host] = (text ?? '').split('\n');
+  const pid = Number.parseInt(pidText ?? '', 10);
+  // A process of another host (or container) cannot be seen from here: only this host's count.
+  if (host && host !== os.hostname()) return null;
   return Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid) ? pid : null;
 }
 
@@ -122,10 +128,10 @@ export async function lockDataDir(dataDir: string): Promise<() => Promise<void>>
   const holder = await dataDirHolder(dataDir);
   if (holder !== null) throw new Error(`${path.resolve(dataDir)} is in use by process ${holder} (a Quire server or operator command); stop it first`);
   const file = path.join(dataDir, DATA_DIR_LOCK);
-  await fs.writeFile(file, `${process.pid}\n`);
+  await fs.writeFile(file, `${process.pid}\n${os.hostname()}\n`);
   return async () => {
     const text = await fs.readFile(file, 'utf8').catch(() => null);
-    if (text?.trim() === String(process.pid)) await fs.rm(file, { force: true });
+    if (text?.split('\n')[0] === String(process.pid)) await fs.rm(file, { force: true });
   };
 }
 
