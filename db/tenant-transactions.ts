@@ -113,18 +113,20 @@ export class StandardTransactions implements TenantTransactions {
  * whatever span is active: a request, a commit, a worker's run). Off, calls go straight
  * through.
  */
-function traced(inner: TenantTransactions): TenantTransactions {
+function traced<T extends TenantTransactions>(inner: T): T {
   const attributes = (mode: string, groups: number) => () => ({ 'db.system.name': 'postgresql', 'db.operation.name': 'transaction', 'quire.db.mode': mode, 'quire.db.groups': groups });
-  return {
-    withTenant(tenantId, fn, isolation) {
-      if (!tracingOn()) return inner.withTenant(tenantId, fn, isolation);
-      return inSpan('db.transaction', { kind: SpanKind.CLIENT, attributes: attributes('transaction', 1) }, () => inner.withTenant(tenantId, fn, isolation));
-    },
-    inOneTrip(groups, opts) {
-      if (!tracingOn()) return inner.inOneTrip(groups, opts);
-      return inSpan('db.transaction', { kind: SpanKind.CLIENT, attributes: attributes('one-trip', groups.length) }, () => inner.inOneTrip(groups, opts));
-    },
+  const withTenant = inner.withTenant.bind(inner);
+  const inOneTrip = inner.inOneTrip.bind(inner);
+  // Own properties over the prototype's methods: the object stays what it was (instanceof).
+  inner.withTenant = (tenantId, fn, isolation) => {
+    if (!tracingOn()) return withTenant(tenantId, fn, isolation);
+    return inSpan('db.transaction', { kind: SpanKind.CLIENT, attributes: attributes('transaction', 1) }, () => withTenant(tenantId, fn, isolation));
   };
+  inner.inOneTrip = (groups, opts) => {
+    if (!tracingOn()) return inOneTrip(groups, opts);
+    return inSpan('db.transaction', { kind: SpanKind.CLIENT, attributes: attributes('one-trip', groups.length) }, () => inOneTrip(groups, opts));
+  };
+  return inner;
 }
 
 /**

@@ -164,7 +164,7 @@ export class Persistence implements Extension {
   }
 
   async beforeSync(p: beforeSyncPayload<SyncContext>): Promise<void> {
-    if (!tracingOn() || p.type === 0 || p.connection.readOnly) return this.receiveUpdate(p);
+    if (!tracingOn() || p.type === 0 || p.connection.readOnly || isEmptyUpdate(p.payload)) return this.receiveUpdate(p);
     const socket = p.connection.webSocket as UwsSocket;
     const link = linkTo(socket.upgradeTraceparent);
     const span = startSpan('sync.update', {
