@@ -288,6 +288,17 @@ export interface UpdateWorkspaceRequest {
   publicLinksEnabled?: boolean;
 }
 
+/**
+ * `POST /api/v1/workspace/export` (owners and admins; no body, or `{}`) answers the workspace as
+ * a `.tar.gz` download (format `quire-workspace-export`, docs/OPERATIONS.md).
+ * `DELETE /api/v1/workspace` (owners) deletes the workspace and everything in it: `confirm`
+ * repeats the workspace's id, `password` is the owner's own. Answers 204.
+ */
+export interface DeleteWorkspaceRequest {
+  confirm: string;
+  password: string;
+}
+
 // ---- users ----------------------------------------------------------------------------
 
 export interface User {

@@ -8,14 +8,17 @@ import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import type { DeleteWorkspaceRequest } from '../../contract/api.js';
 import { PASSWORD_MAX_LENGTH } from '../auth/passwords.js';
 import { deleteOwnWorkspace } from '../commands/workspace-delete.js';
 import { exportOwnWorkspace } from '../commands/workspace-export.js';
-import { readJson } from '../http/validate.js';
+import { readJson, type Accepts, type Expect } from '../http/validate.js';
 import { authenticate, limit, type RouteContext } from './context.js';
 
 const ExportBody = z.strictObject({});
 const DeleteBody = z.strictObject({ confirm: z.string().trim().min(1).max(100), password: z.string().min(1).max(PASSWORD_MAX_LENGTH) });
+// The body is the contract's type (contract/api.ts): a change on one side alone fails tsc.
+type _Requests = [Expect<Accepts<typeof DeleteBody, DeleteWorkspaceRequest>>];
 /** An export reads the whole workspace: a few an hour is plenty. */
 const EXPORT_RATE = { perMinute: 1, burst: 3 };
 
