@@ -131,6 +131,21 @@ test('restore drill: back up, destroy, restore, and everything is equal', async 
   assert.equal(await runCli(['backup', 'restore', archive, '--force'], forced.io, env), 0, forced.text());
   ({ url, api } = await start());
   assert.deepEqual(await workspaceState(api, url, seeded.owner, seeded), before, 'a forced restore brings back the same workspace');
+  await stop();
+
+  // The workspace commands on the embedded profile (server stopped): export by name, then delete.
+  const exportFile = path.join(root, 'drill-export.tar.gz');
+  const exported = cliIo();
+  assert.equal(await runCli(['workspace', 'export', 'Drill Co', `--out=${exportFile}`], exported.io, env), 0, exported.text());
+  assert.match(exported.text(), /2 documents, \d+ versions, 4 comments, 1 files, 2 people/, exported.text());
+  const listed = cliIo();
+  assert.equal(await runCli(['workspace', 'list'], listed.io, env), 0, listed.text());
+  const tenantId = /^([0-9a-f-]{36}) {2}Drill Co/m.exec(listed.text())?.[1];
+  assert.ok(tenantId, listed.text());
+  const deleted = cliIo();
+  assert.equal(await runCli(['workspace', 'delete', tenantId, `--confirm=${tenantId}`], deleted.io, env), 0, deleted.text());
+  ({ api } = await start());
+  assert.equal((await api.post('/api/v1/auth/login', { email: seeded.ownerEmail, password: seeded.ownerPassword })).status, 401, 'the deleted workspace is gone');
 });
 
 test('a backup from a newer schema, or one with a file changed, is refused', async (t) => {
