@@ -216,7 +216,7 @@ export async function startTracing(config: TracingConfig, log: Logger): Promise<
     };
     running = r;
     log.info(
-      { cat: 'app', tracing: { url: config.url, protocol: config.protocol, service: config.serviceName, sampler: config.sampler, ratio: config.samplerRatio } },
+      { cat: 'app', tracing: { url: shownUrl(config.url), protocol: config.protocol, service: config.serviceName, sampler: config.sampler, ratio: config.samplerRatio } },
       'tracing on: spans are exported over OTLP',
     );
   }
@@ -232,4 +232,17 @@ export async function startTracing(config: TracingConfig, log: Logger): Promise<
       await r.shutdown();
     },
   };
+}
+
+/** The endpoint as logged: no user name or password, no query. */
+function shownUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    u.search = '';
+    return u.toString();
+  } catch {
+    return '(not a URL)';
+  }
 }

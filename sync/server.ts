@@ -241,7 +241,9 @@ export class SyncServer {
           if ((this.perIp.get(ip) ?? 0) >= limits.maxConnectionsPerIp) return refuse('429 Too Many Requests', 'too_many_connections_from_ip');
           this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
           // Tracing on: the upgrade's trace context, which each update's span links to.
-          const traceparent = tracingOn() ? req.getHeader('traceparent') || undefined : undefined;
+          // A W3C traceparent is 55 characters; anything far longer is not kept on the socket.
+          const header = tracingOn() ? req.getHeader('traceparent') : '';
+          const traceparent = header && header.length <= 256 ? header : undefined;
           res.upgrade<SyncSocketData>(traceparent ? { ip, url, traceparent } : { ip, url }, key, protocol, extensions, context);
         } catch (err) {
           log.error({ cat: 'sync', err }, 'socket upgrade failed');
