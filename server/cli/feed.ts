@@ -223,6 +223,6 @@ export const group: CliGroup = {
   summary: 'the change feed (outbox → bus → consumers)',
   commands: {
     replay: { usage: '--from=<ISO time | outbox row>  send the outbox events from that point again', run: replay },
-    lag: { usage: '  unpublished outbox rows, consumer backlogs, oldest change not yet indexed', run: lag },
+    lag: { usage: ' unpublished outbox rows, consumer backlogs, oldest change not yet indexed', run: lag },
   },
 };

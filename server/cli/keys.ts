@@ -136,8 +136,8 @@ async function retire(ctx: CliContext): Promise<number> {
 export const group: CliGroup = {
   summary: 'the keys that sign access tokens (rotation without a restart)',
   commands: {
-    list: { usage: '  the signing keys and their state', run: list },
-    rotate: { usage: '  a new signing key; the previous one verifies until its tokens expire', run: rotate },
+    list: { usage: ' the signing keys and their state', run: list },
+    rotate: { usage: ' a new signing key; the previous one verifies until its tokens expire', run: rotate },
     retire: { usage: '<kid> [--force]  refuse a key that no longer signs (--force: before its tokens expire)', run: retire },
   },
 };
