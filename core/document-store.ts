@@ -265,9 +265,11 @@ export class DocumentStore {
       // row's time, the document's last edit (`ml-workers/last-edited.ts`).
       await sql`
         with folded as (
-          delete from document_updates where document_id = ${documentId} and seq = any(${rows.map((r) => r.seq)}::bigint[]) returning created_at)
-        insert into document_events (tenant_id, document_id, type, changed_at)
-        select ${tenantId}::uuid, ${documentId}::uuid, 'document.changed', max(created_at) from folded`.execute(tx);
+          delete from document_updates where document_id = ${documentId} and seq = any(${rows.map((r) => r.seq)}::bigint[]) returning created_at, seq, trace_context)
+        insert into document_events (tenant_id, document_id, type, changed_at, trace_context)
+        select ${tenantId}::uuid, ${documentId}::uuid, 'document.changed', max(created_at),
+          (select f.trace_context from folded f where f.trace_context is not null order by f.seq desc limit 1)
+        from folded`.execute(tx);
       return { folded: rows.length - bad.length, quarantined: bad, bytes: state.byteLength + logBytes, remaining: total - rows.length };
     });
   }

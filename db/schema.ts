@@ -343,6 +343,8 @@ export interface DocumentEventsTable {
   changed_at: NullableTimestamp;
   /** Migration 0020: what a notification event is about (a comment, a user, a review event). */
   subject_id: string | null;
+  /** Migration 0027: on a compaction's `document.changed`, the newest folded row's `traceparent`. */
+  trace_context: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface FeedCursorsTable {

@@ -100,11 +100,11 @@ export class Relay {
         const cursor = await feedCursor(tx, source);
         const fn = source === 'changes' ? sql`quire_feed_changes` : sql`quire_feed_events`;
         const rows = (
-          await sql<Row>`select txid::text as txid, seq::text as seq, tenant_id, document_id${source === 'events' ? sql`, type, subject_id` : sql`, trace_context`}
+          await sql<Row>`select txid::text as txid, seq::text as seq, tenant_id, document_id${source === 'events' ? sql`, type, subject_id` : sql``}, trace_context
             from ${fn}(${cursor.txid}::xid8, ${cursor.seq}::bigint, ${horizon}::xid8, ${limit})`.execute(tx)
         ).rows;
         const traces = new Map<FeedEvent, string>();
-        const events = source === 'changes' ? coalesce(rows, traces) : rows.map((r) => toEvent(r, r.type!));
+        const events = source === 'changes' ? coalesce(rows, traces) : rows.map((r) => traced(toEvent(r, r.type!), r, traces));
         await publishAll(this.opts.bus, this.opts.subjectPrefix, events, (e) => traces.get(e));
         published += events.length;
         const last = rows[rows.length - 1];
@@ -196,8 +196,12 @@ function coalesce(rows: Row[], traces: Map<FeedEvent, string>): FeedEvent[] {
   const byDoc = new Map<string, Row>();
   for (const r of rows) byDoc.set(r.document_id, r);
   return [...byDoc.values()].map((r) => {
-    const e = toEvent(r, 'document.changed');
-    if (r.trace_context) traces.set(e, r.trace_context);
-    return e;
+    return traced(toEvent(r, 'document.changed'), r, traces);
   });
+}
+
+/** Notes the row's stored trace context for its event. */
+function traced(e: FeedEvent, r: Row, traces: Map<FeedEvent, string>): FeedEvent {
+  if (r.trace_context) traces.set(e, r.trace_context);
+  return e;
 }

@@ -256,6 +256,43 @@ test('an HTTP request continues the caller’s trace: a server span with its tra
   );
 });
 
+test('a REST content write is one trace from the request to the index write', async (t) => {
+  const r = await receiver(t);
+  const s = await start(t, { dialect: 'pglite', env: tracingEnv(r) });
+  const owner = await s.api.signup();
+  const doc = await s.api.createDocument(owner, 'Written over REST');
+  await eventually(
+    () => {
+      if (!r.spans.some((sp) => sp.name === 'indexer process' && String(attr(sp, 'messaging.destination.name')).endsWith('document.created'))) throw new Error('creation not indexed yet');
+    },
+    { timeoutMs: 60_000, message: 'the creation indexed' },
+  );
+  const traceId = hex(16);
+  const res = await s.api.request('PUT', `/api/v1/documents/${doc.id}/content`, {
+    token: owner.accessToken,
+    json: { text: 'okapis written over rest' },
+    headers: { traceparent: `00-${traceId}-${hex(8)}-01` },
+  });
+  assert.equal(res.status, 204);
+  const named = (name: string) => {
+    const span = r.spans.find((sp) => sp.traceId === traceId && sp.name === name);
+    if (!span) throw new Error(`no ${name} in the request's trace yet`);
+    return span;
+  };
+  const server = await eventually(() => named('PUT /api/v1/documents/:id/content'), { timeoutMs: 30_000, message: 'server span' });
+  // The relay may publish the log row's change, or the change a compaction folded it into
+  // (the content write closes its connection, so the document unloads and compacts): both
+  // carry the request's context.
+  const under = (name: string, parents: OtlpSpan[]) => {
+    const found = r.spans.filter((sp) => sp.traceId === traceId && sp.name === name && parents.some((p) => p.spanId === sp.parentSpanId));
+    if (found.length === 0) throw new Error(`no ${name} in the request's trace yet`);
+    return found;
+  };
+  const publishes = await eventually(() => under('publish document.changed', [server]), { timeoutMs: 60_000, message: 'the relay continues the request’s trace' });
+  const consumers = await eventually(() => under('indexer process', publishes), { timeoutMs: 60_000, message: 'consumer in the request’s trace' });
+  await eventually(() => under('index.upsert', consumers), { timeoutMs: 60_000, message: 'index write in the request’s trace' });
+});
+
 for (const profile of ['nats', 'embedded'] as const) {
   test(`a socket update is one trace from its arrival to the index write, across the ${profile === 'nats' ? 'NATS JetStream bus (traceparent header)' : 'in-process bus of the embedded default'}`, async (t) => {
     const r = await receiver(t);
