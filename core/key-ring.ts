@@ -1,6 +1,6 @@
 /**
  * The access-token signing keys an instance uses: the configured key (core/keys.ts) and the
- * keys in `signing_keys` (migration 0029), which every instance reads so a rotation
+ * keys in `signing_keys` (migration 0028), which every instance reads so a rotation
  * (`quire keys rotate`) reaches them all without a restart.
  *
  * - Signing: the `active` row's key, or the configured key while no row is active.

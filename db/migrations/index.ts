@@ -28,7 +28,7 @@ import { invitations } from './0024-invitations.js';
 import { sso } from './0025-sso.js';
 import { attachments } from './0026-attachments.js';
 import { traceContext } from './0027-trace-context.js';
-import { signingKeys } from './0029-signing-keys.js';
+import { signingKeys } from './0028-signing-keys.js';
 
 export type { MigrationContext };
 
@@ -61,6 +61,6 @@ export function migrations(ctx: MigrationContext): Record<string, Migration> {
     '0025-sso': sso(ctx),
     '0026-attachments': attachments(ctx),
     '0027-trace-context': traceContext(ctx),
-    '0029-signing-keys': signingKeys(ctx),
+    '0028-signing-keys': signingKeys(ctx),
   };
 }

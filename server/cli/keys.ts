@@ -1,6 +1,6 @@
 /**
  * `quire keys list|rotate|retire`: the keys that sign access tokens (RS256), kept in the
- * database table every instance reads (`signing_keys`, migration 0029; core/key-ring.ts).
+ * database table every instance reads (`signing_keys`, migration 0028; core/key-ring.ts).
  *
  * - `rotate` makes a new key pair the signing key; the previous one keeps verifying, so
  *   tokens already issued work until they expire. Instances follow within seconds, without
