@@ -55,7 +55,8 @@ function track(p: ChildProcess): ChildProcess {
 
 export function stopProc(p: ChildProcess): Promise<void> {
   return new Promise((r) => {
-    if (p.exitCode !== null) return r();
+    // A process killed by a signal has no exit code, only a signal code.
+    if (p.exitCode !== null || p.signalCode !== null) return r();
     p.once('exit', () => r());
     p.kill('SIGTERM');
     setTimeout(() => p.kill('SIGKILL'), 10_000).unref();

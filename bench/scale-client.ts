@@ -5,6 +5,10 @@
  *   writers spread over the instances in turn; each writes its next update as soon as the
  *   previous one is acknowledged (durable), so the total is what the deployment commits
  *   per second. Prints {acked, perSecond}.
+ * - `hold <wsUrl[,…]> <doc> <token> <sockets>`: `sockets` sessions of one document spread
+ *   over the instances, opened 200 at a time (as clients arrive, not all in one instant),
+ *   then one write that every session must receive. Prints {held, connectSeconds,
+ *   allSeeMs, p50, p99}.
  * - `failover <wsUrl> <doc> <token> <clients> <pid>`: `clients` sessions through one address
  *   (a load balancer); once all are synced it kills process `pid` (SIGKILL) and measures,
  *   for each session that lost its socket, the time until it is synced again, then the time
@@ -74,6 +78,39 @@ if (mode === 'throughput') {
   const elapsed = (performance.now() - t0) / 1000;
   running = false;
   process.stdout.write(`${JSON.stringify({ acked, perSecond: acked / elapsed })}\n`);
+  for (const s of sessions) s.destroy();
+  process.exit(0);
+} else if (mode === 'hold') {
+  const [urlList, name, token, socketsArg] = rest as [string, string, string, string];
+  const urls = urlList.split(',');
+  const sessions: Session[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < Number(socketsArg); i += 200) {
+    const wave = Array.from({ length: Math.min(200, Number(socketsArg) - i) }, (_, k) => open(urls[(i + k) % urls.length]!, name, token));
+    sessions.push(...wave);
+    await Promise.all(wave.map((s) => s.synced));
+  }
+  const connectSeconds = (performance.now() - t0) / 1000;
+  const t1 = performance.now();
+  const seen: number[] = [];
+  const all = Promise.all(
+    sessions.slice(1).map(
+      (s) =>
+        new Promise<void>((resolve) => {
+          const m = s.doc.getMap('bench');
+          m.observe(() => {
+            if (m.get('hello') !== t1) return;
+            seen.push(performance.now() - t1);
+            resolve();
+          });
+        }),
+    ),
+  );
+  sessions[0]!.doc.getMap('bench').set('hello', t1);
+  await all.catch(() => undefined);
+  const allSeeMs = performance.now() - t1;
+  seen.sort((a, b) => a - b);
+  process.stdout.write(`${JSON.stringify({ held: sessions.length, connectSeconds, allSeeMs, p50: q(seen, 0.5), p99: q(seen, 0.99) })}\n`);
   for (const s of sessions) s.destroy();
   process.exit(0);
 } else if (mode === 'failover') {

@@ -11,6 +11,7 @@ import { openBlobStore } from '../lib/storage/open.js';
 import type { BlobStore } from '../lib/storage/blob-store.js';
 import type { FullTextIndex } from '../ml-workers/search/fulltext.js';
 import type { VectorIndex } from '../ml-workers/search/vectors.js';
+import { openFullTextIndex, openVectorIndex } from './search-indexes.js';
 import { PasswordHasher } from './auth/passwords.js';
 
 export interface OperatorServices {
@@ -43,25 +44,9 @@ export async function openOperatorServices(config: Config): Promise<OperatorServ
     store,
     blobs,
     passwords: new PasswordHasher(config.passwords.scryptCost),
-    fulltext: () =>
-      (fulltext ??= (async () => {
-        if (config.search.meiliUrl) {
-          const { MeilisearchFullText } = await import('../ml-workers/search/meilisearch-fulltext.js');
-          return MeilisearchFullText.open({ url: config.search.meiliUrl, apiKey: config.search.meiliKey, indexName: config.search.meiliIndex });
-        }
-        const { PostgresFullText } = await import('../ml-workers/search/postgres-fulltext.js');
-        return new PostgresFullText(store.db);
-      })()),
+    fulltext: () => (fulltext ??= openFullTextIndex(config, store)),
     // Vectors may be there from when semantic search was on: the index is opened whatever SEMANTIC_SEARCH says.
-    vectors: () =>
-      (vectors ??= (async () => {
-        if (config.search.qdrantUrl) {
-          const { QdrantVectorIndex } = await import('../ml-workers/search/qdrant.js');
-          return QdrantVectorIndex.open({ url: config.search.qdrantUrl, apiKey: config.search.qdrantKey, collection: config.search.qdrantCollection, dimensions: 512 });
-        }
-        const { PgVectorIndex } = await import('../ml-workers/search/pgvector.js');
-        return (await PgVectorIndex.available(store.db)) ? new PgVectorIndex(store.db) : null;
-      })()),
+    vectors: () => (vectors ??= openVectorIndex(config, store)),
     async close() {
       const opened = await Promise.allSettled([fulltext, vectors]);
       for (const o of opened) if (o.status === 'fulfilled' && o.value) await o.value.destroy().catch(() => undefined);

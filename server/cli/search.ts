@@ -11,13 +11,12 @@ import { sql } from 'kysely';
 
 import { DocumentStore } from '../../core/document-store.js';
 import { Indexer, type SemanticOptions } from '../../ml-workers/indexer.js';
-import type { FullTextIndex } from '../../ml-workers/search/fulltext.js';
-import type { VectorIndex } from '../../ml-workers/search/vectors.js';
 import { openBlobStore } from '../../lib/storage/open.js';
 import { createLogger } from '../../lib/log.js';
 import type { Config } from '../../lib/config.js';
 import type { Store } from '../../db/store.js';
 import { withOperatorStore } from '../operator-store.js';
+import { openFullTextIndex, openVectorIndex } from '../search-indexes.js';
 import { flag, type CliContext, type CliGroup } from './command.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -36,26 +35,10 @@ export async function resolveWorkspace(store: Store, ref: string): Promise<{ id:
   return rows[0]!;
 }
 
-async function openFullText(config: Config, store: Store): Promise<FullTextIndex> {
-  if (config.search.meiliUrl) {
-    const { MeilisearchFullText } = await import('../../ml-workers/search/meilisearch-fulltext.js');
-    return MeilisearchFullText.open({ url: config.search.meiliUrl, apiKey: config.search.meiliKey, indexName: config.search.meiliIndex });
-  }
-  const { PostgresFullText } = await import('../../ml-workers/search/postgres-fulltext.js');
-  return new PostgresFullText(store.db);
-}
-
 /** The vector index and sentence encoder when semantic search is on and has an index (as in server/roles/search.ts). */
 async function openSemantic(config: Config, store: Store): Promise<(SemanticOptions & { close: () => Promise<void> }) | null> {
   if (!config.search.semantic) return null;
-  let vectors: VectorIndex | null = null;
-  if (config.search.qdrantUrl) {
-    const { QdrantVectorIndex } = await import('../../ml-workers/search/qdrant.js');
-    vectors = await QdrantVectorIndex.open({ url: config.search.qdrantUrl, apiKey: config.search.qdrantKey, collection: config.search.qdrantCollection, dimensions: 512 });
-  } else {
-    const { PgVectorIndex } = await import('../../ml-workers/search/pgvector.js');
-    if (await PgVectorIndex.available(store.db)) vectors = new PgVectorIndex(store.db);
-  }
+  const vectors = await openVectorIndex(config, store);
   if (!vectors) return null;
   const { createUseEmbedder } = await import('../../ml-workers/embeddings/use-embedder.js');
   const { loadClassifierModel } = await import('../../ml-workers/classifier/model.js');
@@ -86,7 +69,7 @@ async function reindex(ctx: CliContext): Promise<number> {
       }
       tenantId = ws.id;
     }
-    const fulltext = await openFullText(config, store);
+    const fulltext = await openFullTextIndex(config, store);
     const semantic = await openSemantic(config, store);
     const blobs = openBlobStore(config.files, config.dataDir);
     const log = createLogger(config.logLevel === 'silent' ? 'silent' : 'warn', process.stderr);

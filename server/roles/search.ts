@@ -5,7 +5,7 @@
  */
 import type { Embedder } from '../../ml-workers/embeddings/embedder.js';
 import type { FullTextIndex } from '../../ml-workers/search/fulltext.js';
-import type { VectorIndex } from '../../ml-workers/search/vectors.js';
+import { openFullTextIndex, openVectorIndex } from '../search-indexes.js';
 import type { Shared } from './shared.js';
 
 export interface SearchIndexes {
@@ -17,25 +17,11 @@ export interface SearchIndexes {
 export async function openSearch(shared: Shared): Promise<SearchIndexes> {
   const { config, svc, log, shutdown } = shared;
   const { store } = svc;
-  let fulltext: FullTextIndex;
-  if (config.search.meiliUrl) {
-    const { MeilisearchFullText } = await import('../../ml-workers/search/meilisearch-fulltext.js');
-    fulltext = await MeilisearchFullText.open({ url: config.search.meiliUrl, apiKey: config.search.meiliKey, indexName: config.search.meiliIndex });
-  } else {
-    const { PostgresFullText } = await import('../../ml-workers/search/postgres-fulltext.js');
-    fulltext = new PostgresFullText(store.db);
-  }
+  const fulltext = await openFullTextIndex(config, store);
   svc.fulltext = fulltext;
   if (!config.search.semantic) return { fulltext, embedder: null };
 
-  let vectors: VectorIndex | null = null;
-  if (config.search.qdrantUrl) {
-    const { QdrantVectorIndex } = await import('../../ml-workers/search/qdrant.js');
-    vectors = await QdrantVectorIndex.open({ url: config.search.qdrantUrl, apiKey: config.search.qdrantKey, collection: config.search.qdrantCollection, dimensions: 512 });
-  } else {
-    const { PgVectorIndex } = await import('../../ml-workers/search/pgvector.js');
-    if (await PgVectorIndex.available(store.db)) vectors = new PgVectorIndex(store.db);
-  }
+  const vectors = await openVectorIndex(config, store);
   if (!vectors) {
     log.warn({ cat: 'app' }, 'semantic search is off: no vector index (set QDRANT_URL, or use the embedded profile with pgvector)');
     return { fulltext, embedder: null };
