@@ -9,8 +9,9 @@
  *   over the instances, opened 200 at a time (as clients arrive, not all in one instant),
  *   then one write that every session must receive. Prints {held, connectSeconds,
  *   allSeeMs, p50, p99}.
- * - `failover <wsUrl> <doc> <token> <clients> <pid>`: `clients` sessions through one address
- *   (a load balancer); once all are synced it kills process `pid` (SIGKILL) and measures,
+ * - `failover <wsUrl> <doc> <token> <clients> <pid> [signal]`: `clients` sessions through one address
+ *   (a load balancer); once all are synced it sends process `pid` `signal` (SIGKILL: a crash;
+ *   SIGTERM: a drain, as in a rolling restart) and measures,
  *   for each session that lost its socket, the time until it is synced again, then the time
  *   for a new write to reach every session. Prints {held, lost, p50, p99, max, allSeeMs}.
  */
@@ -114,7 +115,7 @@ if (mode === 'throughput') {
   for (const s of sessions) s.destroy();
   process.exit(0);
 } else if (mode === 'failover') {
-  const [url, name, token, clientsArg, pidArg] = rest as [string, string, string, string, string];
+  const [url, name, token, clientsArg, pidArg, signal = 'SIGKILL'] = rest as [string, string, string, string, string, string?];
   const sessions = Array.from({ length: Number(clientsArg) }, () => open(url, name, token));
   for (let i = 0; i < sessions.length; i += 100) await Promise.all(sessions.slice(i, i + 100).map((s) => s.synced));
   const recovered: number[] = [];
@@ -141,7 +142,7 @@ if (mode === 'throughput') {
       }),
   );
   killedAt = performance.now();
-  process.kill(Number(pidArg), 'SIGKILL');
+  process.kill(Number(pidArg), signal as NodeJS.Signals);
   await Promise.all(back);
   const t1 = performance.now();
   sessions[0]!.doc.getMap('bench').set('after', t1);

@@ -12,12 +12,14 @@
  * 4. Failover: C sessions through a round-robin TCP balancer; one instance is killed
  *    (SIGKILL); time until every session that lost its socket is synced again, and for a
  *    new write to reach all of them.
- * 5. Overload (`--overload`): a competing process spins on one core while one instance of
+ * 5. Drain: the same, the instance stopped with SIGTERM (a rolling restart's step): its
+ *    sockets are closed with 1012 and resume elsewhere.
+ * 6. Overload: a competing process spins on one core while one instance of
  *    each server fans out to N = 200; delivered within the window and p99, Quire against
  *    in-memory Hocuspocus.
  *
  * Usage: npm run bench:scale -- [--instances=3] [--n=200] [--docs=150] [--sockets=3000]
- *   [--failover=300] [--seconds=5] [--runs=3] [--only=fanout,throughput,sockets,failover,overload]
+ *   [--failover=300] [--seconds=5] [--runs=3] [--only=fanout,throughput,sockets,failover,drain,overload]
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -33,7 +35,7 @@ const SOCKETS = Number(arg('sockets', '3000'));
 const FAILOVER = Number(arg('failover', '300'));
 const SECONDS = Number(arg('seconds', '5'));
 const RUNS = Number(arg('runs', '3'));
-const ONLY = arg('only', 'fanout,throughput,sockets,failover,overload').split(',');
+const ONLY = arg('only', 'fanout,throughput,sockets,failover,drain,overload').split(',');
 const REDIS = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 interface Deployment {
@@ -136,7 +138,11 @@ if (ONLY.includes('sockets')) {
   summary.sockets = { ...m, rss };
 }
 
-if (ONLY.includes('failover')) {
+for (const [kase, signal, what] of [
+  ['failover', 'SIGKILL', 'one killed with SIGKILL'],
+  ['drain', 'SIGTERM', 'one drained with SIGTERM, as in a rolling restart'],
+] as const) {
+  if (!ONLY.includes(kase)) continue;
   type Fo = { held: number; lost: number; p50: number; p99: number; max: number; allSeeMs: number };
   const runs: Fo[] = [];
   for (let r = 0; r < RUNS; r++) {
@@ -146,16 +152,16 @@ if (ONLY.includes('failover')) {
       d.instances.map((q) => q.port),
     );
     const victim = d.instances[K - 1]!;
-    runs.push(await runClient<Fo>('bench/scale-client.ts', ['failover', `ws://127.0.0.1:${lb.port}/sync`, d.doc, d.token, String(FAILOVER), String(victim.proc.pid)]));
+    runs.push(await runClient<Fo>('bench/scale-client.ts', ['failover', `ws://127.0.0.1:${lb.port}/sync`, d.doc, d.token, String(FAILOVER), String(victim.proc.pid), signal]));
     await lb.close();
     await d.stop();
-    process.stderr.write(`failover ${JSON.stringify(runs.at(-1))}\n`);
+    process.stderr.write(`${kase} ${JSON.stringify(runs.at(-1))}\n`);
   }
-  out.push(`### Failover (${FAILOVER} sessions through a round-robin balancer over ${K} instances; one killed with SIGKILL)`, '');
+  out.push(`### ${kase === 'drain' ? 'Drain' : 'Failover'} (${FAILOVER} sessions through a round-robin balancer over ${K} instances; ${what})`, '');
   out.push('| run | sessions that lost their socket | back, p50 ms | p99 ms | max ms | a new write reaches all, ms |', '|---|---|---|---|---|---|');
   runs.forEach((x, i) => out.push(`| ${i + 1} | ${x.lost} of ${x.held} | ${fmt(x.p50, 0)} | ${fmt(x.p99, 0)} | ${fmt(x.max, 0)} | ${fmt(x.allSeeMs, 0)} |`));
   out.push('');
-  summary.failover = runs;
+  summary[kase] = runs;
 }
 
 if (ONLY.includes('overload')) {
