@@ -103,6 +103,26 @@ export interface BackupOptions {
   out: string;
 }
 
+/**
+ * Writes a backup archive to `out`: `fill` adds the contents and returns the folders it
+ * added; the manifest (with every file's checksum) goes last. On a failure the partial
+ * archive is removed.
+ */
+export async function writeBackupArchive(out: string, head: Pick<BackupManifest, 'profile' | 'schema'>, fill: (writer: ArchiveWriter) => Promise<string[]>): Promise<BackupManifest> {
+  const writer = new ArchiveWriter(out);
+  try {
+    const directories = await fill(writer);
+    const manifest: BackupManifest = { format: BACKUP_FORMAT, version: BACKUP_VERSION, ...head, createdAt: new Date().toISOString(), directories, files: [...writer.files] };
+    await writer.addJson('manifest.json', manifest, { record: false });
+    await writer.finish();
+    return manifest;
+  } catch (e) {
+    await writer.abort();
+    await fs.rm(out, { force: true });
+    throw e;
+  }
+}
+
 /** Writes a backup of `dataDir` to `out`; refuses while the folder is in use. */
 export async function createBackup(opts: BackupOptions): Promise<BackupManifest> {
   const stat = await fs.stat(path.join(opts.dataDir, 'pg')).catch(() => null);
@@ -112,28 +132,12 @@ export async function createBackup(opts: BackupOptions): Promise<BackupManifest>
   });
   try {
     const level = await migrationLevel(opts.dataDir, opts.schema, opts.appRole);
-    const writer = new ArchiveWriter(opts.out);
-    try {
+    return await writeBackupArchive(opts.out, { profile: 'embedded', schema: { name: opts.schema, ...level } }, async (writer) => {
       const { dirs, files } = await walk(opts.dataDir);
       for (const rel of dirs) await writer.addDirectory(`data/${rel}`);
       for (const rel of files) await writer.addFile(`data/${rel}`, path.join(opts.dataDir, ...rel.split('/')));
-      const manifest: BackupManifest = {
-        format: BACKUP_FORMAT,
-        version: BACKUP_VERSION,
-        profile: 'embedded',
-        createdAt: new Date().toISOString(),
-        schema: { name: opts.schema, ...level },
-        directories: dirs.map((d) => `data/${d}`),
-        files: [...writer.files],
-      };
-      await writer.addJson('manifest.json', manifest, { record: false });
-      await writer.finish();
-      return manifest;
-    } catch (e) {
-      await writer.abort();
-      await fs.rm(opts.out, { force: true });
-      throw e;
-    }
+      return dirs.map((d) => `data/${d}`);
+    });
   } finally {
     await unlock();
   }

@@ -25,8 +25,7 @@ import { sql, type Kysely } from 'kysely';
 import { ident } from '../../db/migrations/context.js';
 import { ensureRoleAndSchema } from '../../db/migrate.js';
 import type { BlobStore } from '../../lib/storage/blob-store.js';
-import { ArchiveWriter } from './archive.js';
-import { BACKUP_FORMAT, BACKUP_VERSION, BackupError, unpackAndCheck, type BackupManifest } from './embedded.js';
+import { BackupError, unpackAndCheck, writeBackupArchive, type BackupManifest } from './embedded.js';
 
 /** libpq's environment for a connection URL (host, port, user, password, database, sslmode). */
 export function libpqEnv(url: string): Record<string, string> {
@@ -76,32 +75,18 @@ export interface PostgresBackupOptions {
 export async function createPostgresBackup(opts: PostgresBackupOptions): Promise<BackupManifest> {
   const level = await migrationLevel(opts.owner, opts.schema);
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'quire-pgdump-'));
-  const writer = new ArchiveWriter(opts.out);
   try {
-    const dump = path.join(tmp, 'database.dump');
-    await run('pg_dump', ['--format=custom', '--no-owner', `--schema=${opts.schema}`, `--file=${dump}`], libpqEnv(opts.url));
-    await writer.addFile('database.dump', dump);
-    await fs.rm(dump, { force: true });
-    for await (const b of opts.blobs.list('')) {
-      const got = await opts.blobs.get(b.key);
-      if (got) await writer.addStream(`blobs/${b.key}`, got.body, got.size);
-    }
-    const manifest: BackupManifest = {
-      format: BACKUP_FORMAT,
-      version: BACKUP_VERSION,
-      profile: 'postgres',
-      createdAt: new Date().toISOString(),
-      schema: { name: opts.schema, ...level },
-      directories: [],
-      files: [...writer.files],
-    };
-    await writer.addJson('manifest.json', manifest, { record: false });
-    await writer.finish();
-    return manifest;
-  } catch (e) {
-    await writer.abort();
-    await fs.rm(opts.out, { force: true });
-    throw e;
+    return await writeBackupArchive(opts.out, { profile: 'postgres', schema: { name: opts.schema, ...level } }, async (writer) => {
+      const dump = path.join(tmp, 'database.dump');
+      await run('pg_dump', ['--format=custom', '--no-owner', `--schema=${opts.schema}`, `--file=${dump}`], libpqEnv(opts.url));
+      await writer.addFile('database.dump', dump);
+      await fs.rm(dump, { force: true });
+      for await (const b of opts.blobs.list('')) {
+        const got = await opts.blobs.get(b.key);
+        if (got) await writer.addStream(`blobs/${b.key}`, got.body, got.size);
+      }
+      return [];
+    });
   } finally {
     await fs.rm(tmp, { recursive: true, force: true });
   }
