@@ -144,11 +144,22 @@ export function errorBody(code: ServerErrorCode, message: string, details?: unkn
   return { error: details === undefined ? { code, message } : { code, message, details } };
 }
 
-export class HttpEdge {
+/** A registered route: its method, its uWS pattern and what the caller documented with it. */
+export interface RegisteredRoute<Doc> {
+  method: Method;
+  pattern: string;
+  doc?: Doc;
+}
+
+/**
+ * `Doc` is what a route registration may carry as its documentation (the server's OpenAPI
+ * description of the operation); the edge only keeps it for `routes()`.
+ */
+export class HttpEdge<Doc = unknown> {
   readonly app: TemplatedApp = uWS.App();
   private listenSocket: us_listen_socket | null = null;
   private inflight = 0;
-  private readonly registered: { method: Method; pattern: string }[] = [];
+  private readonly registered: RegisteredRoute<Doc>[] = [];
   private drained: (() => void) | null = null;
   private closing = false;
   /** Open event streams, closed on shutdown; pinged while any is open. */
@@ -173,8 +184,8 @@ export class HttpEdge {
     });
   }
 
-  /** Every route registered so far (method and uWS pattern), for tests and docs. */
-  routes(): readonly { method: Method; pattern: string }[] {
+  /** Every route registered so far (method, uWS pattern, documentation), for tests and docs. */
+  routes(): readonly Readonly<RegisteredRoute<Doc>>[] {
     return this.registered;
   }
 
@@ -191,10 +202,10 @@ export class HttpEdge {
    * Registers a route. `pattern` uses uWS syntax (`/api/v1/documents/:id`). `maxBodyBytes`
    * overrides the edge's body limit for this route alone (a bulk upload). `secretPath`: the
    * path carries a secret (a public link's token), so log lines show the route pattern
-   * instead of the path.
+   * instead of the path. `doc` describes the operation (kept for `routes()`).
    */
-  route(method: Method, pattern: string, handler: Handler, opts: { maxBodyBytes?: number; secretPath?: boolean; streamBody?: boolean } = {}): this {
-    this.registered.push({ method, pattern });
+  route(method: Method, pattern: string, handler: Handler, opts: { maxBodyBytes?: number; secretPath?: boolean; streamBody?: boolean; doc?: Doc } = {}): this {
+    this.registered.push(opts.doc === undefined ? { method, pattern } : { method, pattern, doc: opts.doc });
     const names = pattern
       .split('/')
       .filter((s) => s.startsWith(':'))

@@ -13,6 +13,7 @@ import { documentRoutes } from '../routes/documents.js';
 import { historyRoutes } from '../routes/history.js';
 import { mlRoutes } from '../routes/ml.js';
 import { notificationRoutes } from '../routes/notifications.js';
+import { openApiRoutes } from '../routes/openapi.js';
 import { publicLinkRoutes } from '../routes/public-links.js';
 import { pushRoutes } from '../routes/push.js';
 import { reviewRoutes } from '../routes/reviews.js';
@@ -26,6 +27,7 @@ import { userRoutes } from '../routes/users.js';
 import { invitationRoutes } from '../routes/invitations.js';
 import { workspaceRoutes } from '../routes/workspace.js';
 import { workspaceDataRoutes } from '../routes/workspace-data.js';
+import { webhookRoutes } from '../routes/webhooks.js';
 import type { Shared } from './shared.js';
 
 export async function startApi(shared: Shared): Promise<void> {
@@ -53,6 +55,8 @@ export async function startApi(shared: Shared): Promise<void> {
   auditRoutes(routes);
   invitationRoutes(routes);
   ssoRoutes(routes);
+  webhookRoutes(routes);
+  openApiRoutes(routes);
   const site = config.web.enabled ? await StaticSite.load(config.web.dir) : null;
   if (config.web.enabled && !site) log.warn({ cat: 'app', dir: config.web.dir }, 'web app not built: run `npm run build:web` to serve it at /');
   edge.fallback((req) => {

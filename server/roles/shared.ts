@@ -23,6 +23,7 @@ import { DependencyMonitor } from '../dependencies.js';
 import { MemoryRateLimiter } from '../rate-limit/memory.js';
 import type { RateLimiter } from '../rate-limit/rate-limiter.js';
 import { RedisRateLimiter } from '../rate-limit/redis.js';
+import type { RouteDoc } from '../http/openapi/route-doc.js';
 import { limit, type RouteContext } from '../routes/context.js';
 import { healthRoutes } from '../routes/health.js';
 import type { Services } from '../services.js';
@@ -134,7 +135,7 @@ export async function openShared(opts: SharedOptions): Promise<Shared> {
   };
   const metrics = new Metrics();
   dependencies.registerMetrics(metrics.registry);
-  const edge = new HttpEdge({
+  const edge = new HttpEdge<RouteDoc>({
     log,
     metrics,
     corsOrigins: config.http.corsOrigins,

@@ -5,12 +5,14 @@ import type { Principal } from '../../core/tokens.js';
 import { isApiKey, requireScope, verifyApiKey } from '../../core/api-keys.js';
 import { notFound, tooManyRequests, unauthorized } from '../../lib/errors.js';
 import type { HttpEdge, Req } from '../../lib/http/edge.js';
+import type { RouteDoc } from '../http/openapi/route-doc.js';
 import type { Metrics } from '../../lib/metrics.js';
 import type { RateLimiter, RateRule } from '../rate-limit/rate-limiter.js';
 import type { Services } from '../services.js';
 
 export interface RouteContext {
-  edge: HttpEdge;
+  /** Routes carry their OpenAPI documentation (`edge.route(…, { doc })`). */
+  edge: HttpEdge<RouteDoc>;
   svc: Services;
   config: Config;
   limiter: RateLimiter;
