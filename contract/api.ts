@@ -1452,3 +1452,22 @@ export interface WorkspaceStorage {
   /** Largest single file accepted. */
   maxFileBytes: number;
 }
+
+// ---- webhooks (contract/webhooks.ts) ----------------------------------------------------
+export type {
+  CreateWebhookRequest,
+  ReplayWebhookRequest,
+  ReplayWebhookResult,
+  RotateWebhookSecretRequest,
+  UpdateWebhookRequest,
+  WebhookDelivery,
+  WebhookDeliveryList,
+  WebhookDeliveryStatus,
+  WebhookEndpoint,
+  WebhookEndpointList,
+  WebhookEndpointStatus,
+  WebhookEndpointWithSecret,
+  WebhookEvent,
+  WebhookEventType,
+  WebhookTestResult,
+} from './webhooks.js';

@@ -126,6 +126,8 @@ export const SERVER_ERROR_CODES = [
   // Files, import and export
   'attachment_not_found',
   'upload_not_found',
+  'webhook_not_found',
+  'webhook_delivery_not_found',
   'file_too_large',
   'quota_exceeded',
   'content_type_mismatch',
@@ -157,4 +159,6 @@ export type NotFoundWhat =
   | 'session'
   | 'api_key'
   | 'attachment'
-  | 'upload';
+  | 'upload'
+  | 'webhook'
+  | 'webhook_delivery';

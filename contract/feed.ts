@@ -16,6 +16,8 @@ export const FEED_EVENT_TYPES = [
   'document.review',
   // A file was added to the document (`subjectId`): its text is extracted and the document re-indexed.
   'document.attachment',
+  // The labels shown on the document changed (the classifier stored a new decision): for webhooks.
+  'document.classified',
 ] as const;
 export type FeedEventType = (typeof FEED_EVENT_TYPES)[number];
 

@@ -95,8 +95,8 @@ export async function verifyApiKey(db: AppDb, token: string, ip: string | null):
 
 /** Account routes a key never reaches, whatever its scopes: a key cannot take over the person. */
 const ACCOUNT_ONLY = [/^\/api\/v1\/me\/(password|mfa|sessions)(\/|$)/, /^\/api\/v1\/api-keys(\/|$)/, /^\/api\/v1\/auth\//, /^\/api\/v1\/notifications\/stream$/];
-/** Administration: users, the workspace, invitations, the audit log, search analytics. */
-const ADMIN_ROUTES = [/^\/api\/v1\/audit$/, /^\/api\/v1\/invitations(\/|$)/, /^\/api\/v1\/workspace\//, /^\/api\/v1\/users\/:id(\/|$)/, /^\/api\/v1\/search\/analytics/];
+/** Administration: users, the workspace, invitations, the audit log, search analytics, webhooks. */
+const ADMIN_ROUTES = [/^\/api\/v1\/webhooks(\/|$)/, /^\/api\/v1\/audit$/, /^\/api\/v1\/invitations(\/|$)/, /^\/api\/v1\/workspace\//, /^\/api\/v1\/users\/:id(\/|$)/, /^\/api\/v1\/search\/analytics/];
 const ADMIN_WRITES = [/^\/api\/v1\/users$/, /^\/api\/v1\/workspace$/, /^\/api\/v1\/workflows(\/|$)/, /^\/api\/v1\/ml\/(classifiers|settings)(\/|$)/];
 
 /**

@@ -209,6 +209,17 @@ const EnvSchema = z.object({
     .transform((v) => (v === '' ? undefined : v))
     .refine((v) => v === undefined || Buffer.from(v, 'base64').length === 32, { message: 'must be 32 bytes, base64-encoded' }),
   SSO_ALLOW_PRIVATE_ISSUERS: bool(false),
+  // Webhooks (ml-workers/webhooks): the SSRF guard, the per-request deadline, the retry
+  // schedule (comma-separated delays in ms; unset: about a day), claim lease and concurrency.
+  WEBHOOKS_ALLOW_PRIVATE_NETWORKS: bool(false),
+  WEBHOOKS_TIMEOUT_MS: int(10_000, 100, 120_000),
+  WEBHOOKS_RETRY_SCHEDULE_MS: list
+    .refine((v) => v.length <= 30 && v.every((s) => /^\d{1,8}$/.test(s) && Number(s) <= 86_400_000), { message: 'must be up to 30 comma-separated delays in ms, each at most 86400000' })
+    .transform((v) => v.map(Number)),
+  WEBHOOKS_POLL_MS: int(1_000, 10, 600_000),
+  WEBHOOKS_LEASE_MS: int(60_000, 100, 3_600_000),
+  WEBHOOKS_CONCURRENCY: int(32, 1, 1_024),
+  WEBHOOKS_PER_TENANT_CONCURRENCY: int(4, 1, 256),
   // Files: where their bytes live (the filesystem under DATA_DIR/blobs, or S3-compatible
   // object storage when S3_BUCKET is set), and how much a file and a workspace may take.
   STORAGE_BACKEND: z.enum(['fs', 's3']).optional(),
@@ -410,6 +421,23 @@ export interface Config {
    * generated once into `DATA_DIR/keys/secrets.key`. Instances sharing a database need the same one.
    */
   secretsKey?: string;
+  /** Outgoing webhooks (docs/WEBHOOKS.md). */
+  webhooks: {
+    /** Endpoints may be `http:` or on loopback/private/link-local addresses (tests, closed networks); off: `https:` and public addresses only (SSRF guard). @default false */
+    allowPrivateNetworks: boolean;
+    /** One delivery request (connect, send, answer) ends after this long. @default 10 s */
+    timeoutMs: number;
+    /** Delay before each retry in ms; empty: the built-in schedule (about 24 h in all). */
+    retryScheduleMs: number[];
+    /** How often a worker looks for due deliveries (it is also woken when it enqueues). @default 1 s */
+    pollMs: number;
+    /** A claimed delivery not recorded within this long is taken by another worker. @default 60 s */
+    leaseMs: number;
+    /** Requests in flight per worker. @default 32 */
+    concurrency: number;
+    /** Requests in flight per workspace across all workers. @default 4 */
+    perTenantConcurrency: number;
+  };
   /** Single sign-on (OpenID Connect), per workspace. */
   sso: {
     /** Issuers (and every URL their metadata names) may be `http:` or on loopback/private addresses (tests, closed networks); off: `https:` and public addresses only. @default false */
@@ -607,6 +635,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     passwords: { scryptCost: e.PASSWORD_SCRYPT_COST },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     sso: { allowPrivateIssuers: e.SSO_ALLOW_PRIVATE_ISSUERS },
+    webhooks: {
+      allowPrivateNetworks: e.WEBHOOKS_ALLOW_PRIVATE_NETWORKS,
+      timeoutMs: e.WEBHOOKS_TIMEOUT_MS,
+      retryScheduleMs: e.WEBHOOKS_RETRY_SCHEDULE_MS,
+      pollMs: e.WEBHOOKS_POLL_MS,
+      leaseMs: e.WEBHOOKS_LEASE_MS,
+      concurrency: e.WEBHOOKS_CONCURRENCY,
+      perTenantConcurrency: e.WEBHOOKS_PER_TENANT_CONCURRENCY,
+    },
     secretsKey: e.SECRETS_KEY,
     trashRetentionDays: e.TRASH_RETENTION_DAYS,
     historyRetentionDays: e.HISTORY_RETENTION_DAYS,

@@ -29,6 +29,7 @@ import { sso } from './0025-sso.js';
 import { attachments } from './0026-attachments.js';
 import { traceContext } from './0027-trace-context.js';
 import { signingKeys } from './0028-signing-keys.js';
+import { webhooks } from './0029-webhooks.js';
 
 export type { MigrationContext };
 
@@ -62,5 +63,6 @@ export function migrations(ctx: MigrationContext): Record<string, Migration> {
     '0026-attachments': attachments(ctx),
     '0027-trace-context': traceContext(ctx),
     '0028-signing-keys': signingKeys(ctx),
+    '0029-webhooks': webhooks(ctx),
   };
 }

@@ -1,7 +1,8 @@
 /**
  * Labels a document with the built-in model and every active classifier of its workspace,
  * and records per model both the raw prediction and the label people see (`shown_label`,
- * decided by `label-policy.ts` from the label shown before). Called by the indexer with the
+ * decided by `label-policy.ts` from the label shown before); when a shown label changes, a
+ * `document.classified` feed event goes into the outbox with it. Called by the indexer with the
  * document's text and the mean of its chunk embeddings (without them when the sentence
  * encoder is off: workspace models on n-grams alone still label).
  */
@@ -59,9 +60,11 @@ export async function labelDocument(input: DocumentLabelInput): Promise<string[]
   const shown: string[] = [];
   await withTenant(db, tenantId, async (tx) => {
     const previous = new Map((await tx.selectFrom('document_classifications').select(['model', 'shown_label']).where('document_id', '=', documentId).execute()).map((r) => [r.model, r.shown_label]));
+    let changed = false;
     for (const { model, p } of predictions) {
       const decision = decideShownLabel(words, p, previous.get(model) ?? null);
       if (decision.label !== null) shown.push(decision.label);
+      if (decision.label !== (previous.get(model) ?? null)) changed = true;
       const row = { label: p.label, confidence: p.confidence, version: input.version, shown_label: decision.label, reason: decision.reason };
       await tx
         .insertInto('document_classifications')
@@ -69,6 +72,8 @@ export async function labelDocument(input: DocumentLabelInput): Promise<string[]
         .onConflict((oc) => oc.columns(['document_id', 'model']).doUpdateSet({ ...row, created_at: sql`now()` }))
         .execute();
     }
+    // A label people see changed: the feed says so (webhooks' `document.classified`).
+    if (changed) await tx.insertInto('document_events').values({ tenant_id: tenantId, document_id: documentId, type: 'document.classified' }).execute();
   });
   return [...new Set(shown)];
 }

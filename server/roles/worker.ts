@@ -1,7 +1,7 @@
 /**
  * The worker role: the relay (outbox → event bus), the indexing consumer (full text,
  * embeddings, labels), the notifier (comments, shares and reviews → notifications), the
- * email and Web Push senders, the review deadline timers, the classifier trainer, the
+ * email and Web Push senders, the webhook enqueuer and deliverer, the review deadline timers, the classifier trainer, the
  * last-edited times (outbox → `documents.updated_at`), and retention (the trash purge,
  * version expiry). Shutdown stops them in the order they depend on each other — the review
  * timers and the retention run (their outbox events are then published by the relay's last
@@ -23,6 +23,8 @@ import { FeedMetrics } from '../../ml-workers/feed-metrics.js';
 import { Relay } from '../../ml-workers/relay.js';
 import { ReviewTimers } from '../../ml-workers/review-timers.js';
 import { Trainer } from '../../ml-workers/trainer.js';
+import { WebhookDeliverer } from '../../ml-workers/webhooks/deliverer.js';
+import { WebhookEnqueuer, WEBHOOK_FEED_TYPES } from '../../ml-workers/webhooks/enqueue.js';
 import { Retention } from '../retention.js';
 import type { SearchIndexes } from './search.js';
 import type { Shared } from './shared.js';
@@ -54,7 +56,7 @@ export async function startWorker(shared: Shared, search: SearchIndexes): Promis
   // that fails half-way stops what did start.
   shutdown.add('bus', () => bus.close());
   const feedMetrics = new FeedMetrics(shared.metrics.registry);
-  feedMetrics.watchConsumers(shared.metrics.registry, bus, ['indexer', 'notifier']);
+  feedMetrics.watchConsumers(shared.metrics.registry, bus, ['indexer', 'notifier', 'webhooks']);
   if (config.feed.natsUrl) {
     const nats = bus as { connected?: boolean };
     shared.dependencies.watch('nats', () => nats.connected !== false);
@@ -117,6 +119,22 @@ export async function startWorker(shared: Shared, search: SearchIndexes): Promis
     if (NOTIFYING_EVENT_TYPES.includes(ev.type)) await notifier.handle(ev);
   });
   shutdown.add('notifier', () => notifications.stop());
+  // Webhooks: feed events become delivery rows (exactly once per endpoint and event); the
+  // deliverer sends them signed, with a lease, per-workspace caps and retries for a day.
+  const deliverer = new WebhookDeliverer({ db: store.db, secrets: svc.secrets, log, registry: shared.metrics.registry, ...config.webhooks });
+  const enqueuer = new WebhookEnqueuer({ db: store.db, log, onEnqueued: () => deliverer.wake() });
+  const webhookFeed = await bus.consume({ durable: 'webhooks' }, async (msg) => {
+    let ev;
+    try {
+      ev = decodeEvent(msg.data);
+    } catch (e) {
+      throw new PoisonMessageError(`undecodable event on ${msg.subject}`, { cause: e });
+    }
+    if (WEBHOOK_FEED_TYPES.includes(ev.type)) await enqueuer.handle(ev);
+  });
+  shutdown.add('webhook-enqueuer', () => webhookFeed.stop());
+  deliverer.start();
+  shutdown.add('webhook-deliverer', () => deliverer.stop());
   // Notification email, when SMTP is configured: digests, at most once (ml-workers/notify/mailer.ts).
   const smtpUrl = config.notifications.smtpUrl;
   let mailer: Mailer | null = null;
