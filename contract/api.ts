@@ -23,6 +23,7 @@ export type PermissionLevel = 'read' | 'comment' | 'write' | 'admin';
  * make it searchable; once they opened it, it is in their recently viewed list.
  */
 export type LinkAccess = 'none' | 'read' | 'comment' | 'write';
+/** How a search ranks: `fulltext` (exact words, typo-tolerant), `semantic` (meaning, by embeddings) or `hybrid` (both, fused). */
 export type SearchMode = 'fulltext' | 'semantic' | 'hybrid';
 /** How `GET /api/v1/documents/:id/content` answers: plain text, ProseMirror JSON or the Yjs state (bytes). */
 export type ContentFormat = 'text' | 'json' | 'yjs';
@@ -50,6 +51,7 @@ export interface RefreshRequest {
 /** `POST /api/v1/auth/logout`: revokes the refresh token's whole family (204). */
 export type LogoutRequest = RefreshRequest;
 
+/** The signed-in user as a session carries it. */
 export interface SessionUser {
   id: string;
   email: string;
@@ -133,6 +135,7 @@ export interface SessionList {
   sessions: SessionInfo[];
 }
 
+/** `POST /api/v1/me/sessions/end-others`: how many other sessions were ended. */
 export interface EndedSessions {
   ended: number;
 }
@@ -198,10 +201,12 @@ export interface MfaStatus {
   requiredByWorkspace: boolean;
 }
 
+/** A code from the authenticator app (or, where accepted, a recovery code). */
 export interface MfaCodeRequest {
   code: string;
 }
 
+/** Ten one-time recovery codes, shown once. */
 export interface RecoveryCodes {
   recoveryCodes: string[];
 }
@@ -215,6 +220,7 @@ export interface WorkspaceMfaRequest {
   required: boolean;
 }
 
+/** `PUT /api/v1/workspace/mfa`: whether the workspace requires two-factor sign-in. */
 export interface WorkspaceMfa {
   required: boolean;
   /** Sessions ended because their user has no second factor yet. */
@@ -232,6 +238,7 @@ export interface WorkspaceMfa {
  */
 export type ApiKeyScope = 'read' | 'write' | 'search' | 'admin';
 
+/** An API key as listed (never with its secret). */
 export interface ApiKey {
   id: string;
   name: string;
@@ -259,11 +266,13 @@ export interface CreateApiKeyRequest {
   expiresInDays?: number;
 }
 
+/** `POST /api/v1/api-keys`: the new key and its secret (`qak_…`), shown this once. */
 export interface CreatedApiKey {
   key: ApiKey;
   secret: string;
 }
 
+/** `GET /api/v1/api-keys`: live keys. */
 export interface ApiKeyList {
   keys: ApiKey[];
 }
@@ -301,6 +310,7 @@ export interface DeleteWorkspaceRequest {
 
 // ---- users ----------------------------------------------------------------------------
 
+/** A person in the workspace (`GET /api/v1/users`). */
 export interface User {
   id: string;
   email: string;
@@ -347,6 +357,7 @@ export type DocumentSort = 'recent' | 'title' | 'created';
 /** Longest document title, in characters (after trimming). */
 export const MAX_TITLE_CHARS = 500;
 
+/** A document's metadata (not its content), with the caller's own access level. */
 export interface DocumentMeta {
   id: string;
   title: string;
@@ -492,6 +503,7 @@ export interface UpdateCollectionRequest {
 
 // ---- permissions ----------------------------------------------------------------------
 
+/** One user's explicit level on a document (`GET /api/v1/documents/:id/permissions`). */
 export interface Permission {
   userId: string;
   email: string;
@@ -562,6 +574,7 @@ export interface PublicDocument {
 
 // ---- classification -------------------------------------------------------------------
 
+/** A classifier's answer for one document. */
 export interface Classification {
   /** The label shown (a stable key), or null when the text is too short or the model unsure. */
   label: string | null;
@@ -629,6 +642,7 @@ export interface SearchMatch {
   similarity?: number;
 }
 
+/** One document a search found, with a highlighted snippet and why it matched. */
 export interface SearchHit {
   documentId: string;
   title: string;
@@ -638,6 +652,7 @@ export interface SearchHit {
   match: SearchMatch;
 }
 
+/** `GET /api/v1/search`: hits, best first. */
 export interface SearchResult {
   hits: SearchHit[];
   mode: SearchMode;
@@ -781,6 +796,7 @@ export interface PredictRequest {
   text: string;
 }
 
+/** `POST /api/v1/classifiers/:id/predict`: the label for a text and how sure the model is. */
 export interface ClassifierPrediction {
   label: string;
   confidence: number;
@@ -849,12 +865,14 @@ export interface CommentAnchor {
   detached: boolean;
 }
 
+/** Who wrote a comment (or did an audited action). */
 export interface CommentAuthor {
   id: string | null;
   /** Display name, else the email's local part; "Removed user" once the account is deleted. */
   name: string;
 }
 
+/** A comment or a reply on a document, anchored to a range of its text. */
 export interface Comment {
   id: string;
   documentId: string;
@@ -910,6 +928,7 @@ export const VERSIONS_MAX_LIMIT = 100;
  */
 export type VersionKind = 'auto' | 'named' | 'restore';
 
+/** A saved state of a document in its history. */
 export interface Version {
   id: string;
   createdAt: string;
@@ -927,6 +946,7 @@ export interface VersionPage {
   nextCursor: string | null;
 }
 
+/** Paging of `GET /api/v1/documents/:id/versions`. */
 export interface ListVersionsQuery {
   cursor?: string;
   /** 1–100. @default 50 */
@@ -1050,15 +1070,18 @@ export interface SinceSeen {
 
 /** What a notification is about. */
 export const NOTIFICATION_KINDS = ['mention', 'reply', 'share', 'review_assigned', 'review_decided', 'deadline'] as const;
+/** One of `NOTIFICATION_KINDS`. */
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
 /** Where a notification goes besides the app's list (which always has it unless `inApp` is off). */
 export const NOTIFICATION_CHANNELS = ['inApp', 'email', 'push'] as const;
+/** One of `NOTIFICATION_CHANNELS`. */
 export type NotificationChannel = (typeof NOTIFICATION_CHANNELS)[number];
 
 /** Most notifications one page of `GET /api/v1/notifications` lists. */
 export const NOTIFICATIONS_MAX_LIMIT = 100;
 
+/** One notification in the user's list. */
 export interface Notification {
   id: string;
   kind: NotificationKind;
@@ -1085,6 +1108,7 @@ export interface NotificationPage {
   unread: number;
 }
 
+/** `GET /api/v1/notifications`: only unread ones, paging (`limit` up to `NOTIFICATIONS_MAX_LIMIT`). */
 export interface ListNotificationsQuery {
   unread?: boolean;
   cursor?: string;
@@ -1094,12 +1118,14 @@ export interface ListNotificationsQuery {
 /** `POST /api/v1/notifications/read`: some (`ids`) or all of the user's notifications. */
 export type MarkNotificationsReadRequest = { ids: string[] } | { all: true };
 
+/** The unread count after marking. */
 export interface MarkNotificationsReadResponse {
   unread: number;
 }
 
 /** Per kind, per channel: on or off. A partial map sets only what it names. */
 export type NotificationPreferenceMap = Record<NotificationKind, Record<NotificationChannel, boolean>>;
+/** Per kind, the channels to turn on or off; kinds and channels left out keep their setting. */
 export type NotificationPreferencePatch = Partial<Record<NotificationKind, Partial<Record<NotificationChannel, boolean>>>>;
 
 /** `GET /api/v1/me/notification-preferences`: what applies, and the workspace defaults it starts from. */
@@ -1133,6 +1159,7 @@ export interface VapidPublicKey {
 
 // ---- review workflows --------------------------------------------------------------------
 
+/** Most steps one workflow has. */
 export const MAX_WORKFLOW_STEPS = 10;
 
 /** Who a step's tasks go to: named users, everyone with a workspace role, or both. */
@@ -1141,6 +1168,7 @@ export interface WorkflowAssignees {
   role?: TenantRole;
 }
 
+/** One step of a review workflow: who decides, how many approvals complete it, its deadline. */
 export interface WorkflowStep {
   name: string;
   assignees: WorkflowAssignees;
@@ -1154,6 +1182,7 @@ export interface WorkflowStep {
   escalateTo: WorkflowAssignees;
 }
 
+/** A review workflow (owners and admins define them). */
 export interface Workflow {
   id: string;
   name: string;
@@ -1163,6 +1192,7 @@ export interface Workflow {
   archived: boolean;
 }
 
+/** `GET /api/v1/workflows`. */
 export interface WorkflowList {
   workflows: Workflow[];
 }
@@ -1180,11 +1210,16 @@ export interface UpdateWorkflowRequest {
   archived?: boolean;
 }
 
+/** Where a review stands. */
 export type ReviewStatus = 'in_review' | 'approved' | 'rejected' | 'changes_requested' | 'cancelled';
+/** Where one assignee's task stands. */
 export type TaskStatus = 'open' | 'approved' | 'rejected' | 'changes_requested' | 'closed';
+/** What an assignee decides on a task. */
 export type ReviewDecision = 'approve' | 'reject' | 'request_changes';
+/** What happened in a review (its history). */
 export type ReviewEventType = 'requested' | 'assigned' | 'approved' | 'rejected' | 'changes_requested' | 'step_completed' | 'completed' | 'warning' | 'escalated' | 'cancelled';
 
+/** One entry of a review's history. */
 export interface ReviewEvent {
   id: string;
   type: ReviewEventType;
@@ -1194,6 +1229,7 @@ export interface ReviewEvent {
   createdAt: string;
 }
 
+/** One assignee's part in a review step. */
 export interface Task {
   id: string;
   reviewId: string;
@@ -1211,6 +1247,7 @@ export interface Task {
   decidedAt: string | null;
 }
 
+/** A review of a document, with its tasks and every decision. */
 export interface Review {
   id: string;
   documentId: string;
@@ -1256,8 +1293,10 @@ export interface DecisionRequest {
 
 /** Most entries one page of `GET /api/v1/audit` lists; an NDJSON export lists up to `AUDIT_EXPORT_MAX`. */
 export const AUDIT_MAX_LIMIT = 200;
+/** Most entries one NDJSON export of the audit log holds. */
 export const AUDIT_EXPORT_MAX = 100_000;
 
+/** One audited action: who did what to what, when and from where. */
 export interface AuditEntry {
   id: string;
   /** Who did it (null for the system or a removed user). */
@@ -1288,6 +1327,7 @@ export interface AuditQuery {
   format?: 'json' | 'ndjson';
 }
 
+/** `GET /api/v1/audit`: entries, newest first, and the cursor of the next page. */
 export interface AuditPage {
   entries: AuditEntry[];
   nextCursor: string | null;

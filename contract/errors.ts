@@ -136,6 +136,7 @@ export const SERVER_ERROR_CODES = [
   'export_failed',
 ] as const;
 
+/** One of `SERVER_ERROR_CODES`: the stable `error.code` of a REST error answer. */
 export type ServerErrorCode = (typeof SERVER_ERROR_CODES)[number];
 
 /** Things the API answers 404 for, each with its `<what>_not_found` code. */

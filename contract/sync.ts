@@ -19,6 +19,7 @@
  */
 import type { PermissionLevel } from './api.js';
 
+/** WebSocket close codes and reasons the sync endpoint closes a document connection with. */
 export const CLOSE = {
   invalidMessage: { code: 4400, reason: 'malformed_message' },
   invalidUpdate: { code: 4400, reason: 'invalid_update' },
@@ -37,6 +38,7 @@ export const CLOSE = {
   documentNotLoaded: { code: 1011, reason: 'document_not_loaded' },
   shuttingDown: { code: 1012, reason: 'server_restarting' },
 } as const;
+/** The `reason` of one of the `CLOSE` codes. */
 export type CloseReason = (typeof CLOSE)[keyof typeof CLOSE]['reason'];
 
 /** Close codes after which a client stops reconnecting (see the table above). */
@@ -63,6 +65,7 @@ export const DENIED = {
   /** The document could not be read from storage; try again. */
   loadFailed: 'load_failed',
 } as const;
+/** Why the sync endpoint refused to open a document (one of `DENIED`). */
 export type DeniedReason = (typeof DENIED)[keyof typeof DENIED];
 
 /**
