@@ -140,12 +140,21 @@ import type {
 export interface QuireClientOptions {
   /** Server origin, e.g. `https://quire.example.com`; `''` for the page's own origin. */
   baseUrl: string;
+  /** Where the session is kept. @default memoryTokenStorage() */
   tokens?: TokenStorage;
+  /**
+   * An API key (`qak_…`, see `createApiKey`) to call as instead of a signed-in session:
+   * sent as the bearer token of every request and document connection, never refreshed.
+   * Sign-in calls are not needed (and `user` stays null); the key's scopes limit what works.
+   */
+  apiKey?: string;
+  /** The `fetch` to call the server with. @default globalThis.fetch */
   fetch?: typeof fetch;
   /** Refresh this many seconds before the access token expires. @default 30 */
   refreshLeewaySeconds?: number;
 }
 
+/** Hears the session start (`signed-in`), rotate (`refreshed`), end (`signed-out`, `expired`) or change in another tab (`external`). */
 export type SessionListener = (user: SessionUser | null, reason: 'signed-in' | 'refreshed' | 'signed-out' | 'expired' | 'external') => void;
 
 interface RequestOptions {
@@ -160,11 +169,14 @@ interface RequestOptions {
 
 const REFRESH_LOCK = 'quire.token-refresh';
 
+/** The REST client: one per server and session (see `QuireClientOptions`). */
 export class QuireClient {
+  /** The server origin, without a trailing slash. */
   readonly baseUrl: string;
   private readonly tokens: TokenStorage;
   private readonly fetchImpl: typeof fetch;
   private readonly leeway: number;
+  private readonly apiKey: string | undefined;
   private refreshing: Promise<Result<Session>> | null = null;
   /** Password changes and sign-outs everywhere in flight (see `changePassword`). */
   private sessionChanges = 0;
@@ -175,6 +187,7 @@ export class QuireClient {
     this.tokens = opts.tokens ?? memoryTokenStorage();
     this.fetchImpl = opts.fetch ?? globalThis.fetch.bind(globalThis);
     this.leeway = opts.refreshLeewaySeconds ?? 30;
+    this.apiKey = opts.apiKey;
     this.tokens.subscribe?.(() => this.emit(this.tokens.load()?.user ?? null, 'external'));
   }
 
@@ -185,6 +198,7 @@ export class QuireClient {
     return this.tokens.load()?.user ?? null;
   }
 
+  /** Subscribes to sign-in, refresh, sign-out and expiry of the session (and changes made by another tab). Returns an unsubscribe function. */
   onSession(listener: SessionListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -194,10 +208,12 @@ export class QuireClient {
     for (const l of this.listeners) l(user, reason);
   }
 
+  /** Creates a workspace with its first owner and signs in as them (the session is stored; listeners hear `signed-in`). */
   async signup(input: SignupRequest): Promise<Result<Session>> {
     return this.startSession(await this.request<Session>('POST', '/api/v1/auth/signup', { json: input, auth: false }));
   }
 
+  /** Signs in with email and password and stores the session. Answers `mfa_required` (see `completeMfa`) when the account has two-factor sign-in. */
   async login(input: LoginRequest): Promise<Result<Session>> {
     return this.startSession(await this.request<Session>('POST', '/api/v1/auth/login', { json: input, auth: false }));
   }
@@ -271,10 +287,12 @@ export class QuireClient {
   }
 
   /**
-   * A valid access token, refreshed first when it expires within the leeway. Resolves to
+   * A valid access token (the API key, for a client made with one), refreshed first when it
+   * expires within the leeway. Resolves to
    * an error result when there is no session or it can no longer be refreshed.
    */
   async accessToken(): Promise<Result<string>> {
+    if (this.apiKey) return ok(this.apiKey);
     const s = this.tokens.load();
     if (!s) return err({ code: 'not_signed_in', message: 'Sign in first', status: 0 });
     if (!needsRefresh(s.accessToken, this.leeway)) return ok(s.accessToken);
@@ -430,6 +448,7 @@ export class QuireClient {
 
   // ---- users ---------------------------------------------------------------------------
 
+  /** The signed-in user's own account. */
   me(): Promise<Result<Me>> {
     return this.request('GET', '/api/v1/me');
   }
@@ -476,19 +495,23 @@ export class QuireClient {
     return r;
   }
 
+  /** Everyone in the workspace (members see the list; guests are refused). */
   async listUsers(): Promise<Result<User[]>> {
     const r = await this.request<UserList>('GET', '/api/v1/users');
     return r.ok ? ok(r.value.users) : r;
   }
 
+  /** Adds a person to the workspace with a first password and a role (owners and admins). */
   createUser(input: CreateUserRequest): Promise<Result<User>> {
     return this.request('POST', '/api/v1/users', { json: input });
   }
 
+  /** Changes a person's workspace role (owners and admins). */
   updateUserRole(userId: string, role: TenantRole): Promise<Result<User>> {
     return this.request('PATCH', `/api/v1/users/${encodeURIComponent(userId)}`, { json: { role } satisfies UpdateUserRequest });
   }
 
+  /** Removes a person from the workspace (owners and admins); their sessions, keys and live documents end. */
   removeUser(userId: string): Promise<Result<void>> {
     return this.request('DELETE', `/api/v1/users/${encodeURIComponent(userId)}`, { as: 'none' });
   }
@@ -517,14 +540,17 @@ export class QuireClient {
     return this.request('GET', '/api/v1/documents', { query: { ...opts } });
   }
 
+  /** Creates a document (optionally with content, in a collection); the caller is its admin. */
   createDocument(input: CreateDocumentRequest): Promise<Result<DocumentMeta>> {
     return this.request('POST', '/api/v1/documents', { json: input });
   }
 
+  /** A document's metadata and the caller's level on it (read access; `document_not_found` otherwise). */
   getDocument(id: string): Promise<Result<DocumentMeta>> {
     return this.request('GET', `/api/v1/documents/${encodeURIComponent(id)}`);
   }
 
+  /** Renames a document (write access). */
   renameDocument(id: string, title: string): Promise<Result<DocumentMeta>> {
     return this.request('PATCH', `/api/v1/documents/${encodeURIComponent(id)}`, { json: { title } satisfies UpdateDocumentRequest });
   }
@@ -547,6 +573,7 @@ export class QuireClient {
     return this.updateDocument(id, { collectionId });
   }
 
+  /** Moves a document to the trash (admin on it); `restoreDocument` brings it back until the trash is emptied. */
   deleteDocument(id: string): Promise<Result<void>> {
     return this.request('DELETE', `/api/v1/documents/${encodeURIComponent(id)}`, { as: 'none' });
   }
@@ -618,10 +645,12 @@ export class QuireClient {
     return this.request('POST', `/api/v1/documents/${encodeURIComponent(id)}/duplicate`, { json: input });
   }
 
+  /** Stars a document for the caller (`listDocuments({starred: true})`). */
   starDocument(id: string): Promise<Result<void>> {
     return this.request('PUT', `/api/v1/documents/${encodeURIComponent(id)}/star`, { as: 'none' });
   }
 
+  /** Removes the caller's star from a document. */
   unstarDocument(id: string): Promise<Result<void>> {
     return this.request('DELETE', `/api/v1/documents/${encodeURIComponent(id)}/star`, { as: 'none' });
   }
@@ -631,10 +660,12 @@ export class QuireClient {
     return this.request('POST', `/api/v1/documents/${encodeURIComponent(id)}/views`, { as: 'none' });
   }
 
+  /** The document's content as plain text (read access). */
   getText(id: string): Promise<Result<string>> {
     return this.request('GET', `/api/v1/documents/${encodeURIComponent(id)}/content`, { query: { format: 'text' } satisfies DocumentContentQuery, as: 'text' });
   }
 
+  /** The document's content as ProseMirror JSON, as Tiptap's `editor.getJSON()` has it (read access). */
   getJson(id: string): Promise<Result<ProseMirrorJson>> {
     return this.request('GET', `/api/v1/documents/${encodeURIComponent(id)}/content`, { query: { format: 'json' } satisfies DocumentContentQuery });
   }
@@ -649,6 +680,7 @@ export class QuireClient {
     return this.request('PUT', `/api/v1/documents/${encodeURIComponent(id)}/content`, { json: { ...input, mode } satisfies PutContentRequest, as: 'none' });
   }
 
+  /** Who has explicit access to the document, and at which level (read access). */
   async listPermissions(id: string): Promise<Result<Permission[]>> {
     const r = await this.request<PermissionList>('GET', `/api/v1/documents/${encodeURIComponent(id)}/permissions`);
     return r.ok ? ok(r.value.permissions) : r;
@@ -718,6 +750,7 @@ export class QuireClient {
     return this.request('DELETE', `/api/v1/documents/${encodeURIComponent(id)}/comments/${encodeURIComponent(commentId)}`, { as: 'none' });
   }
 
+  /** The document's label from the workspace's default classifier (or the built-in model). */
   getClassification(id: string): Promise<Result<ClassificationAnswer>> {
     return this.request('GET', `/api/v1/documents/${encodeURIComponent(id)}/classification`);
   }
@@ -730,6 +763,7 @@ export class QuireClient {
     return r.ok ? ok(r.value.collections) : r;
   }
 
+  /** Creates a collection (folder), at the top level or inside `parentId`. */
   createCollection(input: CreateCollectionRequest): Promise<Result<Collection>> {
     return this.request('POST', '/api/v1/collections', { json: input });
   }
@@ -746,6 +780,7 @@ export class QuireClient {
 
   // ---- search and ML -------------------------------------------------------------------
 
+  /** Searches the documents the caller can read (`mode` defaults to `hybrid`); each hit has a `<mark>`ed snippet (see `snippetParts`). */
   search(q: string, opts: { mode?: SearchMode; limit?: number } = {}): Promise<Result<SearchResult>> {
     return this.request('GET', '/api/v1/search', { query: { q, mode: opts.mode, limit: opts.limit } satisfies SearchQuery });
   }
@@ -765,6 +800,7 @@ export class QuireClient {
     return this.request('POST', '/api/v1/ml/classifiers', { json: input });
   }
 
+  /** One classifier version: training state, metrics and whether it is active. */
   getClassifier(id: string): Promise<Result<ClassifierStatus>> {
     return this.request('GET', `/api/v1/ml/classifiers/${encodeURIComponent(id)}`);
   }
@@ -780,6 +816,7 @@ export class QuireClient {
     return this.request('POST', `/api/v1/ml/classifiers/${encodeURIComponent(id)}/pin`);
   }
 
+  /** Lets the newest trained version become active again. */
   unpinClassifier(id: string): Promise<Result<ClassifierStatus>> {
     return this.request('DELETE', `/api/v1/ml/classifiers/${encodeURIComponent(id)}/pin`);
   }
@@ -794,6 +831,7 @@ export class QuireClient {
     return this.request('DELETE', `/api/v1/ml/classifiers/${encodeURIComponent(id)}`, { query: { scope } satisfies DeleteClassifierQuery });
   }
 
+  /** Classifies a text with classifier version `id`. */
   predict(id: string, text: string): Promise<Result<ClassifierPrediction>> {
     return this.request('POST', `/api/v1/ml/classifiers/${encodeURIComponent(id)}/predict`, { json: { text } satisfies PredictRequest });
   }
@@ -803,10 +841,12 @@ export class QuireClient {
     return this.request('GET', '/api/v1/ml/settings');
   }
 
+  /** The classifier whose label documents show (owners and admins); null: the built-in model. */
   setDefaultClassifier(name: string | null): Promise<Result<MlSettings>> {
     return this.request('PUT', '/api/v1/ml/settings', { json: { defaultClassifier: name } satisfies SetMlSettingsRequest });
   }
 
+  /** Labels people set on the document, per classifier (training data for `source: 'documents'`). */
   async listDocumentLabels(documentId: string): Promise<Result<DocumentLabel[]>> {
     const r = await this.request<DocumentLabelList>('GET', `/api/v1/documents/${encodeURIComponent(documentId)}/labels`);
     return r.ok ? ok(r.value.labels) : r;
@@ -817,6 +857,7 @@ export class QuireClient {
     return this.request('PUT', `/api/v1/documents/${encodeURIComponent(documentId)}/labels/${encodeURIComponent(classifier)}`, { json: { label } satisfies SetDocumentLabelRequest });
   }
 
+  /** Removes the label set on the document for one classifier. */
   clearDocumentLabel(documentId: string, classifier: string): Promise<Result<void>> {
     return this.request('DELETE', `/api/v1/documents/${encodeURIComponent(documentId)}/labels/${encodeURIComponent(classifier)}`, { as: 'none' });
   }
@@ -842,6 +883,7 @@ export class QuireClient {
     return openNotificationStream({ url: `${this.baseUrl}/api/v1/notifications/stream`, fetch: this.fetchImpl, token: () => this.accessToken() }, opts);
   }
 
+  /** Which notifications the caller gets on which channel, and the workspace defaults. */
   getNotificationPreferences(): Promise<Result<NotificationPreferences>> {
     return this.request('GET', '/api/v1/me/notification-preferences');
   }
@@ -851,6 +893,7 @@ export class QuireClient {
     return this.request('PUT', '/api/v1/me/notification-preferences', { json: { preferences } });
   }
 
+  /** The workspace's default notification preferences. */
   getNotificationDefaults(): Promise<Result<NotificationPreferences>> {
     return this.request('GET', '/api/v1/workspace/notification-defaults');
   }
@@ -870,17 +913,20 @@ export class QuireClient {
     return this.request('POST', '/api/v1/me/push-subscriptions', { json: sub });
   }
 
+  /** Stops Web Push to one browser subscription (its `endpoint`). */
   removePushSubscription(endpoint: string): Promise<Result<void>> {
     return this.request('DELETE', '/api/v1/me/push-subscriptions', { json: { endpoint }, as: 'none' });
   }
 
   // ---- review workflows ----------------------------------------------------------------
 
+  /** The workspace's review workflows. */
   async listWorkflows(): Promise<Result<Workflow[]>> {
     const r = await this.request<WorkflowList>('GET', '/api/v1/workflows');
     return r.ok ? ok(r.value.workflows) : r;
   }
 
+  /** One review workflow. */
   getWorkflow(id: string): Promise<Result<Workflow>> {
     return this.request('GET', `/api/v1/workflows/${encodeURIComponent(id)}`);
   }
@@ -890,6 +936,7 @@ export class QuireClient {
     return this.request('POST', '/api/v1/workflows', { json: input });
   }
 
+  /** Changes a workflow's name, steps or archived flag (owners and admins); running reviews keep their steps. */
   updateWorkflow(id: string, input: UpdateWorkflowRequest): Promise<Result<Workflow>> {
     return this.request('PATCH', `/api/v1/workflows/${encodeURIComponent(id)}`, { json: input });
   }

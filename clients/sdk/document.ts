@@ -17,9 +17,12 @@ import type { QuireClient } from './client.js';
 import type { OfflineBinding, OfflineStore } from './offline.js';
 import type { PermissionLevel } from './types.js';
 
+/** Whether a live document is connecting, connected, offline by request (`goOffline`), or closed for good. */
 export type ConnectionState = 'connecting' | 'connected' | 'offline' | 'closed';
 
+/** Everything a UI shows about a live document; `onStatus` hears each change. */
 export interface DocumentStatus {
+  /** Where the connection to the server stands. */
   connection: ConnectionState;
   /** The first exchange with the server finished since the last (re)connect. */
   synced: boolean;
@@ -36,6 +39,7 @@ export interface DocumentStatus {
   rejectedChanges: number;
 }
 
+/** How `openDocument` keeps, connects and presents a document. */
 export interface OpenDocumentOptions {
   /** Offline persistence; none keeps the document in memory only. */
   store?: OfflineStore;
@@ -58,7 +62,8 @@ export interface OpenDocumentOptions {
  */
 export type SessionError = CloseReason | DeniedReason | 'signed_out' | (string & {});
 
-type StatusListener = (s: DocumentStatus) => void;
+/** Hears every change of a live document's status. */
+export type StatusListener = (s: DocumentStatus) => void;
 
 /** Whether a level edits the document's content (`read` and `comment` do not). */
 export function canEdit(access: PermissionLevel | null): boolean {
@@ -69,10 +74,18 @@ const PENDING_KEY = 'pendingChanges';
 /** Refused tokens renewed in a row before a session gives up (`status.error` says why). */
 const MAX_TOKEN_RENEWALS = 3;
 
+/**
+ * A document open live (made by `openDocument`): its `Y.Doc` (bind an editor to it), its
+ * status, presence (`awareness`), and control over the connection. `destroy()` when done.
+ */
 export class DocumentSession {
+  /** The document's id. */
   readonly id: string;
+  /** The shared document; Tiptap's content is its `XmlFragment` named `default`. */
   readonly doc: Y.Doc;
+  /** The Hocuspocus provider that syncs `doc` (for editor extensions that need it, e.g. carets). */
   readonly provider: HocuspocusProvider;
+  /** The provider's WebSocket connection. */
   readonly socket: HocuspocusProviderWebsocket;
   private binding: OfflineBinding | null;
   private readonly listeners = new Set<StatusListener>();
@@ -97,10 +110,12 @@ export class DocumentSession {
     this.state = { connection: 'connecting', synced: false, pendingChanges: pending, access: null, error: null, rejectedChanges: 0 };
   }
 
+  /** The current status (a new object on each change). */
   get status(): DocumentStatus {
     return this.state;
   }
 
+  /** Presence: who else has the document open, their names, colours and selections. */
   get awareness(): Awareness {
     return this.provider.awareness as Awareness;
   }

@@ -4,7 +4,7 @@
  * are in `./node.ts`.
  */
 export { QuireClient, type QuireClientOptions, type SessionListener } from './client.js';
-export { canEdit, colorFor, DocumentSession, openDocument, type ConnectionState, type DocumentStatus, type OpenDocumentOptions, type SessionError } from './document.js';
+export { canEdit, colorFor, DocumentSession, openDocument, type ConnectionState, type DocumentStatus, type OpenDocumentOptions, type SessionError, type StatusListener } from './document.js';
 export { err, ok, unwrap, QuireRequestError, type QuireError, type QuireErrorCode, type Result } from './errors.js';
 export { SERVER_ERROR_CODES, type ServerErrorCode } from '../../contract/errors.js';
 export { CLOSE, DENIED, FINAL_CLOSE_CODES, type CloseReason, type DeniedReason } from '../../contract/sync.js';

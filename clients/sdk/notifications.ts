@@ -9,17 +9,21 @@
 import type { NotificationStreamEvent } from '../../contract/api.js';
 import type { Result } from './errors.js';
 
+/** What `QuireClient.streamNotifications` calls, and how it reconnects. */
 export interface NotificationStreamOptions {
+  /** Each event: the unread count (first on every (re)connect) or a new notification. */
   onEvent: (event: NotificationStreamEvent) => void;
   /** Whether the stream is open now (false while reconnecting). */
   onState?: (open: boolean) => void;
   /** Backoff before reconnecting, doubled up to `maxRetryMs`. @default 1000 */
   retryMs?: number;
-  /** @default 30_000 */
+  /** Longest wait between reconnects. @default 30_000 */
   maxRetryMs?: number;
 }
 
+/** An open notification stream (it reconnects by itself until closed). */
 export interface NotificationStream {
+  /** Stops the stream for good. */
   close(): void;
 }
 
@@ -51,6 +55,7 @@ export function parseEvents(buffer: string, emit: (event: string, data: string) 
   return rest;
 }
 
+/** Opens the stream on a transport (`QuireClient.streamNotifications` is the public way in). */
 export function openNotificationStream(transport: Transport, opts: NotificationStreamOptions): NotificationStream {
   const base = opts.retryMs ?? 1_000;
   const max = opts.maxRetryMs ?? 30_000;

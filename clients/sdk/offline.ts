@@ -8,9 +8,11 @@
  */
 import * as Y from 'yjs';
 
+/** One document opened in an `OfflineStore`: its metadata, and an end to persisting it. */
 export interface OfflineBinding {
   /** Reads a metadata value stored next to the document. */
   getMeta<T = unknown>(key: string): Promise<T | undefined>;
+  /** Stores a metadata value next to the document. */
   setMeta(key: string, value: unknown): Promise<void>;
   /** Stops persisting (the stored data stays). */
   destroy(): Promise<void>;
@@ -18,6 +20,7 @@ export interface OfflineBinding {
   clear(): Promise<void>;
 }
 
+/** Where a client keeps documents for offline use (see the module's implementations). */
 export interface OfflineStore {
   /**
    * Loads what is stored for `name` into `doc` (applied with the binding as origin) and

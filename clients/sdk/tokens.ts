@@ -5,14 +5,19 @@
  */
 import type { Session } from './types.js';
 
+/** Keeps a client's session; implement it to keep sessions somewhere else (a keychain, a file). */
 export interface TokenStorage {
+  /** The stored session, or null. */
   load(): Session | null;
+  /** Stores a new or refreshed session. */
   save(session: Session): void;
+  /** Forgets the session (sign-out, expiry). */
   clear(): void;
   /** Called when another tab or process changed the stored session. Returns an unsubscribe function. */
   subscribe?(listener: () => void): () => void;
 }
 
+/** Keeps the session in this object only (gone when the process ends); `initial` resumes a saved one. */
 export function memoryTokenStorage(initial: Session | null = null): TokenStorage {
   let current = initial;
   return {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import * as Y from 'yjs';
 import type { OfflineBinding, OfflineStore } from '../offline.js';
 
+/** Tuning of `fileStore`. */
 export interface FileStoreOptions {
   /** Fold the log into one update once it holds this many updates. @default 500 */
   compactAfter?: number;
@@ -33,6 +34,7 @@ function decodeFrames(buf: Buffer): Uint8Array[] {
   return out;
 }
 
+/** An `OfflineStore` in directory `dir` (created, mode 0700), for Node and Electron. */
 export function fileStore(dir: string, opts: FileStoreOptions = {}): OfflineStore {
   const compactAfter = opts.compactAfter ?? 500;
   const base = (name: string) => path.join(dir, encodeURIComponent(name));

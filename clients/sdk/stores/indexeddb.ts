@@ -3,6 +3,7 @@ import { IndexeddbPersistence, clearDocument } from 'y-indexeddb';
 import type * as Y from 'yjs';
 import type { OfflineBinding, OfflineStore } from '../offline.js';
 
+/** An `OfflineStore` in the browser's IndexedDB (a database per document, named `<prefix>:<user>/<document>`). */
 export function indexedDbStore(prefix = 'quire'): OfflineStore {
   const dbName = (name: string) => `${prefix}:${name}`;
   return {
