@@ -17,7 +17,7 @@
  */
 import crypto from 'node:crypto';
 import { sql } from 'kysely';
-import { messageIdFor, type FeedEvent, type FeedEventType } from '../../contract/feed.js';
+import type { FeedEvent, FeedEventType } from '../../contract/feed.js';
 import type { WebhookEvent, WebhookEventType } from '../../contract/webhooks.js';
 import { isTenantAdmin } from '../../core/actor.js';
 import type { TenantRole } from '../../db/schema.js';
@@ -102,7 +102,9 @@ export class WebhookEnqueuer {
 
 /** The webhook event's identity and data as the feed event names it now; null when there is nothing to send. */
 async function buildEvent(tx: Tx, ev: FeedEvent, type: WebhookEventType): Promise<Built | null> {
-  const base = { key: messageIdFor(ev), createdAt: ev.at };
+  // The feed row: its transaction and sequence (the update log and the event outbox number
+  // their rows apart, so the sequence alone could name two changes).
+  const base = { key: `${ev.type}:${ev.documentId}:${ev.txid}:${ev.seq}`, createdAt: ev.at };
   const documentId = ev.documentId;
   switch (type) {
     case 'document.deleted':
