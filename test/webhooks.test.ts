@@ -410,3 +410,55 @@ test('replay since a time sends those events again with their ids', async (t) =>
   const future = await s.api.post(`/api/v1/webhooks/${endpoint.id}/replay`, { since: new Date(Date.now() + 3_600_000).toISOString() }, owner.accessToken);
   assert.equal(future.status, 400, 'a time in the future is refused');
 });
+
+test('shares, review decisions, classifications and deletions arrive as their own events; unsubscribed ones do not', async (t) => {
+  const s = await startServer(t, { env: ALLOW });
+  const owner = await s.api.signup();
+  const member = await s.api.addUser(owner, 'member');
+  const rx = await receiver(t);
+  await register(s, owner, rx.url, ['document.shared', 'review.decided', 'document.classified', 'document.deleted']);
+  const doc = await s.api.createDocument(owner, 'Contract');
+  const shared = await s.api.put(`/api/v1/documents/${doc.id}/permissions`, { userId: member.user.id, level: 'read' }, owner.accessToken);
+  assert.equal(shared.status, 200, shared.text);
+  const share = await eventually(() => {
+    const r = rx.got.find((g) => g.event.type === 'document.shared');
+    assert.ok(r, 'document.shared arrives');
+    return r;
+  });
+  assert.deepEqual(share.event.data, { documentId: doc.id, userId: member.user.id, level: 'read', grantedBy: owner.user.id }, 'who, at which level, by whom');
+
+  const wf = await s.api.post('/api/v1/workflows', { name: 'Sign-off', steps: [{ name: 'Look', assignees: { users: [member.user.id] } }] }, owner.accessToken);
+  assert.equal(wf.status, 201, wf.text);
+  const asked = await s.api.post(`/api/v1/documents/${doc.id}/reviews`, { workflowId: wf.body.id }, owner.accessToken);
+  assert.equal(asked.status, 201, asked.text);
+  const tasks = await s.api.get('/api/v1/tasks?status=open', member.accessToken);
+  const decided = await s.api.post(`/api/v1/tasks/${tasks.body.tasks[0].id}/decision`, { decision: 'approve' }, member.accessToken);
+  assert.equal(decided.status, 200, decided.text);
+  const decision = await eventually(() => {
+    const r = rx.got.find((g) => g.event.type === 'review.decided' && g.event.data.decision === 'approved');
+    assert.ok(r, 'review.decided arrives');
+    return r;
+  });
+  assert.equal(decision.event.data.actorId, member.user.id, 'names who decided');
+  assert.equal(decision.event.data.reviewId, asked.body.id, 'and the review');
+
+  // What the classifier writes when a shown label changes: its labels and a feed event.
+  await s.quire.store.db.tenants.withTenant(owner.user.tenantId, async (tx) => {
+    await tx
+      .insertInto('document_classifications')
+      .values({ document_id: doc.id, tenant_id: owner.user.tenantId, model: 'default', label: 'legal', confidence: 0.9, version: '1', shown_label: 'legal', reason: null })
+      .execute();
+    await tx.insertInto('document_events').values({ tenant_id: owner.user.tenantId, document_id: doc.id, type: 'document.classified' }).execute();
+  });
+  const classified = await eventually(() => {
+    const r = rx.got.find((g) => g.event.type === 'document.classified');
+    assert.ok(r, 'document.classified arrives');
+    return r;
+  });
+  assert.deepEqual(classified.event.data.labels, [{ model: 'default', label: 'legal' }], 'with the labels shown');
+
+  const del = await s.api.del(`/api/v1/documents/${doc.id}`, owner.accessToken);
+  assert.equal(del.status, 204, del.text);
+  await eventually(() => assert.ok(rx.got.some((g) => g.event.type === 'document.deleted' && g.event.data.documentId === doc.id), 'document.deleted arrives'));
+  assert.ok(!rx.got.some((g) => g.event.type === 'document.created'), 'document.created was not subscribed to');
+});
