@@ -12,6 +12,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { sql } from 'kysely';
+import { memoryTokenStorage, QuireClient, unwrap } from '../clients/sdk/node.js';
 import { WebhookDeliverer } from '../ml-workers/webhooks/deliverer.js';
 import type { Session } from './helpers/api.js';
 import { startServer, type TestServer } from './helpers/server.js';
@@ -461,4 +462,34 @@ test('shares, review decisions, classifications and deletions arrive as their ow
   assert.equal(del.status, 204, del.text);
   await eventually(() => assert.ok(rx.got.some((g) => g.event.type === 'document.deleted' && g.event.data.documentId === doc.id), 'document.deleted arrives'));
   assert.ok(!rx.got.some((g) => g.event.type === 'document.created'), 'document.created was not subscribed to');
+});
+
+test('the SDK manages endpoints and reads the delivery log', async (t) => {
+  const s = await startServer(t, { env: ALLOW });
+  const rx = await receiver(t);
+  const client = new QuireClient({ baseUrl: s.url, tokens: memoryTokenStorage() });
+  unwrap(await client.signup({ tenant: 'Org', email: `sdk-${crypto.randomUUID()}@example.test`, password: 'correct horse battery' }));
+  const { endpoint, secret } = unwrap(await client.createWebhook({ url: rx.url, events: ['document.created'], description: 'CRM sync' }));
+  assert.match(secret, /^whsec_/, 'the secret once');
+  assert.deepEqual(
+    unwrap(await client.listWebhooks()).endpoints.map((e) => e.id),
+    [endpoint.id],
+    'listed',
+  );
+  const changed = unwrap(await client.updateWebhook(endpoint.id, { events: ['document.created', 'document.deleted'] }));
+  assert.deepEqual(changed.events, ['document.created', 'document.deleted'], 'events changed');
+  const { delivery } = unwrap(await client.testWebhook(endpoint.id));
+  await eventually(async () => {
+    const log = unwrap(await client.listWebhookDeliveries(endpoint.id, { status: 'delivered' }));
+    assert.ok(
+      log.deliveries.some((d) => d.id === delivery.id && d.lastStatus === 200),
+      'delivered, with its response code',
+    );
+  });
+  assert.ok(signedWith(secret, rx.got[0]!), 'signed with the secret the SDK was given');
+  const rotated = unwrap(await client.rotateWebhookSecret(endpoint.id, { previousSecretHours: 1 }));
+  assert.notEqual(rotated.secret, secret, 'a new secret');
+  assert.equal(unwrap(await client.replayWebhook(endpoint.id, new Date(Date.now() - 60_000))).queued, 1, 'the test event replayed');
+  unwrap(await client.deleteWebhook(endpoint.id));
+  assert.equal(unwrap(await client.listWebhooks()).endpoints.length, 0, 'deleted');
 });

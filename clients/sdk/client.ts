@@ -9,6 +9,18 @@ import { memoryTokenStorage, needsRefresh, type TokenStorage } from './tokens.js
 import { openNotificationStream, type NotificationStream, type NotificationStreamOptions } from './notifications.js';
 import type { Attachment, AttachmentList, WorkspaceStorage } from './types.js';
 import type {
+  CreateWebhookRequest,
+  ReplayWebhookResult,
+  UpdateWebhookRequest,
+  WebhookDelivery,
+  WebhookDeliveryList,
+  WebhookDeliveryStatus,
+  WebhookEndpoint,
+  WebhookEndpointList,
+  WebhookEndpointWithSecret,
+  WebhookTestResult,
+} from './types.js';
+import type {
   AcceptInvitationRequest,
   ConfirmPasswordResetRequest,
   CreateInvitationRequest,
@@ -417,6 +429,60 @@ export class QuireClient {
   /** Revokes a key at once (its own, or any for owners and admins). */
   revokeApiKey(keyId: string): Promise<Result<void>> {
     return this.request('DELETE', `/api/v1/api-keys/${encodeURIComponent(keyId)}`, { as: 'none' });
+  }
+
+  // ---- webhooks (owners and admins) ---------------------------------------------------
+
+  /** Registers an HTTPS endpoint for the workspace's events; `secret` (`whsec_…`, to verify signatures) is shown this once. */
+  createWebhook(input: CreateWebhookRequest): Promise<Result<WebhookEndpointWithSecret>> {
+    return this.request('POST', '/api/v1/webhooks', { json: input });
+  }
+
+  /** The workspace's webhook endpoints, with their health (`status`, `consecutiveFailures`). */
+  listWebhooks(): Promise<Result<WebhookEndpointList>> {
+    return this.request('GET', '/api/v1/webhooks');
+  }
+
+  /** One webhook endpoint. */
+  getWebhook(webhookId: string): Promise<Result<WebhookEndpoint>> {
+    return this.request('GET', `/api/v1/webhooks/${encodeURIComponent(webhookId)}`);
+  }
+
+  /** Changes an endpoint's URL, events, description, or turns it off and on (on again clears its failing state). */
+  updateWebhook(webhookId: string, patch: UpdateWebhookRequest): Promise<Result<WebhookEndpoint>> {
+    return this.request('PATCH', `/api/v1/webhooks/${encodeURIComponent(webhookId)}`, { json: patch });
+  }
+
+  /** Removes an endpoint and its delivery log. */
+  deleteWebhook(webhookId: string): Promise<Result<void>> {
+    return this.request('DELETE', `/api/v1/webhooks/${encodeURIComponent(webhookId)}`, { as: 'none' });
+  }
+
+  /** A new signing secret, shown this once; the previous one keeps signing beside it for `previousSecretHours` (default 24, 0: stops now). */
+  rotateWebhookSecret(webhookId: string, opts: { previousSecretHours?: number } = {}): Promise<Result<WebhookEndpointWithSecret>> {
+    return this.request('POST', `/api/v1/webhooks/${encodeURIComponent(webhookId)}/rotate-secret`, { json: opts });
+  }
+
+  /** The endpoint's delivery log, newest first, with response codes; pass `nextCursor` back as `cursor` for older ones. */
+  listWebhookDeliveries(webhookId: string, opts: { limit?: number; cursor?: string; status?: WebhookDeliveryStatus } = {}): Promise<Result<WebhookDeliveryList>> {
+    return this.request('GET', `/api/v1/webhooks/${encodeURIComponent(webhookId)}/deliveries`, {
+      query: { limit: opts.limit === undefined ? undefined : String(opts.limit), cursor: opts.cursor, status: opts.status },
+    });
+  }
+
+  /** Sends one delivery again now, with its id. */
+  retryWebhookDelivery(webhookId: string, deliveryId: string): Promise<Result<WebhookDelivery>> {
+    return this.request('POST', `/api/v1/webhooks/${encodeURIComponent(webhookId)}/deliveries/${encodeURIComponent(deliveryId)}/retry`, { json: {} });
+  }
+
+  /** Sends this endpoint's events since `since` again, with their ids (as far back as the delivery log reaches). */
+  replayWebhook(webhookId: string, since: Date | string): Promise<Result<ReplayWebhookResult>> {
+    return this.request('POST', `/api/v1/webhooks/${encodeURIComponent(webhookId)}/replay`, { json: { since: typeof since === 'string' ? since : since.toISOString() } });
+  }
+
+  /** Queues a `webhook.test` event for the endpoint. */
+  testWebhook(webhookId: string): Promise<Result<WebhookTestResult>> {
+    return this.request('POST', `/api/v1/webhooks/${encodeURIComponent(webhookId)}/test`, { json: {} });
   }
 
   // ---- signed-in devices (sessions) ---------------------------------------------------
