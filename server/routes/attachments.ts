@@ -179,10 +179,48 @@ export function attachmentRoutes(ctx: RouteContext): void {
   };
   // A piece may be as large as the file (tus-js-client sends the rest in one PATCH unless told otherwise).
   const piece = { streamBody: true, maxBodyBytes: svc.files.maxUploadBytes };
-  edge.route('post', UPLOADS, viaTus, piece);
-  edge.route('patch', `${UPLOADS}/:id`, viaTus, piece);
-  edge.route('head', `${UPLOADS}/:id`, viaTus);
-  edge.route('del', `${UPLOADS}/:id`, viaTus);
+  edge.route('post', UPLOADS, viaTus, {
+    ...piece,
+    doc: {
+      tag: 'Uploads',
+      summary: 'Start a resumable upload (tus)',
+      description:
+        'tus 1.0 creation: send `Tus-Resumable: 1.0.0`, `Upload-Length` and `Upload-Metadata` with `documentId` (the document the file belongs to), `filename` and `filetype`, base64-encoded. The body may carry the first piece (creation-with-upload). Answers 201 with `Location: /api/v1/uploads/{id}`; the upload id is the attachment id. Needs write access to the document.',
+      auth: 'bearer',
+      rawBody: { contentType: 'application/offset+octet-stream', description: 'The first piece of the file (optional)' },
+      rawBodyOptional: true,
+      status: 201,
+      responseHeaders: { location: 'The upload: /api/v1/uploads/{id}', 'upload-offset': 'Bytes received so far' },
+    },
+  });
+  edge.route('patch', `${UPLOADS}/:id`, viaTus, {
+    ...piece,
+    doc: {
+      tag: 'Uploads',
+      summary: 'Send a piece of a resumable upload (tus)',
+      description: 'tus 1.0: `Upload-Offset` says where the piece starts. The last piece finishes the upload: the answer is 200 with the Attachment as JSON and `Quire-Attachment-Id`.',
+      auth: 'bearer',
+      params: { id: 'The upload (and attachment) id' },
+      rawBody: { contentType: 'application/offset+octet-stream' },
+      status: 204,
+      otherResponses: { 200: 'The last piece: the upload is finished, the body is the Attachment' },
+      responseHeaders: { 'upload-offset': 'Bytes received so far' },
+    },
+  });
+  edge.route('head', `${UPLOADS}/:id`, viaTus, {
+    doc: {
+      tag: 'Uploads',
+      summary: 'Ask how much of an upload arrived (tus)',
+      description: 'Answers `Upload-Offset` and `Upload-Length`; a finished upload answers its full length.',
+      auth: 'bearer',
+      params: { id: 'The upload (and attachment) id' },
+      status: 200,
+      responseHeaders: { 'upload-offset': 'Bytes received so far', 'upload-length': 'The length of the file' },
+    },
+  });
+  edge.route('del', `${UPLOADS}/:id`, viaTus, {
+    doc: { tag: 'Uploads', summary: 'Abandon an upload (tus termination)', auth: 'bearer', params: { id: 'The upload (and attachment) id' }, status: 204 },
+  });
 
   edge.route(
     'post',
@@ -196,16 +234,39 @@ export function attachmentRoutes(ctx: RouteContext): void {
       const name = req.query.get('name') ?? 'file';
       return { status: 201, json: await addAttachment(svc, p, req.ip, { documentId, name, contentType: type, bytes: req.body }) };
     },
-    { maxBodyBytes: Math.min(svc.files.maxUploadBytes, 32 * 1_048_576) },
+    {
+      maxBodyBytes: Math.min(svc.files.maxUploadBytes, 32 * 1_048_576),
+      doc: {
+        tag: 'Attachments',
+        summary: 'Attach a small file in one request',
+        description: 'The file is the body, its type the Content-Type (at most 32 MB; larger files go through the resumable uploads). Needs write access.',
+        auth: 'bearer',
+        params: { id: 'The document' },
+        queryParams: { name: 'The file name (default "file")' },
+        rawBody: { contentType: '*/*', description: 'The file' },
+        status: 201,
+        response: 'Attachment',
+      },
+    },
   );
-  edge.route('get', '/api/v1/documents/:id/attachments', async (req) => {
-    const p = await authenticate(ctx, req);
-    return { status: 200, json: await listAttachments(svc, p, req.ip, { documentId: pathId(req, 'id', 'document') }) };
-  });
-  edge.route('get', '/api/v1/attachments/:id', async (req) => {
-    const p = await authenticate(ctx, req);
-    return { status: 200, json: await getAttachment(svc, p, req.ip, { id: pathId(req, 'id', 'attachment') }) };
-  });
+  edge.route(
+    'get',
+    '/api/v1/documents/:id/attachments',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      return { status: 200, json: await listAttachments(svc, p, req.ip, { documentId: pathId(req, 'id', 'document') }) };
+    },
+    { doc: { tag: 'Attachments', summary: "List a document's files", auth: 'bearer', params: { id: 'The document' }, status: 200, response: 'AttachmentList' } },
+  );
+  edge.route(
+    'get',
+    '/api/v1/attachments/:id',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      return { status: 200, json: await getAttachment(svc, p, req.ip, { id: pathId(req, 'id', 'attachment') }) };
+    },
+    { doc: { tag: 'Attachments', summary: "Get a file's metadata", auth: 'bearer', params: { id: 'The attachment' }, status: 200, response: 'Attachment' } },
+  );
 
   /** Answers a download of `meta` (a range, HEAD, a revalidation) with the headers that keep a file inert. */
   const serve = async (req: Req, meta: Attachment, open: (range?: ByteRange) => Promise<{ body: Readable; size: number }>, extra: Record<string, string> = {}): Promise<Res> => {
@@ -247,18 +308,77 @@ export function attachmentRoutes(ctx: RouteContext): void {
     const found = await openPublicAttachment(svc, { token, id: pathId(req, 'id', 'attachment') });
     return serve(req, found.attachment, found.open, extra);
   };
-  edge.route('get', '/api/v1/public/:token/attachments/:id', publicContent, { secretPath: true });
-  edge.route('head', '/api/v1/public/:token/attachments/:id', publicContent, { secretPath: true });
-  edge.route('get', '/api/v1/attachments/:id/content', content);
-  edge.route('head', '/api/v1/attachments/:id/content', content);
+  edge.route('get', '/api/v1/public/:token/attachments/:id', publicContent, {
+    secretPath: true,
+    doc: {
+      tag: 'Public links',
+      summary: 'Download a file of a publicly shared document',
+      description: 'For anyone holding the link; answered like `GET /api/v1/attachments/{id}/content`, never cached.',
+      auth: 'none',
+      params: { token: { text: "The public link's token" }, id: 'The attachment' },
+      queryParams: { download: '`1`: always as a download' },
+      status: 200,
+      response: { contentType: 'application/octet-stream', description: "The file's bytes, with its own Content-Type" },
+      otherResponses: { 206: 'One byte range (Range: bytes=…)', 304: 'Not modified (If-None-Match)' },
+    },
+  });
+  edge.route('head', '/api/v1/public/:token/attachments/:id', publicContent, {
+    secretPath: true,
+    doc: {
+      tag: 'Public links',
+      summary: 'The headers of a publicly shared file',
+      auth: 'none',
+      params: { token: { text: "The public link's token" }, id: 'The attachment' },
+      status: 200,
+    },
+  });
+  edge.route('get', '/api/v1/attachments/:id/content', content, {
+    doc: {
+      tag: 'Attachments',
+      summary: "Download a file's bytes",
+      description:
+        "With the document's read permission. One byte range if asked (`Range: bytes=a-b`, 206). Raster images are inline unless `download=1`; everything else is an attachment download, with headers that keep it inert (`Content-Security-Policy: sandbox`, `nosniff`).",
+      auth: 'bearer',
+      params: { id: 'The attachment' },
+      queryParams: { download: '`1`: always as a download' },
+      status: 200,
+      response: { contentType: 'application/octet-stream', description: "The file's bytes, with its own Content-Type" },
+      otherResponses: { 206: 'One byte range', 304: 'Not modified (If-None-Match matched the ETag)' },
+      responseHeaders: { etag: 'The attachment id (the bytes never change)', 'content-disposition': 'inline or attachment, with the file name', 'accept-ranges': 'bytes' },
+    },
+  });
+  edge.route('head', '/api/v1/attachments/:id/content', content, {
+    doc: { tag: 'Attachments', summary: "A file's headers (length, type) without its bytes", auth: 'bearer', params: { id: 'The attachment' }, status: 200 },
+  });
 
-  edge.route('get', '/api/v1/workspace/storage', async (req) => {
-    const p = await authenticate(ctx, req);
-    return { status: 200, json: await workspaceStorage(svc, p) };
-  });
+  edge.route(
+    'get',
+    '/api/v1/workspace/storage',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      return { status: 200, json: await workspaceStorage(svc, p) };
+    },
+    { doc: { tag: 'Attachments', summary: "The workspace's file storage: used and quota", auth: 'bearer', status: 200, response: 'WorkspaceStorage' } },
+  );
   const Quota = z.strictObject({ quotaBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).nullable() });
-  edge.route('put', '/api/v1/workspace/storage', async (req) => {
-    const p = await authenticate(ctx, req);
-    return { status: 200, json: await setWorkspaceQuota(svc, p, req.ip, readJson(req, Quota)) };
-  });
+  edge.route(
+    'put',
+    '/api/v1/workspace/storage',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      return { status: 200, json: await setWorkspaceQuota(svc, p, req.ip, readJson(req, Quota)) };
+    },
+    {
+      doc: {
+        tag: 'Attachments',
+        summary: "Set the workspace's storage quota",
+        description: 'Owners and admins; `null` for the server default.',
+        auth: 'bearer',
+        body: Quota,
+        status: 200,
+        response: 'WorkspaceStorage',
+        example: { request: { quotaBytes: 10737418240 } },
+      },
+    },
+  );
 }

@@ -32,17 +32,35 @@ type _Requests = [Expect<z.infer<typeof Query> extends AuditQuery ? true : false
 
 export function auditRoutes(ctx: RouteContext): void {
   const { edge, svc } = ctx;
-  edge.route('get', '/api/v1/audit', async (req): Promise<Res> => {
-    const p = await authenticate(ctx, req);
-    const q = readQuery(req, Query);
-    if (q.format === 'ndjson' || (req.headers['accept'] ?? '').includes('application/x-ndjson')) {
-      const body = await exportAudit(svc, p, req.ip, q);
-      return {
+  edge.route(
+    'get',
+    '/api/v1/audit',
+    async (req): Promise<Res> => {
+      const p = await authenticate(ctx, req);
+      const q = readQuery(req, Query);
+      if (q.format === 'ndjson' || (req.headers['accept'] ?? '').includes('application/x-ndjson')) {
+        const body = await exportAudit(svc, p, req.ip, q);
+        return {
+          status: 200,
+          text: body,
+          headers: { 'content-type': 'application/x-ndjson; charset=utf-8', 'content-disposition': 'attachment; filename="quire-audit.ndjson"', 'cache-control': 'no-store' },
+        };
+      }
+      return { status: 200, json: await listAudit(svc, p, req.ip, q), headers: { 'cache-control': 'no-store' } };
+    },
+    {
+      doc: {
+        tag: 'Audit',
+        summary: "Read the workspace's audit log",
+        description: 'Owners and admins. Pages of entries, newest first; `format=ndjson` (or `Accept: application/x-ndjson`) exports every matching entry as newline-delimited JSON.',
+        auth: 'bearer',
+        query: Query,
         status: 200,
-        text: body,
-        headers: { 'content-type': 'application/x-ndjson; charset=utf-8', 'content-disposition': 'attachment; filename="quire-audit.ndjson"', 'cache-control': 'no-store' },
-      };
-    }
-    return { status: 200, json: await listAudit(svc, p, req.ip, q), headers: { 'cache-control': 'no-store' } };
-  });
+        response: [
+          { contentType: 'application/json', schema: 'AuditPage', description: 'A page of entries' },
+          { contentType: 'application/x-ndjson', description: 'With format=ndjson: one AuditEntry per line' },
+        ],
+      },
+    },
+  );
 }

@@ -30,33 +30,115 @@ export function authRoutes(ctx: RouteContext): void {
   const { edge, svc } = ctx;
   const authLimit = (req: Req) => limit(ctx, `auth:${req.ip}`, ctx.config.rateLimits.auth);
 
-  edge.route('post', '/api/v1/auth/signup', async (req) => {
-    await authLimit(req);
-    const body = readJson(req, Signup);
-    return { status: 201, json: await signup(svc, { ...body, ...device(req) }) };
-  });
-  edge.route('post', '/api/v1/auth/login', async (req) => {
-    await authLimit(req);
-    const body = readJson(req, Login);
-    // Keyed by a digest: the limiter (Redis) never holds an address book of emails.
-    const account = crypto.createHash('sha256').update(body.email.trim().toLowerCase()).digest('base64url').slice(0, 22);
-    await limit(ctx, `login:${account}`, ctx.config.rateLimits.loginAccount);
-    return { status: 200, json: await login(svc, { ...body, ...device(req) }) };
-  });
-  edge.route('post', '/api/v1/auth/refresh', async (req) => {
-    await authLimit(req);
-    const body = readJson(req, RefreshBody);
-    return { status: 200, json: await refresh(svc, { refreshToken: body.refreshToken, ...device(req) }) };
-  });
-  edge.route('post', '/api/v1/auth/logout', async (req) => {
-    const body = readJson(req, RefreshBody);
-    await logout(svc, { refreshToken: body.refreshToken, ip: req.ip });
-    return { status: 204 };
-  });
+  edge.route(
+    'post',
+    '/api/v1/auth/signup',
+    async (req) => {
+      await authLimit(req);
+      const body = readJson(req, Signup);
+      return { status: 201, json: await signup(svc, { ...body, ...device(req) }) };
+    },
+    {
+      doc: {
+        tag: 'Auth',
+        summary: 'Sign up: create a workspace and its owner',
+        description: 'Answers a session (an access token and a refresh token). Rate limited per address.',
+        auth: 'none',
+        body: Signup,
+        status: 201,
+        response: 'Session',
+        example: { request: { tenant: 'Acme', email: 'ada@example.com', password: 'correct horse battery staple' } },
+      },
+    },
+  );
+  edge.route(
+    'post',
+    '/api/v1/auth/login',
+    async (req) => {
+      await authLimit(req);
+      const body = readJson(req, Login);
+      // Keyed by a digest: the limiter (Redis) never holds an address book of emails.
+      const account = crypto.createHash('sha256').update(body.email.trim().toLowerCase()).digest('base64url').slice(0, 22);
+      await limit(ctx, `login:${account}`, ctx.config.rateLimits.loginAccount);
+      return { status: 200, json: await login(svc, { ...body, ...device(req) }) };
+    },
+    {
+      doc: {
+        tag: 'Auth',
+        summary: 'Sign in with email and password',
+        description: 'Answers a session, or 401 `mfa_required` / `mfa_enrollment_required` with a challenge for `POST /api/v1/auth/mfa`. Rate limited per address and per account.',
+        auth: 'none',
+        body: Login,
+        status: 200,
+        response: 'Session',
+        example: {
+          request: { email: 'ada@example.com', password: 'correct horse battery staple' },
+          response: {
+            accessToken: 'eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiIxIn0.c2ln',
+            refreshToken: 'qrt_6f1c0d0e8b2a4c1d9e7f',
+            user: { id: '0b6f3c5e-2d7a-4f4e-9a51-6f1f2b0d9c11', email: 'ada@example.com', tenantId: '7d0c1a2b-3e4f-4a5b-8c6d-9e0f1a2b3c4d', role: 'owner' },
+          },
+        },
+      },
+    },
+  );
+  edge.route(
+    'post',
+    '/api/v1/auth/refresh',
+    async (req) => {
+      await authLimit(req);
+      const body = readJson(req, RefreshBody);
+      return { status: 200, json: await refresh(svc, { refreshToken: body.refreshToken, ...device(req) }) };
+    },
+    {
+      doc: {
+        tag: 'Auth',
+        summary: 'Trade a refresh token for a new session',
+        description: 'Refresh tokens rotate: the one sent is spent. Sending a spent one again ends the session (`refresh_token_reused`).',
+        auth: 'none',
+        body: RefreshBody,
+        status: 200,
+        response: 'Session',
+        example: { request: { refreshToken: 'qrt_6f1c0d0e8b2a4c1d9e7f' } },
+      },
+    },
+  );
+  edge.route(
+    'post',
+    '/api/v1/auth/logout',
+    async (req) => {
+      const body = readJson(req, RefreshBody);
+      await logout(svc, { refreshToken: body.refreshToken, ip: req.ip });
+      return { status: 204 };
+    },
+    {
+      doc: {
+        tag: 'Auth',
+        summary: 'Sign out: revoke a refresh token',
+        auth: 'none',
+        body: RefreshBody,
+        status: 204,
+        example: { request: { refreshToken: 'qrt_6f1c0d0e8b2a4c1d9e7f' } },
+      },
+    },
+  );
   // Signed in, no body: ends every session of the caller, this one included.
-  edge.route('post', '/api/v1/auth/logout-all', async (req) => {
-    const p = await authenticate(ctx, req);
-    await logoutAll(svc, p, req.ip);
-    return { status: 204 };
-  });
+  edge.route(
+    'post',
+    '/api/v1/auth/logout-all',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      await logoutAll(svc, p, req.ip);
+      return { status: 204 };
+    },
+    {
+      doc: {
+        tag: 'Auth',
+        summary: 'Sign out everywhere',
+        description: 'Ends every session of the caller, this one included: refresh tokens are revoked, access tokens refused and sync sockets closed.',
+        auth: 'bearer',
+        status: 204,
+      },
+    },
+  );
 }

@@ -20,24 +20,65 @@ type _Requests = [Expect<Accepts<typeof CreateCollection, CreateCollectionReques
 
 export function collectionRoutes(ctx: RouteContext): void {
   const { edge, svc } = ctx;
-  edge.route('get', '/api/v1/collections', async (req) => {
-    const p = await authenticate(ctx, req);
-    return { status: 200, json: await listCollections(svc, p, req.ip) };
-  });
-  edge.route('post', '/api/v1/collections', async (req) => {
-    const p = await authenticate(ctx, req);
-    const body = readJson(req, CreateCollection);
-    return { status: 201, json: await createCollection(svc, p, req.ip, { name: body.name, parentId: body.parentId ?? null }) };
-  });
-  edge.route('patch', '/api/v1/collections/:id', async (req) => {
-    const p = await authenticate(ctx, req);
-    const id = pathId(req, 'id', 'collection');
-    const body = readJson(req, PatchCollection);
-    return { status: 200, json: await updateCollection(svc, p, req.ip, { id, ...body }) };
-  });
-  edge.route('del', '/api/v1/collections/:id', async (req) => {
-    const p = await authenticate(ctx, req);
-    await deleteCollection(svc, p, req.ip, { id: pathId(req, 'id', 'collection') });
-    return { status: 204 };
-  });
+  edge.route(
+    'get',
+    '/api/v1/collections',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      return { status: 200, json: await listCollections(svc, p, req.ip) };
+    },
+    { doc: { tag: 'Collections', summary: "List the workspace's collections", auth: 'bearer', status: 200, response: 'CollectionList' } },
+  );
+  edge.route(
+    'post',
+    '/api/v1/collections',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      const body = readJson(req, CreateCollection);
+      return { status: 201, json: await createCollection(svc, p, req.ip, { name: body.name, parentId: body.parentId ?? null }) };
+    },
+    {
+      doc: {
+        tag: 'Collections',
+        summary: 'Create a collection',
+        description: 'A folder, at the top level or inside `parentId`.',
+        auth: 'bearer',
+        body: CreateCollection,
+        status: 201,
+        response: 'Collection',
+        example: { request: { name: 'Handbook', parentId: null } },
+      },
+    },
+  );
+  edge.route(
+    'patch',
+    '/api/v1/collections/:id',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      const id = pathId(req, 'id', 'collection');
+      const body = readJson(req, PatchCollection);
+      return { status: 200, json: await updateCollection(svc, p, req.ip, { id, ...body }) };
+    },
+    {
+      doc: {
+        tag: 'Collections',
+        summary: 'Rename or move a collection',
+        auth: 'bearer',
+        body: PatchCollection,
+        status: 200,
+        response: 'Collection',
+        example: { request: { name: 'Team handbook' } },
+      },
+    },
+  );
+  edge.route(
+    'del',
+    '/api/v1/collections/:id',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      await deleteCollection(svc, p, req.ip, { id: pathId(req, 'id', 'collection') });
+      return { status: 204 };
+    },
+    { doc: { tag: 'Collections', summary: 'Delete a collection', description: 'Its documents move to the top level.', auth: 'bearer', status: 204 } },
+  );
 }

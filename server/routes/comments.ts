@@ -27,26 +27,69 @@ type _Requests = [Expect<Accepts<typeof CreateComment, CreateCommentRequest>>, E
 
 export function commentRoutes(ctx: RouteContext): void {
   const { edge, svc } = ctx;
-  edge.route('get', '/api/v1/documents/:id/comments', async (req) => {
-    const p = await authenticate(ctx, req);
-    return { status: 200, json: (await listComments(svc, p, req.ip, { id: pathId(req, 'id', 'document') })) satisfies CommentList };
-  });
-  edge.route('post', '/api/v1/documents/:id/comments', async (req) => {
-    const p = await authenticate(ctx, req);
-    const id = pathId(req, 'id', 'document');
-    const body = readJson(req, CreateComment);
-    return { status: 201, json: await createComment(svc, p, req.ip, { id, ...body }) };
-  });
-  edge.route('patch', '/api/v1/documents/:id/comments/:commentId', async (req) => {
-    const p = await authenticate(ctx, req);
-    const id = pathId(req, 'id', 'document');
-    const commentId = pathId(req, 'commentId', 'comment');
-    const body = readJson(req, UpdateComment);
-    return { status: 200, json: await updateComment(svc, p, req.ip, { id, commentId, ...body }) };
-  });
-  edge.route('del', '/api/v1/documents/:id/comments/:commentId', async (req) => {
-    const p = await authenticate(ctx, req);
-    await deleteComment(svc, p, req.ip, { id: pathId(req, 'id', 'document'), commentId: pathId(req, 'commentId', 'comment') });
-    return { status: 204 };
-  });
+  edge.route(
+    'get',
+    '/api/v1/documents/:id/comments',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      return { status: 200, json: (await listComments(svc, p, req.ip, { id: pathId(req, 'id', 'document') })) satisfies CommentList };
+    },
+    { doc: { tag: 'Comments', summary: "List a document's comments", auth: 'bearer', params: { id: 'The document' }, status: 200, response: 'CommentList' } },
+  );
+  edge.route(
+    'post',
+    '/api/v1/documents/:id/comments',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      const id = pathId(req, 'id', 'document');
+      const body = readJson(req, CreateComment);
+      return { status: 201, json: await createComment(svc, p, req.ip, { id, ...body }) };
+    },
+    {
+      doc: {
+        tag: 'Comments',
+        summary: 'Comment on a document or reply',
+        description: 'A new thread (optionally anchored to a text range) or, with `parentId`, a reply. Needs `comment` access.',
+        auth: 'bearer',
+        params: { id: 'The document' },
+        body: CreateComment,
+        status: 201,
+        response: 'Comment',
+        example: { request: { body: 'Should this be “quarterly”?', anchor: { from: 12, to: 21 } } },
+      },
+    },
+  );
+  edge.route(
+    'patch',
+    '/api/v1/documents/:id/comments/:commentId',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      const id = pathId(req, 'id', 'document');
+      const commentId = pathId(req, 'commentId', 'comment');
+      const body = readJson(req, UpdateComment);
+      return { status: 200, json: await updateComment(svc, p, req.ip, { id, commentId, ...body }) };
+    },
+    {
+      doc: {
+        tag: 'Comments',
+        summary: 'Edit or resolve a comment',
+        auth: 'bearer',
+        params: { id: 'The document', commentId: 'The comment' },
+        body: UpdateComment,
+        status: 200,
+        response: 'Comment',
+        example: { request: { resolved: true } },
+      },
+    },
+  );
+  edge.route(
+    'del',
+    '/api/v1/documents/:id/comments/:commentId',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      await deleteComment(svc, p, req.ip, { id: pathId(req, 'id', 'document'), commentId: pathId(req, 'commentId', 'comment') });
+      return { status: 204 };
+    },
+    { doc: { tag: 'Comments', summary: 'Delete a comment', auth: 'bearer', params: { id: 'The document', commentId: 'The comment' }, status: 204 } },
+  );
 }

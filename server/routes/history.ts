@@ -45,53 +45,151 @@ type _Requests = [
 
 export function historyRoutes(ctx: RouteContext): void {
   const { edge, svc } = ctx;
-  edge.route('get', '/api/v1/documents/:id/versions', async (req) => {
-    const p = await authenticate(ctx, req);
-    const id = pathId(req, 'id', 'document');
-    const q = readQuery(req, ListQuery);
-    return { status: 200, json: (await listVersions(svc, p, req.ip, { id, ...q })) satisfies VersionPage };
-  });
-  edge.route('post', '/api/v1/documents/:id/versions', async (req) => {
-    const p = await authenticate(ctx, req);
-    const id = pathId(req, 'id', 'document');
-    const body = readJson(req, CreateVersion);
-    return { status: 201, json: await createVersion(svc, p, req.ip, { id, name: body.name }) };
-  });
-  edge.route('get', '/api/v1/documents/:id/versions/:versionId/content', async (req) => {
-    const p = await authenticate(ctx, req);
-    const id = pathId(req, 'id', 'document');
-    const versionId = pathId(req, 'versionId', 'version');
-    const { format } = readQuery(req, ContentQuery);
-    const out = await getVersionContent(svc, p, req.ip, { id, versionId, format });
-    if ('text' in out) return { status: 200, text: out.text };
-    if ('json' in out) return { status: 200, json: out.json satisfies ProseMirrorJson };
-    return { status: 200, bytes: out.yjs, headers: { 'content-type': 'application/octet-stream' } };
-  });
-  edge.route('get', '/api/v1/documents/:id/versions/:versionId/diff', async (req) => {
-    const p = await authenticate(ctx, req);
-    const id = pathId(req, 'id', 'document');
-    const versionId = pathId(req, 'versionId', 'version');
-    const { against } = readQuery(req, DiffQuery);
-    return { status: 200, json: (await diffVersion(svc, p, req.ip, { id, versionId, against })) satisfies VersionDiff };
-  });
-  edge.route('get', '/api/v1/documents/:id/since-seen', async (req) => {
-    const p = await authenticate(ctx, req);
-    const id = pathId(req, 'id', 'document');
-    return { status: 200, json: (await sinceSeen(svc, p, req.ip, { id })) satisfies SinceSeen };
-  });
-  edge.route('post', '/api/v1/documents/:id/restore', async (req) => {
-    const p = await authenticate(ctx, req);
-    const id = pathId(req, 'id', 'document');
-    const body = req.body && req.body.length > 0 ? readJson(req, RestoreBody) : {};
-    if (body.versionId === undefined) return { status: 200, json: await restoreDocument(svc, p, req.ip, { id }) };
-    return { status: 200, json: { version: await restoreVersion(svc, p, req.ip, { id, versionId: body.versionId }) } satisfies RestoreVersionResponse };
-  });
-  edge.route('post', '/api/v1/documents/:id/undelete', async (req) => {
-    const p = await authenticate(ctx, req);
-    return { status: 200, json: await restoreDocument(svc, p, req.ip, { id: pathId(req, 'id', 'document') }) };
-  });
-  edge.route('get', '/api/v1/trash', async (req) => {
-    const p = await authenticate(ctx, req);
-    return { status: 200, json: (await listTrash(svc, p, req.ip)) satisfies TrashList };
-  });
+  edge.route(
+    'get',
+    '/api/v1/documents/:id/versions',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      const id = pathId(req, 'id', 'document');
+      const q = readQuery(req, ListQuery);
+      return { status: 200, json: (await listVersions(svc, p, req.ip, { id, ...q })) satisfies VersionPage };
+    },
+    {
+      doc: {
+        tag: 'History',
+        summary: "List a document's versions",
+        description: 'Named and automatic versions, newest first, a page at a time.',
+        auth: 'bearer',
+        params: { id: 'The document' },
+        query: ListQuery,
+        status: 200,
+        response: 'VersionPage',
+      },
+    },
+  );
+  edge.route(
+    'post',
+    '/api/v1/documents/:id/versions',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      const id = pathId(req, 'id', 'document');
+      const body = readJson(req, CreateVersion);
+      return { status: 201, json: await createVersion(svc, p, req.ip, { id, name: body.name }) };
+    },
+    {
+      doc: {
+        tag: 'History',
+        summary: 'Save a named version',
+        auth: 'bearer',
+        params: { id: 'The document' },
+        body: CreateVersion,
+        status: 201,
+        response: 'Version',
+        example: { request: { name: 'Sent to legal' } },
+      },
+    },
+  );
+  edge.route(
+    'get',
+    '/api/v1/documents/:id/versions/:versionId/content',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      const id = pathId(req, 'id', 'document');
+      const versionId = pathId(req, 'versionId', 'version');
+      const { format } = readQuery(req, ContentQuery);
+      const out = await getVersionContent(svc, p, req.ip, { id, versionId, format });
+      if ('text' in out) return { status: 200, text: out.text };
+      if ('json' in out) return { status: 200, json: out.json satisfies ProseMirrorJson };
+      return { status: 200, bytes: out.yjs, headers: { 'content-type': 'application/octet-stream' } };
+    },
+    {
+      doc: {
+        tag: 'History',
+        summary: "Read a version's content",
+        auth: 'bearer',
+        params: { id: 'The document', versionId: 'The version' },
+        query: ContentQuery,
+        status: 200,
+        response: [
+          { contentType: 'text/plain', description: 'format=text: the text' },
+          { contentType: 'application/json', schema: 'ProseMirrorJson', description: 'format=json: a ProseMirror document' },
+          { contentType: 'application/octet-stream', description: 'format=yjs: the Yjs state as one update' },
+        ],
+      },
+    },
+  );
+  edge.route(
+    'get',
+    '/api/v1/documents/:id/versions/:versionId/diff',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      const id = pathId(req, 'id', 'document');
+      const versionId = pathId(req, 'versionId', 'version');
+      const { against } = readQuery(req, DiffQuery);
+      return { status: 200, json: (await diffVersion(svc, p, req.ip, { id, versionId, against })) satisfies VersionDiff };
+    },
+    {
+      doc: {
+        tag: 'History',
+        summary: 'Compare a version with another or with now',
+        auth: 'bearer',
+        params: { id: 'The document', versionId: 'The version' },
+        query: DiffQuery,
+        status: 200,
+        response: 'VersionDiff',
+      },
+    },
+  );
+  edge.route(
+    'get',
+    '/api/v1/documents/:id/since-seen',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      const id = pathId(req, 'id', 'document');
+      return { status: 200, json: (await sinceSeen(svc, p, req.ip, { id })) satisfies SinceSeen };
+    },
+    { doc: { tag: 'History', summary: 'What changed since the caller last looked', auth: 'bearer', params: { id: 'The document' }, status: 200, response: 'SinceSeen' } },
+  );
+  edge.route(
+    'post',
+    '/api/v1/documents/:id/restore',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      const id = pathId(req, 'id', 'document');
+      const body = req.body && req.body.length > 0 ? readJson(req, RestoreBody) : {};
+      if (body.versionId === undefined) return { status: 200, json: await restoreDocument(svc, p, req.ip, { id }) };
+      return { status: 200, json: { version: await restoreVersion(svc, p, req.ip, { id, versionId: body.versionId }) } satisfies RestoreVersionResponse };
+    },
+    {
+      doc: {
+        tag: 'History',
+        summary: 'Restore a version (or undo a delete)',
+        description: '`{versionId}` makes that version the current content (answers `RestoreVersionResponse`); `{}` or no body takes the document out of the trash (answers `DocumentMeta`).',
+        auth: 'bearer',
+        params: { id: 'The document' },
+        body: RestoreBody,
+        status: 200,
+        response: 'RestoreVersionResponse',
+        example: { request: { versionId: '5a1f0e3c-6b2d-4c7e-8f9a-0b1c2d3e4f50' } },
+      },
+    },
+  );
+  edge.route(
+    'post',
+    '/api/v1/documents/:id/undelete',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      return { status: 200, json: await restoreDocument(svc, p, req.ip, { id: pathId(req, 'id', 'document') }) };
+    },
+    { doc: { tag: 'History', summary: 'Take a document out of the trash', auth: 'bearer', params: { id: 'The document' }, status: 200, response: 'DocumentMeta' } },
+  );
+  edge.route(
+    'get',
+    '/api/v1/trash',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      return { status: 200, json: (await listTrash(svc, p, req.ip)) satisfies TrashList };
+    },
+    { doc: { tag: 'History', summary: "List the caller's deleted documents", auth: 'bearer', status: 200, response: 'TrashList' } },
+  );
 }

@@ -57,23 +57,56 @@ export function importExportRoutes(ctx: RouteContext): void {
       });
       return { status: 201, json: meta };
     },
-    { maxBodyBytes: MAX_IMPORT_BYTES },
-  );
-  edge.route('get', '/api/v1/documents/:id/export', async (req) => {
-    const p = await authenticate(ctx, req);
-    const id = pathId(req, 'id', 'document');
-    const { format } = readQuery(req, ExportQuery);
-    const out = await exportDocument(svc, p, req.ip, { id, format });
-    return {
-      status: 200,
-      bytes: out.bytes,
-      headers: {
-        'content-type': out.contentType,
-        'content-disposition': out.disposition,
-        'cache-control': 'private, no-store',
-        // A page opened from the download runs nothing and loads nothing but images.
-        ...(format === 'html' ? { 'content-security-policy': "default-src 'none'; img-src data: https:; style-src 'unsafe-inline'; sandbox" } : {}),
+    {
+      maxBodyBytes: MAX_IMPORT_BYTES,
+      doc: {
+        tag: 'Import and export',
+        summary: 'Import a Markdown, HTML or Word file as a new document',
+        description: 'The file is the body (at most 20 MB). Its format comes from `format`, else the Content-Type, else the extension of `name`.',
+        auth: 'bearer',
+        query: ImportQuery,
+        rawBody: [{ contentType: 'text/markdown' }, { contentType: 'text/html' }, { contentType: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document' }],
+        status: 201,
+        response: 'DocumentMeta',
       },
-    };
-  });
+    },
+  );
+  edge.route(
+    'get',
+    '/api/v1/documents/:id/export',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      const id = pathId(req, 'id', 'document');
+      const { format } = readQuery(req, ExportQuery);
+      const out = await exportDocument(svc, p, req.ip, { id, format });
+      return {
+        status: 200,
+        bytes: out.bytes,
+        headers: {
+          'content-type': out.contentType,
+          'content-disposition': out.disposition,
+          'cache-control': 'private, no-store',
+          // A page opened from the download runs nothing and loads nothing but images.
+          ...(format === 'html' ? { 'content-security-policy': "default-src 'none'; img-src data: https:; style-src 'unsafe-inline'; sandbox" } : {}),
+        },
+      };
+    },
+    {
+      doc: {
+        tag: 'Import and export',
+        summary: 'Export a document as Markdown, HTML, Word or PDF',
+        description: 'A download (`Content-Disposition: attachment`).',
+        auth: 'bearer',
+        params: { id: 'The document' },
+        query: ExportQuery,
+        status: 200,
+        response: [
+          { contentType: 'text/markdown' },
+          { contentType: 'text/html' },
+          { contentType: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document' },
+          { contentType: 'application/pdf' },
+        ],
+      },
+    },
+  );
 }

@@ -58,30 +58,76 @@ export function invitationRoutes(ctx: RouteContext): void {
   const authLimit = (req: Req) => limit(ctx, `auth:${req.ip}`, ctx.config.rateLimits.auth);
 
   // ---- owners and admins ------------------------------------------------------------------
-  edge.route('post', '/api/v1/invitations', async (req) => {
-    const p = await authenticate(ctx, req);
-    const body = readJson(req, CreateInvitation);
-    return { status: 201, json: await createInvitation(svc, p, req.ip, settings, body), headers: PRIVATE_HEADERS };
-  });
-  edge.route('get', '/api/v1/invitations', async (req) => {
-    const p = await authenticate(ctx, req);
-    return { status: 200, json: { invitations: await listInvitations(svc, p, req.ip) } satisfies InvitationList };
-  });
-  edge.route('del', '/api/v1/invitations/:id', async (req) => {
-    const p = await authenticate(ctx, req);
-    await revokeInvitation(svc, p, req.ip, pathId(req, 'id', 'invitation'));
-    return { status: 204 };
-  });
-  edge.route('post', '/api/v1/invitations/:id/resend', async (req) => {
-    const p = await authenticate(ctx, req);
-    const id = pathId(req, 'id', 'invitation');
-    return { status: 200, json: await resendInvitation(svc, p, req.ip, settings, id), headers: PRIVATE_HEADERS };
-  });
-  edge.route('post', '/api/v1/users/:id/password-reset', async (req) => {
-    const p = await authenticate(ctx, req);
-    const userId = pathId(req, 'id', 'user');
-    return { status: 200, json: await adminPasswordResetLink(svc, p, req.ip, settings, userId), headers: PRIVATE_HEADERS };
-  });
+  edge.route(
+    'post',
+    '/api/v1/invitations',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      const body = readJson(req, CreateInvitation);
+      return { status: 201, json: await createInvitation(svc, p, req.ip, settings, body), headers: PRIVATE_HEADERS };
+    },
+    {
+      doc: {
+        tag: 'Invitations',
+        summary: 'Invite someone to the workspace',
+        description: 'Owners and admins. Emails the link when mail is set up; the answer says how it was delivered (and holds the link when it was not emailed).',
+        auth: 'bearer',
+        body: CreateInvitation,
+        status: 201,
+        response: 'InvitationSent',
+        example: { request: { email: 'grace@example.com', role: 'member' } },
+      },
+    },
+  );
+  edge.route(
+    'get',
+    '/api/v1/invitations',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      return { status: 200, json: { invitations: await listInvitations(svc, p, req.ip) } satisfies InvitationList };
+    },
+    { doc: { tag: 'Invitations', summary: 'List pending invitations', auth: 'bearer', status: 200, response: 'InvitationList' } },
+  );
+  edge.route(
+    'del',
+    '/api/v1/invitations/:id',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      await revokeInvitation(svc, p, req.ip, pathId(req, 'id', 'invitation'));
+      return { status: 204 };
+    },
+    { doc: { tag: 'Invitations', summary: 'Revoke an invitation', auth: 'bearer', params: { id: 'The invitation' }, status: 204 } },
+  );
+  edge.route(
+    'post',
+    '/api/v1/invitations/:id/resend',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      const id = pathId(req, 'id', 'invitation');
+      return { status: 200, json: await resendInvitation(svc, p, req.ip, settings, id), headers: PRIVATE_HEADERS };
+    },
+    { doc: { tag: 'Invitations', summary: 'Send an invitation again (a new link)', auth: 'bearer', params: { id: 'The invitation' }, status: 200, response: 'InvitationSent' } },
+  );
+  edge.route(
+    'post',
+    '/api/v1/users/:id/password-reset',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      const userId = pathId(req, 'id', 'user');
+      return { status: 200, json: await adminPasswordResetLink(svc, p, req.ip, settings, userId), headers: PRIVATE_HEADERS };
+    },
+    {
+      doc: {
+        tag: 'Users',
+        summary: 'Make a password reset link for a user',
+        description: 'Owners and admins; the link is emailed when mail is set up.',
+        auth: 'bearer',
+        params: { id: 'The user' },
+        status: 200,
+        response: 'PasswordResetLink',
+      },
+    },
+  );
 
   // ---- no sign-in -----------------------------------------------------------------------------
   edge.route(
@@ -98,26 +144,82 @@ export function invitationRoutes(ctx: RouteContext): void {
         throw new AppError(e.status, e.code, e.message, e.details, { ...e.headers, ...PRIVATE_HEADERS });
       }
     },
-    { secretPath: true },
+    {
+      secretPath: true,
+      doc: {
+        tag: 'Invitations',
+        summary: 'Preview an invitation',
+        description: 'What the invitee joins (workspace, role, email), for the sign-up page. Never cached.',
+        auth: 'none',
+        params: { token: { text: "The invitation link's token" } },
+        status: 200,
+        response: 'InvitationPreview',
+      },
+    },
   );
-  edge.route('post', '/api/v1/auth/invitations/accept', async (req) => {
-    await authLimit(req);
-    const body = readJson(req, AcceptInvitation);
-    return { status: 201, json: await acceptInvitation(svc, req.ip, body) };
-  });
-  edge.route('post', '/api/v1/auth/password-reset', async (req) => {
-    await authLimit(req);
-    const body = readJson(req, ResetRequest);
-    // Keyed by a digest, like login's: the limiter never holds an address book.
-    const account = crypto.createHash('sha256').update(body.email.trim().toLowerCase()).digest('base64url').slice(0, 22);
-    await limit(ctx, `reset:${account}`, ctx.config.rateLimits.loginAccount);
-    requestPasswordReset(svc, settings, { email: body.email, ip: req.ip });
-    return { status: 202 };
-  });
-  edge.route('post', '/api/v1/auth/password-reset/confirm', async (req) => {
-    await authLimit(req);
-    const body = readJson(req, ResetConfirm);
-    await confirmPasswordReset(svc, req.ip, body);
-    return { status: 204 };
-  });
+  edge.route(
+    'post',
+    '/api/v1/auth/invitations/accept',
+    async (req) => {
+      await authLimit(req);
+      const body = readJson(req, AcceptInvitation);
+      return { status: 201, json: await acceptInvitation(svc, req.ip, body) };
+    },
+    {
+      doc: {
+        tag: 'Invitations',
+        summary: 'Accept an invitation: create the account',
+        auth: 'none',
+        body: AcceptInvitation,
+        status: 201,
+        response: 'User',
+        example: { request: { token: 'qin_7d0c1a2b.kP1x9yZ3', password: 'correct horse battery staple', displayName: 'Grace' } },
+      },
+    },
+  );
+  edge.route(
+    'post',
+    '/api/v1/auth/password-reset',
+    async (req) => {
+      await authLimit(req);
+      const body = readJson(req, ResetRequest);
+      // Keyed by a digest, like login's: the limiter never holds an address book.
+      const account = crypto.createHash('sha256').update(body.email.trim().toLowerCase()).digest('base64url').slice(0, 22);
+      await limit(ctx, `reset:${account}`, ctx.config.rateLimits.loginAccount);
+      requestPasswordReset(svc, settings, { email: body.email, ip: req.ip });
+      return { status: 202 };
+    },
+    {
+      doc: {
+        tag: 'Auth',
+        summary: 'Ask for a password reset email',
+        description: 'Always 202, whether or not the address has an account.',
+        auth: 'none',
+        body: ResetRequest,
+        status: 202,
+        example: { request: { email: 'ada@example.com' } },
+      },
+    },
+  );
+  edge.route(
+    'post',
+    '/api/v1/auth/password-reset/confirm',
+    async (req) => {
+      await authLimit(req);
+      const body = readJson(req, ResetConfirm);
+      await confirmPasswordReset(svc, req.ip, body);
+      return { status: 204 };
+    },
+    {
+      doc: {
+        tag: 'Auth',
+        summary: 'Set a new password with a reset link',
+        description: 'Ends every session of the account.',
+        auth: 'none',
+        body: ResetConfirm,
+        status: 204,
+        example: { request: { token: 'qpr_7d0c1a2b.kP1x9yZ3', password: 'a new long passphrase' } },
+      },
+    },
+  );
 }

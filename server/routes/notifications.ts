@@ -51,77 +51,173 @@ export function notificationRoutes(ctx: RouteContext): void {
   const { edge, svc, config } = ctx;
   const streams = new Map<string, Set<EventStreamSink>>();
 
-  edge.route('get', '/api/v1/notifications', async (req) => {
-    const p = await authenticate(ctx, req);
-    const q = readQuery(req, ListQuery);
-    return { status: 200, json: await listNotifications(svc, p, req.ip, { unread: q.unread === undefined ? undefined : q.unread === 'true', cursor: q.cursor, limit: q.limit }) };
-  });
-  edge.route('post', '/api/v1/notifications/read', async (req) => {
-    const p = await authenticate(ctx, req);
-    return { status: 200, json: await markNotificationsRead(svc, p, req.ip, readJson(req, MarkRead)) };
-  });
-  edge.route('get', '/api/v1/me/notification-preferences', async (req) => {
-    const p = await authenticate(ctx, req);
-    return { status: 200, json: await getNotificationPreferences(svc, p, req.ip) };
-  });
-  edge.route('put', '/api/v1/me/notification-preferences', async (req) => {
-    const p = await authenticate(ctx, req);
-    return { status: 200, json: await setNotificationPreferences(svc, p, req.ip, readJson(req, SetPreferences)) };
-  });
-  edge.route('get', '/api/v1/workspace/notification-defaults', async (req) => {
-    const p = await authenticate(ctx, req);
-    const { defaults } = await getNotificationDefaults(svc, p, req.ip);
-    return { status: 200, json: { preferences: defaults, defaults } };
-  });
-  edge.route('put', '/api/v1/workspace/notification-defaults', async (req) => {
-    const p = await authenticate(ctx, req);
-    const { defaults } = await setNotificationDefaults(svc, p, req.ip, readJson(req, SetPreferences));
-    return { status: 200, json: { preferences: defaults, defaults } };
-  });
-
-  edge.route('get', '/api/v1/notifications/stream', async (req) => {
-    const p = await authenticate(ctx, req);
-    const unread = await unreadForStream(svc, p);
-    await svc.notificationHub.start();
-    const key = `${p.tenantId}:${p.userId}`;
-    return {
-      status: 200,
-      eventStream: (sink) => {
-        const mine = streams.get(key) ?? new Set<EventStreamSink>();
-        streams.set(key, mine);
-        if (mine.size >= MAX_STREAMS_PER_USER) [...mine][0]?.close();
-        mine.add(sink);
-        sink.send('unread', { type: 'unread', unread });
-        // Signals are handled one at a time, so the counts a client sees never go backwards.
-        let chain: Promise<void> = Promise.resolve();
-        const onSignal = (signal: NotificationSignal) => {
-          chain = chain.then(async () => {
-            if (sink.closed) return;
-            try {
-              if (signal.type === 'notification') {
-                const shown = await notificationForStream(svc, p, signal.notificationId);
-                if (shown) sink.send('notification', { type: 'notification', notification: shown.notification, unread: shown.unread });
-              } else {
-                sink.send('unread', { type: 'unread', unread: await unreadForStream(svc, p) });
-              }
-            } catch (err) {
-              // The account was disabled or the session ended (or the database is away): the
-              // client reconnects, and is refused or catches up then.
-              req.log.info({ err: (err as Error).message }, 'notification stream closed');
-              sink.close();
-            }
-          });
-        };
-        const off = svc.notificationHub.subscribe(p.tenantId, p.userId, onSignal);
-        const lifetime = setTimeout(() => sink.close(), config.jwt.accessTtlSeconds * 1000);
-        lifetime.unref();
-        return () => {
-          off();
-          clearTimeout(lifetime);
-          mine.delete(sink);
-          if (mine.size === 0) streams.delete(key);
-        };
+  edge.route(
+    'get',
+    '/api/v1/notifications',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      const q = readQuery(req, ListQuery);
+      return { status: 200, json: await listNotifications(svc, p, req.ip, { unread: q.unread === undefined ? undefined : q.unread === 'true', cursor: q.cursor, limit: q.limit }) };
+    },
+    {
+      doc: {
+        tag: 'Notifications',
+        summary: "List the caller's notifications",
+        description: 'Newest first, a page at a time; `unread=true` for unread only.',
+        auth: 'bearer',
+        query: ListQuery,
+        status: 200,
+        response: 'NotificationPage',
       },
-    };
-  });
+    },
+  );
+  edge.route(
+    'post',
+    '/api/v1/notifications/read',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      return { status: 200, json: await markNotificationsRead(svc, p, req.ip, readJson(req, MarkRead)) };
+    },
+    {
+      doc: {
+        tag: 'Notifications',
+        summary: 'Mark notifications read',
+        description: 'Some by id, or `{ "all": true }`.',
+        auth: 'bearer',
+        body: MarkRead,
+        status: 200,
+        response: 'MarkNotificationsReadResponse',
+        example: { request: { all: true } },
+      },
+    },
+  );
+  edge.route(
+    'get',
+    '/api/v1/me/notification-preferences',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      return { status: 200, json: await getNotificationPreferences(svc, p, req.ip) };
+    },
+    {
+      doc: {
+        tag: 'Notifications',
+        summary: "The caller's notification preferences",
+        description: 'Per kind and channel (in app, email, push), with the workspace defaults.',
+        auth: 'bearer',
+        status: 200,
+        response: 'NotificationPreferences',
+      },
+    },
+  );
+  edge.route(
+    'put',
+    '/api/v1/me/notification-preferences',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      return { status: 200, json: await setNotificationPreferences(svc, p, req.ip, readJson(req, SetPreferences)) };
+    },
+    {
+      doc: {
+        tag: 'Notifications',
+        summary: "Change the caller's notification preferences",
+        auth: 'bearer',
+        body: SetPreferences,
+        status: 200,
+        response: 'NotificationPreferences',
+        example: { request: { preferences: { mention: { email: false } } } },
+      },
+    },
+  );
+  edge.route(
+    'get',
+    '/api/v1/workspace/notification-defaults',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      const { defaults } = await getNotificationDefaults(svc, p, req.ip);
+      return { status: 200, json: { preferences: defaults, defaults } };
+    },
+    { doc: { tag: 'Notifications', summary: "The workspace's default notification preferences", auth: 'bearer', status: 200, response: 'NotificationPreferences' } },
+  );
+  edge.route(
+    'put',
+    '/api/v1/workspace/notification-defaults',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      const { defaults } = await setNotificationDefaults(svc, p, req.ip, readJson(req, SetPreferences));
+      return { status: 200, json: { preferences: defaults, defaults } };
+    },
+    {
+      doc: {
+        tag: 'Notifications',
+        summary: "Change the workspace's default notification preferences",
+        description: 'Owners and admins.',
+        auth: 'bearer',
+        body: SetPreferences,
+        status: 200,
+        response: 'NotificationPreferences',
+        example: { request: { preferences: { mention: { push: true } } } },
+      },
+    },
+  );
+
+  edge.route(
+    'get',
+    '/api/v1/notifications/stream',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      const unread = await unreadForStream(svc, p);
+      await svc.notificationHub.start();
+      const key = `${p.tenantId}:${p.userId}`;
+      return {
+        status: 200,
+        eventStream: (sink) => {
+          const mine = streams.get(key) ?? new Set<EventStreamSink>();
+          streams.set(key, mine);
+          if (mine.size >= MAX_STREAMS_PER_USER) [...mine][0]?.close();
+          mine.add(sink);
+          sink.send('unread', { type: 'unread', unread });
+          // Signals are handled one at a time, so the counts a client sees never go backwards.
+          let chain: Promise<void> = Promise.resolve();
+          const onSignal = (signal: NotificationSignal) => {
+            chain = chain.then(async () => {
+              if (sink.closed) return;
+              try {
+                if (signal.type === 'notification') {
+                  const shown = await notificationForStream(svc, p, signal.notificationId);
+                  if (shown) sink.send('notification', { type: 'notification', notification: shown.notification, unread: shown.unread });
+                } else {
+                  sink.send('unread', { type: 'unread', unread: await unreadForStream(svc, p) });
+                }
+              } catch (err) {
+                // The account was disabled or the session ended (or the database is away): the
+                // client reconnects, and is refused or catches up then.
+                req.log.info({ err: (err as Error).message }, 'notification stream closed');
+                sink.close();
+              }
+            });
+          };
+          const off = svc.notificationHub.subscribe(p.tenantId, p.userId, onSignal);
+          const lifetime = setTimeout(() => sink.close(), config.jwt.accessTtlSeconds * 1000);
+          lifetime.unref();
+          return () => {
+            off();
+            clearTimeout(lifetime);
+            mine.delete(sink);
+            if (mine.size === 0) streams.delete(key);
+          };
+        },
+      };
+    },
+    {
+      doc: {
+        tag: 'Notifications',
+        summary: 'Follow notifications live (Server-Sent Events)',
+        description:
+          "A `text/event-stream` that stays open: first an `unread` event, then a `notification` event for each new notification and `unread` when the count changes. Each event's `data` is a NotificationStreamEvent as JSON. Comment lines keep it open; it closes when the access token expires (reconnect with a fresh one). Access tokens only.",
+        auth: 'bearer',
+        status: 200,
+        response: { contentType: 'text/event-stream', schema: 'NotificationStreamEvent', description: 'Events; each `data:` line is a NotificationStreamEvent' },
+      },
+    },
+  );
 }

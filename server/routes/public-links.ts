@@ -16,19 +16,44 @@ const MAX_TOKEN_CHARS = 128;
 
 export function publicLinkRoutes(ctx: RouteContext): void {
   const { edge, svc } = ctx;
-  edge.route('post', '/api/v1/documents/:id/public-link', async (req) => {
-    const p = await authenticate(ctx, req);
-    return { status: 201, json: await createPublicLink(svc, p, req.ip, { id: pathId(req, 'id', 'document') }) };
-  });
-  edge.route('get', '/api/v1/documents/:id/public-link', async (req) => {
-    const p = await authenticate(ctx, req);
-    return { status: 200, json: (await getPublicLinkState(svc, p, req.ip, { id: pathId(req, 'id', 'document') })) satisfies PublicLinkState };
-  });
-  edge.route('del', '/api/v1/documents/:id/public-link', async (req) => {
-    const p = await authenticate(ctx, req);
-    await revokePublicLink(svc, p, req.ip, { id: pathId(req, 'id', 'document') });
-    return { status: 204 };
-  });
+  edge.route(
+    'post',
+    '/api/v1/documents/:id/public-link',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      return { status: 201, json: await createPublicLink(svc, p, req.ip, { id: pathId(req, 'id', 'document') }) };
+    },
+    {
+      doc: {
+        tag: 'Public links',
+        summary: 'Share a document by a public link',
+        description: 'Read-only, for anyone with the link; admin access to the document, and the workspace must allow public links.',
+        auth: 'bearer',
+        params: { id: 'The document' },
+        status: 201,
+        response: 'PublicLink',
+      },
+    },
+  );
+  edge.route(
+    'get',
+    '/api/v1/documents/:id/public-link',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      return { status: 200, json: (await getPublicLinkState(svc, p, req.ip, { id: pathId(req, 'id', 'document') })) satisfies PublicLinkState };
+    },
+    { doc: { tag: 'Public links', summary: "A document's public link, if any", auth: 'bearer', params: { id: 'The document' }, status: 200, response: 'PublicLinkState' } },
+  );
+  edge.route(
+    'del',
+    '/api/v1/documents/:id/public-link',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      await revokePublicLink(svc, p, req.ip, { id: pathId(req, 'id', 'document') });
+      return { status: 204 };
+    },
+    { doc: { tag: 'Public links', summary: 'Turn the public link off', auth: 'bearer', params: { id: 'The document' }, status: 204 } },
+  );
   edge.route(
     'get',
     '/api/v1/public/:token',
@@ -43,6 +68,17 @@ export function publicLinkRoutes(ctx: RouteContext): void {
         throw new AppError(e.status, e.code, e.message, e.details, { ...e.headers, ...PUBLIC_HEADERS });
       }
     },
-    { secretPath: true },
+    {
+      secretPath: true,
+      doc: {
+        tag: 'Public links',
+        summary: 'Read a publicly shared document',
+        description: 'No sign-in: the token is the authority. Never cached or indexed.',
+        auth: 'none',
+        params: { token: { text: "The public link's token" } },
+        status: 200,
+        response: 'PublicDocument',
+      },
+    },
   );
 }

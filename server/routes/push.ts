@@ -45,27 +45,67 @@ type _Requests = [Expect<Accepts<typeof Subscribe, PushSubscriptionRequest>>];
 export function pushRoutes(ctx: RouteContext): void {
   const { edge, svc, config } = ctx;
   const policy = { allowPrivateEndpoints: config.notifications.pushAllowPrivateEndpoints };
-  edge.route('get', '/api/v1/push/vapid-public-key', async (req) => {
-    await authenticate(ctx, req);
-    let publicKey: string;
-    try {
-      ({ publicKey } = await vapidKeysFor(config, { publicKey: config.notifications.vapidPublicKey, privateKey: config.notifications.vapidPrivateKey, dataDir: config.dataDir }));
-    } catch (e) {
-      svc.log.error({ cat: 'notify', err: e instanceof Error ? e.message : String(e) }, 'Web Push keys could not be loaded');
-      throw new AppError(503, 'push_unavailable', 'Push notifications are not available on this server');
-    }
-    return { status: 200, json: { publicKey } satisfies VapidPublicKey };
-  });
-  edge.route('post', '/api/v1/me/push-subscriptions', async (req) => {
-    const p = await authenticate(ctx, req);
-    const body = readJson(req, Subscribe);
-    await subscribePush(svc, p, req.ip, body, policy);
-    return { status: 201, json: { endpoint: body.endpoint } };
-  });
-  edge.route('del', '/api/v1/me/push-subscriptions', async (req) => {
-    const p = await authenticate(ctx, req);
-    const body = readJson(req, Unsubscribe);
-    await unsubscribePush(svc, p, req.ip, body);
-    return { status: 204 };
-  });
+  edge.route(
+    'get',
+    '/api/v1/push/vapid-public-key',
+    async (req) => {
+      await authenticate(ctx, req);
+      let publicKey: string;
+      try {
+        ({ publicKey } = await vapidKeysFor(config, { publicKey: config.notifications.vapidPublicKey, privateKey: config.notifications.vapidPrivateKey, dataDir: config.dataDir }));
+      } catch (e) {
+        svc.log.error({ cat: 'notify', err: e instanceof Error ? e.message : String(e) }, 'Web Push keys could not be loaded');
+        throw new AppError(503, 'push_unavailable', 'Push notifications are not available on this server');
+      }
+      return { status: 200, json: { publicKey } satisfies VapidPublicKey };
+    },
+    { doc: { tag: 'Notifications', summary: "The server's Web Push public key (VAPID)", auth: 'bearer', status: 200, response: 'VapidPublicKey' } },
+  );
+  edge.route(
+    'post',
+    '/api/v1/me/push-subscriptions',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      const body = readJson(req, Subscribe);
+      await subscribePush(svc, p, req.ip, body, policy);
+      return { status: 201, json: { endpoint: body.endpoint } };
+    },
+    {
+      doc: {
+        tag: 'Notifications',
+        summary: 'Subscribe this browser to push notifications',
+        description: "The browser's `PushSubscription.toJSON()`. Answers `{ endpoint }`.",
+        auth: 'bearer',
+        body: Subscribe,
+        status: 201,
+        response: { contentType: 'application/json', description: 'The subscribed endpoint: `{ "endpoint": … }`' },
+        example: {
+          request: {
+            endpoint: 'https://push.example.net/send/abc123',
+            keys: { p256dh: 'BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM', auth: 'tBHItJI5svbpez7KI4CCXg' },
+          },
+        },
+      },
+    },
+  );
+  edge.route(
+    'del',
+    '/api/v1/me/push-subscriptions',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      const body = readJson(req, Unsubscribe);
+      await unsubscribePush(svc, p, req.ip, body);
+      return { status: 204 };
+    },
+    {
+      doc: {
+        tag: 'Notifications',
+        summary: 'Unsubscribe a browser from push notifications',
+        auth: 'bearer',
+        body: Unsubscribe,
+        status: 204,
+        example: { request: { endpoint: 'https://push.example.net/send/abc123' } },
+      },
+    },
+  );
 }

@@ -32,20 +32,65 @@ const AnalyticsQuery = z.strictObject({
 type _Requests = [Expect<Accepts<typeof SearchQuery, SearchQueryParams>>, Expect<Accepts<typeof Click, SearchClickRequest>>, Expect<Accepts<typeof AnalyticsQuery, SearchAnalyticsQuery>>];
 
 export function searchRoutes(ctx: RouteContext): void {
-  ctx.edge.route('get', '/api/v1/search', async (req) => {
-    const p = await authenticate(ctx, req);
-    const q = readQuery(req, SearchQuery);
-    return { status: 200, json: await search(ctx.svc, p, req.ip, q) };
-  });
-  ctx.edge.route('post', '/api/v1/search/clicks', async (req) => {
-    const p = await authenticate(ctx, req);
-    const body = readJson(req, Click);
-    await recordClick(ctx.svc, p, req.ip, { ...body, documentId: body.documentId.toLowerCase(), searchId: body.searchId.toLowerCase() });
-    return { status: 204 };
-  });
-  ctx.edge.route('get', '/api/v1/search/analytics', async (req) => {
-    const p = await authenticate(ctx, req);
-    const q = readQuery(req, AnalyticsQuery);
-    return { status: 200, json: await searchAnalytics(ctx.svc, p, req.ip, q) };
-  });
+  ctx.edge.route(
+    'get',
+    '/api/v1/search',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      const q = readQuery(req, SearchQuery);
+      return { status: 200, json: await search(ctx.svc, p, req.ip, q) };
+    },
+    {
+      doc: {
+        tag: 'Search',
+        summary: 'Search the documents the caller can read',
+        description: 'Full text (default), semantic (by meaning) or hybrid; hits with highlighted matches.',
+        auth: 'bearer',
+        query: SearchQuery,
+        status: 200,
+        response: 'SearchResult',
+      },
+    },
+  );
+  ctx.edge.route(
+    'post',
+    '/api/v1/search/clicks',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      const body = readJson(req, Click);
+      await recordClick(ctx.svc, p, req.ip, { ...body, documentId: body.documentId.toLowerCase(), searchId: body.searchId.toLowerCase() });
+      return { status: 204 };
+    },
+    {
+      doc: {
+        tag: 'Search',
+        summary: 'Record which hit of a search was opened',
+        description: 'For search analytics.',
+        auth: 'bearer',
+        body: Click,
+        status: 204,
+        example: { request: { searchId: '9e8d7c6b-5a49-4382-9170-6f5e4d3c2b1a', documentId: '1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d', position: 1 } },
+      },
+    },
+  );
+  ctx.edge.route(
+    'get',
+    '/api/v1/search/analytics',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      const q = readQuery(req, AnalyticsQuery);
+      return { status: 200, json: await searchAnalytics(ctx.svc, p, req.ip, q) };
+    },
+    {
+      doc: {
+        tag: 'Search',
+        summary: 'Search analytics: top queries, no-result queries, clicks',
+        description: 'Owners and admins.',
+        auth: 'bearer',
+        query: AnalyticsQuery,
+        status: 200,
+        response: 'SearchAnalytics',
+      },
+    },
+  );
 }

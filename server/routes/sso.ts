@@ -81,57 +81,143 @@ export function ssoRoutes(ctx: RouteContext): void {
   const authLimit = (req: Req) => limit(ctx, `auth:${req.ip}`, config.rateLimits.auth);
 
   // ---- settings ----
-  edge.route('get', '/api/v1/workspace/sso', async (req) => {
-    const p = await authenticate(ctx, req);
-    return { status: 200, json: await getSsoSettings(svc, await deps(), p, req.ip) };
-  });
-  edge.route('put', '/api/v1/workspace/sso', async (req) => {
-    const p = await authenticate(ctx, req);
-    const body = readJson(req, PutSso);
-    return { status: 200, json: await putSsoSettings(svc, await deps(), p, req.ip, body) };
-  });
-  edge.route('del', '/api/v1/workspace/sso', async (req) => {
-    const p = await authenticate(ctx, req);
-    await deleteSsoSettings(svc, p, req.ip);
-    return { status: 204 };
-  });
+  edge.route(
+    'get',
+    '/api/v1/workspace/sso',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      return { status: 200, json: await getSsoSettings(svc, await deps(), p, req.ip) };
+    },
+    { doc: { tag: 'Single sign-on', summary: "The workspace's single sign-on (OpenID Connect) settings", description: 'Owners and admins.', auth: 'bearer', status: 200, response: 'SsoSettings' } },
+  );
+  edge.route(
+    'put',
+    '/api/v1/workspace/sso',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      const body = readJson(req, PutSso);
+      return { status: 200, json: await putSsoSettings(svc, await deps(), p, req.ip, body) };
+    },
+    {
+      doc: {
+        tag: 'Single sign-on',
+        summary: 'Set up single sign-on',
+        description:
+          "The identity provider's issuer, the client id and secret (stored encrypted; never shown again), whether it is on and mandatory, the role of new people and the email domains allowed.",
+        auth: 'bearer',
+        body: PutSso,
+        status: 200,
+        response: 'SsoSettings',
+        example: { request: { issuer: 'https://login.example.com/realms/acme', clientId: 'quire', clientSecret: 's3cr3t', enabled: true, defaultRole: 'member', allowedDomains: ['example.com'] } },
+      },
+    },
+  );
+  edge.route(
+    'del',
+    '/api/v1/workspace/sso',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      await deleteSsoSettings(svc, p, req.ip);
+      return { status: 204 };
+    },
+    { doc: { tag: 'Single sign-on', summary: 'Remove single sign-on', auth: 'bearer', status: 204 } },
+  );
 
   // ---- sign-in ----
-  edge.route('get', '/api/v1/auth/sso/discover', async (req) => {
-    await authLimit(req);
-    const email = Email.safeParse(req.query.get('email') ?? '');
-    if (!email.success) throw badRequest('validation_failed', 'Send ?email=<address>');
-    return { status: 200, json: await ssoDiscover(svc, await deps(), email.data), headers: { 'cache-control': 'no-store' } };
-  });
-  edge.route('get', '/api/v1/auth/sso/start', async (req) => {
-    await authLimit(req);
-    const d = await deps();
-    const workspace = req.query.get('workspace')?.toLowerCase();
-    const email = req.query.get('email');
-    const emailOk = email ? Email.safeParse(email) : undefined;
-    try {
-      if (workspace !== undefined && !UUID.test(workspace)) throw badRequest('validation_failed', '?workspace= must be a workspace id');
-      if (emailOk && !emailOk.success) throw badRequest('validation_failed', '?email= must be an email address');
-      if (!workspace && !emailOk) throw badRequest('validation_failed', 'Send ?email=<address> or ?workspace=<id>');
-      const started = await ssoStart(svc, d, { email: emailOk?.data, workspace, browserSecret: browserCookie(req), ip: req.ip });
-      const secure = d.publicUrl().startsWith('https:') ? '; Secure' : '';
-      const cookie = `${SSO_BROWSER_COOKIE}=${started.browserSecret}; Path=/api/v1/auth/sso; Max-Age=${SSO_LOGIN_TTL_SECONDS}; HttpOnly; SameSite=Lax${secure}`;
-      return redirect(started.location, { 'set-cookie': cookie });
-    } catch (e) {
-      // A browser came here: show the app's page with the reason rather than a JSON body.
-      if (e instanceof AppError) return redirect(doneLocation(d, { ok: false, error: e }));
-      throw e;
-    }
-  });
-  edge.route('get', '/api/v1/auth/sso/callback', async (req) => {
-    await authLimit(req);
-    const d = await deps();
-    const outcome = await ssoCallback(svc, d, { query: req.query, browserSecret: browserCookie(req), ip: req.ip });
-    return redirect(doneLocation(d, outcome));
-  });
-  edge.route('post', '/api/v1/auth/sso/exchange', async (req) => {
-    await authLimit(req);
-    const body = readJson(req, Exchange);
-    return { status: 200, json: await ssoExchange(svc, { code: body.code, ip: req.ip, userAgent: req.headers['user-agent'] ?? null }) };
-  });
+  edge.route(
+    'get',
+    '/api/v1/auth/sso/discover',
+    async (req) => {
+      await authLimit(req);
+      const email = Email.safeParse(req.query.get('email') ?? '');
+      if (!email.success) throw badRequest('validation_failed', 'Send ?email=<address>');
+      return { status: 200, json: await ssoDiscover(svc, await deps(), email.data), headers: { 'cache-control': 'no-store' } };
+    },
+    {
+      doc: {
+        tag: 'Single sign-on',
+        summary: 'Whether an email signs in with single sign-on',
+        auth: 'none',
+        queryParams: { email: 'The address typed on the sign-in page (required)' },
+        status: 200,
+        response: 'SsoDiscovery',
+      },
+    },
+  );
+  edge.route(
+    'get',
+    '/api/v1/auth/sso/start',
+    async (req) => {
+      await authLimit(req);
+      const d = await deps();
+      const workspace = req.query.get('workspace')?.toLowerCase();
+      const email = req.query.get('email');
+      const emailOk = email ? Email.safeParse(email) : undefined;
+      try {
+        if (workspace !== undefined && !UUID.test(workspace)) throw badRequest('validation_failed', '?workspace= must be a workspace id');
+        if (emailOk && !emailOk.success) throw badRequest('validation_failed', '?email= must be an email address');
+        if (!workspace && !emailOk) throw badRequest('validation_failed', 'Send ?email=<address> or ?workspace=<id>');
+        const started = await ssoStart(svc, d, { email: emailOk?.data, workspace, browserSecret: browserCookie(req), ip: req.ip });
+        const secure = d.publicUrl().startsWith('https:') ? '; Secure' : '';
+        const cookie = `${SSO_BROWSER_COOKIE}=${started.browserSecret}; Path=/api/v1/auth/sso; Max-Age=${SSO_LOGIN_TTL_SECONDS}; HttpOnly; SameSite=Lax${secure}`;
+        return redirect(started.location, { 'set-cookie': cookie });
+      } catch (e) {
+        // A browser came here: show the app's page with the reason rather than a JSON body.
+        if (e instanceof AppError) return redirect(doneLocation(d, { ok: false, error: e }));
+        throw e;
+      }
+    },
+    {
+      doc: {
+        tag: 'Single sign-on',
+        summary: 'Start a single sign-on (browser redirect)',
+        description: "Redirects (302) to the identity provider, by the email's domain or the workspace id. A browser navigates here; errors redirect to the app's page with the reason.",
+        auth: 'none',
+        queryParams: { email: 'The address signing in', workspace: 'Or the workspace id' },
+        status: 302,
+        responseHeaders: { location: "The identity provider's sign-in page", 'set-cookie': 'Binds the sign-in to this browser' },
+      },
+    },
+  );
+  edge.route(
+    'get',
+    '/api/v1/auth/sso/callback',
+    async (req) => {
+      await authLimit(req);
+      const d = await deps();
+      const outcome = await ssoCallback(svc, d, { query: req.query, browserSecret: browserCookie(req), ip: req.ip });
+      return redirect(doneLocation(d, outcome));
+    },
+    {
+      doc: {
+        tag: 'Single sign-on',
+        summary: 'Where the identity provider sends the browser back',
+        description: 'Redirects (302) to the app with a one-time code for `POST /api/v1/auth/sso/exchange` (or the reason it failed).',
+        auth: 'none',
+        queryParams: { code: "The provider's authorization code", state: 'The sign-in it belongs to' },
+        status: 302,
+        responseHeaders: { location: "The app's sign-in page" },
+      },
+    },
+  );
+  edge.route(
+    'post',
+    '/api/v1/auth/sso/exchange',
+    async (req) => {
+      await authLimit(req);
+      const body = readJson(req, Exchange);
+      return { status: 200, json: await ssoExchange(svc, { code: body.code, ip: req.ip, userAgent: req.headers['user-agent'] ?? null }) };
+    },
+    {
+      doc: {
+        tag: 'Single sign-on',
+        summary: 'Trade the one-time code for a session',
+        auth: 'none',
+        body: Exchange,
+        status: 200,
+        response: 'Session',
+        example: { request: { code: 'qsx_9f8e7d6c5b4a' } },
+      },
+    },
+  );
 }

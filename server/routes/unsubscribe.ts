@@ -89,22 +89,37 @@ export function unsubscribeRoutes(ctx: RouteContext): void {
     throw new AppError(e.status, e.code, e.message, e.details, { ...e.headers, ...PAGE_HEADERS });
   }
 
-  edge.route('get', '/api/v1/unsubscribe', async (req) => {
-    try {
-      const { token, claims } = await claimsOf(req);
-      const what = claims.kind ? 'this kind of notification' : 'notifications';
-      const action = `/api/v1/unsubscribe?token=${encodeURIComponent(token)}`;
-      return page(
-        200,
-        'Unsubscribe from email',
-        `<p>Stop getting email about ${what} from Quire? You will still see them in Quire.</p>
+  edge.route(
+    'get',
+    '/api/v1/unsubscribe',
+    async (req) => {
+      try {
+        const { token, claims } = await claimsOf(req);
+        const what = claims.kind ? 'this kind of notification' : 'notifications';
+        const action = `/api/v1/unsubscribe?token=${encodeURIComponent(token)}`;
+        return page(
+          200,
+          'Unsubscribe from email',
+          `<p>Stop getting email about ${what} from Quire? You will still see them in Quire.</p>
 <form method="post" action="${escapeHtml(action)}"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe</button></form>
 <p><a href="${escapeHtml(settingsUrl)}">Notification settings</a></p>`,
-      );
-    } catch (e) {
-      return refusal(req, e);
-    }
-  });
+        );
+      } catch (e) {
+        return refusal(req, e);
+      }
+    },
+    {
+      doc: {
+        tag: 'Notifications',
+        summary: 'The unsubscribe page of a notification email',
+        description: 'A small HTML page with an Unsubscribe button; changes nothing (mail scanners fetch every link).',
+        auth: 'none',
+        query: Query,
+        status: 200,
+        response: { contentType: 'text/html' },
+      },
+    },
+  );
 
   edge.route(
     'post',
@@ -125,6 +140,20 @@ export function unsubscribeRoutes(ctx: RouteContext): void {
         return refusal(req, e);
       }
     },
-    { maxBodyBytes: MAX_BODY_BYTES },
+    {
+      maxBodyBytes: MAX_BODY_BYTES,
+      doc: {
+        tag: 'Notifications',
+        summary: 'Unsubscribe from notification email (one-click, RFC 8058)',
+        description:
+          'The signed token in the query is the authority; the body (`List-Unsubscribe=One-Click`) is optional. 200 whether or not it was already off; an HTML page for a browser (`Accept: text/html`).',
+        auth: 'none',
+        query: Query,
+        rawBody: [{ contentType: 'application/x-www-form-urlencoded' }, { contentType: 'multipart/form-data' }],
+        rawBodyOptional: true,
+        status: 200,
+        response: [{ contentType: 'application/json', description: '`{ "unsubscribed": [kinds] }`' }, { contentType: 'text/html' }],
+      },
+    },
   );
 }

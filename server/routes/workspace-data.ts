@@ -32,29 +32,59 @@ const fileName = (name: string) =>
 
 export function workspaceDataRoutes(ctx: RouteContext): void {
   const { edge, svc } = ctx;
-  edge.route('post', '/api/v1/workspace/export', async (req) => {
-    const p = await authenticate(ctx, req);
-    if (req.body && req.body.length > 0) readJson(req, ExportBody);
-    await limit(ctx, `export:${p.tenantId}`, EXPORT_RATE);
-    const out = await exportOwnWorkspace(svc, p, req.ip);
-    const body = createReadStream(out.file);
-    // The temporary archive goes once it was sent (or the client left).
-    body.once('close', () => void fs.rm(path.dirname(out.file), { recursive: true, force: true }));
-    return {
-      status: 200,
-      stream: { body, length: out.size },
-      headers: {
-        'content-type': 'application/gzip',
-        'content-disposition': `attachment; filename="${fileName(out.name)}"`,
-        'cache-control': 'private, no-store',
+  edge.route(
+    'post',
+    '/api/v1/workspace/export',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      if (req.body && req.body.length > 0) readJson(req, ExportBody);
+      await limit(ctx, `export:${p.tenantId}`, EXPORT_RATE);
+      const out = await exportOwnWorkspace(svc, p, req.ip);
+      const body = createReadStream(out.file);
+      // The temporary archive goes once it was sent (or the client left).
+      body.once('close', () => void fs.rm(path.dirname(out.file), { recursive: true, force: true }));
+      return {
+        status: 200,
+        stream: { body, length: out.size },
+        headers: {
+          'content-type': 'application/gzip',
+          'content-disposition': `attachment; filename="${fileName(out.name)}"`,
+          'cache-control': 'private, no-store',
+        },
+      };
+    },
+    {
+      doc: {
+        tag: 'Workspace',
+        summary: 'Export the whole workspace',
+        description: 'Owners and admins: the portable archive (documents, files, comments, history, people) as a tar.gz download. A few an hour. The body, if any, is `{}`.',
+        auth: 'bearer',
+        body: ExportBody,
+        status: 200,
+        response: { contentType: 'application/gzip', description: 'The archive (tar.gz)' },
       },
-    };
-  });
-  edge.route('del', '/api/v1/workspace', async (req) => {
-    const p = await authenticate(ctx, req);
-    const body = readJson(req, DeleteBody);
-    await limit(ctx, `workspace-delete:${p.tenantId}`, ctx.config.rateLimits.loginAccount);
-    await deleteOwnWorkspace(svc, p, req.ip, body);
-    return { status: 204 };
-  });
+    },
+  );
+  edge.route(
+    'del',
+    '/api/v1/workspace',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      const body = readJson(req, DeleteBody);
+      await limit(ctx, `workspace-delete:${p.tenantId}`, ctx.config.rateLimits.loginAccount);
+      await deleteOwnWorkspace(svc, p, req.ip, body);
+      return { status: 204 };
+    },
+    {
+      doc: {
+        tag: 'Workspace',
+        summary: 'Delete the workspace, for good',
+        description: "An owner, with their password and the workspace's id in `confirm`. Everything is deleted.",
+        auth: 'bearer',
+        body: DeleteBody,
+        status: 204,
+        example: { request: { confirm: '7d0c1a2b-3e4f-4a5b-8c6d-9e0f1a2b3c4d', password: 'correct horse battery staple' } },
+      },
+    },
+  );
 }

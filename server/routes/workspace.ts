@@ -13,13 +13,34 @@ type _Requests = [Expect<Accepts<typeof PatchWorkspace, UpdateWorkspaceRequest>>
 
 export function workspaceRoutes(ctx: RouteContext): void {
   const { edge, svc } = ctx;
-  edge.route('get', '/api/v1/workspace', async (req) => {
-    const p = await authenticate(ctx, req);
-    return { status: 200, json: await getWorkspace(svc, p, req.ip) };
-  });
-  edge.route('patch', '/api/v1/workspace', async (req) => {
-    const p = await authenticate(ctx, req);
-    const body = readJson(req, PatchWorkspace);
-    return { status: 200, json: await updateWorkspace(svc, p, req.ip, body) };
-  });
+  edge.route(
+    'get',
+    '/api/v1/workspace',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      return { status: 200, json: await getWorkspace(svc, p, req.ip) };
+    },
+    { doc: { tag: 'Workspace', summary: "The caller's workspace", auth: 'bearer', status: 200, response: 'Workspace' } },
+  );
+  edge.route(
+    'patch',
+    '/api/v1/workspace',
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      const body = readJson(req, PatchWorkspace);
+      return { status: 200, json: await updateWorkspace(svc, p, req.ip, body) };
+    },
+    {
+      doc: {
+        tag: 'Workspace',
+        summary: 'Rename the workspace or change its settings',
+        description: 'Owners and admins.',
+        auth: 'bearer',
+        body: PatchWorkspace,
+        status: 200,
+        response: 'Workspace',
+        example: { request: { name: 'Acme Inc.', publicLinksEnabled: false } },
+      },
+    },
+  );
 }

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { SERVER_ERROR_CODES } from '../../../contract/errors.js';
+import { scopeFor } from '../../../core/api-keys.js';
 import type { RegisteredRoute } from '../../../lib/http/edge.js';
 import responseSchemas from './response-schemas.json' with { type: 'json' };
 import type { MediaDoc, RouteDoc } from './route-doc.js';
@@ -33,7 +34,17 @@ export function requestSchema(schema: z.ZodType): JsonSchema {
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
 function media(m: MediaDoc): JsonSchema {
-  return m.schema ? { schema: ref(m.schema) } : { schema: m.contentType.startsWith('text/') ? { type: 'string' } : { type: 'string', contentMediaType: m.contentType } };
+  if (m.schema) return { schema: ref(m.schema) };
+  if (m.contentType.endsWith('json')) return { schema: { type: 'object' } };
+  return { schema: m.contentType.startsWith('text/') ? { type: 'string' } : { type: 'string', contentMediaType: m.contentType } };
+}
+
+/** Who may call: anyone, an access token, or also an API key with the scope the route needs. */
+function security(method: string, pattern: string, doc: RouteDoc): JsonSchema {
+  if (doc.auth === 'none') return { security: [] };
+  const scope = scopeFor(METHOD[method] ?? method, pattern);
+  if (scope === null) return { security: [{ accessToken: [] }], 'x-api-key-scope': null };
+  return { security: [{ accessToken: [] }, { apiKey: [scope] }], 'x-api-key-scope': scope };
 }
 
 const METHOD: Record<string, string> = { get: 'get', head: 'head', post: 'post', put: 'put', patch: 'patch', del: 'delete' };
@@ -68,7 +79,7 @@ function operation(method: string, pattern: string, doc: RouteDoc): JsonSchema {
     tags: [doc.tag],
     summary: doc.summary,
     ...(doc.description ? { description: doc.description } : {}),
-    security: doc.auth === 'none' ? [] : doc.auth === 'session' ? [{ accessToken: [] }] : [{ accessToken: [] }, { apiKey: [] }],
+    ...security(method, pattern, doc),
   };
   if (parameters.length > 0) op.parameters = parameters;
   if (doc.body) {
@@ -77,18 +88,19 @@ function operation(method: string, pattern: string, doc: RouteDoc): JsonSchema {
       content: { 'application/json': { schema: requestSchema(doc.body), ...(doc.example?.request !== undefined ? { example: doc.example.request } : {}) } },
     };
   } else if (doc.rawBody) {
-    op.requestBody = {
-      required: doc.rawBody.required ?? true,
-      ...(doc.rawBody.description ? { description: doc.rawBody.description } : {}),
-      content: { [doc.rawBody.contentType]: media(doc.rawBody) },
-    };
+    const kinds = [doc.rawBody].flat();
+    op.requestBody = { required: !doc.rawBodyOptional, content: Object.fromEntries(kinds.map((m) => [m.contentType, media(m)])) };
   }
   const headers = doc.responseHeaders ? { headers: Object.fromEntries(Object.entries(doc.responseHeaders).map(([k, d]) => [k, { description: d, schema: { type: 'string' } }])) } : {};
-  const success: JsonSchema = { description: typeof doc.response === 'object' && doc.response.description ? doc.response.description : (STATUS_TEXT[doc.status] ?? 'Success'), ...headers };
+  const success: JsonSchema = { description: STATUS_TEXT[doc.status] ?? 'Success', ...headers };
+  const example = doc.example?.response !== undefined ? { example: doc.example.response } : {};
   if (typeof doc.response === 'string') {
-    success.content = { 'application/json': { schema: ref(doc.response), ...(doc.example?.response !== undefined ? { example: doc.example.response } : {}) } };
+    success.content = { 'application/json': { schema: ref(doc.response), ...example } };
   } else if (doc.response) {
-    success.content = { [doc.response.contentType]: { ...media(doc.response), ...(doc.example?.response !== undefined ? { example: doc.example.response } : {}) } };
+    const kinds = [doc.response].flat();
+    success.content = Object.fromEntries(kinds.map((m, i) => [m.contentType, { ...media(m), ...(i === 0 ? example : {}) }]));
+    const said = kinds.filter((m) => m.description).map((m) => m.description);
+    if (said.length > 0) success.description = said.join('; ');
   }
   const responses: Record<string, JsonSchema> = { [String(doc.status)]: success };
   for (const [status, description] of Object.entries(doc.otherResponses ?? {})) responses[status] = { description };

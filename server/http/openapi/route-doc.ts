@@ -10,11 +10,12 @@ import type responseSchemas from './response-schemas.json';
 export type ContractType = keyof (typeof responseSchemas)['definitions'];
 
 /**
- * Who may call: `user` — a signed-in person's access token (JWT) or an API key whose scopes
- * cover the route; `session` — an access token only (API keys are refused); `none` — anyone
- * (public routes; a token, if any, is the body's or the path's).
+ * Who may call: `bearer` — `Authorization: Bearer` with a signed-in person's access token
+ * (JWT), or an API key where the key's scopes cover the route (which scope, if any, is
+ * derived from `scopeFor` in core/api-keys.ts); `none` — anyone (a public route; a secret, if
+ * any, is in the body or the path).
  */
-export type RouteAuth = 'user' | 'session' | 'none';
+export type RouteAuth = 'bearer' | 'none';
 
 /** A body or answer that is not JSON: its media type, and a schema where it has one. */
 export interface MediaDoc {
@@ -32,8 +33,10 @@ export interface RouteDoc {
   auth: RouteAuth;
   /** The schema the handler passes to `readJson` (the same object). */
   body?: z.ZodType;
-  /** A body that is not JSON (a file, a tus piece, a form). */
-  rawBody?: MediaDoc & { required?: boolean };
+  /** A body that is not JSON (a file, a tus piece, a form): its media type or types. */
+  rawBody?: MediaDoc | MediaDoc[];
+  /** The raw body may be left out. */
+  rawBodyOptional?: boolean;
   /** The schema the handler passes to `readQuery` (the same object). */
   query?: z.ZodType;
   /** Query parameters read without a schema: name → description. */
@@ -42,8 +45,8 @@ export interface RouteDoc {
   params?: Record<string, string | { text: string }>;
   /** The success status. */
   status: number;
-  /** The success answer: a contract type as JSON, another media type, or nothing (204, a redirect). */
-  response?: ContractType | MediaDoc;
+  /** The success answer: a contract type as JSON, other media types, or nothing (204, a redirect). */
+  response?: ContractType | MediaDoc | MediaDoc[];
   /** Other successful answers, by status (a 206 range, a 304 revalidation). */
   otherResponses?: Record<number, string>;
   /** Headers of the answer worth knowing: name → description. */
