@@ -13,6 +13,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'review.decided',
   'document.classified',
 ] as const;
+/** One of `WEBHOOK_EVENT_TYPES`. */
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 /** Sent by `POST /api/v1/webhooks/:id/test`; every endpoint receives it whatever it subscribed to. */
@@ -45,8 +46,10 @@ export interface WebhookEvent<T extends Record<string, unknown> = Record<string,
   data: T;
 }
 
+/** Whether an endpoint is receiving (`active`), its last attempt failed (`failing`), or it is turned off (`disabled`). */
 export type WebhookEndpointStatus = 'active' | 'failing' | 'disabled';
 
+/** An endpoint of the workspace that receives events (`GET /api/v1/webhooks`; owners and admins). */
 export interface WebhookEndpoint {
   id: string;
   url: string;
@@ -66,10 +69,12 @@ export interface WebhookEndpoint {
   updatedAt: string;
 }
 
+/** `GET /api/v1/webhooks`: the workspace's endpoints. */
 export interface WebhookEndpointList {
   endpoints: WebhookEndpoint[];
 }
 
+/** `POST /api/v1/webhooks`: the URL to POST events to and the events it subscribes to; answers `WebhookEndpointWithSecret`. */
 export interface CreateWebhookRequest {
   url: string;
   events: WebhookEventType[];
@@ -77,6 +82,7 @@ export interface CreateWebhookRequest {
   enabled?: boolean;
 }
 
+/** `PATCH /api/v1/webhooks/:id`: the fields to change. */
 export interface UpdateWebhookRequest {
   url?: string;
   events?: WebhookEventType[];
@@ -90,13 +96,16 @@ export interface WebhookEndpointWithSecret {
   secret: string;
 }
 
+/** `POST /api/v1/webhooks/:id/rotate-secret`: a new signing secret; answers `WebhookEndpointWithSecret`. */
 export interface RotateWebhookSecretRequest {
   /** How long the previous secret keeps signing, in hours (0: stops at once). @default 24 */
   previousSecretHours?: number;
 }
 
+/** Where one delivery stands: still trying (`pending`), answered 2xx (`delivered`), or given up (`failed`). */
 export type WebhookDeliveryStatus = 'pending' | 'delivered' | 'failed';
 
+/** One event sent (or being sent) to one endpoint, with its last attempt. */
 export interface WebhookDelivery {
   id: string;
   endpointId: string;
@@ -115,21 +124,25 @@ export interface WebhookDelivery {
   deliveredAt: string | null;
 }
 
+/** `GET /api/v1/webhooks/:id/deliveries`: the delivery log, newest first. */
 export interface WebhookDeliveryList {
   deliveries: WebhookDelivery[];
   /** Pass as `cursor` for the next (older) page; null at the end. */
   nextCursor: string | null;
 }
 
+/** `POST /api/v1/webhooks/:id/replay`: delivers an endpoint's past events again. */
 export interface ReplayWebhookRequest {
   /** Re-delivers this endpoint's events created at or after this time (ISO 8601), with their ids. */
   since: string;
 }
 
+/** How many deliveries a replay queued. */
 export interface ReplayWebhookResult {
   queued: number;
 }
 
+/** `POST /api/v1/webhooks/:id/test`: the delivery of a `webhook.test` event. */
 export interface WebhookTestResult {
   delivery: WebhookDelivery;
 }

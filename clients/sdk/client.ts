@@ -149,6 +149,7 @@ import type {
   UpdateCommentRequest,
 } from './types.js';
 
+/** How a `QuireClient` reaches the server and keeps its session. */
 export interface QuireClientOptions {
   /** Server origin, e.g. `https://quire.example.com`; `''` for the page's own origin. */
   baseUrl: string;
