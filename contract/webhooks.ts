@@ -4,15 +4,7 @@
  */
 
 /** Events an endpoint can subscribe to. */
-export const WEBHOOK_EVENT_TYPES = [
-  'document.created',
-  'document.changed',
-  'document.deleted',
-  'document.shared',
-  'comment.created',
-  'review.decided',
-  'document.classified',
-] as const;
+export const WEBHOOK_EVENT_TYPES = ['document.created', 'document.changed', 'document.deleted', 'document.shared', 'comment.created', 'review.decided', 'document.classified'] as const;
 /** One of `WEBHOOK_EVENT_TYPES`. */
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 

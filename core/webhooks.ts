@@ -59,7 +59,13 @@ export function webhookHeaders(secrets: readonly string[], id: string, timestamp
  * header matches the secret, compared in constant time, and the timestamp is within
  * `toleranceSeconds` of now.
  */
-export function verifyWebhook(secret: string, headers: { id: string; timestamp: string; signature: string }, body: string, toleranceSeconds = 300, nowSeconds = Math.floor(Date.now() / 1000)): boolean {
+export function verifyWebhook(
+  secret: string,
+  headers: { id: string; timestamp: string; signature: string },
+  body: string,
+  toleranceSeconds = 300,
+  nowSeconds = Math.floor(Date.now() / 1000),
+): boolean {
   const ts = Number(headers.timestamp);
   if (!Number.isInteger(ts) || Math.abs(nowSeconds - ts) > toleranceSeconds) return false;
   const expected = Buffer.from(signWebhook(secret, headers.id, ts, body).slice(3), 'base64');

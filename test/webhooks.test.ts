@@ -246,7 +246,8 @@ test('a deliverer stopped or killed mid-request loses nothing: another sends it 
     return 200;
   });
   const { endpoint, secret } = await register(s, owner, rx.url, ['document.created']);
-  const deliverer = (leaseMs: number) => new WebhookDeliverer({ db: s.quire.store.db, secrets: s.quire.svc.secrets, log: s.quire.log, allowPrivateNetworks: true, pollMs: 50, leaseMs, timeoutMs: 60_000 });
+  const deliverer = (leaseMs: number) =>
+    new WebhookDeliverer({ db: s.quire.store.db, secrets: s.quire.svc.secrets, log: s.quire.log, allowPrivateNetworks: true, pollMs: 50, leaseMs, timeoutMs: 60_000 });
 
   const a = deliverer(120_000);
   const b = deliverer(120_000);
@@ -305,7 +306,12 @@ test('one workspace’s hanging endpoint does not hold up another workspace’s 
   await eventually(() => assert.ok(dead.hanging >= 1, 'the dead endpoint holds requests open'));
   const started = Date.now();
   const doc = await s.api.createDocument(fastOwner, 'Fast one');
-  await eventually(() => assert.ok(live.got.some((g) => g.event.data.documentId === doc.id), 'the other workspace’s event arrives'));
+  await eventually(() =>
+    assert.ok(
+      live.got.some((g) => g.event.data.documentId === doc.id),
+      'the other workspace’s event arrives',
+    ),
+  );
   console.log(`# other tenant delivered in ${Date.now() - started} ms while ${dead.hanging} requests hang at the dead endpoint`);
   assert.ok(dead.hanging >= 1, 'while the dead endpoint still hangs');
   assert.ok(dead.hanging <= 4, `at most the per-workspace cap hangs (${dead.hanging})`);
@@ -314,7 +320,16 @@ test('one workspace’s hanging endpoint does not hold up another workspace’s 
 test('the SSRF guard refuses private, loopback, link-local and plain-http URLs, at registration and at delivery', async (t) => {
   const s = await startServer(t);
   const owner = await s.api.signup();
-  for (const url of ['http://example.com/hook', 'https://127.0.0.1/hook', 'https://10.1.2.3/hook', 'https://169.254.169.254/latest/meta-data', 'https://[::1]/hook', 'https://[fd00::1]/hook', 'https://localhost/hook', 'https://user:pw@example.com/']) {
+  for (const url of [
+    'http://example.com/hook',
+    'https://127.0.0.1/hook',
+    'https://10.1.2.3/hook',
+    'https://169.254.169.254/latest/meta-data',
+    'https://[::1]/hook',
+    'https://[fd00::1]/hook',
+    'https://localhost/hook',
+    'https://user:pw@example.com/',
+  ]) {
     const r = await s.api.post('/api/v1/webhooks', { url, events: ['document.created'] }, owner.accessToken);
     assert.equal(r.status, 400, `${url}: ${r.text}`);
     assert.equal(r.body.error.code, 'validation_failed', url);
@@ -387,7 +402,12 @@ test('replay since a time sends those events again with their ids', async (t) =>
   const rx = await receiver(t);
   const { endpoint } = await register(s, owner, rx.url, ['document.created']);
   const first = await s.api.createDocument(owner, 'Before');
-  await eventually(() => assert.ok(rx.got.some((g) => g.event.data.documentId === first.id), 'the first event arrives'));
+  await eventually(() =>
+    assert.ok(
+      rx.got.some((g) => g.event.data.documentId === first.id),
+      'the first event arrives',
+    ),
+  );
   const second = await s.api.createDocument(owner, 'After');
   const secondEvent = await eventually(() => {
     const r = rx.got.find((g) => g.event.data.documentId === second.id);
@@ -460,7 +480,12 @@ test('shares, review decisions, classifications and deletions arrive as their ow
 
   const del = await s.api.del(`/api/v1/documents/${doc.id}`, owner.accessToken);
   assert.equal(del.status, 204, del.text);
-  await eventually(() => assert.ok(rx.got.some((g) => g.event.type === 'document.deleted' && g.event.data.documentId === doc.id), 'document.deleted arrives'));
+  await eventually(() =>
+    assert.ok(
+      rx.got.some((g) => g.event.type === 'document.deleted' && g.event.data.documentId === doc.id),
+      'document.deleted arrives',
+    ),
+  );
   assert.ok(!rx.got.some((g) => g.event.type === 'document.created'), 'document.created was not subscribed to');
 });
 

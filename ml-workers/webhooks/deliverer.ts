@@ -175,9 +175,7 @@ export class WebhookDeliverer {
     await this.pruneIfDue();
     const room = (this.opts.concurrency ?? 32) - this.inFlight.size;
     if (room <= 0) return false;
-    const claimed = (
-      await sql<Claimed>`select * from quire_webhook_claim(${this.opts.leaseMs ?? 60_000}::int, ${room}::int, ${this.opts.perTenantConcurrency ?? 4}::int)`.execute(this.opts.db)
-    ).rows;
+    const claimed = (await sql<Claimed>`select * from quire_webhook_claim(${this.opts.leaseMs ?? 60_000}::int, ${room}::int, ${this.opts.perTenantConcurrency ?? 4}::int)`.execute(this.opts.db)).rows;
     for (const c of claimed) this.launch(c);
     return claimed.length === room;
   }
@@ -297,11 +295,7 @@ export class WebhookDeliverer {
           .where('claim_token', '=', c.claim_token)
           .executeTakeFirst();
         if (Number(r.numUpdatedRows) === 0) return;
-        await tx
-          .updateTable('webhook_endpoints')
-          .set({ consecutive_failures: 0, failing_since: null, last_success_at: attemptAt })
-          .where('id', '=', c.endpoint_id)
-          .execute();
+        await tx.updateTable('webhook_endpoints').set({ consecutive_failures: 0, failing_since: null, last_success_at: attemptAt }).where('id', '=', c.endpoint_id).execute();
         return;
       }
       const schedule = this.schedule;
@@ -330,7 +324,9 @@ export class WebhookDeliverer {
           failing_since: sql<Date>`coalesce(failing_since, clock_timestamp())`,
           last_failure_at: attemptAt,
           enabled: sql<boolean>`enabled and not (coalesce(failing_since, clock_timestamp()) < clock_timestamp() - make_interval(days => ${FAILING_DISABLE_DAYS}))`,
-          disabled_reason: sql<'failing' | null>`case when enabled and coalesce(failing_since, clock_timestamp()) < clock_timestamp() - make_interval(days => ${FAILING_DISABLE_DAYS}) then 'failing' else disabled_reason end`,
+          disabled_reason: sql<
+            'failing' | null
+          >`case when enabled and coalesce(failing_since, clock_timestamp()) < clock_timestamp() - make_interval(days => ${FAILING_DISABLE_DAYS}) then 'failing' else disabled_reason end`,
         })
         .where('id', '=', c.endpoint_id)
         .execute();

@@ -112,7 +112,10 @@ export async function createWebhook(svc: Services, policy: WebhookPolicy, princi
     const actor = await adminActor(tx, principal, ip);
     // Under the tenant's row lock, so two requests cannot both take the last place.
     await tx.selectFrom('tenants').select('id').where('id', '=', actor.tenantId).forUpdate().execute();
-    const count = await tx.selectFrom('webhook_endpoints').select(sql<string>`count(*)`.as('n')).executeTakeFirstOrThrow();
+    const count = await tx
+      .selectFrom('webhook_endpoints')
+      .select(sql<string>`count(*)`.as('n'))
+      .executeTakeFirstOrThrow();
     if (Number(count.n) >= WEBHOOK_LIMITS.endpointsPerWorkspace) throw badRequest('validation_failed', `A workspace has at most ${WEBHOOK_LIMITS.endpointsPerWorkspace} webhook endpoints`);
     const id = crypto.randomUUID();
     const secret = newWebhookSecret();
