@@ -79,6 +79,7 @@ export function mlRoutes(ctx: RouteContext): void {
         response: 'TrainClassifierResponse',
         example: {
           request: {
+            name: 'topics',
             source: 'examples',
             examples: [
               { text: 'Invoice overdue, please pay', label: 'finance' },

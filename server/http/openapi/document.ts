@@ -24,11 +24,22 @@ export interface OpenApiDocument {
   components: { schemas: Record<string, JsonSchema>; securitySchemes: Record<string, JsonSchema>; responses: Record<string, JsonSchema> };
 }
 
-/** A request schema as JSON Schema: what may be sent (before defaults and transforms). */
-export function requestSchema(schema: z.ZodType): JsonSchema {
+/**
+ * A request schema as JSON Schema: what may be sent (before defaults and transforms). A
+ * recursive part (a ProseMirror node) becomes a component named `prefix` + its name, since
+ * the schema is embedded in the document rather than standing alone.
+ */
+export function requestSchema(schema: z.ZodType, prefix = 'Request', components: Record<string, JsonSchema> = {}): JsonSchema {
   const out = z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }) as JsonSchema;
   delete out.$schema;
-  return out;
+  const defs = out.$defs as Record<string, JsonSchema> | undefined;
+  if (!defs) return out;
+  delete out.$defs;
+  const named = (key: string) => `${prefix}Part${key.replace(/[^0-9]/g, '')}`;
+  const text = JSON.stringify({ out, defs }).replace(/"#\/\$defs\/([^"]+)"/g, (_m, key: string) => JSON.stringify(`#/components/schemas/${named(key)}`));
+  const moved = JSON.parse(text) as { out: JsonSchema; defs: Record<string, JsonSchema> };
+  for (const [key, def] of Object.entries(moved.defs)) components[named(key)] = def;
+  return moved.out;
 }
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -49,7 +60,9 @@ function security(method: string, pattern: string, doc: RouteDoc): JsonSchema {
 
 const METHOD: Record<string, string> = { get: 'get', head: 'head', post: 'post', put: 'put', patch: 'patch', del: 'delete' };
 
-function operation(method: string, pattern: string, doc: RouteDoc): JsonSchema {
+function operation(method: string, pattern: string, doc: RouteDoc, components: Record<string, JsonSchema>): JsonSchema {
+  const operationId = `${METHOD[method]}${pattern.replace(/[/:.-]+(\w)?/g, (_m, c?: string) => (c ? c.toUpperCase() : ''))}`;
+  const convert = (schema: z.ZodType) => requestSchema(schema, `${operationId.charAt(0).toUpperCase()}${operationId.slice(1)}`, components);
   const parameters: JsonSchema[] = [];
   for (const name of pattern.split('/').filter((s) => s.startsWith(':'))) {
     const key = name.slice(1);
@@ -65,7 +78,7 @@ function operation(method: string, pattern: string, doc: RouteDoc): JsonSchema {
     });
   }
   if (doc.query) {
-    const q = requestSchema(doc.query);
+    const q = convert(doc.query);
     const required = new Set((q.required as string[] | undefined) ?? []);
     for (const [name, schema] of Object.entries((q.properties as Record<string, JsonSchema> | undefined) ?? {})) {
       const { description, ...rest } = schema;
@@ -75,7 +88,7 @@ function operation(method: string, pattern: string, doc: RouteDoc): JsonSchema {
   for (const [name, description] of Object.entries(doc.queryParams ?? {})) parameters.push({ name, in: 'query', required: false, description, schema: { type: 'string' } });
 
   const op: JsonSchema = {
-    operationId: `${METHOD[method]}${pattern.replace(/[/:.-]+(\w)?/g, (_m, c?: string) => (c ? c.toUpperCase() : ''))}`,
+    operationId,
     tags: [doc.tag],
     summary: doc.summary,
     ...(doc.description ? { description: doc.description } : {}),
@@ -85,7 +98,7 @@ function operation(method: string, pattern: string, doc: RouteDoc): JsonSchema {
   if (doc.body) {
     op.requestBody = {
       required: true,
-      content: { 'application/json': { schema: requestSchema(doc.body), ...(doc.example?.request !== undefined ? { example: doc.example.request } : {}) } },
+      content: { 'application/json': { schema: convert(doc.body), ...(doc.example?.request !== undefined ? { example: doc.example.request } : {}) } },
     };
   } else if (doc.rawBody) {
     const kinds = [doc.rawBody].flat();
@@ -114,11 +127,12 @@ const STATUS_TEXT: Record<number, string> = { 200: 'OK', 201: 'Created', 202: 'A
 /** The document for `routes` (those under /api/v1 with a `doc`), operations in registration order. */
 export function buildOpenApi(routes: readonly Readonly<RegisteredRoute<RouteDoc>>[], info: { version: string }): OpenApiDocument {
   const paths: OpenApiDocument['paths'] = {};
+  const requestParts: Record<string, JsonSchema> = {};
   const tags: string[] = [];
   for (const r of routes) {
     if (!r.doc || !r.pattern.startsWith('/api/v1/')) continue;
     const path = r.pattern.replace(/:(\w+)/g, '{$1}');
-    (paths[path] ??= {})[METHOD[r.method] ?? r.method] = operation(r.method, r.pattern, r.doc);
+    (paths[path] ??= {})[METHOD[r.method] ?? r.method] = operation(r.method, r.pattern, r.doc, requestParts);
     if (!tags.includes(r.doc.tag)) tags.push(r.doc.tag);
   }
   return {
@@ -138,6 +152,7 @@ export function buildOpenApi(routes: readonly Readonly<RegisteredRoute<RouteDoc>
     components: {
       schemas: {
         ...(responseSchemas.definitions as Record<string, JsonSchema>),
+        ...requestParts,
         Error: {
           type: 'object',
           required: ['error'],
