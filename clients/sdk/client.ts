@@ -206,6 +206,11 @@ export class QuireClient {
 
   // ---- session -------------------------------------------------------------------------
 
+  /** Whether this client calls with an API key (`apiKey` option) rather than a session. */
+  get usesApiKey(): boolean {
+    return !!this.apiKey;
+  }
+
   /** The signed-in user, or null. */
   get user(): SessionUser | null {
     return this.tokens.load()?.user ?? null;

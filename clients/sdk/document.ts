@@ -408,6 +408,11 @@ export async function openDocument(client: QuireClient, id: string, opts: OpenDo
       session.end('signed_out');
       return;
     }
+    if (client.usesApiKey && (why === DENIED.tokenExpired || why === DENIED.invalidToken || why === DENIED.sessionRevoked || why.includes('invalid_api_key'))) {
+      // An API key cannot be renewed: refused (revoked, expired) is the end of this session.
+      session.end(why);
+      return;
+    }
     if (why === DENIED.tokenExpired || why === DENIED.invalidToken || why === DENIED.sessionRevoked) {
       // Our clock and the server's disagree, its signing keys changed, or the session was
       // ended (signed out everywhere, password changed: only a session started since
