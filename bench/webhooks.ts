@@ -14,10 +14,10 @@
  * 3. Throughput: `--tenants` workspaces with one endpoint each create `--docs` documents in
  *    all (delivered as they come), then every endpoint replays since the start at once:
  *    the deliverer faces the whole backlog. Measured from the replay calls to the last
- *    arrival: deliveries per second of one instance (WEBHOOKS_CONCURRENCY 32,
- *    WEBHOOKS_PER_TENANT_CONCURRENCY 4, the defaults).
+ *    arrival: deliveries per second of one instance (WEBHOOKS_CONCURRENCY 32, the default;
+ *    `--per-tenant` → WEBHOOKS_PER_TENANT_CONCURRENCY, default 4 as in the product).
  *
- * Usage: npm run bench:webhooks -- [--samples=100] [--tenants=4] [--docs=1000] [--json=<file>]
+ * Usage: npm run bench:webhooks -- [--samples=100] [--tenants=4] [--docs=1000] [--per-tenant=4] [--json=<file>]
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -28,6 +28,7 @@ import { arg, benchDirs, createDocument, dropSchema, signup, startQuire } from '
 const SAMPLES = Number(arg('samples', '100'));
 const TENANTS = Number(arg('tenants', '4'));
 const DOCS = Number(arg('docs', '1000'));
+const PER_TENANT = arg('per-tenant', '4');
 const JSON_OUT = arg('json', '');
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
@@ -84,7 +85,14 @@ async function main(): Promise<void> {
     schema: dirs.schema,
     dataDir: dirs.dataDir,
     roles: 'api,sync,worker',
-    env: { WEBHOOKS_ALLOW_PRIVATE_NETWORKS: 'true', RATE_LIMIT_USER_PER_MINUTE: '1000000', RATE_LIMIT_USER_BURST: '100000', RATE_LIMIT_IP_PER_MINUTE: '1000000', RATE_LIMIT_IP_BURST: '100000' },
+    env: {
+      WEBHOOKS_ALLOW_PRIVATE_NETWORKS: 'true',
+      WEBHOOKS_PER_TENANT_CONCURRENCY: PER_TENANT,
+      RATE_LIMIT_USER_PER_MINUTE: '1000000',
+      RATE_LIMIT_USER_BURST: '100000',
+      RATE_LIMIT_IP_PER_MINUTE: '1000000',
+      RATE_LIMIT_IP_BURST: '100000',
+    },
   });
   try {
     // 1. Latency, one document at a time.
@@ -114,7 +122,7 @@ async function main(): Promise<void> {
       machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
       samples: latency.length,
       commitToEndpointMs: summary(latency),
-      throughput: { tenants: TENANTS, deliveries: total, seconds: Math.round(seconds * 100) / 100, perSecond: Math.round(total / seconds) },
+      throughput: { tenants: TENANTS, perTenantConcurrency: Number(PER_TENANT), deliveries: total, seconds: Math.round(seconds * 100) / 100, perSecond: Math.round(total / seconds) },
     };
     console.log(JSON.stringify(result, null, 2));
     if (JSON_OUT) fs.writeFileSync(JSON_OUT, JSON.stringify(result, null, 2) + '\n');

@@ -295,7 +295,13 @@ export class WebhookDeliverer {
           .where('claim_token', '=', c.claim_token)
           .executeTakeFirst();
         if (Number(r.numUpdatedRows) === 0) return;
-        await tx.updateTable('webhook_endpoints').set({ consecutive_failures: 0, failing_since: null, last_success_at: attemptAt }).where('id', '=', c.endpoint_id).execute();
+        // A healthy endpoint's row is written at most once a second (concurrent successes would queue on its lock).
+        await tx
+          .updateTable('webhook_endpoints')
+          .set({ consecutive_failures: 0, failing_since: null, last_success_at: attemptAt })
+          .where('id', '=', c.endpoint_id)
+          .where(sql<boolean>`(consecutive_failures <> 0 or last_success_at is null or last_success_at < clock_timestamp() - interval '1 second')`)
+          .execute();
         return;
       }
       const schedule = this.schedule;
