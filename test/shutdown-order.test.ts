@@ -44,6 +44,8 @@ test('shutdown stops the roles before what they use: edge, sync, retention, last
     'relay',
     'trainer',
     'push',
+    'webhook-deliverer',
+    'webhook-enqueuer',
     'notifier',
     'consumer',
     'extractor',

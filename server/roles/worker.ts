@@ -1,14 +1,15 @@
 /**
  * The worker role: the relay (outbox → event bus), the indexing consumer (full text,
  * embeddings, labels), the notifier (comments, shares and reviews → notifications), the
- * email and Web Push senders, the webhook enqueuer and deliverer, the review deadline timers, the classifier trainer, the
- * last-edited times (outbox → `documents.updated_at`), and retention (the trash purge,
- * version expiry). Shutdown stops them in the order they depend on each other — the review
- * timers and the retention run (their outbox events are then published by the relay's last
- * polls), the last-edited run and the relay (after its last publish), the trainer, the
- * senders (a send in flight finishes and is recorded), the notifier and the consumer (their
- * handlers in flight finish), then the bus — and only then closes the sentence encoder, the
- * search indexes and the store they use.
+ * email and Web Push senders, the webhook enqueuer and deliverer, the review deadline
+ * timers, the classifier trainer, the last-edited times (outbox → `documents.updated_at`),
+ * and retention (the trash purge, version expiry). Shutdown stops them in the order they
+ * depend on each other — the review timers and the retention run (their outbox events are
+ * then published by the relay's last polls), the last-edited run and the relay (after its
+ * last publish), the trainer, the senders (a send in flight finishes and is recorded), the
+ * webhook deliverer (its requests in flight are aborted and handed back for another worker)
+ * and enqueuer, the notifier and the consumer (their handlers in flight finish), then the
+ * bus — and only then closes the sentence encoder, the search indexes and the store they use.
  */
 import { decodeEvent, indexKeyOf, INDEXED_EVENT_TYPES, NOTIFYING_EVENT_TYPES } from '../../contract/feed.js';
 import { DocumentStore } from '../../core/document-store.js';
