@@ -15,7 +15,7 @@ import { sql } from 'kysely';
 import { memoryTokenStorage, QuireClient, unwrap } from '../clients/sdk/node.js';
 import { WebhookDeliverer } from '../ml-workers/webhooks/deliverer.js';
 import type { Session } from './helpers/api.js';
-import { startServer, type TestServer } from './helpers/server.js';
+import { DIALECTS, startServer, type TestServer } from './helpers/server.js';
 import { eventually } from './helpers/wait.js';
 
 interface Received {
@@ -97,66 +97,68 @@ async function deliveries(s: TestServer, owner: Session, endpointId: string, que
   return r.body as { deliveries: any[]; nextCursor: string | null };
 }
 
-test('document and comment events arrive signed, with stable ids, and show in the delivery log', async (t) => {
-  const s = await startServer(t, { env: ALLOW });
-  const owner = await s.api.signup();
-  const rx = await receiver(t);
-  const { endpoint, secret } = await register(s, owner, rx.url, ['document.created', 'document.changed', 'comment.created']);
+for (const dialect of DIALECTS) {
+  test(`${dialect}: document and comment events arrive signed, with stable ids, and show in the delivery log`, async (t) => {
+    const s = await startServer(t, { dialect, env: ALLOW });
+    const owner = await s.api.signup();
+    const rx = await receiver(t);
+    const { endpoint, secret } = await register(s, owner, rx.url, ['document.created', 'document.changed', 'comment.created']);
 
-  const doc = await s.api.createDocument(owner, 'Quarterly plan');
-  const created = await eventually(() => {
-    const r = rx.got.find((g) => g.event.type === 'document.created' && g.event.data.documentId === doc.id);
-    assert.ok(r, 'document.created arrives');
-    return r;
+    const doc = await s.api.createDocument(owner, 'Quarterly plan');
+    const created = await eventually(() => {
+      const r = rx.got.find((g) => g.event.type === 'document.created' && g.event.data.documentId === doc.id);
+      assert.ok(r, 'document.created arrives');
+      return r;
+    });
+    assert.ok(signedWith(secret, created), 'signed with the endpoint secret');
+    assert.equal(created.id, created.event.id, 'webhook-id is the event id');
+    assert.match(created.id, /^msg_[0-9a-f]{32}$/, 'an opaque idempotency id');
+    assert.ok(Math.abs(Number(created.timestamp) - Date.now() / 1000) < 300, 'webhook-timestamp is now, in seconds');
+    assert.equal(created.event.tenantId, owner.user.tenantId, 'the event names its workspace');
+    assert.equal(created.event.data.title, 'Quarterly plan', 'the title is included for an admin-created endpoint');
+
+    const put = await s.api.put(`/api/v1/documents/${doc.id}/content`, { text: 'Budget first, hiring second.' }, owner.accessToken);
+    assert.equal(put.status, 204, put.text);
+    const changed = await eventually(() => {
+      const r = rx.got.find((g) => g.event.type === 'document.changed' && g.event.data.documentId === doc.id);
+      assert.ok(r, 'document.changed arrives after an edit');
+      return r;
+    });
+    assert.ok(signedWith(secret, changed), 'the change is signed too');
+    assert.ok(!changed.body.includes('Budget first'), 'payloads never carry document content');
+
+    const c = await s.api.post(`/api/v1/documents/${doc.id}/comments`, { body: 'Can we cut the travel line?' }, owner.accessToken);
+    assert.equal(c.status, 201, c.text);
+    const comment = await eventually(() => {
+      const r = rx.got.find((g) => g.event.type === 'comment.created');
+      assert.ok(r, 'comment.created arrives');
+      return r;
+    });
+    assert.equal(comment.event.data.commentId, c.body.id, 'it names the comment');
+    assert.ok(!comment.body.includes('travel line'), 'not the comment body');
+
+    const ids = rx.got.map((g) => g.id);
+    assert.equal(new Set(ids).size, ids.length, `each event once: ${ids.join(', ')}`);
+    const log = await eventually(async () => {
+      const l = await deliveries(s, owner, endpoint.id);
+      assert.ok(l.deliveries.length >= 3 && l.deliveries.every((d) => d.status === 'delivered'), `all delivered: ${JSON.stringify(l.deliveries)}`);
+      return l;
+    });
+    assert.ok(
+      log.deliveries.every((d) => d.lastStatus === 200 && d.attempts === 1 && typeof d.lastDurationMs === 'number'),
+      'the log shows the response code, attempts and duration',
+    );
+    const page = await deliveries(s, owner, endpoint.id, '?limit=1');
+    assert.equal(page.deliveries.length, 1, 'the log pages');
+    assert.ok(page.nextCursor, 'with a cursor to the next page');
+    const next = await deliveries(s, owner, endpoint.id, `?limit=1&cursor=${page.nextCursor}`);
+    assert.notEqual(next.deliveries[0].id, page.deliveries[0].id, 'the next page goes on');
+
+    const audit = await s.api.get('/api/v1/audit?action=webhook.created', owner.accessToken);
+    assert.equal(audit.status, 200, audit.text);
+    assert.ok(JSON.stringify(audit.body).includes(endpoint.id), 'creation is audited');
   });
-  assert.ok(signedWith(secret, created), 'signed with the endpoint secret');
-  assert.equal(created.id, created.event.id, 'webhook-id is the event id');
-  assert.match(created.id, /^msg_[0-9a-f]{32}$/, 'an opaque idempotency id');
-  assert.ok(Math.abs(Number(created.timestamp) - Date.now() / 1000) < 300, 'webhook-timestamp is now, in seconds');
-  assert.equal(created.event.tenantId, owner.user.tenantId, 'the event names its workspace');
-  assert.equal(created.event.data.title, 'Quarterly plan', 'the title is included for an admin-created endpoint');
-
-  const put = await s.api.put(`/api/v1/documents/${doc.id}/content`, { text: 'Budget first, hiring second.' }, owner.accessToken);
-  assert.equal(put.status, 204, put.text);
-  const changed = await eventually(() => {
-    const r = rx.got.find((g) => g.event.type === 'document.changed' && g.event.data.documentId === doc.id);
-    assert.ok(r, 'document.changed arrives after an edit');
-    return r;
-  });
-  assert.ok(signedWith(secret, changed), 'the change is signed too');
-  assert.ok(!changed.body.includes('Budget first'), 'payloads never carry document content');
-
-  const c = await s.api.post(`/api/v1/documents/${doc.id}/comments`, { body: 'Can we cut the travel line?' }, owner.accessToken);
-  assert.equal(c.status, 201, c.text);
-  const comment = await eventually(() => {
-    const r = rx.got.find((g) => g.event.type === 'comment.created');
-    assert.ok(r, 'comment.created arrives');
-    return r;
-  });
-  assert.equal(comment.event.data.commentId, c.body.id, 'it names the comment');
-  assert.ok(!comment.body.includes('travel line'), 'not the comment body');
-
-  const ids = rx.got.map((g) => g.id);
-  assert.equal(new Set(ids).size, ids.length, `each event once: ${ids.join(', ')}`);
-  const log = await eventually(async () => {
-    const l = await deliveries(s, owner, endpoint.id);
-    assert.ok(l.deliveries.length >= 3 && l.deliveries.every((d) => d.status === 'delivered'), `all delivered: ${JSON.stringify(l.deliveries)}`);
-    return l;
-  });
-  assert.ok(
-    log.deliveries.every((d) => d.lastStatus === 200 && d.attempts === 1 && typeof d.lastDurationMs === 'number'),
-    'the log shows the response code, attempts and duration',
-  );
-  const page = await deliveries(s, owner, endpoint.id, '?limit=1');
-  assert.equal(page.deliveries.length, 1, 'the log pages');
-  assert.ok(page.nextCursor, 'with a cursor to the next page');
-  const next = await deliveries(s, owner, endpoint.id, `?limit=1&cursor=${page.nextCursor}`);
-  assert.notEqual(next.deliveries[0].id, page.deliveries[0].id, 'the next page goes on');
-
-  const audit = await s.api.get('/api/v1/audit?action=webhook.created', owner.accessToken);
-  assert.equal(audit.status, 200, audit.text);
-  assert.ok(JSON.stringify(audit.body).includes(endpoint.id), 'creation is audited');
-});
+}
 
 test('a rotated secret signs beside the new one until it expires', async (t) => {
   const s = await startServer(t, { env: ALLOW });
