@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { sql } from 'kysely';
 import { memoryTokenStorage, QuireClient, unwrap } from '../clients/sdk/node.js';
+import { verifyWebhook } from '../core/webhooks.js';
 import { WebhookDeliverer } from '../ml-workers/webhooks/deliverer.js';
 import type { Session } from './helpers/api.js';
 import { DIALECTS, startServer, type TestServer } from './helpers/server.js';
@@ -181,6 +182,10 @@ test('a rotated secret signs beside the new one until it expires', async (t) => 
   assert.equal(during.event.type, 'webhook.test', 'a test event');
   assert.equal(during.signatures.length, 2, 'two signatures during the rotation');
   assert.ok(signedWith(first, during) && signedWith(second, during), 'one per secret');
+  const headers = { id: during.id, timestamp: during.timestamp, signature: during.signatures.join(' ') };
+  assert.ok(verifyWebhook(first, headers, during.body) && verifyWebhook(second, headers, during.body), 'the server-side verifier agrees');
+  assert.ok(!verifyWebhook(first, headers, during.body + ' '), 'and refuses a changed body');
+  assert.ok(!verifyWebhook(first, headers, during.body, 300, Number(during.timestamp) + 301), 'and an old timestamp');
 
   const cut = await s.api.post(`/api/v1/webhooks/${endpoint.id}/rotate-secret`, { previousSecretHours: 0 }, owner.accessToken);
   assert.equal(cut.status, 200, cut.text);

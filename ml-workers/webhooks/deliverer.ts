@@ -55,7 +55,7 @@ export interface DelivererOptions {
   retryScheduleMs?: number[];
   /** @default 1 s */
   pollMs?: number;
-  /** @default 60 s */
+  /** At least the request deadline plus 5 s (a claim must outlive its request, or two workers could send at once). @default 60 s */
   leaseMs?: number;
   /** Requests in flight in this worker. @default 32 */
   concurrency?: number;
@@ -137,6 +137,10 @@ export class WebhookDeliverer {
     this.metrics = opts.registry ? new Metrics(opts.registry, () => this.backlog()) : null;
   }
 
+  private get leaseMs(): number {
+    return Math.max(this.opts.leaseMs ?? 60_000, (this.opts.timeoutMs ?? 10_000) + 5_000);
+  }
+
   private get schedule(): number[] {
     return this.opts.retryScheduleMs?.length ? this.opts.retryScheduleMs : DEFAULT_RETRY_SCHEDULE_MS;
   }
@@ -175,7 +179,7 @@ export class WebhookDeliverer {
     await this.pruneIfDue();
     const room = (this.opts.concurrency ?? 32) - this.inFlight.size;
     if (room <= 0) return false;
-    const claimed = (await sql<Claimed>`select * from quire_webhook_claim(${this.opts.leaseMs ?? 60_000}::int, ${room}::int, ${this.opts.perTenantConcurrency ?? 4}::int)`.execute(this.opts.db)).rows;
+    const claimed = (await sql<Claimed>`select * from quire_webhook_claim(${this.leaseMs}::int, ${room}::int, ${this.opts.perTenantConcurrency ?? 4}::int)`.execute(this.opts.db)).rows;
     for (const c of claimed) this.launch(c);
     return claimed.length === room;
   }
