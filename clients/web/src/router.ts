@@ -1,7 +1,7 @@
 /**
  * A small history-API router: `/`, `/d/<id>` (with `?comment=<id>` to open that thread, or
  * `?panel=reviews|history|comments`), `/search?q=&mode=`, `/people`, `/account`,
- * `/admin/search`, `/admin/audit`, `/trash`, `/tasks` (with `?task=<id>` to open that task); anything else (an
+ * `/admin/search`, `/admin/audit`, `/trash`, `/developers/api`, `/tasks` (with `?task=<id>` to open that task); anything else (an
  * unknown path, a malformed document id) is not found.
  */
 import { useEffect, useState } from 'react';
@@ -18,6 +18,7 @@ export type Route =
   | { name: 'reset-password' }
   | { name: 'forgot-password' }
   | { name: 'sso-done' }
+  | { name: 'api-reference' }
   | { name: 'tasks'; task: string | null }
   | { name: 'document'; id: string; comment: string | null; panel: DocumentPanel | null }
   | { name: 'search'; q: string; mode: 'fulltext' | 'semantic' | 'hybrid' };
@@ -46,6 +47,7 @@ export function parseRoute(loc: Location = window.location): Route {
   if (loc.pathname === '/admin/search') return { name: 'search-analytics' };
   if (loc.pathname === '/admin/audit') return { name: 'audit' };
   if (loc.pathname === '/trash') return { name: 'trash' };
+  if (loc.pathname === '/developers/api') return { name: 'api-reference' };
   // Pages a link from an email opens, signed in or not (components/account-links.tsx).
   if (loc.pathname === '/invite') return { name: 'invite' };
   if (loc.pathname === '/reset-password') return { name: 'reset-password' };

@@ -8,6 +8,7 @@ import { client, describeError } from '../api.js';
 import { ConfirmDialog } from './menu.js';
 import { ago } from './security-sessions.js';
 import './security.css';
+import { ApiReferenceLink } from './api-reference.js';
 
 const SCOPES: { scope: ApiKeyScope; label: string; hint: string; adminOnly?: boolean }[] = [
   { scope: 'read', label: 'Read', hint: 'open and list documents, comments and history' },
@@ -77,7 +78,10 @@ export function ApiKeysCard({ user }: { user: SessionUser }) {
   return (
     <div className="card" role="region" aria-labelledby="keys-heading" data-testid="api-keys">
       <h3 id="keys-heading">API keys</h3>
-      <p className="hint">For scripts and integrations. A key acts as you, only with the scopes you choose, and never beyond what you can do yourself. It cannot change your account.</p>
+      <p className="hint">
+        For scripts and integrations. A key acts as you, only with the scopes you choose, and never beyond what you can do yourself. It cannot change your account. What a key can call is in the{' '}
+        <ApiReferenceLink>API reference</ApiReferenceLink>.
+      </p>
       {created ? (
         <NewKey created={created} onDone={() => setCreated(null)} />
       ) : (

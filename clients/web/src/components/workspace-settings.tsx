@@ -9,6 +9,7 @@ import { NotificationGrid } from './notification-settings.js';
 import { WorkflowsSection } from './workflow-editor.js';
 import { SsoSettingsSection } from './sso.js';
 import { WorkspaceMfaSection } from './workspace-mfa.js';
+import { ApiReferenceLink } from './api-reference.js';
 
 export function WorkspaceSettings({ onRenamed }: { onRenamed: (name: string) => void }) {
   const [ws, setWs] = useState<Workspace | null>(null);
@@ -62,6 +63,9 @@ export function WorkspaceSettings({ onRenamed }: { onRenamed: (name: string) => 
             {message.text}
           </p>
         )}
+        <p className="hint">
+          Integrations and scripts use the REST API: see the <ApiReferenceLink>API reference</ApiReferenceLink>.
+        </p>
       </section>
       <section className="card" aria-labelledby="defaults-heading">
         <h3 id="defaults-heading">Notification defaults</h3>
