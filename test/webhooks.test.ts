@@ -382,6 +382,17 @@ test('webhooks are for owners and admins of their own workspace only', async (t)
     assert.equal(r.status, 403, `a member: ${m} ${p}: ${r.text}`);
   }
   assert.equal((await s.api.get('/api/v1/webhooks', admin.accessToken)).body.endpoints.length, 1, 'an admin sees it');
+  // API keys: the admin scope, and only that, reaches webhooks.
+  const key = async (scopes: string[]) => {
+    const r = await s.api.post('/api/v1/api-keys', { name: `k-${scopes.join('-')}`, scopes }, owner.accessToken);
+    assert.equal(r.status, 201, r.text);
+    return r.body.secret as string;
+  };
+  const writeKey = await key(['read', 'write', 'search']);
+  const refused = await s.api.get('/api/v1/webhooks', writeKey);
+  assert.equal(refused.status, 403, refused.text);
+  assert.equal(refused.body.error.code, 'insufficient_scope', 'a key without the admin scope is refused');
+  assert.equal((await s.api.get('/api/v1/webhooks', await key(['admin']))).status, 200, 'an admin-scoped key of an owner reaches them');
 
   assert.equal((await s.api.get('/api/v1/webhooks', other.accessToken)).body.endpoints.length, 0, 'another workspace lists none');
   for (const [m, p] of [
