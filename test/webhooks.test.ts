@@ -238,6 +238,13 @@ test('a failing endpoint is retried, then shown failing; a retry after it recove
   assert.equal(rx.got.filter((g) => g.id === ping.body.delivery.eventId).length, 4, 'the same id again');
   const healthyNow = await s.api.get(`/api/v1/webhooks/${endpoint.id}`, owner.accessToken);
   assert.equal(healthyNow.body.status, 'active', 'a success clears the failing state');
+  const metrics = await s.api.get('/metrics');
+  assert.equal(metrics.status, 200, metrics.text);
+  assert.match(metrics.text, /quire_webhook_attempts_total\{outcome="retry"\} 2/, 'retries are counted');
+  assert.match(metrics.text, /quire_webhook_attempts_total\{outcome="failed"\} 1/, 'the final failure too');
+  assert.match(metrics.text, /quire_webhook_attempts_total\{outcome="delivered"\} 1/, 'and the delivery');
+  assert.match(metrics.text, /quire_webhook_backlog \d+/, 'the backlog is served');
+  assert.match(metrics.text, /quire_webhook_request_duration_seconds_count \d+/, 'request durations are observed');
 });
 
 test('a deliverer stopped or killed mid-request loses nothing: another sends it (after the lease, when killed)', async (t) => {
@@ -334,6 +341,10 @@ test('the SSRF guard refuses private, loopback, link-local and plain-http URLs, 
     'https://169.254.169.254/latest/meta-data',
     'https://[::1]/hook',
     'https://[fd00::1]/hook',
+    'https://[::ffff:127.0.0.1]/hook',
+    'https://0x7f.1/hook',
+    'https://[fe80::1]/hook',
+    'https://224.0.0.1/hook',
     'https://localhost/hook',
     'https://user:pw@example.com/',
   ]) {
