@@ -95,8 +95,8 @@ test('every route asks a key for its scope: refused without it, let through with
     if (!keys.has(name)) keys.set(name, (await makeKey(server, owner, scopes)).secret);
     return keys.get(name)!;
   };
-  // Routes that never authenticate (health, public links, sign-in, unsubscribe): a key is not asked.
-  const PUBLIC = /^\/(health|ready|metrics|\.well-known\/)|^\/api\/v1\/(public\/|unsubscribe$|push\/vapid-public-key$|auth\/(?!logout-all$))/;
+  // Routes that never authenticate (health, public links, sign-in, unsubscribe, the OpenAPI document): a key is not asked.
+  const PUBLIC = /^\/(health|ready|metrics|\.well-known\/)|^\/api\/v1\/(public\/|unsubscribe$|openapi\.json$|push\/vapid-public-key$|auth\/(?!logout-all$))/;
   const routes = server.quire.edge.routes().filter((r) => !PUBLIC.test(r.pattern));
   assert.ok(routes.length > 80, `the whole API (${routes.length} routes)`);
   const path = (pattern: string) => pattern.replace(/:[a-zA-Z]+/g, () => crypto.randomUUID());
