@@ -97,9 +97,19 @@ export function webhooks(ctx: MigrationContext) {
             -- One claimer at a time: the per-workspace cap counts every worker's leases exactly.
             perform pg_advisory_xact_lock(hashtextextended('quire:webhook-claim:' || current_schema(), 0));
             return query
-            with due as (
-              select distinct d.tenant_id from webhook_deliveries d
-               where d.status = 'pending' and d.next_attempt_at <= clock_timestamp()
+            -- Workspaces with pending rows, one index probe each (a loose scan: the backlog of
+            -- deliveries waiting out their retries is never read), then their due rows.
+            with recursive pending(tenant_id) as (
+              (select d.tenant_id from webhook_deliveries d where d.status = 'pending' order by d.tenant_id limit 1)
+              union all
+              select (select d.tenant_id from webhook_deliveries d
+                       where d.status = 'pending' and d.tenant_id > p.tenant_id order by d.tenant_id limit 1)
+                from pending p where p.tenant_id is not null
+            ), due as (
+              select p.tenant_id from pending p
+               where p.tenant_id is not null
+                 and exists (select 1 from webhook_deliveries d
+                              where d.tenant_id = p.tenant_id and d.status = 'pending' and d.next_attempt_at <= clock_timestamp())
             ), room as (
               select t.tenant_id, p_per_tenant - (
                        select count(*) from webhook_deliveries b
