@@ -155,6 +155,17 @@ test('answers of a running server match the documented response schemas', async 
   await documented('get', '/api/v1/me/sessions', '/api/v1/me/sessions');
   await documented('post', '/api/v1/documents/:id/versions', `/api/v1/documents/${id}/versions`, { name: 'v1' });
   await documented('get', '/api/v1/documents/:id/versions', `/api/v1/documents/${id}/versions`);
+
+  // Content in three formats: each answer's media type is one the operation documents.
+  const content = doc.paths['/api/v1/documents/{id}/content']?.get as Operation;
+  const types = Object.keys(content.responses['200']?.content ?? {});
+  for (const format of ['text', 'json', 'yjs']) {
+    const res = await server.api.request('GET', `/api/v1/documents/${id}/content?format=${format}`, { token });
+    assert.equal(res.status, 200, `content as ${format}: ${res.text}`);
+    const type = (res.headers.get('content-type') ?? '').split(';')[0] ?? '';
+    assert.ok(types.includes(type), `content as ${format} answers ${type}, one of the documented ${types.join(', ')}`);
+    if (format === 'json') assert.equal(check('#/components/schemas/ProseMirrorJson', res.body), null, 'the JSON content matches ProseMirrorJson');
+  }
 });
 
 test('the response schemas are generated from contract/api.ts and up to date', async () => {
