@@ -187,6 +187,18 @@ test('a rotated secret signs beside the new one until it expires', async (t) => 
   assert.ok(!verifyWebhook(first, headers, during.body + ' '), 'and refuses a changed body');
   assert.ok(!verifyWebhook(first, headers, during.body, 300, Number(during.timestamp) + 301), 'and an old timestamp');
 
+  const expired = await s.api.del(`/api/v1/webhooks/${endpoint.id}/previous-secret`, owner.accessToken);
+  assert.equal(expired.status, 200, expired.text);
+  assert.equal(expired.body.previousSecretExpiresAt, null, 'the previous secret is expired on request');
+  const ping1 = await s.api.post(`/api/v1/webhooks/${endpoint.id}/test`, {}, owner.accessToken);
+  const alone = await eventually(() => {
+    const r = rx.got.find((g) => g.id === ping1.body.delivery.eventId);
+    assert.ok(r, 'the next test event arrives');
+    return r;
+  });
+  assert.equal(alone.signatures.length, 1, 'one signature once the previous secret is expired');
+  assert.ok(signedWith(second, alone) && !signedWith(first, alone), 'by the current secret');
+
   const cut = await s.api.post(`/api/v1/webhooks/${endpoint.id}/rotate-secret`, { previousSecretHours: 0 }, owner.accessToken);
   assert.equal(cut.status, 200, cut.text);
   const third = cut.body.secret as string;

@@ -469,6 +469,11 @@ export class QuireClient {
     return this.request('POST', `/api/v1/webhooks/${encodeURIComponent(webhookId)}/rotate-secret`, { json: opts });
   }
 
+  /** Stops the previous secret signing now (after a rotation, once receivers use the new one). */
+  expirePreviousWebhookSecret(webhookId: string): Promise<Result<WebhookEndpoint>> {
+    return this.request('DELETE', `/api/v1/webhooks/${encodeURIComponent(webhookId)}/previous-secret`);
+  }
+
   /** The endpoint's delivery log, newest first, with response codes; pass `nextCursor` back as `cursor` for older ones. */
   listWebhookDeliveries(webhookId: string, opts: { limit?: number; cursor?: string; status?: WebhookDeliveryStatus } = {}): Promise<Result<WebhookDeliveryList>> {
     return this.request('GET', `/api/v1/webhooks/${encodeURIComponent(webhookId)}/deliveries`, {

@@ -221,6 +221,22 @@ export async function rotateWebhookSecret(svc: Services, principal: Principal, i
   });
 }
 
+/** Stops the previous secret signing now (receivers have switched to the new one). */
+export async function expirePreviousWebhookSecret(svc: Services, principal: Principal, ip: string | null, id: string): Promise<WebhookEndpoint> {
+  return withTenant(svc.store.db, principal.tenantId, async (tx) => {
+    const actor = await adminActor(tx, principal, ip);
+    await endpointRow(tx, id);
+    const row = await tx
+      .updateTable('webhook_endpoints')
+      .set({ previous_secret_sealed: null, previous_secret_expires_at: null, updated_at: sql<Date>`now()` })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await audit(tx, { tenantId: actor.tenantId, actorId: actor.userId, action: 'webhook.previous_secret_expired', targetType: 'webhook', targetId: id, ip });
+    return presentEndpoint(row);
+  });
+}
+
 function encodeCursor(r: { created_at: Date; id: string }): string {
   return Buffer.from(`${new Date(r.created_at).toISOString()}|${r.id}`).toString('base64url');
 }

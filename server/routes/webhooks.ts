@@ -4,6 +4,7 @@ import { WEBHOOK_EVENT_TYPES, WEBHOOK_LIMITS, type CreateWebhookRequest, type Re
 import {
   createWebhook,
   deleteWebhook,
+  expirePreviousWebhookSecret,
   getWebhook,
   listWebhookDeliveries,
   listWebhooks,
@@ -152,6 +153,25 @@ export function webhookRoutes(ctx: RouteContext): void {
         status: 200,
         response: 'WebhookEndpointWithSecret',
         example: { request: { previousSecretHours: 24 } },
+      },
+    },
+  );
+  edge.route(
+    'del',
+    `${BASE}/:id/previous-secret`,
+    async (req) => {
+      const p = await authenticate(ctx, req);
+      return { status: 200, json: await expirePreviousWebhookSecret(svc, p, req.ip, id(req)) };
+    },
+    {
+      doc: {
+        tag: TAG,
+        summary: 'Stop the previous signing secret now',
+        description: `${ADMINS} After a rotation, once receivers verify with the new secret: requests carry only its signature from now on.`,
+        auth: 'bearer',
+        params,
+        status: 200,
+        response: 'WebhookEndpoint',
       },
     },
   );
