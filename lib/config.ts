@@ -435,7 +435,7 @@ export interface Config {
     leaseMs: number;
     /** Requests in flight per worker. @default 32 */
     concurrency: number;
-    /** Requests in flight per workspace across all workers. @default 4 */
+    /** Requests in flight per workspace across all workers (per endpoint: half of it, at least 1). @default 4 */
     perTenantConcurrency: number;
   };
   /** Single sign-on (OpenID Connect), per workspace. */

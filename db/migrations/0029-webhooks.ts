@@ -16,7 +16,8 @@
  *   outcome, and a claim whose worker died is taken again once the lease ran out.
  * - `quire_webhook_claim(lease_ms, limit, per_tenant)`: claims due deliveries across
  *   tenants (security definer; one claimer at a time per schema), at most `per_tenant` in
- *   flight per workspace counting leases held by every worker, tenants taken in turn.
+ *   flight per workspace and half of that per endpoint, counting leases held by every
+ *   worker; tenants, and a tenant's endpoints, taken in turn.
  * - `quire_webhook_backlog()`, `quire_webhook_prune(before, limit)`: the pending count
  *   (a metric) and removal of finished rows older than the log's retention.
  * - The change feed gains `document.classified` (the labels shown on a document changed).
@@ -79,6 +80,8 @@ export function webhooks(ctx: MigrationContext) {
         )`.execute(db);
       await sql`create index webhook_deliveries_due_idx on webhook_deliveries (tenant_id, next_attempt_at) where status = 'pending'`.execute(db);
       await sql`create index webhook_deliveries_leased_idx on webhook_deliveries (tenant_id) where status = 'pending' and lease_until is not null`.execute(db);
+      await sql`create index webhook_deliveries_endpoint_due_idx on webhook_deliveries (endpoint_id, next_attempt_at) where status = 'pending'`.execute(db);
+      await sql`create index webhook_deliveries_endpoint_leased_idx on webhook_deliveries (endpoint_id) where status = 'pending' and lease_until is not null`.execute(db);
       await sql`create index webhook_deliveries_log_idx on webhook_deliveries (endpoint_id, created_at desc, id desc)`.execute(db);
       await sql`create index webhook_deliveries_age_idx on webhook_deliveries (created_at) where status <> 'pending'`.execute(db);
       await enableTenantRls(db, 'webhook_endpoints');
@@ -115,21 +118,35 @@ export function webhooks(ctx: MigrationContext) {
                        select count(*) from webhook_deliveries b
                         where b.tenant_id = t.tenant_id and b.status = 'pending' and b.lease_until > clock_timestamp()) as n
                 from due t
-            ), candidates as (
-              select c.id, c.next_attempt_at, r.n,
-                     row_number() over (partition by c.tenant_id order by c.next_attempt_at, c.id) as rank
+            ), endpoints as (
+              -- One endpoint holds at most half its workspace's slots: a hanging endpoint
+              -- leaves room for the workspace's other endpoints.
+              select e.id as endpoint_id, e.tenant_id, r.n as tenant_room,
+                     greatest(1, (p_per_tenant + 1) / 2) - (
+                       select count(*) from webhook_deliveries b
+                        where b.endpoint_id = e.id and b.status = 'pending' and b.lease_until > clock_timestamp()) as endpoint_room
                 from room r
+                join webhook_endpoints e on e.tenant_id = r.tenant_id and e.enabled
+               where r.n > 0
+            ), locked as (
+              select x.endpoint_id, x.tenant_id, x.tenant_room, x.endpoint_room, c.id, c.next_attempt_at
+                from endpoints x
                cross join lateral (
-                 select d.id, d.tenant_id, d.next_attempt_at from webhook_deliveries d
-                   join webhook_endpoints e on e.id = d.endpoint_id and e.enabled
-                  where d.tenant_id = r.tenant_id and d.status = 'pending' and d.next_attempt_at <= clock_timestamp()
+                 select d.id, d.next_attempt_at from webhook_deliveries d
+                  where d.endpoint_id = x.endpoint_id and d.status = 'pending' and d.next_attempt_at <= clock_timestamp()
                     and (d.lease_until is null or d.lease_until <= clock_timestamp())
                   order by d.next_attempt_at, d.id
                   limit p_per_tenant
                   for update of d skip locked) c
-               where r.n > 0
+               where x.endpoint_room > 0
+            ), by_endpoint as (
+              select l.*, row_number() over (partition by l.endpoint_id order by l.next_attempt_at, l.id) as erank from locked l
+            ), by_tenant as (
+              -- The workspace's endpoints in turn, each within its own room.
+              select b.*, row_number() over (partition by b.tenant_id order by b.erank, b.next_attempt_at, b.id) as trank
+                from by_endpoint b where b.erank <= b.endpoint_room
             ), chosen as (
-              select c.id from candidates c where c.rank <= c.n order by c.rank, c.next_attempt_at limit p_limit
+              select t.id from by_tenant t where t.trank <= t.tenant_room order by t.trank, t.next_attempt_at limit p_limit
             )
             update webhook_deliveries w
                set lease_until = clock_timestamp() + make_interval(secs => p_lease_ms / 1000.0),

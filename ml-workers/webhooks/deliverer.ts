@@ -59,7 +59,7 @@ export interface DelivererOptions {
   leaseMs?: number;
   /** Requests in flight in this worker. @default 32 */
   concurrency?: number;
-  /** Requests in flight per workspace, across workers. @default 4 */
+  /** Requests in flight per workspace, across workers (and half of it, at least 1, per endpoint). @default 4 */
   perTenantConcurrency?: number;
   registry?: Registry;
 }
