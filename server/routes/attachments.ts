@@ -188,7 +188,7 @@ export function attachmentRoutes(ctx: RouteContext): void {
         'tus 1.0 creation: send `Tus-Resumable: 1.0.0`, `Upload-Length` and `Upload-Metadata` with `documentId` (the document the file belongs to), `filename` and `filetype`, base64-encoded. The body may carry the first piece (creation-with-upload). Answers 201 with `Location: /api/v1/uploads/{id}`; the upload id is the attachment id. Needs write access to the document.',
       auth: 'bearer',
       rawBody: { contentType: 'application/offset+octet-stream', description: 'The first piece of the file (optional)' },
-      rawBodyOptional: true,
+      bodyOptional: true,
       status: 201,
       responseHeaders: { location: 'The upload: /api/v1/uploads/{id}', 'upload-offset': 'Bytes received so far' },
     },

@@ -188,6 +188,7 @@ export function documentRoutes(ctx: RouteContext): void {
         auth: 'bearer',
         params: { id: 'The document' },
         body: DuplicateDocument,
+        bodyOptional: true,
         status: 201,
         response: 'DocumentMeta',
         example: { request: { title: 'Meeting notes (copy)' } },

@@ -150,7 +150,7 @@ export function unsubscribeRoutes(ctx: RouteContext): void {
         auth: 'none',
         query: Query,
         rawBody: [{ contentType: 'application/x-www-form-urlencoded' }, { contentType: 'multipart/form-data' }],
-        rawBodyOptional: true,
+        bodyOptional: true,
         status: 200,
         response: [{ contentType: 'application/json', description: '`{ "unsubscribed": [kinds] }`' }, { contentType: 'text/html' }],
       },

@@ -60,6 +60,7 @@ export function workspaceDataRoutes(ctx: RouteContext): void {
         description: 'Owners and admins: the portable archive (documents, files, comments, history, people) as a tar.gz download. A few an hour. The body, if any, is `{}`.',
         auth: 'bearer',
         body: ExportBody,
+        bodyOptional: true,
         status: 200,
         response: { contentType: 'application/gzip', description: 'The archive (tar.gz)' },
       },

@@ -45,6 +45,7 @@ export function requestSchema(schema: z.ZodType, prefix = 'Request', components:
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
 function media(m: MediaDoc): JsonSchema {
+  if (Array.isArray(m.schema)) return { schema: { anyOf: m.schema.map(ref) } };
   if (m.schema) return { schema: ref(m.schema) };
   if (m.contentType.endsWith('json')) return { schema: { type: 'object' } };
   return { schema: m.contentType.startsWith('text/') ? { type: 'string' } : { type: 'string', contentMediaType: m.contentType } };
@@ -97,12 +98,12 @@ function operation(method: string, pattern: string, doc: RouteDoc, components: R
   if (parameters.length > 0) op.parameters = parameters;
   if (doc.body) {
     op.requestBody = {
-      required: true,
+      required: !doc.bodyOptional,
       content: { 'application/json': { schema: convert(doc.body), ...(doc.example?.request !== undefined ? { example: doc.example.request } : {}) } },
     };
   } else if (doc.rawBody) {
     const kinds = [doc.rawBody].flat();
-    op.requestBody = { required: !doc.rawBodyOptional, content: Object.fromEntries(kinds.map((m) => [m.contentType, media(m)])) };
+    op.requestBody = { required: !doc.bodyOptional, content: Object.fromEntries(kinds.map((m) => [m.contentType, media(m)])) };
   }
   const headers = doc.responseHeaders ? { headers: Object.fromEntries(Object.entries(doc.responseHeaders).map(([k, d]) => [k, { description: d, schema: { type: 'string' } }])) } : {};
   const success: JsonSchema = { description: STATUS_TEXT[doc.status] ?? 'Success', ...headers };

@@ -20,7 +20,8 @@ export type RouteAuth = 'bearer' | 'none';
 /** A body or answer that is not JSON: its media type, and a schema where it has one. */
 export interface MediaDoc {
   contentType: string;
-  schema?: ContractType;
+  /** Its schema: a contract type, or several when the answer is one of them. */
+  schema?: ContractType | ContractType[];
   description?: string;
 }
 
@@ -35,8 +36,8 @@ export interface RouteDoc {
   body?: z.ZodType;
   /** A body that is not JSON (a file, a tus piece, a form): its media type or types. */
   rawBody?: MediaDoc | MediaDoc[];
-  /** The raw body may be left out. */
-  rawBodyOptional?: boolean;
+  /** The body (JSON or raw) may be left out. */
+  bodyOptional?: boolean;
   /** The schema the handler passes to `readQuery` (the same object). */
   query?: z.ZodType;
   /** Query parameters read without a schema: name → description. */
