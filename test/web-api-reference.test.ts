@@ -42,6 +42,16 @@ test('the API reference lists, opens and filters the documented operations', BRO
   assert.match(await body.innerText(), /201[\s\S]*DocumentMeta/, 'the answer and its schema are shown');
   await p.screenshot({ path: outputPath('api-reference.png'), fullPage: false });
 
+  // A list: its query parameters, and the page it answers with the items one click deeper.
+  const list = ops.filter({ hasText: 'List the documents the caller can read' });
+  await list.locator(':scope > summary').click();
+  await list.getByRole('heading', { name: 'Parameters' }).waitFor(WAIT);
+  assert.match(await list.innerText(), /cursor\s*query[\s\S]*limit\s*query[\s\S]*sort/i, 'the query parameters are listed');
+  await list.locator('details.nested > summary', { hasText: 'DocumentMeta' }).first().click();
+  assert.match(await list.innerText(), /linkAccess/, 'the items of the page open below');
+  await list.scrollIntoViewIfNeeded();
+  await p.screenshot({ path: outputPath('api-reference-list.png'), fullPage: false });
+
   await p.getByLabel('Filter operations').fill('upload');
   await p.getByText(/^\d+ of \d+$/).waitFor(WAIT);
   const shown = await ops.count();
