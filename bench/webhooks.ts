@@ -15,7 +15,7 @@
  *    all (delivered as they come), then every endpoint replays since the start at once:
  *    the deliverer faces the whole backlog. Measured from the replay calls to the last
  *    arrival: deliveries per second of one instance (WEBHOOKS_CONCURRENCY 32, the default;
- *    `--per-tenant` → WEBHOOKS_PER_TENANT_CONCURRENCY, default 4 as in the product).
+ *    `--per-tenant` → WEBHOOKS_PER_TENANT_CONCURRENCY, default 8 as in the product).
  *
  * Usage: npm run bench:webhooks -- [--samples=100] [--tenants=4] [--docs=1000] [--per-tenant=4] [--json=<file>]
  */
@@ -28,7 +28,7 @@ import { arg, benchDirs, createDocument, dropSchema, signup, startQuire } from '
 const SAMPLES = Number(arg('samples', '100'));
 const TENANTS = Number(arg('tenants', '4'));
 const DOCS = Number(arg('docs', '1000'));
-const PER_TENANT = arg('per-tenant', '4');
+const PER_TENANT = arg('per-tenant', '8');
 const JSON_OUT = arg('json', '');
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;

@@ -219,7 +219,7 @@ const EnvSchema = z.object({
   WEBHOOKS_POLL_MS: int(1_000, 10, 600_000),
   WEBHOOKS_LEASE_MS: int(60_000, 100, 3_600_000),
   WEBHOOKS_CONCURRENCY: int(32, 1, 1_024),
-  WEBHOOKS_PER_TENANT_CONCURRENCY: int(4, 1, 256),
+  WEBHOOKS_PER_TENANT_CONCURRENCY: int(8, 1, 256),
   // Files: where their bytes live (the filesystem under DATA_DIR/blobs, or S3-compatible
   // object storage when S3_BUCKET is set), and how much a file and a workspace may take.
   STORAGE_BACKEND: z.enum(['fs', 's3']).optional(),
@@ -435,7 +435,7 @@ export interface Config {
     leaseMs: number;
     /** Requests in flight per worker. @default 32 */
     concurrency: number;
-    /** Requests in flight per workspace across all workers (per endpoint: half of it, at least 1). @default 4 */
+    /** Requests in flight per workspace across all workers (per endpoint: half of it, at least 1). @default 8 */
     perTenantConcurrency: number;
   };
   /** Single sign-on (OpenID Connect), per workspace. */

@@ -59,7 +59,7 @@ export interface DelivererOptions {
   leaseMs?: number;
   /** Requests in flight in this worker. @default 32 */
   concurrency?: number;
-  /** Requests in flight per workspace, across workers (and half of it, at least 1, per endpoint). @default 4 */
+  /** Requests in flight per workspace, across workers (and half of it, at least 1, per endpoint). @default 8 */
   perTenantConcurrency?: number;
   registry?: Registry;
 }
@@ -179,7 +179,7 @@ export class WebhookDeliverer {
     await this.pruneIfDue();
     const room = (this.opts.concurrency ?? 32) - this.inFlight.size;
     if (room <= 0) return false;
-    const claimed = (await sql<Claimed>`select * from quire_webhook_claim(${this.leaseMs}::int, ${room}::int, ${this.opts.perTenantConcurrency ?? 4}::int)`.execute(this.opts.db)).rows;
+    const claimed = (await sql<Claimed>`select * from quire_webhook_claim(${this.leaseMs}::int, ${room}::int, ${this.opts.perTenantConcurrency ?? 8}::int)`.execute(this.opts.db)).rows;
     for (const c of claimed) this.launch(c);
     return claimed.length === room;
   }
