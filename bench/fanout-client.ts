@@ -28,7 +28,7 @@ let connected = 0;
 function client(name: string, at = urls[connected++ % urls.length]!): Client {
   const ydoc = new Y.Doc();
   if (protocol === 'y-websocket') {
-    const p = new WebsocketProvider(at, name, ydoc, { WebSocketPolyfill: WebSocket as never, disableBc: true });
+    const p = new WebsocketProvider(at, name, ydoc, { WebSocketPolyfill: WebSocket as never, disableBc: true, params: token === '-' ? {} : { token: token! } });
     return { doc: ydoc, synced: new Promise((r) => p.once('sync', () => r())), destroy: () => p.destroy() };
   }
   const socket = new HocuspocusProviderWebsocket({ url: at, WebSocketPolyfill: WebSocket as never });

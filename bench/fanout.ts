@@ -1,7 +1,8 @@
 /**
  * Fan-out benchmark: Quire (full stack: auth, durable-before-ack, metrics, on Postgres)
  * against stock Hocuspocus in memory, stock Hocuspocus with extension-database on the same
- * Postgres, and @y/websocket-server — side by side in one run, servers and load in
+ * Postgres, and @y/websocket-server — side by side (`quire-yjs`: Quire reached by stock
+ * y-websocket clients on /yjs, the peer of @y/websocket-server) in one run, servers and load in
  * separate processes. 1 writer at 20 Hz → N readers; p50/p99/max writer→reader latency,
  * server CPU and RSS; medians over runs; ratios against in-memory Hocuspocus.
  * Usage: npm run bench -- fanout [--runs=3] [--seconds=5] [--n=1,50,200] [--multi=100x20|--multi=]
@@ -37,19 +38,20 @@ async function runOne(server: string, n: number, docCount = 1): Promise<Result> 
   let doc = Array.from({ length: docCount }, (_, k) => `bench-${Date.now()}-${k}`).join(',');
   let token = '-';
   let cleanup = async () => {};
-  if (server === 'quire') {
+  if (server === 'quire' || server === 'quire-yjs') {
     const dirs = benchDirs();
     const q = await startQuire({ ...dirs, roles: 'api,sync' });
     ({ token, doc } = await signupAndDocument(q.base));
     for (let k = 1; k < docCount; k++) doc += `,${await createDocument(q.base, token, `bench ${k}`)}`;
     r = q;
-    url = `ws://127.0.0.1:${q.port}/sync`;
+    // `quire-yjs`: the same server, reached by stock y-websocket clients on /yjs.
+    url = `ws://127.0.0.1:${q.port}/${server === 'quire' ? 'sync' : 'yjs'}`;
     cleanup = () => dropSchema(dirs.schema);
   } else {
     r = await startPeer(`bench/peers/${server}.ts`);
     url = `ws://127.0.0.1:${r.port}`;
   }
-  const protocol = server === 'y-websocket' ? 'y-websocket' : 'hocuspocus';
+  const protocol = server === 'y-websocket' || server === 'quire-yjs' ? 'y-websocket' : 'hocuspocus';
   const pid = r.proc.pid!;
   const cpu0 = cpuMs(pid);
   const t0 = Date.now();
@@ -70,7 +72,7 @@ async function runOne(server: string, n: number, docCount = 1): Promise<Result> 
   return { server, n, docs: docCount, p50: m.p50, p99: m.p99, max: m.max, delivered: m.samples / m.expected, cpuMsPerS: cpu, rssMb: rss };
 }
 
-const SERVERS = arg('servers', 'hocuspocus-memory,hocuspocus-db,y-websocket,quire').split(',');
+const SERVERS = arg('servers', 'hocuspocus-memory,hocuspocus-db,y-websocket,quire,quire-yjs').split(',');
 const rows: Result[] = [];
 const cases: [number, number][] = NS.map((n) => [n, 1]);
 if (MULTI) {
@@ -101,15 +103,16 @@ for (const [n, docCount] of cases) {
 }
 const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '—');
 const lines = [
-  `| documents × readers | server | p50 ms | p99 ms | max ms | delivered | server CPU ms/s | RSS MB | p99 ÷ hocuspocus-memory | p99 ÷ hocuspocus-db |`,
-  `|---|---|---|---|---|---|---|---|---|---|`,
+  `| documents × readers | server | p50 ms | p99 ms | max ms | delivered | server CPU ms/s | RSS MB | p99 ÷ hocuspocus-memory | p99 ÷ hocuspocus-db | p99 ÷ y-websocket |`,
+  `|---|---|---|---|---|---|---|---|---|---|---|`,
 ];
 for (const r of rows) {
   const same = (x: Result) => x.n === r.n && x.docs === r.docs;
   const base = rows.find((x) => same(x) && x.server === 'hocuspocus-memory') ?? { p99: NaN };
   const db = rows.find((x) => same(x) && x.server === 'hocuspocus-db') ?? { p99: NaN };
+  const yws = rows.find((x) => same(x) && x.server === 'y-websocket') ?? { p99: NaN };
   lines.push(
-    `| ${r.docs} × ${r.n} | ${r.server} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.max)} | ${(r.delivered * 100).toFixed(1)}% | ${fmt(r.cpuMsPerS)} | ${fmt(r.rssMb)} | ${fmt(r.p99 / base.p99)} | ${fmt(r.p99 / db.p99)} |`,
+    `| ${r.docs} × ${r.n} | ${r.server} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.max)} | ${(r.delivered * 100).toFixed(1)}% | ${fmt(r.cpuMsPerS)} | ${fmt(r.rssMb)} | ${fmt(r.p99 / base.p99)} | ${fmt(r.p99 / db.p99)} | ${fmt(r.p99 / yws.p99)} |`,
   );
 }
 // `--json=<file>` writes the summary there instead (npm run bench:revisions reads it).

@@ -8,7 +8,7 @@
 import crypto from 'node:crypto';
 import type { Hocuspocus, Extension } from '@hocuspocus/server';
 import { DurableFanout, type Durability } from './extensions/durable-fanout.js';
-import type { HttpResponse, HttpRequest, us_socket_context_t, WebSocket } from '@trufflesuite/uws-js-unofficial';
+import type { HttpResponse, HttpRequest, us_socket_context_t, WebSocket, WebSocketBehavior } from '@trufflesuite/uws-js-unofficial';
 import type { Redis } from 'ioredis';
 import type { Store } from '../db/store.js';
 import type { AccessEvents } from '../lib/access-events.js';
@@ -34,6 +34,7 @@ import { recordSeen } from '../core/seen.js';
 import { VersionStore } from '../core/history.js';
 import { Revocation } from './extensions/revocation.js';
 import { UwsSocket, type SocketData } from './uws-socket.js';
+import { parseUpgrade, TOKEN_PROTOCOL_PREFIX, Y_WEBSOCKET_PATH, YWebsocketSession, type YWebsocketTarget } from './y-websocket.js';
 import { tracingOn } from '../lib/tracing.js';
 
 export interface SyncServerOptions {
@@ -55,7 +56,17 @@ interface ClientHandle {
   handleClose(event?: { code: number; reason: string }): void;
 }
 
-type SyncSocketData = SocketData & { url: string; client?: ClientHandle; authTimer?: NodeJS.Timeout; budget?: ByteBucket; traceparent?: string };
+type SyncSocketData = SocketData & {
+  url: string;
+  client?: ClientHandle;
+  authTimer?: NodeJS.Timeout;
+  budget?: ByteBucket;
+  traceparent?: string;
+  /** y-websocket sockets: the document and token of the upgrade (the token is dropped once sent to the core). */
+  target?: YWebsocketTarget;
+  /** y-websocket sockets: the protocol translation in front of the uWS socket. */
+  session?: YWebsocketSession;
+};
 
 /**
  * The request headers Hocuspocus' hooks see: none. Hocuspocus keeps each socket's upgrade
@@ -210,10 +221,20 @@ export class SyncServer {
     }
   }
 
-  /** Mounts `/sync` on the edge. Limits checked at upgrade: total and per-IP sockets. */
+  /**
+   * Mounts the sockets on the edge: `/sync` (the Hocuspocus protocol, several documents per
+   * socket) and `/yjs/<documentId>` (the y-websocket protocol, one document per socket; see
+   * `y-websocket.ts`). Both run on the same core with the same limits, checked at upgrade:
+   * total and per-IP sockets.
+   */
   attach(edge: HttpEdge): void {
+    edge.app.ws<SyncSocketData>('/sync', this.behavior(edge, 'hocuspocus'));
+    edge.app.ws<SyncSocketData>(`${Y_WEBSOCKET_PATH}/*`, this.behavior(edge, 'y-websocket'));
+  }
+
+  private behavior(edge: HttpEdge, protocol: 'hocuspocus' | 'y-websocket'): WebSocketBehavior<SyncSocketData> {
     const { limits, log } = this.opts;
-    edge.app.ws<SyncSocketData>('/sync', {
+    return {
       maxPayloadLength: limits.maxFrameBytes,
       idleTimeout: 120,
       sendPingsAutomatically: true,
@@ -223,19 +244,32 @@ export class SyncServer {
       upgrade: (res: HttpResponse, req: HttpRequest, context: us_socket_context_t) => {
         try {
           const key = req.getHeader('sec-websocket-key');
-          const protocol = req.getHeader('sec-websocket-protocol');
+          let subprotocol = req.getHeader('sec-websocket-protocol');
           const extensions = req.getHeader('sec-websocket-extensions');
-          const url = req.getUrl() + (req.getQuery() ? `?${req.getQuery()}` : '');
           const ip = edge.clientIp(res, req);
-          const refuse = (status: string, reason: string) => {
+          const refuse = (status: string, reason: string, message = reason) => {
             this.syncMetrics.refusedSockets.inc({ reason });
             res.cork(() =>
               res
                 .writeStatus(status)
                 .writeHeader('content-type', 'application/json')
-                .end(JSON.stringify({ error: { code: reason, message: reason } }), true),
+                .end(JSON.stringify({ error: { code: reason, message } }), true),
             );
           };
+          let url = req.getUrl() + (req.getQuery() ? `?${req.getQuery()}` : '');
+          let target: YWebsocketTarget | undefined;
+          if (protocol === 'y-websocket') {
+            const parsed = parseUpgrade(req.getUrl(), req.getQuery() ?? '', subprotocol);
+            if ('error' in parsed) {
+              return parsed.error === 'unknown_path'
+                ? refuse('404 Not Found', 'not_found', `Connect to ${Y_WEBSOCKET_PATH}/<documentId>`)
+                : refuse('401 Unauthorized', 'missing_token', `Send an access token or API key as the "token" query parameter or as the "${TOKEN_PROTOCOL_PREFIX}<token>" subprotocol`);
+            }
+            target = parsed;
+            subprotocol = parsed.protocol;
+            // The token stays out of what the core keeps of the request.
+            url = req.getUrl();
+          }
           if (this.closing) return refuse('503 Service Unavailable', 'shutting_down');
           if (this.sockets.size >= limits.maxConnections) return refuse('503 Service Unavailable', 'too_many_connections');
           if ((this.perIp.get(ip) ?? 0) >= limits.maxConnectionsPerIp) return refuse('429 Too Many Requests', 'too_many_connections_from_ip');
@@ -244,7 +278,10 @@ export class SyncServer {
           // A W3C traceparent is 55 characters; anything far longer is not kept on the socket.
           const header = tracingOn() ? req.getHeader('traceparent') : '';
           const traceparent = header && header.length <= 256 ? header : undefined;
-          res.upgrade<SyncSocketData>(traceparent ? { ip, url, traceparent } : { ip, url }, key, protocol, extensions, context);
+          const data: SyncSocketData = { ip, url };
+          if (traceparent) data.traceparent = traceparent;
+          if (target) data.target = target;
+          res.upgrade<SyncSocketData>(data, key, subprotocol, extensions, context);
         } catch (err) {
           log.error({ cat: 'sync', err }, 'socket upgrade failed');
           try {
@@ -257,10 +294,12 @@ export class SyncServer {
       open: (ws: WebSocket<SyncSocketData>) => {
         try {
           const data = ws.getUserData();
-          const socket = new UwsSocket(ws, (s, err) => {
+          const onPersistFailure = (s: UwsSocket, err: unknown) => {
             log.error({ cat: 'sync', err }, 'update commit failed; closing the socket so the client resends');
             s.close(CLOSE.persistFailed.code, CLOSE.persistFailed.reason);
-          });
+          };
+          if (data.target) data.session = new YWebsocketSession(ws, data.target.documentId);
+          const socket = new UwsSocket(data.session ?? ws, onPersistFailure);
           data.socket = socket;
           if (data.traceparent) socket.upgradeTraceparent = data.traceparent;
           data.budget = this.budget.socketBucket();
@@ -273,6 +312,11 @@ export class SyncServer {
           // an absolute one would keep a whole URL object in every hook payload.
           const request = { url: data.url, headers: NO_HEADERS } as unknown as Request;
           data.client = this.hocuspocus.handleConnection(socket, request, { ip: data.ip, socket });
+          // A y-websocket client sends no authentication message: its upgrade's token is the first frame.
+          if (data.session && data.target) {
+            this.inbound.push(socket, `ip:${data.ip}`, data.session.authenticate(data.target.token));
+            delete data.target;
+          }
           data.authTimer = setTimeout(() => {
             if (socket.authenticatedDocuments === 0) {
               this.syncMetrics.refusedSockets.inc({ reason: 'auth_timeout' });
@@ -297,8 +341,19 @@ export class SyncServer {
           }
         }
         if (!data.socket) return;
-        // uWS reuses the buffer after this callback; the frame may wait for its turn.
-        this.inbound.push(data.socket, data.socket.tenantId ?? `ip:${data.ip}`, new Uint8Array(message.slice(0)));
+        let frame: Uint8Array | null;
+        if (data.session) {
+          // Translated into a new buffer (uWS reuses this one after the callback).
+          frame = data.session.inbound(new Uint8Array(message));
+          if (!frame) {
+            data.socket.close(CLOSE.invalidMessage.code, CLOSE.invalidMessage.reason);
+            return;
+          }
+        } else {
+          // uWS reuses the buffer after this callback; the frame may wait for its turn.
+          frame = new Uint8Array(message.slice(0));
+        }
+        this.inbound.push(data.socket, data.socket.tenantId ?? `ip:${data.ip}`, frame);
       },
       close: (ws: WebSocket<SyncSocketData>, code: number, message: ArrayBuffer) => {
         const data = ws.getUserData();
@@ -318,7 +373,7 @@ export class SyncServer {
           log.warn({ cat: 'sync', err }, 'error while closing a connection');
         }
       },
-    });
+    };
   }
 
   /**

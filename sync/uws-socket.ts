@@ -11,7 +11,6 @@
  * vector), sends the stored state as it was read, and replaces Hocuspocus' own answer to
  * that SyncStep1 (the whole document again) by the difference since what was sent.
  */
-import type { WebSocket } from '@trufflesuite/uws-js-unofficial';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 
@@ -38,6 +37,16 @@ export interface SocketData {
   socket?: UwsSocket;
 }
 
+/**
+ * Where a socket's frames go: the uWS socket itself, or a protocol adapter in front of it
+ * (`y-websocket.ts`), which sees each frame when it may leave (acks after their commit).
+ */
+export interface SocketWire {
+  send(data: Uint8Array, isBinary: boolean, compress: boolean): unknown;
+  end(code?: number, reason?: string): void;
+  getUserData(): { ip: string };
+}
+
 export type CloseListener = (code: number, reason: string) => void;
 
 export class UwsSocket {
@@ -59,7 +68,7 @@ export class UwsSocket {
   private wholeDocumentRequests: Map<string, WholeDocumentRequest> | null = null;
 
   constructor(
-    private readonly ws: WebSocket<SocketData>,
+    private readonly ws: SocketWire,
     private readonly onPersistFailure: (socket: UwsSocket, error: unknown) => void,
   ) {
     this.ip = ws.getUserData().ip;
