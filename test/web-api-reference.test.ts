@@ -52,6 +52,27 @@ test('the API reference lists, opens and filters the documented operations', BRO
   await list.scrollIntoViewIfNeeded();
   await p.screenshot({ path: outputPath('api-reference-list.png'), fullPage: false });
 
+  // The sections list jumps to a tag and keeps it in the address.
+  await p
+    .getByRole('navigation', { name: 'API sections' })
+    .getByRole('link', { name: /^Comments/ })
+    .click();
+  await p.waitForURL(/#tag-Comments$/, WAIT);
+  assert.ok(await p.getByRole('heading', { name: 'Comments', exact: true }).isVisible(), 'the Comments section is shown');
+  assert.equal(
+    await p.getByRole('heading', { name: 'Comments', exact: true }).evaluate((h) => {
+      const r = h.getBoundingClientRect();
+      return r.top >= 0 && r.bottom <= window.innerHeight;
+    }),
+    true,
+    'the Comments heading is scrolled into view',
+  );
+  // A link to one operation opens it.
+  await p.goto(`${url}/developers/api#getApiV1Me`);
+  const me = p.locator('#getApiV1Me');
+  await me.getByRole('heading', { name: 'Responses' }).waitFor(WAIT);
+  assert.equal(await me.evaluate((d) => (d as HTMLDetailsElement).open), true, 'the linked operation is open');
+
   await p.getByLabel('Filter operations').fill('upload');
   await p.getByText(/^\d+ of \d+$/).waitFor(WAIT);
   const shown = await ops.count();

@@ -4,7 +4,7 @@
  * and path, who may call it, parameters, body, answers and examples — with a filter box.
  * `#<operationId>` in the address opens that operation.
  */
-import { useEffect, useMemo, useState, type ReactNode } from 'react';
+import { useEffect, useMemo, useState, type MouseEvent, type ReactNode } from 'react';
 import { navigate } from '../router.js';
 import './api-reference.css';
 
@@ -45,6 +45,18 @@ interface Entry {
 }
 
 const DOCUMENT_URL = '/api/v1/openapi.json';
+
+const currentHash = () => decodeURIComponent(window.location.hash.slice(1));
+const tagId = (tag: string) => `tag-${tag.replace(/\W+/g, '-')}`;
+
+/** Jumps to a section without a navigation (the address keeps it for a reload or a shared link). */
+function jumpTo(e: MouseEvent, id: string): void {
+  e.preventDefault();
+  const target = document.getElementById(id);
+  target?.scrollIntoView({ block: 'start' });
+  target?.focus({ preventScroll: true });
+  history.replaceState(history.state, '', `#${id}`);
+}
 
 /** The name of a `#/components/schemas/X` reference. */
 const refName = (s: Schema | undefined): string | null => (typeof s?.$ref === 'string' ? (s.$ref.split('/').pop() ?? null) : null);
@@ -268,7 +280,12 @@ export function ApiReference() {
   const [doc, setDoc] = useState<OpenApi | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [filter, setFilter] = useState('');
-  const [hash] = useState(() => decodeURIComponent(window.location.hash.slice(1)));
+  const [hash, setHash] = useState(currentHash);
+  useEffect(() => {
+    const on = () => setHash(currentHash());
+    window.addEventListener('hashchange', on);
+    return () => window.removeEventListener('hashchange', on);
+  }, []);
   useEffect(() => {
     let live = true;
     void (async () => {
@@ -334,7 +351,7 @@ export function ApiReference() {
             <ul>
               {groups.map((g) => (
                 <li key={g.tag}>
-                  <a href={`#tag-${g.tag.replace(/\W+/g, '-')}`}>
+                  <a href={`#${tagId(g.tag)}`} onClick={(e) => jumpTo(e, tagId(g.tag))}>
                     {g.tag} <span className="muted">{g.ops.length}</span>
                   </a>
                 </li>
@@ -344,8 +361,10 @@ export function ApiReference() {
           <div className="api-groups">
             {groups.length === 0 && <p className="muted">No operation matches “{filter}”.</p>}
             {groups.map((g) => (
-              <section key={g.tag} className="api-group" aria-labelledby={`tag-${g.tag.replace(/\W+/g, '-')}`}>
-                <h3 id={`tag-${g.tag.replace(/\W+/g, '-')}`}>{g.tag}</h3>
+              <section key={g.tag} className="api-group" aria-labelledby={tagId(g.tag)}>
+                <h3 id={tagId(g.tag)} tabIndex={-1}>
+                  {g.tag}
+                </h3>
                 {g.ops.map((e) => (
                   <OperationView key={`${e.method} ${e.path}`} entry={e} doc={doc} open={e.op.operationId === hash} />
                 ))}
