@@ -120,17 +120,19 @@ test('synced is withheld until the edits the client held at connection time are 
     await gate;
     return appendBatch(...args);
   };
-  t.after(() => open());
 
   // Edits made offline, before the provider connects.
   const offline = new Y.Doc();
   paragraphText(offline).insert(0, 'written offline');
   const y = yConnect(t, server, doc.id, owner.accessToken, { doc: offline });
-  // The server has the edit (the other client on this instance sees it) but has not stored it.
-  await eventually(() => assert.equal(readParagraph(h.doc), 'written offline', 'the server received the offline edit'));
-  await quietFor(300, 'synced while the commit is held', { check: () => assert.equal(y.provider.synced, false, 'synced before the offline edit was committed') });
-
-  open();
+  try {
+    // The server has the edit (the other client on this instance sees it) but has not stored it.
+    await eventually(() => assert.equal(readParagraph(h.doc), 'written offline', 'the server received the offline edit'));
+    await quietFor(300, 'synced while the commit is held', { check: () => assert.equal(y.provider.synced, false, 'synced before the offline edit was committed') });
+  } finally {
+    // Before anything else: the server's shutdown waits for the held commit.
+    open();
+  }
   await ySynced(y);
   assert.equal(await storedText(server, owner, doc.id), 'written offline', 'synced means stored');
 });
@@ -204,4 +206,19 @@ test('frames y-websocket clients never send close the socket with 4400; oversize
   // The server is still serving.
   const y = yConnect(t, server, doc.id, owner.accessToken);
   await ySynced(y);
+});
+
+test('across two instances: a y-websocket client on one and a Hocuspocus client on the other co-edit', async (t) => {
+  const one = await startServer(t, { redis: true });
+  const two = await startServer(t, { redis: true, schema: one.schema, env: { REDIS_PREFIX: one.config.redis.prefix } });
+  const owner = await one.api.signup();
+  const doc = await one.api.createDocument(owner, 'two instances');
+  const y = yConnect(t, one, doc.id, owner.accessToken);
+  const h = connect(t, two.url, doc.id, owner.accessToken);
+  await Promise.all([ySynced(y), synced(h)]);
+  paragraphText(y.doc).insert(0, 'one');
+  await eventually(() => assert.equal(readParagraph(h.doc), 'one', 'instance two receives the y-websocket edit'));
+  paragraphText(h.doc).insert(3, ' two');
+  await eventually(() => assert.equal(readParagraph(y.doc), 'one two', 'instance one receives the Hocuspocus edit'));
+  await eventually(async () => assert.equal(await storedText(two, owner, doc.id), 'one two', 'stored once, readable from either instance'));
 });
