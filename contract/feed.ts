@@ -46,9 +46,15 @@ export function subjectFor(prefix: string, e: Pick<FeedEvent, 'tenantId' | 'type
   return `${prefix}.${e.tenantId}.${e.type}`;
 }
 
-/** JetStream de-duplication id: one per document and feed row. */
-export function messageIdFor(e: Pick<FeedEvent, 'documentId' | 'seq' | 'type'>): string {
-  return e.type === 'document.changed' ? `${e.documentId}:${e.seq}` : `${e.type}:${e.seq}`;
+/**
+ * JetStream de-duplication id: one per document and feed row. `document.changed` comes from
+ * two tables whose row numbers are counted separately (the update log, and the event outbox
+ * for compaction and REST writes), so its id carries the writing transaction too: two
+ * changes of one document never share an id, and the only rows that can are of one
+ * transaction, which stand for the same change.
+ */
+export function messageIdFor(e: Pick<FeedEvent, 'documentId' | 'seq' | 'type' | 'txid'>): string {
+  return e.type === 'document.changed' ? `${e.documentId}:${e.txid}:${e.seq}` : `${e.type}:${e.seq}`;
 }
 
 /**

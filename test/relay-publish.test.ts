@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import type { EventBus } from '../ml-workers/bus/bus.js';
 import { MemoryBus } from '../ml-workers/bus/memory.js';
-import type { FeedEvent, FeedEventType } from '../contract/feed.js';
+import { messageIdFor, type FeedEvent, type FeedEventType } from '../contract/feed.js';
 import { PUBLISH_PARALLELISM, publishAll } from '../ml-workers/relay.js';
 import { eventually, quietFor } from './helpers/wait.js';
 
@@ -80,4 +80,12 @@ test('no events, nothing published', async () => {
   const b = slowBus();
   await publishAll(b.bus, 'quire', []);
   assert.equal(b.stats().started, 0);
+});
+
+test('two changes of one document from the log and the outbox never share a de-duplication id', () => {
+  const documentId = randomUUID();
+  const base = { type: 'document.changed' as const, documentId, seq: '42' };
+  // The update log's row 42 and the event outbox's row 42 are different changes (different transactions).
+  assert.notEqual(messageIdFor({ ...base, txid: '1001' }), messageIdFor({ ...base, txid: '1002' }), 'rows of different transactions are both published');
+  assert.equal(messageIdFor({ ...base, txid: '1001' }), messageIdFor({ ...base, txid: '1001' }), 'a re-published row keeps its id');
 });
