@@ -1,7 +1,7 @@
 /**
  * A small history-API router: `/`, `/d/<id>` (with `?comment=<id>` to open that thread, or
  * `?panel=reviews|history|comments`), `/search?q=&mode=`, `/people`, `/account`,
- * `/admin/search`, `/admin/audit`, `/trash`, `/developers/api`, `/tasks` (with `?task=<id>` to open that task); anything else (an
+ * `/admin/search`, `/admin/audit`, `/admin/webhooks`, `/trash`, `/developers/api`, `/tasks` (with `?task=<id>` to open that task); anything else (an
  * unknown path, a malformed document id) is not found.
  */
 import { useEffect, useState } from 'react';
@@ -13,6 +13,7 @@ export type Route =
   | { name: 'people' }
   | { name: 'search-analytics' }
   | { name: 'audit' }
+  | { name: 'webhooks' }
   | { name: 'trash' }
   | { name: 'invite' }
   | { name: 'reset-password' }
@@ -46,6 +47,7 @@ export function parseRoute(loc: Location = window.location): Route {
   if (loc.pathname === '/account') return { name: 'account' };
   if (loc.pathname === '/admin/search') return { name: 'search-analytics' };
   if (loc.pathname === '/admin/audit') return { name: 'audit' };
+  if (loc.pathname === '/admin/webhooks') return { name: 'webhooks' };
   if (loc.pathname === '/trash') return { name: 'trash' };
   if (loc.pathname === '/developers/api') return { name: 'api-reference' };
   // Pages a link from an email opens, signed in or not (components/account-links.tsx).

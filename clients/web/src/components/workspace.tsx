@@ -8,7 +8,7 @@ import { cacheDocuments, cachedDocuments, cacheProfile, cachedProfile, client, d
 import { navigate, useNarrow, useOnline, useRoute } from '../router.js';
 import { DocumentList, type ListView } from './document-list.js';
 import { ConfirmDialog, MenuButton, PromptDialog } from './menu.js';
-import { ChartColumn, ClipboardCheck, Code, LogOut, Menu as MenuIcon, ScrollText, Search, UserRound, Users, X } from 'lucide-react';
+import { ChartColumn, ClipboardCheck, Code, LogOut, Menu as MenuIcon, ScrollText, Search, UserRound, Users, Webhook, X } from 'lucide-react';
 import { useToast } from './toast.js';
 import { DocumentView } from './document-view.js';
 import { PeopleView } from './people-view.js';
@@ -16,6 +16,7 @@ import { AccountView } from './account-view.js';
 import { Avatar } from './avatar.js';
 import { SearchAnalyticsView } from './search-analytics-view.js';
 import { AuditView } from './audit-view.js';
+import { WebhooksView } from './webhooks-view.js';
 import { ApiReference } from './api-reference.js';
 import { SearchView } from './search-view.js';
 import { TrashView } from './trash-view.js';
@@ -303,6 +304,7 @@ export function Workspace({ user }: { user: SessionUser }) {
                 ...(user.role !== 'guest' ? [{ label: 'People', icon: <Users size={16} aria-hidden />, run: () => navigate('/people') }] : []),
                 ...(user.role === 'owner' || user.role === 'admin' ? [{ label: 'Search analytics', icon: <ChartColumn size={16} aria-hidden />, run: () => navigate('/admin/search') }] : []),
                 ...(user.role === 'owner' || user.role === 'admin' ? [{ label: 'Audit log', icon: <ScrollText size={16} aria-hidden />, run: () => navigate('/admin/audit') }] : []),
+                ...(user.role === 'owner' || user.role === 'admin' ? [{ label: 'Webhooks', icon: <Webhook size={16} aria-hidden />, run: () => navigate('/admin/webhooks') }] : []),
                 { label: 'API reference', icon: <Code size={16} aria-hidden />, run: () => navigate('/developers/api') },
                 { label: 'Sign out', icon: <LogOut size={16} aria-hidden />, disabled: signingOut, run: () => void logout() },
               ]}
@@ -348,6 +350,19 @@ export function Workspace({ user }: { user: SessionUser }) {
                 }}
               >
                 Audit log
+              </a>
+            )}
+            {(user.role === 'owner' || user.role === 'admin') && (
+              <a
+                className="nav-link"
+                href="/admin/webhooks"
+                aria-current={route.name === 'webhooks' ? 'page' : undefined}
+                onClick={(e) => {
+                  e.preventDefault();
+                  navigate('/admin/webhooks');
+                }}
+              >
+                Webhooks
               </a>
             )}
             <a
@@ -440,6 +455,7 @@ export function Workspace({ user }: { user: SessionUser }) {
           {route.name === 'account' && <AccountView user={user} me={me} onProfile={setMe} />}
           {route.name === 'search-analytics' && <SearchAnalyticsView />}
           {route.name === 'audit' && <AuditView user={user} />}
+          {route.name === 'webhooks' && <WebhooksView user={user} />}
           {route.name === 'api-reference' && <ApiReference />}
           {route.name === 'tasks' && <TaskInbox narrow={narrow} selected={route.task} onChanged={() => void loadTaskCount()} />}
           {route.name === 'trash' && <TrashView narrow={narrow} onRestored={onRestored} />}
