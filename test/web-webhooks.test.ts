@@ -29,8 +29,8 @@ interface Received {
   type: string;
 }
 
-/** A webhook receiver on loopback that answers 200 and records every request. */
-async function receiver(t: TestContext) {
+/** A webhook receiver on loopback that records every request and answers `answer` (200 by default). */
+async function receiver(t: TestContext, answer: () => number = () => 200) {
   const got: Received[] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -44,7 +44,7 @@ async function receiver(t: TestContext) {
         body,
         type: String((JSON.parse(body) as { type?: unknown }).type),
       });
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+      res.writeHead(answer(), { 'content-type': 'text/plain' }).end('ok');
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -222,4 +222,56 @@ test('an owner adds a webhook endpoint, sees its secret once, sends a test event
   assert.equal(await pm.getByRole('link', { name: 'Webhooks' }).count(), 0, 'a member has no link to webhooks');
   const r = await api.get('/api/v1/webhooks', member.accessToken);
   assert.equal(r.status, 403, 'the API refuses a member too');
+});
+
+test('a failed delivery shows as failing, with its response code, and is retried from the log', BROWSER_TEST, async (t) => {
+  let status = 500;
+  const hooks = await receiver(t, () => status);
+  const { url, api } = await startServer(t, { env: { WEB_APP: 'true', WEBHOOKS_ALLOW_PRIVATE_NETWORKS: 'true', WEBHOOKS_POLL_MS: '50', FEED_POLL_MS: '50', WEBHOOKS_RETRY_SCHEDULE_MS: '20,20' } });
+  const owner = await api.signup('Retry Co', `rita-${Math.random().toString(36).slice(2)}@example.test`, 'correct horse battery');
+  const r = await api.post('/api/v1/webhooks', { url: hooks.url, events: ['document.created'], description: 'Down for maintenance' }, owner.accessToken);
+  assert.equal(r.status, 201, r.text);
+  const endpointId = (r.body as { endpoint: { id: string } }).endpoint.id;
+  assert.equal((await api.post(`/api/v1/webhooks/${endpointId}/test`, {}, owner.accessToken)).status, 202);
+  // Three attempts (the first and two retries), each answered 500: the delivery has failed.
+  await eventually(
+    async () => {
+      const d = await api.get(`/api/v1/webhooks/${endpointId}/deliveries`, owner.accessToken);
+      assert.equal((d.body.deliveries as { status: string }[])[0]?.status, 'failed', d.text);
+    },
+    { timeoutMs: 60_000 },
+  );
+
+  const ctx = await signedInContext(browser, owner, { viewport: { width: 1280, height: 900 } });
+  t.after(() => ctx.close());
+  const p = await ctx.newPage();
+  await p.goto(`${url}/admin/webhooks`);
+  const item = p.getByTestId('webhook-endpoint');
+  await item.waitFor(WAIT);
+  assert.equal(await item.getByTestId('webhook-status').innerText(), 'Failing');
+  assert.match(await item.innerText(), /3 failed attempts in a row/, 'the failures are counted');
+  assert.match(await item.getByTestId('webhook-last').innerText(), /Last delivery: failed · 500/, 'the last outcome');
+  await item.getByRole('button', { name: 'Deliveries' }).click();
+  const row = item.getByTestId('webhook-deliveries').locator('tbody tr').first();
+  await row.waitFor(WAIT);
+  const cells = await row.getByRole('cell').allInnerTexts();
+  assert.equal(cells[2]!.trim(), 'Failed');
+  assert.equal(cells[3]!.trim(), '500', 'the response code');
+  assert.equal(cells[4]!.trim(), '3', 'three attempts');
+  await p.screenshot({ path: outputPath('webhooks-failing.png') });
+
+  // The receiver is back: Retry sends it again, and it is delivered.
+  status = 200;
+  await row.getByRole('button', { name: /^Retry/ }).click();
+  await eventually(
+    async () => {
+      if ((await item.locator('tbody tr[data-status="delivered"]').count()) === 0) await item.getByRole('button', { name: 'Refresh' }).click();
+      assert.equal(await item.locator('tbody tr[data-status="delivered"]').count(), 1, 'delivered after the retry');
+    },
+    { timeoutMs: 60_000 },
+  );
+  assert.equal((await item.locator('tbody tr').first().getByTestId('webhook-response').innerText()).trim(), '200');
+  assert.equal(hooks.got.filter((g) => g.type === 'webhook.test').length, 4, 'three failed attempts and the retry');
+  await p.reload();
+  await eventually(async () => assert.equal(await p.getByTestId('webhook-status').innerText(), 'Active', 'a success clears the failing state'));
 });
