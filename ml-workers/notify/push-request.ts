@@ -10,11 +10,10 @@
  * An endpoint is a capability URL (whoever has it can push to the browser): nothing here
  * logs or returns more of it than its origin.
  */
-import http from 'node:http';
-import https from 'node:https';
 import webpush from 'web-push';
 import { guardedLookup, parsePushEndpoint, PushEndpointRefused } from '../../core/push-endpoint.js';
 import type { VapidKeys } from '../../core/vapid-keys.js';
+import { postOnce } from '../outbound-post.js';
 
 export interface PushTarget {
   endpoint: string;
@@ -67,44 +66,12 @@ export async function sendPush(target: PushTarget, payload: string, opts: PushRe
   } catch (e) {
     return { result: 'refused', error: e instanceof PushEndpointRefused ? e.message : 'the subscription’s keys are not usable' };
   }
-  const client = url.protocol === 'http:' ? http : https;
-  return new Promise<PushOutcome>((resolve) => {
-    let settled = false;
-    const done = (o: PushOutcome) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(deadline);
-      resolve(o);
-    };
-    const req = client.request(
-      {
-        hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-        port: url.port || undefined,
-        path: `${url.pathname}${url.search}`,
-        method: 'POST',
-        headers: details.headers,
-        lookup: guardedLookup(opts.allowPrivateEndpoints),
-        agent: false,
-      },
-      (res) => {
-        const status = res.statusCode ?? 0;
-        // The answer's body is never needed: read and dropped.
-        res.resume();
-        res.on('error', () => undefined);
-        res.on('end', () => done(classify(status)));
-        res.on('close', () => done(classify(status)));
-      },
-    );
-    const deadline = setTimeout(() => {
-      req.destroy();
-      done({ result: 'retry', error: 'timed out' });
-    }, opts.timeoutMs);
-    req.on('error', (e: NodeJS.ErrnoException) => {
-      if (e instanceof PushEndpointRefused) done({ result: 'refused', error: e.message });
-      else done({ result: 'retry', error: e.code ?? 'network error' });
-    });
-    req.end(details.body ?? undefined);
-  });
+  // The answer's body is never needed: read and dropped.
+  const r = await postOnce({ url, headers: details.headers, body: details.body ?? undefined, lookup: guardedLookup(opts.allowPrivateEndpoints), timeoutMs: opts.timeoutMs, maxAnswerBytes: 0 });
+  if ('status' in r) return classify(r.status);
+  if ('timedOut' in r) return { result: 'retry', error: 'timed out' };
+  if ('error' in r) return r.error instanceof PushEndpointRefused ? { result: 'refused', error: r.error.message } : { result: 'retry', error: r.error.code ?? 'network error' };
+  return { result: 'retry', error: 'aborted' };
 }
 
 function classify(status: number): PushOutcome {

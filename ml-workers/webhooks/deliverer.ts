@@ -22,8 +22,6 @@
  *   deliveries wait until an admin enables it again.
  * - Finished rows older than `WEBHOOK_LIMITS.logRetentionDays` are pruned.
  */
-import http from 'node:http';
-import https from 'node:https';
 import { sql } from 'kysely';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { WEBHOOK_LIMITS } from '../../contract/webhooks.js';
@@ -31,6 +29,7 @@ import type { SecretBox } from '../../core/secret-box.js';
 import { guardedLookup, parseWebhookUrl, signingSecrets, webhookHeaders, WebhookUrlRefused } from '../../core/webhooks.js';
 import { withTenant, type AppDb } from '../../db/store.js';
 import type { Logger } from '../../lib/log.js';
+import { postOnce } from '../outbound-post.js';
 import { PollLoop } from '../poll-loop.js';
 
 /** Retry delays of the default schedule: 9 attempts over about 24 h. */
@@ -219,57 +218,18 @@ export class WebhookDeliverer {
       'content-length': String(Buffer.byteLength(body)),
       'user-agent': 'Quire-Webhooks/1',
     };
-    const client = url.protocol === 'http:' ? http : https;
     const timeoutMs = this.opts.timeoutMs ?? 10_000;
-    return new Promise<AttemptOutcome>((resolve) => {
-      let settled = false;
-      const done = (o: AttemptOutcome) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(deadline);
-        resolve(o);
-      };
-      const req = client.request(
-        {
-          hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-          port: url.port || undefined,
-          path: `${url.pathname}${url.search}`,
-          method: 'POST',
-          headers,
-          lookup: guardedLookup(this.opts.allowPrivateNetworks),
-          agent: false,
-        },
-        (res) => {
-          const status = res.statusCode ?? 0;
-          let read = 0;
-          res.on('data', (chunk: Buffer) => {
-            read += chunk.length;
-            if (read > MAX_ANSWER_BYTES) res.destroy();
-          });
-          res.on('error', () => undefined);
-          const finish = () => {
-            const ms = Date.now() - started;
-            if (status >= 200 && status < 300) done({ ok: true, status, ms });
-            else done({ ok: false, status, error: status >= 300 && status < 400 ? `redirect (HTTP ${status}), not followed` : `HTTP ${status}`, ms });
-          };
-          res.on('end', finish);
-          res.on('close', finish);
-        },
-      );
-      const deadline = setTimeout(() => {
-        req.destroy();
-        done({ ok: false, status: null, error: `timed out after ${timeoutMs} ms`, ms: Date.now() - started });
-      }, timeoutMs);
-      onAbort(() => {
-        req.destroy();
-        done({ aborted: true });
-      });
-      req.on('error', (e: NodeJS.ErrnoException) => {
-        const refused = e.code === 'EPUSHREFUSED';
-        done({ ok: false, status: null, error: refused ? 'the host resolves to a private, loopback, link-local or reserved address' : (e.code ?? 'network error'), ms: Date.now() - started, refused });
-      });
-      req.end(body);
-    });
+    const r = await postOnce({ url, headers, body, lookup: guardedLookup(this.opts.allowPrivateNetworks), timeoutMs, maxAnswerBytes: MAX_ANSWER_BYTES, onAbort });
+    const ms = Date.now() - started;
+    if ('aborted' in r) return r;
+    if ('timedOut' in r) return { ok: false, status: null, error: `timed out after ${timeoutMs} ms`, ms };
+    if ('error' in r) {
+      const refused = r.error.code === 'EPUSHREFUSED';
+      return { ok: false, status: null, error: refused ? 'the host resolves to a private, loopback, link-local or reserved address' : (r.error.code ?? 'network error'), ms, refused };
+    }
+    const { status } = r;
+    if (status >= 200 && status < 300) return { ok: true, status, ms };
+    return { ok: false, status, error: status >= 300 && status < 400 ? `redirect (HTTP ${status}), not followed` : `HTTP ${status}`, ms };
   }
 
   /** Records an attempt, if this claim still holds the row. */
