@@ -214,7 +214,9 @@ export class YWebsocketSession implements SocketWire {
         } catch {
           return;
         }
-        const frame = withType(MESSAGE_SYNC, data.subarray(stepAt));
+        // A sync frame is the client's as it stands past the address (no copy: broadcasts
+        // send one buffer to every connection); a sync reply gets the sync type.
+        const frame = type === MESSAGE_SYNC ? data.subarray(start) : withType(MESSAGE_SYNC, data.subarray(stepAt));
         if (step === SYNC_STEP1) this.awaitingAnswer = true;
         if (step === SYNC_STEP2 && (this.awaitingAnswer || this.answerOrdinal !== null)) {
           this.held.push(frame);

@@ -36,7 +36,11 @@ function yConnect(t: TestContext, server: TestServer, documentId: string, token:
     if (event) client.closes.push({ code: event.code, reason: String(event.reason) });
   });
   provider.on('closed', (event) => client.finals.push(event));
-  t.after(() => provider.destroy());
+  // The provider leaves its awareness (and the awareness' timer) to the document: both go.
+  t.after(() => {
+    provider.destroy();
+    doc.destroy();
+  });
   return client;
 }
 
